@@ -1,0 +1,69 @@
+"""The card-number guard (rules T2, V8).
+
+ocop stores processor tokens, never card numbers or CVVs. Every free-text value
+that ocop keeps passes through :func:`refuse_card_data`, which refuses any run
+of 13 to 19 digits (spaces or dashes allowed between them) that passes the Luhn
+check. The error names the field, never the value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from ocop.domain.errors import CardNumberRefused
+
+# A run of digit groups joined by single spaces or dashes.
+_RUN = re.compile(r"\d+(?:[ -]\d+)*")
+_GROUP_SPLIT = re.compile(r"[ -]")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn (mod 10) check."""
+    checksum = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        checksum += value
+    return checksum % 10 == 0
+
+
+def contains_card_number(text: str) -> bool:
+    """Whether ``text`` holds a 13-19 digit Luhn-valid run (spaces or dashes allowed).
+
+    A run is a maximal sequence of digit groups joined by single spaces or
+    dashes. The whole run is checked, and so is every stretch of consecutive
+    groups within it, so a card number written next to another number is still
+    found. An unbroken digit run is checked whole: a 20-digit id is not a card.
+    """
+    for run in _RUN.findall(text):
+        groups = _GROUP_SPLIT.split(run)
+        for first in range(len(groups)):
+            digits = ""
+            for group in groups[first:]:
+                digits += group
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and luhn_valid(digits):
+                    return True
+    return False
+
+
+def refuse_card_data(value: str, field: str) -> str:
+    """Return ``value`` unchanged, or raise :class:`CardNumberRefused` naming ``field``."""
+    if contains_card_number(value):
+        raise CardNumberRefused(field)
+    return value
+
+
+def validate_no_card_data(
+    instance: object, attribute: attrs.Attribute[Any], value: str | None
+) -> None:
+    """attrs validator form of :func:`refuse_card_data` for (optional) text fields."""
+    if isinstance(value, str):
+        refuse_card_data(value, f"{type(instance).__name__}.{attribute.name}")

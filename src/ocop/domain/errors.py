@@ -1,0 +1,197 @@
+"""The exceptions ocop raises, all under one root.
+
+::
+
+    OcopError
+    ├── InvalidInput (ValueError)
+    │   ├── InvalidAmount
+    │   ├── UnknownCurrency
+    │   ├── CurrencyMismatch
+    │   ├── CardNumberRefused
+    │   ├── InvalidSettings
+    │   └── InvalidDraftEdit
+    ├── PermissionDenied (PermissionError)
+    ├── FeatureDisabled
+    ├── NotFound (LookupError)
+    │   ├── OrderNotFound
+    │   ├── LineNotFound
+    │   └── InstrumentNotFound
+    ├── IllegalTransition
+    ├── RefundExceedsReceived
+    ├── ConnectorMismatch
+    ├── DuplicateOrder
+    ├── ConcurrentUpdate
+    ├── VoucherUnbalanced
+    ├── OperationInDoubt
+    └── IdempotencyConflict
+
+Every error carries structured attributes (``order_id``, ``amount`` ...) where
+they make sense. No message ever contains a card number or a CVV: the card
+guard refuses such input without echoing it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+
+class OcopError(Exception):
+    """Root of every error ocop raises on purpose."""
+
+
+class InvalidInput(OcopError, ValueError):
+    """Input that ocop refuses; nothing was changed."""
+
+
+class InvalidAmount(InvalidInput):
+    """An amount that is not exact money: a float, NaN, infinity, too many decimals, a sign."""
+
+
+class UnknownCurrency(InvalidInput):
+    """A currency code that is not an ISO 4217 code known to ocop."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown currency code {code!r}")
+        self.code = code
+
+
+class CurrencyMismatch(InvalidInput):
+    """Arithmetic or comparison between amounts of different currencies."""
+
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__(f"currencies differ: {left} and {right}")
+        self.left = left
+        self.right = right
+
+
+class CardNumberRefused(InvalidInput):
+    """A value that looks like a card number (or a CVV) where none may be stored (rule T2).
+
+    The message names the field, never the value.
+    """
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"{field} looks like a card number; ocop stores processor tokens only, never card data"
+        )
+        self.field = field
+
+
+class InvalidSettings(InvalidInput):
+    """Settings that break a rule (F1 ...); nothing is applied."""
+
+
+class InvalidDraftEdit(InvalidInput):
+    """A completion-draft edit that breaks a rule (C1-C6); the draft is unchanged."""
+
+    def __init__(self, message: str, *, rule: str, line_id: str | None = None) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+        self.line_id = line_id
+
+
+class PermissionDenied(OcopError, PermissionError):
+    """The actor may not do this (rule P1, R4, S4)."""
+
+    def __init__(self, message: str, *, actor_id: str, action: str) -> None:
+        super().__init__(message)
+        self.actor_id = actor_id
+        self.action = action
+
+
+class FeatureDisabled(OcopError):
+    """A feature this step needs is off (rules F1, P2, R4)."""
+
+    def __init__(self, message: str, *, feature: str) -> None:
+        super().__init__(message)
+        self.feature = feature
+
+
+class NotFound(OcopError, LookupError):
+    """Something named by id does not exist."""
+
+
+class OrderNotFound(NotFound):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id!r}")
+        self.order_id = order_id
+
+
+class LineNotFound(NotFound):
+    def __init__(self, line_id: str) -> None:
+        super().__init__(f"no payment line {line_id!r}")
+        self.line_id = line_id
+
+
+class InstrumentNotFound(NotFound):
+    """No saved instrument with this id for this customer (rule T1)."""
+
+    def __init__(self, instrument_id: str, customer_id: str) -> None:
+        super().__init__(f"customer {customer_id!r} has no saved instrument {instrument_id!r}")
+        self.instrument_id = instrument_id
+        self.customer_id = customer_id
+
+
+class IllegalTransition(OcopError):
+    """A state change that the rules forbid; the value is unchanged."""
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.context = context
+        self.order_id: str | None = context.get("order_id")
+        self.line_id: str | None = context.get("line_id")
+        self.amount: Decimal | None = context.get("amount")
+
+
+class RefundExceedsReceived(OcopError):
+    """A refund above what the order (or capture) has received (rules R3, R4, V3)."""
+
+    def __init__(self, message: str, *, order_id: str, amount: Decimal) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+        self.amount = amount
+
+
+class ConnectorMismatch(OcopError):
+    """Capture or refund through another connector or service account than authorized (I5)."""
+
+
+class DuplicateOrder(OcopError):
+    """An order with this id already exists."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id!r} already exists")
+        self.order_id = order_id
+
+
+class ConcurrentUpdate(OcopError):
+    """Another unit of work changed the order first (rule O5); reload and retry."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id!r} was changed by someone else; reload and retry")
+        self.order_id = order_id
+
+
+class VoucherUnbalanced(OcopError):
+    """A journal voucher whose debits and credits differ (rule J1)."""
+
+
+class OperationInDoubt(OcopError):
+    """A processor call of this order has an unknown outcome (rule O3); run ``recover()``."""
+
+    def __init__(self, order_id: str, keys: tuple[str, ...]) -> None:
+        super().__init__(
+            f"order {order_id!r} has {len(keys)} processor operation(s) in doubt; "
+            "run recover() before moving money on it"
+        )
+        self.order_id = order_id
+        self.keys = keys
+
+
+class IdempotencyConflict(OcopError):
+    """An operation key replayed with a different request (rule O4)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"operation key {key!r} was already used for a different request")
+        self.key = key

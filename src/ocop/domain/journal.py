@@ -1,0 +1,127 @@
+"""Journal vouchers: balanced double-entry postings (rules J1-J3).
+
+Every receipt (capture, prepayment) and every refund posts exactly one
+voucher; a voucher whose debits and credits differ cannot be built. Voucher
+ids derive from operation keys, so posting the same voucher twice stores it
+once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import attrs
+
+from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.errors import VoucherUnbalanced
+from ocop.domain.money import Money, total
+
+
+class VoucherKind(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+#: The account every receipt credits and every refund debits.
+CUSTOMER_ACCOUNT = "customer_balance"
+
+
+def tender_account(method: str) -> str:
+    """The clearing account of a payment method (``"tender:card"``)."""
+    return f"tender:{method}"
+
+
+@attrs.frozen(kw_only=True)
+class VoucherLine:
+    """One side of a posting; the side a line does not use is zero."""
+
+    account: str = attrs.field(validator=validate_no_card_data)
+    debit: Money
+    credit: Money
+
+    def __attrs_post_init__(self) -> None:
+        if self.debit.is_negative() or self.credit.is_negative():
+            raise VoucherUnbalanced("voucher amounts are never negative")
+        if self.debit.is_positive() == self.credit.is_positive():
+            raise VoucherUnbalanced("a voucher line is either a debit or a credit")
+
+
+@attrs.frozen(kw_only=True)
+class Voucher:
+    """A balanced posting in a named payment journal."""
+
+    voucher_id: str = attrs.field(validator=validate_no_card_data)
+    journal_name: str
+    kind: VoucherKind
+    order_id: str
+    reference: str = attrs.field(validator=validate_no_card_data)
+    amount: Money
+    lines: tuple[VoucherLine, ...]
+    posted_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        currency = self.amount.currency
+        debits = total((line.debit for line in self.lines), currency)
+        credits = total((line.credit for line in self.lines), currency)
+        if debits != credits or debits != self.amount or not self.amount.is_positive():
+            raise VoucherUnbalanced(
+                f"voucher {self.voucher_id}: debits {debits} and credits {credits} "
+                f"must both equal its amount {self.amount}"
+            )
+
+    @classmethod
+    def receipt(
+        cls,
+        *,
+        voucher_id: str,
+        journal_name: str,
+        order_id: str,
+        reference: str,
+        method: str,
+        amount: Money,
+        at: datetime,
+    ) -> Voucher:
+        """Money received: debit the tender's clearing account, credit the customer."""
+        zero = Money.zero(amount.currency)
+        return cls(
+            voucher_id=voucher_id,
+            journal_name=journal_name,
+            kind=VoucherKind.PAYMENT,
+            order_id=order_id,
+            reference=reference,
+            amount=amount,
+            lines=(
+                VoucherLine(account=tender_account(method), debit=amount, credit=zero),
+                VoucherLine(account=CUSTOMER_ACCOUNT, debit=zero, credit=amount),
+            ),
+            posted_at=at,
+        )
+
+    @classmethod
+    def refund(
+        cls,
+        *,
+        voucher_id: str,
+        journal_name: str,
+        order_id: str,
+        reference: str,
+        method: str,
+        amount: Money,
+        at: datetime,
+    ) -> Voucher:
+        """Money paid back: debit the customer, credit the tender's clearing account."""
+        zero = Money.zero(amount.currency)
+        return cls(
+            voucher_id=voucher_id,
+            journal_name=journal_name,
+            kind=VoucherKind.REFUND,
+            order_id=order_id,
+            reference=reference,
+            amount=amount,
+            lines=(
+                VoucherLine(account=CUSTOMER_ACCOUNT, debit=amount, credit=zero),
+                VoucherLine(account=tender_account(method), debit=zero, credit=amount),
+            ),
+            posted_at=at,
+        )

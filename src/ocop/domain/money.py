@@ -1,0 +1,212 @@
+"""Exact money in ISO 4217 currencies (invariant V7).
+
+An amount is a :class:`~decimal.Decimal` held at exactly its currency's minor
+units; floats never enter. Arithmetic and ordering across currencies raise
+:class:`CurrencyMismatch`. Allocation works in integer minor units, so parts
+always add up to the whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Self
+
+import attrs
+
+from ocop.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+
+#: ISO 4217 codes ocop knows, with their minor units (decimal places).
+MINOR_UNITS: dict[str, int] = {
+    # three decimals
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    # no decimals
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    # two decimals
+    "AED": 2, "ARS": 2, "AUD": 2, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "COP": 2,
+    "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2,
+    "ILS": 2, "INR": 2, "MAD": 2, "MXN": 2, "MYR": 2, "NGN": 2, "NOK": 2, "NZD": 2,
+    "PEN": 2, "PHP": 2, "PKR": 2, "PLN": 2, "QAR": 2, "RON": 2, "RUB": 2, "SAR": 2,
+    "SEK": 2, "SGD": 2, "THB": 2, "TRY": 2, "TWD": 2, "UAH": 2, "USD": 2, "ZAR": 2,
+}  # fmt: skip
+
+
+def minor_units(currency: str) -> int:
+    """Decimal places of ``currency``; :class:`UnknownCurrency` if ocop does not know it."""
+    try:
+        return MINOR_UNITS[currency]
+    except (KeyError, TypeError):
+        raise UnknownCurrency(str(currency)) from None
+
+
+def _exact(value: object, currency: str) -> Decimal:
+    """``value`` as a Decimal at the currency's minor units, or an error saying why not."""
+    places = minor_units(currency)
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise InvalidAmount(
+            f"amounts are str, int or Decimal, not {type(value).__name__} "
+            "(floats are never exact money)"
+        )
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise InvalidAmount(f"{value!r} is not a number") from None
+    if not amount.is_finite():
+        raise InvalidAmount("an amount must be a finite number")
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite decimals have an int exponent
+    if exponent < -places and amount != amount.quantize(Decimal(1).scaleb(-places)):
+        raise InvalidAmount(f"{currency} has {places} decimal place(s); {amount} has more")
+    return amount.quantize(Decimal(1).scaleb(-places))
+
+
+def _check_amount(instance: Money, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+    if (
+        not isinstance(value, Decimal)
+        or not value.is_finite()
+        or value.as_tuple().exponent != -minor_units(instance.currency)
+    ):
+        raise InvalidAmount(f"{value!r} is not held at {instance.currency}'s minor units")
+
+
+def _check_currency(instance: Money, attribute: attrs.Attribute[str], value: str) -> None:
+    minor_units(value)
+
+
+@attrs.frozen(order=False, repr=False, kw_only=True)
+class Money:
+    """An exact amount of one currency. Build it with :meth:`of` or :meth:`zero`."""
+
+    currency: str = attrs.field(validator=_check_currency)
+    amount: Decimal = attrs.field(validator=_check_amount)
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str) -> Self:
+        """``Money.of("10.00", "USD")``: str, int or Decimal; never float."""
+        return cls(currency=currency, amount=_exact(amount, currency))
+
+    @classmethod
+    def zero(cls, currency: str) -> Self:
+        return cls.of(0, currency)
+
+    @classmethod
+    def from_minor(cls, units: int, currency: str) -> Self:
+        """Money from an integer count of minor units (cents): ``from_minor(150, "USD")``."""
+        return cls.of(Decimal(units).scaleb(-minor_units(currency)), currency)
+
+    @property
+    def minor(self) -> int:
+        """The amount as an integer count of minor units."""
+        return int(self.amount.scaleb(minor_units(self.currency)))
+
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def is_positive(self) -> bool:
+        return self.amount > 0
+
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(currency=self.currency, amount=self.amount + other.amount)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(currency=self.currency, amount=self.amount - other.amount)
+
+    def __neg__(self) -> Money:
+        return Money(currency=self.currency, amount=-self.amount if self.amount else self.amount)
+
+    def __abs__(self) -> Money:
+        return Money(currency=self.currency, amount=abs(self.amount))
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def min(self, other: Money) -> Money:
+        return self if self <= other else other
+
+    def max(self, other: Money) -> Money:
+        return self if self >= other else other
+
+    def scaled(self, ratio: Decimal) -> Money:
+        """``self * ratio`` rounded half-up to minor units (for percentage thresholds)."""
+        places = Decimal(1).scaleb(-minor_units(self.currency))
+        exact = (self.amount * ratio).quantize(places, rounding=ROUND_HALF_UP)
+        return Money(currency=self.currency, amount=exact)
+
+    def allocate(self, weights: Sequence[int | Decimal]) -> tuple[Money, ...]:
+        """Split into parts proportional to ``weights`` that add up exactly.
+
+        Largest-remainder method on minor units; ties go to the earlier part.
+        """
+        if not weights:
+            raise InvalidAmount("allocation needs at least one weight")
+        if any(isinstance(w, bool) or not isinstance(w, int | Decimal) for w in weights):
+            raise InvalidAmount("allocation weights are int or Decimal")
+        ws = [Decimal(w) for w in weights]
+        if any(not w.is_finite() or w < 0 for w in ws) or sum(ws) == 0:
+            raise InvalidAmount("allocation weights are finite, non-negative, not all zero")
+        total = self.minor
+        sign = -1 if total < 0 else 1
+        total = abs(total)
+        whole = sum(ws)
+        shares = [total * w / whole for w in ws]
+        parts = [int(s) for s in shares]
+        order = sorted(range(len(ws)), key=lambda i: (-(shares[i] - parts[i]), i))
+        for i in order[: total - sum(parts)]:
+            parts[i] += 1
+        return tuple(Money.from_minor(sign * p, self.currency) for p in parts)
+
+    def fill(self, caps: Sequence[Money]) -> tuple[tuple[Money, ...], Money]:
+        """Pour this amount into ``caps`` in order, each part up to its cap.
+
+        Returns the parts (one per cap, zero where nothing was poured) and what
+        did not fit. ``sum(parts) + rest == self`` always holds.
+        """
+        if self.is_negative():
+            raise InvalidAmount("only a non-negative amount can be poured into caps")
+        rest = self
+        parts: list[Money] = []
+        for cap in caps:
+            self._same(cap)
+            part = rest.min(cap.max(Money.zero(self.currency)))
+            parts.append(part)
+            rest = rest - part
+        return tuple(parts), rest
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}', '{self.currency}')"
+
+
+def total(amounts: Iterable[Money], currency: str) -> Money:
+    """Sum of ``amounts`` (all in ``currency``); zero for none."""
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result

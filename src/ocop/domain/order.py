@@ -1,0 +1,276 @@
+"""Orders: the aggregate whose payment lines ocop manages.
+
+An :class:`Order` records its channel, its payments type (fixed at creation,
+rule P2), its customer, total, payment lines, invoices and holds. Its status
+and balance are derived from those. Every change returns a new order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from enum import StrEnum
+
+import attrs
+
+from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.errors import IllegalTransition, InvalidInput, LineNotFound
+from ocop.domain.money import Money, total
+from ocop.domain.parties import Customer
+from ocop.domain.tender import PaymentLine
+
+
+class Channel(StrEnum):
+    CALL_CENTER = "call_center"
+    POS = "pos"
+    ECOMMERCE = "ecommerce"
+
+
+class PaymentsType(StrEnum):
+    """How an order's payments are managed, fixed when it is created (rule P2)."""
+
+    CALL_CENTER = "call_center"
+    COMMERCE = "commerce"
+    LEGACY = "legacy"
+    NONE = "none"
+
+    @classmethod
+    def at_creation(
+        cls, channel: Channel, *, ocop_on: bool, by_call_center_user: bool = True
+    ) -> PaymentsType:
+        if channel is Channel.CALL_CENTER:
+            return cls.CALL_CENTER if by_call_center_user else cls.NONE
+        return cls.COMMERCE if ocop_on else cls.LEGACY
+
+
+class OrderStatus(StrEnum):
+    PENDING_COMPLETION = "pending_completion"
+    APPROVED = "approved"
+    ON_HOLD = "on_hold"
+    PARTIALLY_INVOICED = "partially_invoiced"
+    INVOICED = "invoiced"
+    CANCELLED = "cancelled"
+
+
+class HoldCode(StrEnum):
+    OUT_OF_BALANCE = "out_of_balance"
+    PAYMENT_DECLINED = "payment_declined"
+    CHECK = "check"
+    CREDIT_LIMIT = "credit_limit"
+    AUTHORIZATION_EXPIRED = "authorization_expired"
+    MANUAL = "manual"
+
+
+@attrs.frozen(kw_only=True)
+class Hold:
+    """A *do not process* mark on an order; ``until`` for holds that lapse (checks)."""
+
+    code: HoldCode
+    reason: str = attrs.field(validator=validate_no_card_data)
+    placed_at: datetime
+    until: datetime | None = None
+
+    def lapsed(self, now: datetime) -> bool:
+        return self.until is not None and now >= self.until
+
+
+@attrs.frozen(kw_only=True)
+class Invoice:
+    """A partial or full billing of an order; its captures name it."""
+
+    invoice_id: str = attrs.field(validator=validate_no_card_data)
+    amount: Money
+    invoiced_at: datetime
+
+
+def _id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{attribute.name} must be a non-empty string")
+    validate_no_card_data(instance, attribute, value)
+
+
+@attrs.frozen(kw_only=True)
+class Order:
+    """An order of any channel with its payments. Build with :meth:`open`."""
+
+    order_id: str = attrs.field(validator=_id)
+    channel: Channel
+    payments_type: PaymentsType
+    customer: Customer
+    total: Money
+    lines: tuple[PaymentLine, ...] = ()
+    invoices: tuple[Invoice, ...] = ()
+    holds: tuple[Hold, ...] = ()
+    needs_completion: bool = False
+    cancelled: bool = False
+    placed_at: datetime
+    version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.total.is_negative():
+            raise InvalidInput("an order total is not negative")
+        for line in self.lines:
+            if line.currency != self.currency:
+                raise InvalidInput(f"line {line.line_id} is not in the order's currency (V7)")
+        ids = [line.line_id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise InvalidInput("payment line ids are unique within an order")
+
+    @classmethod
+    def open(
+        cls,
+        order_id: str,
+        *,
+        channel: Channel,
+        payments_type: PaymentsType,
+        customer: Customer,
+        total: Money,
+        placed_at: datetime,
+    ) -> Order:
+        return cls(
+            order_id=order_id,
+            channel=channel,
+            payments_type=payments_type,
+            customer=customer,
+            total=total,
+            placed_at=placed_at,
+        )
+
+    # -- derived -----------------------------------------------------------------------
+    @property
+    def currency(self) -> str:
+        return self.total.currency
+
+    def _sum(
+        self, amount_of: Callable[[PaymentLine], Money], lines: Iterable[PaymentLine]
+    ) -> Money:
+        return total((amount_of(line) for line in lines), self.currency)
+
+    @property
+    def received(self) -> Money:
+        """Money taken from the customer: captures and posted prepayments."""
+        return self._sum(lambda line: line.received, self.lines)
+
+    @property
+    def captured(self) -> Money:
+        return self._sum(lambda line: line.captured, self.lines)
+
+    @property
+    def refunded(self) -> Money:
+        return self._sum(lambda line: line.refunded, self.lines)
+
+    @property
+    def authorized(self) -> Money:
+        """Open, uncaptured authorizations."""
+        return self._sum(lambda line: line.authorized, self.lines)
+
+    @property
+    def paid(self) -> Money:
+        """Rule S1: prepayments + authorized-uncaptured + captured - refunded, active lines."""
+        return self._sum(lambda line: line.paid, self.lines)
+
+    @property
+    def balance_due(self) -> Money:
+        """What is still to be paid; negative when overpaid."""
+        return self.total - self.paid
+
+    @property
+    def invoiced(self) -> Money:
+        return total((inv.amount for inv in self.invoices), self.currency)
+
+    @property
+    def status(self) -> OrderStatus:
+        if self.cancelled:
+            return OrderStatus.CANCELLED
+        if self.holds:
+            return OrderStatus.ON_HOLD
+        if self.needs_completion:
+            return OrderStatus.PENDING_COMPLETION
+        if self.invoices:
+            if self.invoiced >= self.total:
+                return OrderStatus.INVOICED
+            return OrderStatus.PARTIALLY_INVOICED
+        return OrderStatus.APPROVED
+
+    @property
+    def approved(self) -> bool:
+        """Rule S3: submitted, no holds, not cancelled."""
+        return not (self.cancelled or self.holds or self.needs_completion)
+
+    def line(self, line_id: str) -> PaymentLine:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        raise LineNotFound(line_id)
+
+    def has_hold(self, code: HoldCode) -> bool:
+        return any(h.code is code for h in self.holds)
+
+    # -- changes -----------------------------------------------------------------------
+    def _require_open(self) -> None:
+        if self.cancelled:
+            raise IllegalTransition(f"order {self.order_id} is cancelled", order_id=self.order_id)
+
+    def with_line(self, line: PaymentLine) -> Order:
+        """Add ``line``, or replace the line with its id."""
+        self._require_open()
+        if any(existing.line_id == line.line_id for existing in self.lines):
+            lines = tuple(line if x.line_id == line.line_id else x for x in self.lines)
+        else:
+            lines = (*self.lines, line)
+        return attrs.evolve(self, lines=lines)
+
+    def with_total(self, new_total: Money) -> Order:
+        """The order was edited: a new total, and completion is needed again (S3)."""
+        self._require_open()
+        if new_total < self.invoiced:
+            raise IllegalTransition(
+                f"order {self.order_id}: total below what is already invoiced",
+                order_id=self.order_id,
+                amount=new_total.amount,
+            )
+        return attrs.evolve(self, total=new_total, needs_completion=True)
+
+    def with_hold(self, hold: Hold) -> Order:
+        if self.has_hold(hold.code):
+            return self
+        return attrs.evolve(self, holds=(*self.holds, hold))
+
+    def without_hold(self, code: HoldCode) -> Order:
+        if not self.has_hold(code):
+            raise IllegalTransition(
+                f"order {self.order_id} has no {code} hold", order_id=self.order_id
+            )
+        return attrs.evolve(self, holds=tuple(h for h in self.holds if h.code is not code))
+
+    def with_holds(self, holds: Iterable[Hold]) -> Order:
+        """Replace every hold (validation at submit decides them all again)."""
+        return attrs.evolve(self, holds=tuple(holds))
+
+    def submitted(self) -> Order:
+        """Completion ran: the order no longer waits for it."""
+        return attrs.evolve(self, needs_completion=False)
+
+    def pending_completion(self) -> Order:
+        return attrs.evolve(self, needs_completion=True)
+
+    def with_invoice(self, invoice: Invoice) -> Order:
+        self._require_open()
+        if any(i.invoice_id == invoice.invoice_id for i in self.invoices):
+            raise IllegalTransition(
+                f"invoice {invoice.invoice_id} already recorded", order_id=self.order_id
+            )
+        if self.invoiced + invoice.amount > self.total:
+            raise IllegalTransition(
+                f"order {self.order_id}: invoice beyond the order total (I1)",
+                order_id=self.order_id,
+                amount=invoice.amount.amount,
+            )
+        return attrs.evolve(self, invoices=(*self.invoices, invoice))
+
+    def cancel(self) -> Order:
+        self._require_open()
+        return attrs.evolve(self, cancelled=True)
+
+    def next_version(self) -> Order:
+        return attrs.evolve(self, version=self.version + 1)

@@ -1,0 +1,203 @@
+"""Settings: features, policies and journal names, validated on construction.
+
+Rule F1: omni-channel order payments (OCOP) can be on only if the five other
+features are on. F2: with OCOP on, order completion is on for every call center
+channel. F3: every payment method must map to a POS operation; an unmapped one
+is a warning, and with OCOP on its lines cannot be edited in completion.
+Invalid settings raise :class:`InvalidSettings` and nothing is applied.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Self
+
+import attrs
+
+from ocop.domain.errors import InvalidSettings
+from ocop.domain.money import Money
+from ocop.domain.tender import PaymentMethod
+
+_PREREQUISITES = (
+    "omni_channel_payments",
+    "unified_journal_defaults",
+    "duplicate_payment_protection",
+    "refunds_over_multiple_captures",
+    "manual_void_of_expired_authorizations",
+)
+
+
+@attrs.frozen(kw_only=True)
+class Features:
+    """The feature switches. Defaults: every feature on, OCOP on."""
+
+    omni_channel_payments: bool = True
+    unified_journal_defaults: bool = True
+    duplicate_payment_protection: bool = True
+    refunds_over_multiple_captures: bool = True
+    manual_void_of_expired_authorizations: bool = True
+    omni_channel_order_payments: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if self.omni_channel_order_payments:
+            missing = [name for name in _PREREQUISITES if not getattr(self, name)]
+            if missing:
+                raise InvalidSettings(
+                    "F1: omni_channel_order_payments needs these features on too: "
+                    + ", ".join(missing)
+                )
+
+
+def _percent(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite() or not 0 <= value <= 100:
+        raise InvalidSettings(f"{attribute.name} must be a Decimal percentage from 0 to 100")
+
+
+def _days(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidSettings(f"{attribute.name} must be a whole number of days, 0 or more")
+
+
+def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidSettings(f"{attribute.name} must be a non-empty name")
+
+
+@attrs.frozen(kw_only=True)
+class CompletionPolicy:
+    """Thresholds for submit (rules S1, S2)."""
+
+    overpaid_threshold_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
+    underpaid_threshold_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
+    allow_out_of_balance: bool = False
+    check_hold_threshold: Money | None = None
+    check_hold_days: int = attrs.field(default=0, validator=_days)
+    completion_for_call_center: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class AuthorizationPolicy:
+    """Authorization lifetimes (rule I3): expiry before stale, in days."""
+
+    expiry_days: int = attrs.field(default=14, validator=_days)
+    stale_days: int = attrs.field(default=30, validator=_days)
+
+    def __attrs_post_init__(self) -> None:
+        if self.stale_days < self.expiry_days:
+            raise InvalidSettings("stale_days must be at least expiry_days")
+
+
+_CHANNEL_NAMES = ("call_center", "pos", "ecommerce")
+
+
+@attrs.frozen(kw_only=True)
+class JournalNames:
+    """Journal names (rule J2): unified ones, and each channel's own."""
+
+    unified_payment: str = attrs.field(default="OCOP-PAY", validator=_name)
+    unified_refund: str = attrs.field(default="OCOP-REF", validator=_name)
+    channel_payment: tuple[tuple[str, str], ...] = (
+        ("call_center", "CC-PAY"),
+        ("pos", "POS-PAY"),
+        ("ecommerce", "ECOM-PAY"),
+    )
+    channel_refund: tuple[tuple[str, str], ...] = (
+        ("call_center", "CC-REF"),
+        ("pos", "POS-REF"),
+        ("ecommerce", "ECOM-REF"),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for mapping in (self.channel_payment, self.channel_refund):
+            names = dict(mapping)
+            if set(names) != set(_CHANNEL_NAMES) or not all(
+                isinstance(v, str) and v.strip() for v in names.values()
+            ):
+                raise InvalidSettings(
+                    "channel journal names must name each of call_center, pos, ecommerce"
+                )
+
+
+@attrs.frozen(kw_only=True)
+class RefundPolicy:
+    """Refund rules R3, R4."""
+
+    allow_unlinked_refunds: bool = True
+    fallback_method: PaymentMethod = PaymentMethod.CUSTOMER_ACCOUNT
+
+    def __attrs_post_init__(self) -> None:
+        if self.fallback_method not in (PaymentMethod.CHECK, PaymentMethod.CUSTOMER_ACCOUNT):
+            raise InvalidSettings("the fallback refund method is check or customer_account")
+
+
+#: POS operations for the methods ocop knows (rule F3).
+DEFAULT_METHOD_OPERATIONS: tuple[tuple[PaymentMethod, int], ...] = tuple(
+    (method, method.pos_operation) for method in PaymentMethod
+)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything configurable. :meth:`default` has every feature on and OCOP on."""
+
+    features: Features = Features()
+    completion: CompletionPolicy = CompletionPolicy()
+    authorization: AuthorizationPolicy = AuthorizationPolicy()
+    journals: JournalNames = JournalNames()
+    refunds: RefundPolicy = RefundPolicy()
+    allow_saving_payment_information: bool = True
+    method_operations: tuple[tuple[PaymentMethod, int], ...] = DEFAULT_METHOD_OPERATIONS
+
+    def __attrs_post_init__(self) -> None:
+        if (
+            self.features.omni_channel_order_payments
+            and not self.completion.completion_for_call_center
+        ):
+            raise InvalidSettings("F2: with OCOP on, order completion is on for call centers")
+
+    @classmethod
+    def default(cls) -> Self:
+        return cls()
+
+    def with_features(self, **switches: bool) -> Settings:
+        """These settings with some features switched; validated as a whole (F1)."""
+        unknown = set(switches) - set(attrs.fields_dict(Features))
+        if unknown:
+            raise InvalidSettings(f"unknown feature(s): {', '.join(sorted(unknown))}")
+        return attrs.evolve(self, features=attrs.evolve(self.features, **switches))
+
+    def with_policies(self, **changes: object) -> Settings:
+        """These settings with some top-level parts replaced (``completion=...``)."""
+        unknown = set(changes) - set(attrs.fields_dict(Settings))
+        if unknown:
+            raise InvalidSettings(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return attrs.evolve(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def ocop(self) -> bool:
+        return self.features.omni_channel_order_payments
+
+    def warnings(self) -> tuple[str, ...]:
+        """F3: payment methods without a POS operation."""
+        mapped = {method for method, _ in self.method_operations}
+        return tuple(
+            f"F3: payment method {m.value!r} maps to no POS operation"
+            + ("; its lines cannot be edited in order completion" if self.ocop else "")
+            for m in PaymentMethod
+            if m not in mapped
+        )
+
+    def editable_method(self, method: PaymentMethod) -> bool:
+        """F3: with OCOP on, only mapped methods can be edited in completion."""
+        return not self.ocop or method in {m for m, _ in self.method_operations}
+
+    def payment_journal(self, channel: str) -> str:
+        """J2: the journal a receipt of ``channel`` posts to."""
+        if self.features.unified_journal_defaults:
+            return self.journals.unified_payment
+        return dict(self.journals.channel_payment)[channel]
+
+    def refund_journal(self, channel: str) -> str:
+        if self.features.unified_journal_defaults:
+            return self.journals.unified_refund
+        return dict(self.journals.channel_refund)[channel]

@@ -1,0 +1,423 @@
+"""Payment lines (tender lines) and the money movements on them.
+
+A :class:`PaymentLine` is one tender on an order. A card line holds its
+authorizations, captures and refunds; a prepayment line (cash, check, customer
+account, gift card ...) holds the amount received. Every change returns a new
+line; an illegal one raises :class:`IllegalTransition` and changes nothing.
+Invariants: per authorization captured + voided <= authorized (V1); per capture
+refunded <= captured (V2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+import attrs
+
+from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.errors import IllegalTransition, InvalidInput
+from ocop.domain.money import Money, total
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, RefundToken
+
+
+class PaymentMethod(StrEnum):
+    """How a line pays, with the POS operation each maps to (rule F3)."""
+
+    CASH = "cash"
+    CARD = "card"
+    CUSTOMER_ACCOUNT = "customer_account"
+    CURRENCY = "currency"
+    CHECK = "check"
+    LOYALTY = "loyalty"
+    CREDIT_MEMO = "credit_memo"
+    GIFT_CARD = "gift_card"
+
+    @property
+    def pos_operation(self) -> int:
+        return _POS_OPERATIONS[self]
+
+
+_POS_OPERATIONS = {
+    PaymentMethod.CASH: 200,
+    PaymentMethod.CARD: 201,
+    PaymentMethod.CUSTOMER_ACCOUNT: 202,
+    PaymentMethod.CURRENCY: 203,
+    PaymentMethod.CHECK: 204,
+    PaymentMethod.LOYALTY: 207,
+    PaymentMethod.CREDIT_MEMO: 213,
+    PaymentMethod.GIFT_CARD: 214,
+}
+
+
+class LineStatus(StrEnum):
+    NOT_SUBMITTED = "not_submitted"
+    PENDING_AUTHORIZATION = "pending_authorization"
+    AUTHORIZED = "authorized"
+    DECLINED = "declined"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    VOIDED = "voided"
+    REFUNDED = "refunded"
+
+
+#: Statuses of lines that no longer count towards what the order is paid.
+INACTIVE = frozenset({LineStatus.DECLINED, LineStatus.VOIDED})
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if not isinstance(value, Money) or not value.is_positive():
+        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must be positive money")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if not isinstance(value, Money) or value.is_negative():
+        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must not be negative")
+
+
+@attrs.frozen(kw_only=True)
+class Authorization:
+    """An authorization on a card line. ``voided`` counts what was released unused."""
+
+    auth_id: str
+    token: AuthorizationToken
+    amount: Money = attrs.field(validator=_positive)
+    authorized_at: datetime
+    multi_capture: bool
+    captured: Money = attrs.field(validator=_not_negative)
+    voided: Money = attrs.field(validator=_not_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if self.captured + self.voided > self.amount:
+            raise IllegalTransition(
+                f"authorization {self.auth_id}: captured + voided exceeds authorized (V1)",
+                auth_id=self.auth_id,
+            )
+
+    @property
+    def open_amount(self) -> Money:
+        """What can still be captured."""
+        return self.amount - self.captured - self.voided
+
+
+@attrs.frozen(kw_only=True)
+class Capture:
+    """Money taken against an authorization for one invoice (or a prepayment applied)."""
+
+    capture_id: str
+    line_id: str
+    invoice_id: str
+    amount: Money = attrs.field(validator=_positive)
+    auth_id: str | None = None
+    token: CaptureToken | None = None
+    refunded: Money = attrs.field(validator=_not_negative)
+    captured_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        if self.refunded > self.amount:
+            raise IllegalTransition(
+                f"capture {self.capture_id}: refunded exceeds captured (V2)",
+                capture_id=self.capture_id,
+            )
+
+    @property
+    def refundable(self) -> Money:
+        return self.amount - self.refunded
+
+
+@attrs.frozen(kw_only=True)
+class Refund:
+    """Money returned: against a capture (linked) or to another card (unlinked)."""
+
+    refund_id: str
+    return_id: str
+    amount: Money = attrs.field(validator=_positive)
+    capture_id: str | None = None
+    token: RefundToken | None = None
+    refunded_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class PaymentLine:
+    """One tender on an order. Build with :meth:`card_line` or :meth:`prepayment_line`."""
+
+    line_id: str = attrs.field(validator=validate_no_card_data)
+    method: PaymentMethod
+    amount: Money = attrs.field(validator=_positive)
+    status: LineStatus = LineStatus.NOT_SUBMITTED
+    card: CardToken | None = None
+    instrument_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
+    check_number: str | None = attrs.field(default=None, validator=validate_no_card_data)
+    authorizations: tuple[Authorization, ...] = ()
+    captures: tuple[Capture, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if (self.method is PaymentMethod.CARD) != (self.card is not None):
+            raise InvalidInput("a card line needs a card token; other lines take none")
+
+    @classmethod
+    def card_line(
+        cls, line_id: str, card: CardToken, amount: Money, *, instrument_id: str | None = None
+    ) -> PaymentLine:
+        return cls(
+            line_id=line_id,
+            method=PaymentMethod.CARD,
+            amount=amount,
+            card=card,
+            instrument_id=instrument_id,
+        )
+
+    @classmethod
+    def prepayment_line(
+        cls, line_id: str, method: PaymentMethod, amount: Money, *, check_number: str | None = None
+    ) -> PaymentLine:
+        if method is PaymentMethod.CARD:
+            raise InvalidInput("a card is not a prepayment")
+        return cls(line_id=line_id, method=method, amount=amount, check_number=check_number)
+
+    # -- derived amounts -------------------------------------------------------------
+    @property
+    def currency(self) -> str:
+        return self.amount.currency
+
+    @property
+    def is_card(self) -> bool:
+        return self.method is PaymentMethod.CARD
+
+    @property
+    def is_prepayment(self) -> bool:
+        return not self.is_card
+
+    @property
+    def active(self) -> bool:
+        return self.status not in INACTIVE
+
+    @property
+    def authorized(self) -> Money:
+        """Open, uncaptured authorized money."""
+        return total((a.open_amount for a in self.authorizations), self.currency)
+
+    @property
+    def captured(self) -> Money:
+        if self.is_prepayment:
+            return Money.zero(self.currency)
+        return total((c.amount for c in self.captures), self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return total((r.amount for r in self.refunds), self.currency)
+
+    @property
+    def received(self) -> Money:
+        """Money actually taken from the customer on this line."""
+        if self.is_prepayment:
+            return self.amount if self.status in _POSTED else Money.zero(self.currency)
+        return self.captured
+
+    @property
+    def paid(self) -> Money:
+        """This line's share of the order's paid total (rule S1)."""
+        if not self.active:
+            return self.received - self.refunded
+        return self.received + self.authorized - self.refunded
+
+    @property
+    def invoiced(self) -> Money:
+        """Money of this line applied to invoices (captures, or prepayment applications)."""
+        return total((c.amount for c in self.captures), self.currency)
+
+    @property
+    def capturable(self) -> Money:
+        """What invoicing may still take from this line."""
+        if self.is_prepayment:
+            if self.status not in _POSTED:
+                return Money.zero(self.currency)
+            return self.amount - self.invoiced
+        return self.authorized
+
+    def authorization(self, auth_id: str) -> Authorization:
+        for auth in self.authorizations:
+            if auth.auth_id == auth_id:
+                return auth
+        raise IllegalTransition(f"line {self.line_id} has no authorization {auth_id}")
+
+    def capture(self, capture_id: str) -> Capture:
+        for cap in self.captures:
+            if cap.capture_id == capture_id:
+                return cap
+        raise IllegalTransition(f"line {self.line_id} has no capture {capture_id}")
+
+    def open_authorizations(self) -> tuple[Authorization, ...]:
+        return tuple(a for a in self.authorizations if a.open_amount.is_positive())
+
+    # -- transitions -----------------------------------------------------------------
+    def _illegal(self, what: str, amount: Money | None = None) -> IllegalTransition:
+        return IllegalTransition(
+            f"line {self.line_id} ({self.status}): {what}",
+            line_id=self.line_id,
+            amount=None if amount is None else amount.amount,
+        )
+
+    def _require_card(self, what: str) -> None:
+        if not self.is_card:
+            raise self._illegal(f"cannot {what} a {self.method} line")
+
+    def _settled(self, **changes: object) -> PaymentLine:
+        """The line with ``changes`` applied and its status derived from its money."""
+        line = attrs.evolve(self, **changes)  # type: ignore[arg-type]
+        return attrs.evolve(line, status=line._derived_status())
+
+    def _derived_status(self) -> LineStatus:
+        if self.is_prepayment:
+            if self.status not in _POSTED:
+                return self.status
+            received = self.received
+            return LineStatus.REFUNDED if self.refunded == received else LineStatus.PAID
+        captured = self.captured
+        open_amount = self.authorized
+        if captured.is_positive():
+            if self.refunded == captured and open_amount.is_zero():
+                return LineStatus.REFUNDED
+            return LineStatus.PAID if captured >= self.amount else LineStatus.PARTIALLY_PAID
+        if open_amount.is_positive():
+            return LineStatus.AUTHORIZED
+        if self.authorizations:
+            return LineStatus.VOIDED
+        return self.status
+
+    def begin_authorization(self) -> PaymentLine:
+        """An authorization was asked for and its answer is not known yet."""
+        self._require_card("authorize")
+        if self.status not in (LineStatus.NOT_SUBMITTED, LineStatus.PENDING_AUTHORIZATION):
+            return self
+        return attrs.evolve(self, status=LineStatus.PENDING_AUTHORIZATION)
+
+    def authorized_with(self, auth: Authorization) -> PaymentLine:
+        """The processor approved ``auth`` for this line."""
+        self._require_card("authorize")
+        if self.status in INACTIVE or self.status is LineStatus.REFUNDED:
+            raise self._illegal("cannot authorize", auth.amount)
+        if any(a.auth_id == auth.auth_id for a in self.authorizations):
+            raise self._illegal(f"authorization {auth.auth_id} already recorded")
+        if auth.amount.currency != self.currency:
+            raise self._illegal("authorization in another currency")
+        if not auth.captured.is_zero() or not auth.voided.is_zero():
+            raise self._illegal("a new authorization starts unused")
+        return self._settled(authorizations=(*self.authorizations, auth))
+
+    def declined(self) -> PaymentLine:
+        """The processor declined this line's authorization."""
+        self._require_card("decline")
+        if self.status not in (LineStatus.NOT_SUBMITTED, LineStatus.PENDING_AUTHORIZATION):
+            raise self._illegal("only an unauthorized line can be declined")
+        return attrs.evolve(self, status=LineStatus.DECLINED)
+
+    def _replace_auth(self, auth: Authorization) -> tuple[Authorization, ...]:
+        return tuple(auth if a.auth_id == auth.auth_id else a for a in self.authorizations)
+
+    def adjusted(self, auth_id: str, new_amount: Money) -> PaymentLine:
+        """The processor adjusted an authorization to ``new_amount`` (rule C3)."""
+        self._require_card("adjust")
+        auth = self.authorization(auth_id)
+        if auth.open_amount.is_zero():
+            raise self._illegal(f"authorization {auth_id} is closed", new_amount)
+        if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
+            raise self._illegal("cannot adjust below what was captured", new_amount)
+        return self._settled(
+            authorizations=self._replace_auth(attrs.evolve(auth, amount=new_amount))
+        )
+
+    def voided_auth(self, auth_id: str) -> PaymentLine:
+        """The open remainder of an authorization was voided (released)."""
+        self._require_card("void")
+        auth = self.authorization(auth_id)
+        if auth.open_amount.is_zero():
+            raise self._illegal(f"authorization {auth_id} has nothing open to void")
+        released = attrs.evolve(auth, voided=auth.voided + auth.open_amount)
+        return self._settled(authorizations=self._replace_auth(released))
+
+    def captured_with(self, capture: Capture) -> PaymentLine:
+        """The processor captured ``capture`` against one of this line's authorizations.
+
+        A capture on an authorization without multi-capture closes it: the rest
+        is released, as processors do.
+        """
+        self._require_card("capture")
+        if capture.auth_id is None or capture.line_id != self.line_id:
+            raise self._illegal("a card capture names its line and authorization")
+        if any(c.capture_id == capture.capture_id for c in self.captures):
+            raise self._illegal(f"capture {capture.capture_id} already recorded")
+        auth = self.authorization(capture.auth_id)
+        if capture.amount > auth.open_amount:
+            raise self._illegal(
+                f"capture of {capture.amount} exceeds the {auth.open_amount} open on "
+                f"authorization {auth.auth_id} (V1)",
+                capture.amount,
+            )
+        used = attrs.evolve(auth, captured=auth.captured + capture.amount)
+        if not auth.multi_capture:
+            used = attrs.evolve(used, voided=used.voided + used.open_amount)
+        return self._settled(
+            authorizations=self._replace_auth(used), captures=(*self.captures, capture)
+        )
+
+    def posted(self) -> PaymentLine:
+        """A prepayment was received and posted (at submit)."""
+        if not self.is_prepayment:
+            raise self._illegal("only a prepayment is posted")
+        if self.status in _POSTED:
+            return self
+        if self.status is not LineStatus.NOT_SUBMITTED:
+            raise self._illegal("cannot post")
+        return attrs.evolve(self, status=LineStatus.PAID)
+
+    def applied(self, capture: Capture) -> PaymentLine:
+        """A posted prepayment was applied to an invoice (rule I1)."""
+        if not self.is_prepayment or capture.auth_id is not None:
+            raise self._illegal("only a prepayment is applied without authorization")
+        if capture.amount > self.capturable:
+            raise self._illegal("applied beyond what the prepayment holds", capture.amount)
+        return attrs.evolve(self, captures=(*self.captures, capture))
+
+    def refunded_with(self, refund: Refund) -> PaymentLine:
+        """A refund of this line: against one capture, or of a prepayment (fallback)."""
+        if any(r.refund_id == refund.refund_id for r in self.refunds):
+            raise self._illegal(f"refund {refund.refund_id} already recorded")
+        if self.is_prepayment:
+            if refund.amount > self.received - self.refunded:
+                raise self._illegal("refund exceeds what was received (V3)", refund.amount)
+            return self._settled(refunds=(*self.refunds, refund))
+        if refund.capture_id is None:
+            raise self._illegal("a card line's refund names its capture")
+        cap = self.capture(refund.capture_id)
+        if refund.amount > cap.refundable:
+            raise self._illegal(
+                f"refund of {refund.amount} exceeds the {cap.refundable} refundable on "
+                f"capture {cap.capture_id} (V2)",
+                refund.amount,
+            )
+        updated = attrs.evolve(cap, refunded=cap.refunded + refund.amount)
+        captures = tuple(updated if c.capture_id == cap.capture_id else c for c in self.captures)
+        return self._settled(captures=captures, refunds=(*self.refunds, refund))
+
+    def with_amount(self, amount: Money) -> PaymentLine:
+        """The line's target amount changed (a completion edit, applied at submit)."""
+        return attrs.evolve(self, amount=amount)
+
+    def removed(self) -> PaymentLine:
+        """The line was taken off the order; it stays for history, inactive."""
+        if self.authorized.is_positive():
+            raise self._illegal("void its open authorization before removing the line")
+        if not self.captured.is_zero() or self.received.is_positive():
+            raise self._illegal("a line that received money cannot be removed (C5)")
+        return attrs.evolve(self, status=LineStatus.VOIDED)
+
+
+_POSTED = frozenset({LineStatus.PAID, LineStatus.REFUNDED})
+
+
+def lines_total(lines: Iterable[PaymentLine], amount_of: str, currency: str) -> Money:
+    """Sum of one derived amount (``"paid"``, ``"captured"`` ...) over ``lines``."""
+    return total((getattr(line, amount_of) for line in lines), currency)

@@ -1,0 +1,122 @@
+"""Processor tokens: opaque references that stand for cards and payments.
+
+A processor hands out a *card token* for a card, an *authorization token* for
+an authorization, a *capture token* for a capture and a *refund token* for a
+refund. Each carries the connector and service account that issued it (rule
+I5). Token values are checked by the card guard (T2) and masked in reprs; a
+card is shown only as brand and last four digits (T3).
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.errors import ConnectorMismatch, InvalidInput
+
+_LAST4 = re.compile(r"\d{4}")
+_EXPIRY = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def mask(value: str) -> str:
+    """A token value for display: its first four characters and its length."""
+    return f"{value[:4]}…({len(value)})" if len(value) > 4 else "…"
+
+
+def _nonempty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must be a non-empty string")
+
+
+def _last4(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _LAST4.fullmatch(value):
+        raise InvalidInput("last4 must be exactly four digits")
+
+
+def _expiry(instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and (not isinstance(value, str) or not _EXPIRY.fullmatch(value)):
+        raise InvalidInput("expiry must be 'YYYY-MM'")
+
+
+_TOKEN_VALUE = [_nonempty, validate_no_card_data]
+_ACCOUNT = [_nonempty, validate_no_card_data]
+
+
+@attrs.frozen(repr=False)
+class ProcessorToken:
+    """A reference issued by a processor connector under one service account."""
+
+    value: str = attrs.field(validator=_TOKEN_VALUE)
+    connector: str = attrs.field(validator=_ACCOUNT)
+    service_account: str = attrs.field(validator=_ACCOUNT)
+
+    def same_account(self, other: ProcessorToken) -> bool:
+        return (self.connector, self.service_account) == (other.connector, other.service_account)
+
+    def require_same_account(self, other: ProcessorToken) -> None:
+        """Rule I5: capture and refund go through the connector and account that authorized."""
+        if not self.same_account(other):
+            raise ConnectorMismatch(
+                f"{type(other).__name__} from {other.connector}/{other.service_account} cannot be "
+                f"used with {type(self).__name__} from {self.connector}/{self.service_account}"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({mask(self.value)}, {self.connector}/{self.service_account})"
+
+
+@attrs.frozen(repr=False, kw_only=True)
+class CardToken(ProcessorToken):
+    """A card as the processor knows it; usable only by the merchant account that got it."""
+
+    brand: str = attrs.field(validator=_nonempty)
+    last4: str = attrs.field(validator=_last4)
+    expiry: str | None = attrs.field(default=None, validator=_expiry)
+    reusable: bool = attrs.field(default=True)
+
+    @property
+    def display(self) -> str:
+        """The only way ocop shows a card (T3): ``"VISA ****1111"``."""
+        return f"{self.brand.upper()} ****{self.last4}"
+
+    def expired_on(self, year: int, month: int) -> bool:
+        """Whether the card's expiry month is before ``year-month``."""
+        if self.expiry is None:
+            return False
+        match = _EXPIRY.fullmatch(self.expiry)
+        assert match is not None  # checked by the validator
+        return (int(match[1]), int(match[2])) < (year, month)
+
+    def __repr__(self) -> str:
+        account = f"{self.connector}/{self.service_account}"
+        return f"CardToken({self.display}, {mask(self.value)}, {account})"
+
+
+@attrs.frozen(repr=False)
+class AuthorizationToken(ProcessorToken):
+    """Used to capture, adjust or void an authorization."""
+
+
+@attrs.frozen(repr=False)
+class CaptureToken(ProcessorToken):
+    """Used to refund a capture."""
+
+
+@attrs.frozen(repr=False)
+class RefundToken(ProcessorToken):
+    """The processor's reference for a refund."""
+
+
+@attrs.frozen(kw_only=True)
+class SavedInstrument:
+    """A card a named customer saved with the processor (rule T1)."""
+
+    instrument_id: str = attrs.field(validator=_TOKEN_VALUE)
+    customer_id: str = attrs.field(validator=_ACCOUNT)
+    card: CardToken
+
+    @property
+    def display(self) -> str:
+        return self.card.display

@@ -1,0 +1,18 @@
+"""The ports: what ocop needs from the outside, as Protocols whose docstrings are contracts."""
+
+from ocop.ports.clock import Clock
+from ocop.ports.journal import PaymentJournal
+from ocop.ports.processor import PaymentProcessor, ProcessorCapabilities
+from ocop.ports.store import OperationLog, OrderRepository, OrderStore, UnitOfWork, VoucherOutbox
+
+__all__ = [
+    "Clock",
+    "OperationLog",
+    "OrderRepository",
+    "OrderStore",
+    "PaymentJournal",
+    "PaymentProcessor",
+    "ProcessorCapabilities",
+    "UnitOfWork",
+    "VoucherOutbox",
+]

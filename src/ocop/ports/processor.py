@@ -1,0 +1,90 @@
+"""The payment processor port."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+
+from ocop.domain.money import Money
+from ocop.domain.operations import ProcessorResult
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, SavedInstrument
+
+
+@attrs.frozen(kw_only=True)
+class ProcessorCapabilities:
+    """What a processor connector supports, and the account it acts under."""
+
+    connector: str
+    service_account: str
+    multi_capture: bool = True
+    adjustments: bool = True
+    unlinked_refunds: bool = True
+
+
+class PaymentProcessor(Protocol):
+    """A payment processor connector, as ocop needs it.
+
+    Contract every implementation keeps:
+
+    - Every money call takes an operation ``key``. Replayed with the same
+      request, a key returns the first answer and moves no money again;
+      replayed with a different request (kind, amount, target) it raises
+      :class:`~ocop.domain.errors.IdempotencyConflict` (rule O4, V6).
+    - Every answer is a :class:`ProcessorResult` whose outcome is ``APPROVED``,
+      ``DECLINED`` or ``UNKNOWN`` (a timeout: the call may or may not have
+      happened). A call never raises for a decline.
+    - It enforces what real processors enforce: capture <= open authorized,
+      refund <= captured - refunded, void only what is uncaptured, tokens of
+      another connector or service account refused (declined), expired
+      authorizations declined.
+    - :meth:`lookup` tells what became of a key: the stored answer, or
+      ``NOT_RECEIVED`` when the call never arrived (then the key is spent and
+      will not be carried out later), or ``UNKNOWN`` when it cannot tell now.
+    - A CVV given to :meth:`tokenize` is used once and never stored or echoed.
+    """
+
+    @property
+    def capabilities(self) -> ProcessorCapabilities: ...
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        """Authorize ``amount`` on ``card``; the result's token is an AuthorizationToken."""
+        ...
+
+    def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
+        """Change an open authorization's total to ``amount`` (up or down)."""
+        ...
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        """Capture ``amount``; the result's token is a CaptureToken."""
+        ...
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        """Release what is open on an authorization."""
+        ...
+
+    def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        """Refund ``amount`` of a capture (linked refund)."""
+        ...
+
+    def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        """Pay ``amount`` to a card that did not pay (unlinked refund)."""
+        ...
+
+    def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
+        """A one-time card token for a customer's saved instrument, checked with its CVV."""
+        ...
+
+    def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
+        """Save ``card`` for a named customer; the instrument belongs to them only."""
+        ...
+
+    def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        """The customer's own saved instruments, oldest first."""
+        ...
+
+    def lookup(self, key: str) -> ProcessorResult:
+        """What became of the call made with ``key``."""
+        ...

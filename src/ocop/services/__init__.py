@@ -1,0 +1,1 @@
+"""Application services: the back-office use cases, over the ports."""
