@@ -5,6 +5,8 @@ The back-office payment rules of a retail commerce system with three channels
 completed, cancelled, captured in several invoices and refunded, safely.
 """
 
+from ocop.backoffice import BackOffice
+from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import (
     CardNumberRefused,
     ConcurrentUpdate,
@@ -34,6 +36,7 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Operation, OperationKind, Outcome, ProcessorResult
 from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
 from ocop.domain.parties import Actor, Customer
+from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
 from ocop.domain.settings import (
     AuthorizationPolicy,
     CompletionPolicy,
@@ -57,17 +60,23 @@ from ocop.domain.tokens import (
     RefundToken,
     SavedInstrument,
 )
+from ocop.services.administration import CancelResult
+from ocop.services.completion import SubmitResult
 
 __all__ = [
     "Actor",
     "Authorization",
     "AuthorizationPolicy",
     "AuthorizationToken",
+    "BackOffice",
+    "CancelResult",
     "Capture",
     "CaptureToken",
     "CardNumberRefused",
+    "CardPayment",
     "CardToken",
     "Channel",
+    "CompletionDraft",
     "CompletionPolicy",
     "ConcurrentUpdate",
     "ConnectorMismatch",
@@ -91,7 +100,6 @@ __all__ = [
     "LineStatus",
     "Money",
     "NotFound",
-    "PermissionDenied",
     "OcopError",
     "Operation",
     "OperationInDoubt",
@@ -103,13 +111,17 @@ __all__ = [
     "PaymentLine",
     "PaymentMethod",
     "PaymentsType",
+    "PermissionDenied",
+    "Prepayment",
     "ProcessorResult",
     "Refund",
     "RefundExceedsReceived",
     "RefundPolicy",
     "RefundToken",
+    "SavedCardPayment",
     "SavedInstrument",
     "Settings",
+    "SubmitResult",
     "UnknownCurrency",
     "Voucher",
     "VoucherKind",

@@ -3,7 +3,7 @@
 ocop stores processor tokens, never card numbers or CVVs. Every free-text value
 that ocop keeps passes through :func:`refuse_card_data`, which refuses any run
 of 13 to 19 digits (spaces or dashes allowed between them) that passes the Luhn
-check. The error names the field, never the value.
+check. Digits of any script count. The error names the field, never the value.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import attrs
 
 from ocop.domain.errors import CardNumberRefused
 
-# A run of digit groups joined by single spaces or dashes.
-_RUN = re.compile(r"\d+(?:[ -]\d+)*")
-_GROUP_SPLIT = re.compile(r"[ -]")
+# A run of digit groups joined by spaces or dashes ("4111 - 1111" as well as "4111-1111").
+_RUN = re.compile(r"\d+(?:[ -]+\d+)*")
+_GROUP_SPLIT = re.compile(r"[ -]+")
 
 
 def luhn_valid(digits: str) -> bool:
-    """Whether a string of digits passes the Luhn (mod 10) check."""
+    """Whether a string of digits (of any script: ``int`` reads them) passes the Luhn check."""
     checksum = 0
     for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
+        value = int(char)
         if position % 2 == 1:
             value *= 2
             if value > 9:
@@ -36,10 +36,9 @@ def luhn_valid(digits: str) -> bool:
 def contains_card_number(text: str) -> bool:
     """Whether ``text`` holds a 13-19 digit Luhn-valid run (spaces or dashes allowed).
 
-    A run is a maximal sequence of digit groups joined by single spaces or
-    dashes. The whole run is checked, and so is every stretch of consecutive
-    groups within it, so a card number written next to another number is still
-    found. An unbroken digit run is checked whole: a 20-digit id is not a card.
+    A run is a maximal sequence of digit groups joined by spaces or dashes. The
+    whole run is checked, and so is every stretch of consecutive groups within
+    it, so a card number written next to another number is still found. An unbroken digit run is checked whole: a 20-digit id is not a card.
     """
     for run in _RUN.findall(text):
         groups = _GROUP_SPLIT.split(run)

@@ -56,9 +56,13 @@ def _exact(value: object, currency: str) -> Decimal:
         raise InvalidAmount("an amount must be a finite number")
     exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)  # finite decimals have an int exponent
-    if exponent < -places and amount != amount.quantize(Decimal(1).scaleb(-places)):
+    try:
+        exact = amount.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise InvalidAmount(f"{amount} is too large to hold exactly") from None
+    if exponent < -places and amount != exact:
         raise InvalidAmount(f"{currency} has {places} decimal place(s); {amount} has more")
-    return amount.quantize(Decimal(1).scaleb(-places))
+    return exact.copy_abs() if exact.is_zero() else exact  # no "-0.00"
 
 
 def _check_amount(instance: Money, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:

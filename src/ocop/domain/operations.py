@@ -9,6 +9,7 @@ step gets the next attempt number, so a step succeeds at most once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -111,7 +112,7 @@ class Operation:
         amount: Money | None,
         target: str,
         at: datetime,
-        **context: str,
+        context: Mapping[str, str] | None = None,
     ) -> Operation:
         return cls(
             key=operation_key(order_id, step, attempt),
@@ -121,7 +122,7 @@ class Operation:
             kind=kind,
             amount=amount,
             target=target,
-            context=tuple(sorted(context.items())),
+            context=tuple(sorted((context or {}).items())),
             recorded_at=at,
         )
 

@@ -10,7 +10,6 @@ refunded <= captured (V2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -87,6 +86,32 @@ class Authorization:
     multi_capture: bool
     captured: Money = attrs.field(validator=_not_negative)
     voided: Money = attrs.field(validator=_not_negative)
+    #: The card token value this authorization was made with.
+    card_value: str = attrs.field(default="", validator=validate_no_card_data)
+
+    @classmethod
+    def new(
+        cls,
+        auth_id: str,
+        token: AuthorizationToken,
+        amount: Money,
+        *,
+        at: datetime,
+        multi_capture: bool,
+        card_value: str = "",
+    ) -> Authorization:
+        """A fresh authorization, nothing captured or voided yet."""
+        zero = Money.zero(amount.currency)
+        return cls(
+            auth_id=auth_id,
+            token=token,
+            amount=amount,
+            authorized_at=at,
+            multi_capture=multi_capture,
+            captured=zero,
+            voided=zero,
+            card_value=card_value,
+        )
 
     def __attrs_post_init__(self) -> None:
         if self.captured + self.voided > self.amount:
@@ -152,6 +177,10 @@ class PaymentLine:
     authorizations: tuple[Authorization, ...] = ()
     captures: tuple[Capture, ...] = ()
     refunds: tuple[Refund, ...] = ()
+    #: Taken off in completion; voided and retired when the draft is submitted.
+    pending_removal: bool = False
+    #: A saved card waiting to be tokenized with its CVV before authorization.
+    needs_tokenize: bool = False
 
     def __attrs_post_init__(self) -> None:
         if (self.method is PaymentMethod.CARD) != (self.card is not None):
@@ -308,11 +337,23 @@ class PaymentLine:
         return self._settled(authorizations=(*self.authorizations, auth))
 
     def declined(self) -> PaymentLine:
-        """The processor declined this line's authorization."""
+        """The processor declined this line's authorization (or adjustment, or tokenization)."""
         self._require_card("decline")
-        if self.status not in (LineStatus.NOT_SUBMITTED, LineStatus.PENDING_AUTHORIZATION):
-            raise self._illegal("only an unauthorized line can be declined")
-        return attrs.evolve(self, status=LineStatus.DECLINED)
+        if self.authorized.is_positive() or self.captured.is_positive():
+            raise self._illegal("a line with open or captured money cannot be declined")
+        return attrs.evolve(self, status=LineStatus.DECLINED, needs_tokenize=False)
+
+    def not_pending(self) -> PaymentLine:
+        """An authorization in flight came to nothing: the line waits for one again."""
+        if self.status is LineStatus.PENDING_AUTHORIZATION:
+            return attrs.evolve(self, status=LineStatus.NOT_SUBMITTED)
+        return self
+
+    def resubmittable(self) -> PaymentLine:
+        """A declined line given a new card: it waits for authorization again."""
+        if self.status is LineStatus.DECLINED:
+            return attrs.evolve(self, status=LineStatus.NOT_SUBMITTED)
+        return self
 
     def _replace_auth(self, auth: Authorization) -> tuple[Authorization, ...]:
         return tuple(auth if a.auth_id == auth.auth_id else a for a in self.authorizations)
@@ -329,14 +370,22 @@ class PaymentLine:
             authorizations=self._replace_auth(attrs.evolve(auth, amount=new_amount))
         )
 
-    def voided_auth(self, auth_id: str) -> PaymentLine:
-        """The open remainder of an authorization was voided (released)."""
+    def voided_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
+        """The open remainder of an authorization was voided (released).
+
+        ``awaiting_new``: the void makes way for a new authorization (a replaced
+        card, a re-authorization), so a line left with nothing open waits for it
+        instead of being retired.
+        """
         self._require_card("void")
         auth = self.authorization(auth_id)
         if auth.open_amount.is_zero():
             raise self._illegal(f"authorization {auth_id} has nothing open to void")
         released = attrs.evolve(auth, voided=auth.voided + auth.open_amount)
-        return self._settled(authorizations=self._replace_auth(released))
+        line = self._settled(authorizations=self._replace_auth(released))
+        if awaiting_new and line.status is LineStatus.VOIDED:
+            return attrs.evolve(line, status=LineStatus.NOT_SUBMITTED)
+        return line
 
     def captured_with(self, capture: Capture) -> PaymentLine:
         """The processor captured ``capture`` against one of this line's authorizations.
@@ -412,12 +461,7 @@ class PaymentLine:
             raise self._illegal("void its open authorization before removing the line")
         if not self.captured.is_zero() or self.received.is_positive():
             raise self._illegal("a line that received money cannot be removed (C5)")
-        return attrs.evolve(self, status=LineStatus.VOIDED)
+        return attrs.evolve(self, status=LineStatus.VOIDED, pending_removal=False)
 
 
 _POSTED = frozenset({LineStatus.PAID, LineStatus.REFUNDED})
-
-
-def lines_total(lines: Iterable[PaymentLine], amount_of: str, currency: str) -> Money:
-    """Sum of one derived amount (``"paid"``, ``"captured"`` ...) over ``lines``."""
-    return total((getattr(line, amount_of) for line in lines), currency)

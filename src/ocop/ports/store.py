@@ -82,9 +82,14 @@ class UnitOfWork(Protocol):
     After a commit or rollback the unit of work may be used again.
     """
 
-    orders: OrderRepository
-    operations: OperationLog
-    outbox: VoucherOutbox
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def operations(self) -> OperationLog: ...
+
+    @property
+    def outbox(self) -> VoucherOutbox: ...
 
     def commit(self) -> None: ...
 

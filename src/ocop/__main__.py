@@ -1,0 +1,5 @@
+"""``python -m ocop demo``."""
+
+from ocop.adapters.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""The completion draft: pure edits to an order's payment lines (rules C1-C6, F3).
+
+:class:`CompletionDraft` is a value. Each edit validates and returns a new
+draft, or raises a specific error and leaves the draft as it was. Nothing
+reaches the processor until the draft is submitted; :func:`plan` turns a draft
+into the processor steps submit runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+
+from ocop.domain.errors import InstrumentNotFound, InvalidDraftEdit, InvalidInput, LineNotFound
+from ocop.domain.money import Money, total
+from ocop.domain.order import Order
+from ocop.domain.parties import Actor
+from ocop.domain.settings import Settings
+from ocop.domain.tender import LineStatus, PaymentLine, PaymentMethod
+from ocop.domain.tokens import CardToken, SavedInstrument
+
+POS_CHECK_NUMBER = "9999"
+
+
+def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class CompletionDraft:
+    """An order's payment lines as the call center is editing them.
+
+    ``lines`` are the draft's lines, each ``line_id`` stable; ``removed`` the ids
+    of the order's lines taken off. CVVs for saved cards are held here until
+    submit and appear in no repr, comparison or stored value.
+    """
+
+    order: Order
+    actor: Actor
+    settings: Settings = attrs.field(repr=False)
+    lines: tuple[PaymentLine, ...]
+    removed: frozenset[str] = frozenset()
+    instruments: tuple[SavedInstrument, ...] = attrs.field(default=(), repr=False)
+    _cvvs: Mapping[str, str] = attrs.field(
+        default=MappingProxyType({}), converter=_frozen_map, repr=False, eq=False, alias="cvvs"
+    )
+
+    @classmethod
+    def begin(
+        cls,
+        order: Order,
+        actor: Actor,
+        settings: Settings,
+        instruments: tuple[SavedInstrument, ...] = (),
+    ) -> CompletionDraft:
+        live = tuple(line for line in order.lines if line.status is not LineStatus.VOIDED)
+        return cls(order=order, actor=actor, settings=settings, lines=live, instruments=instruments)
+
+    # -- reading -----------------------------------------------------------------------
+    @property
+    def order_id(self) -> str:
+        return self.order.order_id
+
+    @property
+    def currency(self) -> str:
+        return self.order.currency
+
+    def line(self, line_id: str) -> PaymentLine:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        raise LineNotFound(line_id)
+
+    def cvv_for(self, line_id: str) -> str | None:
+        """The CVV given for a saved-card line added in this draft (used once, at submit)."""
+        return self._cvvs.get(line_id)
+
+    @property
+    def planned_paid(self) -> Money:
+        """What the order will be paid once every draft line is authorized or posted."""
+        return total((_planned(line) for line in self.lines), self.currency)
+
+    @property
+    def balance_due(self) -> Money:
+        return self.order.total - self.planned_paid
+
+    @property
+    def changed(self) -> bool:
+        """Whether submitting would change any line."""
+        return bool(self.removed) or self.lines != tuple(
+            line
+            for line in self.order.lines
+            if line.line_id not in self.removed and line.status is not LineStatus.VOIDED
+        )
+
+    # -- edits -------------------------------------------------------------------------
+    def _next_line_id(self) -> str:
+        used = {line.line_id for line in self.order.lines} | {line.line_id for line in self.lines}
+        number = len(used) + 1
+        while f"L{number}" in used:
+            number += 1
+        return f"L{number}"
+
+    def _money(self, amount: Money) -> Money:
+        if not isinstance(amount, Money):
+            raise InvalidInput("amounts are Money values")
+        if amount.currency != self.currency:
+            raise InvalidDraftEdit(
+                f"amount in {amount.currency}, order in {self.currency}", rule="V7"
+            )
+        if not amount.is_positive():
+            raise InvalidDraftEdit("a payment line's amount must be positive", rule="C1")
+        return amount
+
+    def _require_editable_method(self, method: PaymentMethod, line_id: str | None = None) -> None:
+        if not self.settings.editable_method(method):
+            raise InvalidDraftEdit(
+                f"payment method {method.value!r} maps to no POS operation",
+                rule="F3",
+                line_id=line_id,
+            )
+
+    def _with(self, line: PaymentLine, **changes: object) -> CompletionDraft:
+        if any(x.line_id == line.line_id for x in self.lines):
+            lines = tuple(line if x.line_id == line.line_id else x for x in self.lines)
+        else:
+            lines = (*self.lines, line)
+        return attrs.evolve(self, lines=lines, **changes)  # type: ignore[arg-type]
+
+    def add_card(self, card: CardToken, amount: Money) -> CompletionDraft:
+        """C1: a new card line, authorized at submit."""
+        self._require_editable_method(PaymentMethod.CARD)
+        self._require_card(card)
+        line = PaymentLine.card_line(self._next_line_id(), card, self._money(amount))
+        return self._with(line)
+
+    def add_saved_card(self, instrument_id: str, *, cvv: str, amount: Money) -> CompletionDraft:
+        """C1: a card line from a saved instrument, tokenized with the CVV at submit."""
+        self._require_editable_method(PaymentMethod.CARD)
+        customer_id = self.order.customer.customer_id
+        instrument = next((i for i in self.instruments if i.instrument_id == instrument_id), None)
+        if customer_id is None or instrument is None or instrument.customer_id != customer_id:
+            raise InstrumentNotFound(instrument_id, customer_id or "guest")
+        if not (isinstance(cvv, str) and cvv.isdigit() and len(cvv) in (3, 4)):
+            raise InvalidDraftEdit("a saved card needs its 3 or 4 digit security code", rule="T1")
+        line = PaymentLine.card_line(
+            self._next_line_id(), instrument.card, self._money(amount), instrument_id=instrument_id
+        )
+        line = attrs.evolve(line, needs_tokenize=True)
+        return self._with(line, cvvs={**self._cvvs, line.line_id: cvv})
+
+    def add_prepayment(
+        self, method: str, amount: Money, *, check_number: str | None = None
+    ) -> CompletionDraft:
+        """C1: a prepayment (cash, check, customer account, gift card ...), posted at submit."""
+        kind = _method(method)
+        if kind is PaymentMethod.CARD:
+            raise InvalidDraftEdit("a card is added with add_card", rule="C1")
+        self._require_editable_method(kind)
+        amount = self._money(amount)
+        if kind is PaymentMethod.CHECK and not check_number:
+            raise InvalidDraftEdit("a check needs its check number", rule="C1")
+        if kind is PaymentMethod.CUSTOMER_ACCOUNT and self.order.customer.on_account_limit is None:
+            raise InvalidDraftEdit(
+                "customer account payments need a named customer with an on-account limit",
+                rule="C1",
+            )
+        if kind is PaymentMethod.GIFT_CARD and amount > self.balance_due:
+            raise InvalidDraftEdit("a gift card never pays more than the balance due", rule="C1")
+        line = PaymentLine.prepayment_line(
+            self._next_line_id(), kind, amount, check_number=check_number
+        )
+        return self._with(line)
+
+    def change_amount(self, line_id: str, amount: Money) -> CompletionDraft:
+        """C3, C5: change a line's amount within what its captures and status allow."""
+        line = self.line(line_id)
+        amount = self._money(amount)
+        self._require_editable_method(line.method, line_id)
+        if not line.active:
+            raise InvalidDraftEdit(f"line is {line.status}", rule="C3", line_id=line_id)
+        if line.is_prepayment:
+            if line.status is not LineStatus.NOT_SUBMITTED:
+                raise InvalidDraftEdit(
+                    "a posted prepayment is never edited", rule="C5", line_id=line_id
+                )
+            if line.method is PaymentMethod.GIFT_CARD and amount - line.amount > self.balance_due:
+                raise InvalidDraftEdit(
+                    "a gift card never pays more than the balance due", rule="C1", line_id=line_id
+                )
+            return self._with(line.with_amount(amount))
+        captured = line.captured
+        if captured.is_positive() and amount < line.amount:
+            if captured >= line.amount:
+                raise InvalidDraftEdit(
+                    "a fully captured line cannot be reduced", rule="C5", line_id=line_id
+                )
+            if amount < captured:
+                raise InvalidDraftEdit(
+                    f"cannot reduce below the {captured} already captured",
+                    rule="C5",
+                    line_id=line_id,
+                )
+        return self._with(line.with_amount(amount))
+
+    def replace_card(self, line_id: str, card: CardToken) -> CompletionDraft:
+        """C2, C4: another card for an uncaptured line; the old authorization is voided."""
+        line = self.line(line_id)
+        self._require_card(card)
+        self._require_editable_method(line.method, line_id)
+        if not line.is_card:
+            raise InvalidDraftEdit(
+                "only a card line's card can be replaced", rule="C2", line_id=line_id
+            )
+        if line.status is LineStatus.VOIDED:
+            raise InvalidDraftEdit(f"line is {line.status}", rule="C2", line_id=line_id)
+        if line.captured.is_positive() or self.order.invoices:
+            raise InvalidDraftEdit(
+                "a card can be replaced only while uncaptured and before any invoice",
+                rule="C2",
+                line_id=line_id,
+            )
+        cvvs = {k: v for k, v in self._cvvs.items() if k != line_id}
+        replaced = attrs.evolve(
+            line.resubmittable(), card=card, instrument_id=None, needs_tokenize=False
+        )
+        return self._with(replaced, cvvs=cvvs)
+
+    def remove(self, line_id: str) -> CompletionDraft:
+        """C5, C6: take a line off; an authorized one is voided at submit."""
+        line = self.line(line_id)
+        self._require_editable_method(line.method, line_id)
+        if line.is_prepayment and line.status is not LineStatus.NOT_SUBMITTED:
+            raise InvalidDraftEdit(
+                "a posted prepayment is never removed", rule="C5", line_id=line_id
+            )
+        if line.captured.is_positive():
+            raise InvalidDraftEdit("a captured line cannot be removed", rule="C5", line_id=line_id)
+        lines = tuple(x for x in self.lines if x.line_id != line_id)
+        known = any(x.line_id == line_id for x in self.order.lines)
+        removed = self.removed | {line_id} if known else self.removed
+        cvvs = {k: v for k, v in self._cvvs.items() if k != line_id}
+        return attrs.evolve(self, lines=lines, removed=removed, cvvs=cvvs)
+
+    def _require_card(self, card: CardToken) -> None:
+        if not isinstance(card, CardToken):
+            raise InvalidInput("a card is a CardToken from the processor")
+
+
+def _method(method: str | PaymentMethod) -> PaymentMethod:
+    try:
+        return PaymentMethod(method)
+    except ValueError:
+        known = ", ".join(m.value for m in PaymentMethod)
+        raise InvalidInput(f"unknown payment method {method!r}; one of {known}") from None
+
+
+def parse_method(method: str | PaymentMethod) -> PaymentMethod:
+    """A payment method from its name, or :class:`InvalidInput`."""
+    return _method(method)
+
+
+def _planned(line: PaymentLine) -> Money:
+    if not line.active:
+        return line.received - line.refunded
+    return line.amount - line.refunded

@@ -1,0 +1,117 @@
+"""The back-office facade over the ports: one object, every use case.
+
+:class:`BackOfficeServices` depends on ports only. ``ocop.BackOffice`` adds the
+factories that wire the bundled adapters (``BackOffice.in_memory()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ocop.domain.draft import CompletionDraft
+from ocop.domain.journal import Voucher
+from ocop.domain.money import Money
+from ocop.domain.order import Channel, HoldCode, Order
+from ocop.domain.parties import Actor, Customer
+from ocop.domain.payments import ChannelPayment
+from ocop.domain.settings import Settings
+from ocop.domain.tokens import CardToken, SavedInstrument
+from ocop.ports.clock import Clock
+from ocop.ports.journal import PaymentJournal
+from ocop.ports.processor import PaymentProcessor
+from ocop.ports.store import OrderStore
+from ocop.services import administration, completion, instruments, placement
+from ocop.services.administration import CancelResult
+from ocop.services.completion import SubmitResult
+from ocop.services.runner import Ports
+
+
+class BackOfficeServices:
+    """Every back-office use case over explicit ports."""
+
+    def __init__(
+        self,
+        *,
+        store: OrderStore,
+        processor: PaymentProcessor,
+        journal: PaymentJournal,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._ports = Ports(
+            store=store, processor=processor, journal=journal, clock=clock, settings=settings
+        )
+
+    @property
+    def ports(self) -> Ports:
+        return self._ports
+
+    @property
+    def settings(self) -> Settings:
+        return self._ports.settings
+
+    @property
+    def processor(self) -> PaymentProcessor:
+        return self._ports.processor
+
+    @property
+    def clock(self) -> Clock:
+        return self._ports.clock
+
+    # -- channel side ------------------------------------------------------------------
+    def place_order(
+        self,
+        order_id: str,
+        *,
+        channel: Channel,
+        customer: Customer,
+        total: Money,
+        payments: Iterable[ChannelPayment] = (),
+        created_by: Actor | None = None,
+    ) -> Order:
+        """Record an order from a channel with the payments it took (S3)."""
+        return placement.place_order(
+            self._ports,
+            order_id,
+            channel=channel,
+            customer=customer,
+            total=total,
+            payments=payments,
+            created_by=created_by,
+        )
+
+    def save_instrument(
+        self, customer: Customer, card: CardToken, *, consent: bool
+    ) -> SavedInstrument:
+        """T1: save a card for a named customer who consented."""
+        return instruments.save_instrument(self._ports, customer, card, consent=consent)
+
+    def saved_instruments(self, customer: Customer) -> tuple[SavedInstrument, ...]:
+        return instruments.saved_instruments(self._ports, customer)
+
+    # -- back office -------------------------------------------------------------------
+    def begin_completion(self, order_id: str, actor: Actor) -> CompletionDraft:
+        """A pure draft of the order's payment lines (P1, P2)."""
+        return completion.begin_completion(self._ports, order_id, actor)
+
+    def submit(self, draft: CompletionDraft) -> SubmitResult:
+        """Run the draft's processor calls, validate, place holds (S1-S3)."""
+        return completion.submit(self._ports, draft)
+
+    def change_total(self, order_id: str, total: Money, actor: Actor) -> Order:
+        return administration.change_total(self._ports, order_id, total, actor)
+
+    def cancel_order(self, order_id: str, actor: Actor) -> CancelResult:
+        return administration.cancel_order(self._ports, order_id, actor)
+
+    def release_hold(self, order_id: str, code: HoldCode, actor: Actor) -> Order:
+        return administration.release_hold(self._ports, order_id, code, actor)
+
+    # -- reading -----------------------------------------------------------------------
+    def order(self, order_id: str) -> Order:
+        with self._ports.store.unit_of_work() as uow:
+            return uow.orders.get(order_id)
+
+    def journal(self, order_id: str) -> tuple[Voucher, ...]:
+        """The order's posted vouchers, oldest first."""
+        return self._ports.journal.vouchers(order_id)

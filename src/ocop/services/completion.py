@@ -1,0 +1,104 @@
+"""Order completion: begin a draft, submit it (rules C1-C6, S1-S3, P1, P2).
+
+Submit stores what the draft asks for in one commit, then brings each line
+there through the processor (:mod:`ocop.services.reconcile`), then validates
+and decides the holds. Submitting an unchanged draft calls no processor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from ocop.domain.draft import CompletionDraft
+from ocop.domain.errors import ConcurrentUpdate
+from ocop.domain.holds import validate
+from ocop.domain.order import Hold, Order
+from ocop.domain.parties import Actor
+from ocop.domain.tender import LineStatus
+from ocop.services.gates import require_call_center_user, require_completion, require_same_account
+from ocop.services.reconcile import Reconciled, reconcile
+from ocop.services.runner import Ports, require_no_doubt
+
+
+@attrs.frozen(kw_only=True)
+class SubmitResult:
+    """What submit came to: the order, whether it is approved, its holds."""
+
+    order: Order
+    processor_calls: int = 0
+    in_doubt: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        return self.order.approved
+
+    @property
+    def holds(self) -> tuple[Hold, ...]:
+        return self.order.holds
+
+
+def begin_completion(ports: Ports, order_id: str, actor: Actor) -> CompletionDraft:
+    """A draft of the order's payment lines, for the actor to edit (P1, P2)."""
+    require_call_center_user(actor, "order completion")
+    with ports.store.unit_of_work() as uow:
+        order = uow.orders.get(order_id)
+    require_completion(order, ports.settings)
+    customer_id = order.customer.customer_id
+    instruments = ports.processor.instruments(customer_id) if customer_id else ()
+    return CompletionDraft.begin(order, actor, ports.settings, instruments)
+
+
+def _targets(current: Order, draft: CompletionDraft) -> Order:
+    """The stored order with the draft's lines, removals marked, waiting for completion."""
+    order = current
+    for line_id in sorted(draft.removed):
+        order = order.with_line(attrs.evolve(order.line(line_id), pending_removal=True))
+    for line in draft.lines:
+        order = order.with_line(line)
+    return order.pending_completion() if draft.changed else order
+
+
+def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
+    """Run the draft's processor calls, then validate and place holds (S1-S3)."""
+    require_call_center_user(draft.actor, "order completion")
+    capabilities = ports.processor.capabilities
+    for line in draft.lines:
+        if line.card is not None and line.status is LineStatus.NOT_SUBMITTED:
+            require_same_account(line.card, capabilities)
+    with ports.store.unit_of_work() as uow:
+        current = uow.orders.get(draft.order_id)
+        require_completion(current, ports.settings)
+        if current.version != draft.order.version:
+            raise ConcurrentUpdate(draft.order_id)
+        require_no_doubt(uow, draft.order_id)
+        if draft.changed:
+            uow.orders.update(_targets(current, draft))
+            uow.commit()
+    return complete(ports, draft.order_id, _cvvs(draft))
+
+
+def _cvvs(draft: CompletionDraft) -> Mapping[str, str]:
+    found = {line.line_id: draft.cvv_for(line.line_id) for line in draft.lines}
+    return {line_id: cvv for line_id, cvv in found.items() if cvv is not None}
+
+
+def complete(ports: Ports, order_id: str, cvvs: Mapping[str, str]) -> SubmitResult:
+    """Bring the lines to their targets, then validate (shared by submit and placement)."""
+    report = reconcile(ports, order_id, cvvs)
+    return _validated(ports, order_id, report)
+
+
+def _validated(ports: Ports, order_id: str, report: Reconciled) -> SubmitResult:
+    now = ports.clock.now()
+    with ports.store.unit_of_work() as uow:
+        order = uow.orders.get(order_id)
+        if report.in_doubt:
+            return SubmitResult(order=order, processor_calls=report.calls, in_doubt=report.in_doubt)
+        checked = validate(
+            order, ports.settings, now, declined=report.declined, new_checks=report.new_checks
+        )
+        uow.orders.update(checked)
+        uow.commit()
+        return SubmitResult(order=uow.orders.get(order_id), processor_calls=report.calls)

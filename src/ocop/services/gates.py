@@ -1,0 +1,66 @@
+"""Who may do what, on which orders (rules P1, P2, F1-F3)."""
+
+from __future__ import annotations
+
+from ocop.domain.errors import (
+    ConnectorMismatch,
+    FeatureDisabled,
+    IllegalTransition,
+    PermissionDenied,
+)
+from ocop.domain.order import Order, PaymentsType
+from ocop.domain.parties import Actor
+from ocop.domain.settings import Settings
+from ocop.domain.tokens import CardToken
+from ocop.ports.processor import ProcessorCapabilities
+
+
+def require_call_center_user(actor: Actor, action: str) -> None:
+    """P1: back-office payment work needs a call center user."""
+    if not isinstance(actor, Actor) or not actor.call_center_user:
+        actor_id = getattr(actor, "actor_id", "?")
+        raise PermissionDenied(
+            f"{action} needs a call center user; {actor_id!r} is not one",
+            actor_id=actor_id,
+            action=action,
+        )
+
+
+def require_permission(actor: Actor, permission: str, action: str) -> None:
+    if not actor.may(permission):
+        raise PermissionDenied(
+            f"{action} needs the {permission!r} permission",
+            actor_id=actor.actor_id,
+            action=action,
+        )
+
+
+def require_completion(order: Order, settings: Settings) -> None:
+    """P2: which orders order completion may edit, under the settings in force."""
+    kind = order.payments_type
+    if kind is PaymentsType.COMMERCE and not settings.ocop:
+        raise FeatureDisabled(
+            f"order {order.order_id} is a commerce order: its payments are managed only while "
+            "omni-channel order payments is on",
+            feature="omni_channel_order_payments",
+        )
+    if kind in (PaymentsType.LEGACY, PaymentsType.NONE):
+        raise IllegalTransition(
+            f"order {order.order_id} ({kind.value} payments) cannot be edited through order "
+            "completion",
+            order_id=order.order_id,
+        )
+    if order.cancelled:
+        raise IllegalTransition(f"order {order.order_id} is cancelled", order_id=order.order_id)
+
+
+def require_same_account(card: CardToken, capabilities: ProcessorCapabilities) -> None:
+    """I5: a card token is usable only with the connector and account that issued it."""
+    if (card.connector, card.service_account) != (
+        capabilities.connector,
+        capabilities.service_account,
+    ):
+        raise ConnectorMismatch(
+            f"{card.display} was tokenized by {card.connector}/{card.service_account}, not by "
+            f"{capabilities.connector}/{capabilities.service_account}"
+        )

@@ -1,0 +1,37 @@
+"""Saved payment instruments (rule T1, the List PI flow)."""
+
+from __future__ import annotations
+
+from ocop.domain.errors import FeatureDisabled, InvalidInput, PermissionDenied
+from ocop.domain.parties import Customer
+from ocop.domain.tokens import CardToken, SavedInstrument
+from ocop.services.gates import require_same_account
+from ocop.services.runner import Ports
+
+
+def save_instrument(
+    ports: Ports, customer: Customer, card: CardToken, *, consent: bool
+) -> SavedInstrument:
+    """Save a card for a named customer who consented, where the setting allows it."""
+    if not ports.settings.allow_saving_payment_information:
+        raise FeatureDisabled(
+            "saving payment information is not allowed by the settings",
+            feature="allow_saving_payment_information",
+        )
+    if customer.customer_id is None:
+        raise PermissionDenied(
+            "guests cannot save a card", actor_id="guest", action="save payment instrument"
+        )
+    if consent is not True:
+        raise InvalidInput("a card is saved only with the customer's consent")
+    if not card.reusable:
+        raise InvalidInput("this card token is single-use and cannot be saved")
+    require_same_account(card, ports.processor.capabilities)
+    return ports.processor.save_instrument(customer.customer_id, card)
+
+
+def saved_instruments(ports: Ports, customer: Customer) -> tuple[SavedInstrument, ...]:
+    """The customer's own instruments; a guest has none."""
+    if customer.customer_id is None:
+        return ()
+    return ports.processor.instruments(customer.customer_id)

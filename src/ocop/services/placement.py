@@ -1,0 +1,149 @@
+"""Placing orders from a channel (the channel side of C1, P2, S3).
+
+POS and e-commerce orders arrive with the payments their channel took: cards
+are authorized (a saved card is first tokenized with its CVV), prepayments
+posted, and the order validated as at submit. Call center orders are placed
+*pending completion*: their lines are authorized when completion submits them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from ocop.domain.draft import POS_CHECK_NUMBER, parse_method
+from ocop.domain.errors import InstrumentNotFound, InvalidInput
+from ocop.domain.money import Money, total
+from ocop.domain.order import Channel, Order, PaymentsType
+from ocop.domain.parties import Actor, Customer
+from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
+from ocop.domain.tender import PaymentLine, PaymentMethod
+from ocop.services.completion import complete
+from ocop.services.gates import require_same_account
+from ocop.services.runner import Ports
+
+
+def _money(order_currency: str, amount: Money) -> Money:
+    if not isinstance(amount, Money):
+        raise InvalidInput("payment amounts are Money values")
+    if amount.currency != order_currency:
+        raise InvalidInput(f"a payment in {amount.currency} on an order in {order_currency} (V7)")
+    if not amount.is_positive():
+        raise InvalidInput("a payment amount must be positive")
+    return amount
+
+
+def _lines(
+    ports: Ports,
+    channel: Channel,
+    customer: Customer,
+    order_total: Money,
+    payments: Iterable[ChannelPayment],
+) -> tuple[tuple[PaymentLine, ...], dict[str, str]]:
+    """Payment lines for the channel's payments, and the CVVs by line id."""
+    currency = order_total.currency
+    lines: list[PaymentLine] = []
+    cvvs: dict[str, str] = {}
+    instruments = (
+        {i.instrument_id: i for i in ports.processor.instruments(customer.customer_id)}
+        if customer.customer_id
+        else {}
+    )
+    for number, payment in enumerate(payments, start=1):
+        line_id = f"L{number}"
+        if isinstance(payment, CardPayment):
+            require_same_account(payment.card, ports.processor.capabilities)
+            amount = _money(currency, payment.amount)
+            lines.append(PaymentLine.card_line(line_id, payment.card, amount))
+        elif isinstance(payment, SavedCardPayment):
+            instrument = instruments.get(payment.instrument_id)
+            if instrument is None:
+                raise InstrumentNotFound(payment.instrument_id, customer.customer_id or "guest")
+            amount = _money(currency, payment.amount)
+            line = PaymentLine.card_line(
+                line_id, instrument.card, amount, instrument_id=instrument.instrument_id
+            )
+            lines.append(attrs.evolve(line, needs_tokenize=True))
+            cvvs[line_id] = payment.cvv
+        elif isinstance(payment, Prepayment):
+            lines.append(_prepayment(line_id, channel, customer, payment, currency))
+        else:
+            raise InvalidInput(f"unknown payment {type(payment).__name__}")
+    _check_prepayment_limits(lines, customer, order_total)
+    return tuple(lines), cvvs
+
+
+def _prepayment(
+    line_id: str, channel: Channel, customer: Customer, payment: Prepayment, currency: str
+) -> PaymentLine:
+    method = parse_method(payment.method)
+    if method is PaymentMethod.CARD:
+        raise InvalidInput("a card is paid with CardPayment or SavedCardPayment")
+    amount = _money(currency, payment.amount)
+    check_number = payment.check_number
+    if method is PaymentMethod.CHECK and not check_number:
+        if channel is not Channel.POS:
+            raise InvalidInput("a check needs its check number")
+        check_number = POS_CHECK_NUMBER  # POS checks carry no number of their own
+    if method is PaymentMethod.CUSTOMER_ACCOUNT and customer.on_account_limit is None:
+        raise InvalidInput(
+            "customer account payments need a named customer with an on-account limit"
+        )
+    return PaymentLine.prepayment_line(line_id, method, amount, check_number=check_number)
+
+
+def _check_prepayment_limits(
+    lines: list[PaymentLine], customer: Customer, order_total: Money
+) -> None:
+    currency = order_total.currency
+    on_account = total(
+        (x.amount for x in lines if x.method is PaymentMethod.CUSTOMER_ACCOUNT), currency
+    )
+    limit = customer.on_account_limit
+    if on_account.is_positive() and limit is not None and on_account > limit:
+        raise InvalidInput(f"customer account payments of {on_account} exceed the limit {limit}")
+    others = total((x.amount for x in lines if x.method is not PaymentMethod.GIFT_CARD), currency)
+    for line in lines:
+        if line.method is PaymentMethod.GIFT_CARD and line.amount > (order_total - others).max(
+            Money.zero(currency)
+        ):
+            raise InvalidInput("a gift card never pays more than the order balance")
+
+
+def place_order(
+    ports: Ports,
+    order_id: str,
+    *,
+    channel: Channel,
+    customer: Customer,
+    total: Money,
+    payments: Iterable[ChannelPayment] = (),
+    created_by: Actor | None = None,
+) -> Order:
+    """Record an order placed in a channel, with the payments it took."""
+    if not isinstance(total, Money) or total.is_negative():
+        raise InvalidInput("an order total is non-negative Money")
+    channel = Channel(channel)
+    lines, cvvs = _lines(ports, channel, customer, total, payments)
+    by_call_center_user = created_by is None or created_by.call_center_user
+    kind = PaymentsType.at_creation(
+        channel, ocop_on=ports.settings.ocop, by_call_center_user=by_call_center_user
+    )
+    order = Order.open(
+        order_id,
+        channel=channel,
+        payments_type=kind,
+        customer=customer,
+        total=total,
+        placed_at=ports.clock.now(),
+    )
+    for line in lines:
+        order = order.with_line(line)
+    with ports.store.unit_of_work() as uow:
+        uow.orders.add(order.pending_completion())
+        uow.commit()
+    if channel is Channel.CALL_CENTER:
+        with ports.store.unit_of_work() as uow:
+            return uow.orders.get(order_id)
+    return complete(ports, order_id, cvvs).order

@@ -1,0 +1,272 @@
+"""The OrderStore contract suite; import it from :mod:`ocop.testing.contracts`."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from ocop.domain.errors import ConcurrentUpdate, DuplicateOrder, IdempotencyConflict, OrderNotFound
+from ocop.domain.journal import Voucher
+from ocop.domain.money import Money
+from ocop.domain.operations import Operation, OperationKind, Outcome, ProcessorResult
+from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, PaymentsType
+from ocop.domain.parties import Customer
+from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMethod
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
+from ocop.ports.store import OrderStore
+from ocop.testing._processor_contract import START
+
+
+def _usd(amount: str) -> Money:
+    return Money.of(amount, "USD")
+
+
+def _raises_at_step_or_commit(
+    error: type[Exception], step: Callable[[], object], commit: Callable[[], object]
+) -> None:
+    """Assert that ``error`` comes from ``step`` or, failing that, from ``commit``."""
+    try:
+        step()
+    except error:
+        return
+    with pytest.raises(error):
+        commit()
+
+
+class OrderStoreContract(abc.ABC):
+    """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5)."""
+
+    @abc.abstractmethod
+    def make_store(self) -> OrderStore:
+        """A fresh, empty store."""
+
+    @pytest.fixture
+    def store(self) -> OrderStore:
+        return self.make_store()
+
+    # -- sample values -------------------------------------------------------------------
+    def order(self, order_id: str = "SO-1") -> Order:
+        """An order with a captured card line, a posted prepayment, an invoice and a hold."""
+        card = CardToken(
+            value="tok_store", connector="sim", service_account="sa-1", brand="visa",
+            last4="4242", expiry="2030-12",
+        )  # fmt: skip
+        auth = Authorization(
+            auth_id="A1", token=AuthorizationToken("auth_1", "sim", "sa-1"), amount=_usd("80.00"),
+            authorized_at=START, multi_capture=True, captured=_usd("0"), voided=_usd("0"),
+        )  # fmt: skip
+        capture = Capture(
+            capture_id="C1", line_id="L1", invoice_id="INV-1", amount=_usd("50.00"),
+            auth_id="A1", token=CaptureToken("cap_1", "sim", "sa-1"), refunded=_usd("0"),
+            captured_at=START,
+        )  # fmt: skip
+        card_line = PaymentLine.card_line("L1", card, _usd("80.00")).authorized_with(auth)
+        cash = PaymentLine.prepayment_line(
+            "L2", PaymentMethod.CHECK, _usd("20.00"), check_number="1001"
+        )
+        order = Order.open(
+            order_id, channel=Channel.CALL_CENTER, payments_type=PaymentsType.CALL_CENTER,
+            customer=Customer.named("C-1", on_account_limit=_usd("500.00")), total=_usd("100.00"),
+            placed_at=START,
+        )  # fmt: skip
+        hold = Hold(code=HoldCode.CHECK, reason="check over threshold", placed_at=START,
+                    until=START + timedelta(days=5))  # fmt: skip
+        return (
+            order.with_line(card_line.captured_with(capture))
+            .with_line(cash.posted())
+            .with_invoice(Invoice(invoice_id="INV-1", amount=_usd("50.00"), invoiced_at=START))
+            .with_hold(hold)
+        )
+
+    def intent(self, key_step: str, amount: str = "10.00", order_id: str = "SO-1") -> Operation:
+        """A capture intent of ``order_id`` whose key derives from ``key_step``."""
+        return Operation.intent(
+            order_id=order_id, step=key_step, attempt=1, kind=OperationKind.CAPTURE,
+            amount=Money.of(amount, "USD"), target="auth_1", at=START, context={"line_id": "L1"},
+        )  # fmt: skip
+
+    def result(self, key: str, outcome: Outcome) -> ProcessorResult:
+        approved = outcome is Outcome.APPROVED
+        return ProcessorResult(
+            key=key, outcome=outcome, amount=Money.of("10.00", "USD") if approved else None,
+            token=CaptureToken("cap_9", "sim", "sa-1") if approved else None,
+        )  # fmt: skip
+
+    def voucher(self, voucher_id: str) -> Voucher:
+        return Voucher.receipt(
+            voucher_id=voucher_id, journal_name="Payments", order_id="SO-1", reference=voucher_id,
+            method="card", amount=Money.of("10.00", "USD"), at=START,
+        )  # fmt: skip
+
+    def stored(self, store: OrderStore, order: Order) -> Order:
+        """Add ``order`` in its own committed unit of work and read it back."""
+        with store.unit_of_work() as uow:
+            uow.orders.add(order)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            return uow.orders.get(order.order_id)
+
+    def logged(self, store: OrderStore, *operations: Operation) -> None:
+        with store.unit_of_work() as uow:
+            for operation in operations:
+                uow.operations.record_intent(operation)
+            uow.commit()
+
+    # -- orders --------------------------------------------------------------------------
+    def test_rolls_back_uncommitted_work_by_default(self, store: OrderStore) -> None:
+        """Work not committed, or explicitly rolled back, stores nothing."""
+        with store.unit_of_work() as uow:
+            uow.orders.add(self.order())
+            uow.operations.record_intent(self.intent("capture/INV-1"))
+            uow.outbox.add(self.voucher("V-1"))
+        with store.unit_of_work() as uow:
+            uow.orders.add(self.order("SO-2"))
+            uow.rollback()
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.orders.find("SO-1") is None
+            assert uow.orders.ids() == ()
+            assert uow.operations.get(self.intent("capture/INV-1").key) is None
+            assert uow.outbox.pending() == ()
+            with pytest.raises(OrderNotFound):
+                uow.orders.get("SO-1")
+
+    def test_added_order_round_trips(self, store: OrderStore) -> None:
+        """An added, committed order reads back equal, and updates store the next version."""
+        order = self.order()
+        got = self.stored(store, order)
+        assert attrs.evolve(got, version=order.version) == order
+        with store.unit_of_work() as uow:
+            assert uow.orders.ids() == ("SO-1",)
+            uow.orders.update(got.with_total(Money.of("120.00", "USD")))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            again = uow.orders.get("SO-1")
+        assert again.version == got.version + 1
+        assert again.total == Money.of("120.00", "USD")
+
+    def test_duplicate_order_id_is_refused(self, store: OrderStore) -> None:
+        """Adding an order whose id is taken raises DuplicateOrder, even from rival units."""
+        self.stored(store, self.order())
+        with store.unit_of_work() as uow, pytest.raises(DuplicateOrder):
+            uow.orders.add(self.order())
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            first.orders.add(self.order("SO-2"))
+            second.orders.add(self.order("SO-2"))
+            first.commit()
+            with pytest.raises(DuplicateOrder):
+                second.commit()
+
+    def test_concurrent_update_of_one_version_loses(self, store: OrderStore) -> None:
+        """Of two units updating the same version, the second gets ConcurrentUpdate (O5)."""
+        self.stored(store, self.order())
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            mine, theirs = first.orders.get("SO-1"), second.orders.get("SO-1")
+            first.orders.update(mine.with_total(Money.of("110.00", "USD")))
+            first.commit()
+            _raises_at_step_or_commit(
+                ConcurrentUpdate,
+                lambda: second.orders.update(theirs.with_total(Money.of("999.00", "USD"))),
+                second.commit,
+            )
+        with store.unit_of_work() as uow:
+            assert uow.orders.get("SO-1").total == Money.of("110.00", "USD")
+
+    # -- the operation log ---------------------------------------------------------------
+    def test_operation_key_is_unique(self, store: OrderStore) -> None:
+        """The same intent again is a no-op; another request under its key is a conflict."""
+        first = self.intent("capture/INV-1")
+        self.logged(store, first)
+        replay = attrs.evolve(first, recorded_at=START + timedelta(hours=1))
+        self.logged(store, replay)
+        with store.unit_of_work() as uow:
+            assert uow.operations.get(first.key) == first
+            other = self.intent("capture/INV-1", amount="10.01")
+            _raises_at_step_or_commit(
+                IdempotencyConflict, lambda: uow.operations.record_intent(other), uow.commit
+            )
+        with store.unit_of_work() as uow:
+            assert uow.operations.get(first.key) == first
+            assert uow.operations.for_order("SO-1") == (first,)
+
+    def test_rival_intents_under_one_key_conflict(self, store: OrderStore) -> None:
+        """Two units logging different requests under one key: the second fails (O4, O5)."""
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            first.operations.record_intent(self.intent("capture/INV-1"))
+            second.operations.record_intent(self.intent("capture/INV-1", amount="99.00"))
+            first.commit()
+            with pytest.raises(IdempotencyConflict):
+                second.commit()
+        with store.unit_of_work() as uow:
+            assert uow.operations.get(self.intent("capture/INV-1").key) == self.intent(
+                "capture/INV-1"
+            )
+
+    def test_definitive_outcome_is_visible_and_never_replaced(self, store: OrderStore) -> None:
+        """An outcome committed after its intent reads back; a definitive one stays (O1, O4)."""
+        op = self.intent("capture/INV-1")
+        self.logged(store, op)
+        for outcome in (Outcome.UNKNOWN, Outcome.APPROVED, Outcome.DECLINED):
+            with store.unit_of_work() as uow:
+                uow.operations.record_outcome(op.key, self.result(op.key, outcome), START)
+                uow.commit()
+        with store.unit_of_work() as uow:
+            stored = uow.operations.get(op.key)
+        assert stored is not None
+        assert stored.outcome is Outcome.APPROVED
+        assert stored.result == self.result(op.key, Outcome.APPROVED)
+        assert stored.request == op.request
+
+    def test_in_doubt_lists_operations_without_a_definitive_outcome(
+        self, store: OrderStore
+    ) -> None:
+        """Intents without outcome and UNKNOWN ones are in doubt, oldest first (O2)."""
+        ops = [
+            attrs.evolve(self.intent(f"capture/INV-{n}"), recorded_at=START + timedelta(minutes=n))
+            for n in range(5)
+        ]
+        self.logged(store, *ops)
+        outcomes = (None, Outcome.UNKNOWN, Outcome.APPROVED, Outcome.DECLINED, Outcome.NOT_RECEIVED)
+        with store.unit_of_work() as uow:
+            for op, outcome in zip(ops, outcomes, strict=True):
+                if outcome is not None:
+                    uow.operations.record_outcome(op.key, self.result(op.key, outcome), START)
+            uow.commit()
+        later = self.intent("capture/INV-X", order_id="SO-2")
+        self.logged(store, attrs.evolve(later, recorded_at=START + timedelta(hours=1)))
+        with store.unit_of_work() as uow:
+            in_doubt = [op.key for op in uow.operations.in_doubt()]
+            mine = [op.key for op in uow.operations.for_order("SO-1")]
+        assert in_doubt == [
+            ops[0].key,
+            ops[1].key,
+            self.intent("capture/INV-X", order_id="SO-2").key,
+        ]
+        assert mine == [op.key for op in ops]
+
+    # -- the voucher outbox --------------------------------------------------------------
+    def test_outbox_is_idempotent_until_posted(self, store: OrderStore) -> None:
+        """Vouchers are added once by id and leave pending only when marked posted."""
+        one, two = self.voucher("V-1"), self.voucher("V-2")
+        with store.unit_of_work() as uow:
+            for voucher in (one, two, one):
+                uow.outbox.add(voucher)
+            assert uow.outbox.pending() == (one, two)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.outbox.add(one)
+            uow.outbox.mark_posted("V-1")
+            assert uow.outbox.pending() == (two,)
+        with store.unit_of_work() as uow:
+            assert uow.outbox.pending() == (one, two)
+            uow.outbox.mark_posted("V-1")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.outbox.add(one)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.pending() == (two,)
