@@ -62,6 +62,8 @@ from ocop.domain.tokens import (
 )
 from ocop.services.administration import CancelResult
 from ocop.services.completion import SubmitResult
+from ocop.services.invoicing import InvoiceResult
+from ocop.services.recovery import RecoveryReport
 
 __all__ = [
     "Actor",
@@ -95,6 +97,7 @@ __all__ = [
     "InvalidInput",
     "InvalidSettings",
     "Invoice",
+    "InvoiceResult",
     "JournalNames",
     "LineNotFound",
     "LineStatus",
@@ -114,6 +117,7 @@ __all__ = [
     "PermissionDenied",
     "Prepayment",
     "ProcessorResult",
+    "RecoveryReport",
     "Refund",
     "RefundExceedsReceived",
     "RefundPolicy",

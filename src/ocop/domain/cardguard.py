@@ -38,7 +38,8 @@ def contains_card_number(text: str) -> bool:
 
     A run is a maximal sequence of digit groups joined by spaces or dashes. The
     whole run is checked, and so is every stretch of consecutive groups within
-    it, so a card number written next to another number is still found. An unbroken digit run is checked whole: a 20-digit id is not a card.
+    it, so a card number written next to another number is still found. An
+    unbroken digit run is checked whole: a 20-digit id is not a card.
     """
     for run in _RUN.findall(text):
         groups = _GROUP_SPLIT.split(run)

@@ -9,12 +9,12 @@ from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.holds import out_of_balance
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation, OperationKind
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
 from ocop.domain.tender import Refund
+from ocop.services import calls
 from ocop.services.gates import require_call_center_user, require_completion
-from ocop.services.runner import Ports, change_order, require_no_doubt, run
+from ocop.services.runner import Ports, change_order, require_no_doubt
 
 
 @attrs.frozen(kw_only=True)
@@ -28,15 +28,10 @@ class CancelResult:
     in_doubt: tuple[str, ...] = ()
 
 
-def _load(ports: Ports, order_id: str) -> Order:
-    with ports.store.unit_of_work() as uow:
-        return uow.orders.get(order_id)
-
-
 def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) -> Order:
     """The order was edited: a new total; completion is needed again before invoicing (S3)."""
     require_call_center_user(actor, "changing an order")
-    order = _load(ports, order_id)
+    order = calls.load(ports, order_id)
     require_completion(order, ports.settings)
     if not isinstance(new_total, Money) or new_total.currency != order.currency:
         raise InvalidInput(f"the new total must be Money in {order.currency}")
@@ -81,32 +76,18 @@ def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
     doubt: list[str] = []
     for line in order.lines:
         for auth in line.open_authorizations():
-            op = _void(ports, order_id, line.line_id, auth.auth_id)
+            op = calls.void(ports, order_id, line.line_id, auth.auth_id, "cancel")
             if op.in_doubt:
                 doubt.append(op.key)
             else:
                 voided.append(auth.auth_id)
     if doubt:
         return CancelResult(
-            order=_load(ports, order_id), voided=tuple(voided), in_doubt=tuple(doubt)
+            order=calls.load(ports, order_id), voided=tuple(voided), in_doubt=tuple(doubt)
         )
     refunded = _refund_deposits(ports, order_id)
     cancelled = change_order(ports, order_id, lambda o: Applied(order=o.cancel()))
     return CancelResult(order=cancelled, voided=tuple(voided), refunded=refunded)
-
-
-def _void(ports: Ports, order_id: str, line_id: str, auth_id: str) -> Operation:
-    token = _load(ports, order_id).line(line_id).authorization(auth_id).token
-    return run(
-        ports,
-        lambda key: ports.processor.void(key, token),
-        order_id=order_id,
-        step=f"void:{auth_id}",
-        kind=OperationKind.VOID,
-        amount=None,
-        target=token.value,
-        context={"line_id": line_id, "auth_id": auth_id, "purpose": "cancel"},
-    )
 
 
 def _refund_deposits(ports: Ports, order_id: str) -> Money:
@@ -136,6 +117,6 @@ def _refund_deposits(ports: Ports, order_id: str) -> Money:
             )
         return Applied(order=order, vouchers=tuple(vouchers))
 
-    before = _load(ports, order_id).refunded
+    before = calls.load(ports, order_id).refunded
     after = change_order(ports, order_id, refund).refunded
     return after - before

@@ -20,9 +20,11 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
-from ocop.services import administration, completion, instruments, placement
+from ocop.services import administration, completion, instruments, invoicing, placement, recovery
 from ocop.services.administration import CancelResult
 from ocop.services.completion import SubmitResult
+from ocop.services.invoicing import InvoiceResult
+from ocop.services.recovery import RecoveryReport
 from ocop.services.runner import Ports
 
 
@@ -106,6 +108,19 @@ class BackOfficeServices:
 
     def release_hold(self, order_id: str, code: HoldCode, actor: Actor) -> Order:
         return administration.release_hold(self._ports, order_id, code, actor)
+
+    # -- fulfilment --------------------------------------------------------------------
+    def invoice(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
+        """Capture ``amount`` for an invoice (I1-I5); retrying never captures twice (I4)."""
+        return invoicing.invoice(self._ports, order_id, invoice_id, amount)
+
+    def pickup(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
+        """Capture at the store for an order from another channel (I6)."""
+        return invoicing.invoice(self._ports, order_id, invoice_id, amount, pickup=True)
+
+    def recover(self) -> RecoveryReport:
+        """Resolve processor calls in doubt and post pending vouchers (O2)."""
+        return recovery.recover(self._ports)
 
     # -- reading -----------------------------------------------------------------------
     def order(self, order_id: str) -> Order:

@@ -7,18 +7,19 @@ nothing more, is declined, or waits on an operation in doubt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import attrs
 
 from ocop.domain.effects import Applied, voucher_id
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation, OperationKind, ProcessorResult
+from ocop.domain.operations import Operation, OperationKind
 from ocop.domain.order import Order
 from ocop.domain.plan import POST, RETIRE, Step, next_step
 from ocop.domain.tender import PaymentLine, PaymentMethod
-from ocop.services.runner import Ports, change_order, run
+from ocop.services import calls
+from ocop.services.runner import Ports, change_order
 
 #: No line needs more steps than this (void, tokenize, authorize ...); a guard against loops.
 MAX_STEPS_PER_LINE = 6
@@ -44,17 +45,12 @@ def reconcile(ports: Ports, order_id: str, cvvs: Mapping[str, str]) -> Reconcile
     return report
 
 
-def _load(ports: Ports, order_id: str) -> Order:
-    with ports.store.unit_of_work() as uow:
-        return uow.orders.get(order_id)
-
-
 def _reconcile_line(
     ports: Ports, order_id: str, line_id: str, cvvs: Mapping[str, str], report: Reconciled
 ) -> Reconciled:
     adjustments = ports.processor.capabilities.adjustments
     for _ in range(MAX_STEPS_PER_LINE):
-        order = _load(ports, order_id)
+        order = calls.load(ports, order_id)
         line = order.line(line_id)
         step = next_step(line, adjustments=adjustments)
         if step is None:
@@ -79,7 +75,7 @@ def _reconcile_line(
                 assert step.auth_id is not None
                 void = Step(kind=OperationKind.VOID, line_id=line_id, auth_id=step.auth_id,
                             purpose="declined")  # fmt: skip
-                _call(ports, _load(ports, order_id), line, void, cvvs)
+                _call(ports, calls.load(ports, order_id), line, void, cvvs)
                 return attrs.evolve(report, declined=True, calls=report.calls + 1)
             if step.kind in (OperationKind.AUTHORIZE, OperationKind.TOKENIZE):
                 return attrs.evolve(report, declined=True)
@@ -122,49 +118,15 @@ def _local(
 def _call(
     ports: Ports, order: Order, line: PaymentLine, step: Step, cvvs: Mapping[str, str]
 ) -> Operation:
-    processor = ports.processor
-    kind = step.kind
-    assert isinstance(kind, OperationKind)
-
-    def call(
-        send: Callable[[str], ProcessorResult], name: str, amount: Money | None, target: str,
-        **context: str,
-    ) -> Operation:  # fmt: skip
-        return run(
-            ports, send, order_id=order.order_id, step=name, kind=kind, amount=amount,
-            target=target, context={"line_id": line.line_id, **context},
-        )  # fmt: skip
-
-    if kind is OperationKind.TOKENIZE:
-        customer_id = order.customer.customer_id or ""
-        instrument_id = line.instrument_id or ""
-        cvv = cvvs[line.line_id]
-        return call(
-            lambda key: processor.tokenize(key, customer_id, instrument_id, cvv),
-            f"tokenize:{line.line_id}", None, instrument_id,
-        )  # fmt: skip
-    if kind is OperationKind.AUTHORIZE:
-        card, amount = line.card, step.amount
-        assert card is not None
-        assert amount is not None
-        auth_id = f"{line.line_id}.A{len(line.authorizations) + 1}"
-        return call(
-            lambda key: processor.authorize(key, card, amount),
-            f"authorize:{auth_id}", amount, card.value, auth_id=auth_id,
-        )  # fmt: skip
+    order_id, line_id = order.order_id, line.line_id
+    if step.kind is OperationKind.TOKENIZE:
+        return calls.tokenize(ports, order_id, line_id, cvvs[line_id])
+    if step.kind is OperationKind.AUTHORIZE:
+        assert step.amount is not None
+        return calls.authorize(ports, order_id, line_id, step.amount)
     assert step.auth_id is not None
-    auth = line.authorization(step.auth_id)
-    if kind is OperationKind.ADJUST:
-        new_total = step.amount
-        assert new_total is not None
-        return call(
-            lambda key: processor.adjust(key, auth.token, new_total),
-            f"adjust:{auth.auth_id}:{new_total.amount}", new_total, auth.token.value,
-            auth_id=auth.auth_id,
-        )  # fmt: skip
-    assert kind is OperationKind.VOID
-    return call(
-        lambda key: processor.void(key, auth.token),
-        f"void:{auth.auth_id}", None, auth.token.value,
-        auth_id=auth.auth_id, purpose=step.purpose,
-    )  # fmt: skip
+    if step.kind is OperationKind.ADJUST:
+        assert step.amount is not None
+        return calls.adjust(ports, order_id, line_id, step.auth_id, step.amount)
+    assert step.kind is OperationKind.VOID
+    return calls.void(ports, order_id, line_id, step.auth_id, step.purpose)

@@ -52,29 +52,50 @@ class OrderStoreContract(abc.ABC):
     def order(self, order_id: str = "SO-1") -> Order:
         """An order with a captured card line, a posted prepayment, an invoice and a hold."""
         card = CardToken(
-            value="tok_store", connector="sim", service_account="sa-1", brand="visa",
-            last4="4242", expiry="2030-12",
-        )  # fmt: skip
+            value="tok_store",
+            connector="sim",
+            service_account="sa-1",
+            brand="visa",
+            last4="4242",
+            expiry="2030-12",
+        )
         auth = Authorization(
-            auth_id="A1", token=AuthorizationToken("auth_1", "sim", "sa-1"), amount=_usd("80.00"),
-            authorized_at=START, multi_capture=True, captured=_usd("0"), voided=_usd("0"),
-        )  # fmt: skip
+            auth_id="A1",
+            token=AuthorizationToken("auth_1", "sim", "sa-1"),
+            amount=_usd("80.00"),
+            authorized_at=START,
+            multi_capture=True,
+            captured=_usd("0"),
+            voided=_usd("0"),
+        )
         capture = Capture(
-            capture_id="C1", line_id="L1", invoice_id="INV-1", amount=_usd("50.00"),
-            auth_id="A1", token=CaptureToken("cap_1", "sim", "sa-1"), refunded=_usd("0"),
+            capture_id="C1",
+            line_id="L1",
+            invoice_id="INV-1",
+            amount=_usd("50.00"),
+            auth_id="A1",
+            token=CaptureToken("cap_1", "sim", "sa-1"),
+            refunded=_usd("0"),
             captured_at=START,
-        )  # fmt: skip
+        )
         card_line = PaymentLine.card_line("L1", card, _usd("80.00")).authorized_with(auth)
         cash = PaymentLine.prepayment_line(
             "L2", PaymentMethod.CHECK, _usd("20.00"), check_number="1001"
         )
         order = Order.open(
-            order_id, channel=Channel.CALL_CENTER, payments_type=PaymentsType.CALL_CENTER,
-            customer=Customer.named("C-1", on_account_limit=_usd("500.00")), total=_usd("100.00"),
+            order_id,
+            channel=Channel.CALL_CENTER,
+            payments_type=PaymentsType.CALL_CENTER,
+            customer=Customer.named("C-1", on_account_limit=_usd("500.00")),
+            total=_usd("100.00"),
             placed_at=START,
-        )  # fmt: skip
-        hold = Hold(code=HoldCode.CHECK, reason="check over threshold", placed_at=START,
-                    until=START + timedelta(days=5))  # fmt: skip
+        )
+        hold = Hold(
+            code=HoldCode.CHECK,
+            reason="check over threshold",
+            placed_at=START,
+            until=START + timedelta(days=5),
+        )
         return (
             order.with_line(card_line.captured_with(capture))
             .with_line(cash.posted())
@@ -85,22 +106,35 @@ class OrderStoreContract(abc.ABC):
     def intent(self, key_step: str, amount: str = "10.00", order_id: str = "SO-1") -> Operation:
         """A capture intent of ``order_id`` whose key derives from ``key_step``."""
         return Operation.intent(
-            order_id=order_id, step=key_step, attempt=1, kind=OperationKind.CAPTURE,
-            amount=Money.of(amount, "USD"), target="auth_1", at=START, context={"line_id": "L1"},
-        )  # fmt: skip
+            order_id=order_id,
+            step=key_step,
+            attempt=1,
+            kind=OperationKind.CAPTURE,
+            amount=Money.of(amount, "USD"),
+            target="auth_1",
+            at=START,
+            context={"line_id": "L1"},
+        )
 
     def result(self, key: str, outcome: Outcome) -> ProcessorResult:
         approved = outcome is Outcome.APPROVED
         return ProcessorResult(
-            key=key, outcome=outcome, amount=Money.of("10.00", "USD") if approved else None,
+            key=key,
+            outcome=outcome,
+            amount=Money.of("10.00", "USD") if approved else None,
             token=CaptureToken("cap_9", "sim", "sa-1") if approved else None,
-        )  # fmt: skip
+        )
 
     def voucher(self, voucher_id: str) -> Voucher:
         return Voucher.receipt(
-            voucher_id=voucher_id, journal_name="Payments", order_id="SO-1", reference=voucher_id,
-            method="card", amount=Money.of("10.00", "USD"), at=START,
-        )  # fmt: skip
+            voucher_id=voucher_id,
+            journal_name="Payments",
+            order_id="SO-1",
+            reference=voucher_id,
+            method="card",
+            amount=Money.of("10.00", "USD"),
+            at=START,
+        )
 
     def stored(self, store: OrderStore, order: Order) -> Order:
         """Add ``order`` in its own committed unit of work and read it back."""
@@ -148,6 +182,17 @@ class OrderStoreContract(abc.ABC):
             again = uow.orders.get("SO-1")
         assert again.version == got.version + 1
         assert again.total == Money.of("120.00", "USD")
+
+    def test_order_added_and_updated_in_one_unit_is_stored_once(self, store: OrderStore) -> None:
+        """An order updated in the unit of work that added it commits as one new order."""
+        with store.unit_of_work() as uow:
+            uow.orders.add(self.order())
+            uow.orders.update(uow.orders.get("SO-1").with_total(_usd("130.00")))
+            assert uow.orders.get("SO-1").total == _usd("130.00")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.orders.ids() == ("SO-1",)
+            assert uow.orders.get("SO-1").total == _usd("130.00")
 
     def test_duplicate_order_id_is_refused(self, store: OrderStore) -> None:
         """Adding an order whose id is taken raises DuplicateOrder, even from rival units."""

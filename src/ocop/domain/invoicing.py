@@ -1,0 +1,106 @@
+"""Invoicing rules, pure: how an invoice is covered (I1), authorization age (I3).
+
+An invoice is covered by posted prepayments first, then by authorized card
+lines in line order, each up to what it can still give, never beyond the
+invoice amount. With duplicate payment protection (I4) what earlier attempts
+of the same invoice already captured counts as covered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import attrs
+
+from ocop.domain.errors import IdempotencyConflict, IllegalTransition, InvalidInput
+from ocop.domain.money import Money, total
+from ocop.domain.order import Order
+from ocop.domain.settings import AuthorizationPolicy
+from ocop.domain.tender import Authorization, PaymentLine
+
+
+class AuthorizationAge(StrEnum):
+    FRESH = "fresh"
+    #: Past the expiry age: re-authorize before capture (I3).
+    EXPIRED = "expired"
+    #: Past the stale period: no capture, no processor call (I3).
+    STALE = "stale"
+
+
+def age_of(auth: Authorization, now: datetime, policy: AuthorizationPolicy) -> AuthorizationAge:
+    """I3 at day boundaries: exactly ``expiry_days`` old is expired, ``stale_days`` old stale."""
+    age = now - auth.authorized_at
+    if age >= timedelta(days=policy.stale_days):
+        return AuthorizationAge.STALE
+    if age >= timedelta(days=policy.expiry_days):
+        return AuthorizationAge.EXPIRED
+    return AuthorizationAge.FRESH
+
+
+@attrs.frozen(kw_only=True)
+class Part:
+    """What one line gives towards an invoice."""
+
+    line_id: str
+    amount: Money
+    prepayment: bool
+
+
+def covered(order: Order, invoice_id: str) -> Money:
+    """What captures and prepayment applications already give to ``invoice_id``."""
+    return total(
+        (c.amount for line in order.lines for c in line.captures if c.invoice_id == invoice_id),
+        order.currency,
+    )
+
+
+def check_invoice(order: Order, invoice_id: str, amount: Money) -> bool:
+    """I1: validate an invoice request; True when it repeats a recorded invoice."""
+    if not isinstance(amount, Money) or amount.currency != order.currency:
+        raise InvalidInput(f"an invoice amount is Money in {order.currency}")
+    if not amount.is_positive():
+        raise InvalidInput("an invoice amount must be positive")
+    for existing in order.invoices:
+        if existing.invoice_id == invoice_id:
+            if existing.amount != amount:
+                raise IdempotencyConflict(f"{order.order_id}/invoice:{invoice_id}")
+            return True
+    if order.invoiced + amount > order.total:
+        raise IllegalTransition(
+            f"order {order.order_id}: invoicing {amount} exceeds the {order.total - order.invoiced}"
+            " not yet invoiced (I1)",
+            order_id=order.order_id,
+            amount=amount.amount,
+        )
+    return False
+
+
+def capturable(line: PaymentLine) -> Money:
+    """What a line can still give to invoices (zero for inactive or pending lines)."""
+    if not line.active or line.pending_removal:
+        return Money.zero(line.currency)
+    return line.capturable
+
+
+def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
+    """I1: prepayments first, then card lines in line order; and what nothing covers."""
+    prepaid = [line for line in order.lines if line.is_prepayment]
+    cards = [line for line in order.lines if line.is_card]
+    ordered = prepaid + cards
+    parts, rest = amount.fill([capturable(line) for line in ordered])
+    chosen = tuple(
+        Part(line_id=line.line_id, amount=part, prepayment=line.is_prepayment)
+        for line, part in zip(ordered, parts, strict=True)
+        if part.is_positive()
+    )
+    return chosen, rest
+
+
+def split_over_authorizations(line: PaymentLine, amount: Money) -> tuple[tuple[str, Money], ...]:
+    """A card line's part spread over its open authorizations, oldest first."""
+    opened = line.open_authorizations()
+    parts, _ = amount.fill([auth.open_amount for auth in opened])
+    return tuple(
+        (auth.auth_id, part) for auth, part in zip(opened, parts, strict=True) if part.is_positive()
+    )

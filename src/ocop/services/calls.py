@@ -1,0 +1,107 @@
+"""One function per processor call on a payment line, each through the operation log.
+
+Step names make the operation keys (rule O4): ``authorize:L1.A2``,
+``void:L1.A1``, ``adjust:L1.A1:120.00``, ``tokenize:L3``,
+``capture:INV-1:L1:L1.A1``, so the same business step always finds its
+earlier attempts.
+"""
+
+from __future__ import annotations
+
+from ocop.domain.money import Money
+from ocop.domain.operations import Operation, OperationKind
+from ocop.domain.order import Order
+from ocop.domain.tender import PaymentLine
+from ocop.services.runner import Ports, run
+
+
+def load(ports: Ports, order_id: str) -> Order:
+    with ports.store.unit_of_work() as uow:
+        return uow.orders.get(order_id)
+
+
+def _line(ports: Ports, order_id: str, line_id: str) -> PaymentLine:
+    return load(ports, order_id).line(line_id)
+
+
+def authorize(ports: Ports, order_id: str, line_id: str, amount: Money) -> Operation:
+    """A new authorization of ``amount`` on the line's card."""
+    line = _line(ports, order_id, line_id)
+    card = line.card
+    assert card is not None, "only card lines are authorized"
+    auth_id = f"{line_id}.A{len(line.authorizations) + 1}"
+    return run(
+        ports,
+        lambda key: ports.processor.authorize(key, card, amount),
+        order_id=order_id,
+        step=f"authorize:{auth_id}",
+        kind=OperationKind.AUTHORIZE,
+        amount=amount,
+        target=card.value,
+        context={"line_id": line_id, "auth_id": auth_id},
+    )
+
+
+def void(ports: Ports, order_id: str, line_id: str, auth_id: str, purpose: str) -> Operation:
+    """Release what is open on an authorization; ``purpose`` says what the line does next."""
+    token = _line(ports, order_id, line_id).authorization(auth_id).token
+    return run(
+        ports,
+        lambda key: ports.processor.void(key, token),
+        order_id=order_id,
+        step=f"void:{auth_id}",
+        kind=OperationKind.VOID,
+        amount=None,
+        target=token.value,
+        context={"line_id": line_id, "auth_id": auth_id, "purpose": purpose},
+    )
+
+
+def adjust(ports: Ports, order_id: str, line_id: str, auth_id: str, new_total: Money) -> Operation:
+    """Change an open authorization's total (C3)."""
+    token = _line(ports, order_id, line_id).authorization(auth_id).token
+    return run(
+        ports,
+        lambda key: ports.processor.adjust(key, token, new_total),
+        order_id=order_id,
+        step=f"adjust:{auth_id}:{new_total.amount}",
+        kind=OperationKind.ADJUST,
+        amount=new_total,
+        target=token.value,
+        context={"line_id": line_id, "auth_id": auth_id},
+    )
+
+
+def tokenize(ports: Ports, order_id: str, line_id: str, cvv: str) -> Operation:
+    """A one-time card token for a saved instrument, with the CVV (T1)."""
+    order = load(ports, order_id)
+    customer_id = order.customer.customer_id or ""
+    instrument_id = order.line(line_id).instrument_id or ""
+    return run(
+        ports,
+        lambda key: ports.processor.tokenize(key, customer_id, instrument_id, cvv),
+        order_id=order_id,
+        step=f"tokenize:{line_id}",
+        kind=OperationKind.TOKENIZE,
+        amount=None,
+        target=instrument_id,
+        context={"line_id": line_id},
+    )
+
+
+def capture(
+    ports: Ports, order_id: str, line_id: str, auth_id: str, amount: Money, *, invoice_id: str
+) -> Operation:
+    """Capture for one invoice: one key per (order, invoice, line, authorization) (I4)."""
+    token = _line(ports, order_id, line_id).authorization(auth_id).token
+    return run(
+        ports,
+        lambda key: ports.processor.capture(key, token, amount),
+        order_id=order_id,
+        step=f"capture:{invoice_id}:{line_id}:{auth_id}",
+        kind=OperationKind.CAPTURE,
+        amount=amount,
+        target=token.value,
+        context={"line_id": line_id, "auth_id": auth_id, "invoice_id": invoice_id},
+        reuse_approved=ports.settings.features.duplicate_payment_protection,
+    )

@@ -1,0 +1,42 @@
+"""Recovery of processor calls in doubt (rules O2, V5).
+
+Every operation whose intent was committed without a definitive outcome (a
+timeout, a crash) is looked up at the processor by its key; a definitive
+answer is applied exactly as if the call had returned, journals included.
+What the processor cannot tell yet stays in doubt for a later run. Vouchers
+committed but not yet posted to the journal are posted.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ocop.domain.operations import Outcome
+from ocop.services.runner import Ports, post_vouchers, settle
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryReport:
+    """Keys resolved, keys still in doubt, and vouchers posted from the outbox."""
+
+    resolved: tuple[str, ...] = ()
+    still_in_doubt: tuple[str, ...] = ()
+    vouchers_posted: int = 0
+
+
+def recover(ports: Ports) -> RecoveryReport:
+    """Resolve every operation in doubt, then post pending vouchers."""
+    with ports.store.unit_of_work() as uow:
+        doubtful = uow.operations.in_doubt()
+    resolved: list[str] = []
+    still: list[str] = []
+    for op in doubtful:
+        result = ports.processor.lookup(op.key)
+        if result.outcome is Outcome.UNKNOWN:
+            still.append(op.key)
+            continue
+        settle(ports, op, result)
+        resolved.append(op.key)
+    return RecoveryReport(
+        resolved=tuple(resolved), still_in_doubt=tuple(still), vouchers_posted=post_vouchers(ports)
+    )
