@@ -8,8 +8,14 @@ from typing import TextIO
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.tables import table
+from ocop.backoffice import BackOffice
+from ocop.domain.errors import FeatureDisabled, OperationInDoubt
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult
+from ocop.domain.order import Channel, Order
+from ocop.domain.parties import Actor, Customer
+from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
+from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, PaymentLine, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, RefundToken
 from ocop.ports.processor import PaymentProcessor
@@ -123,5 +129,167 @@ def line_walkthrough(out: TextIO) -> None:
     out.write("The processor's own ledger:\n" + _ledger_table(sim) + "\n\n")
 
 
+def _order_table(order: Order) -> str:
+    return table(
+        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
+        [
+            [
+                line.line_id,
+                line.card.display if line.card else line.method,
+                line.status,
+                line.amount,
+                line.authorized,
+                line.captured,
+                line.refunded,
+            ]
+            for line in order.lines
+        ],
+    )
+
+
+def _summary(order: Order) -> str:
+    holds = ", ".join(h.code.value for h in order.holds) or "none"
+    return (
+        f"order {order.order_id} ({order.channel.value}, {order.payments_type.value} payments): "
+        f"{order.status.value}, total {order.total}, balance due {order.balance_due}, "
+        f"holds: {holds}"
+    )
+
+
+def _show(out: TextIO, title: str, order: Order) -> None:
+    out.write(f"{title}\n{_summary(order)}\n{_order_table(order)}\n\n")
+
+
+def _world() -> tuple[ManualClock, SimulatedProcessor, BackOffice]:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    return clock, sim, BackOffice.in_memory(processor=sim, clock=clock)
+
+
+def completion_walkthrough(out: TextIO) -> None:
+    """Issue 3: edit an e-commerce order's payments after a call; cancel; OCOP gating."""
+    clock, sim, bo = _world()
+    usd = "USD"
+    agent = Actor.call_center("agent-7", permissions=frozenset({"hold_override"}))
+    customer = Customer.named("C-1")
+    out.write("== Editing an e-commerce order's payments after the customer calls ==\n")
+    saved = bo.save_instrument(customer, demo_card(), consent=True)
+    out.write(f"C-1 saved {saved.display} as {saved.instrument_id}\n")
+    order = bo.place_order(
+        "SO-100",
+        channel=Channel.ECOMMERCE,
+        customer=customer,
+        total=Money.of("100.00", usd),
+        payments=[SavedCardPayment(saved.instrument_id, cvv="737", amount=Money.of("100.00", usd))],
+    )
+    _show(out, "placed online, paid with the saved card (CVV sent to the processor only):", order)
+    clock.advance(hours=2)
+    order = bo.change_total("SO-100", Money.of("150.00", usd), agent)
+    _show(out, "the customer calls and adds an item: total 150.00, completion needed:", order)
+    draft = bo.begin_completion("SO-100", agent)
+    draft = draft.change_amount("L1", Money.of("120.00", usd)).add_card(
+        demo_card("tok_mc_2", "4444"), Money.of("30.00", usd)
+    )
+    out.write(f"draft: L1 raised to 120.00, a second card for 30.00; due {draft.balance_due}\n")
+    result = bo.submit(draft)
+    _show(out, f"submitted: approved={result.approved}", result.order)
+
+    out.write("== Cancelling a POS order's uncaptured payments ==\n")
+    order = bo.place_order(
+        "SO-200",
+        channel=Channel.POS,
+        customer=Customer.guest(),
+        total=Money.of("80.00", usd),
+        payments=[
+            CardPayment(demo_card("tok_pos_3", "0005"), Money.of("60.00", usd)),
+            Prepayment("cash", amount=Money.of("20.00", usd)),
+        ],
+    )
+    _show(out, "placed at the POS: card authorized, cash deposit posted:", order)
+    cancelled = bo.cancel_order("SO-200", agent)
+    _show(
+        out,
+        f"cancelled: voided {', '.join(cancelled.voided)}, deposit refunded {cancelled.refunded}:",
+        cancelled.order,
+    )
+
+    out.write("== A commerce order while omni-channel order payments is off ==\n")
+    off = bo.with_settings(Settings.default().with_features(omni_channel_order_payments=False))
+    try:
+        off.begin_completion("SO-100", agent)
+    except FeatureDisabled as refused:
+        out.write(f"refused: {refused}\n\n")
+    out.write("The processor's ledger:\n" + _ledger_table(sim) + "\n\n")
+
+
+def invoicing_walkthrough(out: TextIO) -> None:
+    """Issue 4: two shipments on one authorization; a timeout, recovery, one capture."""
+    clock, sim, bo = _world()
+    usd = "USD"
+    out.write("== Two shipments, two captures on one authorization ==\n")
+    bo.place_order(
+        "SO-300",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.named("C-2"),
+        total=Money.of("100.00", usd),
+        payments=[CardPayment(demo_card(), Money.of("100.00", usd))],
+    )
+    clock.advance(days=2)
+    first = bo.invoice("SO-300", "INV-1", Money.of("60.00", usd))
+    clock.advance(days=3)
+    second = bo.invoice("SO-300", "INV-2", Money.of("40.00", usd))
+    captures = [*first.captures, *second.captures]
+    out.write(
+        table(
+            ["invoice", "line", "capture", "amount"],
+            [[c.invoice_id, c.line_id, c.capture_id, c.amount] for c in captures],
+        )
+        + "\n"
+    )
+    _show(out, "after both invoices:", second.order)
+
+    out.write("== A capture that timed out after the processor took the money ==\n")
+    bo.place_order(
+        "SO-400",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.named("C-3"),
+        total=Money.of("75.00", usd),
+        payments=[CardPayment(demo_card("tok_visa_4", "4242"), Money.of("75.00", usd))],
+    )
+    sim.script("capture", "timeout_after_success")
+    attempt = bo.invoice("SO-400", "INV-1", Money.of("75.00", usd))
+    out.write(
+        f"invoice INV-1: in doubt={attempt.in_doubt}, captures recorded={len(attempt.captures)}\n"
+    )
+    try:
+        bo.invoice("SO-400", "INV-1", Money.of("75.00", usd))
+    except OperationInDoubt as refused:
+        out.write(f"retry refused while in doubt: {refused}\n")
+    report = bo.recover()
+    out.write(
+        f"recover(): resolved {len(report.resolved)}, still in doubt {len(report.still_in_doubt)}\n"
+    )
+    retry = bo.invoice("SO-400", "INV-1", Money.of("75.00", usd))
+    captures_at_processor = [e for e in sim.ledger() if e.kind == "capture" and "SO-400" in e.key]
+    out.write(
+        f"retried invoice INV-1: captures recorded={len(retry.captures)}, "
+        f"captures at the processor={len(captures_at_processor)}\n\n"
+    )
+    out.write("The processor's ledger:\n" + _ledger_table(sim) + "\n")
+    out.write("The payment journal of SO-400:\n")
+    out.write(
+        table(
+            ["voucher", "journal", "kind", "amount", "reference"],
+            [
+                [v.voucher_id, v.journal_name, v.kind, v.amount, v.reference]
+                for v in bo.journal("SO-400")
+            ],
+        )
+        + "\n"
+    )
+
+
 def run_demo(out: TextIO) -> None:
     line_walkthrough(out)
+    completion_walkthrough(out)
+    invoicing_walkthrough(out)

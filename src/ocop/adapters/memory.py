@@ -172,9 +172,8 @@ class _Outbox:
         with self._uow.store._lock:
             tables = self._uow.store._tables
             vouchers = [v for k, v in tables.outbox.items() if k not in tables.posted]
-        vouchers += [
-            v for k, v in self._uow.staged_vouchers.items() if k not in self._uow.staged_posted
-        ]
+        known = {v.voucher_id for v in vouchers}
+        vouchers += [v for k, v in self._uow.staged_vouchers.items() if k not in known]
         return tuple(v for v in vouchers if v.voucher_id not in self._uow.staged_posted)
 
     def mark_posted(self, voucher_id: str) -> None:
@@ -213,7 +212,7 @@ class _UnitOfWork:
                 tables.orders[order_id] = order
             for key, op in self.staged_operations.items():
                 stored = tables.operations.get(key)
-                if stored is None or stored.in_doubt:
+                if stored is None or (stored.in_doubt and op.outcome is not None):
                     tables.operations[key] = op
             for voucher_id, voucher in self.staged_vouchers.items():
                 tables.outbox.setdefault(voucher_id, voucher)

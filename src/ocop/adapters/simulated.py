@@ -242,6 +242,10 @@ class SimulatedProcessor:
                 return answer
             if key in self._spent:
                 return ProcessorResult(key=key, outcome=Outcome.NOT_RECEIVED)
+            lost = self._unreceived.pop(key, None)
+            if lost is not None and lost != request:
+                self._unreceived[key] = lost
+                raise IdempotencyConflict(key)
             script = self._scripts[kind].popleft() if self._scripts[kind] else "approve"
             if script == "timeout_before":
                 self._unreceived[key] = request

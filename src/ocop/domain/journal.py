@@ -52,9 +52,9 @@ class Voucher:
     """A balanced posting in a named payment journal."""
 
     voucher_id: str = attrs.field(validator=validate_no_card_data)
-    journal_name: str
+    journal_name: str = attrs.field(validator=validate_no_card_data)
     kind: VoucherKind
-    order_id: str
+    order_id: str = attrs.field(validator=validate_no_card_data)
     reference: str = attrs.field(validator=validate_no_card_data)
     amount: Money
     lines: tuple[VoucherLine, ...]

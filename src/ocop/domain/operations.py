@@ -17,7 +17,7 @@ import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.money import Money
-from ocop.domain.tokens import CardToken, ProcessorToken
+from ocop.domain.tokens import CardToken, ProcessorToken, mask
 
 
 class OperationKind(StrEnum):
@@ -79,6 +79,15 @@ class ProcessorResult:
         return self.token if isinstance(self.token, CardToken) else None
 
 
+def _context(
+    instance: object,
+    attribute: attrs.Attribute[tuple[tuple[str, str], ...]],
+    value: tuple[tuple[str, str], ...],
+) -> None:
+    for name, text in value:
+        validate_no_card_data(instance, attribute, f"{name}={text}")
+
+
 @attrs.frozen(kw_only=True)
 class Operation:
     """One processor call in the operation log: intent, then outcome.
@@ -89,13 +98,13 @@ class Operation:
     """
 
     key: str = attrs.field(validator=validate_no_card_data)
-    order_id: str
+    order_id: str = attrs.field(validator=validate_no_card_data)
     step: str = attrs.field(validator=validate_no_card_data)
     attempt: int
     kind: OperationKind
     amount: Money | None
-    target: str = attrs.field(validator=validate_no_card_data)
-    context: tuple[tuple[str, str], ...] = ()
+    target: str = attrs.field(validator=validate_no_card_data, repr=mask)
+    context: tuple[tuple[str, str], ...] = attrs.field(default=(), validator=_context)
     recorded_at: datetime
     outcome: Outcome | None = None
     result: ProcessorResult | None = None

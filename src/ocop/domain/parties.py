@@ -50,7 +50,7 @@ class Actor:
 
     actor_id: str = attrs.field(validator=validate_no_card_data)
     call_center_user: bool
-    channel: str | None = None
+    channel: str | None = attrs.field(default=None, validator=validate_no_card_data)
     permissions: frozenset[str] = frozenset()
 
     @classmethod

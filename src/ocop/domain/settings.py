@@ -63,6 +63,11 @@ def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None
         raise InvalidSettings(f"{attribute.name} must be a non-empty name")
 
 
+def _threshold(instance: object, attribute: attrs.Attribute[Money | None], value: object) -> None:
+    if value is not None and (not isinstance(value, Money) or value.is_negative()):
+        raise InvalidSettings(f"{attribute.name} must be non-negative Money or None")
+
+
 @attrs.frozen(kw_only=True)
 class CompletionPolicy:
     """Thresholds for submit (rules S1, S2)."""
@@ -70,7 +75,7 @@ class CompletionPolicy:
     overpaid_threshold_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
     underpaid_threshold_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
     allow_out_of_balance: bool = False
-    check_hold_threshold: Money | None = None
+    check_hold_threshold: Money | None = attrs.field(default=None, validator=_threshold)
     check_hold_days: int = attrs.field(default=0, validator=_days)
     completion_for_call_center: bool = True
 

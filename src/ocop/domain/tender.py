@@ -79,7 +79,7 @@ def _not_negative(instance: object, attribute: attrs.Attribute[Money], value: Mo
 class Authorization:
     """An authorization on a card line. ``voided`` counts what was released unused."""
 
-    auth_id: str
+    auth_id: str = attrs.field(validator=validate_no_card_data)
     token: AuthorizationToken
     amount: Money = attrs.field(validator=_positive)
     authorized_at: datetime
@@ -130,11 +130,11 @@ class Authorization:
 class Capture:
     """Money taken against an authorization for one invoice (or a prepayment applied)."""
 
-    capture_id: str
-    line_id: str
-    invoice_id: str
+    capture_id: str = attrs.field(validator=validate_no_card_data)
+    line_id: str = attrs.field(validator=validate_no_card_data)
+    invoice_id: str = attrs.field(validator=validate_no_card_data)
     amount: Money = attrs.field(validator=_positive)
-    auth_id: str | None = None
+    auth_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
     token: CaptureToken | None = None
     refunded: Money = attrs.field(validator=_not_negative)
     captured_at: datetime
@@ -155,10 +155,10 @@ class Capture:
 class Refund:
     """Money returned: against a capture (linked) or to another card (unlinked)."""
 
-    refund_id: str
-    return_id: str
+    refund_id: str = attrs.field(validator=validate_no_card_data)
+    return_id: str = attrs.field(validator=validate_no_card_data)
     amount: Money = attrs.field(validator=_positive)
-    capture_id: str | None = None
+    capture_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
     token: RefundToken | None = None
     refunded_at: datetime
 
@@ -263,7 +263,7 @@ class PaymentLine:
         if self.is_prepayment:
             if self.status not in _POSTED:
                 return Money.zero(self.currency)
-            return self.amount - self.invoiced
+            return (self.amount - self.invoiced - self.refunded).max(Money.zero(self.currency))
         return self.authorized
 
     def authorization(self, auth_id: str) -> Authorization:

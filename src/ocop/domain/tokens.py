@@ -16,8 +16,8 @@ import attrs
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.errors import ConnectorMismatch, InvalidInput
 
-_LAST4 = re.compile(r"\d{4}")
-_EXPIRY = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_LAST4 = re.compile(r"[0-9]{4}")
+_EXPIRY = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 def mask(value: str) -> str:
@@ -71,7 +71,7 @@ class ProcessorToken:
 class CardToken(ProcessorToken):
     """A card as the processor knows it; usable only by the merchant account that got it."""
 
-    brand: str = attrs.field(validator=_nonempty)
+    brand: str = attrs.field(validator=[_nonempty, validate_no_card_data])
     last4: str = attrs.field(validator=_last4)
     expiry: str | None = attrs.field(default=None, validator=_expiry)
     reusable: bool = attrs.field(default=True)

@@ -64,8 +64,11 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     """Run the draft's processor calls, then validate and place holds (S1-S3)."""
     require_call_center_user(draft.actor, "order completion")
     capabilities = ports.processor.capabilities
+    stored_cards = {line.line_id: line.card for line in draft.order.lines}
     for line in draft.lines:
-        if line.card is not None and line.status is LineStatus.NOT_SUBMITTED:
+        # New lines, and replaced cards (C4: the line may still be AUTHORIZED), before any call.
+        replaced = line.card != stored_cards.get(line.line_id)
+        if line.card is not None and (line.status is LineStatus.NOT_SUBMITTED or replaced):
             require_same_account(line.card, capabilities)
     with ports.store.unit_of_work() as uow:
         current = uow.orders.get(draft.order_id)

@@ -14,7 +14,7 @@ too. Hypothesis is imported here only: it never becomes a runtime dependency.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -51,7 +51,10 @@ def currencies() -> SearchStrategy[str]:
 def _minor_bound(value: str | int | Decimal, places: int, rounding: str) -> int:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidArgument(f"money bounds are str, int or Decimal, not {type(value).__name__}")
-    scaled = Decimal(value).scaleb(places)
+    try:
+        scaled = Decimal(value).scaleb(places)
+    except InvalidOperation:
+        raise InvalidArgument(f"money bound {value!r} is not a number") from None
     if not scaled.is_finite():
         raise InvalidArgument(f"money bound {value!r} is not a finite number")
     return int(scaled.to_integral_value(rounding=rounding))
@@ -103,6 +106,9 @@ def _check_digit(body: str) -> str:
     return next(d for d in "0123456789" if luhn_valid(body + d))
 
 
+_SEPARATORS = st.sampled_from([" ", "-", "  ", " - ", "--"]) | st.text(" -", min_size=1, max_size=4)
+
+
 @st.composite
 def _card_numbers(draw: st.DrawFn, with_separators: bool) -> str:
     length = draw(st.integers(13, 19))
@@ -118,9 +124,6 @@ def _card_numbers(draw: st.DrawFn, with_separators: bool) -> str:
             text += draw(_SEPARATORS)
         text += digit
     return text
-
-
-_SEPARATORS = st.sampled_from([" ", "-", "  ", " - ", "--"]) | st.text(" -", min_size=1, max_size=4)
 
 
 def card_numbers(with_separators: bool = True) -> SearchStrategy[str]:

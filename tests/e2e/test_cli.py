@@ -1,0 +1,26 @@
+"""The ``ocop`` command line, run as a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ocop.adapters.cli import main
+
+
+def test_demo_runs_and_shows_the_line_and_the_ledger() -> None:
+    """``python -m ocop demo`` exits 0 and prints the line's states and the processor ledger."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ocop", "demo"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "VISA ****1111" in done.stdout
+    assert "partially_paid" in done.stdout
+    assert "The processor's own ledger" in done.stdout
+    for kind in ("authorize", "capture", "refund"):
+        assert kind in done.stdout
+
+
+def test_main_returns_zero_for_demo(capsys: object) -> None:
+    """The console-script entry point returns 0 after the demo."""
+    assert main(["demo"]) == 0

@@ -1,0 +1,220 @@
+"""Settings: validated on construction, never half-applied (F1-F3, J2, policies)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ocop import (
+    AuthorizationPolicy,
+    CompletionPolicy,
+    Features,
+    InvalidSettings,
+    JournalNames,
+    PaymentMethod,
+    RefundPolicy,
+    Settings,
+)
+from ocop.domain.settings import DEFAULT_METHOD_OPERATIONS
+
+PREREQUISITES = (
+    "omni_channel_payments",
+    "unified_journal_defaults",
+    "duplicate_payment_protection",
+    "refunds_over_multiple_captures",
+    "manual_void_of_expired_authorizations",
+)
+CHANNELS = ("call_center", "pos", "ecommerce")
+switches = st.fixed_dictionaries({name: st.booleans() for name in PREREQUISITES})
+
+
+def test_defaults_have_every_feature_on_and_no_warning() -> None:
+    """Settings.default() has all six features on, OCOP on, and maps every method (F3)."""
+    settings = Settings.default()
+    assert all(attrs.astuple(settings.features))
+    assert settings.ocop
+    assert settings.warnings() == ()
+    assert dict(settings.method_operations)[PaymentMethod.GIFT_CARD] == 214
+
+
+@pytest.mark.parametrize("prerequisite", PREREQUISITES)
+def test_ocop_needs_each_of_the_five_other_features(prerequisite: str) -> None:
+    """F1: turning off any prerequisite while OCOP is on raises InvalidSettings naming it."""
+    with pytest.raises(InvalidSettings, match=prerequisite):
+        Settings.default().with_features(**{prerequisite: False})
+    with pytest.raises(InvalidSettings, match=prerequisite):
+        Features(**{prerequisite: False})
+
+
+@given(switches)
+def test_ocop_on_is_valid_exactly_when_all_prerequisites_are_on(chosen: dict[str, bool]) -> None:
+    """F1: with OCOP on, any combination with a prerequisite off is refused, all on accepted."""
+    if all(chosen.values()):
+        assert Settings.default().with_features(**chosen).ocop
+    else:
+        with pytest.raises(InvalidSettings):
+            Settings.default().with_features(omni_channel_order_payments=True, **chosen)
+
+
+@given(switches)
+def test_with_ocop_off_any_combination_is_valid(chosen: dict[str, bool]) -> None:
+    """F1 binds only OCOP: with it off every combination of the other five is accepted."""
+    settings = Settings.default().with_features(omni_channel_order_payments=False, **chosen)
+    assert not settings.ocop
+    assert {name: getattr(settings.features, name) for name in PREREQUISITES} == chosen
+
+
+def test_a_refused_change_leaves_the_settings_unchanged() -> None:
+    """An invalid with_features raises and the original settings keep every feature on."""
+    settings = Settings.default()
+    with pytest.raises(InvalidSettings):
+        settings.with_features(duplicate_payment_protection=False)
+    assert settings == Settings.default()
+
+
+@pytest.mark.parametrize("name", ["ocop", "omni_channel", "Omni_Channel_Payments", "features"])
+def test_with_features_refuses_an_unknown_feature(name: str) -> None:
+    """A feature name that does not exist raises InvalidSettings naming it."""
+    with pytest.raises(InvalidSettings, match=name):
+        Settings.default().with_features(**{name: True})
+
+
+def test_with_policies_refuses_an_unknown_setting() -> None:
+    """with_policies of a name that is not a setting raises InvalidSettings."""
+    with pytest.raises(InvalidSettings, match="stale_days"):
+        Settings.default().with_policies(stale_days=3)
+
+
+def test_ocop_on_keeps_completion_on_for_call_centers() -> None:
+    """F2: with OCOP on, call center completion cannot be turned off; with OCOP off it can."""
+    off = CompletionPolicy(completion_for_call_center=False)
+    with pytest.raises(InvalidSettings, match="F2"):
+        Settings.default().with_policies(completion=off)
+    without_ocop = Settings.default().with_features(omni_channel_order_payments=False)
+    assert not without_ocop.with_policies(completion=off).completion.completion_for_call_center
+
+
+@given(st.sets(st.sampled_from(list(PaymentMethod)), min_size=1), st.booleans())
+def test_an_unmapped_method_is_a_warning(unmapped: set[PaymentMethod], ocop: bool) -> None:
+    """F3: each unmapped method gets one warning and, with OCOP on, cannot be edited."""
+    mapping = tuple((m, op) for m, op in DEFAULT_METHOD_OPERATIONS if m not in unmapped)
+    settings = Settings.default().with_features(omni_channel_order_payments=ocop)
+    settings = settings.with_policies(method_operations=mapping)
+    warnings = settings.warnings()
+    assert len(warnings) == len(unmapped)
+    for method in PaymentMethod:
+        named = [w for w in warnings if f"'{method.value}'" in w]
+        assert len(named) == (method in unmapped)
+        assert settings.editable_method(method) == (not ocop or method not in unmapped)
+    assert all(w.startswith("F3") for w in warnings)
+    assert all(("cannot be edited" in w) == ocop for w in warnings)
+
+
+def test_the_pos_operations_are_those_of_the_documentation() -> None:
+    """F3: cash 200, card 201, customer account 202, currency 203, check 204, loyalty 207 ..."""
+    assert dict(DEFAULT_METHOD_OPERATIONS) == {
+        PaymentMethod.CASH: 200,
+        PaymentMethod.CARD: 201,
+        PaymentMethod.CUSTOMER_ACCOUNT: 202,
+        PaymentMethod.CURRENCY: 203,
+        PaymentMethod.CHECK: 204,
+        PaymentMethod.LOYALTY: 207,
+        PaymentMethod.CREDIT_MEMO: 213,
+        PaymentMethod.GIFT_CARD: 214,
+    }
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_unified_defaults_post_every_channel_to_the_unified_journals(channel: str) -> None:
+    """J2: with unified defaults on, every channel uses the unified payment and refund journals."""
+    settings = Settings.default()
+    assert settings.payment_journal(channel) == "OCOP-PAY"
+    assert settings.refund_journal(channel) == "OCOP-REF"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_without_unified_defaults_each_channel_uses_its_own_journals(channel: str) -> None:
+    """J2: with unified defaults off (and OCOP off, F1), each channel posts to its own journals."""
+    settings = Settings.default().with_features(
+        omni_channel_order_payments=False, unified_journal_defaults=False
+    )
+    journals = settings.journals
+    assert settings.payment_journal(channel) == dict(journals.channel_payment)[channel]
+    assert settings.refund_journal(channel) == dict(journals.channel_refund)[channel]
+    assert settings.payment_journal(channel) != journals.unified_payment
+    assert len({settings.payment_journal(c) for c in CHANNELS}) == 3
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"unified_payment": ""},
+        {"unified_refund": "  "},
+        {"channel_payment": (("pos", "POS-PAY"), ("ecommerce", "ECOM-PAY"))},
+        {"channel_refund": (("call_center", ""), ("pos", "P"), ("ecommerce", "E"))},
+        {"channel_payment": (("call_center", "C"), ("pos", "P"), ("web", "W"))},
+    ],
+)
+def test_journal_names_must_name_every_journal(names: dict[str, object]) -> None:
+    """A blank journal name, or channel names missing a channel, raise InvalidSettings."""
+    with pytest.raises(InvalidSettings):
+        JournalNames(**names)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "days", [{"expiry_days": -1}, {"stale_days": -1}, {"expiry_days": True}, {"stale_days": 1.5}]
+)
+def test_authorization_days_are_whole_and_not_negative(days: dict[str, object]) -> None:
+    """Negative, boolean or fractional day counts raise InvalidSettings."""
+    with pytest.raises(InvalidSettings):
+        AuthorizationPolicy(**days)  # type: ignore[arg-type]
+
+
+@given(st.integers(0, 400), st.integers(0, 400))
+def test_the_stale_period_is_never_shorter_than_expiry(expiry: int, stale: int) -> None:
+    """I3: stale_days below expiry_days raises InvalidSettings; otherwise the policy holds."""
+    if stale < expiry:
+        with pytest.raises(InvalidSettings):
+            AuthorizationPolicy(expiry_days=expiry, stale_days=stale)
+    else:
+        policy = AuthorizationPolicy(expiry_days=expiry, stale_days=stale)
+        assert (policy.expiry_days, policy.stale_days) == (expiry, stale)
+
+
+def test_authorization_policy_defaults_to_14_and_30_days() -> None:
+    """An authorization expires after 14 days and is stale after 30 by default."""
+    assert attrs.astuple(AuthorizationPolicy()) == (14, 30)
+
+
+@pytest.mark.parametrize(
+    "percent", [Decimal(-1), Decimal("100.01"), Decimal("NaN"), Decimal("Infinity"), 5, "5"]
+)
+@pytest.mark.parametrize("field", ["overpaid_threshold_percent", "underpaid_threshold_percent"])
+def test_thresholds_are_decimal_percentages_from_0_to_100(field: str, percent: object) -> None:
+    """A threshold below 0, above 100, non-finite or not a Decimal raises InvalidSettings."""
+    with pytest.raises(InvalidSettings):
+        CompletionPolicy(**{field: percent})  # type: ignore[arg-type]
+
+
+@given(st.decimals(min_value=0, max_value=100, places=2))
+def test_any_percentage_from_0_to_100_is_a_valid_threshold(percent: Decimal) -> None:
+    """Thresholds accept every Decimal percentage from 0 to 100 inclusive."""
+    policy = CompletionPolicy(overpaid_threshold_percent=percent)
+    assert policy.overpaid_threshold_percent == percent
+
+
+def test_check_hold_days_are_not_negative() -> None:
+    """A negative number of check-hold days raises InvalidSettings."""
+    with pytest.raises(InvalidSettings):
+        CompletionPolicy(check_hold_days=-1)
+
+
+def test_the_fallback_refund_method_is_check_or_customer_account() -> None:
+    """R3: any other fallback refund method raises InvalidSettings."""
+    assert RefundPolicy(fallback_method=PaymentMethod.CHECK).fallback_method is PaymentMethod.CHECK
+    with pytest.raises(InvalidSettings):
+        RefundPolicy(fallback_method=PaymentMethod.CASH)
