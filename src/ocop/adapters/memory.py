@@ -64,6 +64,8 @@ class SystemClock:
 class _Tables:
     orders: dict[str, Order] = attrs.Factory(dict)
     operations: dict[str, Operation] = attrs.Factory(dict)
+    by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> its operation keys
+    doubtful: dict[str, None] = attrs.Factory(dict)  # keys in doubt, in insertion order
     outbox: dict[str, Voucher] = attrs.Factory(dict)
     posted: set[str] = attrs.Factory(set)
 
@@ -145,17 +147,21 @@ class _Operations:
         self._uow.staged_operations[key] = resolved
         return resolved
 
-    def _all(self) -> list[Operation]:
-        with self._uow.store._lock:
-            committed = dict(self._uow.store._tables.operations)
-        committed.update(self._uow.staged_operations)
-        return list(committed.values())
-
     def for_order(self, order_id: str) -> tuple[Operation, ...]:
-        return tuple(op for op in self._all() if op.order_id == order_id)
+        tables = self._uow.store._tables
+        with self._uow.store._lock:
+            found = {k: tables.operations[k] for k in tables.by_order.get(order_id, ())}
+        found.update(
+            (k, op) for k, op in self._uow.staged_operations.items() if op.order_id == order_id
+        )
+        return tuple(found.values())
 
     def in_doubt(self) -> tuple[Operation, ...]:
-        return tuple(op for op in self._all() if op.in_doubt)
+        tables = self._uow.store._tables
+        with self._uow.store._lock:
+            found = {k: tables.operations[k] for k in tables.doubtful}
+        found.update((k, op) for k, op in self._uow.staged_operations.items() if op.in_doubt)
+        return tuple(sorted(found.values(), key=lambda op: op.recorded_at))
 
 
 class _Outbox:
@@ -212,8 +218,14 @@ class _UnitOfWork:
                 tables.orders[order_id] = order
             for key, op in self.staged_operations.items():
                 stored = tables.operations.get(key)
+                if stored is None:
+                    tables.by_order.setdefault(op.order_id, []).append(key)
                 if stored is None or (stored.in_doubt and op.outcome is not None):
                     tables.operations[key] = op
+                    if op.in_doubt:
+                        tables.doubtful[key] = None
+                    else:
+                        tables.doubtful.pop(key, None)
             for voucher_id, voucher in self.staged_vouchers.items():
                 tables.outbox.setdefault(voucher_id, voucher)
             tables.posted |= self.staged_posted
