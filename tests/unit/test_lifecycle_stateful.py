@@ -87,6 +87,10 @@ class Lifecycle(RuleBasedStateMachine):
         self.bo = BackOffice.in_memory(processor=self.sim, clock=self.clock)
         self.agent = Actor.call_center("agent", permissions=frozenset({"hold_override"}))
         self.ids: list[str] = []
+        # The simple model beside it: what each order should be invoiced and total.
+        self.model_invoiced: dict[str, int] = {}
+        self.model_total: dict[str, int] = {}
+        self.model_cancelled: set[str] = set()
         self.count = 0
         self.faults = 0
         self.crashes = 0
@@ -118,6 +122,7 @@ class Lifecycle(RuleBasedStateMachine):
                 payments=[CardPayment(card(self.count), usd(amount))],
             )
             placed.append(order_id)
+            self._model(order_id, amount)
         self.ids.extend(placed)
         return multiple(*placed)
 
@@ -125,6 +130,10 @@ class Lifecycle(RuleBasedStateMachine):
         """Report the run's size: steps taken and faults injected."""
         event(f"steps: {10 * (self.steps // 10)}+")
         event(f"faults injected: {min(self.faults, 5)}{'+' if self.faults >= 5 else ''}")
+
+    def _model(self, order_id: str, total: int) -> None:
+        self.model_invoiced[order_id] = 0
+        self.model_total[order_id] = total
 
     def _fault(self, kind: str, fault: str) -> None:
         if fault != "approve":
@@ -166,6 +175,7 @@ class Lifecycle(RuleBasedStateMachine):
             self.crashes += 1
         self._drain_scripts()
         self.ids.append(order_id)
+        self._model(order_id, card_cents + cash_cents)
         return order_id
 
     @rule(order_id=orders, delta=st.integers(min_value=-5_000, max_value=5_000),
@@ -191,8 +201,10 @@ class Lifecycle(RuleBasedStateMachine):
     def change_total(self, order_id: str, delta: int) -> None:
         """The order is edited: a new total, completion needed again."""
         order = self._order(order_id)
+        new_total = max(order.total.minor + delta, 0)
         with suppress(*EXPECTED):
-            self.bo.change_total(order_id, usd(max(order.total.minor + delta, 0)), self.agent)
+            self.bo.change_total(order_id, usd(new_total), self.agent)
+            self.model_total[order_id] = new_total
 
     @rule(order_id=orders, share=st.integers(min_value=1, max_value=100),
           fault=st.sampled_from(FAULTS), repeat=st.booleans(), pickup=st.booleans())  # fmt: skip
@@ -200,7 +212,8 @@ class Lifecycle(RuleBasedStateMachine):
         """Invoice part of what is left (or repeat the last invoice), with a scripted fault."""
         order = self._order(order_id)
         left = order.total - order.invoiced
-        if repeat and order.invoices:
+        new = not (repeat and order.invoices)
+        if not new:
             last = order.invoices[-1]
             invoice_id, amount = last.invoice_id, last.amount
         else:
@@ -213,10 +226,14 @@ class Lifecycle(RuleBasedStateMachine):
             else:
                 result = self.bo.invoice(order_id, invoice_id, amount)
             event(f"invoice: {'in doubt' if result.in_doubt else len(result.captures)} captures")
+            if new:
+                self.model_invoiced[order_id] += amount.minor
         except EXPECTED as refused:
             event(f"invoice refused: {type(refused).__name__}")
         except SimulatedCrash:
             event("invoice crashed")
+            if new:  # the invoice was recorded before the capture that crashed
+                self.model_invoiced[order_id] += amount.minor
         self._drain_scripts()
 
     @rule(order_id=orders, fault=st.sampled_from(FAULTS))
@@ -224,7 +241,9 @@ class Lifecycle(RuleBasedStateMachine):
         """The order is cancelled; uncaptured authorizations are voided."""
         self._fault("void", fault)
         try:
-            self.bo.cancel_order(order_id, self.agent)
+            result = self.bo.cancel_order(order_id, self.agent)
+            if result.order.cancelled:
+                self.model_cancelled.add(order_id)
         except EXPECTED:
             pass
         except SimulatedCrash:
@@ -271,6 +290,15 @@ class Lifecycle(RuleBasedStateMachine):
             assert card_captured <= order.invoiced.minor  # no double charge with protection on
 
     @invariant()
+    def agrees_with_the_model(self) -> None:
+        """Totals, invoiced amounts and cancellations are what the model expects."""
+        for order_id in self.ids:
+            order = self._order(order_id)
+            assert order.total.minor == self.model_total[order_id]
+            assert order.invoiced.minor == self.model_invoiced[order_id]
+            assert order.cancelled == (order_id in self.model_cancelled)
+
+    @invariant()
     def journal_matches_receipts(self) -> None:
         """V4: vouchers (posted or waiting in the outbox) balance and match receipts."""
         with self.bo.ports.store.unit_of_work() as uow:
@@ -307,5 +335,9 @@ class Lifecycle(RuleBasedStateMachine):
                     assert self.sim.authorization_open(auth.token.value) == auth.open_amount
 
 
-Lifecycle.TestCase.settings = settings(stateful_step_count=40, deadline=None)
+# Half again as many examples as the profile asks: about a quarter of hypothesis' runs are
+# short (its simplest cases), so the rest still give the profile's count of 30+ step runs.
+Lifecycle.TestCase.settings = settings(
+    max_examples=settings().max_examples * 3 // 2, stateful_step_count=50, deadline=None
+)
 TestLifecycle = Lifecycle.TestCase

@@ -9,10 +9,14 @@ committed but not yet posted to the journal are posted.
 
 from __future__ import annotations
 
+import logging
+
 import attrs
 
 from ocop.domain.operations import Outcome
 from ocop.services.runner import Ports, post_vouchers, settle
+
+log = logging.getLogger("ocop.recovery")
 
 
 @attrs.frozen(kw_only=True)
@@ -33,8 +37,10 @@ def recover(ports: Ports) -> RecoveryReport:
     for op in doubtful:
         result = ports.processor.lookup(op.key)
         if result.outcome is Outcome.UNKNOWN:
+            log.warning("still in doubt %s", op.key)
             still.append(op.key)
             continue
+        log.info("resolved %s as %s", op.key, result.outcome.value)
         settle(ports, op, result)
         resolved.append(op.key)
     return RecoveryReport(

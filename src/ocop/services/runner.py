@@ -9,6 +9,7 @@ leaves an intent or an unposted voucher that ``recover()`` finishes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -23,6 +24,8 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore, UnitOfWork
+
+log = logging.getLogger("ocop.operations")
 
 #: How often a commit that lost a version race is retried before giving up (O5).
 RETRIES = 5
@@ -100,6 +103,7 @@ def record_intent(
         if reuse_approved:
             for op in attempts:
                 if op.outcome is Outcome.APPROVED:
+                    log.info("reused %s: step %s already approved", op.key, step)
                     return op
         attempt = max((op.attempt for op in attempts), default=0) + 1
         op = Operation.intent(
@@ -118,6 +122,7 @@ def record_intent(
             order = order.with_line(line.begin_authorization())
         uow.orders.update(order)  # the version bump serialises concurrent workers (O5)
         uow.commit()
+    log.info("intent %s %s %s", op.key, kind.value, amount if amount is not None else "-")
     return op
 
 
@@ -150,6 +155,7 @@ def _settle_once(ports: Ports, op: Operation, result: ProcessorResult) -> Operat
             for voucher in applied.vouchers:
                 uow.outbox.add(voucher)
         uow.commit()
+    log.info("outcome %s %s %s", op.key, result.outcome.value, result.reason or "-")
     return resolved
 
 
