@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -35,9 +36,9 @@ def demo_card(value: str = "tok_visa_1", last4: str = "1111") -> CardToken:
     )
 
 
-def _line_table(line: PaymentLine) -> str:
+def _lines_table(lines: Sequence[PaymentLine]) -> str:
     return table(
-        ["line", "card", "status", "amount", "authorized", "captured", "refunded"],
+        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
         [
             [
                 line.line_id,
@@ -48,8 +49,13 @@ def _line_table(line: PaymentLine) -> str:
                 line.captured,
                 line.refunded,
             ]
+            for line in lines
         ],
     )
+
+
+def _line_table(line: PaymentLine) -> str:
+    return _lines_table([line])
 
 
 def _ledger_table(sim: SimulatedProcessor) -> str:
@@ -130,21 +136,7 @@ def line_walkthrough(out: TextIO) -> None:
 
 
 def _order_table(order: Order) -> str:
-    return table(
-        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
-        [
-            [
-                line.line_id,
-                line.card.display if line.card else line.method,
-                line.status,
-                line.amount,
-                line.authorized,
-                line.captured,
-                line.refunded,
-            ]
-            for line in order.lines
-        ],
-    )
+    return _lines_table(order.lines)
 
 
 def _summary(order: Order) -> str:
