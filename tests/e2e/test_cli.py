@@ -21,6 +21,21 @@ def test_demo_runs_and_shows_the_line_and_the_ledger() -> None:
         assert kind in done.stdout
 
 
+def test_demo_walks_through_completion_and_invoicing() -> None:
+    """The demo edits an e-commerce order after a call, cancels a POS order, refuses one while
+    OCOP is off, invoices twice on one authorization and recovers a timed-out capture once."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ocop", "demo"], capture_output=True, text=True, check=True
+    )
+    out = done.stdout
+    assert "submitted: approved=True" in out
+    assert "cancelled: voided L1.A1, deposit refunded 20.00 USD" in out
+    assert "refused: order SO-100 is a commerce order" in out
+    assert "INV-2    L1    SO-300/capture:INV-2:L1:L1.A1#1  40.00 USD" in out
+    assert "captures recorded=1, captures at the processor=1" in out
+    assert "737" not in out  # the demo's CVV is shown nowhere
+
+
 def test_main_returns_zero_for_demo(capsys: object) -> None:
     """The console-script entry point returns 0 after the demo."""
     assert main(["demo"]) == 0
