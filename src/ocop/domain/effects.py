@@ -94,6 +94,9 @@ def _approved(  # noqa: PLR0917 - private helper, called once with everything it
         if purpose == "declined" and voided.captured.is_zero():
             # C3: a declined adjustment declines the line; its authorization is released.
             voided = voided.declined()
+        if purpose == "expired" and voided.captured.is_zero() and voided.authorized.is_zero():
+            # I3: an expired authorization without a reusable card token declines its line.
+            voided = voided.declined()
         return Applied(order=order.with_line(voided))
     if kind is OperationKind.CAPTURE:
         assert isinstance(result.token, CaptureToken)

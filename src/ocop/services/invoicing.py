@@ -81,6 +81,13 @@ def invoice(
         record = Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=ports.clock.now())
         change_order(ports, order_id, lambda o: Applied(order=o.with_invoice(record)))
     state = _Run(ports=ports, order_id=order_id, invoice_id=invoice_id, pickup=pickup)
+    if order.approved and remaining.is_positive():
+        # I2 after recover(): a partial single capture settled by recovery released the
+        # rest of its authorization, which the interrupted run did not re-authorize.
+        for line in order.lines:
+            if line.is_card and line.active and not line.pending_removal:
+                state.reauthorize_released(line.line_id)
+        parts, uncovered = plan_parts(calls.load(ports, order_id), remaining)
     for part in parts:
         if state.in_doubt:
             break
@@ -180,7 +187,7 @@ class _Run:
             if self.ok(self.capture(line_id, auth_id, part), line_id):
                 self.reauthorize_released(line_id)
             elif self.pickup and not self.in_doubt:
-                self.pickup_retry(line_id, part)
+                self.pickup_retry(line_id, auth_id, part)
 
     def capture(self, line_id: str, auth_id: str, amount: Money) -> Operation:
         return calls.capture(
@@ -221,9 +228,21 @@ class _Run:
             return
         self.ok(calls.authorize(self.ports, self.order_id, line_id, missing), line_id)
 
-    def pickup_retry(self, line_id: str, part: Money) -> None:
-        """I6: a failed pickup capture is retried once as a new authorization + capture."""
-        fresh = calls.authorize(self.ports, self.order_id, line_id, part)
+    def pickup_retry(self, line_id: str, auth_id: str, part: Money) -> None:
+        """I6: a failed pickup capture is retried once as a new authorization + capture.
+
+        The failed authorization is voided first, and the new one takes over all that
+        was open on it, so the customer's card never holds the same money twice.
+        """
+        line = self.line(line_id)
+        assert line.card is not None
+        still_open = line.authorization(auth_id).open_amount
+        if still_open.is_positive():
+            void = calls.void(self.ports, self.order_id, line_id, auth_id, "reauthorize")
+            if void.in_doubt:
+                self.in_doubt = True
+                return
+        fresh = calls.authorize(self.ports, self.order_id, line_id, still_open.max(part))
         if self.ok(fresh, line_id) and self.ok(
             self.capture(line_id, fresh.ctx("auth_id"), part), line_id
         ):

@@ -1,0 +1,192 @@
+"""Authorization lifecycle: expiry and staleness at day boundaries (I3), pickup retries (I6).
+
+The default policy: an authorization expires after 14 days and is stale after 30.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ocop import HoldCode, IllegalTransition, LineStatus, OrderStatus
+
+from .conftest import (
+    World,
+    assert_consistent,
+    card,
+    entries,
+    kinds,
+    paid_by_card,
+    place,
+    usd,
+)
+
+# -- I3: expiry and staleness ----------------------------------------------------------------
+
+
+def test_an_authorization_a_minute_short_of_expiry_is_captured_as_it_is(world: World) -> None:
+    """At 13 days 23:59 the original authorization is captured, with no re-authorization."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.clock.advance(days=13, hours=23, minutes=59)
+    result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A1", usd("20.00"))]
+    assert kinds(world.sim, "SO-1") == ["authorize", "capture"]
+    assert result.order.holds == ()
+    assert_consistent(world, "SO-1")
+
+
+def test_an_authorization_exactly_at_expiry_is_voided_reauthorized_and_captured(
+    world: World,
+) -> None:
+    """At exactly 14 days the authorization is voided, renewed with the card token, captured."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.clock.advance(days=14)
+    result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture"]
+    renewal = entries(world.sim, "SO-1", "authorize")[-1]
+    assert (renewal.amount, renewal.target) == (usd("50.00"), "tok_1")
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("20.00"))]
+    line = result.order.line("L1")
+    assert [(a.auth_id, a.open_amount) for a in line.authorizations] == [
+        ("L1.A1", usd("0.00")),
+        ("L1.A2", usd("30.00")),
+    ]
+    assert result.failed == ()
+    assert result.order.holds == ()
+    assert_consistent(world, "SO-1")
+
+
+def test_an_authorization_a_minute_short_of_stale_is_still_renewed(world: World) -> None:
+    """At 29 days 23:59 the authorization is expired, not stale: it is renewed and captured."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.clock.advance(days=29, hours=23, minutes=59)
+    result = world.bo.invoice("SO-1", "INV-1", usd("50.00"))
+    assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture"]
+    assert [c.auth_id for c in result.captures] == ["L1.A2"]
+    assert_consistent(world, "SO-1")
+
+
+def test_an_expired_authorization_without_a_reusable_card_token_declines_the_line(
+    world: World,
+) -> None:
+    """Without a reusable token an expired authorization is voided and its line declined."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00", card(reusable=False)))
+    world.clock.advance(days=14)
+    result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert kinds(world.sim, "SO-1") == ["authorize", "void"]
+    assert result.captures == ()
+    assert result.failed == ("L1",)
+    assert result.uncovered == usd("20.00")
+    assert result.order.line("L1").status is LineStatus.DECLINED
+    assert result.order.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
+    assert result.order.status is OrderStatus.ON_HOLD
+    assert_consistent(world, "SO-1")
+
+
+def test_an_expired_partly_captured_line_without_a_reusable_token_keeps_its_captures(
+    world: World,
+) -> None:
+    """A line that already captured is not declined: its rest is voided, the order held."""
+    place(world.bo, "SO-1", "100.00", paid_by_card("100.00", card(reusable=False)))
+    world.bo.invoice("SO-1", "INV-1", usd("40.00"))
+    world.clock.advance(days=14)
+    result = world.bo.invoice("SO-1", "INV-2", usd("30.00"))
+    assert kinds(world.sim, "SO-1") == ["authorize", "capture", "void"]
+    line = result.order.line("L1")
+    assert line.status is LineStatus.PARTIALLY_PAID
+    assert (line.captured, line.authorized) == (usd("40.00"), usd("0.00"))
+    assert result.order.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
+    assert_consistent(world, "SO-1")
+
+
+def test_a_stale_authorization_is_refused_without_any_processor_call(world: World) -> None:
+    """At exactly 30 days the capture is refused locally and the order held."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.clock.advance(days=30)
+    calls, ledger = world.sim.calls, world.sim.ledger()
+    result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert world.sim.calls == calls
+    assert world.sim.ledger() == ledger
+    assert result.captures == ()
+    assert result.failed == ("L1",)
+    assert result.order.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
+    assert result.order.status is OrderStatus.ON_HOLD
+
+
+def test_an_order_held_for_an_expired_authorization_refuses_further_invoices(
+    world: World,
+) -> None:
+    """The AUTHORIZATION_EXPIRED hold stops the next invoice until it is dealt with."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.clock.advance(days=30)
+    world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    calls = world.sim.calls
+    with pytest.raises(IllegalTransition):
+        world.bo.invoice("SO-1", "INV-2", usd("20.00"))
+    assert world.sim.calls == calls
+
+
+# -- I6: pickup in store ---------------------------------------------------------------------
+
+
+def test_a_pickup_applies_the_authorizations_in_sequence_up_to_the_amount_due(
+    world: World,
+) -> None:
+    """Pickup takes the first card line whole, then what is due from the next."""
+    place(
+        world.bo,
+        "SO-1",
+        "100.00",
+        paid_by_card("50.00", card("tok_1")),
+        paid_by_card("50.00", card("tok_2")),
+    )
+    result = world.bo.pickup("SO-1", "INV-1", usd("70.00"))
+    assert [(c.line_id, c.amount) for c in result.captures] == [
+        ("L1", usd("50.00")),
+        ("L2", usd("20.00")),
+    ]
+    assert_consistent(world, "SO-1")
+
+
+def test_a_declined_pickup_capture_is_retried_as_a_new_authorization_and_capture(
+    world: World,
+) -> None:
+    """I6: after a declined capture, the old authorization is voided and a new one with the
+    same card is captured, so the card never holds the money twice."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.sim.script("capture", "decline")
+    result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture"]
+    assert result.order.balance_due == usd("0.00")
+    assert entries(world.sim, "SO-1", "authorize")[-1].target == "tok_1"
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("50.00"))]
+    assert result.failed == ()
+    assert not result.new_payment_required
+    assert result.uncovered == usd("0.00")
+    assert_consistent(world, "SO-1")
+
+
+def test_a_pickup_whose_retry_also_fails_requires_a_new_payment(world: World) -> None:
+    """I6: when the new authorization's capture fails too, a new payment is required."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.sim.script("capture", "decline", "decline")
+    result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert result.new_payment_required
+    assert result.captures == ()
+    assert result.uncovered == usd("50.00")
+    assert "capture" not in kinds(world.sim, "SO-1")
+    assert [a.open_amount for a in result.order.lines[0].authorizations] == [
+        usd("0.00"),
+        usd("50.00"),
+    ]
+    assert_consistent(world, "SO-1")
+
+
+def test_a_declined_invoice_capture_outside_pickup_is_not_retried(world: World) -> None:
+    """Only pickup retries with a new authorization; an invoice reports the failed line."""
+    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    world.sim.script("capture", "decline")
+    result = world.bo.invoice("SO-1", "INV-1", usd("50.00"))
+    assert kinds(world.sim, "SO-1") == ["authorize"]
+    assert result.failed == ("L1",)
+    assert not result.new_payment_required
+    assert_consistent(world, "SO-1")
