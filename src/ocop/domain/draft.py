@@ -155,7 +155,7 @@ class CompletionDraft:
         self, method: str, amount: Money, *, check_number: str | None = None
     ) -> CompletionDraft:
         """C1: a prepayment (cash, check, customer account, gift card ...), posted at submit."""
-        kind = _method(method)
+        kind = parse_method(method)
         if kind is PaymentMethod.CARD:
             raise InvalidDraftEdit("a card is added with add_card", rule="C1")
         self._require_editable_method(kind)
@@ -249,17 +249,13 @@ class CompletionDraft:
             raise InvalidInput("a card is a CardToken from the processor")
 
 
-def _method(method: str | PaymentMethod) -> PaymentMethod:
+def parse_method(method: str | PaymentMethod) -> PaymentMethod:
+    """A payment method from its name, or :class:`InvalidInput`."""
     try:
         return PaymentMethod(method)
     except ValueError:
         known = ", ".join(m.value for m in PaymentMethod)
         raise InvalidInput(f"unknown payment method {method!r}; one of {known}") from None
-
-
-def parse_method(method: str | PaymentMethod) -> PaymentMethod:
-    """A payment method from its name, or :class:`InvalidInput`."""
-    return _method(method)
 
 
 def _planned(line: PaymentLine) -> Money:
