@@ -43,6 +43,8 @@ def apply_outcome(
 ) -> Applied:
     """The order once ``result`` (a definitive outcome of ``op``) is known."""
     context = dict(op.context)
+    if op.kind is OperationKind.UNLINKED_REFUND:
+        return _unlinked_refund(order, op, result, settings, now)
     line = order.line(context["line_id"])
     if result.approved:
         return _approved(order, line, op, result, context, settings, now)
@@ -143,3 +145,26 @@ def _approved(  # noqa: PLR0917 - private helper, called once with everything it
         )
         return Applied(order=order.with_line(line.refunded_with(refund)), vouchers=(voucher,))
     return Applied(order=order)
+
+
+def _unlinked_refund(
+    order: Order, op: Operation, result: ProcessorResult, settings: Settings, now: datetime
+) -> Applied:
+    """R4: money paid to a card that did not pay the order."""
+    if not result.approved:
+        return Applied(order=order)
+    assert op.amount is not None
+    return_id = op.ctx("return_id")
+    token = result.token if isinstance(result.token, RefundToken) else None
+    refund = Refund(refund_id=op.key, return_id=return_id, amount=op.amount, token=token,
+                    refunded_at=now, method="card")  # fmt: skip
+    voucher = Voucher.refund(
+        voucher_id=voucher_id(op.key),
+        journal_name=settings.refund_journal(order.channel.value),
+        order_id=order.order_id,
+        reference=return_id,
+        method="card",
+        amount=op.amount,
+        at=now,
+    )
+    return Applied(order=order.with_other_refund(refund), vouchers=(voucher,))

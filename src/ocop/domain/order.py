@@ -14,10 +14,15 @@ from enum import StrEnum
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
-from ocop.domain.errors import IllegalTransition, InvalidInput, LineNotFound
+from ocop.domain.errors import (
+    IllegalTransition,
+    InvalidInput,
+    LineNotFound,
+    RefundExceedsReceived,
+)
 from ocop.domain.money import Money, total
 from ocop.domain.parties import Customer
-from ocop.domain.tender import PaymentLine
+from ocop.domain.tender import PaymentLine, Refund
 
 
 class Channel(StrEnum):
@@ -101,6 +106,8 @@ class Order:
     lines: tuple[PaymentLine, ...] = ()
     invoices: tuple[Invoice, ...] = ()
     holds: tuple[Hold, ...] = ()
+    #: Refunds not tied to a payment line: fallback refunds (R3) and unlinked refunds (R4).
+    other_refunds: tuple[Refund, ...] = ()
     needs_completion: bool = False
     cancelled: bool = False
     placed_at: datetime
@@ -157,7 +164,9 @@ class Order:
 
     @property
     def refunded(self) -> Money:
-        return self._sum(lambda line: line.refunded, self.lines)
+        """Every refund: of lines, by the fallback method, and to other cards."""
+        others = total((r.amount for r in self.other_refunds), self.currency)
+        return self._sum(lambda line: line.refunded, self.lines) + others
 
     @property
     def authorized(self) -> Money:
@@ -167,7 +176,8 @@ class Order:
     @property
     def paid(self) -> Money:
         """Rule S1: prepayments + authorized-uncaptured + captured - refunded, active lines."""
-        return self._sum(lambda line: line.paid, self.lines)
+        others = total((r.amount for r in self.other_refunds), self.currency)
+        return self._sum(lambda line: line.paid, self.lines) - others
 
     @property
     def balance_due(self) -> Money:
@@ -267,6 +277,25 @@ class Order:
                 amount=invoice.amount.amount,
             )
         return attrs.evolve(self, invoices=(*self.invoices, invoice))
+
+    def with_other_refund(self, refund: Refund) -> Order:
+        """A fallback or unlinked refund; never beyond what the order received (V3)."""
+        if any(r.refund_id == refund.refund_id for r in self.other_refunds):
+            raise IllegalTransition(
+                f"refund {refund.refund_id} already recorded", order_id=self.order_id
+            )
+        if refund.amount.currency != self.currency:
+            raise InvalidInput(
+                f"a refund in {refund.amount.currency} on an order in {self.currency}"
+            )
+        if self.refunded + refund.amount > self.received:
+            raise RefundExceedsReceived(
+                f"order {self.order_id}: refunding {refund.amount} exceeds the "
+                f"{self.received - self.refunded} received and not yet refunded (V3)",
+                order_id=self.order_id,
+                amount=refund.amount.amount,
+            )
+        return attrs.evolve(self, other_refunds=(*self.other_refunds, refund))
 
     def cancel(self) -> Order:
         self._require_open()

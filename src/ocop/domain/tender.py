@@ -161,6 +161,8 @@ class Refund:
     capture_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
     token: RefundToken | None = None
     refunded_at: datetime
+    #: How the money went back: ``"card"`` (linked or unlinked), or the fallback method.
+    method: str = attrs.field(default="card", validator=validate_no_card_data)
 
 
 @attrs.frozen(kw_only=True)
