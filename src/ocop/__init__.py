@@ -64,6 +64,7 @@ from ocop.services.administration import CancelResult
 from ocop.services.completion import SubmitResult
 from ocop.services.invoicing import InvoiceResult
 from ocop.services.recovery import RecoveryReport
+from ocop.services.refunds import RefundResult
 
 __all__ = [
     "Actor",
@@ -121,6 +122,7 @@ __all__ = [
     "Refund",
     "RefundExceedsReceived",
     "RefundPolicy",
+    "RefundResult",
     "RefundToken",
     "SavedCardPayment",
     "SavedInstrument",

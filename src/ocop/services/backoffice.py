@@ -6,7 +6,7 @@ factories that wire the bundled adapters (``BackOffice.in_memory()``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.journal import Voucher
@@ -20,11 +20,20 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
-from ocop.services import administration, completion, instruments, invoicing, placement, recovery
+from ocop.services import (
+    administration,
+    completion,
+    instruments,
+    invoicing,
+    placement,
+    recovery,
+    refunds,
+)
 from ocop.services.administration import CancelResult
 from ocop.services.completion import SubmitResult
 from ocop.services.invoicing import InvoiceResult
 from ocop.services.recovery import RecoveryReport
+from ocop.services.refunds import RefundResult
 from ocop.services.runner import Ports
 
 
@@ -117,6 +126,24 @@ class BackOfficeServices:
     def pickup(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
         """Capture at the store for an order from another channel (I6)."""
         return invoicing.invoice(self._ports, order_id, invoice_id, amount, pickup=True)
+
+    # -- returns -----------------------------------------------------------------------
+    def refund(
+        self,
+        order_id: str,
+        return_id: str,
+        amount: Money,
+        actor: Actor,
+        invoices: Sequence[str] = (),
+    ) -> RefundResult:
+        """Refund a return: linked refunds over captures, the rest by fallback (R1-R3, R5)."""
+        return refunds.refund(self._ports, order_id, return_id, amount, actor, invoices=invoices)
+
+    def refund_to_card(
+        self, order_id: str, return_id: str, card: CardToken, amount: Money, actor: Actor
+    ) -> RefundResult:
+        """R4: refund to a card that did not pay the order (needs the permission)."""
+        return refunds.refund_to_card(self._ports, order_id, return_id, card, amount, actor=actor)
 
     def recover(self) -> RecoveryReport:
         """Resolve processor calls in doubt and post pending vouchers (O2)."""
