@@ -39,6 +39,7 @@ from ocop import (
     OperationInDoubt,
     Order,
     Prepayment,
+    RefundExceedsReceived,
     Settings,
     VoucherKind,
 )
@@ -53,7 +54,7 @@ FAULTS = ("approve",) * 6 + (
     "timeout_after_success",
     "crash_after_success",
 )
-EXPECTED = (OperationInDoubt, IllegalTransition, InvalidInput)
+EXPECTED = (OperationInDoubt, IllegalTransition, InvalidInput, RefundExceedsReceived)
 
 
 def usd(cents: int) -> Money:
@@ -85,7 +86,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
         self.sim = SimulatedProcessor(clock=self.clock, multi_capture=True, adjustments=True)
         self.bo = BackOffice.in_memory(processor=self.sim, clock=self.clock)
-        self.agent = Actor.call_center("agent", permissions=frozenset({"hold_override"}))
+        self.agent = Actor.call_center(
+            "agent", permissions=frozenset({"hold_override", "alternate_payment"})
+        )
         self.ids: list[str] = []
         # The simple model beside it: what each order should be invoiced and total.
         self.model_invoiced: dict[str, int] = {}
@@ -95,6 +98,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.faults = 0
         self.crashes = 0
         self.steps = 0
+        self.returns = 0
 
     @initialize(
         target=orders,
@@ -250,6 +254,27 @@ class Lifecycle(RuleBasedStateMachine):
             self.crashes += 1
         self._drain_scripts()
 
+    @rule(order_id=orders, share=st.integers(min_value=1, max_value=120),
+          fault=st.sampled_from(FAULTS), unlinked=st.booleans())  # fmt: skip
+    def refund(self, order_id: str, share: int, fault: str, unlinked: bool) -> None:
+        """A return is refunded: linked over the captures, or to another card."""
+        order = self._order(order_id)
+        self.returns += 1
+        return_id = f"RMA-{self.returns}"
+        amount = (order.received - order.refunded).scaled(Decimal(share) / 100).max(usd(1))
+        self._fault("unlinked_refund" if unlinked else "refund", fault)
+        try:
+            if unlinked:
+                self.bo.refund_to_card(order_id, return_id, card(9999), amount, self.agent)
+            else:
+                self.bo.refund(order_id, return_id, amount, self.agent)
+            event("refund done")
+        except EXPECTED as refused:
+            event(f"refund refused: {type(refused).__name__}")
+        except SimulatedCrash:
+            event("refund crashed")
+        self._drain_scripts()
+
     @rule(days=st.integers(min_value=0, max_value=20))
     def advance(self, days: int) -> None:
         """Time passes; authorizations age."""
@@ -261,6 +286,7 @@ class Lifecycle(RuleBasedStateMachine):
         report = self.bo.recover()
         event(f"recovered {min(len(report.resolved), 3)}+ operations")
         assert report.still_in_doubt == ()
+        assert report.unapplied == ()
         self._reconciles()
 
     @precondition(lambda self: bool(self.ids))
@@ -325,6 +351,13 @@ class Lifecycle(RuleBasedStateMachine):
             prefix = f"{order_id}/"
             mine = [e for e in ledger if e.key.startswith(prefix)]
             theirs = {e.key: e.amount for e in mine if e.kind == "capture"}
+            their_refunds = {e.key: e.amount for e in mine if "refund" in e.kind}
+            our_refunds = {r.refund_id: r.amount for ln in order.lines for r in ln.refunds}
+            our_refunds.update((r.refund_id, r.amount) for r in order.other_refunds)
+            assert their_refunds == {k: v for k, v in our_refunds.items() if k in their_refunds}
+            assert set(their_refunds) == {
+                k for k in our_refunds if "/refund:" in k or "/unlinked_refund:" in k
+            }
             ours = {c.capture_id: c.amount for ln in order.lines if ln.is_card for c in ln.captures}
             assert theirs == ours
             authorized = {e.key for e in mine if e.kind == "authorize"}

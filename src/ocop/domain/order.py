@@ -122,6 +122,13 @@ class Order:
         ids = [line.line_id for line in self.lines]
         if len(ids) != len(set(ids)):
             raise InvalidInput("payment line ids are unique within an order")
+        if self.refunded > self.received:
+            raise RefundExceedsReceived(
+                f"order {self.order_id}: refunded {self.refunded} exceeds received "
+                f"{self.received} (V3)",
+                order_id=self.order_id,
+                amount=self.refunded.amount,
+            )
 
     @classmethod
     def open(
@@ -222,8 +229,11 @@ class Order:
             raise IllegalTransition(f"order {self.order_id} is cancelled", order_id=self.order_id)
 
     def with_line(self, line: PaymentLine) -> Order:
-        """Add ``line``, or replace the line with its id."""
-        self._require_open()
+        """Add ``line``, or replace the line with its id.
+
+        Allowed on a cancelled order too: money still moves on it (voids settling,
+        refunds of an invoiced order cancelled with a manual refund needed).
+        """
         if any(existing.line_id == line.line_id for existing in self.lines):
             lines = tuple(line if x.line_id == line.line_id else x for x in self.lines)
         else:

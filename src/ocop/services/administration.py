@@ -98,7 +98,8 @@ def _refund_deposits(ports: Ports, order_id: str) -> Money:
     def refund(order: Order) -> Applied:
         vouchers: list[Voucher] = []
         for line in order.lines:
-            left = line.received - line.refunded
+            # A return may already have refunded part of the order by the fallback method.
+            left = (line.received - line.refunded).min(order.received - order.refunded)
             if not line.is_prepayment or not left.is_positive():
                 continue
             key = f"{order_id}/cancel:{line.line_id}"

@@ -143,7 +143,9 @@ def place_order(
     with ports.store.unit_of_work() as uow:
         uow.orders.add(order.pending_completion())
         uow.commit()
-    if channel is Channel.CALL_CENTER:
+    if kind is PaymentsType.CALL_CENTER:
+        # S3: call center orders wait for completion. A NONE order (P2) cannot be completed,
+        # so, like POS and e-commerce orders, it is validated with the payments it came with.
         with ports.store.unit_of_work() as uow:
             return uow.orders.get(order_id)
     return complete(ports, order_id, cvvs).order

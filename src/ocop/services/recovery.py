@@ -13,6 +13,7 @@ import logging
 
 import attrs
 
+from ocop.domain.errors import OcopError
 from ocop.domain.operations import Outcome
 from ocop.services.runner import Ports, post_vouchers, settle
 
@@ -21,10 +22,16 @@ log = logging.getLogger("ocop.recovery")
 
 @attrs.frozen(kw_only=True)
 class RecoveryReport:
-    """Keys resolved, keys still in doubt, and vouchers posted from the outbox."""
+    """Keys resolved, keys still in doubt, and vouchers posted from the outbox.
+
+    ``unapplied``: keys the processor answered but whose outcome the order refused
+    (an error ocop raised); they stay in doubt, logged, for a person to look at,
+    and do not stop the recovery of the others.
+    """
 
     resolved: tuple[str, ...] = ()
     still_in_doubt: tuple[str, ...] = ()
+    unapplied: tuple[str, ...] = ()
     vouchers_posted: int = 0
 
 
@@ -34,15 +41,24 @@ def recover(ports: Ports) -> RecoveryReport:
         doubtful = uow.operations.in_doubt()
     resolved: list[str] = []
     still: list[str] = []
+    unapplied: list[str] = []
     for op in doubtful:
         result = ports.processor.lookup(op.key)
         if result.outcome is Outcome.UNKNOWN:
             log.warning("still in doubt %s", op.key)
             still.append(op.key)
             continue
+        try:
+            settle(ports, op, result)
+        except OcopError:
+            log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)
+            unapplied.append(op.key)
+            continue
         log.info("resolved %s as %s", op.key, result.outcome.value)
-        settle(ports, op, result)
         resolved.append(op.key)
     return RecoveryReport(
-        resolved=tuple(resolved), still_in_doubt=tuple(still), vouchers_posted=post_vouchers(ports)
+        resolved=tuple(resolved),
+        still_in_doubt=tuple(still),
+        unapplied=tuple(unapplied),
+        vouchers_posted=post_vouchers(ports),
     )
