@@ -36,6 +36,18 @@ def test_demo_walks_through_completion_and_invoicing() -> None:
     assert "737" not in out  # the demo's CVV is shown nowhere
 
 
+def test_demo_refunds_a_return_over_two_captures() -> None:
+    """The demo refunds a return over two invoices' captures, once, with the fallback."""
+    out = subprocess.run(
+        [sys.executable, "-m", "ocop", "demo"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "SO-500/capture:INV-2:L1:L1.A1#1  40.00 USD" in out
+    assert "SO-500/capture:INV-1:L1:L1.A1#1  30.00 USD" in out
+    assert "RMA-1 retried: 2 refunds recorded, 2 at the processor" in out
+    assert "5.00 USD by the fallback method (customer_account)" in out
+    assert "refunded to VISA ****7777, a card that did not pay" in out
+
+
 def test_main_returns_zero_for_demo(capsys: object) -> None:
     """The console-script entry point returns 0 after the demo."""
     assert main(["demo"]) == 0

@@ -281,7 +281,62 @@ def invoicing_walkthrough(out: TextIO) -> None:
     )
 
 
+def refund_walkthrough(out: TextIO) -> None:
+    """Returns: linked refunds over two captures, the fallback, an unlinked refund."""
+    clock, sim, bo = _world()
+    usd = "USD"
+    agent = Actor.call_center("agent-9", permissions=frozenset({"alternate_payment"}))
+    out.write("== A return refunded over the captures of two invoices ==\n")
+    bo.place_order(
+        "SO-500",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.named("C-5"),
+        total=Money.of("100.00", usd),
+        payments=[
+            CardPayment(demo_card(), Money.of("90.00", usd)),
+            Prepayment("cash", amount=Money.of("10.00", usd)),
+        ],
+    )
+    bo.invoice("SO-500", "INV-1", Money.of("60.00", usd))
+    clock.advance(days=1)
+    bo.invoice("SO-500", "INV-2", Money.of("40.00", usd))
+    ret = bo.refund("SO-500", "RMA-1", Money.of("70.00", usd), agent, invoices=("INV-2",))
+    out.write(
+        "return RMA-1 of 70.00 naming INV-2: its capture first, then the newest other\n"
+        + table(["capture", "refunded"], [[r.capture_id, r.amount] for r in ret.refunds])
+        + f"\nfallback: {ret.fallback}\n"
+    )
+    again = bo.refund("SO-500", "RMA-1", Money.of("70.00", usd), agent)
+    refunds_at_processor = len([e for e in sim.ledger() if e.kind == "refund"])
+    out.write(
+        f"RMA-1 retried: {len(again.refunds)} refunds recorded, "
+        f"{refunds_at_processor} at the processor\n"
+    )
+    rest = bo.refund("SO-500", "RMA-2", Money.of("25.00", usd), agent)
+    out.write(
+        f"return RMA-2 of 25.00: {rest.refunds[0].amount} to the card, "
+        f"{rest.fallback} by the fallback method ({bo.settings.refunds.fallback_method.value})\n"
+    )
+    other = demo_card("tok_gift_7", "7777")
+    unlinked = bo.refund_to_card("SO-500", "RMA-3", other, Money.of("5.00", usd), agent)
+    out.write(f"return RMA-3: 5.00 refunded to {other.display}, a card that did not pay\n")
+    _show(out, "after the returns:", unlinked.order)
+    out.write(
+        "The refund journal of SO-500:\n"
+        + table(
+            ["voucher", "journal", "amount", "reference"],
+            [
+                [v.voucher_id, v.journal_name, v.amount, v.reference]
+                for v in bo.journal("SO-500")
+                if v.kind == "refund"
+            ],
+        )
+        + "\n"
+    )
+
+
 def run_demo(out: TextIO) -> None:
     line_walkthrough(out)
     completion_walkthrough(out)
     invoicing_walkthrough(out)
+    refund_walkthrough(out)

@@ -113,11 +113,13 @@ def _linked(ports: Ports, order: Order, return_id: str, capture: Capture, part: 
     done = sum(
         1 for r in line.refunds if r.return_id == return_id and r.capture_id == capture.capture_id
     )
+    # The capture's own key, less the order prefix that the operation key adds back.
+    local = capture.capture_id.removeprefix(f"{order.order_id}/")
     return run(
         ports,
         lambda key: ports.processor.refund(key, token, part),
         order_id=order.order_id,
-        step=f"refund:{return_id}:{capture.capture_id}:{done + 1}",
+        step=f"refund:{return_id}:{local}:{done + 1}",
         kind=OperationKind.REFUND,
         amount=part,
         target=token.value,
