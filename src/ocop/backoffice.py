@@ -8,10 +8,12 @@ clock=...)``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, SystemClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
@@ -55,6 +57,24 @@ class BackOffice(BackOfficeServices):
             store=InMemoryStore(),
             processor=processor if processor is not None else SimulatedProcessor(clock=clock),
             journal=InMemoryJournal(),
+            settings=settings,
+            clock=clock,
+        )
+
+    @classmethod
+    def sqlite(
+        cls,
+        path: str | Path,
+        settings: Settings | None = None,
+        processor: PaymentProcessor | None = None,
+        clock: Clock | None = None,
+    ) -> Self:
+        """The embedded durable default: store and journal in one SQLite file."""
+        clock = clock if clock is not None else SystemClock()
+        return cls(
+            store=SqliteStore(path),
+            processor=processor if processor is not None else SimulatedProcessor(clock=clock),
+            journal=SqliteJournal(path),
             settings=settings,
             clock=clock,
         )

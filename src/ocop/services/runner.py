@@ -69,13 +69,19 @@ def change_order(ports: Ports, order_id: str, change: Callable[[Order], Applied]
 
 
 def post_vouchers(ports: Ports) -> int:
-    """Move committed vouchers from the outbox to the journal (J3 makes it idempotent)."""
+    """Move committed vouchers from the outbox to the journal (J3 makes it idempotent).
+
+    The journal is called outside any unit of work (it may be another system, or
+    another connection to the same database); a crash between posting and marking
+    posts the voucher again, which the journal stores once.
+    """
     with ports.store.unit_of_work() as uow:
         pending = uow.outbox.pending()
-        for voucher in pending:
-            ports.journal.post(voucher)
+    for voucher in pending:
+        ports.journal.post(voucher)
+        with ports.store.unit_of_work() as uow:
             uow.outbox.mark_posted(voucher.voucher_id)
-        uow.commit()
+            uow.commit()
     return len(pending)
 
 
