@@ -8,9 +8,11 @@ simulated processor directly for the same money movements.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ocop import BackOffice, CardPayment, CardToken, Channel, Customer, Money
 from ocop.adapters.memory import ManualClock
@@ -39,7 +41,18 @@ def baseline() -> None:
 def through_back_office() -> None:
     """Place and invoice twice through BackOffice.in_memory."""
     clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    bo = BackOffice.in_memory(processor=SimulatedProcessor(clock=clock), clock=clock)
+    flow(BackOffice.in_memory(processor=SimulatedProcessor(clock=clock), clock=clock))
+
+
+def through_sqlite() -> None:
+    """The same, stored in a SQLite file."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        flow(BackOffice.sqlite(path, processor=SimulatedProcessor(clock=clock), clock=clock))
+
+
+def flow(bo: BackOffice) -> None:
     for n in range(ORDERS):
         order_id = f"SO-{n}"
         bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.named("C"),
@@ -60,11 +73,14 @@ def measure(run: Callable[[], None]) -> float:
 
 def main() -> None:
     base = measure(baseline)
-    ours = measure(through_back_office)
     print(f"{ORDERS} orders, authorize + 2 captures each, median of {ROUNDS} rounds")  # noqa: T201
     print(f"  processor only (baseline): {base * 1000:8.1f} ms")  # noqa: T201
-    print(f"  through BackOffice:        {ours * 1000:8.1f} ms  ({ours / base:.1f}x)")  # noqa: T201
-    print(f"  per order through BackOffice: {ours / ORDERS * 1e6:.0f} µs")  # noqa: T201
+    for name, run in (("in memory", through_back_office), ("SQLite file", through_sqlite)):
+        ours = measure(run)
+        print(  # noqa: T201
+            f"  BackOffice, {name:<12} {ours * 1000:8.1f} ms  ({ours / base:.1f}x, "
+            f"{ours / ORDERS * 1e6:.0f} µs per order)"
+        )
 
 
 if __name__ == "__main__":

@@ -11,14 +11,14 @@ may live in their own schema (``search_path`` in the connection string).
 
 from __future__ import annotations
 
-import threading
-import weakref
-from typing import Any
+from typing import Any, cast
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from ocop.adapters.sql import (
     Connection,
+    ConnectionPool,
     Dialect,
     SqlUnitOfWork,
     create_schema,
@@ -53,59 +53,18 @@ def _translate(error: Exception) -> OcopError | None:
     return None
 
 
-class _Pooled:
-    """A pooled connection: closing it hands it back, idle, for the next unit of work."""
+def _pool(conninfo: str) -> ConnectionPool:
+    def connect() -> Connection:
+        return cast(Connection, psycopg.connect(conninfo, autocommit=True))
 
-    def __init__(self, pool: _Pool, connection: psycopg.Connection[Any]) -> None:
-        self._pool = pool
-        self._connection = connection
+    def idle(connection: Connection) -> bool:
+        raw = cast(psycopg.Connection[Any], connection)
+        return not raw.closed and raw.info.transaction_status is TransactionStatus.IDLE
 
-    def cursor(self) -> Any:
-        return self._connection.cursor()
-
-    def commit(self) -> None:
-        self._connection.commit()
-
-    def rollback(self) -> None:
-        self._connection.rollback()
-
-    def close(self) -> None:
-        self._pool.give_back(self._connection)
+    return ConnectionPool(connect, idle)
 
 
-def _close_all(connections: list[psycopg.Connection[Any]]) -> None:
-    while connections:
-        connections.pop().close()
-
-
-class _Pool:
-    """A few open connections kept for reuse (a round trip to connect costs milliseconds)."""
-
-    def __init__(self, conninfo: str, keep: int = 4) -> None:
-        self._conninfo = conninfo
-        self._keep = keep
-        self._idle: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
-        # Idle connections are closed when the pool is (or when it is garbage collected).
-        self.close = weakref.finalize(self, _close_all, self._idle)
-
-    def take(self) -> Connection:
-        with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None or connection.closed:
-            connection = psycopg.connect(self._conninfo, autocommit=True)
-        return _Pooled(self, connection)
-
-    def give_back(self, connection: psycopg.Connection[Any]) -> None:
-        idle = connection.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
-        with self._lock:
-            if idle and not connection.closed and len(self._idle) < self._keep:
-                self._idle.append(connection)
-                return
-        connection.close()
-
-
-def _dialect(pool: _Pool) -> Dialect:
+def _dialect(pool: ConnectionPool) -> Dialect:
     return Dialect(
         connect=pool.take,
         begin="BEGIN",
@@ -119,7 +78,7 @@ class PostgresStore:
     """An :class:`~ocop.ports.store.OrderStore` in a PostgreSQL database."""
 
     def __init__(self, conninfo: str) -> None:
-        self._pool = _Pool(conninfo)
+        self._pool = _pool(conninfo)
         self._dialect = _dialect(self._pool)
         create_schema(self._dialect)
 
@@ -135,7 +94,7 @@ class PostgresJournal:
     """A :class:`~ocop.ports.journal.PaymentJournal` in a PostgreSQL database."""
 
     def __init__(self, conninfo: str) -> None:
-        self._pool = _Pool(conninfo)
+        self._pool = _pool(conninfo)
         self._dialect = _dialect(self._pool)
         create_schema(self._dialect)
 
