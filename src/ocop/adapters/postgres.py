@@ -20,11 +20,12 @@ from ocop.adapters.sql import (
     Connection,
     ConnectionPool,
     Dialect,
-    SqlUnitOfWork,
     create_schema,
     journal_vouchers,
     post_to_journal,
+    unit_of_work,
 )
+from ocop.adapters.staged import StagedUnitOfWork
 from ocop.domain.errors import ConcurrentUpdate, OcopError
 from ocop.domain.journal import Voucher
 
@@ -82,8 +83,8 @@ class PostgresStore:
         self._dialect = _dialect(self._pool)
         create_schema(self._dialect)
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._dialect)
+    def unit_of_work(self) -> StagedUnitOfWork:
+        return unit_of_work(self._dialect)
 
     def close(self) -> None:
         """Close the idle connections (also done when the store is garbage collected)."""

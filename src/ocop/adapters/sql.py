@@ -1,4 +1,4 @@
-"""What the SQL stores share: one unit of work over a DB-API connection.
+"""What the SQL stores share: a staged-unit-of-work backend over a DB-API connection.
 
 Each backend module (:mod:`ocop.adapters.sqlite`, :mod:`ocop.adapters.postgres`)
 gives a :class:`Dialect`: how to connect and begin, and its table definitions.
@@ -13,22 +13,20 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 import attrs
 
 from ocop.adapters.codec import dumps, loads
+from ocop.adapters.staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
     ConcurrentUpdate,
     DuplicateOrder,
     IdempotencyConflict,
     OcopError,
-    OrderNotFound,
 )
 from ocop.domain.journal import Voucher
-from ocop.domain.operations import Operation, ProcessorResult
+from ocop.domain.operations import Operation
 from ocop.domain.order import Order
 
 
@@ -150,26 +148,18 @@ class _Session:
             connection.close()
 
 
-class _Staged:
-    """Changes of one unit of work, applied together at commit."""
+class SqlBackend:
+    """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
 
-    def __init__(self) -> None:
-        # order id -> (new value, version expected in the store; None for a new order)
-        self.orders: dict[str, tuple[Order, int | None]] = {}
-        self.operations: dict[str, Operation] = {}
-        self.vouchers: dict[str, Voucher] = {}
-        self.posted: set[str] = set()
+    def __init__(self, dialect: Dialect) -> None:
+        self.session = _Session(dialect)
 
+    def _bodies(self, sql: str, params: Sequence[object] = ()) -> list[str]:
+        rows, _ = self.session.run(sql, params)
+        return [row[0] for row in rows]
 
-class _Orders:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-
-    def find(self, order_id: str) -> Order | None:
-        staged = self._uow.staged.orders.get(order_id)
-        if staged is not None:
-            return staged[0]
-        rows, _ = self._uow.session.run(
+    def order(self, order_id: str) -> Order | None:
+        rows, _ = self.session.run(
             "SELECT body, version FROM ocop_orders WHERE order_id = ?", [order_id]
         )
         if not rows:
@@ -177,127 +167,33 @@ class _Orders:
         body, version = rows[0]
         return attrs.evolve(loads(body, Order), version=version)
 
-    def get(self, order_id: str) -> Order:
-        order = self.find(order_id)
-        if order is None:
-            raise OrderNotFound(order_id)
-        return order
+    def order_ids(self) -> list[str]:
+        return self._bodies("SELECT order_id FROM ocop_orders ORDER BY seq")
 
-    def add(self, order: Order) -> None:
-        if self.find(order.order_id) is not None:
-            raise DuplicateOrder(order.order_id)
-        self._uow.staged.orders[order.order_id] = (attrs.evolve(order, version=1), None)
+    def operation(self, key: str) -> Operation | None:
+        found = self._bodies("SELECT body FROM ocop_operations WHERE key = ?", [key])
+        return loads(found[0], Operation) if found else None
 
-    def update(self, order: Order) -> None:
-        current = self.find(order.order_id)
-        if current is None:
-            raise OrderNotFound(order.order_id)
-        if current.version != order.version:
-            raise ConcurrentUpdate(order.order_id)
-        staged = self._uow.staged.orders.get(order.order_id)
-        expected = staged[1] if staged is not None else order.version
-        self._uow.staged.orders[order.order_id] = (order.next_version(), expected)
-
-    def ids(self) -> tuple[str, ...]:
-        rows, _ = self._uow.session.run("SELECT order_id FROM ocop_orders ORDER BY seq")
-        known = [row[0] for row in rows]
-        return tuple(known + [i for i in self._uow.staged.orders if i not in known])
-
-
-class _Operations:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-
-    def _stored(self, where: str, params: Sequence[object]) -> dict[str, Operation]:
-        rows, _ = self._uow.session.run(
-            f"SELECT body FROM ocop_operations WHERE {where} ORDER BY seq",  # noqa: S608 - fixed text
-            params,
+    def operations_of(self, order_id: str) -> list[Operation]:
+        bodies = self._bodies(
+            "SELECT body FROM ocop_operations WHERE order_id = ? ORDER BY seq", [order_id]
         )
-        found = (loads(row[0], Operation) for row in rows)
-        return {op.key: op for op in found}
+        return [loads(body, Operation) for body in bodies]
 
-    def get(self, key: str) -> Operation | None:
-        if key in self._uow.staged.operations:
-            return self._uow.staged.operations[key]
-        return self._stored("key = ?", [key]).get(key)
+    def operations_in_doubt(self) -> list[Operation]:
+        bodies = self._bodies("SELECT body FROM ocop_operations WHERE in_doubt = 1 ORDER BY seq")
+        return [loads(body, Operation) for body in bodies]
 
-    def record_intent(self, operation: Operation) -> None:
-        existing = self.get(operation.key)
-        if existing is not None:
-            if existing.request != operation.request:
-                raise IdempotencyConflict(operation.key)
-            return
-        self._uow.staged.operations[operation.key] = operation
+    def pending_vouchers(self) -> list[Voucher]:
+        bodies = self._bodies("SELECT body FROM ocop_outbox WHERE posted = 0 ORDER BY seq")
+        return [loads(body, Voucher) for body in bodies]
 
-    def record_outcome(self, key: str, result: ProcessorResult, at: datetime) -> Operation:
-        existing = self.get(key)
-        if existing is None:
-            raise OcopError(f"no intent logged for operation {key!r}")
-        if not existing.in_doubt:
-            return existing
-        resolved = existing.resolved(result, at)
-        self._uow.staged.operations[key] = resolved
-        return resolved
+    def write(self, staged: Staged) -> None:
+        self.session.transaction(lambda: self._write(staged))
 
-    def for_order(self, order_id: str) -> tuple[Operation, ...]:
-        found = self._stored("order_id = ?", [order_id])
-        staged = self._uow.staged.operations.items()
-        found.update((k, op) for k, op in staged if op.order_id == order_id)
-        return tuple(found.values())
-
-    def in_doubt(self) -> tuple[Operation, ...]:
-        found = self._stored("in_doubt = 1", [])
-        for key, op in self._uow.staged.operations.items():
-            if op.in_doubt:
-                found[key] = op
-            else:
-                found.pop(key, None)
-        return tuple(found.values())
-
-
-class _Outbox:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-
-    def add(self, voucher: Voucher) -> None:
-        self._uow.staged.vouchers.setdefault(voucher.voucher_id, voucher)
-
-    def pending(self) -> tuple[Voucher, ...]:
-        rows, _ = self._uow.session.run(
-            "SELECT body FROM ocop_outbox WHERE posted = 0 ORDER BY seq"
-        )
-        found = {v.voucher_id: v for v in (loads(row[0], Voucher) for row in rows)}
-        for voucher_id, voucher in self._uow.staged.vouchers.items():
-            found.setdefault(voucher_id, voucher)
-        return tuple(v for k, v in found.items() if k not in self._uow.staged.posted)
-
-    def mark_posted(self, voucher_id: str) -> None:
-        self._uow.staged.posted.add(voucher_id)
-
-
-class SqlUnitOfWork:
-    """A :class:`~ocop.ports.store.UnitOfWork` whose changes are written in one transaction.
-
-    Reads go to the database (and see this unit's own changes); writes are staged
-    and applied at :meth:`commit`, where the database checks versions and keys.
-    """
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.session = _Session(dialect)
-        self.staged = _Staged()
-        self.orders = _Orders(self)
-        self.operations = _Operations(self)
-        self.outbox = _Outbox(self)
-
-    def commit(self) -> None:
-        try:
-            self.session.transaction(self._write)
-        finally:
-            self.rollback()
-
-    def _write(self) -> None:
+    def _write(self, staged: Staged) -> None:
         run = self.session.run
-        for order_id, (order, expected) in self.staged.orders.items():
+        for order_id, (order, expected) in staged.orders.items():
             if expected is None:
                 _, count = run(
                     "INSERT INTO ocop_orders (order_id, version, body) VALUES (?, ?, ?) "
@@ -313,15 +209,15 @@ class SqlUnitOfWork:
             )
             if count != 1:
                 raise ConcurrentUpdate(order_id)
-        for key, op in self.staged.operations.items():
+        for key, op in staged.operations.items():
             self._write_operation(key, op)
-        for voucher_id, voucher in self.staged.vouchers.items():
+        for voucher_id, voucher in staged.vouchers.items():
             run(
                 "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 0, ?) "
                 "ON CONFLICT (voucher_id) DO NOTHING",
                 [voucher_id, dumps(voucher)],
             )
-        for voucher_id in self.staged.posted:
+        for voucher_id in staged.posted:
             run("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
 
     def _write_operation(self, key: str, op: Operation) -> None:
@@ -333,8 +229,8 @@ class SqlUnitOfWork:
         )
         if count == 1:
             return
-        rows, _ = run("SELECT body FROM ocop_operations WHERE key = ?", [key])
-        stored = loads(rows[0][0], Operation)
+        stored = self.operation(key)
+        assert stored is not None, "the insert found the key taken"
         if stored.request != op.request:
             raise IdempotencyConflict(key)
         if stored.in_doubt and op.outcome is not None:
@@ -343,20 +239,13 @@ class SqlUnitOfWork:
                 [dumps(op), 1 if op.in_doubt else 0, key],
             )
 
-    def rollback(self) -> None:
-        self.staged = _Staged()
+    def release(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.rollback()
+def unit_of_work(dialect: Dialect) -> StagedUnitOfWork:
+    """A unit of work whose changes are written in one transaction at commit."""
+    return StagedUnitOfWork(SqlBackend(dialect))
 
 
 def create_schema(dialect: Dialect) -> None:
