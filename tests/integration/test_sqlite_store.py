@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from race_support import race_on_one_version
 
 from ocop import (
     BackOffice,
     CardPayment,
     CardToken,
     Channel,
-    ConcurrentUpdate,
     Customer,
     IdempotencyConflict,
     Money,
@@ -89,29 +88,7 @@ def test_the_journal_stores_a_voucher_once(tmp_path: Path) -> None:
 def test_racing_processes_on_one_file_update_an_order_once(tmp_path: Path) -> None:
     """O5: eight connections updating one order version: one wins, the rest ConcurrentUpdate."""
     path = tmp_path / "race.db"
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    bo = BackOffice.sqlite(path, processor=SimulatedProcessor(clock=clock), clock=clock)
-    bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
-                   total=usd("10.00"))  # fmt: skip
-    read = bo.order("SO-1")
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
-
-    def work(n: int) -> None:
-        store = SqliteStore(path)
-        barrier.wait()
-        try:
-            with store.unit_of_work() as uow:
-                uow.orders.update(read.with_total(usd(f"{n + 11}.00")))
-                uow.commit()
-            outcomes.append("won")
-        except ConcurrentUpdate:
-            outcomes.append("lost")
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
-    assert bo.order("SO-1").version == read.version + 1
+    race_on_one_version(
+        lambda sim, clock: BackOffice.sqlite(path, processor=sim, clock=clock),
+        lambda: SqliteStore(path),
+    )

@@ -16,18 +16,8 @@ from typing import Any, cast
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from ocop.adapters.sql import (
-    Connection,
-    ConnectionPool,
-    Dialect,
-    create_schema,
-    journal_vouchers,
-    post_to_journal,
-    unit_of_work,
-)
-from ocop.adapters.staged import StagedUnitOfWork
+from ocop.adapters.sql import Connection, ConnectionPool, Dialect, SqlJournal, SqlStore
 from ocop.domain.errors import ConcurrentUpdate, OcopError
-from ocop.domain.journal import Voucher
 
 __all__ = ["PostgresJournal", "PostgresStore"]
 
@@ -75,36 +65,17 @@ def _dialect(pool: ConnectionPool) -> Dialect:
     )
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """An :class:`~ocop.ports.store.OrderStore` in a PostgreSQL database."""
 
     def __init__(self, conninfo: str) -> None:
-        self._pool = _pool(conninfo)
-        self._dialect = _dialect(self._pool)
-        create_schema(self._dialect)
-
-    def unit_of_work(self) -> StagedUnitOfWork:
-        return unit_of_work(self._dialect)
-
-    def close(self) -> None:
-        """Close the idle connections (also done when the store is garbage collected)."""
-        self._pool.close()
+        pool = _pool(conninfo)
+        super().__init__(_dialect(pool), pool)
 
 
-class PostgresJournal:
+class PostgresJournal(SqlJournal):
     """A :class:`~ocop.ports.journal.PaymentJournal` in a PostgreSQL database."""
 
     def __init__(self, conninfo: str) -> None:
-        self._pool = _pool(conninfo)
-        self._dialect = _dialect(self._pool)
-        create_schema(self._dialect)
-
-    def close(self) -> None:
-        """Close the idle connections (also done when the journal is garbage collected)."""
-        self._pool.close()
-
-    def post(self, voucher: Voucher) -> None:
-        post_to_journal(self._dialect, voucher)
-
-    def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
-        return journal_vouchers(self._dialect, order_id)
+        pool = _pool(conninfo)
+        super().__init__(_dialect(pool), pool)

@@ -243,12 +243,7 @@ class SqlBackend:
         self.session.close()
 
 
-def unit_of_work(dialect: Dialect) -> StagedUnitOfWork:
-    """A unit of work whose changes are written in one transaction at commit."""
-    return StagedUnitOfWork(SqlBackend(dialect))
-
-
-def create_schema(dialect: Dialect) -> None:
+def _create_schema(dialect: Dialect) -> None:
     """Create ocop's tables if they are missing."""
     session = _Session(dialect)
 
@@ -262,39 +257,62 @@ def create_schema(dialect: Dialect) -> None:
         session.close()
 
 
-def post_to_journal(dialect: Dialect, voucher: Voucher) -> None:
-    """J3: store a voucher once; the same id with another voucher is a conflict."""
-    session = _Session(dialect)
+class _SqlTables:
+    """A backend's tables, created on first use, reached through a connection pool."""
 
-    def post() -> None:
-        _, count = session.run(
-            "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (voucher_id) DO NOTHING",
-            [voucher.voucher_id, voucher.order_id, dumps(voucher)],
-        )
-        if count != 1:
-            rows, _ = session.run(
-                "SELECT body FROM ocop_journal WHERE voucher_id = ?", [voucher.voucher_id]
+    def __init__(self, dialect: Dialect, pool: ConnectionPool) -> None:
+        self._dialect = dialect
+        self._pool = pool
+        _create_schema(dialect)
+
+    def close(self) -> None:
+        """Close the idle connections (also done when garbage collected)."""
+        self._pool.close()
+
+
+class SqlStore(_SqlTables):
+    """An :class:`~ocop.ports.store.OrderStore` in SQL tables; each backend subclasses it."""
+
+    def unit_of_work(self) -> StagedUnitOfWork:
+        """A unit of work whose changes are written in one transaction at commit."""
+        return StagedUnitOfWork(SqlBackend(self._dialect))
+
+
+class SqlJournal(_SqlTables):
+    """A :class:`~ocop.ports.journal.PaymentJournal` in SQL tables (may share the store's)."""
+
+    def post(self, voucher: Voucher) -> None:
+        """J3: store a voucher once; the same id with another voucher is a conflict."""
+        session = _Session(self._dialect)
+
+        def post() -> None:
+            _, count = session.run(
+                "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (voucher_id) DO NOTHING",
+                [voucher.voucher_id, voucher.order_id, dumps(voucher)],
             )
-            if loads(rows[0][0], Voucher) != voucher:
-                raise IdempotencyConflict(voucher.voucher_id)
+            if count != 1:
+                rows, _ = session.run(
+                    "SELECT body FROM ocop_journal WHERE voucher_id = ?", [voucher.voucher_id]
+                )
+                if loads(rows[0][0], Voucher) != voucher:
+                    raise IdempotencyConflict(voucher.voucher_id)
 
-    try:
-        session.transaction(post)
-    finally:
-        session.close()
+        try:
+            session.transaction(post)
+        finally:
+            session.close()
 
-
-def journal_vouchers(dialect: Dialect, order_id: str | None) -> tuple[Voucher, ...]:
-    """The journal's vouchers (of one order), in the order they were first posted."""
-    session = _Session(dialect)
-    try:
-        if order_id is None:
-            rows, _ = session.run("SELECT body FROM ocop_journal ORDER BY seq")
-        else:
-            rows, _ = session.run(
-                "SELECT body FROM ocop_journal WHERE order_id = ? ORDER BY seq", [order_id]
-            )
-        return tuple(loads(row[0], Voucher) for row in rows)
-    finally:
-        session.close()
+    def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
+        """The journal's vouchers (of one order), in the order they were first posted."""
+        session = _Session(self._dialect)
+        try:
+            if order_id is None:
+                rows, _ = session.run("SELECT body FROM ocop_journal ORDER BY seq")
+            else:
+                rows, _ = session.run(
+                    "SELECT body FROM ocop_journal WHERE order_id = ? ORDER BY seq", [order_id]
+                )
+            return tuple(loads(row[0], Voucher) for row in rows)
+        finally:
+            session.close()

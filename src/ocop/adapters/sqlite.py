@@ -13,18 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import cast
 
-from ocop.adapters.sql import (
-    Connection,
-    ConnectionPool,
-    Dialect,
-    create_schema,
-    journal_vouchers,
-    post_to_journal,
-    unit_of_work,
-)
-from ocop.adapters.staged import StagedUnitOfWork
+from ocop.adapters.sql import Connection, ConnectionPool, Dialect, SqlJournal, SqlStore
 from ocop.domain.errors import ConcurrentUpdate, OcopError
-from ocop.domain.journal import Voucher
 
 __all__ = ["SqliteJournal", "SqliteStore"]
 
@@ -76,36 +66,17 @@ def _dialect(pool: ConnectionPool) -> Dialect:
     )
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """An :class:`~ocop.ports.store.OrderStore` in one SQLite file."""
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
-        self._pool = _pool(path, timeout)
-        self._dialect = _dialect(self._pool)
-        create_schema(self._dialect)
-
-    def unit_of_work(self) -> StagedUnitOfWork:
-        return unit_of_work(self._dialect)
-
-    def close(self) -> None:
-        """Close the idle connections (also done when the store is garbage collected)."""
-        self._pool.close()
+        pool = _pool(path, timeout)
+        super().__init__(_dialect(pool), pool)
 
 
-class SqliteJournal:
-    """A :class:`~ocop.ports.journal.PaymentJournal` in a SQLite file (may be the store's)."""
+class SqliteJournal(SqlJournal):
+    """A :class:`~ocop.ports.journal.PaymentJournal` in one SQLite file (may be the store's)."""
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
-        self._pool = _pool(path, timeout)
-        self._dialect = _dialect(self._pool)
-        create_schema(self._dialect)
-
-    def close(self) -> None:
-        """Close the idle connections (also done when the journal is garbage collected)."""
-        self._pool.close()
-
-    def post(self, voucher: Voucher) -> None:
-        post_to_journal(self._dialect, voucher)
-
-    def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
-        return journal_vouchers(self._dialect, order_id)
+        pool = _pool(path, timeout)
+        super().__init__(_dialect(pool), pool)
