@@ -2,7 +2,8 @@
 
 Step names make the operation keys (rule O4): ``authorize:L1.A2``,
 ``void:L1.A1``, ``adjust:L1.A1:120.00``, ``tokenize:L3``,
-``capture:INV-1:L1:L1.A1``, so the same business step always finds its
+``capture:INV-1:L1:L1.A1``, ``refund:RMA-1:capture:INV-1:L1:L1.A1#1:1``,
+``unlinked_refund:RMA-2:1``, so the same business step always finds its
 earlier attempts.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, OperationKind
 from ocop.domain.order import Order
-from ocop.domain.tender import PaymentLine
+from ocop.domain.tender import Capture, PaymentLine
+from ocop.domain.tokens import CardToken
 from ocop.services.runner import Ports, run
 
 
@@ -104,4 +106,50 @@ def capture(
         target=token.value,
         context={"line_id": line_id, "auth_id": auth_id, "invoice_id": invoice_id},
         reuse_approved=ports.settings.features.duplicate_payment_protection,
+    )
+
+
+def refund(
+    ports: Ports, order: Order, capture: Capture, amount: Money, *, return_id: str
+) -> Operation:
+    """A linked refund, keyed by (order, return, capture, how many it already had) (R5)."""
+    token = capture.token
+    assert token is not None, "card captures carry their processor token"
+    done = sum(
+        1
+        for r in order.line(capture.line_id).refunds
+        if r.return_id == return_id and r.capture_id == capture.capture_id
+    )
+    # The capture's own key, less the order prefix that the operation key adds back.
+    local = capture.capture_id.removeprefix(f"{order.order_id}/")
+    return run(
+        ports,
+        lambda key: ports.processor.refund(key, token, amount),
+        order_id=order.order_id,
+        step=f"refund:{return_id}:{local}:{done + 1}",
+        kind=OperationKind.REFUND,
+        amount=amount,
+        target=token.value,
+        context={
+            "line_id": capture.line_id,
+            "capture_id": capture.capture_id,
+            "return_id": return_id,
+        },
+    )
+
+
+def unlinked_refund(
+    ports: Ports, order: Order, card: CardToken, amount: Money, *, return_id: str
+) -> Operation:
+    """R4: pay a card that did not pay the order, keyed by (order, return, how many)."""
+    done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
+    return run(
+        ports,
+        lambda key: ports.processor.unlinked_refund(key, card, amount),
+        order_id=order.order_id,
+        step=f"unlinked_refund:{return_id}:{done + 1}",
+        kind=OperationKind.UNLINKED_REFUND,
+        amount=amount,
+        target=card.value,
+        context={"return_id": return_id},
     )

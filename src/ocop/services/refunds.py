@@ -16,15 +16,14 @@ from ocop.domain.effects import Applied, voucher_id
 from ocop.domain.errors import FeatureDisabled
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money, total
-from ocop.domain.operations import Operation, OperationKind
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.parties import ALTERNATE_PAYMENT, Actor
 from ocop.domain.refunds import check_refund, plan_refund
-from ocop.domain.tender import Capture, Refund
+from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
 from ocop.services import calls
 from ocop.services.gates import require_call_center_user, require_permission, require_same_account
-from ocop.services.runner import Ports, change_order, require_no_doubt, run
+from ocop.services.runner import Ports, change_order, require_no_doubt
 
 
 @attrs.frozen(kw_only=True)
@@ -95,7 +94,7 @@ def refund(
     linked, rest = plan_refund(order, still, tuple(invoices), multiple_captures=multiple)
     failed: list[str] = []
     for capture, part in linked:
-        op = _linked(ports, order, return_id, capture, part)
+        op = calls.refund(ports, order, capture, part, return_id=return_id)
         if op.in_doubt:
             return _result(calls.load(ports, order_id), return_id, failed, in_doubt=True)
         if op.outcome is not None and op.outcome.failed:
@@ -103,32 +102,6 @@ def refund(
     if rest.is_positive() and not failed:
         _fallback(ports, order_id, return_id, rest)
     return _result(calls.load(ports, order_id), return_id, failed, in_doubt=False)
-
-
-def _linked(ports: Ports, order: Order, return_id: str, capture: Capture, part: Money) -> Operation:
-    """One linked refund, keyed by (order, return, capture, how many it already had)."""
-    token = capture.token
-    assert token is not None, "card captures carry their processor token"
-    line = order.line(capture.line_id)
-    done = sum(
-        1 for r in line.refunds if r.return_id == return_id and r.capture_id == capture.capture_id
-    )
-    # The capture's own key, less the order prefix that the operation key adds back.
-    local = capture.capture_id.removeprefix(f"{order.order_id}/")
-    return run(
-        ports,
-        lambda key: ports.processor.refund(key, token, part),
-        order_id=order.order_id,
-        step=f"refund:{return_id}:{local}:{done + 1}",
-        kind=OperationKind.REFUND,
-        amount=part,
-        target=token.value,
-        context={
-            "line_id": capture.line_id,
-            "capture_id": capture.capture_id,
-            "return_id": return_id,
-        },
-    )
 
 
 def _fallback(ports: Ports, order_id: str, return_id: str, amount: Money) -> None:
@@ -174,16 +147,6 @@ def refund_to_card(
     still = check_refund(order, return_id, amount)
     if not still.is_positive():
         return _result(order, return_id, (), in_doubt=False)
-    done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
-    op = run(
-        ports,
-        lambda key: ports.processor.unlinked_refund(key, card, still),
-        order_id=order_id,
-        step=f"unlinked_refund:{return_id}:{done + 1}",
-        kind=OperationKind.UNLINKED_REFUND,
-        amount=still,
-        target=card.value,
-        context={"return_id": return_id},
-    )
+    op = calls.unlinked_refund(ports, order, card, still, return_id=return_id)
     failed = (card.display,) if op.outcome is not None and op.outcome.failed else ()
     return _result(calls.load(ports, order_id), return_id, failed, in_doubt=op.in_doubt)
