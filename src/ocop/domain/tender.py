@@ -328,7 +328,9 @@ class PaymentLine:
     def authorized_with(self, auth: Authorization) -> PaymentLine:
         """The processor approved ``auth`` for this line."""
         self._require_card("authorize")
-        if self.status in INACTIVE or self.status is LineStatus.REFUNDED:
+        # A refunded line may still be short of its amount (a single capture released the
+        # rest, then was refunded): it is authorized again like any partly captured line.
+        if self.status in INACTIVE:
             raise self._illegal("cannot authorize", auth.amount)
         if any(a.auth_id == auth.auth_id for a in self.authorizations):
             raise self._illegal(f"authorization {auth.auth_id} already recorded")

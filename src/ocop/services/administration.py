@@ -9,6 +9,7 @@ from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.holds import out_of_balance
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
+from ocop.domain.operations import Outcome
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
 from ocop.domain.tender import Refund
@@ -73,18 +74,17 @@ def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
         cancelled = change_order(ports, order_id, lambda o: Applied(order=o.cancel()))
         return CancelResult(order=cancelled, manual_refund_needed=True)
     voided: list[str] = []
-    doubt: list[str] = []
-    for line in order.lines:
-        for auth in line.open_authorizations():
-            op = calls.void(ports, order_id, line.line_id, auth.auth_id, "cancel")
-            if op.in_doubt:
-                doubt.append(op.key)
-            else:
-                voided.append(auth.auth_id)
-    if doubt:
-        return CancelResult(
-            order=calls.load(ports, order_id), voided=tuple(voided), in_doubt=tuple(doubt)
-        )
+    opened = [(line.line_id, auth.auth_id) for line in order.lines
+              for auth in line.open_authorizations()]  # fmt: skip
+    for line_id, auth_id in opened:
+        op = calls.void(ports, order_id, line_id, auth_id, "cancel")
+        if op.in_doubt:
+            # O3: nothing more moves on this order until recover() decides this void.
+            return CancelResult(
+                order=calls.load(ports, order_id), voided=tuple(voided), in_doubt=(op.key,)
+            )
+        if op.outcome is Outcome.APPROVED:
+            voided.append(auth_id)
     refunded = _refund_deposits(ports, order_id)
     cancelled = change_order(ports, order_id, lambda o: Applied(order=o.cancel()))
     return CancelResult(order=cancelled, voided=tuple(voided), refunded=refunded)

@@ -71,6 +71,10 @@ def adjust(ports: Ports, order_id: str, line_id: str, auth_id: str, new_total: M
         amount=new_total,
         target=token.value,
         context={"line_id": line_id, "auth_id": auth_id},
+        # An approved adjustment is applied in the commit that records it, so the line never
+        # asks for it again; the same target asked for later (up, then back down) is a new
+        # adjustment and must reach the processor.
+        reuse_approved=False,
     )
 
 

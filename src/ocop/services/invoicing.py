@@ -21,7 +21,7 @@ from ocop.domain.invoicing import (
     split_over_authorizations,
 )
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation
+from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order, PaymentsType
 from ocop.domain.tender import Capture, PaymentLine
 from ocop.services import calls
@@ -72,8 +72,7 @@ def invoice(
     repeat = check_invoice(order, invoice_id, amount)
     if order.cancelled:
         raise IllegalTransition(f"order {order_id} is cancelled", order_id=order_id)
-    if not repeat:
-        _gate(ports, order)
+    _gate(ports, order)  # every attempt, first or repeated (P2, S3)
     remaining = amount - covered(order, invoice_id) if protect else amount
     parts, uncovered = plan_parts(order, remaining)
     _require_accounts(ports, order, [p.line_id for p in parts if not p.prepayment])
@@ -241,6 +240,9 @@ class _Run:
             void = calls.void(self.ports, self.order_id, line_id, auth_id, "reauthorize")
             if void.in_doubt:
                 self.in_doubt = True
+                return
+            if void.outcome is not Outcome.APPROVED:
+                self.new_payment = True  # the old authorization still holds the money
                 return
         fresh = calls.authorize(self.ports, self.order_id, line_id, still_open.max(part))
         if self.ok(fresh, line_id) and self.ok(

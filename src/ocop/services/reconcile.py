@@ -77,9 +77,9 @@ def _reconcile_line(
                             purpose="declined")  # fmt: skip
                 _call(ports, calls.load(ports, order_id), line, void, cvvs)
                 return attrs.evolve(report, declined=True, calls=report.calls + 1)
-            if step.kind in (OperationKind.AUTHORIZE, OperationKind.TOKENIZE):
-                return attrs.evolve(report, declined=True)
-            return report
+            # S2: a declined authorization, tokenization or void (a replaced card's old
+            # authorization still open, C4) leaves the line short of its target.
+            return attrs.evolve(report, declined=True)
     return report
 
 
