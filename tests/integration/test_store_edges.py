@@ -1,0 +1,364 @@
+"""The three bundled stores (memory, SQLite, PostgreSQL) agree at their edges.
+
+Each case runs on every store: what a unit of work sees of its own staged work,
+conflicts found only when a commit writes, rival outcomes for one key, and the
+journals storing a voucher once. Then each SQL backend's own error mapping:
+SQLite's busy lock and PostgreSQL's serialization failures become
+``ConcurrentUpdate``; other database errors pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import psycopg
+import pytest
+from pg_support import private_schema
+
+from ocop import (
+    ConcurrentUpdate,
+    IdempotencyConflict,
+    Money,
+    OcopError,
+    OrderNotFound,
+    Outcome,
+)
+from ocop.adapters.memory import InMemoryJournal, InMemoryStore
+from ocop.adapters.postgres import PostgresJournal, PostgresStore
+from ocop.adapters.sqlite import SqliteJournal, SqliteStore
+from ocop.ports.journal import PaymentJournal
+from ocop.ports.store import OrderStore
+from ocop.testing.contracts import START, OrderStoreContract
+
+
+class _Samples(OrderStoreContract):
+    """The store contract's sample orders, intents, results and vouchers (not collected)."""
+
+    def make_store(self) -> OrderStore:
+        raise NotImplementedError
+
+
+SAMPLE = _Samples()
+KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@attrs.frozen
+class Backend:
+    """How to open the store and journal of one shared place (more than once)."""
+
+    store: Callable[[], OrderStore]
+    journal: Callable[[], PaymentJournal]
+
+
+@pytest.fixture(params=KINDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    kind: str = request.param
+    if kind == "memory":
+        store, journal = InMemoryStore(), InMemoryJournal()
+        yield Backend(store=lambda: store, journal=lambda: journal)
+    elif kind == "sqlite":
+        path = tmp_path / "ocop.db"
+        yield Backend(store=lambda: SqliteStore(path), journal=lambda: SqliteJournal(path))
+    else:
+        with private_schema() as info:
+            yield Backend(store=lambda: PostgresStore(info), journal=lambda: PostgresJournal(info))
+
+
+def usd(amount: str) -> Money:
+    return Money.of(amount, "USD")
+
+
+def stored(store: OrderStore) -> None:
+    """SO-1 committed in its own unit of work."""
+    with store.unit_of_work() as uow:
+        uow.orders.add(SAMPLE.order())
+        uow.commit()
+
+
+# -- orders --------------------------------------------------------------------------------
+
+
+def test_updating_an_order_never_stored_raises_order_not_found(backend: Backend) -> None:
+    """update() of an unknown order id raises OrderNotFound naming it; nothing is stored."""
+    store = backend.store()
+    with store.unit_of_work() as uow:
+        with pytest.raises(OrderNotFound) as missing:
+            uow.orders.update(SAMPLE.order("SO-9"))
+        assert missing.value.order_id == "SO-9"
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.orders.ids() == ()
+
+
+def test_two_units_staging_one_version_conflict_when_the_second_commits(backend: Backend) -> None:
+    """O5: both updates pass their step; the second commit raises ConcurrentUpdate, stores none."""
+    store = backend.store()
+    stored(store)
+    with store.unit_of_work() as first, store.unit_of_work() as second:
+        mine, theirs = first.orders.get("SO-1"), second.orders.get("SO-1")
+        first.orders.update(mine.with_total(usd("110.00")))
+        second.orders.update(theirs.with_total(usd("999.00")))
+        second.outbox.add(SAMPLE.voucher("V-9"))
+        first.commit()
+        with pytest.raises(ConcurrentUpdate) as lost:
+            second.commit()
+    assert lost.value.order_id == "SO-1"
+    with store.unit_of_work() as uow:
+        order = uow.orders.get("SO-1")
+        assert (order.total, order.version) == (usd("110.00"), mine.version + 1)
+        assert uow.outbox.pending() == ()
+
+
+def test_a_unit_of_work_is_empty_again_after_its_commit(backend: Backend) -> None:
+    """After a commit the same unit of work starts afresh: committing again stores nothing."""
+    store = backend.store()
+    with store.unit_of_work() as uow:
+        uow.orders.add(SAMPLE.order())
+        uow.commit()
+        uow.commit()
+        assert uow.orders.get("SO-1").version == 1
+        uow.orders.add(SAMPLE.order("SO-2"))
+    with store.unit_of_work() as uow:
+        assert uow.orders.ids() == ("SO-1",)
+
+
+# -- the operation log ---------------------------------------------------------------------
+
+
+def test_an_outcome_for_a_key_never_logged_is_refused(backend: Backend) -> None:
+    """record_outcome() of an unknown key raises OcopError naming the key; nothing is stored."""
+    store = backend.store()
+    key = SAMPLE.intent("capture/INV-1").key
+    with store.unit_of_work() as uow:
+        with pytest.raises(OcopError, match=f"no intent logged for operation '{key}'"):
+            uow.operations.record_outcome(key, SAMPLE.result(key, Outcome.APPROVED), START)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.operations.get(key) is None
+
+
+def test_a_unit_sees_its_own_staged_intents_with_the_stored_ones(backend: Backend) -> None:
+    """for_order() lists stored then staged intents of that order only; in_doubt() all of them."""
+    store = backend.store()
+    old = SAMPLE.intent("capture/INV-1")
+    SAMPLE.logged(store, old)
+    new = SAMPLE.intent("capture/INV-2")
+    other = SAMPLE.intent("capture/INV-3", order_id="SO-2")
+    with store.unit_of_work() as uow:
+        uow.operations.record_intent(new)
+        uow.operations.record_intent(other)
+        assert uow.operations.for_order("SO-1") == (old, new)
+        assert uow.operations.for_order("SO-2") == (other,)
+        assert [op.key for op in uow.operations.in_doubt()] == [old.key, new.key, other.key]
+    with store.unit_of_work() as uow:
+        assert uow.operations.for_order("SO-1") == (old,)
+
+
+def test_a_unit_sees_its_own_staged_outcomes_in_in_doubt(backend: Backend) -> None:
+    """A staged definitive outcome leaves in_doubt() at once; a staged UNKNOWN stays there."""
+    store = backend.store()
+    one, two, three = (SAMPLE.intent(f"capture/INV-{n}") for n in (1, 2, 3))
+    SAMPLE.logged(store, one, two, three)
+    with store.unit_of_work() as uow:
+        uow.operations.record_outcome(one.key, SAMPLE.result(one.key, Outcome.APPROVED), START)
+        uow.operations.record_outcome(two.key, SAMPLE.result(two.key, Outcome.UNKNOWN), START)
+        assert [op.key for op in uow.operations.in_doubt()] == [two.key, three.key]
+        staged = uow.operations.for_order("SO-1")
+        assert [op.outcome for op in staged] == [Outcome.APPROVED, Outcome.UNKNOWN, None]
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [op.key for op in uow.operations.in_doubt()] == [two.key, three.key]
+
+
+def test_of_two_rival_outcomes_for_one_key_the_first_committed_stays(backend: Backend) -> None:
+    """O4: two units resolve one key; the second commit keeps the first definitive outcome."""
+    store = backend.store()
+    op = SAMPLE.intent("capture/INV-1")
+    SAMPLE.logged(store, op)
+    with store.unit_of_work() as first, store.unit_of_work() as second:
+        first.operations.record_outcome(op.key, SAMPLE.result(op.key, Outcome.APPROVED), START)
+        second.operations.record_outcome(op.key, SAMPLE.result(op.key, Outcome.DECLINED), START)
+        first.commit()
+        second.commit()
+    with store.unit_of_work() as uow:
+        kept = uow.operations.get(op.key)
+        assert uow.operations.in_doubt() == ()
+    assert kept is not None
+    assert kept.outcome is Outcome.APPROVED
+    assert kept.result == SAMPLE.result(op.key, Outcome.APPROVED)
+
+
+def test_two_units_logging_the_same_intent_store_it_once(backend: Backend) -> None:
+    """O4: the same request under one key from two units is stored once, still in doubt."""
+    store = backend.store()
+    op = SAMPLE.intent("capture/INV-1")
+    with store.unit_of_work() as first, store.unit_of_work() as second:
+        first.operations.record_intent(op)
+        second.operations.record_intent(op)
+        first.commit()
+        second.commit()
+    with store.unit_of_work() as uow:
+        assert uow.operations.for_order("SO-1") == (op,)
+        assert uow.operations.in_doubt() == (op,)
+
+
+def test_an_intent_committed_after_its_outcome_elsewhere_does_not_reopen_it(
+    backend: Backend,
+) -> None:
+    """A unit logging a key another unit has since resolved leaves the outcome as it is."""
+    store = backend.store()
+    op = SAMPLE.intent("capture/INV-1")
+    with store.unit_of_work() as late:
+        late.operations.record_intent(op)
+        SAMPLE.logged(store, op)
+        with store.unit_of_work() as uow:
+            uow.operations.record_outcome(op.key, SAMPLE.result(op.key, Outcome.DECLINED), START)
+            uow.commit()
+        late.commit()
+    with store.unit_of_work() as uow:
+        kept = uow.operations.get(op.key)
+        assert uow.operations.in_doubt() == ()
+    assert kept is not None
+    assert kept.outcome is Outcome.DECLINED
+
+
+# -- journals ------------------------------------------------------------------------------
+
+
+def test_a_journal_stores_a_voucher_posted_twice_once(backend: Backend) -> None:
+    """J3: posting the same voucher again (even through another journal) stores nothing new."""
+    journal = backend.journal()
+    one, two = SAMPLE.voucher("V-1"), SAMPLE.voucher("V-2")
+    journal.post(one)
+    journal.post(two)
+    journal.post(one)
+    backend.journal().post(one)
+    assert journal.vouchers() == (one, two)
+    assert journal.vouchers("SO-1") == (one, two)
+    assert journal.vouchers("SO-2") == ()
+
+
+def test_a_journal_refuses_another_voucher_under_a_posted_id(backend: Backend) -> None:
+    """J3: a different voucher under a posted id raises IdempotencyConflict naming the id."""
+    journal = backend.journal()
+    one = SAMPLE.voucher("V-1")
+    journal.post(one)
+    other = attrs.evolve(one, reference="INV-9")
+    with pytest.raises(IdempotencyConflict) as conflict:
+        journal.post(other)
+    assert conflict.value.key == "V-1"
+    assert journal.vouchers() == (one,)
+
+
+# -- SQLite's own errors -------------------------------------------------------------------
+
+
+def test_sqlite_reports_a_busy_database_as_concurrent_update(tmp_path: Path) -> None:
+    """O5: a commit that finds the file locked by another writer raises ConcurrentUpdate."""
+    path = tmp_path / "ocop.db"
+    store = SqliteStore(path, timeout=0)
+    rival = sqlite3.connect(path, isolation_level=None)
+    try:
+        rival.execute("BEGIN IMMEDIATE")
+        with store.unit_of_work() as uow:
+            uow.orders.add(SAMPLE.order())
+            with pytest.raises(ConcurrentUpdate) as busy:
+                uow.commit()
+        assert busy.value.order_id == "(database busy)"
+        rival.execute("ROLLBACK")
+    finally:
+        rival.close()
+    with store.unit_of_work() as uow:
+        assert uow.orders.ids() == ()
+        uow.orders.add(SAMPLE.order())
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.orders.ids() == ("SO-1",)
+
+
+def test_sqlite_passes_other_database_errors_through(tmp_path: Path) -> None:
+    """A file whose orders table is not ocop's raises sqlite3's own error, not an OcopError."""
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as foreign:
+        foreign.execute("CREATE TABLE ocop_orders (order_id TEXT PRIMARY KEY)")
+    store = SqliteStore(path)
+    with store.unit_of_work() as uow, pytest.raises(sqlite3.OperationalError, match="body"):
+        uow.orders.find("SO-1")
+
+
+# -- PostgreSQL's own errors ---------------------------------------------------------------
+
+
+@pytest.fixture
+def conninfo() -> Iterator[str]:
+    with private_schema() as info:
+        yield info
+
+
+def _fail_order_writes(conninfo: str, errcode: str) -> None:
+    """A trigger that makes every write to ocop_orders fail with the given SQLSTATE name."""
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(
+            "CREATE FUNCTION ocop_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"RAISE EXCEPTION 'injected' USING ERRCODE = '{errcode}'; END $$"
+        )
+        admin.execute(
+            "CREATE TRIGGER ocop_test_fail BEFORE INSERT OR UPDATE ON ocop_orders "
+            "FOR EACH ROW EXECUTE FUNCTION ocop_test_fail()"
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("errcode", ["serialization_failure", "deadlock_detected"])
+def test_postgres_reports_serialization_failures_as_concurrent_update(
+    conninfo: str, errcode: str
+) -> None:
+    """O5: a transaction the server aborts to serialize raises ConcurrentUpdate; none stored."""
+    store = PostgresStore(conninfo)
+    _fail_order_writes(conninfo, errcode)
+    with store.unit_of_work() as uow:
+        uow.orders.add(SAMPLE.order())
+        uow.outbox.add(SAMPLE.voucher("V-1"))
+        with pytest.raises(ConcurrentUpdate) as lost:
+            uow.commit()
+    assert lost.value.order_id == "(serialization failure)"
+    with store.unit_of_work() as uow:
+        assert uow.orders.ids() == ()
+        assert uow.outbox.pending() == ()
+
+
+@pytest.mark.postgres
+def test_postgres_passes_other_database_errors_through(conninfo: str) -> None:
+    """Any other server error reaches the caller as psycopg's own error, nothing stored."""
+    store = PostgresStore(conninfo)
+    _fail_order_writes(conninfo, "check_violation")
+    with store.unit_of_work() as uow:
+        uow.orders.add(SAMPLE.order())
+        with pytest.raises(psycopg.errors.CheckViolation):
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.orders.ids() == ()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_more_open_units_than_the_pool_keeps_all_read_and_write(kind: str, tmp_path: Path) -> None:
+    """Eight units open at once each read SO-1; afterwards the store still writes and reads."""
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            store: OrderStore = SqliteStore(tmp_path / "ocop.db")
+        else:
+            store = PostgresStore(stack.enter_context(private_schema()))
+        stored(store)
+        units = [stack.enter_context(store.unit_of_work()) for _ in range(8)]
+        assert [uow.orders.get("SO-1").version for uow in units] == [1] * 8
+        for uow in units:
+            uow.rollback()
+        with store.unit_of_work() as uow:
+            uow.orders.update(uow.orders.get("SO-1").with_total(usd("120.00")))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert (uow.orders.get("SO-1").version, uow.orders.ids()) == (2, ("SO-1",))

@@ -1,0 +1,111 @@
+"""Wiring for the service edge tests: a manual clock, a simulated processor, a back office.
+
+:func:`new_world` builds one world per test (or per hypothesis example) at
+2026-01-01 UTC over a simulated processor of connector ``sim`` and service
+account ``sa-1``. :func:`assert_nothing_stored` is what every refused request
+must leave behind: no order and no processor call.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    CardToken,
+    Channel,
+    Customer,
+    Money,
+    Operation,
+    Order,
+    OrderNotFound,
+    Settings,
+)
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+CUSTOMER = Customer.named("C-1")
+#: A call center user with every permission these tests need.
+AGENT = Actor.call_center("agent-1", permissions=frozenset({"alternate_payment"}))
+#: A back-office user who is not a call center user (P1).
+OUTSIDER = Actor.user("user-1")
+#: Settings with omni-channel order payments off (legal: F1 and F2 bind only while it is on).
+OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
+
+
+def usd(amount: str | int) -> Money:
+    """US dollars: ``usd("12.50")``."""
+    return Money.of(amount, "USD")
+
+
+def card(value: str = "tok_1", *, reusable: bool = True) -> CardToken:
+    """A card token of the simulated processor's connector and service account."""
+    return CardToken(
+        value=value,
+        connector="sim",
+        service_account="sa-1",
+        brand="visa",
+        last4="1111",
+        expiry="2030-12",
+        reusable=reusable,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class World:
+    """A clock, a simulated processor and a back office over both."""
+
+    clock: ManualClock
+    sim: SimulatedProcessor
+    bo: BackOffice
+
+
+def new_world(
+    settings: Settings | None = None, *, multi_capture: bool = True, adjustments: bool = True
+) -> World:
+    """A fresh world at 2026-01-01 UTC."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock, multi_capture=multi_capture, adjustments=adjustments)
+    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+    return World(clock=clock, sim=sim, bo=bo)
+
+
+def card_order(world: World, order_id: str = "SO-1", amount: str = "50.00") -> Order:
+    """An e-commerce order of ``amount`` dollars paid by one card (authorized, approved)."""
+    order = world.bo.place_order(
+        order_id,
+        channel=Channel.ECOMMERCE,
+        customer=CUSTOMER,
+        total=usd(amount),
+        payments=[CardPayment(card(), usd(amount))],
+    )
+    assert order.approved
+    return order
+
+
+def ledger(world: World) -> list[tuple[str, str, Money]]:
+    """The processor's ledger as (kind, key, amount), oldest first."""
+    return [(e.kind, e.key, e.amount) for e in world.sim.ledger()]
+
+
+def operations(world: World, order_id: str) -> list[tuple[str, str | None]]:
+    """The order's operation log as (key, outcome), in the order recorded."""
+    with world.bo.ports.store.unit_of_work() as uow:
+        ops: tuple[Operation, ...] = uow.operations.for_order(order_id)
+    return [(op.key, None if op.outcome is None else op.outcome.value) for op in ops]
+
+
+def assert_nothing_stored(world: World, order_id: str) -> None:
+    """No order ``order_id`` was stored, and nothing reached the processor."""
+    with pytest.raises(OrderNotFound) as caught:
+        world.bo.order(order_id)
+    assert caught.value.order_id == order_id
+    assert world.sim.ledger() == ()
+    assert world.sim.calls == 0
+    assert world.bo.journal(order_id) == ()

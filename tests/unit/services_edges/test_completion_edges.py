@@ -1,0 +1,149 @@
+"""Submit and placement at their edges: saved cards without a CVV, declined tokenize and voids.
+
+T1: the CVV is never stored, so a saved-card line whose tokenize never
+reached the processor cannot be resubmitted without it. C4, C6: a declined
+void leaves the authorization open for the next submit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ocop import (
+    Channel,
+    HoldCode,
+    LineStatus,
+    OrderStatus,
+    SavedCardPayment,
+)
+
+from .support import AGENT, CUSTOMER, World, card, ledger, new_world, operations, usd
+
+
+def saved_card_in_doubt(world: World, channel: Channel) -> None:
+    """SO-1 of 40.00 with a saved-card line whose tokenize timed out, then was recovered.
+
+    Recovery finds the tokenize never arrived: the line waits for it again, and
+    the CVV that came with it is gone.
+    """
+    saved = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    world.sim.script("tokenize", "timeout_before")
+    if channel is Channel.CALL_CENTER:
+        world.bo.place_order("SO-1", channel=channel, customer=CUSTOMER, total=usd("40.00"))
+        draft = world.bo.begin_completion("SO-1", AGENT).add_saved_card(
+            saved.instrument_id, cvv="123", amount=usd("40.00")
+        )
+        submitted = world.bo.submit(draft)
+        assert submitted.in_doubt
+    else:
+        world.bo.place_order(
+            "SO-1",
+            channel=channel,
+            customer=CUSTOMER,
+            total=usd("40.00"),
+            payments=[SavedCardPayment(saved.instrument_id, "123", usd("40.00"))],
+        )
+    report = world.bo.recover()
+    assert report.resolved == ("SO-1/tokenize:L1#1",)
+    assert world.bo.order("SO-1").line("L1").status is LineStatus.NOT_SUBMITTED
+
+
+@pytest.mark.parametrize("channel", [Channel.ECOMMERCE, Channel.CALL_CENTER])
+def test_a_saved_card_line_resubmitted_without_its_cvv_is_declined(channel: Channel) -> None:
+    """T1: with no CVV at hand the line is declined without calling the processor."""
+    world = new_world()
+    saved_card_in_doubt(world, channel)
+    calls = world.sim.calls
+    result = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+    assert world.sim.calls == calls
+    assert result.processor_calls == 0
+    assert not result.in_doubt
+    line = result.order.line("L1")
+    assert (line.status, line.needs_tokenize, line.authorizations) == (
+        LineStatus.DECLINED,
+        False,
+        (),
+    )
+    assert [h.code for h in result.holds] == [HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED]
+    assert operations(world, "SO-1") == [("SO-1/tokenize:L1#1", "not_received")]
+    assert world.sim.ledger() == ()
+
+
+def test_the_saved_card_added_again_with_its_cvv_is_tokenized_and_authorized() -> None:
+    """T1: the declined line removed and the saved card added again with its CVV approves."""
+    world = new_world()
+    saved_card_in_doubt(world, Channel.CALL_CENTER)
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+    saved = world.bo.saved_instruments(CUSTOMER)[0]
+    draft = (
+        world.bo.begin_completion("SO-1", AGENT)
+        .remove("L1")
+        .add_saved_card(saved.instrument_id, cvv="123", amount=usd("40.00"))
+    )
+    result = world.bo.submit(draft)
+    assert result.approved
+    assert result.processor_calls == 2
+    assert [(x.line_id, x.status) for x in result.order.lines] == [
+        ("L1", LineStatus.VOIDED),
+        ("L2", LineStatus.AUTHORIZED),
+    ]
+    assert ledger(world) == [("authorize", "SO-1/authorize:L2.A1#1", usd("40.00"))]
+
+
+def test_a_declined_tokenize_at_placement_declines_the_line() -> None:
+    """T1: a security code the processor rejects declines the saved-card line; the order holds."""
+    world = new_world()
+    saved = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    order = world.bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=CUSTOMER,
+        total=usd("40.00"),
+        payments=[SavedCardPayment(saved.instrument_id, "12", usd("40.00"))],
+    )
+    assert order.line("L1").status is LineStatus.DECLINED
+    assert order.status is OrderStatus.ON_HOLD
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED]
+    assert operations(world, "SO-1") == [("SO-1/tokenize:L1#1", "declined")]
+    assert world.sim.ledger() == ()
+
+
+def test_a_declined_void_of_a_removed_line_keeps_it_until_the_next_submit() -> None:
+    """C6: the void is declined: the line stays authorized, pending removal; resubmit voids it."""
+    world = new_world()
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER, total=usd("40.00"))
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("40.00")))
+    draft = (
+        world.bo.begin_completion("SO-1", AGENT).remove("L1").add_prepayment("cash", usd("40.00"))
+    )
+    world.sim.script("void", "decline")
+    result = world.bo.submit(draft)
+    assert result.processor_calls == 1
+    assert not result.in_doubt
+    line = result.order.line("L1")
+    assert (line.status, line.pending_removal, line.authorized) == (
+        LineStatus.AUTHORIZED,
+        True,
+        usd("40.00"),
+    )
+    # S2: the line did not reach its target (its void was declined): a declined payment.
+    assert [h.code for h in result.holds] == [HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED]
+    again = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+    assert again.processor_calls == 1
+    assert again.approved
+    assert again.order.line("L1").status is LineStatus.VOIDED
+    assert operations(world, "SO-1")[-2:] == [
+        ("SO-1/void:L1.A1#1", "declined"),
+        ("SO-1/void:L1.A1#2", "approved"),
+    ]
+
+
+def test_a_replaced_card_whose_old_authorization_cannot_be_voided_is_not_approved() -> None:
+    """C4: until the old card's authorization is voided, the new card is not in force."""
+    world = new_world()
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER, total=usd("40.00"))
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("40.00")))
+    draft = world.bo.begin_completion("SO-1", AGENT).replace_card("L1", card("tok_2"))
+    world.sim.script("void", "decline")
+    result = world.bo.submit(draft)
+    assert not result.approved

@@ -1,0 +1,91 @@
+"""Saving cards (T1): who may, when the settings allow it, and which tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocop import (
+    CardToken,
+    ConnectorMismatch,
+    Customer,
+    FeatureDisabled,
+    InvalidInput,
+    PermissionDenied,
+    Settings,
+)
+
+from .support import CUSTOMER, card, new_world
+
+NO_SAVING = Settings.default().with_policies(allow_saving_payment_information=False)
+
+
+def test_saving_a_card_is_refused_when_the_settings_disallow_it() -> None:
+    """With saving payment information disallowed, nothing is saved and the feature is named."""
+    world = new_world(NO_SAVING)
+    with pytest.raises(FeatureDisabled) as caught:
+        world.bo.save_instrument(CUSTOMER, card(), consent=True)
+    assert caught.value.feature == "allow_saving_payment_information"
+    assert world.bo.saved_instruments(CUSTOMER) == ()
+
+
+def test_the_disallowing_setting_is_checked_before_the_customer() -> None:
+    """A guest asking while saving is disallowed is told the feature is off."""
+    world = new_world(NO_SAVING)
+    with pytest.raises(FeatureDisabled) as caught:
+        world.bo.save_instrument(Customer.guest(), card(), consent=True)
+    assert caught.value.feature == "allow_saving_payment_information"
+
+
+def test_a_guest_cannot_save_a_card() -> None:
+    """T1: a guest is denied, as actor "guest" for the save payment instrument action."""
+    world = new_world()
+    with pytest.raises(PermissionDenied) as caught:
+        world.bo.save_instrument(Customer.guest(), card(), consent=True)
+    assert (caught.value.actor_id, caught.value.action) == ("guest", "save payment instrument")
+    assert world.bo.saved_instruments(Customer.guest()) == ()
+
+
+@pytest.mark.parametrize("consent", [False, 1, "yes"])
+def test_a_card_is_saved_only_with_consent_given_as_true(consent: object) -> None:
+    """Consent must be exactly True; False or a truthy non-bool saves nothing."""
+    world = new_world()
+    with pytest.raises(InvalidInput) as caught:
+        world.bo.save_instrument(CUSTOMER, card(), consent=consent)  # type: ignore[arg-type]
+    assert str(caught.value) == "a card is saved only with the customer's consent"
+    assert world.bo.saved_instruments(CUSTOMER) == ()
+
+
+def test_a_single_use_token_cannot_be_saved() -> None:
+    """A non-reusable card token is refused before the processor is asked."""
+    world = new_world()
+    with pytest.raises(InvalidInput) as caught:
+        world.bo.save_instrument(CUSTOMER, card(reusable=False), consent=True)
+    assert str(caught.value) == "this card token is single-use and cannot be saved"
+    assert world.bo.saved_instruments(CUSTOMER) == ()
+
+
+def test_a_token_of_another_connector_cannot_be_saved() -> None:
+    """I5: a card tokenized by another connector/account is refused."""
+    world = new_world()
+    foreign = CardToken(
+        value="tok_f",
+        connector="other",
+        service_account="sa-9",
+        brand="visa",
+        last4="2222",
+        expiry="2030-12",
+    )
+    with pytest.raises(ConnectorMismatch):
+        world.bo.save_instrument(CUSTOMER, foreign, consent=True)
+    assert world.bo.saved_instruments(CUSTOMER) == ()
+
+
+def test_each_customer_sees_only_their_own_instruments_and_a_guest_none() -> None:
+    """T1: instruments are listed per customer; a guest has none."""
+    world = new_world()
+    mine = world.bo.save_instrument(CUSTOMER, card("tok_a"), consent=True)
+    theirs = world.bo.save_instrument(Customer.named("C-2"), card("tok_b"), consent=True)
+    assert world.bo.saved_instruments(CUSTOMER) == (mine,)
+    assert world.bo.saved_instruments(Customer.named("C-2")) == (theirs,)
+    assert world.bo.saved_instruments(Customer.guest()) == ()
+    assert (mine.instrument_id, mine.customer_id, mine.card) == ("PI-1", "C-1", card("tok_a"))
