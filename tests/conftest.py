@@ -1,6 +1,7 @@
 """Hypothesis profiles, chosen by the ``HYPOTHESIS_PROFILE`` environment variable.
 
-``dev`` (the default) is quick, ``ci`` is thorough, derandomized and ignores timing, and
+``dev`` (the default) is quick, ``ci`` is thorough, derandomized and ignores timing,
+``mutation`` is quick, derandomized and does not shrink, and
 ``default`` is hypothesis' own settings. The variable is read here only, never
 when ocop is imported.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile("default")
 settings.register_profile("dev", max_examples=50)
@@ -20,6 +21,17 @@ settings.register_profile(
     max_examples=200,
     deadline=None,
     derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# Mutation testing runs the suite once per mutant: fewer examples, reproducible, and no
+# shrinking (a mutant only needs to be caught, not explained).
+settings.register_profile(
+    "mutation",
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
