@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HYPOTHESIS_PROFILE ?= dev
 export HYPOTHESIS_PROFILE
 
-.PHONY: demo test lint typecheck unit venv dev clean bench
+.PHONY: demo test lint typecheck unit venv dev clean bench mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,19 +27,30 @@ demo: $(VENV)/.installed
 	$(BIN)/ocop demo
 
 lint: dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: dev
-	$(BIN)/mypy --strict src tests
+	$(BIN)/mypy --strict src tests tools
 
+# One pytest run, measured: it fails on a failing test or on branch coverage under 95%.
+BRANCH_BAR ?= 95
 unit: dev
-	$(BIN)/pytest -q
+	mkdir -p build
+	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage json -q -o build/coverage.json
+	$(BIN)/python tools/branch_coverage.py build/coverage.json --fail-under $(BRANCH_BAR)
 
 test: lint typecheck unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# Mutation testing of domain/ and services/ (slow, not part of `test`; docs/mutation.md).
+# Options go in MUTATION_ARGS, e.g. `make mutation MUTATION_ARGS="--sample 40 --seed 3"`.
+MUTATION_ARGS ?=
+mutation: dev
+	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
