@@ -103,7 +103,8 @@ def _refund_deposits(ports: Ports, order_id: str) -> Money:
             if not line.is_prepayment or not left.is_positive():
                 continue
             key = f"{order_id}/cancel:{line.line_id}"
-            entry = Refund(refund_id=key, return_id="CANCEL", amount=left, refunded_at=now)
+            entry = Refund(refund_id=key, return_id="CANCEL", amount=left, refunded_at=now,
+                           method=method.value)  # fmt: skip
             order = order.with_line(line.refunded_with(entry))
             vouchers.append(
                 Voucher.refund(
