@@ -11,7 +11,6 @@ the processor's ledger and ocop agree on it (V5).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 
 import attrs
 import pytest
@@ -19,75 +18,18 @@ import pytest
 from ocop import (
     Actor,
     BackOffice,
-    CardPayment,
-    CardToken,
     Channel,
-    Customer,
     Money,
     Operation,
     Order,
-    Prepayment,
-    Settings,
     VoucherKind,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.domain.payments import ChannelPayment
+from worlds import CUSTOMER, START, World, usd
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
-CUSTOMER = Customer.named("C-1")
 AGENT = Actor.call_center("agent-1")
-
-
-def usd(amount: str | int) -> Money:
-    """US dollars: ``usd("12.50")``."""
-    return Money.of(amount, "USD")
-
-
-def card(
-    value: str = "tok_1",
-    *,
-    reusable: bool = True,
-    connector: str = "sim",
-    service_account: str = "sa-1",
-) -> CardToken:
-    """A card token, by default of the simulated processor's connector and account."""
-    return CardToken(
-        value=value,
-        connector=connector,
-        service_account=service_account,
-        brand="visa",
-        last4="1111",
-        expiry="2030-12",
-        reusable=reusable,
-    )
-
-
-def paid_by_card(amount: str, token: CardToken | None = None) -> CardPayment:
-    """A card payment of ``amount`` dollars."""
-    return CardPayment(token if token is not None else card(), usd(amount))
-
-
-def paid_in_cash(amount: str) -> Prepayment:
-    """A cash deposit of ``amount`` dollars."""
-    return Prepayment("cash", amount=usd(amount))
-
-
-@attrs.frozen(kw_only=True)
-class World:
-    """A clock, a simulated processor and a back office over both."""
-
-    clock: ManualClock
-    sim: SimulatedProcessor
-    bo: BackOffice
-
-
-def new_world(*, multi_capture: bool = True, settings: Settings | None = None) -> World:
-    """A fresh world at 2026-01-01 UTC."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock, multi_capture=multi_capture)
-    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
-    return World(clock=clock, sim=sim, bo=bo)
 
 
 @pytest.fixture

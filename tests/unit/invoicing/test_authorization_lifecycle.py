@@ -8,24 +8,16 @@ from __future__ import annotations
 import pytest
 
 from ocop import HoldCode, IllegalTransition, LineStatus, OrderStatus
+from worlds import World, by_card, card, usd
 
-from .conftest import (
-    World,
-    assert_consistent,
-    card,
-    entries,
-    kinds,
-    paid_by_card,
-    place,
-    usd,
-)
+from .conftest import assert_consistent, entries, kinds, place
 
 # -- I3: expiry and staleness ----------------------------------------------------------------
 
 
 def test_an_authorization_a_minute_short_of_expiry_is_captured_as_it_is(world: World) -> None:
     """At 13 days 23:59 the original authorization is captured, with no re-authorization."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.clock.advance(days=13, hours=23, minutes=59)
     result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
     assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A1", usd("20.00"))]
@@ -38,7 +30,7 @@ def test_an_authorization_exactly_at_expiry_is_voided_reauthorized_and_captured(
     world: World,
 ) -> None:
     """At exactly 14 days the authorization is voided, renewed with the card token, captured."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.clock.advance(days=14)
     result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
     assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture"]
@@ -57,7 +49,7 @@ def test_an_authorization_exactly_at_expiry_is_voided_reauthorized_and_captured(
 
 def test_an_authorization_a_minute_short_of_stale_is_still_renewed(world: World) -> None:
     """At 29 days 23:59 the authorization is expired, not stale: it is renewed and captured."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.clock.advance(days=29, hours=23, minutes=59)
     result = world.bo.invoice("SO-1", "INV-1", usd("50.00"))
     assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture"]
@@ -69,7 +61,7 @@ def test_an_expired_authorization_without_a_reusable_card_token_declines_the_lin
     world: World,
 ) -> None:
     """Without a reusable token an expired authorization is voided and its line declined."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00", card(reusable=False)))
+    place(world.bo, "SO-1", "50.00", by_card("50.00", card(reusable=False)))
     world.clock.advance(days=14)
     result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
     assert kinds(world.sim, "SO-1") == ["authorize", "void"]
@@ -86,7 +78,7 @@ def test_an_expired_partly_captured_line_without_a_reusable_token_keeps_its_capt
     world: World,
 ) -> None:
     """A line that already captured is not declined: its rest is voided, the order held."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00", card(reusable=False)))
+    place(world.bo, "SO-1", "100.00", by_card("100.00", card(reusable=False)))
     world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     world.clock.advance(days=14)
     result = world.bo.invoice("SO-1", "INV-2", usd("30.00"))
@@ -100,7 +92,7 @@ def test_an_expired_partly_captured_line_without_a_reusable_token_keeps_its_capt
 
 def test_a_stale_authorization_is_refused_without_any_processor_call(world: World) -> None:
     """At exactly 30 days the capture is refused locally and the order held."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.clock.advance(days=30)
     calls, ledger = world.sim.calls, world.sim.ledger()
     result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
@@ -116,7 +108,7 @@ def test_an_order_held_for_an_expired_authorization_refuses_further_invoices(
     world: World,
 ) -> None:
     """The AUTHORIZATION_EXPIRED hold stops the next invoice until it is dealt with."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.clock.advance(days=30)
     world.bo.invoice("SO-1", "INV-1", usd("20.00"))
     calls = world.sim.calls
@@ -136,8 +128,8 @@ def test_a_pickup_applies_the_authorizations_in_sequence_up_to_the_amount_due(
         world.bo,
         "SO-1",
         "100.00",
-        paid_by_card("50.00", card("tok_1")),
-        paid_by_card("50.00", card("tok_2")),
+        by_card("50.00", card("tok_1")),
+        by_card("50.00", card("tok_2")),
     )
     result = world.bo.pickup("SO-1", "INV-1", usd("70.00"))
     assert [(c.line_id, c.amount) for c in result.captures] == [
@@ -152,7 +144,7 @@ def test_a_declined_pickup_capture_is_retried_as_a_new_authorization_and_capture
 ) -> None:
     """I6: after a declined capture, the old authorization is voided and a new one with the
     same card is captured, so the card never holds the money twice."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.sim.script("capture", "decline")
     result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
     assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture"]
@@ -167,7 +159,7 @@ def test_a_declined_pickup_capture_is_retried_as_a_new_authorization_and_capture
 
 def test_a_pickup_whose_retry_also_fails_requires_a_new_payment(world: World) -> None:
     """I6: when the new authorization's capture fails too, a new payment is required."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.sim.script("capture", "decline", "decline")
     result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
     assert result.new_payment_required
@@ -183,7 +175,7 @@ def test_a_pickup_whose_retry_also_fails_requires_a_new_payment(world: World) ->
 
 def test_a_declined_invoice_capture_outside_pickup_is_not_retried(world: World) -> None:
     """Only pickup retries with a new authorization; an invoice reports the failed line."""
-    place(world.bo, "SO-1", "50.00", paid_by_card("50.00"))
+    place(world.bo, "SO-1", "50.00", by_card("50.00"))
     world.sim.script("capture", "decline")
     result = world.bo.invoice("SO-1", "INV-1", usd("50.00"))
     assert kinds(world.sim, "SO-1") == ["authorize"]

@@ -28,19 +28,9 @@ from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from ocop.domain.payments import ChannelPayment
 from ocop.domain.tokens import AuthorizationToken
+from worlds import World, by_card, in_cash, new_world, usd
 
-from .conftest import (
-    World,
-    assert_consistent,
-    entries,
-    new_world,
-    operations,
-    paid_by_card,
-    paid_in_cash,
-    place,
-    step_of,
-    usd,
-)
+from .conftest import assert_consistent, entries, operations, place, step_of
 
 KEY_1 = "SO-1/capture:INV-1:L1:L1.A1#1"
 KEY_2 = "SO-1/capture:INV-1:L1:L1.A1#2"
@@ -84,7 +74,7 @@ def test_a_crash_before_the_processor_call_leaves_an_intent_recovery_ends_unspen
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Intent committed, then death before the call: recovery finds nothing, the retry captures."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     real_capture = world.sim.capture
     died: list[str] = []
 
@@ -114,7 +104,7 @@ def test_a_crash_before_the_processor_call_leaves_an_intent_recovery_ends_unspen
 
 def test_a_crash_after_the_processor_approved_is_recovered_as_one_capture(world: World) -> None:
     """Money moved, then death before the outcome commit: recovery records it, with its voucher."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.sim.script("capture", "crash_after_success")
     with pytest.raises(SimulatedCrash):
         world.bo.invoice("SO-1", "INV-1", usd("40.00"))
@@ -141,7 +131,7 @@ def test_a_crash_before_the_voucher_is_posted_is_finished_by_recovery_exactly_on
     journal = FlakyJournal()
     bo = BackOffice(store=InMemoryStore(), processor=sim, journal=journal, clock=clock)
     world = World(clock=clock, sim=sim, bo=bo)
-    place(bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(bo, "SO-1", "100.00", by_card("100.00"))
     journal.armed = True
     with pytest.raises(ProcessDied):
         bo.invoice("SO-1", "INV-1", usd("40.00"))
@@ -166,7 +156,7 @@ def test_after_recovering_a_partial_single_capture_the_next_invoice_reauthorizes
 ) -> None:
     """I2 and O2: a recovered partial capture on a single-capture authorization is followed up."""
     world = new_world(multi_capture=False)
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.sim.script("capture", fault)
     with contextlib.suppress(SimulatedCrash):
         world.bo.invoice("SO-1", "INV-1", usd("60.00"))
@@ -202,9 +192,9 @@ def test_a_fault_anywhere_then_recovery_and_a_retry_never_double_charges(
 ) -> None:
     """Any fault at any invoice, recovered and retried: captures once, never beyond invoiced."""
     world = new_world(multi_capture=multi_capture)
-    payments: list[ChannelPayment] = [paid_by_card(str(Money.from_minor(card_cents, "USD").amount))]
+    payments: list[ChannelPayment] = [by_card(str(Money.from_minor(card_cents, "USD").amount))]
     if cash_cents:
-        payments.append(paid_in_cash(str(Money.from_minor(cash_cents, "USD").amount)))
+        payments.append(in_cash(str(Money.from_minor(cash_cents, "USD").amount)))
     total = Money.from_minor(card_cents + cash_cents, "USD")
     place(world.bo, "SO-1", str(total.amount), *payments)
     faulty = data.draw(st.integers(min_value=0, max_value=len(shares) - 1), label="faulty")

@@ -11,20 +11,9 @@ from ocop import (
     PaymentsType,
     Settings,
 )
+from worlds import World, by_card, card, new_world, usd
 
-from .conftest import (
-    AGENT,
-    World,
-    assert_consistent,
-    card,
-    entries,
-    new_world,
-    operations,
-    paid_by_card,
-    place,
-    snapshot,
-    usd,
-)
+from .conftest import AGENT, assert_consistent, entries, operations, place, snapshot
 
 KEY_1 = "SO-1/capture:INV-1:L1:L1.A1#1"
 KEY_2 = "SO-1/capture:INV-1:L1:L1.A1#2"
@@ -37,7 +26,7 @@ def capture_keys(world: World) -> list[str]:
 
 def test_invoicing_the_same_invoice_twice_captures_once(world: World) -> None:
     """A repeated invoice finds its capture and returns it without capturing again."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     first = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     second = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     assert capture_keys(world) == [KEY_1]
@@ -52,7 +41,7 @@ def test_a_retry_after_a_declined_capture_captures_once_under_the_next_attempt_k
     world: World,
 ) -> None:
     """A decline ends its key; the retry is attempt #2 of the same step and captures once."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.sim.script("capture", "decline")
     declined = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     assert declined.failed == ("L1",)
@@ -75,8 +64,8 @@ def test_a_retry_completes_a_partly_captured_invoice_without_capturing_twice(
         world.bo,
         "SO-1",
         "100.00",
-        paid_by_card("50.00", card("tok_1")),
-        paid_by_card("50.00", card("tok_2")),
+        by_card("50.00", card("tok_1")),
+        by_card("50.00", card("tok_2")),
     )
     world.sim.script("capture", "approve", "decline")
     partial = world.bo.invoice("SO-1", "INV-1", usd("80.00"))
@@ -96,7 +85,7 @@ def test_a_capture_that_timed_out_after_success_is_recovered_once_and_never_repe
     world: World,
 ) -> None:
     """A timeout is unknown: money moves are refused until recover() finds the capture."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.sim.script("capture", "timeout_after_success")
     doubtful = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     assert doubtful.in_doubt
@@ -126,7 +115,7 @@ def test_a_capture_that_never_reached_the_processor_is_retried_under_the_next_at
     world: World,
 ) -> None:
     """A lookup that finds nothing ends the key; the retry captures once as attempt #2."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.sim.script("capture", "timeout_before")
     assert world.bo.invoice("SO-1", "INV-1", usd("40.00")).in_doubt
     report = world.bo.recover()
@@ -154,7 +143,7 @@ def test_the_legacy_mode_without_protection_captures_a_repeated_invoice_again() 
         duplicate_payment_protection=False, omni_channel_order_payments=False
     )
     world = new_world(settings=settings)
-    order = place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    order = place(world.bo, "SO-1", "100.00", by_card("100.00"))
     assert order.payments_type is PaymentsType.LEGACY
     world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     again = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
@@ -167,7 +156,7 @@ def test_the_legacy_mode_without_protection_captures_a_repeated_invoice_again() 
 
 def test_an_invoice_id_repeated_with_another_amount_is_refused(world: World) -> None:
     """O4: the same invoice id with a different amount is an IdempotencyConflict."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.bo.invoice("SO-1", "INV-1", usd("40.00"))
     before = snapshot(world, "SO-1")
     with pytest.raises(IdempotencyConflict):

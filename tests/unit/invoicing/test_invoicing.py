@@ -17,21 +17,9 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from worlds import World, by_card, card, in_cash, new_world, usd
 
-from .conftest import (
-    AGENT,
-    World,
-    assert_consistent,
-    card,
-    entries,
-    kinds,
-    new_world,
-    paid_by_card,
-    paid_in_cash,
-    place,
-    snapshot,
-    usd,
-)
+from .conftest import AGENT, assert_consistent, entries, kinds, place, snapshot
 
 # -- I1: what an invoice may bill, and what covers it ----------------------------------------
 
@@ -40,7 +28,7 @@ def test_an_invoice_beyond_what_is_left_to_invoice_is_refused_and_stores_nothing
     world: World,
 ) -> None:
     """An invoice above total - invoiced raises IllegalTransition and changes nothing."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.bo.invoice("SO-1", "INV-1", usd("60.00"))
     before = snapshot(world, "SO-1")
     with pytest.raises(IllegalTransition):
@@ -50,7 +38,7 @@ def test_an_invoice_beyond_what_is_left_to_invoice_is_refused_and_stores_nothing
 
 def test_a_first_invoice_above_the_order_total_is_refused(world: World) -> None:
     """An invoice for more than the order total is refused before any processor call."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     before = snapshot(world, "SO-1")
     with pytest.raises(IllegalTransition):
         world.bo.invoice("SO-1", "INV-1", usd("100.01"))
@@ -59,7 +47,7 @@ def test_a_first_invoice_above_the_order_total_is_refused(world: World) -> None:
 
 def test_an_invoice_for_exactly_what_is_left_is_accepted(world: World) -> None:
     """The bound of I1 is inclusive: the last invoice may bill exactly what is left."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.bo.invoice("SO-1", "INV-1", usd("60.00"))
     result = world.bo.invoice("SO-1", "INV-2", usd("40.00"))
     assert result.uncovered == usd("0.00")
@@ -72,9 +60,9 @@ def test_prepayments_cover_an_invoice_first_then_card_lines_in_line_order(world:
         world.bo,
         "SO-1",
         "100.00",
-        paid_by_card("30.00", card("tok_1")),
-        paid_in_cash("10.00"),
-        paid_by_card("60.00", card("tok_2")),
+        by_card("30.00", card("tok_1")),
+        in_cash("10.00"),
+        by_card("60.00", card("tok_2")),
     )
     result = world.bo.invoice("SO-1", "INV-1", usd("50.00"))
     assert {c.line_id: c.amount for c in result.captures} == {
@@ -98,9 +86,9 @@ def test_each_line_gives_at_most_its_capturable_amount_and_never_beyond_the_invo
         world.bo,
         "SO-1",
         "100.00",
-        paid_by_card("30.00", card("tok_1")),
-        paid_in_cash("10.00"),
-        paid_by_card("60.00", card("tok_2")),
+        by_card("30.00", card("tok_1")),
+        in_cash("10.00"),
+        by_card("60.00", card("tok_2")),
     )
     world.bo.invoice("SO-1", "INV-1", usd("50.00"))
     result = world.bo.invoice("SO-1", "INV-2", usd("45.00"))
@@ -113,7 +101,7 @@ def test_each_line_gives_at_most_its_capturable_amount_and_never_beyond_the_invo
 
 def test_an_invoice_covered_by_a_prepayment_alone_calls_no_processor(world: World) -> None:
     """A small invoice is covered by the cash deposit without any capture."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("60.00"), paid_in_cash("40.00"))
+    place(world.bo, "SO-1", "100.00", by_card("60.00"), in_cash("40.00"))
     calls = world.sim.calls
     result = world.bo.invoice("SO-1", "INV-1", usd("25.00"))
     assert [(c.line_id, c.amount, c.auth_id) for c in result.captures] == [
@@ -125,7 +113,7 @@ def test_an_invoice_covered_by_a_prepayment_alone_calls_no_processor(world: Worl
 
 def test_a_call_center_order_pending_completion_cannot_be_invoiced(world: World) -> None:
     """S3: a call center order waits for completion before it can be invoiced."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"), channel=Channel.CALL_CENTER)
+    place(world.bo, "SO-1", "100.00", by_card("100.00"), channel=Channel.CALL_CENTER)
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
     before = snapshot(world, "SO-1")
     with pytest.raises(IllegalTransition):
@@ -136,7 +124,7 @@ def test_a_call_center_order_pending_completion_cannot_be_invoiced(world: World)
 def test_an_order_on_hold_cannot_be_invoiced(world: World) -> None:
     """S3: an order whose authorization was declined is on hold and refuses invoices."""
     world.sim.script("authorize", "decline")
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     assert world.bo.order("SO-1").has_hold(HoldCode.PAYMENT_DECLINED)
     before = snapshot(world, "SO-1")
     with pytest.raises(IllegalTransition):
@@ -146,7 +134,7 @@ def test_an_order_on_hold_cannot_be_invoiced(world: World) -> None:
 
 def test_an_order_changed_after_submit_cannot_be_invoiced(world: World) -> None:
     """S3: a new total needs completion again before the order can be invoiced."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.bo.change_total("SO-1", usd("90.00"), AGENT)
     before = snapshot(world, "SO-1")
     with pytest.raises(IllegalTransition):
@@ -156,7 +144,7 @@ def test_an_order_changed_after_submit_cannot_be_invoiced(world: World) -> None:
 
 def test_a_cancelled_order_cannot_be_invoiced(world: World) -> None:
     """A cancelled order refuses invoices and calls no processor."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.bo.cancel_order("SO-1", AGENT)
     before = snapshot(world, "SO-1")
     with pytest.raises(IllegalTransition):
@@ -169,7 +157,7 @@ def test_a_cancelled_order_cannot_be_invoiced(world: World) -> None:
 
 def test_two_invoices_capture_twice_on_one_multi_capture_authorization(world: World) -> None:
     """With multi-capture, each invoice captures again on the same authorization."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     first = world.bo.invoice("SO-1", "INV-1", usd("60.00"))
     second = world.bo.invoice("SO-1", "INV-2", usd("40.00"))
     assert [c.auth_id for c in (*first.captures, *second.captures)] == ["L1.A1", "L1.A1"]
@@ -183,7 +171,7 @@ def test_two_invoices_capture_twice_on_one_multi_capture_authorization(world: Wo
 def test_without_multi_capture_the_rest_is_reauthorized_after_a_partial_capture() -> None:
     """A single-capture authorization is closed by a partial capture; the rest is re-authorized."""
     world = new_world(multi_capture=False)
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     first = world.bo.invoice("SO-1", "INV-1", usd("60.00"))
     assert kinds(world.sim, "SO-1") == ["authorize", "capture", "authorize"]
     assert entries(world.sim, "SO-1")[-1].amount == usd("40.00")
@@ -213,7 +201,7 @@ def test_capturing_through_another_connector_than_the_one_that_authorized_is_ref
     invoicing = BackOffice(
         store=store, processor=sim, journal=journal, settings=settings, clock=clock
     )
-    place(placing, "SO-1", "100.00", paid_by_card("100.00", card(connector="other")))
+    place(placing, "SO-1", "100.00", by_card("100.00", card(connector="other")))
     before = invoicing.order("SO-1")
     with pytest.raises(ConnectorMismatch):
         invoicing.invoice("SO-1", "INV-1", usd("50.00"))
@@ -230,7 +218,7 @@ def test_each_capture_posts_one_balanced_payment_voucher_referencing_its_invoice
     world: World,
 ) -> None:
     """Captures post one payment voucher each; applying the cash deposit posts none."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("90.00"), paid_in_cash("10.00"))
+    place(world.bo, "SO-1", "100.00", by_card("90.00"), in_cash("10.00"))
     deposit = world.bo.journal("SO-1")
     assert [(v.reference, v.amount) for v in deposit] == [("L2", usd("10.00"))]
     first = world.bo.invoice("SO-1", "INV-1", usd("60.00"))
@@ -254,7 +242,7 @@ def test_cancelling_an_invoiced_order_leaves_authorizations_and_captures_alone(
     world: World,
 ) -> None:
     """Once invoiced, cancelling voids nothing, refunds nothing and asks for a manual refund."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     invoiced = world.bo.invoice("SO-1", "INV-1", usd("60.00")).order
     ledger = world.sim.ledger()
     result = world.bo.cancel_order("SO-1", AGENT)

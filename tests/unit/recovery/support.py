@@ -12,7 +12,6 @@ before its answer returns (another worker acting while the live call is away).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -39,27 +38,10 @@ from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.ports.processor import ProcessorCapabilities
 from ocop.ports.store import OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
+from worlds import START, card, usd
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
 #: A call center user allowed to refund to a card that did not pay (R4).
 AGENT = Actor.call_center("agent-1", permissions=frozenset({"alternate_payment"}))
-
-
-def usd(amount: str | int) -> Money:
-    """US dollars: ``usd("12.50")``."""
-    return Money.of(amount, "USD")
-
-
-def card(value: str = "tok_1", last4: str = "1111") -> CardToken:
-    """A card token of the simulated processor's connector and service account."""
-    return CardToken(
-        value=value,
-        connector="sim",
-        service_account="sa-1",
-        brand="visa",
-        last4=last4,
-        expiry="2030-12",
-    )
 
 
 #: A card that paid none of the orders of these tests (R4).

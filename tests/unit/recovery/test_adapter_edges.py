@@ -29,8 +29,9 @@ from ocop.adapters.simulated import SimulatedProcessor
 from ocop.ports.clock import Clock
 from ocop.ports.store import OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
 from ocop.testing.contracts import OrderStoreContract
+from worlds import START, card, usd
 
-from .support import OTHER_CARD, START, card, usd
+from .support import OTHER_CARD
 
 # -- clocks --------------------------------------------------------------------------------
 

@@ -26,11 +26,11 @@ from ocop import (
     RefundToken,
     VoucherKind,
 )
+from worlds import START, usd
 
 from .support import (
     AGENT,
     OTHER_CARD,
-    START,
     World,
     assert_ledger_matches_captures,
     entries,
@@ -38,7 +38,6 @@ from .support import (
     new_world,
     operations,
     place_card_order,
-    usd,
 )
 
 

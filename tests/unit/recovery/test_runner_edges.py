@@ -12,6 +12,7 @@ import attrs
 import pytest
 
 from ocop import ConcurrentUpdate, OperationKind, Outcome, RecoveryReport, VoucherKind
+from worlds import usd
 
 from .support import (
     AGENT,
@@ -22,7 +23,6 @@ from .support import (
     new_world,
     operations,
     place_card_order,
-    usd,
 )
 
 #: More lost races than any retry budget allows.

@@ -10,33 +10,25 @@ each invoice's capture is newer than the one before.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import attrs
 import pytest
 
 from ocop import (
     Actor,
     BackOffice,
-    CardPayment,
-    CardToken,
     Channel,
-    Customer,
     Money,
     Operation,
     Order,
     Prepayment,
     RefundResult,
-    Settings,
     Voucher,
     VoucherKind,
 )
-from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.domain.payments import ChannelPayment
+from worlds import CUSTOMER, World, by_card, card, new_world, usd
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
-CUSTOMER = Customer.named("C-1")
 #: A call center user allowed to refund to another card (R4).
 AGENT = Actor.call_center("agent-1", permissions=frozenset({"alternate_payment"}))
 #: A call center user without the alternate-payment permission.
@@ -45,58 +37,13 @@ CLERK = Actor.call_center("clerk-1")
 OUTSIDER = Actor.user("user-1")
 
 
-def usd(amount: str | int) -> Money:
-    """US dollars: ``usd("12.50")``."""
-    return Money.of(amount, "USD")
-
-
-def card(
-    value: str = "tok_1",
-    *,
-    last4: str = "1111",
-    connector: str = "sim",
-    service_account: str = "sa-1",
-) -> CardToken:
-    """A card token, by default of the simulated processor's connector and account."""
-    return CardToken(
-        value=value,
-        connector=connector,
-        service_account=service_account,
-        brand="visa",
-        last4=last4,
-        expiry="2030-12",
-    )
-
-
 #: A card that did not pay the orders of these tests (R4).
 OTHER_CARD = card("tok_9", last4="9999")
-
-
-def paid_by_card(amount: str, token: CardToken | None = None) -> CardPayment:
-    """A card payment of ``amount`` dollars."""
-    return CardPayment(token if token is not None else card(), usd(amount))
 
 
 def prepaid(method: str, amount: str) -> Prepayment:
     """A prepayment (cash, gift card ...) of ``amount`` dollars."""
     return Prepayment(method, amount=usd(amount))
-
-
-@attrs.frozen(kw_only=True)
-class World:
-    """A clock, a simulated processor and a back office over both."""
-
-    clock: ManualClock
-    sim: SimulatedProcessor
-    bo: BackOffice
-
-
-def new_world(*, settings: Settings | None = None, unlinked_refunds: bool = True) -> World:
-    """A fresh world at 2026-01-01 UTC."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock, unlinked_refunds=unlinked_refunds)
-    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
-    return World(clock=clock, sim=sim, bo=bo)
 
 
 @pytest.fixture
@@ -137,7 +84,7 @@ def invoice_daily(world: World, order_id: str, *amounts: str) -> Order:
 def card_order(world: World, *amounts: str, order_id: str = "SO-1") -> Order:
     """An order paid by one card for the sum of ``amounts``, invoiced one amount a day."""
     total = sum((usd(a) for a in amounts), usd(0))
-    place(world.bo, order_id, str(total.amount), paid_by_card(str(total.amount)))
+    place(world.bo, order_id, str(total.amount), by_card(str(total.amount)))
     return invoice_daily(world, order_id, *amounts)
 
 

@@ -15,22 +15,19 @@ from ocop import (
     RefundPolicy,
     Settings,
 )
+from worlds import World, by_card, new_world, usd
 
 from .conftest import (
     AGENT,
-    World,
     card_order,
     credited_accounts,
     entries,
     invoice_daily,
     linked,
-    new_world,
-    paid_by_card,
     place,
     prepaid,
     refund_vouchers,
     snapshot,
-    usd,
 )
 
 # -- R1: which captures, in which order, how much ------------------------------------------
@@ -84,7 +81,7 @@ def test_gift_card_and_loyalty_prepayments_are_never_linked_refunded(
     world: World, method: str
 ) -> None:
     """A prepayment covering part of an invoice goes back by the fallback method, not a card."""
-    place(world.bo, "SO-1", "100.00", prepaid(method, "30.00"), paid_by_card("70.00"))
+    place(world.bo, "SO-1", "100.00", prepaid(method, "30.00"), by_card("70.00"))
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     result = world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT, invoices=("INV-1",))
     assert linked(result) == [("INV-1", usd("70.00"))]
@@ -139,7 +136,7 @@ def test_what_captures_cannot_cover_goes_to_the_customer_account_by_default(
     world: World,
 ) -> None:
     """A cash prepayment is refunded by the default fallback, with one voucher in the journal."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("70.00"), prepaid("cash", "30.00"))
+    place(world.bo, "SO-1", "100.00", by_card("70.00"), prepaid("cash", "30.00"))
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     result = world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT)
     assert linked(result) == [("INV-1", usd("70.00"))]
@@ -160,7 +157,7 @@ def test_the_fallback_method_is_the_one_the_refund_policy_names() -> None:
     """With a check fallback the uncovered part goes back by check."""
     policy = RefundPolicy(fallback_method=PaymentMethod.CHECK)
     world = new_world(settings=Settings.default().with_policies(refunds=policy))
-    place(world.bo, "SO-1", "100.00", paid_by_card("70.00"), prepaid("cash", "30.00"))
+    place(world.bo, "SO-1", "100.00", by_card("70.00"), prepaid("cash", "30.00"))
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     result = world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT)
     assert result.fallback == usd("30.00")
@@ -173,7 +170,7 @@ def test_exhausted_captures_send_the_rest_of_a_later_return_to_the_fallback(
     world: World,
 ) -> None:
     """Once a capture is fully refunded, a later return's uncovered part goes by fallback."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("60.00"), prepaid("cash", "40.00"))
+    place(world.bo, "SO-1", "100.00", by_card("60.00"), prepaid("cash", "40.00"))
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     world.bo.refund("SO-1", "RMA-1", usd("60.00"), AGENT)
     result = world.bo.refund("SO-1", "RMA-2", usd("25.00"), AGENT)
@@ -184,7 +181,7 @@ def test_exhausted_captures_send_the_rest_of_a_later_return_to_the_fallback(
 
 def test_an_uninvoiced_cash_deposit_is_refunded_by_the_fallback(world: World) -> None:
     """A posted prepayment counts as received before any invoice, and goes back by fallback."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("60.00"), prepaid("cash", "40.00"))
+    place(world.bo, "SO-1", "100.00", by_card("60.00"), prepaid("cash", "40.00"))
     result = world.bo.refund("SO-1", "RMA-1", usd("40.00"), AGENT)
     assert result.refunds == ()
     assert result.fallback == usd("40.00")
@@ -192,7 +189,7 @@ def test_an_uninvoiced_cash_deposit_is_refunded_by_the_fallback(world: World) ->
 
 def test_an_amount_above_what_remains_received_is_refused_whole(world: World) -> None:
     """Above received - refunded raises RefundExceedsReceived; order, journal, ledger unchanged."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("90.00"), prepaid("cash", "10.00"))
+    place(world.bo, "SO-1", "100.00", by_card("90.00"), prepaid("cash", "10.00"))
     invoice_daily(world, "SO-1", "60.00", "40.00")
     world.bo.refund("SO-1", "RMA-1", usd("60.00"), AGENT)
     before = snapshot(world, "SO-1")
@@ -205,7 +202,7 @@ def test_an_amount_above_what_remains_received_is_refused_whole(world: World) ->
 
 def test_money_only_authorized_is_not_received_and_cannot_be_refunded(world: World) -> None:
     """An order with an open authorization but no capture has nothing to refund."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("100.00"))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
     before = snapshot(world, "SO-1")
     with pytest.raises(RefundExceedsReceived):
         world.bo.refund("SO-1", "RMA-1", usd("0.01"), AGENT)
@@ -216,7 +213,7 @@ def test_a_refund_posts_one_voucher_per_capture_refunded_and_one_for_the_fallbac
     world: World,
 ) -> None:
     """J1: each linked refund and the fallback post one refund voucher, summing to the refund."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("90.00"), prepaid("cash", "10.00"))
+    place(world.bo, "SO-1", "100.00", by_card("90.00"), prepaid("cash", "10.00"))
     invoice_daily(world, "SO-1", "60.00", "40.00")
     result = world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT, invoices=("INV-1",))
     vouchers = refund_vouchers(world.bo, "SO-1")
@@ -228,9 +225,7 @@ def test_a_refund_posts_one_voucher_per_capture_refunded_and_one_for_the_fallbac
 def test_a_call_center_order_is_refunded_like_any_other(world: World) -> None:
     """A completed call center order's captures are linked-refunded (R1)."""
     place(world.bo, "SO-1", "50.00", channel=Channel.CALL_CENTER)
-    draft = world.bo.begin_completion("SO-1", AGENT).add_card(
-        paid_by_card("50.00").card, usd("50.00")
-    )
+    draft = world.bo.begin_completion("SO-1", AGENT).add_card(by_card("50.00").card, usd("50.00"))
     assert world.bo.submit(draft).approved
     world.bo.invoice("SO-1", "INV-1", usd("50.00"))
     result = world.bo.refund("SO-1", "RMA-1", usd("50.00"), AGENT)
@@ -268,7 +263,7 @@ def test_without_unified_journals_refunds_post_to_the_channels_refund_journal() 
         unified_journal_defaults=False, omni_channel_order_payments=False
     )
     world = new_world(settings=settings)
-    place(world.bo, "SO-1", "100.00", paid_by_card("70.00"), prepaid("cash", "30.00"))
+    place(world.bo, "SO-1", "100.00", by_card("70.00"), prepaid("cash", "30.00"))
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT)
     assert {v.journal_name for v in refund_vouchers(world.bo, "SO-1")} == {"ECOM-REF"}

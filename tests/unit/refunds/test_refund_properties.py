@@ -12,16 +12,13 @@ from hypothesis import strategies as st
 
 from ocop import Capture, Money, Order, RefundExceedsReceived
 from ocop.domain.payments import ChannelPayment
+from worlds import World, by_card, card, new_world
 
 from .conftest import (
     AGENT,
     OTHER_CARD,
-    World,
-    card,
     entries,
     invoice_daily,
-    new_world,
-    paid_by_card,
     place,
     prepaid,
     refund_vouchers,
@@ -96,7 +93,7 @@ def steps(plan: Plan) -> st.SearchStrategy[list[Step]]:
 def place_plan(world: World, plan: Plan) -> None:
     """Place SO-1 as planned, invoice it one invoice a day, and script the refund answers."""
     payments: list[ChannelPayment] = [
-        paid_by_card(dollars(amount), card(f"tok_{n}", last4=f"000{n}"))
+        by_card(dollars(amount), card(f"tok_{n}", last4=f"000{n}"))
         for n, amount in enumerate(plan.cards, start=1)
     ]
     if plan.cash:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import pytest
 
 from ocop import OperationInDoubt, OperationKind
+from worlds import World, by_card, usd
 
 from .conftest import (
     AGENT,
     OTHER_CARD,
-    World,
     card_order,
     entries,
     invoice_daily,
     linked,
     operations,
-    paid_by_card,
     place,
     prepaid,
     refund_vouchers,
     snapshot,
-    usd,
 )
 
 # -- R5: retries ---------------------------------------------------------------------------
@@ -66,7 +64,7 @@ def test_asking_a_refunded_return_for_less_refunds_nothing(world: World) -> None
 
 def test_a_declined_capture_refund_keeps_the_others_and_is_reported(world: World) -> None:
     """R5: the approved refund stays, the declined capture is in ``failed``, no fallback."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("90.00"), prepaid("cash", "10.00"))
+    place(world.bo, "SO-1", "100.00", by_card("90.00"), prepaid("cash", "10.00"))
     order = invoice_daily(world, "SO-1", "60.00", "40.00")
     older = next(c.capture_id for c in order.lines[0].captures if c.invoice_id == "INV-1")
     world.sim.script("refund", "approve", "decline")
@@ -83,7 +81,7 @@ def test_a_retry_after_a_declined_capture_refunds_the_rest_under_a_new_attempt_k
     world: World,
 ) -> None:
     """R5, O4: the retry refunds the declined capture with attempt #2, then the fallback."""
-    place(world.bo, "SO-1", "100.00", paid_by_card("90.00"), prepaid("cash", "10.00"))
+    place(world.bo, "SO-1", "100.00", by_card("90.00"), prepaid("cash", "10.00"))
     invoice_daily(world, "SO-1", "60.00", "40.00")
     world.sim.script("refund", "approve", "decline")
     first = world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT)

@@ -18,24 +18,20 @@ from ocop import (
     RefundResult,
     Settings,
 )
+from worlds import World, by_card, card, new_world, usd
 
 from .conftest import (
     AGENT,
     CLERK,
     OTHER_CARD,
     OUTSIDER,
-    World,
-    card,
     card_order,
     credited_accounts,
     entries,
     linked,
-    new_world,
-    paid_by_card,
     place,
     refund_vouchers,
     snapshot,
-    usd,
 )
 
 # -- R4: unlinked refunds ------------------------------------------------------------------
@@ -203,7 +199,7 @@ def test_a_none_order_still_gets_linked_refunds(world: World) -> None:
         world.bo,
         "SO-N",
         "100.00",
-        paid_by_card("100.00"),
+        by_card("100.00"),
         channel=Channel.CALL_CENTER,
         created_by=OUTSIDER,
     )

@@ -7,29 +7,17 @@ through the public API and the ports only.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import attrs
-
 from ocop import (
     Actor,
-    BackOffice,
-    CardPayment,
-    CardToken,
     Channel,
-    Customer,
     Money,
     Order,
-    Prepayment,
-    Settings,
     VoucherKind,
 )
-from ocop.adapters.memory import ManualClock
-from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
+from ocop.adapters.simulated import LedgerEntry
 from ocop.domain.payments import ChannelPayment
+from worlds import CUSTOMER, World, usd
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
-CUSTOMER = Customer.named("C-1")
 #: A call center user allowed to refund to another card (R4).
 AGENT = Actor.call_center("agent-1", permissions=frozenset({"alternate_payment"}))
 #: A call center user allowed to release an out-of-balance hold (S4).
@@ -38,56 +26,6 @@ SUPERVISOR = Actor.call_center("super-1", permissions=frozenset({"hold_override"
 CLERK = Actor.call_center("clerk-1")
 #: A back-office user who is not a call center user (P1).
 OUTSIDER = Actor.user("user-1")
-
-
-def usd(amount: str | int) -> Money:
-    """US dollars: ``usd("12.50")``."""
-    return Money.of(amount, "USD")
-
-
-def card(value: str = "tok_1", *, last4: str = "1111", reusable: bool = True) -> CardToken:
-    """A card token of the simulated processor's connector and account."""
-    return CardToken(
-        value=value,
-        connector="sim",
-        service_account="sa-1",
-        brand="visa",
-        last4=last4,
-        expiry="2030-12",
-        reusable=reusable,
-    )
-
-
-def by_card(amount: str, token: CardToken | None = None) -> CardPayment:
-    """A card payment of ``amount`` dollars."""
-    return CardPayment(token if token is not None else card(), usd(amount))
-
-
-def in_cash(amount: str) -> Prepayment:
-    """A cash deposit of ``amount`` dollars."""
-    return Prepayment("cash", amount=usd(amount))
-
-
-@attrs.frozen(kw_only=True)
-class World:
-    """A clock, a simulated processor and a back office over both."""
-
-    clock: ManualClock
-    sim: SimulatedProcessor
-    bo: BackOffice
-
-
-def new_world(
-    *,
-    multi_capture: bool = True,
-    adjustments: bool = True,
-    settings: Settings | None = None,
-) -> World:
-    """A fresh world at 2026-01-01 UTC."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock, multi_capture=multi_capture, adjustments=adjustments)
-    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
-    return World(clock=clock, sim=sim, bo=bo)
 
 
 def place(

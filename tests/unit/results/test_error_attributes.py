@@ -30,19 +30,9 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from worlds import START, World, by_card, card, new_world, usd
 
-from .helpers import (
-    AGENT,
-    CLERK,
-    OUTSIDER,
-    START,
-    World,
-    by_card,
-    card,
-    new_world,
-    place,
-    usd,
-)
+from .helpers import AGENT, CLERK, OUTSIDER, place
 
 OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
 

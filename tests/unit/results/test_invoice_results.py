@@ -9,21 +9,9 @@ from __future__ import annotations
 import pytest
 
 from ocop import HoldCode, InvoiceResult, LineStatus, OperationInDoubt
+from worlds import by_card, card, in_cash, new_world, usd
 
-from .helpers import (
-    CLERK,
-    SUPERVISOR,
-    by_card,
-    card,
-    in_cash,
-    journal_totals,
-    kinds,
-    ledger,
-    new_world,
-    open_at_processor,
-    place,
-    usd,
-)
+from .helpers import CLERK, SUPERVISOR, journal_totals, kinds, ledger, open_at_processor, place
 
 
 def captured(result: InvoiceResult) -> list[tuple[str, str]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ocop import LineStatus, OrderStatus
+from worlds import by_card, new_world, usd
 
-from .helpers import AGENT, by_card, kinds, new_world, open_at_processor, place, usd
+from .helpers import AGENT, kinds, open_at_processor, place
 
 
 def test_an_authorization_adjusted_back_to_an_earlier_amount_reaches_the_processor() -> None:

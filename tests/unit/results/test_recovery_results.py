@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from ocop import Channel, LineStatus, OperationInDoubt, OrderStatus
+from worlds import World, by_card, card, new_world, usd
 
-from .helpers import CLERK, World, by_card, card, kinds, ledger, new_world, place, usd
+from .helpers import CLERK, kinds, ledger, place
 
 FIRST = "SO-1/authorize:L1.A1#1"
 SECOND = "SO-1/authorize:L1.A1#2"

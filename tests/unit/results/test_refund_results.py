@@ -10,18 +10,9 @@ from __future__ import annotations
 import pytest
 
 from ocop import OperationInDoubt, RefundResult, RefundToken, VoucherKind
+from worlds import World, by_card, card, in_cash, new_world, usd
 
-from .helpers import (
-    AGENT,
-    World,
-    by_card,
-    card,
-    in_cash,
-    journal_totals,
-    new_world,
-    place,
-    usd,
-)
+from .helpers import AGENT, journal_totals, place
 
 
 def refunds_of(result: RefundResult) -> list[tuple[str | None, str]]:

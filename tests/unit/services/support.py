@@ -7,8 +7,6 @@ Tests call :func:`make_world` instead, which also suits hypothesis (one world pe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import attrs
 
 from ocop import (
@@ -27,22 +25,10 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
+from worlds import START, card
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
 #: A distinctive security code: it must never show up anywhere (T1, T2).
 CVV = "9371"
-
-
-def card(value: str, last4: str, brand: str = "visa") -> CardToken:
-    """A card token of the simulated processor's connector and service account."""
-    return CardToken(
-        value=value,
-        connector="sim",
-        service_account="sa-1",
-        brand=brand,
-        last4=last4,
-        expiry="2030-12",
-    )
 
 
 CARD_1 = card("tok_1", "1111")
@@ -64,11 +50,6 @@ OUTSIDER = Actor.user("u-1")
 
 ALICE = Customer.named("C-1")
 BOB = Customer.named("C-2")
-
-
-def usd(amount: str | int) -> Money:
-    """US dollars."""
-    return Money.of(amount, "USD")
 
 
 @attrs.frozen(kw_only=True)

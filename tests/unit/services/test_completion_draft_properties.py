@@ -7,18 +7,7 @@ import functools
 import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import (
-    ALICE,
-    CARD_1,
-    CARD_2,
-    CARD_3,
-    CLERK,
-    CVV,
-    World,
-    capture_line,
-    make_world,
-    usd,
-)
+from support import ALICE, CARD_1, CARD_2, CARD_3, CLERK, CVV, World, capture_line, make_world
 
 from ocop import (
     CardPayment,
@@ -39,6 +28,7 @@ from ocop import (
     Prepayment,
 )
 from ocop.domain.plan import POST, next_step
+from worlds import usd
 
 ORDERS = ("SO-A", "SO-B", "SO-C", "SO-D")
 NAMES = ("add_card", "add_saved_card", "add_prepayment", "change_amount", "replace_card", "remove")

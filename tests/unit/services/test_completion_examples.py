@@ -18,7 +18,6 @@ from support import (
     kinds,
     make_world,
     snapshot,
-    usd,
 )
 
 from ocop import (
@@ -34,6 +33,7 @@ from ocop import (
     PaymentMethod,
     Prepayment,
 )
+from worlds import usd
 
 
 def paid_by_card(world: World, amount: str = "100.00", order_id: str = "SO-1") -> None:

@@ -22,7 +22,6 @@ from support import (
     capture_line,
     make_world,
     snapshot,
-    usd,
 )
 
 from ocop import (
@@ -45,6 +44,7 @@ from ocop import (
     Prepayment,
     Settings,
 )
+from worlds import usd
 
 CARDS = (CARD_1, CARD_2, CARD_3)
 LINE_OF_KEY = re.compile(r"/[a-z_]+:(L\d+)\.A\d+")

@@ -16,13 +16,11 @@ from support import (
     CLERK,
     CVV,
     OUTSIDER,
-    START,
     SUPERVISOR,
     World,
     kinds,
     make_world,
     snapshot,
-    usd,
 )
 
 from ocop import (
@@ -44,6 +42,7 @@ from ocop import (
     SavedCardPayment,
     Settings,
 )
+from worlds import START, usd
 
 
 def policy(**changes: object) -> Settings:

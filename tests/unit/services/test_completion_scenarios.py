@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from support import (
-    ALICE,
-    CARD_1,
-    CARD_2,
-    CLERK,
-    CVV,
-    capture_line,
-    kinds,
-    make_world,
-    usd,
-)
+from support import ALICE, CARD_1, CARD_2, CLERK, CVV, capture_line, kinds, make_world
 
 from ocop import (
     CardPayment,
@@ -23,6 +13,7 @@ from ocop import (
     SavedCardPayment,
     VoucherKind,
 )
+from worlds import usd
 
 # -- seed scenarios -----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
-from support import ALICE, CARD_1, CARD_2, CLERK, CVV, World, make_world, usd
+from support import ALICE, CARD_1, CARD_2, CLERK, CVV, World, make_world
 
 from ocop import (
     CardNumberRefused,
@@ -21,6 +21,7 @@ from ocop import (
     SavedCardPayment,
 )
 from ocop.testing.strategies import card_numbers
+from worlds import usd
 
 CARD_NUMBERS = (
     "4111111111111111",

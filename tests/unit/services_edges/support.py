@@ -8,72 +8,26 @@ must leave behind: no order and no processor call.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import attrs
 import pytest
 
 from ocop import (
     Actor,
-    BackOffice,
     CardPayment,
-    CardToken,
     Channel,
-    Customer,
     Money,
     Operation,
     Order,
     OrderNotFound,
     Settings,
 )
-from ocop.adapters.memory import ManualClock
-from ocop.adapters.simulated import SimulatedProcessor
+from worlds import CUSTOMER, World, card, usd
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
-CUSTOMER = Customer.named("C-1")
 #: A call center user with every permission these tests need.
 AGENT = Actor.call_center("agent-1", permissions=frozenset({"alternate_payment"}))
 #: A back-office user who is not a call center user (P1).
 OUTSIDER = Actor.user("user-1")
 #: Settings with omni-channel order payments off (legal: F1 and F2 bind only while it is on).
 OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
-
-
-def usd(amount: str | int) -> Money:
-    """US dollars: ``usd("12.50")``."""
-    return Money.of(amount, "USD")
-
-
-def card(value: str = "tok_1", *, reusable: bool = True) -> CardToken:
-    """A card token of the simulated processor's connector and service account."""
-    return CardToken(
-        value=value,
-        connector="sim",
-        service_account="sa-1",
-        brand="visa",
-        last4="1111",
-        expiry="2030-12",
-        reusable=reusable,
-    )
-
-
-@attrs.frozen(kw_only=True)
-class World:
-    """A clock, a simulated processor and a back office over both."""
-
-    clock: ManualClock
-    sim: SimulatedProcessor
-    bo: BackOffice
-
-
-def new_world(
-    settings: Settings | None = None, *, multi_capture: bool = True, adjustments: bool = True
-) -> World:
-    """A fresh world at 2026-01-01 UTC."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock, multi_capture=multi_capture, adjustments=adjustments)
-    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
-    return World(clock=clock, sim=sim, bo=bo)
 
 
 def card_order(world: World, order_id: str = "SO-1", amount: str = "50.00") -> Order:

@@ -16,8 +16,9 @@ from ocop import (
     OrderStatus,
     SavedCardPayment,
 )
+from worlds import CUSTOMER, World, card, new_world, usd
 
-from .support import AGENT, CUSTOMER, World, card, ledger, new_world, operations, usd
+from .support import AGENT, ledger, operations
 
 
 def saved_card_in_doubt(world: World, channel: Channel) -> None:

@@ -29,19 +29,9 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from worlds import CUSTOMER, START, World, card, new_world, usd
 
-from .support import (
-    AGENT,
-    CUSTOMER,
-    OCOP_OFF,
-    OUTSIDER,
-    START,
-    World,
-    card,
-    card_order,
-    new_world,
-    usd,
-)
+from .support import AGENT, OCOP_OFF, OUTSIDER, card_order
 
 Action = Callable[[BackOffice, str, Actor], object]
 

@@ -13,8 +13,7 @@ from ocop import (
     PermissionDenied,
     Settings,
 )
-
-from .support import CUSTOMER, card, new_world
+from worlds import CUSTOMER, card, new_world
 
 NO_SAVING = Settings.default().with_policies(allow_saving_payment_information=False)
 

@@ -23,19 +23,9 @@ from ocop import (
     OrderStatus,
     Settings,
 )
+from worlds import CUSTOMER, World, card, new_world, usd
 
-from .support import (
-    AGENT,
-    CUSTOMER,
-    OCOP_OFF,
-    World,
-    card,
-    card_order,
-    ledger,
-    new_world,
-    operations,
-    usd,
-)
+from .support import AGENT, OCOP_OFF, card_order, ledger, operations
 
 # -- gates (P2, S3) ------------------------------------------------------------------------------
 

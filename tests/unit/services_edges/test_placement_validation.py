@@ -27,8 +27,9 @@ from ocop import (
     SavedCardPayment,
 )
 from ocop.domain.payments import ChannelPayment
+from worlds import CUSTOMER, World, card, new_world, usd
 
-from .support import CUSTOMER, World, assert_nothing_stored, card, new_world, usd
+from .support import assert_nothing_stored
 
 LIMITED = Customer.named("C-1", on_account_limit=usd("50.00"))
 

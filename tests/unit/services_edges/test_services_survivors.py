@@ -39,20 +39,9 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from worlds import CUSTOMER, START, World, card, new_world, usd
 
-from .support import (
-    AGENT,
-    CUSTOMER,
-    OCOP_OFF,
-    START,
-    World,
-    card,
-    card_order,
-    ledger,
-    new_world,
-    operations,
-    usd,
-)
+from .support import AGENT, OCOP_OFF, card_order, ledger, operations
 
 #: A card that paid none of the orders of these tests (R4).
 OTHER_CARD = card("tok_9")
