@@ -252,7 +252,8 @@ class ModelLifecycle(RuleBasedStateMachine):
         self.currency = "USD"
         self.multi = True
         self.adjustments = True
-        self.sim = BlindableProcessor(clock=self.clock)
+        self.lookups = BlindableProcessor(clock=self.clock)
+        self.sim: SimulatedProcessor = self.lookups
         self.bo = BackOffice.in_memory(processor=self.sim, clock=self.clock)
         self.model: dict[str, MOrder] = {}
         self.returns = 0
@@ -267,9 +268,10 @@ class ModelLifecycle(RuleBasedStateMachine):
     def configure(self, currency: str, multi: bool, adjustments: bool) -> None:
         """Pick the run's currency and the processor's capabilities."""
         self.currency, self.multi, self.adjustments = currency, multi, adjustments
-        self.sim = BlindableProcessor(
+        self.lookups = BlindableProcessor(
             clock=self.clock, multi_capture=multi, adjustments=adjustments
         )
+        self.sim = self.lookups
         self.bo = self.back_office()
         event(f"currency {currency}, multi-capture {multi}, adjustments {adjustments}")
 
@@ -848,7 +850,7 @@ class ModelLifecycle(RuleBasedStateMachine):
     @rule(blind=st.booleans())
     def processor_lookups(self, blind: bool) -> None:
         """The processor's lookups stop (or start again) answering."""
-        self.sim.blind = blind
+        self.lookups.blind = blind
 
     @rule()
     def recover(self) -> None:
@@ -856,7 +858,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         pending = [p for m in self.model.values() for p in m.pending]
         report = self.bo.recover()
         keys = sorted(p.key for p in pending)
-        if self.sim.blind:
+        if self.lookups.blind:
             assert sorted(report.still_in_doubt) == keys
             assert report.resolved == ()
             event(f"recovery blind to {min(len(keys), 2)}+ operations")

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
 import pytest
+from durable_machines import OnPostgres
 from hypothesis import settings
-from pg_support import private_schema
 
-from ocop import BackOffice, Settings
-from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from payments_model import ModelLifecycle
 
 pytestmark = pytest.mark.postgres
 
 
-class ModelOnPostgres(ModelLifecycle):
+class ModelOnPostgres(OnPostgres, ModelLifecycle):
     """Every back office of this run lives in a fresh schema, dropped at teardown."""
-
-    def back_office(self) -> BackOffice:
-        if not hasattr(self, "schemas"):
-            self.schemas = ExitStack()
-        conninfo = self.schemas.enter_context(private_schema())
-        return BackOffice(
-            store=PostgresStore(conninfo), processor=self.sim, journal=PostgresJournal(conninfo),
-            settings=Settings.default(), clock=self.clock,
-        )  # fmt: skip
-
-    def teardown(self) -> None:
-        """Drop the run's schemas."""
-        if hasattr(self, "schemas"):
-            self.schemas.close()
 
 
 # A database round trip per read: a quarter of the profile's runs, as many steps.
