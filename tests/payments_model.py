@@ -257,7 +257,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         self.bo = BackOffice.in_memory(processor=self.sim, clock=self.clock)
         self.model: dict[str, MOrder] = {}
         self.returns = 0
-        self.calls = 0
+        self.return_amounts: dict[str, int] = {}  # what each return asked for
 
     # -- wiring ------------------------------------------------------------------------
     @initialize(
@@ -653,20 +653,14 @@ class ModelLifecycle(RuleBasedStateMachine):
 
     def _return(self, m: MOrder, share: int, again: bool) -> tuple[str, int]:
         """A new return for a share of what is refundable, or a retry of the last one."""
-        if again and self.returns and f"RMA-{self.returns}" in self._return_amounts:
+        if again and self.returns and f"RMA-{self.returns}" in self.return_amounts:
             return_id = f"RMA-{self.returns}"
-            return return_id, self._return_amounts[return_id]
+            return return_id, self.return_amounts[return_id]
         self.returns += 1
         return_id = f"RMA-{self.returns}"
         amount = max((m.received - m.refunded) * share // 100, 1)
-        self._return_amounts[return_id] = amount
+        self.return_amounts[return_id] = amount
         return return_id, amount
-
-    @property
-    def _return_amounts(self) -> dict[str, int]:
-        if not hasattr(self, "_amounts"):
-            self._amounts: dict[str, int] = {}
-        return self._amounts
 
     def _refund_refusal(self, m: MOrder, return_id: str, amount: int) -> Refusal | None:
         doubt = self._doubt(m)
