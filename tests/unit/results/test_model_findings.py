@@ -21,6 +21,12 @@ def test_an_authorization_adjusted_back_to_an_earlier_amount_reaches_the_process
         assert result.order.line("L1").authorized == usd(amount)
         assert open_at_processor(world, "SO-1", "L1") == usd(amount)
     assert kinds(world, "SO-1") == ["authorize", "adjust", "adjust", "adjust"]
+    # O4: keys keep their form; the second adjustment to 12.00 is the step's second attempt.
+    assert [e.key for e in world.sim.ledger() if e.kind == "adjust"] == [
+        "SO-1/adjust:L1.A1:12.00#1",
+        "SO-1/adjust:L1.A1:10.00#1",
+        "SO-1/adjust:L1.A1:12.00#2",
+    ]
 
 
 def test_a_line_refunded_whole_after_a_single_capture_is_authorized_again_for_the_rest() -> None:
