@@ -49,6 +49,7 @@ bench: $(VENV)/.installed
 # Mutation testing of domain/ and services/ (slow, not part of `test`; docs/mutation.md).
 # Options go in MUTATION_ARGS, e.g. `make mutation MUTATION_ARGS="--sample 40 --seed 3"`.
 MUTATION_ARGS ?=
+mutation: HYPOTHESIS_PROFILE = mutation
 mutation: dev
 	$(BIN)/python tools/mutation.py $(MUTATION_ARGS)
 
