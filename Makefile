@@ -31,7 +31,7 @@ lint: dev
 	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: dev
-	$(BIN)/mypy --strict src tests tools
+	$(BIN)/mypy --strict src tests tools bench
 
 # One pytest run, measured: it fails on a failing test or on branch coverage under 95%.
 BRANCH_BAR ?= 95

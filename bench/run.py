@@ -1,86 +1,70 @@
-"""Benchmarks, each against a baseline measured in the same run (never asserted).
+"""Issue 8's measures of the engine, each against a baseline measured in the same run.
 
-``make bench`` prints, for N orders, the cost of placing and invoicing through
-the back office (operation log, store commits, journal) against calling the
-simulated processor directly for the same money movements.
+``make bench`` runs every row of the issue's table (the PostgreSQL rows when the
+server at ``OCOP_TEST_POSTGRES`` answers), printing a progress line as each
+benchmark starts and ends, then the table: today's figure beside the issue's
+bar. Rounds of a benchmark and of its baseline alternate; medians are compared.
+Nothing is asserted: the figures are read, not tested.
 """
 
 from __future__ import annotations
 
-import statistics
-import tempfile
+import os
+import platform
+import sqlite3
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 
-from ocop import BackOffice, CardPayment, CardToken, Channel, Customer, Money
-from ocop.adapters.memory import ManualClock
-from ocop.adapters.simulated import SimulatedProcessor
+import imports_row
+import memory_rows
+import pg
+import pg_rows
+import sqlite_rows
+import units_row
+from harness import Progress, Row, say, table
 
-ORDERS = 300
-ROUNDS = 5
-
-
-def card(number: int) -> CardToken:
-    return CardToken(value=f"tok_{number}", connector="sim", service_account="sa-1",
-                     brand="visa", last4="1111", expiry="2030-12")  # fmt: skip
+BENCHMARKS = 8
 
 
-def baseline() -> None:
-    """The same authorizations and captures, straight to the processor."""
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    sim = SimulatedProcessor(clock=clock)
-    for n in range(ORDERS):
-        auth = sim.authorize(f"a{n}", card(n), Money.of("100.00", "USD"))
-        assert auth.token is not None
-        sim.capture(f"c{n}.1", auth.token, Money.of("60.00", "USD"))  # type: ignore[arg-type]
-        sim.capture(f"c{n}.2", auth.token, Money.of("40.00", "USD"))  # type: ignore[arg-type]
-
-
-def through_back_office() -> None:
-    """Place and invoice twice through BackOffice.in_memory."""
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    flow(BackOffice.in_memory(processor=SimulatedProcessor(clock=clock), clock=clock))
-
-
-def through_sqlite() -> None:
-    """The same, stored in a SQLite file."""
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
-        flow(BackOffice.sqlite(path, processor=SimulatedProcessor(clock=clock), clock=clock))
-
-
-def flow(bo: BackOffice) -> None:
-    for n in range(ORDERS):
-        order_id = f"SO-{n}"
-        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.named("C"),
-                       total=Money.of("100.00", "USD"),
-                       payments=[CardPayment(card(n), Money.of("100.00", "USD"))])  # fmt: skip
-        bo.invoice(order_id, "INV-1", Money.of("60.00", "USD"))
-        bo.invoice(order_id, "INV-2", Money.of("40.00", "USD"))
-
-
-def measure(run: Callable[[], None]) -> float:
-    times = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _postgres(progress: Progress, title: str, measure: str, bar: str, reason: str) -> Row:
+    progress.start(title)
+    progress.done(f"skipped: {reason}")
+    return Row(measure, "skipped", bar)
 
 
 def main() -> None:
-    base = measure(baseline)
-    print(f"{ORDERS} orders, authorize + 2 captures each, median of {ROUNDS} rounds")  # noqa: T201
-    print(f"  processor only (baseline): {base * 1000:8.1f} ms")  # noqa: T201
-    for name, run in (("in memory", through_back_office), ("SQLite file", through_sqlite)):
-        ours = measure(run)
-        print(  # noqa: T201
-            f"  BackOffice, {name:<12} {ours * 1000:8.1f} ms  ({ours / base:.1f}x, "
-            f"{ours / ORDERS * 1e6:.0f} µs per order)"
-        )
+    began = time.perf_counter()
+    say(
+        f"ocop benchmarks (issue 8 measures): Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs"
+    )
+    progress = Progress(BENCHMARKS)
+    reason = pg.unreachable()
+    rows = [sqlite_rows.invoice_against_insert(progress)]
+    if reason is None:
+        with pg.private_schema() as conninfo:
+            rows.append(pg_rows.invoice_against_insert(progress, conninfo))
+    else:
+        rows.append(
+            _postgres(progress, "PostgreSQL: invoice vs raw INSERT+COMMIT",
+                      "PostgreSQL invoice throughput ÷ raw INSERT+COMMIT", "≥ 0.35", reason)
+        )  # fmt: skip
+    rows.append(memory_rows.order_life_against_dicts(progress))
+    rows.append(memory_rows.refund_over_captures(progress))
+    rows.append(sqlite_rows.invoice_among_vouchers(progress))
+    if reason is None:
+        with pg.private_schema() as conninfo:
+            rows.append(pg_rows.workers_against_raw(progress, conninfo))
+    else:
+        rows.append(
+            _postgres(progress, "PostgreSQL: worker processes vs raw INSERT+COMMIT",
+                      "PostgreSQL 2/4/8 workers' scaling ÷ raw's", "≥ 0.8 at each", reason)
+        )  # fmt: skip
+    rows.append(imports_row.import_against_attrs(progress))
+    rows.append(units_row.units_per_capture(progress))
+    say("")
+    for line in table(rows):
+        say(line)
+    say(f"\n{BENCHMARKS} benchmarks in {time.perf_counter() - began:.0f} s")
 
 
 if __name__ == "__main__":

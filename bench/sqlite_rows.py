@@ -1,0 +1,136 @@
+"""SQLite rows: invoice throughput against raw commits, and invoices among many vouchers."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from fixtures import invoice_fresh_orders, place, sqlite, usd
+from harness import Progress, Row, interleave, ms, timed
+
+from ocop import BackOffice
+
+ROUNDS = 7
+INVOICES = 30  # invoices per subject round (each on its own order, placed untimed)
+INSERTS = 300  # raw single-row commits per baseline round
+VOUCHERS_SMALL = 100
+VOUCHERS_LARGE = 50_000
+INVOICES_AMONG = 4  # invoices per round in the voucher benchmark
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    """A connection set up as ocop's SQLite store sets up its own (autocommit, WAL, NORMAL)."""
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "CREATE TABLE raw (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, "
+        "body TEXT NOT NULL)"
+    )
+    return connection
+
+
+def invoice_against_insert(progress: Progress) -> Row:
+    progress.start("SQLite: invoice (one capture) vs raw single-row INSERT+COMMIT")
+    progress.note(
+        f"{ROUNDS} interleaved rounds: {INSERTS} raw commits | {INVOICES} invoices "
+        "(journal_mode=WAL, synchronous=NORMAL, BEGIN IMMEDIATE, as SqliteStore)"
+    )
+    rounds = itertools.count()
+    with tempfile.TemporaryDirectory() as folder:
+        bo = sqlite(Path(folder) / "ocop.db")
+        raw = _raw(Path(folder) / "raw.db")
+        body = "x" * 400
+
+        def baseline() -> float:
+            def insert_all() -> None:
+                for _ in range(INSERTS):
+                    raw.execute("BEGIN IMMEDIATE")
+                    raw.execute(
+                        "INSERT INTO raw (id, body) VALUES (?, ?)", (f"r{next(rounds)}", body)
+                    )
+                    raw.execute("COMMIT")
+
+            return timed(insert_all) / INSERTS
+
+        def subject() -> float:
+            return invoice_fresh_orders(bo, f"SO-{next(rounds)}", INVOICES)
+
+        pair = interleave(baseline, subject, ROUNDS)
+        raw.close()
+    ratio = pair.throughput
+    progress.done(
+        f"insert {ms(pair.baseline)}, invoice {ms(pair.subject)} -> throughput ratio {ratio:.3f}"
+    )
+    return Row(
+        "SQLite invoice throughput ÷ raw INSERT+COMMIT, same PRAGMAs",
+        f"{ratio:.3f} ({ms(pair.subject)} per invoice)",
+        "≥ 0.15",
+    )
+
+
+def _seed(path: Path, vouchers: int) -> BackOffice:
+    """A SQLite back office whose store and journal hold ``vouchers`` posted vouchers.
+
+    One real invoice writes the first; the rest are copies of its rows (outbox,
+    posted, and journal) under other order ids, inserted in bulk: what the store
+    would hold after that many invoices, without running them.
+    """
+    bo = sqlite(path)
+    place(bo, "SEED", "10.00")
+    bo.invoice("SEED", "INV-1", usd("10.00"))
+    connection = sqlite3.connect(str(path))
+    try:
+        ((voucher_id, body),) = connection.execute(
+            "SELECT voucher_id, body FROM ocop_outbox WHERE posted = 1"
+        ).fetchall()
+        copies = [
+            (
+                voucher_id.replace("SEED", f"SEED-{n}"),
+                f"SEED-{n}",
+                body.replace("SEED", f"SEED-{n}"),
+            )
+            for n in range(vouchers - 1)
+        ]
+        with connection:
+            connection.executemany(
+                "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 1, ?)",
+                [(v, b) for v, _, b in copies],
+            )
+            connection.executemany(
+                "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?)", copies
+            )
+    finally:
+        connection.close()
+    return bo
+
+
+def invoice_among_vouchers(progress: Progress) -> Row:
+    progress.start(
+        f"SQLite: one invoice with {VOUCHERS_LARGE:,} posted vouchers vs with {VOUCHERS_SMALL}"
+    )
+    progress.note(
+        f"{ROUNDS} interleaved rounds of {INVOICES_AMONG} invoices each; vouchers seeded as "
+        "bulk copies of one real posted voucher (outbox and journal rows)"
+    )
+    rounds = itertools.count()
+    with tempfile.TemporaryDirectory() as folder:
+        small = _seed(Path(folder) / "small.db", VOUCHERS_SMALL)
+        large = _seed(Path(folder) / "large.db", VOUCHERS_LARGE)
+        pair = interleave(
+            lambda: invoice_fresh_orders(small, f"SO-{next(rounds)}", INVOICES_AMONG),
+            lambda: invoice_fresh_orders(large, f"SO-{next(rounds)}", INVOICES_AMONG),
+            ROUNDS,
+        )
+    ratio = pair.slowdown
+    progress.done(
+        f"{VOUCHERS_SMALL}: {ms(pair.baseline)}, {VOUCHERS_LARGE:,}: {ms(pair.subject)} "
+        f"per invoice -> {ratio:.2f}x"
+    )
+    return Row(
+        f"invoice with {VOUCHERS_LARGE:,} posted vouchers ÷ with {VOUCHERS_SMALL} (SQLite)",
+        f"{ratio:.2f}x",
+        "≤ 1.5x",
+    )
