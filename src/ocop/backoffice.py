@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Self
 
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, SystemClock
-from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
@@ -52,6 +50,8 @@ class BackOffice(BackOfficeServices):
         clock: Clock | None = None,
     ) -> Self:
         """Everything in memory; a :class:`SimulatedProcessor` unless one is given."""
+        from ocop.adapters.simulated import SimulatedProcessor  # imported when first needed
+
         clock = clock if clock is not None else SystemClock()
         return cls(
             store=InMemoryStore(),
@@ -70,6 +70,10 @@ class BackOffice(BackOfficeServices):
         clock: Clock | None = None,
     ) -> Self:
         """The embedded durable default: store and journal in one SQLite file."""
+        # Imported when first used: `import ocop` loads neither sqlite3, cattrs nor the simulator.
+        from ocop.adapters.simulated import SimulatedProcessor
+        from ocop.adapters.sqlite import SqliteJournal, SqliteStore
+
         clock = clock if clock is not None else SystemClock()
         return cls(
             store=SqliteStore(path),
