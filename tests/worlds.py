@@ -12,7 +12,20 @@ from datetime import UTC, datetime
 
 import attrs
 
-from ocop import BackOffice, CardPayment, CardToken, Customer, Money, Prepayment, Settings
+from ocop import (
+    BackOffice,
+    CardPayment,
+    CardToken,
+    Customer,
+    Money,
+    Operation,
+    OperationKind,
+    Outcome,
+    Prepayment,
+    ProcessorResult,
+    RefundToken,
+    Settings,
+)
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 
@@ -82,3 +95,28 @@ def new_world(
     )
     bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
     return World(clock=clock, sim=sim, bo=bo)
+
+
+def refused_payout(order_id: str = "SO-1") -> tuple[Operation, ProcessorResult]:
+    """The intent of a 500.00 payout to card ``tok_9`` and the processor's approval of it.
+
+    Logged through the store port on an order that received less, it is an outcome the
+    order refuses (V3): what recovery must report as unapplied, never apply.
+    """
+    payout = Operation.intent(
+        order_id=order_id,
+        step="unlinked_refund:RMA-X:1",
+        attempt=1,
+        kind=OperationKind.UNLINKED_REFUND,
+        amount=usd("500.00"),
+        target="tok_9",
+        at=START,
+        context={"return_id": "RMA-X"},
+    )
+    approval = ProcessorResult(
+        key=payout.key,
+        outcome=Outcome.APPROVED,
+        amount=usd("500.00"),
+        token=RefundToken("ref_x", "sim", "sa-1"),
+    )
+    return payout, approval

@@ -19,14 +19,11 @@ from ocop import (
     Money,
     Operation,
     OperationInDoubt,
-    OperationKind,
     Order,
     Outcome,
-    ProcessorResult,
-    RefundToken,
     VoucherKind,
 )
-from worlds import START, usd
+from worlds import refused_payout, usd
 
 from .support import (
     AGENT,
@@ -304,23 +301,9 @@ def test_an_outcome_the_order_refuses_is_reported_unapplied_and_the_others_still
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     place_card_order(world, "SO-2", "50.00")
     # A payout of 500.00 the processor claims for SO-1, which received only 100.00.
-    payout = Operation.intent(
-        order_id="SO-1",
-        step="unlinked_refund:RMA-X:1",
-        attempt=1,
-        kind=OperationKind.UNLINKED_REFUND,
-        amount=usd("500.00"),
-        target=OTHER_CARD.value,
-        at=START,
-        context={"return_id": "RMA-X"},
-    )
+    payout, approval = refused_payout("SO-1")
     _log_intent(world, payout)
-    world.processor.answers[payout.key] = ProcessorResult(
-        key=payout.key,
-        outcome=Outcome.APPROVED,
-        amount=usd("500.00"),
-        token=RefundToken("ref_x", "sim", "sa-1"),
-    )
+    world.processor.answers[payout.key] = approval
     world.sim.script("capture", "timeout_after_success")
     assert world.bo.invoice("SO-2", "INV-1", usd("50.00")).in_doubt
     before = world.bo.order("SO-1")

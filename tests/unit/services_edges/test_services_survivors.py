@@ -32,14 +32,13 @@ from ocop import (
     PermissionDenied,
     Prepayment,
     ProcessorResult,
-    RefundToken,
     Settings,
     Voucher,
     VoucherKind,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from worlds import CUSTOMER, START, World, card, new_world, usd
+from worlds import CUSTOMER, START, World, card, new_world, refused_payout, usd
 
 from .support import AGENT, OCOP_OFF, card_order, ledger, operations
 
@@ -423,25 +422,11 @@ def test_recovery_logs_the_key_of_an_outcome_the_order_refuses(
     card_order(world, amount="100.00")
     world.bo.invoice("SO-1", "INV-1", usd("100.00"))
     # A payout of 500.00 the processor claims for SO-1, which received only 100.00 (V3).
-    payout = Operation.intent(
-        order_id="SO-1",
-        step="unlinked_refund:RMA-X:1",
-        attempt=1,
-        kind=OperationKind.UNLINKED_REFUND,
-        amount=usd("500.00"),
-        target=OTHER_CARD.value,
-        at=START,
-        context={"return_id": "RMA-X"},
-    )
+    payout, approval = refused_payout("SO-1")
     with world.bo.ports.store.unit_of_work() as uow:
         uow.operations.record_intent(payout)
         uow.commit()
-    sim.answers[payout.key] = ProcessorResult(
-        key=payout.key,
-        outcome=Outcome.APPROVED,
-        amount=usd("500.00"),
-        token=RefundToken("ref_x", "sim", "sa-1"),
-    )
+    sim.answers[payout.key] = approval
     with caplog.at_level(logging.INFO, logger="ocop.recovery"):
         report = world.bo.recover()
     assert report.unapplied == ("SO-1/unlinked_refund:RMA-X:1#1",)
