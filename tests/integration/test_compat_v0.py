@@ -1,0 +1,166 @@
+"""A SQLite file written by ocop 0.1.0 (tests/fixtures/v0.sqlite) still opens and carries on.
+
+``v0.json`` records what that version wrote: each order's figures, operations and
+vouchers, the voucher left pending in the outbox, and the operation keys that version made
+for a few follow-up steps (run on a copy with a fresh simulated processor, which knows none
+of the file's authorizations or captures, after a recovery). Every test works on a copy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import TypedDict, cast
+
+from ocop import Actor, BackOffice, CardToken, Money
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+AGENT = Actor.call_center("u1")
+PAYOUT_AGENT = Actor.call_center("u2", permissions=frozenset({"alternate_payment"}))
+OTHER_CARD = CardToken(value="tok_9", connector="sim", service_account="sa-1",
+                       brand="visa", last4="9999", expiry="2030-12")  # fmt: skip
+
+OperationRow = tuple[str, str, str | None]  # key, kind, outcome (None while in doubt)
+
+
+class OperationEntry(TypedDict):
+    key: str
+    kind: str
+    outcome: str | None
+
+
+class OrderEntry(TypedDict):
+    order_id: str
+    status: str
+    total: str
+    received: str
+    refunded: str
+    captured: str
+    currency: str
+    operations: list[OperationEntry]
+    journal: list[str]
+
+
+class StepEntry(TypedDict):
+    order_id: str
+    action: str
+    args: dict[str, str]
+    new_operations: list[OperationEntry]
+
+
+class Manifest(TypedDict):
+    written_by: str
+    last_time: str
+    orders: list[OrderEntry]
+    pending_outbox: list[str]
+    next_steps: list[StepEntry]
+
+
+MANIFEST = cast(Manifest, json.loads((FIXTURES / "v0.json").read_text()))
+
+
+def _open_copy(tmp_path: Path) -> BackOffice:
+    """A back office over a copy of the v0 file, at the file's last time."""
+    copy = tmp_path / "v0.sqlite"
+    shutil.copyfile(FIXTURES / "v0.sqlite", copy)
+    clock = ManualClock(datetime.fromisoformat(MANIFEST["last_time"]))
+    return BackOffice.sqlite(copy, processor=SimulatedProcessor(clock=clock), clock=clock)
+
+
+def _operations(bo: BackOffice, order_id: str) -> list[OperationRow]:
+    with bo.ports.store.unit_of_work() as uow:
+        operations = uow.operations.for_order(order_id)
+    return [
+        (op.key, op.kind.value, None if op.in_doubt or op.outcome is None else op.outcome.value)
+        for op in operations
+    ]
+
+
+def _rows(entries: list[OperationEntry]) -> list[OperationRow]:
+    return [(e["key"], e["kind"], e["outcome"]) for e in entries]
+
+
+def _pending(bo: BackOffice) -> list[str]:
+    with bo.ports.store.unit_of_work() as uow:
+        return [voucher.voucher_id for voucher in uow.outbox.pending()]
+
+
+def _perform(bo: BackOffice, step: StepEntry) -> None:
+    """Run one follow-up step of the manifest, as the generating version ran it."""
+    order_id, args = step["order_id"], step["args"]
+    amount = Money.of(args.get("amount", "0"), "USD")
+    match step["action"]:
+        case "invoice":
+            bo.invoice(order_id, args["invoice_id"], amount)
+        case "cancel":
+            bo.cancel_order(order_id, AGENT)
+        case "refund":
+            bo.refund(order_id, args["return_id"], amount, AGENT)
+        case "refund_to_card":
+            bo.refund_to_card(order_id, args["return_id"], OTHER_CARD, amount, PAYOUT_AGENT)
+        case "change_amount":
+            bo.change_total(order_id, amount, AGENT)
+            draft = bo.begin_completion(order_id, AGENT)
+            bo.submit(draft.change_amount(draft.lines[0].line_id, amount))
+        case "submit":
+            bo.submit(bo.begin_completion(order_id, AGENT))
+        case other:
+            raise AssertionError(f"unknown step {other}")
+
+
+def test_every_v0_order_operation_and_voucher_loads_as_recorded(tmp_path: Path) -> None:
+    """Orders, operation log, journal and pending outbox of the v0 file read back as recorded."""
+    bo = _open_copy(tmp_path)
+    with bo.ports.store.unit_of_work() as uow:
+        ids = list(uow.orders.ids())
+    assert ids == [entry["order_id"] for entry in MANIFEST["orders"]]
+    for entry in MANIFEST["orders"]:
+        order, currency = bo.order(entry["order_id"]), entry["currency"]
+        assert order.status.value == entry["status"], entry["order_id"]
+        assert order.total == Money.of(entry["total"], currency)
+        assert order.received == Money.of(entry["received"], currency)
+        assert order.refunded == Money.of(entry["refunded"], currency)
+        assert order.captured == Money.of(entry["captured"], currency)
+        assert _operations(bo, entry["order_id"]) == _rows(entry["operations"])
+        assert [v.voucher_id for v in bo.journal(entry["order_id"])] == entry["journal"]
+    assert _pending(bo) == MANIFEST["pending_outbox"] != []
+
+
+def test_recovery_of_a_v0_file_applies_every_doubt_and_empties_the_outbox(tmp_path: Path) -> None:
+    """O2: recover() on the v0 file resolves or keeps each doubt, applies all, posts the outbox."""
+    bo = _open_copy(tmp_path)
+    in_doubt = {
+        op["key"]
+        for entry in MANIFEST["orders"]
+        for op in entry["operations"]
+        if op["outcome"] is None
+    }
+    report = bo.recover()
+    assert report.unapplied == ()
+    assert set(report.resolved) | set(report.still_in_doubt) == in_doubt
+    after = {
+        key: outcome
+        for entry in MANIFEST["orders"]
+        for key, _, outcome in _operations(bo, entry["order_id"])
+    }
+    assert all((after[key] is None) == (key in report.still_in_doubt) for key in in_doubt)
+    assert _pending(bo) == []
+    posted = {v.voucher_id for entry in MANIFEST["orders"] for v in bo.journal(entry["order_id"])}
+    assert set(MANIFEST["pending_outbox"]) <= posted
+
+
+def test_follow_up_steps_on_a_v0_file_make_the_same_operation_keys(tmp_path: Path) -> None:
+    """O4: each recorded follow-up step, after recovery, logs exactly the keys v0 logged for it."""
+    bo = _open_copy(tmp_path)
+    bo.recover()
+    for step in MANIFEST["next_steps"]:
+        before = {key for key, _, _ in _operations(bo, step["order_id"])}
+        _perform(bo, step)
+        made = [
+            (key, kind) for key, kind, _ in _operations(bo, step["order_id"]) if key not in before
+        ]
+        assert made == [(op["key"], op["kind"]) for op in step["new_operations"]], step
