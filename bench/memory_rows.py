@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TypeVar
 
 import attrs
-from fixtures import card, clock, in_memory, place, usd
 from harness import Progress, Row, interleave, ms, timed
 
+from fixtures import card, clock, in_memory, place, usd
 from ocop import (
     Actor,
     AuthorizationToken,

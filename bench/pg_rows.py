@@ -14,9 +14,9 @@ from collections.abc import Callable
 from multiprocessing.queues import Queue
 from typing import TYPE_CHECKING, Any
 
-from fixtures import clock, invoice_fresh_orders, place, usd
 from harness import Progress, Row, interleave, ms, timed
 
+from fixtures import clock, invoice_fresh_orders, place, usd
 from ocop import BackOffice
 from ocop.adapters.simulated import SimulatedProcessor
 

@@ -7,9 +7,9 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from fixtures import invoice_fresh_orders, place, sqlite, usd
 from harness import Progress, Row, interleave, ms, timed
 
+from fixtures import invoice_fresh_orders, place, sqlite, usd
 from ocop import BackOffice
 
 ROUNDS = 7

@@ -5,13 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from fixtures import clock, place, usd
 from harness import Progress, Row
 
+from fixtures import clock, place, usd
 from ocop import BackOffice, Voucher
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.ports.store import OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
+from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
 
 
 class _Counts:
@@ -40,9 +40,9 @@ class _CountedUnit:
     def outbox(self) -> VoucherOutbox:
         return self._inner.outbox
 
-    def commit(self) -> None:
+    def commit(self) -> Committed:
         self._counts.commits += 1
-        self._inner.commit()
+        return self._inner.commit()
 
     def rollback(self) -> None:
         self._inner.rollback()

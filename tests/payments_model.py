@@ -639,9 +639,9 @@ class ModelLifecycle(RuleBasedStateMachine):
                 elif fault == "decline":
                     failed.append(capture.capture_id)
                 else:
+                    # The return's refunds go out together: one in doubt stops no other.
                     in_doubt = True
                     m.pending.append(self._pending_refund(key, line, capture, refund, fault))
-                    break
                 fault = "approve"
             if rest > 0 and not failed and not in_doubt:
                 number = sum(1 for r in m.others if r.return_id == return_id) + 1

@@ -19,7 +19,6 @@ from ocop import (
     Customer,
     Money,
     Operation,
-    OperationKind,
     Outcome,
     Prepayment,
     ProcessorResult,
@@ -28,6 +27,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CUSTOMER = Customer.named("C-1")
@@ -103,16 +103,9 @@ def refused_payout(order_id: str = "SO-1") -> tuple[Operation, ProcessorResult]:
     Logged through the store port on an order that received less, it is an outcome the
     order refuses (V3): what recovery must report as unapplied, never apply.
     """
-    payout = Operation.intent(
-        order_id=order_id,
-        step="unlinked_refund:RMA-X:1",
-        attempt=1,
-        kind=OperationKind.UNLINKED_REFUND,
-        amount=usd("500.00"),
-        target="tok_9",
-        at=START,
-        context={"return_id": "RMA-X"},
-    )
+    step = steps.UnlinkedRefund(return_id="RMA-X", number=1, amount=usd("500.00"),
+                                target="tok_9")  # fmt: skip
+    payout = Operation.intent(order_id, step, 1, START)
     approval = ProcessorResult(
         key=payout.key,
         outcome=Outcome.APPROVED,

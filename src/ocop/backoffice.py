@@ -9,15 +9,19 @@ clock=...)``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from ocop.adapters.memory import InMemoryJournal, InMemoryStore, SystemClock
+from ocop.adapters.memory import InMemoryStore, SystemClock
+from ocop.domain.errors import InvalidInput
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
 from ocop.services.backoffice import BackOfficeServices
+
+if TYPE_CHECKING:
+    from ocop.adapters.sql import SqlStore
 
 
 class BackOffice(BackOfficeServices):
@@ -39,6 +43,10 @@ class BackOffice(BackOfficeServices):
             settings=settings if settings is not None else Settings.default(),
             clock=clock if clock is not None else SystemClock(),
         )
+        if getattr(store, "keeps_journal", False) and journal is not getattr(
+            store, "journal", None
+        ):
+            raise InvalidInput("this store keeps the payment journal: pass journal=store.journal")
         self._store = store
         self._journal = journal
 
@@ -49,17 +57,9 @@ class BackOffice(BackOfficeServices):
         processor: PaymentProcessor | None = None,
         clock: Clock | None = None,
     ) -> Self:
-        """Everything in memory; a :class:`SimulatedProcessor` unless one is given."""
-        from ocop.adapters.simulated import SimulatedProcessor  # imported when first needed
-
-        clock = clock if clock is not None else SystemClock()
-        return cls(
-            store=InMemoryStore(),
-            processor=processor if processor is not None else SimulatedProcessor(clock=clock),
-            journal=InMemoryJournal(),
-            settings=settings,
-            clock=clock,
-        )
+        """Everything in memory, the journal kept by the store; a :class:`SimulatedProcessor`
+        unless one is given."""
+        return cls._wired(InMemoryStore(keeps_journal=True), settings, processor, clock)
 
     @classmethod
     def sqlite(
@@ -69,19 +69,28 @@ class BackOffice(BackOfficeServices):
         processor: PaymentProcessor | None = None,
         clock: Clock | None = None,
     ) -> Self:
-        """The embedded durable default: store and journal in one SQLite file."""
-        # Imported when first used: `import ocop` loads neither sqlite3, cattrs nor the simulator.
-        from ocop.adapters.simulated import SimulatedProcessor
-        from ocop.adapters.sqlite import SqliteJournal, SqliteStore
+        """The embedded durable default: store and journal in one SQLite file, vouchers
+        written in the same transaction as the change that posts them."""
+        # Imported when first used: `import ocop` loads neither sqlite3 nor cattrs.
+        from ocop.adapters.sqlite import SqliteStore
 
+        return cls._wired(SqliteStore(path, keeps_journal=True), settings, processor, clock)
+
+    @classmethod
+    def _wired(
+        cls,
+        store: InMemoryStore | SqlStore,
+        settings: Settings | None,
+        processor: PaymentProcessor | None,
+        clock: Clock | None,
+    ) -> Self:
         clock = clock if clock is not None else SystemClock()
-        return cls(
-            store=SqliteStore(path),
-            processor=processor if processor is not None else SimulatedProcessor(clock=clock),
-            journal=SqliteJournal(path),
-            settings=settings,
-            clock=clock,
-        )
+        if processor is None:
+            from ocop.adapters.simulated import SimulatedProcessor  # imported when first needed
+
+            processor = SimulatedProcessor(clock=clock)
+        return cls(store=store, processor=processor, journal=store.journal, settings=settings,
+                   clock=clock)  # fmt: skip
 
     def with_settings(self, settings: Settings) -> Self:
         """The same store, processor, journal and clock under other settings."""

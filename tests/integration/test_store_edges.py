@@ -83,13 +83,14 @@ def stored(store: OrderStore) -> None:
 
 
 def test_updating_an_order_never_stored_raises_order_not_found(backend: Backend) -> None:
-    """update() of an unknown order id raises OrderNotFound naming it; nothing is stored."""
+    """update() of an unknown order id raises OrderNotFound naming it, when it is staged or
+    when the unit commits (the store checks versions as it writes); nothing is stored."""
     store = backend.store()
     with store.unit_of_work() as uow:
+        uow.orders.update(SAMPLE.order("SO-9"))
         with pytest.raises(OrderNotFound) as missing:
-            uow.orders.update(SAMPLE.order("SO-9"))
+            uow.commit()
         assert missing.value.order_id == "SO-9"
-        uow.commit()
     with store.unit_of_work() as uow:
         assert uow.orders.ids() == ()
 

@@ -22,7 +22,6 @@ from ocop import (
     Invoice,
     Money,
     Operation,
-    OperationKind,
     Order,
     Outcome,
     PaymentLine,
@@ -34,6 +33,7 @@ from ocop import (
     Voucher,
     VoucherLine,
 )
+from ocop.domain import steps
 from ocop.domain.cardguard import contains_card_number, luhn_valid, refuse_card_data
 from ocop.testing.strategies import card_numbers, non_card_text
 
@@ -54,17 +54,14 @@ def _voucher(voucher_id: str = "V-1", reference: str = "INV-1") -> Voucher:
     )
 
 
-def _operation(step: str = "capture:INV-1", target: str = "tok_1") -> Operation:
-    return Operation(
-        key="SO-1/capture:INV-1#1",
-        order_id="SO-1",
-        step=step,
-        attempt=1,
-        kind=OperationKind.CAPTURE,
-        amount=TEN,
-        target=target,
-        recorded_at=NOW,
-    )
+def _capture(target: str = "tok_1") -> steps.Capture:
+    return steps.Capture(invoice_id="INV-1", line_id="L1", auth_id="A1", amount=TEN,
+                         target=target)  # fmt: skip
+
+
+def _operation(name: str = "capture:INV-1") -> Operation:
+    return Operation(key="SO-1/capture:INV-1#1", order_id="SO-1", name=name, attempt=1,
+                     step=_capture(), recorded_at=NOW)  # fmt: skip
 
 
 def _order(order_id: str) -> Order:
@@ -108,8 +105,8 @@ GUARDED: dict[str, Callable[[str], object]] = {
     "ProcessorResult.reason": lambda t: ProcessorResult(
         key="SO-1/capture#1", outcome=Outcome.DECLINED, reason=t
     ),
-    "Operation.step": lambda t: _operation(step=t),
-    "Operation.target": lambda t: _operation(target=t),
+    "Operation.name": lambda t: _operation(name=t),
+    "Capture.target": lambda t: _capture(target=t),
 }
 
 # Text around a card number that does not glue digits onto its first or last group.

@@ -1,75 +1,361 @@
 """Serialisation at the edge: orders, operations and vouchers to JSON and back.
 
-A private :class:`cattrs.Converter` (never the global one) turns the frozen
-domain values into plain JSON. Money travels as an exact decimal string with
-its currency, datetimes as ISO 8601, processor tokens with their type. Values
-are rebuilt through their constructors, so every validator runs again on load.
+Writing: a private :class:`cattrs.Converter` (never the global one) turns frozen
+attrs values into compact JSON with sorted keys. Decimals (so Money's amount)
+travel as exact strings, datetimes as ISO 8601, enums by value, tuples as
+arrays. A processor token, and any value of a field typed as a union of several
+attrs classes, carries its class name under ``"type"``.
+
+Reading trusts the row: stores hand :func:`loads` only what :func:`dumps` wrote
+from values that passed their validators, so values are not rebuilt through
+their constructors. For each attrs class a builder is compiled once from
+``attrs.fields`` and the resolved field types; it makes the instance with
+``cls.__new__(cls)`` and sets its slots directly, so no validator and no
+``__attrs_post_init__`` runs again (a ``cached_property`` slot stays unset until
+first read). A field missing from a row (written before the field existed)
+takes its attrs default; keys a class does not know are ignored.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import json
+import operator
+import types
+import typing
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn
 
-from ocop.domain.journal import Voucher
-from ocop.domain.money import Money
+from ocop.adapters.legacy import operation_v0
 from ocop.domain.operations import Operation
-from ocop.domain.order import Order
-from ocop.domain.tokens import (
-    AuthorizationToken,
-    CaptureToken,
-    CardToken,
-    ProcessorToken,
-    RefundToken,
-)
+from ocop.domain.tokens import ProcessorToken
 
 __all__ = ["dumps", "loads"]
 
-T = TypeVar("T", Order, Operation, Voucher)
+T = TypeVar("T")
 
-_TOKENS: dict[str, type[ProcessorToken]] = {
-    cls.__name__: cls
-    for cls in (ProcessorToken, CardToken, AuthorizationToken, CaptureToken, RefundToken)
-}
+#: Roots of class families whose values are always written with their class name,
+#: whatever the field's declared type says.
+_TAGGED_FAMILIES: tuple[type, ...] = (ProcessorToken,)
+#: The key that names a tagged value's class.
+_TAG = "type"
+
+#: Types whose JSON form is the value itself.
+_PLAIN: frozenset[object] = frozenset({str, int, bool, float, type(None), Any})
+
+#: Where attrs keeps the hash of a ``cache_hash=True`` class.
+_CACHED_HASH = "_attrs_cached_hash"
+
+_Hook = Callable[[Any], Any]
 
 
+# -- types ----------------------------------------------------------------------------
+def _union_members(tp: object) -> tuple[object, ...] | None:
+    """The members of a union type (``A | B``, ``Optional[A]``), else None."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return typing.get_args(tp)
+    return None
+
+
+def _attrs_union(tp: object) -> tuple[type, ...] | None:
+    """The classes of a union of two or more attrs classes (None allowed beside them)."""
+    members = _union_members(tp)
+    if members is None:
+        return None
+    classes = tuple(m for m in members if m is not type(None))
+    if len(classes) < 2 or not all(isinstance(m, type) and attrs.has(m) for m in classes):
+        return None
+    return typing.cast(tuple[type, ...], classes)
+
+
+def _in_family(tp: object) -> bool:
+    return isinstance(tp, type) and attrs.has(tp) and issubclass(tp, _TAGGED_FAMILIES)
+
+
+def _family(roots: tuple[type, ...]) -> Iterator[type]:
+    """``roots`` and every class derived from them."""
+    todo = list(roots)
+    while todo:
+        cls = todo.pop()
+        yield cls
+        todo.extend(cls.__subclasses__())
+
+
+def _check_taggable(classes: tuple[type, ...]) -> None:
+    for cls in _family(classes):
+        if attrs.has(cls) and any(a.name == _TAG for a in attrs.fields(cls)):
+            raise TypeError(f"{cls.__name__} has a field named {_TAG!r}: it cannot be tagged")
+
+
+# -- writing --------------------------------------------------------------------------
 def _converter() -> cattrs.Converter:
     converter = cattrs.Converter()
-    converter.register_unstructure_hook(
-        Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
-    )
-    converter.register_structure_hook(Money, lambda d, _: Money.of(d["amount"], d["currency"]))
+    converter.register_unstructure_hook(Decimal, str)
     converter.register_unstructure_hook(datetime, datetime.isoformat)
-    converter.register_structure_hook(datetime, lambda s, _: datetime.fromisoformat(s))
+    untagged: dict[type, _Hook] = {}
 
-    plain = cattrs.Converter()
-    plain.register_unstructure_hook(datetime, datetime.isoformat)
+    def tagged(value: object) -> Any:
+        cls = type(value)
+        body = untagged.get(cls)
+        if body is None:
+            body = untagged[cls] = make_dict_unstructure_fn(cls, converter)
+        return {_TAG: cls.__name__, **body(value)}
 
-    def unstructure_token(token: ProcessorToken) -> dict[str, Any]:
-        body: dict[str, Any] = plain.unstructure(token, unstructure_as=type(token))
-        return {"type": type(token).__name__, **body}
+    def tagged_or_none(value: object) -> Any:
+        return None if value is None else tagged(value)
 
-    def structure_token(data: dict[str, Any], _: object) -> ProcessorToken:
-        fields = {k: v for k, v in data.items() if k != "type"}
-        return _TOKENS[data["type"]](**fields)
+    def family_hook(tp: Any) -> _Hook:
+        _check_taggable((tp,))
+        return tagged
 
-    for cls in _TOKENS.values():
-        converter.register_unstructure_hook(cls, unstructure_token)
-        converter.register_structure_hook(cls, structure_token)
+    def union_hook(tp: Any) -> _Hook:
+        classes = _attrs_union(tp)
+        assert classes is not None  # the predicate checked it
+        _check_taggable(classes)
+        return tagged_or_none
+
+    converter.register_unstructure_hook_factory(_in_family, family_hook)
+    converter.register_unstructure_hook_factory(lambda tp: _attrs_union(tp) is not None, union_hook)
     return converter
 
 
 _CONVERTER = _converter()
 
 
-def dumps(value: Order | Operation | Voucher) -> str:
-    """A value as compact JSON text."""
+def dumps(value: object) -> str:
+    """A value as compact JSON text with sorted keys."""
     return json.dumps(_CONVERTER.unstructure(value), separators=(",", ":"), sort_keys=True)
 
 
+# -- reading --------------------------------------------------------------------------
+#: One reader per type read so far: attrs classes, tagged families and attrs unions.
+_HOOKS: dict[object, _Hook] = {}
+#: One compiled builder per attrs class.
+_BUILDERS: dict[type, _Hook] = {}
+
+
+class _Tagged:
+    """Reads a tagged value as the class its ``"type"`` names.
+
+    The class is one of ``roots`` or derived from them; a name not met yet is looked
+    for again among them, so a subclass defined later is found.
+    """
+
+    def __init__(self, roots: tuple[type, ...]) -> None:
+        _check_taggable(roots)
+        self._roots = roots
+        #: The builder of each class name met so far.
+        self.by_name: dict[str, _Hook] = {}
+
+    def _find(self, name: str) -> _Hook:
+        found = {id(cls): cls for cls in _family(self._roots) if cls.__name__ == name}
+        if len(found) != 1:
+            why = "no" if not found else "more than one"
+            raise ValueError(f"{why} class named {name!r} among {self._roots}")
+        hook = self.by_name[name] = _builder(*found.values())
+        return hook
+
+    def __call__(self, data: dict[str, Any]) -> Any:
+        name = data[_TAG] if len(self._roots) > 1 else data.get(_TAG, self._roots[0].__name__)
+        hook = self.by_name.get(name)
+        if hook is None:
+            hook = self._find(name)
+        return hook(data)
+
+
+#: The reader of each tagged type: a class of a tagged family, or a union of attrs classes.
+_TAGGED: dict[object, _Tagged] = {}
+
+
+def _tagged(tp: object) -> _Tagged | None:
+    """The reader of ``tp`` if its values are tagged, else None."""
+    tagged = _TAGGED.get(tp)
+    if tagged is None:
+        classes = _attrs_union(tp)
+        if classes is None and _in_family(tp):
+            classes = (typing.cast(type, tp),)
+        if classes is None:
+            return None
+        tagged = _TAGGED[tp] = _Tagged(classes)
+    return tagged
+
+
+def _hook(tp: object) -> _Hook:
+    """The function that reads the JSON of an attrs class, a tagged family or an attrs union."""
+    hook = _HOOKS.get(tp)
+    if hook is None:
+        hook = _tagged(tp)
+        if hook is None:
+            if not (isinstance(tp, type) and attrs.has(tp)):
+                raise TypeError(f"the codec reads attrs classes, not {tp!r}")
+            hook = _builder(tp)
+        _HOOKS[tp] = hook
+    return hook
+
+
+def _builder(cls: type) -> _Hook:
+    """The compiled builder of attrs class ``cls``."""
+    build = _BUILDERS.get(cls)
+    return _compile(cls) if build is None else build
+
+
+# Amounts and times repeat across the rows read (zero, an order's timestamps): both are
+# immutable, so each text is parsed once while it stays among the recent ones.
+_decimal = functools.lru_cache(maxsize=4096)(Decimal)
+_datetime = functools.lru_cache(maxsize=4096)(datetime.fromisoformat)
+
+
+class _Source:
+    """The names one compiled builder uses, and the expressions that read its fields."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {}
+        #: The types read by other hooks, by the name the builder calls them.
+        self.hooks: dict[str, object] = {}
+
+    def name(self, value: object, prefix: str) -> str:
+        key = f"_{prefix}{len(self.names)}"
+        self.names[key] = value
+        return key
+
+    def hook(self, tp: object) -> str:
+        """A name for the hook of ``tp``: a stub that finds it on first call, until bound."""
+        found = [key for key, known in self.hooks.items() if known == tp]
+        if found:
+            return found[0]
+        key = self.name(None, "h")
+        self.hooks[key] = tp
+
+        def stub(value: Any) -> Any:
+            hook = self.names[key] = _hook(tp)
+            return hook(value)
+
+        self.names[key] = stub
+        return key
+
+    def read(self, tp: object, var: str, depth: int = 0) -> str:
+        """An expression reading ``var`` (a name or subscript) as ``tp``."""
+        if tp in _PLAIN:
+            return var
+        if tp is Decimal:
+            return f"{self.name(_decimal, 'dec')}({var})"
+        if tp is datetime:
+            return f"{self.name(_datetime, 'iso')}({var})"
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            lookup = self.name(tp._value2member_map_.get, "get")
+            # A value the map lacks (or a falsy member) asks the enum itself.
+            return f"({lookup}({var}) or {self.name(tp, 'enum')}({var}))"
+        members = _union_members(tp)
+        if members is not None:
+            return self._read_union(tp, members, var, depth)
+        if _in_family(tp):
+            return self._read_tagged(tp, var)
+        if isinstance(tp, type) and attrs.has(tp):
+            return f"{self.hook(tp)}({var})"
+        return self._read_sequence(tp, var, depth)
+
+    def _read_tagged(self, tp: object, var: str) -> str:
+        """Straight to the builder the tag names; the reader itself for a name not met yet."""
+        tagged = _tagged(tp)
+        assert tagged is not None  # the caller knows ``tp`` is tagged
+        by_name = self.name(tagged.by_name.get, "get")
+        return f"({by_name}({var}.get({_TAG!r})) or {self.name(tagged, 'tagged')})({var})"
+
+    def _read_union(self, tp: object, members: tuple[object, ...], var: str, depth: int) -> str:
+        others = tuple(m for m in members if m is not type(None))
+        if all(m in _PLAIN for m in others):
+            return var
+        if len(others) < len(members):  # ``X | None``
+            inner = self.read(functools.reduce(operator.or_, others), var, depth)
+            return var if inner == var else f"(None if {var} is None else {inner})"
+        if _attrs_union(tp) is not None:
+            return self._read_tagged(tp, var)
+        raise TypeError(f"the codec cannot read {tp!r}: only unions of attrs classes are tagged")
+
+    def _read_sequence(self, tp: object, var: str, depth: int) -> str:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+            item = f"x{depth}"
+            inner = self.read(args[0], item, depth + 1)
+            if inner == item:
+                return f"{origin.__name__}({var})"
+            return f"{origin.__name__}([{inner} for {item} in {var}])"
+        if origin is tuple and args and Ellipsis not in args:
+            items = [self.read(arg, f"{var}[{i}]", depth) for i, arg in enumerate(args)]
+            if all(item == f"{var}[{i}]" for i, item in enumerate(items)):
+                return f"tuple({var})"
+            return f"({', '.join(items)},)"
+        raise TypeError(f"the codec cannot read {tp!r}")
+
+
+def _setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """Sets attribute ``name`` of an instance of ``cls`` past its frozen ``__setattr__``."""
+    slot = getattr(cls, name, None)
+    if isinstance(slot, types.MemberDescriptorType):
+        return slot.__set__
+    return lambda instance, value: object.__setattr__(instance, name, value)
+
+
+def _compile(cls: type) -> _Hook:
+    """A builder of ``cls`` from a dict: every field set, no validator run."""
+    hints = typing.get_type_hints(cls)
+    src = _Source()
+    lines = ["def build(d):", f"    o = {src.name(cls.__new__, 'new')}({src.name(cls, 'cls')})"]
+    for field in attrs.fields(cls):
+        setter = src.name(_setter(cls, field.name), "set")
+        value = src.read(hints.get(field.name, field.type), "v")
+        key = repr(field.name)
+        if field.default is attrs.NOTHING:
+            lines += [f"    v = d[{key}]", f"    {setter}(o, {value})"]
+            continue
+        if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            factory = src.name(field.default.factory, "factory")
+            default = f"{factory}(o)" if field.default.takes_self else f"{factory}()"
+        else:
+            default = src.name(field.default, "default")
+            if value == "v":  # the JSON value as it is: one look-up
+                lines.append(f"    {setter}(o, d.get({key}, {default}))")
+                continue
+        lines += [
+            f"    if {key} in d:",
+            f"        v = d[{key}]",
+            f"        {setter}(o, {value})",
+            "    else:",
+            f"        {setter}(o, {default})",
+        ]
+    if hasattr(cls, _CACHED_HASH):  # the slot of ``cache_hash=True``, empty until hashed
+        lines.append(f"    {src.name(_setter(cls, _CACHED_HASH), 'set')}(o, None)")
+    lines.append("    return o")
+    # The builder's globals are ``src.names``: a stub there replaces itself with its hook.
+    exec("\n".join(lines), src.names)  # noqa: S102 - the text is made above from field names
+    build: _Hook = src.names["build"]
+    build.__qualname__ = f"build_{cls.__name__}"
+    # Published before its hooks are bound: a class may hold itself, and until they are
+    # bound the stubs work (another thread may already call the builder).
+    _BUILDERS[cls] = build
+    try:
+        for key, tp in src.hooks.items():  # every type is known to be readable on first use
+            src.names[key] = _hook(tp)
+    except TypeError:
+        del _BUILDERS[cls]
+        raise
+    return build
+
+
 def loads(text: str, cls: type[T]) -> T:
-    """Rebuild a value of ``cls`` from :func:`dumps` output; validators run again."""
-    return _CONVERTER.structure(json.loads(text), cls)
+    """A value of ``cls`` from :func:`dumps` output of ocop's own stores; no validator runs.
+
+    Rows of earlier versions are read as today's values (:mod:`ocop.adapters.legacy`).
+    """
+    data = json.loads(text)
+    if cls is Operation:
+        data = operation_v0(data)
+    value: T = _hook(cls)(data)
+    return value

@@ -18,6 +18,8 @@ from ocop.domain.errors import (
     DuplicateOrder,
     IdempotencyConflict,
     InvalidInput,
+    OcopError,
+    OrderNotFound,
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
@@ -62,17 +64,20 @@ class _Tables:
     orders: dict[str, Order] = attrs.Factory(dict)
     operations: dict[str, Operation] = attrs.Factory(dict)
     by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> its operation keys
+    by_step: dict[tuple[str, str], list[str]] = attrs.Factory(dict)  # (order, step) -> keys
     doubtful: dict[str, None] = attrs.Factory(dict)  # keys in doubt, in insertion order
     outbox: dict[str, Voucher] = attrs.Factory(dict)
-    posted: set[str] = attrs.Factory(set)
+    pending: dict[str, None] = attrs.Factory(dict)  # outbox ids not yet posted, in order
+    journal: dict[str, Voucher] = attrs.Factory(dict)
 
 
 class _Memory:
     """The in-memory backend: tables behind one lock, written whole at commit."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keeps_journal: bool) -> None:
         self.tables = _Tables()
         self.lock = threading.Lock()
+        self.keeps_journal = keeps_journal
 
     def order(self, order_id: str) -> Order | None:
         with self.lock:
@@ -86,45 +91,80 @@ class _Memory:
         with self.lock:
             return self.tables.operations.get(key)
 
+    def attempts(self, order_id: str, name: str) -> list[Operation]:
+        with self.lock:
+            keys = self.tables.by_step.get((order_id, name), ())
+            return [self.tables.operations[k] for k in keys]
+
     def operations_of(self, order_id: str) -> list[Operation]:
         with self.lock:
             return [self.tables.operations[k] for k in self.tables.by_order.get(order_id, ())]
 
-    def operations_in_doubt(self) -> list[Operation]:
+    def operations_in_doubt(self, order_id: str | None) -> list[Operation]:
         with self.lock:
-            return [self.tables.operations[k] for k in self.tables.doubtful]
+            tables = self.tables
+            if order_id is None:
+                return [tables.operations[k] for k in tables.doubtful]
+            keys = tables.by_order.get(order_id, ())
+            return [tables.operations[k] for k in keys if k in tables.doubtful]
 
     def pending_vouchers(self) -> list[Voucher]:
         with self.lock:
-            posted = self.tables.posted
-            return [v for k, v in self.tables.outbox.items() if k not in posted]
+            return [self.tables.outbox[k] for k in self.tables.pending]
 
-    def write(self, staged: Staged) -> None:
+    def write(self, staged: Staged) -> tuple[Voucher, ...]:
         tables = self.tables
         with self.lock:
-            for order_id, (_, expected) in staged.orders.items():
-                current = tables.orders.get(order_id)
-                if expected is None and current is not None:
-                    raise DuplicateOrder(order_id)
-                if expected is not None and (current is None or current.version != expected):
-                    raise ConcurrentUpdate(order_id)
-            for key, op in staged.operations.items():
-                stored = tables.operations.get(key)
-                if stored is not None and stored.request != op.request:
-                    raise IdempotencyConflict(key)
+            self._check(staged)
             for order_id, (order, _) in staged.orders.items():
                 tables.orders[order_id] = order
-            for key, op in staged.operations.items():
+            for key, op in staged.intents.items():
                 self._write_operation(key, op)
-            for voucher_id, voucher in staged.vouchers.items():
-                tables.outbox.setdefault(voucher_id, voucher)
-            tables.posted |= staged.posted
+            for key, (op, _) in staged.outcomes.items():
+                if tables.operations[key].in_doubt:
+                    self._write_operation(key, op)
+            if self.keeps_journal:
+                for voucher_id, voucher in staged.vouchers.items():
+                    tables.journal.setdefault(voucher_id, voucher)
+                to_post: tuple[Voucher, ...] = ()
+            else:
+                for voucher_id, voucher in staged.vouchers.items():
+                    if voucher_id not in tables.outbox:
+                        tables.outbox[voucher_id] = voucher
+                        tables.pending[voucher_id] = None
+                to_post = tuple(staged.vouchers.values())
+            for voucher_id in staged.posted:
+                tables.pending.pop(voucher_id, None)
+            return to_post
+
+    def _check(self, staged: Staged) -> None:
+        """Every conflict is found before anything is written (all or nothing)."""
+        tables = self.tables
+        for order_id, (_, expected) in staged.orders.items():
+            current = tables.orders.get(order_id)
+            if expected is None and current is not None:
+                raise DuplicateOrder(order_id)
+            if expected is not None and current is None:
+                raise OrderNotFound(order_id)
+            if expected is not None and current is not None and current.version != expected:
+                raise ConcurrentUpdate(order_id)
+        for key, op in staged.intents.items():
+            stored = tables.operations.get(key)
+            if stored is not None and stored.request != op.request:
+                raise IdempotencyConflict(key)
+        for key, (_, strict) in staged.outcomes.items():
+            stored = tables.operations.get(key)
+            if stored is None:
+                raise OcopError(f"no intent logged for operation {key!r}")
+            if strict and not stored.in_doubt:
+                raise ConcurrentUpdate(stored.order_id)
 
     def _write_operation(self, key: str, op: Operation) -> None:
         tables = self.tables
         stored = tables.operations.get(key)
         if stored is None:
             tables.by_order.setdefault(op.order_id, []).append(key)
+            tables.by_step.setdefault((op.order_id, op.name), []).append(key)
         elif not (stored.in_doubt and op.outcome is not None):
             return  # a stored definitive outcome is never replaced
         tables.operations[key] = op
@@ -138,10 +178,19 @@ class _Memory:
 
 
 class InMemoryStore:
-    """An :class:`~ocop.ports.store.OrderStore` in a process's memory, safe across threads."""
+    """An :class:`~ocop.ports.store.OrderStore` in a process's memory, safe across threads.
 
-    def __init__(self) -> None:
-        self._memory = _Memory()
+    ``keeps_journal``: the store also keeps the payment journal (:attr:`journal`), and
+    writes each unit of work's vouchers to it in the same commit.
+    """
+
+    def __init__(self, *, keeps_journal: bool = False) -> None:
+        self._memory = _Memory(keeps_journal=keeps_journal)
+        self.journal = InMemoryJournal(_shared=self._memory)
+
+    @property
+    def keeps_journal(self) -> bool:
+        return self._memory.keeps_journal
 
     @property
     def _tables(self) -> _Tables:
@@ -154,9 +203,10 @@ class InMemoryStore:
 class InMemoryJournal:
     """A :class:`~ocop.ports.journal.PaymentJournal` in memory, idempotent by voucher id."""
 
-    def __init__(self) -> None:
-        self._vouchers: dict[str, Voucher] = {}
-        self._lock = threading.Lock()
+    def __init__(self, *, _shared: _Memory | None = None) -> None:
+        memory = _shared if _shared is not None else _Memory(keeps_journal=True)
+        self._vouchers = memory.tables.journal
+        self._lock = memory.lock
 
     def post(self, voucher: Voucher) -> None:
         with self._lock:

@@ -55,22 +55,32 @@ def _pool(conninfo: str) -> ConnectionPool:
     return ConnectionPool(connect, idle)
 
 
+def _json_text(column: str, field: str) -> str:
+    return f"(({column})::json ->> '{field}')"
+
+
 def _dialect(pool: ConnectionPool) -> Dialect:
     return Dialect(
         connect=pool.take,
         begin="BEGIN",
         placeholder="%s",
-        schema=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})", *_SCHEMA),
+        schema=_SCHEMA,
         translate=_translate,
+        json_text=_json_text,
+        lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",),
     )
 
 
 class PostgresStore(SqlStore):
-    """An :class:`~ocop.ports.store.OrderStore` in a PostgreSQL database."""
+    """An :class:`~ocop.ports.store.OrderStore` in a PostgreSQL database.
 
-    def __init__(self, conninfo: str) -> None:
+    ``keeps_journal``: the database's journal table is the payment journal
+    (:attr:`journal`), written in the same transaction as the change that posts.
+    """
+
+    def __init__(self, conninfo: str, *, keeps_journal: bool = False) -> None:
         pool = _pool(conninfo)
-        super().__init__(_dialect(pool), pool)
+        super().__init__(_dialect(pool), pool, keeps_journal=keeps_journal)
 
 
 class PostgresJournal(SqlJournal):

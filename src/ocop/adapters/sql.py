@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -24,10 +24,13 @@ from ocop.domain.errors import (
     DuplicateOrder,
     IdempotencyConflict,
     OcopError,
+    OrderNotFound,
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order
+
+_T = TypeVar("_T")
 
 
 class Connection(Protocol):
@@ -100,13 +103,45 @@ class ConnectionPool:
 
 @attrs.frozen
 class Dialect:
-    """How one backend connects (in autocommit mode), begins a write, writes placeholders."""
+    """How one backend connects (in autocommit mode), begins a write, writes placeholders,
+    creates its first tables, and reads a text field of a JSON column (for migrations)."""
 
     connect: Callable[[], Connection]
     begin: str
     placeholder: str
     schema: tuple[str, ...]
     translate: Callable[[Exception], OcopError | None]
+    json_text: Callable[[str, str], str]
+    #: Run first in the transaction that creates or migrates the schema.
+    lock: tuple[str, ...] = ()
+
+
+def _migrations(dialect: Dialect) -> tuple[tuple[str, ...], ...]:
+    """The schema's versions after the first: each a list of statements, in order.
+
+    Version 2: operations carry their step and attempt as columns (the attempts of one
+    step are found by index); indexes for every query the engine runs — in-doubt
+    operations by order, pending outbox rows, the journal by order.
+    """
+    body = dialect.json_text  # column and field names written here, never input
+    return (
+        (
+            "ALTER TABLE ocop_operations ADD COLUMN step TEXT",
+            "ALTER TABLE ocop_operations ADD COLUMN attempt INTEGER",
+            f"UPDATE ocop_operations SET step = {body('body', 'step')}",  # noqa: S608
+            f"UPDATE ocop_operations SET attempt = CAST({body('body', 'attempt')} AS INTEGER)",  # noqa: S608
+            "CREATE INDEX IF NOT EXISTS ocop_operations_by_step "
+            "ON ocop_operations (order_id, step, attempt)",
+            "CREATE INDEX IF NOT EXISTS ocop_operations_doubt_by_order "
+            "ON ocop_operations (order_id, in_doubt)",
+            "CREATE INDEX IF NOT EXISTS ocop_outbox_pending ON ocop_outbox (seq) WHERE posted = 0",
+            "CREATE INDEX IF NOT EXISTS ocop_journal_by_order ON ocop_journal (order_id, seq)",
+        ),
+    )
+
+
+#: The schema version this code writes; older databases are migrated in place.
+SCHEMA_VERSION = 2
 
 
 class _Session:
@@ -132,15 +167,16 @@ class _Session:
         finally:
             cursor.close()
 
-    def transaction(self, work: Callable[[], None]) -> None:
+    def transaction(self, work: Callable[[], _T]) -> _T:
         """Run ``work`` in one transaction: all of it is stored, or none."""
         self.run(self._dialect.begin)
         try:
-            work()
+            done = work()
         except BaseException:
             self.run("ROLLBACK")
             raise
         self.run("COMMIT")
+        return done
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -151,12 +187,16 @@ class _Session:
 class SqlBackend:
     """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, *, keeps_journal: bool) -> None:
         self.session = _Session(dialect)
+        self.keeps_journal = keeps_journal
 
     def _bodies(self, sql: str, params: Sequence[object] = ()) -> list[str]:
         rows, _ = self.session.run(sql, params)
         return [row[0] for row in rows]
+
+    def _operations(self, sql: str, params: Sequence[object] = ()) -> list[Operation]:
+        return [loads(body, Operation) for body in self._bodies(sql, params)]
 
     def order(self, order_id: str) -> Order | None:
         rows, _ = self.session.run(
@@ -165,117 +205,172 @@ class SqlBackend:
         if not rows:
             return None
         body, version = rows[0]
-        return attrs.evolve(loads(body, Order), version=version)
+        order = loads(body, Order)
+        # The body is written with its version: evolving (and so validating) the order
+        # again is needed only for a row whose column says otherwise.
+        return order if order.version == version else attrs.evolve(order, version=version)
 
     def order_ids(self) -> list[str]:
         return self._bodies("SELECT order_id FROM ocop_orders ORDER BY seq")
 
     def operation(self, key: str) -> Operation | None:
-        found = self._bodies("SELECT body FROM ocop_operations WHERE key = ?", [key])
-        return loads(found[0], Operation) if found else None
+        found = self._operations("SELECT body FROM ocop_operations WHERE key = ?", [key])
+        return found[0] if found else None
+
+    def attempts(self, order_id: str, name: str) -> list[Operation]:
+        return self._operations(
+            "SELECT body FROM ocop_operations WHERE order_id = ? AND step = ? ORDER BY attempt",
+            [order_id, name],
+        )
 
     def operations_of(self, order_id: str) -> list[Operation]:
-        bodies = self._bodies(
+        return self._operations(
             "SELECT body FROM ocop_operations WHERE order_id = ? ORDER BY seq", [order_id]
         )
-        return [loads(body, Operation) for body in bodies]
 
-    def operations_in_doubt(self) -> list[Operation]:
-        bodies = self._bodies("SELECT body FROM ocop_operations WHERE in_doubt = 1 ORDER BY seq")
-        return [loads(body, Operation) for body in bodies]
+    def operations_in_doubt(self, order_id: str | None) -> list[Operation]:
+        if order_id is None:
+            return self._operations(
+                "SELECT body FROM ocop_operations WHERE in_doubt = 1 ORDER BY seq"
+            )
+        return self._operations(
+            "SELECT body FROM ocop_operations WHERE order_id = ? AND in_doubt = 1 ORDER BY seq",
+            [order_id],
+        )
 
     def pending_vouchers(self) -> list[Voucher]:
         bodies = self._bodies("SELECT body FROM ocop_outbox WHERE posted = 0 ORDER BY seq")
         return [loads(body, Voucher) for body in bodies]
 
-    def write(self, staged: Staged) -> None:
-        self.session.transaction(lambda: self._write(staged))
+    def write(self, staged: Staged) -> tuple[Voucher, ...]:
+        return self.session.transaction(lambda: self._write(staged))
 
-    def _write(self, staged: Staged) -> None:
-        run = self.session.run
+    def _write(self, staged: Staged) -> tuple[Voucher, ...]:
         for order_id, (order, expected) in staged.orders.items():
-            if expected is None:
-                _, count = run(
-                    "INSERT INTO ocop_orders (order_id, version, body) VALUES (?, ?, ?) "
-                    "ON CONFLICT (order_id) DO NOTHING",
-                    [order_id, order.version, dumps(order)],
-                )
-                if count != 1:
-                    raise DuplicateOrder(order_id)
-                continue
+            self._write_order(order_id, order, expected)
+        for key, op in staged.intents.items():
+            self._write_intent(key, op)
+        for key, (op, strict) in staged.outcomes.items():
+            self._write_outcome(key, op, strict=strict)
+        to_post = tuple(v for v in staged.vouchers.values() if self._write_voucher(v))
+        for voucher_id in staged.posted:
+            self.session.run("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
+        return to_post
+
+    def _write_order(self, order_id: str, order: Order, expected: int | None) -> None:
+        run = self.session.run
+        if expected is None:
             _, count = run(
-                "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
-                [dumps(order), order.version, order_id, expected],
+                "INSERT INTO ocop_orders (order_id, version, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (order_id) DO NOTHING",
+                [order_id, order.version, dumps(order)],
             )
             if count != 1:
-                raise ConcurrentUpdate(order_id)
-        for key, op in staged.operations.items():
-            self._write_operation(key, op)
-        for voucher_id, voucher in staged.vouchers.items():
-            run(
-                "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 0, ?) "
-                "ON CONFLICT (voucher_id) DO NOTHING",
-                [voucher_id, dumps(voucher)],
-            )
-        for voucher_id in staged.posted:
-            run("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
-
-    def _write_operation(self, key: str, op: Operation) -> None:
-        run = self.session.run
+                raise DuplicateOrder(order_id)
+            return
         _, count = run(
-            "INSERT INTO ocop_operations (key, order_id, in_doubt, body) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (key) DO NOTHING",
-            [key, op.order_id, 1 if op.in_doubt else 0, dumps(op)],
+            "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
+            [dumps(order), order.version, order_id, expected],
+        )
+        if count != 1:
+            rows, _ = run("SELECT version FROM ocop_orders WHERE order_id = ?", [order_id])
+            raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)
+
+    def _write_intent(self, key: str, op: Operation) -> None:
+        _, count = self.session.run(
+            "INSERT INTO ocop_operations (key, order_id, step, attempt, in_doubt, body) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            [key, op.order_id, op.name, op.attempt, 1 if op.in_doubt else 0, dumps(op)],
         )
         if count == 1:
             return
         stored = self.operation(key)
-        assert stored is not None, "the insert found the key taken"
-        if stored.request != op.request:
+        if stored is None or stored.request != op.request:
             raise IdempotencyConflict(key)
         if stored.in_doubt and op.outcome is not None:
-            run(
-                "UPDATE ocop_operations SET body = ?, in_doubt = ? WHERE key = ?",
-                [dumps(op), 1 if op.in_doubt else 0, key],
+            self._write_outcome(key, op, strict=False)
+
+    def _write_outcome(self, key: str, op: Operation, *, strict: bool) -> None:
+        _, count = self.session.run(
+            "UPDATE ocop_operations SET body = ?, in_doubt = ? WHERE key = ? AND in_doubt = 1",
+            [dumps(op), 1 if op.in_doubt else 0, key],
+        )
+        if count == 1:
+            return
+        rows, _ = self.session.run("SELECT in_doubt FROM ocop_operations WHERE key = ?", [key])
+        if not rows:
+            raise OcopError(f"no intent logged for operation {key!r}")
+        if strict:
+            raise ConcurrentUpdate(op.order_id)  # settled by another unit of work first
+
+    def _write_voucher(self, voucher: Voucher) -> bool:
+        """Store a voucher; whether it waits in the outbox for an outside journal."""
+        if self.keeps_journal:
+            self.session.run(
+                "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (voucher_id) DO NOTHING",
+                [voucher.voucher_id, voucher.order_id, dumps(voucher)],
             )
+            return False
+        _, count = self.session.run(
+            "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 0, ?) "
+            "ON CONFLICT (voucher_id) DO NOTHING",
+            [voucher.voucher_id, dumps(voucher)],
+        )
+        return count == 1
 
     def release(self) -> None:
         self.session.close()
 
 
+def _schema_version(session: _Session) -> int:
+    rows, _ = session.run("SELECT MAX(version) FROM ocop_schema")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 1
+
+
 def _create_schema(dialect: Dialect) -> None:
-    """Create ocop's tables if they are missing."""
+    """Create ocop's tables if they are missing, and migrate older ones in place."""
     session = _Session(dialect)
 
+    def current() -> bool:
+        try:
+            return _schema_version(session) == SCHEMA_VERSION
+        except OcopError:
+            raise
+        except Exception:  # noqa: BLE001 - no schema table yet: create it below
+            session.close()
+            return False
+
     def create() -> None:
-        for statement in dialect.schema:
+        for statement in (*dialect.lock, *dialect.schema):
             session.run(statement)
+        session.run("CREATE TABLE IF NOT EXISTS ocop_schema (version INTEGER NOT NULL)")
+        version = _schema_version(session)
+        for number, statements in enumerate(_migrations(dialect), start=2):
+            if version < number:
+                for statement in statements:
+                    session.run(statement)
+                session.run("INSERT INTO ocop_schema (version) VALUES (?)", [number])
 
     try:
-        session.transaction(create)
+        if not current():
+            session.transaction(create)
     finally:
         session.close()
 
 
 class _SqlTables:
-    """A backend's tables, created on first use, reached through a connection pool."""
+    """A backend's tables, created (or migrated) on first use, reached through a pool."""
 
-    def __init__(self, dialect: Dialect, pool: ConnectionPool) -> None:
+    def __init__(self, dialect: Dialect, pool: ConnectionPool, *, create: bool = True) -> None:
         self._dialect = dialect
         self._pool = pool
-        _create_schema(dialect)
+        if create:
+            _create_schema(dialect)
 
     def close(self) -> None:
         """Close the idle connections (also done when garbage collected)."""
         self._pool.close()
-
-
-class SqlStore(_SqlTables):
-    """An :class:`~ocop.ports.store.OrderStore` in SQL tables; each backend subclasses it."""
-
-    def unit_of_work(self) -> StagedUnitOfWork:
-        """A unit of work whose changes are written in one transaction at commit."""
-        return StagedUnitOfWork(SqlBackend(self._dialect))
 
 
 class SqlJournal(_SqlTables):
@@ -316,3 +411,22 @@ class SqlJournal(_SqlTables):
             return tuple(loads(row[0], Voucher) for row in rows)
         finally:
             session.close()
+
+
+class SqlStore(_SqlTables):
+    """An :class:`~ocop.ports.store.OrderStore` in SQL tables; each backend subclasses it.
+
+    ``keeps_journal``: the store also keeps the payment journal (:attr:`journal`, the
+    same tables), and writes each unit of work's vouchers to it in the same commit.
+    """
+
+    def __init__(
+        self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool = False
+    ) -> None:
+        super().__init__(dialect, pool)
+        self.keeps_journal = keeps_journal
+        self.journal = SqlJournal(dialect, pool, create=False)
+
+    def unit_of_work(self) -> StagedUnitOfWork:
+        """A unit of work whose changes are written in one transaction at commit."""
+        return StagedUnitOfWork(SqlBackend(self._dialect, keeps_journal=self.keeps_journal))

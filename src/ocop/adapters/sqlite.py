@@ -56,6 +56,10 @@ def _pool(path: str | Path, timeout: float) -> ConnectionPool:
     return ConnectionPool(connect, idle)
 
 
+def _json_text(column: str, field: str) -> str:
+    return f"json_extract({column}, '$.{field}')"
+
+
 def _dialect(pool: ConnectionPool) -> Dialect:
     return Dialect(
         connect=pool.take,
@@ -63,15 +67,22 @@ def _dialect(pool: ConnectionPool) -> Dialect:
         placeholder="?",
         schema=_SCHEMA,
         translate=_translate,
+        json_text=_json_text,
     )
 
 
 class SqliteStore(SqlStore):
-    """An :class:`~ocop.ports.store.OrderStore` in one SQLite file."""
+    """An :class:`~ocop.ports.store.OrderStore` in one SQLite file.
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    ``keeps_journal``: the file's journal table is the payment journal
+    (:attr:`journal`), written in the same transaction as the change that posts.
+    """
+
+    def __init__(
+        self, path: str | Path, *, timeout: float = 30.0, keeps_journal: bool = False
+    ) -> None:
         pool = _pool(path, timeout)
-        super().__init__(_dialect(pool), pool)
+        super().__init__(_dialect(pool), pool, keeps_journal=keeps_journal)
 
 
 class SqliteJournal(SqlJournal):

@@ -3,9 +3,10 @@
 A :class:`StagedUnitOfWork` reads from its :class:`Backend` and sees its own
 staged changes; :meth:`~StagedUnitOfWork.commit` hands them to the backend,
 which writes them atomically and checks there what only the store can know:
-that no other unit of work moved the order's version, took the order id, or
-logged another request under an operation key. So every store raises the same
-errors at the same moments, whatever it keeps its data in.
+that no other unit of work moved the order's version, took the order id, logged
+another request under an operation key, or settled an operation first. So every
+store raises the same errors at the same moments, whatever it keeps its data in;
+and nothing is read again to learn what was written: the commit returns it.
 """
 
 from __future__ import annotations
@@ -16,16 +17,11 @@ from typing import Protocol, Self
 
 import attrs
 
-from ocop.domain.errors import (
-    ConcurrentUpdate,
-    DuplicateOrder,
-    IdempotencyConflict,
-    OcopError,
-    OrderNotFound,
-)
+from ocop.domain.errors import DuplicateOrder, IdempotencyConflict, OcopError, OrderNotFound
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
+from ocop.ports.store import Committed
 
 
 @attrs.define
@@ -34,7 +30,11 @@ class Staged:
 
     #: order id -> (new value, version expected in the store; None for a new order)
     orders: dict[str, tuple[Order, int | None]] = attrs.Factory(dict)
-    operations: dict[str, Operation] = attrs.Factory(dict)
+    #: operations logged by this unit (an intent, possibly with its outcome already)
+    intents: dict[str, Operation] = attrs.Factory(dict)
+    #: key -> (operation with its outcome, strict): stored only over an operation still in
+    #: doubt; ``strict``: otherwise the commit fails with ConcurrentUpdate
+    outcomes: dict[str, tuple[Operation, bool]] = attrs.Factory(dict)
     vouchers: dict[str, Voucher] = attrs.Factory(dict)
     posted: set[str] = attrs.Factory(set)
 
@@ -44,9 +44,10 @@ class Backend(Protocol):
 
     :meth:`write` stores a unit of work's changes all together or not at all,
     raising :class:`DuplicateOrder` for a taken order id, :class:`ConcurrentUpdate`
-    when an order's version is not the one expected, and
-    :class:`IdempotencyConflict` for a key logged with another request. An
-    operation already stored keeps its definitive outcome.
+    when an order's version is not the one expected (or an operation settled
+    strictly was settled already), and :class:`IdempotencyConflict` for a key
+    logged with another request. An operation already stored keeps its
+    definitive outcome. It returns the vouchers that still wait for the journal.
     """
 
     def order(self, order_id: str) -> Order | None: ...
@@ -55,13 +56,15 @@ class Backend(Protocol):
 
     def operation(self, key: str) -> Operation | None: ...
 
+    def attempts(self, order_id: str, name: str) -> list[Operation]: ...
+
     def operations_of(self, order_id: str) -> list[Operation]: ...
 
-    def operations_in_doubt(self) -> list[Operation]: ...
+    def operations_in_doubt(self, order_id: str | None) -> list[Operation]: ...
 
     def pending_vouchers(self) -> list[Voucher]: ...
 
-    def write(self, staged: Staged) -> None: ...
+    def write(self, staged: Staged) -> tuple[Voucher, ...]: ...
 
     def release(self) -> None:
         """The unit of work is done with the backend for now (a connection may go back)."""
@@ -88,11 +91,7 @@ class _Orders:
         self._uow.staged.orders[order.order_id] = (attrs.evolve(order, version=1), None)
 
     def update(self, order: Order) -> None:
-        current = self.find(order.order_id)
-        if current is None:
-            raise OrderNotFound(order.order_id)
-        if current.version != order.version:
-            raise ConcurrentUpdate(order.order_id)
+        """Stage ``order`` as its next version; the store checks the version at commit."""
         staged = self._uow.staged.orders.get(order.order_id)
         expected = staged[1] if staged is not None else order.version
         self._uow.staged.orders[order.order_id] = (order.next_version(), expected)
@@ -107,8 +106,12 @@ class _Operations:
         self._uow = uow
 
     def get(self, key: str) -> Operation | None:
-        staged = self._uow.staged.operations.get(key)
-        return staged if staged is not None else self._uow.backend.operation(key)
+        staged = self._uow.staged
+        if key in staged.outcomes:
+            return staged.outcomes[key][0]
+        if key in staged.intents:
+            return staged.intents[key]
+        return self._uow.backend.operation(key)
 
     def record_intent(self, operation: Operation) -> None:
         existing = self.get(operation.key)
@@ -116,7 +119,12 @@ class _Operations:
             if existing.request != operation.request:
                 raise IdempotencyConflict(operation.key)
             return
-        self._uow.staged.operations[operation.key] = operation
+        self._uow.staged.intents[operation.key] = operation
+
+    def record_intents(self, operations: tuple[Operation, ...]) -> None:
+        """Log new intents without reading: a taken key fails the commit (O4)."""
+        for operation in operations:
+            self._uow.staged.intents[operation.key] = operation
 
     def record_outcome(self, key: str, result: ProcessorResult, at: datetime) -> Operation:
         existing = self.get(key)
@@ -125,24 +133,44 @@ class _Operations:
         if not existing.in_doubt:
             return existing
         resolved = existing.resolved(result, at)
-        self._uow.staged.operations[key] = resolved
+        if key in self._uow.staged.intents:
+            self._uow.staged.intents[key] = resolved
+        else:
+            self._uow.staged.outcomes[key] = (resolved, False)
         return resolved
+
+    def settle(self, operation: Operation) -> None:
+        """Store ``operation``'s outcome; the commit fails if another unit settled it first."""
+        self._uow.staged.outcomes[operation.key] = (operation, True)
+
+    def attempts(self, order_id: str, name: str) -> tuple[Operation, ...]:
+        found = {op.key: op for op in self._uow.backend.attempts(order_id, name)}
+        for op in self._staged():
+            if op.order_id == order_id and op.name == name:
+                found[op.key] = op
+        return tuple(sorted(found.values(), key=lambda op: op.attempt))
 
     def for_order(self, order_id: str) -> tuple[Operation, ...]:
         found = {op.key: op for op in self._uow.backend.operations_of(order_id)}
-        for key, op in self._uow.staged.operations.items():
+        for op in self._staged():
             if op.order_id == order_id:
-                found[key] = op
+                found[op.key] = op
         return tuple(found.values())
 
-    def in_doubt(self) -> tuple[Operation, ...]:
-        found = {op.key: op for op in self._uow.backend.operations_in_doubt()}
-        for key, op in self._uow.staged.operations.items():
+    def in_doubt(self, order_id: str | None = None) -> tuple[Operation, ...]:
+        found = {op.key: op for op in self._uow.backend.operations_in_doubt(order_id)}
+        for op in self._staged():
+            if order_id is not None and op.order_id != order_id:
+                continue
             if op.in_doubt:
-                found[key] = op
+                found[op.key] = op
             else:
-                found.pop(key, None)
+                found.pop(op.key, None)
         return tuple(found.values())
+
+    def _staged(self) -> list[Operation]:
+        staged = self._uow.staged
+        return [*staged.intents.values(), *(op for op, _ in staged.outcomes.values())]
 
 
 class _Outbox:
@@ -172,11 +200,16 @@ class StagedUnitOfWork:
         self.operations = _Operations(self)
         self.outbox = _Outbox(self)
 
-    def commit(self) -> None:
+    def commit(self) -> Committed:
+        staged = self.staged
         try:
-            self.backend.write(self.staged)
+            to_post = self.backend.write(staged)
         finally:
             self.rollback()
+        return Committed(
+            orders={order_id: order for order_id, (order, _) in staged.orders.items()},
+            vouchers=to_post,
+        )
 
     def rollback(self) -> None:
         self.staged = Staged()

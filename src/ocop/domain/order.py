@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 import attrs
 
@@ -160,27 +161,27 @@ class Order:
     ) -> Money:
         return total((amount_of(line) for line in lines), self.currency)
 
-    @property
+    @cached_property
     def received(self) -> Money:
         """Money taken from the customer: captures and posted prepayments."""
         return self._sum(lambda line: line.received, self.lines)
 
-    @property
+    @cached_property
     def captured(self) -> Money:
         return self._sum(lambda line: line.captured, self.lines)
 
-    @property
+    @cached_property
     def refunded(self) -> Money:
         """Every refund: of lines, by the fallback method, and to other cards."""
         others = total((r.amount for r in self.other_refunds), self.currency)
         return self._sum(lambda line: line.refunded, self.lines) + others
 
-    @property
+    @cached_property
     def authorized(self) -> Money:
         """Open, uncaptured authorizations."""
         return self._sum(lambda line: line.authorized, self.lines)
 
-    @property
+    @cached_property
     def paid(self) -> Money:
         """Rule S1: prepayments + authorized-uncaptured + captured - refunded, active lines."""
         others = total((r.amount for r in self.other_refunds), self.currency)
@@ -191,7 +192,7 @@ class Order:
         """What is still to be paid; negative when overpaid."""
         return self.total - self.paid
 
-    @property
+    @cached_property
     def invoiced(self) -> Money:
         return total((inv.amount for inv in self.invoices), self.currency)
 

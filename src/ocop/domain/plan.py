@@ -1,109 +1,241 @@
-"""The next processor step a payment line needs to reach its target (rules C3-C6).
+"""The planner's vocabulary, and completion's plan (rules C3-C6, S1-S3).
 
-Submit stores what the draft wants (amounts, cards, new and removed lines) and
-then brings every line there one step at a time: :func:`next_step` looks only
-at the line's state, so a submit interrupted by a crash or a decline picks up
-where it stopped, and a line already where it should be needs no call (S3).
+Every use case is a *goal*: a frozen value that, given the order as last
+committed, says what to do :meth:`~Goal.next` — a local change of the order, the
+processor steps to run now, or that it is done — and learns from each outcome
+(:meth:`~Goal.after`). The services run every goal with the same loop
+(:mod:`ocop.services.engine`); the goal is pure, so a run interrupted by a crash,
+a decline or a doubt can be planned again from the stored order.
+
+Completion brings every payment line to what the draft asked for, one step at a
+time (:func:`line_step` looks only at the line), then validates the order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Generic, Protocol, Self, TypeVar
+
 import attrs
 
+from ocop.domain import keys, steps
+from ocop.domain.holds import validate
+from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.operations import OperationKind
-from ocop.domain.tender import INACTIVE, LineStatus, PaymentLine
+from ocop.domain.operations import Operation
+from ocop.domain.order import Order
+from ocop.domain.settings import Settings
+from ocop.domain.tender import INACTIVE, LineStatus, PaymentLine, PaymentMethod
+
+G = TypeVar("G")
 
 
 @attrs.frozen(kw_only=True)
-class Step:
-    """One thing to do for a line: a processor call, or a local ``post``/``retire``."""
+class Context:
+    """What a plan may depend on besides the order: the time, the settings, the processor."""
 
-    kind: OperationKind | str
-    line_id: str
-    amount: Money | None = None
-    auth_id: str | None = None
-    purpose: str = ""
-
-    @property
-    def local(self) -> bool:
-        return not isinstance(self.kind, OperationKind)
+    now: datetime
+    settings: Settings
+    adjustments: bool
 
 
-POST = "post"
-RETIRE = "retire"
+@attrs.frozen(kw_only=True)
+class Next(Generic[G]):
+    """What to do next: change the order locally (committed with what follows), run
+    processor steps (several at once: one batch), or stop; and the goal to go on with."""
+
+    goal: G
+    order: Order | None = None
+    vouchers: tuple[Voucher, ...] = ()
+    steps: tuple[steps.Step, ...] = ()
+    done: bool = False
 
 
-def next_step(line: PaymentLine, *, adjustments: bool) -> Step | None:
+class Goal(Protocol):
+    """A use case as a pure plan."""
+
+    def next(self, order: Order, ctx: Context) -> Next[Self]: ...
+
+    def after(self, operations: tuple[Operation, ...]) -> Self: ...
+
+
+# -- one payment line --------------------------------------------------------------------
+@attrs.frozen
+class Post:
+    """A prepayment is received: post it (J1)."""
+
+
+@attrs.frozen
+class Retire:
+    """A removed line has nothing open any more: take it off."""
+
+
+LineStep = steps.Step | Post | Retire
+
+
+def line_step(line: PaymentLine, *, adjustments: bool) -> LineStep | None:
     """What ``line`` needs next, or None when it is where the draft wants it."""
     if line.pending_removal:
         for auth in line.open_authorizations():
-            return Step(
-                kind=OperationKind.VOID,
-                line_id=line.line_id,
-                auth_id=auth.auth_id,
-                purpose="remove",
-            )
-        return Step(kind=RETIRE, line_id=line.line_id)
+            return steps.Void(line_id=line.line_id, auth_id=auth.auth_id,
+                              purpose=steps.VoidPurpose.REMOVE,
+                              target=auth.token.value)  # fmt: skip
+        return Retire()
     if line.status in INACTIVE or line.status is LineStatus.PENDING_AUTHORIZATION:
         return None
-    if line.is_prepayment:
-        return (
-            Step(kind=POST, line_id=line.line_id)
-            if line.status is LineStatus.NOT_SUBMITTED
-            else None
-        )
-    return _card_step(line, adjustments=adjustments)
+    if line.card is None:
+        return Post() if line.status is LineStatus.NOT_SUBMITTED else None
+    return _card_step(line, line.card.value, adjustments=adjustments)
 
 
-def _card_step(line: PaymentLine, *, adjustments: bool) -> Step | None:
-    assert line.card is not None
+def void_step(line: PaymentLine, auth_id: str, purpose: steps.VoidPurpose) -> steps.Void:
+    """Release what is open on one of the line's authorizations."""
+    token = line.authorization(auth_id).token
+    return steps.Void(line_id=line.line_id, auth_id=auth_id, purpose=purpose,
+                      target=token.value)  # fmt: skip
+
+
+def next_auth_id(line: PaymentLine) -> str:
+    """The id the line's next authorization gets."""
+    return f"{line.line_id}.A{len(line.authorizations) + 1}"
+
+
+def authorize(line: PaymentLine, card_value: str, amount: Money) -> steps.Authorize:
+    """A new authorization of ``amount`` on the line's card."""
+    return steps.Authorize(line_id=line.line_id, auth_id=next_auth_id(line), amount=amount,
+                           target=card_value)  # fmt: skip
+
+
+def _card_step(line: PaymentLine, card_value: str, *, adjustments: bool) -> steps.Step | None:
     opened = line.open_authorizations()
     for old in opened:
-        if old.card_value and old.card_value != line.card.value and not line.needs_tokenize:
+        if old.card_value and old.card_value != card_value and not line.needs_tokenize:
             # C4: the card was replaced; its old authorization goes first.
-            return Step(
-                kind=OperationKind.VOID,
-                line_id=line.line_id,
-                auth_id=old.auth_id,
-                purpose="replace",
-            )
+            return void_step(line, old.auth_id, steps.VoidPurpose.REPLACE)
     if line.needs_tokenize:
-        return Step(kind=OperationKind.TOKENIZE, line_id=line.line_id)
-    covered = line.captured + line.authorized
-    delta = line.amount - covered
+        return steps.Tokenize(line_id=line.line_id, instrument_id=line.instrument_id or "")
+    delta = line.amount - (line.captured + line.authorized)
     if delta.is_zero():
         return None
     auth = opened[-1] if opened else None
     if delta.is_positive():
         if auth is None:
             # New line, or C5: increasing a fully captured line authorizes the increase.
-            return Step(kind=OperationKind.AUTHORIZE, line_id=line.line_id, amount=delta)
+            return authorize(line, card_value, delta)
         if adjustments:
-            return Step(
-                kind=OperationKind.ADJUST,
-                line_id=line.line_id,
-                auth_id=auth.auth_id,
-                amount=auth.amount + delta,
-            )
+            return steps.Adjust(line_id=line.line_id, auth_id=auth.auth_id,
+                                amount=auth.amount + delta,
+                                target=auth.token.value)  # fmt: skip
         # C3 without adjustments: void, then authorize the full new amount.
-        return Step(
-            kind=OperationKind.VOID,
-            line_id=line.line_id,
-            auth_id=auth.auth_id,
-            purpose="reauthorize",
-        )
+        return void_step(line, auth.auth_id, steps.VoidPurpose.REAUTHORIZE)
     if auth is None:
         return None  # captured beyond the target: refused at edit time (C5)
     reduction = -delta
     if adjustments and reduction < auth.open_amount:
-        return Step(
-            kind=OperationKind.ADJUST,
-            line_id=line.line_id,
-            auth_id=auth.auth_id,
-            amount=auth.amount - reduction,
-        )
+        return steps.Adjust(line_id=line.line_id, auth_id=auth.auth_id,
+                            amount=auth.amount - reduction,
+                            target=auth.token.value)  # fmt: skip
     # Without adjustments (or reducing by all that is open): void, then authorize what remains.
-    return Step(
-        kind=OperationKind.VOID, line_id=line.line_id, auth_id=auth.auth_id, purpose="reduce"
+    return void_step(line, auth.auth_id, steps.VoidPurpose.REDUCE)
+
+
+# -- completion ----------------------------------------------------------------------------
+#: No line needs more steps than this (void, tokenize, authorize ...); a guard against loops.
+MAX_STEPS_PER_LINE = 6
+
+
+@attrs.frozen(kw_only=True)
+class Complete:
+    """Bring every line to its target, then validate and decide the holds (S1-S3).
+
+    ``cvv_lines``: the lines whose saved card has a CVV for this run (the CVVs themselves
+    go to the call, never into a plan). What happened so far: ``declined`` (an
+    authorization, adjustment or tokenization was declined), ``in_doubt`` (keys),
+    ``new_checks`` (checks posted), ``calls`` (processor steps run).
+    """
+
+    line_ids: tuple[str, ...]
+    cvv_lines: frozenset[str] = frozenset()
+    position: int = 0
+    steps_here: int = 0
+    release: tuple[str, str] | None = None
+    releasing: bool = False
+    declined: bool = False
+    in_doubt: tuple[str, ...] = ()
+    new_checks: tuple[Money, ...] = ()
+    calls: int = 0
+    validated: bool = False
+
+    @classmethod
+    def of(cls, order: Order, cvv_lines: Iterable[str] = ()) -> Complete:
+        return cls(line_ids=tuple(line.line_id for line in order.lines),
+                   cvv_lines=frozenset(cvv_lines))  # fmt: skip
+
+    def _advanced(self) -> Complete:
+        return attrs.evolve(self, position=self.position + 1, steps_here=0, release=None)
+
+    def next(self, order: Order, ctx: Context) -> Next[Complete]:
+        goal = self
+        while goal.position < len(goal.line_ids):
+            line = order.line(goal.line_ids[goal.position])
+            if goal.release is not None:
+                # C3: a declined adjustment declines the line; release its authorization.
+                void = void_step(line, goal.release[1], steps.VoidPurpose.DECLINED)
+                return Next(goal=attrs.evolve(goal._advanced(), releasing=True), steps=(void,))
+            step = line_step(line, adjustments=ctx.adjustments)
+            if step is None or goal.steps_here >= MAX_STEPS_PER_LINE:
+                goal = goal._advanced()
+                continue
+            counted = attrs.evolve(goal, steps_here=goal.steps_here + 1)
+            match step:
+                case Retire():
+                    return Next(goal=counted, order=order.with_line(line.removed()))
+                case Post():
+                    return _posted(counted, order, line, ctx)
+                case steps.Tokenize() if line.line_id not in goal.cvv_lines:
+                    # The CVV is never stored: without it the saved card cannot be used.
+                    declined = attrs.evolve(goal._advanced(), declined=True)
+                    return Next(goal=declined, order=order.with_line(line.declined()))
+                case _ if goal.in_doubt:
+                    goal = goal._advanced()  # O3: no call while one is in doubt
+                case _:
+                    return Next(goal=counted, steps=(step,))
+        if goal.in_doubt or goal.validated:
+            return Next(goal=goal, done=True)
+        checked = validate(order, ctx.settings, ctx.now, declined=goal.declined,
+                           new_checks=goal.new_checks)  # fmt: skip
+        return Next(goal=attrs.evolve(goal, validated=True), order=checked)
+
+    def after(self, operations: tuple[Operation, ...]) -> Complete:
+        goal = attrs.evolve(self, calls=self.calls + len(operations))
+        if self.releasing:
+            return attrs.evolve(goal, releasing=False)  # the line is declined whatever it says
+        for op in operations:
+            if op.in_doubt:
+                goal = attrs.evolve(goal._advanced(), in_doubt=(*goal.in_doubt, op.key))
+            elif op.outcome is not None and op.outcome.failed:
+                if isinstance(op.step, steps.Adjust):
+                    goal = attrs.evolve(goal, declined=True,
+                                        release=(op.step.line_id, op.step.auth_id))  # fmt: skip
+                else:
+                    # S2: a declined authorization, tokenization or void (a replaced card's
+                    # old authorization still open, C4) leaves the line short of its target.
+                    goal = attrs.evolve(goal._advanced(), declined=True)
+        return goal
+
+
+def _posted(goal: Complete, order: Order, line: PaymentLine, ctx: Context) -> Next[Complete]:
+    key = keys.posting_key(order.order_id, line.line_id)
+    voucher = Voucher.receipt(
+        voucher_id=keys.voucher_id(key),
+        journal_name=ctx.settings.payment_journal(order.channel.value),
+        order_id=order.order_id,
+        reference=line.line_id,
+        method=line.method.value,
+        amount=line.amount,
+        at=ctx.now,
     )
+    if line.method is PaymentMethod.CHECK:
+        goal = attrs.evolve(goal, new_checks=(*goal.new_checks, line.amount))
+    return Next(goal=goal, order=order.with_line(line.posted()), vouchers=(voucher,))

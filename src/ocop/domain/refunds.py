@@ -8,12 +8,21 @@ goes to the fallback method; more than the order received is refused whole.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
+import attrs
+
+from ocop.domain import keys, steps
 from ocop.domain.errors import InvalidInput, RefundExceedsReceived
+from ocop.domain.journal import Voucher
 from ocop.domain.money import Money, total
+from ocop.domain.operations import Operation
 from ocop.domain.order import Order
-from ocop.domain.tender import Capture, PaymentMethod
+from ocop.domain.plan import Context, Next
+from ocop.domain.settings import Settings
+from ocop.domain.tender import Capture, PaymentMethod, Refund
 
 
 def refunded_for(order: Order, return_id: str) -> Money:
@@ -51,11 +60,15 @@ def linked_captures(order: Order, invoices: Sequence[str]) -> tuple[Capture, ...
         if capture.refundable.is_positive()
     ]
     named = [c for invoice_id in invoices for c in captures if c.invoice_id == invoice_id]
-    newest_first = sorted(
-        (c for c in captures if c not in named),
-        key=lambda c: (c.captured_at, captures.index(c)),
-        reverse=True,
-    )
+    taken = {c.capture_id for c in named}
+    newest_first = [
+        c
+        for _, _, c in sorted(
+            ((c.captured_at, n, c) for n, c in enumerate(captures) if c.capture_id not in taken),
+            key=lambda entry: (entry[0], entry[1]),
+            reverse=True,
+        )
+    ]
     return (*named, *newest_first)
 
 
@@ -69,3 +82,74 @@ def plan_refund(
     parts, rest = amount.fill([c.refundable for c in captures])
     linked = tuple((c, part) for c, part in zip(captures, parts, strict=True) if part.is_positive())
     return linked, rest
+
+
+def refund_steps(
+    order: Order, return_id: str, linked: Sequence[tuple[Capture, Money]]
+) -> tuple[steps.Refund, ...]:
+    """One refund step per capture; each names how many refunds the capture already had
+    for the return (R5: raising a return's amount later refunds only the difference)."""
+    done = Counter(
+        r.capture_id for line in order.lines for r in line.refunds if r.return_id == return_id
+    )
+    found: list[steps.Refund] = []
+    for capture, part in linked:
+        token = capture.token.value if capture.token is not None else ""
+        found.append(steps.Refund(return_id=return_id, line_id=capture.line_id,
+                                  capture_id=capture.capture_id,
+                                  number=done[capture.capture_id] + 1, amount=part,
+                                  target=token))  # fmt: skip
+    return tuple(found)
+
+
+def fallback_refund(
+    order: Order, return_id: str, amount: Money, settings: Settings, now: datetime
+) -> tuple[Order, Voucher]:
+    """R3: what linked refunds cannot cover goes back by the fallback method."""
+    method = settings.refunds.fallback_method.value
+    number = sum(1 for r in order.other_refunds if r.return_id == return_id) + 1
+    key = keys.fallback_key(order.order_id, return_id, number)
+    entry = Refund(refund_id=key, return_id=return_id, amount=amount, refunded_at=now,
+                   method=method)  # fmt: skip
+    voucher = Voucher.refund(
+        voucher_id=keys.voucher_id(key),
+        journal_name=settings.refund_journal(order.channel.value),
+        order_id=order.order_id,
+        reference=return_id,
+        method=method,
+        amount=amount,
+        at=now,
+    )
+    return order.with_other_refund(entry), voucher
+
+
+@attrs.frozen(kw_only=True)
+class ReturnRun:
+    """A return's refund as a plan: every linked refund at once (one batch), then the
+    fallback for the rest, unless a refund failed or is in doubt (R3, R5)."""
+
+    return_id: str
+    linked: tuple[steps.Step, ...]
+    rest: Money
+    sent: bool = False
+    failed: tuple[str, ...] = ()
+    in_doubt: tuple[str, ...] = ()
+
+    def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
+        if self.linked and not self.sent:
+            return Next(goal=attrs.evolve(self, sent=True), steps=self.linked)
+        if self.rest.is_positive() and not self.failed and not self.in_doubt:
+            changed, voucher = fallback_refund(order, self.return_id, self.rest, ctx.settings,
+                                               ctx.now)  # fmt: skip
+            return Next(goal=self, order=changed, vouchers=(voucher,), done=True)
+        return Next(goal=self, done=True)
+
+    def after(self, operations: tuple[Operation, ...]) -> ReturnRun:
+        failed = tuple(
+            op.step.capture_id if isinstance(op.step, steps.Refund) else op.target
+            for op in operations
+            if op.outcome is not None and op.outcome.failed
+        )
+        doubt = tuple(op.key for op in operations if op.in_doubt)
+        return attrs.evolve(self, failed=(*self.failed, *failed),
+                            in_doubt=(*self.in_doubt, *doubt))  # fmt: skip

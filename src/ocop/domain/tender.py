@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 import attrs
 
@@ -225,41 +226,41 @@ class PaymentLine:
     def active(self) -> bool:
         return self.status not in INACTIVE
 
-    @property
+    @cached_property
     def authorized(self) -> Money:
         """Open, uncaptured authorized money."""
         return total((a.open_amount for a in self.authorizations), self.currency)
 
-    @property
+    @cached_property
     def captured(self) -> Money:
         if self.is_prepayment:
             return Money.zero(self.currency)
         return total((c.amount for c in self.captures), self.currency)
 
-    @property
+    @cached_property
     def refunded(self) -> Money:
         return total((r.amount for r in self.refunds), self.currency)
 
-    @property
+    @cached_property
     def received(self) -> Money:
         """Money actually taken from the customer on this line."""
         if self.is_prepayment:
             return self.amount if self.status in _POSTED else Money.zero(self.currency)
         return self.captured
 
-    @property
+    @cached_property
     def paid(self) -> Money:
         """This line's share of the order's paid total (rule S1)."""
         if not self.active:
             return self.received - self.refunded
         return self.received + self.authorized - self.refunded
 
-    @property
+    @cached_property
     def invoiced(self) -> Money:
         """Money of this line applied to invoices (captures, or prepayment applications)."""
         return total((c.amount for c in self.captures), self.currency)
 
-    @property
+    @cached_property
     def capturable(self) -> Money:
         """What invoicing may still take from this line."""
         if self.is_prepayment:
@@ -346,6 +347,10 @@ class PaymentLine:
         if self.authorized.is_positive() or self.captured.is_positive():
             raise self._illegal("a line with open or captured money cannot be declined")
         return attrs.evolve(self, status=LineStatus.DECLINED, needs_tokenize=False)
+
+    def tokenized(self, card: CardToken) -> PaymentLine:
+        """A saved card was tokenized with its CVV: the line pays with the one-time token."""
+        return attrs.evolve(self, card=card, needs_tokenize=False)
 
     def not_pending(self) -> PaymentLine:
         """An authorization in flight came to nothing: the line waits for one again."""

@@ -3,9 +3,12 @@ changed together in units of work."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
+
+import attrs
 
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
@@ -18,7 +21,8 @@ class OrderRepository(Protocol):
     Contract: :meth:`get` raises :class:`~ocop.domain.errors.OrderNotFound`;
     :meth:`add` raises :class:`~ocop.domain.errors.DuplicateOrder` for a known
     id; :meth:`update` takes an order whose ``version`` is the one it was read
-    at and stores it as ``version + 1``. If another unit of work committed a
+    at and stores it as ``version + 1``, without reading it again: the store
+    checks the version when it writes. If another unit of work committed a
     change to the order in between, :meth:`update` or the commit raises
     :class:`~ocop.domain.errors.ConcurrentUpdate` and nothing is stored (O5).
     """
@@ -42,22 +46,35 @@ class OperationLog(Protocol):
     Contract: an intent's key is unique. :meth:`record_intent` of a key already
     logged with the same request does nothing; with a different request it raises
     :class:`~ocop.domain.errors.IdempotencyConflict` (at once or at commit, the
-    same error either way). :meth:`record_outcome` sets the outcome of a logged
-    key; a definitive outcome is never replaced.
+    same error either way); :meth:`record_intents` logs new intents without
+    reading, and a key already logged fails the commit the same way.
+    :meth:`record_outcome` sets the outcome of a logged key; a definitive outcome
+    is never replaced. :meth:`settle` stores an operation's outcome only if it is
+    still in doubt when the unit commits; if another unit settled it first, the
+    commit raises :class:`~ocop.domain.errors.ConcurrentUpdate` and stores nothing,
+    so an outcome is applied to its order once. Every query is served by an index.
     """
 
     def record_intent(self, operation: Operation) -> None: ...
 
+    def record_intents(self, operations: tuple[Operation, ...]) -> None: ...
+
     def record_outcome(self, key: str, result: ProcessorResult, at: datetime) -> Operation: ...
 
+    def settle(self, operation: Operation) -> None: ...
+
     def get(self, key: str) -> Operation | None: ...
+
+    def attempts(self, order_id: str, name: str) -> tuple[Operation, ...]:
+        """The attempts logged for one step of an order, first attempt first."""
+        ...
 
     def for_order(self, order_id: str) -> tuple[Operation, ...]:
         """The order's operations in the order their intents were logged."""
         ...
 
-    def in_doubt(self) -> tuple[Operation, ...]:
-        """Every operation without a definitive outcome, oldest first."""
+    def in_doubt(self, order_id: str | None = None) -> tuple[Operation, ...]:
+        """Every operation without a definitive outcome (of one order), oldest first."""
         ...
 
 
@@ -75,11 +92,22 @@ class VoucherOutbox(Protocol):
     def mark_posted(self, voucher_id: str) -> None: ...
 
 
+@attrs.frozen(kw_only=True)
+class Committed:
+    """What a commit stored: each order as now stored (with its new version), and the
+    vouchers that still wait for the journal (none when the store keeps the journal and
+    wrote them with the change)."""
+
+    orders: Mapping[str, Order] = attrs.Factory(dict)
+    vouchers: tuple[Voucher, ...] = ()
+
+
 class UnitOfWork(Protocol):
     """One atomic change: nothing is stored unless :meth:`commit` is called.
 
     Used as a context manager; leaving the block without committing rolls back.
-    After a commit or rollback the unit of work may be used again.
+    After a commit or rollback the unit of work may be used again. :meth:`commit`
+    returns what it stored, so nothing is read again to learn it.
     """
 
     @property
@@ -91,7 +119,7 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> VoucherOutbox: ...
 
-    def commit(self) -> None: ...
+    def commit(self) -> Committed: ...
 
     def rollback(self) -> None: ...
 
@@ -106,6 +134,10 @@ class UnitOfWork(Protocol):
 
 
 class OrderStore(Protocol):
-    """A durable (or in-memory) home for orders, operations and the voucher outbox."""
+    """A durable (or in-memory) home for orders, operations and the voucher outbox.
+
+    A store may also keep the payment journal: then the vouchers a unit of work adds
+    are written to the journal in its commit, and :class:`Committed` lists none.
+    """
 
     def unit_of_work(self) -> UnitOfWork: ...

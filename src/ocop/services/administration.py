@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain.effects import Applied, voucher_id
+from ocop.domain.cancellation import CancelRun
 from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.holds import out_of_balance
-from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.operations import Outcome
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
-from ocop.domain.tender import Refund
-from ocop.services import calls
+from ocop.services.engine import Ports, change, commit, load, pursue, require_no_doubt
 from ocop.services.gates import require_call_center_user, require_completion
-from ocop.services.runner import Ports, change_order, require_no_doubt
 
 
 @attrs.frozen(kw_only=True)
@@ -32,11 +28,11 @@ class CancelResult:
 def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) -> Order:
     """The order was edited: a new total; completion is needed again before invoicing (S3)."""
     require_call_center_user(actor, "changing an order")
-    order = calls.load(ports, order_id)
+    order = load(ports, order_id)
     require_completion(order, ports.settings)
     if not isinstance(new_total, Money) or new_total.currency != order.currency:
         raise InvalidInput(f"the new total must be Money in {order.currency}")
-    return change_order(ports, order_id, lambda o: Applied(order=o.with_total(new_total)))
+    return change(ports, order_id, lambda o: o.with_total(new_total))
 
 
 def release_hold(ports: Ports, order_id: str, code: HoldCode, actor: Actor) -> Order:
@@ -44,7 +40,7 @@ def release_hold(ports: Ports, order_id: str, code: HoldCode, actor: Actor) -> O
     require_call_center_user(actor, "releasing a hold")
     code = HoldCode(code)
 
-    def release(order: Order) -> Applied:
+    def release(order: Order) -> Order:
         require_completion(order, ports.settings)
         if not order.has_hold(code):
             raise IllegalTransition(f"order {order_id} has no {code.value} hold", order_id=order_id)
@@ -58,9 +54,9 @@ def release_hold(ports: Ports, order_id: str, code: HoldCode, actor: Actor) -> O
                 "releasing needs the hold_override permission",
                 order_id=order_id,
             )
-        return Applied(order=order.without_hold(code))
+        return order.without_hold(code)
 
-    return change_order(ports, order_id, release)
+    return change(ports, order_id, release)
 
 
 def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
@@ -71,54 +67,8 @@ def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
         require_completion(order, ports.settings)
         require_no_doubt(uow, order_id)
     if order.invoices:
-        cancelled = change_order(ports, order_id, lambda o: Applied(order=o.cancel()))
-        return CancelResult(order=cancelled, manual_refund_needed=True)
-    voided: list[str] = []
-    opened = [(line.line_id, auth.auth_id) for line in order.lines
-              for auth in line.open_authorizations()]  # fmt: skip
-    for line_id, auth_id in opened:
-        op = calls.void(ports, order_id, line_id, auth_id, "cancel")
-        if op.in_doubt:
-            # O3: nothing more moves on this order until recover() decides this void.
-            return CancelResult(
-                order=calls.load(ports, order_id), voided=tuple(voided), in_doubt=(op.key,)
-            )
-        if op.outcome is Outcome.APPROVED:
-            voided.append(auth_id)
-    refunded = _refund_deposits(ports, order_id)
-    cancelled = change_order(ports, order_id, lambda o: Applied(order=o.cancel()))
-    return CancelResult(order=cancelled, voided=tuple(voided), refunded=refunded)
-
-
-def _refund_deposits(ports: Ports, order_id: str) -> Money:
-    """Posted prepayments not yet refunded go back through the fallback method (X1, R3)."""
-    now = ports.clock.now()
-    method = ports.settings.refunds.fallback_method
-
-    def refund(order: Order) -> Applied:
-        vouchers: list[Voucher] = []
-        for line in order.lines:
-            # A return may already have refunded part of the order by the fallback method.
-            left = (line.received - line.refunded).min(order.received - order.refunded)
-            if not line.is_prepayment or not left.is_positive():
-                continue
-            key = f"{order_id}/cancel:{line.line_id}"
-            entry = Refund(refund_id=key, return_id="CANCEL", amount=left, refunded_at=now,
-                           method=method.value)  # fmt: skip
-            order = order.with_line(line.refunded_with(entry))
-            vouchers.append(
-                Voucher.refund(
-                    voucher_id=voucher_id(key),
-                    journal_name=ports.settings.refund_journal(order.channel.value),
-                    order_id=order_id,
-                    reference="CANCEL",
-                    method=method.value,
-                    amount=left,
-                    at=now,
-                )
-            )
-        return Applied(order=order, vouchers=tuple(vouchers))
-
-    before = calls.load(ports, order_id).refunded
-    after = change_order(ports, order_id, refund).refunded
-    return after - before
+        return CancelResult(order=commit(ports, order.cancel()), manual_refund_needed=True)
+    final, run = pursue(ports, order, CancelRun())
+    if run.in_doubt:
+        return CancelResult(order=final, voided=run.voided, in_doubt=run.in_doubt)
+    return CancelResult(order=final, voided=run.voided, refunded=run.refunded)

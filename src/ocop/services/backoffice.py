@@ -31,10 +31,10 @@ from ocop.services import (
 )
 from ocop.services.administration import CancelResult
 from ocop.services.completion import SubmitResult
+from ocop.services.engine import Ports
 from ocop.services.invoicing import InvoiceResult
 from ocop.services.recovery import RecoveryReport
 from ocop.services.refunds import RefundResult
-from ocop.services.runner import Ports
 
 
 class BackOfficeServices:

@@ -13,13 +13,12 @@ import attrs
 
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import ConcurrentUpdate
-from ocop.domain.holds import validate
 from ocop.domain.order import Hold, Order
 from ocop.domain.parties import Actor
+from ocop.domain.plan import Complete
 from ocop.domain.tender import LineStatus
+from ocop.services.engine import Ports, Secrets, load, pursue, require_no_doubt
 from ocop.services.gates import require_call_center_user, require_completion, require_same_account
-from ocop.services.reconcile import Reconciled, reconcile
-from ocop.services.runner import Ports, require_no_doubt
 
 
 @attrs.frozen(kw_only=True)
@@ -42,8 +41,7 @@ class SubmitResult:
 def begin_completion(ports: Ports, order_id: str, actor: Actor) -> CompletionDraft:
     """A draft of the order's payment lines, for the actor to edit (P1, P2)."""
     require_call_center_user(actor, "order completion")
-    with ports.store.unit_of_work() as uow:
-        order = uow.orders.get(order_id)
+    order = load(ports, order_id)
     require_completion(order, ports.settings)
     customer_id = order.customer.customer_id
     instruments = ports.processor.instruments(customer_id) if customer_id else ()
@@ -76,10 +74,8 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         if current.version != draft.order.version:
             raise ConcurrentUpdate(draft.order_id)
         require_no_doubt(uow, draft.order_id)
-        if draft.changed:
-            uow.orders.update(_targets(current, draft))
-            uow.commit()
-    return complete(ports, draft.order_id, _cvvs(draft))
+    wanted = _targets(current, draft) if draft.changed else current
+    return complete(ports, wanted, _cvvs(draft), changed=draft.changed)
 
 
 def _cvvs(draft: CompletionDraft) -> Mapping[str, str]:
@@ -87,21 +83,14 @@ def _cvvs(draft: CompletionDraft) -> Mapping[str, str]:
     return {line_id: cvv for line_id, cvv in found.items() if cvv is not None}
 
 
-def complete(ports: Ports, order_id: str, cvvs: Mapping[str, str]) -> SubmitResult:
-    """Bring the lines to their targets, then validate (shared by submit and placement)."""
-    report = reconcile(ports, order_id, cvvs)
-    return _validated(ports, order_id, report)
+def complete(
+    ports: Ports, order: Order, cvvs: Mapping[str, str], *, changed: bool = False
+) -> SubmitResult:
+    """Bring the lines to their targets, then validate (shared by submit and placement).
 
-
-def _validated(ports: Ports, order_id: str, report: Reconciled) -> SubmitResult:
-    now = ports.clock.now()
-    with ports.store.unit_of_work() as uow:
-        order = uow.orders.get(order_id)
-        if report.in_doubt:
-            return SubmitResult(order=order, processor_calls=report.calls, in_doubt=report.in_doubt)
-        checked = validate(
-            order, ports.settings, now, declined=report.declined, new_checks=report.new_checks
-        )
-        uow.orders.update(checked)
-        uow.commit()
-        return SubmitResult(order=uow.orders.get(order_id), processor_calls=report.calls)
+    ``changed``: ``order`` carries the draft's targets, not yet stored; they are stored
+    with the first processor call's intent, or with the validation.
+    """
+    goal = Complete.of(order, cvvs)
+    done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
+    return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)

@@ -20,8 +20,8 @@ from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.tender import PaymentLine, PaymentMethod
 from ocop.services.completion import complete
+from ocop.services.engine import Ports
 from ocop.services.gates import require_same_account
-from ocop.services.runner import Ports
 
 
 def _money(order_currency: str, amount: Money) -> Money:
@@ -142,10 +142,9 @@ def place_order(
         order = order.with_line(line)
     with ports.store.unit_of_work() as uow:
         uow.orders.add(order.pending_completion())
-        uow.commit()
+        placed = uow.commit().orders[order_id]
     if kind is PaymentsType.CALL_CENTER:
         # S3: call center orders wait for completion. A NONE order (P2) cannot be completed,
         # so, like POS and e-commerce orders, it is validated with the payments it came with.
-        with ports.store.unit_of_work() as uow:
-            return uow.orders.get(order_id)
-    return complete(ports, order_id, cvvs).order
+        return placed
+    return complete(ports, placed, cvvs).order

@@ -15,7 +15,7 @@ import attrs
 
 from ocop.domain.errors import OcopError
 from ocop.domain.operations import Outcome
-from ocop.services.runner import Ports, post_vouchers, settle
+from ocop.services.engine import Ports, post_pending, settle
 
 log = logging.getLogger("ocop.recovery")
 
@@ -49,7 +49,7 @@ def recover(ports: Ports) -> RecoveryReport:
             still.append(op.key)
             continue
         try:
-            settle(ports, op, result)
+            settle(ports, op.order_id, [(op, result)])
         except OcopError:
             log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)
             unapplied.append(op.key)
@@ -60,5 +60,5 @@ def recover(ports: Ports) -> RecoveryReport:
         resolved=tuple(resolved),
         still_in_doubt=tuple(still),
         unapplied=tuple(unapplied),
-        vouchers_posted=post_vouchers(ports),
+        vouchers_posted=post_pending(ports),
     )

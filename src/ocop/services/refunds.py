@@ -12,18 +12,16 @@ from collections.abc import Sequence
 
 import attrs
 
-from ocop.domain.effects import Applied, voucher_id
+from ocop.domain import steps
 from ocop.domain.errors import FeatureDisabled
-from ocop.domain.journal import Voucher
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.parties import ALTERNATE_PAYMENT, Actor
-from ocop.domain.refunds import check_refund, plan_refund
+from ocop.domain.refunds import ReturnRun, check_refund, plan_refund, refund_steps
 from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
-from ocop.services import calls
+from ocop.services.engine import Ports, Secrets, load, pursue
 from ocop.services.gates import require_call_center_user, require_permission, require_same_account
-from ocop.services.runner import Ports, change_order, require_no_doubt
 
 
 @attrs.frozen(kw_only=True)
@@ -33,7 +31,7 @@ class RefundResult:
     ``refunds``: the linked (or unlinked) refunds of this return so far, each with
     its ``capture_id`` and ``amount``; ``fallback``: what went back by the fallback
     method; ``failed``: captures whose refund was declined (R5); ``in_doubt``: a
-    refund's outcome is unknown, run ``recover()``.
+    refund's outcome is unknown (its key), run ``recover()``.
     """
 
     return_id: str
@@ -41,10 +39,12 @@ class RefundResult:
     refunds: tuple[Refund, ...]
     fallback: Money
     failed: tuple[str, ...] = ()
-    in_doubt: bool = False
+    in_doubt: tuple[str, ...] = ()
 
 
-def _result(order: Order, return_id: str, failed: Sequence[str], in_doubt: bool) -> RefundResult:
+def _result(
+    order: Order, return_id: str, run: ReturnRun, failed: Sequence[str] | None = None
+) -> RefundResult:
     fallback = total(
         (r.amount for r in order.other_refunds if r.return_id == return_id and r.method != "card"),
         order.currency,
@@ -57,8 +57,8 @@ def _result(order: Order, return_id: str, failed: Sequence[str], in_doubt: bool)
         order=order,
         refunds=refunds,
         fallback=fallback,
-        failed=tuple(failed),
-        in_doubt=in_doubt,
+        failed=tuple(run.failed if failed is None else failed),
+        in_doubt=run.in_doubt,
     )
 
 
@@ -83,49 +83,16 @@ def refund(
     invoices: Sequence[str] = (),
 ) -> RefundResult:
     """Refund a return: linked refunds over the captures (R1, R2), the rest by fallback (R3)."""
-    with ports.store.unit_of_work() as uow:
-        order = uow.orders.get(order_id)
-        require_no_doubt(uow, order_id)
+    order = load(ports, order_id, no_doubt=True)
     _gate(ports, order, actor)
     still = check_refund(order, return_id, amount)
     if not still.is_positive():
-        return _result(order, return_id, (), in_doubt=False)
+        return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=still))
     multiple = ports.settings.features.refunds_over_multiple_captures
     linked, rest = plan_refund(order, still, tuple(invoices), multiple_captures=multiple)
-    failed: list[str] = []
-    for capture, part in linked:
-        op = calls.refund(ports, order, capture, part, return_id=return_id)
-        if op.in_doubt:
-            return _result(calls.load(ports, order_id), return_id, failed, in_doubt=True)
-        if op.outcome is not None and op.outcome.failed:
-            failed.append(capture.capture_id)
-    if rest.is_positive() and not failed:
-        _fallback(ports, order_id, return_id, rest)
-    return _result(calls.load(ports, order_id), return_id, failed, in_doubt=False)
-
-
-def _fallback(ports: Ports, order_id: str, return_id: str, amount: Money) -> None:
-    """R3: what linked refunds cannot cover goes back by the fallback method."""
-    method = ports.settings.refunds.fallback_method.value
-    now = ports.clock.now()
-
-    def apply(order: Order) -> Applied:
-        number = sum(1 for r in order.other_refunds if r.return_id == return_id) + 1
-        key = f"{order_id}/fallback:{return_id}#{number}"
-        entry = Refund(refund_id=key, return_id=return_id, amount=amount, refunded_at=now,
-                       method=method)  # fmt: skip
-        voucher = Voucher.refund(
-            voucher_id=voucher_id(key),
-            journal_name=ports.settings.refund_journal(order.channel.value),
-            order_id=order_id,
-            reference=return_id,
-            method=method,
-            amount=amount,
-            at=now,
-        )
-        return Applied(order=order.with_other_refund(entry), vouchers=(voucher,))
-
-    change_order(ports, order_id, apply)
+    run = ReturnRun(return_id=return_id, linked=refund_steps(order, return_id, linked), rest=rest)
+    final, run = pursue(ports, order, run)
+    return _result(final, return_id, run)
 
 
 def refund_to_card(
@@ -138,15 +105,17 @@ def refund_to_card(
         raise FeatureDisabled(
             "the processor does not support unlinked refunds", feature="unlinked_refunds"
         )
-    with ports.store.unit_of_work() as uow:
-        order = uow.orders.get(order_id)
-        require_no_doubt(uow, order_id)
+    order = load(ports, order_id, no_doubt=True)
     _gate(ports, order, actor)
     require_permission(actor, ALTERNATE_PAYMENT, "an unlinked refund")
     require_same_account(card, ports.processor.capabilities)
     still = check_refund(order, return_id, amount)
+    nothing = Money.zero(order.currency)
     if not still.is_positive():
-        return _result(order, return_id, (), in_doubt=False)
-    op = calls.unlinked_refund(ports, order, card, still, return_id=return_id)
-    failed = (card.display,) if op.outcome is not None and op.outcome.failed else ()
-    return _result(calls.load(ports, order_id), return_id, failed, in_doubt=op.in_doubt)
+        return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=nothing))
+    done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
+    payout = steps.UnlinkedRefund(return_id=return_id, number=done + 1, amount=still,
+                                  target=card.value)  # fmt: skip
+    run = ReturnRun(return_id=return_id, linked=(payout,), rest=nothing)
+    final, run = pursue(ports, order, run, Secrets(card=card))
+    return _result(final, return_id, run, failed=(card.display,) if run.failed else ())

@@ -9,10 +9,11 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from ocop.domain import steps
 from ocop.domain.errors import ConcurrentUpdate, DuplicateOrder, IdempotencyConflict, OrderNotFound
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation, OperationKind, Outcome, ProcessorResult
+from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, PaymentsType
 from ocop.domain.parties import Customer
 from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMethod
@@ -105,16 +106,9 @@ class OrderStoreContract(abc.ABC):
 
     def intent(self, key_step: str, amount: str = "10.00", order_id: str = "SO-1") -> Operation:
         """A capture intent of ``order_id`` whose key derives from ``key_step``."""
-        return Operation.intent(
-            order_id=order_id,
-            step=key_step,
-            attempt=1,
-            kind=OperationKind.CAPTURE,
-            amount=Money.of(amount, "USD"),
-            target="auth_1",
-            at=START,
-            context={"line_id": "L1"},
-        )
+        capture = steps.Capture(invoice_id=key_step, line_id="L1", auth_id="A1",
+                                amount=Money.of(amount, "USD"), target="auth_1")  # fmt: skip
+        return Operation.intent(order_id, capture, 1, START)
 
     def result(self, key: str, outcome: Outcome) -> ProcessorResult:
         approved = outcome is Outcome.APPROVED

@@ -27,7 +27,6 @@ from ocop import (
     Money,
     Operation,
     OperationInDoubt,
-    OperationKind,
     Outcome,
     PaymentMethod,
     ProcessorResult,
@@ -41,6 +40,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
 
 from .builders import AT, CUSTOMER, eur, usd, zero
 
@@ -125,15 +125,9 @@ def test_a_voucher_line_with_a_negative_amount_is_refused_with_its_reason() -> N
 
 def test_a_resolved_operation_keeps_its_outcome_result_and_resolution_time() -> None:
     """O1: resolving an intent records the outcome, the processor's answer and when it came."""
-    intent = Operation.intent(
-        order_id="SO-1",
-        step="capture:INV-1",
-        attempt=1,
-        kind=OperationKind.CAPTURE,
-        amount=usd("5.00"),
-        target="tok_a",
-        at=AT,
-    )
+    capture = steps.Capture(invoice_id="INV-1", line_id="L1", auth_id="A1", amount=usd("5.00"),
+                            target="tok_a")  # fmt: skip
+    intent = Operation.intent("SO-1", capture, 1, AT)
     answer = ProcessorResult(key=intent.key, outcome=Outcome.APPROVED, amount=usd("5.00"))
     resolved = intent.resolved(answer, DAY_2)
     assert (resolved.outcome, resolved.result, resolved.resolved_at) == (
@@ -141,7 +135,7 @@ def test_a_resolved_operation_keeps_its_outcome_result_and_resolution_time() -> 
         answer,
         DAY_2,
     )
-    assert (resolved.recorded_at, resolved.key) == (AT, "SO-1/capture:INV-1#1")
+    assert (resolved.recorded_at, resolved.key) == (AT, "SO-1/capture:INV-1:L1:A1#1")
     assert not resolved.in_doubt
 
 

@@ -29,8 +29,6 @@ from ocop import (
     InvalidSettings,
     JournalNames,
     Money,
-    Operation,
-    OperationKind,
     Order,
     Outcome,
     PaymentsType,
@@ -41,6 +39,7 @@ from ocop import (
     VoucherUnbalanced,
 )
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
 from worlds import START, new_world
 
 from .builders import AT, CARD, CUSTOMER, OTHER_CARD, usd
@@ -194,25 +193,17 @@ def test_negating_zero_gives_an_unsigned_zero(currency: str, rounding: str) -> N
     assert not str(negated).startswith("-")
 
 
-# -- T2: card numbers in an operation's context -----------------------------------------------
+# -- T2: card numbers in an operation's step -------------------------------------------------
 
 
-def test_a_card_number_in_an_operation_context_is_refused_naming_the_field() -> None:
-    """T2: a context value holding a card number is refused under the field Operation.context."""
+def test_a_card_number_in_an_operation_step_is_refused_naming_the_field() -> None:
+    """T2: a step field holding a card number is refused under its field's name."""
     with pytest.raises(CardNumberRefused) as caught:
-        Operation.intent(
-            order_id="SO-1",
-            step="authorize:L1",
-            attempt=1,
-            kind=OperationKind.AUTHORIZE,
-            amount=usd("5.00"),
-            target="tok_a",
-            at=AT,
-            context={"note": "4111 1111 1111 1111"},
-        )
-    assert caught.value.field == "Operation.context"
+        steps.Authorize(line_id="4111 1111 1111 1111", auth_id="L1.A1", amount=usd("5.00"),
+                        target="tok_a")  # fmt: skip
+    assert caught.value.field == "Authorize.line_id"
     assert str(caught.value) == (
-        "Operation.context looks like a card number; "
+        "Authorize.line_id looks like a card number; "
         "ocop stores processor tokens only, never card data"
     )
 

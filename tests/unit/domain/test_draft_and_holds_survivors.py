@@ -23,7 +23,6 @@ from ocop import (
     HoldCode,
     InvalidDraftEdit,
     LineStatus,
-    OperationKind,
     PaymentLine,
     PaymentMethod,
     SavedInstrument,
@@ -31,7 +30,8 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.domain.plan import POST, Step, next_step
+from ocop.domain import steps
+from ocop.domain.plan import Post, line_step
 
 from .builders import (
     AT,
@@ -222,39 +222,39 @@ def test_an_inactive_line_plans_what_it_kept_net_of_refunds() -> None:
 def test_removing_an_authorized_line_voids_it_for_that_line() -> None:
     """C6: a line taken off with an open authorization is voided first, for that line."""
     line = attrs.evolve(authorized_line("100.00"), pending_removal=True)
-    assert next_step(line, adjustments=True) == Step(
-        kind=OperationKind.VOID, line_id="L1", auth_id="A1", purpose="remove"
-    )
+    step = line_step(line, adjustments=True)
+    assert isinstance(step, steps.Void)
+    assert (step.line_id, step.auth_id, step.purpose) == ("L1", "A1", steps.VoidPurpose.REMOVE)
 
 
 def test_a_new_prepayment_is_posted_for_its_line() -> None:
     """C1: a prepayment not yet submitted is posted, for that line."""
-    assert next_step(cash_line(), adjustments=True) == Step(kind=POST, line_id="P1")
+    assert line_step(cash_line(), adjustments=True) == Post()
 
 
 def test_a_replaced_card_voids_its_old_authorization_for_that_line() -> None:
     """C4: after a card replacement the old card's authorization is voided, for that line."""
     granted = attrs.evolve(auth("A1", usd("100.00")), card_value=CARD.value)
     line = attrs.evolve(card_line("100.00").authorized_with(granted), card=OTHER_CARD)
-    assert next_step(line, adjustments=True) == Step(
-        kind=OperationKind.VOID, line_id="L1", auth_id="A1", purpose="replace"
-    )
+    step = line_step(line, adjustments=True)
+    assert isinstance(step, steps.Void)
+    assert (step.line_id, step.auth_id, step.purpose) == ("L1", "A1", steps.VoidPurpose.REPLACE)
 
 
 def test_raising_an_authorized_line_adjusts_it_for_that_line() -> None:
     """C3: with adjustments, an increase adjusts the open authorization to the new amount."""
     line = authorized_line("100.00").with_amount(usd("120.00"))
-    assert next_step(line, adjustments=True) == Step(
-        kind=OperationKind.ADJUST, line_id="L1", auth_id="A1", amount=usd("120.00")
-    )
+    step = line_step(line, adjustments=True)
+    assert isinstance(step, steps.Adjust)
+    assert (step.line_id, step.auth_id, step.amount) == ("L1", "A1", usd("120.00"))
 
 
 def test_reducing_without_adjustments_voids_for_that_line() -> None:
     """C3: without adjustments, a reduction voids the open authorization first, for that line."""
     line = authorized_line("100.00").with_amount(usd("60.00"))
-    assert next_step(line, adjustments=False) == Step(
-        kind=OperationKind.VOID, line_id="L1", auth_id="A1", purpose="reduce"
-    )
+    step = line_step(line, adjustments=False)
+    assert isinstance(step, steps.Void)
+    assert (step.line_id, step.auth_id, step.purpose) == ("L1", "A1", steps.VoidPurpose.REDUCE)
 
 
 # -- S1, S2: holds placed at submit --------------------------------------------------------

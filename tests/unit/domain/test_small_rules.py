@@ -14,13 +14,13 @@ from ocop import (
     InvalidSettings,
     LineStatus,
     Operation,
-    OperationKind,
     Outcome,
     ProcessorResult,
     Settings,
 )
-from ocop.domain.effects import VOID_MAKES_WAY, apply_outcome, voucher_id
-from ocop.domain.plan import next_step
+from ocop.domain import steps
+from ocop.domain.effects import apply_outcome, voucher_id
+from ocop.domain.plan import line_step
 
 from .builders import AT, authorized_line, capture, order, usd, zero
 
@@ -55,19 +55,20 @@ def test_the_check_hold_threshold_may_be_zero_or_absent() -> None:
 def test_a_line_captured_beyond_its_new_target_needs_no_step(adjustments: bool) -> None:
     """C5: with nothing open and more captured than the target, no processor call is planned."""
     line = authorized_line("100.00", multi=False).captured_with(capture("C1", usd("100.00")))
-    assert next_step(line.with_amount(usd("60.00")), adjustments=adjustments) is None
-    assert next_step(line, adjustments=adjustments) is None
+    assert line_step(line.with_amount(usd("60.00")), adjustments=adjustments) is None
+    assert line_step(line, adjustments=adjustments) is None
 
 
 def void_of(purpose: str) -> Operation:
     """An intent to void A1 of line L1 of SO-1 for ``purpose``."""
-    return Operation.intent(
-        order_id="SO-1", step="void:L1:A1", attempt=1, kind=OperationKind.VOID, amount=None,
-        target="tok_A1", at=AT, context={"line_id": "L1", "auth_id": "A1", "purpose": purpose},
-    )  # fmt: skip
+    void = steps.Void(line_id="L1", auth_id="A1", purpose=steps.VoidPurpose(purpose),
+                      target="tok_A1")  # fmt: skip
+    return Operation.intent("SO-1", void, 1, AT)
 
 
-@pytest.mark.parametrize("purpose", sorted({*VOID_MAKES_WAY, "remove", "declined", "expired"}))
+@pytest.mark.parametrize(
+    "purpose", sorted(p.value for p in steps.VoidPurpose if p is not steps.VoidPurpose.CANCEL)
+)
 def test_an_approved_void_of_a_closed_authorization_changes_nothing(purpose: str) -> None:
     """O2: a void approved after its authorization closed (by recovery) leaves the order as is."""
     closed = authorized_line("100.00").voided_auth("A1")
@@ -95,7 +96,8 @@ def test_an_approved_void_releases_the_open_amount() -> None:
 
 def test_void_purposes_that_make_way_and_voucher_ids() -> None:
     """Replace, reauthorize and reduce wait for a new authorization; voucher ids are V:<key>."""
-    assert frozenset({"replace", "reauthorize", "reduce"}) == VOID_MAKES_WAY
+    makes_way = frozenset(p.value for p in steps.VoidPurpose if p.makes_way)
+    assert frozenset({"replace", "reauthorize", "reduce"}) == makes_way
     assert voucher_id("SO-1/capture:INV-1:L1:A1#1") == "V:SO-1/capture:INV-1:L1:A1#1"
 
 

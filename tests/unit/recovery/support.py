@@ -37,7 +37,7 @@ from ocop import (
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.ports.processor import ProcessorCapabilities
-from ocop.ports.store import OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
+from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
 from worlds import START, card, usd
 
 #: A call center user allowed to refund to a card that did not pay (R4).
@@ -125,13 +125,13 @@ class FlakyUnitOfWork:
     def outbox(self) -> VoucherOutbox:
         return self._inner.outbox
 
-    def commit(self) -> None:
+    def commit(self) -> Committed:
         if self._store.conflicts > 0:
             self._store.conflicts -= 1
             self._store.refused += 1
             self._inner.rollback()
             raise ConcurrentUpdate("(a rival worker)")
-        self._inner.commit()
+        return self._inner.commit()
 
     def rollback(self) -> None:
         self._inner.rollback()

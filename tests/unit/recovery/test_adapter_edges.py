@@ -27,7 +27,7 @@ from ocop.adapters.cli import main
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.ports.clock import Clock
-from ocop.ports.store import OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
+from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
 from ocop.testing.contracts import OrderStoreContract
 from worlds import START, card, usd
 
@@ -202,14 +202,23 @@ class _Operations:
     def record_outcome(self, key: str, result: ProcessorResult, at: datetime) -> Operation:
         return self._uow.inner.operations.record_outcome(key, result, at)
 
+    def record_intents(self, operations: tuple[Operation, ...]) -> None:
+        self._uow.inner.operations.record_intents(operations)
+
+    def settle(self, operation: Operation) -> None:
+        self._uow.inner.operations.settle(operation)
+
     def get(self, key: str) -> Operation | None:
         return self._uow.inner.operations.get(key)
+
+    def attempts(self, order_id: str, name: str) -> tuple[Operation, ...]:
+        return self._uow.inner.operations.attempts(order_id, name)
 
     def for_order(self, order_id: str) -> tuple[Operation, ...]:
         return self._uow.inner.operations.for_order(order_id)
 
-    def in_doubt(self) -> tuple[Operation, ...]:
-        return self._uow.inner.operations.in_doubt()
+    def in_doubt(self, order_id: str | None = None) -> tuple[Operation, ...]:
+        return self._uow.inner.operations.in_doubt(order_id)
 
 
 class CommitCheckedUnitOfWork:
@@ -233,12 +242,12 @@ class CommitCheckedUnitOfWork:
     def outbox(self) -> VoucherOutbox:
         return self.inner.outbox
 
-    def commit(self) -> None:
+    def commit(self) -> Committed:
         error, self.deferred = self.deferred, None
         if error is not None:
             self.inner.rollback()
             raise error
-        self.inner.commit()
+        return self.inner.commit()
 
     def rollback(self) -> None:
         self.deferred = None

@@ -22,12 +22,12 @@ from ocop import (
     LineStatus,
     Money,
     OcopError,
-    OperationKind,
     Order,
     PaymentLine,
     Prepayment,
 )
-from ocop.domain.plan import POST, next_step
+from ocop.domain import steps
+from ocop.domain.plan import Post, line_step
 from worlds import usd
 
 ORDERS = ("SO-A", "SO-B", "SO-C", "SO-D")
@@ -150,9 +150,9 @@ def check_base_line(base: Order, before: PaymentLine, draft: CompletionDraft) ->
         assert not before.captured.is_positive(), "C5: a captured line is never removed"
         assert not (before.is_prepayment and before.status is LineStatus.PAID), "C5"
         if before.open_authorizations():
-            step = next_step(attrs.evolve(before, pending_removal=True), adjustments=True)
-            assert step is not None
-            assert (step.kind, step.purpose) == (OperationKind.VOID, "remove"), "C6"
+            step = line_step(attrs.evolve(before, pending_removal=True), adjustments=True)
+            assert isinstance(step, steps.Void)
+            assert step.purpose is steps.VoidPurpose.REMOVE, "C6"
         return
     after = draft.line(line_id)
     if before.is_prepayment and before.status is LineStatus.PAID:
@@ -166,18 +166,17 @@ def check_base_line(base: Order, before: PaymentLine, draft: CompletionDraft) ->
         assert captured.is_zero(), "C2: a captured line keeps its card"
         assert not base.invoices, "C2: no card is replaced once invoiced"
         if before.open_authorizations() and after.card is not None:
-            step = next_step(after, adjustments=True)
-            assert step is not None
-            assert (step.kind, step.purpose) == (OperationKind.VOID, "replace"), "C4"
+            step = line_step(after, adjustments=True)
+            assert isinstance(step, steps.Void)
+            assert step.purpose is steps.VoidPurpose.REPLACE, "C4"
     elif after.amount != before.amount and before.open_authorizations():
-        for adjustments, kind in ((True, OperationKind.ADJUST), (False, OperationKind.VOID)):
-            step = next_step(after, adjustments=adjustments)
-            assert step is not None
-            assert step.kind is kind, "C3"
+        for adjustments, kind in ((True, steps.Adjust), (False, steps.Void)):
+            step = line_step(after, adjustments=adjustments)
+            assert isinstance(step, kind), "C3"
     elif after.amount > before.amount and before.is_card and captured >= before.amount:
-        step = next_step(after, adjustments=True)
-        assert step is not None
-        assert (step.kind, step.amount) == (OperationKind.AUTHORIZE, after.amount - captured)
+        step = line_step(after, adjustments=True)
+        assert isinstance(step, steps.Authorize)
+        assert step.amount == after.amount - captured
 
 
 def check_rules(base: Order, draft: CompletionDraft) -> None:
@@ -194,10 +193,8 @@ def check_rules(base: Order, draft: CompletionDraft) -> None:
         assert line.amount.is_positive()
         if line.line_id not in known:
             assert line.status is LineStatus.NOT_SUBMITTED
-            step = next_step(line, adjustments=True)
-            assert step is not None
-            expected = (OperationKind.AUTHORIZE, OperationKind.TOKENIZE, POST)
-            assert step.kind in expected
+            step = line_step(line, adjustments=True)
+            assert isinstance(step, steps.Authorize | steps.Tokenize | Post)
 
 
 @settings(deadline=None)  # the first example builds the cached orders

@@ -38,6 +38,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
 from worlds import CUSTOMER, START, World, card, new_world, refused_payout, usd
 
 from .support import AGENT, OCOP_OFF, card_order, ledger, operations
@@ -78,10 +79,15 @@ def test_cancel_voids_with_purpose_cancel_and_refunds_deposits_at_the_time_of_ca
     assert result.refunded == usd("20.00")
     assert not result.in_doubt
     (void,) = [op for op in _log(world, "SO-1") if op.kind is OperationKind.VOID]
-    assert (void.key, void.target, void.context) == (
+    assert (void.key, void.target) == (
         "SO-1/void:L2.A1#1",
         result.order.line("L2").authorizations[0].token.value,
-        (("auth_id", "L2.A1"), ("line_id", "L2"), ("purpose", "cancel")),
+    )
+    assert isinstance(void.step, steps.Void)
+    assert (void.step.auth_id, void.step.line_id, void.step.purpose) == (
+        "L2.A1",
+        "L2",
+        steps.VoidPurpose.CANCEL,
     )
     (refund,) = result.order.line("L1").refunds
     assert (refund.refund_id, refund.return_id, refund.amount, refund.refunded_at) == (
@@ -370,16 +376,9 @@ def test_an_approved_attempt_in_the_log_is_reused_and_logged_not_sent_again(
     order = card_order(world, amount="100.00")
     token = order.line("L1").authorizations[0].token
     # Another worker's approved capture of this very step, found in the log.
-    done = Operation.intent(
-        order_id="SO-1",
-        step="capture:INV-1:L1:L1.A1",
-        attempt=1,
-        kind=OperationKind.CAPTURE,
-        amount=usd("60.00"),
-        target=token.value,
-        at=START,
-        context={"line_id": "L1", "auth_id": "L1.A1", "invoice_id": "INV-1"},
-    )
+    capture = steps.Capture(invoice_id="INV-1", line_id="L1", auth_id="L1.A1",
+                            amount=usd("60.00"), target=token.value)  # fmt: skip
+    done = Operation.intent("SO-1", capture, 1, START)
     with world.bo.ports.store.unit_of_work() as uow:
         uow.operations.record_intent(done)
         uow.operations.record_outcome(

@@ -28,6 +28,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
 from worlds import CUSTOMER, START, World, by_card, card, new_world, usd
 
 from .support import AGENT, card_order, ledger
@@ -107,10 +108,11 @@ def test_a_linked_refund_is_logged_against_the_token_of_its_capture() -> None:
         usd("10.00"),
         Outcome.APPROVED,
     )
-    assert refund.context == (
-        ("capture_id", "SO-1/capture:INV-1:L1:L1.A1#1"),
-        ("line_id", "L1"),
-        ("return_id", "RMA-1"),
+    assert isinstance(refund.step, steps.Refund)
+    assert (refund.step.capture_id, refund.step.line_id, refund.step.return_id) == (
+        "SO-1/capture:INV-1:L1:L1.A1#1",
+        "L1",
+        "RMA-1",
     )
 
 
@@ -123,16 +125,9 @@ def test_an_approved_refund_found_in_the_log_is_reused_and_not_sent_again(
     (capture,) = world.bo.invoice("SO-1", "INV-1", usd("50.00")).captures
     assert capture.token is not None
     # Another worker's approved refund of this very step, found in the log.
-    done = Operation.intent(
-        order_id="SO-1",
-        step="refund:RMA-1:capture:INV-1:L1:L1.A1#1:1",
-        attempt=1,
-        kind=OperationKind.REFUND,
-        amount=usd("10.00"),
-        target=capture.token.value,
-        at=START,
-        context={"line_id": "L1", "capture_id": capture.capture_id, "return_id": "RMA-1"},
-    )
+    refund = steps.Refund(return_id="RMA-1", line_id="L1", capture_id=capture.capture_id,
+                          number=1, amount=usd("10.00"), target=capture.token.value)  # fmt: skip
+    done = Operation.intent("SO-1", refund, 1, START)
     with world.bo.ports.store.unit_of_work() as uow:
         uow.operations.record_intent(done)
         uow.operations.record_outcome(

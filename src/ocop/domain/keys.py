@@ -1,0 +1,89 @@
+"""Every key ocop mints, in one place (rules O4, J3).
+
+An operation key is ``{order}/{step}#{attempt}``; local postings have keys of the
+same shape (``{order}/post:{line}``, ``{order}/apply:{invoice}:{line}#{n}`` ...) and
+a voucher's id is ``V:`` + the key of what it posts. Keys already stored must keep
+meaning the same step, so these formats never change.
+
+Ids may contain the separators ``/``, ``:`` and ``#``. Inside a key they are
+escaped (``#2F``, ``#3A``, ``#23``), so two different ids never make one key; an id
+without them is used as it is, so keys of such ids are what they always were.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+_ESCAPES = {"/": "#2F", ":": "#3A", "#": "#23"}
+
+
+def escaped(identifier: str) -> str:
+    """``identifier`` as it appears inside a key."""
+    if "/" not in identifier and ":" not in identifier and "#" not in identifier:
+        return identifier
+    return "".join(_ESCAPES.get(char, char) for char in identifier)
+
+
+def operation_key(order_id: str, step: str, attempt: int) -> str:
+    """The key of one attempt of one business step of an order (``step`` already escaped)."""
+    return f"{escaped(order_id)}/{step}#{attempt}"
+
+
+def authorize_step(auth_id: str) -> str:
+    return f"authorize:{escaped(auth_id)}"
+
+
+def adjust_step(auth_id: str, new_total: Decimal) -> str:
+    return f"adjust:{escaped(auth_id)}:{new_total}"
+
+
+def void_step(auth_id: str) -> str:
+    return f"void:{escaped(auth_id)}"
+
+
+def tokenize_step(line_id: str) -> str:
+    return f"tokenize:{escaped(line_id)}"
+
+
+def capture_step(invoice_id: str, line_id: str, auth_id: str) -> str:
+    return f"capture:{escaped(invoice_id)}:{escaped(line_id)}:{escaped(auth_id)}"
+
+
+def refund_step(order_id: str, return_id: str, capture_id: str, number: int) -> str:
+    """A linked refund's step: the capture's own key, less the order prefix, names it."""
+    local = capture_id.removeprefix(f"{escaped(order_id)}/")
+    return f"refund:{escaped(return_id)}:{local}:{number}"
+
+
+def unlinked_refund_step(return_id: str, number: int) -> str:
+    return f"unlinked_refund:{escaped(return_id)}:{number}"
+
+
+def posting_key(order_id: str, line_id: str) -> str:
+    """A prepayment received at submit (J1)."""
+    return f"{escaped(order_id)}/post:{escaped(line_id)}"
+
+
+def application_key(order_id: str, invoice_id: str, line_id: str, number: int) -> str:
+    """A posted prepayment applied to an invoice (I1)."""
+    return f"{escaped(order_id)}/apply:{escaped(invoice_id)}:{escaped(line_id)}#{number}"
+
+
+def fallback_key(order_id: str, return_id: str, number: int) -> str:
+    """What linked refunds could not cover, paid back by the fallback method (R3)."""
+    return f"{escaped(order_id)}/fallback:{escaped(return_id)}#{number}"
+
+
+def cancellation_key(order_id: str, line_id: str) -> str:
+    """A deposit refunded when its order is cancelled (X1)."""
+    return f"{escaped(order_id)}/cancel:{escaped(line_id)}"
+
+
+def invoice_key(order_id: str, invoice_id: str) -> str:
+    """Names an invoice in an :class:`~ocop.domain.errors.IdempotencyConflict`."""
+    return f"{escaped(order_id)}/invoice:{escaped(invoice_id)}"
+
+
+def voucher_id(key: str) -> str:
+    """J3: a voucher's id derives from the operation (or posting) key."""
+    return f"V:{key}"

@@ -1,0 +1,348 @@
+"""The one execution engine: every use case runs the same loop (rules O1-O5).
+
+:func:`pursue` asks the goal (a pure plan, :mod:`ocop.domain.plan`) what to do
+next and does it: a local change is kept and committed with what follows; a
+processor step is run by :func:`execute` — its intent committed (with the
+order's changes so far), the processor called with its key, then its outcome,
+the new order and its vouchers committed together. The loop goes on from the
+order that commit returned: nothing is read again. A crash anywhere leaves an
+intent (or an unposted voucher) that ``recover()`` finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+import attrs
+
+from ocop.domain import steps
+from ocop.domain.effects import apply_outcome
+from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OperationInDoubt
+from ocop.domain.journal import Voucher
+from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.domain.order import Order
+from ocop.domain.plan import Context, Goal
+from ocop.domain.settings import Settings
+from ocop.domain.tokens import AuthorizationToken, CardToken
+from ocop.ports.clock import Clock
+from ocop.ports.journal import PaymentJournal
+from ocop.ports.processor import PaymentProcessor
+from ocop.ports.store import OrderStore, UnitOfWork
+
+log = logging.getLogger("ocop.operations")
+
+#: How often a commit that lost a version race is retried before giving up (O5).
+RETRIES = 5
+#: No plan needs more rounds than this; a guard against a plan that never ends.
+MAX_ROUNDS = 100_000
+
+G = TypeVar("G", bound=Goal)
+
+
+@attrs.frozen(kw_only=True)
+class Ports:
+    """Everything a service needs from the outside, plus the settings in force."""
+
+    store: OrderStore
+    processor: PaymentProcessor
+    journal: PaymentJournal
+    clock: Clock
+    settings: Settings
+
+    def context(self) -> Context:
+        return Context(now=self.clock.now(), settings=self.settings,
+                       adjustments=self.processor.capabilities.adjustments)  # fmt: skip
+
+
+@attrs.frozen(kw_only=True)
+class Secrets:
+    """What a call needs and no plan or log may hold: CVVs by line (T1), an unlinked
+    refund's card (R4)."""
+
+    cvvs: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    card: CardToken | None = None
+
+
+def require_no_doubt(uow: UnitOfWork, order_id: str) -> None:
+    """O3: refuse to move money on an order while one of its operations is in doubt."""
+    doubt = tuple(op.key for op in uow.operations.in_doubt(order_id))
+    if doubt:
+        raise OperationInDoubt(order_id, doubt)
+
+
+def load(ports: Ports, order_id: str, *, no_doubt: bool = False) -> Order:
+    """The order as stored: the one read of a service call (and O3 when asked)."""
+    with ports.store.unit_of_work() as uow:
+        order = uow.orders.get(order_id)
+        if no_doubt:
+            require_no_doubt(uow, order_id)
+        return order
+
+
+def pursue(
+    ports: Ports,
+    order: Order,
+    goal: G,
+    secrets: Secrets | None = None,
+    *,
+    changed: bool = False,
+) -> tuple[Order, G]:
+    """Run ``goal`` from ``order`` until it is done; the order as committed, and the goal.
+
+    ``changed``: ``order`` carries local changes not yet stored.
+    """
+    secrets = secrets if secrets is not None else Secrets()
+    staged: list[Voucher] = []
+    dirty = changed
+    for _ in range(MAX_ROUNDS):
+        step = goal.next(order, ports.context())
+        goal = step.goal
+        if step.order is not None:
+            order, dirty = step.order, True
+        staged.extend(step.vouchers)
+        dirty = dirty or bool(step.vouchers)
+        if step.steps:
+            order, done = execute(ports, order, step.steps, secrets, vouchers=staged)
+            staged, dirty = [], False
+            goal = goal.after(done)
+        if step.done:
+            break
+    else:
+        raise IllegalTransition(f"order {order.order_id}: the plan did not come to an end")
+    if dirty:
+        order = commit(ports, order, staged)
+    return order, goal
+
+
+def commit(ports: Ports, order: Order, vouchers: Sequence[Voucher] = ()) -> Order:
+    """Store a local change of ``order`` and its vouchers; the order as stored."""
+    with ports.store.unit_of_work() as uow:
+        uow.orders.update(order)
+        for voucher in vouchers:
+            uow.outbox.add(voucher)
+        committed = uow.commit()
+    post(ports, committed.vouchers)
+    return committed.orders[order.order_id]
+
+
+def change(ports: Ports, order_id: str, edit: Callable[[Order], Order]) -> Order:
+    """A local change of the stored order, retried when another worker changed it first."""
+    for _ in range(RETRIES):
+        try:
+            return commit(ports, edit(load(ports, order_id)))
+        except ConcurrentUpdate:
+            continue
+    raise ConcurrentUpdate(order_id)
+
+
+def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
+    """Post vouchers a commit left for an outside journal, then mark them posted (J3).
+
+    A journal that fails leaves them in the outbox for ``recover()``: an outage never
+    fails the change that produced them, nor work on another order.
+    """
+    posted: list[str] = []
+    for voucher in vouchers:
+        try:
+            ports.journal.post(voucher)
+        except Exception:  # noqa: BLE001 - any outage: the voucher waits in the outbox
+            log.warning("voucher %s waits in the outbox: the journal failed", voucher.voucher_id)
+            break
+        posted.append(voucher.voucher_id)
+    if posted:
+        with ports.store.unit_of_work() as uow:
+            for voucher_id in posted:
+                uow.outbox.mark_posted(voucher_id)
+            uow.commit()
+    return len(posted)
+
+
+def post_pending(ports: Ports) -> int:
+    """Post every voucher still in the outbox (what ``recover()`` does)."""
+    with ports.store.unit_of_work() as uow:
+        pending = uow.outbox.pending()
+    return post(ports, pending)
+
+
+# -- one processor step (or one batch) ----------------------------------------------------
+def execute(
+    ports: Ports,
+    order: Order,
+    batch: tuple[steps.Step, ...],
+    secrets: Secrets,
+    *,
+    vouchers: Sequence[Voucher] = (),
+) -> tuple[Order, tuple[Operation, ...]]:
+    """Commit the intents (with the order's local changes), call, commit the outcomes.
+
+    Returns the order as committed last and each step's operation, in ``batch`` order:
+    with its outcome, or the approved earlier attempt it reuses (I4).
+    """
+    order, planned = _record_intents(ports, order, batch, vouchers)
+    answers: list[tuple[Operation, ProcessorResult]] = []
+    for op in planned:
+        if op.outcome is None:
+            result = call(ports.processor, order, op, secrets)
+            log.info("outcome %s %s %s", op.key, result.outcome.value, result.reason or "-")
+            answers.append((op, result))
+    if not answers:
+        return order, planned
+    order, settled = settle(ports, order.order_id, answers, order=order)
+    return order, tuple(settled.get(op.key, op) for op in planned)
+
+
+def _reuses(step: steps.Step, settings: Settings) -> bool:
+    """Whether an approved earlier attempt of the step stands for it (I4)."""
+    if isinstance(step, steps.Adjust):
+        # An approved adjustment is applied in the commit that records it, so the line never
+        # asks for it again; the same target asked for later (up, then back down) is a new
+        # adjustment and must reach the processor.
+        return False
+    if isinstance(step, steps.Capture):
+        return settings.features.duplicate_payment_protection
+    return True
+
+
+def _record_intents(
+    ports: Ports, order: Order, batch: tuple[steps.Step, ...], vouchers: Sequence[Voucher]
+) -> tuple[Order, tuple[Operation, ...]]:
+    """O1, O4: commit the next attempt of each step; the version bump serialises workers."""
+    now = ports.clock.now()
+    order_id = order.order_id
+    with ports.store.unit_of_work() as uow:
+        if len(batch) == 1:
+            name = batch[0].name(order_id)
+            earlier = {name: list(uow.operations.attempts(order_id, name))}
+        else:
+            earlier = {}
+            for op in uow.operations.for_order(order_id):
+                earlier.setdefault(op.name, []).append(op)
+        fresh: list[Operation] = []
+        planned: list[Operation] = []
+        for step in batch:
+            attempts = earlier.get(step.name(order_id), [])
+            if any(op.in_doubt for op in attempts):
+                raise OperationInDoubt(order_id, tuple(op.key for op in attempts if op.in_doubt))
+            approved = [op for op in attempts if op.outcome is Outcome.APPROVED]
+            if approved and _reuses(step, ports.settings):
+                log.info("reused %s: step %s already approved", approved[0].key, approved[0].name)
+                planned.append(approved[0])
+                continue
+            attempt = max((op.attempt for op in attempts), default=0) + 1
+            fresh.append(Operation.intent(order_id, step, attempt, now))
+            planned.append(fresh[-1])
+            if isinstance(step, steps.Authorize):
+                order = order.with_line(order.line(step.line_id).begin_authorization())
+        if not fresh and not vouchers:
+            return order, tuple(planned)
+        uow.operations.record_intents(tuple(fresh))
+        uow.orders.update(order)
+        for voucher in vouchers:
+            uow.outbox.add(voucher)
+        committed = uow.commit()
+    for op in fresh:
+        log.info("intent %s %s %s", op.key, op.kind.value, op.amount or "-")
+    post(ports, committed.vouchers)
+    return committed.orders[order_id], tuple(planned)
+
+
+def settle(
+    ports: Ports,
+    order_id: str,
+    answers: Sequence[tuple[Operation, ProcessorResult]],
+    *,
+    order: Order | None = None,
+) -> tuple[Order, dict[str, Operation]]:
+    """Commit the outcomes with their effect on the order and its vouchers, once (O2).
+
+    ``order``: the order as this worker committed it with the intents. If another unit
+    of work changed the order or settled one of the operations first (a ``recover()``
+    running at the same time), the order is read again and what is settled is kept.
+    """
+    for _ in range(RETRIES):
+        try:
+            return _settle_once(ports, order_id, answers, order)
+        except ConcurrentUpdate:
+            order = None
+    raise ConcurrentUpdate(order_id)
+
+
+def _settle_once(
+    ports: Ports,
+    order_id: str,
+    answers: Sequence[tuple[Operation, ProcessorResult]],
+    order: Order | None,
+) -> tuple[Order, dict[str, Operation]]:
+    at = ports.clock.now()
+    with ports.store.unit_of_work() as uow:
+        reread = order is None
+        current = uow.orders.get(order_id) if order is None else order
+        outcomes: dict[str, Operation] = {}
+        vouchers: list[Voucher] = []
+        changed = False
+        for op, result in answers:
+            stored = uow.operations.get(op.key) if reread else op
+            if stored is not None and not stored.in_doubt:
+                outcomes[op.key] = stored  # settled already (by recovery, or another worker)
+                continue
+            resolved = op.resolved(result, at)
+            uow.operations.settle(resolved)
+            outcomes[op.key] = resolved
+            changed = True
+            if result.outcome is not Outcome.UNKNOWN:
+                applied = apply_outcome(current, op, result, ports.settings, at)
+                current = applied.order
+                vouchers.extend(applied.vouchers)
+        if not changed:
+            return current, outcomes  # everything was settled by someone else
+        uow.orders.update(current)
+        for voucher in vouchers:
+            uow.outbox.add(voucher)
+        committed = uow.commit()
+    post(ports, committed.vouchers)
+    return committed.orders[order_id], outcomes
+
+
+# -- the processor ------------------------------------------------------------------------
+def call(
+    processor: PaymentProcessor, order: Order, op: Operation, secrets: Secrets
+) -> ProcessorResult:
+    """The one place that calls the processor: ``op``'s step, with its key."""
+    key = op.key
+    match op.step:
+        case steps.Authorize(line_id=line_id, amount=amount):
+            return processor.authorize(key, _card(order, line_id), amount)
+        case steps.Adjust(line_id=line_id, auth_id=auth_id, amount=amount):
+            return processor.adjust(key, _auth_token(order, line_id, auth_id), amount)
+        case steps.Capture(line_id=line_id, auth_id=auth_id, amount=amount):
+            return processor.capture(key, _auth_token(order, line_id, auth_id), amount)
+        case steps.Void(line_id=line_id, auth_id=auth_id):
+            return processor.void(key, _auth_token(order, line_id, auth_id))
+        case steps.Refund(line_id=line_id, capture_id=capture_id, amount=amount):
+            token = order.line(line_id).capture(capture_id).token
+            if token is None:
+                raise IllegalTransition(f"capture {capture_id} has no processor token")
+            return processor.refund(key, token, amount)
+        case steps.UnlinkedRefund(amount=amount):
+            if secrets.card is None:
+                raise IllegalTransition("an unlinked refund needs its card")
+            return processor.unlinked_refund(key, secrets.card, amount)
+        case steps.Tokenize(line_id=line_id, instrument_id=instrument_id):
+            cvv = secrets.cvvs.get(line_id)
+            if cvv is None:
+                raise IllegalTransition(f"line {line_id}: a saved card is used with its CVV")
+            customer_id = order.customer.customer_id or ""
+            return processor.tokenize(key, customer_id, instrument_id, cvv)
+
+
+def _card(order: Order, line_id: str) -> CardToken:
+    card = order.line(line_id).card
+    if card is None:
+        raise IllegalTransition(f"line {line_id} has no card to authorize")
+    return card
+
+
+def _auth_token(order: Order, line_id: str, auth_id: str) -> AuthorizationToken:
+    return order.line(line_id).authorization(auth_id).token
