@@ -8,6 +8,7 @@ check. Digits of any script count. The error names the field, never the value.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -33,6 +34,7 @@ def luhn_valid(digits: str) -> bool:
     return checksum % 10 == 0
 
 
+@functools.lru_cache(maxsize=8192)
 def contains_card_number(text: str) -> bool:
     """Whether ``text`` holds a 13-19 digit Luhn-valid run (spaces or dashes allowed).
 

@@ -8,6 +8,7 @@ always add up to the whole.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Self
@@ -92,6 +93,8 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Self:
+        if cls is Money:
+            return _zero(currency)  # type: ignore[return-value]  # cls is exactly Money
         return cls.of(0, currency)
 
     @classmethod
@@ -121,11 +124,11 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(currency=self.currency, amount=self.amount + other.amount)
+        return _exact_sum(self.currency, self.amount + other.amount)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(currency=self.currency, amount=self.amount - other.amount)
+        return _exact_sum(self.currency, self.amount - other.amount)
 
     def __neg__(self) -> Money:
         return Money(currency=self.currency, amount=-self.amount if self.amount else self.amount)
@@ -208,9 +211,28 @@ class Money:
         return f"Money('{self.amount}', '{self.currency}')"
 
 
+def _exact_sum(currency: str, amount: Decimal) -> Money:
+    """Money from the sum or difference of two amounts already exact in ``currency``: the
+    result is exact too (same exponent), so it is built without checking again."""
+    money = object.__new__(Money)
+    object.__setattr__(money, "currency", currency)
+    object.__setattr__(money, "amount", amount)
+    return money
+
+
+@functools.lru_cache(maxsize=256)
+def _zero(currency: str) -> Money:
+    return Money.of(0, currency)
+
+
 def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of ``amounts`` (all in ``currency``); zero for none."""
     result = Money.zero(currency)
-    for amount in amounts:
-        result = result + amount
-    return result
+    amount = result.amount
+    for money in amounts:
+        if not isinstance(money, Money):
+            raise TypeError(f"cannot combine Money with {type(money).__name__}")
+        if money.currency != currency:
+            raise CurrencyMismatch(currency, money.currency)
+        amount += money.amount
+    return _exact_sum(currency, amount) if amount != result.amount else result

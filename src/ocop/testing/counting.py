@@ -1,0 +1,91 @@
+"""A store wrapper that counts units of work and commits: what a use case costs the store.
+
+    counted = CountingStore(InMemoryStore(keeps_journal=True))
+    bo = BackOffice(store=counted, journal=counted.journal, processor=..., clock=...)
+    bo.invoice("SO-1", "INV-1", amount)
+    counted.units, counted.commits      # units of work opened, and committed
+
+Structure, not timing: a test may assert these counts.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from ocop.ports.journal import PaymentJournal
+from ocop.ports.store import (
+    Committed,
+    OperationLog,
+    OrderRepository,
+    OrderStore,
+    UnitOfWork,
+    VoucherOutbox,
+)
+
+__all__ = ["CountingStore"]
+
+
+class _StoreWithJournal(OrderStore, Protocol):
+    @property
+    def journal(self) -> PaymentJournal: ...
+
+
+class _CountedUnit:
+    """A unit of work that counts its commits and delegates everything else."""
+
+    def __init__(self, inner: UnitOfWork, store: CountingStore) -> None:
+        self._inner = inner
+        self._store = store
+
+    @property
+    def orders(self) -> OrderRepository:
+        return self._inner.orders
+
+    @property
+    def operations(self) -> OperationLog:
+        return self._inner.operations
+
+    @property
+    def outbox(self) -> VoucherOutbox:
+        return self._inner.outbox
+
+    def commit(self) -> Committed:
+        self._store.commits += 1
+        return self._inner.commit()
+
+    def rollback(self) -> None:
+        self._inner.rollback()
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+
+
+class CountingStore:
+    """An :class:`~ocop.ports.store.OrderStore` over another, counting its units of work."""
+
+    def __init__(self, inner: _StoreWithJournal) -> None:
+        self.inner = inner
+        self.units = 0
+        self.commits = 0
+
+    @property
+    def journal(self) -> PaymentJournal:
+        """The inner store's journal (when it keeps one, vouchers go there in its commits)."""
+        return self.inner.journal
+
+    def reset(self) -> None:
+        self.units = self.commits = 0
+
+    def unit_of_work(self) -> UnitOfWork:
+        self.units += 1
+        return _CountedUnit(self.inner.unit_of_work(), self)
