@@ -9,6 +9,7 @@ and the purpose of a void.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
@@ -25,7 +26,7 @@ from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
 
-__all__ = ["Applied", "apply_outcome", "voucher_id"]
+__all__ = ["Applied", "apply_outcome", "apply_outcomes", "voucher_id"]
 
 
 @attrs.frozen(kw_only=True)
@@ -73,12 +74,8 @@ def apply_outcome(
                 raise _answer_error(op, "capture token")
             return _captured(order, op, step, result.token, settings, now)
         case steps.Refund():
-            refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
-                            capture_id=step.capture_id, token=_refund_token(result),
-                            refunded_at=now)  # fmt: skip
+            refund, voucher = _linked_refund(order, op, step, result, settings, now)
             line = order.line(step.line_id)
-            voucher = _refund_voucher(order, op.key, step.return_id, line.method.value,
-                                      step.amount, settings, now)  # fmt: skip
             return Applied(order=order.with_line(line.refunded_with(refund)), vouchers=(voucher,))
         case steps.UnlinkedRefund():
             refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
@@ -87,6 +84,48 @@ def apply_outcome(
             voucher = _refund_voucher(order, op.key, step.return_id, "card", step.amount,
                                       settings, now)  # fmt: skip
             return Applied(order=order.with_other_refund(refund), vouchers=(voucher,))
+
+
+def apply_outcomes(
+    order: Order,
+    answers: Sequence[tuple[Operation, ProcessorResult]],
+    settings: Settings,
+    now: datetime,
+) -> Applied:
+    """The order once every outcome of a batch is known: each applied as
+    :func:`apply_outcome` applies it, the linked refunds of a return line by line at once,
+    so a batch costs in proportion to its size."""
+    vouchers: list[Voucher] = []
+    refunds: dict[str, list[Refund]] = {}
+    for op, result in answers:
+        step = op.step
+        if isinstance(step, steps.Refund) and result.outcome.moves_money:
+            refund, voucher = _linked_refund(order, op, step, result, settings, now)
+            refunds.setdefault(step.line_id, []).append(refund)
+            vouchers.append(voucher)
+            continue
+        applied = apply_outcome(order, op, result, settings, now)
+        order = applied.order
+        vouchers.extend(applied.vouchers)
+    for line_id, batch in refunds.items():
+        order = order.with_line(order.line(line_id).refunded_with_all(batch))
+    return Applied(order=order, vouchers=tuple(vouchers))
+
+
+def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
+    order: Order,
+    op: Operation,
+    step: steps.Refund,
+    result: ProcessorResult,
+    settings: Settings,
+    now: datetime,
+) -> tuple[Refund, Voucher]:
+    refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
+                    capture_id=step.capture_id, token=_refund_token(result),
+                    refunded_at=now)  # fmt: skip
+    method = order.line(step.line_id).method.value
+    voucher = _refund_voucher(order, op.key, step.return_id, method, step.amount, settings, now)
+    return refund, voucher
 
 
 def _failed(order: Order, step: steps.Step, result: ProcessorResult) -> Applied:

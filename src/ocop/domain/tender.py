@@ -10,6 +10,7 @@ refunded <= captured (V2).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
@@ -276,10 +277,14 @@ class PaymentLine:
         raise IllegalTransition(f"line {self.line_id} has no authorization {auth_id}")
 
     def capture(self, capture_id: str) -> Capture:
-        for cap in self.captures:
-            if cap.capture_id == capture_id:
-                return cap
-        raise IllegalTransition(f"line {self.line_id} has no capture {capture_id}")
+        cap = self._captures_by_id.get(capture_id)
+        if cap is None:
+            raise IllegalTransition(f"line {self.line_id} has no capture {capture_id}")
+        return cap
+
+    @cached_property
+    def _captures_by_id(self) -> dict[str, Capture]:
+        return {cap.capture_id: cap for cap in self.captures}
 
     def open_authorizations(self) -> tuple[Authorization, ...]:
         return tuple(a for a in self.authorizations if a.open_amount.is_positive())
@@ -459,6 +464,45 @@ class PaymentLine:
         updated = attrs.evolve(cap, refunded=cap.refunded + refund.amount)
         captures = tuple(updated if c.capture_id == cap.capture_id else c for c in self.captures)
         return self._settled(captures=captures, refunds=(*self.refunds, refund))
+
+    def refunded_with_all(self, refunds: Sequence[Refund]) -> PaymentLine:
+        """Several refunds of this card line's captures at once (a return's batch): each is
+        checked as :meth:`refunded_with` checks it, and the captures are rebuilt once."""
+        if self.is_prepayment or len(refunds) < 2:
+            line = self
+            for refund in refunds:
+                line = line.refunded_with(refund)
+            return line
+        known = {r.refund_id for r in self.refunds}
+        by_capture: dict[str, Money] = {}
+        for refund in refunds:
+            if refund.refund_id in known:
+                raise self._illegal(f"refund {refund.refund_id} already recorded")
+            if refund.capture_id is None:
+                raise self._illegal("a card line's refund names its capture")
+            known.add(refund.refund_id)
+            earlier = by_capture.get(refund.capture_id)
+            by_capture[refund.capture_id] = (
+                refund.amount if earlier is None else earlier + refund.amount
+            )
+        captures = {c.capture_id: c for c in self.captures}
+        for capture_id, amount in by_capture.items():
+            cap = captures.get(capture_id)
+            if cap is None:
+                raise IllegalTransition(f"line {self.line_id} has no capture {capture_id}")
+            if amount > cap.refundable:
+                raise self._illegal(
+                    f"refund of {amount} exceeds the {cap.refundable} refundable on "
+                    f"capture {cap.capture_id} (V2)",
+                    amount,
+                )
+        rebuilt = tuple(
+            attrs.evolve(c, refunded=c.refunded + by_capture[c.capture_id])
+            if c.capture_id in by_capture
+            else c
+            for c in self.captures
+        )
+        return self._settled(captures=rebuilt, refunds=(*self.refunds, *refunds))
 
     def with_amount(self, amount: Money) -> PaymentLine:
         """The line's target amount changed (a completion edit, applied at submit)."""

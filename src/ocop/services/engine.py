@@ -18,7 +18,7 @@ from typing import TypeVar
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.effects import apply_outcome
+from ocop.domain.effects import apply_outcomes
 from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OperationInDoubt
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
@@ -280,8 +280,7 @@ def _settle_once(
         reread = order is None
         current = uow.orders.get(order_id) if order is None else order
         outcomes: dict[str, Operation] = {}
-        vouchers: list[Voucher] = []
-        changed = False
+        known: list[tuple[Operation, ProcessorResult]] = []
         for op, result in answers:
             stored = uow.operations.get(op.key) if reread else op
             if stored is not None and not stored.in_doubt:
@@ -290,15 +289,13 @@ def _settle_once(
             resolved = op.resolved(result, at)
             uow.operations.settle(resolved)
             outcomes[op.key] = resolved
-            changed = True
-            if result.outcome is not Outcome.UNKNOWN:
-                applied = apply_outcome(current, op, result, ports.settings, at)
-                current = applied.order
-                vouchers.extend(applied.vouchers)
-        if not changed:
+            known.append((op, result))
+        if not known:
             return current, outcomes  # everything was settled by someone else
-        uow.orders.update(current)
-        for voucher in vouchers:
+        decided = [(op, result) for op, result in known if result.outcome is not Outcome.UNKNOWN]
+        applied = apply_outcomes(current, decided, ports.settings, at)
+        uow.orders.update(applied.order)
+        for voucher in applied.vouchers:
             uow.outbox.add(voucher)
         committed = uow.commit()
     post(ports, committed.vouchers)
