@@ -59,16 +59,9 @@ def _json_text(column: str, field: str) -> str:
     return f"(({column})::json ->> '{field}')"
 
 
-def _dialect(pool: ConnectionPool) -> Dialect:
-    return Dialect(
-        connect=pool.take,
-        begin="BEGIN",
-        placeholder="%s",
-        schema=_SCHEMA,
-        translate=_translate,
-        json_text=_json_text,
-        lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",),
-    )
+_DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_translate,
+                   json_text=_json_text,
+                   lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",))  # fmt: skip
 
 
 class PostgresStore(SqlStore):
@@ -80,7 +73,7 @@ class PostgresStore(SqlStore):
 
     def __init__(self, conninfo: str, *, keeps_journal: bool = False) -> None:
         pool = _pool(conninfo)
-        super().__init__(_dialect(pool), pool, keeps_journal=keeps_journal)
+        super().__init__(_DIALECT, pool, keeps_journal=keeps_journal)
 
 
 class PostgresJournal(SqlJournal):
@@ -88,4 +81,4 @@ class PostgresJournal(SqlJournal):
 
     def __init__(self, conninfo: str) -> None:
         pool = _pool(conninfo)
-        super().__init__(_dialect(pool), pool)
+        super().__init__(_DIALECT, pool)

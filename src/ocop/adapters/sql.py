@@ -1,7 +1,8 @@
 """What the SQL stores share: a staged-unit-of-work backend over a DB-API connection.
 
 Each backend module (:mod:`ocop.adapters.sqlite`, :mod:`ocop.adapters.postgres`)
-gives a :class:`Dialect`: how to connect and begin, and its table definitions.
+gives a :class:`Dialect` (how to begin, and its table definitions) and a pool of
+connections.
 The statements here are written with ``?`` placeholders and plain SQL both
 backends speak (``INSERT ... ON CONFLICT DO NOTHING``). Uniqueness and versions
 are enforced by the database (primary keys, ``UPDATE ... WHERE version = ?``) and
@@ -103,10 +104,9 @@ class ConnectionPool:
 
 @attrs.frozen
 class Dialect:
-    """How one backend connects (in autocommit mode), begins a write, writes placeholders,
-    creates its first tables, and reads a text field of a JSON column (for migrations)."""
+    """How one backend begins a write, writes placeholders, creates its first tables,
+    translates its errors, and reads a text field of a JSON column (for migrations)."""
 
-    connect: Callable[[], Connection]
     begin: str
     placeholder: str
     schema: tuple[str, ...]
@@ -147,13 +147,14 @@ SCHEMA_VERSION = 2
 class _Session:
     """One autocommit connection: reads run alone, writes inside :meth:`transaction`."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, pool: ConnectionPool) -> None:
         self._dialect = dialect
+        self._pool = pool
         self._connection: Connection | None = None
 
     def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
         if self._connection is None:
-            self._connection = self._dialect.connect()
+            self._connection = self._pool.take()
         cursor = self._connection.cursor()
         try:
             cursor.execute(sql.replace("?", self._dialect.placeholder), tuple(params))
@@ -187,8 +188,8 @@ class _Session:
 class SqlBackend:
     """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
 
-    def __init__(self, dialect: Dialect, *, keeps_journal: bool) -> None:
-        self.session = _Session(dialect)
+    def __init__(self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool) -> None:
+        self.session = _Session(dialect, pool)
         self.keeps_journal = keeps_journal
 
     def _bodies(self, sql: str, params: Sequence[object] = ()) -> list[str]:
@@ -328,9 +329,9 @@ def _schema_version(session: _Session) -> int:
     return int(rows[0][0]) if rows and rows[0][0] is not None else 1
 
 
-def _create_schema(dialect: Dialect) -> None:
+def _create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
     """Create ocop's tables if they are missing, and migrate older ones in place."""
-    session = _Session(dialect)
+    session = _Session(dialect, pool)
 
     def current() -> bool:
         try:
@@ -366,7 +367,7 @@ class _SqlTables:
         self._dialect = dialect
         self._pool = pool
         if create:
-            _create_schema(dialect)
+            _create_schema(dialect, pool)
 
     def close(self) -> None:
         """Close the idle connections (also done when garbage collected)."""
@@ -378,7 +379,7 @@ class SqlJournal(_SqlTables):
 
     def post(self, voucher: Voucher) -> None:
         """J3: store a voucher once; the same id with another voucher is a conflict."""
-        session = _Session(self._dialect)
+        session = _Session(self._dialect, self._pool)
 
         def post() -> None:
             _, count = session.run(
@@ -400,7 +401,7 @@ class SqlJournal(_SqlTables):
 
     def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
         """The journal's vouchers (of one order), in the order they were first posted."""
-        session = _Session(self._dialect)
+        session = _Session(self._dialect, self._pool)
         try:
             if order_id is None:
                 rows, _ = session.run("SELECT body FROM ocop_journal ORDER BY seq")
@@ -429,4 +430,5 @@ class SqlStore(_SqlTables):
 
     def unit_of_work(self) -> StagedUnitOfWork:
         """A unit of work whose changes are written in one transaction at commit."""
-        return StagedUnitOfWork(SqlBackend(self._dialect, keeps_journal=self.keeps_journal))
+        backend = SqlBackend(self._dialect, self._pool, keeps_journal=self.keeps_journal)
+        return StagedUnitOfWork(backend)

@@ -60,15 +60,8 @@ def _json_text(column: str, field: str) -> str:
     return f"json_extract({column}, '$.{field}')"
 
 
-def _dialect(pool: ConnectionPool) -> Dialect:
-    return Dialect(
-        connect=pool.take,
-        begin="BEGIN IMMEDIATE",
-        placeholder="?",
-        schema=_SCHEMA,
-        translate=_translate,
-        json_text=_json_text,
-    )
+_DIALECT = Dialect(begin="BEGIN IMMEDIATE", placeholder="?", schema=_SCHEMA,
+                   translate=_translate, json_text=_json_text)  # fmt: skip
 
 
 class SqliteStore(SqlStore):
@@ -82,7 +75,7 @@ class SqliteStore(SqlStore):
         self, path: str | Path, *, timeout: float = 30.0, keeps_journal: bool = False
     ) -> None:
         pool = _pool(path, timeout)
-        super().__init__(_dialect(pool), pool, keeps_journal=keeps_journal)
+        super().__init__(_DIALECT, pool, keeps_journal=keeps_journal)
 
 
 class SqliteJournal(SqlJournal):
@@ -90,4 +83,4 @@ class SqliteJournal(SqlJournal):
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         pool = _pool(path, timeout)
-        super().__init__(_dialect(pool), pool)
+        super().__init__(_DIALECT, pool)

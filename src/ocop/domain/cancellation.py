@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain import keys, steps
-from ocop.domain.journal import Voucher
+from ocop.domain import keys, postings, steps
+from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Order
@@ -69,14 +69,8 @@ def refund_deposits(order: Order, ctx: Context) -> tuple[Order, tuple[Voucher, .
                        refunded_at=ctx.now, method=method)  # fmt: skip
         order = order.with_line(line.refunded_with(entry))
         vouchers.append(
-            Voucher.refund(
-                voucher_id=keys.voucher_id(key),
-                journal_name=ctx.settings.refund_journal(order.channel.value),
-                order_id=order.order_id,
-                reference=CANCEL_RETURN,
-                method=method,
-                amount=left,
-                at=ctx.now,
+            postings.voucher(
+                VoucherKind.REFUND, order, key, CANCEL_RETURN, method, left, ctx.settings, ctx.now
             )
         )
     return order, tuple(vouchers)

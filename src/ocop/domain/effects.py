@@ -14,9 +14,9 @@ from datetime import datetime
 
 import attrs
 
-from ocop.domain import steps
+from ocop.domain import postings, steps
 from ocop.domain.errors import IllegalTransition
-from ocop.domain.journal import Voucher
+from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, ProcessorResult
@@ -81,8 +81,8 @@ def apply_outcome(
             refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
                             token=_refund_token(result), refunded_at=now,
                             method="card")  # fmt: skip
-            voucher = _refund_voucher(order, op.key, step.return_id, "card", step.amount,
-                                      settings, now)  # fmt: skip
+            voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
+                                       "card", step.amount, settings, now)  # fmt: skip
             return Applied(order=order.with_other_refund(refund), vouchers=(voucher,))
 
 
@@ -124,7 +124,9 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
                     capture_id=step.capture_id, token=_refund_token(result),
                     refunded_at=now)  # fmt: skip
     method = order.line(step.line_id).method.value
-    voucher = _refund_voucher(order, op.key, step.return_id, method, step.amount, settings, now)
+    voucher = postings.voucher(
+        VoucherKind.REFUND, order, op.key, step.return_id, method, step.amount, settings, now
+    )
     return refund, voucher
 
 
@@ -172,37 +174,10 @@ def _captured(  # noqa: PLR0917 - private helper, called once with what it needs
     capture = Capture(capture_id=op.key, line_id=line.line_id, invoice_id=step.invoice_id,
                       amount=step.amount, auth_id=step.auth_id, token=token,
                       refunded=Money.zero(step.amount.currency), captured_at=now)  # fmt: skip
-    voucher = Voucher.receipt(
-        voucher_id=voucher_id(op.key),
-        journal_name=settings.payment_journal(order.channel.value),
-        order_id=order.order_id,
-        reference=step.invoice_id,
-        method=line.method.value,
-        amount=step.amount,
-        at=now,
-    )
+    voucher = postings.voucher(VoucherKind.PAYMENT, order, op.key, step.invoice_id,
+                               line.method.value, step.amount, settings, now)  # fmt: skip
     return Applied(order=order.with_line(line.captured_with(capture)), vouchers=(voucher,))
 
 
 def _refund_token(result: ProcessorResult) -> RefundToken | None:
     return result.token if isinstance(result.token, RefundToken) else None
-
-
-def _refund_voucher(  # noqa: PLR0917 - every field of the voucher
-    order: Order,
-    key: str,
-    return_id: str,
-    method: str,
-    amount: Money,
-    settings: Settings,
-    now: datetime,
-) -> Voucher:
-    return Voucher.refund(
-        voucher_id=voucher_id(key),
-        journal_name=settings.refund_journal(order.channel.value),
-        order_id=order.order_id,
-        reference=return_id,
-        method=method,
-        amount=amount,
-        at=now,
-    )

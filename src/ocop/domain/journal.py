@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TypedDict, Unpack
 
 import attrs
 
@@ -47,6 +48,19 @@ class VoucherLine:
             raise VoucherUnbalanced("a voucher line is either a debit or a credit")
 
 
+class Posting(TypedDict):
+    """What a receipt or refund voucher says: its id and journal, the order and what it
+    refers to (an invoice, a return, a line), the payment method, the amount, when."""
+
+    voucher_id: str
+    journal_name: str
+    order_id: str
+    reference: str
+    method: str
+    amount: Money
+    at: datetime
+
+
 @attrs.frozen(kw_only=True)
 class Voucher:
     """A balanced posting in a named payment journal."""
@@ -71,57 +85,35 @@ class Voucher:
             )
 
     @classmethod
-    def receipt(
-        cls,
-        *,
-        voucher_id: str,
-        journal_name: str,
-        order_id: str,
-        reference: str,
-        method: str,
-        amount: Money,
-        at: datetime,
-    ) -> Voucher:
+    def receipt(cls, **posting: Unpack[Posting]) -> Voucher:
         """Money received: debit the tender's clearing account, credit the customer."""
-        zero = Money.zero(amount.currency)
-        return cls(
-            voucher_id=voucher_id,
-            journal_name=journal_name,
-            kind=VoucherKind.PAYMENT,
-            order_id=order_id,
-            reference=reference,
-            amount=amount,
-            lines=(
-                VoucherLine(account=tender_account(method), debit=amount, credit=zero),
-                VoucherLine(account=CUSTOMER_ACCOUNT, debit=zero, credit=amount),
-            ),
-            posted_at=at,
-        )
+        return cls._posting(VoucherKind.PAYMENT, **posting)
 
     @classmethod
-    def refund(
-        cls,
-        *,
-        voucher_id: str,
-        journal_name: str,
-        order_id: str,
-        reference: str,
-        method: str,
-        amount: Money,
-        at: datetime,
-    ) -> Voucher:
+    def refund(cls, **posting: Unpack[Posting]) -> Voucher:
         """Money paid back: debit the customer, credit the tender's clearing account."""
+        return cls._posting(VoucherKind.REFUND, **posting)
+
+    @classmethod
+    def _posting(cls, kind: VoucherKind, **posting: Unpack[Posting]) -> Voucher:
+        amount = posting["amount"]
         zero = Money.zero(amount.currency)
+        tender = tender_account(posting["method"])
+        debit, credit = (
+            (tender, CUSTOMER_ACCOUNT)
+            if kind is VoucherKind.PAYMENT
+            else (CUSTOMER_ACCOUNT, tender)
+        )
         return cls(
-            voucher_id=voucher_id,
-            journal_name=journal_name,
-            kind=VoucherKind.REFUND,
-            order_id=order_id,
-            reference=reference,
+            voucher_id=posting["voucher_id"],
+            journal_name=posting["journal_name"],
+            kind=kind,
+            order_id=posting["order_id"],
+            reference=posting["reference"],
             amount=amount,
             lines=(
-                VoucherLine(account=CUSTOMER_ACCOUNT, debit=amount, credit=zero),
-                VoucherLine(account=tender_account(method), debit=zero, credit=amount),
+                VoucherLine(account=debit, debit=amount, credit=zero),
+                VoucherLine(account=credit, debit=zero, credit=amount),
             ),
-            posted_at=at,
+            posted_at=posting["at"],
         )

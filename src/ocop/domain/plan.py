@@ -19,9 +19,9 @@ from typing import Generic, Protocol, Self, TypeVar
 
 import attrs
 
-from ocop.domain import keys, steps
+from ocop.domain import keys, postings, steps
 from ocop.domain.holds import validate
-from ocop.domain.journal import Voucher
+from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order
@@ -227,15 +227,8 @@ class Complete:
 
 def _posted(goal: Complete, order: Order, line: PaymentLine, ctx: Context) -> Next[Complete]:
     key = keys.posting_key(order.order_id, line.line_id)
-    voucher = Voucher.receipt(
-        voucher_id=keys.voucher_id(key),
-        journal_name=ctx.settings.payment_journal(order.channel.value),
-        order_id=order.order_id,
-        reference=line.line_id,
-        method=line.method.value,
-        amount=line.amount,
-        at=ctx.now,
-    )
+    voucher = postings.voucher(VoucherKind.PAYMENT, order, key, line.line_id,
+                               line.method.value, line.amount, ctx.settings, ctx.now)  # fmt: skip
     if line.method is PaymentMethod.CHECK:
         goal = attrs.evolve(goal, new_checks=(*goal.new_checks, line.amount))
     return Next(goal=goal, order=order.with_line(line.posted()), vouchers=(voucher,))

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import attrs
 
-from ocop.domain import keys, steps
+from ocop.domain import keys, postings, steps
 from ocop.domain.errors import InvalidInput, RefundExceedsReceived
-from ocop.domain.journal import Voucher
+from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order
@@ -111,14 +111,8 @@ def fallback_refund(
     key = keys.fallback_key(order.order_id, return_id, number)
     entry = Refund(refund_id=key, return_id=return_id, amount=amount, refunded_at=now,
                    method=method)  # fmt: skip
-    voucher = Voucher.refund(
-        voucher_id=keys.voucher_id(key),
-        journal_name=settings.refund_journal(order.channel.value),
-        order_id=order.order_id,
-        reference=return_id,
-        method=method,
-        amount=amount,
-        at=now,
+    voucher = postings.voucher(
+        VoucherKind.REFUND, order, key, return_id, method, amount, settings, now
     )
     return order.with_other_refund(entry), voucher
 
