@@ -16,7 +16,8 @@ from typing import Any, cast
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from ocop.adapters.sql import Connection, ConnectionPool, Dialect, SqlJournal, SqlStore
+from ocop.adapters.pool import Connection, ConnectionPool
+from ocop.adapters.sql import Dialect, SqlJournal, SqlStore
 from ocop.domain.errors import ConcurrentUpdate, OcopError
 
 __all__ = ["PostgresJournal", "PostgresStore"]

@@ -11,14 +11,13 @@ reported as the same errors the in-memory store raises (rule O5).
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from ocop.adapters.codec import dumps, loads
+from ocop.adapters.pool import Connection, ConnectionPool
 from ocop.adapters.staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
     ConcurrentUpdate,
@@ -32,74 +31,6 @@ from ocop.domain.operations import Operation
 from ocop.domain.order import Order
 
 _T = TypeVar("_T")
-
-
-class Connection(Protocol):
-    """The part of a DB-API connection the SQL stores use."""
-
-    def cursor(self) -> Any: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class _Pooled:
-    """A pooled connection: closing it hands it back for the next unit of work."""
-
-    def __init__(self, pool: ConnectionPool, connection: Connection) -> None:
-        self._pool = pool
-        self._connection = connection
-
-    def cursor(self) -> Any:
-        return self._connection.cursor()
-
-    def commit(self) -> None:
-        self._connection.commit()
-
-    def rollback(self) -> None:
-        self._connection.rollback()
-
-    def close(self) -> None:
-        self._pool.give_back(self._connection)
-
-
-def _close_all(connections: list[Connection]) -> None:
-    while connections:
-        connections.pop().close()
-
-
-class ConnectionPool:
-    """A few open autocommit connections kept for reuse; idle ones closed with the pool."""
-
-    def __init__(
-        self,
-        connect: Callable[[], Connection],
-        idle: Callable[[Connection], bool],
-        keep: int = 4,
-    ) -> None:
-        self._connect = connect
-        self._is_idle = idle
-        self._keep = keep
-        self._idle: list[Connection] = []
-        self._lock = threading.Lock()
-        # Closed when the pool is closed, or garbage collected, whichever comes first.
-        self.close = weakref.finalize(self, _close_all, self._idle)
-
-    def take(self) -> Connection:
-        with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        return _Pooled(self, connection if connection is not None else self._connect())
-
-    def give_back(self, connection: Connection) -> None:
-        if self._is_idle(connection):
-            with self._lock:
-                if len(self._idle) < self._keep:
-                    self._idle.append(connection)
-                    return
-        connection.close()
 
 
 @attrs.frozen

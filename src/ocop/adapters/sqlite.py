@@ -13,7 +13,8 @@ import sqlite3
 from pathlib import Path
 from typing import cast
 
-from ocop.adapters.sql import Connection, ConnectionPool, Dialect, SqlJournal, SqlStore
+from ocop.adapters.pool import Connection, ConnectionPool
+from ocop.adapters.sql import Dialect, SqlJournal, SqlStore
 from ocop.domain.errors import ConcurrentUpdate, OcopError
 
 __all__ = ["SqliteJournal", "SqliteStore"]

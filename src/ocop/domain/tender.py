@@ -11,7 +11,6 @@ refunded <= captured (V2).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 
@@ -20,7 +19,8 @@ import attrs
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.money import Money, total
-from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, RefundToken
+from ocop.domain.movements import Authorization, Capture, Refund, positive
+from ocop.domain.tokens import CardToken
 
 
 class PaymentMethod(StrEnum):
@@ -67,113 +67,13 @@ class LineStatus(StrEnum):
 INACTIVE = frozenset({LineStatus.DECLINED, LineStatus.VOIDED})
 
 
-def _positive(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
-    if not isinstance(value, Money) or not value.is_positive():
-        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must be positive money")
-
-
-def _not_negative(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
-    if not isinstance(value, Money) or value.is_negative():
-        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must not be negative")
-
-
-@attrs.frozen(kw_only=True)
-class Authorization:
-    """An authorization on a card line. ``voided`` counts what was released unused."""
-
-    auth_id: str = attrs.field(validator=validate_no_card_data)
-    token: AuthorizationToken
-    amount: Money = attrs.field(validator=_positive)
-    authorized_at: datetime
-    multi_capture: bool
-    captured: Money = attrs.field(validator=_not_negative)
-    voided: Money = attrs.field(validator=_not_negative)
-    #: The card token value this authorization was made with.
-    card_value: str = attrs.field(default="", validator=validate_no_card_data)
-
-    @classmethod
-    def new(
-        cls,
-        auth_id: str,
-        token: AuthorizationToken,
-        amount: Money,
-        *,
-        at: datetime,
-        multi_capture: bool,
-        card_value: str = "",
-    ) -> Authorization:
-        """A fresh authorization, nothing captured or voided yet."""
-        zero = Money.zero(amount.currency)
-        return cls(
-            auth_id=auth_id,
-            token=token,
-            amount=amount,
-            authorized_at=at,
-            multi_capture=multi_capture,
-            captured=zero,
-            voided=zero,
-            card_value=card_value,
-        )
-
-    def __attrs_post_init__(self) -> None:
-        if self.captured + self.voided > self.amount:
-            raise IllegalTransition(
-                f"authorization {self.auth_id}: captured + voided exceeds authorized (V1)",
-                auth_id=self.auth_id,
-            )
-
-    @property
-    def open_amount(self) -> Money:
-        """What can still be captured."""
-        return self.amount - self.captured - self.voided
-
-
-@attrs.frozen(kw_only=True)
-class Capture:
-    """Money taken against an authorization for one invoice (or a prepayment applied)."""
-
-    capture_id: str = attrs.field(validator=validate_no_card_data)
-    line_id: str = attrs.field(validator=validate_no_card_data)
-    invoice_id: str = attrs.field(validator=validate_no_card_data)
-    amount: Money = attrs.field(validator=_positive)
-    auth_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
-    token: CaptureToken | None = None
-    refunded: Money = attrs.field(validator=_not_negative)
-    captured_at: datetime
-
-    def __attrs_post_init__(self) -> None:
-        if self.refunded > self.amount:
-            raise IllegalTransition(
-                f"capture {self.capture_id}: refunded exceeds captured (V2)",
-                capture_id=self.capture_id,
-            )
-
-    @property
-    def refundable(self) -> Money:
-        return self.amount - self.refunded
-
-
-@attrs.frozen(kw_only=True)
-class Refund:
-    """Money returned: against a capture (linked) or to another card (unlinked)."""
-
-    refund_id: str = attrs.field(validator=validate_no_card_data)
-    return_id: str = attrs.field(validator=validate_no_card_data)
-    amount: Money = attrs.field(validator=_positive)
-    capture_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
-    token: RefundToken | None = None
-    refunded_at: datetime
-    #: How the money went back: ``"card"`` (linked or unlinked), or the fallback method.
-    method: str = attrs.field(default="card", validator=validate_no_card_data)
-
-
 @attrs.frozen(kw_only=True)
 class PaymentLine:
     """One tender on an order. Build with :meth:`card_line` or :meth:`prepayment_line`."""
 
     line_id: str = attrs.field(validator=validate_no_card_data)
     method: PaymentMethod
-    amount: Money = attrs.field(validator=_positive)
+    amount: Money = attrs.field(validator=positive)
     status: LineStatus = LineStatus.NOT_SUBMITTED
     card: CardToken | None = None
     instrument_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
@@ -446,33 +346,19 @@ class PaymentLine:
 
     def refunded_with(self, refund: Refund) -> PaymentLine:
         """A refund of this line: against one capture, or of a prepayment (fallback)."""
+        if not self.is_prepayment:
+            return self.refunded_with_all((refund,))
         if any(r.refund_id == refund.refund_id for r in self.refunds):
             raise self._illegal(f"refund {refund.refund_id} already recorded")
-        if self.is_prepayment:
-            if refund.amount > self.received - self.refunded:
-                raise self._illegal("refund exceeds what was received (V3)", refund.amount)
-            return self._settled(refunds=(*self.refunds, refund))
-        if refund.capture_id is None:
-            raise self._illegal("a card line's refund names its capture")
-        cap = self.capture(refund.capture_id)
-        if refund.amount > cap.refundable:
-            raise self._illegal(
-                f"refund of {refund.amount} exceeds the {cap.refundable} refundable on "
-                f"capture {cap.capture_id} (V2)",
-                refund.amount,
-            )
-        updated = attrs.evolve(cap, refunded=cap.refunded + refund.amount)
-        captures = tuple(updated if c.capture_id == cap.capture_id else c for c in self.captures)
-        return self._settled(captures=captures, refunds=(*self.refunds, refund))
+        if refund.amount > self.received - self.refunded:
+            raise self._illegal("refund exceeds what was received (V3)", refund.amount)
+        return self._settled(refunds=(*self.refunds, refund))
 
     def refunded_with_all(self, refunds: Sequence[Refund]) -> PaymentLine:
-        """Several refunds of this card line's captures at once (a return's batch): each is
-        checked as :meth:`refunded_with` checks it, and the captures are rebuilt once."""
-        if self.is_prepayment or len(refunds) < 2:
-            line = self
-            for refund in refunds:
-                line = line.refunded_with(refund)
-            return line
+        """Refunds of this card line's captures (a return's batch at once): none recorded
+        before, each naming its capture, and no capture refunded beyond what it took (V2);
+        the captures are rebuilt once."""
+        self._require_card("refund a capture of")
         known = {r.refund_id for r in self.refunds}
         by_capture: dict[str, Money] = {}
         for refund in refunds:
@@ -485,11 +371,8 @@ class PaymentLine:
             by_capture[refund.capture_id] = (
                 refund.amount if earlier is None else earlier + refund.amount
             )
-        captures = {c.capture_id: c for c in self.captures}
         for capture_id, amount in by_capture.items():
-            cap = captures.get(capture_id)
-            if cap is None:
-                raise IllegalTransition(f"line {self.line_id} has no capture {capture_id}")
+            cap = self.capture(capture_id)
             if amount > cap.refundable:
                 raise self._illegal(
                     f"refund of {amount} exceeds the {cap.refundable} refundable on "
@@ -518,3 +401,13 @@ class PaymentLine:
 
 
 _POSTED = frozenset({LineStatus.PAID, LineStatus.REFUNDED})
+
+__all__ = [
+    "INACTIVE",
+    "Authorization",
+    "Capture",
+    "LineStatus",
+    "PaymentLine",
+    "PaymentMethod",
+    "Refund",
+]

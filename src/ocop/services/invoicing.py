@@ -11,7 +11,8 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain.errors import ConnectorMismatch, FeatureDisabled, IllegalTransition
-from ocop.domain.invoicing import InvoiceRun, check_invoice, covered, plan_parts
+from ocop.domain.invoice_run import InvoiceRun
+from ocop.domain.invoicing import check_invoice, covered, plan_parts
 from ocop.domain.money import Money
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.tender import Capture

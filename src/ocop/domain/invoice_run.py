@@ -1,0 +1,330 @@
+"""One invoice (or pickup) run as a plan (rules I1-I6): the invoicing policy as values.
+
+The run records the invoice, re-authorizes what a single capture released (I2),
+covers the invoice from the lines (I1), renews expired authorizations before
+capturing on them (I3), and retries a failed pickup capture once with a new
+authorization (I6); each of these is a task, done in turn as the order allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from ocop.domain import keys, steps
+from ocop.domain.invoicing import (
+    AuthorizationAge,
+    age_of,
+    covered,
+    plan_parts,
+    split_over_authorizations,
+)
+from ocop.domain.money import Money
+from ocop.domain.operations import Operation, Outcome
+from ocop.domain.order import Hold, HoldCode, Invoice, Order
+from ocop.domain.plan import Context, Next, authorize, void_step
+from ocop.domain.tender import Capture, PaymentLine
+
+__all__ = ["InvoiceRun"]
+
+
+# -- the plan of one invoice (or pickup) run ----------------------------------------------
+@attrs.frozen
+class _Record:
+    """Record the invoice (its first attempt)."""
+
+    invoice: Invoice
+
+
+@attrs.frozen
+class _Released:
+    """I2: re-authorize what a single capture released on the line."""
+
+    line_id: str
+
+
+@attrs.frozen
+class _Cover:
+    """Split what the invoice still needs over the lines (I1)."""
+
+
+@attrs.frozen
+class _Part:
+    line_id: str
+    amount: Money
+    prepayment: bool
+
+
+@attrs.frozen
+class _Piece:
+    """Capture ``amount`` on an authorization, renewed first when it expired (I3)."""
+
+    line_id: str
+    auth_id: str
+    amount: Money
+
+
+@attrs.frozen
+class _Renew:
+    """I3: the expired authorization is voided; then authorize ``open_amount`` anew."""
+
+    line_id: str
+    piece: Money
+    open_amount: Money
+    reusable: bool
+
+
+@attrs.frozen
+class _Take:
+    """The capture itself; a failed pickup capture is retried once (I6)."""
+
+    line_id: str
+    auth_id: str
+    amount: Money
+    renewed: bool = False
+    retry: bool = False
+
+
+@attrs.frozen
+class _Reauthorize:
+    """A new authorization on the line, then the capture of ``piece`` on it."""
+
+    line_id: str
+    amount: Money
+    piece: Money
+    retry: bool
+
+
+@attrs.frozen
+class _Retry:
+    """I6: a failed pickup capture is retried once as a new authorization + capture."""
+
+    line_id: str
+    auth_id: str
+    piece: Money
+
+
+@attrs.frozen
+class _RetryVoid:
+    """I6: the failed authorization is voided first, so the card never holds the same
+    money twice; the new authorization takes over all that was open on it."""
+
+    line_id: str
+    piece: Money
+    still_open: Money
+
+
+_Task = (
+    _Record | _Released | _Cover | _Part | _Piece | _Renew | _Take | _Reauthorize | _Retry
+    | _RetryVoid
+)  # fmt: skip
+
+
+@attrs.frozen(kw_only=True)
+class InvoiceRun:
+    """One invoice (or pickup) run as a plan: what is left to do, and what happened.
+
+    ``failed``: lines whose capture (or renewal) failed; ``in_doubt``: keys of calls
+    whose outcome is unknown; ``expired``: an authorization expired and was not
+    renewed (the order gets an ``AUTHORIZATION_EXPIRED`` hold); ``new_payment``: a
+    pickup capture failed and its retry too (I6); ``uncovered``: what no payment covers.
+    """
+
+    invoice_id: str
+    pickup: bool
+    tasks: tuple[_Task, ...]
+    waiting: _Task | None = None
+    failed: tuple[str, ...] = ()
+    in_doubt: tuple[str, ...] = ()
+    expired: bool = False
+    new_payment: bool = False
+    uncovered: Money
+    remaining: Money
+
+    @classmethod
+    def start(
+        cls,
+        order: Order,
+        invoice_id: str,
+        amount: Money,
+        *,
+        repeat: bool,
+        pickup: bool,
+        protect: bool,
+        now: datetime,
+    ) -> InvoiceRun:
+        """The plan of an invoice run on an approved order (checked by the caller)."""
+        remaining = amount - covered(order, invoice_id) if protect else amount
+        tasks: list[_Task] = []
+        if not repeat:
+            tasks.append(_Record(Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=now)))
+        if remaining.is_positive():
+            # I2 after recover(): a partial single capture settled by recovery released the
+            # rest of its authorization, which the interrupted run did not re-authorize.
+            tasks.extend(_Released(line.line_id) for line in order.lines
+                         if line.is_card and line.active and not line.pending_removal)  # fmt: skip
+        tasks.append(_Cover())
+        return cls(invoice_id=invoice_id, pickup=pickup, tasks=tuple(tasks),
+                   uncovered=Money.zero(order.currency), remaining=remaining)  # fmt: skip
+
+    def next(self, order: Order, ctx: Context) -> Next[InvoiceRun]:
+        goal = self
+        while goal.tasks:
+            task = goal.tasks[0]
+            found = attrs.evolve(goal, tasks=goal.tasks[1:])._plan(task, order, ctx)
+            if isinstance(found, Next):
+                return found
+            goal = found
+        if goal.expired:
+            hold = Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
+                        reason="an authorization expired and could not be renewed",
+                        placed_at=ctx.now)  # fmt: skip
+            return Next(goal=goal, order=order.with_hold(hold), done=True)
+        return Next(goal=goal, done=True)
+
+    def _then(self, *tasks: _Task) -> InvoiceRun:
+        return attrs.evolve(self, tasks=(*tasks, *self.tasks))
+
+    def _call(self, task: _Task, step: steps.Step) -> Next[InvoiceRun] | InvoiceRun:
+        if self.in_doubt:
+            return self  # O3: nothing more moves once a call is in doubt
+        return Next(goal=attrs.evolve(self, waiting=task), steps=(step,))
+
+    def _plan(  # noqa: PLR0912 - one case per kind of task
+        self, task: _Task, order: Order, ctx: Context
+    ) -> Next[InvoiceRun] | InvoiceRun:
+        """What ``task`` does now: a local change or a step, or the plan to go on with."""
+        match task:
+            case _Record(invoice=invoice):
+                return Next(goal=self, order=order.with_invoice(invoice))
+            case _Released(line_id=line_id):
+                line = order.line(line_id)
+                missing = line.amount - line.captured - line.authorized
+                if (line.card is None or not missing.is_positive() or not line.card.reusable
+                        or line.open_authorizations()):  # fmt: skip
+                    return self
+                return self._call(task, authorize(line, line.card.value, missing))
+            case _Cover():
+                parts, uncovered = plan_parts(order, self.remaining)
+                tasks = [_Part(p.line_id, p.amount, p.prepayment) for p in parts]
+                return attrs.evolve(self._then(*tasks), uncovered=uncovered)
+            case _Part() if self.in_doubt:
+                return self
+            case _Part(line_id=line_id, amount=amount, prepayment=True):
+                applied = _applied(order, self.invoice_id, line_id, amount, ctx.now)
+                return Next(goal=self, order=applied)
+            case _Part(line_id=line_id, amount=amount):
+                split = split_over_authorizations(order.line(line_id), amount)
+                return self._then(*(_Piece(line_id, auth_id, part) for auth_id, part in split))
+            case _Piece() if self.in_doubt:
+                return self
+            case _Piece(line_id=line_id, auth_id=auth_id, amount=amount):
+                return self._piece(order.line(line_id), auth_id, amount, ctx)
+            case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
+                token = order.line(line_id).authorization(auth_id).token
+                capture = steps.Capture(invoice_id=self.invoice_id, line_id=line_id,
+                                        auth_id=auth_id, amount=amount,
+                                        target=token.value)  # fmt: skip
+                return self._call(task, capture)
+            case _Reauthorize(line_id=line_id, amount=amount):
+                line = order.line(line_id)
+                if line.card is None:
+                    return self
+                return self._call(task, authorize(line, line.card.value, amount))
+            case _Retry(line_id=line_id, auth_id=auth_id, piece=piece):
+                line = order.line(line_id)
+                still_open = line.authorization(auth_id).open_amount
+                if still_open.is_positive():
+                    void = void_step(line, auth_id, steps.VoidPurpose.REAUTHORIZE)
+                    return self._call(_RetryVoid(line_id, piece, still_open), void)
+                return self._then(_Reauthorize(line_id, still_open.max(piece), piece, retry=True))
+        return self
+
+    def _piece(
+        self, line: PaymentLine, auth_id: str, amount: Money, ctx: Context
+    ) -> Next[InvoiceRun] | InvoiceRun:
+        """I3: the authorization to capture on, renewed when expired."""
+        auth = line.authorization(auth_id)
+        age = age_of(auth, ctx.now, ctx.settings.authorization)
+        if age is AuthorizationAge.FRESH or line.card is None:
+            return self._then(_Take(line.line_id, auth_id, amount))
+        expired = attrs.evolve(self, expired=True)
+        if age is AuthorizationAge.STALE:
+            return attrs.evolve(expired, failed=(*self.failed, line.line_id))  # no call
+        reusable = line.card.reusable
+        purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
+        renew = _Renew(line.line_id, amount, auth.open_amount, reusable)
+        return expired._call(renew, void_step(line, auth_id, purpose))
+
+    def _ok(self, op: Operation, line_id: str) -> tuple[InvoiceRun, bool]:
+        """Whether ``op`` moved money; notes a failure or a doubt."""
+        if op.in_doubt:
+            return attrs.evolve(self, in_doubt=(*self.in_doubt, op.key)), False
+        if op.outcome is not None and op.outcome.failed:
+            return attrs.evolve(self, failed=(*self.failed, line_id)), False
+        return self, True
+
+    def after(  # noqa: PLR0912 - one case per kind of task
+        self, operations: tuple[Operation, ...]
+    ) -> InvoiceRun:
+        task = self.waiting
+        goal = attrs.evolve(self, waiting=None)
+        if task is None or not operations:
+            return goal
+        op = operations[0]
+        match task:
+            case _Released(line_id=line_id):
+                return goal._ok(op, line_id)[0]
+            case _Renew(line_id=line_id, piece=piece, open_amount=open_amount):
+                goal, ok = goal._ok(op, line_id)
+                if not ok:
+                    return goal
+                if not task.reusable:
+                    return attrs.evolve(goal, failed=(*goal.failed, line_id))
+                return goal._then(_Reauthorize(line_id, open_amount, piece, retry=False))
+            case _Reauthorize(line_id=line_id, piece=piece, retry=retry):
+                goal, ok = goal._ok(op, line_id)
+                if ok:
+                    auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
+                    renewed = goal if retry else attrs.evolve(goal, expired=False)
+                    return renewed._then(_Take(line_id, auth_id, piece, retry=retry))
+                if retry and not goal.in_doubt:
+                    return attrs.evolve(goal, new_payment=True)
+                return goal
+            case _Take(line_id=line_id, auth_id=auth_id, amount=amount, retry=True):
+                goal, ok = goal._ok(op, line_id)
+                if ok:
+                    return attrs.evolve(goal, failed=tuple(x for x in goal.failed if x != line_id))
+                if not goal.in_doubt:
+                    return attrs.evolve(goal, new_payment=True)
+                return goal
+            case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
+                goal, ok = goal._ok(op, line_id)
+                if ok:
+                    return goal._then(_Released(line_id))
+                if goal.pickup and not goal.in_doubt:
+                    return goal._then(_Retry(line_id, auth_id, amount))
+                return goal
+            case _RetryVoid(line_id=line_id, piece=piece, still_open=still_open):
+                if op.in_doubt:
+                    return attrs.evolve(goal, in_doubt=(*goal.in_doubt, op.key))
+                if op.outcome is not Outcome.APPROVED:
+                    return attrs.evolve(goal, new_payment=True)  # the old one still holds it
+                return goal._then(_Reauthorize(line_id, still_open.max(piece), piece, retry=True))
+        return goal
+
+
+def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime) -> Order:
+    """A posted prepayment applied to the invoice (I1)."""
+    line = order.line(line_id)
+    number = len(line.captures) + 1
+    application = Capture(
+        capture_id=keys.application_key(order.order_id, invoice_id, line_id, number),
+        line_id=line_id,
+        invoice_id=invoice_id,
+        amount=amount,
+        refunded=Money.zero(amount.currency),
+        captured_at=now,
+    )
+    return order.with_line(line.applied(application))

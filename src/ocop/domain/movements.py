@@ -1,0 +1,118 @@
+"""Money movements on a payment line: authorizations, captures and refunds.
+
+Invariants checked on construction: per authorization captured + voided <=
+authorized (V1); per capture refunded <= captured (V2).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.errors import IllegalTransition, InvalidInput
+from ocop.domain.money import Money
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
+
+__all__ = ["Authorization", "Capture", "Refund", "positive"]
+
+
+def positive(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if not isinstance(value, Money) or not value.is_positive():
+        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must be positive money")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if not isinstance(value, Money) or value.is_negative():
+        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must not be negative")
+
+
+@attrs.frozen(kw_only=True)
+class Authorization:
+    """An authorization on a card line. ``voided`` counts what was released unused."""
+
+    auth_id: str = attrs.field(validator=validate_no_card_data)
+    token: AuthorizationToken
+    amount: Money = attrs.field(validator=positive)
+    authorized_at: datetime
+    multi_capture: bool
+    captured: Money = attrs.field(validator=_not_negative)
+    voided: Money = attrs.field(validator=_not_negative)
+    #: The card token value this authorization was made with.
+    card_value: str = attrs.field(default="", validator=validate_no_card_data)
+
+    @classmethod
+    def new(
+        cls,
+        auth_id: str,
+        token: AuthorizationToken,
+        amount: Money,
+        *,
+        at: datetime,
+        multi_capture: bool,
+        card_value: str = "",
+    ) -> Authorization:
+        """A fresh authorization, nothing captured or voided yet."""
+        zero = Money.zero(amount.currency)
+        return cls(
+            auth_id=auth_id,
+            token=token,
+            amount=amount,
+            authorized_at=at,
+            multi_capture=multi_capture,
+            captured=zero,
+            voided=zero,
+            card_value=card_value,
+        )
+
+    def __attrs_post_init__(self) -> None:
+        if self.captured + self.voided > self.amount:
+            raise IllegalTransition(
+                f"authorization {self.auth_id}: captured + voided exceeds authorized (V1)",
+                auth_id=self.auth_id,
+            )
+
+    @property
+    def open_amount(self) -> Money:
+        """What can still be captured."""
+        return self.amount - self.captured - self.voided
+
+
+@attrs.frozen(kw_only=True)
+class Capture:
+    """Money taken against an authorization for one invoice (or a prepayment applied)."""
+
+    capture_id: str = attrs.field(validator=validate_no_card_data)
+    line_id: str = attrs.field(validator=validate_no_card_data)
+    invoice_id: str = attrs.field(validator=validate_no_card_data)
+    amount: Money = attrs.field(validator=positive)
+    auth_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
+    token: CaptureToken | None = None
+    refunded: Money = attrs.field(validator=_not_negative)
+    captured_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        if self.refunded > self.amount:
+            raise IllegalTransition(
+                f"capture {self.capture_id}: refunded exceeds captured (V2)",
+                capture_id=self.capture_id,
+            )
+
+    @property
+    def refundable(self) -> Money:
+        return self.amount - self.refunded
+
+
+@attrs.frozen(kw_only=True)
+class Refund:
+    """Money returned: against a capture (linked) or to another card (unlinked)."""
+
+    refund_id: str = attrs.field(validator=validate_no_card_data)
+    return_id: str = attrs.field(validator=validate_no_card_data)
+    amount: Money = attrs.field(validator=positive)
+    capture_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
+    token: RefundToken | None = None
+    refunded_at: datetime
+    #: How the money went back: ``"card"`` (linked or unlinked), or the fallback method.
+    method: str = attrs.field(default="card", validator=validate_no_card_data)
