@@ -5,66 +5,143 @@ The back-office payment rules of a retail commerce system with three channels
 completed, cancelled, captured in several invoices and refunded, safely.
 """
 
-from ocop.backoffice import BackOffice
-from ocop.domain.draft import CompletionDraft
-from ocop.domain.errors import (
-    CardNumberRefused,
-    ConcurrentUpdate,
-    ConnectorMismatch,
-    CurrencyMismatch,
-    DuplicateOrder,
-    FeatureDisabled,
-    IdempotencyConflict,
-    IllegalTransition,
-    InstrumentNotFound,
-    InvalidAmount,
-    InvalidDraftEdit,
-    InvalidInput,
-    InvalidSettings,
-    LineNotFound,
-    NotFound,
-    OcopError,
-    OperationInDoubt,
-    OrderNotFound,
-    PermissionDenied,
-    RefundExceedsReceived,
-    UnknownCurrency,
-    VoucherUnbalanced,
-)
-from ocop.domain.journal import Voucher, VoucherKind, VoucherLine
-from ocop.domain.money import Money
-from ocop.domain.operations import Operation, OperationKind, Outcome, ProcessorResult
-from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
-from ocop.domain.parties import Actor, Customer
-from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
-from ocop.domain.settings import (
-    AuthorizationPolicy,
-    CompletionPolicy,
-    Features,
-    JournalNames,
-    RefundPolicy,
-    Settings,
-)
-from ocop.domain.tender import (
-    Authorization,
-    Capture,
-    LineStatus,
-    PaymentLine,
-    PaymentMethod,
-    Refund,
-)
-from ocop.domain.tokens import (
-    AuthorizationToken,
-    CaptureToken,
-    CardToken,
-    RefundToken,
-    SavedInstrument,
-)
-from ocop.services.administration import CancelResult
-from ocop.services.completion import SubmitResult
-from ocop.services.invoicing import InvoiceResult
-from ocop.services.recovery import RecoveryReport
-from ocop.services.refunds import RefundResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ocop.backoffice import BackOffice
+    from ocop.domain.draft import CompletionDraft
+    from ocop.domain.errors import (
+        CardNumberRefused,
+        ConcurrentUpdate,
+        ConnectorMismatch,
+        CurrencyMismatch,
+        DuplicateOrder,
+        FeatureDisabled,
+        IdempotencyConflict,
+        IllegalTransition,
+        InstrumentNotFound,
+        InvalidAmount,
+        InvalidDraftEdit,
+        InvalidInput,
+        InvalidSettings,
+        LineNotFound,
+        NotFound,
+        OcopError,
+        OperationInDoubt,
+        OrderNotFound,
+        PermissionDenied,
+        RefundExceedsReceived,
+        UnknownCurrency,
+        VoucherUnbalanced,
+    )
+    from ocop.domain.journal import Voucher, VoucherKind, VoucherLine
+    from ocop.domain.money import Money
+    from ocop.domain.operations import Operation, OperationKind, Outcome, ProcessorResult
+    from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
+    from ocop.domain.parties import Actor, Customer
+    from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
+    from ocop.domain.settings import (
+        AuthorizationPolicy,
+        CompletionPolicy,
+        Features,
+        JournalNames,
+        RefundPolicy,
+        Settings,
+    )
+    from ocop.domain.tender import (
+        Authorization,
+        Capture,
+        LineStatus,
+        PaymentLine,
+        PaymentMethod,
+        Refund,
+    )
+    from ocop.domain.tokens import (
+        AuthorizationToken,
+        CaptureToken,
+        CardToken,
+        RefundToken,
+        SavedInstrument,
+    )
+    from ocop.services.administration import CancelResult
+    from ocop.services.completion import SubmitResult
+    from ocop.services.invoicing import InvoiceResult
+    from ocop.services.recovery import RecoveryReport
+    from ocop.services.refunds import RefundResult
+
+#: Where each public name lives; a name's module is imported when the name is first used,
+#: so ``import ocop`` stays cheap and loads no adapter, driver or service it does not need.
+_PUBLIC: dict[str, str] = {
+    "Actor": "ocop.domain.parties",
+    "Authorization": "ocop.domain.tender",
+    "AuthorizationPolicy": "ocop.domain.settings",
+    "AuthorizationToken": "ocop.domain.tokens",
+    "BackOffice": "ocop.backoffice",
+    "CancelResult": "ocop.services.administration",
+    "Capture": "ocop.domain.tender",
+    "CaptureToken": "ocop.domain.tokens",
+    "CardNumberRefused": "ocop.domain.errors",
+    "CardPayment": "ocop.domain.payments",
+    "CardToken": "ocop.domain.tokens",
+    "Channel": "ocop.domain.order",
+    "CompletionDraft": "ocop.domain.draft",
+    "CompletionPolicy": "ocop.domain.settings",
+    "ConcurrentUpdate": "ocop.domain.errors",
+    "ConnectorMismatch": "ocop.domain.errors",
+    "CurrencyMismatch": "ocop.domain.errors",
+    "Customer": "ocop.domain.parties",
+    "DuplicateOrder": "ocop.domain.errors",
+    "FeatureDisabled": "ocop.domain.errors",
+    "Features": "ocop.domain.settings",
+    "Hold": "ocop.domain.order",
+    "HoldCode": "ocop.domain.order",
+    "IdempotencyConflict": "ocop.domain.errors",
+    "IllegalTransition": "ocop.domain.errors",
+    "InstrumentNotFound": "ocop.domain.errors",
+    "InvalidAmount": "ocop.domain.errors",
+    "InvalidDraftEdit": "ocop.domain.errors",
+    "InvalidInput": "ocop.domain.errors",
+    "InvalidSettings": "ocop.domain.errors",
+    "Invoice": "ocop.domain.order",
+    "InvoiceResult": "ocop.services.invoicing",
+    "JournalNames": "ocop.domain.settings",
+    "LineNotFound": "ocop.domain.errors",
+    "LineStatus": "ocop.domain.tender",
+    "Money": "ocop.domain.money",
+    "NotFound": "ocop.domain.errors",
+    "OcopError": "ocop.domain.errors",
+    "Operation": "ocop.domain.operations",
+    "OperationInDoubt": "ocop.domain.errors",
+    "OperationKind": "ocop.domain.operations",
+    "Order": "ocop.domain.order",
+    "OrderNotFound": "ocop.domain.errors",
+    "OrderStatus": "ocop.domain.order",
+    "Outcome": "ocop.domain.operations",
+    "PaymentLine": "ocop.domain.tender",
+    "PaymentMethod": "ocop.domain.tender",
+    "PaymentsType": "ocop.domain.order",
+    "PermissionDenied": "ocop.domain.errors",
+    "Prepayment": "ocop.domain.payments",
+    "ProcessorResult": "ocop.domain.operations",
+    "RecoveryReport": "ocop.services.recovery",
+    "Refund": "ocop.domain.tender",
+    "RefundExceedsReceived": "ocop.domain.errors",
+    "RefundPolicy": "ocop.domain.settings",
+    "RefundResult": "ocop.services.refunds",
+    "RefundToken": "ocop.domain.tokens",
+    "SavedCardPayment": "ocop.domain.payments",
+    "SavedInstrument": "ocop.domain.tokens",
+    "Settings": "ocop.domain.settings",
+    "SubmitResult": "ocop.services.completion",
+    "UnknownCurrency": "ocop.domain.errors",
+    "Voucher": "ocop.domain.journal",
+    "VoucherKind": "ocop.domain.journal",
+    "VoucherLine": "ocop.domain.journal",
+    "VoucherUnbalanced": "ocop.domain.errors",
+}
 
 __all__ = [
     "Actor",
@@ -134,3 +211,16 @@ __all__ = [
     "VoucherLine",
     "VoucherUnbalanced",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ocop' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

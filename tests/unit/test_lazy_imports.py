@@ -8,6 +8,7 @@ import sys
 PROBE = """
 import sys
 import ocop
+ocop.BackOffice, ocop.Settings, ocop.Money  # the names a host uses first
 heavy = ("sqlite3", "cattrs", "psycopg", "ocop.adapters.simulated", "ocop.adapters.sqlite",
          "ocop.adapters.postgres", "ocop.adapters.codec")
 print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in heavy)))
@@ -25,6 +26,28 @@ def loaded_by(code: str) -> set[str]:
 def test_import_ocop_loads_no_driver_codec_or_simulator() -> None:
     """The package imports light: SQLite, cattrs and the simulator wait for their factories."""
     assert loaded_by(PROBE) == set()
+
+
+def test_import_ocop_alone_loads_no_public_module_until_a_name_is_used() -> None:
+    """``import ocop`` imports none of its modules; the first use of a name loads its own."""
+    code = (
+        "import sys\nimport ocop\nbefore = sorted(m for m in sys.modules if m.startswith('ocop.'))"
+        "\nocop.Money\nprint(before, 'ocop.domain.money' in sys.modules)"
+    )
+    out = subprocess.run(  # noqa: S603 - runs this module's own probe code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "[] True"
+
+
+def test_every_public_name_resolves_and_the_list_is_sorted_and_complete() -> None:
+    """``ocop.__all__`` is sorted, names exactly the lazily loaded names, and each resolves."""
+    import ocop  # noqa: PLC0415 - the package under test
+
+    assert list(ocop.__all__) == sorted(ocop.__all__)
+    assert set(ocop.__all__) == set(ocop._PUBLIC)
+    for name in ocop.__all__:
+        assert getattr(ocop, name).__name__ == name
 
 
 def test_the_sqlite_factory_loads_what_it_needs_when_called() -> None:

@@ -117,7 +117,8 @@ def _converter() -> cattrs.Converter:
 
     def union_hook(tp: Any) -> _Hook:
         classes = _attrs_union(tp)
-        assert classes is not None  # the predicate checked it
+        if classes is None:  # the predicate checked it
+            raise TypeError(f"{tp!r} is not a union of attrs classes")
         _check_taggable(classes)
         return tagged_or_none
 
@@ -264,7 +265,8 @@ class _Source:
     def _read_tagged(self, tp: object, var: str) -> str:
         """Straight to the builder the tag names; the reader itself for a name not met yet."""
         tagged = _tagged(tp)
-        assert tagged is not None  # the caller knows ``tp`` is tagged
+        if tagged is None:  # the caller knows ``tp`` is tagged
+            raise TypeError(f"the codec does not tag {tp!r}")
         by_name = self.name(tagged.by_name.get, "get")
         return f"({by_name}({var}.get({_TAG!r})) or {self.name(tagged, 'tagged')})({var})"
 

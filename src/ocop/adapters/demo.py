@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
@@ -18,10 +18,18 @@ from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, PaymentLine, Refund
-from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, RefundToken
+from ocop.domain.tokens import (
+    AuthorizationToken,
+    CaptureToken,
+    CardToken,
+    ProcessorToken,
+    RefundToken,
+)
 from ocop.ports.processor import PaymentProcessor
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+_Token = TypeVar("_Token", bound=ProcessorToken)
 
 
 def demo_card(value: str = "tok_visa_1", last4: str = "1111") -> CardToken:
@@ -65,10 +73,13 @@ def _ledger_table(sim: SimulatedProcessor) -> str:
     )
 
 
-def _expect(result: ProcessorResult) -> ProcessorResult:
+def _token(result: ProcessorResult, kind: type[_Token]) -> _Token:
+    """The token of ``kind`` an approved demo step carries; RuntimeError if there is none."""
     if not result.approved:
         raise RuntimeError(f"demo step was not approved: {result.outcome} {result.reason}")
-    return result
+    if not isinstance(result.token, kind):
+        raise RuntimeError(f"demo step {result.key} was approved but carries no {kind.__name__}")
+    return result.token
 
 
 def line_walkthrough(out: TextIO) -> None:
@@ -81,12 +92,12 @@ def line_walkthrough(out: TextIO) -> None:
     out.write("== One card line through the processor port ==\n")
     out.write(_line_table(line) + "\n\n")
 
-    auth = _expect(processor.authorize("SO-1/auth:L1#1", demo_card(), line.amount))
-    assert isinstance(auth.token, AuthorizationToken)
+    auth = processor.authorize("SO-1/auth:L1#1", demo_card(), line.amount)
+    auth_token = _token(auth, AuthorizationToken)
     line = line.authorized_with(
         Authorization(
             auth_id="A1",
-            token=auth.token,
+            token=auth_token,
             amount=line.amount,
             authorized_at=clock.now(),
             multi_capture=auth.multi_capture,
@@ -96,11 +107,12 @@ def line_walkthrough(out: TextIO) -> None:
     )
     out.write("authorized 100.00:\n" + _line_table(line) + "\n\n")
 
+    captured: dict[str, CaptureToken] = {}
     for number, amount in ((1, "60.00"), (2, "40.00")):
         clock.advance(days=1)
         taken = Money.of(amount, usd)
-        cap = _expect(processor.capture(f"SO-1/capture:INV-{number}:L1#1", auth.token, taken))
-        assert isinstance(cap.token, CaptureToken)
+        cap = processor.capture(f"SO-1/capture:INV-{number}:L1#1", auth_token, taken)
+        captured[f"C{number}"] = _token(cap, CaptureToken)
         line = line.captured_with(
             Capture(
                 capture_id=f"C{number}",
@@ -108,7 +120,7 @@ def line_walkthrough(out: TextIO) -> None:
                 invoice_id=f"INV-{number}",
                 amount=taken,
                 auth_id="A1",
-                token=cap.token,
+                token=captured[f"C{number}"],
                 refunded=Money.zero(usd),
                 captured_at=clock.now(),
             )
@@ -117,17 +129,14 @@ def line_walkthrough(out: TextIO) -> None:
 
     clock.advance(days=2)
     refund_amount = Money.of("25.00", usd)
-    second = line.capture("C2")
-    assert second.token is not None
-    ref = _expect(processor.refund("SO-1/refund:RMA-1:C2#1", second.token, refund_amount))
-    assert isinstance(ref.token, RefundToken)
+    ref = processor.refund("SO-1/refund:RMA-1:C2#1", captured["C2"], refund_amount)
     line = line.refunded_with(
         Refund(
             refund_id="R1",
             return_id="RMA-1",
             amount=refund_amount,
             capture_id="C2",
-            token=ref.token,
+            token=_token(ref, RefundToken),
             refunded_at=clock.now(),
         )
     )

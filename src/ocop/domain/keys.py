@@ -6,15 +6,18 @@ a voucher's id is ``V:`` + the key of what it posts. Keys already stored must ke
 meaning the same step, so these formats never change.
 
 Ids may contain the separators ``/``, ``:`` and ``#``. Inside a key they are
-escaped (``#2F``, ``#3A``, ``#23``), so two different ids never make one key; an id
-without them is used as it is, so keys of such ids are what they always were.
+escaped (``#s``, ``#c``, ``#h``), so two different ids never make one key; an id
+without them is used as it is, so keys of such ids are what they always were. The
+escapes are letters, never digits: escaping cannot join digits of an id into a run
+the card guard would take for a card number (T2), and the attempt number after the
+last ``#`` stays apart from them.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-_ESCAPES = {"/": "#2F", ":": "#3A", "#": "#23"}
+_ESCAPES = {"/": "#s", ":": "#c", "#": "#h"}
 
 
 def escaped(identifier: str) -> str:

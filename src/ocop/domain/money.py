@@ -55,13 +55,12 @@ def _exact(value: object, currency: str) -> Decimal:
         raise InvalidAmount(f"{value!r} is not a number") from None
     if not amount.is_finite():
         raise InvalidAmount("an amount must be a finite number")
-    exponent = amount.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite decimals have an int exponent
     try:
         exact = amount.quantize(Decimal(1).scaleb(-places))
     except InvalidOperation:  # more digits than the decimal context holds
         raise InvalidAmount(f"{amount} is too large to hold exactly") from None
-    if exponent < -places and amount != exact:
+    # Quantizing changes the value only of an amount with more decimal places than allowed.
+    if amount != exact:
         raise InvalidAmount(f"{currency} has {places} decimal place(s); {amount} has more")
     return exact.copy_abs() if exact.is_zero() else exact  # no "-0.00"
 

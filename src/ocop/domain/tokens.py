@@ -85,9 +85,8 @@ class CardToken(ProcessorToken):
         """Whether the card's expiry month is before ``year-month``."""
         if self.expiry is None:
             return False
-        match = _EXPIRY.fullmatch(self.expiry)
-        assert match is not None  # checked by the validator
-        return (int(match[1]), int(match[2])) < (year, month)
+        # The validator holds ``expiry`` to ``YYYY-MM``.
+        return (int(self.expiry[:4]), int(self.expiry[5:])) < (year, month)
 
     def __repr__(self) -> str:
         account = f"{self.connector}/{self.service_account}"

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+import attrs
 import pytest
 
 from ocop import (
@@ -157,6 +158,23 @@ def test_the_demo_stops_when_a_step_is_not_approved(
     out = capsys.readouterr().out
     assert out.startswith("== One card line through the processor port ==\n")
     assert "The processor's own ledger" not in out
+
+
+def test_the_demo_stops_when_an_approved_step_carries_no_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An approval without the token the demo needs stops it with a RuntimeError naming both."""
+
+    class Tokenless(SimulatedProcessor):
+        def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+            return attrs.evolve(super().authorize(key, card, amount), token=None)
+
+    monkeypatch.setattr(demo, "SimulatedProcessor", Tokenless)
+    with pytest.raises(RuntimeError) as stopped:
+        main(["demo"])
+    assert str(stopped.value) == (
+        "demo step SO-1/auth:L1#1 was approved but carries no AuthorizationToken"
+    )
 
 
 # -- a store that reports conflicts at commit ----------------------------------------------
