@@ -37,18 +37,17 @@ RAW_TABLE = "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, body TEX
 
 def _back_office(conninfo: str) -> tuple[BackOffice, Callable[[], None]]:
     """A back office on PostgreSQL, and what closes its connections."""
-    from ocop.adapters.postgres import PostgresJournal, PostgresStore  # noqa: PLC0415
+    from ocop.adapters.postgres import PostgresStore  # noqa: PLC0415
 
     now = clock()
-    store = PostgresStore(conninfo)
-    journal = PostgresJournal(conninfo)
+    # The journal in the same database: its rows are written in the outcome's commit.
+    store = PostgresStore(conninfo, keeps_journal=True)
     bo = BackOffice(
-        store=store, processor=SimulatedProcessor(clock=now), journal=journal, clock=now
+        store=store, processor=SimulatedProcessor(clock=now), journal=store.journal, clock=now
     )
 
     def close() -> None:
         store.close()
-        journal.close()
 
     return bo, close
 

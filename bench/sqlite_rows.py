@@ -72,36 +72,48 @@ def invoice_against_insert(progress: Progress) -> Row:
 
 
 def _seed(path: Path, vouchers: int) -> BackOffice:
-    """A SQLite back office whose store and journal hold ``vouchers`` posted vouchers.
+    """A SQLite back office whose store holds ``vouchers`` posted vouchers.
 
-    One real invoice writes the first; the rest are copies of its rows (outbox,
-    posted, and journal) under other order ids, inserted in bulk: what the store
-    would hold after that many invoices, without running them.
+    One real invoice writes the first, straight into the journal table (the store
+    keeps the journal). The rest are copies of its journal row under other voucher
+    and order ids, inserted in bulk: what the store would hold after that many
+    invoices, without running them. The outbox gets as many rows marked posted, as
+    a store whose vouchers went to an outside journal would hold.
     """
     bo = sqlite(path)
     place(bo, "SEED", "10.00")
     bo.invoice("SEED", "INV-1", usd("10.00"))
     connection = sqlite3.connect(str(path))
     try:
-        ((voucher_id, body),) = connection.execute(
-            "SELECT voucher_id, body FROM ocop_outbox WHERE posted = 1"
+        ((voucher_id, order_id, body),) = connection.execute(
+            "SELECT voucher_id, order_id, body FROM ocop_journal"
         ).fetchall()
         copies = [
             (
-                voucher_id.replace("SEED", f"SEED-{n}"),
-                f"SEED-{n}",
-                body.replace("SEED", f"SEED-{n}"),
+                voucher_id.replace(order_id, f"{order_id}-{n}"),
+                f"{order_id}-{n}",
+                body.replace(order_id, f"{order_id}-{n}"),
             )
             for n in range(vouchers - 1)
         ]
         with connection:
             connection.executemany(
-                "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 1, ?)",
-                [(v, b) for v, _, b in copies],
-            )
-            connection.executemany(
                 "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?)", copies
             )
+            connection.executemany(
+                "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 1, ?)",
+                [(v, b) for v, _, b in [(voucher_id, order_id, body), *copies]],
+            )
+        counts = [
+            connection.execute(f"SELECT COUNT(DISTINCT {column}) FROM {table}").fetchone()[0]  # noqa: S608
+            for table, column in (
+                ("ocop_journal", "voucher_id"),
+                ("ocop_journal", "order_id"),
+                ("ocop_outbox", "voucher_id"),
+            )
+        ]
+        if counts != [vouchers] * 3:
+            raise RuntimeError(f"seeded {counts} distinct journal/outbox rows, not {vouchers}")
     finally:
         connection.close()
     return bo
@@ -113,7 +125,7 @@ def invoice_among_vouchers(progress: Progress) -> Row:
     )
     progress.note(
         f"{ROUNDS} interleaved rounds of {INVOICES_AMONG} invoices each; vouchers seeded as "
-        "bulk copies of one real posted voucher (outbox and journal rows)"
+        "bulk copies of one real voucher (journal rows, and outbox rows marked posted)"
     )
     rounds = itertools.count()
     with tempfile.TemporaryDirectory() as folder:

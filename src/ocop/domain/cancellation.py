@@ -18,6 +18,7 @@ from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next, void_step
 from ocop.domain.tender import Refund
+from ocop.domain.values import replaced
 
 #: The return id deposits refunded at cancellation are recorded under.
 CANCEL_RETURN = "CANCEL"
@@ -38,20 +39,20 @@ class CancelRun:
         for line in order.lines:
             for auth in line.open_authorizations():
                 if auth.auth_id not in self.tried:
-                    tried = attrs.evolve(self, tried=(*self.tried, auth.auth_id))
+                    tried = replaced(self, tried=(*self.tried, auth.auth_id))
                     void = void_step(line, auth.auth_id, steps.VoidPurpose.CANCEL)
                     return Next(goal=tried, steps=(void,))
         refunded, vouchers = refund_deposits(order, ctx)
-        done = attrs.evolve(self, refunded=refunded.refunded - order.refunded)
+        done = replaced(self, refunded=refunded.refunded - order.refunded)
         return Next(goal=done, order=refunded.cancel(), vouchers=vouchers, done=True)
 
     def after(self, operations: tuple[Operation, ...]) -> CancelRun:
         goal = self
         for op in operations:
             if op.in_doubt:
-                goal = attrs.evolve(goal, in_doubt=(*goal.in_doubt, op.key))
+                goal = replaced(goal, in_doubt=(*goal.in_doubt, op.key))
             elif op.outcome is Outcome.APPROVED and isinstance(op.step, steps.Void):
-                goal = attrs.evolve(goal, voided=(*goal.voided, op.step.auth_id))
+                goal = replaced(goal, voided=(*goal.voided, op.step.auth_id))
         return goal
 
 

@@ -18,6 +18,8 @@ from ocop.domain.errors import CardNumberRefused
 
 # A run of digit groups joined by spaces or dashes ("4111 - 1111" as well as "4111-1111").
 _RUN = re.compile(r"\d+(?:[ -]+\d+)*")
+# Thirteen digits joined at most by spaces or dashes: no card number fits in less.
+_LONG_ENOUGH = re.compile(r"\d(?:[ -]*\d){12}")
 _GROUP_SPLIT = re.compile(r"[ -]+")
 
 
@@ -43,6 +45,8 @@ def contains_card_number(text: str) -> bool:
     it, so a card number written next to another number is still found. An
     unbroken digit run is checked whole: a 20-digit id is not a card.
     """
+    if _LONG_ENOUGH.search(text) is None:
+        return False
     for run in _RUN.findall(text):
         groups = _GROUP_SPLIT.split(run)
         for first in range(len(groups)):

@@ -25,6 +25,7 @@ from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
 from ocop.domain.tender import Capture, PaymentLine
+from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
 
@@ -172,7 +173,7 @@ class InvoiceRun:
         goal = self
         while goal.tasks:
             task = goal.tasks[0]
-            found = attrs.evolve(goal, tasks=goal.tasks[1:])._plan(task, order, ctx)
+            found = replaced(goal, tasks=goal.tasks[1:])._plan(task, order, ctx)
             if isinstance(found, Next):
                 return found
             goal = found
@@ -184,12 +185,12 @@ class InvoiceRun:
         return Next(goal=goal, done=True)
 
     def _then(self, *tasks: _Task) -> InvoiceRun:
-        return attrs.evolve(self, tasks=(*tasks, *self.tasks))
+        return replaced(self, tasks=(*tasks, *self.tasks))
 
     def _call(self, task: _Task, step: steps.Step) -> Next[InvoiceRun] | InvoiceRun:
         if self.in_doubt:
             return self  # O3: nothing more moves once a call is in doubt
-        return Next(goal=attrs.evolve(self, waiting=task), steps=(step,))
+        return Next(goal=replaced(self, waiting=task), steps=(step,))
 
     def _plan(  # noqa: PLR0912 - one case per kind of task
         self, task: _Task, order: Order, ctx: Context
@@ -208,7 +209,7 @@ class InvoiceRun:
             case _Cover():
                 parts, uncovered = plan_parts(order, self.remaining)
                 tasks = [_Part(p.line_id, p.amount, p.prepayment) for p in parts]
-                return attrs.evolve(self._then(*tasks), uncovered=uncovered)
+                return replaced(self._then(*tasks), uncovered=uncovered)
             case _Part() if self.in_doubt:
                 return self
             case _Part(line_id=line_id, amount=amount, prepayment=True):
@@ -249,9 +250,9 @@ class InvoiceRun:
         age = age_of(auth, ctx.now, ctx.settings.authorization)
         if age is AuthorizationAge.FRESH or line.card is None:
             return self._then(_Take(line.line_id, auth_id, amount))
-        expired = attrs.evolve(self, expired=True)
+        expired = replaced(self, expired=True)
         if age is AuthorizationAge.STALE:
-            return attrs.evolve(expired, failed=(*self.failed, line.line_id))  # no call
+            return replaced(expired, failed=(*self.failed, line.line_id))  # no call
         reusable = line.card.reusable
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
         renew = _Renew(line.line_id, amount, auth.open_amount, reusable)
@@ -260,16 +261,16 @@ class InvoiceRun:
     def _ok(self, op: Operation, line_id: str) -> tuple[InvoiceRun, bool]:
         """Whether ``op`` moved money; notes a failure or a doubt."""
         if op.in_doubt:
-            return attrs.evolve(self, in_doubt=(*self.in_doubt, op.key)), False
+            return replaced(self, in_doubt=(*self.in_doubt, op.key)), False
         if op.outcome is not None and op.outcome.failed:
-            return attrs.evolve(self, failed=(*self.failed, line_id)), False
+            return replaced(self, failed=(*self.failed, line_id)), False
         return self, True
 
     def after(  # noqa: PLR0912 - one case per kind of task
         self, operations: tuple[Operation, ...]
     ) -> InvoiceRun:
         task = self.waiting
-        goal = attrs.evolve(self, waiting=None)
+        goal = replaced(self, waiting=None)
         if task is None or not operations:
             return goal
         op = operations[0]
@@ -281,23 +282,23 @@ class InvoiceRun:
                 if not ok:
                     return goal
                 if not task.reusable:
-                    return attrs.evolve(goal, failed=(*goal.failed, line_id))
+                    return replaced(goal, failed=(*goal.failed, line_id))
                 return goal._then(_Reauthorize(line_id, open_amount, piece, retry=False))
             case _Reauthorize(line_id=line_id, piece=piece, retry=retry):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
                     auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
-                    renewed = goal if retry else attrs.evolve(goal, expired=False)
+                    renewed = goal if retry else replaced(goal, expired=False)
                     return renewed._then(_Take(line_id, auth_id, piece, retry=retry))
                 if retry and not goal.in_doubt:
-                    return attrs.evolve(goal, new_payment=True)
+                    return replaced(goal, new_payment=True)
                 return goal
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount, retry=True):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
-                    return attrs.evolve(goal, failed=tuple(x for x in goal.failed if x != line_id))
+                    return replaced(goal, failed=tuple(x for x in goal.failed if x != line_id))
                 if not goal.in_doubt:
-                    return attrs.evolve(goal, new_payment=True)
+                    return replaced(goal, new_payment=True)
                 return goal
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 goal, ok = goal._ok(op, line_id)
@@ -308,9 +309,9 @@ class InvoiceRun:
                 return goal
             case _RetryVoid(line_id=line_id, piece=piece, still_open=still_open):
                 if op.in_doubt:
-                    return attrs.evolve(goal, in_doubt=(*goal.in_doubt, op.key))
+                    return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
                 if op.outcome is not Outcome.APPROVED:
-                    return attrs.evolve(goal, new_payment=True)  # the old one still holds it
+                    return replaced(goal, new_payment=True)  # the old one still holds it
                 return goal._then(_Reauthorize(line_id, still_open.max(piece), piece, retry=True))
         return goal
 

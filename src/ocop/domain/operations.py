@@ -18,6 +18,7 @@ from ocop.domain.keys import operation_key
 from ocop.domain.money import Money
 from ocop.domain.outcomes import OperationKind, Outcome, ProcessorResult
 from ocop.domain.steps import Step
+from ocop.domain.values import replaced
 
 __all__ = ["Operation", "OperationKind", "Outcome", "ProcessorResult", "operation_key"]
 
@@ -82,4 +83,4 @@ class Operation:
         return self.outcome is None or not self.outcome.definitive
 
     def resolved(self, result: ProcessorResult, at: datetime) -> Operation:
-        return attrs.evolve(self, outcome=result.outcome, result=result, resolved_at=at)
+        return replaced(self, outcome=result.outcome, result=result, resolved_at=at)

@@ -24,6 +24,7 @@ from ocop.domain.errors import (
 from ocop.domain.money import Money, total
 from ocop.domain.parties import Customer
 from ocop.domain.tender import PaymentLine, Refund
+from ocop.domain.values import replaced
 
 
 class Channel(StrEnum):
@@ -123,6 +124,10 @@ class Order:
         ids = [line.line_id for line in self.lines]
         if len(ids) != len(set(ids)):
             raise InvalidInput("payment line ids are unique within an order")
+        self._check_received()
+
+    def _check_received(self) -> None:
+        """V3: never refunded more than received."""
         if self.refunded > self.received:
             raise RefundExceedsReceived(
                 f"order {self.order_id}: refunded {self.refunded} exceeds received "
@@ -235,11 +240,15 @@ class Order:
         Allowed on a cancelled order too: money still moves on it (voids settling,
         refunds of an invoiced order cancelled with a manual refund needed).
         """
+        if line.currency != self.currency:
+            raise InvalidInput(f"line {line.line_id} is not in the order's currency (V7)")
         if any(existing.line_id == line.line_id for existing in self.lines):
             lines = tuple(line if x.line_id == line.line_id else x for x in self.lines)
         else:
             lines = (*self.lines, line)
-        return attrs.evolve(self, lines=lines)
+        changed = replaced(self, lines=lines)
+        changed._check_received()
+        return changed
 
     def with_total(self, new_total: Money) -> Order:
         """The order was edited: a new total, and completion is needed again (S3)."""
@@ -255,25 +264,25 @@ class Order:
     def with_hold(self, hold: Hold) -> Order:
         if self.has_hold(hold.code):
             return self
-        return attrs.evolve(self, holds=(*self.holds, hold))
+        return replaced(self, holds=(*self.holds, hold))
 
     def without_hold(self, code: HoldCode) -> Order:
         if not self.has_hold(code):
             raise IllegalTransition(
                 f"order {self.order_id} has no {code} hold", order_id=self.order_id
             )
-        return attrs.evolve(self, holds=tuple(h for h in self.holds if h.code is not code))
+        return replaced(self, holds=tuple(h for h in self.holds if h.code is not code))
 
     def with_holds(self, holds: Iterable[Hold]) -> Order:
         """Replace every hold (validation at submit decides them all again)."""
-        return attrs.evolve(self, holds=tuple(holds))
+        return replaced(self, holds=tuple(holds))
 
     def submitted(self) -> Order:
         """Completion ran: the order no longer waits for it."""
-        return attrs.evolve(self, needs_completion=False)
+        return replaced(self, needs_completion=False)
 
     def pending_completion(self) -> Order:
-        return attrs.evolve(self, needs_completion=True)
+        return replaced(self, needs_completion=True)
 
     def with_invoice(self, invoice: Invoice) -> Order:
         self._require_open()
@@ -287,7 +296,7 @@ class Order:
                 order_id=self.order_id,
                 amount=invoice.amount.amount,
             )
-        return attrs.evolve(self, invoices=(*self.invoices, invoice))
+        return replaced(self, invoices=(*self.invoices, invoice))
 
     def with_other_refund(self, refund: Refund) -> Order:
         """A fallback or unlinked refund; never beyond what the order received (V3)."""
@@ -306,20 +315,13 @@ class Order:
                 order_id=self.order_id,
                 amount=refund.amount.amount,
             )
-        return attrs.evolve(self, other_refunds=(*self.other_refunds, refund))
+        return replaced(self, other_refunds=(*self.other_refunds, refund))
 
     def cancel(self) -> Order:
         self._require_open()
-        return attrs.evolve(self, cancelled=True)
+        return replaced(self, cancelled=True)
 
     def next_version(self) -> Order:
         """The same order as stored one version later (nothing else changes, so nothing is
         validated again)."""
-        stored = object.__new__(Order)
-        for name in _FIELDS:
-            object.__setattr__(stored, name, getattr(self, name))
-        object.__setattr__(stored, "version", self.version + 1)
-        return stored
-
-
-_FIELDS = tuple(field.name for field in attrs.fields(Order))
+        return replaced(self, version=self.version + 1)

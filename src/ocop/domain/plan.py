@@ -27,6 +27,7 @@ from ocop.domain.operations import Operation
 from ocop.domain.order import Order
 from ocop.domain.settings import Settings
 from ocop.domain.tender import INACTIVE, LineStatus, PaymentLine, PaymentMethod
+from ocop.domain.values import replaced
 
 G = TypeVar("G")
 
@@ -173,7 +174,7 @@ class Complete:
                    cvv_lines=frozenset(cvv_lines))  # fmt: skip
 
     def _advanced(self) -> Complete:
-        return attrs.evolve(self, position=self.position + 1, steps_here=0, release=None)
+        return replaced(self, position=self.position + 1, steps_here=0, release=None)
 
     def next(self, order: Order, ctx: Context) -> Next[Complete]:
         goal = self
@@ -182,12 +183,12 @@ class Complete:
             if goal.release is not None:
                 # C3: a declined adjustment declines the line; release its authorization.
                 void = void_step(line, goal.release[1], steps.VoidPurpose.DECLINED)
-                return Next(goal=attrs.evolve(goal._advanced(), releasing=True), steps=(void,))
+                return Next(goal=replaced(goal._advanced(), releasing=True), steps=(void,))
             step = line_step(line, adjustments=ctx.adjustments)
             if step is None or goal.steps_here >= MAX_STEPS_PER_LINE:
                 goal = goal._advanced()
                 continue
-            counted = attrs.evolve(goal, steps_here=goal.steps_here + 1)
+            counted = replaced(goal, steps_here=goal.steps_here + 1)
             match step:
                 case Retire():
                     return Next(goal=counted, order=order.with_line(line.removed()))
@@ -195,7 +196,7 @@ class Complete:
                     return _posted(counted, order, line, ctx)
                 case steps.Tokenize() if line.line_id not in goal.cvv_lines:
                     # The CVV is never stored: without it the saved card cannot be used.
-                    declined = attrs.evolve(goal._advanced(), declined=True)
+                    declined = replaced(goal._advanced(), declined=True)
                     return Next(goal=declined, order=order.with_line(line.declined()))
                 case _ if goal.in_doubt:
                     goal = goal._advanced()  # O3: no call while one is in doubt
@@ -205,23 +206,23 @@ class Complete:
             return Next(goal=goal, done=True)
         checked = validate(order, ctx.settings, ctx.now, declined=goal.declined,
                            new_checks=goal.new_checks)  # fmt: skip
-        return Next(goal=attrs.evolve(goal, validated=True), order=checked)
+        return Next(goal=replaced(goal, validated=True), order=checked)
 
     def after(self, operations: tuple[Operation, ...]) -> Complete:
-        goal = attrs.evolve(self, calls=self.calls + len(operations))
+        goal = replaced(self, calls=self.calls + len(operations))
         if self.releasing:
-            return attrs.evolve(goal, releasing=False)  # the line is declined whatever it says
+            return replaced(goal, releasing=False)  # the line is declined whatever it says
         for op in operations:
             if op.in_doubt:
-                goal = attrs.evolve(goal._advanced(), in_doubt=(*goal.in_doubt, op.key))
+                goal = replaced(goal._advanced(), in_doubt=(*goal.in_doubt, op.key))
             elif op.outcome is not None and op.outcome.failed:
                 if isinstance(op.step, steps.Adjust):
-                    goal = attrs.evolve(goal, declined=True,
+                    goal = replaced(goal, declined=True,
                                         release=(op.step.line_id, op.step.auth_id))  # fmt: skip
                 else:
                     # S2: a declined authorization, tokenization or void (a replaced card's
                     # old authorization still open, C4) leaves the line short of its target.
-                    goal = attrs.evolve(goal._advanced(), declined=True)
+                    goal = replaced(goal._advanced(), declined=True)
         return goal
 
 
@@ -230,5 +231,5 @@ def _posted(goal: Complete, order: Order, line: PaymentLine, ctx: Context) -> Ne
     voucher = postings.voucher(VoucherKind.PAYMENT, order, key, line.line_id,
                                line.method.value, line.amount, ctx.settings, ctx.now)  # fmt: skip
     if line.method is PaymentMethod.CHECK:
-        goal = attrs.evolve(goal, new_checks=(*goal.new_checks, line.amount))
+        goal = replaced(goal, new_checks=(*goal.new_checks, line.amount))
     return Next(goal=goal, order=order.with_line(line.posted()), vouchers=(voucher,))

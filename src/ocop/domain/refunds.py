@@ -23,6 +23,7 @@ from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Capture, PaymentMethod, Refund
+from ocop.domain.values import replaced
 
 
 def refunded_for(order: Order, return_id: str) -> Money:
@@ -131,7 +132,7 @@ class ReturnRun:
 
     def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
         if self.linked and not self.sent:
-            return Next(goal=attrs.evolve(self, sent=True), steps=self.linked)
+            return Next(goal=replaced(self, sent=True), steps=self.linked)
         if self.rest.is_positive() and not self.failed and not self.in_doubt:
             changed, voucher = fallback_refund(order, self.return_id, self.rest, ctx.settings,
                                                ctx.now)  # fmt: skip
@@ -145,5 +146,5 @@ class ReturnRun:
             if op.outcome is not None and op.outcome.failed
         )
         doubt = tuple(op.key for op in operations if op.in_doubt)
-        return attrs.evolve(self, failed=(*self.failed, *failed),
+        return replaced(self, failed=(*self.failed, *failed),
                             in_doubt=(*self.in_doubt, *doubt))  # fmt: skip

@@ -21,6 +21,7 @@ from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.money import Money, total
 from ocop.domain.movements import Authorization, Capture, Refund, positive
 from ocop.domain.tokens import CardToken
+from ocop.domain.values import replaced
 
 
 class PaymentMethod(StrEnum):
@@ -203,8 +204,8 @@ class PaymentLine:
 
     def _settled(self, **changes: object) -> PaymentLine:
         """The line with ``changes`` applied and its status derived from its money."""
-        line = attrs.evolve(self, **changes)  # type: ignore[arg-type]
-        return attrs.evolve(line, status=line._derived_status())
+        line = replaced(self, **changes)
+        return replaced(line, status=line._derived_status())
 
     def _derived_status(self) -> LineStatus:
         if self.is_prepayment:
@@ -229,7 +230,7 @@ class PaymentLine:
         self._require_card("authorize")
         if self.status not in (LineStatus.NOT_SUBMITTED, LineStatus.PENDING_AUTHORIZATION):
             return self
-        return attrs.evolve(self, status=LineStatus.PENDING_AUTHORIZATION)
+        return replaced(self, status=LineStatus.PENDING_AUTHORIZATION)
 
     def authorized_with(self, auth: Authorization) -> PaymentLine:
         """The processor approved ``auth`` for this line."""
@@ -251,22 +252,22 @@ class PaymentLine:
         self._require_card("decline")
         if self.authorized.is_positive() or self.captured.is_positive():
             raise self._illegal("a line with open or captured money cannot be declined")
-        return attrs.evolve(self, status=LineStatus.DECLINED, needs_tokenize=False)
+        return replaced(self, status=LineStatus.DECLINED, needs_tokenize=False)
 
     def tokenized(self, card: CardToken) -> PaymentLine:
         """A saved card was tokenized with its CVV: the line pays with the one-time token."""
-        return attrs.evolve(self, card=card, needs_tokenize=False)
+        return replaced(self, card=card, needs_tokenize=False)
 
     def not_pending(self) -> PaymentLine:
         """An authorization in flight came to nothing: the line waits for one again."""
         if self.status is LineStatus.PENDING_AUTHORIZATION:
-            return attrs.evolve(self, status=LineStatus.NOT_SUBMITTED)
+            return replaced(self, status=LineStatus.NOT_SUBMITTED)
         return self
 
     def resubmittable(self) -> PaymentLine:
         """A declined line given a new card: it waits for authorization again."""
         if self.status is LineStatus.DECLINED:
-            return attrs.evolve(self, status=LineStatus.NOT_SUBMITTED)
+            return replaced(self, status=LineStatus.NOT_SUBMITTED)
         return self
 
     def _replace_auth(self, auth: Authorization) -> tuple[Authorization, ...]:
@@ -280,9 +281,7 @@ class PaymentLine:
             raise self._illegal(f"authorization {auth_id} is closed", new_amount)
         if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
             raise self._illegal("cannot adjust below what was captured", new_amount)
-        return self._settled(
-            authorizations=self._replace_auth(attrs.evolve(auth, amount=new_amount))
-        )
+        return self._settled(authorizations=self._replace_auth(replaced(auth, amount=new_amount)))
 
     def voided_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
         """The open remainder of an authorization was voided (released).
@@ -295,10 +294,10 @@ class PaymentLine:
         auth = self.authorization(auth_id)
         if auth.open_amount.is_zero():
             raise self._illegal(f"authorization {auth_id} has nothing open to void")
-        released = attrs.evolve(auth, voided=auth.voided + auth.open_amount)
+        released = replaced(auth, voided=auth.voided + auth.open_amount)
         line = self._settled(authorizations=self._replace_auth(released))
         if awaiting_new and line.status is LineStatus.VOIDED:
-            return attrs.evolve(line, status=LineStatus.NOT_SUBMITTED)
+            return replaced(line, status=LineStatus.NOT_SUBMITTED)
         return line
 
     def captured_with(self, capture: Capture) -> PaymentLine:
@@ -319,9 +318,10 @@ class PaymentLine:
                 f"authorization {auth.auth_id} (V1)",
                 capture.amount,
             )
-        used = attrs.evolve(auth, captured=auth.captured + capture.amount)
-        if not auth.multi_capture:
-            used = attrs.evolve(used, voided=used.voided + used.open_amount)
+        captured = auth.captured + capture.amount
+        # Without multi-capture the rest is released.
+        voided = auth.voided if auth.multi_capture else auth.amount - captured
+        used = replaced(auth, captured=captured, voided=voided)
         return self._settled(
             authorizations=self._replace_auth(used), captures=(*self.captures, capture)
         )
@@ -334,7 +334,7 @@ class PaymentLine:
             return self
         if self.status is not LineStatus.NOT_SUBMITTED:
             raise self._illegal("cannot post")
-        return attrs.evolve(self, status=LineStatus.PAID)
+        return replaced(self, status=LineStatus.PAID)
 
     def applied(self, capture: Capture) -> PaymentLine:
         """A posted prepayment was applied to an invoice (rule I1)."""
@@ -342,7 +342,7 @@ class PaymentLine:
             raise self._illegal("only a prepayment is applied without authorization")
         if capture.amount > self.capturable:
             raise self._illegal("applied beyond what the prepayment holds", capture.amount)
-        return attrs.evolve(self, captures=(*self.captures, capture))
+        return replaced(self, captures=(*self.captures, capture))
 
     def refunded_with(self, refund: Refund) -> PaymentLine:
         """A refund of this line: against one capture, or of a prepayment (fallback)."""
@@ -380,7 +380,7 @@ class PaymentLine:
                     amount,
                 )
         rebuilt = tuple(
-            attrs.evolve(c, refunded=c.refunded + by_capture[c.capture_id])
+            replaced(c, refunded=c.refunded + by_capture[c.capture_id])
             if c.capture_id in by_capture
             else c
             for c in self.captures
@@ -397,7 +397,7 @@ class PaymentLine:
             raise self._illegal("void its open authorization before removing the line")
         if not self.captured.is_zero() or self.received.is_positive():
             raise self._illegal("a line that received money cannot be removed (C5)")
-        return attrs.evolve(self, status=LineStatus.VOIDED, pending_removal=False)
+        return replaced(self, status=LineStatus.VOIDED, pending_removal=False)
 
 
 _POSTED = frozenset({LineStatus.PAID, LineStatus.REFUNDED})
