@@ -29,6 +29,7 @@ from ocop.domain.errors import (
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order
+from ocop.domain.values import replaced
 
 _T = TypeVar("_T")
 
@@ -138,9 +139,8 @@ class SqlBackend:
             return None
         body, version = rows[0]
         order = loads(body, Order)
-        # The body is written with its version: evolving (and so validating) the order
-        # again is needed only for a row whose column says otherwise.
-        return order if order.version == version else attrs.evolve(order, version=version)
+        # A version claimed without a change leaves the body one version behind its column.
+        return order if order.version == version else replaced(order, version=version)
 
     def order_ids(self) -> list[str]:
         return self._bodies("SELECT order_id FROM ocop_orders ORDER BY seq")
@@ -179,7 +179,7 @@ class SqlBackend:
 
     def _write(self, staged: Staged) -> tuple[Voucher, ...]:
         for order_id, (order, expected) in staged.orders.items():
-            self._write_order(order_id, order, expected)
+            self._write_order(order_id, order, expected, touched=order_id in staged.touched)
         for key, op in staged.intents.items():
             self._write_intent(key, op)
         for key, (op, strict) in staged.outcomes.items():
@@ -189,7 +189,9 @@ class SqlBackend:
             self.session.run("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
         return to_post
 
-    def _write_order(self, order_id: str, order: Order, expected: int | None) -> None:
+    def _write_order(
+        self, order_id: str, order: Order, expected: int | None, *, touched: bool
+    ) -> None:
         run = self.session.run
         if expected is None:
             _, count = run(
@@ -200,10 +202,16 @@ class SqlBackend:
             if count != 1:
                 raise DuplicateOrder(order_id)
             return
-        _, count = run(
-            "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
-            [dumps(order), order.version, order_id, expected],
-        )
+        if touched:  # the body is as stored: only the version moves
+            _, count = run(
+                "UPDATE ocop_orders SET version = ? WHERE order_id = ? AND version = ?",
+                [order.version, order_id, expected],
+            )
+        else:
+            _, count = run(
+                "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
+                [dumps(order), order.version, order_id, expected],
+            )
         if count != 1:
             rows, _ = run("SELECT version FROM ocop_orders WHERE order_id = ?", [order_id])
             raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)

@@ -37,6 +37,8 @@ class Staged:
     outcomes: dict[str, tuple[Operation, bool]] = attrs.Factory(dict)
     vouchers: dict[str, Voucher] = attrs.Factory(dict)
     posted: set[str] = attrs.Factory(set)
+    #: orders whose new version changes nothing else (the backend may write the version only)
+    touched: set[str] = attrs.Factory(set)
 
 
 class Backend(Protocol):
@@ -95,6 +97,15 @@ class _Orders:
         staged = self._uow.staged.orders.get(order.order_id)
         expected = staged[1] if staged is not None else order.version
         self._uow.staged.orders[order.order_id] = (order.next_version(), expected)
+        self._uow.staged.touched.discard(order.order_id)
+
+    def touch(self, order: Order) -> None:
+        """Stage the order's next version, nothing else changed."""
+        if order.order_id in self._uow.staged.orders:
+            self.update(order)
+            return
+        self._uow.staged.orders[order.order_id] = (order.next_version(), order.version)
+        self._uow.staged.touched.add(order.order_id)
 
     def ids(self) -> tuple[str, ...]:
         known = self._uow.backend.order_ids()

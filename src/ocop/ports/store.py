@@ -35,6 +35,12 @@ class OrderRepository(Protocol):
 
     def update(self, order: Order) -> None: ...
 
+    def touch(self, order: Order) -> None:
+        """Claim the order's next version without changing it: as :meth:`update`, for a
+        unit of work that must serialise with other workers on the order (O5) but has
+        nothing of the order to store."""
+        ...
+
     def ids(self) -> tuple[str, ...]:
         """Every order id, in the order orders were added."""
         ...

@@ -104,7 +104,7 @@ def pursue(
         staged.extend(step.vouchers)
         dirty = dirty or bool(step.vouchers)
         if step.steps:
-            order, done = execute(ports, order, step.steps, secrets, vouchers=staged)
+            order, done = execute(ports, order, step.steps, secrets, vouchers=staged, changed=dirty)
             staged, dirty = [], False
             goal = goal.after(done)
         if step.done:
@@ -174,13 +174,16 @@ def execute(
     secrets: Secrets,
     *,
     vouchers: Sequence[Voucher] = (),
+    changed: bool = True,
 ) -> tuple[Order, tuple[Operation, ...]]:
     """Commit the intents (with the order's local changes), call, commit the outcomes.
+
+    ``changed``: ``order`` differs from the stored order (else only its version moves).
 
     Returns the order as committed last and each step's operation, in ``batch`` order:
     with its outcome, or the approved earlier attempt it reuses (I4).
     """
-    order, planned = _record_intents(ports, order, batch, vouchers)
+    order, planned = _record_intents(ports, order, batch, vouchers, changed=changed)
     answers: list[tuple[Operation, ProcessorResult]] = []
     for op in planned:
         if op.outcome is None:
@@ -206,7 +209,12 @@ def _reuses(step: steps.Step, settings: Settings) -> bool:
 
 
 def _record_intents(
-    ports: Ports, order: Order, batch: tuple[steps.Step, ...], vouchers: Sequence[Voucher]
+    ports: Ports,
+    order: Order,
+    batch: tuple[steps.Step, ...],
+    vouchers: Sequence[Voucher],
+    *,
+    changed: bool,
 ) -> tuple[Order, tuple[Operation, ...]]:
     """O1, O4: commit the next attempt of each step; the version bump serialises workers."""
     now = ports.clock.now()
@@ -221,6 +229,7 @@ def _record_intents(
                 earlier.setdefault(op.name, []).append(op)
         fresh: list[Operation] = []
         planned: list[Operation] = []
+        before = order
         for step in batch:
             attempts = earlier.get(step.name(order_id), [])
             if any(op.in_doubt for op in attempts):
@@ -238,7 +247,10 @@ def _record_intents(
         if not fresh and not vouchers:
             return order, tuple(planned)
         uow.operations.record_intents(tuple(fresh))
-        uow.orders.update(order)
+        if order is before and not changed:
+            uow.orders.touch(order)  # the version bump serialises concurrent workers (O5)
+        else:
+            uow.orders.update(order)
         for voucher in vouchers:
             uow.outbox.add(voucher)
         committed = uow.commit()

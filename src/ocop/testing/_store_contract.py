@@ -215,6 +215,23 @@ class OrderStoreContract(abc.ABC):
         with store.unit_of_work() as uow:
             assert uow.orders.get("SO-1").total == Money.of("110.00", "USD")
 
+    def test_touch_claims_the_next_version_and_keeps_the_order(self, store: OrderStore) -> None:
+        """touch() moves the version as update() does, stores nothing else, and a rival
+        update of the version it claimed loses (O5)."""
+        got = self.stored(store, self.order())
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            first.orders.touch(got)
+            first.commit()
+            _raises_at_step_or_commit(
+                ConcurrentUpdate,
+                lambda: second.orders.update(got.with_total(Money.of("999.00", "USD"))),
+                second.commit,
+            )
+        with store.unit_of_work() as uow:
+            again = uow.orders.get("SO-1")
+        assert again.version == got.version + 1
+        assert attrs.evolve(again, version=got.version) == got
+
     # -- the operation log ---------------------------------------------------------------
     def test_operation_key_is_unique(self, store: OrderStore) -> None:
         """The same intent again is a no-op; another request under its key is a conflict."""

@@ -201,6 +201,9 @@ class _Orders:
         except ConcurrentUpdate as error:
             self._uow.deferred = error
 
+    def touch(self, order: Order) -> None:
+        self._uow.inner.orders.touch(order)
+
     def ids(self) -> tuple[str, ...]:
         return self._uow.inner.orders.ids()
 
