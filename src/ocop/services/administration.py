@@ -10,8 +10,9 @@ from ocop.domain.holds import out_of_balance
 from ocop.domain.money import Money
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
-from ocop.services.engine import Ports, change, commit, load, pursue, require_no_doubt
+from ocop.services.engine import change, commit, load, pursue, require_no_doubt
 from ocop.services.gates import require_call_center_user, require_completion
+from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)

@@ -1,12 +1,15 @@
 """The back-office facade over the ports: one object, every use case.
 
 :class:`BackOfficeServices` depends on ports only. ``ocop.BackOffice`` adds the
-factories that wire the bundled adapters (``BackOffice.in_memory()``).
+factories that wire the bundled adapters (``BackOffice.in_memory()``). Each use case's
+module is imported when the use case is first called, so a host pays at start-up only
+for what it uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.journal import Voucher
@@ -20,21 +23,14 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
-from ocop.services import (
-    administration,
-    completion,
-    instruments,
-    invoicing,
-    placement,
-    recovery,
-    refunds,
-)
-from ocop.services.administration import CancelResult
-from ocop.services.completion import SubmitResult
-from ocop.services.engine import Ports
-from ocop.services.invoicing import InvoiceResult
-from ocop.services.recovery import RecoveryReport
-from ocop.services.refunds import RefundResult
+from ocop.services.wiring import Ports
+
+if TYPE_CHECKING:
+    from ocop.services.administration import CancelResult
+    from ocop.services.completion import SubmitResult
+    from ocop.services.invoicing import InvoiceResult
+    from ocop.services.recovery import RecoveryReport
+    from ocop.services.refunds import RefundResult
 
 
 class BackOfficeServices:
@@ -81,6 +77,8 @@ class BackOfficeServices:
         created_by: Actor | None = None,
     ) -> Order:
         """Record an order from a channel with the payments it took (S3)."""
+        from ocop.services import placement
+
         return placement.place_order(
             self._ports,
             order_id,
@@ -95,36 +93,54 @@ class BackOfficeServices:
         self, customer: Customer, card: CardToken, *, consent: bool
     ) -> SavedInstrument:
         """T1: save a card for a named customer who consented."""
+        from ocop.services import instruments
+
         return instruments.save_instrument(self._ports, customer, card, consent=consent)
 
     def saved_instruments(self, customer: Customer) -> tuple[SavedInstrument, ...]:
+        from ocop.services import instruments
+
         return instruments.saved_instruments(self._ports, customer)
 
     # -- back office -------------------------------------------------------------------
     def begin_completion(self, order_id: str, actor: Actor) -> CompletionDraft:
         """A pure draft of the order's payment lines (P1, P2)."""
+        from ocop.services import completion
+
         return completion.begin_completion(self._ports, order_id, actor)
 
     def submit(self, draft: CompletionDraft) -> SubmitResult:
         """Run the draft's processor calls, validate, place holds (S1-S3)."""
+        from ocop.services import completion
+
         return completion.submit(self._ports, draft)
 
     def change_total(self, order_id: str, total: Money, actor: Actor) -> Order:
+        from ocop.services import administration
+
         return administration.change_total(self._ports, order_id, total, actor)
 
     def cancel_order(self, order_id: str, actor: Actor) -> CancelResult:
+        from ocop.services import administration
+
         return administration.cancel_order(self._ports, order_id, actor)
 
     def release_hold(self, order_id: str, code: HoldCode, actor: Actor) -> Order:
+        from ocop.services import administration
+
         return administration.release_hold(self._ports, order_id, code, actor)
 
     # -- fulfilment --------------------------------------------------------------------
     def invoice(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
         """Capture ``amount`` for an invoice (I1-I5); retrying never captures twice (I4)."""
+        from ocop.services import invoicing
+
         return invoicing.invoice(self._ports, order_id, invoice_id, amount)
 
     def pickup(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
         """Capture at the store for an order from another channel (I6)."""
+        from ocop.services import invoicing
+
         return invoicing.invoice(self._ports, order_id, invoice_id, amount, pickup=True)
 
     # -- returns -----------------------------------------------------------------------
@@ -137,16 +153,22 @@ class BackOfficeServices:
         invoices: Sequence[str] = (),
     ) -> RefundResult:
         """Refund a return: linked refunds over captures, the rest by fallback (R1-R3, R5)."""
+        from ocop.services import refunds
+
         return refunds.refund(self._ports, order_id, return_id, amount, actor, invoices=invoices)
 
     def refund_to_card(
         self, order_id: str, return_id: str, card: CardToken, amount: Money, actor: Actor
     ) -> RefundResult:
         """R4: refund to a card that did not pay the order (needs the permission)."""
+        from ocop.services import refunds
+
         return refunds.refund_to_card(self._ports, order_id, return_id, card, amount, actor=actor)
 
     def recover(self) -> RecoveryReport:
         """Resolve processor calls in doubt and post pending vouchers (O2)."""
+        from ocop.services import recovery
+
         return recovery.recover(self._ports)
 
     # -- reading -----------------------------------------------------------------------

@@ -17,8 +17,9 @@ from ocop.domain.order import Hold, Order
 from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete
 from ocop.domain.tender import LineStatus
-from ocop.services.engine import Ports, Secrets, load, pursue, require_no_doubt
+from ocop.services.engine import Secrets, load, pursue, require_no_doubt
 from ocop.services.gates import require_call_center_user, require_completion, require_same_account
+from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)

@@ -23,13 +23,12 @@ from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OperationInD
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.plan import Context, Goal
+from ocop.domain.plan import Goal
 from ocop.domain.settings import Settings
 from ocop.domain.tokens import AuthorizationToken, CardToken
-from ocop.ports.clock import Clock
-from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
-from ocop.ports.store import OrderStore, UnitOfWork
+from ocop.ports.store import UnitOfWork
+from ocop.services.wiring import Ports
 
 log = logging.getLogger("ocop.operations")
 
@@ -39,21 +38,6 @@ RETRIES = 5
 MAX_ROUNDS = 100_000
 
 G = TypeVar("G", bound=Goal)
-
-
-@attrs.frozen(kw_only=True)
-class Ports:
-    """Everything a service needs from the outside, plus the settings in force."""
-
-    store: OrderStore
-    processor: PaymentProcessor
-    journal: PaymentJournal
-    clock: Clock
-    settings: Settings
-
-    def context(self) -> Context:
-        return Context(now=self.clock.now(), settings=self.settings,
-                       adjustments=self.processor.capabilities.adjustments)  # fmt: skip
 
 
 @attrs.frozen(kw_only=True)

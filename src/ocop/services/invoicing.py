@@ -16,7 +16,8 @@ from ocop.domain.invoicing import check_invoice, covered, plan_parts
 from ocop.domain.money import Money
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.tender import Capture
-from ocop.services.engine import Ports, load, pursue
+from ocop.services.engine import load, pursue
+from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)

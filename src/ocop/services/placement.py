@@ -20,8 +20,8 @@ from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.tender import PaymentLine, PaymentMethod
 from ocop.services.completion import complete
-from ocop.services.engine import Ports
 from ocop.services.gates import require_same_account
+from ocop.services.wiring import Ports
 
 
 def _money(order_currency: str, amount: Money) -> Money:

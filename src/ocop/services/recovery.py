@@ -15,7 +15,8 @@ import attrs
 
 from ocop.domain.errors import OcopError
 from ocop.domain.operations import Outcome
-from ocop.services.engine import Ports, post_pending, settle
+from ocop.services.engine import post_pending, settle
+from ocop.services.wiring import Ports
 
 log = logging.getLogger("ocop.recovery")
 

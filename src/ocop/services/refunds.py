@@ -20,8 +20,9 @@ from ocop.domain.parties import ALTERNATE_PAYMENT, Actor
 from ocop.domain.refunds import ReturnRun, check_refund, plan_refund, refund_steps
 from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
-from ocop.services.engine import Ports, Secrets, load, pursue
+from ocop.services.engine import Secrets, load, pursue
 from ocop.services.gates import require_call_center_user, require_permission, require_same_account
+from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)
