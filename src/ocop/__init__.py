@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         OrderNotFound,
         PermissionDenied,
         RefundExceedsReceived,
+        StorageError,
         UnknownCurrency,
         VoucherUnbalanced,
     )
@@ -135,6 +136,7 @@ _PUBLIC: dict[str, str] = {
     "SavedCardPayment": "ocop.domain.payments",
     "SavedInstrument": "ocop.domain.tokens",
     "Settings": "ocop.domain.settings",
+    "StorageError": "ocop.domain.errors",
     "SubmitResult": "ocop.services.completion",
     "UnknownCurrency": "ocop.domain.errors",
     "Voucher": "ocop.domain.journal",
@@ -204,6 +206,7 @@ __all__ = [
     "SavedCardPayment",
     "SavedInstrument",
     "Settings",
+    "StorageError",
     "SubmitResult",
     "UnknownCurrency",
     "Voucher",

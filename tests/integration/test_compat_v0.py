@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import TypedDict, cast
 
-from ocop import Actor, BackOffice, CardToken, Money
+import pytest
+
+from ocop import Actor, BackOffice, CardToken, Money, StorageError
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sql import SCHEMA_VERSION
+from ocop.adapters.sqlite import SqliteStore
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 AGENT = Actor.call_center("u1")
@@ -164,3 +170,36 @@ def test_follow_up_steps_on_a_v0_file_make_the_same_operation_keys(tmp_path: Pat
             (key, kind) for key, kind, _ in _operations(bo, step["order_id"]) if key not in before
         ]
         assert made == [(op["key"], op["kind"]) for op in step["new_operations"]], step
+
+
+def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) -> None:
+    """The schema version and the step and attempt columns are filled for every old row,
+    and the indexes the engine queries by exist."""
+    _open_copy(tmp_path)
+    copy = tmp_path / "v0.sqlite"
+    with closing(sqlite3.connect(copy)) as db:
+        (version,) = db.execute("SELECT MAX(version) FROM ocop_schema").fetchone()
+        rows = db.execute("SELECT step, attempt, body FROM ocop_operations").fetchall()
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master "
+                                                   "WHERE type = 'index'")}  # fmt: skip
+    assert version == SCHEMA_VERSION
+    assert rows
+    for step, attempt, body in rows:
+        stored = json.loads(body)
+        assert (step, attempt) == (stored.get("name", stored["step"]), stored["attempt"])
+    assert {"ocop_operations_by_step", "ocop_operations_doubt_by_order", "ocop_outbox_pending",
+            "ocop_journal_by_order"} <= indexes  # fmt: skip
+
+
+def test_a_file_of_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    """A database written by a newer ocop raises StorageError and is left as it was."""
+    _open_copy(tmp_path)
+    copy = tmp_path / "v0.sqlite"
+    with closing(sqlite3.connect(copy)) as db, db:
+        db.execute("INSERT INTO ocop_schema (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StorageError) as refused:
+        SqliteStore(copy)
+    assert "newer than this ocop" in str(refused.value)
+    with closing(sqlite3.connect(copy)) as db:
+        (version,) = db.execute("SELECT MAX(version) FROM ocop_schema").fetchone()
+    assert version == SCHEMA_VERSION + 1

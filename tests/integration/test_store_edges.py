@@ -1,34 +1,44 @@
 """The three bundled stores (memory, SQLite, PostgreSQL) agree at their edges.
 
 Each case runs on every store: what a unit of work sees of its own staged work,
-conflicts found only when a commit writes, rival outcomes for one key, and the
-journals storing a voucher once. Then each SQL backend's own error mapping:
-SQLite's busy lock and PostgreSQL's serialization failures become
-``ConcurrentUpdate``; other database errors pass through unchanged.
+conflicts found only when a commit writes, rival outcomes for one key, the
+journals storing a voucher once, and a store that keeps the journal taking no
+other. Then each SQL backend's own error mapping: SQLite's busy lock and
+PostgreSQL's serialization failures become ``ConcurrentUpdate``; other database
+errors pass through unchanged; first starts racing on one PostgreSQL schema
+create it once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
 import psycopg
 import pytest
-from pg_support import private_schema
+from pg_support import private_schema, server
+from psycopg.rows import TupleRow
 
 from ocop import (
+    BackOffice,
     ConcurrentUpdate,
     IdempotencyConflict,
+    InvalidInput,
     Money,
     OcopError,
+    Operation,
     OrderNotFound,
     Outcome,
 )
-from ocop.adapters.memory import InMemoryJournal, InMemoryStore
-from ocop.adapters.postgres import PostgresJournal, PostgresStore
+from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
+from ocop.adapters.postgres import _SCHEMA_LOCK, PostgresJournal, PostgresStore
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sql import SCHEMA_VERSION
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.store import OrderStore
@@ -125,6 +135,22 @@ def test_a_unit_of_work_is_empty_again_after_its_commit(backend: Backend) -> Non
         uow.orders.add(SAMPLE.order("SO-2"))
     with store.unit_of_work() as uow:
         assert uow.orders.ids() == ("SO-1",)
+
+
+def test_a_touch_after_an_update_in_one_unit_keeps_the_updated_body(backend: Backend) -> None:
+    """touch() of an order the unit already updated writes the update (the version moves once),
+    never only the version over the old body."""
+    store = backend.store()
+    stored(store)
+    with store.unit_of_work() as uow:
+        read = uow.orders.get("SO-1")
+        changed = read.with_total(usd("110.00"))
+        uow.orders.update(changed)
+        uow.orders.touch(changed)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        again = uow.orders.get("SO-1")
+    assert (again.total, again.version) == (usd("110.00"), read.version + 1)
 
 
 # -- the operation log ---------------------------------------------------------------------
@@ -227,6 +253,96 @@ def test_an_intent_committed_after_its_outcome_elsewhere_does_not_reopen_it(
     assert kept.outcome is Outcome.DECLINED
 
 
+def test_a_unit_reads_the_outcome_it_staged_before_it_commits(backend: Backend) -> None:
+    """get() in the unit that recorded an outcome of a stored intent returns it at once; other
+    units see the intent in doubt until that unit commits."""
+    store = backend.store()
+    op = SAMPLE.intent("capture/INV-1")
+    SAMPLE.logged(store, op)
+    with store.unit_of_work() as uow, store.unit_of_work() as other:
+        uow.operations.record_outcome(op.key, SAMPLE.result(op.key, Outcome.APPROVED), START)
+        staged = uow.operations.get(op.key)
+        assert staged is not None
+        assert staged.outcome is Outcome.APPROVED
+        assert other.operations.get(op.key) == op
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.operations.get(op.key) == staged
+
+
+def test_a_unit_sees_its_staged_attempts_of_one_step_and_order_only(backend: Backend) -> None:
+    """attempts() lists the stored then the staged attempts of that step of that order, by
+    attempt; in_doubt(order_id) leaves out what the unit staged for another order."""
+    store = backend.store()
+    first = SAMPLE.intent("capture/INV-1")
+    SAMPLE.logged(store, first)
+    second = Operation.intent("SO-1", first.step, 2, START)
+    other_step = SAMPLE.intent("capture/INV-2")
+    other_order = SAMPLE.intent("capture/INV-1", order_id="SO-2")
+    with store.unit_of_work() as uow:
+        uow.operations.record_intents((other_order, second, other_step))
+        assert uow.operations.attempts("SO-1", first.name) == (first, second)
+        assert uow.operations.attempts("SO-2", first.name) == (other_order,)
+        assert uow.operations.in_doubt("SO-1") == (first, second, other_step)
+        assert uow.operations.in_doubt("SO-2") == (other_order,)
+
+
+def test_settling_an_operation_never_logged_fails_the_whole_commit(backend: Backend) -> None:
+    """An outcome stored for a key no intent was logged under raises OcopError naming the key
+    when the unit commits; nothing of the unit is stored."""
+    store = backend.store()
+    stored(store)
+    op = SAMPLE.intent("capture/INV-1")
+    with store.unit_of_work() as uow:
+        uow.orders.update(uow.orders.get("SO-1").with_total(usd("110.00")))
+        uow.operations.settle(op.resolved(SAMPLE.result(op.key, Outcome.APPROVED), START))
+        with pytest.raises(OcopError, match=f"no intent logged for operation '{op.key}'"):
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.orders.get("SO-1").total == usd("100.00")
+        assert uow.operations.get(op.key) is None
+
+
+def test_of_two_units_settling_one_operation_the_second_loses(backend: Backend) -> None:
+    """O2: settle() stores an outcome once; a unit settling an operation another unit settled
+    first raises ConcurrentUpdate naming its order, and the first outcome stays."""
+    store = backend.store()
+    op = SAMPLE.intent("capture/INV-1")
+    SAMPLE.logged(store, op)
+    approved = op.resolved(SAMPLE.result(op.key, Outcome.APPROVED), START)
+    declined = op.resolved(SAMPLE.result(op.key, Outcome.DECLINED), START)
+    with store.unit_of_work() as first, store.unit_of_work() as second:
+        first.operations.settle(approved)
+        second.operations.settle(declined)
+        first.commit()
+        with pytest.raises(ConcurrentUpdate) as lost:
+            second.commit()
+    assert lost.value.order_id == "SO-1"
+    with store.unit_of_work() as uow:
+        assert uow.operations.get(op.key) == approved
+        assert uow.operations.in_doubt() == ()
+
+
+def test_an_intent_logged_with_its_outcome_settles_the_same_intent_logged_elsewhere(
+    backend: Backend,
+) -> None:
+    """O4: a unit that logged an intent and its outcome commits after another unit logged the
+    same intent (still in doubt): the intent is stored once, with the outcome."""
+    store = backend.store()
+    op = SAMPLE.intent("capture/INV-1")
+    with store.unit_of_work() as uow:
+        uow.operations.record_intent(op)
+        resolved = uow.operations.record_outcome(
+            op.key, SAMPLE.result(op.key, Outcome.APPROVED), START
+        )
+        SAMPLE.logged(store, op)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.operations.for_order("SO-1") == (resolved,)
+        assert uow.operations.in_doubt() == ()
+    assert resolved.outcome is Outcome.APPROVED
+
+
 # -- journals ------------------------------------------------------------------------------
 
 
@@ -253,6 +369,26 @@ def test_a_journal_refuses_another_voucher_under_a_posted_id(backend: Backend) -
         journal.post(other)
     assert conflict.value.key == "V-1"
     assert journal.vouchers() == (one,)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_store_that_keeps_the_journal_takes_no_other_journal(kind: str, tmp_path: Path) -> None:
+    """A back office over a store that keeps the payment journal, given another journal, is
+    refused with InvalidInput (vouchers would be written to one and read from the other)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    with contextlib.ExitStack() as stack:
+        store: InMemoryStore | SqliteStore | PostgresStore
+        if kind == "memory":
+            store = InMemoryStore(keeps_journal=True)
+        elif kind == "sqlite":
+            store = SqliteStore(tmp_path / "ocop.db", keeps_journal=True)
+        else:
+            store = PostgresStore(stack.enter_context(private_schema()), keeps_journal=True)
+        with pytest.raises(InvalidInput, match=r"pass journal=store\.journal"):
+            BackOffice(store=store, processor=sim, journal=InMemoryJournal(), clock=clock)
+        kept = BackOffice(store=store, processor=sim, journal=store.journal, clock=clock)
+        assert kept.ports.journal is store.journal
 
 
 # -- SQLite's own errors -------------------------------------------------------------------
@@ -343,6 +479,38 @@ def test_postgres_passes_other_database_errors_through(conninfo: str) -> None:
             uow.commit()
     with store.unit_of_work() as uow:
         assert uow.orders.ids() == ()
+
+
+def _wait_for_schema_lock_waiters(admin: psycopg.Connection[TupleRow], count: int) -> None:
+    """Return once ``count`` sessions wait for the schema lock ``admin`` holds (bounded)."""
+    for _ in range(6000):
+        row = admin.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s "
+            "AND NOT granted",
+            [_SCHEMA_LOCK],
+        ).fetchone()
+        if row is not None and row[0] >= count:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"{count} first starts never waited for the schema lock")
+
+
+@pytest.mark.postgres
+def test_two_first_starts_at_once_create_and_migrate_the_schema_once(conninfo: str) -> None:
+    """Two stores opened at once on an empty schema both start: the one that waited for the
+    schema lock finds the schema already created and migrated, and migrates nothing again."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with psycopg.connect(server(), autocommit=True) as admin, admin.transaction():
+            admin.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+            starts = [pool.submit(PostgresStore, conninfo) for _ in range(2)]
+            _wait_for_schema_lock_waiters(admin, 2)
+        first, second = (start.result() for start in starts)
+    with psycopg.connect(conninfo) as check:
+        versions = check.execute("SELECT version FROM ocop_schema").fetchall()
+    assert versions == [(SCHEMA_VERSION,)]
+    stored(first)
+    with second.unit_of_work() as uow:
+        assert uow.orders.ids() == ("SO-1",)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

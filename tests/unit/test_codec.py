@@ -605,3 +605,75 @@ def test_a_field_of_a_type_the_codec_does_not_know_is_refused() -> None:
     """Reading a class with a field of an unsupported type fails when it is first read."""
     with pytest.raises(TypeError, match="cannot read"):
         loads('{"names": []}', Bag)
+
+
+def test_a_row_tagged_with_a_class_the_union_does_not_hold_is_refused() -> None:
+    """A union field whose row names a class outside the union raises ValueError naming it."""
+    with pytest.raises(ValueError, match="no class named 'Refund' among"):
+        loads('{"step": {"type": "Refund"}}', Plan)
+
+
+def test_a_token_read_as_the_token_base_class_is_the_class_its_row_names() -> None:
+    """Read as ProcessorToken itself, every row gives the subclass it names, each time."""
+    auth = AuthorizationToken("tok_A1", "sim", "sa-1")
+    for _ in range(2):
+        assert loads(dumps(CARD), ProcessorToken) == CARD
+        assert loads(dumps(auth), ProcessorToken) == auth
+    assert type(loads(dumps(auth), ProcessorToken)) is AuthorizationToken
+
+
+def test_the_codec_reads_attrs_classes_only() -> None:
+    """Asked to read a type that is not an attrs class, loads raises TypeError naming it."""
+    with pytest.raises(TypeError, match="the codec reads attrs classes, not <class 'int'>"):
+        loads("1", int)
+
+
+@attrs.frozen
+class Tip:
+    """A field that is a union of an attrs class and a plain type."""
+
+    amount: Money | str
+
+
+def test_a_union_of_an_attrs_class_and_another_type_is_refused() -> None:
+    """Only unions of attrs classes carry a tag: any other mix cannot be read back, so the
+    class is refused when it is first read."""
+    with pytest.raises(TypeError, match="only unions of attrs classes are tagged"):
+        loads('{"amount": "1.00"}', Tip)
+
+
+@attrs.frozen
+class Leg:
+    """A fixed-length tuple of an attrs value and a plain one."""
+
+    leg: tuple[Money, str]
+    legs: tuple[tuple[str, int], Speed] = (("a", 1), Speed.SLOW)
+
+
+@attrs.frozen(slots=False)
+class Loose:
+    """An attrs class without slots: its fields live in the instance's dict."""
+
+    name: str
+    amount: Money
+    at: datetime | None = None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Leg((usd("1.00"), "x")),
+        Leg((usd("2.00"), "y"), (("b", 2), Speed.FAST)),
+        Loose("n", usd("3.00")),
+        Loose("m", usd("4.00"), AT),
+    ],
+    ids=["tuple-of-money-and-text", "nested-tuple-and-enum", "dict-class", "dict-class-time"],
+)
+def test_fixed_tuples_of_values_and_classes_without_slots_read_back_equal(
+    value: Leg | Loose,
+) -> None:
+    """A fixed-length tuple holding attrs values or enums, and a class without slots, read
+    back equal to what was written, of the same classes."""
+    loaded = loads(dumps(value), type(value))
+    assert loaded == value
+    assert type(loaded) is type(value)

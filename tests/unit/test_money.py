@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -296,3 +297,36 @@ def test_total_sums_exactly_and_is_zero_for_nothing(amounts: list[Money]) -> Non
 def test_money_is_registered_with_hypothesis(value: Money) -> None:
     """The hypothesis entry point registers a strategy for Money: from_type builds valid values."""
     assert Money.of(value.amount, value.currency) == value
+
+
+def test_total_refuses_what_is_not_money_and_other_currencies() -> None:
+    """total() raises TypeError for a bare number among its amounts and CurrencyMismatch for
+    an amount in another currency: it never adds them in silently."""
+    with pytest.raises(TypeError, match="cannot combine Money with Decimal"):
+        total([Money.of("1.00", "USD"), Decimal("1.00")], "USD")  # type: ignore[list-item]
+    with pytest.raises(CurrencyMismatch) as mismatch:
+        total([Money.of("1.00", "USD"), Money.of("1.00", "EUR")], "USD")
+    assert (mismatch.value.left, mismatch.value.right) == ("USD", "EUR")
+
+
+@attrs.frozen(order=False, repr=False, kw_only=True)
+class Points(Money):
+    """A subclass of Money, as an application might define one."""
+
+
+def test_zero_of_a_subclass_is_of_that_subclass() -> None:
+    """Money.zero() called on a subclass returns a zero of that subclass, not Money's own."""
+    zero = Points.zero("USD")
+    assert type(zero) is Points
+    assert zero.is_zero()
+    assert zero == Points.of("0", "USD")
+    assert type(Money.zero("USD")) is Money
+
+
+def test_equal_remainders_go_to_the_earlier_part_whatever_the_share_sizes() -> None:
+    """Ties are decided exactly: 0.04 over 10:1:1 gives both spare cents to the first part."""
+    assert Money.of("0.04", "USD").allocate([10, 1, 1]) == (
+        Money.of("0.04", "USD"),
+        Money.of("0.00", "USD"),
+        Money.of("0.00", "USD"),
+    )

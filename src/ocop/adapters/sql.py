@@ -25,6 +25,7 @@ from ocop.domain.errors import (
     IdempotencyConflict,
     OcopError,
     OrderNotFound,
+    StorageError,
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
@@ -286,6 +287,11 @@ def _create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
             session.run(statement)
         session.run("CREATE TABLE IF NOT EXISTS ocop_schema (version INTEGER NOT NULL)")
         version = _schema_version(session)
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database's schema is version {version}, newer than this ocop's "
+                f"({SCHEMA_VERSION}): upgrade ocop before opening it"
+            )
         for number, statements in enumerate(_migrations(dialect), start=2):
             if version < number:
                 for statement in statements:

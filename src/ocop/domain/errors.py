@@ -23,7 +23,8 @@
     ├── ConcurrentUpdate
     ├── VoucherUnbalanced
     ├── OperationInDoubt
-    └── IdempotencyConflict
+    ├── IdempotencyConflict
+    └── StorageError
 
 Every error carries structured attributes (``order_id``, ``amount`` ...) where
 they make sense. No message ever contains a card number or a CVV: the card
@@ -195,3 +196,7 @@ class IdempotencyConflict(OcopError):
     def __init__(self, key: str) -> None:
         super().__init__(f"operation key {key!r} was already used for a different request")
         self.key = key
+
+
+class StorageError(OcopError):
+    """The store cannot do what was asked of it (a database written by a newer ocop ...)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Self
 
 import attrs
@@ -178,8 +179,10 @@ class Money:
         total = self.minor
         sign = -1 if total < 0 else 1
         total = abs(total)
-        whole = sum(ws)
-        shares = [total * w / whole for w in ws]
+        # Exact fractions: rounded quotients would let rounding noise decide equal remainders.
+        exact = [Fraction(w) for w in ws]
+        whole = sum(exact)
+        shares = [total * w / whole for w in exact]
         parts = [int(s) for s in shares]
         order = sorted(range(len(ws)), key=lambda i: (-(shares[i] - parts[i]), i))
         for i in order[: total - sum(parts)]:

@@ -167,11 +167,12 @@ def execute(
     Returns the order as committed last and each step's operation, in ``batch`` order:
     with its outcome, or the approved earlier attempt it reuses (I4).
     """
+    calls = [request(ports.processor, order, step, secrets) for step in batch]
     order, planned = _record_intents(ports, order, batch, vouchers, changed=changed)
     answers: list[tuple[Operation, ProcessorResult]] = []
-    for op in planned:
+    for op, make in zip(planned, calls, strict=True):
         if op.outcome is None:
-            result = call(ports.processor, order, op, secrets)
+            result = make(op.key)
             log.info("outcome %s %s %s", op.key, result.outcome.value, result.reason or "-")
             answers.append((op, result))
     if not answers:
@@ -299,35 +300,44 @@ def _settle_once(
 
 
 # -- the processor ------------------------------------------------------------------------
-def call(
-    processor: PaymentProcessor, order: Order, op: Operation, secrets: Secrets
-) -> ProcessorResult:
-    """The one place that calls the processor: ``op``'s step, with its key."""
-    key = op.key
-    match op.step:
+Request = Callable[[str], ProcessorResult]
+
+
+def request(
+    processor: PaymentProcessor, order: Order, step: steps.Step, secrets: Secrets
+) -> Request:
+    """The processor call ``step`` asks for, ready to be made with its key: the one place
+    that calls the processor. What the call needs (a token, the card, the CVV) is found
+    here, before any intent is recorded; without it the step is refused."""
+    match step:
         case steps.Authorize(line_id=line_id, amount=amount):
-            return processor.authorize(key, _card(order, line_id), amount)
+            card = _card(order, line_id)
+            return lambda key: processor.authorize(key, card, amount)
         case steps.Adjust(line_id=line_id, auth_id=auth_id, amount=amount):
-            return processor.adjust(key, _auth_token(order, line_id, auth_id), amount)
+            token = _auth_token(order, line_id, auth_id)
+            return lambda key: processor.adjust(key, token, amount)
         case steps.Capture(line_id=line_id, auth_id=auth_id, amount=amount):
-            return processor.capture(key, _auth_token(order, line_id, auth_id), amount)
+            token = _auth_token(order, line_id, auth_id)
+            return lambda key: processor.capture(key, token, amount)
         case steps.Void(line_id=line_id, auth_id=auth_id):
-            return processor.void(key, _auth_token(order, line_id, auth_id))
+            token = _auth_token(order, line_id, auth_id)
+            return lambda key: processor.void(key, token)
         case steps.Refund(line_id=line_id, capture_id=capture_id, amount=amount):
-            token = order.line(line_id).capture(capture_id).token
-            if token is None:
+            taken = order.line(line_id).capture(capture_id).token
+            if taken is None:
                 raise IllegalTransition(f"capture {capture_id} has no processor token")
-            return processor.refund(key, token, amount)
+            return lambda key: processor.refund(key, taken, amount)
         case steps.UnlinkedRefund(amount=amount):
-            if secrets.card is None:
+            payee = secrets.card
+            if payee is None:
                 raise IllegalTransition("an unlinked refund needs its card")
-            return processor.unlinked_refund(key, secrets.card, amount)
+            return lambda key: processor.unlinked_refund(key, payee, amount)
         case steps.Tokenize(line_id=line_id, instrument_id=instrument_id):
             cvv = secrets.cvvs.get(line_id)
             if cvv is None:
                 raise IllegalTransition(f"line {line_id}: a saved card is used with its CVV")
             customer_id = order.customer.customer_id or ""
-            return processor.tokenize(key, customer_id, instrument_id, cvv)
+            return lambda key: processor.tokenize(key, customer_id, instrument_id, cvv)
 
 
 def _card(order: Order, line_id: str) -> CardToken:

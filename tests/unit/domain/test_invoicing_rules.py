@@ -24,11 +24,16 @@ from ocop import (
     Invoice,
     LineStatus,
     Money,
+    Operation,
     Order,
+    Outcome,
     PaymentLine,
+    ProcessorResult,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
+from ocop.domain.invoice_run import InvoiceRun
 from ocop.domain.invoicing import (
     AuthorizationAge,
     Part,
@@ -304,3 +309,18 @@ def test_a_line_part_is_spread_over_open_authorizations_oldest_first() -> None:
         ("A3", usd("50.00")),
     )
     assert split_over_authorizations(line, zero()) == ()
+
+
+# -- the run as a plan -------------------------------------------------------------------------
+def test_an_invoice_run_learns_nothing_from_operations_it_did_not_ask_for() -> None:
+    """after() of a run waiting for no step leaves it as it was: a declined capture it was not
+    waiting for marks no line failed."""
+    placed = order("100.00", authorized_line("100.00"))
+    run = InvoiceRun.start(placed, "INV-1", usd("40.00"), repeat=False, pickup=False,
+                           protect=True, now=AT)  # fmt: skip
+    take = steps.Capture(invoice_id="INV-1", line_id="L1", auth_id="A1", amount=usd("40.00"),
+                         target="tok_A1")  # fmt: skip
+    op = Operation.intent("SO-1", take, 1, AT)
+    declined = op.resolved(ProcessorResult(key=op.key, outcome=Outcome.DECLINED), AT)
+    assert run.after(()) == run
+    assert run.after((declined,)) == run

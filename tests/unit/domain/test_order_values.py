@@ -435,3 +435,12 @@ def test_zero_helpers_agree() -> None:
         zero(),
     )
     assert empty.invoiced == zero()
+
+
+def test_an_order_built_with_a_line_in_another_currency_is_refused() -> None:
+    """V7 holds however an order is built: one made with a euro line among its lines (not
+    through with_line) is refused, naming the line."""
+    euro_line = cash_line().with_amount(eur("5.00"))
+    with pytest.raises(InvalidInput) as caught:
+        attrs.evolve(order("10.00", card_line()), lines=(card_line(), euro_line))
+    assert str(caught.value) == "line P1 is not in the order's currency (V7)"

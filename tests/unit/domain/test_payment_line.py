@@ -854,3 +854,10 @@ def test_a_capture_in_another_currency_is_refused() -> None:
     with pytest.raises(CurrencyMismatch) as caught:
         authorized_line().captured_with(capture("C1", eur("5.00")))
     assert (caught.value.left, caught.value.right) == ("EUR", "USD")
+
+
+def test_an_empty_batch_of_refunds_leaves_a_card_line_as_it_was() -> None:
+    """refunded_with_all() of no refunds changes nothing, the status of a line that was never
+    authorized included."""
+    for line in (card_line(), authorized_line("100.00")):
+        assert line.refunded_with_all(()) == line

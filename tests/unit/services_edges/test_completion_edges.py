@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ocop import (
+    CardPayment,
     Channel,
     HoldCode,
     LineStatus,
@@ -148,3 +149,27 @@ def test_a_replaced_card_whose_old_authorization_cannot_be_voided_is_not_approve
     world.sim.script("void", "decline")
     result = world.bo.submit(draft)
     assert not result.approved
+
+
+def test_an_authorization_in_doubt_at_placement_leaves_the_next_card_line_waiting() -> None:
+    """O3: the first card line's authorization times out, so the second card line is not
+    authorized; the order is not validated until recovery settles the doubt."""
+    world = new_world()
+    world.sim.script("authorize", "timeout_before")
+    order = world.bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=CUSTOMER,
+        total=usd("100.00"),
+        payments=[
+            CardPayment(card("tok_1"), usd("60.00")),
+            CardPayment(card("tok_2"), usd("40.00")),
+        ],
+    )
+    assert [line.status for line in order.lines] == [
+        LineStatus.PENDING_AUTHORIZATION,
+        LineStatus.NOT_SUBMITTED,
+    ]
+    assert order.holds == ()
+    assert operations(world, "SO-1") == [("SO-1/authorize:L1.A1#1", "unknown")]
+    assert world.sim.ledger() == ()

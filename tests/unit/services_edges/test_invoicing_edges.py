@@ -255,6 +255,38 @@ def test_a_reauthorization_in_doubt_stops_the_invoice_before_any_prepayment() ->
     assert operations(world, "SO-1")[-1] == ("SO-1/authorize:L1.A2#2", "unknown")
 
 
+def test_a_reauthorization_in_doubt_stops_the_next_lines_reauthorization() -> None:
+    """I2, O3: two lines each short of a released remainder; the first line's
+    re-authorization times out, so the second line's is not even asked for."""
+    world = new_world(multi_capture=False)
+    world.bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=CUSTOMER,
+        total=usd("100.00"),
+        payments=[
+            CardPayment(card("tok_1"), usd("50.00")),
+            CardPayment(card("tok_2"), usd("50.00")),
+        ],
+    )
+    # Each line's single capture of 30.00 released 20.00, whose re-authorization is declined.
+    world.sim.script("authorize", "decline")
+    assert world.bo.invoice("SO-1", "INV-1", usd("30.00")).failed == ("L1",)
+    world.sim.script("authorize", "decline", "decline")
+    second = world.bo.invoice("SO-1", "INV-2", usd("30.00"))
+    assert [(c.line_id, c.amount) for c in second.captures] == [("L2", usd("30.00"))]
+    assert [line.authorized for line in second.order.lines] == [usd("0.00"), usd("0.00")]
+    world.sim.script("authorize", "timeout_before")
+    result = world.bo.invoice("SO-1", "INV-3", usd("10.00"))
+    assert result.in_doubt == ("SO-1/authorize:L1.A2#3",)
+    assert result.captures == ()
+    assert result.uncovered == usd("10.00")
+    assert [key for key, _ in operations(world, "SO-1") if "authorize:L2" in key] == [
+        "SO-1/authorize:L2.A1#1",
+        "SO-1/authorize:L2.A2#1",
+    ]
+
+
 def two_authorizations(world: World) -> None:
     """SO-1's card line of 100.00 held by two open authorizations: L1.A1 of 60, L1.A2 of 40.
 
