@@ -24,7 +24,7 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
-from ocop.domain.tender import Capture, PaymentLine
+from ocop.domain.tender import Capture
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
@@ -170,13 +170,16 @@ class InvoiceRun:
                    uncovered=Money.zero(order.currency), remaining=remaining)  # fmt: skip
 
     def next(self, order: Order, ctx: Context) -> Next[InvoiceRun]:
-        goal = self
-        while goal.tasks:
-            task = goal.tasks[0]
-            found = replaced(goal, tasks=goal.tasks[1:])._plan(task, order, ctx)
+        goal, tasks = self, self.tasks
+        while tasks:
+            task, tasks = tasks[0], tasks[1:]
+            found = goal._plan(task, tasks, order, ctx)
             if isinstance(found, Next):
                 return found
-            goal = found
+            if found is not None:
+                goal, tasks = found, found.tasks
+        if goal.tasks:
+            goal = replaced(goal, tasks=())
         if goal.expired:
             hold = Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
                         reason="an authorization expired and could not be renewed",
@@ -184,79 +187,90 @@ class InvoiceRun:
             return Next(goal=goal, order=order.with_hold(hold), done=True)
         return Next(goal=goal, done=True)
 
-    def _then(self, *tasks: _Task) -> InvoiceRun:
-        return replaced(self, tasks=(*tasks, *self.tasks))
+    def _then(self, rest: tuple[_Task, ...], *tasks: _Task, **changes: object) -> InvoiceRun:
+        return replaced(self, tasks=(*tasks, *rest), **changes)
 
-    def _call(self, task: _Task, step: steps.Step) -> Next[InvoiceRun] | InvoiceRun:
-        if self.in_doubt:
-            return self  # O3: nothing more moves once a call is in doubt
-        return Next(goal=replaced(self, waiting=task), steps=(step,))
+    def _call(
+        self, task: _Task, rest: tuple[_Task, ...], step: steps.Step, **changes: object
+    ) -> Next[InvoiceRun] | InvoiceRun | None:
+        if self.in_doubt:  # O3: nothing more moves once a call is in doubt
+            return replaced(self, tasks=rest, **changes) if changes else None
+        return Next(goal=replaced(self, tasks=rest, waiting=task, **changes), steps=(step,))
 
     def _plan(  # noqa: PLR0912 - one case per kind of task
-        self, task: _Task, order: Order, ctx: Context
-    ) -> Next[InvoiceRun] | InvoiceRun:
-        """What ``task`` does now: a local change or a step, or the plan to go on with."""
+        self, task: _Task, rest: tuple[_Task, ...], order: Order, ctx: Context
+    ) -> Next[InvoiceRun] | InvoiceRun | None:
+        """What ``task`` does now: a local change or a step, the plan to go on with (its
+        tasks replacing ``rest``), or None when it needs nothing."""
         match task:
             case _Record(invoice=invoice):
-                return Next(goal=self, order=order.with_invoice(invoice))
+                return Next(goal=replaced(self, tasks=rest), order=order.with_invoice(invoice))
             case _Released(line_id=line_id):
                 line = order.line(line_id)
                 missing = line.amount - line.captured - line.authorized
                 if (line.card is None or not missing.is_positive() or not line.card.reusable
                         or line.open_authorizations()):  # fmt: skip
-                    return self
-                return self._call(task, authorize(line, line.card.value, missing))
+                    return None
+                return self._call(task, rest, authorize(line, line.card.value, missing))
             case _Cover():
                 parts, uncovered = plan_parts(order, self.remaining)
                 tasks = [_Part(p.line_id, p.amount, p.prepayment) for p in parts]
-                return replaced(self._then(*tasks), uncovered=uncovered)
-            case _Part() if self.in_doubt:
-                return self
+                return self._then(rest, *tasks, uncovered=uncovered)
+            case _Part() | _Piece() if self.in_doubt:
+                return None
             case _Part(line_id=line_id, amount=amount, prepayment=True):
                 applied = _applied(order, self.invoice_id, line_id, amount, ctx.now)
-                return Next(goal=self, order=applied)
+                return Next(goal=replaced(self, tasks=rest), order=applied)
             case _Part(line_id=line_id, amount=amount):
                 split = split_over_authorizations(order.line(line_id), amount)
-                return self._then(*(_Piece(line_id, auth_id, part) for auth_id, part in split))
-            case _Piece() if self.in_doubt:
-                return self
+                return self._then(
+                    rest, *(_Piece(line_id, auth_id, part) for auth_id, part in split)
+                )
             case _Piece(line_id=line_id, auth_id=auth_id, amount=amount):
-                return self._piece(order.line(line_id), auth_id, amount, ctx)
+                return self._piece(order, line_id, auth_id, amount, rest, ctx)
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 token = order.line(line_id).authorization(auth_id).token
                 capture = steps.Capture(invoice_id=self.invoice_id, line_id=line_id,
                                         auth_id=auth_id, amount=amount,
                                         target=token.value)  # fmt: skip
-                return self._call(task, capture)
+                return self._call(task, rest, capture)
             case _Reauthorize(line_id=line_id, amount=amount):
                 line = order.line(line_id)
                 if line.card is None:
-                    return self
-                return self._call(task, authorize(line, line.card.value, amount))
+                    return None
+                return self._call(task, rest, authorize(line, line.card.value, amount))
             case _Retry(line_id=line_id, auth_id=auth_id, piece=piece):
                 line = order.line(line_id)
                 still_open = line.authorization(auth_id).open_amount
                 if still_open.is_positive():
                     void = void_step(line, auth_id, steps.VoidPurpose.REAUTHORIZE)
-                    return self._call(_RetryVoid(line_id, piece, still_open), void)
-                return self._then(_Reauthorize(line_id, still_open.max(piece), piece, retry=True))
-        return self
+                    return self._call(_RetryVoid(line_id, piece, still_open), rest, void)
+                retry = _Reauthorize(line_id, still_open.max(piece), piece, retry=True)
+                return self._then(rest, retry)
+        return None
 
-    def _piece(
-        self, line: PaymentLine, auth_id: str, amount: Money, ctx: Context
-    ) -> Next[InvoiceRun] | InvoiceRun:
+    def _piece(  # noqa: PLR0917 - the piece, what follows it, and where it is
+        self,
+        order: Order,
+        line_id: str,
+        auth_id: str,
+        amount: Money,
+        rest: tuple[_Task, ...],
+        ctx: Context,
+    ) -> Next[InvoiceRun] | InvoiceRun | None:
         """I3: the authorization to capture on, renewed when expired."""
+        line = order.line(line_id)
         auth = line.authorization(auth_id)
         age = age_of(auth, ctx.now, ctx.settings.authorization)
         if age is AuthorizationAge.FRESH or line.card is None:
-            return self._then(_Take(line.line_id, auth_id, amount))
-        expired = replaced(self, expired=True)
-        if age is AuthorizationAge.STALE:
-            return replaced(expired, failed=(*self.failed, line.line_id))  # no call
+            return self._plan(_Take(line_id, auth_id, amount), rest, order, ctx)
+        if age is AuthorizationAge.STALE:  # no call
+            return replaced(self, tasks=rest, expired=True,
+                            failed=(*self.failed, line.line_id))  # fmt: skip
         reusable = line.card.reusable
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
         renew = _Renew(line.line_id, amount, auth.open_amount, reusable)
-        return expired._call(renew, void_step(line, auth_id, purpose))
+        return self._call(renew, rest, void_step(line, auth_id, purpose), expired=True)
 
     def _ok(self, op: Operation, line_id: str) -> tuple[InvoiceRun, bool]:
         """Whether ``op`` moved money; notes a failure or a doubt."""
@@ -283,13 +297,15 @@ class InvoiceRun:
                     return goal
                 if not task.reusable:
                     return replaced(goal, failed=(*goal.failed, line_id))
-                return goal._then(_Reauthorize(line_id, open_amount, piece, retry=False))
+                return goal._then(
+                    goal.tasks, _Reauthorize(line_id, open_amount, piece, retry=False)
+                )
             case _Reauthorize(line_id=line_id, piece=piece, retry=retry):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
                     auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
                     renewed = goal if retry else replaced(goal, expired=False)
-                    return renewed._then(_Take(line_id, auth_id, piece, retry=retry))
+                    return renewed._then(renewed.tasks, _Take(line_id, auth_id, piece, retry=retry))
                 if retry and not goal.in_doubt:
                     return replaced(goal, new_payment=True)
                 return goal
@@ -303,16 +319,18 @@ class InvoiceRun:
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
-                    return goal._then(_Released(line_id))
+                    return goal._then(goal.tasks, _Released(line_id))
                 if goal.pickup and not goal.in_doubt:
-                    return goal._then(_Retry(line_id, auth_id, amount))
+                    return goal._then(goal.tasks, _Retry(line_id, auth_id, amount))
                 return goal
             case _RetryVoid(line_id=line_id, piece=piece, still_open=still_open):
                 if op.in_doubt:
                     return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
                 if op.outcome is not Outcome.APPROVED:
                     return replaced(goal, new_payment=True)  # the old one still holds it
-                return goal._then(_Reauthorize(line_id, still_open.max(piece), piece, retry=True))
+                return goal._then(
+                    goal.tasks, _Reauthorize(line_id, still_open.max(piece), piece, retry=True)
+                )
         return goal
 
 
