@@ -1,10 +1,10 @@
 """Serialisation at the edge: orders, operations and vouchers to JSON and back.
 
-Writing: a private :class:`cattrs.Converter` (never the global one) turns frozen
-attrs values into compact JSON with sorted keys. Decimals (so Money's amount)
-travel as exact strings, datetimes as ISO 8601, enums by value, tuples as
-arrays. A processor token, and any value of a field typed as a union of several
-attrs classes, carries its class name under ``"type"``.
+Writing (:mod:`ocop.adapters.writer`) gives compact JSON with sorted keys. Decimals
+(so Money's amount) travel as exact strings, datetimes as ISO 8601, enums by value,
+tuples as arrays. A processor token, and any value of a field typed as a union of
+several attrs classes, carries its class name under ``"type"``
+(:mod:`ocop.adapters.tagging`).
 
 Reading trusts the row: stores hand :func:`loads` only what :func:`dumps` wrote
 from values that passed their validators, so values are not rebuilt through
@@ -24,28 +24,21 @@ import json
 import operator
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_unstructure_fn
 
 from ocop.adapters.legacy import operation_v0
+from ocop.adapters.tagging import TAG, attrs_union, check_taggable, family, in_family, union_members
+from ocop.adapters.writer import dumps
 from ocop.domain.operations import Operation
-from ocop.domain.tokens import ProcessorToken
 
 __all__ = ["dumps", "loads"]
 
 T = TypeVar("T")
-
-#: Roots of class families whose values are always written with their class name,
-#: whatever the field's declared type says.
-_TAGGED_FAMILIES: tuple[type, ...] = (ProcessorToken,)
-#: The key that names a tagged value's class.
-_TAG = "type"
 
 #: Types whose JSON form is the value itself.
 _PLAIN: frozenset[object] = frozenset({str, int, bool, float, type(None), Any})
@@ -54,85 +47,6 @@ _PLAIN: frozenset[object] = frozenset({str, int, bool, float, type(None), Any})
 _CACHED_HASH = "_attrs_cached_hash"
 
 _Hook = Callable[[Any], Any]
-
-
-# -- types ----------------------------------------------------------------------------
-def _union_members(tp: object) -> tuple[object, ...] | None:
-    """The members of a union type (``A | B``, ``Optional[A]``), else None."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return typing.get_args(tp)
-    return None
-
-
-def _attrs_union(tp: object) -> tuple[type, ...] | None:
-    """The classes of a union of two or more attrs classes (None allowed beside them)."""
-    members = _union_members(tp)
-    if members is None:
-        return None
-    classes = tuple(m for m in members if m is not type(None))
-    if len(classes) < 2 or not all(isinstance(m, type) and attrs.has(m) for m in classes):
-        return None
-    return typing.cast(tuple[type, ...], classes)
-
-
-def _in_family(tp: object) -> bool:
-    return isinstance(tp, type) and attrs.has(tp) and issubclass(tp, _TAGGED_FAMILIES)
-
-
-def _family(roots: tuple[type, ...]) -> Iterator[type]:
-    """``roots`` and every class derived from them."""
-    todo = list(roots)
-    while todo:
-        cls = todo.pop()
-        yield cls
-        todo.extend(cls.__subclasses__())
-
-
-def _check_taggable(classes: tuple[type, ...]) -> None:
-    for cls in _family(classes):
-        if attrs.has(cls) and any(a.name == _TAG for a in attrs.fields(cls)):
-            raise TypeError(f"{cls.__name__} has a field named {_TAG!r}: it cannot be tagged")
-
-
-# -- writing --------------------------------------------------------------------------
-def _converter() -> cattrs.Converter:
-    converter = cattrs.Converter()
-    converter.register_unstructure_hook(Decimal, str)
-    converter.register_unstructure_hook(datetime, datetime.isoformat)
-    untagged: dict[type, _Hook] = {}
-
-    def tagged(value: object) -> Any:
-        cls = type(value)
-        body = untagged.get(cls)
-        if body is None:
-            body = untagged[cls] = make_dict_unstructure_fn(cls, converter)
-        return {_TAG: cls.__name__, **body(value)}
-
-    def tagged_or_none(value: object) -> Any:
-        return None if value is None else tagged(value)
-
-    def family_hook(tp: Any) -> _Hook:
-        _check_taggable((tp,))
-        return tagged
-
-    def union_hook(tp: Any) -> _Hook:
-        classes = _attrs_union(tp)
-        if classes is None:  # the predicate checked it
-            raise TypeError(f"{tp!r} is not a union of attrs classes")
-        _check_taggable(classes)
-        return tagged_or_none
-
-    converter.register_unstructure_hook_factory(_in_family, family_hook)
-    converter.register_unstructure_hook_factory(lambda tp: _attrs_union(tp) is not None, union_hook)
-    return converter
-
-
-_CONVERTER = _converter()
-
-
-def dumps(value: object) -> str:
-    """A value as compact JSON text with sorted keys."""
-    return json.dumps(_CONVERTER.unstructure(value), separators=(",", ":"), sort_keys=True)
 
 
 # -- reading --------------------------------------------------------------------------
@@ -150,13 +64,13 @@ class _Tagged:
     """
 
     def __init__(self, roots: tuple[type, ...]) -> None:
-        _check_taggable(roots)
+        check_taggable(roots)
         self._roots = roots
         #: The builder of each class name met so far.
         self.by_name: dict[str, _Hook] = {}
 
     def _find(self, name: str) -> _Hook:
-        found = {id(cls): cls for cls in _family(self._roots) if cls.__name__ == name}
+        found = {id(cls): cls for cls in family(self._roots) if cls.__name__ == name}
         if len(found) != 1:
             why = "no" if not found else "more than one"
             raise ValueError(f"{why} class named {name!r} among {self._roots}")
@@ -164,7 +78,7 @@ class _Tagged:
         return hook
 
     def __call__(self, data: dict[str, Any]) -> Any:
-        name = data[_TAG] if len(self._roots) > 1 else data.get(_TAG, self._roots[0].__name__)
+        name = data[TAG] if len(self._roots) > 1 else data.get(TAG, self._roots[0].__name__)
         hook = self.by_name.get(name)
         if hook is None:
             hook = self._find(name)
@@ -172,19 +86,19 @@ class _Tagged:
 
 
 #: The reader of each tagged type: a class of a tagged family, or a union of attrs classes.
-_TAGGED: dict[object, _Tagged] = {}
+TAGGED: dict[object, _Tagged] = {}
 
 
 def _tagged(tp: object) -> _Tagged | None:
     """The reader of ``tp`` if its values are tagged, else None."""
-    tagged = _TAGGED.get(tp)
+    tagged = TAGGED.get(tp)
     if tagged is None:
-        classes = _attrs_union(tp)
-        if classes is None and _in_family(tp):
+        classes = attrs_union(tp)
+        if classes is None and in_family(tp):
             classes = (typing.cast(type, tp),)
         if classes is None:
             return None
-        tagged = _TAGGED[tp] = _Tagged(classes)
+        tagged = TAGGED[tp] = _Tagged(classes)
     return tagged
 
 
@@ -253,10 +167,10 @@ class _Source:
             lookup = self.name(tp._value2member_map_.get, "get")
             # A value the map lacks (or a falsy member) asks the enum itself.
             return f"({lookup}({var}) or {self.name(tp, 'enum')}({var}))"
-        members = _union_members(tp)
+        members = union_members(tp)
         if members is not None:
             return self._read_union(tp, members, var, depth)
-        if _in_family(tp):
+        if in_family(tp):
             return self._read_tagged(tp, var)
         if isinstance(tp, type) and attrs.has(tp):
             return f"{self.hook(tp)}({var})"
@@ -268,7 +182,7 @@ class _Source:
         if tagged is None:  # the caller knows ``tp`` is tagged
             raise TypeError(f"the codec does not tag {tp!r}")
         by_name = self.name(tagged.by_name.get, "get")
-        return f"({by_name}({var}.get({_TAG!r})) or {self.name(tagged, 'tagged')})({var})"
+        return f"({by_name}({var}.get({TAG!r})) or {self.name(tagged, 'tagged')})({var})"
 
     def _read_union(self, tp: object, members: tuple[object, ...], var: str, depth: int) -> str:
         others = tuple(m for m in members if m is not type(None))
@@ -277,7 +191,7 @@ class _Source:
         if len(others) < len(members):  # ``X | None``
             inner = self.read(functools.reduce(operator.or_, others), var, depth)
             return var if inner == var else f"(None if {var} is None else {inner})"
-        if _attrs_union(tp) is not None:
+        if attrs_union(tp) is not None:
             return self._read_tagged(tp, var)
         raise TypeError(f"the codec cannot read {tp!r}: only unions of attrs classes are tagged")
 
