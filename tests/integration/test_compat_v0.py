@@ -187,8 +187,9 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
     for step, attempt, body in rows:
         stored = json.loads(body)
         assert (step, attempt) == (stored.get("name", stored["step"]), stored["attempt"])
-    assert {"ocop_operations_by_step", "ocop_operations_doubt_by_order", "ocop_outbox_pending",
+    assert {"ocop_operations_by_step", "ocop_operations_open", "ocop_outbox_pending",
             "ocop_journal_by_order"} <= indexes  # fmt: skip
+    assert not {"ocop_operations_by_order", "ocop_operations_in_doubt"} & indexes
 
 
 def test_a_file_of_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:

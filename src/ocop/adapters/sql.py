@@ -53,8 +53,10 @@ def _migrations(dialect: Dialect) -> tuple[tuple[str, ...], ...]:
     """The schema's versions after the first: each a list of statements, in order.
 
     Version 2: operations carry their step and attempt as columns (the attempts of one
-    step are found by index); indexes for every query the engine runs — in-doubt
-    operations by order, pending outbox rows, the journal by order.
+    step are found by index); indexes for every query the engine runs and no more, since
+    each costs every commit a page: operations by order and step (which also serves
+    by order alone), operations in doubt (a partial index: only the few in doubt),
+    pending outbox rows, the journal by order.
     """
     body = dialect.json_text  # column and field names written here, never input
     return (
@@ -65,8 +67,10 @@ def _migrations(dialect: Dialect) -> tuple[tuple[str, ...], ...]:
             f"UPDATE ocop_operations SET attempt = CAST({body('body', 'attempt')} AS INTEGER)",  # noqa: S608
             "CREATE INDEX IF NOT EXISTS ocop_operations_by_step "
             "ON ocop_operations (order_id, step, attempt)",
-            "CREATE INDEX IF NOT EXISTS ocop_operations_doubt_by_order "
-            "ON ocop_operations (order_id, in_doubt)",
+            "CREATE INDEX IF NOT EXISTS ocop_operations_open "
+            "ON ocop_operations (seq) WHERE in_doubt = 1",
+            "DROP INDEX IF EXISTS ocop_operations_by_order",
+            "DROP INDEX IF EXISTS ocop_operations_in_doubt",
             "CREATE INDEX IF NOT EXISTS ocop_outbox_pending ON ocop_outbox (seq) WHERE posted = 0",
             "CREATE INDEX IF NOT EXISTS ocop_journal_by_order ON ocop_journal (order_id, seq)",
         ),
