@@ -8,6 +8,7 @@ machine during one round loads its neighbour too.
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -24,11 +25,20 @@ def say(text: str) -> None:
     sys.stdout.flush()
 
 
-def timed(work: Callable[[], object]) -> float:
-    """The seconds ``work`` took."""
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
+def timed(work: Callable[[], object], *, collector: bool = True) -> float:
+    """The seconds ``work`` took; ``collector=False`` pauses Python's cyclic garbage
+    collector meanwhile, as ``timeit`` does (it runs from time to time and walks every
+    live object, so its share grows with the heap, not with the work)."""
+    paused = not collector and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+    finally:
+        if paused:
+            gc.enable()
 
 
 @attrs.frozen
