@@ -23,7 +23,7 @@ from ocop.ports.store import (
     VoucherOutbox,
 )
 
-__all__ = ["CountingStore"]
+__all__ = ["CountingStore", "DelegatingUnitOfWork"]
 
 
 class _StoreWithJournal(OrderStore, Protocol):
@@ -31,12 +31,12 @@ class _StoreWithJournal(OrderStore, Protocol):
     def journal(self) -> PaymentJournal: ...
 
 
-class _CountedUnit:
-    """A unit of work that counts its commits and delegates everything else."""
+class DelegatingUnitOfWork:
+    """A unit of work that hands everything to another: subclass it and override what a
+    test double changes (a commit that counts, that fails, ...)."""
 
-    def __init__(self, inner: UnitOfWork, store: CountingStore) -> None:
+    def __init__(self, inner: UnitOfWork) -> None:
         self._inner = inner
-        self._store = store
 
     @property
     def orders(self) -> OrderRepository:
@@ -51,7 +51,6 @@ class _CountedUnit:
         return self._inner.outbox
 
     def commit(self) -> Committed:
-        self._store.commits += 1
         return self._inner.commit()
 
     def rollback(self) -> None:
@@ -68,6 +67,18 @@ class _CountedUnit:
         tb: TracebackType | None,
     ) -> None:
         self._inner.__exit__(exc_type, exc, tb)
+
+
+class _CountedUnit(DelegatingUnitOfWork):
+    """A unit of work that counts its commits."""
+
+    def __init__(self, inner: UnitOfWork, store: CountingStore) -> None:
+        super().__init__(inner)
+        self._store = store
+
+    def commit(self) -> Committed:
+        self._store.commits += 1
+        return super().commit()
 
 
 class CountingStore:

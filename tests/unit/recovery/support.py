@@ -12,8 +12,6 @@ before its answer returns (another worker acting while the live call is away).
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 import attrs
 
@@ -37,7 +35,8 @@ from ocop import (
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.ports.processor import ProcessorCapabilities
-from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
+from ocop.ports.store import Committed, UnitOfWork
+from ocop.testing.counting import DelegatingUnitOfWork
 from worlds import START, card, usd
 
 #: A call center user allowed to refund to a card that did not pay (R4).
@@ -106,47 +105,20 @@ class UnsureProcessor:
         return self.sim.lookup(key)
 
 
-class FlakyUnitOfWork:
+class FlakyUnitOfWork(DelegatingUnitOfWork):
     """A unit of work of :class:`FlakyStore`: the inner one, with commits that may lose."""
 
     def __init__(self, store: FlakyStore, inner: UnitOfWork) -> None:
+        super().__init__(inner)
         self._store = store
-        self._inner = inner
-
-    @property
-    def orders(self) -> OrderRepository:
-        return self._inner.orders
-
-    @property
-    def operations(self) -> OperationLog:
-        return self._inner.operations
-
-    @property
-    def outbox(self) -> VoucherOutbox:
-        return self._inner.outbox
 
     def commit(self) -> Committed:
         if self._store.conflicts > 0:
             self._store.conflicts -= 1
             self._store.refused += 1
-            self._inner.rollback()
+            self.rollback()
             raise ConcurrentUpdate("(a rival worker)")
-        return self._inner.commit()
-
-    def rollback(self) -> None:
-        self._inner.rollback()
-
-    def __enter__(self) -> Self:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._inner.__exit__(exc_type, exc, tb)
+        return super().commit()
 
 
 class FlakyStore:
