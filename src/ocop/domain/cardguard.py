@@ -71,5 +71,5 @@ def validate_no_card_data(
     instance: object, attribute: attrs.Attribute[Any], value: str | None
 ) -> None:
     """attrs validator form of :func:`refuse_card_data` for (optional) text fields."""
-    if isinstance(value, str):
-        refuse_card_data(value, f"{type(instance).__name__}.{attribute.name}")
+    if isinstance(value, str) and contains_card_number(value):
+        raise CardNumberRefused(f"{type(instance).__name__}.{attribute.name}")
