@@ -45,6 +45,11 @@ class _Pooled:
     def close(self) -> None:
         self._pool.give_back(self._connection)
 
+    @property
+    def raw(self) -> Connection:
+        """The driver's own connection (for what only that driver offers)."""
+        return self._connection
+
 
 def _close_all(connections: list[Connection]) -> None:
     while connections:

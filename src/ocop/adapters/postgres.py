@@ -11,6 +11,7 @@ may live in their own schema (``search_path`` in the connection string).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, cast
 
 import psycopg
@@ -60,8 +61,13 @@ def _json_text(column: str, field: str) -> str:
     return f"(({column})::json ->> '{field}')"
 
 
+def _pipeline(connection: Any) -> AbstractContextManager[object]:
+    raw = cast(psycopg.Connection[Any], connection.raw)
+    return raw.pipeline()
+
+
 _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_translate,
-                   json_text=_json_text,
+                   json_text=_json_text, pipeline=_pipeline,
                    lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",))  # fmt: skip
 
 

@@ -12,6 +12,7 @@ reported as the same errors the in-memory store raises (rule O5).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import attrs
@@ -47,6 +48,18 @@ class Dialect:
     json_text: Callable[[str, str], str]
     #: Run first in the transaction that creates or migrates the schema.
     lock: tuple[str, ...] = ()
+    #: Sends several statements in one round trip (a context manager over the driver's
+    #: connection, leaving with every result in); None runs them one by one.
+    pipeline: Callable[[Any], AbstractContextManager[object]] | None = None
+
+
+@attrs.frozen
+class _Statement:
+    """One statement of a write, and what to do with the count of rows it touched."""
+
+    sql: str
+    params: Sequence[object] = ()
+    then: Callable[[int], None] | None = None
 
 
 def _migrations(dialect: Dialect) -> tuple[tuple[str, ...], ...]:
@@ -89,6 +102,10 @@ class _Session:
         self._pool = pool
         self._connection: Connection | None = None
 
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
     def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
         if self._connection is None:
             self._connection = self._pool.take()
@@ -104,6 +121,41 @@ class _Session:
             raise
         finally:
             cursor.close()
+
+    def batch(self, statements: Sequence[_Statement]) -> list[int]:
+        """Run ``statements`` in order, in one round trip where the driver can; the count of
+        rows each touched."""
+        return [count for _, count in self.batch_rows(statements)]
+
+    def batch_rows(
+        self, statements: Sequence[_Statement]
+    ) -> list[tuple[list[tuple[Any, ...]], int]]:
+        """:meth:`batch`, with the rows each statement returned."""
+        pipeline = self._dialect.pipeline
+        if pipeline is None:
+            return [self.run(s.sql, s.params) for s in statements]
+        if self._connection is None:
+            self._connection = self._pool.take()
+        cursors: list[Any] = []
+        try:
+            with pipeline(self._connection):
+                for statement in statements:
+                    cursor = self._connection.cursor()
+                    cursors.append(cursor)
+                    sql = statement.sql.replace("?", self._dialect.placeholder)
+                    cursor.execute(sql, tuple(statement.params))
+            return [
+                (cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+                for cursor in cursors
+            ]
+        except Exception as error:
+            mapped = self._dialect.translate(error)
+            if mapped is not None:
+                raise mapped from error
+            raise
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
     def transaction(self, work: Callable[[], _T]) -> _T:
         """Run ``work`` in one transaction: all of it is stored, or none."""
@@ -122,12 +174,21 @@ class _Session:
             connection.close()
 
 
+def _in_doubt_of(order_id: str) -> _Statement:
+    return _Statement(
+        "SELECT body FROM ocop_operations WHERE order_id = ? AND in_doubt = 1 ORDER BY seq",
+        [order_id],
+    )
+
+
 class SqlBackend:
     """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
 
     def __init__(self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool) -> None:
         self.session = _Session(dialect, pool)
         self.keeps_journal = keeps_journal
+        #: operations in doubt read with an order, for the question that follows it
+        self._doubt_ahead: dict[str, list[Operation]] = {}
 
     def _bodies(self, sql: str, params: Sequence[object] = ()) -> list[str]:
         rows, _ = self.session.run(sql, params)
@@ -137,9 +198,14 @@ class SqlBackend:
         return [loads(body, Operation) for body in self._bodies(sql, params)]
 
     def order(self, order_id: str) -> Order | None:
-        rows, _ = self.session.run(
-            "SELECT body, version FROM ocop_orders WHERE order_id = ?", [order_id]
-        )
+        read = _Statement("SELECT body, version FROM ocop_orders WHERE order_id = ?", [order_id])
+        if self.session.dialect.pipeline is None:
+            rows, _ = self.session.run(read.sql, read.params)
+        else:
+            # One round trip: the order, and its operations in doubt, which the engine asks
+            # for next whenever it is about to move money (O3).
+            (rows, _), (doubt, _) = self.session.batch_rows([read, _in_doubt_of(order_id)])
+            self._doubt_ahead[order_id] = [loads(body, Operation) for (body,) in doubt]
         if not rows:
             return None
         body, version = rows[0]
@@ -166,105 +232,151 @@ class SqlBackend:
         )
 
     def operations_in_doubt(self, order_id: str | None) -> list[Operation]:
+        if order_id is not None and order_id in self._doubt_ahead:
+            return self._doubt_ahead.pop(order_id)
         if order_id is None:
             return self._operations(
                 "SELECT body FROM ocop_operations WHERE in_doubt = 1 ORDER BY seq"
             )
-        return self._operations(
-            "SELECT body FROM ocop_operations WHERE order_id = ? AND in_doubt = 1 ORDER BY seq",
-            [order_id],
-        )
+        read = _in_doubt_of(order_id)
+        return self._operations(read.sql, read.params)
 
     def pending_vouchers(self) -> list[Voucher]:
         bodies = self._bodies("SELECT body FROM ocop_outbox WHERE posted = 0 ORDER BY seq")
         return [loads(body, Voucher) for body in bodies]
 
     def write(self, staged: Staged) -> tuple[Voucher, ...]:
-        return self.session.transaction(lambda: self._write(staged))
+        """One transaction: every statement sent at once (one round trip on PostgreSQL),
+        then what each touched checked, then the commit."""
+        to_post: list[Voucher] = []
+        session = self.session
+        statements = self._statements(staged, to_post)
+        begin = _Statement(session.dialect.begin)
+        if session.dialect.pipeline is None:
+            session.run(begin.sql)  # a busy database fails here, with nothing begun
+        else:
+            statements = [begin, *statements]  # sent with the rest
+        try:
+            counts = session.batch(statements)
+            for statement, count in zip(statements, counts, strict=True):
+                if statement.then is not None:
+                    statement.then(count)
+        except BaseException:
+            self.session.run("ROLLBACK")
+            raise
+        self.session.run("COMMIT")
+        return tuple(to_post)
 
-    def _write(self, staged: Staged) -> tuple[Voucher, ...]:
+    def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[_Statement]:
+        found: list[_Statement] = []
         for order_id, (order, expected) in staged.orders.items():
-            self._write_order(order_id, order, expected, touched=order_id in staged.touched)
+            found.append(self._order(order_id, order, expected, order_id in staged.touched))
         for key, op in staged.intents.items():
-            self._write_intent(key, op)
+            found.append(self._intent(key, op))
         for key, (op, strict) in staged.outcomes.items():
-            self._write_outcome(key, op, strict=strict)
-        to_post = tuple(v for v in staged.vouchers.values() if self._write_voucher(v))
-        for voucher_id in staged.posted:
-            self.session.run("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
-        return to_post
+            found.append(self._outcome(key, op, strict=strict))
+        found.extend(self._voucher(voucher, to_post) for voucher in staged.vouchers.values())
+        found.extend(
+            _Statement("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
+            for voucher_id in staged.posted
+        )
+        return found
 
-    def _write_order(
-        self, order_id: str, order: Order, expected: int | None, *, touched: bool
-    ) -> None:
-        run = self.session.run
+    def _order(
+        self, order_id: str, order: Order, expected: int | None, touched: bool
+    ) -> _Statement:
         if expected is None:
-            _, count = run(
+
+            def added(count: int) -> None:
+                if count != 1:
+                    raise DuplicateOrder(order_id)
+
+            return _Statement(
                 "INSERT INTO ocop_orders (order_id, version, body) VALUES (?, ?, ?) "
                 "ON CONFLICT (order_id) DO NOTHING",
                 [order_id, order.version, dumps(order)],
+                added,
             )
+
+        def updated(count: int) -> None:
             if count != 1:
-                raise DuplicateOrder(order_id)
-            return
+                rows, _ = self.session.run(
+                    "SELECT version FROM ocop_orders WHERE order_id = ?", [order_id]
+                )
+                raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)
+
         if touched:  # the body is as stored: only the version moves
-            _, count = run(
+            return _Statement(
                 "UPDATE ocop_orders SET version = ? WHERE order_id = ? AND version = ?",
                 [order.version, order_id, expected],
+                updated,
             )
-        else:
-            _, count = run(
-                "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
-                [dumps(order), order.version, order_id, expected],
-            )
-        if count != 1:
-            rows, _ = run("SELECT version FROM ocop_orders WHERE order_id = ?", [order_id])
-            raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)
+        return _Statement(
+            "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
+            [dumps(order), order.version, order_id, expected],
+            updated,
+        )
 
-    def _write_intent(self, key: str, op: Operation) -> None:
-        _, count = self.session.run(
+    def _intent(self, key: str, op: Operation) -> _Statement:
+        def logged(count: int) -> None:
+            if count == 1:
+                return
+            stored = self.operation(key)
+            if stored is None or stored.request != op.request:
+                raise IdempotencyConflict(key)
+            if stored.in_doubt and op.outcome is not None:
+                self._run(self._outcome(key, op, strict=False))
+
+        return _Statement(
             "INSERT INTO ocop_operations (key, order_id, step, attempt, in_doubt, body) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             [key, op.order_id, op.name, op.attempt, 1 if op.in_doubt else 0, dumps(op)],
+            logged,
         )
-        if count == 1:
-            return
-        stored = self.operation(key)
-        if stored is None or stored.request != op.request:
-            raise IdempotencyConflict(key)
-        if stored.in_doubt and op.outcome is not None:
-            self._write_outcome(key, op, strict=False)
 
-    def _write_outcome(self, key: str, op: Operation, *, strict: bool) -> None:
-        _, count = self.session.run(
+    def _outcome(self, key: str, op: Operation, *, strict: bool) -> _Statement:
+        def settled(count: int) -> None:
+            if count == 1:
+                return
+            rows, _ = self.session.run("SELECT in_doubt FROM ocop_operations WHERE key = ?", [key])
+            if not rows:
+                raise OcopError(f"no intent logged for operation {key!r}")
+            if strict:
+                raise ConcurrentUpdate(op.order_id)  # settled by another unit of work first
+
+        return _Statement(
             "UPDATE ocop_operations SET body = ?, in_doubt = ? WHERE key = ? AND in_doubt = 1",
             [dumps(op), 1 if op.in_doubt else 0, key],
+            settled,
         )
-        if count == 1:
-            return
-        rows, _ = self.session.run("SELECT in_doubt FROM ocop_operations WHERE key = ?", [key])
-        if not rows:
-            raise OcopError(f"no intent logged for operation {key!r}")
-        if strict:
-            raise ConcurrentUpdate(op.order_id)  # settled by another unit of work first
 
-    def _write_voucher(self, voucher: Voucher) -> bool:
-        """Store a voucher; whether it waits in the outbox for an outside journal."""
+    def _voucher(self, voucher: Voucher, to_post: list[Voucher]) -> _Statement:
+        """A voucher to the journal the store keeps, or to the outbox for an outside one."""
         if self.keeps_journal:
-            self.session.run(
+            return _Statement(
                 "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?) "
                 "ON CONFLICT (voucher_id) DO NOTHING",
                 [voucher.voucher_id, voucher.order_id, dumps(voucher)],
             )
-            return False
-        _, count = self.session.run(
+
+        def waiting(count: int) -> None:
+            if count == 1:
+                to_post.append(voucher)
+
+        return _Statement(
             "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 0, ?) "
             "ON CONFLICT (voucher_id) DO NOTHING",
             [voucher.voucher_id, dumps(voucher)],
+            waiting,
         )
-        return count == 1
+
+    def _run(self, statement: _Statement) -> None:
+        _, count = self.session.run(statement.sql, statement.params)
+        if statement.then is not None:
+            statement.then(count)
 
     def release(self) -> None:
+        self._doubt_ahead.clear()
         self.session.close()
 
 
