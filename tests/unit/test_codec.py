@@ -254,7 +254,7 @@ STEP_ROWS = {
         '"resolved_at":"2026-03-01T09:31:00.000250+00:00","result":{"amount":null,'
         '"key":"SO-9/capture:INV-2:L1:A9#3","multi_capture":false,"outcome":"unknown",'
         '"reason":"","token":null},"step":{"amount":{"amount":"45.50","currency":"USD"},'
-        '"auth_id":"A9","invoice_id":"INV-2","line_id":"L1","target":"tok_A9",'
+        '"auth_id":"A9","invoice_id":"INV-2","line_id":"L1","number":1,"target":"tok_A9",'
         '"type":"Capture"}}'
     ),
     "Refund": (

@@ -24,7 +24,7 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
-from ocop.domain.tender import Capture
+from ocop.domain.tender import Capture, PaymentLine
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
@@ -229,10 +229,12 @@ class InvoiceRun:
             case _Piece(line_id=line_id, auth_id=auth_id, amount=amount):
                 return self._piece(order, line_id, auth_id, amount, rest, ctx)
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
-                token = order.line(line_id).authorization(auth_id).token
+                line = order.line(line_id)
+                token = line.authorization(auth_id).token
                 capture = steps.Capture(invoice_id=self.invoice_id, line_id=line_id,
-                                        auth_id=auth_id, amount=amount,
-                                        target=token.value)  # fmt: skip
+                                        auth_id=auth_id, amount=amount, target=token.value,
+                                        number=_capture_number(line, self.invoice_id, auth_id,
+                                                               ctx))  # fmt: skip
                 return self._call(task, rest, capture)
             case _Reauthorize(line_id=line_id, amount=amount):
                 line = order.line(line_id)
@@ -347,3 +349,13 @@ def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: da
         captured_at=now,
     )
     return order.with_line(line.applied(application))
+
+
+def _capture_number(line: PaymentLine, invoice_id: str, auth_id: str, ctx: Context) -> int:
+    """Which capture of the invoice on this authorization this is (I4): with duplicate
+    payment protection, one more than those recorded, so a capture the invoice already has
+    stands for itself and a further one gets a step of its own. Without it, every attempt
+    is a new attempt of the first (as before the feature)."""
+    if not ctx.settings.features.duplicate_payment_protection:
+        return 1
+    return 1 + sum(1 for c in line.captures if c.invoice_id == invoice_id and c.auth_id == auth_id)

@@ -48,8 +48,11 @@ def tokenize_step(line_id: str) -> str:
     return f"tokenize:{escaped(line_id)}"
 
 
-def capture_step(invoice_id: str, line_id: str, auth_id: str) -> str:
-    return f"capture:{escaped(invoice_id)}:{escaped(line_id)}:{escaped(auth_id)}"
+def capture_step(invoice_id: str, line_id: str, auth_id: str, number: int = 1) -> str:
+    """An invoice's ``number``-th capture on one authorization of a line: the first keeps the
+    name it always had, a later one (the invoice came back for more) is numbered."""
+    name = f"capture:{escaped(invoice_id)}:{escaped(line_id)}:{escaped(auth_id)}"
+    return name if number == 1 else f"{name}:{number}"
 
 
 def refund_step(order_id: str, return_id: str, capture_id: str, number: int) -> str:

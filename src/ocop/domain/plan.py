@@ -211,7 +211,10 @@ class Complete:
     def after(self, operations: tuple[Operation, ...]) -> Complete:
         goal = replaced(self, calls=self.calls + len(operations))
         if self.releasing:
-            return replaced(goal, releasing=False)  # the line is declined whatever it says
+            # The line is declined whatever the release says; a release in doubt is still
+            # a doubt (O3): nothing more is called, and the caller is told.
+            doubt = tuple(op.key for op in operations if op.in_doubt)
+            return replaced(goal, releasing=False, in_doubt=(*goal.in_doubt, *doubt))
         for op in operations:
             if op.in_doubt:
                 goal = replaced(goal._advanced(), in_doubt=(*goal.in_doubt, op.key))

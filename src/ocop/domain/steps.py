@@ -107,7 +107,8 @@ class Tokenize:
 
 @attrs.frozen(kw_only=True)
 class Capture:
-    """``amount`` of authorization ``auth_id`` captured for ``invoice_id`` (I1, I4)."""
+    """``amount`` of authorization ``auth_id`` captured for ``invoice_id`` (I1, I4): the
+    invoice's ``number``-th capture on that authorization."""
 
     kind: ClassVar[OperationKind] = OperationKind.CAPTURE
     invoice_id: str = attrs.field(validator=validate_no_card_data)
@@ -115,9 +116,10 @@ class Capture:
     auth_id: str = attrs.field(validator=validate_no_card_data)
     amount: Money
     target: str = attrs.field(repr=mask, validator=validate_no_card_data)
+    number: int = 1
 
     def name(self, order_id: str) -> str:
-        return keys.capture_step(self.invoice_id, self.line_id, self.auth_id)
+        return keys.capture_step(self.invoice_id, self.line_id, self.auth_id, self.number)
 
 
 @attrs.frozen(kw_only=True)

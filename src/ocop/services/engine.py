@@ -19,7 +19,12 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.effects import apply_outcomes
-from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OperationInDoubt
+from ocop.domain.errors import (
+    ConcurrentUpdate,
+    IdempotencyConflict,
+    IllegalTransition,
+    OperationInDoubt,
+)
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
@@ -80,6 +85,7 @@ def pursue(
     secrets = secrets if secrets is not None else Secrets()
     staged: list[Voucher] = []
     dirty = changed
+    doubt = False
     for _ in range(MAX_ROUNDS):
         step = goal.next(order, ports.context())
         goal = step.goal
@@ -87,9 +93,12 @@ def pursue(
             order, dirty = step.order, True
         staged.extend(step.vouchers)
         dirty = dirty or bool(step.vouchers)
+        if step.steps and doubt:
+            break  # O3: no processor call while one of the order's is in doubt
         if step.steps:
             order, done = execute(ports, order, step.steps, secrets, vouchers=staged, changed=dirty)
             staged, dirty = [], False
+            doubt = doubt or any(op.in_doubt for op in done)
             goal = goal.after(done)
         if step.done:
             break
@@ -136,10 +145,14 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
             break
         posted.append(voucher.voucher_id)
     if posted:
-        with ports.store.unit_of_work() as uow:
-            for voucher_id in posted:
-                uow.outbox.mark_posted(voucher_id)
-            uow.commit()
+        try:
+            with ports.store.unit_of_work() as uow:
+                for voucher_id in posted:
+                    uow.outbox.mark_posted(voucher_id)
+                uow.commit()
+        except Exception:  # noqa: BLE001 - posted but not marked: recover() posts them again,
+            # and the journal stores a voucher once (J3); the change that made them stands.
+            log.warning("vouchers %s posted but not marked posted", ", ".join(posted))
     return len(posted)
 
 
@@ -170,11 +183,18 @@ def execute(
     calls = [request(ports.processor, order, step, secrets) for step in batch]
     order, planned = _record_intents(ports, order, batch, vouchers, changed=changed)
     answers: list[tuple[Operation, ProcessorResult]] = []
-    for op, make in zip(planned, calls, strict=True):
-        if op.outcome is None:
-            result = make(op.key)
-            log.info("outcome %s %s %s", op.key, result.outcome.value, result.reason or "-")
-            answers.append((op, result))
+    try:
+        for op, make in zip(planned, calls, strict=True):
+            if op.outcome is None:
+                result = make(op.key)
+                log.info("outcome %s %s %s", op.key, result.outcome.value, result.reason or "-")
+                answers.append((op, result))
+    except Exception:
+        # A call that failed leaves its intent (and those after it) for recover(); the
+        # answers already in hand are stored first, so their money is recorded now.
+        if answers:
+            settle(ports, order.order_id, answers, order=order)
+        raise
     if not answers:
         return order, planned
     order, settled = settle(ports, order.order_id, answers, order=order)
@@ -191,6 +211,25 @@ def _reuses(step: steps.Step, settings: Settings) -> bool:
     if isinstance(step, steps.Capture):
         return settings.features.duplicate_payment_protection
     return True
+
+
+def _attempt(
+    order_id: str, step: steps.Step, attempts: Sequence[Operation], settings: Settings
+) -> Operation | int:
+    """The approved attempt that stands for ``step`` (I4), or the number of its next one.
+
+    An attempt still in doubt refuses it (O3); an approved one with another request under
+    the same step name is a conflict (O4), never silently taken for it.
+    """
+    if any(op.in_doubt for op in attempts):
+        raise OperationInDoubt(order_id, tuple(op.key for op in attempts if op.in_doubt))
+    approved = [op for op in attempts if op.outcome is Outcome.APPROVED]
+    if approved and _reuses(step, settings):
+        if approved[0].step != step:
+            raise IdempotencyConflict(approved[0].key)
+        log.info("reused %s: step %s already approved", approved[0].key, approved[0].name)
+        return approved[0]
+    return max((op.attempt for op in attempts), default=0) + 1
 
 
 def _record_intents(
@@ -216,20 +255,15 @@ def _record_intents(
         planned: list[Operation] = []
         before = order
         for step in batch:
-            attempts = earlier.get(step.name(order_id), [])
-            if any(op.in_doubt for op in attempts):
-                raise OperationInDoubt(order_id, tuple(op.key for op in attempts if op.in_doubt))
-            approved = [op for op in attempts if op.outcome is Outcome.APPROVED]
-            if approved and _reuses(step, ports.settings):
-                log.info("reused %s: step %s already approved", approved[0].key, approved[0].name)
-                planned.append(approved[0])
+            found = _attempt(order_id, step, earlier.get(step.name(order_id), []), ports.settings)
+            if isinstance(found, Operation):
+                planned.append(found)
                 continue
-            attempt = max((op.attempt for op in attempts), default=0) + 1
-            fresh.append(Operation.intent(order_id, step, attempt, now))
+            fresh.append(Operation.intent(order_id, step, found, now))
             planned.append(fresh[-1])
             if isinstance(step, steps.Authorize):
                 order = order.with_line(order.line(step.line_id).begin_authorization())
-        if not fresh and not vouchers:
+        if not fresh and not vouchers and not changed:
             return order, tuple(planned)
         uow.operations.record_intents(tuple(fresh))
         if order is before and not changed:
@@ -282,6 +316,10 @@ def _settle_once(
             stored = uow.operations.get(op.key) if reread else op
             if stored is not None and not stored.in_doubt:
                 outcomes[op.key] = stored  # settled already (by recovery, or another worker)
+                if stored.outcome is not result.outcome and result.outcome is not Outcome.UNKNOWN:
+                    log.error("answer %s for %s differs from the %s already settled: reconcile "
+                              "it by hand", result.outcome.value, op.key,
+                              stored.outcome.value if stored.outcome else "-")  # fmt: skip
                 continue
             resolved = op.resolved(result, at)
             uow.operations.settle(resolved)
