@@ -214,7 +214,8 @@ def test_check_hold_days_are_not_negative() -> None:
 
 
 def test_the_fallback_refund_method_is_check_or_customer_account() -> None:
-    """R3: any other fallback refund method raises InvalidSettings."""
+    """R3: any other fallback refund method raises InvalidSettings, saying which are allowed."""
     assert RefundPolicy(fallback_method=PaymentMethod.CHECK).fallback_method is PaymentMethod.CHECK
-    with pytest.raises(InvalidSettings):
+    with pytest.raises(InvalidSettings) as caught:
         RefundPolicy(fallback_method=PaymentMethod.CASH)
+    assert str(caught.value) == "the fallback refund method is check or customer_account"
