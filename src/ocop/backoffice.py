@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from ocop.adapters.memory import InMemoryStore, SystemClock
 from ocop.domain.errors import InvalidInput
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
@@ -21,6 +20,7 @@ from ocop.ports.store import OrderStore
 from ocop.services.backoffice import BackOfficeServices
 
 if TYPE_CHECKING:
+    from ocop.adapters.memory import InMemoryStore
     from ocop.adapters.sql import SqlStore
 
 
@@ -41,7 +41,7 @@ class BackOffice(BackOfficeServices):
             processor=processor,
             journal=journal,
             settings=settings if settings is not None else Settings.default(),
-            clock=clock if clock is not None else SystemClock(),
+            clock=clock if clock is not None else _system_clock(),
         )
         if getattr(store, "keeps_journal", False) and journal is not getattr(
             store, "journal", None
@@ -59,6 +59,8 @@ class BackOffice(BackOfficeServices):
     ) -> Self:
         """Everything in memory, the journal kept by the store; a :class:`SimulatedProcessor`
         unless one is given."""
+        from ocop.adapters.memory import InMemoryStore
+
         return cls._wired(InMemoryStore(keeps_journal=True), settings, processor, clock)
 
     @classmethod
@@ -84,7 +86,7 @@ class BackOffice(BackOfficeServices):
         processor: PaymentProcessor | None,
         clock: Clock | None,
     ) -> Self:
-        clock = clock if clock is not None else SystemClock()
+        clock = clock if clock is not None else _system_clock()
         if processor is None:
             from ocop.adapters.simulated import SimulatedProcessor  # imported when first needed
 
@@ -101,3 +103,9 @@ class BackOffice(BackOfficeServices):
             settings=settings,
             clock=self.clock,
         )
+
+
+def _system_clock() -> Clock:
+    from ocop.adapters.memory import SystemClock  # imported when first needed
+
+    return SystemClock()
