@@ -1,8 +1,9 @@
 """Order completion: begin a draft, submit it (rules C1-C6, S1-S3, P1, P2).
 
-Submit stores what the draft asks for in one commit, then brings each line
-there through the processor (:mod:`ocop.services.reconcile`), then validates
-and decides the holds. Submitting an unchanged draft calls no processor.
+Submit runs the completion plan (:class:`ocop.domain.plan.Complete`) with the
+engine: what the draft asks for is stored with the first processor call's intent,
+each line is brought there one step at a time, then the order is validated and
+its holds decided. Submitting an unchanged draft calls no processor.
 """
 
 from __future__ import annotations
