@@ -69,6 +69,13 @@ class _Tables:
     outbox: dict[str, Voucher] = attrs.Factory(dict)
     pending: dict[str, None] = attrs.Factory(dict)  # outbox ids not yet posted, in order
     journal: dict[str, Voucher] = attrs.Factory(dict)
+    journal_by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> voucher ids
+
+    def keep(self, voucher: Voucher) -> None:
+        """Add ``voucher`` to the journal unless its id is there already (J3)."""
+        if voucher.voucher_id not in self.journal:
+            self.journal[voucher.voucher_id] = voucher
+            self.journal_by_order.setdefault(voucher.order_id, []).append(voucher.voucher_id)
 
 
 class _Memory:
@@ -124,8 +131,8 @@ class _Memory:
                 if tables.operations[key].in_doubt:
                     self._write_operation(key, op)
             if self.keeps_journal:
-                for voucher_id, voucher in staged.vouchers.items():
-                    tables.journal.setdefault(voucher_id, voucher)
+                for voucher in staged.vouchers.values():
+                    tables.keep(voucher)
                 to_post: tuple[Voucher, ...] = ()
             else:
                 for voucher_id, voucher in staged.vouchers.items():
@@ -205,19 +212,20 @@ class InMemoryJournal:
 
     def __init__(self, *, _shared: _Memory | None = None) -> None:
         memory = _shared if _shared is not None else _Memory(keeps_journal=True)
-        self._vouchers = memory.tables.journal
+        self._tables = memory.tables
         self._lock = memory.lock
 
     def post(self, voucher: Voucher) -> None:
         with self._lock:
-            existing = self._vouchers.get(voucher.voucher_id)
+            existing = self._tables.journal.get(voucher.voucher_id)
             if existing is None:
-                self._vouchers[voucher.voucher_id] = voucher
+                self._tables.keep(voucher)
             elif existing != voucher:
                 raise IdempotencyConflict(voucher.voucher_id)
 
     def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
         with self._lock:
-            return tuple(
-                v for v in self._vouchers.values() if order_id is None or v.order_id == order_id
-            )
+            journal = self._tables.journal
+            if order_id is None:
+                return tuple(journal.values())
+            return tuple(journal[k] for k in self._tables.journal_by_order.get(order_id, ()))
