@@ -90,6 +90,7 @@ class MCapture:
     amount: int
     at: datetime
     refunded: int = 0
+    auth_id: str = ""
 
 
 @dataclass
@@ -221,6 +222,14 @@ class MOrder:
         return f"{self.order_id}/{step}#{self.attempts[step]}"
 
 
+def _capture_step(line: MLine, invoice_id: str) -> str:
+    """An invoice's next capture on the line's open authorization (I4): the first keeps the
+    plain name, one the invoice comes back for is numbered."""
+    step = f"capture:{invoice_id}:{line.line_id}:{line.auth_id}"
+    done = sum(1 for c in line.captures if c.invoice_id == invoice_id and c.auth_id == line.auth_id)
+    return step if done == 0 else f"{step}:{done + 1}"
+
+
 @dataclass
 class Refusal:
     """A call the model says is refused: the error class and its attributes."""
@@ -327,7 +336,9 @@ class ModelLifecycle(RuleBasedStateMachine):
         line.open = 0
 
     def _record_capture(self, m: MOrder, line: MLine, key: str, invoice_id: str, part: int) -> None:
-        line.captures.append(MCapture(key, line.line_id, invoice_id, part, self.clock.now()))
+        line.captures.append(
+            MCapture(key, line.line_id, invoice_id, part, self.clock.now(), auth_id=line.auth_id)
+        )
         line.open -= part
         if not self.multi:
             line.open = 0  # a single capture releases the rest
@@ -474,7 +485,7 @@ class ModelLifecycle(RuleBasedStateMachine):
                 return
             self._authorize(m, line, old_open)
             run.expired = False
-        step = f"capture:{run.invoice_id}:{line.line_id}:{line.auth_id}"
+        step = _capture_step(line, run.invoice_id)
         if step in m.approved_steps:
             self._reauthorize_released(m, line)  # the step already happened (I4)
             return
@@ -507,7 +518,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         if still_open > 0:
             self._void(m, line)
         self._authorize(m, line, max(still_open, part))
-        step = f"capture:{run.invoice_id}:{line.line_id}:{line.auth_id}"
+        step = _capture_step(line, run.invoice_id)
         m.approved_steps.add(step)
         self._record_capture(m, line, m.key(step), run.invoice_id, part)
         run.failed = [x for x in run.failed if x != line.line_id]
