@@ -531,3 +531,33 @@ def test_more_open_units_than_the_pool_keeps_all_read_and_write(kind: str, tmp_p
             uow.commit()
         with store.unit_of_work() as uow:
             assert (uow.orders.get("SO-1").version, uow.orders.ids()) == (2, ("SO-1",))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("keeps_journal", [False, True], ids=["outbox", "journal"])
+def test_a_voucher_id_already_stored_with_another_voucher_fails_the_commit(
+    kind: str, keeps_journal: bool, tmp_path: Path
+) -> None:
+    """J3 in the store: the same voucher again is stored once; another voucher under its id
+    raises IdempotencyConflict at commit and stores nothing of the unit of work."""
+    with contextlib.ExitStack() as stack:
+        if kind == "memory":
+            store: OrderStore = InMemoryStore(keeps_journal=keeps_journal)
+        elif kind == "sqlite":
+            store = SqliteStore(tmp_path / "ocop.db", keeps_journal=keeps_journal)
+        else:
+            store = PostgresStore(stack.enter_context(private_schema()),
+                                  keeps_journal=keeps_journal)  # fmt: skip
+        first = SAMPLE.voucher("V-1")
+        for _ in range(2):
+            with store.unit_of_work() as uow:
+                uow.outbox.add(first)
+                uow.commit()
+        other = attrs.evolve(first, reference="INV-9")
+        with store.unit_of_work() as uow:
+            uow.orders.add(SAMPLE.order("SO-7"))
+            uow.outbox.add(other)
+            with pytest.raises(IdempotencyConflict):
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.orders.find("SO-7") is None

@@ -165,6 +165,11 @@ class _Memory:
                 raise OcopError(f"no intent logged for operation {key!r}")
             if strict and not stored.in_doubt:
                 raise ConcurrentUpdate(stored.order_id)
+        kept = tables.journal if self.keeps_journal else tables.outbox
+        for voucher_id, voucher in staged.vouchers.items():
+            earlier = kept.get(voucher_id)
+            if earlier is not None and earlier != voucher:
+                raise IdempotencyConflict(voucher_id)  # J3: one id, one voucher
 
     def _write_operation(self, key: str, op: Operation) -> None:
         tables = self.tables

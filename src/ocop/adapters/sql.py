@@ -352,16 +352,30 @@ class SqlBackend:
 
     def _voucher(self, voucher: Voucher, to_post: list[Voucher]) -> _Statement:
         """A voucher to the journal the store keeps, or to the outbox for an outside one."""
+        table = "ocop_journal" if self.keeps_journal else "ocop_outbox"
+
+        def same_as_stored() -> None:
+            """J3: a voucher id already stored must hold the same voucher."""
+            rows, _ = self.session.run(
+                f"SELECT body FROM {table} WHERE voucher_id = ?",  # noqa: S608 - our table name
+                [voucher.voucher_id],
+            )
+            if rows and loads(rows[0][0], Voucher) != voucher:
+                raise IdempotencyConflict(voucher.voucher_id)
+
         if self.keeps_journal:
             return _Statement(
                 "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?) "
                 "ON CONFLICT (voucher_id) DO NOTHING",
                 [voucher.voucher_id, voucher.order_id, dumps(voucher)],
+                lambda count: None if count == 1 else same_as_stored(),
             )
 
         def waiting(count: int) -> None:
             if count == 1:
                 to_post.append(voucher)
+            else:
+                same_as_stored()
 
         return _Statement(
             "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 0, ?) "
