@@ -193,7 +193,10 @@ def execute(
         # A call that failed leaves its intent (and those after it) for recover(); the
         # answers already in hand are stored first, so their money is recorded now.
         if answers:
-            settle(ports, order.order_id, answers, order=order)
+            try:
+                settle(ports, order.order_id, answers, order=order)
+            except Exception:  # noqa: BLE001 - the call's own error is the one to raise
+                log.exception("answers before the failed call wait for recover()")
         raise
     if not answers:
         return order, planned
