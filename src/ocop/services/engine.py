@@ -195,7 +195,7 @@ def execute(
         if answers:
             try:
                 settle(ports, order.order_id, answers, order=order)
-            except Exception:  # noqa: BLE001 - the call's own error is the one to raise
+            except Exception:
                 log.exception("answers before the failed call wait for recover()")
         raise
     if not answers:
