@@ -20,22 +20,17 @@ _TYPES = {
     "refund": "Refund",
     "unlinked_refund": "UnlinkedRefund",
 }
-#: Which old context entries (or row fields) each step's fields come from.
+#: Each step's fields, found under the same names in the old row's context or fields
+#: (a tokenize's instrument was its target).
 _FIELDS = {
-    "authorize": {"line_id": "line_id", "auth_id": "auth_id", "amount": "amount",
-                  "target": "target"},
-    "adjust": {"line_id": "line_id", "auth_id": "auth_id", "amount": "amount",
-               "target": "target"},
-    "void": {"line_id": "line_id", "auth_id": "auth_id", "purpose": "purpose",
-             "target": "target"},
-    "tokenize": {"line_id": "line_id", "instrument_id": "target"},
-    "capture": {"invoice_id": "invoice_id", "line_id": "line_id", "auth_id": "auth_id",
-                "amount": "amount", "target": "target"},
-    "refund": {"return_id": "return_id", "line_id": "line_id", "capture_id": "capture_id",
-               "number": "number", "amount": "amount", "target": "target"},
-    "unlinked_refund": {"return_id": "return_id", "number": "number", "amount": "amount",
-                        "target": "target"},
-}  # fmt: skip
+    "authorize": ("line_id", "auth_id", "amount", "target"),
+    "adjust": ("line_id", "auth_id", "amount", "target"),
+    "void": ("line_id", "auth_id", "purpose", "target"),
+    "tokenize": ("line_id", "instrument_id"),
+    "capture": ("invoice_id", "line_id", "auth_id", "amount", "target"),
+    "refund": ("return_id", "line_id", "capture_id", "number", "amount", "target"),
+    "unlinked_refund": ("return_id", "number", "amount", "target"),
+}
 
 
 def operation_v0(data: dict[str, Any]) -> dict[str, Any]:
@@ -45,12 +40,14 @@ def operation_v0(data: dict[str, Any]) -> dict[str, Any]:
     old = dict(data)
     name: str = old.pop("step")
     kind: str = old.pop("kind")
+    target = old.pop("target")
     source: dict[str, Any] = {
         **dict(old.pop("context", [])),
         "amount": old.pop("amount", None),
-        "target": old.pop("target"),
+        "target": target,
+        "instrument_id": target,  # what a tokenize acted on
         # Refund steps ended with how many refunds the capture had for the return.
         "number": int(name.rsplit(":", 1)[1]) if kind.endswith("refund") else 0,
     }
-    step = {field: source[origin] for field, origin in _FIELDS[kind].items()}
+    step = {field: source[field] for field in _FIELDS[kind]}
     return {**old, "name": name, "step": {"type": _TYPES[kind], **step}}

@@ -77,10 +77,5 @@ class Operation:
         """Intent recorded and no outcome known yet (O3)."""
         return self.outcome is None or self.outcome is Outcome.UNKNOWN
 
-    @property
-    def open(self) -> bool:
-        """Not yet final: in doubt, or pending a processor notification (N1)."""
-        return self.outcome is None or not self.outcome.definitive
-
     def resolved(self, result: ProcessorResult, at: datetime) -> Operation:
         return replaced(self, outcome=result.outcome, result=result, resolved_at=at)

@@ -103,6 +103,15 @@ def refund_steps(
     return tuple(found)
 
 
+def unlinked_refund_step(
+    order: Order, return_id: str, amount: Money, card_value: str
+) -> steps.UnlinkedRefund:
+    """R4: a payout to another card for the return, numbered after those it already had."""
+    done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
+    return steps.UnlinkedRefund(return_id=return_id, number=done + 1, amount=amount,
+                                target=card_value)  # fmt: skip
+
+
 def fallback_refund(
     order: Order, return_id: str, amount: Money, settings: Settings, now: datetime
 ) -> tuple[Order, Voucher]:

@@ -10,7 +10,7 @@ from ocop.domain.holds import out_of_balance
 from ocop.domain.money import Money
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
-from ocop.services.engine import change, commit, load, pursue, require_no_doubt
+from ocop.services.engine import change, commit, pursue, require_no_doubt
 from ocop.services.gates import require_call_center_user, require_completion
 from ocop.services.wiring import Ports
 
@@ -29,11 +29,14 @@ class CancelResult:
 def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) -> Order:
     """The order was edited: a new total; completion is needed again before invoicing (S3)."""
     require_call_center_user(actor, "changing an order")
-    order = load(ports, order_id)
-    require_completion(order, ports.settings)
-    if not isinstance(new_total, Money) or new_total.currency != order.currency:
-        raise InvalidInput(f"the new total must be Money in {order.currency}")
-    return change(ports, order_id, lambda o: o.with_total(new_total))
+
+    def edit(order: Order) -> Order:
+        require_completion(order, ports.settings)
+        if not isinstance(new_total, Money) or new_total.currency != order.currency:
+            raise InvalidInput(f"the new total must be Money in {order.currency}")
+        return order.with_total(new_total)
+
+    return change(ports, order_id, edit)
 
 
 def release_hold(ports: Ports, order_id: str, code: HoldCode, actor: Actor) -> Order:

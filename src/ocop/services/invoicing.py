@@ -63,11 +63,10 @@ def invoice(
     if order.cancelled:
         raise IllegalTransition(f"order {order_id} is cancelled", order_id=order_id)
     _gate(ports, order)  # every attempt, first or repeated (P2, S3)
-    remaining = amount - covered(order, invoice_id) if protect else amount
-    parts, _ = plan_parts(order, remaining)
-    _require_accounts(ports, order, [p.line_id for p in parts if not p.prepayment])
     run = InvoiceRun.start(order, invoice_id, amount, repeat=repeat, pickup=pickup,
                            protect=protect, now=ports.clock.now())  # fmt: skip
+    parts, _ = plan_parts(order, run.remaining)
+    _require_accounts(ports, order, [p.line_id for p in parts if not p.prepayment])
     final, run = pursue(ports, order, run)
     return InvoiceResult(
         invoice_id=invoice_id,

@@ -12,12 +12,17 @@ from collections.abc import Sequence
 
 import attrs
 
-from ocop.domain import steps
 from ocop.domain.errors import FeatureDisabled
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.parties import ALTERNATE_PAYMENT, Actor
-from ocop.domain.refunds import ReturnRun, check_refund, plan_refund, refund_steps
+from ocop.domain.refunds import (
+    ReturnRun,
+    check_refund,
+    plan_refund,
+    refund_steps,
+    unlinked_refund_step,
+)
 from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
 from ocop.services.engine import Secrets, load, pursue
@@ -114,9 +119,7 @@ def refund_to_card(
     nothing = Money.zero(order.currency)
     if not still.is_positive():
         return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=nothing))
-    done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
-    payout = steps.UnlinkedRefund(return_id=return_id, number=done + 1, amount=still,
-                                  target=card.value)  # fmt: skip
+    payout = unlinked_refund_step(order, return_id, still, card.value)
     run = ReturnRun(return_id=return_id, linked=(payout,), rest=nothing)
     final, run = pursue(ports, order, run, Secrets(card=card))
     return _result(final, return_id, run, failed=(card.display,) if run.failed else ())
