@@ -4,10 +4,14 @@
 
     OcopError
     ├── InvalidInput (ValueError)
+    │   ├── InvalidArgument
+    │   ├── InvalidId
+    │   ├── UnknownInvoice
     │   ├── InvalidAmount
     │   ├── UnknownCurrency
     │   ├── CurrencyMismatch
     │   ├── CardNumberRefused
+    │   ├── InvalidCvv
     │   ├── InvalidSettings
     │   └── InvalidDraftEdit
     ├── PermissionDenied (PermissionError)
@@ -17,6 +21,7 @@
     │   ├── LineNotFound
     │   └── InstrumentNotFound
     ├── IllegalTransition
+    │   └── DraftAlreadySubmitted
     ├── RefundExceedsReceived
     ├── ConnectorMismatch
     ├── DuplicateOrder
@@ -24,11 +29,16 @@
     ├── VoucherUnbalanced
     ├── OperationInDoubt
     ├── IdempotencyConflict
-    └── StorageError
+    ├── StorageError
+    │   ├── StorageUnavailable
+    │   ├── StorageBusy
+    │   └── StorageLimitExceeded
+    └── MissingExtra (ImportError)
 
 Every error carries structured attributes (``order_id``, ``amount`` ...) where
-they make sense. No message ever contains a card number or a CVV: the card
-guard refuses such input without echoing it.
+they make sense. No message or attribute ever contains a card number or a
+control character from the input (rule E2): the root masks every text given to
+it, whatever path built it (:func:`ocop.domain.cardnumbers.mask`).
 """
 
 from __future__ import annotations
@@ -36,13 +46,70 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ocop.domain.cardnumbers import mask
+
+
+def _masked(value: object) -> Any:
+    """``value`` with every text in it masked (E2); other values as they are."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, tuple):
+        return tuple(_masked(item) for item in value)
+    if isinstance(value, frozenset):
+        return frozenset(_masked(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
 
 class OcopError(Exception):
-    """Root of every error ocop raises on purpose."""
+    """Root of every error ocop raises on purpose.
+
+    Its message and every attribute set on it pass through one masking step (E2):
+    a card number becomes ``[card number]``, a control character its escape.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(_masked(arg) for arg in args))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, _masked(value))
 
 
 class InvalidInput(OcopError, ValueError):
     """Input that ocop refuses; nothing was changed."""
+
+
+class InvalidArgument(InvalidInput):
+    """An argument of the wrong type or outside its enumeration (rule E1)."""
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class InvalidId(InvalidInput):
+    """An id that is not a non-empty string of at most 128 printable characters (rule E1)."""
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class UnknownInvoice(InvalidInput):
+    """``invoices=`` names an invoice the order does not have (rule E1)."""
+
+    def __init__(self, order_id: str, invoice_id: str) -> None:
+        super().__init__(f"order {order_id!r} has no invoice {invoice_id!r}")
+        self.order_id = order_id
+        self.invoice_id = invoice_id
+
+
+class InvalidCvv(InvalidInput):
+    """A CVV that is not three or four digits; it went nowhere (rule T1)."""
+
+    def __init__(self) -> None:
+        super().__init__("a CVV is 3 or 4 digits")
 
 
 class InvalidAmount(InvalidInput):
@@ -145,6 +212,17 @@ class IllegalTransition(OcopError):
         self.amount: Decimal | None = context.get("amount")
 
 
+class DraftAlreadySubmitted(IllegalTransition):
+    """This completion draft was submitted already; begin a new completion to edit again."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(
+            f"this draft of order {order_id!r} was submitted already; "
+            "begin a new completion to change its payments again",
+            order_id=order_id,
+        )
+
+
 class RefundExceedsReceived(OcopError):
     """A refund above what the order (or capture) has received (rules R3, R4, V3)."""
 
@@ -199,4 +277,30 @@ class IdempotencyConflict(OcopError):
 
 
 class StorageError(OcopError):
-    """The store cannot do what was asked of it (a database written by a newer ocop ...)."""
+    """The store cannot do what was asked of it (a database written by a newer ocop ...).
+
+    Nothing of the call that raised it was committed (rule E3).
+    """
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be reached or opened; retry when it is back."""
+
+
+class StorageBusy(StorageError):
+    """The database stayed locked or busy past the wait; retry the call."""
+
+
+class StorageLimitExceeded(StorageError):
+    """A value the database cannot hold (too long, not encodable ...); nothing was stored."""
+
+
+class MissingExtra(OcopError, ImportError):
+    """An adapter needs a package that is not installed; the message names the extra."""
+
+    def __init__(self, extra: str, package: str) -> None:
+        super().__init__(
+            f"this adapter needs {package}: install it with pip install 'ocop[{extra}]'"
+        )
+        self.extra = extra
+        self.package = package
