@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocop import CurrencyMismatch, InvalidAmount, Money, UnknownCurrency
+from ocop import CurrencyMismatch, InvalidAmount, InvalidArgument, Money, UnknownCurrency
 from ocop.domain.money import minor_units, total
 from ocop.testing.strategies import currencies, money, positive_money
 
@@ -300,9 +300,9 @@ def test_money_is_registered_with_hypothesis(value: Money) -> None:
 
 
 def test_total_refuses_what_is_not_money_and_other_currencies() -> None:
-    """total() raises TypeError for a bare number among its amounts and CurrencyMismatch for
-    an amount in another currency: it never adds them in silently."""
-    with pytest.raises(TypeError, match="cannot combine Money with Decimal"):
+    """total() raises InvalidArgument for a bare number among its amounts and CurrencyMismatch
+    for an amount in another currency: it never adds them in silently."""
+    with pytest.raises(InvalidArgument, match="cannot combine Money with Decimal"):
         total([Money.of("1.00", "USD"), Decimal("1.00")], "USD")  # type: ignore[list-item]
     with pytest.raises(CurrencyMismatch) as mismatch:
         total([Money.of("1.00", "USD"), Money.of("1.00", "EUR")], "USD")

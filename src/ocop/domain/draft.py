@@ -255,7 +255,7 @@ def parse_method(method: str | PaymentMethod) -> PaymentMethod:
         return PaymentMethod(method)
     except ValueError:
         known = ", ".join(m.value for m in PaymentMethod)
-        raise InvalidInput(f"unknown payment method {method!r}; one of {known}") from None
+        raise InvalidInput(f"unknown payment method; one of {known}") from None
 
 
 def _planned(line: PaymentLine) -> Money:

@@ -9,17 +9,17 @@ once.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TypedDict, Unpack
 
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.enums import Members
 from ocop.domain.errors import VoucherUnbalanced
 from ocop.domain.money import Money, total
 
 
-class VoucherKind(StrEnum):
+class VoucherKind(Members):
     PAYMENT = "payment"
     REFUND = "refund"
 

@@ -16,7 +16,7 @@ from typing import Self
 
 import attrs
 
-from ocop.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+from ocop.domain.errors import CurrencyMismatch, InvalidAmount, InvalidArgument, UnknownCurrency
 
 #: ISO 4217 codes ocop knows, with their minor units (decimal places).
 MINOR_UNITS: dict[str, int] = {
@@ -118,7 +118,9 @@ class Money:
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
-            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+            raise InvalidArgument(
+                f"cannot combine Money with {type(other).__name__}", argument="other"
+            )
         if other.currency != self.currency:
             raise CurrencyMismatch(self.currency, other.currency)
 
@@ -233,7 +235,9 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
     amount = result.amount
     for money in amounts:
         if not isinstance(money, Money):
-            raise TypeError(f"cannot combine Money with {type(money).__name__}")
+            raise InvalidArgument(
+                f"cannot combine Money with {type(money).__name__}", argument="amounts"
+            )
         if money.currency != currency:
             raise CurrencyMismatch(currency, money.currency)
         amount += money.amount

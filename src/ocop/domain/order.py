@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from enum import StrEnum
 from functools import cached_property
 
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.enums import Members
 from ocop.domain.errors import (
     IllegalTransition,
     InvalidInput,
@@ -27,13 +27,13 @@ from ocop.domain.tender import PaymentLine, Refund
 from ocop.domain.values import replaced
 
 
-class Channel(StrEnum):
+class Channel(Members):
     CALL_CENTER = "call_center"
     POS = "pos"
     ECOMMERCE = "ecommerce"
 
 
-class PaymentsType(StrEnum):
+class PaymentsType(Members):
     """How an order's payments are managed, fixed when it is created (rule P2)."""
 
     CALL_CENTER = "call_center"
@@ -50,7 +50,7 @@ class PaymentsType(StrEnum):
         return cls.COMMERCE if ocop_on else cls.LEGACY
 
 
-class OrderStatus(StrEnum):
+class OrderStatus(Members):
     PENDING_COMPLETION = "pending_completion"
     APPROVED = "approved"
     ON_HOLD = "on_hold"
@@ -59,7 +59,7 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class HoldCode(StrEnum):
+class HoldCode(Members):
     OUT_OF_BALANCE = "out_of_balance"
     PAYMENT_DECLINED = "payment_declined"
     CHECK = "check"

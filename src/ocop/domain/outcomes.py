@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.enums import Members
 from ocop.domain.money import Money
 from ocop.domain.tokens import CardToken, ProcessorToken
 
 
-class OperationKind(StrEnum):
+class OperationKind(Members):
     AUTHORIZE = "authorize"
     ADJUST = "adjust"
     CAPTURE = "capture"
@@ -21,7 +20,7 @@ class OperationKind(StrEnum):
     TOKENIZE = "tokenize"
 
 
-class Outcome(StrEnum):
+class Outcome(Members):
     """What a processor call came to."""
 
     APPROVED = "approved"

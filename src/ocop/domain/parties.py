@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Self
 
 import attrs
 
-from ocop.domain.cardguard import validate_no_card_data
-from ocop.domain.errors import InvalidInput
+from ocop.domain.edge import check_id, valid_bool, valid_id, valid_optional_id, valid_optional_money
+from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.money import Money
 
 #: Permission to refund to a card other than the one that paid (rule R4).
@@ -20,8 +21,8 @@ HOLD_OVERRIDE = "hold_override"
 class Customer:
     """A named customer (with an optional on-account credit limit) or a guest."""
 
-    customer_id: str | None = attrs.field(validator=validate_no_card_data)
-    on_account_limit: Money | None = None
+    customer_id: str | None = attrs.field(validator=valid_optional_id)
+    on_account_limit: Money | None = attrs.field(default=None, validator=valid_optional_money)
 
     def __attrs_post_init__(self) -> None:
         if self.customer_id is not None and not self.customer_id.strip():
@@ -44,14 +45,24 @@ class Customer:
         return self.customer_id is None
 
 
+def _permissions(value: object) -> frozenset[str]:
+    """A set of permission names; a lone string is refused, not iterated (E1)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidArgument(
+            "permissions must be a set of permission names, not a single string",
+            argument="permissions",
+        )
+    return frozenset(check_id(name, "permissions") for name in value)
+
+
 @attrs.frozen(kw_only=True)
 class Actor:
     """Someone acting in the back office."""
 
-    actor_id: str = attrs.field(validator=validate_no_card_data)
-    call_center_user: bool
-    channel: str | None = attrs.field(default=None, validator=validate_no_card_data)
-    permissions: frozenset[str] = frozenset()
+    actor_id: str = attrs.field(validator=valid_id)
+    call_center_user: bool = attrs.field(validator=valid_bool)
+    channel: str | None = attrs.field(default=None, validator=valid_optional_id)
+    permissions: frozenset[str] = attrs.field(default=frozenset(), converter=_permissions)
 
     @classmethod
     def call_center(
@@ -61,7 +72,7 @@ class Actor:
             actor_id=actor_id,
             call_center_user=True,
             channel=channel,
-            permissions=frozenset(permissions),
+            permissions=permissions,
         )
 
     @classmethod

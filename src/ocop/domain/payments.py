@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.edge import instance_of, valid_id, valid_money, valid_optional_text
 from ocop.domain.money import Money
 from ocop.domain.tokens import CardToken
 
@@ -13,8 +13,8 @@ from ocop.domain.tokens import CardToken
 class CardPayment:
     """A card paid through the processor's acceptance page: its card token and amount."""
 
-    card: CardToken
-    amount: Money
+    card: CardToken = attrs.field(validator=instance_of(CardToken))
+    amount: Money = attrs.field(validator=valid_money)
 
 
 @attrs.frozen
@@ -25,18 +25,18 @@ class SavedCardPayment:
     equality or anything stored.
     """
 
-    instrument_id: str = attrs.field(validator=validate_no_card_data)
+    instrument_id: str = attrs.field(validator=valid_id)
     cvv: str = attrs.field(repr=False, eq=False)
-    amount: Money
+    amount: Money = attrs.field(validator=valid_money)
 
 
 @attrs.frozen
 class Prepayment:
     """Cash, check, customer account, gift card ... received when the order is placed."""
 
-    method: str
-    amount: Money
-    check_number: str | None = attrs.field(default=None, validator=validate_no_card_data)
+    method: str = attrs.field(validator=valid_id)
+    amount: Money = attrs.field(validator=valid_money)
+    check_number: str | None = attrs.field(default=None, validator=valid_optional_text)
 
 
 ChannelPayment = CardPayment | SavedCardPayment | Prepayment

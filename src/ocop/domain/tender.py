@@ -11,12 +11,12 @@ refunded <= captured (V2).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 from functools import cached_property
 
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.enums import Members
 from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.money import Money, total
 from ocop.domain.movements import Authorization, Capture, Refund, positive
@@ -24,7 +24,7 @@ from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
 
 
-class PaymentMethod(StrEnum):
+class PaymentMethod(Members):
     """How a line pays, with the POS operation each maps to (rule F3)."""
 
     CASH = "cash"
@@ -53,7 +53,7 @@ _POS_OPERATIONS = {
 }
 
 
-class LineStatus(StrEnum):
+class LineStatus(Members):
     NOT_SUBMITTED = "not_submitted"
     PENDING_AUTHORIZATION = "pending_authorization"
     AUTHORIZED = "authorized"

@@ -12,11 +12,20 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ocop.domain.draft import CompletionDraft
+from ocop.domain.edge import (
+    check_bool,
+    check_id,
+    check_ids,
+    check_instance,
+    check_items,
+    check_member,
+    check_money,
+)
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
 from ocop.domain.order import Channel, HoldCode, Order
 from ocop.domain.parties import Actor, Customer
-from ocop.domain.payments import ChannelPayment
+from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.settings import Settings
 from ocop.domain.tokens import CardToken, SavedInstrument
 from ocop.ports.clock import Clock
@@ -79,6 +88,14 @@ class BackOfficeServices:
         """Record an order from a channel with the payments it took (S3)."""
         from ocop.services import placement
 
+        check_id(order_id, "order_id")
+        check_member(channel, Channel, "channel")
+        check_instance(customer, Customer, "customer")
+        check_money(total, "total")
+        payments = check_items(payments, _PAYMENTS, "payments")
+        if created_by is not None:
+            check_instance(created_by, Actor, "created_by")
+
         return placement.place_order(
             self._ports,
             order_id,
@@ -95,10 +112,16 @@ class BackOfficeServices:
         """T1: save a card for a named customer who consented."""
         from ocop.services import instruments
 
+        check_instance(customer, Customer, "customer")
+        check_instance(card, CardToken, "card")
+        check_bool(consent, "consent")
+
         return instruments.save_instrument(self._ports, customer, card, consent=consent)
 
     def saved_instruments(self, customer: Customer) -> tuple[SavedInstrument, ...]:
         from ocop.services import instruments
+
+        check_instance(customer, Customer, "customer")
 
         return instruments.saved_instruments(self._ports, customer)
 
@@ -107,26 +130,42 @@ class BackOfficeServices:
         """A pure draft of the order's payment lines (P1, P2)."""
         from ocop.services import completion
 
+        check_id(order_id, "order_id")
+        check_instance(actor, Actor, "actor")
+
         return completion.begin_completion(self._ports, order_id, actor)
 
     def submit(self, draft: CompletionDraft) -> SubmitResult:
         """Run the draft's processor calls, validate, place holds (S1-S3)."""
         from ocop.services import completion
 
+        check_instance(draft, CompletionDraft, "draft")
+
         return completion.submit(self._ports, draft)
 
     def change_total(self, order_id: str, total: Money, actor: Actor) -> Order:
+        """The order was edited to a new total; it needs completion again (S3)."""
         from ocop.services import administration
+
+        _order_call(order_id, actor)
+        check_money(total, "total")
 
         return administration.change_total(self._ports, order_id, total, actor)
 
     def cancel_order(self, order_id: str, actor: Actor) -> CancelResult:
+        """X1: void what is uncaptured; ``.order`` is the order as stored now."""
         from ocop.services import administration
+
+        _order_call(order_id, actor)
 
         return administration.cancel_order(self._ports, order_id, actor)
 
     def release_hold(self, order_id: str, code: HoldCode, actor: Actor) -> Order:
+        """S4: release a hold of the order."""
         from ocop.services import administration
+
+        _order_call(order_id, actor)
+        check_member(code, HoldCode, "code")
 
         return administration.release_hold(self._ports, order_id, code, actor)
 
@@ -135,11 +174,15 @@ class BackOfficeServices:
         """Capture ``amount`` for an invoice (I1-I5); retrying never captures twice (I4)."""
         from ocop.services import invoicing
 
+        _invoice_call(order_id, invoice_id, amount)
+
         return invoicing.invoice(self._ports, order_id, invoice_id, amount)
 
     def pickup(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
         """Capture at the store for an order from another channel (I6)."""
         from ocop.services import invoicing
+
+        _invoice_call(order_id, invoice_id, amount)
 
         return invoicing.invoice(self._ports, order_id, invoice_id, amount, pickup=True)
 
@@ -155,6 +198,9 @@ class BackOfficeServices:
         """Refund a return: linked refunds over captures, the rest by fallback (R1-R3, R5)."""
         from ocop.services import refunds
 
+        _refund_call(order_id, return_id, amount, actor)
+        invoices = check_ids(invoices, "invoices")
+
         return refunds.refund(self._ports, order_id, return_id, amount, actor, invoices=invoices)
 
     def refund_to_card(
@@ -162,6 +208,9 @@ class BackOfficeServices:
     ) -> RefundResult:
         """R4: refund to a card that did not pay the order (needs the permission)."""
         from ocop.services import refunds
+
+        _refund_call(order_id, return_id, amount, actor)
+        check_instance(card, CardToken, "card")
 
         return refunds.refund_to_card(self._ports, order_id, return_id, card, amount, actor=actor)
 
@@ -173,9 +222,33 @@ class BackOfficeServices:
 
     # -- reading -----------------------------------------------------------------------
     def order(self, order_id: str) -> Order:
+        """The order as stored (:class:`OrderNotFound` if there is none)."""
+        check_id(order_id, "order_id")
         with self._ports.store.unit_of_work() as uow:
             return uow.orders.get(order_id)
 
     def journal(self, order_id: str) -> tuple[Voucher, ...]:
         """The order's posted vouchers, oldest first."""
+        check_id(order_id, "order_id")
         return self._ports.journal.vouchers(order_id)
+
+
+_PAYMENTS = (CardPayment, SavedCardPayment, Prepayment)
+
+
+def _order_call(order_id: object, actor: object) -> None:
+    check_id(order_id, "order_id")
+    check_instance(actor, Actor, "actor")
+
+
+def _invoice_call(order_id: object, invoice_id: object, amount: object) -> None:
+    check_id(order_id, "order_id")
+    check_id(invoice_id, "invoice_id")
+    check_money(amount, "amount")
+
+
+def _refund_call(order_id: object, return_id: object, amount: object, actor: object) -> None:
+    check_id(order_id, "order_id")
+    check_id(return_id, "return_id")
+    check_money(amount, "amount")
+    check_instance(actor, Actor, "actor")

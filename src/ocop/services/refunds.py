@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from ocop.domain.errors import FeatureDisabled
+from ocop.domain.errors import FeatureDisabled, UnknownInvoice
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.parties import ALTERNATE_PAYMENT, Actor
@@ -91,6 +91,10 @@ def refund(
     """Refund a return: linked refunds over the captures (R1, R2), the rest by fallback (R3)."""
     order = load(ports, order_id, no_doubt=True)
     _gate(ports, order, actor)
+    known = {invoice.invoice_id for invoice in order.invoices}
+    for invoice_id in invoices:
+        if invoice_id not in known:
+            raise UnknownInvoice(order_id, invoice_id)
     still = check_refund(order, return_id, amount)
     if not still.is_positive():
         return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=still))

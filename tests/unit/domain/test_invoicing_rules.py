@@ -20,6 +20,7 @@ from ocop import (
     Channel,
     IdempotencyConflict,
     IllegalTransition,
+    InvalidArgument,
     InvalidInput,
     Invoice,
     LineStatus,
@@ -171,7 +172,7 @@ def placed() -> tuple[BackOffice, SimulatedProcessor]:
 @pytest.mark.parametrize(
     ("amount", "error", "message"),
     [
-        (Decimal("10.00"), InvalidInput, "an invoice amount is Money in USD"),
+        (Decimal("10.00"), InvalidArgument, "amount must be a Money, not Decimal"),
         (eur("10.00"), InvalidInput, "an invoice amount is Money in USD"),
         (zero(), InvalidInput, "an invoice amount must be positive"),
         (

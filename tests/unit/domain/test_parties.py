@@ -25,12 +25,19 @@ def test_a_guest_has_no_id_and_no_account() -> None:
     assert (guest.customer_id, guest.on_account_limit) == (None, None)
 
 
-@pytest.mark.parametrize("customer_id", ["", "  ", "\t"])
-def test_a_named_customer_needs_a_non_empty_id(customer_id: str) -> None:
-    """A blank customer id is refused."""
+@pytest.mark.parametrize(
+    ("customer_id", "message"),
+    [
+        ("", "Customer.customer_id must be 1 to 128 printable characters"),
+        ("  ", "a named customer needs a non-empty id"),
+        ("\t", "Customer.customer_id must be 1 to 128 printable characters"),
+    ],
+)
+def test_a_named_customer_needs_a_non_empty_id(customer_id: str, message: str) -> None:
+    """A blank customer id is refused: empty or unprintable by the edge (E1), spaces by name."""
     with pytest.raises(InvalidInput) as caught:
         Customer.named(customer_id)
-    assert str(caught.value) == "a named customer needs a non-empty id"
+    assert str(caught.value) == message
 
 
 def test_a_guest_has_no_customer_account() -> None:

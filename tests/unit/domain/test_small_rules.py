@@ -11,6 +11,7 @@ import pytest
 
 from ocop import (
     CompletionPolicy,
+    InvalidArgument,
     InvalidSettings,
     LineStatus,
     Operation,
@@ -27,12 +28,12 @@ from .builders import AT, authorized_line, capture, order, usd, zero
 
 @pytest.mark.parametrize("other", [1, Decimal("1.00"), "1.00", None])
 def test_money_combines_only_with_money(other: object) -> None:
-    """Arithmetic and comparison with a bare value raise TypeError naming its type."""
+    """Arithmetic and comparison with a bare value raise InvalidArgument naming its type (E1)."""
     message = f"cannot combine Money with {type(other).__name__}"
-    with pytest.raises(TypeError) as caught:
+    with pytest.raises(InvalidArgument) as caught:
         usd("1.00") + other  # type: ignore[operator]
     assert str(caught.value) == message
-    with pytest.raises(TypeError) as caught:
+    with pytest.raises(InvalidArgument) as caught:
         usd("1.00") < other  # type: ignore[operator]  # noqa: B015
     assert str(caught.value) == message
 

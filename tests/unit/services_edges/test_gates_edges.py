@@ -231,16 +231,22 @@ def test_a_draft_begun_before_the_order_was_cancelled_is_not_submitted() -> None
 
 
 @pytest.mark.parametrize(
-    "total", [Money.of("45.00", "EUR"), Money.of("45", "JPY"), "45.00"], ids=["EUR", "JPY", "str"]
+    ("total", "message"),
+    [
+        (Money.of("45.00", "EUR"), "the new total must be Money in USD"),
+        (Money.of("45", "JPY"), "the new total must be Money in USD"),
+        ("45.00", "total must be a Money, not str"),
+    ],
+    ids=["EUR", "JPY", "str"],
 )
-def test_a_new_total_must_be_money_in_the_order_currency(total: object) -> None:
-    """V7: a total in another currency, or not Money, is refused; the order is unchanged."""
+def test_a_new_total_must_be_money_in_the_order_currency(total: object, message: str) -> None:
+    """V7: a total in another currency, or not Money (E1), is refused; the order is unchanged."""
     world = new_world()
     card_order(world)
     before, calls = world.bo.order("SO-1"), world.sim.calls
     with pytest.raises(InvalidInput) as caught:
         world.bo.change_total("SO-1", total, AGENT)  # type: ignore[arg-type]
-    assert str(caught.value) == "the new total must be Money in USD"
+    assert str(caught.value) == message
     assert_unchanged(world, before, calls)
 
 

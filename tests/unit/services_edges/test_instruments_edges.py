@@ -44,13 +44,20 @@ def test_a_guest_cannot_save_a_card() -> None:
     assert world.bo.saved_instruments(Customer.guest()) == ()
 
 
-@pytest.mark.parametrize("consent", [False, 1, "yes"])
-def test_a_card_is_saved_only_with_consent_given_as_true(consent: object) -> None:
-    """Consent must be exactly True; False or a truthy non-bool saves nothing."""
+@pytest.mark.parametrize(
+    ("consent", "message"),
+    [
+        (False, "a card is saved only with the customer's consent"),
+        (1, "consent must be True or False, not int"),
+        ("yes", "consent must be True or False, not str"),
+    ],
+)
+def test_a_card_is_saved_only_with_consent_given_as_true(consent: object, message: str) -> None:
+    """Consent must be exactly True; False or a truthy non-bool (E1) saves nothing."""
     world = new_world()
     with pytest.raises(InvalidInput) as caught:
         world.bo.save_instrument(CUSTOMER, card(), consent=consent)  # type: ignore[arg-type]
-    assert str(caught.value) == "a card is saved only with the customer's consent"
+    assert str(caught.value) == message
     assert world.bo.saved_instruments(CUSTOMER) == ()
 
 

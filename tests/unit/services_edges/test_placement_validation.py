@@ -18,6 +18,7 @@ from ocop import (
     Channel,
     Customer,
     InstrumentNotFound,
+    InvalidArgument,
     InvalidInput,
     LineStatus,
     Money,
@@ -204,12 +205,11 @@ def test_zero_and_negative_payments_are_refused(kind: str, amount: str) -> None:
 
 @pytest.mark.parametrize("amount", [Decimal("10.00"), "10.00", 10])
 def test_a_payment_amount_that_is_not_money_is_refused(amount: object) -> None:
-    """A payment amount must be a Money value; a Decimal, string or int is refused."""
-    world = new_world()
-    error = refused(world, [Prepayment("cash", amount)])  # type: ignore[arg-type]
-    assert type(error) is InvalidInput
-    assert str(error) == "payment amounts are Money values"
-    assert_nothing_stored(world, "SO-1")
+    """A payment amount must be a Money value; a Decimal, string or int is refused as the
+    payment is built (E1), before any call."""
+    with pytest.raises(InvalidArgument) as caught:
+        Prepayment("cash", amount)  # type: ignore[arg-type]
+    assert str(caught.value) == f"Prepayment.amount must be a Money, not {type(amount).__name__}"
 
 
 # -- checks --------------------------------------------------------------------------------------
@@ -266,13 +266,23 @@ def test_a_pos_check_with_a_number_keeps_it() -> None:
 # -- totals and payment kinds --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("total", [usd("-0.01"), "100.00", Decimal("100.00"), 100])
-def test_an_order_total_must_be_non_negative_money(total: object) -> None:
-    """A negative total, or a total that is not Money, is refused."""
+@pytest.mark.parametrize(
+    ("total", "error_type", "message"),
+    [
+        (usd("-0.01"), InvalidInput, "an order total is non-negative Money"),
+        ("100.00", InvalidArgument, "total must be a Money, not str"),
+        (Decimal("100.00"), InvalidArgument, "total must be a Money, not Decimal"),
+        (100, InvalidArgument, "total must be a Money, not int"),
+    ],
+)
+def test_an_order_total_must_be_non_negative_money(
+    total: object, error_type: type[InvalidInput], message: str
+) -> None:
+    """A negative total, or a total that is not Money (E1, at the edge), is refused."""
     world = new_world()
     error = refused(world, [], total=total)
-    assert type(error) is InvalidInput
-    assert str(error) == "an order total is non-negative Money"
+    assert type(error) is error_type
+    assert str(error) == message
     assert_nothing_stored(world, "SO-1")
 
 
@@ -300,7 +310,7 @@ def test_an_unknown_payment_method_is_refused() -> None:
     error = refused(world, [Prepayment("barter", usd("10.00"))])
     assert type(error) is InvalidInput
     assert str(error) == (
-        "unknown payment method 'barter'; one of cash, card, customer_account, currency, "
+        "unknown payment method; one of cash, card, customer_account, currency, "
         "check, loyalty, credit_memo, gift_card"
     )
     assert_nothing_stored(world, "SO-1")
@@ -313,8 +323,10 @@ def test_an_object_that_is_no_channel_payment_is_refused(payment: object, name: 
     """Only CardPayment, SavedCardPayment and Prepayment are payments; anything else is refused."""
     world = new_world()
     error = refused(world, [payment])
-    assert type(error) is InvalidInput
-    assert str(error) == f"unknown payment {name}"
+    assert type(error) is InvalidArgument
+    assert str(error) == (
+        f"payments[0] must be a CardPayment or a SavedCardPayment or a Prepayment, not {name}"
+    )
     assert_nothing_stored(world, "SO-1")
 
 

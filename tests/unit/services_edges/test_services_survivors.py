@@ -23,6 +23,7 @@ from ocop import (
     ConnectorMismatch,
     Customer,
     FeatureDisabled,
+    InvalidArgument,
     Invoice,
     LineStatus,
     Operation,
@@ -39,6 +40,7 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import steps
+from ocop.services.gates import require_call_center_user
 from worlds import CUSTOMER, START, World, card, new_world, refused_payout, usd
 
 from .support import AGENT, OCOP_OFF, card_order, ledger, operations
@@ -214,9 +216,11 @@ def test_a_caller_that_is_not_an_actor_is_refused_as_unknown() -> None:
     world = new_world()
     card_order(world)
     with pytest.raises(PermissionDenied) as caught:
-        world.bo.cancel_order("SO-1", cast(Actor, "agent-1"))
+        require_call_center_user(cast(Actor, "agent-1"), "cancelling an order")
     assert str(caught.value) == "cancelling an order needs a call center user; '?' is not one"
     assert (caught.value.actor_id, caught.value.action) == ("?", "cancelling an order")
+    with pytest.raises(InvalidArgument, match=r"^actor must be an Actor, not str$"):
+        world.bo.cancel_order("SO-1", cast(Actor, "agent-1"))  # E1: refused at the edge
 
 
 def test_a_guest_cannot_save_a_card_and_the_message_says_so() -> None:

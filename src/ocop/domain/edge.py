@@ -1,0 +1,158 @@
+"""The edge: what every public call checks before anything is stored or sent (rule E1).
+
+Ids are non-empty strings of at most :data:`MAX_ID_LENGTH` printable characters
+that hold no card number; enumerations are their members; collections of ids
+are sequences of strings (a lone string is refused, never iterated); money is
+:class:`~ocop.domain.money.Money`. Each check returns the value it accepted or
+raises an :class:`~ocop.domain.errors.InvalidInput` subclass whose message says
+what was wrong without echoing the value.
+
+The checks come in two forms: plain functions for the facade, and attrs
+validators (``id_field`` ...) for the values users build themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from typing import Any, TypeVar
+
+import attrs
+
+from ocop.domain.cardnumbers import contains_card_number
+from ocop.domain.errors import CardNumberRefused, InvalidArgument, InvalidId
+from ocop.domain.money import Money
+
+#: The longest id ocop accepts, in characters.
+MAX_ID_LENGTH = 128
+
+E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
+
+
+def _kind(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1] in "AEIOU" else f"a {name}"
+
+
+def check_id(value: object, argument: str) -> str:
+    """``value`` if it is a valid id (E1), else :class:`InvalidId` naming ``argument``."""
+    if type(value) is not str:
+        raise InvalidId(f"{argument} must be a string id, not {_kind(value)}", argument=argument)
+    if contains_card_number(value):
+        raise CardNumberRefused(argument)
+    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise InvalidId(
+            f"{argument} must be 1 to {MAX_ID_LENGTH} printable characters", argument=argument
+        )
+    return value
+
+
+def check_optional_id(value: object, argument: str) -> str | None:
+    return None if value is None else check_id(value, argument)
+
+
+def check_ids(value: object, argument: str) -> tuple[str, ...]:
+    """A sequence of ids (a list, a tuple ...), never a lone string."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise InvalidArgument(
+            f"{argument} must be a sequence of ids (a list or tuple), not {_kind(value)}",
+            argument=argument,
+        )
+    return tuple(check_id(item, f"{argument}[{n}]") for n, item in enumerate(value))
+
+
+def check_member(value: object, enum: type[E], argument: str) -> E:
+    """``value`` if it is a member of ``enum`` (strings that equal one are refused)."""
+    if not isinstance(value, enum):
+        members = ", ".join(f"{enum.__name__}.{member.name}" for member in enum)
+        raise InvalidArgument(
+            f"{argument} must be one of {members}, not {_kind(value)}", argument=argument
+        )
+    return value
+
+
+def check_instance(value: object, kind: type[T], argument: str) -> T:
+    """``value`` if it is a ``kind``, else :class:`InvalidArgument` naming both."""
+    if not isinstance(value, kind):
+        raise InvalidArgument(
+            f"{argument} must be {_a(kind.__name__)}, not {_kind(value)}", argument=argument
+        )
+    return value
+
+
+def check_money(value: object, argument: str) -> Money:
+    return check_instance(value, Money, argument)
+
+
+def check_optional_money(value: object, argument: str) -> Money | None:
+    return None if value is None else check_money(value, argument)
+
+
+def check_bool(value: object, argument: str) -> bool:
+    if type(value) is not bool:
+        raise InvalidArgument(f"{argument} must be True or False, not {_kind(value)}",
+                              argument=argument)  # fmt: skip
+    return value
+
+
+def check_items(value: object, kinds: tuple[type[Any], ...], argument: str) -> tuple[Any, ...]:
+    """An iterable (not a string or a mapping) whose every item is one of ``kinds``."""
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+        raise InvalidArgument(f"{argument} must be a list of payments, not {_kind(value)}",
+                              argument=argument)  # fmt: skip
+    items = tuple(value)
+    names = " or ".join(_a(kind.__name__) for kind in kinds)
+    for n, item in enumerate(items):
+        if not isinstance(item, kinds):
+            raise InvalidArgument(f"{argument}[{n}] must be {names}, not {_kind(item)}",
+                                  argument=argument)  # fmt: skip
+    return items
+
+
+# -- the same checks as attrs validators, for values users build --------------------------
+def _id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_id(value, f"{type(instance).__name__}.{attribute.name}")
+
+
+def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_optional_id(value, f"{type(instance).__name__}.{attribute.name}")
+
+
+def _optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value != "":
+        check_optional_id(value, f"{type(instance).__name__}.{attribute.name}")
+
+
+def _money(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_money(value, f"{type(instance).__name__}.{attribute.name}")
+
+
+def _optional_money(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_optional_money(value, f"{type(instance).__name__}.{attribute.name}")
+
+
+def _bool(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_bool(value, f"{type(instance).__name__}.{attribute.name}")
+
+
+#: attrs validators: an id; an id or None; Money; Money or None; a bool.
+valid_id = _id
+valid_optional_id = _optional_id
+#: attrs validator: an id, None or "" (a field where empty means "not given").
+valid_optional_text = _optional_text
+valid_money = _money
+valid_optional_money = _optional_money
+valid_bool = _bool
+
+
+def instance_of(kind: type[Any]) -> Any:
+    """attrs validator: the field holds a ``kind`` (:class:`InvalidArgument` otherwise)."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        check_instance(value, kind, f"{type(instance).__name__}.{attribute.name}")
+
+    return check
