@@ -49,7 +49,13 @@ if TYPE_CHECKING:
     )
     from ocop.domain.journal import Voucher, VoucherKind, VoucherLine
     from ocop.domain.money import Money
-    from ocop.domain.operations import Operation, OperationKind, Outcome, ProcessorResult
+    from ocop.domain.operations import (
+        Failed,
+        Operation,
+        OperationKind,
+        Outcome,
+        ProcessorResult,
+    )
     from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
     from ocop.domain.parties import Actor, Customer
     from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
@@ -105,6 +111,7 @@ _PUBLIC: dict[str, str] = {
     "Customer": "ocop.domain.parties",
     "DraftAlreadySubmitted": "ocop.domain.errors",
     "DuplicateOrder": "ocop.domain.errors",
+    "Failed": "ocop.domain.operations",
     "FeatureDisabled": "ocop.domain.errors",
     "Features": "ocop.domain.settings",
     "Hold": "ocop.domain.order",
@@ -184,6 +191,7 @@ __all__ = [
     "Customer",
     "DraftAlreadySubmitted",
     "DuplicateOrder",
+    "Failed",
     "FeatureDisabled",
     "Features",
     "Hold",

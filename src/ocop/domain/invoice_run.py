@@ -21,7 +21,7 @@ from ocop.domain.invoicing import (
     split_over_authorizations,
 )
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation, Outcome
+from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
 from ocop.domain.tender import Capture, PaymentLine
@@ -122,6 +122,9 @@ _Task = (
 )  # fmt: skip
 
 
+_NOT_REUSABLE = "the authorization expired and the card cannot be authorized again"
+
+
 @attrs.frozen(kw_only=True)
 class InvoiceRun:
     """One invoice (or pickup) run as a plan: what is left to do, and what happened.
@@ -136,7 +139,7 @@ class InvoiceRun:
     pickup: bool
     tasks: tuple[_Task, ...]
     waiting: _Task | None = None
-    failed: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
     expired: bool = False
     new_payment: bool = False
@@ -267,8 +270,8 @@ class InvoiceRun:
         if age is AuthorizationAge.FRESH or line.card is None:
             return self._plan(_Take(line_id, auth_id, amount), rest, order, ctx)
         if age is AuthorizationAge.STALE:  # no call
-            return replaced(self, tasks=rest, expired=True,
-                            failed=(*self.failed, line.line_id))  # fmt: skip
+            stale = Failed(line.line_id, reason="the authorization is stale: no processor call")
+            return replaced(self, tasks=rest, expired=True, failed=(*self.failed, stale))
         reusable = line.card.reusable
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
         renew = _Renew(line.line_id, amount, auth.open_amount, reusable)
@@ -279,7 +282,7 @@ class InvoiceRun:
         if op.in_doubt:
             return replaced(self, in_doubt=(*self.in_doubt, op.key)), False
         if op.outcome is not None and op.outcome.failed:
-            return replaced(self, failed=(*self.failed, line_id)), False
+            return replaced(self, failed=(*self.failed, Failed.of(line_id, op))), False
         return self, True
 
     def after(  # noqa: PLR0912 - one case per kind of task
@@ -298,7 +301,8 @@ class InvoiceRun:
                 if not ok:
                     return goal
                 if not task.reusable:
-                    return replaced(goal, failed=(*goal.failed, line_id))
+                    spent = Failed(line_id, key=op.key, reason=_NOT_REUSABLE)
+                    return replaced(goal, failed=(*goal.failed, spent))
                 return goal._then(
                     goal.tasks, _Reauthorize(line_id, open_amount, piece, retry=False)
                 )

@@ -20,7 +20,7 @@ from ocop.domain.outcomes import OperationKind, Outcome, ProcessorResult
 from ocop.domain.steps import Step
 from ocop.domain.values import replaced
 
-__all__ = ["Operation", "OperationKind", "Outcome", "ProcessorResult", "operation_key"]
+__all__ = ["Failed", "Operation", "OperationKind", "Outcome", "ProcessorResult", "operation_key"]
 
 
 @attrs.frozen(kw_only=True)
@@ -79,3 +79,32 @@ class Operation:
 
     def resolved(self, result: ProcessorResult, at: datetime) -> Operation:
         return replaced(self, outcome=result.outcome, result=result, resolved_at=at)
+
+
+class Failed(str):
+    """One entry of a result's ``failed``: the id of what failed (the line of an invoice,
+    the capture of a refund, the card of an unlinked refund), which it equals as a string,
+    with the processor's ``reason`` and the operation ``key`` (empty when ocop refused the
+    call itself, without calling)."""
+
+    key: str
+    reason: str
+
+    def __new__(cls, subject: str, *, key: str = "", reason: str = "") -> Failed:
+        failed = super().__new__(cls, subject)
+        failed.__dict__.update(key=key, reason=reason)
+        return failed
+
+    @classmethod
+    def of(cls, subject: str, operation: Operation) -> Failed:
+        """``subject`` failed in ``operation``: its key and the processor's reason."""
+        reason = operation.result.reason if operation.result is not None else ""
+        if not reason and operation.outcome is not None:
+            reason = operation.outcome.value.replace("_", " ")
+        return cls(subject, key=operation.key, reason=reason)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        return f"Failed({str(self)!r}, key={self.key!r}, reason={self.reason!r})"

@@ -18,7 +18,7 @@ from ocop.domain import keys, postings, steps
 from ocop.domain.errors import InvalidInput, RefundExceedsReceived
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
-from ocop.domain.operations import Operation
+from ocop.domain.operations import Failed, Operation
 from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next
 from ocop.domain.settings import Settings
@@ -136,7 +136,7 @@ class ReturnRun:
     linked: tuple[steps.Step, ...]
     rest: Money
     sent: bool = False
-    failed: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
 
     def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
@@ -150,7 +150,7 @@ class ReturnRun:
 
     def after(self, operations: tuple[Operation, ...]) -> ReturnRun:
         failed = tuple(
-            op.step.capture_id if isinstance(op.step, steps.Refund) else op.target
+            Failed.of(op.step.capture_id if isinstance(op.step, steps.Refund) else op.target, op)
             for op in operations
             if op.outcome is not None and op.outcome.failed
         )

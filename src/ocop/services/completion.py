@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import attrs
 
 from ocop.domain.draft import CompletionDraft
-from ocop.domain.errors import ConcurrentUpdate
+from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
 from ocop.domain.order import Hold, Order
 from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete
@@ -74,10 +74,25 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         current = uow.orders.get(draft.order_id)
         require_completion(current, ports.settings)
         if current.version != draft.order.version:
+            if _submitted(current, draft):
+                raise DraftAlreadySubmitted(draft.order_id)
             raise ConcurrentUpdate(draft.order_id)
         require_no_doubt(uow, draft.order_id)
     wanted = _targets(current, draft) if draft.changed else current
     return complete(ports, wanted, _cvvs(draft), changed=draft.changed)
+
+
+def _submitted(current: Order, draft: CompletionDraft) -> bool:
+    """Whether the stored order is this draft submitted: completed, every draft line stored
+    with its amount and card, every line the draft removed no longer active."""
+    if current.needs_completion:
+        return False
+    stored = {line.line_id: line for line in current.lines}
+    for line in draft.lines:
+        now = stored.get(line.line_id)
+        if now is None or (now.amount, now.card) != (line.amount, line.card):
+            return False
+    return not any(stored[x].active for x in draft.removed if x in stored)
 
 
 def _cvvs(draft: CompletionDraft) -> Mapping[str, str]:

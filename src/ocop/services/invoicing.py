@@ -14,6 +14,7 @@ from ocop.domain.errors import ConnectorMismatch, FeatureDisabled, IllegalTransi
 from ocop.domain.invoice_run import InvoiceRun
 from ocop.domain.invoicing import check_invoice, covered, plan_parts
 from ocop.domain.money import Money
+from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.tender import Capture
 from ocop.services.engine import load, pursue
@@ -26,14 +27,16 @@ class InvoiceResult:
 
     ``captures``: every capture and prepayment application of this invoice so
     far; ``uncovered``: what no payment covered; ``failed``: lines whose capture
-    failed; ``in_doubt``: keys of calls whose outcome is unknown, run ``recover()``.
+    failed, each a :class:`~ocop.domain.operations.Failed` (the line id, with the
+    processor's ``reason`` and the ``key``); ``in_doubt``: keys of calls whose outcome
+    is unknown, run ``recover()``; ``order``: the order as stored after the call.
     """
 
     invoice_id: str
     order: Order
     captures: tuple[Capture, ...]
     uncovered: Money
-    failed: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
     new_payment_required: bool = False
 

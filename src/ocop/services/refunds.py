@@ -14,6 +14,7 @@ import attrs
 
 from ocop.domain.errors import FeatureDisabled, UnknownInvoice
 from ocop.domain.money import Money, total
+from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.parties import ALTERNATE_PAYMENT, Actor
 from ocop.domain.refunds import (
@@ -36,20 +37,22 @@ class RefundResult:
 
     ``refunds``: the linked (or unlinked) refunds of this return so far, each with
     its ``capture_id`` and ``amount``; ``fallback``: what went back by the fallback
-    method; ``failed``: captures whose refund was declined (R5); ``in_doubt``: a
-    refund's outcome is unknown (its key), run ``recover()``.
+    method; ``failed``: captures whose refund was declined (R5), each a
+    :class:`~ocop.domain.operations.Failed` (the capture id, or the card of an unlinked
+    refund, with the processor's ``reason`` and the ``key``); ``in_doubt``: keys of
+    refunds whose outcome is unknown, run ``recover()``; ``order``: the order as stored.
     """
 
     return_id: str
     order: Order
     refunds: tuple[Refund, ...]
     fallback: Money
-    failed: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
 
 
 def _result(
-    order: Order, return_id: str, run: ReturnRun, failed: Sequence[str] | None = None
+    order: Order, return_id: str, run: ReturnRun, failed: Sequence[Failed] | None = None
 ) -> RefundResult:
     fallback = total(
         (r.amount for r in order.other_refunds if r.return_id == return_id and r.method != "card"),
@@ -126,4 +129,5 @@ def refund_to_card(
     payout = unlinked_refund_step(order, return_id, still, card.value)
     run = ReturnRun(return_id=return_id, linked=(payout,), rest=nothing)
     final, run = pursue(ports, order, run, Secrets(card=card))
-    return _result(final, return_id, run, failed=(card.display,) if run.failed else ())
+    failed = tuple(Failed(card.display, key=x.key, reason=x.reason) for x in run.failed)
+    return _result(final, return_id, run, failed=failed)
