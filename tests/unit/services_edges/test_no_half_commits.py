@@ -1,0 +1,74 @@
+"""A storage failure leaves nothing half-committed (E3): the invoice record goes with its
+first intent, so a failed commit records neither and the processor is never called."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocop import BackOffice, Channel, Customer, StorageBusy, StorageError
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.ports.store import Committed, UnitOfWork
+from ocop.testing.counting import CountingStore, DelegatingUnitOfWork
+from worlds import START, by_card, usd
+
+from .support import AGENT
+
+
+class _Failing(DelegatingUnitOfWork):
+    def __init__(self, inner: UnitOfWork, store: FailingStore) -> None:
+        super().__init__(inner)
+        self._store = store
+
+    def commit(self) -> Committed:
+        if self._store.fail_commits:
+            self._store.fail_commits -= 1
+            raise StorageBusy("the database stayed busy")
+        return super().commit()
+
+
+class FailingStore(CountingStore):
+    """A store whose next ``fail_commits`` commits fail as a busy database would."""
+
+    fail_commits = 0
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _Failing(self.inner.unit_of_work(), self)
+
+
+def _world() -> tuple[BackOffice, FailingStore, SimulatedProcessor]:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    store = FailingStore(InMemoryStore(keeps_journal=True))
+    bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("50.00"), payments=[by_card("50.00")])  # fmt: skip
+    return bo, store, sim
+
+
+@pytest.mark.parametrize("call", ["invoice", "pickup", "refund"])
+def test_a_failed_first_commit_records_nothing_and_calls_nothing(call: str) -> None:
+    """The first commit of an invoice, a pickup or a refund fails: the order, its operation
+    log and the processor are as before, and the same call then succeeds once."""
+    bo, store, sim = _world()
+    if call == "refund":
+        bo.invoice("SO-1", "INV-1", usd("50.00"))
+    before, calls = bo.order("SO-1"), sim.calls
+    with store.inner.unit_of_work() as uow:
+        log = uow.operations.for_order("SO-1")
+
+    def run() -> object:
+        if call == "refund":
+            return bo.refund("SO-1", "RMA-1", usd("20.00"), AGENT)
+        return getattr(bo, call)("SO-1", "INV-9" if call == "pickup" else "INV-1", usd("50.00"))
+
+    store.fail_commits = 1
+    with pytest.raises(StorageError):
+        run()
+    assert bo.order("SO-1") == before
+    assert not bo.order("SO-1").invoices or call == "refund"
+    with store.inner.unit_of_work() as uow:
+        assert uow.operations.for_order("SO-1") == log
+    assert sim.calls == calls
+    run()
+    assert sim.calls == calls + 1
