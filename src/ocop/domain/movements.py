@@ -13,7 +13,7 @@ import attrs
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.money import Money
-from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken, mask
 
 __all__ = ["Authorization", "Capture", "Refund", "positive"]
 
@@ -40,7 +40,7 @@ class Authorization:
     captured: Money = attrs.field(validator=_not_negative)
     voided: Money = attrs.field(validator=_not_negative)
     #: The card token value this authorization was made with.
-    card_value: str = attrs.field(default="", validator=validate_no_card_data)
+    card_value: str = attrs.field(default="", validator=validate_no_card_data, repr=mask)
 
     @classmethod
     def new(
