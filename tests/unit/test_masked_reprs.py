@@ -14,7 +14,7 @@ def _token_values(order: Order) -> set[str]:
         if line.card is not None:
             values.add(line.card.value)
         values.update(a.token.value for a in line.authorizations)
-        values.update(c.token.value for c in line.captures)
+        values.update(c.token.value for c in line.captures if c.token is not None)
         values.update(r.token.value for r in line.refunds if r.token is not None)
     return values
 
