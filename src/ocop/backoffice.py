@@ -79,6 +79,25 @@ class BackOffice(BackOfficeServices):
         return cls._wired(SqliteStore(path, keeps_journal=True), settings, processor, clock)
 
     @classmethod
+    def postgres(
+        cls,
+        dsn: str,
+        settings: Settings | None = None,
+        processor: PaymentProcessor | None = None,
+        clock: Clock | None = None,
+        schema: str | None = "ocop",
+    ) -> Self:
+        """Back offices sharing one PostgreSQL database: store and journal in its ``schema``
+        (created if missing; None: the search path of ``dsn``), vouchers written in the same
+        transaction as the change that posts them. Needs the ``postgres`` extra
+        (:class:`~ocop.domain.errors.MissingExtra` without it)."""
+        # Imported when first used: psycopg is loaded only by hosts that ask for it.
+        from ocop.adapters.postgres import PostgresStore
+
+        store = PostgresStore(dsn, keeps_journal=True, schema=schema)
+        return cls._wired(store, settings, processor, clock)
+
+    @classmethod
     def _wired(
         cls,
         store: InMemoryStore | SqlStore,

@@ -3,10 +3,10 @@
 Each case runs on every store: what a unit of work sees of its own staged work,
 conflicts found only when a commit writes, rival outcomes for one key, the
 journals storing a voucher once, and a store that keeps the journal taking no
-other. Then each SQL backend's own error mapping: SQLite's busy lock and
-PostgreSQL's serialization failures become ``ConcurrentUpdate``; other database
-errors pass through unchanged; first starts racing on one PostgreSQL schema
-create it once.
+other. Then each SQL backend's own error mapping (E3): SQLite's busy lock and
+PostgreSQL's serialization failures become ``StorageBusy`` (a contention to retry,
+with no order to name); other database errors become ``StorageError``; first starts
+racing on one PostgreSQL schema create it once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from ocop import (
     Operation,
     OrderNotFound,
     Outcome,
+    StorageBusy,
+    StorageError,
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.postgres import _SCHEMA_LOCK, PostgresJournal, PostgresStore
@@ -394,8 +396,8 @@ def test_a_store_that_keeps_the_journal_takes_no_other_journal(kind: str, tmp_pa
 # -- SQLite's own errors -------------------------------------------------------------------
 
 
-def test_sqlite_reports_a_busy_database_as_concurrent_update(tmp_path: Path) -> None:
-    """O5: a commit that finds the file locked by another writer raises ConcurrentUpdate."""
+def test_sqlite_reports_a_busy_database_as_storage_busy(tmp_path: Path) -> None:
+    """E3: a commit that finds the file locked by another writer raises StorageBusy."""
     path = tmp_path / "ocop.db"
     store = SqliteStore(path, timeout=0)
     rival = sqlite3.connect(path, isolation_level=None)
@@ -403,9 +405,8 @@ def test_sqlite_reports_a_busy_database_as_concurrent_update(tmp_path: Path) -> 
         rival.execute("BEGIN IMMEDIATE")
         with store.unit_of_work() as uow:
             uow.orders.add(SAMPLE.order())
-            with pytest.raises(ConcurrentUpdate) as busy:
+            with pytest.raises(StorageBusy, match="SQLITE_BUSY"):
                 uow.commit()
-        assert busy.value.order_id == "(database busy)"
         rival.execute("ROLLBACK")
     finally:
         rival.close()
@@ -417,14 +418,17 @@ def test_sqlite_reports_a_busy_database_as_concurrent_update(tmp_path: Path) -> 
         assert uow.orders.ids() == ("SO-1",)
 
 
-def test_sqlite_passes_other_database_errors_through(tmp_path: Path) -> None:
-    """A file whose orders table is not ocop's raises sqlite3's own error, not an OcopError."""
+def test_sqlite_reports_other_database_errors_as_storage_error(tmp_path: Path) -> None:
+    """E3: a file whose orders table is not ocop's raises StorageError, sqlite3's own error
+    chained to it."""
     path = tmp_path / "foreign.db"
     with sqlite3.connect(path) as foreign:
         foreign.execute("CREATE TABLE ocop_orders (order_id TEXT PRIMARY KEY)")
     store = SqliteStore(path)
-    with store.unit_of_work() as uow, pytest.raises(sqlite3.OperationalError, match="body"):
+    with store.unit_of_work() as uow, pytest.raises(StorageError) as refused:
         uow.orders.find("SO-1")
+    assert type(refused.value) is StorageError
+    assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
 
 
 # -- PostgreSQL's own errors ---------------------------------------------------------------
@@ -451,32 +455,34 @@ def _fail_order_writes(conninfo: str, errcode: str) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("errcode", ["serialization_failure", "deadlock_detected"])
-def test_postgres_reports_serialization_failures_as_concurrent_update(
+def test_postgres_reports_serialization_failures_as_storage_busy(
     conninfo: str, errcode: str
 ) -> None:
-    """O5: a transaction the server aborts to serialize raises ConcurrentUpdate; none stored."""
+    """E3: a transaction the server aborts to serialize raises StorageBusy; none stored."""
     store = PostgresStore(conninfo)
     _fail_order_writes(conninfo, errcode)
     with store.unit_of_work() as uow:
         uow.orders.add(SAMPLE.order())
         uow.outbox.add(SAMPLE.voucher("V-1"))
-        with pytest.raises(ConcurrentUpdate) as lost:
+        with pytest.raises(StorageBusy, match="contention"):
             uow.commit()
-    assert lost.value.order_id == "(serialization failure)"
     with store.unit_of_work() as uow:
         assert uow.orders.ids() == ()
         assert uow.outbox.pending() == ()
 
 
 @pytest.mark.postgres
-def test_postgres_passes_other_database_errors_through(conninfo: str) -> None:
-    """Any other server error reaches the caller as psycopg's own error, nothing stored."""
+def test_postgres_reports_other_database_errors_as_storage_error(conninfo: str) -> None:
+    """E3: any other server error raises StorageError, psycopg's own error chained to it;
+    nothing stored."""
     store = PostgresStore(conninfo)
     _fail_order_writes(conninfo, "check_violation")
     with store.unit_of_work() as uow:
         uow.orders.add(SAMPLE.order())
-        with pytest.raises(psycopg.errors.CheckViolation):
+        with pytest.raises(StorageError) as refused:
             uow.commit()
+    assert type(refused.value) is StorageError
+    assert isinstance(refused.value.__cause__, psycopg.errors.CheckViolation)
     with store.unit_of_work() as uow:
         assert uow.orders.ids() == ()
 

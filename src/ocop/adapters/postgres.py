@@ -1,25 +1,51 @@
 """PostgreSQL adapters: store and journal for back offices sharing one database.
 
 Needs the ``postgres`` extra (``pip install 'ocop[postgres]'``); psycopg is
-imported here only. A unit of work reads freely and writes its changes at commit
-in one transaction; ``UPDATE ... WHERE version = ...`` and unique keys decide
-between workers on other machines (rule O5): a rival update waits for the row
-lock, then finds the version moved and raises
-:class:`~ocop.domain.errors.ConcurrentUpdate`. Tables are prefixed ``ocop_`` and
-may live in their own schema (``search_path`` in the connection string).
+imported here only, and importing this module without it raises
+:class:`~ocop.domain.errors.MissingExtra`. A unit of work reads freely and writes
+its changes at commit in one transaction; ``UPDATE ... WHERE version = ...`` and
+unique keys decide between workers on other machines (rule O5): a rival update
+waits for the row lock, then finds the version moved and raises
+:class:`~ocop.domain.errors.ConcurrentUpdate`.
+
+Tables are prefixed ``ocop_``. ``schema=`` puts them in a schema of their own,
+created if missing, and sets it as the search path of the store's connections;
+without it they live where the connection string's ``search_path`` says.
+
+psycopg's errors are reported as :class:`~ocop.domain.errors.StorageError` (rule
+E3): a server that cannot be reached, a lost connection or a missing schema as
+:class:`~ocop.domain.errors.StorageUnavailable`; a transaction the server aborted to
+resolve a conflict (serialization failure, deadlock) or a lock or statement timeout
+as :class:`~ocop.domain.errors.StorageBusy`; a value the server cannot hold (a NUL
+character, text that cannot be encoded, an id too long to index) as
+:class:`~ocop.domain.errors.StorageLimitExceeded`.
 """
 
 from __future__ import annotations
 
+import re
 from contextlib import AbstractContextManager
 from typing import Any, cast
 
-import psycopg
-from psycopg.pq import TransactionStatus
+import attrs
 
 from ocop.adapters.pool import Connection, ConnectionPool
 from ocop.adapters.sql import Dialect, SqlJournal, SqlStore
-from ocop.domain.errors import ConcurrentUpdate, OcopError
+from ocop.domain.errors import (
+    InvalidArgument,
+    MissingExtra,
+    StorageBusy,
+    StorageError,
+    StorageLimitExceeded,
+    StorageUnavailable,
+)
+
+try:
+    import psycopg
+    from psycopg import sql
+    from psycopg.pq import TransactionStatus
+except ImportError as missing:
+    raise MissingExtra("postgres", "psycopg") from missing
 
 __all__ = ["PostgresJournal", "PostgresStore"]
 
@@ -39,16 +65,83 @@ _SCHEMA = (
 #: Advisory lock taken while the schema is created, so parallel first starts don't race.
 _SCHEMA_LOCK = 4_242_001
 
+#: A schema name ocop creates: a plain identifier PostgreSQL keeps whole (at most 63 bytes).
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,63}")
 
-def _translate(error: Exception) -> OcopError | None:
-    if isinstance(error, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
-        return ConcurrentUpdate("(serialization failure)")
-    return None
+#: SQLSTATEs of contention the caller may retry: serialization failure, deadlock, a lock
+#: or statement timeout, too many connections.
+_BUSY = frozenset({"40001", "40P01", "55P03", "57014", "53300"})
+#: SQLSTATEs of a server that cannot be used now: shut down, starting, crashed; a database
+#: that does not exist.
+_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "3D000"})
+#: SQLSTATE classes of values the server cannot hold (data exceptions, program limits).
+_LIMIT_CLASSES = frozenset({"22", "54"})
 
 
-def _pool(conninfo: str) -> ConnectionPool:
+def _translate(error: Exception) -> StorageError | None:
+    """The StorageError for an error of psycopg (E3), named by its SQLSTATE and class,
+    never by the value or statement that caused it; None for an error of anything else."""
+    if isinstance(error, UnicodeEncodeError):
+        return StorageLimitExceeded(
+            "the database cannot store a text with a character its encoding lacks "
+            "(a lone surrogate, or one outside the database's character set)"
+        )
+    if not isinstance(error, psycopg.Error):
+        return None
+    state = error.sqlstate or ""
+    kind = f"{state} {type(error).__name__}".strip()
+    if state in _BUSY:
+        return StorageBusy(
+            f"the transaction met a contention the database would not wait out ({kind}); "
+            "retry the call"
+        )
+    if state == "3F000":
+        return StorageUnavailable(
+            "the schema the search path names does not exist: create it, or pass schema= "
+            f"to have the store create it ({kind})"
+        )
+    if state[:2] in {"08", "28"} or state in _UNAVAILABLE:
+        return StorageUnavailable(f"the database cannot be reached or used ({kind})")
+    if (
+        not state
+        and isinstance(error, psycopg.OperationalError)
+        and not isinstance(error, psycopg.errors.PipelineAborted)
+    ):
+        return StorageUnavailable(f"the connection to the database failed or was lost ({kind})")
+    if not state and isinstance(error, psycopg.DataError) and "NUL (0x00)" in str(error):
+        return StorageLimitExceeded(f"PostgreSQL cannot store a text with a NUL character ({kind})")
+    if state[:2] in _LIMIT_CLASSES or state == "53100" or isinstance(error, psycopg.DataError):
+        return StorageLimitExceeded(f"the database cannot hold a value of this call ({kind})")
+    return StorageError(f"the database refused the statement ({kind})")
+
+
+def _checked_schema(schema: str | None) -> str | None:
+    """``schema`` if ocop may create and use it (letters, digits, underscore, at most 63,
+    not PostgreSQL's own ``pg_`` prefix); InvalidArgument otherwise, naming no value."""
+    if schema is None:
+        return None
+    if (
+        not isinstance(schema, str)
+        or _SCHEMA_NAME.fullmatch(schema) is None
+        or schema.lower().startswith("pg_")
+    ):
+        raise InvalidArgument(
+            "schema must be 1 to 63 ASCII letters, digits or underscores, not starting with pg_",
+            argument="schema",
+        )
+    return schema
+
+
+def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
     def connect() -> Connection:
-        return cast(Connection, psycopg.connect(conninfo, autocommit=True))
+        connection = psycopg.connect(conninfo, autocommit=True)
+        if schema is not None:
+            try:
+                connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            except BaseException:
+                connection.close()
+                raise
+        return cast(Connection, connection)
 
     def idle(connection: Connection) -> bool:
         raw = cast(psycopg.Connection[Any], connection)
@@ -68,7 +161,17 @@ def _pipeline(connection: Any) -> AbstractContextManager[object]:
 
 _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_translate,
                    json_text=_json_text, pipeline=_pipeline,
+                   has_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
                    lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",))  # fmt: skip
+
+
+def _dialect(schema: str | None) -> Dialect:
+    """The dialect of a store in ``schema``: its first start also creates the schema, under
+    the advisory lock (``CREATE SCHEMA IF NOT EXISTS`` alone races with another start)."""
+    if schema is None:
+        return _DIALECT
+    create = f'CREATE SCHEMA IF NOT EXISTS "{schema}"'  # a checked name, quoted
+    return attrs.evolve(_DIALECT, lock=(*_DIALECT.lock, create))
 
 
 class PostgresStore(SqlStore):
@@ -76,16 +179,22 @@ class PostgresStore(SqlStore):
 
     ``keeps_journal``: the database's journal table is the payment journal
     (:attr:`journal`), written in the same transaction as the change that posts.
+    ``schema``: the tables live in this schema, created if missing (InvalidArgument for
+    a name that is not 1 to 63 letters, digits or underscores); None keeps the search
+    path of ``conninfo``.
     """
 
-    def __init__(self, conninfo: str, *, keeps_journal: bool = False) -> None:
-        pool = _pool(conninfo)
-        super().__init__(_DIALECT, pool, keeps_journal=keeps_journal)
+    def __init__(
+        self, conninfo: str, *, keeps_journal: bool = False, schema: str | None = None
+    ) -> None:
+        schema = _checked_schema(schema)
+        super().__init__(_dialect(schema), _pool(conninfo, schema), keeps_journal=keeps_journal)
 
 
 class PostgresJournal(SqlJournal):
-    """A :class:`~ocop.ports.journal.PaymentJournal` in a PostgreSQL database."""
+    """A :class:`~ocop.ports.journal.PaymentJournal` in a PostgreSQL database (``schema``:
+    as for :class:`PostgresStore`)."""
 
-    def __init__(self, conninfo: str) -> None:
-        pool = _pool(conninfo)
-        super().__init__(_DIALECT, pool)
+    def __init__(self, conninfo: str, *, schema: str | None = None) -> None:
+        schema = _checked_schema(schema)
+        super().__init__(_dialect(schema), _pool(conninfo, schema))

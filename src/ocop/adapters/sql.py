@@ -7,12 +7,20 @@ The statements here are written with ``?`` placeholders and plain SQL both
 backends speak (``INSERT ... ON CONFLICT DO NOTHING``). Uniqueness and versions
 are enforced by the database (primary keys, ``UPDATE ... WHERE version = ?``) and
 reported as the same errors the in-memory store raises (rule O5).
+
+Every error of the database driver, from opening a connection to the commit, is
+translated by the backend's :attr:`Dialect.translate` into a
+:class:`~ocop.domain.errors.StorageError` (rule E3): the database cannot be reached
+(:class:`~ocop.domain.errors.StorageUnavailable`), stayed busy
+(:class:`~ocop.domain.errors.StorageBusy`), or cannot hold a value
+(:class:`~ocop.domain.errors.StorageLimitExceeded`). A write that fails is rolled back
+whole: nothing of the unit of work is stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from typing import Any, TypeVar
 
 import attrs
@@ -26,7 +34,9 @@ from ocop.domain.errors import (
     IdempotencyConflict,
     OcopError,
     OrderNotFound,
+    StorageBusy,
     StorageError,
+    StorageUnavailable,
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
@@ -44,8 +54,12 @@ class Dialect:
     begin: str
     placeholder: str
     schema: tuple[str, ...]
-    translate: Callable[[Exception], OcopError | None]
+    #: The :class:`StorageError` for an error of the driver (E3); None for any other error.
+    #: Its message says what kind of failure it was, never the value that caused it.
+    translate: Callable[[Exception], StorageError | None]
     json_text: Callable[[str, str], str]
+    #: A query with one placeholder, for a table name: a row if that table exists.
+    has_table: str
     #: Run first in the transaction that creates or migrates the schema.
     lock: tuple[str, ...] = ()
     #: Sends several statements in one round trip (a context manager over the driver's
@@ -107,20 +121,21 @@ class _Session:
         return self._dialect
 
     def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
-        if self._connection is None:
-            self._connection = self._pool.take()
-        cursor = self._connection.cursor()
         try:
-            cursor.execute(sql.replace("?", self._dialect.placeholder), tuple(params))
-            rows = cursor.fetchall() if cursor.description is not None else []
-            return rows, cursor.rowcount
+            if self._connection is None:
+                self._connection = self._pool.take()
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(sql.replace("?", self._dialect.placeholder), tuple(params))
+                rows = cursor.fetchall() if cursor.description is not None else []
+                return rows, cursor.rowcount
+            finally:
+                cursor.close()
         except Exception as error:
             mapped = self._dialect.translate(error)
-            if mapped is not None:
-                raise mapped from error
-            raise
-        finally:
-            cursor.close()
+            if mapped is None:
+                raise
+            raise mapped from error
 
     def batch(self, statements: Sequence[_Statement]) -> list[int]:
         """Run ``statements`` in order, in one round trip where the driver can; the count of
@@ -134,10 +149,10 @@ class _Session:
         pipeline = self._dialect.pipeline
         if pipeline is None:
             return [self.run(s.sql, s.params) for s in statements]
-        if self._connection is None:
-            self._connection = self._pool.take()
         cursors: list[Any] = []
         try:
+            if self._connection is None:
+                self._connection = self._pool.take()
             with pipeline(self._connection):
                 for statement in statements:
                     cursor = self._connection.cursor()
@@ -150,23 +165,35 @@ class _Session:
             ]
         except Exception as error:
             mapped = self._dialect.translate(error)
-            if mapped is not None:
-                raise mapped from error
-            raise
+            if mapped is None:
+                raise
+            raise mapped from error
         finally:
             for cursor in cursors:
                 cursor.close()
 
     def transaction(self, work: Callable[[], _T]) -> _T:
         """Run ``work`` in one transaction: all of it is stored, or none."""
-        self.run(self._dialect.begin)
+        self.run(self._dialect.begin)  # a busy database fails here, with nothing begun
         try:
             done = work()
+            self.run("COMMIT")
         except BaseException:
-            self.run("ROLLBACK")
+            self.rollback()
             raise
-        self.run("COMMIT")
         return done
+
+    def rollback(self) -> None:
+        """End the open transaction, storing nothing of it.
+
+        A connection that cannot roll back (lost, or its transaction already ended by the
+        database) is left as it is: the pool hands out again only a connection that is
+        idle, and closes any other, which ends its transaction on the database.
+        """
+        if self._connection is None:
+            return
+        with suppress(StorageError):
+            self.run("ROLLBACK")
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -261,10 +288,10 @@ class SqlBackend:
             for statement, count in zip(statements, counts, strict=True):
                 if statement.then is not None:
                     statement.then(count)
+            session.run("COMMIT")
         except BaseException:
-            self.session.run("ROLLBACK")
+            session.rollback()  # E3: nothing of the unit of work is stored
             raise
-        self.session.run("COMMIT")
         return tuple(to_post)
 
     def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[_Statement]:
@@ -404,13 +431,15 @@ def _create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
     session = _Session(dialect, pool)
 
     def current() -> bool:
+        """Whether the schema is at this ocop's version: the only case with no DDL to run."""
         try:
             return _schema_version(session) == SCHEMA_VERSION
-        except OcopError:
+        except (StorageUnavailable, StorageBusy):
             raise
-        except Exception:  # noqa: BLE001 - no schema table yet: create it below
-            session.close()
-            return False
+        except StorageError:
+            if session.run(dialect.has_table, ["ocop_schema"])[0]:
+                raise  # the table is there: something else failed
+            return False  # no schema table yet: create it below
 
     def create() -> None:
         for statement in (*dialect.lock, *dialect.schema):

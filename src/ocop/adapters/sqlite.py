@@ -3,8 +3,14 @@
 A unit of work reads freely and writes its changes at commit in one
 ``BEGIN IMMEDIATE`` transaction, so writers are serialised by the database
 file's lock across threads and processes; versions and unique keys then decide
-conflicts (rule O5). Busy timeouts are reported as
-:class:`~ocop.domain.errors.ConcurrentUpdate`.
+conflicts (rule O5).
+
+sqlite3's errors are reported as :class:`~ocop.domain.errors.StorageError` (rule E3):
+a file that cannot be opened as :class:`~ocop.domain.errors.StorageUnavailable`, a
+file still locked by another writer when ``timeout`` runs out as
+:class:`~ocop.domain.errors.StorageBusy`, a value SQLite cannot hold (text that
+cannot be encoded, too big, a full disk) as
+:class:`~ocop.domain.errors.StorageLimitExceeded`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ from typing import cast
 
 from ocop.adapters.pool import Connection, ConnectionPool
 from ocop.adapters.sql import Dialect, SqlJournal, SqlStore
-from ocop.domain.errors import ConcurrentUpdate, OcopError
+from ocop.domain.errors import (
+    StorageBusy,
+    StorageError,
+    StorageLimitExceeded,
+    StorageUnavailable,
+)
 
 __all__ = ["SqliteJournal", "SqliteStore"]
 
@@ -34,10 +45,45 @@ _SCHEMA = (
 )
 
 
-def _translate(error: Exception) -> OcopError | None:
-    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-        return ConcurrentUpdate("(database busy)")
-    return None
+#: Primary result codes (the low byte of an extended code), by the error they become.
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_UNAVAILABLE = frozenset(
+    {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY,
+     sqlite3.SQLITE_AUTH}
+)  # fmt: skip
+_LIMITS = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_TOOBIG})
+_NOT_A_DATABASE = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+
+
+def _translate(error: Exception) -> StorageError | None:
+    """The StorageError for an error of sqlite3 (E3), named by its result code, never by
+    the value or statement that caused it; None for an error of anything else."""
+    if isinstance(error, UnicodeEncodeError):
+        return StorageLimitExceeded(
+            "SQLite cannot store a text with a character that has no UTF-8 encoding "
+            "(a lone surrogate)"
+        )
+    if isinstance(error, UnicodeDecodeError):
+        return StorageError("the database file holds text that is not UTF-8")
+    if isinstance(error, OverflowError):
+        return StorageLimitExceeded("SQLite cannot store an integer this large")
+    if not isinstance(error, sqlite3.Error):
+        return None
+    code: int | None = getattr(error, "sqlite_errorcode", None)
+    name = getattr(error, "sqlite_errorname", None) or type(error).__name__
+    primary = None if code is None else code & 0xFF
+    if primary in _BUSY:
+        return StorageBusy(
+            f"the database file stayed locked by another connection past the timeout ({name}); "
+            "retry the call"
+        )
+    if primary in _UNAVAILABLE:
+        return StorageUnavailable(f"the database file cannot be opened or written ({name})")
+    if primary in _LIMITS or isinstance(error, sqlite3.DataError):
+        return StorageLimitExceeded(f"SQLite cannot hold a value of this call ({name})")
+    if primary in _NOT_A_DATABASE:
+        return StorageError(f"the file is not a database, or is damaged ({name})")
+    return StorageError(f"SQLite refused the statement ({name})")
 
 
 def _pool(path: str | Path, timeout: float) -> ConnectionPool:
@@ -45,10 +91,14 @@ def _pool(path: str | Path, timeout: float) -> ConnectionPool:
         connection = sqlite3.connect(
             str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
-        # WAL with NORMAL sync: a commit survives the process dying; only a power cut
-        # can lose the last transactions, never corrupt the file.
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            # WAL with NORMAL sync: a commit survives the process dying; only a power cut
+            # can lose the last transactions, never corrupt the file.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     def idle(connection: Connection) -> bool:
@@ -61,8 +111,10 @@ def _json_text(column: str, field: str) -> str:
     return f"json_extract({column}, '$.{field}')"
 
 
+_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
 _DIALECT = Dialect(begin="BEGIN IMMEDIATE", placeholder="?", schema=_SCHEMA,
-                   translate=_translate, json_text=_json_text)  # fmt: skip
+                   translate=_translate, json_text=_json_text, has_table=_HAS_TABLE)  # fmt: skip
 
 
 class SqliteStore(SqlStore):

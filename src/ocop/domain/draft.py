@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 import attrs
 
+from ocop.domain.edge import check_id, check_optional_id
 from ocop.domain.errors import InstrumentNotFound, InvalidDraftEdit, InvalidInput, LineNotFound
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order
@@ -68,6 +69,7 @@ class CompletionDraft:
         return self.order.currency
 
     def line(self, line_id: str) -> PaymentLine:
+        check_id(line_id, "line_id")
         for line in self.lines:
             if line.line_id == line_id:
                 return line
@@ -138,6 +140,7 @@ class CompletionDraft:
 
     def add_saved_card(self, instrument_id: str, *, cvv: str, amount: Money) -> CompletionDraft:
         """C1: a card line from a saved instrument, tokenized with the CVV at submit."""
+        check_id(instrument_id, "instrument_id")
         self._require_editable_method(PaymentMethod.CARD)
         customer_id = self.order.customer.customer_id
         instrument = next((i for i in self.instruments if i.instrument_id == instrument_id), None)
@@ -156,6 +159,8 @@ class CompletionDraft:
     ) -> CompletionDraft:
         """C1: a prepayment (cash, check, customer account, gift card ...), posted at submit."""
         kind = parse_method(method)
+        if check_number != "":
+            check_optional_id(check_number, "check_number")
         if kind is PaymentMethod.CARD:
             raise InvalidDraftEdit("a card is added with add_card", rule="C1")
         self._require_editable_method(kind)

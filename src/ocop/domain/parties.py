@@ -34,7 +34,8 @@ class Customer:
 
     @classmethod
     def named(cls, customer_id: str, on_account_limit: Money | None = None) -> Self:
-        return cls(customer_id=customer_id, on_account_limit=on_account_limit)
+        return cls(customer_id=check_id(customer_id, "Customer.customer_id"),
+                   on_account_limit=on_account_limit)  # fmt: skip
 
     @classmethod
     def guest(cls) -> Self:

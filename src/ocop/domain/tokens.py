@@ -25,9 +25,21 @@ def mask(value: str) -> str:
     return f"{value[:4]}…({len(value)})" if len(value) > 4 else "…"
 
 
+#: The longest token value or account name ocop accepts from a processor.
+MAX_TOKEN_LENGTH = 512
+
+
 def _nonempty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{type(instance).__name__}.{attribute.name} must be a non-empty string")
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_TOKEN_LENGTH
+        or not value.isprintable()
+    ):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a non-empty string of at "
+            f"most {MAX_TOKEN_LENGTH} printable characters"
+        )
 
 
 def _last4(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -40,8 +52,8 @@ def _expiry(instance: object, attribute: attrs.Attribute[str | None], value: str
         raise InvalidInput("expiry must be 'YYYY-MM'")
 
 
-_TOKEN_VALUE = [_nonempty, validate_no_card_data]
-_ACCOUNT = [_nonempty, validate_no_card_data]
+_TOKEN_VALUE = [validate_no_card_data, _nonempty]
+_ACCOUNT = [validate_no_card_data, _nonempty]
 
 
 @attrs.frozen(repr=False)
@@ -71,7 +83,7 @@ class ProcessorToken:
 class CardToken(ProcessorToken):
     """A card as the processor knows it; usable only by the merchant account that got it."""
 
-    brand: str = attrs.field(validator=[_nonempty, validate_no_card_data])
+    brand: str = attrs.field(validator=[validate_no_card_data, _nonempty])
     last4: str = attrs.field(validator=_last4)
     expiry: str | None = attrs.field(default=None, validator=_expiry)
     reusable: bool = attrs.field(default=True)

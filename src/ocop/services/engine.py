@@ -24,6 +24,7 @@ from ocop.domain.errors import (
     IdempotencyConflict,
     IllegalTransition,
     OperationInDoubt,
+    StorageBusy,
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
@@ -295,10 +296,14 @@ def settle(
     of work changed the order or settled one of the operations first (a ``recover()``
     running at the same time), the order is read again and what is settled is kept.
     """
-    for _ in range(RETRIES):
+    for attempt in range(RETRIES):
         try:
             return _settle_once(ports, order_id, answers, order)
         except ConcurrentUpdate:
+            order = None
+        except StorageBusy:  # the answers are in hand: worth waiting for the database
+            if attempt == RETRIES - 1:
+                raise
             order = None
     raise ConcurrentUpdate(order_id)
 

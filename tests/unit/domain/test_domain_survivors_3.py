@@ -255,10 +255,14 @@ def test_a_blank_token_field_is_refused_naming_the_token_kind_and_field() -> Non
     """I5, T3: an empty value, connector or brand names its token class and field."""
     with pytest.raises(InvalidInput) as value:
         AuthorizationToken(" ", "sim", "sa-1")
-    assert str(value.value) == "AuthorizationToken.value must be a non-empty string"
+    assert str(value.value) == (
+        "AuthorizationToken.value must be a non-empty string of at most 512 printable characters"
+    )
     with pytest.raises(InvalidInput) as brand:
         CardToken(value="tok_1", connector="sim", service_account="sa-1", brand="", last4="1111")
-    assert str(brand.value) == "CardToken.brand must be a non-empty string"
+    assert str(brand.value) == (
+        "CardToken.brand must be a non-empty string of at most 512 printable characters"
+    )
 
 
 @pytest.mark.parametrize("last4", ["111", "11a1", "11111"])
