@@ -1,0 +1,37 @@
+"""docs/errors.md lists every error class ocop has, and ``ocop`` exports each one."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import ocop
+from ocop.domain import errors
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
+
+
+def _error_classes() -> list[type[errors.OcopError]]:
+    return [
+        value
+        for _, value in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(value, errors.OcopError) and value.__module__ == errors.__name__
+    ]
+
+
+def test_every_error_class_has_a_row_and_a_place_in_the_tree() -> None:
+    """Each OcopError subclass has its own table row (what it means, what to do) and is in
+    the drawn tree, and the module docstring's tree is the document's."""
+    classes = [c for c in _error_classes() if c is not errors.OcopError]  # the root heads it
+    assert len(classes) >= 30
+    missing_rows = [c.__name__ for c in classes if f"| `{c.__name__}` |" not in DOC]
+    missing_tree = [c.__name__ for c in classes if f"── {c.__name__}" not in DOC]
+    assert (missing_rows, missing_tree) == ([], [])
+    tree = DOC.split("## The tree", 1)[1].split("```")[1].strip()
+    docstring = "\n".join(line.removeprefix("    ") for line in (errors.__doc__ or "").splitlines())
+    assert tree in docstring
+
+
+def test_every_error_class_is_exported_from_ocop() -> None:
+    """``from ocop import <Error>`` works for every error class."""
+    assert [c.__name__ for c in _error_classes() if getattr(ocop, c.__name__, None) is not c] == []
