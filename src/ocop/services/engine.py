@@ -11,7 +11,6 @@ intent (or an unposted voucher) that ``recover()`` finishes.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -34,9 +33,10 @@ from ocop.domain.settings import Settings
 from ocop.domain.tokens import AuthorizationToken, CardToken
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import UnitOfWork
+from ocop.services.logs import logger
 from ocop.services.wiring import Ports
 
-log = logging.getLogger("ocop.operations")
+log = logger("ocop.operations")
 
 #: How often a commit that lost a version race is retried before giving up (O5).
 RETRIES = 5

@@ -9,16 +9,15 @@ committed but not yet posted to the journal are posted.
 
 from __future__ import annotations
 
-import logging
-
 import attrs
 
 from ocop.domain.errors import OcopError
 from ocop.domain.operations import Outcome
 from ocop.services.engine import post_pending, settle
+from ocop.services.logs import logger
 from ocop.services.wiring import Ports
 
-log = logging.getLogger("ocop.recovery")
+log = logger("ocop.recovery")
 
 
 @attrs.frozen(kw_only=True)
