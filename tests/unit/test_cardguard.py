@@ -1,7 +1,9 @@
-"""The card-number guard (rules T2, V8): no stored text holds a card number."""
+"""The card-number guard (rules T1, T2, V8): no stored text holds a card number or a CVV."""
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -19,6 +21,7 @@ from ocop import (
     Customer,
     Hold,
     HoldCode,
+    InvalidCvv,
     Invoice,
     Money,
     Operation,
@@ -34,7 +37,8 @@ from ocop import (
     VoucherLine,
 )
 from ocop.domain import steps
-from ocop.domain.cardguard import contains_card_number, luhn_valid, refuse_card_data
+from ocop.domain.cardguard import check_cvv, contains_card_number, luhn_valid, refuse_card_data
+from ocop.domain.cardnumbers import CARD_MASK, mask
 from ocop.testing.strategies import card_numbers, non_card_text
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -109,9 +113,13 @@ GUARDED: dict[str, Callable[[str], object]] = {
     "Capture.target": lambda t: _capture(target=t),
 }
 
-# Text around a card number that does not glue digits onto its first or last group.
-before = st.text(max_size=12).filter(lambda s: not s[-1:].isdecimal())
-after = st.text(max_size=12).filter(lambda s: not s[:1].isdecimal())
+# Text around a card number that glues neither digits nor a letter onto its first or last
+# group (a group glued to a letter joins no other group across spaces or dashes).
+before = st.text(max_size=12).filter(lambda s: not s[-1:].isalnum())
+after = st.text(max_size=12).filter(lambda s: not s[:1].isalnum())
+# Text that may end (or start) with a letter, never with a digit.
+lettered_before = st.text(max_size=12).filter(lambda s: not s[-1:].isdecimal())
+lettered_after = st.text(max_size=12).filter(lambda s: not s[:1].isdecimal())
 
 
 def _in_script(zero: int, text: str) -> str:
@@ -137,6 +145,15 @@ def test_a_card_number_in_any_guarded_field_is_refused_without_being_echoed(
     assert number not in message
     assert not contains_card_number(message)
     assert not contains_card_number(repr(refused.value))
+
+
+@given(number=card_numbers(with_separators=False), prefix=lettered_before, suffix=lettered_after)
+def test_an_unbroken_card_number_glued_to_letters_is_refused(
+    number: str, prefix: str, suffix: str
+) -> None:
+    """An unbroken Luhn-valid 13-19 digit run is a card number whatever letters touch it."""
+    with pytest.raises(CardNumberRefused):
+        refuse_card_data(prefix + number + suffix, "note")
 
 
 @pytest.mark.parametrize("field", sorted(GUARDED))
@@ -173,6 +190,14 @@ def test_a_run_failing_the_luhn_check_passes(body: str) -> None:
         "ref4111111111111111end",
         "378282246310005",  # 15-digit amex test number
         "4111111111111111 2",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "x 4111111111111111 y",
+        "ab4111111111111111cd",
+        "x1 4111 1111 1111 1111",  # the glued "1" stays out; the groups after it still join
+        "4111 1111 1111 1111 2y",
+        "19b9e527-3295-4391-970c-a4111111111111111f",  # a whole card inside a hex word
+        "41111111-1111-4115-8abc-def012345678",  # all-digit UUID groups join across dashes
         _in_script(0xFF10, "4111111111111111"),  # fullwidth digits
         _in_script(0x0660, "4111 1111 1111 1111"),  # Arabic-Indic digits
     ],
@@ -191,30 +216,52 @@ def test_a_card_number_next_to_other_text_is_found(text: str) -> None:
         "411111111111",
         "2026-01-01 12:30",
         "00000000-0000-4000-8000-00000000000a",
+        "19b9e527-3295-4391-970c-ad55cf3dd776",  # 527-3295-4391-970 would pass the Luhn check
+        "x4111 1111 1111 1111",  # the glued 4111 joins no group: 12 digits are left
+        "4111 1111 1111 1111x",
         "",
     ],
 )
 def test_ids_dates_and_long_unbroken_runs_are_not_cards(text: str) -> None:
-    """Non-Luhn runs, unbroken runs over 19 digits, short ids and dates are not cards."""
+    """Non-Luhn runs, unbroken runs over 19 digits, short ids, dates and hex words are not cards.
+
+    A digit group glued to a letter on its outer side belongs to a word (a hex id's
+    ``e527`` or ``970c``): it joins no other group across spaces or dashes.
+    """
     assert not contains_card_number(text)
 
 
+def _luhn(digits: str) -> bool:
+    """The Luhn check, written out again: every second digit from the right is doubled."""
+    values = [int(char) for char in digits]
+    doubled = [(2 * d) // 10 + (2 * d) % 10 for d in values[-2::-2]]
+    return (sum(values[-1::-2]) + sum(doubled)) % 10 == 0
+
+
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
+def _letter(char: str) -> bool:
+    return char.isalnum() and not char.isdecimal()
+
+
 def _oracle(text: str) -> bool:
-    """Brute force: some stretch from a run's digit to another, over digits, spaces and dashes."""
+    """Brute force: some stretch from a digit to another, over digits, spaces and dashes,
+    with no digit touching it, and no letter touching it if it crosses a space or dash."""
     for start in range(len(text)):
         for end in range(start + 1, len(text) + 1):
             stretch = text[start:end]
+            outside = text[start - 1 : start] + text[end : end + 1]
             if (
                 stretch[0].isdecimal()
                 and stretch[-1].isdecimal()
-                and not text[start - 1 : start].isdecimal()
-                and not text[end : end + 1].isdecimal()
+                and not any(char.isdecimal() for char in outside)
                 and all(char.isdecimal() or char in " -" for char in stretch)
+                and (stretch.isdecimal() or not any(_letter(char) for char in outside))
+                and _is_card("".join(char for char in stretch if char.isdecimal()))
             ):
-                digits = [int(char) for char in stretch if char.isdecimal()]
-                doubled = [(2 * d) // 10 + (2 * d) % 10 for d in digits[-2::-2]]
-                if 13 <= len(digits) <= 19 and (sum(digits[::-1][::2]) + sum(doubled)) % 10 == 0:
-                    return True
+                return True
     return False
 
 
@@ -223,10 +270,161 @@ texts = st.lists(card_numbers() | non_card_text() | st.text(" -ab,٣", max_size=
 )
 
 
+def _unbroken_runs_hold_a_card(text: str) -> bool:
+    """Whether some maximal run of ASCII digits, taken whole, is a card number."""
+    return any(_is_card(run) for run in re.findall("[0-9]+", text))
+
+
+DIGITS = "0123456789"
+HEX = "0123456789abcdef"
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _hex_group(size: int) -> st.SearchStrategy[str]:
+    """``size`` hex characters: often all digits, so that joined groups are drawn too."""
+    digits = st.text(DIGITS, min_size=size, max_size=size)
+    return digits | st.text(HEX, min_size=size, max_size=size)
+
+
+uuid4_shaped = st.one_of(
+    st.uuids(version=4).map(str),
+    st.builds(
+        "{}-{}-4{}-{}{}-{}".format,
+        _hex_group(8),
+        _hex_group(4),
+        _hex_group(3),
+        st.sampled_from("89ab"),
+        _hex_group(3),
+        _hex_group(12),
+    ),
+)
+# Long hex and base64 ids, with stretches of digits long enough to hold a card now and then.
+hex_ids = st.text(HEX, max_size=64) | st.lists(
+    st.text(DIGITS, min_size=1, max_size=20) | st.text(HEX, max_size=8), max_size=8
+).map("".join)
+base64_ids = st.one_of(
+    st.binary(max_size=48).map(lambda raw: base64.b64encode(raw).decode("ascii")),
+    st.tuples(
+        st.lists(st.text(DIGITS, min_size=1, max_size=20) | st.text(BASE64, max_size=8)),
+        st.sampled_from(["", "=", "=="]),
+    ).map(lambda parts: "".join(parts[0]) + parts[1]),
+)
+
+
+def _uuid_oracle(text: str) -> bool:
+    """A UUID holds a card in an unbroken digit run, or in dash-joined groups that are all
+    digits: a group that mixes in a hex letter has its digits glued to that letter."""
+    groups = text.split("-")
+    joined = [
+        "".join(groups[first : last + 1])
+        for first in range(len(groups))
+        for last in range(first + 1, len(groups))
+        if all(group.isdecimal() for group in groups[first : last + 1])
+    ]
+    return _unbroken_runs_hold_a_card(text) or any(_is_card(digits) for digits in joined)
+
+
+@given(uuid4_shaped)
+def test_a_uuid_is_refused_only_if_it_really_holds_a_card_number(text: str) -> None:
+    """A uuid4 is a card only through an unbroken digit run or dash-joined all-digit groups."""
+    assert contains_card_number(text) == _uuid_oracle(text)
+    assert (mask(text) == text) != _uuid_oracle(text)
+
+
+@given(hex_ids)
+def test_a_hex_id_is_refused_exactly_when_an_unbroken_digit_run_is_a_card(text: str) -> None:
+    """A hex id is a card exactly when one of its unbroken digit runs is a Luhn-valid 13-19."""
+    assert contains_card_number(text) == _unbroken_runs_hold_a_card(text)
+
+
+@given(base64_ids)
+def test_a_base64_id_is_refused_exactly_when_an_unbroken_digit_run_is_a_card(text: str) -> None:
+    """A base64 id is a card exactly when one of its unbroken digit runs is a Luhn-valid 13-19."""
+    assert contains_card_number(text) == _unbroken_runs_hold_a_card(text)
+
+
+def test_the_uuid_of_the_issue_is_accepted_and_left_as_it_is() -> None:
+    """The digits 527-3295-4391-970 pass the Luhn check, but 527 and 970 belong to hex words."""
+    uuid = "19b9e527-3295-4391-970c-ad55cf3dd776"
+    assert luhn_valid("527329543919" + "70")
+    assert refuse_card_data(uuid, "id") == uuid
+    assert mask(uuid) == uuid
+
+
 @given(texts)
 def test_the_guard_agrees_with_a_brute_force_search(text: str) -> None:
     """contains_card_number finds a card exactly when a brute-force search over stretches does."""
     assert contains_card_number(text) == _oracle(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("pay 4111 1111 1111 1111 now", f"pay {CARD_MASK} now"),
+        ("4111-1111-1111-1111", CARD_MASK),
+        ("ab4111111111111111cd", f"ab{CARD_MASK}cd"),
+        ("12-4111-1111-1111-1111 ok", f"{CARD_MASK} ok"),  # the run joined to it goes too
+        ("x527-4111111111111111", f"x527-{CARD_MASK}"),  # a glued group is a run of its own
+        ("4111111111111111 and 5500005555555559", f"{CARD_MASK} and {CARD_MASK}"),
+        ("19b9e527-3295-4391-970c-ad55cf3dd776", "19b9e527-3295-4391-970c-ad55cf3dd776"),
+        ("x4111 1111 1111 1111", "x4111 1111 1111 1111"),
+        ("a\x00b\nc\u2028", "a\\x00b\\nc\\u2028"),
+        ("4111111111111111\x00", f"{CARD_MASK}\\x00"),
+        ("\x1b[31m 4111 1111 1111 1111", f"\\x1b[31m {CARD_MASK}"),
+    ],
+)
+def test_mask_replaces_exactly_the_runs_holding_a_card_and_escapes_control_characters(
+    text: str, masked: str
+) -> None:
+    """mask() puts [card number] for each run holding a card, and escapes what is not printable."""
+    assert mask(text) == masked
+
+
+def test_mask_finds_a_card_an_escape_writes_into_the_text() -> None:
+    """An escape ending in digits that run into the digits after it is searched again."""
+    digits = "10000000000071"  # no card, but "85" + digits is one
+    assert not contains_card_number(digits)
+    assert luhn_valid("85" + digits)
+    masked = mask("\x85" + digits)
+    assert masked == f"\\x{CARD_MASK}"
+    assert not contains_card_number(masked)
+
+
+def _masked_from(text: str, pieces: list[str]) -> bool:
+    """Whether ``text`` is ``pieces`` with, between each two, a stretch of digits, spaces and
+    dashes that holds a card number."""
+    if not text.startswith(pieces[0]):
+        return False
+    if len(pieces) == 1:
+        return text == pieces[0]
+    rest = text[len(pieces[0]) :]
+    return any(
+        _oracle(rest[:end]) and _masked_from(rest[end:], pieces[1:])
+        for end in range(1, len(rest) + 1)
+        if all(char.isdecimal() or char in " -" for char in rest[:end])
+    )
+
+
+@given(texts)
+def test_mask_replaces_only_runs_that_hold_a_card(text: str) -> None:
+    """mask() leaves text without a card as it is; each piece it replaced held a card."""
+    masked = mask(text)
+    assert not _oracle(masked)
+    if not _oracle(text):
+        assert masked == text
+        return
+    pieces = masked.split(CARD_MASK)
+    assert len(pieces) > 1
+    assert _masked_from(text, pieces)
+
+
+@given(st.lists(texts | st.text(max_size=3), max_size=4).map("".join))
+def test_masked_text_is_printable_and_holds_no_card(text: str) -> None:
+    """Whatever the text, mask() returns printable text without a card number."""
+    masked = mask(text)
+    assert masked.isprintable()
+    assert not contains_card_number(masked)
+    assert not _oracle(masked)
 
 
 @given(card_numbers(with_separators=False))
@@ -249,3 +447,44 @@ def test_refuse_card_data_names_the_field_not_the_value(number: str) -> None:
 def test_refuse_card_data_returns_clean_text_unchanged(text: str) -> None:
     """Text without a card number comes back as it went in."""
     assert refuse_card_data(text, "note") == text
+
+
+@pytest.mark.parametrize("cvv", ["123", "0000", "9371"])
+def test_a_cvv_of_three_or_four_ascii_digits_is_returned(cvv: str) -> None:
+    """check_cvv returns a CVV of exactly 3 or 4 ASCII digits unchanged."""
+    assert check_cvv(cvv) == cvv
+
+
+@pytest.mark.parametrize(
+    "cvv",
+    [
+        "",
+        "12",
+        "12345",
+        "12a",
+        " 123",
+        "123\n",
+        _in_script(0x0660, "123"),  # Arabic-Indic digits
+        _in_script(0xFF10, "123"),  # fullwidth digits
+        "²³⁴",  # digits that are not decimal
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        123,
+        None,
+        b"123",
+    ],
+)
+def test_anything_else_given_as_a_cvv_is_refused_without_being_echoed(cvv: object) -> None:
+    """check_cvv raises InvalidCvv for anything else, a card number included, showing none of it."""
+    with pytest.raises(InvalidCvv) as refused:
+        check_cvv(cvv)
+    shown = f"{refused.value} {refused.value!r} {refused.value.args!r}"
+    assert str(refused.value) == "a CVV is 3 or 4 digits"
+    assert not contains_card_number(shown)
+
+
+@given(card_numbers())
+def test_a_card_number_given_as_a_cvv_is_refused(number: str) -> None:
+    """No card number, however written, passes as a CVV."""
+    with pytest.raises(InvalidCvv):
+        check_cvv(number)

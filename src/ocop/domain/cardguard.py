@@ -1,21 +1,36 @@
-"""The card-number guard (rules T2, V8).
+"""The card-number guard (rules T1, T2, V8).
 
 ocop stores processor tokens, never card numbers or CVVs. Every free-text value
 that ocop keeps passes through :func:`refuse_card_data`, which refuses any run
 of 13 to 19 digits (spaces or dashes allowed between them) that passes the Luhn
 check (:mod:`ocop.domain.cardnumbers`). The error names the field, never the value.
+
+A CVV is held only on its way to the processor, and :func:`check_cvv` checks it
+where it enters: three or four ASCII digits, anything else (a card number among
+them) refused with :class:`InvalidCvv`, which shows nothing of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ocop.domain.cardnumbers import contains_card_number, luhn_valid
-from ocop.domain.errors import CardNumberRefused
+from ocop.domain.errors import CardNumberRefused, InvalidCvv
 
-__all__ = ["contains_card_number", "luhn_valid", "refuse_card_data", "validate_no_card_data"]
+__all__ = [
+    "check_cvv",
+    "contains_card_number",
+    "luhn_valid",
+    "refuse_card_data",
+    "validate_cvv",
+    "validate_cvvs",
+    "validate_no_card_data",
+]
+
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 def refuse_card_data(value: str, field: str) -> str:
@@ -31,3 +46,24 @@ def validate_no_card_data(
     """attrs validator form of :func:`refuse_card_data` for (optional) text fields."""
     if isinstance(value, str) and contains_card_number(value):
         raise CardNumberRefused(f"{type(instance).__name__}.{attribute.name}")
+
+
+def check_cvv(value: object) -> str:
+    """Return ``value`` if it is a CVV (a str of exactly 3 or 4 ASCII digits), or raise
+    :class:`InvalidCvv`, whose message shows nothing of the value."""
+    if isinstance(value, str) and len(value) in (3, 4) and _ASCII_DIGITS.issuperset(value):
+        return value
+    raise InvalidCvv()
+
+
+def validate_cvv(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator form of :func:`check_cvv`."""
+    check_cvv(value)
+
+
+def validate_cvvs(
+    instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, object]
+) -> None:
+    """attrs validator: every value of a mapping (CVVs by line id) passes :func:`check_cvv`."""
+    for cvv in value.values():
+        check_cvv(cvv)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
-# A run of digit groups joined by spaces or dashes ("4111 - 1111" as well as "4111-1111").
-_RUN = re.compile(r"\d+(?:[ -]+\d+)*")
+# Digit groups joined by spaces or dashes ("4111 - 1111" as well as "4111-1111").
+_JOINED = re.compile(r"\d+(?:[ -]+\d+)*")
+_GROUP = re.compile(r"\d+")
 # Thirteen digits joined at most by spaces or dashes: no card number fits in less.
 _LONG_ENOUGH = re.compile(r"\d(?:[ -]*\d){12}")
-_GROUP_SPLIT = re.compile(r"[ -]+")
 
 #: What a card number is replaced with in masked text.
 CARD_MASK = "[card number]"
@@ -34,8 +35,42 @@ def luhn_valid(digits: str) -> bool:
     return checksum % 10 == 0
 
 
+def _glues(char: str) -> bool:
+    """Whether ``char`` is a letter (any alphanumeric that is not a digit): digits
+    written against it belong to a word such as a hex id, not to a card number."""
+    return char.isalnum() and not char.isdecimal()
+
+
+def _runs(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of the runs in ``text``, in order.
+
+    A run is a sequence of digit groups joined by spaces or dashes. A group glued
+    to a letter on its outer side (the first group of the sequence on its left,
+    the last on its right) joins no other group: in ``e527-3295-4391-970c`` the
+    ``527`` and the ``970`` belong to hex words, and the run is ``3295-4391``. Such
+    a group is a run of its own, checked whole like any unbroken digit run.
+    """
+    for joined in _JOINED.finditer(text):
+        start, end = joined.span()
+        groups = [group.span() for group in _GROUP.finditer(text, start, end)]
+        if len(groups) == 1:
+            yield start, end
+            continue
+        first, last = 0, len(groups) - 1
+        if start > 0 and _glues(text[start - 1]):
+            yield groups[0]
+            first = 1
+        glued_after = end < len(text) and _glues(text[end])
+        if glued_after:
+            last -= 1
+        if first <= last:
+            yield groups[first][0], groups[last][1]
+        if glued_after:
+            yield groups[-1]
+
+
 def _run_holds_card(run: str) -> bool:
-    groups = _GROUP_SPLIT.split(run)
+    groups = _GROUP.findall(run)
     for first in range(len(groups)):
         digits = ""
         for group in groups[first:]:
@@ -47,18 +82,27 @@ def _run_holds_card(run: str) -> bool:
     return False
 
 
+def _card_runs(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of the runs in ``text`` that hold a card number."""
+    if _LONG_ENOUGH.search(text) is None:
+        return
+    for start, end in _runs(text):
+        if _run_holds_card(text[start:end]):
+            yield start, end
+
+
 @functools.lru_cache(maxsize=8192)
 def contains_card_number(text: str) -> bool:
     """Whether ``text`` holds a 13-19 digit Luhn-valid run (spaces or dashes allowed).
 
-    A run is a maximal sequence of digit groups joined by spaces or dashes. The
-    whole run is checked, and so is every stretch of consecutive groups within
-    it, so a card number written next to another number is still found. An
-    unbroken digit run is checked whole: a 20-digit id is not a card.
+    A run is a sequence of digit groups joined by spaces or dashes; a group glued
+    to a letter on its outer side joins no other group and is a run of its own
+    (see :func:`_runs`). Every stretch of consecutive groups in a run is checked,
+    so a card number written next to another number is still found. An unbroken
+    digit run is checked whole, wherever it stands: a 20-digit id is not a card, a
+    16-digit Luhn-valid run inside a hex id is.
     """
-    if _LONG_ENOUGH.search(text) is None:
-        return False
-    return any(_run_holds_card(run) for run in _RUN.findall(text))
+    return next(_card_runs(text), None) is not None
 
 
 def _escaped(char: str) -> str:
@@ -66,12 +110,27 @@ def _escaped(char: str) -> str:
     return repr(char)[1:-1] if char not in "'\"" else char
 
 
+def _without_cards(text: str) -> str:
+    """``text`` with every run that holds a card number replaced by ``[card number]``."""
+    pieces: list[str] = []
+    done = 0
+    for start, end in _card_runs(text):
+        pieces += (text[done:start], CARD_MASK)
+        done = end
+    if not pieces:
+        return text
+    return "".join(pieces) + text[done:]
+
+
 def mask(text: str) -> str:
     """``text`` fit for a message or a log line: every run holding a card number replaced
     by ``[card number]``, every character that is not printable (control characters, lone
-    surrogates) written as its escape."""
-    if _LONG_ENOUGH.search(text) is not None:
-        text = _RUN.sub(lambda run: CARD_MASK if _run_holds_card(run[0]) else run[0], text)
+    surrogates) written as its escape.
+
+    An escape can end in digits (``\\x85``, ``\\u2028``) that run on into the digits after
+    it, so escaped text is searched for card numbers once more.
+    """
+    text = _without_cards(text)
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+    return _without_cards("".join(char if char.isprintable() else _escaped(char) for char in text))

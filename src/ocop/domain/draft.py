@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 import attrs
 
+from ocop.domain.cardguard import check_cvv, validate_cvvs
 from ocop.domain.edge import check_id, check_optional_id
 from ocop.domain.errors import InstrumentNotFound, InvalidDraftEdit, InvalidInput, LineNotFound
 from ocop.domain.money import Money, total
@@ -45,7 +46,12 @@ class CompletionDraft:
     removed: frozenset[str] = frozenset()
     instruments: tuple[SavedInstrument, ...] = attrs.field(default=(), repr=False)
     _cvvs: Mapping[str, str] = attrs.field(
-        default=MappingProxyType({}), converter=_frozen_map, repr=False, eq=False, alias="cvvs"
+        default=MappingProxyType({}),
+        converter=_frozen_map,
+        validator=validate_cvvs,
+        repr=False,
+        eq=False,
+        alias="cvvs",
     )
 
     @classmethod
@@ -139,15 +145,18 @@ class CompletionDraft:
         return self._with(line)
 
     def add_saved_card(self, instrument_id: str, *, cvv: str, amount: Money) -> CompletionDraft:
-        """C1: a card line from a saved instrument, tokenized with the CVV at submit."""
+        """C1: a card line from a saved instrument, tokenized with the CVV at submit.
+
+        A CVV that is not 3 or 4 ASCII digits raises
+        :class:`~ocop.domain.errors.InvalidCvv` (T1).
+        """
         check_id(instrument_id, "instrument_id")
         self._require_editable_method(PaymentMethod.CARD)
         customer_id = self.order.customer.customer_id
         instrument = next((i for i in self.instruments if i.instrument_id == instrument_id), None)
         if customer_id is None or instrument is None or instrument.customer_id != customer_id:
             raise InstrumentNotFound(instrument_id, customer_id or "guest")
-        if not (isinstance(cvv, str) and cvv.isdigit() and len(cvv) in (3, 4)):
-            raise InvalidDraftEdit("a saved card needs its 3 or 4 digit security code", rule="T1")
+        check_cvv(cvv)
         line = PaymentLine.card_line(
             self._next_line_id(), instrument.card, self._money(amount), instrument_id=instrument_id
         )

@@ -17,6 +17,7 @@ from typing import TypeVar
 import attrs
 
 from ocop.domain import steps
+from ocop.domain.cardguard import validate_cvvs
 from ocop.domain.effects import apply_outcomes
 from ocop.domain.errors import (
     ConcurrentUpdate,
@@ -49,9 +50,10 @@ G = TypeVar("G", bound=Goal)
 @attrs.frozen(kw_only=True)
 class Secrets:
     """What a call needs and no plan or log may hold: CVVs by line (T1), an unlinked
-    refund's card (R4)."""
+    refund's card (R4). A CVV that is not 3 or 4 ASCII digits is refused here, before
+    any step runs, whatever path brought it."""
 
-    cvvs: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    cvvs: Mapping[str, str] = attrs.field(factory=dict, repr=False, validator=validate_cvvs)
     card: CardToken | None = None
 
 

@@ -130,6 +130,9 @@ def card_numbers(with_separators: bool = True) -> SearchStrategy[str]:
     """Luhn-valid 13-19 digit card numbers, with spaces and dashes between digits or not.
 
     What rule T2 forbids anywhere ocop stores text: for testing that a value is refused.
+    Put other text around one apart from its digits, and, if it has spaces or dashes,
+    apart from letters too: a digit group glued to a letter (``x4111 1111 1111 1111``)
+    belongs to that word and joins no other group, so no card is found there.
     """
     return _card_numbers(with_separators)
 
@@ -144,9 +147,10 @@ def non_card_text() -> SearchStrategy[str]:
     """Ids and numbers that are not card numbers and that ocop must accept.
 
     UUIDs, order-style ids (``"SO-123"``), 13-19 digit runs that fail the Luhn
-    check, and runs of up to 12 digits. A UUID whose digits happen to form a
-    Luhn-valid 13-19 digit run (such as the nil UUID) is a card number by
-    rule T2's definition and is left out.
+    check, and runs of up to 12 digits. Digits glued to a hex letter belong to it
+    and join nothing across a dash, but a UUID whose all-digit groups, joined
+    across their dashes, form a Luhn-valid 13-19 digit run (such as the nil UUID)
+    holds a card number written with dashes by rule T2's definition and is left out.
     """
     digits = st.text("0123456789", min_size=1, max_size=12)
     return st.one_of(

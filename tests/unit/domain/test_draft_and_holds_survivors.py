@@ -1,8 +1,9 @@
 """Draft refusals name their rule, line and reason; plans name their line; holds keep their time.
 
 Each test pins a value a caller sees: the exact message, ``rule`` and ``line_id`` of an
-:class:`InvalidDraftEdit` (C1-C5, T1, V7), what a draft plans to be paid, the line each
-planned step names (C3-C6), and the holds submit places (S1, S2) with the time placed.
+:class:`InvalidDraftEdit` (C1-C5, V7), the message of an :class:`InvalidCvv` (T1), what a
+draft plans to be paid, the line each planned step names (C3-C6), and the holds submit
+places (S1, S2) with the time placed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ocop import (
     Customer,
     Hold,
     HoldCode,
+    InvalidCvv,
     InvalidDraftEdit,
     LineStatus,
     PaymentLine,
@@ -101,14 +103,12 @@ def test_a_card_is_not_added_as_a_prepayment() -> None:
     )
 
 
-@pytest.mark.parametrize("cvv", ["12", "12345", "12a", ""])
+@pytest.mark.parametrize("cvv", ["12", "12345", "12a", "", "4111111111111111"])
 def test_a_saved_card_needs_a_three_or_four_digit_security_code(cvv: str) -> None:
-    """T1: a saved card without a 3 or 4 digit CVV is refused with the reason."""
-    assert refusal(lambda: begin().add_saved_card("inst_1", cvv=cvv, amount=usd("5.00"))) == (
-        "T1: a saved card needs its 3 or 4 digit security code",
-        "T1",
-        None,
-    )
+    """T1: a saved card without a 3 or 4 digit CVV is refused by InvalidCvv, showing none of it."""
+    with pytest.raises(InvalidCvv) as refused:
+        begin().add_saved_card("inst_1", cvv=cvv, amount=usd("5.00"))
+    assert str(refused.value) == "a CVV is 3 or 4 digits"
 
 
 # -- C3, C5, C1: changing an amount -------------------------------------------------------

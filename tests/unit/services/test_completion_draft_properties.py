@@ -16,6 +16,7 @@ from ocop import (
     CompletionDraft,
     Customer,
     InstrumentNotFound,
+    InvalidCvv,
     InvalidDraftEdit,
     InvalidInput,
     LineNotFound,
@@ -44,7 +45,7 @@ METHODS = (
 )
 RULES = frozenset({"C1", "C2", "C3", "C5", "T1", "V7"})
 #: The errors an edit may raise: specific ones, never the bare root.
-SPECIFIC = frozenset({InvalidDraftEdit, LineNotFound, InstrumentNotFound, InvalidInput})
+SPECIFIC = frozenset({InvalidDraftEdit, LineNotFound, InstrumentNotFound, InvalidInput, InvalidCvv})
 
 
 @functools.cache

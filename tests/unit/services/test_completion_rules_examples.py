@@ -32,7 +32,7 @@ from ocop import (
     HoldCode,
     IllegalTransition,
     InstrumentNotFound,
-    InvalidDraftEdit,
+    InvalidCvv,
     InvalidInput,
     LineStatus,
     OcopError,
@@ -364,7 +364,7 @@ def test_paying_with_a_saved_card_needs_its_cvv() -> None:
     world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=ALICE, total=usd("10.00"))
     draft = world.bo.begin_completion("SO-1", CLERK)
     for cvv in ("", "12", "12a", "12345"):
-        with pytest.raises(InvalidDraftEdit):
+        with pytest.raises(InvalidCvv):
             draft.add_saved_card(saved.instrument_id, cvv=cvv, amount=usd("10.00"))
     result = world.bo.submit(
         draft.add_saved_card(saved.instrument_id, cvv=CVV, amount=usd("10.00"))

@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from support import ALICE, CARD_1, CARD_2, CLERK, CVV, World, make_world
@@ -16,10 +17,12 @@ from ocop import (
     CardToken,
     Channel,
     CompletionDraft,
+    InvalidCvv,
     LineStatus,
     Prepayment,
     SavedCardPayment,
 )
+from ocop.services.engine import Secrets
 from ocop.testing.strategies import card_numbers
 from worlds import usd
 
@@ -169,3 +172,90 @@ def test_any_card_number_as_a_check_number_is_refused_without_echo(number: str) 
     digits = "".join(ch for ch in number if ch.isdigit())
     assert digits not in str(refused.value)
     assert number not in str(refused.value)
+
+
+# -- CVVs (T1): refused where they enter, never sent ----------------------------------------
+
+BAD_CVVS: tuple[object, ...] = (*CARD_NUMBERS, "", "12", "12345", "12a", " 123", 123, None)
+
+
+def _cvv_entries(world: World, cvv: object) -> list[Callable[[], object]]:
+    """Every way a CVV comes into ocop, each given ``cvv``."""
+    saved = world.bo.saved_instruments(ALICE)[0]
+    draft = world.bo.begin_completion("SO-1", CLERK)
+    return [
+        lambda: SavedCardPayment(saved.instrument_id, cvv=cvv, amount=usd("5.00")),  # type: ignore[arg-type]
+        lambda: draft.add_saved_card(saved.instrument_id, cvv=cvv, amount=usd("5.00")),  # type: ignore[arg-type]
+        lambda: attrs.evolve(draft, cvvs={"L1": cvv}),  # type: ignore[dict-item]
+        lambda: Secrets(cvvs={"L1": cvv}),  # type: ignore[dict-item]
+    ]
+
+
+@functools.cache
+def _cvv_world() -> World:
+    world = make_world()
+    world.bo.save_instrument(ALICE, CARD_1, consent=True)
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=ALICE, total=usd("10.00"))
+    return world
+
+
+def _refused_as_a_cvv(cvv: object) -> None:
+    world = _cvv_world()
+    for enter in _cvv_entries(world, cvv):
+        with pytest.raises(InvalidCvv) as refused:
+            enter()
+        shown = f"{refused.value} {refused.value!r} {refused.value.args!r}"
+        assert str(refused.value) == "a CVV is 3 or 4 digits"
+        if isinstance(cvv, str) and cvv:
+            assert cvv not in shown
+    assert world.sim.ledger() == ()
+    assert world.bo.begin_completion("SO-1", CLERK).lines == ()
+
+
+@pytest.mark.parametrize("cvv", BAD_CVVS)
+def test_a_cvv_that_is_not_three_or_four_digits_is_refused_where_it_enters(cvv: object) -> None:
+    """T1: a saved-card payment, a draft and a call refuse a bad CVV with InvalidCvv, unechoed."""
+    _refused_as_a_cvv(cvv)
+
+
+@settings(deadline=None)  # the first example builds the cached world
+@given(number=card_numbers())
+def test_a_card_number_given_as_a_cvv_is_refused_where_it_enters(number: str) -> None:
+    """T1, T2: a card number typed where the CVV goes is refused at every entry, never sent."""
+    _refused_as_a_cvv(number)
+
+
+class _CountingProcessor:
+    """Counts the tokenize calls a simulated processor receives."""
+
+    def __init__(self, world: World) -> None:
+        self.calls = 0
+        tokenize = world.sim.tokenize
+
+        def counted(key: str, customer_id: str, instrument_id: str, cvv: str) -> object:
+            self.calls += 1
+            return tokenize(key, customer_id, instrument_id, cvv)
+
+        world.sim.tokenize = counted  # type: ignore[assignment, method-assign]
+
+
+def test_a_card_number_given_as_a_cvv_never_reaches_the_processor() -> None:
+    """T1: placement and submit with a card number for the CVV stop before any tokenize call."""
+    world = make_world()
+    saved = world.bo.save_instrument(ALICE, CARD_1, consent=True)
+    counter = _CountingProcessor(world)
+    number = "4111 1111 1111 1111"
+    with pytest.raises(InvalidCvv):
+        world.bo.place_order(
+            "SO-1", channel=Channel.ECOMMERCE, customer=ALICE, total=usd("10.00"),
+            payments=[SavedCardPayment(saved.instrument_id, cvv=number, amount=usd("10.00"))],
+        )  # fmt: skip
+    world.bo.place_order("SO-2", channel=Channel.CALL_CENTER, customer=ALICE, total=usd("10.00"))
+    draft = world.bo.begin_completion("SO-2", CLERK)
+    with pytest.raises(InvalidCvv):
+        world.bo.submit(draft.add_saved_card(saved.instrument_id, cvv=number, amount=usd("10.00")))
+    assert counter.calls == 0
+    assert world.sim.ledger() == ()
+    good = draft.add_saved_card(saved.instrument_id, cvv=CVV, amount=usd("10.00"))
+    assert world.bo.submit(good).approved
+    assert counter.calls == 1

@@ -93,15 +93,16 @@ def test_the_saved_card_added_again_with_its_cvv_is_tokenized_and_authorized() -
 
 
 def test_a_declined_tokenize_at_placement_declines_the_line() -> None:
-    """T1: a security code the processor rejects declines the saved-card line; the order holds."""
+    """T1: a tokenize the processor declines (its CVV check failed) declines the saved-card line."""
     world = new_world()
     saved = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    world.sim.script("tokenize", "decline")
     order = world.bo.place_order(
         "SO-1",
         channel=Channel.ECOMMERCE,
         customer=CUSTOMER,
         total=usd("40.00"),
-        payments=[SavedCardPayment(saved.instrument_id, "12", usd("40.00"))],
+        payments=[SavedCardPayment(saved.instrument_id, "123", usd("40.00"))],
     )
     assert order.line("L1").status is LineStatus.DECLINED
     assert order.status is OrderStatus.ON_HOLD
