@@ -258,6 +258,7 @@ class ModelLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(START)
+        self.settings = Settings.default()  # the model predicts the defaults (F1: all on)
         self.currency = "USD"
         self.multi = True
         self.adjustments = True
@@ -286,9 +287,7 @@ class ModelLifecycle(RuleBasedStateMachine):
 
     def back_office(self) -> BackOffice:
         """The back office under test (in memory; subclasses may use other stores)."""
-        return BackOffice.in_memory(
-            settings=Settings.default(), processor=self.sim, clock=self.clock
-        )
+        return BackOffice.in_memory(settings=self.settings, processor=self.sim, clock=self.clock)
 
     def money(self, minor: int) -> Money:
         return Money.from_minor(minor, self.currency)

@@ -27,12 +27,13 @@ class OnSqlite:
 
     sim: SimulatedProcessor  # the machine's own
     clock: ManualClock
+    settings: Settings
 
     def back_office(self) -> BackOffice:
         folder = Path(tempfile.mkdtemp(prefix="ocop-"))
         self.folders = [*getattr(self, "folders", []), folder]
         return BackOffice.sqlite(
-            folder / "payments.db", settings=Settings.default(), processor=self.sim,
+            folder / "payments.db", settings=self.settings, processor=self.sim,
             clock=self.clock,
         )  # fmt: skip
 
@@ -48,6 +49,7 @@ class OnPostgres:
 
     sim: SimulatedProcessor  # the machine's own
     clock: ManualClock
+    settings: Settings
 
     def back_office(self) -> BackOffice:
         if not hasattr(self, "schemas"):
@@ -55,7 +57,7 @@ class OnPostgres:
         conninfo = self.schemas.enter_context(private_schema())
         return BackOffice(
             store=PostgresStore(conninfo), processor=self.sim, journal=PostgresJournal(conninfo),
-            settings=Settings.default(), clock=self.clock,
+            settings=self.settings, clock=self.clock,
         )  # fmt: skip
 
     def teardown(self) -> None:

@@ -41,9 +41,38 @@ def test_defaults_have_every_feature_on_and_no_warning() -> None:
     assert dict(settings.method_operations)[PaymentMethod.GIFT_CARD] == 214
 
 
+DISCOURAGED = ("unified_journal_defaults", "duplicate_payment_protection",
+               "refunds_over_multiple_captures")  # fmt: skip
+REQUIRED = ("omni_channel_payments", "manual_void_of_expired_authorizations")
+OFF = Settings.default().with_features(omni_channel_order_payments=False)
+
+
 @pytest.mark.parametrize("prerequisite", PREREQUISITES)
-def test_ocop_needs_each_of_the_five_other_features(prerequisite: str) -> None:
-    """F1: turning off any prerequisite while OCOP is on raises InvalidSettings naming it."""
+def test_turning_ocop_on_needs_each_of_the_five_other_features(prerequisite: str) -> None:
+    """F1: turning OCOP from off to on while any prerequisite is off is refused, naming it."""
+    without = OFF.with_features(**{prerequisite: False})
+    with pytest.raises(InvalidSettings, match=prerequisite):
+        without.with_features(omni_channel_order_payments=True)
+    with pytest.raises(InvalidSettings, match=prerequisite):
+        OFF.with_features(omni_channel_order_payments=True, **{prerequisite: False})
+
+
+@pytest.mark.parametrize("prerequisite", DISCOURAGED)
+def test_three_prerequisites_may_be_turned_off_later_with_a_warning(prerequisite: str) -> None:
+    """F1: once OCOP is on, unified journals, duplicate protection and refunds over multiple
+    captures may be turned off; warnings() names the one that is off, and only it."""
+    settings = Settings.default().with_features(**{prerequisite: False})
+    assert settings.ocop
+    assert not getattr(settings.features, prerequisite)
+    (warning,) = settings.warnings()
+    assert warning.startswith(f"F1: {prerequisite} is off while omni_channel_order_payments")
+    assert "discouraged" in warning
+    assert Features(**{prerequisite: False}).discouraged_off == (prerequisite,)
+
+
+@pytest.mark.parametrize("prerequisite", REQUIRED)
+def test_two_prerequisites_cannot_be_off_while_ocop_is_on(prerequisite: str) -> None:
+    """F1: omni-channel payments and manual void of expired authorizations stay on with OCOP."""
     with pytest.raises(InvalidSettings, match=prerequisite):
         Settings.default().with_features(**{prerequisite: False})
     with pytest.raises(InvalidSettings, match=prerequisite):
@@ -51,13 +80,27 @@ def test_ocop_needs_each_of_the_five_other_features(prerequisite: str) -> None:
 
 
 @given(switches)
-def test_ocop_on_is_valid_exactly_when_all_prerequisites_are_on(chosen: dict[str, bool]) -> None:
-    """F1: with OCOP on, any combination with a prerequisite off is refused, all on accepted."""
-    if all(chosen.values()):
-        assert Settings.default().with_features(**chosen).ocop
+def test_ocop_on_is_valid_exactly_when_the_required_two_are_on(chosen: dict[str, bool]) -> None:
+    """F1: with OCOP staying on, any combination is accepted iff the two required features
+    are on, and then warnings() names exactly the discouraged features that are off."""
+    if all(chosen[name] for name in REQUIRED):
+        settings = Settings.default().with_features(**chosen)
+        assert settings.ocop
+        named = [w.split()[1] for w in settings.warnings() if w.startswith("F1:")]
+        assert named == [name for name in DISCOURAGED if not chosen[name]]
     else:
         with pytest.raises(InvalidSettings):
-            Settings.default().with_features(omni_channel_order_payments=True, **chosen)
+            Settings.default().with_features(**chosen)
+
+
+@given(switches)
+def test_turning_ocop_on_is_valid_exactly_when_all_five_are_on(chosen: dict[str, bool]) -> None:
+    """F1: from OCOP off, turning it on in the same call succeeds iff all five are on."""
+    if all(chosen.values()):
+        assert OFF.with_features(omni_channel_order_payments=True, **chosen).ocop
+    else:
+        with pytest.raises(InvalidSettings):
+            OFF.with_features(omni_channel_order_payments=True, **chosen)
 
 
 @given(switches)
@@ -72,7 +115,7 @@ def test_a_refused_change_leaves_the_settings_unchanged() -> None:
     """An invalid with_features raises and the original settings keep every feature on."""
     settings = Settings.default()
     with pytest.raises(InvalidSettings):
-        settings.with_features(duplicate_payment_protection=False)
+        settings.with_features(omni_channel_payments=False)
     assert settings == Settings.default()
 
 

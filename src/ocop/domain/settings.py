@@ -1,9 +1,15 @@
 """Settings: features, policies and journal names, validated on construction.
 
-Rule F1: omni-channel order payments (OCOP) can be on only if the five other
-features are on. F2: with OCOP on, order completion is on for every call center
-channel. F3: every payment method must map to a POS operation; an unmapped one
-is a warning, and with OCOP on its lines cannot be edited in completion.
+Rule F1: omni-channel order payments (OCOP) can be *turned on* only while the
+five other features are on. Once it is on, three of them (unified journal
+defaults, duplicate payment protection, refunds over multiple captures) may be
+turned off later, discouraged: :meth:`Settings.warnings` names each, and each
+then behaves as its feature-off rule (J2, I4, R2); the other two cannot be off
+while OCOP is on. A settings value has no history, so only a ``with_features``
+call that turns OCOP from off to on checks the five. F2: with OCOP on, order
+completion is on for every call center channel. F3: every payment method must
+map to a POS operation; an unmapped one is a warning, and with OCOP on its lines
+cannot be edited in completion.
 Invalid settings raise :class:`InvalidSettings` and nothing is applied.
 """
 
@@ -25,6 +31,15 @@ _PREREQUISITES = (
     "refunds_over_multiple_captures",
     "manual_void_of_expired_authorizations",
 )
+#: Prerequisites that may be turned off once OCOP is on (discouraged: all testing of the
+#: feature was done with them on).
+DISCOURAGED_OFF = (
+    "unified_journal_defaults",
+    "duplicate_payment_protection",
+    "refunds_over_multiple_captures",
+)
+#: Prerequisites that stay on while OCOP is on.
+REQUIRED_ON = tuple(name for name in _PREREQUISITES if name not in DISCOURAGED_OFF)
 
 
 @attrs.frozen(kw_only=True)
@@ -40,12 +55,19 @@ class Features:
 
     def __attrs_post_init__(self) -> None:
         if self.omni_channel_order_payments:
-            missing = [name for name in _PREREQUISITES if not getattr(self, name)]
+            missing = [name for name in REQUIRED_ON if not getattr(self, name)]
             if missing:
                 raise InvalidSettings(
-                    "F1: omni_channel_order_payments needs these features on too: "
+                    "F1: while omni_channel_order_payments is on, these features stay on: "
                     + ", ".join(missing)
                 )
+
+    @property
+    def discouraged_off(self) -> tuple[str, ...]:
+        """F1: the prerequisites turned off after OCOP was turned on."""
+        if not self.omni_channel_order_payments:
+            return ()
+        return tuple(name for name in DISCOURAGED_OFF if not getattr(self, name))
 
 
 def _percent(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
@@ -165,10 +187,21 @@ class Settings:
         return cls()
 
     def with_features(self, **switches: bool) -> Settings:
-        """These settings with some features switched; validated as a whole (F1)."""
+        """These settings with some features switched; validated as a whole (F1).
+
+        Turning OCOP from off to on needs the five other features on (after this call).
+        """
         unknown = set(switches) - set(attrs.fields_dict(Features))
         if unknown:
             raise InvalidSettings(f"unknown feature(s): {', '.join(sorted(unknown))}")
+        wanted = {**attrs.asdict(self.features), **switches}
+        if wanted["omni_channel_order_payments"] and not self.ocop:
+            missing = [name for name in _PREREQUISITES if not wanted[name]]
+            if missing:
+                raise InvalidSettings(
+                    "F1: omni_channel_order_payments can be turned on only with these "
+                    "features on: " + ", ".join(missing)
+                )
         return attrs.evolve(self, features=attrs.evolve(self.features, **switches))
 
     def with_policies(self, **changes: object) -> Settings:
@@ -183,9 +216,15 @@ class Settings:
         return self.features.omni_channel_order_payments
 
     def warnings(self) -> tuple[str, ...]:
-        """F3: payment methods without a POS operation."""
+        """F1: prerequisites turned off while OCOP is on (discouraged); F3: payment methods
+        without a POS operation. The back office logs each when it starts."""
         mapped = {method for method, _ in self.method_operations}
-        return tuple(
+        discouraged = tuple(
+            f"F1: {name} is off while omni_channel_order_payments is on; allowed but "
+            "discouraged: omni-channel order payments was tested with it on"
+            for name in self.features.discouraged_off
+        )
+        return discouraged + tuple(
             f"F3: payment method {m.value!r} maps to no POS operation"
             + ("; its lines cannot be edited in order completion" if self.ocop else "")
             for m in PaymentMethod

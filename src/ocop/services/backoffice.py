@@ -32,6 +32,7 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
+from ocop.services.logs import logger
 from ocop.services.wiring import Ports
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class BackOfficeServices:
         self._ports = Ports(
             store=store, processor=processor, journal=journal, clock=clock, settings=settings
         )
+        for warning in settings.warnings():  # F1, F3: discouraged settings, said at start
+            _log.warning("%s", warning)
 
     @property
     def ports(self) -> Ports:
@@ -234,6 +237,7 @@ class BackOfficeServices:
 
 
 _PAYMENTS = (CardPayment, SavedCardPayment, Prepayment)
+_log = logger("ocop.settings")
 
 
 def _order_call(order_id: object, actor: object) -> None:

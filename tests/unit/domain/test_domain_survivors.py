@@ -249,12 +249,21 @@ def test_a_refund_in_another_currency_is_refused_naming_the_orders_currency() ->
 
 
 def test_f1_names_every_missing_prerequisite_in_its_message() -> None:
-    """F1: OCOP on with prerequisites off is refused, listing them in declaration order."""
+    """F1: turning OCOP on with prerequisites off is refused, listing them in declaration
+    order; a value with OCOP on names those that must stay on."""
+    off = Settings.default().with_features(omni_channel_order_payments=False)
     with pytest.raises(InvalidSettings) as caught:
-        Features(omni_channel_payments=False, refunds_over_multiple_captures=False)
+        off.with_features(omni_channel_order_payments=True, omni_channel_payments=False,
+                          refunds_over_multiple_captures=False)  # fmt: skip
     assert str(caught.value) == (
-        "F1: omni_channel_order_payments needs these features on too: "
+        "F1: omni_channel_order_payments can be turned on only with these features on: "
         "omni_channel_payments, refunds_over_multiple_captures"
+    )
+    with pytest.raises(InvalidSettings) as stays:
+        Features(omni_channel_payments=False, manual_void_of_expired_authorizations=False)
+    assert str(stays.value) == (
+        "F1: while omni_channel_order_payments is on, these features stay on: "
+        "omni_channel_payments, manual_void_of_expired_authorizations"
     )
 
 
