@@ -11,7 +11,7 @@ from ocop.domain.errors import (
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.parties import Actor
 from ocop.domain.settings import Settings
-from ocop.domain.tokens import CardToken
+from ocop.domain.tokens import CardToken, ProcessorToken
 from ocop.ports.processor import ProcessorCapabilities
 
 
@@ -52,6 +52,21 @@ def require_completion(order: Order, settings: Settings) -> None:
         )
     if order.cancelled:
         raise IllegalTransition(f"order {order.order_id} is cancelled", order_id=order.order_id)
+
+
+def require_issuing_account(
+    token: ProcessorToken, capabilities: ProcessorCapabilities, what: str
+) -> None:
+    """I5: capture and refund go through the connector and account that issued ``token``
+    (an authorization's or a capture's); a mismatch is refused before any call."""
+    if (token.connector, token.service_account) != (
+        capabilities.connector,
+        capabilities.service_account,
+    ):
+        raise ConnectorMismatch(
+            f"{what} belongs to {token.connector}/{token.service_account}, "
+            f"not {capabilities.connector}/{capabilities.service_account}"
+        )
 
 
 def require_same_account(card: CardToken, capabilities: ProcessorCapabilities) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain.errors import ConnectorMismatch, FeatureDisabled, IllegalTransition
+from ocop.domain.errors import FeatureDisabled, IllegalTransition
 from ocop.domain.invoice_run import InvoiceRun
 from ocop.domain.invoicing import check_invoice, covered, plan_parts
 from ocop.domain.money import Money
@@ -18,6 +18,7 @@ from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.tender import Capture
 from ocop.services.engine import load, pursue
+from ocop.services.gates import require_issuing_account
 from ocop.services.wiring import Ports
 
 
@@ -89,11 +90,4 @@ def _require_accounts(ports: Ports, order: Order, line_ids: list[str]) -> None:
     caps = ports.processor.capabilities
     for line_id in line_ids:
         for auth in order.line(line_id).open_authorizations():
-            if (auth.token.connector, auth.token.service_account) != (
-                caps.connector,
-                caps.service_account,
-            ):
-                raise ConnectorMismatch(
-                    f"authorization {auth.auth_id} belongs to {auth.token.connector}/"
-                    f"{auth.token.service_account}, not {caps.connector}/{caps.service_account}"
-                )
+            require_issuing_account(auth.token, caps, f"authorization {auth.auth_id}")

@@ -27,7 +27,12 @@ from ocop.domain.refunds import (
 from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
 from ocop.services.engine import Secrets, load, pursue
-from ocop.services.gates import require_call_center_user, require_permission, require_same_account
+from ocop.services.gates import (
+    require_call_center_user,
+    require_issuing_account,
+    require_permission,
+    require_same_account,
+)
 from ocop.services.wiring import Ports
 
 
@@ -103,6 +108,11 @@ def refund(
         return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=still))
     multiple = ports.settings.features.refunds_over_multiple_captures
     linked, rest = plan_refund(order, still, tuple(invoices), multiple_captures=multiple)
+    for capture, _ in linked:
+        if capture.token is not None:  # I5, before any call
+            require_issuing_account(
+                capture.token, ports.processor.capabilities, f"capture {capture.capture_id}"
+            )
     run = ReturnRun(return_id=return_id, linked=refund_steps(order, return_id, linked), rest=rest)
     final, run = pursue(ports, order, run)
     return _result(final, return_id, run)
