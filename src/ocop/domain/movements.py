@@ -41,6 +41,9 @@ class Authorization:
     voided: Money = attrs.field(validator=_not_negative)
     #: The card token value this authorization was made with.
     card_value: str = attrs.field(default="", validator=validate_no_card_data, repr=mask)
+    #: Expired and left to lapse at the processor, never voided (its line was removed while
+    #: manual void of expired authorizations was off): nothing is open on it any more.
+    lapsed: bool = False
 
     @classmethod
     def new(
@@ -76,6 +79,8 @@ class Authorization:
     @property
     def open_amount(self) -> Money:
         """What can still be captured."""
+        if self.lapsed:
+            return Money.zero(self.amount.currency)
         return self.amount - self.captured - self.voided
 
 

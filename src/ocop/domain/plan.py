@@ -21,6 +21,7 @@ import attrs
 
 from ocop.domain import keys, postings, steps
 from ocop.domain.holds import validate
+from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation
@@ -185,6 +186,10 @@ class Complete:
                 void = void_step(line, goal.release[1], steps.VoidPurpose.DECLINED)
                 return Next(goal=replaced(goal._advanced(), releasing=True), steps=(void,))
             step = line_step(line, adjustments=ctx.adjustments)
+            if isinstance(step, steps.Void) and _left_to_lapse(line, ctx):
+                lapsed = line.removed(lapsing=True)
+                return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
+                            order=order.with_line(lapsed))  # fmt: skip
             if step is None or goal.steps_here >= MAX_STEPS_PER_LINE:
                 goal = goal._advanced()
                 continue
@@ -227,6 +232,19 @@ class Complete:
                     # old authorization still open, C4) leaves the line short of its target.
                     goal = replaced(goal._advanced(), declined=True)
         return goal
+
+
+def _left_to_lapse(line: PaymentLine, ctx: Context) -> bool:
+    """A removed line whose authorizations have all expired, with manual void of expired
+    authorizations off: nothing is voided, the authorizations lapse at the processor."""
+    return (
+        line.pending_removal
+        and not ctx.settings.features.manual_void_of_expired_authorizations
+        and all(
+            age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH
+            for auth in line.open_authorizations()
+        )
+    )
 
 
 def _posted(goal: Complete, order: Order, line: PaymentLine, ctx: Context) -> Next[Complete]:

@@ -391,8 +391,18 @@ class PaymentLine:
         """The line's target amount changed (a completion edit, applied at submit)."""
         return attrs.evolve(self, amount=amount)
 
-    def removed(self) -> PaymentLine:
-        """The line was taken off the order; it stays for history, inactive."""
+    def removed(self, *, lapsing: bool = False) -> PaymentLine:
+        """The line was taken off the order; it stays for history, inactive.
+
+        ``lapsing``: its open authorizations expired and are left to lapse at the processor
+        (manual void of expired authorizations off) instead of being voided.
+        """
+        if lapsing:
+            lapsed = tuple(
+                replaced(a, lapsed=True) if a.open_amount.is_positive() else a
+                for a in self.authorizations
+            )
+            return replaced(self, authorizations=lapsed).removed()
         if self.authorized.is_positive():
             raise self._illegal("void its open authorization before removing the line")
         if not self.captured.is_zero() or self.received.is_positive():

@@ -10,8 +10,9 @@ from ocop.domain.holds import out_of_balance
 from ocop.domain.money import Money
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
+from ocop.services.completion import complete
 from ocop.services.engine import change, commit, pursue, require_no_doubt
-from ocop.services.gates import require_call_center_user, require_completion
+from ocop.services.gates import completion_enabled, require_call_center_user, require_completion
 from ocop.services.wiring import Ports
 
 
@@ -36,7 +37,11 @@ def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) ->
             raise InvalidInput(f"the new total must be Money in {order.currency}")
         return order.with_total(new_total)
 
-    return change(ports, order_id, edit)
+    changed = change(ports, order_id, edit)
+    if completion_enabled(changed, ports.settings):
+        return changed
+    # Without order completion nobody submits the order again: it is validated at once.
+    return complete(ports, changed, {}).order
 
 
 def release_hold(ports: Ports, order_id: str, code: HoldCode, actor: Actor) -> Order:

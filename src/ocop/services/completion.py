@@ -19,7 +19,12 @@ from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete
 from ocop.domain.tender import LineStatus
 from ocop.services.engine import Secrets, load, pursue, require_no_doubt
-from ocop.services.gates import require_call_center_user, require_completion, require_same_account
+from ocop.services.gates import (
+    require_call_center_user,
+    require_completion,
+    require_completion_enabled,
+    require_same_account,
+)
 from ocop.services.wiring import Ports
 
 
@@ -45,6 +50,7 @@ def begin_completion(ports: Ports, order_id: str, actor: Actor) -> CompletionDra
     require_call_center_user(actor, "order completion")
     order = load(ports, order_id)
     require_completion(order, ports.settings)
+    require_completion_enabled(order, ports.settings)
     customer_id = order.customer.customer_id
     instruments = ports.processor.instruments(customer_id) if customer_id else ()
     return CompletionDraft.begin(order, actor, ports.settings, instruments)
@@ -73,6 +79,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     with ports.store.unit_of_work() as uow:
         current = uow.orders.get(draft.order_id)
         require_completion(current, ports.settings)
+        require_completion_enabled(current, ports.settings)
         if current.version != draft.order.version:
             if _submitted(current, draft):
                 raise DraftAlreadySubmitted(draft.order_id)

@@ -35,6 +35,32 @@ def require_permission(actor: Actor, permission: str, action: str) -> None:
         )
 
 
+def completion_enabled(order: Order, settings: Settings) -> bool:
+    """Whether ``order`` goes through order completion: every order but a call center order
+    while "Enable order completion" (``completion_for_call_center``) is off (F2 keeps it on
+    while OCOP is on). Without completion a call center order is validated as placed."""
+    return (
+        order.payments_type is not PaymentsType.CALL_CENTER
+        or settings.completion.completion_for_call_center
+    )
+
+
+def require_completion_enabled(order: Order, settings: Settings) -> None:
+    if not completion_enabled(order, settings):
+        raise FeatureDisabled(
+            f"order {order.order_id} is a call center order and order completion is off for "
+            "call centers: its payments are validated as they are taken",
+            feature="completion_for_call_center",
+        )
+
+
+def require_omni_channel_payments(settings: Settings, action: str) -> None:
+    """Pickup in store and other cross-channel uses of payments need omni-channel payments."""
+    if not settings.features.omni_channel_payments:
+        raise FeatureDisabled(f"{action} needs omni-channel payments on",
+                              feature="omni_channel_payments")  # fmt: skip
+
+
 def require_completion(order: Order, settings: Settings) -> None:
     """P2: which orders order completion may edit, under the settings in force."""
     kind = order.payments_type

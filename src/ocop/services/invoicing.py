@@ -18,7 +18,7 @@ from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.tender import Capture
 from ocop.services.engine import load, pursue
-from ocop.services.gates import require_issuing_account
+from ocop.services.gates import require_issuing_account, require_omni_channel_payments
 from ocop.services.wiring import Ports
 
 
@@ -61,6 +61,8 @@ def invoice(
     ports: Ports, order_id: str, invoice_id: str, amount: Money, *, pickup: bool = False
 ) -> InvoiceResult:
     """Capture ``amount`` for ``invoice_id`` from the order's payments (I1-I6)."""
+    if pickup:
+        require_omni_channel_payments(ports.settings, "pickup in store")
     protect = ports.settings.features.duplicate_payment_protection
     order = load(ports, order_id, no_doubt=True)
     repeat = check_invoice(order, invoice_id, amount)

@@ -20,7 +20,7 @@ from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.tender import PaymentLine, PaymentMethod
 from ocop.services.completion import complete
-from ocop.services.gates import require_same_account
+from ocop.services.gates import completion_enabled, require_same_account
 from ocop.services.wiring import Ports
 
 
@@ -143,8 +143,9 @@ def place_order(
     with ports.store.unit_of_work() as uow:
         uow.orders.add(order.pending_completion())
         placed = uow.commit().orders[order_id]
-    if kind is PaymentsType.CALL_CENTER:
+    if completion_enabled(placed, ports.settings) and kind is PaymentsType.CALL_CENTER:
         # S3: call center orders wait for completion. A NONE order (P2) cannot be completed,
-        # so, like POS and e-commerce orders, it is validated with the payments it came with.
+        # so, like POS and e-commerce orders, it is validated with the payments it came with;
+        # so is a call center order while order completion is off for call centers.
         return placed
     return complete(ports, placed, cvvs).order
