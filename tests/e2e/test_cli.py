@@ -48,6 +48,20 @@ def test_demo_refunds_a_return_over_two_captures() -> None:
     assert "refunded to VISA ****7777, a card that did not pay" in out
 
 
+def test_demo_shows_a_feature_turned_off_after_ocop_with_its_warning() -> None:
+    """F1: the demo turns duplicate payment protection off under OCOP, shows the warning the
+    back office logs when it starts, and a repeated invoice capturing twice."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ocop", "demo"], capture_output=True, text=True, check=True
+    )
+    warning = "F1: duplicate_payment_protection is off while omni_channel_order_payments is on"
+    assert f"warning: {warning}" in done.stdout
+    assert warning in done.stderr  # logged by the back office at start
+    assert "sent twice without duplicate payment protection (I4 off): captured 80.00 USD" in (
+        done.stdout
+    )
+
+
 def test_main_returns_zero_for_demo(capsys: object) -> None:
     """The console-script entry point returns 0 after the demo."""
     assert main(["demo"]) == 0

@@ -344,8 +344,35 @@ def refund_walkthrough(out: TextIO) -> None:
     )
 
 
+def disabled_later_walkthrough(out: TextIO) -> None:
+    """F1: a prerequisite turned off after OCOP was turned on, with its warning."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    settings = Settings.default().with_features(duplicate_payment_protection=False)
+    out.write("== A feature turned off after OCOP was turned on (allowed, discouraged) ==\n")
+    for warning in settings.warnings():
+        out.write(f"warning: {warning}\n")
+    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+    bo.place_order(
+        "SO-700",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.named("C-7"),
+        total=Money.of("100.00", "USD"),
+        payments=[CardPayment(demo_card(), Money.of("100.00", "USD"))],
+    )
+    bo.invoice("SO-700", "INV-1", Money.of("40.00", "USD"))
+    again = bo.invoice("SO-700", "INV-1", Money.of("40.00", "USD"))
+    out.write(
+        "INV-1 of 40.00 sent twice without duplicate payment protection (I4 off): "
+        f"captured {again.order.captured}, as before the feature existed\n"
+        + _ledger_table(sim)
+        + "\n\n"
+    )
+
+
 def run_demo(out: TextIO) -> None:
     line_walkthrough(out)
     completion_walkthrough(out)
     invoicing_walkthrough(out)
     refund_walkthrough(out)
+    disabled_later_walkthrough(out)
