@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
+import pickle
 from pathlib import Path
 
 import ocop
@@ -35,3 +37,24 @@ def test_every_error_class_has_a_row_and_a_place_in_the_tree() -> None:
 def test_every_error_class_is_exported_from_ocop() -> None:
     """``from ocop import <Error>`` works for every error class."""
     assert [c.__name__ for c in _error_classes() if getattr(ocop, c.__name__, None) is not c] == []
+
+
+def test_errors_survive_pickling_and_copying_with_message_and_attributes() -> None:
+    """Errors cross process pools and deep copies: same class, message and attributes."""
+    samples: list[errors.OcopError] = [
+        errors.OrderNotFound("SO-1"),
+        errors.ConcurrentUpdate("SO-1"),
+        errors.InvalidId("order_id must be a string id, not None", argument="order_id"),
+        errors.InvalidArgument("channel must be one of ...", argument="channel"),
+        errors.UnknownInvoice("SO-1", "INV-9"),
+        errors.InvalidCvv(),
+        errors.MissingExtra("postgres", "psycopg"),
+        errors.IllegalTransition("no", order_id="SO-1", amount=None),
+        errors.OperationInDoubt("SO-1", ("SO-1/k#1",)),
+        errors.StorageBusy("busy"),
+    ]
+    for error in samples:
+        for again in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):  # noqa: S301
+            assert type(again) is type(error)
+            assert str(again) == str(error)
+            assert vars(again) == vars(error)

@@ -40,11 +40,15 @@ def _a(name: str) -> str:
 
 def check_id(value: object, argument: str) -> str:
     """``value`` if it is a valid id (E1), else :class:`InvalidId` naming ``argument``."""
-    if type(value) is not str:
+    if not isinstance(value, str):  # a str subclass (a result's Failed entry) is a string id
         raise InvalidId(f"{argument} must be a string id, not {_kind(value)}", argument=argument)
+    if len(value) > MAX_ID_LENGTH:  # refused unread: scanning (and caching) it costs per character
+        raise InvalidId(
+            f"{argument} must be 1 to {MAX_ID_LENGTH} printable characters", argument=argument
+        )
     if contains_card_number(value):
         raise CardNumberRefused(argument)
-    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+    if not value or not value.isprintable():
         raise InvalidId(
             f"{argument} must be 1 to {MAX_ID_LENGTH} printable characters", argument=argument
         )

@@ -75,6 +75,18 @@ class OcopError(Exception):
     def __setattr__(self, name: str, value: object) -> None:
         super().__setattr__(name, _masked(value))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take their own arguments, not the message: rebuild from the message
+        # and attributes as they are (already masked), so errors cross processes and copies.
+        return (_restored, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restored(cls: type[OcopError], args: tuple[object, ...], state: dict[str, Any]) -> OcopError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidInput(OcopError, ValueError):
     """Input that ocop refuses; nothing was changed."""
@@ -113,7 +125,8 @@ class InvalidCvv(InvalidInput):
 
 
 class InvalidAmount(InvalidInput):
-    """An amount that is not exact money: a float, NaN, infinity, too many decimals, a sign."""
+    """An amount that is not exact money (a float, NaN, infinity, too many decimals, too many
+    digits), or not positive where it must be (a payment line, a capture)."""
 
 
 class UnknownCurrency(InvalidInput):

@@ -60,7 +60,10 @@ def linked_captures(order: Order, invoices: Sequence[str]) -> tuple[Capture, ...
         for capture in line.captures
         if capture.refundable.is_positive()
     ]
-    named = [c for invoice_id in invoices for c in captures if c.invoice_id == invoice_id]
+    # An invoice named twice is named once: its captures must not be planned twice.
+    named = [
+        c for invoice_id in dict.fromkeys(invoices) for c in captures if c.invoice_id == invoice_id
+    ]
     taken = {c.capture_id for c in named}
     newest_first = [
         c
