@@ -577,7 +577,10 @@ class ModelLifecycle(RuleBasedStateMachine):
                 self._authorize(m, line, new)
         result = self.bo.submit(draft)
         m.needs_completion = False
-        m.holds = {HoldCode.PAYMENT_DECLINED} if declined else set()
+        # S4: submit decides its own holds again; a manual hold stays until released.
+        m.holds &= {HoldCode.MANUAL}
+        if declined:
+            m.holds.add(HoldCode.PAYMENT_DECLINED)
         if m.paid != m.total:
             m.holds.add(HoldCode.OUT_OF_BALANCE)
         assert result.processor_calls == calls
@@ -600,6 +603,34 @@ class ModelLifecycle(RuleBasedStateMachine):
         order = self.bo.release_hold(m.order_id, code, AGENT)
         m.holds.discard(code)
         self._agrees(m, order)
+        released = order.released_holds[-1]
+        assert (released.code, released.released_by, released.released_at) == (
+            code, AGENT.actor_id, self.clock.now(),
+        )  # fmt: skip
+
+    @precondition(lambda self: bool(self.model))
+    @rule(data=st.data(), reason=st.sampled_from(Settings.default().hold_reasons))
+    def hold_by_hand(self, data: st.DataObject, reason: str) -> None:
+        """A call center user puts an order on a manual hold with a reason code (S4): one at
+        a time, never on a cancelled order; who, when and why are kept."""
+        m = self._pick(data)
+
+        def place() -> Order:
+            return self.bo.place_hold(m.order_id, HoldCode.MANUAL, AGENT, reason=reason,
+                                      note="held by the model")  # fmt: skip
+
+        if m.cancelled or HoldCode.MANUAL in m.holds:
+            self._expect_refusal(Refusal(IllegalTransition, {"order_id": m.order_id}), place)
+            return
+        order = place()
+        m.holds.add(HoldCode.MANUAL)
+        self._agrees(m, order)
+        hold = order.hold(HoldCode.MANUAL)
+        assert hold is not None
+        assert (hold.reason_code, hold.placed_by, hold.placed_at) == (
+            reason, AGENT.actor_id, self.clock.now(),
+        )  # fmt: skip
+        event("manual hold placed")
 
     # -- rules: refunds -----------------------------------------------------------------
     @precondition(lambda self: bool(self.model))

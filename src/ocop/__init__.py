@@ -56,7 +56,16 @@ if TYPE_CHECKING:
         Outcome,
         ProcessorResult,
     )
-    from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
+    from ocop.domain.order import (
+        Channel,
+        Hold,
+        HoldCode,
+        Invoice,
+        Order,
+        OrderStatus,
+        PaymentsType,
+        ReleasedHold,
+    )
     from ocop.domain.parties import Actor, Customer
     from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
     from ocop.domain.settings import (
@@ -154,6 +163,7 @@ _PUBLIC: dict[str, str] = {
     "RefundPolicy": "ocop.domain.settings",
     "RefundResult": "ocop.services.refunds",
     "RefundToken": "ocop.domain.tokens",
+    "ReleasedHold": "ocop.domain.order",
     "SavedCardPayment": "ocop.domain.payments",
     "SavedInstrument": "ocop.domain.tokens",
     "Settings": "ocop.domain.settings",
@@ -234,6 +244,7 @@ __all__ = [
     "RefundPolicy",
     "RefundResult",
     "RefundToken",
+    "ReleasedHold",
     "SavedCardPayment",
     "SavedInstrument",
     "Settings",

@@ -106,6 +106,22 @@ BAD_HOLD_CODES: dict[str, object] = {
     "card": CARD_NUMBER,
     "channel": Channel.POS,
 }
+# Holds that follow from their cause are never placed by hand (S4).
+CAUSED_HOLD_CODES: dict[str, object] = {
+    f"caused_{code.value}": code for code in HoldCode if code is not HoldCode.MANUAL
+}
+BAD_REASONS: dict[str, object] = {"unknown_reason": "BOGUS", "lower_case": "fraud"}
+BAD_NOTES: dict[str, object] = {
+    "none": None,
+    "int": 1,
+    "bytes": b"note",
+    "over_500": "n" * 501,
+    "nul": "a\x00b",
+    "escape": "a\x1b[31mb",
+    "newline": "two\nlines",
+    "card": CARD_NUMBER,
+    "card_in_text": "card 5500 0000 0000 0004 on the phone",
+}
 BAD_ACTORS: dict[str, object] = {
     "none": None,
     "str": "agent-1",
@@ -270,6 +286,14 @@ def _place(**bad: object) -> Call:
     return call
 
 
+def _hold(w: World, **bad: Any) -> object:
+    """place_hold on the call center order with one argument replaced by a bad value."""
+    args: dict[str, Any] = {"order_id": "SO-CC", "code": HoldCode.MANUAL, "actor": AGENT,
+                            "reason": "FRAUD", "note": "checked"}  # fmt: skip
+    args.update(bad)
+    return w.bo.place_hold(args.pop("order_id"), args.pop("code"), args.pop("actor"), **args)
+
+
 ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     # channel side
     ("place_order.order_id", BAD_IDS, _place(order_id=...)),
@@ -298,6 +322,11 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     ("release_hold.order_id", BAD_IDS, lambda w, v: w.bo.release_hold(v, HoldCode.MANUAL, AGENT)),
     ("release_hold.code", BAD_HOLD_CODES, lambda w, v: w.bo.release_hold("SO-CC", v, AGENT)),
     ("release_hold.actor", BAD_ACTORS, lambda w, v: w.bo.release_hold("SO-CC", HoldCode.MANUAL, v)),
+    ("place_hold.order_id", BAD_IDS, lambda w, v: _hold(w, order_id=v)),
+    ("place_hold.code", BAD_HOLD_CODES | CAUSED_HOLD_CODES, lambda w, v: _hold(w, code=v)),
+    ("place_hold.actor", BAD_ACTORS, lambda w, v: _hold(w, actor=v)),
+    ("place_hold.reason", BAD_IDS | BAD_REASONS, lambda w, v: _hold(w, reason=v)),
+    ("place_hold.note", BAD_NOTES, lambda w, v: _hold(w, note=v)),
     # fulfilment and returns
     ("invoice.order_id", BAD_IDS, lambda w, v: w.bo.invoice(v, "INV-2", TEN)),
     ("invoice.invoice_id", BAD_IDS, lambda w, v: w.bo.invoice("SO-1", v, TEN)),

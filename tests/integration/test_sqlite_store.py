@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,14 +12,19 @@ import pytest
 from race_support import race_on_one_version
 
 from ocop import (
+    Actor,
     BackOffice,
     CardPayment,
     CardToken,
     Channel,
+    CompletionPolicy,
     Customer,
+    HoldCode,
     IdempotencyConflict,
     Money,
     Order,
+    Prepayment,
+    Settings,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
@@ -92,3 +100,81 @@ def test_racing_processes_on_one_file_update_an_order_once(tmp_path: Path) -> No
         lambda sim, clock: BackOffice.sqlite(path, processor=sim, clock=clock),
         lambda: SqliteStore(path),
     )
+
+
+def test_hold_records_survive_a_restart(tmp_path: Path) -> None:
+    """S4: who placed each hold, when, why (reason code, note, until) and each release's who,
+    when and override read back exactly from SQLite; a check hold lapses after the restart."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "payments.db"
+    policy = CompletionPolicy(check_hold_threshold=usd("10.00"), check_hold_days=2)
+    rules = Settings.default().with_policies(completion=policy)
+    first = BackOffice.sqlite(path, processor=sim, clock=clock, settings=rules)
+    agent = Actor.call_center("cc-1")
+    boss = Actor.call_center("boss-1", permissions=frozenset({"hold_override"}))
+    first.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                      total=usd("100.00"))  # fmt: skip
+    draft = first.begin_completion("SO-1", agent).add_card(CARD, usd("50.00"))
+    first.submit(draft.add_prepayment("check", usd("40.00"), check_number="1001"))
+    clock.advance(hours=1)
+    first.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, boss)
+    written = first.place_hold("SO-1", HoldCode.MANUAL, agent, reason="FRAUD", note="café ☕ 5")
+    assert {h.code for h in written.holds} == {HoldCode.CHECK, HoldCode.MANUAL}
+    assert written.released_holds[0].override is True
+
+    again = BackOffice.sqlite(path, processor=sim, clock=clock, settings=rules)
+    assert again.order("SO-1") == written
+    clock.advance(days=2)
+    lapsed = again.order("SO-1")
+    assert [h.code for h in lapsed.holds] == [HoldCode.MANUAL]
+    assert [(r.code, r.released_by) for r in lapsed.released_holds] == [
+        (HoldCode.OUT_OF_BALANCE, "boss-1"), (HoldCode.CHECK, "system"),
+    ]  # fmt: skip
+    with again.ports.store.unit_of_work() as uow:  # the row changes at the next write only
+        assert uow.orders.get("SO-1").has_hold(HoldCode.CHECK)
+    stored = again.release_hold("SO-1", HoldCode.MANUAL, agent)
+    assert stored.holds == ()
+    assert [r.code for r in stored.released_holds] == [
+        HoldCode.OUT_OF_BALANCE, HoldCode.CHECK, HoldCode.MANUAL,
+    ]  # fmt: skip
+    third = BackOffice.sqlite(path, processor=sim, clock=clock, settings=rules)
+    with third.ports.store.unit_of_work() as uow:
+        assert uow.orders.get("SO-1") == stored
+
+
+def test_a_hold_row_written_before_s4_loads_placed_by_the_system_and_still_lapses(
+    tmp_path: Path,
+) -> None:
+    """S4: a stored hold without placed_by, reason_code or note, on an order without
+    released_holds (the shape earlier versions wrote), reads with the defaults; its check
+    hold lapses at its until, and a release is recorded on top of it."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "payments.db"
+    policy = CompletionPolicy(check_hold_threshold=usd("10.00"), check_hold_days=2)
+    rules = Settings.default().with_policies(completion=policy)
+    bo = BackOffice.sqlite(path, processor=sim, clock=clock, settings=rules)
+    check_paid = [Prepayment("check", amount=usd("90.00"))]
+    bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                   total=usd("90.00"), payments=check_paid)  # fmt: skip
+    with closing(sqlite3.connect(path)) as db, db:
+        (body,) = db.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
+        old = json.loads(body)
+        del old["released_holds"]
+        for hold in old["holds"]:
+            for field in ("placed_by", "reason_code", "note"):
+                del hold[field]
+        db.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'", [json.dumps(old)])
+
+    again = BackOffice.sqlite(path, processor=sim, clock=clock, settings=rules)
+    loaded = again.order("SO-1")
+    check = loaded.hold(HoldCode.CHECK)
+    assert check is not None
+    assert (check.placed_by, check.reason_code, check.note) == ("system", None, "")
+    assert loaded.released_holds == ()
+    clock.advance(days=2)
+    assert again.order("SO-1").approved
+    placed = again.place_hold("SO-1", HoldCode.MANUAL, Actor.call_center("cc-1"), reason="OTHER")
+    assert [h.code for h in placed.holds] == [HoldCode.MANUAL]
+    assert [(r.code, r.released_by) for r in placed.released_holds] == [(HoldCode.CHECK, "system")]

@@ -47,6 +47,7 @@ from ocop import (
     ProcessorResult,
     Refund,
     RefundToken,
+    ReleasedHold,
     Voucher,
 )
 from ocop.adapters import writer
@@ -417,9 +418,22 @@ def orders(draw: st.DrawFn) -> Order:
             reason=draw(non_card_text()),
             placed_at=draw(_times),
             until=draw(st.none() | _times),
+            placed_by=draw(st.just("system") | _ids("cc")),
+            reason_code=draw(st.none() | st.sampled_from(["FRAUD", "OTHER"])),
+            note=draw(st.just("") | non_card_text()),
         )
-        for code in draw(st.lists(st.sampled_from(HoldCode), unique=True, max_size=2))
+        for code in draw(st.lists(st.sampled_from(HoldCode), unique=True, max_size=3))
     ]
+    # S4: some of them released, kept as history with who, when and whether overridden.
+    released = tuple(
+        ReleasedHold(
+            hold=hold,
+            released_by=draw(_ids("cc")),
+            released_at=draw(_times),
+            override=draw(st.booleans()),
+        )
+        for hold in holds[draw(st.integers(0, len(holds))) :]
+    )
     customer = draw(
         st.just(Customer.guest())
         | st.builds(Customer.named, _ids("C"), st.none() | st.just(Money.zero(currency)))
@@ -435,7 +449,8 @@ def orders(draw: st.DrawFn) -> Order:
             Invoice(invoice_id=f"INV-{i}", amount=units(0, 10**5), invoiced_at=draw(_times))
             for i in range(draw(st.integers(0, 2)))
         ),
-        holds=tuple(holds),
+        holds=tuple(h for h in holds if h not in {r.hold for r in released}),
+        released_holds=released,
         other_refunds=tuple(other_refunds),
         needs_completion=draw(st.booleans()),
         cancelled=draw(st.booleans()),

@@ -59,6 +59,21 @@ def check_optional_id(value: object, argument: str) -> str | None:
     return None if value is None else check_id(value, argument)
 
 
+def check_text(value: object, argument: str, max_length: int) -> str:
+    """Free text a person writes (a note): a string of at most ``max_length`` printable
+    characters (empty allowed) that holds no card number."""
+    if type(value) is not str:
+        raise InvalidArgument(f"{argument} must be a string, not {_kind(value)}",
+                              argument=argument)  # fmt: skip
+    if contains_card_number(value):
+        raise CardNumberRefused(argument)
+    if len(value) > max_length or not value.isprintable():
+        raise InvalidArgument(
+            f"{argument} must be at most {max_length} printable characters", argument=argument
+        )
+    return value
+
+
 def check_ids(value: object, argument: str) -> tuple[str, ...]:
     """A sequence of ids (a list, a tuple ...), never a lone string."""
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):

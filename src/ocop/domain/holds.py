@@ -1,7 +1,11 @@
-"""Validation at submit: which holds an order gets (rules S1, S2, S3).
+"""Holds: which an order gets at submit (rules S1, S2, S3), and how they end (S4).
 
 :func:`validate` is pure: given the order after its processor calls, it
 returns the order with its holds decided again and its completion done.
+:func:`release` and :func:`place_manual_hold` are the pure halves of
+``bo.release_hold`` and ``bo.place_hold``: a hold is released only once its own
+cause is gone (:func:`cause_remains`), unless the actor has the override
+permission; a check hold lapses by itself (:meth:`Order.as_of`).
 """
 
 from __future__ import annotations
@@ -10,10 +14,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ocop.domain.errors import IllegalTransition, InvalidArgument
+from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.money import Money, total
-from ocop.domain.order import Hold, HoldCode, Order
+from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
+from ocop.domain.parties import HOLD_OVERRIDE, Actor
 from ocop.domain.settings import Settings
-from ocop.domain.tender import PaymentMethod
+from ocop.domain.tender import LineStatus, PaymentLine, PaymentMethod
+
+#: The longest note a manual hold keeps, in characters.
+MAX_NOTE_LENGTH = 500
 
 #: Holds that validation decides afresh at every submit.
 DECIDED_AT_SUBMIT = frozenset(
@@ -60,6 +70,138 @@ def over_credit_limit(order: Order) -> bool:
     return limit is None or limit.currency != order.currency or used > limit
 
 
+def declined_line_remains(order: Order) -> bool:
+    """S4: a declined line is still on the order (not removed, not given a new card)."""
+    return any(
+        line.status is LineStatus.DECLINED and not line.pending_removal for line in order.lines
+    )
+
+
+def _unrenewed(line: PaymentLine, settings: Settings, now: datetime) -> bool:
+    """Whether ``line`` still has money to take that its fresh authorizations do not cover,
+    because one of its authorizations expired (I3) and was not renewed."""
+    if not line.is_card or line.status is LineStatus.VOIDED or line.pending_removal:
+        return False
+    policy = settings.authorization
+    ages = [age_of(auth, now, policy) for auth in line.authorizations]
+    if all(age is AuthorizationAge.FRESH for age in ages):
+        return False
+    fresh = total(
+        (
+            auth.open_amount
+            for auth, age in zip(line.authorizations, ages, strict=True)
+            if age is AuthorizationAge.FRESH
+        ),
+        line.currency,
+    )
+    return fresh + line.captured < line.amount
+
+
+def authorization_expired(order: Order, settings: Settings, now: datetime) -> bool:
+    """S4: a card line is short of its amount because an expired authorization (I3) was not
+    renewed (nor the line removed or paid another way)."""
+    return any(_unrenewed(line, settings, now) for line in order.lines)
+
+
+def cause_remains(order: Order, code: HoldCode, settings: Settings, now: datetime) -> bool:
+    """S4: whether the cause of an order's ``code`` hold is still there at ``now``.
+
+    A check hold's cause is its time (it lapses by itself at its ``until``; one without
+    an ``until`` never does); a manual hold has no cause to check: a call center user
+    placed it and one may release it.
+    """
+    match code:
+        case HoldCode.OUT_OF_BALANCE:
+            return out_of_balance(order, settings)
+        case HoldCode.CREDIT_LIMIT:
+            return over_credit_limit(order)
+        case HoldCode.PAYMENT_DECLINED:
+            return declined_line_remains(order)
+        case HoldCode.AUTHORIZATION_EXPIRED:
+            return authorization_expired(order, settings, now)
+        case HoldCode.CHECK:
+            hold = order.hold(code)
+            return hold is not None and not hold.lapsed(now)
+        case HoldCode.MANUAL:
+            return False
+
+
+def _cause(order: Order, code: HoldCode) -> str:
+    """What keeps the hold, in words (no input is echoed: amounts and codes only)."""
+    match code:
+        case HoldCode.OUT_OF_BALANCE:
+            return f"is still out of balance (paid {order.paid} of {order.total})"
+        case HoldCode.CREDIT_LIMIT:
+            limit = order.customer.on_account_limit
+            return (
+                f"is still beyond the credit limit (customer account {credit_used(order)} "
+                f"of {limit if limit is not None else 'no limit'})"
+            )
+        case HoldCode.PAYMENT_DECLINED:
+            return "still has a declined payment line"
+        case HoldCode.AUTHORIZATION_EXPIRED:
+            return "still has an expired authorization that was not renewed"
+        case _:
+            return f"is held until its {code.value} hold lapses"
+
+
+def release(order: Order, code: HoldCode, actor: Actor, settings: Settings, now: datetime) -> Order:
+    """S4: the order (as of ``now``) without its ``code`` hold, the release recorded (who,
+    when, and whether the override was needed).
+
+    Refused with :class:`IllegalTransition` when the order has no such hold (a lapsed
+    check hold is gone already) or when its cause remains and ``actor`` lacks
+    ``hold_override``.
+    """
+    order = order.as_of(now)
+    if order.hold(code) is None:
+        raise IllegalTransition(
+            f"order {order.order_id} has no {code.value} hold", order_id=order.order_id
+        )
+    remains = cause_remains(order, code, settings, now)
+    if remains and not actor.may(HOLD_OVERRIDE):
+        raise IllegalTransition(
+            f"order {order.order_id} {_cause(order, code)}; releasing needs the "
+            f"{HOLD_OVERRIDE} permission",
+            order_id=order.order_id,
+        )
+    return order.released(code, by=actor.actor_id, at=now, override=remains)
+
+
+def check_reason(reason: str, settings: Settings) -> str:
+    """``reason`` if it is one of ``settings.hold_reasons`` (exactly, case included), else
+    :class:`InvalidArgument` naming the codes allowed (never the value given)."""
+    if reason not in settings.hold_reasons:
+        raise InvalidArgument(
+            "reason must be one of the hold reason codes: " + ", ".join(settings.hold_reasons),
+            argument="reason",
+        )
+    return reason
+
+
+def place_manual_hold(
+    order: Order, actor: Actor, settings: Settings, now: datetime, *, reason: str, note: str = ""
+) -> Order:
+    """S4: the order (as of ``now``) with a manual hold: its reason code (one of
+    ``settings.hold_reasons``), the note, who placed it and when.
+
+    An order holds one manual hold at a time: placing a second is refused (release the
+    first to change its reason), so no reason or note is ever dropped silently.
+    """
+    check_reason(reason, settings)
+    order = order.as_of(now)
+    existing = order.hold(HoldCode.MANUAL)
+    if existing is not None:
+        raise IllegalTransition(
+            f"order {order.order_id} already has a manual hold ({existing.reason_code}) placed "
+            f"by {existing.placed_by}; release it first",
+            order_id=order.order_id,
+        )
+    hold = Hold(code=HoldCode.MANUAL, reason=f"held by hand: {reason}", placed_at=now,
+                placed_by=actor.actor_id, reason_code=reason, note=note)  # fmt: skip
+    return order.with_hold(hold)
+
+
 def validate(
     order: Order,
     settings: Settings,
@@ -67,15 +209,19 @@ def validate(
     *,
     declined: bool,
     new_checks: Iterable[Money] = (),
+    by: str = SYSTEM,
 ) -> Order:
     """The order with its holds decided for this submit (S1, S2) and completion done (S3).
 
     ``declined``: an authorization was declined during this submit.
     ``new_checks``: amounts of the checks posted during this submit.
+    ``by``: who submitted (the actor's id; :data:`SYSTEM` when a channel's order is placed).
+
+    A hold decided at submit that is called for again stays as it was placed (who, when,
+    why); one no longer called for is released by ``by`` at ``now``; a new one is placed
+    by ``by`` at ``now``. Check holds that lapsed by ``now`` are history (S4).
     """
-    kept = [
-        hold for hold in order.holds if hold.code not in DECIDED_AT_SUBMIT and not hold.lapsed(now)
-    ]
+    order = order.as_of(now)
     holds: list[Hold] = []
     if out_of_balance(order, settings):
         holds.append(
@@ -83,6 +229,7 @@ def validate(
                 code=HoldCode.OUT_OF_BALANCE,
                 reason=f"paid {order.paid} of {order.total}",
                 placed_at=now,
+                placed_by=by,
             )
         )
     if declined:
@@ -91,6 +238,7 @@ def validate(
                 code=HoldCode.PAYMENT_DECLINED,
                 reason="a payment authorization was declined",
                 placed_at=now,
+                placed_by=by,
             )
         )
     threshold = settings.completion.check_hold_threshold
@@ -98,18 +246,23 @@ def validate(
         check.currency == threshold.currency and check > threshold for check in new_checks
     ):
         until = now + timedelta(days=settings.completion.check_hold_days)
-        holds.append(
-            Hold(code=HoldCode.CHECK, reason=f"check above {threshold}", placed_at=now, until=until)
-        )
+        check_hold = Hold(code=HoldCode.CHECK, reason=f"check above {threshold}",
+                          placed_at=now, until=until, placed_by=by)  # fmt: skip
+        holds.append(check_hold)
     if over_credit_limit(order):
         holds.append(
             Hold(
                 code=HoldCode.CREDIT_LIMIT,
                 reason="customer account payments beyond the credit limit",
                 placed_at=now,
+                placed_by=by,
             )
         )
-    result = order.with_holds(kept)
+    wanted = {hold.code for hold in holds}
+    result = order
+    for hold in order.holds:
+        if hold.code in DECIDED_AT_SUBMIT and hold.code not in wanted:
+            result = result.released(hold.code, by=by, at=now)
     for hold in holds:
-        result = result.with_hold(hold)
+        result = result.with_hold(hold)  # a hold already there stays as it was placed
     return result.submitted()

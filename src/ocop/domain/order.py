@@ -68,17 +68,47 @@ class HoldCode(Members):
     MANUAL = "manual"
 
 
+#: Who placed or released a hold when no person did (placement, invoicing, a lapse).
+SYSTEM = "system"
+
+
 @attrs.frozen(kw_only=True)
 class Hold:
-    """A *do not process* mark on an order; ``until`` for holds that lapse (checks)."""
+    """A *do not process* mark on an order (rule S4): who placed it, when and why.
+
+    ``reason`` says why in words; a manual hold also has its ``reason_code`` (one of
+    ``settings.hold_reasons``) and a ``note``. ``until``: when a hold that lapses by
+    itself (a check hold) ends. Older rows read as placed by :data:`SYSTEM`.
+    """
 
     code: HoldCode
     reason: str = attrs.field(validator=validate_no_card_data)
     placed_at: datetime
     until: datetime | None = None
+    placed_by: str = attrs.field(default=SYSTEM, validator=validate_no_card_data)
+    reason_code: str | None = attrs.field(default=None, validator=validate_no_card_data)
+    note: str = attrs.field(default="", validator=validate_no_card_data)
 
     def lapsed(self, now: datetime) -> bool:
         return self.until is not None and now >= self.until
+
+
+@attrs.frozen(kw_only=True)
+class ReleasedHold:
+    """A hold that no longer counts, kept as history: who released it and when.
+
+    ``override``: released by an actor with the override permission while its cause
+    remained (S4). A lapsed check hold is released by :data:`SYSTEM` at its ``until``.
+    """
+
+    hold: Hold
+    released_by: str = attrs.field(validator=validate_no_card_data)
+    released_at: datetime
+    override: bool = False
+
+    @property
+    def code(self) -> HoldCode:
+        return self.hold.code
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +138,8 @@ class Order:
     lines: tuple[PaymentLine, ...] = ()
     invoices: tuple[Invoice, ...] = ()
     holds: tuple[Hold, ...] = ()
+    #: Holds released (or lapsed), oldest release first (S4).
+    released_holds: tuple[ReleasedHold, ...] = ()
     #: Refunds not tied to a payment line: fallback refunds (R3) and unlinked refunds (R4).
     other_refunds: tuple[Refund, ...] = ()
     needs_completion: bool = False
@@ -229,6 +261,31 @@ class Order:
     def has_hold(self, code: HoldCode) -> bool:
         return any(h.code is code for h in self.holds)
 
+    def hold(self, code: HoldCode) -> Hold | None:
+        """The order's hold of ``code``, or None."""
+        for found in self.holds:
+            if found.code is code:
+                return found
+        return None
+
+    def as_of(self, now: datetime) -> Order:
+        """The order at ``now`` (S4): each hold whose ``until`` has come moves to
+        ``released_holds``, released by :data:`SYSTEM` at its ``until``. A pure function of
+        the order and ``now``, whether a lapse was stored already or not; the order itself
+        when nothing lapsed (the version never changes here)."""
+        lapsed = [h for h in self.holds if h.lapsed(now)]
+        if not lapsed:
+            return self
+        released = [
+            ReleasedHold(hold=h, released_by=SYSTEM, released_at=h.until or now) for h in lapsed
+        ]
+        history = sorted((*self.released_holds, *released), key=lambda r: r.released_at)
+        return replaced(
+            self,
+            holds=tuple(h for h in self.holds if not h.lapsed(now)),
+            released_holds=tuple(history),
+        )
+
     # -- changes -----------------------------------------------------------------------
     def _require_open(self) -> None:
         if self.cancelled:
@@ -272,6 +329,20 @@ class Order:
                 f"order {self.order_id} has no {code} hold", order_id=self.order_id
             )
         return replaced(self, holds=tuple(h for h in self.holds if h.code is not code))
+
+    def released(self, code: HoldCode, *, by: str, at: datetime, override: bool = False) -> Order:
+        """The order without its ``code`` hold, the release kept in ``released_holds``."""
+        hold = self.hold(code)
+        if hold is None:
+            raise IllegalTransition(
+                f"order {self.order_id} has no {code.value} hold", order_id=self.order_id
+            )
+        entry = ReleasedHold(hold=hold, released_by=by, released_at=at, override=override)
+        return replaced(
+            self,
+            holds=tuple(h for h in self.holds if h.code is not code),
+            released_holds=(*self.released_holds, entry),
+        )
 
     def with_holds(self, holds: Iterable[Hold]) -> Order:
         """Replace every hold (validation at submit decides them all again)."""

@@ -13,7 +13,9 @@ from ocop.domain.money import Money
 
 #: Permission to refund to a card other than the one that paid (rule R4).
 ALTERNATE_PAYMENT = "alternate_payment"
-#: Permission to release an out-of-balance hold while out of balance (rule S4).
+#: Permission to release a hold while its cause remains (rule S4): out of balance, beyond
+#: the credit limit, a declined line still there, an expired authorization not renewed, a
+#: check hold before its days have passed.
 HOLD_OVERRIDE = "hold_override"
 
 

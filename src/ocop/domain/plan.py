@@ -25,7 +25,7 @@ from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation
-from ocop.domain.order import Order
+from ocop.domain.order import SYSTEM, Order
 from ocop.domain.settings import Settings
 from ocop.domain.tender import INACTIVE, LineStatus, PaymentLine, PaymentMethod
 from ocop.domain.values import replaced
@@ -168,11 +168,13 @@ class Complete:
     new_checks: tuple[Money, ...] = ()
     calls: int = 0
     validated: bool = False
+    #: Who submitted: the holds validation places or releases are recorded as theirs (S4).
+    by: str = SYSTEM
 
     @classmethod
-    def of(cls, order: Order, cvv_lines: Iterable[str] = ()) -> Complete:
+    def of(cls, order: Order, cvv_lines: Iterable[str] = (), *, by: str = SYSTEM) -> Complete:
         return cls(line_ids=tuple(line.line_id for line in order.lines),
-                   cvv_lines=frozenset(cvv_lines))  # fmt: skip
+                   cvv_lines=frozenset(cvv_lines), by=by)  # fmt: skip
 
     def _advanced(self) -> Complete:
         return replaced(self, position=self.position + 1, steps_here=0, release=None)
@@ -210,7 +212,7 @@ class Complete:
         if goal.in_doubt or goal.validated:
             return Next(goal=goal, done=True)
         checked = validate(order, ctx.settings, ctx.now, declined=goal.declined,
-                           new_checks=goal.new_checks)  # fmt: skip
+                           new_checks=goal.new_checks, by=goal.by)  # fmt: skip
         return Next(goal=replaced(goal, validated=True), order=checked)
 
     def after(self, operations: tuple[Operation, ...]) -> Complete:

@@ -20,6 +20,7 @@ from typing import Self
 
 import attrs
 
+from ocop.domain.cardnumbers import contains_card_number
 from ocop.domain.errors import InvalidSettings
 from ocop.domain.money import Money
 from ocop.domain.tender import PaymentMethod
@@ -157,6 +158,36 @@ class RefundPolicy:
             raise InvalidSettings("the fallback refund method is check or customer_account")
 
 
+#: Reason codes of manual holds unless the settings name others (rule S4).
+DEFAULT_HOLD_REASONS = ("FRAUD", "CUSTOMER_REQUEST", "OTHER")
+#: The longest reason code, in characters.
+MAX_REASON_CODE_LENGTH = 64
+
+
+def _reason_codes(
+    instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: object
+) -> None:
+    """S4: a non-empty tuple of distinct codes, each 1 to 64 printable characters without
+    spaces, none a card number."""
+    if (
+        not isinstance(value, tuple)
+        or not value
+        or len(set(value)) != len(value)
+        or not all(
+            isinstance(code, str)
+            and 0 < len(code) <= MAX_REASON_CODE_LENGTH
+            and code.isprintable()
+            and not any(c.isspace() for c in code)
+            and not contains_card_number(code)
+            for code in value
+        )
+    ):
+        raise InvalidSettings(
+            f"{attribute.name} must be a non-empty tuple of distinct codes of 1 to 64 "
+            "printable characters without spaces"
+        )
+
+
 #: POS operations for the methods ocop knows (rule F3).
 DEFAULT_METHOD_OPERATIONS: tuple[tuple[PaymentMethod, int], ...] = tuple(
     (method, method.pos_operation) for method in PaymentMethod
@@ -174,6 +205,9 @@ class Settings:
     refunds: RefundPolicy = RefundPolicy()
     allow_saving_payment_information: bool = True
     method_operations: tuple[tuple[PaymentMethod, int], ...] = DEFAULT_METHOD_OPERATIONS
+    #: The reason codes a manual hold may give (S4).
+    hold_reasons: tuple[str, ...] = attrs.field(default=DEFAULT_HOLD_REASONS,
+                                                validator=_reason_codes)  # fmt: skip
 
     def __attrs_post_init__(self) -> None:
         if (

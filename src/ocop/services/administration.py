@@ -5,11 +5,11 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain.cancellation import CancelRun
-from ocop.domain.errors import IllegalTransition, InvalidInput
-from ocop.domain.holds import out_of_balance
+from ocop.domain.errors import InvalidArgument, InvalidInput
+from ocop.domain.holds import place_manual_hold, release
 from ocop.domain.money import Money
 from ocop.domain.order import HoldCode, Order
-from ocop.domain.parties import HOLD_OVERRIDE, Actor
+from ocop.domain.parties import Actor
 from ocop.services.completion import complete
 from ocop.services.engine import change, commit, pursue, require_no_doubt
 from ocop.services.gates import completion_enabled, require_call_center_user, require_completion
@@ -41,38 +41,45 @@ def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) ->
     if completion_enabled(changed, ports.settings):
         return changed
     # Without order completion nobody submits the order again: it is validated at once.
-    return complete(ports, changed, {}).order
+    return complete(ports, changed, {}, by=actor.actor_id).order
 
 
 def release_hold(ports: Ports, order_id: str, code: HoldCode, actor: Actor) -> Order:
-    """S4: release a hold; an out-of-balance hold only once in balance, or with the override."""
+    """S4: release a hold once its own cause is gone, or with the override permission; the
+    release is recorded (who, when, whether overridden). The order as stored."""
     require_call_center_user(actor, "releasing a hold")
     code = HoldCode(code)
 
-    def release(order: Order) -> Order:
+    def edit(order: Order) -> Order:
         require_completion(order, ports.settings)
-        if not order.has_hold(code):
-            raise IllegalTransition(f"order {order_id} has no {code.value} hold", order_id=order_id)
-        if (
-            code is HoldCode.OUT_OF_BALANCE
-            and out_of_balance(order, ports.settings)
-            and not actor.may(HOLD_OVERRIDE)
-        ):
-            raise IllegalTransition(
-                f"order {order_id} is still out of balance (paid {order.paid} of {order.total}); "
-                "releasing needs the hold_override permission",
-                order_id=order_id,
-            )
-        return order.without_hold(code)
+        return release(order, code, actor, ports.settings, ports.clock.now())
 
-    return change(ports, order_id, release)
+    return change(ports, order_id, edit)
+
+
+def place_hold(
+    ports: Ports, order_id: str, code: HoldCode, actor: Actor, *, reason: str, note: str = ""
+) -> Order:
+    """S4: a call center user puts the order on a manual hold with a reason code and a note
+    (who and when recorded). The order as stored."""
+    require_call_center_user(actor, "placing a hold")
+    if code is not HoldCode.MANUAL:  # the facade refuses it first (E1)
+        raise InvalidArgument("only HoldCode.MANUAL holds are placed by hand", argument="code")
+
+    def edit(order: Order) -> Order:
+        require_completion(order, ports.settings)
+        return place_manual_hold(
+            order, actor, ports.settings, ports.clock.now(), reason=reason, note=note
+        )
+
+    return change(ports, order_id, edit)
 
 
 def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
     """X1: void uncaptured authorizations and refund deposits; once invoiced, leave them."""
     require_call_center_user(actor, "cancelling an order")
     with ports.store.unit_of_work() as uow:
-        order = uow.orders.get(order_id)
+        order = uow.orders.get(order_id).as_of(ports.clock.now())
         require_completion(order, ports.settings)
         require_no_doubt(uow, order_id)
     if order.invoices:

@@ -20,7 +20,10 @@ from ocop.domain.edge import (
     check_items,
     check_member,
     check_money,
+    check_text,
 )
+from ocop.domain.errors import InvalidArgument
+from ocop.domain.holds import MAX_NOTE_LENGTH, check_reason
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
 from ocop.domain.order import Channel, HoldCode, Order
@@ -164,13 +167,36 @@ class BackOfficeServices:
         return administration.cancel_order(self._ports, order_id, actor)
 
     def release_hold(self, order_id: str, code: HoldCode, actor: Actor) -> Order:
-        """S4: release a hold of the order."""
+        """S4: release a hold once its own cause is gone (or with ``hold_override``); the
+        order as stored, the release kept in ``released_holds``."""
         from ocop.services import administration
 
         _order_call(order_id, actor)
         check_member(code, HoldCode, "code")
 
         return administration.release_hold(self._ports, order_id, code, actor)
+
+    def place_hold(
+        self, order_id: str, code: HoldCode, actor: Actor, *, reason: str, note: str = ""
+    ) -> Order:
+        """S4: put the order on a manual hold (``HoldCode.MANUAL`` only) with a reason code
+        from ``settings.hold_reasons`` and an optional note; the order as stored."""
+        from ocop.services import administration
+
+        _order_call(order_id, actor)
+        check_member(code, HoldCode, "code")
+        if code is not HoldCode.MANUAL:
+            raise InvalidArgument(
+                "only HoldCode.MANUAL holds are placed by hand; the others follow from their "
+                "cause (S4)",
+                argument="code",
+            )
+        check_reason(check_id(reason, "reason"), self.settings)
+        check_text(note, "note", MAX_NOTE_LENGTH)
+
+        return administration.place_hold(
+            self._ports, order_id, code, actor, reason=reason, note=note
+        )
 
     # -- fulfilment --------------------------------------------------------------------
     def invoice(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
@@ -225,10 +251,12 @@ class BackOfficeServices:
 
     # -- reading -----------------------------------------------------------------------
     def order(self, order_id: str) -> Order:
-        """The order as stored (:class:`OrderNotFound` if there is none)."""
+        """The order as stored, as of the clock's now: a check hold whose days have passed
+        is in ``released_holds``, not ``holds`` (:class:`OrderNotFound` if there is none)."""
         check_id(order_id, "order_id")
         with self._ports.store.unit_of_work() as uow:
-            return uow.orders.get(order_id)
+            order = uow.orders.get(order_id)
+        return order.as_of(self._ports.clock.now())
 
     def journal(self, order_id: str) -> tuple[Voucher, ...]:
         """The order's posted vouchers, oldest first."""

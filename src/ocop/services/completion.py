@@ -14,7 +14,7 @@ import attrs
 
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
-from ocop.domain.order import Hold, Order
+from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete
 from ocop.domain.tender import LineStatus
@@ -77,7 +77,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         if line.card is not None and (line.status is LineStatus.NOT_SUBMITTED or replaced):
             require_same_account(line.card, capabilities)
     with ports.store.unit_of_work() as uow:
-        current = uow.orders.get(draft.order_id)
+        current = uow.orders.get(draft.order_id).as_of(ports.clock.now())
         require_completion(current, ports.settings)
         require_completion_enabled(current, ports.settings)
         if current.version != draft.order.version:
@@ -86,7 +86,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
             raise ConcurrentUpdate(draft.order_id)
         require_no_doubt(uow, draft.order_id)
     wanted = _targets(current, draft) if draft.changed else current
-    return complete(ports, wanted, _cvvs(draft), changed=draft.changed)
+    return complete(ports, wanted, _cvvs(draft), changed=draft.changed, by=draft.actor.actor_id)
 
 
 def _submitted(current: Order, draft: CompletionDraft) -> bool:
@@ -108,13 +108,19 @@ def _cvvs(draft: CompletionDraft) -> Mapping[str, str]:
 
 
 def complete(
-    ports: Ports, order: Order, cvvs: Mapping[str, str], *, changed: bool = False
+    ports: Ports,
+    order: Order,
+    cvvs: Mapping[str, str],
+    *,
+    changed: bool = False,
+    by: str = SYSTEM,
 ) -> SubmitResult:
     """Bring the lines to their targets, then validate (shared by submit and placement).
 
     ``changed``: ``order`` carries the draft's targets, not yet stored; they are stored
-    with the first processor call's intent, or with the validation.
+    with the first processor call's intent, or with the validation. ``by``: who the holds
+    validation places or releases are recorded as placed or released by (S4).
     """
-    goal = Complete.of(order, cvvs)
+    goal = Complete.of(order, cvvs, by=by)
     done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
     return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)

@@ -65,12 +65,13 @@ def require_no_doubt(uow: UnitOfWork, order_id: str) -> None:
 
 
 def load(ports: Ports, order_id: str, *, no_doubt: bool = False) -> Order:
-    """The order as stored: the one read of a service call (and O3 when asked)."""
+    """The order as stored, as of the clock's now (a check hold whose days have passed no
+    longer counts, S4): the one read of a service call (and O3 when asked)."""
     with ports.store.unit_of_work() as uow:
         order = uow.orders.get(order_id)
         if no_doubt:
             require_no_doubt(uow, order_id)
-        return order
+    return order.as_of(ports.clock.now())
 
 
 def pursue(

@@ -117,11 +117,17 @@ def test_a_declined_authorization_puts_the_order_on_a_payment_declined_hold() ->
     )
     draft = world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("100.00"))
     assert world.bo.submit(draft).holds == (
-        Hold(code=HoldCode.OUT_OF_BALANCE, reason="paid 0.00 USD of 100.00 USD", placed_at=START),
+        Hold(
+            code=HoldCode.OUT_OF_BALANCE,
+            reason="paid 0.00 USD of 100.00 USD",
+            placed_at=START,
+            placed_by=AGENT.actor_id,
+        ),
         Hold(
             code=HoldCode.PAYMENT_DECLINED,
             reason="a payment authorization was declined",
             placed_at=START,
+            placed_by=AGENT.actor_id,
         ),
     )
 

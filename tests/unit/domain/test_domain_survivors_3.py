@@ -129,6 +129,7 @@ def test_a_check_above_the_threshold_is_held_with_the_threshold_as_its_reason() 
             reason="check above 100.00 USD",
             placed_at=START,
             until=START + timedelta(days=3),
+            placed_by=AGENT.actor_id,
         ),
     )
 

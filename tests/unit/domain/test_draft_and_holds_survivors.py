@@ -283,7 +283,12 @@ def test_an_out_of_balance_hold_records_when_it_was_placed() -> None:
     )
     result = bo.submit(bo.begin_completion("SO-1", AGENT))
     assert result.holds == (
-        Hold(code=HoldCode.OUT_OF_BALANCE, reason="paid 50.00 USD of 100.00 USD", placed_at=AT),
+        Hold(
+            code=HoldCode.OUT_OF_BALANCE,
+            reason="paid 50.00 USD of 100.00 USD",
+            placed_at=AT,
+            placed_by=AGENT.actor_id,
+        ),
     )
 
 
@@ -303,6 +308,7 @@ def test_a_credit_limit_in_another_currency_holds_the_order() -> None:
             code=HoldCode.CREDIT_LIMIT,
             reason="customer account payments beyond the credit limit",
             placed_at=AT,
+            placed_by=AGENT.actor_id,
         ),
     )
     assert result.order.paid == usd("100.00")
