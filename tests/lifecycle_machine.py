@@ -197,6 +197,39 @@ class Lifecycle(RuleBasedStateMachine):
         self._model(order_id, card_cents + cash_cents)
         return order_id
 
+    @rule(
+        target=orders,
+        card_cents=cents,
+        cash_cents=st.integers(min_value=0, max_value=5_000),
+        rest_cents=st.integers(min_value=0, max_value=50_000),
+        fault=st.sampled_from(FAULTS),
+    )
+    def place_deposit(self, card_cents: int, cash_cents: int, rest_cents: int, fault: str) -> str:
+        """A POS customer order takes a card deposit (and perhaps cash), captured at once;
+        the rest of its total is due later (D1)."""
+        self.count += 1
+        order_id = f"SO-{self.count}"
+        payments: list[CardPayment | Prepayment] = [CardPayment(card(self.count), usd(card_cents))]
+        if cash_cents:
+            payments.append(Prepayment("cash", amount=usd(cash_cents)))
+        order_total = card_cents + cash_cents + rest_cents
+        self._fault("capture", fault)
+        try:
+            self.bo.place_order(
+                order_id,
+                channel=Channel.POS,
+                customer=Customer.named(f"C-{self.count}"),
+                total=usd(order_total),
+                payments=payments,
+                deposit=True,
+            )
+        except SimulatedCrash:
+            self.crashes += 1
+        self._drain_scripts()
+        self.ids.append(order_id)
+        self._model(order_id, order_total)
+        return order_id
+
     @rule(order_id=orders, delta=st.integers(min_value=-5_000, max_value=5_000),
           fault=st.sampled_from(FAULTS))  # fmt: skip
     def complete(self, order_id: str, delta: int, fault: str) -> None:
@@ -327,9 +360,24 @@ class Lifecycle(RuleBasedStateMachine):
                     assert capture.refunded <= capture.amount  # V2
             assert order.refunded <= order.received  # V3
             assert order.invoiced <= order.total or order.cancelled
-            card_captured = sum((ln.captured.minor for ln in order.lines if ln.is_card), 0)
+            # Card money taken for invoices (captures, and uses of a card deposit) never
+            # exceeds what was invoiced: no double charge (I4). A deposit is captured before
+            # any invoice (D1), never beyond the deposit, and invoices use no more of it
+            # than it holds.
+            card_for_invoices = sum(
+                c.amount.minor
+                for ln in order.lines
+                if ln.is_card
+                for c in (*ln.captures, *ln.applications)
+                if c.invoice_id is not None
+            )
             if self.settings.features.duplicate_payment_protection:
-                assert card_captured <= order.invoiced.minor  # no double charge (I4)
+                assert card_for_invoices <= order.invoiced.minor  # no double charge (I4)
+            for ln in order.lines:
+                deposit_captured = sum(c.amount.minor for c in ln.deposit_captures)
+                assert deposit_captured <= (ln.amount.minor if ln.deposit else 0)
+                used = sum(a.amount.minor for a in ln.applications)
+                assert used <= deposit_captured
 
     @invariant()
     def agrees_with_the_model(self) -> None:

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from ocop.domain.settings import (
         AuthorizationPolicy,
         CompletionPolicy,
+        DepositPolicy,
         Features,
         JournalNames,
         RefundPolicy,
@@ -118,6 +119,7 @@ _PUBLIC: dict[str, str] = {
     "ConnectorMismatch": "ocop.domain.errors",
     "CurrencyMismatch": "ocop.domain.errors",
     "Customer": "ocop.domain.parties",
+    "DepositPolicy": "ocop.domain.settings",
     "DraftAlreadySubmitted": "ocop.domain.errors",
     "DuplicateOrder": "ocop.domain.errors",
     "Failed": "ocop.domain.operations",
@@ -199,6 +201,7 @@ __all__ = [
     "ConnectorMismatch",
     "CurrencyMismatch",
     "Customer",
+    "DepositPolicy",
     "DraftAlreadySubmitted",
     "DuplicateOrder",
     "Failed",

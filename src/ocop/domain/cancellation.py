@@ -1,22 +1,29 @@
-"""Cancelling an order, as a plan (rule X1).
+"""Cancelling an order, as a plan (rules X1, D2).
 
 Without invoices, every open authorization is voided, one at a time, stopping at a
-void in doubt (O3); then posted prepayments (deposits) not yet refunded go back by
-the fallback method, with a refund voucher, and the order is cancelled. Once an
-invoice exists, payments are left alone: the order is cancelled and the caller is
-told a manual refund is needed.
+void in doubt (O3); then a deposit taken when the order was placed (D1) is refunded
+the way it came, less the cancellation charge: each card deposit capture by a linked
+refund (one batch); then posted prepayments not yet refunded, and the rest of each
+cash or check deposit, go back by the fallback method, with a refund voucher, and
+the order is cancelled. A deposit refund declined or in doubt leaves the order open:
+cancelling again refunds only what is still due. Once an invoice exists, payments are
+left alone: the order is cancelled and the caller is told a manual refund is needed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from ocop.domain import keys, postings, steps
+from ocop.domain.deposits import deposit_refunds, has_deposit
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation, Outcome
+from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next, void_step
+from ocop.domain.refunds import refund_steps
 from ocop.domain.tender import Refund
 from ocop.domain.values import replaced
 
@@ -26,15 +33,20 @@ CANCEL_RETURN = "CANCEL"
 
 @attrs.frozen(kw_only=True)
 class CancelRun:
-    """``voided``: authorizations released; ``in_doubt``: the key of a void in doubt."""
+    """``voided``: authorizations released; ``in_doubt``: the key of a void or refund in
+    doubt; ``refunded``: what this run refunded; ``charged``: what the cancellation kept of
+    the deposit (D2); ``failed``: deposit captures whose linked refund was declined."""
 
     voided: tuple[str, ...] = ()
     tried: tuple[str, ...] = ()
     in_doubt: tuple[str, ...] = ()
     refunded: Money | None = None
+    charged: Money | None = None
+    sent: bool = False
+    failed: tuple[Failed, ...] = ()
 
     def next(self, order: Order, ctx: Context) -> Next[CancelRun]:
-        if self.in_doubt:
+        if self.in_doubt or self.failed:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
         for line in order.lines:
             for auth in line.open_authorizations():
@@ -42,8 +54,15 @@ class CancelRun:
                     tried = replaced(self, tried=(*self.tried, auth.auth_id))
                     void = void_step(line, auth.auth_id, steps.VoidPurpose.CANCEL)
                     return Next(goal=tried, steps=(void,))
-        refunded, vouchers = refund_deposits(order, ctx)
-        done = replaced(self, refunded=refunded.refunded - order.refunded)
+        plan = deposit_refunds(order, ctx.settings.deposits, CANCEL_RETURN)
+        if plan.linked and not self.sent:
+            # D2, X1: a card deposit goes back to its capture, all at once (one batch).
+            linked = refund_steps(order, CANCEL_RETURN, plan.linked)
+            return Next(goal=replaced(self, sent=True), steps=linked)
+        refunded, vouchers = refund_deposits(order, ctx, dict(plan.fallback))
+        earlier = self.refunded or Money.zero(order.currency)
+        done = replaced(self, refunded=earlier + (refunded.refunded - order.refunded),
+                        charged=plan.charge if has_deposit(order) else None)  # fmt: skip
         return Next(goal=done, order=refunded.cancel(), vouchers=vouchers, done=True)
 
     def after(self, operations: tuple[Operation, ...]) -> CancelRun:
@@ -53,16 +72,28 @@ class CancelRun:
                 goal = replaced(goal, in_doubt=(*goal.in_doubt, op.key))
             elif op.outcome is Outcome.APPROVED and isinstance(op.step, steps.Void):
                 goal = replaced(goal, voided=(*goal.voided, op.step.auth_id))
+            elif isinstance(op.step, steps.Refund) and op.outcome is not None:
+                if op.outcome.moves_money:
+                    earlier = goal.refunded or Money.zero(op.step.amount.currency)
+                    goal = replaced(goal, refunded=earlier + op.step.amount)
+                elif op.outcome.failed:
+                    goal = replaced(goal, failed=(*goal.failed, Failed.of(op.step.capture_id, op)))
         return goal
 
 
-def refund_deposits(order: Order, ctx: Context) -> tuple[Order, tuple[Voucher, ...]]:
-    """X1, R3: posted prepayments not yet refunded go back through the fallback method."""
+def refund_deposits(
+    order: Order, ctx: Context, deposits: Mapping[str, Money] | None = None
+) -> tuple[Order, tuple[Voucher, ...]]:
+    """X1, R3: posted prepayments not yet refunded go back through the fallback method;
+    a cash or check deposit line (D2) only the amount ``deposits`` gives it."""
     method = ctx.settings.refunds.fallback_method.value
     vouchers: list[Voucher] = []
+    due = deposits or {}
     for line in order.lines:
         # A return may already have refunded part of the order by the fallback method.
         left = (line.received - line.refunded).min(order.received - order.refunded)
+        if line.deposit:
+            left = left.min(due.get(line.line_id, Money.zero(order.currency)))
         if not line.is_prepayment or not left.is_positive():
             continue
         key = keys.cancellation_key(order.order_id, line.line_id)

@@ -26,7 +26,10 @@ from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
 
-__all__ = ["Applied", "apply_outcome", "apply_outcomes", "voucher_id"]
+__all__ = ["DEPOSIT_REFERENCE", "Applied", "apply_outcome", "apply_outcomes", "voucher_id"]
+
+#: The reference of a deposit capture's voucher: a deposit has no invoice (D1).
+DEPOSIT_REFERENCE = "DEPOSIT"
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +72,7 @@ def apply_outcome(
             return Applied(order=order.with_line(line))
         case steps.Void():
             return Applied(order=_voided(order, step))
-        case steps.Capture():
+        case steps.Capture() | steps.DepositCapture():
             if not isinstance(result.token, CaptureToken):
                 raise _answer_error(op, "capture token")
             return _captured(order, op, step, result.token, settings, now)
@@ -165,16 +168,20 @@ def _voided(order: Order, step: steps.Void) -> Order:
 def _captured(  # noqa: PLR0917 - private helper, called once with what it needs
     order: Order,
     op: Operation,
-    step: steps.Capture,
+    step: steps.Capture | steps.DepositCapture,
     token: CaptureToken,
     settings: Settings,
     now: datetime,
 ) -> Applied:
+    """A capture for an invoice, or a deposit's (D1: no invoice; its voucher's reference is
+    :data:`DEPOSIT_REFERENCE`)."""
     line = order.line(step.line_id)
-    capture = Capture(capture_id=op.key, line_id=line.line_id, invoice_id=step.invoice_id,
+    invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
+    capture = Capture(capture_id=op.key, line_id=line.line_id, invoice_id=invoice_id,
                       amount=step.amount, auth_id=step.auth_id, token=token,
                       refunded=Money.zero(step.amount.currency), captured_at=now)  # fmt: skip
-    voucher = postings.voucher(VoucherKind.PAYMENT, order, op.key, step.invoice_id,
+    reference = DEPOSIT_REFERENCE if invoice_id is None else invoice_id
+    voucher = postings.voucher(VoucherKind.PAYMENT, order, op.key, reference,
                                line.method.value, step.amount, settings, now)  # fmt: skip
     return Applied(order=order.with_line(line.captured_with(capture)), vouchers=(voucher,))
 

@@ -37,11 +37,18 @@ DECIDED_AT_SUBMIT = frozenset(
 
 
 def out_of_balance(order: Order, settings: Settings) -> bool:
-    """S1: paid total outside the under/over thresholds (percent of the order total)."""
+    """S1: paid total outside the under/over thresholds (percent of the order total).
+
+    An order that took a deposit (D1) is underpaid only below its deposit: the rest is
+    paid when it is invoiced or picked up."""
     policy = settings.completion
     if policy.allow_out_of_balance:
         return False
     due = order.balance_due
+    deposit = [line.amount for line in order.lines if line.deposit and line.active]
+    if due.is_positive() and deposit:
+        # Paid short of the total, but perhaps not of the deposit.
+        due = (total(deposit, order.currency) - order.paid).max(Money.zero(order.currency))
     if due.is_positive():
         return due > order.total.scaled(policy.underpaid_threshold_percent / Decimal(100))
     if due.is_negative():

@@ -55,6 +55,7 @@ class _Part:
     line_id: str
     amount: Money
     prepayment: bool
+    deposit: bool = False
 
 
 @attrs.frozen
@@ -217,13 +218,16 @@ class InvoiceRun:
                 return self._call(task, rest, authorize(line, line.card.value, missing))
             case _Cover():
                 parts, uncovered = plan_parts(order, self.remaining)
-                tasks = [_Part(p.line_id, p.amount, p.prepayment) for p in parts]
+                tasks = [_Part(p.line_id, p.amount, p.prepayment, p.deposit) for p in parts]
                 return self._then(rest, *tasks, uncovered=uncovered)
             case _Part() | _Piece() if self.in_doubt:
                 return None
             case _Part(line_id=line_id, amount=amount, prepayment=True):
                 applied = _applied(order, self.invoice_id, line_id, amount, ctx.now)
                 return Next(goal=replaced(self, tasks=rest), order=applied)
+            case _Part(line_id=line_id, amount=amount, deposit=True):
+                used = _deposit_used(order, self.invoice_id, line_id, amount, ctx.now)
+                return Next(goal=replaced(self, tasks=rest), order=used)
             case _Part(line_id=line_id, amount=amount):
                 split = split_over_authorizations(order.line(line_id), amount)
                 return self._then(
@@ -353,6 +357,24 @@ def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: da
         captured_at=now,
     )
     return order.with_line(line.applied(application))
+
+
+def _deposit_used(
+    order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime
+) -> Order:
+    """Part of a card deposit's capture used by the invoice (I1, D1): no processor call,
+    and no voucher, the deposit's receipt having been posted when it was captured (J1)."""
+    line = order.line(line_id)
+    number = len(line.applications) + 1
+    use = Capture(
+        capture_id=keys.deposit_use_key(order.order_id, invoice_id, line_id, number),
+        line_id=line_id,
+        invoice_id=invoice_id,
+        amount=amount,
+        refunded=Money.zero(amount.currency),
+        captured_at=now,
+    )
+    return order.with_line(line.used_deposit(use))
 
 
 def _capture_number(line: PaymentLine, invoice_id: str, auth_id: str, ctx: Context) -> int:

@@ -1,9 +1,11 @@
 """Invoicing rules, pure: how an invoice is covered (I1), authorization age (I3).
 
-An invoice is covered by posted prepayments first, then by authorized card
-lines in line order, each up to what it can still give, never beyond the
-invoice amount. With duplicate payment protection (I4) what earlier attempts
-of the same invoice already captured counts as covered.
+An invoice is covered by posted prepayments first, then by deposits (D1: a cash
+or check deposit like a prepayment, a card deposit by what its capture still
+holds, without a processor call), then by authorized card lines in line order,
+each up to what it can still give, never beyond the invoice amount. With
+duplicate payment protection (I4) what earlier attempts of the same invoice
+already captured counts as covered.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ocop.domain.errors import IdempotencyConflict, IllegalTransition, InvalidIn
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order
 from ocop.domain.settings import AuthorizationPolicy
-from ocop.domain.tender import Authorization, PaymentLine
+from ocop.domain.tender import Authorization, Capture, PaymentLine
 
 
 class AuthorizationAge(StrEnum):
@@ -46,14 +48,24 @@ class Part:
     line_id: str
     amount: Money
     prepayment: bool
+    #: A card deposit's capture used by the invoice (D1), not a new capture.
+    deposit: bool = False
+
+
+def for_invoice(order: Order, invoice_id: str) -> tuple[Capture, ...]:
+    """The invoice's captures, prepayment applications and card deposit uses."""
+    return tuple(
+        c
+        for line in order.lines
+        for c in (*line.captures, *line.applications)
+        if c.invoice_id == invoice_id
+    )
 
 
 def covered(order: Order, invoice_id: str) -> Money:
-    """What captures and prepayment applications already give to ``invoice_id``."""
-    return total(
-        (c.amount for line in order.lines for c in line.captures if c.invoice_id == invoice_id),
-        order.currency,
-    )
+    """What captures, prepayment applications and deposit uses already give to
+    ``invoice_id``."""
+    return total((c.amount for c in for_invoice(order, invoice_id)), order.currency)
 
 
 def check_invoice(order: Order, invoice_id: str, amount: Money) -> bool:
@@ -84,15 +96,32 @@ def capturable(line: PaymentLine) -> Money:
     return line.capturable
 
 
+def deposit_usable(line: PaymentLine) -> Money:
+    """What a card deposit can still give to invoices (zero for inactive lines)."""
+    if not line.active or line.pending_removal:
+        return Money.zero(line.currency)
+    return line.deposit_available
+
+
 def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
-    """I1: prepayments first, then card lines in line order; and what nothing covers."""
-    prepaid = [line for line in order.lines if line.is_prepayment]
-    cards = [line for line in order.lines if line.is_card]
-    ordered = prepaid + cards
-    parts, rest = amount.fill([capturable(line) for line in ordered])
+    """I1: prepayments first, then deposits, then card lines in line order; and what
+    nothing covers."""
+    sources: list[tuple[PaymentLine, Money, bool]] = [
+        (line, capturable(line), False)
+        for line in order.lines
+        if line.is_prepayment and not line.deposit
+    ]
+    for line in order.lines:
+        if line.deposit:
+            if line.is_prepayment:
+                sources.append((line, capturable(line), False))
+            else:
+                sources.append((line, deposit_usable(line), True))
+    sources.extend((line, capturable(line), False) for line in order.lines if line.is_card)
+    parts, rest = amount.fill([available for _, available, _ in sources])
     chosen = tuple(
-        Part(line_id=line.line_id, amount=part, prepayment=line.is_prepayment)
-        for line, part in zip(ordered, parts, strict=True)
+        Part(line_id=line.line_id, amount=part, prepayment=line.is_prepayment, deposit=deposit)
+        for (line, _, deposit), part in zip(sources, parts, strict=True)
         if part.is_positive()
     )
     return chosen, rest

@@ -55,6 +55,16 @@ def capture_step(invoice_id: str, line_id: str, auth_id: str, number: int = 1) -
     return name if number == 1 else f"{name}:{number}"
 
 
+def deposit_capture_step(line_id: str, auth_id: str) -> str:
+    """A card deposit captured when its order is placed, before any invoice (D1)."""
+    return f"deposit:{escaped(line_id)}:{escaped(auth_id)}"
+
+
+def deposit_use_key(order_id: str, invoice_id: str, line_id: str, number: int) -> str:
+    """A card deposit applied to an invoice (I1, D1): no processor call, no voucher."""
+    return f"{escaped(order_id)}/use_deposit:{escaped(invoice_id)}:{escaped(line_id)}#{number}"
+
+
 def refund_step(order_id: str, return_id: str, capture_id: str, number: int) -> str:
     """A linked refund's step: the capture's own key, less the order prefix, names it."""
     local = capture_id.removeprefix(f"{escaped(order_id)}/")

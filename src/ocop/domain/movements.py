@@ -86,11 +86,14 @@ class Authorization:
 
 @attrs.frozen(kw_only=True)
 class Capture:
-    """Money taken against an authorization for one invoice (or a prepayment applied)."""
+    """Money taken against an authorization for one invoice (or a prepayment applied).
+
+    A deposit (rule D1) is captured before any invoice: its ``invoice_id`` is None.
+    """
 
     capture_id: str = attrs.field(validator=validate_no_card_data)
     line_id: str = attrs.field(validator=validate_no_card_data)
-    invoice_id: str = attrs.field(validator=validate_no_card_data)
+    invoice_id: str | None = attrs.field(validator=validate_no_card_data)
     amount: Money = attrs.field(validator=positive)
     auth_id: str | None = attrs.field(default=None, validator=validate_no_card_data)
     token: CaptureToken | None = None

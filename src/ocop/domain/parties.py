@@ -17,6 +17,8 @@ ALTERNATE_PAYMENT = "alternate_payment"
 #: the credit limit, a declined line still there, an expired authorization not renewed, a
 #: check hold before its days have passed.
 HOLD_OVERRIDE = "hold_override"
+#: Permission to take a deposit other than the default percent of the total (rule D1).
+DEPOSIT_OVERRIDE = "deposit_override"
 
 
 @attrs.frozen(kw_only=True)

@@ -188,6 +188,21 @@ def _reason_codes(
         )
 
 
+@attrs.frozen(kw_only=True)
+class DepositPolicy:
+    """Deposits of POS customer orders (rules D1, D2).
+
+    ``default_percent``: the deposit an order takes, as a percent of its total (rounded
+    half up to minor units); another amount needs the ``deposit_override`` permission.
+    0 (the default) configures no default deposit: the payments given are the deposit.
+    ``cancellation_charge_percent``: the percent of the total kept from the deposit when
+    the order is cancelled before any invoice.
+    """
+
+    default_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
+    cancellation_charge_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
+
+
 #: POS operations for the methods ocop knows (rule F3).
 DEFAULT_METHOD_OPERATIONS: tuple[tuple[PaymentMethod, int], ...] = tuple(
     (method, method.pos_operation) for method in PaymentMethod
@@ -203,6 +218,7 @@ class Settings:
     authorization: AuthorizationPolicy = AuthorizationPolicy()
     journals: JournalNames = JournalNames()
     refunds: RefundPolicy = RefundPolicy()
+    deposits: DepositPolicy = DepositPolicy()
     allow_saving_payment_information: bool = True
     method_operations: tuple[tuple[PaymentMethod, int], ...] = DEFAULT_METHOD_OPERATIONS
     #: The reason codes a manual hold may give (S4).

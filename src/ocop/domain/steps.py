@@ -123,6 +123,21 @@ class Capture:
 
 
 @attrs.frozen(kw_only=True)
+class DepositCapture:
+    """``amount`` of authorization ``auth_id`` captured as the order's deposit when it is
+    placed, before any invoice (D1): a step of its own, taken once."""
+
+    kind: ClassVar[OperationKind] = OperationKind.CAPTURE
+    line_id: str = attrs.field(validator=validate_no_card_data)
+    auth_id: str = attrs.field(validator=validate_no_card_data)
+    amount: Money
+    target: str = attrs.field(repr=mask, validator=validate_no_card_data)
+
+    def name(self, order_id: str) -> str:
+        return keys.deposit_capture_step(self.line_id, self.auth_id)
+
+
+@attrs.frozen(kw_only=True)
 class Refund:
     """``amount`` of capture ``capture_id`` refunded for ``return_id``: its ``number``-th."""
 
@@ -152,4 +167,4 @@ class UnlinkedRefund:
         return keys.unlinked_refund_step(self.return_id, self.number)
 
 
-Step = Authorize | Adjust | Void | Tokenize | Capture | Refund | UnlinkedRefund
+Step = Authorize | Adjust | Void | Tokenize | Capture | Refund | UnlinkedRefund | DepositCapture

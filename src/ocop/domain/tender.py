@@ -86,6 +86,10 @@ class PaymentLine:
     pending_removal: bool = False
     #: A saved card waiting to be tokenized with its CVV before authorization.
     needs_tokenize: bool = False
+    #: Taken as the order's deposit when it was placed (D1): a card is captured at once.
+    deposit: bool = False
+    #: A card deposit's uses by invoices (I1, D1): no processor call, nothing posted.
+    applications: tuple[Capture, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if (self.method is PaymentMethod.CARD) != (self.card is not None):
@@ -170,6 +174,22 @@ class PaymentLine:
                 return Money.zero(self.currency)
             return (self.amount - self.invoiced - self.refunded).max(Money.zero(self.currency))
         return self.authorized
+
+    @property
+    def deposit_captures(self) -> tuple[Capture, ...]:
+        """A card line's captures taken as the order's deposit, before any invoice (D1)."""
+        return tuple(c for c in self.captures if c.invoice_id is None)
+
+    @cached_property
+    def deposit_available(self) -> Money:
+        """What a card deposit can still give to invoices: captured, not refunded, not yet
+        used by an invoice (I1, D1)."""
+        zero = Money.zero(self.currency)
+        if not self.is_card:
+            return zero
+        kept = total((c.refundable for c in self.deposit_captures), self.currency)
+        used = total((a.amount for a in self.applications), self.currency)
+        return (kept - used).max(zero)
 
     def authorization(self, auth_id: str) -> Authorization:
         for auth in self.authorizations:
@@ -343,6 +363,15 @@ class PaymentLine:
         if capture.amount > self.capturable:
             raise self._illegal("applied beyond what the prepayment holds", capture.amount)
         return replaced(self, captures=(*self.captures, capture))
+
+    def used_deposit(self, application: Capture) -> PaymentLine:
+        """Part of this card line's deposit was applied to an invoice (I1, D1)."""
+        self._require_card("use the deposit of")
+        if application.auth_id is not None or application.invoice_id is None:
+            raise self._illegal("a deposit is used by an invoice, without authorization")
+        if application.amount > self.deposit_available:
+            raise self._illegal("used beyond what the deposit holds", application.amount)
+        return replaced(self, applications=(*self.applications, application))
 
     def refunded_with(self, refund: Refund) -> PaymentLine:
         """A refund of this line: against one capture, or of a prepayment (fallback)."""

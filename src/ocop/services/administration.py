@@ -4,27 +4,41 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain.cancellation import CancelRun
+from ocop.domain.cancellation import CANCEL_RETURN, CancelRun
+from ocop.domain.deposits import deposit_refunds
 from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.holds import place_manual_hold, release
 from ocop.domain.money import Money
+from ocop.domain.operations import Failed
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import Actor
 from ocop.services.completion import complete
 from ocop.services.engine import change, commit, pursue, require_no_doubt
-from ocop.services.gates import completion_enabled, require_call_center_user, require_completion
+from ocop.services.gates import (
+    completion_enabled,
+    require_call_center_user,
+    require_completion,
+    require_issuing_account,
+)
 from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)
 class CancelResult:
-    """What cancelling did; ``manual_refund_needed`` once invoices exist (X1)."""
+    """What cancelling did; ``manual_refund_needed`` once invoices exist (X1).
+
+    ``charged``: what the cancellation kept of the order's deposit (D2; None without a
+    deposit); ``failed``: deposit captures whose linked refund was declined, each a
+    :class:`~ocop.domain.operations.Failed` (the order then stays open: cancel again).
+    """
 
     order: Order
     voided: tuple[str, ...] = ()
     refunded: Money | None = None
     manual_refund_needed: bool = False
     in_doubt: tuple[str, ...] = ()
+    charged: Money | None = None
+    failed: tuple[Failed, ...] = ()
 
 
 def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) -> Order:
@@ -76,7 +90,8 @@ def place_hold(
 
 
 def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
-    """X1: void uncaptured authorizations and refund deposits; once invoiced, leave them."""
+    """X1, D2: void uncaptured authorizations and refund deposits (less the cancellation
+    charge); once invoiced, leave them."""
     require_call_center_user(actor, "cancelling an order")
     with ports.store.unit_of_work() as uow:
         order = uow.orders.get(order_id).as_of(ports.clock.now())
@@ -84,7 +99,13 @@ def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
         require_no_doubt(uow, order_id)
     if order.invoices:
         return CancelResult(order=commit(ports, order.cancel()), manual_refund_needed=True)
+    deposit = deposit_refunds(order, ports.settings.deposits, CANCEL_RETURN)
+    for capture, _ in deposit.linked:
+        if capture.token is not None:  # I5, before any call
+            require_issuing_account(capture.token, ports.processor.capabilities,
+                                    f"capture {capture.capture_id}")  # fmt: skip
     final, run = pursue(ports, order, CancelRun())
-    if run.in_doubt:
-        return CancelResult(order=final, voided=run.voided, in_doubt=run.in_doubt)
-    return CancelResult(order=final, voided=run.voided, refunded=run.refunded)
+    if run.in_doubt or run.failed:
+        return CancelResult(order=final, voided=run.voided, refunded=run.refunded,
+                            in_doubt=run.in_doubt, failed=run.failed)  # fmt: skip
+    return CancelResult(order=final, voided=run.voided, refunded=run.refunded, charged=run.charged)

@@ -90,8 +90,10 @@ class BackOfficeServices:
         total: Money,
         payments: Iterable[ChannelPayment] = (),
         created_by: Actor | None = None,
+        deposit: bool = False,
     ) -> Order:
-        """Record an order from a channel with the payments it took (S3)."""
+        """Record an order from a channel with the payments it took (S3); ``deposit``:
+        a POS customer order takes them as its deposit (D1)."""
         from ocop.services import placement
 
         check_id(order_id, "order_id")
@@ -101,6 +103,7 @@ class BackOfficeServices:
         payments = check_items(payments, _PAYMENTS, "payments")
         if created_by is not None:
             check_instance(created_by, Actor, "created_by")
+        check_bool(deposit, "deposit")
 
         return placement.place_order(
             self._ports,
@@ -110,6 +113,7 @@ class BackOfficeServices:
             total=total,
             payments=payments,
             created_by=created_by,
+            deposit=deposit,
         )
 
     def save_instrument(

@@ -365,7 +365,10 @@ def request(
         case steps.Adjust(line_id=line_id, auth_id=auth_id, amount=amount):
             token = _auth_token(order, line_id, auth_id)
             return lambda key: processor.adjust(key, token, amount)
-        case steps.Capture(line_id=line_id, auth_id=auth_id, amount=amount):
+        case (
+            steps.Capture(line_id=line_id, auth_id=auth_id, amount=amount)
+            | steps.DepositCapture(line_id=line_id, auth_id=auth_id, amount=amount)
+        ):
             token = _auth_token(order, line_id, auth_id)
             return lambda key: processor.capture(key, token, amount)
         case steps.Void(line_id=line_id, auth_id=auth_id):

@@ -12,7 +12,7 @@ import attrs
 
 from ocop.domain.errors import FeatureDisabled, IllegalTransition
 from ocop.domain.invoice_run import InvoiceRun
-from ocop.domain.invoicing import check_invoice, covered, plan_parts
+from ocop.domain.invoicing import check_invoice, covered, for_invoice, plan_parts
 from ocop.domain.money import Money
 from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
@@ -26,7 +26,7 @@ from ocop.services.wiring import Ports
 class InvoiceResult:
     """What an invoice (or pickup) came to.
 
-    ``captures``: every capture and prepayment application of this invoice so
+    ``captures``: every capture, prepayment application and deposit use of this invoice so
     far; ``uncovered``: what no payment covered; ``failed``: lines whose capture
     failed, each a :class:`~ocop.domain.operations.Failed` (the line id, with the
     processor's ``reason`` and the ``key``); ``in_doubt``: keys of calls whose outcome
@@ -77,9 +77,7 @@ def invoice(
     return InvoiceResult(
         invoice_id=invoice_id,
         order=final,
-        captures=tuple(
-            c for line in final.lines for c in line.captures if c.invoice_id == invoice_id
-        ),
+        captures=for_invoice(final, invoice_id),
         uncovered=amount - covered(final, invoice_id) if protect else run.uncovered,
         failed=run.failed,
         in_doubt=run.in_doubt,

@@ -4,6 +4,11 @@ POS and e-commerce orders arrive with the payments their channel took: cards
 are authorized (a saved card is first tokenized with its CVV), prepayments
 posted, and the order validated as at submit. Call center orders are placed
 *pending completion*: their lines are authorized when completion submits them.
+
+A POS order of a named customer may take its payments as a deposit (D1): cards,
+cash or checks adding up to the default percent of the total (another amount needs
+the ``deposit_override`` permission); each card is captured at once, before any
+invoice, once the order is validated.
 """
 
 from __future__ import annotations
@@ -12,14 +17,16 @@ from collections.abc import Iterable
 
 import attrs
 
+from ocop.domain.deposits import DEPOSIT_METHODS, TakeDeposit, default_deposit
 from ocop.domain.draft import POS_CHECK_NUMBER, parse_method
-from ocop.domain.errors import InstrumentNotFound, InvalidInput
+from ocop.domain.errors import FeatureDisabled, InstrumentNotFound, InvalidInput, PermissionDenied
 from ocop.domain.money import Money, total
 from ocop.domain.order import Channel, Order, PaymentsType
-from ocop.domain.parties import Actor, Customer
+from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.tender import PaymentLine, PaymentMethod
 from ocop.services.completion import complete
+from ocop.services.engine import pursue
 from ocop.services.gates import completion_enabled, require_same_account
 from ocop.services.wiring import Ports
 
@@ -111,6 +118,43 @@ def _check_prepayment_limits(
             raise InvalidInput("a gift card never pays more than the order balance")
 
 
+def _deposit_lines(  # noqa: PLR0917 - what placement checked so far, and who placed it
+    ports: Ports,
+    channel: Channel,
+    customer: Customer,
+    order_total: Money,
+    lines: tuple[PaymentLine, ...],
+    created_by: Actor | None,
+) -> tuple[PaymentLine, ...]:
+    """D1: the channel's payments taken as the order's deposit, checked."""
+    if channel is not Channel.POS or customer.is_guest:
+        raise InvalidInput("only a POS order of a named customer takes a deposit (D1)")
+    if not ports.settings.ocop:
+        raise FeatureDisabled(
+            "deposits are taken only while omni-channel order payments is on",
+            feature="omni_channel_order_payments",
+        )
+    if not lines:
+        raise InvalidInput("a deposit is paid: give its payments")
+    for line in lines:
+        if line.method not in DEPOSIT_METHODS:
+            raise InvalidInput(f"a deposit is paid by card, cash or check, not {line.method}")
+    amount = total((line.amount for line in lines), order_total.currency)
+    if amount > order_total:
+        raise InvalidInput(f"a deposit of {amount} exceeds the order total {order_total}")
+    default = default_deposit(order_total, ports.settings.deposits)
+    if default is not None and amount != default:
+        actor_id = created_by.actor_id if created_by is not None else "?"
+        if created_by is None or not created_by.may(DEPOSIT_OVERRIDE):
+            raise PermissionDenied(
+                f"a deposit of {amount}, not the default {default}, needs the "
+                f"{DEPOSIT_OVERRIDE} permission",
+                actor_id=actor_id,
+                action="deposit override",
+            )
+    return tuple(attrs.evolve(line, deposit=True) for line in lines)
+
+
 def place_order(
     ports: Ports,
     order_id: str,
@@ -120,12 +164,16 @@ def place_order(
     total: Money,
     payments: Iterable[ChannelPayment] = (),
     created_by: Actor | None = None,
+    deposit: bool = False,
 ) -> Order:
-    """Record an order placed in a channel, with the payments it took."""
+    """Record an order placed in a channel, with the payments it took (``deposit``: taken
+    as the order's deposit, D1)."""
     if not isinstance(total, Money) or total.is_negative():
         raise InvalidInput("an order total is non-negative Money")
     channel = Channel(channel)
     lines, cvvs = _lines(ports, channel, customer, total, payments)
+    if deposit:
+        lines = _deposit_lines(ports, channel, customer, total, lines, created_by)
     by_call_center_user = created_by is None or created_by.call_center_user
     kind = PaymentsType.at_creation(
         channel, ocop_on=ports.settings.ocop, by_call_center_user=by_call_center_user
@@ -148,4 +196,10 @@ def place_order(
         # so, like POS and e-commerce orders, it is validated with the payments it came with;
         # so is a call center order while order completion is off for call centers.
         return placed
-    return complete(ports, placed, cvvs).order
+    done = complete(ports, placed, cvvs)
+    if not deposit or done.in_doubt:
+        # A deposit whose authorization is in doubt is not captured: once recover() settles
+        # it, the authorization is captured by the first invoice like any card line's.
+        return done.order
+    taken, _ = pursue(ports, done.order, TakeDeposit())
+    return taken

@@ -88,14 +88,14 @@ def card_order(world: World, *amounts: str, order_id: str = "SO-1") -> Order:
     return invoice_daily(world, order_id, *amounts)
 
 
-def invoice_of(order: Order) -> dict[str, str]:
-    """Card capture id -> the invoice it belongs to."""
+def invoice_of(order: Order) -> dict[str, str | None]:
+    """Card capture id -> the invoice it belongs to (None for a deposit, D1)."""
     return {
         c.capture_id: c.invoice_id for line in order.lines if line.is_card for c in line.captures
     }
 
 
-def linked(result: RefundResult) -> list[tuple[str, Money]]:
+def linked(result: RefundResult) -> list[tuple[str | None, Money]]:
     """The return's linked refunds as (invoice id, amount), per card line in the order made."""
     invoices = invoice_of(result.order)
     return [(invoices[r.capture_id], r.amount) for r in result.refunds if r.capture_id is not None]

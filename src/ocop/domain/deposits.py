@@ -1,0 +1,162 @@
+"""Deposits of POS customer orders, pure (rules D1, D2).
+
+A POS order of a named customer may take its payments as a *deposit*: the amount is
+``settings.deposits.default_percent`` of the total (another amount needs the
+``deposit_override`` permission; a default of 0 asks for no particular amount). A card
+deposit is captured when the order is placed, a capture with no invoice
+(:class:`TakeDeposit`); a cash or check deposit is posted like any prepayment. Later
+invoices use the deposit before any card is captured (I1).
+
+Cancelled before any invoice, the order refunds its deposit the way it came, less
+``settings.deposits.cancellation_charge_percent`` of its total (:func:`deposit_refunds`):
+the charge is kept from the deposit's parts in line order, the rest of each card
+capture refunded by linked refund, the rest of each cash or check deposit by the
+fallback method.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from ocop.domain import steps
+from ocop.domain.money import Money, total
+from ocop.domain.operations import Failed, Operation
+from ocop.domain.order import Hold, HoldCode, Order
+from ocop.domain.plan import Context, Next
+from ocop.domain.refunds import refunded_for
+from ocop.domain.settings import DepositPolicy
+from ocop.domain.tender import Capture, PaymentLine, PaymentMethod
+from ocop.domain.values import replaced
+
+#: What a deposit may be paid with: a card is captured at once, cash or a check posted.
+DEPOSIT_METHODS = frozenset({PaymentMethod.CARD, PaymentMethod.CASH, PaymentMethod.CHECK})
+
+
+def default_deposit(order_total: Money, policy: DepositPolicy) -> Money | None:
+    """D1: the deposit an order takes by default, or None when no default is set (0 %)."""
+    if policy.default_percent.is_zero():
+        return None
+    return order_total.scaled(policy.default_percent / Decimal(100))
+
+
+def cancellation_charge(order_total: Money, policy: DepositPolicy) -> Money:
+    """D2: what cancelling keeps of a deposit, before it is capped by the deposit."""
+    return order_total.scaled(policy.cancellation_charge_percent / Decimal(100))
+
+
+def has_deposit(order: Order) -> bool:
+    """Whether the order took a deposit when it was placed (D1)."""
+    return any(line.deposit and line.active for line in order.lines)
+
+
+@attrs.frozen(kw_only=True)
+class TakeDeposit:
+    """D1: capture each authorized card deposit line at once, a capture with no invoice.
+
+    ``tried``: authorizations whose capture was asked for; ``failed``: lines whose
+    capture was declined (the order gets a ``PAYMENT_DECLINED`` hold and the
+    authorization stays open, for an invoice to capture); ``in_doubt``: keys.
+    """
+
+    tried: tuple[str, ...] = ()
+    failed: tuple[Failed, ...] = ()
+    in_doubt: tuple[str, ...] = ()
+
+    def next(self, order: Order, ctx: Context) -> Next[TakeDeposit]:
+        if self.in_doubt:
+            return Next(goal=self, done=True)  # O3: nothing more moves on this order
+        for line in order.lines:
+            if not (line.deposit and line.is_card and line.active) or line.deposit_captures:
+                continue
+            for auth in line.open_authorizations():
+                if auth.auth_id in self.tried:
+                    continue
+                step = steps.DepositCapture(line_id=line.line_id, auth_id=auth.auth_id,
+                                            amount=auth.open_amount,
+                                            target=auth.token.value)  # fmt: skip
+                return Next(goal=replaced(self, tried=(*self.tried, auth.auth_id)), steps=(step,))
+        if self.failed:
+            hold = Hold(code=HoldCode.PAYMENT_DECLINED, reason="a deposit capture was declined",
+                        placed_at=ctx.now)  # fmt: skip
+            return Next(goal=self, order=order.with_hold(hold), done=True)
+        return Next(goal=self, done=True)
+
+    def after(self, operations: tuple[Operation, ...]) -> TakeDeposit:
+        goal = self
+        for op in operations:
+            if op.in_doubt:
+                goal = replaced(goal, in_doubt=(*goal.in_doubt, op.key))
+            elif op.outcome is not None and op.outcome.failed:
+                line_id = op.step.line_id if isinstance(op.step, steps.DepositCapture) else ""
+                goal = replaced(goal, failed=(*goal.failed, Failed.of(line_id, op)))
+        return goal
+
+
+@attrs.frozen(kw_only=True)
+class DepositRefunds:
+    """D2: what cancelling still refunds of the deposit, and the charge it keeps.
+
+    ``linked``: per card deposit capture, the linked refund still due; ``fallback``: per
+    cash or check deposit line, the refund by the fallback method still due; ``charge``:
+    what the cancellation keeps.
+    """
+
+    linked: tuple[tuple[Capture, Money], ...]
+    fallback: tuple[tuple[str, Money], ...]
+    charge: Money
+
+
+def _refunded_for(line: PaymentLine, return_id: str, capture_id: str | None) -> Money:
+    return total(
+        (
+            r.amount
+            for r in line.refunds
+            if r.return_id == return_id and (capture_id is None or r.capture_id == capture_id)
+        ),
+        line.currency,
+    )
+
+
+def deposit_refunds(order: Order, policy: DepositPolicy, return_id: str) -> DepositRefunds:
+    """D2: the deposit's refunds at cancellation, ``return_id`` naming them.
+
+    Each part of the deposit (a card deposit capture, a cash or check deposit line)
+    counts what it holds, its refunds for ``return_id`` included, so the plan is the same
+    before and after some of its refunds were made (a retry refunds only the rest).
+    The charge is kept from the parts in line order, capped by what the order still
+    holds of the deposit.
+    """
+    parts: list[tuple[PaymentLine, Capture | None, Money, Money]] = []
+    for line in order.lines:
+        if not line.deposit:
+            continue
+        if line.is_card:
+            for capture in line.deposit_captures:
+                done = _refunded_for(line, return_id, capture.capture_id)
+                parts.append((line, capture, capture.refundable + done, done))
+        elif line.received.is_positive():
+            done = _refunded_for(line, return_id, None)
+            parts.append((line, None, line.received - line.refunded + done, done))
+    held = [base for _, _, base, _ in parts]
+    # What the order still holds, before these refunds: a return's fallback or unlinked
+    # refund (R3, R4) gave part of it back already, and counts as given back from the
+    # deposit's parts in line order, before the charge (V3: never more than received).
+    zero = Money.zero(order.currency)
+    before = (order.received - order.refunded + refunded_for(order, return_id)).max(zero)
+    deposit = total(held, order.currency)
+    still_held = deposit.min(before)
+    charge = cancellation_charge(order.total, policy).min(still_held)
+    kept, _ = (deposit - still_held + charge).fill(held)
+    linked: list[tuple[Capture, Money]] = []
+    fallback: list[tuple[str, Money]] = []
+    for (line, part, base, done), keep in zip(parts, kept, strict=True):
+        due = base - keep - done
+        if not due.is_positive():
+            continue
+        if part is not None:
+            linked.append((part, due))
+        else:
+            fallback.append((line.line_id, due))
+    return DepositRefunds(linked=tuple(linked), fallback=tuple(fallback), charge=charge)
