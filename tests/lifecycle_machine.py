@@ -95,6 +95,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.agent = Actor.call_center(
             "agent", permissions=frozenset({"hold_override", "alternate_payment"})
         )
+        self.clerk = Actor.call_center("clerk")  # no override: holds go only with their cause
         self.ids: list[str] = []
         # The simple model beside it: what each order should be invoiced and total.
         self.model_invoiced: dict[str, int] = {}
@@ -344,6 +345,28 @@ class Lifecycle(RuleBasedStateMachine):
         order_id = data.draw(st.sampled_from(self.ids))
         with suppress(*EXPECTED):
             self.bo.release_hold(order_id, HoldCode.OUT_OF_BALANCE, self.agent)
+
+    @precondition(lambda self: bool(self.ids))
+    @rule(data=st.data(), reason=st.sampled_from(Settings.default().hold_reasons))
+    def hold_by_hand(self, data: st.DataObject, reason: str) -> None:
+        """A call center user places a manual hold (S4); nothing moves while it stands."""
+        order_id = data.draw(st.sampled_from(self.ids))
+        with suppress(*EXPECTED):
+            order = self.bo.place_hold(order_id, HoldCode.MANUAL, self.clerk, reason=reason)
+            assert order.has_hold(HoldCode.MANUAL)
+            assert not order.approved
+            event("manual hold placed")
+
+    @precondition(lambda self: bool(self.ids))
+    @rule(data=st.data(), code=st.sampled_from(sorted(HoldCode)))
+    def release_without_override(self, data: st.DataObject, code: HoldCode) -> None:
+        """A clerk without hold_override releases a hold: only once its cause is gone (S4)."""
+        order_id = data.draw(st.sampled_from(self.ids))
+        with suppress(*EXPECTED):
+            order = self.bo.release_hold(order_id, code, self.clerk)
+            assert not order.has_hold(code)
+            assert order.released_holds[-1].released_by == self.clerk.actor_id
+            event(f"released {code.value} without override")
 
     # -- invariants ----------------------------------------------------------------------
     @invariant()
