@@ -62,6 +62,19 @@ def test_demo_shows_a_feature_turned_off_after_ocop_with_its_warning() -> None:
     )
 
 
+def test_demo_shows_a_deposit_and_a_manual_hold() -> None:
+    """D1, D2, S4: the demo captures a POS card deposit with no invoice, places and releases
+    a manual hold with its reason, and cancels keeping the charge."""
+    out = subprocess.run(
+        [sys.executable, "-m", "ocop", "demo"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "SO-800/deposit:L1:L1.A1#1" in out
+    assert "manual hold CUSTOMER_REQUEST placed by agent-3" in out
+    assert "released by agent-3: approved" in out
+    assert "cancelled before any invoice: 12.50 USD kept (5% of the total)" in out
+    assert "SO-800/refund:CANCEL:deposit:L1:L1.A1#1:1#1  37.50 USD" in out
+
+
 def test_main_returns_zero_for_demo(capsys: object) -> None:
     """The console-script entry point returns 0 after the demo."""
     assert main(["demo"]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TextIO, TypeVar
 
 from ocop.adapters.memory import ManualClock
@@ -13,10 +14,10 @@ from ocop.backoffice import BackOffice
 from ocop.domain.errors import FeatureDisabled, OperationInDoubt
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult
-from ocop.domain.order import Channel, Order
+from ocop.domain.order import Channel, HoldCode, Order
 from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
-from ocop.domain.settings import Settings
+from ocop.domain.settings import DepositPolicy, Settings
 from ocop.domain.tender import Authorization, Capture, PaymentLine, Refund
 from ocop.domain.tokens import (
     AuthorizationToken,
@@ -370,9 +371,46 @@ def disabled_later_walkthrough(out: TextIO) -> None:
     )
 
 
+def deposit_and_hold_walkthrough(out: TextIO) -> None:
+    """D1, D2: a POS customer order's card deposit; S4: a manual hold with its reason."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    usd = "USD"
+    deposits = DepositPolicy(default_percent=Decimal(20), cancellation_charge_percent=Decimal(5))
+    settings = Settings.default().with_policies(deposits=deposits)
+    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+    clerk = Actor.call_center("agent-3")
+    out.write("== A deposit on a POS customer order (20% of the total), then a manual hold ==\n")
+    bo.place_order(
+        "SO-800",
+        channel=Channel.POS,
+        customer=Customer.named("C-8"),
+        total=Money.of("250.00", usd),
+        payments=[CardPayment(demo_card(), Money.of("50.00", usd))],
+        deposit=True,
+    )
+    _show(out, "placed with a 50.00 card deposit, captured at once with no invoice:",
+          bo.order("SO-800"))  # fmt: skip
+    held = bo.place_hold("SO-800", HoldCode.MANUAL, clerk, reason="CUSTOMER_REQUEST",
+                         note="customer asked to wait for the color")  # fmt: skip
+    for hold in held.holds:
+        out.write(
+            f"{hold.code.value} hold {hold.reason_code} placed by {hold.placed_by} at "
+            f"{hold.placed_at:%H:%M}: {held.status.value}, nothing can be invoiced\n"
+        )
+    released = bo.release_hold("SO-800", HoldCode.MANUAL, clerk)
+    out.write(f"released by {released.released_holds[-1].released_by}: {released.status.value}\n")
+    cancelled = bo.cancel_order("SO-800", clerk)
+    out.write(
+        f"cancelled before any invoice: {cancelled.charged} kept (5% of the total), "
+        f"the rest refunded to the card\n" + _ledger_table(sim) + "\n\n"
+    )
+
+
 def run_demo(out: TextIO) -> None:
     line_walkthrough(out)
     completion_walkthrough(out)
     invoicing_walkthrough(out)
     refund_walkthrough(out)
+    deposit_and_hold_walkthrough(out)
     disabled_later_walkthrough(out)
