@@ -8,10 +8,13 @@ clock=...)``.
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from ocop.domain.errors import InvalidInput
+from ocop.domain.edge import check_instance
+from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
@@ -36,6 +39,9 @@ class BackOffice(BackOfficeServices):
         settings: Settings | None = None,
         clock: Clock | None = None,
     ) -> None:
+        if processor is None:
+            raise InvalidArgument("processor must implement its port", argument="processor")
+        _check_ports(settings, clock, store=store, processor=processor, journal=journal)
         super().__init__(
             store=store,
             processor=processor,
@@ -59,6 +65,7 @@ class BackOffice(BackOfficeServices):
     ) -> Self:
         """Everything in memory, the journal kept by the store; a :class:`SimulatedProcessor`
         unless one is given."""
+        _check_ports(settings, clock, processor=processor)
         from ocop.adapters.memory import InMemoryStore
 
         return cls._wired(InMemoryStore(keeps_journal=True), settings, processor, clock)
@@ -76,6 +83,9 @@ class BackOffice(BackOfficeServices):
         # Imported when first used: `import ocop` loads neither sqlite3 nor cattrs.
         from ocop.adapters.sqlite import SqliteStore
 
+        if not (isinstance(path, str) and path) and not isinstance(path, os.PathLike):
+            raise InvalidArgument("path must be a file path (str or Path)", argument="path")
+        _check_ports(settings, clock, processor=processor)
         return cls._wired(SqliteStore(path, keeps_journal=True), settings, processor, clock)
 
     @classmethod
@@ -94,6 +104,9 @@ class BackOffice(BackOfficeServices):
         # Imported when first used: psycopg is loaded only by hosts that ask for it.
         from ocop.adapters.postgres import PostgresStore
 
+        if not (isinstance(dsn, str) and dsn):
+            raise InvalidArgument("dsn must be a PostgreSQL connection string", argument="dsn")
+        _check_ports(settings, clock, processor=processor)
         store = PostgresStore(dsn, keeps_journal=True, schema=schema)
         return cls._wired(store, settings, processor, clock)
 
@@ -115,6 +128,7 @@ class BackOffice(BackOfficeServices):
 
     def with_settings(self, settings: Settings) -> Self:
         """The same store, processor, journal and clock under other settings."""
+        check_instance(settings, Settings, "settings")
         return type(self)(
             store=self._store,
             processor=self.processor,
@@ -122,6 +136,34 @@ class BackOffice(BackOfficeServices):
             settings=settings,
             clock=self.clock,
         )
+
+
+#: What each port must offer (checked by name: hosts plug in their own adapters).
+_PORTS = {
+    "store": ("unit_of_work",),
+    "processor": ("capabilities", "authorize", "capture", "refund", "void"),
+    "journal": ("post", "vouchers"),
+}
+
+
+def _check_ports(settings: object, clock: object, **ports: object) -> None:
+    """E1 at the wiring: settings are Settings, a clock tells the time, each port offers
+    what the back office calls (a processor left None gets the factories' default)."""
+    if settings is not None:
+        check_instance(settings, Settings, "settings")
+    # A datetime has a now() too, the class's: a clock is asked, never a fixed moment.
+    if clock is not None and (
+        isinstance(clock, datetime) or not callable(getattr(clock, "now", None))
+    ):
+        raise InvalidArgument("clock must be a Clock (with now())", argument="clock")
+    for name, value in ports.items():
+        if value is None and name == "processor":
+            continue
+        missing = [m for m in _PORTS[name] if not hasattr(value, m)]
+        if missing:
+            raise InvalidArgument(
+                f"{name} must implement its port ({', '.join(_PORTS[name])})", argument=name
+            )
 
 
 def _system_clock() -> Clock:

@@ -30,6 +30,7 @@ from ocop import (
     Channel,
     CompletionDraft,
     Customer,
+    Features,
     HoldCode,
     Money,
     OcopError,
@@ -158,6 +159,7 @@ BAD_INVOICE_LISTS: dict[str, object] = {
     "set": {"INV-1"},
 }
 BAD_BOOLS: dict[str, object] = {"str": "yes", "int": 1, "none": None}
+BAD_SETTINGS: dict[str, object] = {"str": "x", "dict": {"ocop": True}, "features": Features()}
 BAD_DRAFTS: dict[str, object] = {"none": None, "str": "draft", "actor": AGENT}
 BAD_CVVS: dict[str, object] = {
     "short": "12",
@@ -421,7 +423,38 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     ),
     ("draft.replace_card.card", BAD_CARDS, lambda w, v: w.draft().replace_card("L1", v)),
     ("draft.remove.line_id", BAD_IDS | {"unknown": "L9"}, lambda w, v: w.draft().remove(v)),
+    # wiring
+    (
+        "BackOffice.sqlite.path",
+        {"none": None, "int": 1, "empty": "", "list": ["x.db"], "bytes": b"x.db"},
+        lambda w, v: BackOffice.sqlite(v),
+    ),
+    ("BackOffice.sqlite.settings", BAD_SETTINGS, lambda w, v: BackOffice.sqlite("never.db", v)),
+    ("BackOffice.in_memory.settings", BAD_SETTINGS, lambda w, v: BackOffice.in_memory(v)),
+    (
+        "BackOffice.in_memory.processor",
+        {"str": "sim", "int": 1, "store": InMemoryStore()},
+        lambda w, v: BackOffice.in_memory(processor=v),
+    ),
+    (
+        "BackOffice.in_memory.clock",
+        {"str": "now", "int": 1, "datetime": START},
+        lambda w, v: BackOffice.in_memory(clock=v),
+    ),
+    ("with_settings.settings", BAD_SETTINGS | {"none": None}, lambda w, v: w.bo.with_settings(v)),
     # values users build
+    (
+        "Money.from_minor.units",
+        {"str": "150", "float": 1.5, "decimal": Decimal("150"), "none": None, "bool": True},
+        lambda w, v: Money.from_minor(v, USD),
+    ),
+    ("Money.zero.currency", BAD_CURRENCIES | {"list": []}, lambda w, v: Money.zero(v)),
+    ("sum.start", {"int": 0, "float": 0.0}, lambda w, v: sum([TEN, TEN], v)),
+    (
+        "CardToken.reusable",
+        {"str": "no", "int": 0, "none": None},
+        lambda w, v: CardToken("tok_2", "sim", "sa-1", brand="visa", last4="1111", reusable=v),
+    ),
     (
         "Money.of.amount",
         {

@@ -93,6 +93,7 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Self:
+        minor_units(currency)  # an unknown (or unhashable) code fails here, as UnknownCurrency
         if cls is Money:
             return _zero(currency)  # type: ignore[return-value]  # cls is exactly Money
         return cls.of(0, currency)
@@ -100,6 +101,8 @@ class Money:
     @classmethod
     def from_minor(cls, units: int, currency: str) -> Self:
         """Money from an integer count of minor units (cents): ``from_minor(150, "USD")``."""
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise InvalidAmount(f"minor units are an int, not {type(units).__name__}")
         return cls.of(Decimal(units).scaleb(-minor_units(currency)), currency)
 
     @property
@@ -127,6 +130,14 @@ class Money:
     def __add__(self, other: Money) -> Money:
         self._same(other)
         return _exact_sum(self.currency, self.amount + other.amount)
+
+    def __radd__(self, other: object) -> Money:
+        # ``sum(amounts)`` starts from the int 0: say what to use instead of a TypeError.
+        raise InvalidArgument(
+            f"cannot combine Money with {type(other).__name__}; add amounts with "
+            "ocop.domain.money.total(amounts, currency)",
+            argument="other",
+        )
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)

@@ -14,6 +14,7 @@ import re
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.edge import valid_bool
 from ocop.domain.errors import ConnectorMismatch, InvalidInput
 
 _LAST4 = re.compile(r"[0-9]{4}")
@@ -86,7 +87,7 @@ class CardToken(ProcessorToken):
     brand: str = attrs.field(validator=[validate_no_card_data, _nonempty])
     last4: str = attrs.field(validator=_last4)
     expiry: str | None = attrs.field(default=None, validator=_expiry)
-    reusable: bool = attrs.field(default=True)
+    reusable: bool = attrs.field(default=True, validator=valid_bool)
 
     @property
     def display(self) -> str:
