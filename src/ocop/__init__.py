@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         Failed,
         Operation,
         OperationKind,
+        OperationRecord,
         Outcome,
         ProcessorResult,
     )
@@ -149,6 +150,7 @@ _PUBLIC: dict[str, str] = {
     "Operation": "ocop.domain.operations",
     "OperationInDoubt": "ocop.domain.errors",
     "OperationKind": "ocop.domain.operations",
+    "OperationRecord": "ocop.domain.operations",
     "Order": "ocop.domain.order",
     "OrderNotFound": "ocop.domain.errors",
     "OrderStatus": "ocop.domain.order",
@@ -231,6 +233,7 @@ __all__ = [
     "Operation",
     "OperationInDoubt",
     "OperationKind",
+    "OperationRecord",
     "Order",
     "OrderNotFound",
     "OrderStatus",

@@ -373,6 +373,7 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     # reading
     ("order.order_id", BAD_IDS, lambda w, v: w.bo.order(v)),
     ("journal.order_id", BAD_IDS, lambda w, v: w.bo.journal(v)),
+    ("operations.order_id", BAD_IDS, lambda w, v: w.bo.operations(v)),
     # the completion draft
     ("draft.add_card.card", BAD_CARDS, lambda w, v: w.draft().add_card(v, TEN)),
     ("draft.add_card.amount", BAD_MONEY | NEGATIVE, lambda w, v: w.draft().add_card(OTHER, v)),

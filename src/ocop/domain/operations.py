@@ -20,7 +20,15 @@ from ocop.domain.outcomes import OperationKind, Outcome, ProcessorResult
 from ocop.domain.steps import Step
 from ocop.domain.values import replaced
 
-__all__ = ["Failed", "Operation", "OperationKind", "Outcome", "ProcessorResult", "operation_key"]
+__all__ = [
+    "Failed",
+    "Operation",
+    "OperationKind",
+    "OperationRecord",
+    "Outcome",
+    "ProcessorResult",
+    "operation_key",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -79,6 +87,41 @@ class Operation:
 
     def resolved(self, result: ProcessorResult, at: datetime) -> Operation:
         return replaced(self, outcome=result.outcome, result=result, resolved_at=at)
+
+    def record(self) -> OperationRecord:
+        """This operation as the operation log shows it to users."""
+        return OperationRecord(
+            key=self.key,
+            kind=self.kind,
+            amount=self.amount,
+            outcome=Outcome.UNKNOWN if self.outcome is None else self.outcome,
+            reason=self.result.reason if self.result is not None else "",
+            at=self.resolved_at or self.recorded_at,
+            recorded_at=self.recorded_at,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class OperationRecord:
+    """One processor call of an order, as ``bo.operations(order_id)`` lists it.
+
+    ``outcome``: what the call came to (``UNKNOWN`` while no answer is known: run
+    ``recover()``); ``reason``: the processor's words for it (why a capture was declined);
+    ``at``: when the outcome was recorded, or the intent while there is none;
+    ``recorded_at``: when the intent was recorded, before the call.
+    """
+
+    key: str
+    kind: OperationKind
+    amount: Money | None
+    outcome: Outcome
+    reason: str
+    at: datetime
+    recorded_at: datetime
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.outcome is Outcome.UNKNOWN
 
 
 class Failed(str):

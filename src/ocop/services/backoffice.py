@@ -39,6 +39,7 @@ from ocop.services.logs import logger
 from ocop.services.wiring import Ports
 
 if TYPE_CHECKING:
+    from ocop.domain.operations import OperationRecord
     from ocop.services.administration import CancelResult
     from ocop.services.completion import SubmitResult
     from ocop.services.invoicing import InvoiceResult
@@ -261,6 +262,15 @@ class BackOfficeServices:
         with self._ports.store.unit_of_work() as uow:
             order = uow.orders.get(order_id)
         return order.as_of(self._ports.clock.now())
+
+    def operations(self, order_id: str) -> tuple[OperationRecord, ...]:
+        """The order's operation log, oldest intent first: every processor call with its
+        kind, amount, outcome, the processor's reason and when (:class:`OrderNotFound` if
+        there is no such order)."""
+        check_id(order_id, "order_id")
+        with self._ports.store.unit_of_work() as uow:
+            uow.orders.get(order_id)  # OrderNotFound for an unknown order
+            return tuple(op.record() for op in uow.operations.for_order(order_id))
 
     def journal(self, order_id: str) -> tuple[Voucher, ...]:
         """The order's posted vouchers, oldest first."""

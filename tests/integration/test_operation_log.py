@@ -1,0 +1,118 @@
+"""``bo.operations(order_id)``: the order's operation log as users read it (issue 11, 2).
+
+Every processor call of the order, oldest intent first, with its kind, amount, outcome,
+the processor's reason and when; on memory, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pg_support import private_schema
+
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    Channel,
+    Customer,
+    OperationKind,
+    OperationRecord,
+    OrderNotFound,
+    Outcome,
+)
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.postgres import PostgresStore
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+from worlds import START, card, usd
+
+AGENT = Actor.call_center("agent-1")
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[BackOffice, SimulatedProcessor, ManualClock]]:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    if request.param == "memory":
+        store: InMemoryStore | SqliteStore | PostgresStore = InMemoryStore(keeps_journal=True)
+        yield BackOffice(store=store, journal=store.journal, processor=sim, clock=clock), sim, clock
+    elif request.param == "sqlite":
+        store = SqliteStore(tmp_path / "log.db", keeps_journal=True)
+        yield BackOffice(store=store, journal=store.journal, processor=sim, clock=clock), sim, clock
+        store.close()
+    else:
+        with private_schema() as dsn:
+            store = PostgresStore(dsn, keeps_journal=True)
+            yield (
+                BackOffice(store=store, journal=store.journal, processor=sim, clock=clock),
+                sim,
+                clock,
+            )
+            store.close()
+
+
+def _rows(log: tuple[OperationRecord, ...]) -> list[tuple[str, str, str | None, str, str]]:
+    return [
+        (
+            r.key,
+            r.kind.value,
+            None if r.amount is None else str(r.amount),
+            r.outcome.value,
+            r.reason,
+        )
+        for r in log
+    ]
+
+
+def test_the_log_shows_each_call_with_its_outcome_and_the_processors_reason(
+    world: tuple[BackOffice, SimulatedProcessor, ManualClock],
+) -> None:
+    """Authorize, a declined capture (with the processor's reason), its retry, a refund and
+    a capture left in doubt: all listed oldest first, each with when it was settled."""
+    bo, sim, clock = world
+    bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.guest(),
+        total=usd("100.00"),
+        payments=[CardPayment(card(), usd("100.00"))],
+    )
+    clock.advance(hours=1)
+    sim.script("capture", "decline")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    clock.advance(hours=1)
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT)
+    sim.script("capture", "timeout_after_success")
+    bo.invoice("SO-1", "INV-2", usd("40.00"))
+    log = bo.operations("SO-1")
+    assert _rows(log) == [
+        ("SO-1/authorize:L1.A1#1", "authorize", "100.00 USD", "approved", ""),
+        ("SO-1/capture:INV-1:L1:L1.A1#1", "capture", "60.00 USD", "declined", "scripted decline"),
+        ("SO-1/capture:INV-1:L1:L1.A1#2", "capture", "60.00 USD", "approved", ""),
+        ("SO-1/refund:RMA-1:capture:INV-1:L1:L1.A1#2:1#1", "refund", "10.00 USD", "approved", ""),
+        ("SO-1/capture:INV-2:L1:L1.A1#1", "capture", "40.00 USD", "unknown", "timeout"),
+    ]
+    assert [r.in_doubt for r in log] == [False, False, False, False, True]
+    assert log[0].at == START
+    assert log[1].at == START + timedelta(hours=1)
+    assert log[2].recorded_at == START + timedelta(hours=2)
+    assert log[1].kind is OperationKind.CAPTURE
+    assert log[1].outcome is Outcome.DECLINED
+    bo.recover()
+    assert bo.operations("SO-1")[-1].outcome is Outcome.APPROVED
+
+
+def test_the_log_of_an_unknown_order_is_refused(
+    world: tuple[BackOffice, SimulatedProcessor, ManualClock],
+) -> None:
+    """An order that does not exist has no log: OrderNotFound, not an empty tuple."""
+    bo, _, _ = world
+    with pytest.raises(OrderNotFound):
+        bo.operations("SO-404")
