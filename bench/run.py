@@ -1,4 +1,5 @@
-"""Issue 8's measures of the engine, each against a baseline measured in the same run.
+"""Issue 8's measures of the engine, each against a baseline measured in the same run
+(and issue 11's: a query among many stored orders against among few).
 
 ``make bench`` runs every row of the issue's table (the PostgreSQL rows when the
 server at ``OCOP_TEST_POSTGRES`` answers), printing a progress line as each
@@ -18,11 +19,12 @@ import imports_row
 import memory_rows
 import pg
 import pg_rows
+import query_row
 import sqlite_rows
 import units_row
 from harness import Progress, Row, say, table
 
-BENCHMARKS = 8
+BENCHMARKS = 9
 
 
 def _postgres(progress: Progress, title: str, measure: str, bar: str, reason: str) -> Row:
@@ -61,6 +63,7 @@ def main() -> None:
         )  # fmt: skip
     rows.append(imports_row.import_against_attrs(progress))
     rows.append(units_row.units_per_capture(progress))
+    rows.append(query_row.orders_on_hold(progress))
     say("")
     for line in table(rows):
         say(line)

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     )
     from ocop.domain.parties import Actor, Customer
     from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
+    from ocop.domain.queries import OrderQuery
     from ocop.domain.settings import (
         AuthorizationPolicy,
         CompletionPolicy,
@@ -153,6 +154,7 @@ _PUBLIC: dict[str, str] = {
     "OperationRecord": "ocop.domain.operations",
     "Order": "ocop.domain.order",
     "OrderNotFound": "ocop.domain.errors",
+    "OrderQuery": "ocop.domain.queries",
     "OrderStatus": "ocop.domain.order",
     "Outcome": "ocop.domain.operations",
     "PaymentLine": "ocop.domain.tender",
@@ -236,6 +238,7 @@ __all__ = [
     "OperationRecord",
     "Order",
     "OrderNotFound",
+    "OrderQuery",
     "OrderStatus",
     "Outcome",
     "PaymentLine",

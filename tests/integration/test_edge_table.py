@@ -159,6 +159,29 @@ BAD_INVOICE_LISTS: dict[str, object] = {
     "set": {"INV-1"},
 }
 BAD_BOOLS: dict[str, object] = {"str": "yes", "int": 1, "none": None}
+# None is "any" for a filter of bo.orders.
+BAD_FILTER_BOOLS: dict[str, object] = {"str": "yes", "int": 1, "card": CARD_NUMBER}
+BAD_MOMENTS: dict[str, object] = {
+    "naive": START.replace(tzinfo=None),
+    "str": "2026-01-01T00:00:00+00:00",
+    "date": START.date(),
+    "int": 0,
+    "card": CARD_NUMBER,
+}
+BAD_STATUSES: dict[str, object] = {
+    "value_as_str": "approved",
+    "unknown": "bogus",
+    "hold_code": HoldCode.MANUAL,
+    "card": CARD_NUMBER,
+}
+BAD_LIMITS: dict[str, object] = {
+    "zero": 0,
+    "negative": -1,
+    "bool": True,
+    "float": 2.0,
+    "str": "10",
+    "10**30": 10**30,
+}
 BAD_SETTINGS: dict[str, object] = {"str": "x", "dict": {"ocop": True}, "features": Features()}
 BAD_DRAFTS: dict[str, object] = {"none": None, "str": "draft", "actor": AGENT}
 BAD_CVVS: dict[str, object] = {
@@ -374,6 +397,12 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     ("order.order_id", BAD_IDS, lambda w, v: w.bo.order(v)),
     ("journal.order_id", BAD_IDS, lambda w, v: w.bo.journal(v)),
     ("operations.order_id", BAD_IDS, lambda w, v: w.bo.operations(v)),
+    ("orders.on_hold", BAD_FILTER_BOOLS, lambda w, v: w.bo.orders(on_hold=v)),
+    ("orders.in_doubt", BAD_FILTER_BOOLS, lambda w, v: w.bo.orders(in_doubt=v)),
+    ("orders.expiring_before", BAD_MOMENTS, lambda w, v: w.bo.orders(expiring_before=v)),
+    ("orders.status", BAD_STATUSES, lambda w, v: w.bo.orders(status=v)),
+    ("orders.limit", BAD_LIMITS, lambda w, v: w.bo.orders(limit=v)),
+    ("orders.after", BAD_IDS_NOT_NONE | {"unknown": "SO-404"}, lambda w, v: w.bo.orders(after=v)),
     # the completion draft
     ("draft.add_card.card", BAD_CARDS, lambda w, v: w.draft().add_card(v, TEN)),
     ("draft.add_card.amount", BAD_MONEY | NEGATIVE, lambda w, v: w.draft().add_card(OTHER, v)),

@@ -419,14 +419,13 @@ def test_sqlite_reports_a_busy_database_as_storage_busy(tmp_path: Path) -> None:
 
 
 def test_sqlite_reports_other_database_errors_as_storage_error(tmp_path: Path) -> None:
-    """E3: a file whose orders table is not ocop's raises StorageError, sqlite3's own error
-    chained to it."""
+    """E3: a file whose orders table is not ocop's raises StorageError when opened (the
+    migration reads the stored orders), sqlite3's own error chained to it."""
     path = tmp_path / "foreign.db"
     with sqlite3.connect(path) as foreign:
         foreign.execute("CREATE TABLE ocop_orders (order_id TEXT PRIMARY KEY)")
-    store = SqliteStore(path)
-    with store.unit_of_work() as uow, pytest.raises(StorageError) as refused:
-        uow.orders.find("SO-1")
+    with pytest.raises(StorageError) as refused:
+        SqliteStore(path)
     assert type(refused.value) is StorageError
     assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
 

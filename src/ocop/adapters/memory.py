@@ -8,6 +8,8 @@ the same errors an SQL store raises from its constraints.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -23,7 +25,8 @@ from ocop.domain.errors import (
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
-from ocop.domain.order import Order
+from ocop.domain.order import Order, OrderStatus
+from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches
 
 __all__ = ["InMemoryJournal", "InMemoryStore", "ManualClock", "SystemClock"]
 
@@ -70,6 +73,15 @@ class _Tables:
     pending: dict[str, None] = attrs.Factory(dict)  # outbox ids not yet posted, in order
     journal: dict[str, Voucher] = attrs.Factory(dict)
     journal_by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> voucher ids
+    #: The query indexes (kept at every write; an order's position is its insertion order)
+    sequence: list[str] = attrs.Factory(list)  # position -> order id
+    position: dict[str, int] = attrs.Factory(dict)  # order id -> position
+    keys: dict[str, OrderKeys] = attrs.Factory(dict)  # order id -> its query keys
+    held: set[int] = attrs.Factory(set)  # positions of orders held without end
+    held_until: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (until, position)
+    by_status: dict[OrderStatus, set[int]] = attrs.Factory(dict)  # status without holds
+    authorized_from: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (at, position)
+    doubting: dict[str, int] = attrs.Factory(dict)  # order id -> its operations in doubt
 
     def keep(self, voucher: Voucher) -> None:
         """Add ``voucher`` to the journal unless its id is there already (J3)."""
@@ -93,6 +105,52 @@ class _Memory:
     def order_ids(self) -> list[str]:
         with self.lock:
             return list(self.tables.orders)
+
+    def query(self, query: OrderQuery, now: datetime) -> list[str]:
+        """The orders ``query`` lists at ``now``: candidates from one index, in position
+        order, each checked by :func:`matches` until ``limit`` are found."""
+        with self.lock:
+            tables = self.tables
+            start = 0
+            if query.after is not None:
+                after = tables.position.get(query.after)
+                if after is None:
+                    raise OrderNotFound(query.after)
+                start = after + 1
+            if query.limit is not None and query.limit <= 0:
+                return []
+            chosen = self._candidates(query, now)
+            candidates: Iterable[int] = (
+                range(start, len(tables.sequence))
+                if chosen is None
+                else chosen[bisect_left(chosen, start) :]
+            )
+            found: list[str] = []
+            for position in candidates:
+                order_id = tables.sequence[position]
+                doubt = tables.doubting.get(order_id, 0) > 0
+                if matches(tables.keys[order_id], doubt, query, now):
+                    found.append(order_id)
+                    if query.limit is not None and len(found) >= query.limit:
+                        break
+            return found
+
+    def _candidates(self, query: OrderQuery, now: datetime) -> list[int] | None:
+        """The sorted positions one index gives for ``query`` (a superset of the answer);
+        None when no filter narrows by index (every order is a candidate)."""
+        tables = self.tables
+        if query.in_doubt:
+            return sorted(tables.position[o] for o in tables.doubting if o in tables.position)
+        if query.on_hold or query.status is OrderStatus.ON_HOLD:
+            first = bisect_right(tables.held_until, (now, len(tables.sequence)))
+            lapsing = (position for _, position in tables.held_until[first:])
+            return sorted(tables.held.union(lapsing))
+        if query.authorized_before is not None:
+            last = bisect_left(tables.authorized_from, (query.authorized_before, -1))
+            return sorted(position for _, position in tables.authorized_from[:last])
+        if query.status is not None:
+            return sorted(tables.by_status.get(query.status, ()))
+        return None
 
     def operation(self, key: str) -> Operation | None:
         with self.lock:
@@ -125,6 +183,7 @@ class _Memory:
             self._check(staged)
             for order_id, (order, _) in staged.orders.items():
                 tables.orders[order_id] = order
+                self._index(order)
             for key, op in staged.intents.items():
                 self._write_operation(key, op)
             for key, (op, _) in staged.outcomes.items():
@@ -171,6 +230,33 @@ class _Memory:
             if earlier is not None and earlier != voucher:
                 raise IdempotencyConflict(voucher_id)  # J3: one id, one voucher
 
+    def _index(self, order: Order) -> None:
+        """Keep the query indexes of ``order`` as now stored."""
+        tables = self.tables
+        order_id = order.order_id
+        position = tables.position.get(order_id)
+        if position is None:
+            position = len(tables.sequence)
+            tables.sequence.append(order_id)
+            tables.position[order_id] = position
+        else:
+            old = tables.keys[order_id]
+            tables.held.discard(position)
+            if old.held_until is not None:
+                _drop(tables.held_until, (old.held_until, position))
+            tables.by_status[old.status].discard(position)
+            if old.authorized_from is not None:
+                _drop(tables.authorized_from, (old.authorized_from, position))
+        new = keys_of(order)
+        tables.keys[order_id] = new
+        if new.held:
+            tables.held.add(position)
+        if new.held_until is not None:
+            insort(tables.held_until, (new.held_until, position))
+        tables.by_status.setdefault(new.status, set()).add(position)
+        if new.authorized_from is not None:
+            insort(tables.authorized_from, (new.authorized_from, position))
+
     def _write_operation(self, key: str, op: Operation) -> None:
         tables = self.tables
         stored = tables.operations.get(key)
@@ -180,13 +266,27 @@ class _Memory:
         elif not (stored.in_doubt and op.outcome is not None):
             return  # a stored definitive outcome is never replaced
         tables.operations[key] = op
+        was_in_doubt = key in tables.doubtful
         if op.in_doubt:
             tables.doubtful[key] = None
         else:
             tables.doubtful.pop(key, None)
+        if op.in_doubt and not was_in_doubt:
+            tables.doubting[op.order_id] = tables.doubting.get(op.order_id, 0) + 1
+        elif was_in_doubt and not op.in_doubt:
+            left = tables.doubting[op.order_id] - 1
+            if left:
+                tables.doubting[op.order_id] = left
+            else:
+                del tables.doubting[op.order_id]
 
     def release(self) -> None:
         pass
+
+
+def _drop(entries: list[tuple[datetime, int]], entry: tuple[datetime, int]) -> None:
+    """Remove ``entry`` from the sorted ``entries``, found by bisection."""
+    del entries[bisect_left(entries, entry)]
 
 
 class InMemoryStore:

@@ -162,6 +162,8 @@ def _pipeline(connection: Any) -> AbstractContextManager[object]:
 _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_translate,
                    json_text=_json_text, pipeline=_pipeline,
                    has_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
+                   extra_indexes=("CREATE INDEX IF NOT EXISTS ocop_orders_by_seq "
+                                  "ON ocop_orders (seq)",),
                    lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",))  # fmt: skip
 
 

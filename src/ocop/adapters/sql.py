@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, suppress
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -40,7 +41,8 @@ from ocop.domain.errors import (
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
-from ocop.domain.order import Order
+from ocop.domain.order import Order, OrderStatus
+from ocop.domain.queries import OrderQuery, keys_of, micros
 from ocop.domain.values import replaced
 
 _T = TypeVar("_T")
@@ -65,6 +67,8 @@ class Dialect:
     #: Sends several statements in one round trip (a context manager over the driver's
     #: connection, leaving with every result in); None runs them one by one.
     pipeline: Callable[[Any], AbstractContextManager[object]] | None = None
+    #: Indexes this backend needs beyond the shared ones (created by migration 3).
+    extra_indexes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -76,14 +80,24 @@ class _Statement:
     then: Callable[[int], None] | None = None
 
 
-def _migrations(dialect: Dialect) -> tuple[tuple[str, ...], ...]:
-    """The schema's versions after the first: each a list of statements, in order.
+#: One step of a migration: a statement, or work done with the session (reading rows).
+_Step = str | Callable[["_Session"], None]
+
+
+def _migrations(dialect: Dialect) -> tuple[tuple[_Step, ...], ...]:
+    """The schema's versions after the first: each a list of steps, in order.
 
     Version 2: operations carry their step and attempt as columns (the attempts of one
     step are found by index); indexes for every query the engine runs and no more, since
     each costs every commit a page: operations by order and step (which also serves
     by order alone), operations in doubt (a partial index: only the few in doubt),
     pending outbox rows, the journal by order.
+
+    Version 3: orders carry their query keys as columns (:class:`~ocop.domain.queries.
+    OrderKeys`, filled from each stored body, then kept by every write of the order),
+    each with an index that holds only the orders it can list: held without end, the end
+    of the latest lapsing hold, the status apart from holds, the oldest open authorization
+    (times as microseconds since the epoch).
     """
     body = dialect.json_text  # column and field names written here, never input
     return (
@@ -101,11 +115,55 @@ def _migrations(dialect: Dialect) -> tuple[tuple[str, ...], ...]:
             "CREATE INDEX IF NOT EXISTS ocop_outbox_pending ON ocop_outbox (seq) WHERE posted = 0",
             "CREATE INDEX IF NOT EXISTS ocop_journal_by_order ON ocop_journal (order_id, seq)",
         ),
+        (
+            "ALTER TABLE ocop_orders ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE ocop_orders ADD COLUMN held_until BIGINT",
+            "ALTER TABLE ocop_orders ADD COLUMN status TEXT",
+            "ALTER TABLE ocop_orders ADD COLUMN authorized_from BIGINT",
+            _fill_order_keys,
+            "CREATE INDEX IF NOT EXISTS ocop_orders_held "
+            "ON ocop_orders (seq, order_id) WHERE held = 1",
+            "CREATE INDEX IF NOT EXISTS ocop_orders_held_until "
+            "ON ocop_orders (held_until, seq, order_id) WHERE held_until IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS ocop_orders_by_status "
+            "ON ocop_orders (status, seq, order_id)",
+            "CREATE INDEX IF NOT EXISTS ocop_orders_authorized_from "
+            "ON ocop_orders (authorized_from, seq, order_id) WHERE authorized_from IS NOT NULL",
+            *dialect.extra_indexes,
+        ),
     )
 
 
+def _key_columns(order: Order) -> list[object]:
+    """The values of ``held, held_until, status, authorized_from`` for ``order``."""
+    keys = keys_of(order)
+    return [
+        1 if keys.held else 0,
+        None if keys.held_until is None else micros(keys.held_until),
+        keys.status.value,
+        None if keys.authorized_from is None else micros(keys.authorized_from),
+    ]
+
+
+def _fill_order_keys(session: _Session) -> None:
+    """Migration 3: each stored order's query keys, from its body."""
+    rows, _ = session.run("SELECT order_id, body FROM ocop_orders")
+    for order_id, body in rows:
+        session.run(
+            "UPDATE ocop_orders SET held = ?, held_until = ?, status = ?, authorized_from = ? "
+            "WHERE order_id = ?",
+            [*_key_columns(loads(body, Order)), order_id],
+        )
+
+
+#: An order held at a moment (one parameter: the moment), and one not held.
+_HELD = "(o.held = 1 OR o.held_until > ?)"
+_FREE = "(o.held = 0 AND (o.held_until IS NULL OR o.held_until <= ?))"
+_DOUBTFUL = "SELECT order_id FROM ocop_operations WHERE in_doubt = 1"
+
+
 #: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class _Session:
@@ -208,6 +266,54 @@ def _in_doubt_of(order_id: str) -> _Statement:
     )
 
 
+def _conditions(query: OrderQuery, moment: int) -> dict[str, tuple[str, list[object]]]:
+    """Each filter's condition on the key columns of ``o`` (the orders table), by name."""
+    found: dict[str, tuple[str, list[object]]] = {}
+    if query.in_doubt is not None:
+        negation = "" if query.in_doubt else "NOT "
+        found["in_doubt"] = (f"o.order_id {negation}IN ({_DOUBTFUL})", [])
+    if query.on_hold is not None:
+        found["on_hold"] = (_HELD if query.on_hold else _FREE, [moment])
+    if query.authorized_before is not None:
+        found["authorized"] = ("o.authorized_from < ?", [micros(query.authorized_before)])
+    status = query.status
+    if status is OrderStatus.ON_HOLD:  # held, and not cancelled (which outranks holds)
+        found["status"] = ("o.status <> ?", [OrderStatus.CANCELLED.value])
+        found["status_hold"] = (_HELD, [moment])
+    elif status is not None:
+        found["status"] = ("o.status = ?", [status.value])
+        if status is not OrderStatus.CANCELLED:
+            found["status_hold"] = (_FREE, [moment])
+    return found
+
+
+def _driver(
+    query: OrderQuery, moment: int, after: list[object]
+) -> tuple[tuple[str, ...], str, list[object]] | None:
+    """For the query's most narrowing filter: the names of the conditions it decides, and
+    the ``seq, order_id`` of its rows from a covering index (after ``after``'s seq, if
+    given); None when no filter narrows by index."""
+    # Only fixed text is put together here: every value is a bound parameter.
+    later = " AND seq > ?" if after else ""
+    if query.in_doubt:
+        found = f"SELECT seq, order_id FROM ocop_orders WHERE order_id IN ({_DOUBTFUL}){later}"  # noqa: S608
+        return ("in_doubt",), found, after
+    if query.on_hold or query.status is OrderStatus.ON_HOLD:
+        found = (
+            f"SELECT seq, order_id FROM ocop_orders WHERE held = 1{later} "  # noqa: S608
+            f"UNION SELECT seq, order_id FROM ocop_orders WHERE held_until > ?{later}"
+        )
+        covered = ("on_hold",) if query.on_hold else ("status_hold",)
+        return covered, found, [*after, moment, *after]
+    if query.authorized_before is not None:
+        found = f"SELECT seq, order_id FROM ocop_orders WHERE authorized_from < ?{later}"  # noqa: S608
+        return ("authorized",), found, [micros(query.authorized_before), *after]
+    if query.status is not None:
+        found = f"SELECT seq, order_id FROM ocop_orders WHERE status = ?{later}"  # noqa: S608
+        return ("status",), found, [query.status.value, *after]
+    return None
+
+
 class SqlBackend:
     """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
 
@@ -242,6 +348,46 @@ class SqlBackend:
 
     def order_ids(self) -> list[str]:
         return self._bodies("SELECT order_id FROM ocop_orders ORDER BY seq")
+
+    def query(self, query: OrderQuery, now: datetime) -> list[str]:
+        """The orders ``query`` lists at ``now``, in ``seq`` order: the rows one covering
+        index gives for the most narrowing filter (:func:`_driver`), checked against the
+        other filters' conditions on the key columns (only then is the table read)."""
+        after: list[object] = []
+        if query.after is not None:
+            rows, _ = self.session.run(
+                "SELECT seq FROM ocop_orders WHERE order_id = ?", [query.after]
+            )
+            if not rows:
+                raise OrderNotFound(query.after)
+            after = [rows[0][0]]
+        if query.limit is not None and query.limit <= 0:
+            return []
+        moment = micros(now)
+        conditions = _conditions(query, moment)
+        driver = _driver(query, moment, after)
+        params: list[object] = []
+        if driver is None:
+            sql = "SELECT o.order_id FROM ocop_orders AS o"
+            if after:
+                conditions["after"] = ("o.seq > ?", after)
+        else:
+            covered, found, params = driver
+            for name in covered:
+                del conditions[name]
+            sql = f"SELECT d.order_id FROM ({found}) AS d"  # noqa: S608
+            if conditions:
+                sql += " JOIN ocop_orders AS o ON o.seq = d.seq"
+        if conditions:
+            sql += " WHERE " + " AND ".join(text for text, _ in conditions.values())
+            for _, values in conditions.values():
+                params += values
+        # The driver's rows are sorted (+: never by scanning the table in seq order instead)
+        sql += " ORDER BY o.seq" if driver is None else " ORDER BY +d.seq"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        return self._bodies(sql, params)
 
     def operation(self, key: str) -> Operation | None:
         found = self._operations("SELECT body FROM ocop_operations WHERE key = ?", [key])
@@ -319,9 +465,9 @@ class SqlBackend:
                     raise DuplicateOrder(order_id)
 
             return _Statement(
-                "INSERT INTO ocop_orders (order_id, version, body) VALUES (?, ?, ?) "
-                "ON CONFLICT (order_id) DO NOTHING",
-                [order_id, order.version, dumps(order)],
+                "INSERT INTO ocop_orders (order_id, version, body, held, held_until, status, "
+                "authorized_from) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                [order_id, order.version, dumps(order), *_key_columns(order)],
                 added,
             )
 
@@ -339,8 +485,9 @@ class SqlBackend:
                 updated,
             )
         return _Statement(
-            "UPDATE ocop_orders SET body = ?, version = ? WHERE order_id = ? AND version = ?",
-            [dumps(order), order.version, order_id, expected],
+            "UPDATE ocop_orders SET body = ?, version = ?, held = ?, held_until = ?, status = ?, "
+            "authorized_from = ? WHERE order_id = ? AND version = ?",
+            [dumps(order), order.version, *_key_columns(order), order_id, expected],
             updated,
         )
 
@@ -453,9 +600,13 @@ def _create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
             )
         for number, statements in enumerate(_migrations(dialect), start=2):
             if version < number:
-                for statement in statements:
-                    session.run(statement)
-                session.run("INSERT INTO ocop_schema (version) VALUES (?)", [number])
+                for step in statements:
+                    if isinstance(step, str):
+                        session.run(step)
+                    else:
+                        step(session)
+        if version < SCHEMA_VERSION:  # one row per upgrade, in the same transaction
+            session.run("INSERT INTO ocop_schema (version) VALUES (?)", [SCHEMA_VERSION])
 
     try:
         if not current():

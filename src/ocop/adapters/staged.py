@@ -21,6 +21,7 @@ from ocop.domain.errors import DuplicateOrder, IdempotencyConflict, OcopError, O
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
+from ocop.domain.queries import OrderQuery
 from ocop.ports.store import Committed
 
 
@@ -55,6 +56,11 @@ class Backend(Protocol):
     def order(self, order_id: str) -> Order | None: ...
 
     def order_ids(self) -> list[str]: ...
+
+    def query(self, query: OrderQuery, now: datetime) -> list[str]:
+        """The committed orders ``query`` lists at ``now``, by index (see
+        :meth:`~ocop.ports.store.OrderRepository.query`)."""
+        ...
 
     def operation(self, key: str) -> Operation | None: ...
 
@@ -110,6 +116,10 @@ class _Orders:
     def ids(self) -> tuple[str, ...]:
         known = self._uow.backend.order_ids()
         return tuple(known + [i for i in self._uow.staged.orders if i not in known])
+
+    def query(self, query: OrderQuery, now: datetime) -> tuple[str, ...]:
+        """The committed orders ``query`` lists at ``now`` (staged changes are not seen)."""
+        return tuple(self._uow.backend.query(query, now))
 
 
 class _Operations:

@@ -14,6 +14,7 @@ validators (``id_field`` ...) for the values users build themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -114,6 +115,23 @@ def check_optional_money(value: object, argument: str) -> Money | None:
 def check_bool(value: object, argument: str) -> bool:
     if type(value) is not bool:
         raise InvalidArgument(f"{argument} must be True or False, not {_kind(value)}",
+                              argument=argument)  # fmt: skip
+    return value
+
+
+def check_moment(value: object, argument: str) -> datetime:
+    """``value`` if it is a timezone-aware datetime, else :class:`InvalidArgument`."""
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        kind = "a naive datetime" if isinstance(value, datetime) else _kind(value)
+        raise InvalidArgument(f"{argument} must be a timezone-aware datetime, not {kind}",
+                              argument=argument)  # fmt: skip
+    return value
+
+
+def check_count(value: object, argument: str, maximum: int) -> int:
+    """``value`` if it is an int from 1 to ``maximum``, else :class:`InvalidArgument`."""
+    if type(value) is not int or not 1 <= value <= maximum:
+        raise InvalidArgument(f"{argument} must be a whole number from 1 to {maximum}",
                               argument=argument)  # fmt: skip
     return value
 

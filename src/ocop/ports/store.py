@@ -13,6 +13,7 @@ import attrs
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
+from ocop.domain.queries import OrderQuery
 
 
 class OrderRepository(Protocol):
@@ -43,6 +44,15 @@ class OrderRepository(Protocol):
 
     def ids(self) -> tuple[str, ...]:
         """Every order id, in the order orders were added."""
+        ...
+
+    def query(self, query: OrderQuery, now: datetime) -> tuple[str, ...]:
+        """The ids of the committed orders that ``query`` lists at ``now``
+        (:func:`~ocop.domain.queries.matches` of each order's
+        :func:`~ocop.domain.queries.keys_of`), in the order they were added; what this unit
+        of work staged is not seen. ``query.after`` names an order the store holds, else
+        :class:`~ocop.domain.errors.OrderNotFound`. Served by indexes kept with each write:
+        its cost grows with the orders that match, not with the orders stored."""
         ...
 
 

@@ -9,16 +9,19 @@ for what it uses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.edge import (
     check_bool,
+    check_count,
     check_id,
     check_ids,
     check_instance,
     check_items,
     check_member,
+    check_moment,
     check_money,
     check_text,
 )
@@ -26,7 +29,7 @@ from ocop.domain.errors import InvalidArgument
 from ocop.domain.holds import MAX_NOTE_LENGTH, check_reason
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.order import Channel, HoldCode, Order
+from ocop.domain.order import Channel, HoldCode, Order, OrderStatus
 from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.settings import Settings
@@ -272,11 +275,64 @@ class BackOfficeServices:
             uow.orders.get(order_id)  # OrderNotFound for an unknown order
             return tuple(op.record() for op in uow.operations.for_order(order_id))
 
+    def orders(
+        self,
+        *,
+        on_hold: bool | None = None,
+        in_doubt: bool | None = None,
+        expiring_before: datetime | None = None,
+        status: OrderStatus | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> tuple[str, ...]:
+        """The ids of the orders that pass every filter given (None: any), as of the
+        clock's now, in the order they were placed.
+
+        ``on_hold``: held now (a check hold whose days have passed no longer holds, as in
+        :meth:`order`). ``in_doubt``: a processor call of the order awaits recovery (O2).
+        ``expiring_before``: an open authorization on an active line expires (its
+        ``settings.authorization.expiry_days`` end) before this moment. ``status``: the
+        order's status now. Paging: ``limit`` ids at most (1 to
+        :data:`MAX_PAGE`), ``after`` the last id of the page before
+        (:class:`OrderNotFound` if there is no such order). Served by indexes: the cost
+        grows with the orders that match, not with the orders stored.
+        """
+        from ocop.domain.queries import OrderQuery
+
+        if on_hold is not None:
+            check_bool(on_hold, "on_hold")
+        if in_doubt is not None:
+            check_bool(in_doubt, "in_doubt")
+        if expiring_before is not None:
+            check_moment(expiring_before, "expiring_before")
+        if status is not None:
+            check_member(status, OrderStatus, "status")
+        if limit is not None:
+            check_count(limit, "limit", MAX_PAGE)
+        if after is not None:
+            check_id(after, "after")
+
+        expiry = timedelta(days=self.settings.authorization.expiry_days)
+        query = OrderQuery(
+            on_hold=on_hold,
+            in_doubt=in_doubt,
+            authorized_before=None if expiring_before is None else expiring_before - expiry,
+            status=status,
+            limit=limit,
+            after=after,
+        )
+        now = self._ports.clock.now()
+        with self._ports.store.unit_of_work() as uow:
+            return uow.orders.query(query, now)
+
     def journal(self, order_id: str) -> tuple[Voucher, ...]:
         """The order's posted vouchers, oldest first."""
         check_id(order_id, "order_id")
         return self._ports.journal.vouchers(order_id)
 
+
+#: The most ids one call of :meth:`BackOfficeServices.orders` returns.
+MAX_PAGE = 100_000
 
 _PAYMENTS = (CardPayment, SavedCardPayment, Prepayment)
 _log = logger("ocop.settings")

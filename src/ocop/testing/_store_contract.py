@@ -14,8 +14,9 @@ from ocop.domain.errors import ConcurrentUpdate, DuplicateOrder, IdempotencyConf
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
-from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, PaymentsType
+from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
 from ocop.domain.parties import Customer
+from ocop.domain.queries import OrderQuery
 from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMethod
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.store import OrderStore
@@ -231,6 +232,75 @@ class OrderStoreContract(abc.ABC):
             again = uow.orders.get("SO-1")
         assert again.version == got.version + 1
         assert attrs.evolve(again, version=got.version) == got
+
+    # -- queries -------------------------------------------------------------------------
+    def listed(self, store: OrderStore, query: OrderQuery, at: timedelta) -> tuple[str, ...]:
+        """What ``query`` lists at ``START + at``."""
+        with store.unit_of_work() as uow:
+            return uow.orders.query(query, START + at)
+
+    def test_query_follows_a_lapsing_hold_and_the_status(self, store: OrderStore) -> None:
+        """The sample order (a check hold for five days, half invoiced) is on hold until its
+        hold's end, then partially invoiced, with no write in between."""
+        self.stored(store, self.order())
+        day = timedelta(days=1)
+        held, invoiced = OrderStatus.ON_HOLD, OrderStatus.PARTIALLY_INVOICED
+        assert self.listed(store, OrderQuery(), 0 * day) == ("SO-1",)
+        assert self.listed(
+            store, OrderQuery(on_hold=True), 5 * day - timedelta(microseconds=1)
+        ) == ("SO-1",)
+        assert self.listed(store, OrderQuery(status=held), 4 * day) == ("SO-1",)
+        assert self.listed(store, OrderQuery(status=invoiced), 4 * day) == ()
+        assert self.listed(store, OrderQuery(on_hold=True), 5 * day) == ()
+        assert self.listed(store, OrderQuery(on_hold=False), 5 * day) == ("SO-1",)
+        assert self.listed(store, OrderQuery(status=held), 5 * day) == ()
+        assert self.listed(store, OrderQuery(status=invoiced), 5 * day) == ("SO-1",)
+
+    def test_query_keys_follow_each_update(self, store: OrderStore) -> None:
+        """An update changes what the order is listed by in the same commit: its hold
+        released, its open authorization voided, then cancelled."""
+        got = self.stored(store, self.order())
+        opened = OrderQuery(authorized_before=START + timedelta(seconds=1))
+        assert self.listed(store, opened, timedelta(0)) == ("SO-1",)
+        assert self.listed(store, OrderQuery(authorized_before=START), timedelta(0)) == ()
+        with store.unit_of_work() as uow:
+            line = got.line("L1").voided_auth("A1")
+            uow.orders.update(got.without_hold(HoldCode.CHECK).with_line(line))
+            uow.commit()
+        assert self.listed(store, OrderQuery(on_hold=True), timedelta(0)) == ()
+        assert self.listed(store, opened, timedelta(0)) == ()
+        with store.unit_of_work() as uow:
+            uow.orders.update(uow.orders.get("SO-1").cancel())
+            uow.commit()
+        cancelled = OrderQuery(status=OrderStatus.CANCELLED)
+        assert self.listed(store, cancelled, timedelta(0)) == ("SO-1",)
+
+    def test_query_lists_orders_with_operations_in_doubt(self, store: OrderStore) -> None:
+        """An order is in doubt while one of its operations has no definitive outcome."""
+        self.stored(store, self.order())
+        self.stored(store, self.order("SO-2"))
+        op = self.intent("capture/INV-1", order_id="SO-2")
+        self.logged(store, op)
+        assert self.listed(store, OrderQuery(in_doubt=True), timedelta(0)) == ("SO-2",)
+        assert self.listed(store, OrderQuery(in_doubt=False), timedelta(0)) == ("SO-1",)
+        with store.unit_of_work() as uow:
+            uow.operations.record_outcome(op.key, self.result(op.key, Outcome.APPROVED), START)
+            uow.commit()
+        assert self.listed(store, OrderQuery(in_doubt=True), timedelta(0)) == ()
+
+    def test_query_pages_in_the_order_orders_were_added(self, store: OrderStore) -> None:
+        """limit and after page through the answer in insertion order; an unknown after
+        is OrderNotFound."""
+        ids = ("SO-3", "SO-1", "SO-2", "SO-5", "SO-4")
+        for order_id in ids:
+            self.stored(store, self.order(order_id))
+        assert self.listed(store, OrderQuery(), timedelta(0)) == ids
+        assert self.listed(store, OrderQuery(limit=2), timedelta(0)) == ids[:2]
+        assert self.listed(store, OrderQuery(limit=2, after="SO-1"), timedelta(0)) == ids[2:4]
+        page = OrderQuery(on_hold=True, limit=10, after="SO-5")
+        assert self.listed(store, page, timedelta(0)) == ("SO-4",)
+        with pytest.raises(OrderNotFound):
+            self.listed(store, OrderQuery(after="SO-404"), timedelta(0))
 
     # -- the operation log ---------------------------------------------------------------
     def test_operation_key_is_unique(self, store: OrderStore) -> None:

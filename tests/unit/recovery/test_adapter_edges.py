@@ -27,6 +27,7 @@ from ocop.adapters import demo
 from ocop.adapters.cli import main
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.queries import OrderQuery
 from ocop.ports.clock import Clock
 from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
 from ocop.testing.contracts import OrderStoreContract
@@ -206,6 +207,9 @@ class _Orders:
 
     def ids(self) -> tuple[str, ...]:
         return self._uow.inner.orders.ids()
+
+    def query(self, query: OrderQuery, now: datetime) -> tuple[str, ...]:
+        return self._uow.inner.orders.query(query, now)
 
 
 class _Operations:

@@ -1,0 +1,109 @@
+"""Order queries, pure: what a store keeps of each order to answer them, and the answer.
+
+A store keeps, with every order it writes, the order's :class:`OrderKeys`: whether it
+is held without end, the end of its latest lapsing hold, its status apart from holds,
+and when its oldest open authorization was made. :func:`matches` is the answer for one
+order at ``now``; a store gives the same answer from indexes on those keys, so a hold
+that lapses by time leaves the answer at its ``until`` with no write, as it leaves
+``bo.order()`` (:meth:`~ocop.domain.order.Order.as_of`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import attrs
+
+from ocop.domain.order import Order, OrderStatus
+
+
+@attrs.frozen(kw_only=True)
+class OrderQuery:
+    """Which orders to list; every filter given must hold (None: any).
+
+    ``on_hold``: held at ``now`` (a hold that has not lapsed). ``in_doubt``: an operation
+    of the order has no definitive outcome. ``authorized_before``: an open authorization
+    on an active line was made before this moment (``bo.orders`` derives it from
+    ``expiring_before`` and the authorization expiry). ``status``: the order's status at
+    ``now``. Ids come in the order the orders were added; ``after``: only orders added
+    after this one; ``limit``: at most this many.
+    """
+
+    on_hold: bool | None = None
+    in_doubt: bool | None = None
+    authorized_before: datetime | None = None
+    status: OrderStatus | None = None
+    limit: int | None = None
+    after: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OrderKeys:
+    """What a store keeps of an order, beside its body, to answer an :class:`OrderQuery`."""
+
+    #: A hold without an end (only a release ends it).
+    held: bool
+    #: The latest ``until`` of the order's holds that lapse by themselves (None: none).
+    held_until: datetime | None
+    #: The order's status if it had no holds.
+    status: OrderStatus
+    #: When the oldest open authorization on an active line was made (None: none open).
+    authorized_from: datetime | None
+
+    def on_hold(self, now: datetime) -> bool:
+        return self.held or (self.held_until is not None and now < self.held_until)
+
+    def status_at(self, now: datetime) -> OrderStatus:
+        if self.status is not OrderStatus.CANCELLED and self.on_hold(now):
+            return OrderStatus.ON_HOLD
+        return self.status
+
+
+def keys_of(order: Order) -> OrderKeys:
+    """The :class:`OrderKeys` of ``order`` as stored."""
+    lapsing = [hold.until for hold in order.holds if hold.until is not None]
+    opened = [
+        auth.authorized_at
+        for line in order.lines
+        if line.active
+        for auth in line.authorizations
+        if auth.open_amount.is_positive()
+    ]
+    if order.cancelled:
+        status = OrderStatus.CANCELLED
+    elif order.needs_completion:
+        status = OrderStatus.PENDING_COMPLETION
+    elif order.invoices:
+        full = order.invoiced >= order.total
+        status = OrderStatus.INVOICED if full else OrderStatus.PARTIALLY_INVOICED
+    else:
+        status = OrderStatus.APPROVED
+    return OrderKeys(
+        held=any(hold.until is None for hold in order.holds),
+        held_until=max(lapsing) if lapsing else None,
+        status=status,
+        authorized_from=min(opened) if opened else None,
+    )
+
+
+def matches(keys: OrderKeys, in_doubt: bool, query: OrderQuery, now: datetime) -> bool:
+    """Whether an order with ``keys`` (and ``in_doubt``: an operation of it in doubt) is
+    listed by ``query`` at ``now``; paging (``after``, ``limit``) aside."""
+    if query.on_hold is not None and keys.on_hold(now) is not query.on_hold:
+        return False
+    if query.in_doubt is not None and in_doubt is not query.in_doubt:
+        return False
+    if query.authorized_before is not None and (
+        keys.authorized_from is None or not keys.authorized_from < query.authorized_before
+    ):
+        return False
+    return query.status is None or keys.status_at(now) is query.status
+
+
+def micros(moment: datetime) -> int:
+    """``moment`` as whole microseconds since the Unix epoch (UTC): how SQL stores keep it."""
+    delta = moment.astimezone(UTC) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

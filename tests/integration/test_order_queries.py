@@ -1,0 +1,358 @@
+"""``bo.orders(...)``: the ids of the orders that pass every filter, by index (issue 11, 2).
+
+Each filter, their combinations, paging, a check hold lapsing as the clock moves (the
+query and ``bo.order()`` agree before and after), an operation in doubt listed until
+recovery, authorizations expiring, and the status; on memory, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pg_support import private_schema
+
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    Channel,
+    Customer,
+    HoldCode,
+    OrderNotFound,
+    OrderStatus,
+    Prepayment,
+    Settings,
+)
+from ocop.adapters import memory
+from ocop.adapters.codec import loads
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.postgres import PostgresStore
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sql import SCHEMA_VERSION, SqlBackend
+from ocop.adapters.sqlite import SqliteStore
+from ocop.domain.order import Order
+from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches, micros
+from ocop.domain.settings import CompletionPolicy
+from worlds import START, card, usd
+
+AGENT = Actor.call_center("agent-1")
+RULES = Settings.default().with_policies(
+    completion=CompletionPolicy(check_hold_threshold=usd("10.00"), check_hold_days=2)
+)
+EXPIRY = timedelta(days=RULES.authorization.expiry_days)
+
+World = tuple[BackOffice, SimulatedProcessor, ManualClock]
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+
+    def wired(store: InMemoryStore | SqliteStore | PostgresStore) -> World:
+        bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock,
+                        settings=RULES)  # fmt: skip
+        return bo, sim, clock
+
+    if request.param == "memory":
+        yield wired(InMemoryStore(keeps_journal=True))
+    elif request.param == "sqlite":
+        store = SqliteStore(tmp_path / "queries.db", keeps_journal=True)
+        yield wired(store)
+        store.close()
+    else:
+        with private_schema() as dsn:
+            pg = PostgresStore(dsn, keeps_journal=True)
+            yield wired(pg)
+            pg.close()
+
+
+def _card_order(bo: BackOffice, order_id: str, amount: str = "100.00") -> None:
+    bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd(amount), payments=[CardPayment(card(), usd(amount))])  # fmt: skip
+
+
+def _check_order(bo: BackOffice, order_id: str) -> None:
+    """An order paid by a check above the threshold: a check hold for two days."""
+    bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("40.00"),
+                   payments=[Prepayment("check", usd("40.00"), check_number="1001")])  # fmt: skip
+
+
+def _four(bo: BackOffice) -> None:
+    """SO-A approved with an open authorization, SO-B held by hand (its authorization
+    open), SO-C cancelled, SO-D invoiced in full."""
+    for order_id in ("SO-A", "SO-B", "SO-C", "SO-D"):
+        _card_order(bo, order_id)
+    bo.place_hold("SO-B", HoldCode.MANUAL, AGENT, reason="FRAUD")
+    bo.cancel_order("SO-C", AGENT)
+    bo.invoice("SO-D", "INV-1", usd("100.00"))
+
+
+def test_each_filter_lists_the_orders_that_pass_it(world: World) -> None:
+    """on_hold, status and expiring_before each list exactly their orders, oldest first;
+    no filter lists every order."""
+    bo, _, _ = world
+    _four(bo)
+    assert bo.orders() == ("SO-A", "SO-B", "SO-C", "SO-D")
+    assert bo.orders(on_hold=True) == ("SO-B",)
+    assert bo.orders(on_hold=False) == ("SO-A", "SO-C", "SO-D")
+    assert bo.orders(status=OrderStatus.APPROVED) == ("SO-A",)
+    assert bo.orders(status=OrderStatus.ON_HOLD) == ("SO-B",)
+    assert bo.orders(status=OrderStatus.CANCELLED) == ("SO-C",)
+    assert bo.orders(status=OrderStatus.INVOICED) == ("SO-D",)
+    assert bo.orders(status=OrderStatus.PARTIALLY_INVOICED) == ()
+    assert bo.orders(in_doubt=True) == ()
+    assert bo.orders(in_doubt=False) == ("SO-A", "SO-B", "SO-C", "SO-D")
+    # authorized at START: expiring at START + expiry, so before any later moment only
+    assert bo.orders(expiring_before=START + EXPIRY) == ()
+    assert bo.orders(expiring_before=START + EXPIRY + timedelta(seconds=1)) == ("SO-A", "SO-B")
+
+
+def test_filters_combine_with_and(world: World) -> None:
+    """Two or more filters list only the orders that pass them all."""
+    bo, _, _ = world
+    _four(bo)
+    later = START + EXPIRY + timedelta(days=1)
+    assert bo.orders(on_hold=False, expiring_before=later) == ("SO-A",)
+    assert bo.orders(on_hold=True, expiring_before=later) == ("SO-B",)
+    assert bo.orders(on_hold=True, status=OrderStatus.APPROVED) == ()
+    assert bo.orders(on_hold=False, status=OrderStatus.CANCELLED, in_doubt=False) == ("SO-C",)
+    assert bo.orders(status=OrderStatus.INVOICED, expiring_before=later) == ()
+
+
+def test_pages_follow_the_order_orders_were_placed_in(world: World) -> None:
+    """limit cuts a page; after continues from an id of the page before, even one that no
+    longer passes the filter; an unknown after is OrderNotFound."""
+    bo, _, _ = world
+    ids = [f"SO-{n}" for n in range(1, 8)]
+    for order_id in ids:
+        _card_order(bo, order_id)
+    assert bo.orders(limit=3) == tuple(ids[:3])
+    assert bo.orders(limit=3, after=ids[2]) == tuple(ids[3:6])
+    assert bo.orders(limit=3, after=ids[5]) == (ids[6],)
+    assert bo.orders(after=ids[6]) == ()
+    for order_id in ("SO-2", "SO-4", "SO-5", "SO-7"):
+        bo.place_hold(order_id, HoldCode.MANUAL, AGENT, reason="FRAUD")
+    first = bo.orders(on_hold=True, limit=2)
+    assert first == ("SO-2", "SO-4")
+    bo.release_hold("SO-4", HoldCode.MANUAL, AGENT)  # the last id of the page stops passing
+    assert bo.orders(on_hold=True, limit=2, after=first[-1]) == ("SO-5", "SO-7")
+    with pytest.raises(OrderNotFound):
+        bo.orders(after="SO-404")
+
+
+def test_a_check_hold_lapses_from_the_query_as_from_the_order(world: World) -> None:
+    """The query agrees with bo.order() before, at and after a check hold's end, with no
+    write: held, then approved; another hold still holds after the check hold lapsed."""
+    bo, _, clock = world
+    _check_order(bo, "SO-1")
+    _check_order(bo, "SO-2")
+    bo.place_hold("SO-2", HoldCode.MANUAL, AGENT, reason="FRAUD")
+    _card_order(bo, "SO-3")
+
+    def agree() -> None:
+        held = tuple(i for i in ("SO-1", "SO-2", "SO-3") if bo.order(i).holds)
+        assert bo.orders(on_hold=True) == held
+        assert bo.orders(status=OrderStatus.ON_HOLD) == held
+        for status in OrderStatus:
+            listed = tuple(i for i in ("SO-1", "SO-2", "SO-3") if bo.order(i).status is status)
+            assert bo.orders(status=status) == listed
+
+    agree()
+    assert bo.orders(on_hold=True) == ("SO-1", "SO-2")
+    clock.advance(days=2, seconds=-1)
+    agree()
+    assert bo.orders(on_hold=True) == ("SO-1", "SO-2")
+    clock.advance(seconds=1)  # the check holds' until: lapsed
+    agree()
+    assert bo.orders(on_hold=True) == ("SO-2",)
+    assert bo.orders(on_hold=False, status=OrderStatus.APPROVED) == ("SO-1", "SO-3")
+    bo.release_hold("SO-2", HoldCode.MANUAL, AGENT)
+    agree()
+    assert bo.orders(on_hold=True) == ()
+
+
+def test_an_operation_in_doubt_lists_the_order_until_recovery(world: World) -> None:
+    """A capture that timed out puts its order in doubt; recover() settles it and the
+    order leaves the list."""
+    bo, sim, _ = world
+    _card_order(bo, "SO-1")
+    _card_order(bo, "SO-2")
+    sim.script("capture", "timeout_after_success")
+    bo.invoice("SO-2", "INV-1", usd("40.00"))
+    assert bo.orders(in_doubt=True) == ("SO-2",)
+    assert bo.orders(in_doubt=False) == ("SO-1",)
+    assert bo.orders(in_doubt=True, status=OrderStatus.APPROVED) == ()
+    bo.recover()
+    assert bo.orders(in_doubt=True) == ()
+    assert bo.orders(in_doubt=False) == ("SO-1", "SO-2")
+
+
+def test_an_authorization_leaves_expiring_when_captured_or_voided(world: World) -> None:
+    """expiring_before lists open authorizations only: a full capture or a cancellation
+    (which voids) takes the order off; a partial capture leaves it on."""
+    bo, _, clock = world
+    _card_order(bo, "SO-1")
+    clock.advance(days=1)
+    _card_order(bo, "SO-2")
+    _card_order(bo, "SO-3")
+    later = START + EXPIRY + timedelta(days=1)
+    assert bo.orders(expiring_before=later) == ("SO-1",)
+    assert bo.orders(expiring_before=later + timedelta(seconds=1)) == ("SO-1", "SO-2", "SO-3")
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    bo.invoice("SO-2", "INV-1", usd("30.00"))
+    bo.cancel_order("SO-3", AGENT)
+    assert bo.orders(expiring_before=later + timedelta(days=30)) == ("SO-2",)
+
+
+_V3_INDEXES = ("ocop_orders_held", "ocop_orders_held_until", "ocop_orders_by_status",
+               "ocop_orders_authorized_from", "ocop_orders_by_seq")  # fmt: skip
+_V3_COLUMNS = ("held", "held_until", "status", "authorized_from")
+
+
+def _back_to_version_2(run: Callable[[str], object]) -> None:
+    """Undo migration 3 by hand: what a database written by the version before looks like."""
+    for index in _V3_INDEXES:
+        run(f"DROP INDEX IF EXISTS {index}")
+    for column in _V3_COLUMNS:
+        run(f"ALTER TABLE ocop_orders DROP COLUMN {column}")
+    run("DELETE FROM ocop_schema")
+    run("INSERT INTO ocop_schema (version) VALUES (2)")
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_version_2_database_migrates_with_the_keys_read_from_each_body(
+    backend: str, tmp_path: Path
+) -> None:
+    """Migration 3 fills each stored order's query columns from its body: the answers after
+    the upgrade are those before it, and every row's columns are the keys of its body."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            path = tmp_path / "v2.db"
+
+            def opened() -> SqliteStore | PostgresStore:
+                return SqliteStore(path, keeps_journal=True)
+
+            def run(sql: str) -> object:
+                with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+                    return db.execute(sql).fetchall()
+        else:
+            dsn = stack.enter_context(private_schema())
+
+            def opened() -> SqliteStore | PostgresStore:
+                return PostgresStore(dsn, keeps_journal=True)
+
+            def run(sql: str) -> object:
+                with psycopg.connect(dsn, autocommit=True) as db:
+                    cursor = db.execute(sql)
+                    return cursor.fetchall() if cursor.description is not None else []
+
+        def back_office() -> BackOffice:
+            store = opened()
+            stack.callback(store.close)
+            return BackOffice(store=store, journal=store.journal, processor=sim, clock=clock,
+                              settings=RULES)  # fmt: skip
+
+        bo = back_office()
+        _four(bo)
+        _check_order(bo, "SO-E")
+        sim.script("capture", "timeout_after_success")
+        bo.invoice("SO-A", "INV-1", usd("10.00"))
+        questions: list[dict[str, Any]] = [
+            {"on_hold": True}, {"on_hold": False}, {"in_doubt": True},
+            {"expiring_before": START + EXPIRY + timedelta(days=1)},
+            *({"status": status} for status in OrderStatus),
+        ]  # fmt: skip
+        before = [bo.orders(**q) for q in questions]
+        _back_to_version_2(run)
+        assert run("SELECT MAX(version) FROM ocop_schema") == [(2,)]
+
+        again = back_office()
+        assert [again.orders(**q) for q in questions] == before
+        assert run("SELECT MAX(version) FROM ocop_schema") == [(SCHEMA_VERSION,)]
+        rows = run("SELECT body, held, held_until, status, authorized_from FROM ocop_orders")
+        assert isinstance(rows, list)
+        assert len(rows) == 5
+        for body, held, held_until, status, authorized_from in rows:
+            keys = keys_of(loads(body, Order))
+            assert held == (1 if keys.held else 0)
+            assert held_until == (None if keys.held_until is None else micros(keys.held_until))
+            assert status == keys.status.value
+            expected = keys.authorized_from
+            assert authorized_from == (None if expected is None else micros(expected))
+        clock.advance(days=2)
+        assert again.orders(on_hold=True) == ("SO-B",)
+
+
+_FILTERED: list[dict[str, Any]] = [
+    {"on_hold": True},
+    {"on_hold": True, "limit": 2, "after": "SO-A"},
+    {"in_doubt": True},
+    {"in_doubt": True, "on_hold": False},
+    {"expiring_before": START + EXPIRY + timedelta(days=1)},
+    *({"status": status} for status in OrderStatus),
+    {"status": OrderStatus.APPROVED, "on_hold": False, "limit": 3},
+]
+
+
+def test_sqlite_answers_each_narrowing_filter_from_an_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No query with an in-doubt, on-hold, expiring or status filter scans the orders
+    table: SQLite's plan for each searches an index (only the matching rows are read)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "plans.db"
+    bo = BackOffice.sqlite(path, processor=sim, clock=clock, settings=RULES)
+    _four(bo)
+    asked: list[tuple[str, list[object]]] = []
+    original = SqlBackend._bodies
+
+    def recorded(self: SqlBackend, sql: str, params: Sequence[object] = ()) -> list[str]:
+        asked.append((sql, list(params)))
+        return original(self, sql, params)
+
+    monkeypatch.setattr(SqlBackend, "_bodies", recorded)
+    for question in _FILTERED:
+        bo.orders(**question)
+    assert len(asked) == len(_FILTERED)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for sql, params in asked:
+            plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            scans = [step for step in plan if step.startswith("SCAN") and "INDEX" not in step]
+            assert scans in ([], ["SCAN d"]), (sql, plan)  # d: the index's rows, not the table
+
+
+def test_memory_checks_only_the_orders_an_index_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On memory, a query with a narrowing filter checks the orders of one index, not every
+    stored order: two held among two hundred are two checks."""
+    clock = ManualClock(START)
+    bo = BackOffice.in_memory(settings=RULES, processor=SimulatedProcessor(clock=clock),
+                              clock=clock)  # fmt: skip
+    for n in range(200):
+        _card_order(bo, f"SO-{n}", "10.00")
+    for order_id in ("SO-50", "SO-150"):
+        bo.place_hold(order_id, HoldCode.MANUAL, AGENT, reason="FRAUD")
+    checked: list[str] = []
+
+    def counted(keys: OrderKeys, in_doubt: bool, query: OrderQuery, now: datetime) -> bool:
+        checked.append(keys.status.value)
+        return matches(keys, in_doubt, query, now)
+
+    monkeypatch.setattr(memory, "matches", counted)
+    assert bo.orders(on_hold=True) == ("SO-50", "SO-150")
+    assert len(checked) == 2
+    assert bo.orders(status=OrderStatus.ON_HOLD, limit=1, after="SO-50") == ("SO-150",)
+    assert len(checked) == 3
