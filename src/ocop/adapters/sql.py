@@ -19,15 +19,14 @@ whole: nothing of the unit of work is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
-
-import attrs
 
 from ocop.adapters.codec import dumps, loads
-from ocop.adapters.pool import Connection, ConnectionPool
+from ocop.adapters.pool import ConnectionPool
+from ocop.adapters.sql_queries import driving_index, filter_conditions
+from ocop.adapters.sql_schema import SCHEMA_VERSION, create_schema, key_columns
+from ocop.adapters.sql_session import Dialect, Session, Statement
 from ocop.adapters.staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
     ConcurrentUpdate,
@@ -35,290 +34,28 @@ from ocop.domain.errors import (
     IdempotencyConflict,
     OcopError,
     OrderNotFound,
-    StorageBusy,
-    StorageError,
-    StorageUnavailable,
 )
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation
-from ocop.domain.order import Order, OrderStatus
-from ocop.domain.queries import OrderQuery, keys_of, micros
+from ocop.domain.order import Order
+from ocop.domain.queries import OrderQuery, micros
 from ocop.domain.values import replaced
 
-_T = TypeVar("_T")
+__all__ = ["SCHEMA_VERSION", "Dialect", "SqlBackend", "SqlJournal", "SqlStore"]
 
 
-@attrs.frozen
-class Dialect:
-    """How one backend begins a write, writes placeholders, creates its first tables,
-    translates its errors, and reads a text field of a JSON column (for migrations)."""
-
-    begin: str
-    placeholder: str
-    schema: tuple[str, ...]
-    #: The :class:`StorageError` for an error of the driver (E3); None for any other error.
-    #: Its message says what kind of failure it was, never the value that caused it.
-    translate: Callable[[Exception], StorageError | None]
-    json_text: Callable[[str, str], str]
-    #: A query with one placeholder, for a table name: a row if that table exists.
-    has_table: str
-    #: Run first in the transaction that creates or migrates the schema.
-    lock: tuple[str, ...] = ()
-    #: Sends several statements in one round trip (a context manager over the driver's
-    #: connection, leaving with every result in); None runs them one by one.
-    pipeline: Callable[[Any], AbstractContextManager[object]] | None = None
-    #: Indexes this backend needs beyond the shared ones (created by migration 3).
-    extra_indexes: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class _Statement:
-    """One statement of a write, and what to do with the count of rows it touched."""
-
-    sql: str
-    params: Sequence[object] = ()
-    then: Callable[[int], None] | None = None
-
-
-#: One step of a migration: a statement, or work done with the session (reading rows).
-_Step = str | Callable[["_Session"], None]
-
-
-def _migrations(dialect: Dialect) -> tuple[tuple[_Step, ...], ...]:
-    """The schema's versions after the first: each a list of steps, in order.
-
-    Version 2: operations carry their step and attempt as columns (the attempts of one
-    step are found by index); indexes for every query the engine runs and no more, since
-    each costs every commit a page: operations by order and step (which also serves
-    by order alone), operations in doubt (a partial index: only the few in doubt),
-    pending outbox rows, the journal by order.
-
-    Version 3: orders carry their query keys as columns (:class:`~ocop.domain.queries.
-    OrderKeys`, filled from each stored body, then kept by every write of the order),
-    each with an index that holds only the orders it can list: held without end, the end
-    of the latest lapsing hold, the status apart from holds, the oldest open authorization
-    (times as microseconds since the epoch).
-    """
-    body = dialect.json_text  # column and field names written here, never input
-    return (
-        (
-            "ALTER TABLE ocop_operations ADD COLUMN step TEXT",
-            "ALTER TABLE ocop_operations ADD COLUMN attempt INTEGER",
-            f"UPDATE ocop_operations SET step = {body('body', 'step')}",  # noqa: S608
-            f"UPDATE ocop_operations SET attempt = CAST({body('body', 'attempt')} AS INTEGER)",  # noqa: S608
-            "CREATE INDEX IF NOT EXISTS ocop_operations_by_step "
-            "ON ocop_operations (order_id, step, attempt)",
-            "CREATE INDEX IF NOT EXISTS ocop_operations_open "
-            "ON ocop_operations (seq) WHERE in_doubt = 1",
-            "DROP INDEX IF EXISTS ocop_operations_by_order",
-            "DROP INDEX IF EXISTS ocop_operations_in_doubt",
-            "CREATE INDEX IF NOT EXISTS ocop_outbox_pending ON ocop_outbox (seq) WHERE posted = 0",
-            "CREATE INDEX IF NOT EXISTS ocop_journal_by_order ON ocop_journal (order_id, seq)",
-        ),
-        (
-            "ALTER TABLE ocop_orders ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE ocop_orders ADD COLUMN held_until BIGINT",
-            "ALTER TABLE ocop_orders ADD COLUMN status TEXT",
-            "ALTER TABLE ocop_orders ADD COLUMN authorized_from BIGINT",
-            _fill_order_keys,
-            "CREATE INDEX IF NOT EXISTS ocop_orders_held "
-            "ON ocop_orders (seq, order_id) WHERE held = 1",
-            "CREATE INDEX IF NOT EXISTS ocop_orders_held_until "
-            "ON ocop_orders (held_until, seq, order_id) WHERE held_until IS NOT NULL",
-            "CREATE INDEX IF NOT EXISTS ocop_orders_by_status "
-            "ON ocop_orders (status, seq, order_id)",
-            "CREATE INDEX IF NOT EXISTS ocop_orders_authorized_from "
-            "ON ocop_orders (authorized_from, seq, order_id) WHERE authorized_from IS NOT NULL",
-            *dialect.extra_indexes,
-        ),
-    )
-
-
-def _key_columns(order: Order) -> list[object]:
-    """The values of ``held, held_until, status, authorized_from`` for ``order``."""
-    keys = keys_of(order)
-    return [
-        1 if keys.held else 0,
-        None if keys.held_until is None else micros(keys.held_until),
-        keys.status.value,
-        None if keys.authorized_from is None else micros(keys.authorized_from),
-    ]
-
-
-def _fill_order_keys(session: _Session) -> None:
-    """Migration 3: each stored order's query keys, from its body."""
-    rows, _ = session.run("SELECT order_id, body FROM ocop_orders")
-    for order_id, body in rows:
-        session.run(
-            "UPDATE ocop_orders SET held = ?, held_until = ?, status = ?, authorized_from = ? "
-            "WHERE order_id = ?",
-            [*_key_columns(loads(body, Order)), order_id],
-        )
-
-
-#: An order held at a moment (one parameter: the moment), and one not held.
-_HELD = "(o.held = 1 OR o.held_until > ?)"
-_FREE = "(o.held = 0 AND (o.held_until IS NULL OR o.held_until <= ?))"
-_DOUBTFUL = "SELECT order_id FROM ocop_operations WHERE in_doubt = 1"
-
-
-#: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 3
-
-
-class _Session:
-    """One autocommit connection: reads run alone, writes inside :meth:`transaction`."""
-
-    def __init__(self, dialect: Dialect, pool: ConnectionPool) -> None:
-        self._dialect = dialect
-        self._pool = pool
-        self._connection: Connection | None = None
-
-    @property
-    def dialect(self) -> Dialect:
-        return self._dialect
-
-    def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
-        try:
-            if self._connection is None:
-                self._connection = self._pool.take()
-            cursor = self._connection.cursor()
-            try:
-                cursor.execute(sql.replace("?", self._dialect.placeholder), tuple(params))
-                rows = cursor.fetchall() if cursor.description is not None else []
-                return rows, cursor.rowcount
-            finally:
-                cursor.close()
-        except Exception as error:
-            mapped = self._dialect.translate(error)
-            if mapped is None:
-                raise
-            raise mapped from error
-
-    def batch(self, statements: Sequence[_Statement]) -> list[int]:
-        """Run ``statements`` in order, in one round trip where the driver can; the count of
-        rows each touched."""
-        return [count for _, count in self.batch_rows(statements)]
-
-    def batch_rows(
-        self, statements: Sequence[_Statement]
-    ) -> list[tuple[list[tuple[Any, ...]], int]]:
-        """:meth:`batch`, with the rows each statement returned."""
-        pipeline = self._dialect.pipeline
-        if pipeline is None:
-            return [self.run(s.sql, s.params) for s in statements]
-        cursors: list[Any] = []
-        try:
-            if self._connection is None:
-                self._connection = self._pool.take()
-            with pipeline(self._connection):
-                for statement in statements:
-                    cursor = self._connection.cursor()
-                    cursors.append(cursor)
-                    sql = statement.sql.replace("?", self._dialect.placeholder)
-                    cursor.execute(sql, tuple(statement.params))
-            return [
-                (cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
-                for cursor in cursors
-            ]
-        except Exception as error:
-            mapped = self._dialect.translate(error)
-            if mapped is None:
-                raise
-            raise mapped from error
-        finally:
-            for cursor in cursors:
-                cursor.close()
-
-    def transaction(self, work: Callable[[], _T]) -> _T:
-        """Run ``work`` in one transaction: all of it is stored, or none."""
-        self.run(self._dialect.begin)  # a busy database fails here, with nothing begun
-        try:
-            done = work()
-            self.run("COMMIT")
-        except BaseException:
-            self.rollback()
-            raise
-        return done
-
-    def rollback(self) -> None:
-        """End the open transaction, storing nothing of it.
-
-        A connection that cannot roll back (lost, or its transaction already ended by the
-        database) is left as it is: the pool hands out again only a connection that is
-        idle, and closes any other, which ends its transaction on the database.
-        """
-        if self._connection is None:
-            return
-        with suppress(StorageError):
-            self.run("ROLLBACK")
-
-    def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
-
-def _in_doubt_of(order_id: str) -> _Statement:
-    return _Statement(
+def _in_doubt_of(order_id: str) -> Statement:
+    return Statement(
         "SELECT body FROM ocop_operations WHERE order_id = ? AND in_doubt = 1 ORDER BY seq",
         [order_id],
     )
-
-
-def _conditions(query: OrderQuery, moment: int) -> dict[str, tuple[str, list[object]]]:
-    """Each filter's condition on the key columns of ``o`` (the orders table), by name."""
-    found: dict[str, tuple[str, list[object]]] = {}
-    if query.in_doubt is not None:
-        negation = "" if query.in_doubt else "NOT "
-        found["in_doubt"] = (f"o.order_id {negation}IN ({_DOUBTFUL})", [])
-    if query.on_hold is not None:
-        found["on_hold"] = (_HELD if query.on_hold else _FREE, [moment])
-    if query.authorized_before is not None:
-        found["authorized"] = ("o.authorized_from < ?", [micros(query.authorized_before)])
-    status = query.status
-    if status is OrderStatus.ON_HOLD:  # held, and not cancelled (which outranks holds)
-        found["status"] = ("o.status <> ?", [OrderStatus.CANCELLED.value])
-        found["status_hold"] = (_HELD, [moment])
-    elif status is not None:
-        found["status"] = ("o.status = ?", [status.value])
-        if status is not OrderStatus.CANCELLED:
-            found["status_hold"] = (_FREE, [moment])
-    return found
-
-
-def _driver(
-    query: OrderQuery, moment: int, after: list[object]
-) -> tuple[tuple[str, ...], str, list[object]] | None:
-    """For the query's most narrowing filter: the names of the conditions it decides, and
-    the ``seq, order_id`` of its rows from a covering index (after ``after``'s seq, if
-    given); None when no filter narrows by index."""
-    # Only fixed text is put together here: every value is a bound parameter.
-    later = " AND seq > ?" if after else ""
-    if query.in_doubt:
-        found = f"SELECT seq, order_id FROM ocop_orders WHERE order_id IN ({_DOUBTFUL}){later}"  # noqa: S608
-        return ("in_doubt",), found, after
-    if query.on_hold or query.status is OrderStatus.ON_HOLD:
-        found = (
-            f"SELECT seq, order_id FROM ocop_orders WHERE held = 1{later} "  # noqa: S608
-            f"UNION SELECT seq, order_id FROM ocop_orders WHERE held_until > ?{later}"
-        )
-        covered = ("on_hold",) if query.on_hold else ("status_hold",)
-        return covered, found, [*after, moment, *after]
-    if query.authorized_before is not None:
-        found = f"SELECT seq, order_id FROM ocop_orders WHERE authorized_from < ?{later}"  # noqa: S608
-        return ("authorized",), found, [micros(query.authorized_before), *after]
-    if query.status is not None:
-        found = f"SELECT seq, order_id FROM ocop_orders WHERE status = ?{later}"  # noqa: S608
-        return ("status",), found, [query.status.value, *after]
-    return None
 
 
 class SqlBackend:
     """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
 
     def __init__(self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool) -> None:
-        self.session = _Session(dialect, pool)
+        self.session = Session(dialect, pool)
         self.keeps_journal = keeps_journal
         #: operations in doubt read with an order, for the question that follows it
         self._doubt_ahead: dict[str, list[Operation]] = {}
@@ -331,7 +68,7 @@ class SqlBackend:
         return [loads(body, Operation) for body in self._bodies(sql, params)]
 
     def order(self, order_id: str) -> Order | None:
-        read = _Statement("SELECT body, version FROM ocop_orders WHERE order_id = ?", [order_id])
+        read = Statement("SELECT body, version FROM ocop_orders WHERE order_id = ?", [order_id])
         if self.session.dialect.pipeline is None:
             rows, _ = self.session.run(read.sql, read.params)
         else:
@@ -351,7 +88,7 @@ class SqlBackend:
 
     def query(self, query: OrderQuery, now: datetime) -> list[str]:
         """The orders ``query`` lists at ``now``, in ``seq`` order: the rows one covering
-        index gives for the most narrowing filter (:func:`_driver`), checked against the
+        index gives for the most narrowing filter (:func:`driver`), checked against the
         other filters' conditions on the key columns (only then is the table read)."""
         after: list[object] = []
         if query.after is not None:
@@ -364,8 +101,8 @@ class SqlBackend:
         if query.limit is not None and query.limit <= 0:
             return []
         moment = micros(now)
-        conditions = _conditions(query, moment)
-        driver = _driver(query, moment, after)
+        conditions = filter_conditions(query, moment)
+        driver = driving_index(query, moment, after)
         params: list[object] = []
         if driver is None:
             sql = "SELECT o.order_id FROM ocop_orders AS o"
@@ -424,7 +161,7 @@ class SqlBackend:
         to_post: list[Voucher] = []
         session = self.session
         statements = self._statements(staged, to_post)
-        begin = _Statement(session.dialect.begin)
+        begin = Statement(session.dialect.begin)
         if session.dialect.pipeline is None:
             session.run(begin.sql)  # a busy database fails here, with nothing begun
         else:
@@ -440,8 +177,8 @@ class SqlBackend:
             raise
         return tuple(to_post)
 
-    def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[_Statement]:
-        found: list[_Statement] = []
+    def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[Statement]:
+        found: list[Statement] = []
         for order_id, (order, expected) in staged.orders.items():
             found.append(self._order(order_id, order, expected, order_id in staged.touched))
         for key, op in staged.intents.items():
@@ -450,24 +187,22 @@ class SqlBackend:
             found.append(self._outcome(key, op, strict=strict))
         found.extend(self._voucher(voucher, to_post) for voucher in staged.vouchers.values())
         found.extend(
-            _Statement("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
+            Statement("UPDATE ocop_outbox SET posted = 1 WHERE voucher_id = ?", [voucher_id])
             for voucher_id in staged.posted
         )
         return found
 
-    def _order(
-        self, order_id: str, order: Order, expected: int | None, touched: bool
-    ) -> _Statement:
+    def _order(self, order_id: str, order: Order, expected: int | None, touched: bool) -> Statement:
         if expected is None:
 
             def added(count: int) -> None:
                 if count != 1:
                     raise DuplicateOrder(order_id)
 
-            return _Statement(
+            return Statement(
                 "INSERT INTO ocop_orders (order_id, version, body, held, held_until, status, "
                 "authorized_from) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
-                [order_id, order.version, dumps(order), *_key_columns(order)],
+                [order_id, order.version, dumps(order), *key_columns(order)],
                 added,
             )
 
@@ -479,19 +214,19 @@ class SqlBackend:
                 raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)
 
         if touched:  # the body is as stored: only the version moves
-            return _Statement(
+            return Statement(
                 "UPDATE ocop_orders SET version = ? WHERE order_id = ? AND version = ?",
                 [order.version, order_id, expected],
                 updated,
             )
-        return _Statement(
+        return Statement(
             "UPDATE ocop_orders SET body = ?, version = ?, held = ?, held_until = ?, status = ?, "
             "authorized_from = ? WHERE order_id = ? AND version = ?",
-            [dumps(order), order.version, *_key_columns(order), order_id, expected],
+            [dumps(order), order.version, *key_columns(order), order_id, expected],
             updated,
         )
 
-    def _intent(self, key: str, op: Operation) -> _Statement:
+    def _intent(self, key: str, op: Operation) -> Statement:
         def logged(count: int) -> None:
             if count == 1:
                 return
@@ -501,14 +236,14 @@ class SqlBackend:
             if stored.in_doubt and op.outcome is not None:
                 self._run(self._outcome(key, op, strict=False))
 
-        return _Statement(
+        return Statement(
             "INSERT INTO ocop_operations (key, order_id, step, attempt, in_doubt, body) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             [key, op.order_id, op.name, op.attempt, 1 if op.in_doubt else 0, dumps(op)],
             logged,
         )
 
-    def _outcome(self, key: str, op: Operation, *, strict: bool) -> _Statement:
+    def _outcome(self, key: str, op: Operation, *, strict: bool) -> Statement:
         def settled(count: int) -> None:
             if count == 1:
                 return
@@ -518,13 +253,13 @@ class SqlBackend:
             if strict:
                 raise ConcurrentUpdate(op.order_id)  # settled by another unit of work first
 
-        return _Statement(
+        return Statement(
             "UPDATE ocop_operations SET body = ?, in_doubt = ? WHERE key = ? AND in_doubt = 1",
             [dumps(op), 1 if op.in_doubt else 0, key],
             settled,
         )
 
-    def _voucher(self, voucher: Voucher, to_post: list[Voucher]) -> _Statement:
+    def _voucher(self, voucher: Voucher, to_post: list[Voucher]) -> Statement:
         """A voucher to the journal the store keeps, or to the outbox for an outside one."""
         table = "ocop_journal" if self.keeps_journal else "ocop_outbox"
 
@@ -538,7 +273,7 @@ class SqlBackend:
                 raise IdempotencyConflict(voucher.voucher_id)
 
         if self.keeps_journal:
-            return _Statement(
+            return Statement(
                 "INSERT INTO ocop_journal (voucher_id, order_id, body) VALUES (?, ?, ?) "
                 "ON CONFLICT (voucher_id) DO NOTHING",
                 [voucher.voucher_id, voucher.order_id, dumps(voucher)],
@@ -551,14 +286,14 @@ class SqlBackend:
             else:
                 same_as_stored()
 
-        return _Statement(
+        return Statement(
             "INSERT INTO ocop_outbox (voucher_id, posted, body) VALUES (?, 0, ?) "
             "ON CONFLICT (voucher_id) DO NOTHING",
             [voucher.voucher_id, dumps(voucher)],
             waiting,
         )
 
-    def _run(self, statement: _Statement) -> None:
+    def _run(self, statement: Statement) -> None:
         _, count = self.session.run(statement.sql, statement.params)
         if statement.then is not None:
             statement.then(count)
@@ -568,53 +303,6 @@ class SqlBackend:
         self.session.close()
 
 
-def _schema_version(session: _Session) -> int:
-    rows, _ = session.run("SELECT MAX(version) FROM ocop_schema")
-    return int(rows[0][0]) if rows and rows[0][0] is not None else 1
-
-
-def _create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
-    """Create ocop's tables if they are missing, and migrate older ones in place."""
-    session = _Session(dialect, pool)
-
-    def current() -> bool:
-        """Whether the schema is at this ocop's version: the only case with no DDL to run."""
-        try:
-            return _schema_version(session) == SCHEMA_VERSION
-        except (StorageUnavailable, StorageBusy):
-            raise
-        except StorageError:
-            if session.run(dialect.has_table, ["ocop_schema"])[0]:
-                raise  # the table is there: something else failed
-            return False  # no schema table yet: create it below
-
-    def create() -> None:
-        for statement in (*dialect.lock, *dialect.schema):
-            session.run(statement)
-        session.run("CREATE TABLE IF NOT EXISTS ocop_schema (version INTEGER NOT NULL)")
-        version = _schema_version(session)
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"the database's schema is version {version}, newer than this ocop's "
-                f"({SCHEMA_VERSION}): upgrade ocop before opening it"
-            )
-        for number, statements in enumerate(_migrations(dialect), start=2):
-            if version < number:
-                for step in statements:
-                    if isinstance(step, str):
-                        session.run(step)
-                    else:
-                        step(session)
-        if version < SCHEMA_VERSION:  # one row per upgrade, in the same transaction
-            session.run("INSERT INTO ocop_schema (version) VALUES (?)", [SCHEMA_VERSION])
-
-    try:
-        if not current():
-            session.transaction(create)
-    finally:
-        session.close()
-
-
 class _SqlTables:
     """A backend's tables, created (or migrated) on first use, reached through a pool."""
 
@@ -622,7 +310,7 @@ class _SqlTables:
         self._dialect = dialect
         self._pool = pool
         if create:
-            _create_schema(dialect, pool)
+            create_schema(dialect, pool)
 
     def close(self) -> None:
         """Close the idle connections (also done when garbage collected)."""
@@ -634,7 +322,7 @@ class SqlJournal(_SqlTables):
 
     def post(self, voucher: Voucher) -> None:
         """J3: store a voucher once; the same id with another voucher is a conflict."""
-        session = _Session(self._dialect, self._pool)
+        session = Session(self._dialect, self._pool)
 
         def post() -> None:
             _, count = session.run(
@@ -656,7 +344,7 @@ class SqlJournal(_SqlTables):
 
     def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
         """The journal's vouchers (of one order), in the order they were first posted."""
-        session = _Session(self._dialect, self._pool)
+        session = Session(self._dialect, self._pool)
         try:
             if order_id is None:
                 rows, _ = session.run("SELECT body FROM ocop_journal ORDER BY seq")

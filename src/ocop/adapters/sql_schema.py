@@ -1,0 +1,143 @@
+"""The SQL stores' schema: its version, the migrations that bring an older database up
+to it in place, and its creation on a first start (under the dialect's lock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ocop.adapters.codec import loads
+from ocop.adapters.pool import ConnectionPool
+from ocop.adapters.sql_session import Dialect, Session
+from ocop.domain.errors import (
+    StorageBusy,
+    StorageError,
+    StorageUnavailable,
+)
+from ocop.domain.order import Order
+from ocop.domain.queries import keys_of, micros
+
+#: One step of a migration: a statement, or work done with the session (reading rows).
+Step = str | Callable[["Session"], None]
+
+
+def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
+    """The schema's versions after the first: each a list of steps, in order.
+
+    Version 2: operations carry their step and attempt as columns (the attempts of one
+    step are found by index); indexes for every query the engine runs and no more, since
+    each costs every commit a page: operations by order and step (which also serves
+    by order alone), operations in doubt (a partial index: only the few in doubt),
+    pending outbox rows, the journal by order.
+
+    Version 3: orders carry their query keys as columns (:class:`~ocop.domain.queries.
+    OrderKeys`, filled from each stored body, then kept by every write of the order),
+    each with an index that holds only the orders it can list: held without end, the end
+    of the latest lapsing hold, the status apart from holds, the oldest open authorization
+    (times as microseconds since the epoch).
+    """
+    body = dialect.json_text  # column and field names written here, never input
+    return (
+        (
+            "ALTER TABLE ocop_operations ADD COLUMN step TEXT",
+            "ALTER TABLE ocop_operations ADD COLUMN attempt INTEGER",
+            f"UPDATE ocop_operations SET step = {body('body', 'step')}",  # noqa: S608
+            f"UPDATE ocop_operations SET attempt = CAST({body('body', 'attempt')} AS INTEGER)",  # noqa: S608
+            "CREATE INDEX IF NOT EXISTS ocop_operations_by_step "
+            "ON ocop_operations (order_id, step, attempt)",
+            "CREATE INDEX IF NOT EXISTS ocop_operations_open "
+            "ON ocop_operations (seq) WHERE in_doubt = 1",
+            "DROP INDEX IF EXISTS ocop_operations_by_order",
+            "DROP INDEX IF EXISTS ocop_operations_in_doubt",
+            "CREATE INDEX IF NOT EXISTS ocop_outbox_pending ON ocop_outbox (seq) WHERE posted = 0",
+            "CREATE INDEX IF NOT EXISTS ocop_journal_by_order ON ocop_journal (order_id, seq)",
+        ),
+        (
+            "ALTER TABLE ocop_orders ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE ocop_orders ADD COLUMN held_until BIGINT",
+            "ALTER TABLE ocop_orders ADD COLUMN status TEXT",
+            "ALTER TABLE ocop_orders ADD COLUMN authorized_from BIGINT",
+            fill_order_keys,
+            "CREATE INDEX IF NOT EXISTS ocop_orders_held "
+            "ON ocop_orders (seq, order_id) WHERE held = 1",
+            "CREATE INDEX IF NOT EXISTS ocop_orders_held_until "
+            "ON ocop_orders (held_until, seq, order_id) WHERE held_until IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS ocop_orders_by_status "
+            "ON ocop_orders (status, seq, order_id)",
+            "CREATE INDEX IF NOT EXISTS ocop_orders_authorized_from "
+            "ON ocop_orders (authorized_from, seq, order_id) WHERE authorized_from IS NOT NULL",
+            *dialect.extra_indexes,
+        ),
+    )
+
+
+def key_columns(order: Order) -> list[object]:
+    """The values of ``held, held_until, status, authorized_from`` for ``order``."""
+    keys = keys_of(order)
+    return [
+        1 if keys.held else 0,
+        None if keys.held_until is None else micros(keys.held_until),
+        keys.status.value,
+        None if keys.authorized_from is None else micros(keys.authorized_from),
+    ]
+
+
+def fill_order_keys(session: Session) -> None:
+    """Migration 3: each stored order's query keys, from its body."""
+    rows, _ = session.run("SELECT order_id, body FROM ocop_orders")
+    for order_id, body in rows:
+        session.run(
+            "UPDATE ocop_orders SET held = ?, held_until = ?, status = ?, authorized_from = ? "
+            "WHERE order_id = ?",
+            [*key_columns(loads(body, Order)), order_id],
+        )
+
+
+#: The schema version this code writes; older databases are migrated in place.
+SCHEMA_VERSION = 3
+
+
+def schema_version(session: Session) -> int:
+    rows, _ = session.run("SELECT MAX(version) FROM ocop_schema")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 1
+
+
+def create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
+    """Create ocop's tables if they are missing, and migrate older ones in place."""
+    session = Session(dialect, pool)
+
+    def current() -> bool:
+        """Whether the schema is at this ocop's version: the only case with no DDL to run."""
+        try:
+            return schema_version(session) == SCHEMA_VERSION
+        except (StorageUnavailable, StorageBusy):
+            raise
+        except StorageError:
+            if session.run(dialect.has_table, ["ocop_schema"])[0]:
+                raise  # the table is there: something else failed
+            return False  # no schema table yet: create it below
+
+    def create() -> None:
+        for statement in (*dialect.lock, *dialect.schema):
+            session.run(statement)
+        session.run("CREATE TABLE IF NOT EXISTS ocop_schema (version INTEGER NOT NULL)")
+        version = schema_version(session)
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database's schema is version {version}, newer than this ocop's "
+                f"({SCHEMA_VERSION}): upgrade ocop before opening it"
+            )
+        for number, statements in enumerate(migrations(dialect), start=2):
+            if version < number:
+                for step in statements:
+                    if isinstance(step, str):
+                        session.run(step)
+                    else:
+                        step(session)
+        if version < SCHEMA_VERSION:  # one row per upgrade, in the same transaction
+            session.run("INSERT INTO ocop_schema (version) VALUES (?)", [SCHEMA_VERSION])
+
+    try:
+        if not current():
+            session.transaction(create)
+    finally:
+        session.close()

@@ -1,0 +1,143 @@
+"""The SQL stores' connection handling: a backend's dialect, statements, and one session
+(an autocommit connection whose writes run inside a transaction); every driver error is
+translated by the dialect (rule E3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, suppress
+from typing import Any, TypeVar
+
+import attrs
+
+from ocop.adapters.pool import Connection, ConnectionPool
+from ocop.domain.errors import (
+    StorageError,
+)
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class Dialect:
+    """How one backend begins a write, writes placeholders, creates its first tables,
+    translates its errors, and reads a text field of a JSON column (for migrations)."""
+
+    begin: str
+    placeholder: str
+    schema: tuple[str, ...]
+    #: The :class:`StorageError` for an error of the driver (E3); None for any other error.
+    #: Its message says what kind of failure it was, never the value that caused it.
+    translate: Callable[[Exception], StorageError | None]
+    json_text: Callable[[str, str], str]
+    #: A query with one placeholder, for a table name: a row if that table exists.
+    has_table: str
+    #: Run first in the transaction that creates or migrates the schema.
+    lock: tuple[str, ...] = ()
+    #: Sends several statements in one round trip (a context manager over the driver's
+    #: connection, leaving with every result in); None runs them one by one.
+    pipeline: Callable[[Any], AbstractContextManager[object]] | None = None
+    #: Indexes this backend needs beyond the shared ones (created by migration 3).
+    extra_indexes: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Statement:
+    """One statement of a write, and what to do with the count of rows it touched."""
+
+    sql: str
+    params: Sequence[object] = ()
+    then: Callable[[int], None] | None = None
+
+
+class Session:
+    """One autocommit connection: reads run alone, writes inside :meth:`transaction`."""
+
+    def __init__(self, dialect: Dialect, pool: ConnectionPool) -> None:
+        self._dialect = dialect
+        self._pool = pool
+        self._connection: Connection | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
+    def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
+        try:
+            if self._connection is None:
+                self._connection = self._pool.take()
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(sql.replace("?", self._dialect.placeholder), tuple(params))
+                rows = cursor.fetchall() if cursor.description is not None else []
+                return rows, cursor.rowcount
+            finally:
+                cursor.close()
+        except Exception as error:
+            mapped = self._dialect.translate(error)
+            if mapped is None:
+                raise
+            raise mapped from error
+
+    def batch(self, statements: Sequence[Statement]) -> list[int]:
+        """Run ``statements`` in order, in one round trip where the driver can; the count of
+        rows each touched."""
+        return [count for _, count in self.batch_rows(statements)]
+
+    def batch_rows(
+        self, statements: Sequence[Statement]
+    ) -> list[tuple[list[tuple[Any, ...]], int]]:
+        """:meth:`batch`, with the rows each statement returned."""
+        pipeline = self._dialect.pipeline
+        if pipeline is None:
+            return [self.run(s.sql, s.params) for s in statements]
+        cursors: list[Any] = []
+        try:
+            if self._connection is None:
+                self._connection = self._pool.take()
+            with pipeline(self._connection):
+                for statement in statements:
+                    cursor = self._connection.cursor()
+                    cursors.append(cursor)
+                    sql = statement.sql.replace("?", self._dialect.placeholder)
+                    cursor.execute(sql, tuple(statement.params))
+            return [
+                (cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+                for cursor in cursors
+            ]
+        except Exception as error:
+            mapped = self._dialect.translate(error)
+            if mapped is None:
+                raise
+            raise mapped from error
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    def transaction(self, work: Callable[[], _T]) -> _T:
+        """Run ``work`` in one transaction: all of it is stored, or none."""
+        self.run(self._dialect.begin)  # a busy database fails here, with nothing begun
+        try:
+            done = work()
+            self.run("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+        return done
+
+    def rollback(self) -> None:
+        """End the open transaction, storing nothing of it.
+
+        A connection that cannot roll back (lost, or its transaction already ended by the
+        database) is left as it is: the pool hands out again only a connection that is
+        idle, and closes any other, which ends its transaction on the database.
+        """
+        if self._connection is None:
+            return
+        with suppress(StorageError):
+            self.run("ROLLBACK")
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
