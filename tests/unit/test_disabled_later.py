@@ -13,19 +13,15 @@ import logging
 import pytest
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, PaymentsType, Settings
-from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from worlds import START, card, usd
+from worlds import card, new_world, usd
 
 AGENT = Actor.call_center("agent-1")
 
 
 def _world(**off: bool) -> tuple[BackOffice, SimulatedProcessor]:
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    bo = BackOffice.in_memory(
-        settings=Settings.default().with_features(**off), processor=sim, clock=clock
-    )
+    world = new_world(Settings.default().with_features(**off))
+    bo, sim = world.bo, world.sim
     order = bo.place_order(
         "SO-1",
         channel=Channel.ECOMMERCE,

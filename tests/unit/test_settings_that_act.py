@@ -21,16 +21,15 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from worlds import START, card, usd
+from worlds import START, card, new_world, usd
 
 AGENT = Actor.call_center("agent-1")
 OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
 
 
 def _world(settings: Settings) -> tuple[BackOffice, SimulatedProcessor, ManualClock]:
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    return BackOffice.in_memory(settings=settings, processor=sim, clock=clock), sim, clock
+    world = new_world(settings)
+    return world.bo, world.sim, world.clock
 
 
 def _call_center_order(bo: BackOffice, amount: str = "50.00") -> None:

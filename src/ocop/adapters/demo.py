@@ -162,10 +162,10 @@ def _show(out: TextIO, title: str, order: Order) -> None:
     out.write(f"{title}\n{_summary(order)}\n{_order_table(order)}\n\n")
 
 
-def _world() -> tuple[ManualClock, SimulatedProcessor, BackOffice]:
+def _world(settings: Settings | None = None) -> tuple[ManualClock, SimulatedProcessor, BackOffice]:
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
-    return clock, sim, BackOffice.in_memory(processor=sim, clock=clock)
+    return clock, sim, BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
 
 
 def completion_walkthrough(out: TextIO) -> None:
@@ -347,13 +347,11 @@ def refund_walkthrough(out: TextIO) -> None:
 
 def disabled_later_walkthrough(out: TextIO) -> None:
     """F1: a prerequisite turned off after OCOP was turned on, with its warning."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
     settings = Settings.default().with_features(duplicate_payment_protection=False)
     out.write("== A feature turned off after OCOP was turned on (allowed, discouraged) ==\n")
     for warning in settings.warnings():
         out.write(f"warning: {warning}\n")
-    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+    _, sim, bo = _world(settings)
     bo.place_order(
         "SO-700",
         channel=Channel.ECOMMERCE,
@@ -373,12 +371,9 @@ def disabled_later_walkthrough(out: TextIO) -> None:
 
 def deposit_and_hold_walkthrough(out: TextIO) -> None:
     """D1, D2: a POS customer order's card deposit; S4: a manual hold with its reason."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
     usd = "USD"
     deposits = DepositPolicy(default_percent=Decimal(20), cancellation_charge_percent=Decimal(5))
-    settings = Settings.default().with_policies(deposits=deposits)
-    bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+    _, sim, bo = _world(Settings.default().with_policies(deposits=deposits))
     clerk = Actor.call_center("agent-3")
     out.write("== A deposit on a POS customer order (20% of the total), then a manual hold ==\n")
     bo.place_order(

@@ -107,7 +107,7 @@ def contains_card_number(text: str) -> bool:
 
 def _escaped(char: str) -> str:
     """``char`` as Python writes it in a string literal: ``\\x00``, ``\\ud800``."""
-    return repr(char)[1:-1] if char not in "'\"" else char
+    return repr(char)[1:-1]
 
 
 def _without_cards(text: str) -> str:

@@ -13,7 +13,7 @@ validators (``id_field`` ...) for the values users build themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -151,45 +151,32 @@ def check_items(value: object, kinds: tuple[type[Any], ...], argument: str) -> t
 
 
 # -- the same checks as attrs validators, for values users build --------------------------
-def _id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_id(value, f"{type(instance).__name__}.{attribute.name}")
+_Validator = Callable[[object, "attrs.Attribute[Any]", object], None]
 
 
-def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_optional_id(value, f"{type(instance).__name__}.{attribute.name}")
+def _validator(check: Callable[[object, str], object]) -> _Validator:
+    """``check`` as an attrs validator, naming the field as ``Class.field``."""
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        check(value, f"{type(instance).__name__}.{attribute.name}")
+
+    return validate
 
 
-def _optional_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value != "":
-        check_optional_id(value, f"{type(instance).__name__}.{attribute.name}")
+def _optional_text(value: object, argument: str) -> object:
+    return value if value == "" else check_optional_id(value, argument)
 
 
-def _money(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_money(value, f"{type(instance).__name__}.{attribute.name}")
+#: attrs validators: an id; an id or None; an id, None or "" (a field where empty means
+#: "not given"); Money; Money or None; a bool.
+valid_id = _validator(check_id)
+valid_optional_id = _validator(check_optional_id)
+valid_optional_text = _validator(_optional_text)
+valid_money = _validator(check_money)
+valid_optional_money = _validator(check_optional_money)
+valid_bool = _validator(check_bool)
 
 
-def _optional_money(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_optional_money(value, f"{type(instance).__name__}.{attribute.name}")
-
-
-def _bool(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_bool(value, f"{type(instance).__name__}.{attribute.name}")
-
-
-#: attrs validators: an id; an id or None; Money; Money or None; a bool.
-valid_id = _id
-valid_optional_id = _optional_id
-#: attrs validator: an id, None or "" (a field where empty means "not given").
-valid_optional_text = _optional_text
-valid_money = _money
-valid_optional_money = _optional_money
-valid_bool = _bool
-
-
-def instance_of(kind: type[Any]) -> Any:
+def instance_of(kind: type[Any]) -> _Validator:
     """attrs validator: the field holds a ``kind`` (:class:`InvalidArgument` otherwise)."""
-
-    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        check_instance(value, kind, f"{type(instance).__name__}.{attribute.name}")
-
-    return check
+    return _validator(lambda value, argument: check_instance(value, kind, argument))

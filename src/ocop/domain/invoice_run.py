@@ -347,16 +347,8 @@ class InvoiceRun:
 def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime) -> Order:
     """A posted prepayment applied to the invoice (I1)."""
     line = order.line(line_id)
-    number = len(line.captures) + 1
-    application = Capture(
-        capture_id=keys.application_key(order.order_id, invoice_id, line_id, number),
-        line_id=line_id,
-        invoice_id=invoice_id,
-        amount=amount,
-        refunded=Money.zero(amount.currency),
-        captured_at=now,
-    )
-    return order.with_line(line.applied(application))
+    key = keys.application_key(order.order_id, invoice_id, line_id, len(line.captures) + 1)
+    return order.with_line(line.applied(_taken(key, line_id, invoice_id, amount, now)))
 
 
 def _deposit_used(
@@ -365,16 +357,14 @@ def _deposit_used(
     """Part of a card deposit's capture used by the invoice (I1, D1): no processor call,
     and no voucher, the deposit's receipt having been posted when it was captured (J1)."""
     line = order.line(line_id)
-    number = len(line.applications) + 1
-    use = Capture(
-        capture_id=keys.deposit_use_key(order.order_id, invoice_id, line_id, number),
-        line_id=line_id,
-        invoice_id=invoice_id,
-        amount=amount,
-        refunded=Money.zero(amount.currency),
-        captured_at=now,
-    )
-    return order.with_line(line.used_deposit(use))
+    key = keys.deposit_use_key(order.order_id, invoice_id, line_id, len(line.applications) + 1)
+    return order.with_line(line.used_deposit(_taken(key, line_id, invoice_id, amount, now)))
+
+
+def _taken(key: str, line_id: str, invoice_id: str, amount: Money, now: datetime) -> Capture:
+    """Money an invoice takes from what the line already received, with no processor call."""
+    return Capture(capture_id=key, line_id=line_id, invoice_id=invoice_id, amount=amount,
+                   refunded=Money.zero(amount.currency), captured_at=now)  # fmt: skip
 
 
 def _capture_number(line: PaymentLine, invoice_id: str, auth_id: str, ctx: Context) -> int:

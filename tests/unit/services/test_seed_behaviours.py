@@ -19,10 +19,9 @@ from ocop import (
     SavedCardPayment,
     Settings,
 )
-from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.settings import DEFAULT_METHOD_OPERATIONS
-from worlds import START, card, usd
+from worlds import card, new_world, usd
 
 AGENT = Actor.call_center("agent-1")
 ALICE = Customer.named("C-1")
@@ -30,9 +29,8 @@ CVV = "123"
 
 
 def _world(settings: Settings | None = None) -> tuple[BackOffice, SimulatedProcessor]:
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    return BackOffice.in_memory(settings=settings, processor=sim, clock=clock), sim
+    world = new_world(settings)
+    return world.bo, world.sim
 
 
 def _kinds(sim: SimulatedProcessor) -> list[str]:
