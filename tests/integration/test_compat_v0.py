@@ -19,10 +19,13 @@ from typing import TypedDict, cast
 import pytest
 
 from ocop import Actor, BackOffice, CardToken, Money, StorageError
+from ocop.adapters.codec import loads
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sql import SCHEMA_VERSION
+from ocop.adapters.sql_schema import KEY_COLUMNS, key_columns
 from ocop.adapters.sqlite import SqliteStore
+from ocop.domain.order import Order
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 AGENT = Actor.call_center("u1")
@@ -173,8 +176,9 @@ def test_follow_up_steps_on_a_v0_file_make_the_same_operation_keys(tmp_path: Pat
 
 
 def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) -> None:
-    """The schema version and the step and attempt columns are filled for every old row,
-    and the indexes the engine queries by exist."""
+    """The schema version, the step and attempt columns of every old operation and the key
+    columns of every old order are filled from the bodies, and the indexes the engine
+    queries by and the claims table exist."""
     _open_copy(tmp_path)
     copy = tmp_path / "v0.sqlite"
     with closing(sqlite3.connect(copy)) as db:
@@ -182,6 +186,8 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
         rows = db.execute("SELECT step, attempt, body FROM ocop_operations").fetchall()
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master "
                                                    "WHERE type = 'index'")}  # fmt: skip
+        keys = db.execute(f"SELECT body, {', '.join(KEY_COLUMNS)} FROM ocop_orders").fetchall()  # noqa: S608
+        claims = db.execute("SELECT COUNT(*) FROM ocop_claims").fetchone()
     assert version == SCHEMA_VERSION
     assert rows
     for step, attempt, body in rows:
@@ -190,6 +196,11 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
     assert {"ocop_operations_by_step", "ocop_operations_open", "ocop_outbox_pending",
             "ocop_journal_by_order"} <= indexes  # fmt: skip
     assert not {"ocop_operations_by_order", "ocop_operations_in_doubt"} & indexes
+    assert {"ocop_orders_authorized_from", "ocop_orders_renew_from"} <= indexes
+    assert keys
+    for body, *columns in keys:
+        assert columns == key_columns(loads(body, Order))
+    assert claims == (0,)
 
 
 def test_a_file_of_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:

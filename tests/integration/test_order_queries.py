@@ -40,6 +40,7 @@ from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches, micros
 from ocop.domain.settings import CompletionPolicy
+from ocop.ports.store import OrderStore
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")
@@ -218,29 +219,52 @@ _V3_INDEXES = ("ocop_orders_held", "ocop_orders_held_until", "ocop_orders_by_sta
 _V3_COLUMNS = ("held", "held_until", "status", "authorized_from")
 
 
-def _back_to_version_2(run: Callable[[str], object]) -> None:
-    """Undo migration 3 by hand: what a database written by the version before looks like."""
-    for index in _V3_INDEXES:
-        run(f"DROP INDEX IF EXISTS {index}")
-    for column in _V3_COLUMNS:
-        run(f"ALTER TABLE ocop_orders DROP COLUMN {column}")
+def _back_to(version: int, run: Callable[[str], object]) -> None:
+    """Undo migration 4 (and 3 for ``version`` 2) by hand: what a database written by that
+    version looks like."""
+    run("DROP INDEX IF EXISTS ocop_orders_renew_from")
+    run("ALTER TABLE ocop_orders DROP COLUMN renew_from")
+    run("DROP TABLE ocop_claims")
+    if version < 3:
+        for index in _V3_INDEXES:
+            run(f"DROP INDEX IF EXISTS {index}")
+        for column in _V3_COLUMNS:
+            run(f"ALTER TABLE ocop_orders DROP COLUMN {column}")
     run("DELETE FROM ocop_schema")
-    run("INSERT INTO ocop_schema (version) VALUES (2)")
+    run(f"INSERT INTO ocop_schema (version) VALUES ({version})")  # noqa: S608 - a number
 
 
+def _renewing(store: OrderStore, order_id: str) -> None:
+    """Mark the renewal of ``order_id``'s first line under way, as the renewal job does."""
+    with store.unit_of_work() as uow:
+        order = uow.orders.get(order_id)
+        line = order.lines[0]
+        uow.orders.update(order.with_line(line.renewal(under_way=True)))
+        uow.commit()
+
+
+def _renew_answers(store: SqliteStore | PostgresStore, now: datetime) -> list[tuple[str, ...]]:
+    """What renew_before lists, before, at and after the orders' times."""
+    moments = (START - timedelta(days=1), START, START + timedelta(days=1), START + EXPIRY)
+    with store.unit_of_work() as uow:
+        return [uow.orders.query(OrderQuery(renew_before=m), now) for m in moments]
+
+
+@pytest.mark.parametrize("version", [2, 3])
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def test_a_version_2_database_migrates_with_the_keys_read_from_each_body(
-    backend: str, tmp_path: Path
+def test_an_older_database_migrates_with_the_keys_read_from_each_body(
+    backend: str, version: int, tmp_path: Path
 ) -> None:
-    """Migration 3 fills each stored order's query columns from its body: the answers after
-    the upgrade are those before it, and every row's columns are the keys of its body."""
+    """Migrations 3 and 4 fill each stored order's query columns from its body: the answers
+    after the upgrade are those before it, and every row's columns are the keys of its body;
+    the claims table is there."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
     with contextlib.ExitStack() as stack:
         if backend == "sqlite":
-            path = tmp_path / "v2.db"
+            path = tmp_path / "old.db"
 
             def opened() -> SqliteStore | PostgresStore:
                 return SqliteStore(path, keeps_journal=True)
@@ -259,15 +283,17 @@ def test_a_version_2_database_migrates_with_the_keys_read_from_each_body(
                     cursor = db.execute(sql)
                     return cursor.fetchall() if cursor.description is not None else []
 
-        def back_office() -> BackOffice:
+        def back_office() -> tuple[BackOffice, SqliteStore | PostgresStore]:
             store = opened()
             stack.callback(store.close)
             return BackOffice(store=store, journal=store.journal, processor=sim, clock=clock,
-                              settings=RULES)  # fmt: skip
+                              settings=RULES), store  # fmt: skip
 
-        bo = back_office()
+        bo, store = back_office()
         _four(bo)
         _check_order(bo, "SO-E")
+        _card_order(bo, "SO-F")
+        _renewing(store, "SO-F")
         sim.script("capture", "timeout_after_success")
         bo.invoice("SO-A", "INV-1", usd("10.00"))
         questions: list[dict[str, Any]] = [
@@ -276,22 +302,31 @@ def test_a_version_2_database_migrates_with_the_keys_read_from_each_body(
             *({"status": status} for status in OrderStatus),
         ]  # fmt: skip
         before = [bo.orders(**q) for q in questions]
-        _back_to_version_2(run)
-        assert run("SELECT MAX(version) FROM ocop_schema") == [(2,)]
+        renewals = _renew_answers(store, clock.now())
+        open_since_start = ("SO-A", "SO-B", "SO-F")  # SO-F's renewal under way: at once
+        assert renewals == [("SO-F",), ("SO-F",), open_since_start, open_since_start]
+        _back_to(version, run)
+        assert run("SELECT MAX(version) FROM ocop_schema") == [(version,)]
 
-        again = back_office()
+        again, migrated = back_office()
         assert [again.orders(**q) for q in questions] == before
+        assert _renew_answers(migrated, clock.now()) == renewals
         assert run("SELECT MAX(version) FROM ocop_schema") == [(SCHEMA_VERSION,)]
-        rows = run("SELECT body, held, held_until, status, authorized_from FROM ocop_orders")
+        assert run("SELECT COUNT(*) FROM ocop_claims") == [(0,)]
+        rows = run(
+            "SELECT body, held, held_until, status, authorized_from, renew_from FROM ocop_orders"
+        )
         assert isinstance(rows, list)
-        assert len(rows) == 5
-        for body, held, held_until, status, authorized_from in rows:
+        assert len(rows) == 6
+        for body, held, held_until, status, authorized_from, renew_from in rows:
             keys = keys_of(loads(body, Order))
             assert held == (1 if keys.held else 0)
             assert held_until == (None if keys.held_until is None else micros(keys.held_until))
             assert status == keys.status.value
             expected = keys.authorized_from
             assert authorized_from == (None if expected is None else micros(expected))
+            assert renew_from == (None if keys.renew_from is None else micros(keys.renew_from))
+        assert migrated.claim(["renew:SO-A"], "w1", START + EXPIRY, START) == ("renew:SO-A",)
         clock.advance(days=2)
         assert again.orders(on_hold=True) == ("SO-B",)
 
@@ -305,18 +340,29 @@ _FILTERED: list[dict[str, Any]] = [
     *({"status": status} for status in OrderStatus),
     {"status": OrderStatus.APPROVED, "on_hold": False, "limit": 3},
 ]
+#: Queries of the store alone (bo.orders does not ask for renewal work).
+_RENEWING = [
+    OrderQuery(renew_before=START + timedelta(days=1)),
+    OrderQuery(renew_before=START, on_hold=True, limit=2, after="SO-A"),
+    OrderQuery(renew_before=START, authorized_before=START + timedelta(days=1)),
+    OrderQuery(renew_before=START, status=OrderStatus.APPROVED),
+]
 
 
 def test_sqlite_answers_each_narrowing_filter_from_an_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No query with an in-doubt, on-hold, expiring or status filter scans the orders
-    table: SQLite's plan for each searches an index (only the matching rows are read)."""
+    """No query with an in-doubt, on-hold, expiring, renewal or status filter scans the
+    orders table: SQLite's plan for each searches an index (only the matching rows are
+    read)."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
     path = tmp_path / "plans.db"
-    bo = BackOffice.sqlite(path, processor=sim, clock=clock, settings=RULES)
+    store = SqliteStore(path, keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock,
+                    settings=RULES)  # fmt: skip
     _four(bo)
+    _renewing(store, "SO-B")
     asked: list[tuple[str, list[object]]] = []
     original = SqlBackend._bodies
 
@@ -327,7 +373,11 @@ def test_sqlite_answers_each_narrowing_filter_from_an_index(
     monkeypatch.setattr(SqlBackend, "_bodies", recorded)
     for question in _FILTERED:
         bo.orders(**question)
-    assert len(asked) == len(_FILTERED)
+    with store.unit_of_work() as uow:
+        assert [uow.orders.query(q, START) for q in _RENEWING] == [
+            ("SO-A", "SO-B"), ("SO-B",), ("SO-B",), (),
+        ]  # fmt: skip
+    assert len(asked) == len(_FILTERED) + len(_RENEWING)
     with contextlib.closing(sqlite3.connect(path)) as db:
         for sql, params in asked:
             plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
@@ -337,14 +387,17 @@ def test_sqlite_answers_each_narrowing_filter_from_an_index(
 
 def test_memory_checks_only_the_orders_an_index_gives(monkeypatch: pytest.MonkeyPatch) -> None:
     """On memory, a query with a narrowing filter checks the orders of one index, not every
-    stored order: two held among two hundred are two checks."""
+    stored order: two held among two hundred are two checks, and two with renewal work."""
     clock = ManualClock(START)
-    bo = BackOffice.in_memory(settings=RULES, processor=SimulatedProcessor(clock=clock),
-                              clock=clock)  # fmt: skip
+    store = InMemoryStore(keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, settings=RULES, clock=clock,
+                    processor=SimulatedProcessor(clock=clock))  # fmt: skip
     for n in range(200):
         _card_order(bo, f"SO-{n}", "10.00")
     for order_id in ("SO-50", "SO-150"):
         bo.place_hold(order_id, HoldCode.MANUAL, AGENT, reason="FRAUD")
+    for order_id in ("SO-7", "SO-70"):
+        _renewing(store, order_id)
     checked: list[str] = []
 
     def counted(keys: OrderKeys, in_doubt: bool, query: OrderQuery, now: datetime) -> bool:
@@ -356,3 +409,9 @@ def test_memory_checks_only_the_orders_an_index_gives(monkeypatch: pytest.Monkey
     assert len(checked) == 2
     assert bo.orders(status=OrderStatus.ON_HOLD, limit=1, after="SO-50") == ("SO-150",)
     assert len(checked) == 3
+    with store.unit_of_work() as uow:
+        assert uow.orders.query(OrderQuery(renew_before=START), START) == ("SO-7", "SO-70")
+        # both filters narrow: the renewal index drives, the rest is checked on its orders
+        both = OrderQuery(renew_before=START, authorized_before=START + EXPIRY)
+        assert uow.orders.query(both, START) == ("SO-7", "SO-70")
+    assert len(checked) == 7

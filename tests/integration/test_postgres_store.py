@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from pg_support import private_schema
 from race_support import race_on_one_version
@@ -98,3 +100,66 @@ def test_racing_workers_update_an_order_once(conninfo: str) -> None:
     race_on_one_version(
         lambda sim, clock: back_office(conninfo, sim, clock), lambda: PostgresStore(conninfo)
     )
+
+
+def test_a_claim_never_waits_for_a_claim_under_way(conninfo: str) -> None:
+    """While another transaction is claiming a name (its lock taken, its row written, not
+    committed), a claim passes that name by at once and claims the rest; once that claim
+    is committed, the name is still not free."""
+    store = PostgresStore(conninfo)
+    lock = store._dialect.try_lock_name
+    assert lock is not None
+    until = datetime(2031, 1, 1, tzinfo=UTC)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    with psycopg.connect(conninfo, autocommit=True) as rival:
+        with rival.transaction():
+            taken = rival.execute(lock.replace("?", "%s"), ["renew:SO-1"]).fetchone()
+            assert taken == (True,)
+            rival.execute(
+                "INSERT INTO ocop_claims (name, holder, until) VALUES (%s, %s, %s)",
+                ["renew:SO-1", "rival", 2**62],
+            )
+            got: list[tuple[str, ...]] = []
+
+            def claims() -> None:
+                got.append(store.claim(["renew:SO-1", "renew:SO-2"], "w1", until, now))
+                got.append(store.claim(["renew:SO-1"], "w3", until, now))
+
+            worker = threading.Thread(target=claims)
+            worker.start()
+            worker.join(timeout=10)
+            assert not worker.is_alive(), "the claim waited for the rival's transaction"
+            assert got == [("renew:SO-2",), ()]
+            store.release(["renew:SO-2"], "w1")  # not a name the rival is claiming: no wait
+        assert store.claim(["renew:SO-1", "renew:SO-2"], "w2", until, now) == ("renew:SO-2",)
+    store.close()
+
+
+def test_concurrent_claimers_never_share_a_name(conninfo: str) -> None:
+    """Workers claiming the same names at once, each through its own store and connection,
+    end with every name claimed by exactly one of them."""
+    names = [f"renew:SO-{n}" for n in range(40)]
+    workers = 8
+    stores = [PostgresStore(conninfo) for _ in range(workers)]
+    until = datetime(2031, 1, 1, tzinfo=UTC)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    start = threading.Barrier(workers)
+    got: dict[int, tuple[str, ...]] = {}
+
+    def work(n: int) -> None:
+        start.wait()
+        mine = names[5 * n :] + names[: 5 * n]  # each from another name, all of them
+        if n % 2:
+            mine.reverse()
+        got[n] = stores[n].claim(mine, f"w{n}", until, now)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(not thread.is_alive() for thread in threads)
+    claimed = [name for found in got.values() for name in found]
+    assert sorted(claimed) == sorted(names)  # each name once, none lost
+    for store in stores:
+        store.close()

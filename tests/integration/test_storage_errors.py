@@ -413,7 +413,8 @@ def test_postgres_a_store_creates_its_schema_and_keeps_its_tables_there(schema_n
             f'SELECT version FROM "{schema_name}".ocop_schema'  # noqa: S608 - the test's own name
         ).fetchall()
     assert [t for (t,) in tables] == [
-        "ocop_journal", "ocop_operations", "ocop_orders", "ocop_outbox", "ocop_schema"
+        "ocop_claims", "ocop_journal", "ocop_operations", "ocop_orders", "ocop_outbox",
+        "ocop_schema",
     ]  # fmt: skip
     assert version == [(SCHEMA_VERSION,)]
 

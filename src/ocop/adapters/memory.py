@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -81,7 +81,9 @@ class _Tables:
     held_until: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (until, position)
     by_status: dict[OrderStatus, set[int]] = attrs.Factory(dict)  # status without holds
     authorized_from: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (at, position)
+    renew_from: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (from, position)
     doubting: dict[str, int] = attrs.Factory(dict)  # order id -> its operations in doubt
+    claims: dict[str, tuple[str, datetime]] = attrs.Factory(dict)  # name -> (holder, until)
 
     def keep(self, voucher: Voucher) -> None:
         """Add ``voucher`` to the journal unless its id is there already (J3)."""
@@ -145,6 +147,11 @@ class _Memory:
             first = bisect_right(tables.held_until, (now, len(tables.sequence)))
             lapsing = (position for _, position in tables.held_until[first:])
             return sorted(tables.held.union(lapsing))
+        # An order the renewal job has work on has an open authorization or a renewal under
+        # way, and the job asks only for those close to expiry: no wider than authorized_before.
+        if query.renew_before is not None:
+            last = bisect_left(tables.renew_from, (query.renew_before, -1))
+            return sorted(position for _, position in tables.renew_from[:last])
         if query.authorized_before is not None:
             last = bisect_left(tables.authorized_from, (query.authorized_before, -1))
             return sorted(position for _, position in tables.authorized_from[:last])
@@ -247,6 +254,8 @@ class _Memory:
             tables.by_status[old.status].discard(position)
             if old.authorized_from is not None:
                 _drop(tables.authorized_from, (old.authorized_from, position))
+            if old.renew_from is not None:
+                _drop(tables.renew_from, (old.renew_from, position))
         new = keys_of(order)
         tables.keys[order_id] = new
         if new.held:
@@ -256,6 +265,8 @@ class _Memory:
         tables.by_status.setdefault(new.status, set()).add(position)
         if new.authorized_from is not None:
             insort(tables.authorized_from, (new.authorized_from, position))
+        if new.renew_from is not None:
+            insort(tables.renew_from, (new.renew_from, position))
 
     def _write_operation(self, key: str, op: Operation) -> None:
         tables = self.tables
@@ -279,6 +290,27 @@ class _Memory:
                 tables.doubting[op.order_id] = left
             else:
                 del tables.doubting[op.order_id]
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        with self.lock:
+            claims = self.tables.claims
+            found: list[str] = []
+            for name in dict.fromkeys(names):
+                current = claims.get(name)
+                if current is None or current[0] == holder or current[1] <= now:
+                    claims[name] = (holder, until)
+                    found.append(name)
+            return tuple(found)
+
+    def unclaim(self, names: Sequence[str], holder: str) -> None:
+        with self.lock:
+            claims = self.tables.claims
+            for name in names:
+                current = claims.get(name)
+                if current is not None and current[0] == holder:
+                    del claims[name]
 
     def release(self) -> None:
         pass
@@ -310,6 +342,17 @@ class InMemoryStore:
 
     def unit_of_work(self) -> StagedUnitOfWork:
         return StagedUnitOfWork(self._memory)
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        """Claim the ``names`` free at ``now`` for ``holder`` until ``until``, under the
+        store's lock (see :meth:`~ocop.ports.store.OrderStore.claim`)."""
+        return self._memory.claim(names, holder, until, now)
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        """End ``holder``'s claims on ``names``."""
+        self._memory.unclaim(names, holder)
 
 
 class InMemoryJournal:

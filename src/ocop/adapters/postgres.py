@@ -65,6 +65,10 @@ _SCHEMA = (
 #: Advisory lock taken while the schema is created, so parallel first starts don't race.
 _SCHEMA_LOCK = 4_242_001
 
+#: The advisory lock key of a claim's name (one placeholder): a 64-bit hash of the name in
+#: the schema the store's tables are in, so stores in other schemas never meet.
+_NAME_KEY = "hashtextextended(current_schema() || '/' || CAST(? AS TEXT), 0)"
+
 #: A schema name ocop creates: a plain identifier PostgreSQL keeps whole (at most 63 bytes).
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,63}")
 
@@ -164,7 +168,9 @@ _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_t
                    has_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
                    extra_indexes=("CREATE INDEX IF NOT EXISTS ocop_orders_by_seq "
                                   "ON ocop_orders (seq)",),
-                   lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",))  # fmt: skip
+                   lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",),
+                   try_lock_name=f"SELECT pg_try_advisory_xact_lock({_NAME_KEY})",
+                   lock_name=f"SELECT pg_advisory_xact_lock({_NAME_KEY})")  # fmt: skip
 
 
 def _dialect(schema: str | None) -> Dialect:

@@ -22,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from ocop.adapters import sql_claims
 from ocop.adapters.codec import dumps, loads
 from ocop.adapters.pool import ConnectionPool
 from ocop.adapters.sql_queries import driving_index, filter_conditions
-from ocop.adapters.sql_schema import SCHEMA_VERSION, create_schema, key_columns
+from ocop.adapters.sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema, key_columns
 from ocop.adapters.sql_session import Dialect, Session, Statement
 from ocop.adapters.staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
@@ -42,6 +43,9 @@ from ocop.domain.queries import OrderQuery, micros
 from ocop.domain.values import replaced
 
 __all__ = ["SCHEMA_VERSION", "Dialect", "SqlBackend", "SqlJournal", "SqlStore"]
+
+
+_KEYS_SET = ", ".join(f"{column} = ?" for column in KEY_COLUMNS)
 
 
 def _in_doubt_of(order_id: str) -> Statement:
@@ -200,8 +204,8 @@ class SqlBackend:
                     raise DuplicateOrder(order_id)
 
             return Statement(
-                "INSERT INTO ocop_orders (order_id, version, body, held, held_until, status, "
-                "authorized_from) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                f"INSERT INTO ocop_orders (order_id, version, body, {', '.join(KEY_COLUMNS)}) "  # noqa: S608
+                f"VALUES (?, ?, ?{', ?' * len(KEY_COLUMNS)}) ON CONFLICT (order_id) DO NOTHING",
                 [order_id, order.version, dumps(order), *key_columns(order)],
                 added,
             )
@@ -220,8 +224,8 @@ class SqlBackend:
                 updated,
             )
         return Statement(
-            "UPDATE ocop_orders SET body = ?, version = ?, held = ?, held_until = ?, status = ?, "
-            "authorized_from = ? WHERE order_id = ? AND version = ?",
+            f"UPDATE ocop_orders SET body = ?, version = ?, {_KEYS_SET} "  # noqa: S608
+            "WHERE order_id = ? AND version = ?",
             [dumps(order), order.version, *key_columns(order), order_id, expected],
             updated,
         )
@@ -375,3 +379,14 @@ class SqlStore(_SqlTables):
         """A unit of work whose changes are written in one transaction at commit."""
         backend = SqlBackend(self._dialect, self._pool, keeps_journal=self.keeps_journal)
         return StagedUnitOfWork(backend)
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        """Claim the ``names`` free at ``now`` for ``holder`` until ``until``, in one
+        transaction that never waits for another claimer (:mod:`ocop.adapters.sql_claims`)."""
+        return sql_claims.claim(self._dialect, self._pool, names, holder, until=until, now=now)
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        """End ``holder``'s claims on ``names``."""
+        sql_claims.release(self._dialect, self._pool, names, holder)

@@ -20,6 +20,8 @@ def filter_conditions(query: OrderQuery, moment: int) -> dict[str, tuple[str, li
         found["in_doubt"] = (f"o.order_id {negation}IN ({DOUBTFUL})", [])
     if query.on_hold is not None:
         found["on_hold"] = (HELD if query.on_hold else FREE, [moment])
+    if query.renew_before is not None:
+        found["renew"] = ("o.renew_from < ?", [micros(query.renew_before)])
     if query.authorized_before is not None:
         found["authorized"] = ("o.authorized_from < ?", [micros(query.authorized_before)])
     status = query.status
@@ -51,6 +53,9 @@ def driving_index(
         )
         covered = ("on_hold",) if query.on_hold else ("status_hold",)
         return covered, found, [*after, moment, *after]
+    if query.renew_before is not None:
+        found = f"SELECT seq, order_id FROM ocop_orders WHERE renew_from < ?{later}"  # noqa: S608
+        return ("renew",), found, [micros(query.renew_before), *after]
     if query.authorized_before is not None:
         found = f"SELECT seq, order_id FROM ocop_orders WHERE authorized_from < ?{later}"  # noqa: S608
         return ("authorized",), found, [micros(query.authorized_before), *after]

@@ -4,6 +4,7 @@ to it in place, and its creation on a first start (under the dialect's lock)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from ocop.adapters.codec import loads
 from ocop.adapters.pool import ConnectionPool
@@ -34,6 +35,14 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
     each with an index that holds only the orders it can list: held without end, the end
     of the latest lapsing hold, the status apart from holds, the oldest open authorization
     (times as microseconds since the epoch).
+
+    Version 4: orders carry from when the renewal job (A1) has work on them
+    (``renew_from``, indexed for the orders that have some), and ``ocop_claims`` holds the
+    leases workers take on names (:meth:`~ocop.ports.store.OrderStore.claim`).
+
+    The key columns are filled from the bodies once, by the last migration:
+    :func:`fill_order_keys` writes every key column this code knows, so a database of any
+    older version reads each body once and ends with every key right.
     """
     body = dialect.json_text  # column and field names written here, never input
     return (
@@ -56,7 +65,6 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
             "ALTER TABLE ocop_orders ADD COLUMN held_until BIGINT",
             "ALTER TABLE ocop_orders ADD COLUMN status TEXT",
             "ALTER TABLE ocop_orders ADD COLUMN authorized_from BIGINT",
-            fill_order_keys,
             "CREATE INDEX IF NOT EXISTS ocop_orders_held "
             "ON ocop_orders (seq, order_id) WHERE held = 1",
             "CREATE INDEX IF NOT EXISTS ocop_orders_held_until "
@@ -67,33 +75,50 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
             "ON ocop_orders (authorized_from, seq, order_id) WHERE authorized_from IS NOT NULL",
             *dialect.extra_indexes,
         ),
+        (
+            "ALTER TABLE ocop_orders ADD COLUMN renew_from BIGINT",
+            fill_order_keys,
+            "CREATE INDEX IF NOT EXISTS ocop_orders_renew_from "
+            "ON ocop_orders (renew_from, seq, order_id) WHERE renew_from IS NOT NULL",
+            "CREATE TABLE IF NOT EXISTS ocop_claims (name TEXT PRIMARY KEY, "
+            "holder TEXT NOT NULL, until BIGINT NOT NULL)",
+        ),
     )
 
 
+#: The orders' key columns, in the order :func:`key_columns` gives their values.
+KEY_COLUMNS = ("held", "held_until", "status", "authorized_from", "renew_from")
+
+
 def key_columns(order: Order) -> list[object]:
-    """The values of ``held, held_until, status, authorized_from`` for ``order``."""
+    """The values of :data:`KEY_COLUMNS` for ``order``."""
     keys = keys_of(order)
     return [
         1 if keys.held else 0,
-        None if keys.held_until is None else micros(keys.held_until),
+        _micros_or_none(keys.held_until),
         keys.status.value,
-        None if keys.authorized_from is None else micros(keys.authorized_from),
+        _micros_or_none(keys.authorized_from),
+        _micros_or_none(keys.renew_from),
     ]
 
 
+def _micros_or_none(moment: datetime | None) -> int | None:
+    return None if moment is None else micros(moment)
+
+
 def fill_order_keys(session: Session) -> None:
-    """Migration 3: each stored order's query keys, from its body."""
+    """Migration 4 (and 3 before it): each stored order's key columns, from its body."""
+    assignments = ", ".join(f"{column} = ?" for column in KEY_COLUMNS)
     rows, _ = session.run("SELECT order_id, body FROM ocop_orders")
     for order_id, body in rows:
         session.run(
-            "UPDATE ocop_orders SET held = ?, held_until = ?, status = ?, authorized_from = ? "
-            "WHERE order_id = ?",
+            f"UPDATE ocop_orders SET {assignments} WHERE order_id = ?",  # noqa: S608 - our names
             [*key_columns(loads(body, Order)), order_id],
         )
 
 
 #: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def schema_version(session: Session) -> int:

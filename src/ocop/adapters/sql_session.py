@@ -39,6 +39,12 @@ class Dialect:
     pipeline: Callable[[Any], AbstractContextManager[object]] | None = None
     #: Indexes this backend needs beyond the shared ones (created by migration 3).
     extra_indexes: tuple[str, ...] = ()
+    #: A query with one placeholder, for a claim's name: one row whose value is true if
+    #: this transaction now has the name to itself, false (never waiting) if another has
+    #: it; None where the transaction has the claims to itself anyway (its begin locks).
+    try_lock_name: str | None = None
+    #: The same lock, taken waiting (to end claims); None with ``try_lock_name``.
+    lock_name: str | None = None
 
 
 @attrs.frozen

@@ -2,7 +2,8 @@
 
 A store keeps, with every order it writes, the order's :class:`OrderKeys`: whether it
 is held without end, the end of its latest lapsing hold, its status apart from holds,
-and when its oldest open authorization was made. :func:`matches` is the answer for one
+when its oldest open authorization was made, and from when the authorization renewal
+job (A1) has work on it. :func:`matches` is the answer for one
 order at ``now``; a store gives the same answer from indexes on those keys, so a hold
 that lapses by time leaves the answer at its ``until`` with no write, as it leaves
 ``bo.order()`` (:meth:`~ocop.domain.order.Order.as_of`).
@@ -25,13 +26,15 @@ class OrderQuery:
     of the order has no definitive outcome. ``authorized_before``: an open authorization
     on an active line was made before this moment (``bo.orders`` derives it from
     ``expiring_before`` and the authorization expiry). ``status``: the order's status at
-    ``now``. Ids come in the order the orders were added; ``after``: only orders added
-    after this one; ``limit``: at most this many.
+    ``now``. ``renew_before``: the renewal job (A1) has work on the order from before
+    this moment (what ``bo.renew_authorizations()`` asks). Ids come in the order the orders
+    were added; ``after``: only orders added after this one; ``limit``: at most this many.
     """
 
     on_hold: bool | None = None
     in_doubt: bool | None = None
     authorized_before: datetime | None = None
+    renew_before: datetime | None = None
     status: OrderStatus | None = None
     limit: int | None = None
     after: str | None = None
@@ -49,6 +52,13 @@ class OrderKeys:
     status: OrderStatus
     #: When the oldest open authorization on an active line was made (None: none open).
     authorized_from: datetime | None
+    #: From when the renewal job (A1) has work on the order (None: never, as it stands):
+    #: the oldest open authorization's time on an order that may still be captured (the
+    #: job renews it once it is close enough to expiry); the epoch, at once, when nothing
+    #: will capture its open authorizations any more (cancelled or fully invoiced: the job
+    #: voids them) or when a renewal of one of its lines is under way (interrupted, the
+    #: job finishes it).
+    renew_from: datetime | None = None
 
     def on_hold(self, now: datetime) -> bool:
         return self.held or (self.held_until is not None and now < self.held_until)
@@ -69,6 +79,7 @@ def keys_of(order: Order) -> OrderKeys:
         for auth in line.authorizations
         if auth.open_amount.is_positive()
     ]
+    renewing = any(line.renewing for line in order.lines)
     if order.cancelled:
         status = OrderStatus.CANCELLED
     elif order.needs_completion:
@@ -78,11 +89,21 @@ def keys_of(order: Order) -> OrderKeys:
         status = OrderStatus.INVOICED if full else OrderStatus.PARTIALLY_INVOICED
     else:
         status = OrderStatus.APPROVED
+    oldest = min(opened) if opened else None
+    if status in (OrderStatus.CANCELLED, OrderStatus.INVOICED):
+        renew_from = EPOCH if oldest is not None or renewing else None
+    elif renewing:
+        renew_from = EPOCH
+    elif status is OrderStatus.PENDING_COMPLETION:
+        renew_from = None  # the draft being completed decides its authorizations
+    else:
+        renew_from = oldest
     return OrderKeys(
         held=any(hold.until is None for hold in order.holds),
         held_until=max(lapsing) if lapsing else None,
         status=status,
-        authorized_from=min(opened) if opened else None,
+        authorized_from=oldest,
+        renew_from=renew_from,
     )
 
 
@@ -97,13 +118,18 @@ def matches(keys: OrderKeys, in_doubt: bool, query: OrderQuery, now: datetime) -
         keys.authorized_from is None or not keys.authorized_from < query.authorized_before
     ):
         return False
+    if query.renew_before is not None and (
+        keys.renew_from is None or not keys.renew_from < query.renew_before
+    ):
+        return False
     return query.status is None or keys.status_at(now) is query.status
 
 
 def micros(moment: datetime) -> int:
     """``moment`` as whole microseconds since the Unix epoch (UTC): how SQL stores keep it."""
-    delta = moment.astimezone(UTC) - _EPOCH
+    delta = moment.astimezone(UTC) - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The Unix epoch: the ``renew_from`` of an order the renewal job has work on at once.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

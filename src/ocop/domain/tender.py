@@ -90,6 +90,10 @@ class PaymentLine:
     deposit: bool = False
     #: A card deposit's uses by invoices (I1, D1): no processor call, nothing posted.
     applications: tuple[Capture, ...] = ()
+    #: The renewal job (A1) is renewing the line's authorization: set before its void, and
+    #: kept until the line is authorized again or declined and the order held, so a renewal
+    #: interrupted anywhere is found and finished (A2).
+    renewing: bool = False
 
     def __attrs_post_init__(self) -> None:
         if (self.method is PaymentMethod.CARD) != (self.card is not None):
@@ -265,7 +269,7 @@ class PaymentLine:
             raise self._illegal("authorization in another currency")
         if not auth.captured.is_zero() or not auth.voided.is_zero():
             raise self._illegal("a new authorization starts unused")
-        return self._settled(authorizations=(*self.authorizations, auth))
+        return self._settled(authorizations=(*self.authorizations, auth), renewing=False)
 
     def declined(self) -> PaymentLine:
         """The processor declined this line's authorization (or adjustment, or tokenization)."""
@@ -319,6 +323,24 @@ class PaymentLine:
         if awaiting_new and line.status is LineStatus.VOIDED:
             return replaced(line, status=LineStatus.NOT_SUBMITTED)
         return line
+
+    def lapsed_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
+        """An expired authorization left to lapse at the processor, never voided (manual
+        void of expired authorizations off, or gone there already): nothing is open on it
+        any more. ``awaiting_new``: as for :meth:`voided_auth`."""
+        self._require_card("lapse")
+        auth = self.authorization(auth_id)
+        if auth.open_amount.is_zero():
+            raise self._illegal(f"authorization {auth_id} has nothing open to lapse")
+        line = self._settled(authorizations=self._replace_auth(replaced(auth, lapsed=True)))
+        if awaiting_new and line.status is LineStatus.VOIDED:
+            return replaced(line, status=LineStatus.NOT_SUBMITTED)
+        return line
+
+    def renewal(self, *, under_way: bool) -> PaymentLine:
+        """The line with its renewal (A1) marked as under way, or as ended."""
+        self._require_card("renew")
+        return self if self.renewing is under_way else replaced(self, renewing=under_way)
 
     def captured_with(self, capture: Capture) -> PaymentLine:
         """The processor captured ``capture`` against one of this line's authorizations.
@@ -436,7 +458,7 @@ class PaymentLine:
             raise self._illegal("void its open authorization before removing the line")
         if not self.captured.is_zero() or self.received.is_positive():
             raise self._illegal("a line that received money cannot be removed (C5)")
-        return replaced(self, status=LineStatus.VOIDED, pending_removal=False)
+        return replaced(self, status=LineStatus.VOIDED, pending_removal=False, renewing=False)
 
 
 _POSTED = frozenset({LineStatus.PAID, LineStatus.REFUNDED})

@@ -3,7 +3,7 @@ changed together in units of work."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -157,3 +157,18 @@ class OrderStore(Protocol):
     """
 
     def unit_of_work(self) -> UnitOfWork: ...
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        """Claim for ``holder`` until ``until`` each of ``names`` that no other holder has
+        claimed at ``now`` (never claimed, released, or claimed until ``now`` or before);
+        the names claimed, in the order given. A name ``holder`` holds already is claimed
+        again (its claim extended). Committed when it returns, and it never waits for
+        another holder: a name another worker is claiming at that moment is not claimed.
+        Workers running the same job pass by each other's orders this way (A2)."""
+        ...
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        """End ``holder``'s claims on ``names``; other holders' claims are left alone."""
+        ...

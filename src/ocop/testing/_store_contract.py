@@ -16,10 +16,11 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
 from ocop.domain.parties import Customer
-from ocop.domain.queries import OrderQuery
+from ocop.domain.queries import OrderQuery, keys_of, matches
 from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMethod
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.store import OrderStore
+from ocop.testing._claims_contract import ClaimsContract
 from ocop.testing._processor_contract import START
 
 
@@ -39,8 +40,9 @@ def _raises_at_step_or_commit(
         commit()
 
 
-class OrderStoreContract(abc.ABC):
-    """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5)."""
+class OrderStoreContract(ClaimsContract, abc.ABC):
+    """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5), claims
+    included (:class:`~ocop.testing._claims_contract.ClaimsContract`)."""
 
     @abc.abstractmethod
     def make_store(self) -> OrderStore:
@@ -301,6 +303,37 @@ class OrderStoreContract(abc.ABC):
         assert self.listed(store, page, timedelta(0)) == ("SO-4",)
         with pytest.raises(OrderNotFound):
             self.listed(store, OrderQuery(after="SO-404"), timedelta(0))
+
+    def test_query_lists_orders_the_renewal_job_has_work_on(self, store: OrderStore) -> None:
+        """renew_before lists the orders whose renewal work starts before it: at once for a
+        renewal under way or a cancelled order's open authorization, from its oldest open
+        authorization otherwise, never for nothing open; as :func:`matches` says."""
+        first = self.stored(store, self.order("SO-1"))  # open since START
+        second = self.stored(store, self.order("SO-2"))
+        voided = self.stored(store, self.order("SO-3"))
+        with store.unit_of_work() as uow:
+            uow.orders.update(second.with_line(second.line("L1").renewal(under_way=True)))
+            uow.orders.update(voided.with_line(voided.line("L1").voided_auth("A1")))
+            uow.commit()
+        tick = timedelta(microseconds=1)
+        assert self.listed(store, OrderQuery(renew_before=START), 0 * tick) == ("SO-2",)
+        assert self.listed(store, OrderQuery(renew_before=START + tick), 0 * tick) == (
+            "SO-1", "SO-2",
+        )  # fmt: skip
+        page = OrderQuery(renew_before=START + tick, after="SO-1", on_hold=True, limit=1)
+        assert self.listed(store, page, 0 * tick) == ("SO-2",)
+        with store.unit_of_work() as uow:
+            uow.orders.update(first.cancel())
+            again = uow.orders.get("SO-2")
+            uow.orders.update(again.with_line(again.line("L1").renewal(under_way=False)))
+            uow.commit()
+        assert self.listed(store, OrderQuery(renew_before=START), 0 * tick) == ("SO-1",)
+        for moment in (START - tick, START, START + tick, START + timedelta(days=9)):
+            query = OrderQuery(renew_before=moment)
+            with store.unit_of_work() as uow:
+                keys = [(i, keys_of(uow.orders.get(i))) for i in uow.orders.ids()]
+            expected = tuple(i for i, key in keys if matches(key, False, query, START))
+            assert self.listed(store, query, timedelta(0)) == expected
 
     # -- the operation log ---------------------------------------------------------------
     def test_operation_key_is_unique(self, store: OrderStore) -> None:

@@ -10,6 +10,8 @@ Structure, not timing: a test may assert these counts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -100,3 +102,12 @@ class CountingStore:
     def unit_of_work(self) -> UnitOfWork:
         self.units += 1
         return _CountedUnit(self.inner.unit_of_work(), self)
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        """The inner store's claims (not counted: no unit of work)."""
+        return self.inner.claim(names, holder, until, now)
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        self.inner.release(names, holder)

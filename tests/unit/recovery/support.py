@@ -11,7 +11,8 @@ before its answer returns (another worker acting while the live call is away).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import attrs
 
@@ -131,6 +132,14 @@ class FlakyStore:
 
     def unit_of_work(self) -> FlakyUnitOfWork:
         return FlakyUnitOfWork(self, self.inner.unit_of_work())
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        return self.inner.claim(names, holder, until, now)
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        self.inner.release(names, holder)
 
 
 @attrs.frozen(kw_only=True)

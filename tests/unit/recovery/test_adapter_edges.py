@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import runpy
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -298,6 +299,14 @@ class CommitCheckedStore:
 
     def unit_of_work(self) -> CommitCheckedUnitOfWork:
         return CommitCheckedUnitOfWork(self._inner.unit_of_work())
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        return self._inner.claim(names, holder, until, now)
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        self._inner.release(names, holder)
 
 
 class TestStoreReportingConflictsAtCommit(OrderStoreContract):
