@@ -89,5 +89,5 @@ def orders_on_hold(progress: Progress) -> Row:
         f"bo.orders(on_hold=True) with {STORED_LARGE:,} orders ÷ with {STORED_SMALL}, "
         f"{HELD} held (SQLite)",
         f"{ratio:.2f}x",
-        "≤ 1.5x",
+        "≤ 2x",
     )

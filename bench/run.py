@@ -20,11 +20,12 @@ import memory_rows
 import pg
 import pg_rows
 import query_row
+import renewal_row
 import sqlite_rows
 import units_row
 from harness import Progress, Row, say, table
 
-BENCHMARKS = 9
+BENCHMARKS = 10
 
 
 def _postgres(progress: Progress, title: str, measure: str, bar: str, reason: str) -> Row:
@@ -64,6 +65,7 @@ def main() -> None:
     rows.append(imports_row.import_against_attrs(progress))
     rows.append(units_row.units_per_capture(progress))
     rows.append(query_row.orders_on_hold(progress))
+    rows.append(renewal_row.renewal_job(progress))
     say("")
     for line in table(rows):
         say(line)

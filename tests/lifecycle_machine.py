@@ -9,7 +9,7 @@ model of the money (what was invoiced, what the processor holds) agrees.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import hypothesis.strategies as st
@@ -331,12 +331,49 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule()
     def recover(self) -> None:
-        """Recovery resolves everything the simulated processor can tell (V5)."""
+        """Recovery resolves everything the simulated processor can tell (V5), and finishes
+        the renewals it interrupted: no line is left under renewal (A2)."""
         report = self.bo.recover()
         event(f"recovered {min(len(report.resolved), 3)}+ operations")
+        if report.renewals:
+            event("recovery finished a renewal")
         assert report.still_in_doubt == ()
         assert report.unapplied == ()
         self._reconciles()
+        for order_id in self.ids:
+            assert not any(line.renewing for line in self._order(order_id).lines)
+
+    @rule(kind=st.sampled_from(("void", "authorize")), fault=st.sampled_from(FAULTS))
+    def renew(self, kind: str, fault: str) -> None:
+        """The authorization renewal job runs (A1, A2); a fault may hit a renewal's void or
+        its new authorization. Whatever it reports, each renewed order's lines that are
+        due are authorized afresh, and every held one is held for an expired one."""
+        self._fault(kind, fault)
+        try:
+            report = self.bo.renew_authorizations()
+        except SimulatedCrash:
+            self.crashes += 1
+            event("renewal crashed")
+            self._drain_scripts()
+            return
+        self._drain_scripts()
+        for name in ("renewed", "declined", "held", "voided", "in_doubt", "skipped"):
+            if getattr(report, name):
+                event(f"renewal job: {name}")
+        for order_id in report.held:
+            assert self._order(order_id).has_hold(HoldCode.AUTHORIZATION_EXPIRED)
+        for order_id in report.voided:
+            order = self._order(order_id)
+            assert order.cancelled or order.invoiced >= order.total
+        now = self.clock.now()
+        for order_id in report.renewed:
+            if order_id in report.held or order_id in report.in_doubt:
+                continue  # another line of it could not be renewed, or is not known yet
+            for line in self._order(order_id).lines:
+                assert not line.renewing or order_id in report.in_doubt
+                if line.is_card and line.active and not line.pending_removal:
+                    for auth in line.open_authorizations():
+                        assert now - auth.authorized_at < timedelta(days=12)  # none still due
 
     @precondition(lambda self: bool(self.ids))
     @rule(data=st.data())

@@ -99,6 +99,7 @@ if TYPE_CHECKING:
     from ocop.services.invoicing import InvoiceResult
     from ocop.services.recovery import RecoveryReport
     from ocop.services.refunds import RefundResult
+    from ocop.services.renewals import RenewalReport
 
 #: Where each public name lives; a name's module is imported when the name is first used,
 #: so ``import ocop`` stays cheap and loads no adapter, driver or service it does not need.
@@ -169,6 +170,7 @@ _PUBLIC: dict[str, str] = {
     "RefundPolicy": "ocop.domain.settings",
     "RefundResult": "ocop.services.refunds",
     "RefundToken": "ocop.domain.tokens",
+    "RenewalReport": "ocop.services.renewals",
     "ReleasedHold": "ocop.domain.order",
     "SavedCardPayment": "ocop.domain.payments",
     "SavedInstrument": "ocop.domain.tokens",
@@ -254,6 +256,7 @@ __all__ = [
     "RefundResult",
     "RefundToken",
     "ReleasedHold",
+    "RenewalReport",
     "SavedCardPayment",
     "SavedInstrument",
     "Settings",

@@ -229,8 +229,41 @@ def test_the_stale_period_is_never_shorter_than_expiry(expiry: int, stale: int) 
 
 
 def test_authorization_policy_defaults_to_14_and_30_days() -> None:
-    """An authorization expires after 14 days and is stale after 30 by default."""
-    assert attrs.astuple(AuthorizationPolicy()) == (14, 30)
+    """An authorization expires after 14 days and is stale after 30 by default; the renewal
+    job renews from 2 days before the expiry, does not retry declined cards, works 100
+    orders at a time and claims them for 10 minutes."""
+    assert attrs.astuple(AuthorizationPolicy()) == (14, 30, 2, False, 100, 10)
+    assert AuthorizationPolicy().renew_window == 2
+
+
+@pytest.mark.parametrize(
+    ("expiry", "within", "window"), [(14, 2, 2), (3, 2, 2), (2, 2, 1), (1, 5, 0), (0, 0, 0)]
+)
+def test_the_renewal_window_leaves_a_renewed_authorization_fresh(
+    expiry: int, within: int, window: int
+) -> None:
+    """A1: the job renews at most ``expiry_days - 1`` days ahead, so what it renews is not
+    due again at once."""
+    policy = AuthorizationPolicy(expiry_days=expiry, stale_days=30, renew_within_days=within)
+    assert policy.renew_window == window
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("renew_within_days", -1),
+        ("renew_within_days", True),
+        ("retry_declined", 1),
+        ("retry_declined", "yes"),
+        ("renew_batch_size", 0),
+        ("renew_batch_size", 2.5),
+        ("renew_claim_minutes", 0),
+        ("renew_claim_minutes", False),
+    ],
+)
+def test_renewal_settings_are_checked(field: str, value: object) -> None:
+    with pytest.raises(InvalidSettings, match=field):
+        AuthorizationPolicy(**{field: value})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

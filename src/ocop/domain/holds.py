@@ -86,11 +86,13 @@ def declined_line_remains(order: Order) -> bool:
 
 def _unrenewed(line: PaymentLine, settings: Settings, now: datetime) -> bool:
     """Whether ``line`` still has money to take that its fresh authorizations do not cover,
-    because one of its authorizations expired (I3) and was not renewed."""
+    because one of its authorizations expired (I3), or came within the renewal window
+    (A1: the renewal job may have released it early), and was not renewed."""
     if not line.is_card or line.status is LineStatus.VOIDED or line.pending_removal:
         return False
     policy = settings.authorization
-    ages = [age_of(auth, now, policy) for auth in line.authorizations]
+    ahead = now + timedelta(days=policy.renew_window)
+    ages = [age_of(auth, ahead, policy) for auth in line.authorizations]
     if all(age is AuthorizationAge.FRESH for age in ages):
         return False
     fresh = total(

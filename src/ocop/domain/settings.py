@@ -103,16 +103,44 @@ class CompletionPolicy:
     completion_for_call_center: bool = True
 
 
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidSettings(f"{attribute.name} must be True or False")
+
+
+def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidSettings(f"{attribute.name} must be a whole number, 1 or more")
+
+
 @attrs.frozen(kw_only=True)
 class AuthorizationPolicy:
-    """Authorization lifetimes (rule I3): expiry before stale, in days."""
+    """Authorization lifetimes (rule I3) and the renewal job (A1, A2).
+
+    ``expiry_days`` before ``stale_days``. The job renews an open authorization once it
+    expires within ``renew_within_days`` (:attr:`renew_window`); ``retry_declined``: it
+    also tries again, once a run, card lines declined before (default off); it works
+    through the orders ``renew_batch_size`` at a time, each claimed for
+    ``renew_claim_minutes`` so that other workers pass it by (a crashed worker's claims
+    end by themselves).
+    """
 
     expiry_days: int = attrs.field(default=14, validator=_days)
     stale_days: int = attrs.field(default=30, validator=_days)
+    renew_within_days: int = attrs.field(default=2, validator=_days)
+    retry_declined: bool = attrs.field(default=False, validator=_flag)
+    renew_batch_size: int = attrs.field(default=100, validator=_count)
+    renew_claim_minutes: int = attrs.field(default=10, validator=_count)
 
     def __attrs_post_init__(self) -> None:
         if self.stale_days < self.expiry_days:
             raise InvalidSettings("stale_days must be at least expiry_days")
+
+    @property
+    def renew_window(self) -> int:
+        """The days before expiry from which the job renews: ``renew_within_days``, but at
+        most ``expiry_days - 1``, so a renewed authorization is not due again at once."""
+        return min(self.renew_within_days, max(self.expiry_days - 1, 0))
 
 
 _CHANNEL_NAMES = ("call_center", "pos", "ecommerce")

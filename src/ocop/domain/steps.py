@@ -38,11 +38,20 @@ class VoidPurpose(StrEnum):
     EXPIRED = "expired"
     #: The order is cancelled (X1).
     CANCEL = "cancel"
+    #: The renewal job (A1): void, then authorize again with the line's reusable token.
+    RENEW = "renew"
+    #: Nothing will capture it any more (A1): the order is cancelled or fully invoiced.
+    RELEASE = "release"
 
     @property
     def makes_way(self) -> bool:
         """Whether the line then waits for a new authorization instead of being retired."""
-        return self in (VoidPurpose.REPLACE, VoidPurpose.REAUTHORIZE, VoidPurpose.REDUCE)
+        return self in (
+            VoidPurpose.REPLACE,
+            VoidPurpose.REAUTHORIZE,
+            VoidPurpose.REDUCE,
+            VoidPurpose.RENEW,
+        )
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.edge import (
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from ocop.services.invoicing import InvoiceResult
     from ocop.services.recovery import RecoveryReport
     from ocop.services.refunds import RefundResult
+    from ocop.services.renewals import RenewalReport
 
 
 class BackOfficeServices:
@@ -65,6 +67,8 @@ class BackOfficeServices:
         self._ports = Ports(
             store=store, processor=processor, journal=journal, clock=clock, settings=settings
         )
+        #: Who this back office claims orders as, in jobs that several workers run at once.
+        self._holder = f"ocop-{uuid4().hex}"
         for warning in settings.warnings():  # F1, F3: discouraged settings, said at start
             _log.warning("%s", warning)
 
@@ -252,10 +256,22 @@ class BackOfficeServices:
         return refunds.refund_to_card(self._ports, order_id, return_id, card, amount, actor=actor)
 
     def recover(self) -> RecoveryReport:
-        """Resolve processor calls in doubt and post pending vouchers (O2)."""
+        """Resolve processor calls in doubt, finish the authorization renewals they
+        interrupted, and post pending vouchers (O2, A2)."""
         from ocop.services import recovery
 
-        return recovery.recover(self._ports)
+        return recovery.recover(self._ports, self._holder)
+
+    def renew_authorizations(self) -> RenewalReport:
+        """The authorization renewal job (A1, A2): renew open authorizations that expire
+        within ``settings.authorization.renew_within_days`` (void, then authorize again
+        with the line's reusable card token), decline and hold what cannot be renewed, and
+        void open authorizations that nothing will capture (cancelled or fully invoiced
+        orders). Works through every batch; safe to run twice, and from several workers
+        at once (each claims the orders it works on). Run it on a schedule, e.g. daily."""
+        from ocop.services import renewals
+
+        return renewals.renew_authorizations(self._ports, self._holder)
 
     # -- reading -----------------------------------------------------------------------
     def order(self, order_id: str) -> Order:

@@ -158,10 +158,10 @@ def test_a_payment_declined_hold_is_released_iff_no_declined_line_remains_or_ove
 def test_an_expired_authorization_hold_is_released_iff_renewed_or_not_expired_or_overridden(
     age_days: int, shortfall: int, taken: int, renewed: bool, actor: Actor
 ) -> None:
-    """S4, I3: a 100.00 line authorized ``age_days`` before NOW (expiry 14 days) for
-    ``shortfall`` cents less (a partial approval is no expiry), ``taken`` cents captured, the
-    rest optionally renewed by a fresh authorization: cured iff the authorization is younger
-    than the expiry, nothing is left to take, or it was renewed."""
+    """S4, I3, A1: a 100.00 line authorized ``age_days`` before NOW (expiry 14 days, renewed
+    by the job from 2 days before) for ``shortfall`` cents less (a partial approval is no
+    expiry), ``taken`` cents captured, the rest optionally renewed by a fresh authorization:
+    cured iff the authorization is not yet due for renewal, or it was renewed."""
     authorized_at = NOW - timedelta(days=age_days)
     line = PaymentLine.card_line("L1", CARD, usd("100.00"))
     line = line.authorized_with(auth("A1", money(10_000 - shortfall), at=authorized_at))
@@ -173,7 +173,8 @@ def test_an_expired_authorization_hold_is_released_iff_renewed_or_not_expired_or
             line = line.voided_auth("A1", awaiting_new=True)
         line = line.authorized_with(auth("A2", money(left), at=NOW))
     base = order("100.00", line)
-    cured = renewed or age_days < Settings.default().authorization.expiry_days
+    policy = Settings.default().authorization
+    cured = renewed or age_days < policy.expiry_days - policy.renew_within_days
     check_release(held(base, HoldCode.AUTHORIZATION_EXPIRED), HoldCode.AUTHORIZATION_EXPIRED,
                   actor, cured, Settings.default())  # fmt: skip
 

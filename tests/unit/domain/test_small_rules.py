@@ -96,9 +96,10 @@ def test_an_approved_void_releases_the_open_amount() -> None:
 
 
 def test_void_purposes_that_make_way_and_voucher_ids() -> None:
-    """Replace, reauthorize and reduce wait for a new authorization; voucher ids are V:<key>."""
+    """Replace, reauthorize, reduce and renew wait for a new authorization; voucher ids are
+    V:<key>."""
     makes_way = frozenset(p.value for p in steps.VoidPurpose if p.makes_way)
-    assert frozenset({"replace", "reauthorize", "reduce"}) == makes_way
+    assert frozenset({"replace", "reauthorize", "reduce", "renew"}) == makes_way
     assert voucher_id("SO-1/capture:INV-1:L1:A1#1") == "V:SO-1/capture:INV-1:L1:A1#1"
 
 

@@ -1,0 +1,282 @@
+"""The authorization renewal job's work on one order, as a plan (rules A1, A2).
+
+An open authorization that expires within ``settings.authorization.renew_within_days``
+is renewed: its line is marked as renewing (stored with the void's intent), the
+authorization is voided, and what the line still needs is authorized again with the
+line's reusable card token. A card without a reusable token, a declined
+authorization, or a void the processor refused, ends the renewal with an
+``AUTHORIZATION_EXPIRED`` hold (the line declined when nothing else holds money on it).
+The mark comes off only with the new authorization, or with the hold in the same
+commit, so a renewal interrupted anywhere is found again (the store's
+:attr:`~ocop.domain.queries.OrderKeys.renew_from`) and finished by ``recover()`` or the
+next run: re-authorized or held, never left with neither.
+
+Open authorizations that nothing will capture any more (a cancelled or fully invoiced
+order) are voided, or, expired while manual void of expired authorizations is off,
+left to lapse. With ``retry_declined`` on, card lines declined before are authorized
+again once a run; a hold whose cause that removes is released.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from ocop.domain import steps
+from ocop.domain.holds import cause_remains
+from ocop.domain.invoicing import AuthorizationAge, age_of
+from ocop.domain.operations import Operation, Outcome
+from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
+from ocop.domain.plan import Context, Next, authorize, void_step
+from ocop.domain.settings import AuthorizationPolicy
+from ocop.domain.tender import Authorization, LineStatus, PaymentLine
+from ocop.domain.tokens import CardToken
+from ocop.domain.values import replaced
+
+__all__ = ["Renewal", "nothing_will_capture", "renew_before"]
+
+#: Holds a successful retry of a declined line may end (when their cause is gone).
+_ENDED_BY_RETRY = (HoldCode.AUTHORIZATION_EXPIRED, HoldCode.PAYMENT_DECLINED)
+
+
+def renew_before(now: datetime, policy: AuthorizationPolicy) -> datetime:
+    """Authorizations made before this moment expire within the renewal window (A1): one
+    made exactly ``expiry_days - renew_window`` days ago is due (its expiry is exactly
+    ``renew_window`` days away), as one exactly ``expiry_days`` old is expired (I3)."""
+    return now - timedelta(days=policy.expiry_days - policy.renew_window) + _TICK
+
+
+#: The smallest step of a datetime: what makes a strict bound inclusive.
+_TICK = timedelta(microseconds=1)
+
+
+@attrs.frozen
+class _Voiding:
+    """A void under way (``name``: line/authorization): ``release``, nothing will capture
+    it (else a renewal's)."""
+
+    name: str
+    release: bool
+
+
+@attrs.frozen
+class _Authorizing:
+    """A line's new authorization under way: ``retry``, the line was declined before."""
+
+    line_id: str
+    retry: bool
+
+
+@attrs.frozen(kw_only=True)
+class Renewal:
+    """The renewal job's plan for one order, and what it did.
+
+    ``due_before``: open authorizations made before this are renewed (see
+    :func:`renew_before`); ``renew``: the order was approved when the run found it (only
+    approved orders are renewed; interrupted renewals are finished whatever the order's
+    holds); ``retry``: declined card lines are authorized again (``retry_declined``).
+
+    What happened: ``renewed`` (lines authorized again), ``retried`` (declined lines among
+    them), ``declined`` (lines whose renewal failed and that hold no money any more, or
+    whose retry was declined again), ``held`` (the order got an
+    ``AUTHORIZATION_EXPIRED`` hold), ``voided`` (authorizations, as ``line/auth``, released
+    because nothing will capture them, voided or left to lapse), ``in_doubt`` (keys of
+    calls whose outcome is unknown: nothing more moves, O3).
+    """
+
+    due_before: datetime
+    renew: bool
+    retry: bool = False
+    #: Lines authorized, and authorizations (:func:`_of`) voided or lapsed, in this run.
+    tried: frozenset[str] = frozenset()
+    waiting: _Voiding | _Authorizing | None = None
+    renewed: tuple[str, ...] = ()
+    retried: tuple[str, ...] = ()
+    declined: tuple[str, ...] = ()
+    held: bool = False
+    voided: tuple[str, ...] = ()
+    in_doubt: tuple[str, ...] = ()
+
+    @classmethod
+    def start(cls, order: Order, now: datetime, policy: AuthorizationPolicy) -> Renewal:
+        """The plan for ``order`` as the run found it (at ``now``)."""
+        return cls(due_before=renew_before(now, policy), renew=order.approved,
+                   retry=policy.retry_declined)  # fmt: skip
+
+    @property
+    def acted(self) -> bool:
+        """Whether the run did anything to the order."""
+        return bool(self.renewed or self.declined or self.held or self.voided or self.in_doubt)
+
+    def _tried(self, name: str, **changes: object) -> Renewal:
+        return replaced(self, tried=self.tried | {name}, **changes)
+
+    # -- planning --------------------------------------------------------------------
+    def next(self, order: Order, ctx: Context) -> Next[Renewal]:
+        if self.in_doubt:
+            return Next(goal=self, done=True)  # O3: nothing more moves on this order
+        if nothing_will_capture(order):
+            return self._release(order, ctx)
+        for line in order.lines:
+            if line.renewing:  # an interrupted renewal is finished whatever the order's state
+                return self._finish(order, line, ctx)
+        if order.needs_completion:
+            return Next(goal=self, done=True)  # the draft decides its own authorizations
+        due = self._due(order) if self.renew else None
+        if due is not None:
+            line, auth = due
+            marked = order.with_line(line.renewal(under_way=True))
+            return self._void(marked, marked.line(line.line_id), auth, ctx)
+        if self.retry:
+            for line in order.lines:
+                card = line.card
+                if card is not None and _retryable(line) and line.line_id not in self.tried:
+                    return self._authorize(line, card, retry=True)
+        return self._end(order, ctx)
+
+    def _due(self, order: Order) -> tuple[PaymentLine, Authorization] | None:
+        """The first open authorization due for renewal not tried in this run, and its line."""
+        for line in order.lines:
+            if line.card is None or not line.active or line.pending_removal:
+                continue
+            for auth in line.open_authorizations():
+                if auth.authorized_at < self.due_before and _of(line, auth) not in self.tried:
+                    return line, auth
+        return None
+
+    def _release(self, order: Order, ctx: Context) -> Next[Renewal]:
+        """Open authorizations nothing will capture are released (A1)."""
+        for line in order.lines:
+            if line.renewing:
+                cleared = order.with_line(line.renewal(under_way=False))
+                return Next(goal=self, order=cleared)
+            if line.card is None:
+                continue
+            for auth in line.open_authorizations():
+                if _of(line, auth) in self.tried:
+                    continue
+                goal = self._tried(_of(line, auth))
+                if _left_to_lapse(auth, ctx):
+                    lapsed = order.with_line(line.lapsed_auth(auth.auth_id))
+                    return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
+                                order=lapsed)  # fmt: skip
+                void = void_step(line, auth.auth_id, steps.VoidPurpose.RELEASE)
+                voiding = _Voiding(_of(line, auth), release=True)
+                return Next(goal=replaced(goal, waiting=voiding),
+                            steps=(void,))  # fmt: skip
+        return Next(goal=self, done=True)
+
+    def _void(
+        self, order: Order, line: PaymentLine, auth: Authorization, ctx: Context
+    ) -> Next[Renewal]:
+        """A renewal's void (or, expired and not to be voided, the lapse); ``order``
+        carries the line's renewal mark, stored with the void's intent."""
+        goal = self._tried(_of(line, auth))
+        if _left_to_lapse(auth, ctx):
+            lapsed = line.lapsed_auth(auth.auth_id, awaiting_new=True)
+            return Next(goal=goal, order=order.with_line(lapsed))
+        reusable = line.card is not None and line.card.reusable
+        purpose = steps.VoidPurpose.RENEW if reusable else steps.VoidPurpose.EXPIRED
+        void = void_step(line, auth.auth_id, purpose)
+        return Next(goal=replaced(goal, waiting=_Voiding(_of(line, auth), release=False)),
+                    order=order, steps=(void,))  # fmt: skip
+
+    def _authorize(self, line: PaymentLine, card: CardToken, *, retry: bool) -> Next[Renewal]:
+        missing = line.amount - line.captured - line.authorized
+        goal = self._tried(line.line_id, waiting=_Authorizing(line.line_id, retry=retry))
+        return Next(goal=goal, steps=(authorize(line, card.value, missing),))
+
+    def _finish(self, order: Order, line: PaymentLine, ctx: Context) -> Next[Renewal]:
+        """A line under renewal: void what is still due, then authorize what it needs; or,
+        when that cannot be done, end the renewal with the hold (in the same commit)."""
+        due = [a for a in line.open_authorizations() if a.authorized_at < self.due_before]
+        for auth in due:
+            if _of(line, auth) not in self.tried:
+                return self._void(order, line, auth, ctx)
+        missing = line.amount - line.captured - line.authorized
+        card = line.card
+        if (not due and missing.is_positive() and card is not None and card.reusable
+                and line.line_id not in self.tried
+                and line.status is not LineStatus.DECLINED):  # fmt: skip
+            return self._authorize(line, card, retry=False)
+        if not due and not missing.is_positive():
+            return Next(goal=self, order=order.with_line(line.renewal(under_way=False)))
+        # The void was refused, the card is not reusable, or the authorization failed.
+        ended = line.renewal(under_way=False)
+        empty = ended.authorized.is_zero() and ended.captured.is_zero()
+        if empty and line.status is not LineStatus.DECLINED:
+            ended = ended.declined()
+        goal = self
+        if ended.status is LineStatus.DECLINED:
+            goal = replaced(goal, declined=(*goal.declined, line.line_id))
+        return Next(goal=replaced(goal, held=True), order=_held(order.with_line(ended), ctx.now))
+
+    def _end(self, order: Order, ctx: Context) -> Next[Renewal]:
+        """Done: a retried line that is authorized again ends the holds it caused."""
+        if not self.retried:
+            return Next(goal=self, done=True)
+        ended = order
+        for code in _ENDED_BY_RETRY:
+            if ended.has_hold(code) and not cause_remains(ended, code, ctx.settings, ctx.now):
+                ended = ended.released(code, by=SYSTEM, at=ctx.now)
+        if ended is order:
+            return Next(goal=self, done=True)
+        return Next(goal=self, order=ended, done=True)
+
+    # -- outcomes ----------------------------------------------------------------------
+    def after(self, operations: tuple[Operation, ...]) -> Renewal:
+        task, goal = self.waiting, replaced(self, waiting=None)
+        if task is None or not operations:
+            return goal
+        op = operations[0]
+        if op.in_doubt:
+            return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
+        approved = op.outcome is Outcome.APPROVED
+        match task:
+            case _Voiding(name=name, release=True) if approved:
+                return replaced(goal, voided=(*goal.voided, name))
+            case _Authorizing(line_id=line_id, retry=retry) if approved:
+                retried = (*goal.retried, line_id) if retry else goal.retried
+                return replaced(goal, renewed=(*goal.renewed, line_id), retried=retried)
+            case _Authorizing(line_id=line_id, retry=True) if op.outcome is not None:
+                return replaced(goal, declined=(*goal.declined, line_id))
+        return goal
+
+
+def nothing_will_capture(order: Order) -> bool:
+    """A cancelled or fully invoiced order: its open authorizations are released (A1)."""
+    if order.cancelled:
+        return True
+    return bool(order.invoices) and not order.needs_completion and order.invoiced >= order.total
+
+
+def _held(order: Order, now: datetime) -> Order:
+    hold = Hold(code=HoldCode.AUTHORIZATION_EXPIRED, placed_at=now,
+                reason="an authorization could not be renewed before it expired")  # fmt: skip
+    return order.with_hold(hold)
+
+
+def _left_to_lapse(auth: Authorization, ctx: Context) -> bool:
+    """An expired authorization is not voided while manual void of expired
+    authorizations is off: it lapses at the processor."""
+    return (
+        not ctx.settings.features.manual_void_of_expired_authorizations
+        and age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH
+    )
+
+
+def _of(line: PaymentLine, auth: Authorization) -> str:
+    """An authorization's name among what a run tried (its id is the line's own)."""
+    return f"{line.line_id}/{auth.auth_id}"
+
+
+def _retryable(line: PaymentLine) -> bool:
+    """A card line declined before whose reusable token may be tried again."""
+    return (
+        line.card is not None
+        and line.card.reusable
+        and line.status is LineStatus.DECLINED
+        and not line.pending_removal
+        and (line.amount - line.captured).is_positive()
+    )

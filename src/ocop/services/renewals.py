@@ -1,0 +1,172 @@
+"""The authorization renewal job: ``bo.renew_authorizations()`` (rules A1, A2).
+
+The job asks the store for the orders it has work on (an indexed query: the cost grows
+with the orders that match, not with the orders stored), a batch at a time, claims
+each batch so that other workers running the job pass those orders by, and runs the
+renewal plan (:class:`~ocop.domain.renewal.Renewal`) on each claimed order with the
+engine. Every renewal is made of operations with their own keys, so a second run, or
+a second worker, never renews an authorization twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+import attrs
+
+from ocop.domain.errors import ConcurrentUpdate, OcopError, OperationInDoubt, StorageError
+from ocop.domain.queries import OrderQuery
+from ocop.domain.renewal import Renewal, renew_before
+from ocop.services.engine import RETRIES, load, pursue
+from ocop.services.logs import logger
+from ocop.services.wiring import Ports
+
+log = logger("ocop.renewals")
+
+#: The name an order is claimed under while the job works on it.
+CLAIM = "renew:"
+
+
+@attrs.frozen(kw_only=True)
+class RenewalReport:
+    """What a run of the renewal job did, per order (tuples of order ids, A2).
+
+    ``renewed``: an authorization was renewed (or, with ``retry_declined``, a declined
+    line authorized again); ``declined``: a line's renewal failed (a card without a
+    reusable token, or a decline) and the line holds no money any more; ``held``: the
+    order got an ``AUTHORIZATION_EXPIRED`` hold; ``voided``: open authorizations that
+    nothing will capture (a cancelled or fully invoiced order) were released; ``in_doubt``:
+    a call's outcome is unknown (run ``recover()``); ``skipped``: found but left as it
+    was: claimed by another worker, a call of it already in doubt, not approved (held,
+    or waiting for completion), or nothing due any more. An order may be in several.
+    """
+
+    renewed: tuple[str, ...] = ()
+    declined: tuple[str, ...] = ()
+    held: tuple[str, ...] = ()
+    voided: tuple[str, ...] = ()
+    in_doubt: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+@attrs.define
+class _Tally:
+    renewed: list[str] = attrs.Factory(list)
+    declined: list[str] = attrs.Factory(list)
+    held: list[str] = attrs.Factory(list)
+    voided: list[str] = attrs.Factory(list)
+    in_doubt: list[str] = attrs.Factory(list)
+    skipped: list[str] = attrs.Factory(list)
+
+    def add(self, order_id: str, goal: Renewal | None) -> None:
+        if goal is None or not goal.acted:
+            self.skipped.append(order_id)
+            return
+        for name in ("renewed", "declined", "held", "voided", "in_doubt"):
+            if getattr(goal, name):
+                getattr(self, name).append(order_id)
+
+    def report(self) -> RenewalReport:
+        return RenewalReport(**{name: tuple(ids) for name, ids in attrs.asdict(self).items()})
+
+
+def renew_authorizations(ports: Ports, holder: str) -> RenewalReport:
+    """Run the renewal job over every order it has work on, in batches (A1, A2).
+
+    ``holder``: who claims the orders (one name per back office), so that workers
+    running the job at once work on different orders.
+    """
+    now = ports.clock.now()
+    policy = ports.settings.authorization
+    queries = [OrderQuery(renew_before=renew_before(now, policy))]
+    if policy.retry_declined:
+        queries.append(OrderQuery(on_hold=True))  # declined lines leave their order held
+    tally = _Tally()
+    seen: set[str] = set()
+    for query in queries:
+        for batch in _batches(ports, query, now, policy.renew_batch_size):
+            fresh = [order_id for order_id in batch if order_id not in seen]
+            seen.update(fresh)
+            _run_batch(ports, fresh, holder, now, tally)
+    report = tally.report()
+    log.info(
+        "renewal run: %d renewed, %d declined, %d held, %d voided, %d in doubt, %d skipped",
+        len(report.renewed), len(report.declined), len(report.held), len(report.voided),
+        len(report.in_doubt), len(report.skipped),
+    )  # fmt: skip
+    return report
+
+
+def _batches(ports: Ports, query: OrderQuery, now: datetime, size: int) -> Iterator[list[str]]:
+    """The ids ``query`` lists, ``size`` at a time, each page after the last one."""
+    after: str | None = None
+    while True:
+        with ports.store.unit_of_work() as uow:
+            page = uow.orders.query(attrs.evolve(query, limit=size, after=after), now)
+        if not page:
+            return
+        yield list(page)
+        if len(page) < size:
+            return
+        after = page[-1]
+
+
+def _run_batch(
+    ports: Ports, order_ids: Sequence[str], holder: str, now: datetime, tally: _Tally
+) -> None:
+    if not order_ids:
+        return
+    minutes = ports.settings.authorization.renew_claim_minutes
+    names = [CLAIM + order_id for order_id in order_ids]
+    claimed = ports.store.claim(names, holder, now + timedelta(minutes=minutes), now)
+    mine = set(claimed)
+    try:
+        for order_id, name in zip(order_ids, names, strict=True):
+            tally.add(order_id, renew_order(ports, order_id) if name in mine else None)
+    finally:
+        ports.store.release(claimed, holder)
+
+
+def renew_order(ports: Ports, order_id: str) -> Renewal | None:
+    """Run the renewal plan on one order (claimed by the caller); None when it was left
+    alone: a call of it in doubt (O3), or an error of the order's own, logged."""
+    for _ in range(RETRIES):
+        try:
+            order = load(ports, order_id, no_doubt=True)
+        except OperationInDoubt:
+            return None
+        goal = Renewal.start(order, ports.clock.now(), ports.settings.authorization)
+        try:
+            return pursue(ports, order, goal)[1]
+        except ConcurrentUpdate:
+            continue  # another worker changed the order: plan again from what it stored
+        except StorageError:
+            raise
+        except OcopError:
+            log.exception("renewal of order %s stopped", order_id)
+            return None
+    return None
+
+
+def finish_renewals(ports: Ports, order_ids: Sequence[str], holder: str) -> tuple[str, ...]:
+    """Finish the renewals interrupted on these orders (what ``recover()`` does once it
+    has resolved their calls): the orders among them it renewed or held."""
+    finished: list[str] = []
+    for order_id in dict.fromkeys(order_ids):
+        with ports.store.unit_of_work() as uow:
+            order = uow.orders.find(order_id)
+        if order is None or not any(line.renewing for line in order.lines):
+            continue
+        name = CLAIM + order_id
+        now = ports.clock.now()
+        minutes = ports.settings.authorization.renew_claim_minutes
+        if not ports.store.claim([name], holder, now + timedelta(minutes=minutes), now):
+            continue  # a worker of the job is on it
+        try:
+            goal = renew_order(ports, order_id)
+        finally:
+            ports.store.release([name], holder)
+        if goal is not None and (goal.renewed or goal.held):
+            finished.append(order_id)
+    return tuple(finished)

@@ -1,0 +1,345 @@
+"""``bo.renew_authorizations()``: the authorization renewal job (rules A1, A2, issue 11).
+
+On memory, SQLite and PostgreSQL: renewal before expiry; a card without a reusable token
+declined and held; a decline on renewal; voiding what nothing will capture (cancelled and
+fully invoiced orders); a second run doing nothing; two workers at once renewing each
+order once; a crash in the middle finished by ``recover()`` or by the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+from pg_support import private_schema
+
+from ocop import (
+    Actor,
+    AuthorizationPolicy,
+    BackOffice,
+    CardPayment,
+    Channel,
+    CompletionPolicy,
+    Customer,
+    HoldCode,
+    LineStatus,
+    OperationKind,
+    Order,
+    Outcome,
+    RenewalReport,
+    Settings,
+)
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.postgres import PostgresStore
+from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+from ocop.domain import steps
+from ocop.services import engine
+from worlds import START, card, usd
+
+AGENT = Actor.call_center("agent-1")
+NOTHING = RenewalReport()
+
+Store = InMemoryStore | SqliteStore | PostgresStore
+
+
+@attrs.define
+class Site:
+    """One database, a simulated processor and a clock, and back offices over them."""
+
+    clock: ManualClock
+    sim: SimulatedProcessor
+    open_store: Callable[[], Store]
+    settings: Settings = attrs.Factory(Settings)
+    stores: list[Store] = attrs.Factory(list)
+
+    def back_office(self, settings: Settings | None = None) -> BackOffice:
+        """A back office (a worker) with its own connection to the site's database."""
+        store = self.open_store()
+        self.stores.append(store)
+        return BackOffice(store=store, journal=store.journal, processor=self.sim,
+                          clock=self.clock, settings=settings or self.settings)  # fmt: skip
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    if request.param == "memory":
+        shared = InMemoryStore(keeps_journal=True)
+        yield Site(clock=clock, sim=sim, open_store=lambda: shared)
+    elif request.param == "sqlite":
+        path = tmp_path / "renewals.db"
+        found = Site(clock=clock, sim=sim,
+                     open_store=lambda: SqliteStore(path, keeps_journal=True))  # fmt: skip
+        yield found
+        for store in found.stores:
+            assert isinstance(store, SqliteStore)
+            store.close()
+    else:
+        with private_schema() as dsn:
+            found = Site(clock=clock, sim=sim,
+                         open_store=lambda: PostgresStore(dsn, keeps_journal=True))  # fmt: skip
+            yield found
+            for store in found.stores:
+                assert isinstance(store, PostgresStore)
+                store.close()
+
+
+def place(bo: BackOffice, order_id: str, amount: str = "100.00", *, reusable: bool = True) -> Order:
+    return bo.place_order(
+        order_id,
+        channel=Channel.ECOMMERCE,
+        customer=Customer.guest(),
+        total=usd(amount),
+        payments=[CardPayment(card(reusable=reusable), usd(amount))],
+    )
+
+
+def kinds(bo: BackOffice, order_id: str) -> list[tuple[str, str]]:
+    return [(r.kind.value, r.outcome.value) for r in bo.operations(order_id)]
+
+
+def test_an_authorization_is_renewed_before_it_expires_and_a_second_run_does_nothing(
+    site: Site,
+) -> None:
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.clock.advance(days=11, hours=23, minutes=59, seconds=59)
+    assert bo.renew_authorizations() == NOTHING  # not yet within 2 days of its expiry
+    site.clock.advance(seconds=1)  # its expiry exactly 2 days away: due
+    report = bo.renew_authorizations()
+    assert report == RenewalReport(renewed=("SO-1",))
+    order = bo.order("SO-1")
+    line = order.lines[0]
+    old, new = line.authorizations
+    assert old.open_amount == usd("0.00")
+    assert new.open_amount == usd("100.00")
+    assert new.authorized_at == START + timedelta(days=12)
+    assert line.status is LineStatus.AUTHORIZED
+    assert not line.renewing
+    assert order.holds == ()
+    assert site.sim.authorization_open(old.token.value) == usd("0.00")
+    assert site.sim.authorization_open(new.token.value) == usd("100.00")
+    assert kinds(bo, "SO-1")[1:] == [("void", "approved"), ("authorize", "approved")]
+    assert bo.renew_authorizations() == NOTHING
+    assert len(bo.operations("SO-1")) == 3
+    # The renewed authorization is captured like any other.
+    assert bo.invoice("SO-1", "INV-1", usd("100.00")).uncovered == usd("0.00")
+
+
+def test_a_card_without_a_reusable_token_is_declined_and_held(site: Site) -> None:
+    bo = site.back_office()
+    place(bo, "SO-1", reusable=False)
+    site.clock.advance(days=12, hours=12)
+    report = bo.renew_authorizations()
+    assert report == RenewalReport(declined=("SO-1",), held=("SO-1",))
+    order = bo.order("SO-1")
+    assert order.lines[0].status is LineStatus.DECLINED
+    assert [h.code for h in order.holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert kinds(bo, "SO-1")[1:] == [("void", "approved")]  # released, never re-authorized
+    assert bo.renew_authorizations() == NOTHING
+    # The cause stays until a new payment is given: releasing needs the override.
+    with pytest.raises(Exception, match="expired authorization"):
+        bo.release_hold("SO-1", HoldCode.AUTHORIZATION_EXPIRED, AGENT)
+
+
+def test_a_declined_renewal_declines_the_line_and_holds_the_order(site: Site) -> None:
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.clock.advance(days=13)
+    site.sim.script("authorize", "decline")
+    report = bo.renew_authorizations()
+    assert report == RenewalReport(declined=("SO-1",), held=("SO-1",))
+    line = bo.order("SO-1").lines[0]
+    assert line.status is LineStatus.DECLINED
+    assert not line.renewing
+    assert kinds(bo, "SO-1")[1:] == [("void", "approved"), ("authorize", "declined")]
+    assert bo.renew_authorizations() == NOTHING  # declined cards are not retried by default
+
+
+def test_retry_declined_authorizes_a_declined_line_again_and_ends_its_hold(site: Site) -> None:
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo = site.back_office(retrying)
+    place(bo, "SO-1")
+    site.clock.advance(days=13)
+    site.sim.script("authorize", "decline")
+    first = bo.renew_authorizations()
+    assert first == RenewalReport(declined=("SO-1",), held=("SO-1",))  # one try a run
+    assert bo.order("SO-1").lines[0].status is LineStatus.DECLINED
+    site.clock.advance(days=1)
+    second = bo.renew_authorizations()
+    assert second == RenewalReport(renewed=("SO-1",))
+    order = bo.order("SO-1")
+    assert order.lines[0].status is LineStatus.AUTHORIZED
+    assert order.holds == ()
+    assert [r.hold.code for r in order.released_holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+
+
+def test_open_authorizations_of_cancelled_and_fully_invoiced_orders_are_voided(
+    site: Site,
+) -> None:
+    lenient = Settings(completion=CompletionPolicy(overpaid_threshold_percent=Decimal(10)))
+    bo = site.back_office(lenient)
+    place(bo, "SO-C")
+    bo.invoice("SO-C", "INV-1", usd("30.00"))
+    assert bo.cancel_order("SO-C", AGENT).order.cancelled  # invoiced: payments left alone
+    bo.place_order("SO-F", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"),
+                   payments=[CardPayment(card(), usd("110.00"))])  # fmt: skip
+    bo.invoice("SO-F", "INV-1", usd("100.00"))
+    place(bo, "SO-A")  # approved, fresh: nothing to do
+    assert bo.order("SO-C").lines[0].authorized == usd("70.00")
+    assert bo.order("SO-F").lines[0].authorized == usd("10.00")
+    report = bo.renew_authorizations()  # at once: no need to wait for the expiry
+    assert report == RenewalReport(voided=("SO-C", "SO-F"))
+    for order_id in ("SO-C", "SO-F"):
+        assert bo.order(order_id).lines[0].authorized == usd("0.00")
+        assert kinds(bo, order_id)[-1] == ("void", "approved")
+    assert bo.order("SO-C").cancelled
+    assert bo.renew_authorizations() == NOTHING
+
+
+def test_an_expired_authorization_is_left_to_lapse_when_manual_void_is_off(site: Site) -> None:
+    """With manual void of expired authorizations off, a cancelled order's expired
+    authorization is released without a call (it lapses at the processor)."""
+    bo = site.back_office()
+    place(bo, "SO-C")
+    bo.invoice("SO-C", "INV-1", usd("30.00"))
+    bo.cancel_order("SO-C", AGENT)
+    site.clock.advance(days=15)
+    features = attrs.evolve(Settings().features, omni_channel_order_payments=False,
+                            manual_void_of_expired_authorizations=False)  # fmt: skip
+    later = site.back_office(Settings(features=features))
+    assert later.renew_authorizations() == RenewalReport(voided=("SO-C",))
+    assert later.order("SO-C").lines[0].authorized == usd("0.00")
+    assert [k for k, _ in kinds(later, "SO-C")].count("void") == 0
+
+
+def test_held_orders_are_skipped_and_orders_waiting_for_completion_never_found(
+    site: Site,
+) -> None:
+    bo = site.back_office()
+    place(bo, "SO-H")
+    bo.place_hold("SO-H", HoldCode.MANUAL, AGENT, reason=Settings().hold_reasons[0])
+    site.clock.advance(days=13)
+    assert bo.renew_authorizations() == RenewalReport(skipped=("SO-H",))
+    assert len(bo.operations("SO-H")) == 1
+
+
+def test_two_workers_at_once_renew_each_order_once(site: Site) -> None:
+    small = Settings(authorization=AuthorizationPolicy(renew_batch_size=3))
+    setup = site.back_office(small)
+    ids = [f"SO-{n:02d}" for n in range(12)]
+    for order_id in ids:
+        place(setup, order_id)
+    site.clock.advance(days=13)
+    workers = [site.back_office(small) for _ in range(2)]
+    reports: list[RenewalReport] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(workers))
+
+    def work(bo: BackOffice) -> None:
+        try:
+            start.wait()
+            reports.append(bo.renew_authorizations())
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(bo,)) for bo in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    renewed = [order_id for report in reports for order_id in report.renewed]
+    assert sorted(renewed) == ids  # each once, by one of the workers
+    for order_id in ids:
+        assert [k for k, _ in kinds(setup, order_id)] == ["authorize", "void", "authorize"]
+    authorizations = [e for e in site.sim.ledger() if e.kind == "authorize"]
+    assert len(authorizations) == 2 * len(ids)
+    assert setup.renew_authorizations() == NOTHING
+
+
+class ProcessDied(BaseException):
+    """The worker's process died (no ``except Exception`` hides it)."""
+
+
+def test_a_crash_after_the_void_is_finished_by_recover(site: Site) -> None:
+    """The void reached the processor, then the worker died: recovery settles the void and
+    finishes the renewal with a new authorization."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.clock.advance(days=13)
+    site.sim.script("void", "crash_after_success")
+    with pytest.raises(SimulatedCrash):
+        bo.renew_authorizations()
+    assert bo.order("SO-1").lines[0].renewing
+    assert bo.orders(in_doubt=True) == ("SO-1",)
+    assert bo.renew_authorizations() == RenewalReport(skipped=("SO-1",))  # O3: recover first
+    report = bo.recover()
+    assert report.renewals == ("SO-1",)
+    line = bo.order("SO-1").lines[0]
+    assert (line.status, line.authorized, line.renewing) == (
+        LineStatus.AUTHORIZED, usd("100.00"), False,
+    )  # fmt: skip
+    assert kinds(bo, "SO-1")[1:] == [("void", "approved"), ("authorize", "approved")]
+    assert bo.renew_authorizations() == NOTHING
+
+
+def test_a_crash_between_the_void_and_the_new_authorization_is_finished_by_the_next_run(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The void's outcome was stored, then the worker died before the new authorization's
+    intent: nothing is in doubt, and the next run finds the line still under renewal."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.clock.advance(days=13)
+    record = engine._record_intents
+
+    def dies_before_authorizing(*args: object, **kwargs: object) -> object:
+        batch = args[2]
+        assert isinstance(batch, tuple)
+        if any(isinstance(step, steps.Authorize) for step in batch):
+            raise ProcessDied("died before the new authorization's intent")
+        return record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_record_intents", dies_before_authorizing)
+    with pytest.raises(ProcessDied):
+        bo.renew_authorizations()
+    monkeypatch.undo()
+    line = bo.order("SO-1").lines[0]
+    assert (line.renewing, line.authorized) == (True, usd("0.00"))  # neither, for now
+    assert bo.recover().renewals == ()  # nothing in doubt: the next run finishes it
+    site.clock.advance(hours=1)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    line = bo.order("SO-1").lines[0]
+    assert (line.status, line.authorized, line.renewing) == (
+        LineStatus.AUTHORIZED, usd("100.00"), False,
+    )  # fmt: skip
+
+
+def test_a_renewal_left_in_doubt_is_reported_and_finished_by_recover(site: Site) -> None:
+    """A new authorization whose answer was lost: in doubt in the report; recovery asks
+    the processor and the line is authorized (or, never received, authorized anew)."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    place(bo, "SO-2")
+    site.clock.advance(days=13)
+    site.sim.script("authorize", "timeout_before")
+    report = bo.renew_authorizations()
+    assert report == RenewalReport(renewed=("SO-2",), in_doubt=("SO-1",))
+    recovered = bo.recover()
+    assert recovered.renewals == ("SO-1",)
+    log = bo.operations("SO-1")
+    assert [(r.kind, r.outcome) for r in log[1:]] == [
+        (OperationKind.VOID, Outcome.APPROVED),
+        (OperationKind.AUTHORIZE, Outcome.NOT_RECEIVED),
+        (OperationKind.AUTHORIZE, Outcome.APPROVED),
+    ]
+    assert bo.order("SO-1").lines[0].authorized == usd("100.00")

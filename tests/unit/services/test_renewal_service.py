@@ -1,0 +1,99 @@
+"""The renewal job's service edges (A2): a lost version race is planned again, an order
+whose plan fails is skipped and the run goes on, a database failure stops the run, and a
+claim held by another worker is respected by the job and by ``recover()`` until it ends."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from ocop import (
+    Channel,
+    ConcurrentUpdate,
+    Customer,
+    IllegalTransition,
+    RenewalReport,
+    StorageUnavailable,
+)
+from ocop.adapters.simulated import SimulatedCrash
+from ocop.domain.order import Order
+from ocop.domain.renewal import Renewal
+from ocop.services import engine, renewals
+from ocop.services.wiring import Ports
+from worlds import World, by_card, new_world, usd
+
+
+def placed(world: World, *order_ids: str) -> None:
+    for order_id in order_ids:
+        world.bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                             total=usd("50.00"), payments=[by_card("50.00")])  # fmt: skip
+    world.clock.advance(days=13)
+
+
+def test_an_order_changed_meanwhile_is_planned_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = new_world()
+    placed(world, "SO-1")
+    lost: list[str] = []
+
+    def races(ports: Ports, order: Order, goal: Renewal) -> tuple[Order, Renewal]:
+        if not lost:
+            lost.append("once")
+            raise ConcurrentUpdate("SO-1")
+        return engine.pursue(ports, order, goal)
+
+    monkeypatch.setattr(renewals, "pursue", races)
+    assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    assert lost == ["once"]
+
+
+def test_an_order_whose_plan_fails_is_skipped_and_logged_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = new_world()
+    placed(world, "SO-1", "SO-2")
+
+    def fails_on_the_first(ports: Ports, order: Order, goal: Renewal) -> tuple[Order, Renewal]:
+        if order.order_id == "SO-1":
+            raise IllegalTransition("an order ocop cannot plan")
+        return engine.pursue(ports, order, goal)
+
+    monkeypatch.setattr(renewals, "pursue", fails_on_the_first)
+    with caplog.at_level(logging.ERROR, logger="ocop.renewals"):
+        report = world.bo.renew_authorizations()
+    assert report == RenewalReport(renewed=("SO-2",), skipped=("SO-1",))
+    assert "renewal of order SO-1 stopped" in caplog.text
+
+
+def test_a_database_failure_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = new_world()
+    placed(world, "SO-1")
+
+    def down(ports: Ports, order: Order, goal: Renewal) -> tuple[Order, Renewal]:
+        raise StorageUnavailable("the database cannot be reached")
+
+    monkeypatch.setattr(renewals, "pursue", down)
+    with pytest.raises(StorageUnavailable):
+        world.bo.renew_authorizations()
+    monkeypatch.undo()  # the claims were released: a run after the outage goes ahead
+    assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+
+
+def test_an_order_another_worker_claims_is_left_to_it_until_its_claim_ends() -> None:
+    world = new_world()
+    placed(world, "SO-1")
+    world.sim.script("void", "crash_after_success")
+    with pytest.raises(SimulatedCrash):
+        world.bo.renew_authorizations()  # died holding nothing: its claims went with it
+    store = world.bo.ports.store
+    now = world.clock.now()
+    minutes = world.bo.settings.authorization.renew_claim_minutes
+    assert store.claim(["renew:SO-1"], "other-worker", now + timedelta(minutes=minutes), now)
+    recovered = world.bo.recover()
+    assert (recovered.resolved, recovered.renewals) == (("SO-1/void:L1.A1#1",), ())
+    assert world.bo.order("SO-1").lines[0].renewing  # the other worker's to finish
+    assert world.bo.renew_authorizations() == RenewalReport(skipped=("SO-1",))
+    world.clock.advance(minutes=minutes)  # its claim ended: the job takes the order over
+    assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    assert world.bo.order("SO-1").lines[0].authorized == usd("50.00")
