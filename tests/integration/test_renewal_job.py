@@ -343,3 +343,51 @@ def test_a_renewal_left_in_doubt_is_reported_and_finished_by_recover(site: Site)
         (OperationKind.AUTHORIZE, Outcome.APPROVED),
     ]
     assert bo.order("SO-1").lines[0].authorized == usd("100.00")
+
+
+def test_an_invoice_whose_capture_failed_keeps_its_authorization_for_the_retry(
+    site: Site,
+) -> None:
+    """Invoiced in full but not captured: the job does not take it for fully invoiced (it
+    renews the authorization when due) and the retried invoice captures (I4)."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.sim.script("capture", "decline")
+    assert bo.invoice("SO-1", "INV-1", usd("100.00")).uncovered == usd("100.00")
+    assert bo.renew_authorizations() == NOTHING
+    site.clock.advance(days=13)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    retried = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert retried.uncovered == usd("0.00")
+    assert bo.order("SO-1").received == usd("100.00")
+
+
+def test_a_refused_void_of_a_capturable_authorization_leaves_it_for_the_next_run(
+    site: Site,
+) -> None:
+    """The processor refuses the renewal's void while the authorization is still good: the
+    order is not held (it can still be invoiced); the next run tries again."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.clock.advance(days=13)
+    site.sim.script("void", "decline")
+    assert bo.renew_authorizations() == RenewalReport(skipped=("SO-1",))
+    order = bo.order("SO-1")
+    assert order.holds == ()
+    assert not order.lines[0].renewing
+    assert order.lines[0].authorized == usd("100.00")
+    site.clock.advance(hours=1)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+
+
+def test_retry_declined_leaves_orders_under_other_holds_alone(site: Site) -> None:
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo = site.back_office(retrying)
+    place(bo, "SO-1")
+    site.clock.advance(days=13)
+    site.sim.script("authorize", "decline")
+    bo.renew_authorizations()
+    bo.place_hold("SO-1", HoldCode.MANUAL, AGENT, reason=Settings().hold_reasons[0])
+    site.clock.advance(days=1)
+    assert bo.renew_authorizations() == RenewalReport(skipped=("SO-1",))
+    assert bo.order("SO-1").lines[0].status is LineStatus.DECLINED

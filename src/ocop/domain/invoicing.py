@@ -68,6 +68,17 @@ def covered(order: Order, invoice_id: str) -> Money:
     return total((c.amount for c in for_invoice(order, invoice_id)), order.currency)
 
 
+def nothing_will_capture(order: Order) -> bool:
+    """A cancelled order, or one whose total is invoiced and every invoice covered: its
+    open authorizations are released (A1). An invoice still short (its capture failed)
+    may be retried, and keeps them (I4)."""
+    if order.cancelled:
+        return True
+    if not order.invoices or order.needs_completion or order.invoiced < order.total:
+        return False
+    return all(covered(order, inv.invoice_id) >= inv.amount for inv in order.invoices)
+
+
 def check_invoice(order: Order, invoice_id: str, amount: Money) -> bool:
     """I1: validate an invoice request; True when it repeats a recorded invoice."""
     if not isinstance(amount, Money) or amount.currency != order.currency:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from ocop.domain.invoicing import nothing_will_capture
 from ocop.domain.order import Order, OrderStatus
 
 
@@ -55,9 +56,9 @@ class OrderKeys:
     #: From when the renewal job (A1) has work on the order (None: never, as it stands):
     #: the oldest open authorization's time on an order that may still be captured (the
     #: job renews it once it is close enough to expiry); the epoch, at once, when nothing
-    #: will capture its open authorizations any more (cancelled or fully invoiced: the job
-    #: voids them) or when a renewal of one of its lines is under way (interrupted, the
-    #: job finishes it).
+    #: will capture its open authorizations any more (cancelled, or its total invoiced and
+    #: every invoice covered: the job voids them) or when a renewal of one of its lines is
+    #: under way (interrupted, the job finishes it).
     renew_from: datetime | None = None
 
     def on_hold(self, now: datetime) -> bool:
@@ -90,7 +91,7 @@ def keys_of(order: Order) -> OrderKeys:
     else:
         status = OrderStatus.APPROVED
     oldest = min(opened) if opened else None
-    if status in (OrderStatus.CANCELLED, OrderStatus.INVOICED):
+    if nothing_will_capture(order):
         renew_from = EPOCH if oldest is not None or renewing else None
     elif renewing:
         renew_from = EPOCH

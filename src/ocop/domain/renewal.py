@@ -25,7 +25,7 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.holds import cause_remains
-from ocop.domain.invoicing import AuthorizationAge, age_of
+from ocop.domain.invoicing import AuthorizationAge, age_of, nothing_will_capture
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
@@ -128,7 +128,8 @@ class Renewal:
             line, auth = due
             marked = order.with_line(line.renewal(under_way=True))
             return self._void(marked, marked.line(line.line_id), auth, ctx)
-        if self.retry:
+        if self.retry and all(hold.code in _ENDED_BY_RETRY for hold in order.holds):
+            # Not while another hold stands (a manual review, a credit check ...).
             for line in order.lines:
                 card = line.card
                 if card is not None and _retryable(line) and line.line_id not in self.tried:
@@ -194,6 +195,11 @@ class Renewal:
         for auth in due:
             if _of(line, auth) not in self.tried:
                 return self._void(order, line, auth, ctx)
+        policy = ctx.settings.authorization
+        if due and all(age_of(a, ctx.now, policy) is AuthorizationAge.FRESH for a in due):
+            # Its void was refused while it can still be captured: leave it as it is, and
+            # the next run tries again (held only once it has expired).
+            return Next(goal=self, order=order.with_line(line.renewal(under_way=False)))
         missing = line.amount - line.captured - line.authorized
         card = line.card
         if (not due and missing.is_positive() and card is not None and card.reusable
@@ -242,13 +248,6 @@ class Renewal:
             case _Authorizing(line_id=line_id, retry=True) if op.outcome is not None:
                 return replaced(goal, declined=(*goal.declined, line_id))
         return goal
-
-
-def nothing_will_capture(order: Order) -> bool:
-    """A cancelled or fully invoiced order: its open authorizations are released (A1)."""
-    if order.cancelled:
-        return True
-    return bool(order.invoices) and not order.needs_completion and order.invoiced >= order.total
 
 
 def _held(order: Order, now: datetime) -> Order:

@@ -141,6 +141,8 @@ def renew_order(ports: Ports, order_id: str) -> Renewal | None:
             return pursue(ports, order, goal)[1]
         except ConcurrentUpdate:
             continue  # another worker changed the order: plan again from what it stored
+        except OperationInDoubt:
+            return None  # another worker's call on it is in doubt: recover() first (O3)
         except StorageError:
             raise
         except OcopError:

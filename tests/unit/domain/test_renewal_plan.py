@@ -143,8 +143,12 @@ def test_a_run_renews_or_holds_every_due_line_and_never_leaves_one_with_neither(
         return
     assert not any(line.renewing for line in final.lines)
     for line_id in due(final):
-        assert final.has_hold(HoldCode.AUTHORIZATION_EXPIRED)  # not renewed: held
         assert line_id not in goal.renewed
+        opened = final.line(line_id).open_authorizations()
+        still_good = all(NOW - a.authorized_at < timedelta(days=14) for a in opened)
+        # Not renewed: held, or (its void refused while it can still be captured) left for
+        # the next run.
+        assert final.has_hold(HoldCode.AUTHORIZATION_EXPIRED) or still_good
     for line in final.lines:
         if line.line_id in goal.renewed:
             fresh = line.authorizations[-1]
@@ -154,6 +158,16 @@ def test_a_run_renews_or_holds_every_due_line_and_never_leaves_one_with_neither(
             assert line.status is LineStatus.DECLINED
             assert final.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
     assert goal.held == final.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
+
+
+def test_a_refused_void_leaves_a_capturable_authorization_for_the_next_run() -> None:
+    start = build([LineSpec(13, 0, reusable=True, renewing=False)])
+    final, goal = run(start, iter([Outcome.DECLINED]))
+    assert (final.holds, final.lines[0].renewing, goal.acted) == ((), False, False)
+    expired = build([LineSpec(15, 0, reusable=True, renewing=False)])
+    final, goal = run(expired, iter([Outcome.DECLINED]))
+    assert goal.held
+    assert final.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
 
 
 @given(specs=st.lists(line_specs, min_size=1, max_size=3))
@@ -169,13 +183,19 @@ def test_a_second_run_after_approvals_does_nothing(specs: list[LineSpec]) -> Non
 def test_what_nothing_will_capture_is_released_whatever_its_age(
     specs: list[LineSpec], cancelled: bool
 ) -> None:
-    """A1: on a cancelled or fully invoiced order every open authorization is voided (with
-    manual void on), no new one is made and no hold is placed."""
+    """A1: on a cancelled order, or one invoiced in full with every invoice covered, every
+    open authorization is voided (with manual void on), no new one is made and no hold is
+    placed."""
     start = build(specs)
-    if cancelled:
+    captures = [c for line in start.lines for c in line.captures]
+    if cancelled or not captures:
         start = start.cancel()
-    else:
-        start = start.with_invoice(Invoice(invoice_id="INV-9", amount=start.total, invoiced_at=AT))
+    else:  # invoiced in full, each invoice covered by its capture
+        for cap in captures:
+            assert cap.invoice_id is not None
+            invoice = Invoice(invoice_id=cap.invoice_id, amount=cap.amount, invoiced_at=AT)
+            start = start.with_invoice(invoice)
+        start = attrs.evolve(start, total=start.invoiced)
     assert nothing_will_capture(start)
     final, goal = run(start, iter(()))
     assert all(line.authorized.is_zero() for line in final.lines)
@@ -184,6 +204,15 @@ def test_what_nothing_will_capture_is_released_whatever_its_age(
     assert len(goal.voided) == len(opened)
     assert (goal.renewed, goal.held) == ((), False)
     assert [len(line.authorizations) for line in final.lines] == [1] * len(specs)
+
+
+def test_an_invoice_still_short_keeps_the_authorizations() -> None:
+    """I4: an invoice whose capture failed may be retried: nothing is released."""
+    start = build([LineSpec(0, 0, reusable=True, renewing=False)])
+    start = start.with_invoice(Invoice(invoice_id="INV-1", amount=start.total, invoiced_at=AT))
+    assert not nothing_will_capture(start)
+    final, goal = run(start, iter(()))
+    assert (final, goal.acted) == (start, False)
 
 
 def test_a_held_order_is_not_renewed_but_an_interrupted_renewal_is_finished() -> None:
