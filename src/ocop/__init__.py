@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from ocop.domain.journal import Voucher, VoucherKind, VoucherLine
     from ocop.domain.money import Money
+    from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
     from ocop.domain.operations import (
         Failed,
         Operation,
@@ -147,6 +148,9 @@ _PUBLIC: dict[str, str] = {
     "LineStatus": "ocop.domain.tender",
     "MissingExtra": "ocop.domain.errors",
     "Money": "ocop.domain.money",
+    "Notification": "ocop.domain.notifications",
+    "NotificationEvent": "ocop.domain.notifications",
+    "NotificationResult": "ocop.domain.notifications",
     "NotFound": "ocop.domain.errors",
     "OcopError": "ocop.domain.errors",
     "Operation": "ocop.domain.operations",
@@ -233,6 +237,9 @@ __all__ = [
     "MissingExtra",
     "Money",
     "NotFound",
+    "Notification",
+    "NotificationEvent",
+    "NotificationResult",
     "OcopError",
     "Operation",
     "OperationInDoubt",

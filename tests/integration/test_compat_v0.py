@@ -26,6 +26,7 @@ from ocop.adapters.sql import SCHEMA_VERSION
 from ocop.adapters.sql_schema import KEY_COLUMNS, key_columns
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.order import Order
+from ocop.testing._review_contract import chargeback, failed_outcome
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 AGENT = Actor.call_center("u1")
@@ -178,11 +179,12 @@ def test_follow_up_steps_on_a_v0_file_make_the_same_operation_keys(tmp_path: Pat
 def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) -> None:
     """The schema version, the step and attempt columns of every old operation and the key
     columns of every old order are filled from the bodies, and the indexes the engine
-    queries by and the claims table exist."""
-    _open_copy(tmp_path)
+    queries by, the claims table and the review table exist; the review table keeps."""
+    bo = _open_copy(tmp_path)
     copy = tmp_path / "v0.sqlite"
     with closing(sqlite3.connect(copy)) as db:
         (version,) = db.execute("SELECT MAX(version) FROM ocop_schema").fetchone()
+        review = db.execute("SELECT COUNT(*) FROM ocop_review").fetchone()
         rows = db.execute("SELECT step, attempt, body FROM ocop_operations").fetchall()
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master "
                                                    "WHERE type = 'index'")}  # fmt: skip
@@ -201,6 +203,13 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
     for body, *columns in keys:
         assert columns == key_columns(loads(body, Order))
     assert claims == (0,)
+    assert review == (0,)
+    kept = (chargeback("N-1"), failed_outcome("N-2"))
+    store = bo.ports.store
+    assert [store.keep_for_review(n) for n in (*kept, kept[0])] == [True, True, False]
+    reopened = SqliteStore(copy)
+    assert reopened.kept_for_review() == kept
+    reopened.close()
 
 
 def test_a_file_of_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ from ocop.domain.order import Order
 from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches, micros
 from ocop.domain.settings import CompletionPolicy
 from ocop.ports.store import OrderStore
+from ocop.testing._review_contract import chargeback, failed_outcome
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")
@@ -220,11 +221,13 @@ _V3_COLUMNS = ("held", "held_until", "status", "authorized_from")
 
 
 def _back_to(version: int, run: Callable[[str], object]) -> None:
-    """Undo migration 4 (and 3 for ``version`` 2) by hand: what a database written by that
-    version looks like."""
-    run("DROP INDEX IF EXISTS ocop_orders_renew_from")
-    run("ALTER TABLE ocop_orders DROP COLUMN renew_from")
-    run("DROP TABLE ocop_claims")
+    """Undo migration 5 (and 4 for ``version`` 3, and 3 for ``version`` 2) by hand: what a
+    database written by that version looks like."""
+    run("DROP TABLE ocop_review")
+    if version < 4:
+        run("DROP INDEX IF EXISTS ocop_orders_renew_from")
+        run("ALTER TABLE ocop_orders DROP COLUMN renew_from")
+        run("DROP TABLE ocop_claims")
     if version < 3:
         for index in _V3_INDEXES:
             run(f"DROP INDEX IF EXISTS {index}")
@@ -250,7 +253,7 @@ def _renew_answers(store: SqliteStore | PostgresStore, now: datetime) -> list[tu
         return [uow.orders.query(OrderQuery(renew_before=m), now) for m in moments]
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -259,7 +262,7 @@ def test_an_older_database_migrates_with_the_keys_read_from_each_body(
 ) -> None:
     """Migrations 3 and 4 fill each stored order's query columns from its body: the answers
     after the upgrade are those before it, and every row's columns are the keys of its body;
-    the claims table is there."""
+    the claims table is there, and the review table (migration 5) keeps notifications."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
     with contextlib.ExitStack() as stack:
@@ -327,6 +330,10 @@ def test_an_older_database_migrates_with_the_keys_read_from_each_body(
             assert authorized_from == (None if expected is None else micros(expected))
             assert renew_from == (None if keys.renew_from is None else micros(keys.renew_from))
         assert migrated.claim(["renew:SO-A"], "w1", START + EXPIRY, START) == ("renew:SO-A",)
+        assert run("SELECT COUNT(*) FROM ocop_review") == [(0,)]
+        kept = (chargeback("N-1"), failed_outcome("N-2"))
+        assert [migrated.keep_for_review(n) for n in (*kept, kept[0])] == [True, True, False]
+        assert back_office()[1].kept_for_review() == kept  # a restart reads them
         clock.advance(days=2)
         assert again.orders(on_hold=True) == ("SO-B",)
 

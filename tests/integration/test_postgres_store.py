@@ -44,6 +44,9 @@ class TestPostgresStoreContract(OrderStoreContract):
     def make_store(self) -> PostgresStore:
         return PostgresStore(self.conninfo)
 
+    def reopen_store(self) -> PostgresStore:
+        return self.make_store()  # the same schema
+
 
 def usd(amount: str) -> Money:
     return Money.of(amount, "USD")

@@ -42,6 +42,9 @@ class TestSqliteStoreContract(OrderStoreContract):
     def make_store(self) -> SqliteStore:
         return SqliteStore(self.folder / "store.db")
 
+    def reopen_store(self) -> SqliteStore:
+        return self.make_store()  # the same file
+
 
 def usd(amount: str) -> Money:
     return Money.of(amount, "USD")

@@ -414,7 +414,7 @@ def test_postgres_a_store_creates_its_schema_and_keeps_its_tables_there(schema_n
         ).fetchall()
     assert [t for (t,) in tables] == [
         "ocop_claims", "ocop_journal", "ocop_operations", "ocop_orders", "ocop_outbox",
-        "ocop_schema",
+        "ocop_review", "ocop_schema",
     ]  # fmt: skip
     assert version == [(SCHEMA_VERSION,)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ from ocop import BackOffice, Channel, Customer
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
+from ocop.ports.store import OrderStore
+from ocop.testing._review_contract import chargeback
+from ocop.testing.contracts import OrderStoreContract
 from ocop.testing.counting import CountingStore
 from worlds import START, by_card, usd
 
@@ -56,3 +60,19 @@ def test_an_outside_journal_costs_one_more_commit_to_mark_the_voucher_posted() -
     assert [v.amount for v in journal.vouchers("SO-1")] == [usd("10.00")]
     with counted.unit_of_work() as uow:
         assert uow.outbox.pending() == ()
+
+
+class TestCountingStoreContract(OrderStoreContract):
+    """The counting wrapper keeps the store contract: it forwards every call."""
+
+    def make_store(self) -> CountingStore:
+        return CountingStore(InMemoryStore())
+
+    def test_claims_and_review_open_no_unit_of_work(self, store: OrderStore) -> None:
+        """Claims and notifications kept for review are not units of work: not counted."""
+        assert isinstance(store, CountingStore)
+        store.claim(["a"], "w1", START + timedelta(minutes=1), START)
+        store.release(["a"], "w1")
+        store.keep_for_review(chargeback("N-1"))
+        assert store.kept_for_review() == (chargeback("N-1"),)
+        assert (store.units, store.commits) == (0, 0)

@@ -24,6 +24,7 @@ from ocop.domain.errors import (
     OrderNotFound,
 )
 from ocop.domain.journal import Voucher
+from ocop.domain.notifications import Notification
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order, OrderStatus
 from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches
@@ -84,6 +85,7 @@ class _Tables:
     renew_from: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (from, position)
     doubting: dict[str, int] = attrs.Factory(dict)  # order id -> its operations in doubt
     claims: dict[str, tuple[str, datetime]] = attrs.Factory(dict)  # name -> (holder, until)
+    review: dict[str, Notification] = attrs.Factory(dict)  # id -> kept, in the order kept
 
     def keep(self, voucher: Voucher) -> None:
         """Add ``voucher`` to the journal unless its id is there already (J3)."""
@@ -194,7 +196,7 @@ class _Memory:
             for key, op in staged.intents.items():
                 self._write_operation(key, op)
             for key, (op, _) in staged.outcomes.items():
-                if tables.operations[key].in_doubt:
+                if tables.operations[key].awaiting:
                     self._write_operation(key, op)
             if self.keeps_journal:
                 for voucher in staged.vouchers.values():
@@ -229,7 +231,7 @@ class _Memory:
             stored = tables.operations.get(key)
             if stored is None:
                 raise OcopError(f"no intent logged for operation {key!r}")
-            if strict and not stored.in_doubt:
+            if strict and not stored.awaiting:
                 raise ConcurrentUpdate(stored.order_id)
         kept = tables.journal if self.keeps_journal else tables.outbox
         for voucher_id, voucher in staged.vouchers.items():
@@ -274,17 +276,17 @@ class _Memory:
         if stored is None:
             tables.by_order.setdefault(op.order_id, []).append(key)
             tables.by_step.setdefault((op.order_id, op.name), []).append(key)
-        elif not (stored.in_doubt and op.outcome is not None):
+        elif not (stored.awaiting and op.outcome is not None):
             return  # a stored definitive outcome is never replaced
         tables.operations[key] = op
         was_in_doubt = key in tables.doubtful
-        if op.in_doubt:
+        if op.awaiting:
             tables.doubtful[key] = None
         else:
             tables.doubtful.pop(key, None)
-        if op.in_doubt and not was_in_doubt:
+        if op.awaiting and not was_in_doubt:
             tables.doubting[op.order_id] = tables.doubting.get(op.order_id, 0) + 1
-        elif was_in_doubt and not op.in_doubt:
+        elif was_in_doubt and not op.awaiting:
             left = tables.doubting[op.order_id] - 1
             if left:
                 tables.doubting[op.order_id] = left
@@ -311,6 +313,18 @@ class _Memory:
                 current = claims.get(name)
                 if current is not None and current[0] == holder:
                     del claims[name]
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        with self.lock:
+            review = self.tables.review
+            if notification.notification_id in review:
+                return False
+            review[notification.notification_id] = notification
+            return True
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        with self.lock:
+            return tuple(self.tables.review.values())
 
     def release(self) -> None:
         pass
@@ -353,6 +367,14 @@ class InMemoryStore:
     def release(self, names: Sequence[str], holder: str) -> None:
         """End ``holder``'s claims on ``names``."""
         self._memory.unclaim(names, holder)
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        """Keep ``notification`` once per id, under the store's lock."""
+        return self._memory.keep_for_review(notification)
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        """The notifications kept for review, oldest first."""
+        return self._memory.kept_for_review()
 
 
 class InMemoryJournal:

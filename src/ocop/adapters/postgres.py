@@ -158,6 +158,10 @@ def _json_text(column: str, field: str) -> str:
     return f"(({column})::json ->> '{field}')"
 
 
+def _ordered_key(column: str) -> str:
+    return f"seq BIGSERIAL, {column} TEXT PRIMARY KEY"
+
+
 def _pipeline(connection: Any) -> AbstractContextManager[object]:
     raw = cast(psycopg.Connection[Any], connection.raw)
     return raw.pipeline()
@@ -166,6 +170,7 @@ def _pipeline(connection: Any) -> AbstractContextManager[object]:
 _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_translate,
                    json_text=_json_text, pipeline=_pipeline,
                    has_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
+                   ordered_key=_ordered_key,
                    extra_indexes=("CREATE INDEX IF NOT EXISTS ocop_orders_by_seq "
                                   "ON ocop_orders (seq)",),
                    lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",),

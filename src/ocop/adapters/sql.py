@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ocop.adapters import sql_claims
+from ocop.adapters import sql_claims, sql_review
 from ocop.adapters.codec import dumps, loads
 from ocop.adapters.pool import ConnectionPool
 from ocop.adapters.sql_queries import driving_index, filter_conditions
@@ -37,6 +37,7 @@ from ocop.domain.errors import (
     OrderNotFound,
 )
 from ocop.domain.journal import Voucher
+from ocop.domain.notifications import Notification
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery, micros
@@ -237,13 +238,13 @@ class SqlBackend:
             stored = self.operation(key)
             if stored is None or stored.request != op.request:
                 raise IdempotencyConflict(key)
-            if stored.in_doubt and op.outcome is not None:
+            if stored.awaiting and op.outcome is not None:
                 self._run(self._outcome(key, op, strict=False))
 
         return Statement(
             "INSERT INTO ocop_operations (key, order_id, step, attempt, in_doubt, body) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            [key, op.order_id, op.name, op.attempt, 1 if op.in_doubt else 0, dumps(op)],
+            [key, op.order_id, op.name, op.attempt, 1 if op.awaiting else 0, dumps(op)],
             logged,
         )
 
@@ -259,7 +260,7 @@ class SqlBackend:
 
         return Statement(
             "UPDATE ocop_operations SET body = ?, in_doubt = ? WHERE key = ? AND in_doubt = 1",
-            [dumps(op), 1 if op.in_doubt else 0, key],
+            [dumps(op), 1 if op.awaiting else 0, key],
             settled,
         )
 
@@ -390,3 +391,9 @@ class SqlStore(_SqlTables):
     def release(self, names: Sequence[str], holder: str) -> None:
         """End ``holder``'s claims on ``names``."""
         sql_claims.release(self._dialect, self._pool, names, holder)
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        return sql_review.keep(self._dialect, self._pool, notification)
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        return sql_review.kept(self._dialect, self._pool)

@@ -40,9 +40,13 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
     (``renew_from``, indexed for the orders that have some), and ``ocop_claims`` holds the
     leases workers take on names (:meth:`~ocop.ports.store.OrderStore.claim`).
 
-    The key columns are filled from the bodies once, by the last migration:
-    :func:`fill_order_keys` writes every key column this code knows, so a database of any
-    older version reads each body once and ends with every key right.
+    Version 5: ``ocop_review`` keeps the processor notifications ocop could not apply, one
+    row per notification id, in the order they were first kept
+    (:meth:`~ocop.ports.store.OrderStore.keep_for_review`).
+
+    The key columns are filled from the bodies once, by the last migration that adds one
+    (4): :func:`fill_order_keys` writes every key column this code knows, so a database of
+    any older version reads each body once and ends with every key right.
     """
     body = dialect.json_text  # column and field names written here, never input
     return (
@@ -83,6 +87,10 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
             "CREATE TABLE IF NOT EXISTS ocop_claims (name TEXT PRIMARY KEY, "
             "holder TEXT NOT NULL, until BIGINT NOT NULL)",
         ),
+        (
+            f"CREATE TABLE IF NOT EXISTS ocop_review ({dialect.ordered_key('notification_id')}, "
+            "body TEXT NOT NULL)",
+        ),
     )
 
 
@@ -118,7 +126,7 @@ def fill_order_keys(session: Session) -> None:
 
 
 #: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def schema_version(session: Session) -> int:

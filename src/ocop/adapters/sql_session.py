@@ -32,6 +32,10 @@ class Dialect:
     json_text: Callable[[str, str], str]
     #: A query with one placeholder, for a table name: a row if that table exists.
     has_table: str
+    #: The columns that open a table kept in insertion order (``seq``) and keyed by one
+    #: text column, given its name, as the backend's first tables are made (migrations
+    #: create tables with it).
+    ordered_key: Callable[[str], str]
     #: Run first in the transaction that creates or migrates the schema.
     lock: tuple[str, ...] = ()
     #: Sends several statements in one round trip (a context manager over the driver's

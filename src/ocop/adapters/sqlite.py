@@ -111,10 +111,15 @@ def _json_text(column: str, field: str) -> str:
     return f"json_extract({column}, '$.{field}')"
 
 
+def _ordered_key(column: str) -> str:
+    return f"seq INTEGER PRIMARY KEY AUTOINCREMENT, {column} TEXT NOT NULL UNIQUE"
+
+
 _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
 
 _DIALECT = Dialect(begin="BEGIN IMMEDIATE", placeholder="?", schema=_SCHEMA,
-                   translate=_translate, json_text=_json_text, has_table=_HAS_TABLE)  # fmt: skip
+                   translate=_translate, json_text=_json_text, has_table=_HAS_TABLE,
+                   ordered_key=_ordered_key)  # fmt: skip
 
 
 class SqliteStore(SqlStore):

@@ -151,7 +151,7 @@ class _Operations:
         existing = self.get(key)
         if existing is None:
             raise OcopError(f"no intent logged for operation {key!r}")
-        if not existing.in_doubt:
+        if not existing.awaiting:
             return existing
         resolved = existing.resolved(result, at)
         if key in self._uow.staged.intents:
@@ -183,7 +183,7 @@ class _Operations:
         for op in self._staged():
             if order_id is not None and op.order_id != order_id:
                 continue
-            if op.in_doubt:
+            if op.awaiting:
                 found[op.key] = op
             else:
                 found.pop(op.key, None)

@@ -49,8 +49,12 @@ def _answer_error(op: Operation, what: str) -> IllegalTransition:
 def apply_outcome(
     order: Order, op: Operation, result: ProcessorResult, settings: Settings, now: datetime
 ) -> Applied:
-    """The order once ``result`` (an outcome of ``op`` other than unknown) is known."""
+    """The order once ``result`` (an outcome of ``op`` other than unknown) is known.
+
+    ``op`` as logged: when its outcome was pending (N1), ``result`` settles it."""
     step = op.step
+    if op.outcome is Outcome.PENDING:
+        return _settled(order, op, result, settings, now)
     if not result.outcome.moves_money:
         return _failed(order, step, result)
     match step:
@@ -60,13 +64,7 @@ def apply_outcome(
             line = order.line(step.line_id).not_pending()
             return Applied(order=order.with_line(line.tokenized(result.card)))
         case steps.Authorize():
-            if not isinstance(result.token, AuthorizationToken):
-                raise _answer_error(op, "authorization token")
-            auth = Authorization.new(step.auth_id, result.token, step.amount, at=now,
-                                     multi_capture=result.multi_capture,
-                                     card_value=step.target)  # fmt: skip
-            line = order.line(step.line_id).resubmittable().authorized_with(auth)
-            return Applied(order=order.with_line(line))
+            return Applied(order=_authorized(order, op, step, result, now))
         case steps.Adjust():
             line = order.line(step.line_id).adjusted(step.auth_id, step.amount)
             return Applied(order=order.with_line(line))
@@ -75,11 +73,14 @@ def apply_outcome(
         case steps.Capture() | steps.DepositCapture():
             if not isinstance(result.token, CaptureToken):
                 raise _answer_error(op, "capture token")
-            return _captured(order, op, step, result.token, settings, now)
+            pending = result.outcome is Outcome.PENDING
+            return _captured(order, op, step, result.token, pending=pending, settings=settings,
+                             now=now)  # fmt: skip
         case steps.Refund():
             refund, voucher = _linked_refund(order, op, step, result, settings, now)
             line = order.line(step.line_id)
-            return Applied(order=order.with_line(line.refunded_with(refund)), vouchers=(voucher,))
+            refunded = order.with_line(line.refunded_with(refund))
+            return Applied(order=refunded, vouchers=() if refund.pending else (voucher,))
         case steps.UnlinkedRefund():
             refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
                             token=_refund_token(result), refunded_at=now,
@@ -87,6 +88,31 @@ def apply_outcome(
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
                                        "card", step.amount, settings, now)  # fmt: skip
             return Applied(order=order.with_other_refund(refund), vouchers=(voucher,))
+
+
+def _authorized(
+    order: Order, op: Operation, step: steps.Authorize, result: ProcessorResult, now: datetime
+) -> Order:
+    if not isinstance(result.token, AuthorizationToken):
+        raise _answer_error(op, "authorization token")
+    granted = _granted(step.amount, result.amount)
+    auth = Authorization.new(step.auth_id, result.token, granted, at=now,
+                             multi_capture=result.multi_capture,
+                             card_value=step.target)  # fmt: skip
+    line = order.line(step.line_id)
+    if granted < step.amount:
+        # N4: a partial approval; the line holds what was approved, and the order is short
+        # by the rest (out of balance beyond its threshold, S1).
+        line = line.with_amount(line.amount - (step.amount - granted))
+    return order.with_line(line.resubmittable().authorized_with(auth))
+
+
+def _granted(asked: Money, approved: Money | None) -> Money:
+    """What an approved authorization holds: the amount asked, or less when the processor
+    approved part of it (a partial approval, N4); never more than asked."""
+    if approved is None or approved.currency != asked.currency or not approved.is_positive():
+        return asked
+    return approved.min(asked)
 
 
 def apply_outcomes(
@@ -102,10 +128,11 @@ def apply_outcomes(
     refunds: dict[str, list[Refund]] = {}
     for op, result in answers:
         step = op.step
-        if isinstance(step, steps.Refund) and result.outcome.moves_money:
+        if isinstance(step, steps.Refund) and result.outcome.moves_money and op.outcome is None:
             refund, voucher = _linked_refund(order, op, step, result, settings, now)
             refunds.setdefault(step.line_id, []).append(refund)
-            vouchers.append(voucher)
+            if not refund.pending:
+                vouchers.append(voucher)
             continue
         applied = apply_outcome(order, op, result, settings, now)
         order = applied.order
@@ -125,7 +152,7 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
 ) -> tuple[Refund, Voucher]:
     refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
                     capture_id=step.capture_id, token=_refund_token(result),
-                    refunded_at=now)  # fmt: skip
+                    refunded_at=now, pending=result.outcome is Outcome.PENDING)  # fmt: skip
     method = order.line(step.line_id).method.value
     voucher = postings.voucher(
         VoucherKind.REFUND, order, op.key, step.return_id, method, step.amount, settings, now
@@ -165,11 +192,13 @@ def _voided(order: Order, step: steps.Void) -> Order:
     return order.with_line(voided)
 
 
-def _captured(  # noqa: PLR0917 - private helper, called once with what it needs
+def _captured(
     order: Order,
     op: Operation,
     step: steps.Capture | steps.DepositCapture,
     token: CaptureToken,
+    *,
+    pending: bool,
     settings: Settings,
     now: datetime,
 ) -> Applied:
@@ -179,11 +208,55 @@ def _captured(  # noqa: PLR0917 - private helper, called once with what it needs
     invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
     capture = Capture(capture_id=op.key, line_id=line.line_id, invoice_id=invoice_id,
                       amount=step.amount, auth_id=step.auth_id, token=token,
-                      refunded=Money.zero(step.amount.currency), captured_at=now)  # fmt: skip
+                      refunded=Money.zero(step.amount.currency), captured_at=now,
+                      pending=pending)  # fmt: skip
+    captured = order.with_line(line.captured_with(capture))
+    if pending:  # nothing is received yet: the voucher comes with the settlement (J1)
+        return Applied(order=captured)
+    return Applied(order=captured, vouchers=(_capture_voucher(order, op, step, settings, now),))
+
+
+def _capture_voucher(
+    order: Order,
+    op: Operation,
+    step: steps.Capture | steps.DepositCapture,
+    settings: Settings,
+    now: datetime,
+) -> Voucher:
+    invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
     reference = DEPOSIT_REFERENCE if invoice_id is None else invoice_id
-    voucher = postings.voucher(VoucherKind.PAYMENT, order, op.key, reference,
-                               line.method.value, step.amount, settings, now)  # fmt: skip
-    return Applied(order=order.with_line(line.captured_with(capture)), vouchers=(voucher,))
+    method = order.line(step.line_id).method.value
+    return postings.voucher(VoucherKind.PAYMENT, order, op.key, reference, method,
+                            step.amount, settings, now)  # fmt: skip
+
+
+def _settled(
+    order: Order, op: Operation, result: ProcessorResult, settings: Settings, now: datetime
+) -> Applied:
+    """A pending operation settled (N1, N2): a capture or refund approved is received or
+    refunded now, with its voucher; one that failed is undone. A pending void or
+    adjustment counted as done already: its settlement changes nothing here (a failed one
+    is kept for review by the caller)."""
+    approved = result.outcome.moves_money
+    step = op.step
+    match step:
+        case steps.Capture() | steps.DepositCapture():
+            line = order.line(step.line_id).capture_settled(op.key, approved=approved)
+            settled = order.with_line(line)
+            if not approved:
+                return Applied(order=settled)
+            voucher = _capture_voucher(order, op, step, settings, now)
+            return Applied(order=settled, vouchers=(voucher,))
+        case steps.Refund():
+            line = order.line(step.line_id).refund_settled(op.key, approved=approved)
+            settled = order.with_line(line)
+            if not approved:
+                return Applied(order=settled)
+            method = order.line(step.line_id).method.value
+            voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
+                                       method, step.amount, settings, now)  # fmt: skip
+            return Applied(order=settled, vouchers=(voucher,))
+    return Applied(order=order)
 
 
 def _refund_token(result: ProcessorResult) -> RefundToken | None:

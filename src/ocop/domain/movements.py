@@ -99,6 +99,9 @@ class Capture:
     token: CaptureToken | None = None
     refunded: Money = attrs.field(validator=_not_negative)
     captured_at: datetime
+    #: Accepted by the processor, its outcome still to come (N1): it counts against its
+    #: authorization, but nothing is received (nor refundable) until it is settled.
+    pending: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.refunded > self.amount:
@@ -109,6 +112,8 @@ class Capture:
 
     @property
     def refundable(self) -> Money:
+        if self.pending:
+            return Money.zero(self.amount.currency)
         return self.amount - self.refunded
 
 
@@ -124,3 +129,6 @@ class Refund:
     refunded_at: datetime
     #: How the money went back: ``"card"`` (linked or unlinked), or the fallback method.
     method: str = attrs.field(default="card", validator=validate_no_card_data)
+    #: Accepted by the processor, its outcome still to come (N1): it counts against its
+    #: capture (and what the order may still refund), but is not refunded until settled.
+    pending: bool = False

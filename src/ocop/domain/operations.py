@@ -85,6 +85,13 @@ class Operation:
         """Intent recorded and no outcome known yet (O3)."""
         return self.outcome is None or self.outcome is Outcome.UNKNOWN
 
+    @property
+    def awaiting(self) -> bool:
+        """No final outcome yet: in doubt, or accepted pending (N1). Stores list these
+        for recovery (:meth:`~ocop.ports.store.OperationLog.in_doubt`); only those in
+        doubt stop other calls on the order (O3)."""
+        return self.outcome is None or not self.outcome.definitive
+
     def resolved(self, result: ProcessorResult, at: datetime) -> Operation:
         return replaced(self, outcome=result.outcome, result=result, resolved_at=at)
 

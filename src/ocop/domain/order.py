@@ -159,8 +159,8 @@ class Order:
         self._check_received()
 
     def _check_received(self) -> None:
-        """V3: never refunded more than received."""
-        if self.refunded > self.received:
+        """V3: never refunded more than received (refunds pending counted, N1)."""
+        if self.refunded + self.refunding > self.received:
             raise RefundExceedsReceived(
                 f"order {self.order_id}: refunded {self.refunded} exceeds received "
                 f"{self.received} (V3)",
@@ -212,6 +212,11 @@ class Order:
         """Every refund: of lines, by the fallback method, and to other cards."""
         others = total((r.amount for r in self.other_refunds), self.currency)
         return self._sum(lambda line: line.refunded, self.lines) + others
+
+    @cached_property
+    def refunding(self) -> Money:
+        """Refunds accepted by the processor and not settled yet (N1)."""
+        return self._sum(lambda line: line.refunding, self.lines)
 
     @cached_property
     def authorized(self) -> Money:
@@ -379,10 +384,11 @@ class Order:
             raise InvalidInput(
                 f"a refund in {refund.amount.currency} on an order in {self.currency}"
             )
-        if self.refunded + refund.amount > self.received:
+        if self.refunded + self.refunding + refund.amount > self.received:
             raise RefundExceedsReceived(
                 f"order {self.order_id}: refunding {refund.amount} exceeds the "
-                f"{self.received - self.refunded} received and not yet refunded (V3)",
+                f"{self.received - self.refunded - self.refunding} received and not yet "
+                "refunded (V3)",
                 order_id=self.order_id,
                 amount=refund.amount.amount,
             )

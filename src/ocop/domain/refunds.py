@@ -40,7 +40,7 @@ def check_refund(order: Order, return_id: str, amount: Money) -> Money:
     if not amount.is_positive():
         raise InvalidInput("a refund amount must be positive")
     still = (amount - refunded_for(order, return_id)).max(Money.zero(order.currency))
-    available = order.received - order.refunded
+    available = order.received - order.refunded - order.refunding
     if still > available:
         raise RefundExceedsReceived(
             f"order {order.order_id}: refunding {still} exceeds the {available} received and "

@@ -149,21 +149,30 @@ class PaymentLine:
 
     @cached_property
     def refunded(self) -> Money:
-        return total((r.amount for r in self.refunds), self.currency)
+        """Refunds settled (a pending one is in :attr:`refunding`)."""
+        return total((r.amount for r in self.refunds if not r.pending), self.currency)
+
+    @cached_property
+    def refunding(self) -> Money:
+        """Refunds the processor accepted and has not settled yet (N1)."""
+        return total((r.amount for r in self.refunds if r.pending), self.currency)
 
     @cached_property
     def received(self) -> Money:
-        """Money actually taken from the customer on this line."""
+        """Money actually taken from the customer on this line (a pending capture is not,
+        yet: N1)."""
         if self.is_prepayment:
             return self.amount if self.status in _POSTED else Money.zero(self.currency)
-        return self.captured
+        return total((c.amount for c in self.captures if not c.pending), self.currency)
 
     @cached_property
     def paid(self) -> Money:
-        """This line's share of the order's paid total (rule S1)."""
+        """This line's share of the order's paid total (rule S1); pending captures and
+        refunds count as if approved (N1)."""
+        taken = self.captured if self.is_card else self.received
         if not self.active:
-            return self.received - self.refunded
-        return self.received + self.authorized - self.refunded
+            return taken - self.refunded - self.refunding
+        return taken + self.authorized - self.refunded - self.refunding
 
     @cached_property
     def invoiced(self) -> Money:
@@ -368,6 +377,43 @@ class PaymentLine:
             authorizations=self._replace_auth(used), captures=(*self.captures, capture)
         )
 
+    def capture_settled(self, capture_id: str, *, approved: bool) -> PaymentLine:
+        """A pending capture's outcome (N1, N2): approved, it is received; failed, it is
+        undone (its authorization holds the money again, as the processor's does)."""
+        cap = self.capture(capture_id)
+        if approved:
+            kept = tuple(replaced(c, pending=False) if c is cap else c for c in self.captures)
+            return self._settled(captures=kept)
+        if not cap.refunded.is_zero():
+            raise self._illegal(f"capture {capture_id} was refunded: it cannot be undone")
+        captures = tuple(c for c in self.captures if c is not cap)
+        if cap.auth_id is None:
+            return self._settled(captures=captures)
+        auth = self.authorization(cap.auth_id)
+        # What the capture took goes back to the authorization; what it released (a single
+        # capture without multi-capture) stays released.
+        back = replaced(auth, captured=auth.captured - cap.amount)
+        return self._settled(authorizations=self._replace_auth(back), captures=captures)
+
+    def refund_settled(self, refund_id: str, *, approved: bool) -> PaymentLine:
+        """A pending refund's outcome (N1, N2): approved, it is refunded; failed, it is
+        undone and its capture may be refunded again."""
+        found = [r for r in self.refunds if r.refund_id == refund_id]
+        if not found:
+            raise self._illegal(f"no refund {refund_id}")
+        refund = found[0]
+        if approved:
+            kept = tuple(replaced(r, pending=False) if r is refund else r for r in self.refunds)
+            return self._settled(refunds=kept)
+        refunds = tuple(r for r in self.refunds if r is not refund)
+        captures = tuple(
+            replaced(c, refunded=c.refunded - refund.amount)
+            if c.capture_id == refund.capture_id
+            else c
+            for c in self.captures
+        )
+        return self._settled(refunds=refunds, captures=captures)
+
     def posted(self) -> PaymentLine:
         """A prepayment was received and posted (at submit)."""
         if not self.is_prepayment:
@@ -401,7 +447,7 @@ class PaymentLine:
             return self.refunded_with_all((refund,))
         if any(r.refund_id == refund.refund_id for r in self.refunds):
             raise self._illegal(f"refund {refund.refund_id} already recorded")
-        if refund.amount > self.received - self.refunded:
+        if refund.amount > self.received - self.refunded - self.refunding:
             raise self._illegal("refund exceeds what was received (V3)", refund.amount)
         return self._settled(refunds=(*self.refunds, refund))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from enum import StrEnum
 from typing import Protocol
 
 import attrs
@@ -11,15 +13,49 @@ from ocop.domain.operations import ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, SavedInstrument
 
 
+class RecoveryMethod(StrEnum):
+    """How ``recover()`` learns what became of a call in doubt (N3)."""
+
+    #: :meth:`PaymentProcessor.lookup` of its key.
+    LOOKUP = "lookup"
+    #: The same request again with the same key: the processor's idempotency answers
+    #: what the first call came to (calls that need a CVV or a card are looked up only).
+    REPLAY = "replay"
+
+
 @attrs.frozen(kw_only=True)
 class ProcessorCapabilities:
-    """What a processor connector supports, and the account it acts under."""
+    """What a processor connector supports, and the account it acts under.
+
+    Recovery (N3): ``recovery`` says how a call in doubt is asked about again.
+    ``unknown_key_never_received``: the processor keeps every key it received, so one it
+    does not know was never received (else an unknown key decides nothing: the call stays
+    in doubt, for reconciliation by hand). ``key_lifetime``: how long the processor keeps
+    a key (None: for ever); past it a call is never replayed, nor is an unknown key taken
+    as never received.
+    """
 
     connector: str
     service_account: str
     multi_capture: bool = True
     adjustments: bool = True
     unlinked_refunds: bool = True
+    recovery: RecoveryMethod = RecoveryMethod.LOOKUP
+    unknown_key_never_received: bool = True
+    key_lifetime: timedelta | None = None
+    #: Other (connector, service account) pairs it also serves: a router's (I5).
+    also_serves: frozenset[tuple[str, str]] = frozenset()
+
+    def serves(self, connector: str, service_account: str) -> bool:
+        """Whether tokens issued under this connector and account go through it (I5)."""
+        pair = (connector, service_account)
+        return pair == (self.connector, self.service_account) or pair in self.also_serves
+
+    @property
+    def accounts(self) -> str:
+        """The connector/account pairs it serves, in words (for error messages)."""
+        pairs = sorted({(self.connector, self.service_account), *self.also_serves})
+        return ", ".join(f"{connector}/{account}" for connector, account in pairs)
 
 
 class PaymentProcessor(Protocol):
@@ -32,15 +68,18 @@ class PaymentProcessor(Protocol):
       replayed with a different request (kind, amount, target) it raises
       :class:`~ocop.domain.errors.IdempotencyConflict` (rule O4, V6).
     - Every answer is a :class:`ProcessorResult` whose outcome is ``APPROVED``,
-      ``DECLINED`` or ``UNKNOWN`` (a timeout: the call may or may not have
+      ``DECLINED``, ``PENDING`` (accepted; the final outcome comes later in a
+      notification, N1) or ``UNKNOWN`` (a timeout: the call may or may not have
       happened). A call never raises for a decline.
     - It enforces what real processors enforce: capture <= open authorized,
       refund <= captured - refunded, void only what is uncaptured, tokens of
       another connector or service account refused (declined), expired
       authorizations declined.
-    - :meth:`lookup` tells what became of a key: the stored answer, or
-      ``NOT_RECEIVED`` when the call never arrived (then the key is spent and
-      will not be carried out later), or ``UNKNOWN`` when it cannot tell now.
+    - :meth:`lookup` tells what became of a key: the stored answer (``PENDING``
+      while it is not settled), or ``NOT_RECEIVED`` when it does not know the key
+      (never received, if :attr:`ProcessorCapabilities.unknown_key_never_received`;
+      then the key is spent and will not be carried out later), or ``UNKNOWN``
+      when it cannot tell now.
     - A CVV given to :meth:`tokenize` is used once and never stored or echoed.
     """
 

@@ -11,6 +11,7 @@ from typing import Protocol, Self
 import attrs
 
 from ocop.domain.journal import Voucher
+from ocop.domain.notifications import Notification
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery
@@ -171,4 +172,14 @@ class OrderStore(Protocol):
 
     def release(self, names: Sequence[str], holder: str) -> None:
         """End ``holder``'s claims on ``names``; other holders' claims are left alone."""
+        ...
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        """Keep a processor notification ocop could not apply (N2: it matches nothing; N4:
+        unsolicited), committed when it returns; once per ``notification_id`` (True when
+        it was not kept before). Nothing kept is ever dropped."""
+        ...
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        """Every notification kept for review, in the order they were first kept."""
         ...

@@ -30,6 +30,7 @@ from ocop.domain.errors import InvalidArgument
 from ocop.domain.holds import MAX_NOTE_LENGTH, check_reason
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
+from ocop.domain.notifications import Notification, NotificationResult
 from ocop.domain.order import Channel, HoldCode, Order, OrderStatus
 from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
@@ -260,7 +261,21 @@ class BackOfficeServices:
         interrupted, and post pending vouchers (O2, A2)."""
         from ocop.services import recovery
 
-        return recovery.recover(self._ports, self._holder)
+        return recovery.recover(self._ports, f"{self._holder}:recover")
+
+    def handle_notification(self, notification: Notification) -> NotificationResult:
+        """Apply a processor notification (N1, N2): it settles the pending (or in doubt)
+        operation it names exactly once; a failed pending capture or refund is undone;
+        the same notification again is a duplicate and changes nothing; one that matches
+        nothing is kept for review (:meth:`notifications_for_review`), never dropped."""
+        from ocop.services import notifications
+
+        check_instance(notification, Notification, "notification")
+        return notifications.handle_notification(self._ports, notification)
+
+    def notifications_for_review(self) -> tuple[Notification, ...]:
+        """Notifications ocop kept because it could not apply them, oldest first."""
+        return self._ports.store.kept_for_review()
 
     def renew_authorizations(self) -> RenewalReport:
         """The authorization renewal job (A1, A2): renew open authorizations that expire

@@ -59,7 +59,7 @@ class Secrets:
 
 def require_no_doubt(uow: UnitOfWork, order_id: str) -> None:
     """O3: refuse to move money on an order while one of its operations is in doubt."""
-    doubt = tuple(op.key for op in uow.operations.in_doubt(order_id))
+    doubt = tuple(op.key for op in uow.operations.in_doubt(order_id) if op.in_doubt)
     if doubt:
         raise OperationInDoubt(order_id, doubt)
 
@@ -230,7 +230,7 @@ def _attempt(
     """
     if any(op.in_doubt for op in attempts):
         raise OperationInDoubt(order_id, tuple(op.key for op in attempts if op.in_doubt))
-    approved = [op for op in attempts if op.outcome is Outcome.APPROVED]
+    approved = [op for op in attempts if op.outcome in (Outcome.APPROVED, Outcome.PENDING)]
     if approved and _reuses(step, settings):
         if approved[0].step != step:
             raise IdempotencyConflict(approved[0].key)
@@ -325,7 +325,7 @@ def _settle_once(
         known: list[tuple[Operation, ProcessorResult]] = []
         for op, result in answers:
             stored = uow.operations.get(op.key) if reread else op
-            if stored is not None and not stored.in_doubt:
+            if stored is not None and not stored.awaiting:
                 outcomes[op.key] = stored  # settled already (by recovery, or another worker)
                 if stored.outcome is not result.outcome and result.outcome is not Outcome.UNKNOWN:
                     log.error("answer %s for %s differs from the %s already settled: reconcile "

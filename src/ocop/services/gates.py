@@ -85,23 +85,17 @@ def require_issuing_account(
 ) -> None:
     """I5: capture and refund go through the connector and account that issued ``token``
     (an authorization's or a capture's); a mismatch is refused before any call."""
-    if (token.connector, token.service_account) != (
-        capabilities.connector,
-        capabilities.service_account,
-    ):
+    if not capabilities.serves(token.connector, token.service_account):
         raise ConnectorMismatch(
             f"{what} belongs to {token.connector}/{token.service_account}, "
-            f"not {capabilities.connector}/{capabilities.service_account}"
+            f"not {capabilities.accounts}"
         )
 
 
 def require_same_account(card: CardToken, capabilities: ProcessorCapabilities) -> None:
     """I5: a card token is usable only with the connector and account that issued it."""
-    if (card.connector, card.service_account) != (
-        capabilities.connector,
-        capabilities.service_account,
-    ):
+    if not capabilities.serves(card.connector, card.service_account):
         raise ConnectorMismatch(
             f"{card.display} was tokenized by {card.connector}/{card.service_account}, not by "
-            f"{capabilities.connector}/{capabilities.service_account}"
+            f"{capabilities.accounts}"
         )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain.errors import OcopError
-from ocop.domain.operations import Outcome
-from ocop.services.engine import post_pending, settle
+from ocop.domain.errors import IllegalTransition, OcopError
+from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.ports.processor import RecoveryMethod
+from ocop.services.engine import Secrets, post_pending, request, settle
 from ocop.services.logs import logger
 from ocop.services.renewals import finish_renewals
 from ocop.services.wiring import Ports
@@ -29,7 +30,11 @@ class RecoveryReport:
     ``unapplied``: keys the processor answered but whose outcome the order refused
     (an error ocop raised); they stay in doubt, logged, for a person to look at,
     and do not stop the recovery of the others. ``renewals``: orders whose interrupted
-    renewal (A2) this recovery finished, re-authorized or held.
+    renewal (A2) this recovery finished, re-authorized or held. ``pending``: keys the
+    processor accepted and has not settled yet (N1: a notification will, or a later
+    recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
+    decide (N3: the processor no longer knows them, or they are past its key lifetime,
+    or cannot be replayed): reconcile them by hand with the processor's records.
     """
 
     resolved: tuple[str, ...] = ()
@@ -37,6 +42,8 @@ class RecoveryReport:
     unapplied: tuple[str, ...] = ()
     vouchers_posted: int = 0
     renewals: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+    for_reconciliation: tuple[str, ...] = ()
 
 
 def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
@@ -48,8 +55,21 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     orders: list[str] = []
     still: list[str] = []
     unapplied: list[str] = []
+    pending: list[str] = []
+    manual: list[str] = []
     for op in doubtful:
-        result = ports.processor.lookup(op.key)
+        result = ask(ports, op)
+        if result is None and op.outcome is Outcome.PENDING:
+            pending.append(op.key)
+            continue
+        if result is None:
+            log.error("%s stays in doubt: the processor cannot tell; reconcile it by hand", op.key)
+            still.append(op.key)
+            manual.append(op.key)
+            continue
+        if op.outcome is Outcome.PENDING and not result.outcome.definitive:
+            pending.append(op.key)  # accepted, not settled yet: a notification will
+            continue
         if result.outcome is Outcome.UNKNOWN:
             log.warning("still in doubt %s", op.key)
             still.append(op.key)
@@ -70,4 +90,29 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
         unapplied=tuple(unapplied),
         vouchers_posted=post_pending(ports),
         renewals=renewals,
+        pending=tuple(pending),
+        for_reconciliation=tuple(manual),
     )
+
+
+def ask(ports: Ports, op: Operation) -> ProcessorResult | None:
+    """What the processor says became of ``op``, asked the way it supports (N3); None
+    when it cannot decide: a key it does not know while it does not keep every key, or
+    one past its key lifetime, or a replay the call cannot be made again for."""
+    caps = ports.processor.capabilities
+    lifetime = caps.key_lifetime
+    expired = lifetime is not None and ports.clock.now() - op.recorded_at >= lifetime
+    if caps.recovery is RecoveryMethod.REPLAY and op.outcome is not Outcome.PENDING:
+        if expired:
+            return None
+        try:
+            with ports.store.unit_of_work() as uow:
+                order = uow.orders.get(op.order_id)
+            result = request(ports.processor, order, op.step, Secrets())(op.key)
+        except IllegalTransition:
+            return None  # it needs a CVV or a card that are never kept
+    else:
+        result = ports.processor.lookup(op.key)
+    if result.outcome is Outcome.NOT_RECEIVED and (expired or not caps.unknown_key_never_received):
+        return None
+    return result

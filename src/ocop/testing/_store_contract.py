@@ -22,6 +22,7 @@ from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.store import OrderStore
 from ocop.testing._claims_contract import ClaimsContract
 from ocop.testing._processor_contract import START
+from ocop.testing._review_contract import ReviewContract
 
 
 def _usd(amount: str) -> Money:
@@ -40,9 +41,11 @@ def _raises_at_step_or_commit(
         commit()
 
 
-class OrderStoreContract(ClaimsContract, abc.ABC):
+class OrderStoreContract(ClaimsContract, ReviewContract, abc.ABC):
     """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5), claims
-    included (:class:`~ocop.testing._claims_contract.ClaimsContract`)."""
+    (:class:`~ocop.testing._claims_contract.ClaimsContract`) and the notifications kept
+    for review (:class:`~ocop.testing._review_contract.ReviewContract`) included; the suite
+    of a durable store overrides :meth:`reopen_store`."""
 
     @abc.abstractmethod
     def make_store(self) -> OrderStore:

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from ocop.domain.notifications import Notification
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.store import (
     Committed,
@@ -111,3 +112,10 @@ class CountingStore:
 
     def release(self, names: Sequence[str], holder: str) -> None:
         self.inner.release(names, holder)
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        """The inner store's review (not counted: no unit of work)."""
+        return self.inner.keep_for_review(notification)
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        return self.inner.kept_for_review()

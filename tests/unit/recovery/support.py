@@ -35,6 +35,7 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
+from ocop.domain.notifications import Notification
 from ocop.ports.processor import ProcessorCapabilities
 from ocop.ports.store import Committed, UnitOfWork
 from ocop.testing.counting import DelegatingUnitOfWork
@@ -140,6 +141,12 @@ class FlakyStore:
 
     def release(self, names: Sequence[str], holder: str) -> None:
         self.inner.release(names, holder)
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        return self.inner.keep_for_review(notification)
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        return self.inner.kept_for_review()
 
 
 @attrs.frozen(kw_only=True)

@@ -28,6 +28,7 @@ from ocop.adapters import demo
 from ocop.adapters.cli import main
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.notifications import Notification
 from ocop.domain.queries import OrderQuery
 from ocop.ports.clock import Clock
 from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
@@ -307,6 +308,12 @@ class CommitCheckedStore:
 
     def release(self, names: Sequence[str], holder: str) -> None:
         self._inner.release(names, holder)
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        return self._inner.keep_for_review(notification)
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        return self._inner.kept_for_review()
 
 
 class TestStoreReportingConflictsAtCommit(OrderStoreContract):

@@ -1,0 +1,149 @@
+"""A processor made of several: each call goes to the one that issued its token (I5).
+
+An omni-channel back office holds authorizations made under several accounts (the
+stores' terminals' merchant account, the online shop's). :class:`ProcessorRouter` is
+itself a :class:`~ocop.ports.processor.PaymentProcessor`: a call on a card, an
+authorization or a capture goes to the processor whose connector and service account
+issued that token; a token of an account none of them serves is refused locally,
+declined with no call. A lookup asks the processors in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ocop.domain.errors import InvalidArgument
+from ocop.domain.money import Money
+from ocop.domain.operations import Outcome, ProcessorResult
+from ocop.domain.tokens import (
+    AuthorizationToken,
+    CaptureToken,
+    CardToken,
+    ProcessorToken,
+    SavedInstrument,
+)
+from ocop.ports.processor import PaymentProcessor, ProcessorCapabilities, RecoveryMethod
+
+__all__ = ["ProcessorRouter"]
+
+
+class ProcessorRouter:
+    """Several processors behind one port, each serving its own connector and account.
+
+    Its capabilities are the first processor's connector and account, serving the others'
+    too; adjustments and multi-capture only where every processor has them (what ocop
+    plans then works on each); unlinked refunds where any has them (the one serving the
+    card decides). Recovery: lookups, asked of each processor in turn; an unknown key is
+    taken as never received only when every processor keeps every key.
+    """
+
+    def __init__(self, processors: Iterable[PaymentProcessor]) -> None:
+        self._processors = tuple(processors)
+        if not self._processors:
+            raise InvalidArgument("a router needs at least one processor", argument="processors")
+        self._by_account: dict[tuple[str, str], PaymentProcessor] = {}
+        for processor in self._processors:
+            caps = processor.capabilities
+            pair = (caps.connector, caps.service_account)
+            if pair in self._by_account:
+                raise InvalidArgument(
+                    f"two processors serve {caps.connector}/{caps.service_account}",
+                    argument="processors",
+                )
+            self._by_account[pair] = processor
+        every = [p.capabilities for p in self._processors]
+        first = every[0]
+        self._caps = ProcessorCapabilities(
+            connector=first.connector,
+            service_account=first.service_account,
+            multi_capture=all(c.multi_capture for c in every),
+            adjustments=all(c.adjustments for c in every),
+            unlinked_refunds=any(c.unlinked_refunds for c in every),
+            recovery=RecoveryMethod.LOOKUP,
+            unknown_key_never_received=all(c.unknown_key_never_received for c in every),
+            also_serves=frozenset(self._by_account) - {(first.connector, first.service_account)},
+        )
+
+    @property
+    def capabilities(self) -> ProcessorCapabilities:
+        return self._caps
+
+    def _for(self, token: ProcessorToken) -> PaymentProcessor | None:
+        return self._by_account.get((token.connector, token.service_account))
+
+    @staticmethod
+    def _refused(key: str, token: ProcessorToken) -> ProcessorResult:
+        reason = f"no processor serves {token.connector}/{token.service_account}"
+        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        processor = self._for(card)
+        if processor is None:
+            return self._refused(key, card)
+        return processor.authorize(key, card, amount)
+
+    def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
+        processor = self._for(authorization)
+        if processor is None:
+            return self._refused(key, authorization)
+        return processor.adjust(key, authorization, amount)
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        processor = self._for(authorization)
+        if processor is None:
+            return self._refused(key, authorization)
+        return processor.capture(key, authorization, amount)
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        processor = self._for(authorization)
+        if processor is None:
+            return self._refused(key, authorization)
+        return processor.void(key, authorization)
+
+    def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        processor = self._for(capture)
+        if processor is None:
+            return self._refused(key, capture)
+        return processor.refund(key, capture, amount)
+
+    def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        processor = self._for(card)
+        if processor is None:
+            return self._refused(key, card)
+        if not processor.capabilities.unlinked_refunds:
+            reason = f"{card.connector}/{card.service_account} takes no unlinked refunds"
+            return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
+        return processor.unlinked_refund(key, card, amount)
+
+    def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
+        for processor in self._processors:
+            if any(i.instrument_id == instrument_id for i in processor.instruments(customer_id)):
+                return processor.tokenize(key, customer_id, instrument_id, cvv)
+        return ProcessorResult(key=key, outcome=Outcome.DECLINED,
+                               reason="no processor holds this saved instrument")  # fmt: skip
+
+    def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
+        processor = self._for(card)
+        if processor is None:
+            raise InvalidArgument(
+                f"no processor serves {card.connector}/{card.service_account}", argument="card"
+            )
+        return processor.save_instrument(customer_id, card)
+
+    def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        return tuple(i for p in self._processors for i in p.instruments(customer_id))
+
+    def lookup(self, key: str) -> ProcessorResult:
+        """The first processor that knows ``key`` answers; unknown to all, never received
+        (each says so), or unknown while one of them cannot tell."""
+        unsure = False
+        for processor in self._processors:
+            found = processor.lookup(key)
+            if found.outcome is Outcome.UNKNOWN:
+                unsure = True
+            elif found.outcome is not Outcome.NOT_RECEIVED:
+                return found
+        outcome = Outcome.UNKNOWN if unsure else Outcome.NOT_RECEIVED
+        return ProcessorResult(key=key, outcome=outcome)

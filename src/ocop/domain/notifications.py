@@ -1,0 +1,83 @@
+"""Processor notifications: what a processor reports after the call (rules N1, N2, N4).
+
+A processor that answers a call *pending* (N1) reports its final outcome later in a
+notification; some notifications come unasked (N4: a chargeback and its reversal, an
+authorization cancelled or expired by the processor). A connector turns what its
+processor sends (a webhook) into :class:`Notification` values, and the host hands each
+to ``bo.handle_notification(n)``. A notification names the operation it is about by
+ocop's operation key (connectors send it to the processor as the request's reference)
+and, where the processor gives one, by the processor's reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.enums import Members
+from ocop.domain.errors import InvalidInput
+from ocop.domain.money import Money
+
+__all__ = ["Notification", "NotificationEvent", "NotificationResult"]
+
+
+class NotificationEvent(Members):
+    """What a notification reports."""
+
+    #: The final outcome of an operation answered pending (N1): ``success`` says which.
+    OUTCOME = "outcome"
+    #: A chargeback against a capture (N4): money taken back by the card holder's bank.
+    CHARGEBACK = "chargeback"
+    #: A chargeback reversed in the merchant's favour (N4).
+    CHARGEBACK_REVERSED = "chargeback_reversed"
+    #: The processor cancelled an authorization, or let it expire (N4).
+    AUTHORIZATION_ENDED = "authorization_ended"
+
+
+def _moment(instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{attribute.name} must be a timezone-aware datetime")
+
+
+@attrs.frozen(kw_only=True)
+class Notification:
+    """One notification from a processor.
+
+    ``notification_id``: the processor's id of this notification (the same notification
+    delivered twice has the same id). ``event``: what it reports. ``key``: the operation
+    key of the call it is about (for an unsolicited one, the key of the authorization or
+    capture it concerns), as the connector sent it as the request's reference.
+    ``reference``: the processor's own reference of that operation, if it gave one.
+    ``success``: for :attr:`NotificationEvent.OUTCOME`, whether the operation succeeded.
+    ``amount``: the money it is about (a chargeback's, or the amount settled). ``reason``:
+    the processor's words. ``at``: when the processor says it happened.
+    """
+
+    notification_id: str = attrs.field(validator=validate_no_card_data)
+    event: NotificationEvent
+    key: str = attrs.field(validator=validate_no_card_data)
+    at: datetime = attrs.field(validator=_moment)
+    success: bool = True
+    reference: str = attrs.field(default="", validator=validate_no_card_data)
+    amount: Money | None = None
+    reason: str = attrs.field(default="", validator=validate_no_card_data)
+
+
+@attrs.frozen(kw_only=True)
+class NotificationResult:
+    """What ``bo.handle_notification(n)`` did (N2): exactly one of ``applied`` (it changed
+    the order it names), ``duplicate`` (it had been applied already: nothing changed) and
+    ``unmatched`` (it names nothing ocop knows: kept for review, never dropped).
+
+    ``order_id`` and ``key``: what it matched. ``undone``: a failure notification undid
+    a pending capture or refund (N2): the money was never moved.
+    """
+
+    applied: bool = False
+    duplicate: bool = False
+    unmatched: bool = False
+    order_id: str | None = None
+    key: str | None = None
+    undone: bool = False

@@ -1,0 +1,95 @@
+"""Processor notifications: ``bo.handle_notification(n)`` (rules N1, N2).
+
+A notification settles the operation it names exactly once, through the same commit
+as a live answer or a recovery (:func:`~ocop.services.engine.settle`: the outcome, the
+order and its vouchers together, once even when two deliveries race). A pending
+capture or refund that failed is undone. The same notification again changes nothing;
+one that names nothing ocop knows, contradicts an outcome already final, or reports
+what ocop does not apply yet (N4: chargebacks, authorizations ended by the processor),
+is kept for review in the store, never dropped.
+"""
+
+from __future__ import annotations
+
+from ocop.domain import steps
+from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
+from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken, RefundToken
+from ocop.services.engine import settle
+from ocop.services.logs import logger
+from ocop.services.wiring import Ports
+
+log = logger("ocop.notifications")
+
+
+def handle_notification(ports: Ports, notification: Notification) -> NotificationResult:
+    """Apply ``notification`` to the operation it names, once (N2)."""
+    if notification.event is not NotificationEvent.OUTCOME:
+        return _kept(ports, notification, "an unsolicited notification")
+    with ports.store.unit_of_work() as uow:
+        op = uow.operations.get(notification.key)
+    if op is None:
+        return _kept(ports, notification, "a notification that names no operation")
+    if not op.awaiting:
+        if (op.outcome is Outcome.APPROVED) is notification.success:
+            return NotificationResult(duplicate=True, order_id=op.order_id, key=op.key)
+        return _kept(ports, notification, f"a notification contradicting the final {op.key}")
+    result = _result(ports, op, notification)
+    if result is None:
+        return _kept(ports, notification, f"a notification {op.key} needs a reference for")
+    _, settled = settle(ports, op.order_id, [(op, result)])
+    mine = settled.get(op.key)
+    if mine is None or mine.result is not result:
+        # Settled first by another delivery, or by a recovery, just now.
+        return NotificationResult(duplicate=True, order_id=op.order_id, key=op.key)
+    failed = not notification.success
+    if failed and op.outcome is Outcome.PENDING and isinstance(op.step, steps.Void | steps.Adjust):
+        # The order counted it as done: a person must look at the authorization.
+        _kept(ports, notification, f"a failed pending {op.kind.value}")
+    undone = failed and isinstance(op.step, steps.Capture | steps.DepositCapture | steps.Refund)
+    log.info("notification %s settled %s as %s", notification.notification_id, op.key,
+             result.outcome.value)  # fmt: skip
+    return NotificationResult(applied=True, order_id=op.order_id, key=op.key,
+                              undone=undone and op.outcome is Outcome.PENDING)  # fmt: skip
+
+
+def _result(ports: Ports, op: Operation, notification: Notification) -> ProcessorResult | None:
+    """The processor's answer the notification stands for: a pending operation keeps the
+    references its pending answer gave; one in doubt takes them from the notification."""
+    outcome = Outcome.APPROVED if notification.success else Outcome.DECLINED
+    if op.outcome is Outcome.PENDING and op.result is not None:
+        return ProcessorResult(key=op.key, outcome=outcome, amount=op.result.amount,
+                               token=op.result.token, multi_capture=op.result.multi_capture,
+                               reason=notification.reason)  # fmt: skip
+    token: ProcessorToken | None = None
+    if notification.success:
+        token = _token(ports, op.step, notification.reference)
+        if token is None and isinstance(op.step, steps.Authorize | _MINTS):
+            return None
+    return ProcessorResult(key=op.key, outcome=outcome, amount=notification.amount,
+                           token=token, reason=notification.reason)  # fmt: skip
+
+
+_MINTS = steps.Capture | steps.DepositCapture | steps.Refund | steps.UnlinkedRefund
+
+
+def _token(ports: Ports, step: steps.Step, reference: str) -> ProcessorToken | None:
+    """The processor's reference of a call in doubt, as the token its answer carries."""
+    if not reference:
+        return None
+    caps = ports.processor.capabilities
+    match step:
+        case steps.Authorize():
+            return AuthorizationToken(reference, caps.connector, caps.service_account)
+        case steps.Capture() | steps.DepositCapture():
+            return CaptureToken(reference, caps.connector, caps.service_account)
+        case steps.Refund() | steps.UnlinkedRefund():
+            return RefundToken(reference, caps.connector, caps.service_account)
+    return None
+
+
+def _kept(ports: Ports, notification: Notification, what: str) -> NotificationResult:
+    new = ports.store.keep_for_review(notification)
+    if new:
+        log.warning("kept for review: %s (%s)", what, notification.notification_id)
+    return NotificationResult(unmatched=True)

@@ -1,0 +1,190 @@
+"""``bo.handle_notification(n)`` (rules N1, N2), with a processor that answers pending.
+
+A pending capture covers its invoice and does not block the order; its notification
+settles it once (posted then, or undone); the same notification again is a duplicate; a
+notification that names nothing, or contradicts a final outcome, or comes unasked, is kept
+for review, never dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ocop import (
+    Actor,
+    AuthorizationToken,
+    BackOffice,
+    CaptureToken,
+    Channel,
+    Customer,
+    InvalidArgument,
+    Money,
+    Notification,
+    NotificationEvent,
+    NotificationResult,
+    Operation,
+    Outcome,
+    ProcessorResult,
+    VoucherKind,
+)
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from worlds import START, by_card, usd
+
+from .support import UnsureProcessor
+
+AGENT = Actor.call_center("agent-1")
+
+
+class Pending(UnsureProcessor):
+    """Answers the kinds in ``pending`` with PENDING (the simulator moved the money)."""
+
+    def __init__(self, sim: SimulatedProcessor) -> None:
+        super().__init__(sim)
+        self.pending: set[str] = set()
+
+    def _held(self, kind: str, result: ProcessorResult) -> ProcessorResult:
+        if kind not in self.pending or result.outcome is not Outcome.APPROVED:
+            return result
+        return ProcessorResult(key=result.key, outcome=Outcome.PENDING, amount=result.amount,
+                               token=result.token)  # fmt: skip
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        return self._held("capture", super().capture(key, authorization, amount))
+
+    def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        return self._held("refund", super().refund(key, capture, amount))
+
+
+def world() -> tuple[ManualClock, Pending, BackOffice]:
+    clock = ManualClock(START)
+    processor = Pending(SimulatedProcessor(clock=clock))
+    bo = BackOffice.in_memory(processor=processor, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    return clock, processor, bo
+
+
+def note(key: str, *, success: bool = True, n: int = 1, reference: str = "") -> Notification:
+    return Notification(notification_id=f"N-{n}", event=NotificationEvent.OUTCOME, key=key,
+                        at=START + timedelta(hours=n), success=success,
+                        reference=reference)  # fmt: skip
+
+
+def operation(bo: BackOffice, key: str) -> Operation:
+    with bo.ports.store.unit_of_work() as uow:
+        found = uow.operations.get(key)
+    assert found is not None
+    return found
+
+
+def test_a_pending_capture_covers_its_invoice_and_its_notification_posts_it_once() -> None:
+    _, processor, bo = world()
+    processor.pending.add("capture")
+    result = bo.invoice("SO-1", "INV-1", usd("60.00"))
+    (capture,) = result.captures
+    assert capture.pending
+    assert result.uncovered == usd("0.00")
+    assert result.in_doubt == ()
+    assert bo.order("SO-1").received == usd("0.00")
+    assert bo.journal("SO-1") == ()
+    again = bo.invoice("SO-1", "INV-1", usd("60.00"))  # a retry takes nothing twice (I4)
+    assert [c.capture_id for c in again.captures] == [capture.capture_id]
+    processor.pending.clear()
+    other = bo.invoice("SO-1", "INV-2", usd("40.00"))  # a pending call blocks nothing (N1)
+    assert other.uncovered == usd("0.00")
+    done = bo.handle_notification(note(capture.capture_id))
+    assert done == NotificationResult(applied=True, order_id="SO-1", key=capture.capture_id)
+    order = bo.order("SO-1")
+    assert order.received == usd("100.00")
+    assert [v.kind for v in bo.journal("SO-1")] == [VoucherKind.PAYMENT, VoucherKind.PAYMENT]
+    assert operation(bo, capture.capture_id).outcome is Outcome.APPROVED
+    duplicate = bo.handle_notification(note(capture.capture_id))
+    assert duplicate.duplicate
+    assert not duplicate.applied
+    assert len(bo.journal("SO-1")) == 2
+
+
+def test_a_failed_pending_capture_is_undone_and_the_invoice_can_be_captured_again() -> None:
+    _, processor, bo = world()
+    processor.pending.add("capture")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    undone = bo.handle_notification(note(capture.capture_id, success=False))
+    assert undone.applied
+    assert undone.undone
+    order = bo.order("SO-1")
+    assert order.lines[0].captures == ()
+    assert order.lines[0].authorized == usd("100.00")
+    assert bo.journal("SO-1") == ()
+    processor.pending.clear()
+    bo.invoice("SO-1", "INV-1", usd("60.00"))  # the failed capture stands for nothing (I4)
+    assert [r.key[-2:] for r in bo.operations("SO-1") if r.kind.value == "capture"] == [
+        "#1",
+        "#2",
+    ]
+
+
+def test_a_pending_refund_counts_against_its_capture_until_settled() -> None:
+    _, processor, bo = world()
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    processor.pending.add("refund")
+    refund = bo.refund("SO-1", "RMA-1", usd("30.00"), AGENT)
+    (pending,) = refund.refunds
+    assert pending.pending
+    order = bo.order("SO-1")
+    assert (order.refunded, order.refunding) == (usd("0.00"), usd("30.00"))
+    assert bo.refund("SO-1", "RMA-1", usd("30.00"), AGENT).refunds == (pending,)  # once (R5)
+    assert bo.handle_notification(note(pending.refund_id)).applied
+    order = bo.order("SO-1")
+    assert (order.refunded, order.refunding) == (usd("30.00"), usd("0.00"))
+    assert [v.kind for v in bo.journal("SO-1")] == [VoucherKind.PAYMENT, VoucherKind.REFUND]
+    assert pending.capture_id == capture.capture_id
+
+
+def test_what_matches_nothing_or_contradicts_or_comes_unasked_is_kept_for_review() -> None:
+    _, _, bo = world()
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures  # approved at once
+    stray = note("SO-404/capture:INV-1:L1:L1.A1#1", n=7)
+    late_failure = note(capture.capture_id, success=False, n=8)
+    chargeback = Notification(notification_id="N-9", event=NotificationEvent.CHARGEBACK,
+                              key=capture.capture_id, at=START, amount=usd("60.00"))  # fmt: skip
+    for kept in (stray, late_failure, chargeback):
+        assert bo.handle_notification(kept) == NotificationResult(unmatched=True)
+    assert bo.handle_notification(stray).unmatched  # kept once
+    assert bo.notifications_for_review() == (stray, late_failure, chargeback)
+    assert bo.order("SO-1").received == usd("60.00")  # nothing changed
+
+
+def test_a_notification_decides_a_call_in_doubt_with_its_reference() -> None:
+    _, processor, bo = world()
+    processor.sim.script("capture", "timeout_after_success")
+    (key,) = bo.invoice("SO-1", "INV-1", usd("60.00")).in_doubt
+    taken = [e for e in processor.sim.ledger() if e.key == key]
+    reference = processor.sim.lookup(key).token
+    assert taken
+    assert reference is not None
+    assert bo.handle_notification(note(key, reference=reference.value)).applied
+    order = bo.order("SO-1")
+    assert order.received == usd("60.00")
+    assert bo.orders(in_doubt=True) == ()
+    refund = bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT)  # its reference works
+    assert refund.failed == ()
+
+
+def test_a_success_for_a_call_in_doubt_without_a_reference_is_kept_for_review() -> None:
+    _, processor, bo = world()
+    processor.sim.script("capture", "timeout_after_success")
+    (key,) = bo.invoice("SO-1", "INV-1", usd("60.00")).in_doubt
+    assert bo.handle_notification(note(key)).unmatched
+    assert bo.orders(in_doubt=True) == ("SO-1",)
+    assert bo.recover().resolved == (key,)
+
+
+def test_a_notification_must_be_one() -> None:
+    _, _, bo = world()
+    with pytest.raises(InvalidArgument, match="notification"):
+        bo.handle_notification("CAPTURE")  # type: ignore[arg-type]

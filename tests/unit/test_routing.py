@@ -1,0 +1,115 @@
+"""``ProcessorRouter`` (I5): one back office over the processors of several accounts.
+
+Each call goes to the processor whose connector and account issued its token; a token no
+processor serves is refused before any call; recovery finds the processor that knows a
+key; and the router passes the processor contract suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    Channel,
+    ConnectorMismatch,
+    Customer,
+    InvalidArgument,
+    Outcome,
+)
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.routing import ProcessorRouter
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.testing.contracts import KeyedEntry, ProcessorContract
+from worlds import START, card, usd
+
+AGENT = Actor.call_center("agent-1")
+
+
+def two_accounts() -> tuple[SimulatedProcessor, SimulatedProcessor, BackOffice]:
+    clock = ManualClock(START)
+    pos = SimulatedProcessor(clock=clock, service_account="sa-pos", adjustments=False)
+    web = SimulatedProcessor(clock=clock, service_account="sa-web")
+    bo = BackOffice.in_memory(processor=ProcessorRouter([pos, web]), clock=clock)
+    return pos, web, bo
+
+
+def place(bo: BackOffice, order_id: str, account: str, channel: Channel) -> None:
+    token = card(f"tok_{account}", service_account=account)
+    bo.place_order(order_id, channel=channel, customer=Customer.guest(), total=usd("50.00"),
+                   payments=[CardPayment(token, usd("50.00"))])  # fmt: skip
+
+
+def keys(sim: SimulatedProcessor) -> list[str]:
+    return [entry.key for entry in sim.ledger()]
+
+
+def test_each_call_goes_to_the_account_that_issued_its_token() -> None:
+    pos, web, bo = two_accounts()
+    place(bo, "POS-1", "sa-pos", Channel.POS)
+    place(bo, "WEB-1", "sa-web", Channel.ECOMMERCE)
+    for order_id in ("POS-1", "WEB-1"):
+        bo.invoice(order_id, "INV-1", usd("50.00"))
+        bo.refund(order_id, "RMA-1", usd("5.00"), AGENT)
+    assert keys(pos)
+    assert all(key.startswith("POS-1/") for key in keys(pos))
+    assert keys(web)
+    assert all(key.startswith("WEB-1/") for key in keys(web))
+    assert {o: bo.order(o).refunded for o in ("POS-1", "WEB-1")} == {
+        "POS-1": usd("5.00"),
+        "WEB-1": usd("5.00"),
+    }
+
+
+def test_a_token_of_an_account_no_processor_serves_is_refused_before_any_call() -> None:
+    pos, web, bo = two_accounts()
+    with pytest.raises(ConnectorMismatch, match="sim/sa-pos, sim/sa-web"):
+        place(bo, "SO-1", "sa-other", Channel.ECOMMERCE)
+    assert (keys(pos), keys(web)) == ([], [])
+    router = ProcessorRouter([pos, web])
+    stray = card("tok_x", service_account="sa-other")
+    answer = router.authorize("K-1", stray, usd("1.00"))
+    assert answer.outcome is Outcome.DECLINED
+    assert "no processor serves sim/sa-other" in answer.reason
+
+
+def test_recovery_asks_the_processor_that_knows_the_key() -> None:
+    _, web, bo = two_accounts()
+    place(bo, "WEB-1", "sa-web", Channel.ECOMMERCE)
+    web.script("capture", "timeout_after_success")
+    (key,) = bo.invoice("WEB-1", "INV-1", usd("50.00")).in_doubt
+    assert bo.recover().resolved == (key,)
+    assert bo.order("WEB-1").captured == usd("50.00")
+
+
+def test_the_router_plans_only_what_every_processor_supports() -> None:
+    _, _, bo = two_accounts()
+    caps = bo.processor.capabilities
+    assert not caps.adjustments  # the POS account has none: void and authorize again
+    assert caps.serves("sim", "sa-web")
+    assert caps.serves("sim", "sa-pos")
+    assert not caps.serves("sim", "sa-other")
+
+
+@pytest.mark.parametrize("processors", [[], "twice"])
+def test_a_router_needs_processors_of_distinct_accounts(processors: object) -> None:
+    clock = ManualClock(START)
+    given = [SimulatedProcessor(clock=clock)] * 2 if processors == "twice" else []
+    with pytest.raises(InvalidArgument):
+        ProcessorRouter(given)
+
+
+class TestRouterContract(ProcessorContract[ProcessorRouter]):
+    """The router over two simulated accounts keeps the processor contract on each."""
+
+    def make_processor(self, clock: ManualClock) -> ProcessorRouter:
+        self.sims = [SimulatedProcessor(clock=clock),
+                     SimulatedProcessor(clock=clock, service_account="sa-2")]  # fmt: skip
+        return ProcessorRouter(self.sims)
+
+    def ledger_of(self, processor: ProcessorRouter) -> Sequence[KeyedEntry]:
+        return [entry for sim in self.sims for entry in sim.ledger()]
