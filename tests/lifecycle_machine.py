@@ -60,6 +60,8 @@ FAULTS = ("approve",) * 6 + (
     "timeout_after_success",
     "crash_after_success",
 )
+#: Captures and refunds may also be answered pending (N1), settled later by a notification.
+ASYNC_FAULTS = (*FAULTS, "pending")
 EXPECTED = (OperationInDoubt, IllegalTransition, InvalidInput, RefundExceedsReceived)
 
 
@@ -260,7 +262,8 @@ class Lifecycle(RuleBasedStateMachine):
             self.model_total[order_id] = new_total
 
     @rule(order_id=orders, share=st.integers(min_value=1, max_value=100),
-          fault=st.sampled_from(FAULTS), repeat=st.booleans(), pickup=st.booleans())  # fmt: skip
+          fault=st.sampled_from(ASYNC_FAULTS), repeat=st.booleans(),
+          pickup=st.booleans())  # fmt: skip
     def invoice(self, order_id: str, share: int, fault: str, repeat: bool, pickup: bool) -> None:
         """Invoice part of what is left (or repeat the last invoice), with a scripted fault."""
         order = self._order(order_id)
@@ -304,13 +307,15 @@ class Lifecycle(RuleBasedStateMachine):
         self._drain_scripts()
 
     @rule(order_id=orders, share=st.integers(min_value=1, max_value=120),
-          fault=st.sampled_from(FAULTS), unlinked=st.booleans())  # fmt: skip
+          fault=st.sampled_from(ASYNC_FAULTS), unlinked=st.booleans())  # fmt: skip
     def refund(self, order_id: str, share: int, fault: str, unlinked: bool) -> None:
         """A return is refunded: linked over the captures, or to another card."""
         order = self._order(order_id)
         self.returns += 1
         return_id = f"RMA-{self.returns}"
         amount = (order.received - order.refunded).scaled(Decimal(share) / 100).max(usd(1))
+        if unlinked and fault == "pending":
+            fault = "approve"  # the simulator answers only linked refunds pending
         self._fault("unlinked_refund" if unlinked else "refund", fault)
         try:
             if unlinked:
@@ -342,6 +347,26 @@ class Lifecycle(RuleBasedStateMachine):
         self._reconciles()
         for order_id in self.ids:
             assert not any(line.renewing for line in self._order(order_id).lines)
+
+    @precondition(lambda self: bool(self.sim.pending_keys()))
+    @rule(data=st.data(), outcome=st.sampled_from(("approve", "decline")), duplicate=st.booleans())
+    def notify(self, data: st.DataObject, outcome: str, duplicate: bool) -> None:
+        """The processor settles some pending calls and its notifications arrive, in any
+        order, maybe twice (N2): each is applied once, the rest are duplicates."""
+        pending = list(self.sim.pending_keys())
+        keys = data.draw(st.lists(st.sampled_from(pending), min_size=1, unique=True))
+        notes = list(self.sim.settle_pending(outcome, keys=keys))
+        deliveries = data.draw(st.permutations(notes + notes if duplicate else notes))
+        applied: list[str] = []
+        for note in deliveries:
+            result = self.bo.handle_notification(note)
+            assert not result.unmatched
+            if result.applied:
+                applied.append(note.key)
+            else:
+                assert result.duplicate
+        assert sorted(applied) == sorted(keys)  # each once
+        event(f"notifications: {outcome}")
 
     @rule(kind=st.sampled_from(("void", "authorize")), fault=st.sampled_from(FAULTS))
     def renew(self, kind: str, fault: str) -> None:
@@ -476,13 +501,21 @@ class Lifecycle(RuleBasedStateMachine):
             mine = [e for e in ledger if e.key.startswith(prefix)]
             theirs = {e.key: e.amount for e in mine if e.kind == "capture"}
             their_refunds = {e.key: e.amount for e in mine if "refund" in e.kind}
-            our_refunds = {r.refund_id: r.amount for ln in order.lines for r in ln.refunds}
+            our_refunds = {
+                r.refund_id: r.amount for ln in order.lines for r in ln.refunds if not r.pending
+            }
             our_refunds.update((r.refund_id, r.amount) for r in order.other_refunds)
             assert their_refunds == {k: v for k, v in our_refunds.items() if k in their_refunds}
             assert set(their_refunds) == {
                 k for k in our_refunds if "/refund:" in k or "/unlinked_refund:" in k
             }
-            ours = {c.capture_id: c.amount for ln in order.lines if ln.is_card for c in ln.captures}
+            ours = {
+                c.capture_id: c.amount
+                for ln in order.lines
+                if ln.is_card
+                for c in ln.captures
+                if not c.pending  # a pending capture is in the processor's books once settled
+            }
             assert theirs == ours
             authorized = {e.key for e in mine if e.kind == "authorize"}
             auths = {a.auth_id for ln in order.lines for a in ln.authorizations}

@@ -75,17 +75,22 @@ class BackOffice(BackOfficeServices):
         cls,
         path: str | Path,
         settings: Settings | None = None,
-        processor: PaymentProcessor | None = None,
+        *,
+        processor: PaymentProcessor,
         clock: Clock | None = None,
     ) -> Self:
         """The embedded durable default: store and journal in one SQLite file, vouchers
-        written in the same transaction as the change that posts them."""
+        written in the same transaction as the change that posts them.
+
+        ``processor`` is required: a durable back office never falls back to an in-memory
+        processor, which would forget after a restart what it was asked (for tests and
+        demos, ``SimulatedProcessor(clock=..., state="sim.db")`` keeps its records too)."""
         # Imported when first used: `import ocop` loads neither sqlite3 nor cattrs.
         from ocop.adapters.sqlite import SqliteStore
 
         if not (isinstance(path, str) and path) and not isinstance(path, os.PathLike):
             raise InvalidArgument("path must be a file path (str or Path)", argument="path")
-        _check_ports(settings, clock, processor=processor)
+        _check_ports(settings, clock, processor=_required(processor))
         return cls._wired(SqliteStore(path, keeps_journal=True), settings, processor, clock)
 
     @classmethod
@@ -93,20 +98,22 @@ class BackOffice(BackOfficeServices):
         cls,
         dsn: str,
         settings: Settings | None = None,
-        processor: PaymentProcessor | None = None,
+        *,
+        processor: PaymentProcessor,
         clock: Clock | None = None,
         schema: str | None = "ocop",
     ) -> Self:
         """Back offices sharing one PostgreSQL database: store and journal in its ``schema``
         (created if missing; None: the search path of ``dsn``), vouchers written in the same
-        transaction as the change that posts them. Needs the ``postgres`` extra
+        transaction as the change that posts them. ``processor`` is required, as for
+        :meth:`sqlite`. Needs the ``postgres`` extra
         (:class:`~ocop.domain.errors.MissingExtra` without it)."""
         # Imported when first used: psycopg is loaded only by hosts that ask for it.
         from ocop.adapters.postgres import PostgresStore
 
         if not (isinstance(dsn, str) and dsn):
             raise InvalidArgument("dsn must be a PostgreSQL connection string", argument="dsn")
-        _check_ports(settings, clock, processor=processor)
+        _check_ports(settings, clock, processor=_required(processor))
         store = PostgresStore(dsn, keeps_journal=True, schema=schema)
         return cls._wired(store, settings, processor, clock)
 
@@ -148,7 +155,7 @@ _PORTS = {
 
 def _check_ports(settings: object, clock: object, **ports: object) -> None:
     """E1 at the wiring: settings are Settings, a clock tells the time, each port offers
-    what the back office calls (a processor left None gets the factories' default)."""
+    what the back office calls (a processor left None gets in_memory()'s default)."""
     if settings is not None:
         check_instance(settings, Settings, "settings")
     # A datetime has a now() too, the class's: a clock is asked, never a fixed moment.
@@ -164,6 +171,17 @@ def _check_ports(settings: object, clock: object, **ports: object) -> None:
             raise InvalidArgument(
                 f"{name} must implement its port ({', '.join(_PORTS[name])})", argument=name
             )
+
+
+def _required(processor: PaymentProcessor | None) -> PaymentProcessor:
+    """A durable factory's processor: given, never a default (an in-memory one would forget)."""
+    if processor is None:
+        raise InvalidArgument(
+            "processor is required for a durable back office (a connector, or "
+            "SimulatedProcessor(clock=..., state=...) for tests and demos)",
+            argument="processor",
+        )
+    return processor
 
 
 def _system_clock() -> Clock:

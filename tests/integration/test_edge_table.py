@@ -457,9 +457,23 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     (
         "BackOffice.sqlite.path",
         {"none": None, "int": 1, "empty": "", "list": ["x.db"], "bytes": b"x.db"},
-        lambda w, v: BackOffice.sqlite(v),
+        lambda w, v: BackOffice.sqlite(v, processor=w.sim),
     ),
-    ("BackOffice.sqlite.settings", BAD_SETTINGS, lambda w, v: BackOffice.sqlite("never.db", v)),
+    (
+        "BackOffice.sqlite.settings",
+        BAD_SETTINGS,
+        lambda w, v: BackOffice.sqlite("never.db", v, processor=w.sim),
+    ),
+    (
+        "BackOffice.sqlite.processor",
+        {"none": None, "str": "sim", "int": 1, "store": InMemoryStore()},
+        lambda w, v: BackOffice.sqlite("never.db", processor=v),
+    ),
+    (
+        "SimulatedProcessor.state",
+        {"int": 1, "empty": "", "list": ["sim.db"], "bytes": b"sim.db"},
+        lambda w, v: SimulatedProcessor(clock=ManualClock(START), state=v),
+    ),
     ("BackOffice.in_memory.settings", BAD_SETTINGS, lambda w, v: BackOffice.in_memory(v)),
     (
         "BackOffice.in_memory.processor",

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pg_support import private_schema
+from pg_support import STORES, back_office_on
 
 from ocop import (
     Actor,
@@ -24,37 +24,19 @@ from ocop import (
     OrderNotFound,
     Outcome,
 )
-from ocop.adapters.memory import InMemoryStore, ManualClock
-from ocop.adapters.postgres import PostgresStore
+from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sqlite import SqliteStore
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=STORES)
 def world(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[BackOffice, SimulatedProcessor, ManualClock]]:
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    if request.param == "memory":
-        store: InMemoryStore | SqliteStore | PostgresStore = InMemoryStore(keeps_journal=True)
-        yield BackOffice(store=store, journal=store.journal, processor=sim, clock=clock), sim, clock
-    elif request.param == "sqlite":
-        store = SqliteStore(tmp_path / "log.db", keeps_journal=True)
-        yield BackOffice(store=store, journal=store.journal, processor=sim, clock=clock), sim, clock
-        store.close()
-    else:
-        with private_schema() as dsn:
-            store = PostgresStore(dsn, keeps_journal=True)
-            yield (
-                BackOffice(store=store, journal=store.journal, processor=sim, clock=clock),
-                sim,
-                clock,
-            )
-            store.close()
+    with back_office_on(request.param, tmp_path) as found:
+        yield found
 
 
 def _rows(log: tuple[OperationRecord, ...]) -> list[tuple[str, str, str | None, str, str]]:

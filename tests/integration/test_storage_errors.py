@@ -271,10 +271,19 @@ def test_sqlite_a_journal_finding_the_file_locked_raises_storage_busy(tmp_path: 
 # -- a database that cannot be opened or reached --------------------------------------------
 
 
+def _sqlite_office(path: Path) -> BackOffice:
+    return BackOffice.sqlite(path, processor=SimulatedProcessor(clock=ManualClock(START)))
+
+
+def _postgres_office(dsn: str, **options: Any) -> BackOffice:
+    processor = SimulatedProcessor(clock=ManualClock(START))
+    return BackOffice.postgres(dsn, processor=processor, **options)
+
+
 def test_sqlite_a_file_that_cannot_be_opened_raises_storage_unavailable(tmp_path: Path) -> None:
     """E3: a path in a missing folder, or a folder, raises StorageUnavailable for the store,
     the journal and BackOffice.sqlite, sqlite3's error chained."""
-    openings: tuple[Callable[[Path], object], ...] = (SqliteStore, SqliteJournal, BackOffice.sqlite)
+    openings: tuple[Callable[[Path], object], ...] = (SqliteStore, SqliteJournal, _sqlite_office)
     for path in (tmp_path / "missing" / "ocop.db", tmp_path):
         for opening in openings:
             with pytest.raises(StorageUnavailable, match="SQLITE_CANTOPEN") as refused:
@@ -312,7 +321,7 @@ def test_postgres_a_server_that_is_not_there_raises_storage_unavailable() -> Non
     the journal and BackOffice.postgres, psycopg's error chained."""
     port = free_port()
     openings: tuple[Callable[[str], object], ...] = (
-        PostgresStore, PostgresJournal, BackOffice.postgres
+        PostgresStore, PostgresJournal, _postgres_office
     )  # fmt: skip
     for opening in openings:
         with pytest.raises(StorageUnavailable) as refused:
@@ -457,7 +466,7 @@ def test_a_schema_name_that_is_not_a_plain_identifier_is_refused(name: str) -> N
     prefix) raises InvalidInput, naming the argument but not the value, before connecting."""
     dsn = closed_port_dsn()
     openings: tuple[Callable[..., object], ...] = (
-        PostgresStore, PostgresJournal, BackOffice.postgres
+        PostgresStore, PostgresJournal, _postgres_office
     )  # fmt: skip
     for opening in openings:
         with pytest.raises(InvalidInput, match="schema") as refused:
@@ -503,6 +512,9 @@ WITHOUT_PSYCOPG = """
 import sys
 sys.modules["psycopg"] = None  # an import of psycopg now fails, as if it were not installed
 from ocop import BackOffice, MissingExtra
+from ocop.adapters.memory import SystemClock
+from ocop.adapters.simulated import SimulatedProcessor
+sim = SimulatedProcessor(clock=SystemClock())
 try:
     {call}
 except MissingExtra as error:
@@ -513,7 +525,10 @@ except MissingExtra as error:
 
 @pytest.mark.parametrize(
     "call",
-    ["import ocop.adapters.postgres", "BackOffice.postgres('postgresql://127.0.0.1/none')"],
+    [
+        "import ocop.adapters.postgres",
+        "BackOffice.postgres('postgresql://127.0.0.1/none', processor=sim)",
+    ],
 )
 def test_without_psycopg_the_postgres_adapters_raise_missing_extra(call: str) -> None:
     """Importing the PostgreSQL adapters, or BackOffice.postgres, without psycopg raises

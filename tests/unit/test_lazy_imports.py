@@ -55,7 +55,11 @@ def test_the_sqlite_factory_loads_what_it_needs_when_called() -> None:
     code = PROBE.replace(
         "import ocop\n",
         "import ocop, tempfile, pathlib\n"
-        "ocop.BackOffice.sqlite(pathlib.Path(tempfile.mkdtemp()) / 'x.db')\n",
+        "from datetime import UTC, datetime\n"
+        "from ocop.adapters.memory import ManualClock\n"
+        "from ocop.adapters.simulated import SimulatedProcessor\n"
+        "ocop.BackOffice.sqlite(pathlib.Path(tempfile.mkdtemp()) / 'x.db',\n"
+        "    processor=SimulatedProcessor(clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC))))\n",
     )
     loaded = loaded_by(code)
     assert {"sqlite3", "cattrs", "ocop.adapters.sqlite", "ocop.adapters.simulated"} <= loaded

@@ -13,13 +13,17 @@ import pytest
 
 from ocop import (
     Actor,
+    AuthorizationToken,
     BackOffice,
+    CaptureToken,
     CardPayment,
     Channel,
     ConnectorMismatch,
     Customer,
     InvalidArgument,
+    Notification,
     Outcome,
+    ProcessorResult,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.routing import ProcessorRouter
@@ -113,3 +117,60 @@ class TestRouterContract(ProcessorContract[ProcessorRouter]):
 
     def ledger_of(self, processor: ProcessorRouter) -> Sequence[KeyedEntry]:
         return [entry for sim in self.sims for entry in sim.ledger()]
+
+    def pending(self, processor: ProcessorRouter, kind: str) -> bool:
+        self.sims[0].script(kind, "pending")  # the account the suite's card belongs to
+        return True
+
+    def settle(
+        self, processor: ProcessorRouter, key: str, *, approve: bool
+    ) -> Sequence[Notification]:
+        return self.sims[0].settle_pending("approve" if approve else "decline", keys=[key])
+
+
+def test_every_call_on_a_token_no_processor_serves_is_declined_locally() -> None:
+    clock = ManualClock(START)
+    pos = SimulatedProcessor(clock=clock, service_account="sa-pos", unlinked_refunds=False)
+    router = ProcessorRouter([pos, SimulatedProcessor(clock=clock, service_account="sa-web")])
+    stray_auth = AuthorizationToken("auth_x", "sim", "sa-other")
+    stray_capture = CaptureToken("cap_x", "sim", "sa-other")
+    stray_card = card("tok_x", service_account="sa-other")
+    answers = [
+        router.adjust("K-1", stray_auth, usd("1.00")),
+        router.capture("K-2", stray_auth, usd("1.00")),
+        router.void("K-3", stray_auth),
+        router.refund("K-4", stray_capture, usd("1.00")),
+        router.unlinked_refund("K-5", stray_card, usd("1.00")),
+        router.unlinked_refund("K-6", card("tok_p", service_account="sa-pos"), usd("1.00")),
+        router.tokenize("K-7", "C-1", "nothing-saved", "123"),
+    ]
+    assert [a.outcome for a in answers] == [Outcome.DECLINED] * len(answers)
+    assert "takes no unlinked refunds" in answers[5].reason
+    assert pos.ledger() == ()
+    with pytest.raises(InvalidArgument):
+        router.save_instrument("C-1", stray_card)
+
+
+def test_saved_cards_are_kept_and_tokenized_by_the_account_that_holds_them() -> None:
+    clock = ManualClock(START)
+    web = SimulatedProcessor(clock=clock, service_account="sa-web")
+    router = ProcessorRouter([SimulatedProcessor(clock=clock, service_account="sa-pos"), web])
+    saved = router.save_instrument("C-1", card("tok_w", service_account="sa-web"))
+    assert router.instruments("C-1") == (saved,)
+    assert web.instruments("C-1") == (saved,)
+    answer = router.tokenize("K-1", "C-1", saved.instrument_id, "123")
+    assert answer.outcome is Outcome.APPROVED
+
+
+def test_a_lookup_no_processor_can_answer_yet_stays_unknown() -> None:
+    clock = ManualClock(START)
+
+    class Unsure(SimulatedProcessor):
+        def lookup(self, key: str) -> ProcessorResult:
+            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN)
+
+    router = ProcessorRouter([SimulatedProcessor(clock=clock),
+                              Unsure(clock=clock, service_account="sa-2")])  # fmt: skip
+    assert router.lookup("K-404").outcome is Outcome.UNKNOWN
+    alone = ProcessorRouter([SimulatedProcessor(clock=clock)])
+    assert alone.lookup("K-404").outcome is Outcome.NOT_RECEIVED

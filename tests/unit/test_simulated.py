@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -13,6 +15,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SCRIPTS, SimulatedCrash, SimulatedProcessor
 from ocop.domain.errors import IdempotencyConflict, InvalidInput, OcopError
 from ocop.domain.money import Money
+from ocop.domain.notifications import Notification
 from ocop.domain.operations import Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.testing.contracts import START, KeyedEntry, ProcessorContract
@@ -43,12 +46,56 @@ class TestSimulatedProcessorContract(ProcessorContract[SimulatedProcessor]):
     def ledger_of(self, processor: SimulatedProcessor) -> Sequence[KeyedEntry]:
         return processor.ledger()
 
+    def pending(self, processor: SimulatedProcessor, kind: str) -> bool:
+        processor.script(kind, "pending")
+        return True
+
+    def settle(
+        self, processor: SimulatedProcessor, key: str, *, approve: bool
+    ) -> Sequence[Notification]:
+        return processor.settle_pending("approve" if approve else "decline", keys=[key])
+
 
 class TestSingleCaptureSimulatorContract(TestSimulatedProcessorContract):
     """The port contract, run against a simulator without multi-capture or adjustments."""
 
     def make_processor(self, clock: ManualClock) -> SimulatedProcessor:
         return SimulatedProcessor(clock=clock, multi_capture=False, adjustments=False)
+
+
+class TestDurableSimulatorContract(TestSimulatedProcessorContract):
+    """The port contract, run against the simulator keeping its records in a file."""
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path: Path) -> None:
+        self.folder = tmp_path
+        self.files = itertools.count(1)
+
+    def make_processor(self, clock: ManualClock) -> SimulatedProcessor:
+        return SimulatedProcessor(clock=clock, state=self.folder / f"sim-{next(self.files)}.db")
+
+
+class NeverPendingContract(ProcessorContract[SimulatedProcessor]):
+    """The suite for a processor that never answers pending: without the pending hooks
+    (not collected here: what its pending tests do is checked below)."""
+
+    def make_processor(self, clock: ManualClock) -> SimulatedProcessor:
+        return SimulatedProcessor(clock=clock, multi_capture=False)
+
+    def ledger_of(self, processor: SimulatedProcessor) -> Sequence[KeyedEntry]:
+        return processor.ledger()
+
+
+def test_the_settle_hook_is_needed_only_by_processors_that_answer_pending() -> None:
+    """The contract's default settle hook says it is not implemented; without the pending
+    hook, the suite's pending tests skip, saying why."""
+    sim, _ = make_sim()
+    contract = NeverPendingContract()
+    with pytest.raises(NotImplementedError):
+        contract.settle(sim, "k1", approve=True)
+    assert contract.pending(sim, "capture") is False
+    with pytest.raises(pytest.skip.Exception, match="cannot be made to answer a capture pending"):
+        contract.made_pending(sim, "capture")
 
 
 def test_scripted_decline_declines_once_and_moves_nothing() -> None:

@@ -14,35 +14,67 @@ arrives: the answer is unknown, a later lookup finds nothing),
 ``crash_after_success`` (the money moved, then :class:`SimulatedCrash`, which
 is not an :class:`~ocop.domain.errors.OcopError`, is raised as if the calling
 process died).
+
+``pending`` (captures, refunds, voids and adjustments only, rule N1): the call is
+checked as an approval would be (what would be declined is declined), and answered
+``PENDING`` with the token it would carry if approved. Until it is settled the
+money counts as moved for the processor's own checks (a pending capture against its
+authorization, a pending refund against its capture; a pending capture cannot be
+refunded yet), replays and lookups of its key answer ``PENDING``, and it is not in
+the :meth:`~SimulatedProcessor.ledger`. :meth:`~SimulatedProcessor.settle_pending`
+settles pending operations in the order they were made and returns one
+:class:`~ocop.domain.notifications.Notification` for each: approved, the operation
+enters the ledger (dated when settled) and its key answers the approved answer;
+declined, its effect is undone (the authorization or capture gets the money back)
+and its key answers ``DECLINED``.
+
+With ``state=`` (a file path) the simulator keeps its records in a SQLite file
+(:mod:`ocop.adapters.simulated_file`) and a new simulator on the same file carries
+on where the old one stopped: same answers per key, same ledger, unique tokens.
+Scripts queued with :meth:`~SimulatedProcessor.script` and :attr:`calls` belong to
+one simulator object and are not kept.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict, deque
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Final
 
-import attrs
-
-from ocop.domain.errors import IdempotencyConflict, InvalidInput
+from ocop.adapters.simulated_pending import hold, pending_in_order, settle
+from ocop.adapters.simulated_records import (
+    KeyRecord,
+    LedgerEntry,
+    Records,
+    Request,
+)
+from ocop.adapters.simulated_rules import Answer, SimulatedRules
+from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
 from ocop.domain.money import Money
+from ocop.domain.notifications import Notification
 from ocop.domain.operations import Outcome, ProcessorResult
 from ocop.domain.tokens import (
     AuthorizationToken,
     CaptureToken,
     CardToken,
-    ProcessorToken,
-    RefundToken,
     SavedInstrument,
 )
 from ocop.ports.clock import Clock
 from ocop.ports.processor import ProcessorCapabilities
 
-__all__ = ["SCRIPTS", "LedgerEntry", "SimulatedCrash", "SimulatedProcessor"]
+__all__ = [
+    "PENDING_KINDS",
+    "SCRIPTS",
+    "LedgerEntry",
+    "SimulatedCrash",
+    "SimulatedProcessor",
+]
 
 KINDS: Final = ("authorize", "adjust", "capture", "void", "refund", "unlinked_refund", "tokenize")
+#: The faults every call kind can be scripted with.
 SCRIPTS: Final = (
     "approve",
     "decline",
@@ -50,6 +82,8 @@ SCRIPTS: Final = (
     "timeout_after_success",
     "crash_after_success",
 )
+#: The call kinds that can also be scripted ``"pending"`` (N1).
+PENDING_KINDS: Final = ("capture", "refund", "void", "adjust")
 
 
 class SimulatedCrash(BaseException):
@@ -59,44 +93,12 @@ class SimulatedCrash(BaseException):
     """
 
 
-@attrs.frozen(kw_only=True)
-class LedgerEntry:
-    """One money movement (or authorization change) the processor carried out."""
+class SimulatedProcessor(SimulatedRules):
+    """An in-process :class:`~ocop.ports.processor.PaymentProcessor` with a ledger.
 
-    kind: str
-    key: str
-    amount: Money
-    reference: str
-    target: str
-    at: datetime
-
-
-@attrs.define
-class _Auth:
-    card: CardToken
-    amount: Money
-    captured: Money
-    voided: Money
-    created_at: datetime
-    multi_capture: bool
-
-    @property
-    def open(self) -> Money:
-        return self.amount - self.captured - self.voided
-
-
-@attrs.define
-class _Capture:
-    amount: Money
-    refunded: Money
-
-
-_Request = tuple[object, ...]
-_Outcome = tuple[ProcessorResult, LedgerEntry | None]
-
-
-class SimulatedProcessor:
-    """An in-process :class:`~ocop.ports.processor.PaymentProcessor` with a ledger."""
+    ``state``: a file path for the durable mode (its records survive a restart);
+    None keeps them in memory.
+    """
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class SimulatedProcessor:
         connector: str = "sim",
         service_account: str = "sa-1",
         authorization_days: int = 30,
+        state: str | os.PathLike[str] | None = None,
     ) -> None:
         self._clock = clock
         self._caps = ProcessorCapabilities(
@@ -120,14 +123,7 @@ class SimulatedProcessor:
         self._lifetime = timedelta(days=authorization_days)
         self._lock = threading.RLock()
         self._scripts: dict[str, deque[str]] = defaultdict(deque)
-        self._answers: dict[str, tuple[_Request, ProcessorResult]] = {}
-        self._unreceived: dict[str, _Request] = {}
-        self._spent: set[str] = set()
-        self._auths: dict[str, _Auth] = {}
-        self._captures: dict[str, _Capture] = {}
-        self._instruments: dict[str, SavedInstrument] = {}
-        self._ledger: list[LedgerEntry] = []
-        self._serial = 0
+        self._records = _open(state)
         self.calls = 0  #: how many money calls reached the processor (replays included)
 
     # -- test controls -----------------------------------------------------------------
@@ -135,21 +131,72 @@ class SimulatedProcessor:
         """Queue outcomes for the next calls of ``kind`` (default: approve)."""
         if kind not in KINDS:
             raise InvalidInput(f"unknown call kind {kind!r}; one of {', '.join(KINDS)}")
-        for outcome in outcomes or ("approve",):
-            if outcome not in SCRIPTS:
-                raise InvalidInput(f"unknown script {outcome!r}; one of {', '.join(SCRIPTS)}")
-            self._scripts[kind].append(outcome)
+        outcomes = outcomes or ("approve",)
+        for outcome in outcomes:
+            if outcome == "pending" and kind not in PENDING_KINDS:
+                raise InvalidInput(f"only {', '.join(PENDING_KINDS)} calls can be answered pending")
+            if outcome not in (*SCRIPTS, "pending"):
+                raise InvalidInput(
+                    f"unknown script {outcome!r}; one of {', '.join(SCRIPTS)}, pending"
+                )
+        with self._lock:
+            self._scripts[kind].extend(outcomes)
 
     def ledger(self) -> tuple[LedgerEntry, ...]:
-        """The processor's own records, oldest first, for reconciliation (V5)."""
+        """The processor's own records, oldest first, for reconciliation (V5).
+
+        A pending operation enters it only once settled approved.
+        """
         with self._lock:
-            return tuple(self._ledger)
+            return tuple(self._records.ledger.values())
 
     def authorization_open(self, token: str) -> Money | None:
         """What is still open on an authorization the processor issued (None if unknown)."""
         with self._lock:
-            auth = self._auths.get(token)
+            auth = self._records.auths.get(token)
             return None if auth is None else auth.open
+
+    def pending_keys(self) -> tuple[str, ...]:
+        """The keys of the operations still pending, in the order they were made."""
+        with self._lock:
+            return tuple(p.answer.key for p in pending_in_order(self._records))
+
+    def settle_pending(
+        self, outcome: str = "approve", keys: Sequence[str] | None = None
+    ) -> tuple[Notification, ...]:
+        """Settle the pending operations (or those of ``keys``), in the order they were made.
+
+        ``outcome``: ``"approve"`` or ``"decline"``. A key that is not pending (never was,
+        or already settled) is passed over: an operation is settled, and notified, once.
+        Returns the notification the processor sends for each operation settled.
+        """
+        if outcome not in ("approve", "decline"):
+            raise InvalidInput("outcome must be 'approve' or 'decline'")
+        if keys is not None and (
+            isinstance(keys, str)
+            or not isinstance(keys, Sequence)
+            or not all(isinstance(k, str) for k in keys)
+        ):
+            raise InvalidArgument("keys must be a sequence of operation keys", argument="keys")
+        with self._lock:
+            try:
+                chosen = [
+                    p
+                    for p in pending_in_order(self._records)
+                    if keys is None or p.answer.key in keys
+                ]
+                return tuple(
+                    settle(self._records, p, approve=outcome == "approve", caps=self._caps,
+                           at=self._clock.now())
+                    for p in chosen
+                )  # fmt: skip
+            finally:
+                self._records.save()
+
+    def close(self) -> None:
+        """Close the state file (durable mode); the simulator is not used afterwards."""
+        with self._lock:
+            self._records.close()
 
     @property
     def capabilities(self) -> ProcessorCapabilities:
@@ -158,245 +205,128 @@ class SimulatedProcessor:
     # -- the port ----------------------------------------------------------------------
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
         return self._call(
-            "authorize", key, (card.value, amount), lambda: self._authorize(key, card, amount)
-        )
+            key, Request(kind="authorize", target=card.value, amount=amount),
+            lambda: self._authorize(key, card, amount),
+        )  # fmt: skip
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
         return self._call(
-            "adjust",
-            key,
-            (authorization.value, amount),
+            key, Request(kind="adjust", target=authorization.value, amount=amount),
             lambda: self._adjust(key, authorization, amount),
-        )
+        )  # fmt: skip
 
     def capture(
         self, key: str, authorization: AuthorizationToken, amount: Money
     ) -> ProcessorResult:
         return self._call(
-            "capture",
-            key,
-            (authorization.value, amount),
+            key, Request(kind="capture", target=authorization.value, amount=amount),
             lambda: self._capture(key, authorization, amount),
-        )
+        )  # fmt: skip
 
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
         return self._call(
-            "void", key, (authorization.value,), lambda: self._void(key, authorization)
-        )
+            key, Request(kind="void", target=authorization.value),
+            lambda: self._void(key, authorization),
+        )  # fmt: skip
 
     def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
         return self._call(
-            "refund", key, (capture.value, amount), lambda: self._refund(key, capture, amount)
-        )
+            key, Request(kind="refund", target=capture.value, amount=amount),
+            lambda: self._refund(key, capture, amount),
+        )  # fmt: skip
 
     def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
         return self._call(
-            "unlinked_refund", key, (card.value, amount), lambda: self._unlinked(key, card, amount)
-        )
+            key, Request(kind="unlinked_refund", target=card.value, amount=amount),
+            lambda: self._unlinked(key, card, amount),
+        )  # fmt: skip
 
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
         # The CVV is checked and dropped here: it is in no request, answer or ledger entry.
         valid_cvv = isinstance(cvv, str) and cvv.isdigit() and len(cvv) in (3, 4)
         return self._call(
-            "tokenize",
-            key,
-            (customer_id, instrument_id),
+            key, Request(kind="tokenize", target=customer_id, instrument=instrument_id),
             lambda: self._tokenize(key, customer_id, instrument_id, valid_cvv=valid_cvv),
-        )
+        )  # fmt: skip
 
     def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
         with self._lock:
             self._require_account(card)
             if not card.reusable:
                 raise InvalidInput("only a reusable card token can be saved")
+            instruments = self._records.instruments
             instrument = SavedInstrument(
-                instrument_id=f"PI-{len(self._instruments) + 1}", customer_id=customer_id, card=card
+                instrument_id=f"PI-{len(instruments) + 1}", customer_id=customer_id, card=card
             )
-            self._instruments[instrument.instrument_id] = instrument
+            instruments.put(instrument.instrument_id, instrument)
+            self._records.save()
             return instrument
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
         with self._lock:
-            return tuple(i for i in self._instruments.values() if i.customer_id == customer_id)
+            found = self._records.instruments.values()
+            return tuple(i for i in found if i.customer_id == customer_id)
 
     def lookup(self, key: str) -> ProcessorResult:
         with self._lock:
-            if key in self._answers:
-                return self._answers[key][1]
+            known = self._records.keys.get(key)
+            if known is not None and known.answer is not None:
+                return known.answer
             # Never received (or never sent): the key is spent and will not be carried out later.
-            self._unreceived.pop(key, None)
-            self._spent.add(key)
+            if known is None or not known.spent:
+                self._records.keys.put(key, KeyRecord(spent=True))
+                self._records.save()
             return ProcessorResult(key=key, outcome=Outcome.NOT_RECEIVED)
 
     # -- machinery ---------------------------------------------------------------------
-    def _call(
-        self, kind: str, key: str, args: _Request, run: Callable[[], _Outcome]
-    ) -> ProcessorResult:
-        request: _Request = (kind, *args)
+    def _call(self, key: str, request: Request, run: Callable[[], Answer]) -> ProcessorResult:
         with self._lock:
             self.calls += 1
-            if key in self._answers:
-                first, answer = self._answers[key]
-                if first != request:
-                    raise IdempotencyConflict(key)
-                return answer
-            if key in self._spent:
+            try:
+                return self._answer(key, request, run)
+            finally:
+                self._records.save()  # before the answer, or the crash, leaves the processor
+
+    def _answer(self, key: str, request: Request, run: Callable[[], Answer]) -> ProcessorResult:
+        keys = self._records.keys
+        known = keys.get(key)
+        if known is not None:
+            if known.spent:
                 return ProcessorResult(key=key, outcome=Outcome.NOT_RECEIVED)
-            lost = self._unreceived.pop(key, None)
-            if lost is not None and lost != request:
-                self._unreceived[key] = lost
+            if known.request != request:
                 raise IdempotencyConflict(key)
-            script = self._scripts[kind].popleft() if self._scripts[kind] else "approve"
-            if script == "timeout_before":
-                self._unreceived[key] = request
-                return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="timeout")
-            if script == "decline":
-                answer = ProcessorResult(
-                    key=key, outcome=Outcome.DECLINED, reason="scripted decline"
-                )
-                self._answers[key] = (request, answer)
-                return answer
-            answer, entry = run()
-            self._answers[key] = (request, answer)
-            if entry is not None:
-                self._ledger.append(entry)
-            if script == "timeout_after_success":
-                return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="timeout")
-            if script == "crash_after_success":
-                raise SimulatedCrash(f"process died after {kind} {key}")
+            if known.answer is not None:
+                return known.answer
+        queue = self._scripts[request.kind]
+        script = queue.popleft() if queue else "approve"
+        if script == "timeout_before":
+            keys.put(key, KeyRecord(request=request))
+            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="timeout")
+        if script == "decline":
+            answer = ProcessorResult(key=key, outcome=Outcome.DECLINED, reason="scripted decline")
+            keys.put(key, KeyRecord(request=request, answer=answer))
             return answer
+        if script == "pending":
+            answer = hold(self._records, key, request, run)
+            keys.put(key, KeyRecord(request=request, answer=answer))
+            return answer
+        answer, entry = run()
+        keys.put(key, KeyRecord(request=request, answer=answer))
+        if entry is not None:
+            self._records.append(entry)
+        if script == "timeout_after_success":
+            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="timeout")
+        if script == "crash_after_success":
+            raise SimulatedCrash(f"process died after {request.kind} {key}")
+        return answer
 
-    def _next(self, prefix: str) -> str:
-        self._serial += 1
-        return f"{prefix}_{self._serial}"
 
-    def _decline(self, key: str, reason: str) -> _Outcome:
-        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason), None
+def _open(state: str | os.PathLike[str] | None) -> Records:
+    if state is None:
+        return Records()
+    if not (isinstance(state, str) and state) and not isinstance(state, os.PathLike):
+        raise InvalidArgument("state must be a file path (str or Path)", argument="state")
+    # sqlite3 is imported only when a state file is asked for.
+    from ocop.adapters.simulated_file import FileRecords  # noqa: PLC0415
 
-    def _own(self, token: ProcessorToken) -> bool:
-        return (token.connector, token.service_account) == (
-            self._caps.connector,
-            self._caps.service_account,
-        )
-
-    def _require_account(self, token: ProcessorToken) -> None:
-        if not self._own(token):
-            raise InvalidInput("token of another connector or service account")
-
-    def _approved(
-        self,
-        kind: str,
-        key: str,
-        amount: Money,
-        token: ProcessorToken,
-        target: str,
-        *,
-        multi: bool = False,
-    ) -> _Outcome:
-        entry = LedgerEntry(
-            kind=kind,
-            key=key,
-            amount=amount,
-            reference=token.value,
-            target=target,
-            at=self._clock.now(),
-        )
-        result = ProcessorResult(
-            key=key, outcome=Outcome.APPROVED, amount=amount, token=token, multi_capture=multi
-        )
-        return result, entry
-
-    def _token(self, cls: type[ProcessorToken], prefix: str) -> ProcessorToken:
-        return cls(
-            value=self._next(prefix),
-            connector=self._caps.connector,
-            service_account=self._caps.service_account,
-        )
-
-    def _live_auth(self, key: str, token: AuthorizationToken) -> _Auth | _Outcome:
-        auth = self._auths.get(token.value)
-        if auth is None or not self._own(token):
-            return self._decline(key, "unknown authorization for this account")
-        if self._clock.now() >= auth.created_at + self._lifetime:
-            return self._decline(key, "authorization expired")
-        return auth
-
-    def _authorize(self, key: str, card: CardToken, amount: Money) -> _Outcome:
-        if not self._own(card):
-            return self._decline(key, "card token of another connector or service account")
-        if not amount.is_positive():
-            return self._decline(key, "amount must be positive")
-        now = self._clock.now()
-        if card.expired_on(now.year, now.month):
-            return self._decline(key, "card expired")
-        token = self._token(AuthorizationToken, "auth")
-        zero = Money.zero(amount.currency)
-        self._auths[token.value] = _Auth(
-            card=card, amount=amount, captured=zero, voided=zero, created_at=now,
-            multi_capture=self._caps.multi_capture,
-        )  # fmt: skip
-        return self._approved(
-            "authorize", key, amount, token, card.value, multi=self._caps.multi_capture
-        )
-
-    def _adjust(self, key: str, token: AuthorizationToken, amount: Money) -> _Outcome:
-        if not self._caps.adjustments:
-            return self._decline(key, "adjustments not supported")
-        auth = self._live_auth(key, token)
-        if not isinstance(auth, _Auth):
-            return auth
-        if auth.open.is_zero() or amount < auth.captured + auth.voided or not amount.is_positive():
-            return self._decline(key, "cannot adjust below what is captured")
-        auth.amount = amount
-        return self._approved("adjust", key, amount, token, token.value, multi=auth.multi_capture)
-
-    def _capture(self, key: str, token: AuthorizationToken, amount: Money) -> _Outcome:
-        auth = self._live_auth(key, token)
-        if not isinstance(auth, _Auth):
-            return auth
-        if not amount.is_positive() or amount > auth.open:
-            return self._decline(key, "capture exceeds the open authorized amount")
-        auth.captured = auth.captured + amount
-        if not auth.multi_capture:
-            auth.voided = auth.voided + auth.open
-        capture = self._token(CaptureToken, "cap")
-        self._captures[capture.value] = _Capture(
-            amount=amount, refunded=Money.zero(amount.currency)
-        )
-        return self._approved("capture", key, amount, capture, token.value)
-
-    def _void(self, key: str, token: AuthorizationToken) -> _Outcome:
-        auth = self._auths.get(token.value)
-        if auth is None or not self._own(token) or auth.open.is_zero():
-            return self._decline(key, "nothing open to void")
-        released = auth.open
-        auth.voided = auth.voided + released
-        return self._approved("void", key, released, token, token.value)
-
-    def _refund(self, key: str, token: CaptureToken, amount: Money) -> _Outcome:
-        capture = self._captures.get(token.value)
-        if capture is None or not self._own(token):
-            return self._decline(key, "unknown capture for this account")
-        if not amount.is_positive() or amount > capture.amount - capture.refunded:
-            return self._decline(key, "refund exceeds what is refundable")
-        capture.refunded = capture.refunded + amount
-        return self._approved("refund", key, amount, self._token(RefundToken, "ref"), token.value)
-
-    def _unlinked(self, key: str, card: CardToken, amount: Money) -> _Outcome:
-        if not self._caps.unlinked_refunds:
-            return self._decline(key, "unlinked refunds not supported")
-        if not self._own(card) or not amount.is_positive():
-            return self._decline(key, "card token of another connector or service account")
-        token = self._token(RefundToken, "ref")
-        return self._approved("unlinked_refund", key, amount, token, card.value)
-
-    def _tokenize(
-        self, key: str, customer_id: str, instrument_id: str, *, valid_cvv: bool
-    ) -> _Outcome:
-        instrument = self._instruments.get(instrument_id)
-        if instrument is None or instrument.customer_id != customer_id:
-            return self._decline(key, "no such instrument for this customer")
-        if not valid_cvv:
-            return self._decline(key, "security code check failed")
-        card = attrs.evolve(instrument.card, value=self._next("tok_pi"))
-        return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=card), None
+    return FileRecords(state)

@@ -34,6 +34,8 @@ class NotificationEvent(Members):
     CHARGEBACK_REVERSED = "chargeback_reversed"
     #: The processor cancelled an authorization, or let it expire (N4).
     AUTHORIZATION_ENDED = "authorization_ended"
+    #: Anything else a processor reports: kept for review.
+    OTHER = "other"
 
 
 def _moment(instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:

@@ -390,9 +390,10 @@ class PaymentLine:
         if cap.auth_id is None:
             return self._settled(captures=captures)
         auth = self.authorization(cap.auth_id)
-        # What the capture took goes back to the authorization; what it released (a single
-        # capture without multi-capture) stays released.
-        back = replaced(auth, captured=auth.captured - cap.amount)
+        # What the capture took goes back to the authorization, and what it released when
+        # it closed a single-capture authorization: the processor never captured.
+        released = auth.voided if auth.multi_capture else Money.zero(self.currency)
+        back = replaced(auth, captured=auth.captured - cap.amount, voided=released)
         return self._settled(authorizations=self._replace_auth(back), captures=captures)
 
     def refund_settled(self, refund_id: str, *, approved: bool) -> PaymentLine:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ocop.adapters.memory import ManualClock
 from ocop.domain.errors import IdempotencyConflict
 from ocop.domain.money import Money
+from ocop.domain.notifications import Notification, NotificationEvent
 from ocop.domain.operations import Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.processor import PaymentProcessor
@@ -32,7 +33,16 @@ class KeyedEntry(Protocol):
 
 
 class ProcessorContract(abc.ABC, Generic[P]):
-    """What every :class:`~ocop.ports.processor.PaymentProcessor` guarantees (O4, V6, I5)."""
+    """What every :class:`~ocop.ports.processor.PaymentProcessor` guarantees (O4, V6, I5, N1).
+
+    Hooks a subclass provides: :meth:`make_processor` and :meth:`ledger_of` (required);
+    :meth:`card_for` (a card the processor accepts, for a sandbox's test cards). For a
+    processor that can answer *pending* (N1): :meth:`pending` makes the next call of a
+    kind answer pending and returns True, and :meth:`settle` settles a pending key and
+    returns the notifications the processor sends for it. By default :meth:`pending`
+    returns False, and the pending tests are skipped, saying so: a processor that
+    never answers pending owes nothing there.
+    """
 
     currency = "USD"
 
@@ -54,6 +64,16 @@ class ProcessorContract(abc.ABC, Generic[P]):
             brand="visa",
             last4="4242",
         )
+
+    def pending(self, processor: P, kind: str) -> bool:
+        """Make the next ``kind`` call (capture, refund, void or adjust) answer pending, if
+        the processor under test can be made to; whether it was."""
+        return False
+
+    def settle(self, processor: P, key: str, *, approve: bool) -> Sequence[Notification]:
+        """Settle the pending operation of ``key`` (approved or declined) and return the
+        notifications the processor sends for it. Needed once :meth:`pending` says True."""
+        raise NotImplementedError
 
     # -- helpers -------------------------------------------------------------------------
     def money(self, amount: str) -> Money:
@@ -210,3 +230,82 @@ class ProcessorContract(abc.ABC, Generic[P]):
             assert taken <= self.money("100.00")
 
         captures_stay_within()
+
+    # -- pending answers (N1) ------------------------------------------------------------
+    def made_pending(self, processor: P, kind: str) -> None:
+        if not self.pending(processor, kind):
+            pytest.skip(f"this processor cannot be made to answer a {kind} pending")
+
+    def outcome_notice(self, processor: P, key: str, *, approve: bool) -> Notification:
+        """The one outcome notification settling ``key`` sends."""
+        notes = [n for n in self.settle(processor, key, approve=approve) if n.key == key]
+        assert len(notes) == 1, notes
+        note = notes[0]
+        assert note.event is NotificationEvent.OUTCOME
+        assert note.success is approve
+        return note
+
+    def test_a_pending_capture_holds_its_amount_until_approved(self, processor: P) -> None:
+        """A pending capture carries its capture token, counts against its authorization,
+        answers PENDING to a replay and a lookup, and once approved is approved."""
+        auth = self.authorization(processor, "k-auth", "100.00")
+        self.made_pending(processor, "capture")
+        held = processor.capture("k-cap", auth, self.money("60.00"))
+        assert held.outcome is Outcome.PENDING, held
+        assert isinstance(held.token, CaptureToken)
+        assert processor.capture("k-cap", auth, self.money("60.00")) == held
+        assert processor.lookup("k-cap") == held
+        assert processor.capture("k-over", auth, self.money("40.01")).outcome is Outcome.DECLINED
+        note = self.outcome_notice(processor, "k-cap", approve=True)
+        assert (note.reference, note.amount) == (held.token.value, self.money("60.00"))
+        final = processor.lookup("k-cap")
+        assert final.outcome is Outcome.APPROVED
+        assert final.token == held.token
+        assert processor.capture("k-cap", auth, self.money("60.00")) == final
+        assert self.effects(processor, "k-cap") == 1
+
+    def test_a_pending_capture_declined_gives_the_money_back(self, processor: P) -> None:
+        """A pending capture declined when settled moved nothing: the authorization can be
+        captured in full again."""
+        auth = self.authorization(processor, "k-auth", "100.00")
+        self.made_pending(processor, "capture")
+        held = processor.capture("k-cap", auth, self.money("60.00"))
+        assert held.outcome is Outcome.PENDING, held
+        self.outcome_notice(processor, "k-cap", approve=False)
+        assert processor.lookup("k-cap").outcome is Outcome.DECLINED
+        assert self.effects(processor, "k-cap") == 0
+        self.captured(processor, auth, "k-cap-2", "100.00")
+
+    def test_a_capture_beyond_the_open_amount_is_declined_not_pending(self, processor: P) -> None:
+        """A call scripted pending is still checked: what would be declined is declined."""
+        auth = self.authorization(processor, "k-auth", "100.00")
+        self.made_pending(processor, "capture")
+        over = processor.capture("k-over", auth, self.money("100.01"))
+        assert over.outcome is Outcome.DECLINED
+        assert self.effects(processor, "k-over") == 0
+
+    def test_a_pending_refund_counts_against_its_capture(self, processor: P) -> None:
+        """A pending refund counts against its capture; declined when settled, the capture
+        can be refunded in full again."""
+        auth = self.authorization(processor, "k-auth", "100.00")
+        cap = self.captured(processor, auth, "k-cap", "80.00")
+        self.made_pending(processor, "refund")
+        held = processor.refund("k-ref", cap, self.money("50.00"))
+        assert held.outcome is Outcome.PENDING, held
+        assert processor.refund("k-ref-2", cap, self.money("30.01")).outcome is Outcome.DECLINED
+        note = self.outcome_notice(processor, "k-ref", approve=False)
+        assert note.amount == self.money("50.00")
+        assert self.effects(processor, "k-ref") == 0
+        self.approved(processor.refund("k-ref-3", cap, self.money("80.00")))
+
+    def test_a_pending_void_releases_once_approved(self, processor: P) -> None:
+        """A pending void holds what it releases; approved, the authorization is closed."""
+        auth = self.authorization(processor, "k-auth", "100.00")
+        self.made_pending(processor, "void")
+        held = processor.void("k-void", auth)
+        assert held.outcome is Outcome.PENDING, held
+        assert processor.capture("k-late", auth, self.money("0.01")).outcome is Outcome.DECLINED
+        self.outcome_notice(processor, "k-void", approve=True)
+        assert self.effects(processor, "k-void") == 1
+        late = processor.capture("k-late-2", auth, self.money("0.01"))
+        assert late.outcome is Outcome.DECLINED

@@ -11,8 +11,19 @@ runs against your adapter::
         def ledger_of(self, processor: MyProcessor) -> Sequence[KeyedEntry]:
             return processor.ledger()
 
-Both suites use only the port (plus, for processors, the ledger hook), so an
-adapter that passes them keeps the contract its Protocol's docstring states.
+A processor that can answer *pending* (N1) also implements the ``pending`` and
+``settle`` hooks, and the pending tests run; without them they are skipped::
+
+        def pending(self, processor: MyProcessor, kind: str) -> bool:
+            processor.script(kind, "pending")  # however yours is made to answer pending
+            return True
+
+        def settle(self, processor, key, *, approve):
+            return processor.settle_pending("approve" if approve else "decline", keys=[key])
+
+Both suites use only the port (plus, for processors, the ledger and pending
+hooks), so an adapter that passes them keeps the contract its Protocol's
+docstring states.
 """
 
 from __future__ import annotations

@@ -26,12 +26,39 @@ from ocop.ports.store import (
     VoucherOutbox,
 )
 
-__all__ = ["CountingStore", "DelegatingUnitOfWork"]
+__all__ = ["CountingStore", "DelegatingStore", "DelegatingUnitOfWork"]
 
 
 class _StoreWithJournal(OrderStore, Protocol):
     @property
     def journal(self) -> PaymentJournal: ...
+
+
+class DelegatingStore:
+    """A store that hands everything to ``inner``: subclass it and override what a test
+    double changes (its units of work, most often)."""
+
+    def __init__(self, inner: OrderStore) -> None:
+        self.inner = inner
+
+    def unit_of_work(self) -> UnitOfWork:
+        return self.inner.unit_of_work()
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        """The inner store's claims (no unit of work)."""
+        return self.inner.claim(names, holder, until, now)
+
+    def release(self, names: Sequence[str], holder: str) -> None:
+        self.inner.release(names, holder)
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        """The inner store's review (no unit of work)."""
+        return self.inner.keep_for_review(notification)
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        return self.inner.kept_for_review()
 
 
 class DelegatingUnitOfWork:
@@ -84,18 +111,20 @@ class _CountedUnit(DelegatingUnitOfWork):
         return super().commit()
 
 
-class CountingStore:
-    """An :class:`~ocop.ports.store.OrderStore` over another, counting its units of work."""
+class CountingStore(DelegatingStore):
+    """An :class:`~ocop.ports.store.OrderStore` over another, counting its units of work
+    (claims and notifications kept for review take none, and are not counted)."""
 
     def __init__(self, inner: _StoreWithJournal) -> None:
-        self.inner = inner
+        super().__init__(inner)
+        self._journal = inner.journal
         self.units = 0
         self.commits = 0
 
     @property
     def journal(self) -> PaymentJournal:
         """The inner store's journal (when it keeps one, vouchers go there in its commits)."""
-        return self.inner.journal
+        return self._journal
 
     def reset(self) -> None:
         self.units = self.commits = 0
@@ -103,19 +132,3 @@ class CountingStore:
     def unit_of_work(self) -> UnitOfWork:
         self.units += 1
         return _CountedUnit(self.inner.unit_of_work(), self)
-
-    def claim(
-        self, names: Sequence[str], holder: str, until: datetime, now: datetime
-    ) -> tuple[str, ...]:
-        """The inner store's claims (not counted: no unit of work)."""
-        return self.inner.claim(names, holder, until, now)
-
-    def release(self, names: Sequence[str], holder: str) -> None:
-        self.inner.release(names, holder)
-
-    def keep_for_review(self, notification: Notification) -> bool:
-        """The inner store's review (not counted: no unit of work)."""
-        return self.inner.keep_for_review(notification)
-
-    def kept_for_review(self) -> tuple[Notification, ...]:
-        return self.inner.kept_for_review()

@@ -86,14 +86,14 @@ def test_a_failed_pending_capture_is_undone() -> None:
     assert line.authorization("A1").captured == usd("0.00")
 
 
-def test_a_failed_pending_single_capture_gives_back_only_what_it_took() -> None:
-    """Without multi-capture a capture releases the rest; undone, only its own amount is
-    open again (the rest stays released, as the processor released it)."""
+def test_a_failed_pending_single_capture_gives_back_all_it_held() -> None:
+    """Without multi-capture a capture releases the rest; undone, the authorization holds
+    all it held before, as the processor's does (it never captured)."""
     start = order("100.00", authorized_line("100.00", multi=False))
     applied, logged = answered(start, capture_op(usd("60.00")), Outcome.PENDING)
     assert applied.order.line("L1").authorized == usd("0.00")
     undone = settled(applied.order, logged, approved=False)
-    assert undone.order.line("L1").authorized == usd("60.00")
+    assert undone.order.line("L1").authorized == usd("100.00")
 
 
 def test_a_pending_refund_counts_against_its_capture_and_is_refunded_once_settled() -> None:

@@ -11,8 +11,7 @@ before its answer returns (another worker acting while the live call is away).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 
 import attrs
 
@@ -35,10 +34,9 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
-from ocop.domain.notifications import Notification
 from ocop.ports.processor import ProcessorCapabilities
 from ocop.ports.store import Committed, UnitOfWork
-from ocop.testing.counting import DelegatingUnitOfWork
+from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import START, card, usd
 
 #: A call center user allowed to refund to a card that did not pay (R4).
@@ -123,30 +121,16 @@ class FlakyUnitOfWork(DelegatingUnitOfWork):
         return super().commit()
 
 
-class FlakyStore:
+class FlakyStore(DelegatingStore):
     """An in-memory store whose next ``conflicts`` commits lose a version race."""
 
     def __init__(self) -> None:
-        self.inner = InMemoryStore()
+        super().__init__(InMemoryStore())
         self.conflicts = 0
         self.refused = 0
 
     def unit_of_work(self) -> FlakyUnitOfWork:
         return FlakyUnitOfWork(self, self.inner.unit_of_work())
-
-    def claim(
-        self, names: Sequence[str], holder: str, until: datetime, now: datetime
-    ) -> tuple[str, ...]:
-        return self.inner.claim(names, holder, until, now)
-
-    def release(self, names: Sequence[str], holder: str) -> None:
-        self.inner.release(names, holder)
-
-    def keep_for_review(self, notification: Notification) -> bool:
-        return self.inner.keep_for_review(notification)
-
-    def kept_for_review(self) -> tuple[Notification, ...]:
-        return self.inner.kept_for_review()
 
 
 @attrs.frozen(kw_only=True)

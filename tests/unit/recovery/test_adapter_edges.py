@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -28,11 +27,11 @@ from ocop.adapters import demo
 from ocop.adapters.cli import main
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.domain.notifications import Notification
 from ocop.domain.queries import OrderQuery
 from ocop.ports.clock import Clock
 from ocop.ports.store import Committed, OperationLog, OrderRepository, UnitOfWork, VoucherOutbox
 from ocop.testing.contracts import OrderStoreContract
+from ocop.testing.counting import DelegatingStore
 from worlds import START, card, usd
 
 from .support import OTHER_CARD
@@ -292,28 +291,14 @@ class CommitCheckedUnitOfWork:
         self.rollback()
 
 
-class CommitCheckedStore:
+class CommitCheckedStore(DelegatingStore):
     """An OrderStore over an InMemoryStore, reporting conflicts at commit."""
 
     def __init__(self) -> None:
-        self._inner = InMemoryStore()
+        super().__init__(InMemoryStore())
 
     def unit_of_work(self) -> CommitCheckedUnitOfWork:
-        return CommitCheckedUnitOfWork(self._inner.unit_of_work())
-
-    def claim(
-        self, names: Sequence[str], holder: str, until: datetime, now: datetime
-    ) -> tuple[str, ...]:
-        return self._inner.claim(names, holder, until, now)
-
-    def release(self, names: Sequence[str], holder: str) -> None:
-        self._inner.release(names, holder)
-
-    def keep_for_review(self, notification: Notification) -> bool:
-        return self._inner.keep_for_review(notification)
-
-    def kept_for_review(self) -> tuple[Notification, ...]:
-        return self._inner.kept_for_review()
+        return CommitCheckedUnitOfWork(self.inner.unit_of_work())
 
 
 class TestStoreReportingConflictsAtCommit(OrderStoreContract):

@@ -1,0 +1,334 @@
+"""The Adyen connector against the local emulator of Adyen's Checkout API (issue 12).
+
+A back office over ``AdyenProcessor``: a stored card authorized, captures and refunds
+answered "received" (pending, N1) and settled by the signed webhooks the emulator sends
+(N2), duplicated and reordered; a dropped connection recovered by replaying the request
+under the same idempotency key (N3); a capture the scheme rejects after Adyen accepted
+it kept for review; and the books of ocop and the emulator agreeing (V5).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from ocop import (
+    Actor,
+    AuthorizationToken,
+    BackOffice,
+    CaptureToken,
+    CardPayment,
+    CardToken,
+    Channel,
+    Customer,
+    IdempotencyConflict,
+    InvalidArgument,
+    NotificationEvent,
+    Order,
+    Outcome,
+)
+from ocop.adapters.memory import ManualClock
+from worlds import START, usd
+
+Adyen = pytest.importorskip("Adyen")
+
+from ocop.adapters.adyen import (  # noqa: E402
+    AdyenConfig,
+    AdyenProcessor,
+    card_token,
+    decode_reference,
+    encode_reference,
+    idempotency_key,
+    reference,
+)
+from ocop.adapters.adyen_webhooks import InvalidWebhook, notifications  # noqa: E402
+from ocop.testing.adyen_emulator import AdyenEmulator, sign_item  # noqa: E402
+
+AGENT = Actor.call_center("agent-1")
+SHOPPER = "C-1"
+
+
+@pytest.fixture
+def emulator() -> Iterator[AdyenEmulator]:
+    with AdyenEmulator() as running:
+        yield running
+
+
+def processor_for(emulator: AdyenEmulator, namespace: str = "ocop-test") -> AdyenProcessor:
+    config = AdyenConfig(api_key=emulator.api_key, merchant_account=emulator.merchant_account,
+                         namespace=namespace, checkout_url=emulator.checkout_url,
+                         timeout_seconds=5)  # fmt: skip
+    return AdyenProcessor(config)
+
+
+def stored_card(emulator: AdyenEmulator) -> CardToken:
+    """A card the channel stored for the shopper at Adyen (the emulator's test card)."""
+    client = Adyen.Adyen(xapikey=emulator.api_key, platform="test")
+    client.checkout.recurring_api.baseUrl = emulator.checkout_url
+    answer = client.checkout.recurring_api.stored_payment_methods(
+        {
+            "merchantAccount": emulator.merchant_account,
+            "shopperReference": SHOPPER,
+            "recurringProcessingModel": "UnscheduledCardOnFile",
+            "paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111111111111111"},
+        }
+    ).message
+    return card_token(SHOPPER, answer["id"], emulator.merchant_account, brand="visa",
+                      last4=answer["lastFour"])  # fmt: skip
+
+
+def world(emulator: AdyenEmulator) -> BackOffice:
+    clock = ManualClock(START)
+    bo = BackOffice.in_memory(processor=processor_for(emulator), clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("100.00"),
+                   payments=[CardPayment(stored_card(emulator), usd("100.00"))])  # fmt: skip
+    return bo
+
+
+def webhooks(bo: BackOffice, emulator: AdyenEmulator, **delivery: Any) -> list[str]:
+    """Deliver the emulator's webhooks to the back office, as a host's handler would."""
+    kinds: list[str] = []
+
+    def handler(body: str) -> None:
+        for note in notifications(body, emulator.hmac_key):
+            result = bo.handle_notification(note)
+            kinds.append("applied" if result.applied else "duplicate" if result.duplicate
+                         else "kept")  # fmt: skip
+
+    emulator.deliver(handler, **delivery)
+    return kinds
+
+
+def agreed(bo: BackOffice, emulator: AdyenEmulator) -> Order:
+    """V5: the emulator's succeeded captures and refunds are ocop's settled ones."""
+    order = bo.order("SO-1")
+    line = order.lines[0]
+    theirs = sorted(
+        (r.kind, r.merchant_reference, r.value)
+        for r in emulator.records()
+        if r.kind in ("capture", "refund") and r.state == "succeeded"
+    )
+    ours = sorted(
+        [("capture", c.capture_id, c.amount.minor) for c in line.captures if not c.pending]
+        + [("refund", r.refund_id, r.amount.minor) for r in line.refunds if not r.pending]
+    )
+    assert theirs == ours
+    return order
+
+
+def test_a_stored_card_is_authorized_captured_and_refunded_through_webhooks(
+    emulator: AdyenEmulator,
+) -> None:
+    bo = world(emulator)
+    order = bo.order("SO-1")
+    assert order.authorized == usd("100.00")
+    assert order.lines[0].authorizations[0].token.connector == "adyen"
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    bo.invoice("SO-1", "INV-2", usd("40.00"))
+    assert bo.order("SO-1").received == usd("0.00")  # received: pending until the webhooks
+    delivered = webhooks(bo, emulator, duplicate=True, reverse=True)
+    assert delivered.count("applied") == 2
+    order = agreed(bo, emulator)
+    assert order.received == usd("100.00")
+    bo.refund("SO-1", "RMA-1", usd("30.00"), AGENT)
+    assert bo.order("SO-1").refunding == usd("30.00")
+    webhooks(bo, emulator)
+    order = agreed(bo, emulator)
+    assert (order.refunded, order.refunding) == (usd("30.00"), usd("0.00"))
+    assert len(bo.journal("SO-1")) == 3
+
+
+def test_a_capture_whose_answer_was_lost_is_recovered_by_replay(emulator: AdyenEmulator) -> None:
+    bo = world(emulator)
+    emulator.script("captures", "drop")
+    (key,) = bo.invoice("SO-1", "INV-1", usd("60.00")).in_doubt
+    report = bo.recover()
+    assert report.resolved == (key,)  # the replay under the same key: the stored answer
+    assert [r.outcome for r in bo.operations("SO-1")][-1] is Outcome.PENDING
+    captured = [r for r in emulator.records() if r.kind == "capture"]
+    assert len(captured) == 1  # Adyen captured once
+    webhooks(bo, emulator)
+    assert agreed(bo, emulator).received == usd("60.00")
+
+
+def test_a_capture_the_scheme_rejects_after_adyen_accepted_it_is_kept_for_review(
+    emulator: AdyenEmulator,
+) -> None:
+    """CAPTURE, then CAPTURE_FAILED: the capture was settled approved by the first; the
+    second contradicts a final outcome and is kept for review, for reconciliation by hand
+    (ocop does not undo an approved capture by itself)."""
+    bo = world(emulator)
+    emulator.script("captures", "failed")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    delivered = webhooks(bo, emulator)
+    assert delivered.count("applied") == 1
+    assert delivered.count("kept") == 1
+    (kept,) = [n for n in bo.notifications_for_review() if n.key == capture.capture_id]
+    assert not kept.success
+    assert webhooks(bo, emulator) == []  # nothing left to deliver
+
+
+def test_webhooks_with_a_bad_signature_are_refused_whole(emulator: AdyenEmulator) -> None:
+    bo = world(emulator)
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    (body,) = [b for b in emulator.webhooks() if '"CAPTURE"' in b]
+    tampered = json.loads(body)
+    tampered["notificationItems"][0]["NotificationRequestItem"]["amount"]["value"] = 1
+    with pytest.raises(InvalidWebhook):
+        notifications(json.dumps(tampered), emulator.hmac_key)
+    with pytest.raises(InvalidWebhook):
+        notifications("not json", emulator.hmac_key)
+    assert bo.order("SO-1").received == usd("0.00")
+
+
+def test_idempotency_keys_fit_adyen_and_never_collide_across_back_offices() -> None:
+    key = "SO-1/capture:INV-1:L1:L1.A1#1"
+    assert idempotency_key("shop", key) == f"shop:{key}"
+    assert idempotency_key("shop", key) != idempotency_key("test", key)
+    long = "SO-" + "x" * 120 + "/capture:INV-1:L1:L1.A1#1"
+    hashed = idempotency_key("shop", long)
+    assert len(hashed) <= 64
+    assert hashed == idempotency_key("shop", long)
+    assert hashed != idempotency_key("shop", long + "2")
+    assert len(idempotency_key("shop", "SO-é/capture")) <= 64
+
+
+def test_unreferenced_refunds_are_declined_without_a_call(emulator: AdyenEmulator) -> None:
+    processor = processor_for(emulator)
+    assert not processor.capabilities.unlinked_refunds
+    answer = processor.unlinked_refund("K-1", stored_card(emulator), usd("5.00"))
+    assert answer.outcome is Outcome.DECLINED
+    assert not [r for r in emulator.records() if r.kind == "refund"]
+
+
+def test_saved_cards_come_from_adyen_and_tokenize_checks_the_owner(
+    emulator: AdyenEmulator,
+) -> None:
+    processor = processor_for(emulator)
+    card = stored_card(emulator)
+    (saved,) = processor.instruments(SHOPPER)
+    assert saved.card.value == card.value
+    assert processor.tokenize("K-2", SHOPPER, saved.instrument_id, "737").card == saved.card
+    other = processor.tokenize("K-3", "C-2", saved.instrument_id, "737")
+    assert other.outcome is Outcome.DECLINED
+
+
+def test_adyens_answers_map_to_outcomes(emulator: AdyenEmulator) -> None:
+    """A refused payment is declined; a 5xx or a lost answer leaves the call in doubt; a
+    key reused with another request is a conflict; an unknown payment is declined."""
+    processor = processor_for(emulator)
+    card = stored_card(emulator)
+    emulator.script("payments", "refused")
+    assert processor.authorize("K-1", card, usd("10.00")).outcome is Outcome.DECLINED
+    emulator.script("payments", "error", status=500)
+    assert processor.authorize("K-2", card, usd("10.00")).outcome is Outcome.UNKNOWN
+    approved = processor.authorize("K-3", card, usd("10.00"))
+    assert approved.outcome is Outcome.APPROVED
+    with pytest.raises(IdempotencyConflict):
+        processor.authorize("K-3", card, usd("11.00"))
+    stray = AuthorizationToken(encode_reference("no-such"), "adyen", emulator.merchant_account)
+    assert processor.capture("K-4", stray, usd("1.00")).outcome is Outcome.DECLINED
+    assert processor.lookup("K-3").outcome is Outcome.UNKNOWN  # recovery replays instead
+    assert processor.adjust("K-5", approved.token, usd("12.00")).outcome is Outcome.PENDING  # type: ignore[arg-type]
+    assert processor.void("K-6", approved.token).outcome is Outcome.PENDING  # type: ignore[arg-type]
+
+
+def test_a_wrong_api_key_is_a_decline_and_bad_settings_are_refused(
+    emulator: AdyenEmulator,
+) -> None:
+    wrong = AdyenConfig(api_key="wrong", merchant_account=emulator.merchant_account,
+                        namespace="ocop-test", checkout_url=emulator.checkout_url)  # fmt: skip
+    answer = AdyenProcessor(wrong).authorize("K-1", stored_card(emulator), usd("1.00"))
+    assert answer.outcome is Outcome.DECLINED
+    assert AdyenProcessor(wrong).instruments(SHOPPER) == ()
+    for bad in ({"namespace": ""}, {"namespace": "with space"}, {"platform": "prod"}):
+        with pytest.raises(InvalidArgument):
+            attrs.evolve(wrong, **bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument):
+        processor_for(emulator).save_instrument("C-2", stored_card(emulator))
+    with pytest.raises(InvalidArgument):
+        processor_for(emulator).authorize(
+            "K-2", card_of("no-colon", emulator.merchant_account), usd("1.00")
+        )
+    foreign = processor_for(emulator).authorize("K-3", card_of("a:b", "x"), usd("1.00"))
+    assert foreign.outcome is Outcome.DECLINED  # another account's token: no call (I5)
+
+
+def test_webhook_items_map_to_notifications(emulator: AdyenEmulator) -> None:
+    """A chargeback and an unknown event are unsolicited; dates and amounts are read."""
+
+    def body(code: str, **extra: object) -> str:
+        item: dict[str, Any] = {"amount": {"value": 500, "currency": "USD"},
+                                "eventCode": code, "eventDate": "2026-01-02T03:04:05",
+                                "merchantAccountCode": emulator.merchant_account,
+                                "merchantReference": "SO-1/authorize:L1.A1#1",
+                                "pspReference": "PSP1", "success": "true", **extra}  # fmt: skip
+        item["additionalData"] = {"hmacSignature": sign_item(item, emulator.hmac_key)}
+        return json.dumps(
+            {"live": "false", "notificationItems": [{"NotificationRequestItem": item}]}
+        )
+
+    (chargeback,) = notifications(body("CHARGEBACK"), emulator.hmac_key)
+    assert chargeback.event is NotificationEvent.CHARGEBACK
+    assert chargeback.amount == usd("5.00")
+    assert chargeback.at.tzinfo is not None
+    (other,) = notifications(body("REPORT_AVAILABLE", eventDate="soon"), emulator.hmac_key)
+    assert other.event is NotificationEvent.OTHER
+    (odd,) = notifications(body("CAPTURE", amount={"value": "x", "currency": "USD"},
+                                originalReference="PAY1"), emulator.hmac_key)  # fmt: skip
+    assert odd.amount is None
+    assert odd.reference == f"{encode_reference('PAY1')}:{encode_reference('PSP1')}"
+    failed = notifications(body("CAPTURE_FAILED"), emulator.hmac_key)
+    assert not failed[0].success
+    unsigned = json.loads(body("CAPTURE"))
+    del unsigned["notificationItems"][0]["NotificationRequestItem"]["additionalData"]
+    with pytest.raises(InvalidWebhook):
+        notifications(json.dumps(unsigned), emulator.hmac_key)
+
+
+def card_of(value: str, account: str) -> CardToken:
+    return CardToken(value=value, connector="adyen", service_account=account, brand="visa",
+                     last4="1111")  # fmt: skip
+
+
+def test_adyen_references_are_kept_so_none_looks_like_a_card_number() -> None:
+    """A 16-digit pspReference that passes the Luhn check is kept encoded, and read back."""
+    psp = "4111111111111111"
+    kept = encode_reference(psp)
+    assert decode_reference(kept) == psp
+    assert AuthorizationToken(kept, "adyen", "Shop").value == kept  # accepted by ocop
+    with pytest.raises(InvalidArgument):
+        decode_reference("4111")
+    with pytest.raises(InvalidArgument):
+        decode_reference("r!!")
+
+
+def test_tokens_of_another_account_are_declined_without_a_call(emulator: AdyenEmulator) -> None:
+    processor = processor_for(emulator)
+    auth = AuthorizationToken(encode_reference("PAY"), "adyen", "another-account")
+    capture = CaptureToken(f"{encode_reference('PAY')}:{encode_reference('CAP')}", "sim", "x")
+    answers = [
+        processor.adjust("K-1", auth, usd("1.00")),
+        processor.capture("K-2", auth, usd("1.00")),
+        processor.void("K-3", auth),
+        processor.refund("K-4", capture, usd("1.00")),
+    ]
+    assert [a.outcome for a in answers] == [Outcome.DECLINED] * 4
+    assert emulator.records() == []
+    mine = CaptureToken(f"{encode_reference('NOPE')}:{encode_reference('CAP')}", "adyen",
+                        emulator.merchant_account)  # fmt: skip
+    assert processor.refund("K-5", mine, usd("1.00")).outcome is Outcome.DECLINED
+
+
+def test_a_key_too_long_for_adyens_reference_is_sent_hashed(emulator: AdyenEmulator) -> None:
+    long = "SO-" + "x" * 100
+    assert reference(long).startswith("ocop-")
+    assert len(reference(long)) <= 80
+    assert reference("SO-1/capture:INV-1") == "SO-1/capture:INV-1"
+    saved = processor_for(emulator).save_instrument(SHOPPER, stored_card(emulator))
+    assert saved.customer_id == SHOPPER

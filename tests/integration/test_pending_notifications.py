@@ -1,0 +1,197 @@
+"""Pending answers and their notifications (N1, N2) on memory, SQLite and PostgreSQL, with
+the simulator's own pending answers: ocop and the processor's records agree (V5) whatever
+the notifications say, in whatever order, however often they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pg_support import STORES, back_office_on
+
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    Channel,
+    Customer,
+    Notification,
+    NotificationEvent,
+    Outcome,
+    VoucherKind,
+)
+from ocop.adapters.simulated import SimulatedProcessor
+from worlds import START, card, usd
+
+AGENT = Actor.call_center("agent-1")
+
+
+@pytest.fixture(params=STORES)
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[BackOffice, SimulatedProcessor]]:
+    with back_office_on(request.param, tmp_path) as (bo, sim, _):
+        yield bo, sim
+
+
+def placed(bo: BackOffice) -> None:
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+
+
+def reconciled(bo: BackOffice, sim: SimulatedProcessor) -> None:
+    """V5 and V4: the processor's captures and refunds are ocop's settled ones, to the
+    cent, each posted once; what is still pending is pending on both sides."""
+    order = bo.order("SO-1")
+    line = order.lines[0]
+    theirs = {(e.kind, e.key): e.amount for e in sim.ledger() if e.kind in ("capture", "refund")}
+    ours = {("capture", c.capture_id): c.amount for c in line.captures if not c.pending}
+    ours.update({("refund", r.refund_id): r.amount for r in line.refunds if not r.pending})
+    assert theirs == ours
+    pending = {c.capture_id for c in line.captures if c.pending}
+    pending |= {r.refund_id for r in line.refunds if r.pending}
+    assert set(sim.pending_keys()) == pending
+    for auth in line.authorizations:
+        assert sim.authorization_open(auth.token.value) == auth.open_amount
+    vouchers = bo.journal("SO-1")
+    paid = sum((v.amount for v in vouchers if v.kind is VoucherKind.PAYMENT), usd(0))
+    refunded = sum((v.amount for v in vouchers if v.kind is VoucherKind.REFUND), usd(0))
+    assert (paid, refunded) == (order.received, order.refunded)
+
+
+def test_a_pending_capture_settles_once_whatever_the_deliveries(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    bo, sim = world
+    placed(bo)
+    sim.script("capture", "pending", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    bo.invoice("SO-1", "INV-2", usd("40.00"))  # a pending call blocks nothing (N1)
+    reconciled(bo, sim)
+    assert bo.order("SO-1").received == usd("0.00")
+    first, second = sim.settle_pending("approve")
+    for note in (second, first, second, first):  # reordered and duplicated
+        bo.handle_notification(note)
+    assert bo.order("SO-1").received == usd("100.00")
+    assert len(bo.journal("SO-1")) == 2
+    reconciled(bo, sim)
+    assert bo.recover().pending == ()
+
+
+def test_a_failed_pending_capture_is_undone_on_both_sides_and_captured_again(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    bo, sim = world
+    placed(bo)
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    (note,) = sim.settle_pending("decline")
+    result = bo.handle_notification(note)
+    assert result.applied
+    assert result.undone
+    reconciled(bo, sim)
+    assert bo.invoice("SO-1", "INV-1", usd("60.00")).uncovered == usd("0.00")
+    reconciled(bo, sim)
+    assert bo.order("SO-1").received == usd("60.00")
+
+
+def test_pending_refunds_settle_and_fail_on_both_sides(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    bo, sim = world
+    placed(bo)
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    sim.script("refund", "pending", "pending")
+    bo.refund("SO-1", "RMA-1", usd("30.00"), AGENT)
+    bo.refund("SO-1", "RMA-2", usd("20.00"), AGENT)
+    reconciled(bo, sim)
+    assert bo.order("SO-1").refunding == usd("50.00")
+    first, second = sim.pending_keys()
+    (approved,) = sim.settle_pending("approve", keys=[first])
+    (declined,) = sim.settle_pending("decline", keys=[second])
+    assert bo.handle_notification(declined).undone
+    assert bo.handle_notification(approved).applied
+    order = bo.order("SO-1")
+    assert (order.refunded, order.refunding) == (usd("30.00"), usd("0.00"))
+    reconciled(bo, sim)
+    retried = bo.refund("SO-1", "RMA-2", usd("20.00"), AGENT)  # the failed one again (R5)
+    assert retried.failed == ()
+    reconciled(bo, sim)
+
+
+def test_recovery_settles_a_pending_capture_whose_notification_was_lost(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    bo, sim = world
+    placed(bo)
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    (key,) = sim.pending_keys()
+    assert bo.recover().pending == (key,)  # not settled yet: nothing changes
+    notes: tuple[Notification, ...] = sim.settle_pending("approve")  # never delivered
+    assert len(notes) == 1
+    report = bo.recover()
+    assert report.resolved == (key,)
+    assert bo.order("SO-1").received == usd("60.00")
+    reconciled(bo, sim)
+    assert bo.handle_notification(notes[0]).duplicate  # delivered late: a duplicate
+
+
+def test_a_failed_pending_void_is_kept_for_review(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """A pending void counted as done; when it fails, a person must look: kept for review."""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    (note,) = sim.settle_pending("decline")
+    result = bo.handle_notification(note)
+    assert result.applied
+    assert not result.undone
+    assert bo.notifications_for_review() == (note,)
+
+
+def test_a_notification_decides_an_authorization_in_doubt(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """An authorization in doubt, decided by a notification with the processor's reference
+    (the order then waits for completion, as after any doubt at placing)."""
+    bo, sim = world
+    sim.script("authorize", "timeout_after_success")
+    placed(bo)
+    assert bo.orders(in_doubt=True) == ("SO-1",)
+    (auth_key,) = [r.key for r in bo.operations("SO-1") if r.outcome is Outcome.UNKNOWN]
+    token = sim.lookup(auth_key).token
+    assert token is not None
+    auth_note = Notification(notification_id="N-A", event=NotificationEvent.OUTCOME,
+                             key=auth_key, at=START, reference=token.value)  # fmt: skip
+    assert bo.handle_notification(auth_note).applied
+    assert bo.order("SO-1").authorized == usd("100.00")
+    assert bo.orders(in_doubt=True) == ()
+
+
+def test_notifications_decide_refunds_in_doubt(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """A refund in doubt decided approved with its reference; one failed: a decline."""
+    bo, sim = world
+    placed(bo)
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    sim.script("refund", "timeout_after_success")
+    (refund_key,) = bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT).in_doubt
+    refund_token = sim.lookup(refund_key).token
+    assert refund_token is not None
+    note = Notification(notification_id="N-R", event=NotificationEvent.OUTCOME, key=refund_key,
+                        at=START, reference=refund_token.value)  # fmt: skip
+    assert bo.handle_notification(note).applied
+    assert bo.order("SO-1").refunded == usd("10.00")
+    sim.script("refund", "timeout_before")
+    (lost,) = bo.refund("SO-1", "RMA-2", usd("5.00"), AGENT).in_doubt
+    failure = Notification(notification_id="N-F", event=NotificationEvent.OUTCOME, key=lost,
+                           at=START, success=False)  # fmt: skip
+    assert bo.handle_notification(failure).applied
+    assert bo.orders(in_doubt=True) == ()
+    assert bo.order("SO-1").refunded == usd("10.00")
