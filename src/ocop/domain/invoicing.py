@@ -76,7 +76,16 @@ def nothing_will_capture(order: Order) -> bool:
         return True
     if not order.invoices or order.needs_completion or order.invoiced < order.total:
         return False
-    return all(covered(order, inv.invoice_id) >= inv.amount for inv in order.invoices)
+    given: dict[str, Money] = {}  # one pass over the captures (an order may hold many)
+    for line in order.lines:
+        for taken in (*line.captures, *line.applications):
+            if taken.invoice_id is not None:
+                earlier = given.get(taken.invoice_id)
+                given[taken.invoice_id] = (
+                    taken.amount if earlier is None else earlier + taken.amount
+                )
+    zero = Money.zero(order.currency)
+    return all(given.get(inv.invoice_id, zero) >= inv.amount for inv in order.invoices)
 
 
 def check_invoice(order: Order, invoice_id: str, amount: Money) -> bool:
