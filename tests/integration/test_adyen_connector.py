@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -332,3 +333,32 @@ def test_a_key_too_long_for_adyens_reference_is_sent_hashed(emulator: AdyenEmula
     assert reference("SO-1/capture:INV-1") == "SO-1/capture:INV-1"
     saved = processor_for(emulator).save_instrument(SHOPPER, stored_card(emulator))
     assert saved.customer_id == SHOPPER
+
+
+def test_a_restart_on_sqlite_takes_nothing_adyen_received_for_never_received(
+    emulator: AdyenEmulator, tmp_path: Path
+) -> None:
+    """The issue's restart scenario with Adyen: a capture Adyen took, its answer lost; the
+    back office on SQLite restarts (new objects over the same file); recovery replays the
+    request under the same key, Adyen answers what it did, and its webhook settles it."""
+    clock = ManualClock(START)
+    path = tmp_path / "payments.db"
+    bo = BackOffice.sqlite(path, processor=processor_for(emulator), clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("10.00"),
+                   payments=[CardPayment(stored_card(emulator), usd("10.00"))])  # fmt: skip
+    emulator.script("captures", "drop")
+    (key,) = bo.invoice("SO-1", "INV-1", usd("10.00")).in_doubt
+    restarted = BackOffice.sqlite(path, processor=processor_for(emulator), clock=clock)
+    report = restarted.recover()
+    assert report.resolved == (key,)
+    assert report.for_reconciliation == ()
+    webhooks(restarted, emulator)
+    order = restarted.order("SO-1")
+    assert order.captured == order.received == usd("10.00")
+    assert [r.kind for r in emulator.records()].count("capture") == 1
+    retried = restarted.invoice("SO-1", "INV-1", usd("10.00"))
+    assert retried.uncovered == usd("0.00")
+    assert [r.kind for r in emulator.records()].count("capture") == 1  # nothing taken twice
+    refund = restarted.refund("SO-1", "RMA-1", usd("10.00"), AGENT)
+    assert refund.failed == ()
