@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ from ocop import (
     Outcome,
 )
 from ocop.adapters.memory import ManualClock
+from ocop.adapters.routing import ProcessorRouter
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.ports.processor import RecoveryMethod
 from worlds import START, usd
 
 Adyen = pytest.importorskip("Adyen")
@@ -51,6 +55,7 @@ from ocop.testing.adyen_emulator import AdyenEmulator, sign_item  # noqa: E402
 
 AGENT = Actor.call_center("agent-1")
 SHOPPER = "C-1"
+NAMESPACE = "ocop-test"
 
 
 @pytest.fixture
@@ -59,7 +64,7 @@ def emulator() -> Iterator[AdyenEmulator]:
         yield running
 
 
-def processor_for(emulator: AdyenEmulator, namespace: str = "ocop-test") -> AdyenProcessor:
+def processor_for(emulator: AdyenEmulator, namespace: str = NAMESPACE) -> AdyenProcessor:
     config = AdyenConfig(api_key=emulator.api_key, merchant_account=emulator.merchant_account,
                          namespace=namespace, checkout_url=emulator.checkout_url,
                          timeout_seconds=5)  # fmt: skip
@@ -96,7 +101,7 @@ def webhooks(bo: BackOffice, emulator: AdyenEmulator, **delivery: Any) -> list[s
     kinds: list[str] = []
 
     def handler(body: str) -> None:
-        for note in notifications(body, emulator.hmac_key):
+        for note in notifications(body, emulator.hmac_key, namespace=NAMESPACE):
             result = bo.handle_notification(note)
             kinds.append("applied" if result.applied else "duplicate" if result.duplicate
                          else "kept")  # fmt: skip
@@ -110,7 +115,7 @@ def agreed(bo: BackOffice, emulator: AdyenEmulator) -> Order:
     order = bo.order("SO-1")
     line = order.lines[0]
     theirs = sorted(
-        (r.kind, r.merchant_reference, r.value)
+        (r.kind, r.merchant_reference.removeprefix(f"{NAMESPACE}:"), r.value)
         for r in emulator.records()
         if r.kind in ("capture", "refund") and r.state == "succeeded"
     )
@@ -328,9 +333,9 @@ def test_tokens_of_another_account_are_declined_without_a_call(emulator: AdyenEm
 
 def test_a_key_too_long_for_adyens_reference_is_sent_hashed(emulator: AdyenEmulator) -> None:
     long = "SO-" + "x" * 100
-    assert reference(long).startswith("ocop-")
-    assert len(reference(long)) <= 80
-    assert reference("SO-1/capture:INV-1") == "SO-1/capture:INV-1"
+    assert reference("shop", long).startswith("shop:ocop-")
+    assert len(reference("shop", long)) <= 80
+    assert reference("shop", "SO-1/capture:INV-1") == "shop:SO-1/capture:INV-1"
     saved = processor_for(emulator).save_instrument(SHOPPER, stored_card(emulator))
     assert saved.customer_id == SHOPPER
 
@@ -362,3 +367,71 @@ def test_a_restart_on_sqlite_takes_nothing_adyen_received_for_never_received(
     assert [r.kind for r in emulator.records()].count("capture") == 1  # nothing taken twice
     refund = restarted.refund("SO-1", "RMA-1", usd("10.00"), AGENT)
     assert refund.failed == ()
+
+
+def test_two_back_offices_on_one_merchant_account_never_settle_each_others_calls(
+    emulator: AdyenEmulator,
+) -> None:
+    """A live and a test back office share the merchant account and their order ids: each
+    takes only its own webhooks (the namespace in the reference), and a notification that
+    names a key but another call is kept for review, never applied."""
+    clock = ManualClock(START)
+    live = BackOffice.in_memory(processor=processor_for(emulator, "live"), clock=clock)
+    test = BackOffice.in_memory(processor=processor_for(emulator, "test"), clock=clock)
+    card = stored_card(emulator)
+    for bo in (live, test):
+        paid = [CardPayment(card, usd("100.00"))]
+        bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                       total=usd("100.00"), payments=paid)  # fmt: skip
+    live.invoice("SO-1", "INV-1", usd("100.00"))
+    emulator.script("captures", "failed")
+    test.invoice("SO-1", "INV-1", usd("100.00"))
+    bodies = emulator.webhooks()
+    live_notes = [n for body in bodies for n in notifications(body, emulator.hmac_key,
+                                                              namespace="live")]  # fmt: skip
+    for note in live_notes:
+        live.handle_notification(note)
+    order = live.order("SO-1")
+    assert order.received == usd("100.00")  # its own capture, never undone by the other's
+    assert order.authorized == usd("0.00")
+    (capture,) = order.lines[0].captures
+    other = attrs.evolve(live_notes[-1], notification_id="forged", reference="r-other",
+                         success=False, key=capture.capture_id)  # fmt: skip
+    assert live.handle_notification(other).unmatched  # final already: kept, not applied
+
+
+def test_behind_a_router_a_lost_adyen_answer_is_still_recovered_by_replay(
+    emulator: AdyenEmulator,
+) -> None:
+    clock = ManualClock(START)
+    router = ProcessorRouter([SimulatedProcessor(clock=clock), processor_for(emulator)])
+    assert router.capabilities.recovery is RecoveryMethod.REPLAY
+    assert router.capabilities.key_lifetime == timedelta(days=7)
+    bo = BackOffice.in_memory(processor=router, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("60.00"),
+                   payments=[CardPayment(stored_card(emulator), usd("60.00"))])  # fmt: skip
+    emulator.script("captures", "drop")
+    (key,) = bo.invoice("SO-1", "INV-1", usd("60.00")).in_doubt
+    assert bo.recover().resolved == (key,)
+    webhooks(bo, emulator)
+    assert bo.order("SO-1").received == usd("60.00")
+
+
+def test_a_pending_call_whose_webhook_never_comes_goes_to_reconciliation(
+    emulator: AdyenEmulator,
+) -> None:
+    """Adyen cannot be asked: once a pending call is near its key's end of life with no
+    webhook, recovery lists it for reconciliation by hand."""
+    clock = ManualClock(START)
+    bo = BackOffice.in_memory(processor=processor_for(emulator), clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("60.00"),
+                   payments=[CardPayment(stored_card(emulator), usd("60.00"))])  # fmt: skip
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    first = bo.recover()
+    assert (first.pending, first.for_reconciliation) == ((capture.capture_id,), ())
+    clock.advance(days=7)
+    late = bo.recover()
+    assert late.pending == late.for_reconciliation == (capture.capture_id,)
+    assert late.still_in_doubt == ()

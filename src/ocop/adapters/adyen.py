@@ -150,11 +150,15 @@ def card_token(
                      service_account=account, brand=brand, last4=last4)  # fmt: skip
 
 
-def reference(key: str) -> str:
-    """The merchant reference sent with a call: ocop's key, or its hash when too long."""
-    if len(key) <= REFERENCE_LIMIT:
-        return key
-    return "ocop-" + hashlib.sha256(key.encode()).hexdigest()
+def reference(namespace: str, key: str) -> str:
+    """The merchant reference sent with a call: ``<namespace>:<key>``, so the webhooks of
+    another back office sharing the merchant account are told apart; the namespace and a
+    hash of the key when that would pass Adyen's 80 characters (such a webhook then names
+    no operation: it is kept for review)."""
+    plain = f"{namespace}:{key}"
+    if len(plain) <= REFERENCE_LIMIT:
+        return plain
+    return f"{namespace}:ocop-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class AdyenProcessor:
@@ -218,8 +222,11 @@ class AdyenProcessor:
     def _modify(
         self, key: str, send: Any, payment: str, amount: Money | None, **extra: str
     ) -> tuple[ProcessorResult, str | None]:
-        body: dict[str, Any] = {"merchantAccount": self.config.merchant_account,
-                                "reference": reference(key), **extra}  # fmt: skip
+        body: dict[str, Any] = {
+            "merchantAccount": self.config.merchant_account,
+            "reference": reference(self.config.namespace, key),
+            **extra,
+        }
         if amount is not None:
             body["amount"] = self._money(amount)
         answer = self._call(key, send, body, payment)
@@ -244,7 +251,7 @@ class AdyenProcessor:
         shopper, stored = _stored(card)
         body = {
             "merchantAccount": self.config.merchant_account,
-            "reference": reference(key),
+            "reference": reference(self.config.namespace, key),
             "amount": self._money(amount),
             "paymentMethod": {"type": "scheme", "storedPaymentMethodId": stored},
             "shopperReference": shopper,

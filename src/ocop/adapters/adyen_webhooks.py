@@ -54,8 +54,15 @@ class InvalidWebhook(InvalidInput):
     """A webhook body that is not Adyen's, or whose HMAC signature does not check."""
 
 
-def notifications(body: str | bytes, hmac_key: str) -> tuple[Notification, ...]:
-    """The ocop notifications of a webhook body, each item's signature checked first."""
+def notifications(
+    body: str | bytes, hmac_key: str, *, namespace: str | None = None
+) -> tuple[Notification, ...]:
+    """The ocop notifications of a webhook body, each item's signature checked first.
+
+    ``namespace``: the back office's (:attr:`~ocop.adapters.adyen.AdyenConfig.namespace`):
+    only items whose ``merchantReference`` it starts are this back office's; the others
+    (another back office sharing the merchant account) are left out. None: every item,
+    its ``merchantReference`` taken whole as the key."""
     try:
         from Adyen.util import is_valid_hmac_notification  # noqa: PLC0415 - the extra
     except ImportError as missing:
@@ -72,14 +79,19 @@ def notifications(body: str | bytes, hmac_key: str) -> tuple[Notification, ...]:
             valid = False
         if not valid:
             raise InvalidWebhook("a webhook item's HMAC signature does not check")
-    return tuple(_notification(item) for item in items)
+    found = (_notification(item, namespace) for item in items)
+    return tuple(note for note in found if note is not None)
 
 
-def _notification(item: dict[str, Any]) -> Notification:
+def _notification(item: dict[str, Any], namespace: str | None) -> Notification | None:
     code = str(item.get("eventCode", ""))
     success = str(item.get("success", "")).lower() == "true"
     psp = str(item.get("pspReference", ""))
     key = str(item.get("merchantReference", ""))
+    if namespace is not None:
+        if not key.startswith(f"{namespace}:"):
+            return None  # another back office's, on the same merchant account
+        key = key.removeprefix(f"{namespace}:")
     original = str(item.get("originalReference", ""))
     # References as the connector's tokens keep them (encoded); a capture's holds the
     # payment's and its own.

@@ -33,8 +33,10 @@ class ProcessorRouter:
     Its capabilities are the first processor's connector and account, serving the others'
     too; adjustments and multi-capture only where every processor has them (what ocop
     plans then works on each); unlinked refunds where any has them (the one serving the
-    card decides). Recovery: lookups, asked of each processor in turn; an unknown key is
-    taken as never received only when every processor keeps every key.
+    card decides). Recovery: by replay when any processor needs it (a replay goes to the
+    processor that served the call, and one that keeps its keys answers it as a lookup
+    would), else lookups asked of each processor in turn; the shortest key lifetime; an
+    unknown key is taken as never received only when every processor keeps every key.
     """
 
     def __init__(self, processors: Iterable[PaymentProcessor]) -> None:
@@ -52,6 +54,7 @@ class ProcessorRouter:
                 )
             self._by_account[pair] = processor
         every = [p.capabilities for p in self._processors]
+        lifetimes = [c.key_lifetime for c in every if c.key_lifetime is not None]
         first = every[0]
         self._caps = ProcessorCapabilities(
             connector=first.connector,
@@ -59,8 +62,13 @@ class ProcessorRouter:
             multi_capture=all(c.multi_capture for c in every),
             adjustments=all(c.adjustments for c in every),
             unlinked_refunds=any(c.unlinked_refunds for c in every),
-            recovery=RecoveryMethod.LOOKUP,
+            recovery=(
+                RecoveryMethod.REPLAY
+                if any(c.recovery is RecoveryMethod.REPLAY for c in every)
+                else RecoveryMethod.LOOKUP
+            ),
             unknown_key_never_received=all(c.unknown_key_never_received for c in every),
+            key_lifetime=min(lifetimes) if lifetimes else None,
             also_serves=frozenset(self._by_account) - {(first.connector, first.service_account)},
         )
 

@@ -12,6 +12,7 @@ is kept for review in the store, never dropped.
 from __future__ import annotations
 
 from ocop.domain import steps
+from ocop.domain.errors import OcopError, StorageError
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken, RefundToken
@@ -36,8 +37,15 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
         return _kept(ports, notification, f"a notification contradicting the final {op.key}")
     result = _result(ports, op, notification)
     if result is None:
-        return _kept(ports, notification, f"a notification {op.key} needs a reference for")
-    _, settled = settle(ports, op.order_id, [(op, result)])
+        return _kept(ports, notification, f"a notification that does not match {op.key}")
+    try:
+        _, settled = settle(ports, op.order_id, [(op, result)])
+    except StorageError:
+        raise
+    except OcopError:
+        # The order refuses the outcome (an answer ocop cannot apply): a person looks.
+        log.exception("notification %s could not be applied", notification.notification_id)
+        return _kept(ports, notification, f"a notification {op.key} could not be applied to")
     mine = settled.get(op.key)
     if mine is None or mine.result is not result:
         # Settled first by another delivery, or by a recovery, just now.
@@ -58,16 +66,31 @@ def _result(ports: Ports, op: Operation, notification: Notification) -> Processo
     references its pending answer gave; one in doubt takes them from the notification."""
     outcome = Outcome.APPROVED if notification.success else Outcome.DECLINED
     if op.outcome is Outcome.PENDING and op.result is not None:
+        if not _same_call(op.result, notification):
+            return None  # it names this key, but another call: kept for review
         return ProcessorResult(key=op.key, outcome=outcome, amount=op.result.amount,
                                token=op.result.token, multi_capture=op.result.multi_capture,
                                reason=notification.reason)  # fmt: skip
     token: ProcessorToken | None = None
     if notification.success:
         token = _token(ports, op.step, notification.reference)
-        if token is None and isinstance(op.step, steps.Authorize | _MINTS):
-            return None
+        if token is None and isinstance(op.step, steps.Authorize | steps.Tokenize | _MINTS):
+            return None  # the answer would carry a token the notification cannot give
+    multi = ports.processor.capabilities.multi_capture
     return ProcessorResult(key=op.key, outcome=outcome, amount=notification.amount,
-                           token=token, reason=notification.reason)  # fmt: skip
+                           token=token, multi_capture=multi,
+                           reason=notification.reason)  # fmt: skip
+
+
+def _same_call(answer: ProcessorResult, notification: Notification) -> bool:
+    """Whether ``notification`` is about the call that answered pending: its reference and
+    amount, where both sides give them, are the pending answer's."""
+    token = answer.token
+    if token is not None and notification.reference and notification.reference != token.value:
+        return False
+    if answer.amount is not None and notification.amount is not None:
+        return notification.amount == answer.amount
+    return True
 
 
 _MINTS = steps.Capture | steps.DepositCapture | steps.Refund | steps.UnlinkedRefund

@@ -59,12 +59,9 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     manual: list[str] = []
     for op in doubtful:
         result = ask(ports, op)
-        if result is None and op.outcome is Outcome.PENDING:
-            pending.append(op.key)
-            continue
         if result is None:
-            log.error("%s stays in doubt: the processor cannot tell; reconcile it by hand", op.key)
-            still.append(op.key)
+            log.error("%s: the processor cannot tell any more; reconcile it by hand", op.key)
+            (pending if op.outcome is Outcome.PENDING else still).append(op.key)
             manual.append(op.key)
             continue
         if op.outcome is Outcome.PENDING and not result.outcome.definitive:
@@ -101,7 +98,11 @@ def ask(ports: Ports, op: Operation) -> ProcessorResult | None:
     one past its key lifetime, or a replay the call cannot be made again for."""
     caps = ports.processor.capabilities
     lifetime = caps.key_lifetime
-    expired = lifetime is not None and ports.clock.now() - op.recorded_at >= lifetime
+    # A tenth of the lifetime to spare: a replay must never reach a processor that has
+    # just forgotten the key (it would carry the call out a second time, V6).
+    expired = lifetime is not None and ports.clock.now() - op.recorded_at >= lifetime * 0.9
+    if op.outcome is Outcome.PENDING and expired:
+        return None  # its notification never came: past the key's life, a person decides
     if caps.recovery is RecoveryMethod.REPLAY and op.outcome is not Outcome.PENDING:
         if expired:
             return None

@@ -31,7 +31,8 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from worlds import START, by_card, usd
+from ocop.domain import steps
+from worlds import START, by_card, refused_payout, usd
 
 from .support import UnsureProcessor
 
@@ -188,3 +189,29 @@ def test_a_notification_must_be_one() -> None:
     _, _, bo = world()
     with pytest.raises(InvalidArgument, match="notification"):
         bo.handle_notification("CAPTURE")  # type: ignore[arg-type]
+
+
+def test_a_notification_the_order_refuses_is_kept_for_review_not_raised() -> None:
+    """A success for a payout the order cannot hold (beyond what it received, V3): the
+    host's handler gets a result, not an error, and a person gets the notification."""
+    _, _, bo = world()
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    payout, _ = refused_payout("SO-1")
+    with bo.ports.store.unit_of_work() as uow:
+        uow.operations.record_intent(payout)
+        uow.commit()
+    refused = note(payout.key, reference="ref_x")
+    assert bo.handle_notification(refused) == NotificationResult(unmatched=True)
+    assert bo.notifications_for_review() == (refused,)
+    assert bo.order("SO-1").refunded == usd("0.00")
+
+
+def test_a_tokenization_in_doubt_is_not_decided_by_a_notification() -> None:
+    """A success for a tokenization in doubt would need the card token it returns: kept."""
+    _, _, bo = world()
+    step = steps.Tokenize(line_id="L9", instrument_id="ins_1")
+    op = Operation.intent("SO-1", step, 1, START)
+    with bo.ports.store.unit_of_work() as uow:
+        uow.operations.record_intent(op)
+        uow.commit()
+    assert bo.handle_notification(note(op.key, reference="tok_9")).unmatched
