@@ -11,6 +11,7 @@ a second worker, never renews an authorization twice.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import attrs
@@ -117,13 +118,22 @@ def _run_batch(
 ) -> None:
     if not order_ids:
         return
+    with _claimed(ports, order_ids, holder, now) as mine:
+        for order_id in order_ids:
+            tally.add(order_id, renew_order(ports, order_id) if order_id in mine else None)
+
+
+@contextmanager
+def _claimed(
+    ports: Ports, order_ids: Sequence[str], holder: str, now: datetime
+) -> Iterator[set[str]]:
+    """Claim the orders for ``holder`` for ``renew_claim_minutes`` (those another worker
+    holds are left out), and release them when done: the ids claimed."""
     minutes = ports.settings.authorization.renew_claim_minutes
     names = [CLAIM + order_id for order_id in order_ids]
     claimed = ports.store.claim(names, holder, now + timedelta(minutes=minutes), now)
-    mine = set(claimed)
     try:
-        for order_id, name in zip(order_ids, names, strict=True):
-            tally.add(order_id, renew_order(ports, order_id) if name in mine else None)
+        yield {name.removeprefix(CLAIM) for name in claimed}
     finally:
         ports.store.release(claimed, holder)
 
@@ -160,15 +170,9 @@ def finish_renewals(ports: Ports, order_ids: Sequence[str], holder: str) -> tupl
             order = uow.orders.find(order_id)
         if order is None or not any(line.renewing for line in order.lines):
             continue
-        name = CLAIM + order_id
-        now = ports.clock.now()
-        minutes = ports.settings.authorization.renew_claim_minutes
-        if not ports.store.claim([name], holder, now + timedelta(minutes=minutes), now):
-            continue  # a worker of the job is on it
-        try:
-            goal = renew_order(ports, order_id)
-        finally:
-            ports.store.release([name], holder)
+        with _claimed(ports, [order_id], holder, ports.clock.now()) as mine:
+            # Not claimed: a worker of the job is on it.
+            goal = renew_order(ports, order_id) if mine else None
         if goal is not None and (goal.renewed or goal.held):
             finished.append(order_id)
     return tuple(finished)
