@@ -524,3 +524,56 @@ def test_a_replay_keeps_a_scripted_failure_for_the_next_new_call(
         ("CAPTURE", "cap-2", 200, "true"),
         ("CAPTURE_FAILED", "cap-2", 200, "true"),
     ]
+
+
+def test_a_held_modification_counts_until_decided_and_is_undone_when_declined(
+    emulator: AdyenEmulator, shop: Shop
+) -> None:
+    """A held capture or amount update counts at once, sends no webhook until decided,
+    and declined gives back exactly what it took (what happened since stays)."""
+    psp = shop.authorise(1000)["pspReference"]
+    emulator.script("amountUpdates", "held")
+    shop.mods.update_authorised_amount(shop.body(1500, reference="upd"), psp,
+                                       idempotency_key=str(uuid.uuid4()))  # fmt: skip
+    emulator.script("captures", "held")
+    shop.capture(psp, 1200, "cap-held")
+    assert emulator.held() == ["upd", "cap-held"]
+    assert outcomes(emulator) == []  # only the authorisation's webhook so far
+    shop.capture(psp, 301, "cap-over")  # 1,500 - 1,200 remain: refused in its webhook
+    shop.capture(psp, 300, "cap-rest")
+    emulator.deliver(lambda body: None)
+    emulator.decide("cap-held", success=False)
+    assert outcomes(emulator) == [("CAPTURE", "cap-held", 1200, "false")]
+    emulator.decide("upd", success=True)
+    states = {r.merchant_reference: r.state for r in emulator.records()}
+    assert states == {**states, "cap-held": "declined", "upd": "succeeded",
+                      "cap-over": "failed", "cap-rest": "succeeded"}  # fmt: skip
+    emulator.deliver(lambda body: None)
+    shop.capture(psp, 1200, "cap-again")  # the declined capture's 1,200 is open again
+    assert outcomes(emulator) == [("CAPTURE", "cap-again", 1200, "true")]
+
+
+def test_an_expired_authorisation_closes_with_an_expire_webhook(
+    emulator: AdyenEmulator, shop: Shop
+) -> None:
+    psp = shop.authorise(1000)["pspReference"]
+    shop.capture(psp, 400, "cap-1")
+    emulator.deliver(lambda body: None)
+    emulator.expire(psp)
+    assert [(i["eventCode"], i["amount"]["value"]) for i in items(emulator)] == [("EXPIRE", 600)]
+    emulator.deliver(lambda body: None)
+    shop.capture(psp, 1, "cap-late")
+    assert outcomes(emulator) == [("CAPTURE", "cap-late", 1, "false")]
+
+
+def test_a_stored_card_paid_with_a_wrong_security_code_is_refused(shop: Shop) -> None:
+    stored = shop.recurring.stored_payment_methods(shop.body(
+        shopperReference="S-1", recurringProcessingModel="CardOnFile",
+        paymentMethod={"type": "scheme", "encryptedCardNumber": "test_4111111111111111"},
+    )).message  # fmt: skip
+    paid = {"type": "scheme", "storedPaymentMethodId": stored["id"]}
+    common = {"shopperReference": "S-1", "recurringProcessingModel": "CardOnFile"}
+    good = shop.authorise(0, paymentMethod={**paid, "cvc": "737"}, **common)
+    wrong = shop.authorise(0, paymentMethod={**paid, "cvc": "000"}, **common)
+    assert (good["resultCode"], wrong["resultCode"]) == ("Authorised", "Refused")
+    assert wrong["refusalReason"] == "CVC Declined"

@@ -127,6 +127,10 @@ class TestRouterContract(ProcessorContract[ProcessorRouter]):
     ) -> Sequence[Notification]:
         return self.sims[0].settle_pending("approve" if approve else "decline", keys=[key])
 
+    def lose_answer(self, processor: ProcessorRouter, kind: str) -> bool:
+        self.sims[0].script(kind, "timeout_after_success")
+        return True
+
 
 def test_every_call_on_a_token_no_processor_serves_is_declined_locally() -> None:
     clock = ManualClock(START)

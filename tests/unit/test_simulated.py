@@ -55,6 +55,10 @@ class TestSimulatedProcessorContract(ProcessorContract[SimulatedProcessor]):
     ) -> Sequence[Notification]:
         return processor.settle_pending("approve" if approve else "decline", keys=[key])
 
+    def lose_answer(self, processor: SimulatedProcessor, kind: str) -> bool:
+        processor.script(kind, "timeout_after_success")
+        return True
+
 
 class TestSingleCaptureSimulatorContract(TestSimulatedProcessorContract):
     """The port contract, run against a simulator without multi-capture or adjustments."""

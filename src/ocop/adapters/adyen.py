@@ -15,10 +15,13 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
   ``shopperReference``; :func:`card_token` makes the token of a stored card. Adyen's
   references (16 digits) are kept encoded (:func:`encode_reference`): one may pass the
   Luhn check, and ocop refuses whatever looks like a card number.
-  :meth:`AdyenProcessor.tokenize` maps ocop's CVV step onto Adyen: the stored card is
-  paid with its CVV (``encryptedSecurityCode``) by the authorization that follows, so
-  tokenize checks the customer owns the instrument and returns its token, keeping the
-  CVV out of every record (Adyen checks it at the authorization).
+  :meth:`AdyenProcessor.tokenize` maps ocop's CVV step onto Adyen: a zero-amount card
+  verification (``POST /payments``, ``amount.value`` 0, the stored card with its security
+  code in ``paymentMethod.cvc``) in :attr:`AdyenConfig.verification_currency`; authorised,
+  the stored card's token is the one-time token, and the authorization that follows
+  charges the stored card without the CVV. The CVV goes in that one request only: never
+  in a record, a log line or an answer. Sending ``cvc`` needs Adyen's permission for raw
+  card data (the CVV a call-center agent takes is raw).
 - **idempotency**: every call carries ``Idempotency-Key``: ``<namespace>:<operation key>``
   (the namespace is one per back office, so a test and a live installation sharing a
   merchant account never collide), hashed to fit Adyen's 64 characters when longer.
@@ -96,6 +99,8 @@ class AdyenConfig:
     adjustments: bool = True
     key_lifetime: timedelta = timedelta(days=7)
     timeout_seconds: float = 30.0
+    #: The currency of the zero-amount card verification that checks a saved card's CVV.
+    verification_currency: str = "USD"
 
     def __attrs_post_init__(self) -> None:
         ns = self.namespace
@@ -260,11 +265,8 @@ class AdyenProcessor:
             "additionalData": {"manualCapture": "true"},
         }
         answer = self._call(key, self._payments.payments, body)
-        if answer is None:
-            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no answer")
-        if answer.get("resultCode") != "Authorised":
-            why = answer.get("refused") or answer.get("refusalReason") or "refused"
-            return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=str(why))
+        if (refused := _not_authorised(key, answer)) is not None:
+            return refused
         granted = answer.get("amount", {}).get("value", amount.minor)
         kept = encode_reference(str(answer["pspReference"]))
         token = AuthorizationToken(kept, CONNECTOR, self.config.account)
@@ -319,11 +321,25 @@ class AdyenProcessor:
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
-        for instrument in self.instruments(customer_id):
-            if instrument.instrument_id == instrument_id:
-                return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=instrument.card)
-        return ProcessorResult(key=key, outcome=Outcome.DECLINED,
-                               reason="no such stored card for this customer")  # fmt: skip
+        """A zero-amount verification of the stored card with its CVV (see the module)."""
+        found = [i.card for i in self.instruments(customer_id) if i.instrument_id == instrument_id]
+        if not found:
+            return ProcessorResult(key=key, outcome=Outcome.DECLINED,
+                                   reason="no such stored card for this customer")  # fmt: skip
+        shopper, stored = _stored(found[0])
+        body = {
+            "merchantAccount": self.config.merchant_account,
+            "reference": reference(self.config.namespace, key),
+            "amount": {"value": 0, "currency": self.config.verification_currency},
+            "paymentMethod": {"type": "scheme", "storedPaymentMethodId": stored, "cvc": cvv},
+            "shopperReference": shopper,
+            "shopperInteraction": "ContAuth",
+            "recurringProcessingModel": "CardOnFile",
+        }
+        answer = self._call(key, self._payments.payments, body)
+        if (refused := _not_authorised(key, answer)) is not None:
+            return refused
+        return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=found[0])
 
     def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
         shopper, _ = _stored(card)
@@ -360,6 +376,16 @@ def _stored(card: CardToken) -> tuple[str, str]:
             "an Adyen card token is made by ocop.adapters.adyen.card_token", argument="card"
         )
     return shopper, decode_reference(stored)
+
+
+def _not_authorised(key: str, answer: Any) -> ProcessorResult | None:
+    """The result of a payment that was not authorised (None when it was)."""
+    if answer is None:
+        return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no answer")
+    if answer.get("resultCode") != "Authorised":
+        why = answer.get("refused") or answer.get("refusalReason") or "refused"
+        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=str(why))
+    return None
 
 
 def _reason(error: Exception) -> str:

@@ -25,6 +25,8 @@ from ocop.testing._adyen_ledger import (
 )
 
 API_VERSION = "v72"
+#: The security code Adyen's test cards take (sent as ``test_737`` on the test platform).
+TEST_CVC = "737"
 _MODIFICATIONS = ("captures", "cancels", "refunds", "amountUpdates", "reversals")
 KINDS = frozenset(("payments", *_MODIFICATIONS, "storedPaymentMethods"))
 _SIGNED_FIELDS = (
@@ -82,7 +84,7 @@ class CheckoutApi:
         payment = self.ledger.payments.get(parts[1])
         if payment is None:
             return error(422, "167", "Original pspReference required for this operation")
-        return self._modify(parts[2], payment, body, fail_later=action == "failed")
+        return self._modify(parts[2], payment, body, action)
 
     def _payment(self, body: Json, *, refused: bool) -> Reply:
         amount, reference = _amount(body.get("amount")), body.get("reference")
@@ -92,6 +94,7 @@ class CheckoutApi:
         shopper = body.get("shopperReference")
         model = body.get("recurringProcessingModel")
         extra: dict[str, str] = {}
+        cvc_declined = False
         if method.get("type") != "scheme":
             return error(422, "905", "Payment details are not supported", "configuration")
         stored_id = method.get("storedPaymentMethodId")
@@ -100,6 +103,9 @@ class CheckoutApi:
             if card is None or card.shopper_reference != shopper or model is None:
                 return error(422, "800", "Contract not found")
             brand = card.brand
+            cvc = method.get("cvc", method.get("encryptedSecurityCode"))
+            cvc_declined = cvc is not None and cvc not in (TEST_CVC, f"{TEST_PREFIX}{TEST_CVC}")
+            refused = refused or cvc_declined  # the issuer declines a wrong security code
         else:
             pan = _test_pan(method.get("encryptedCardNumber"))
             if pan is None:
@@ -126,7 +132,10 @@ class CheckoutApi:
             "merchantReference": reference,
             "amount": {"value": amount[0], "currency": amount[1]},
         }
-        if payment is None:
+        if payment is None and cvc_declined:
+            reply |= {"resultCode": "Refused", "refusalReason": "CVC Declined",
+                      "refusalReasonCode": "24"}  # fmt: skip
+        elif payment is None:
             reply |= {"resultCode": "Refused", "refusalReason": "Refused", "refusalReasonCode": "2"}
         else:
             reply |= {
@@ -139,7 +148,9 @@ class CheckoutApi:
             self._queue((psp, "", reference), amount, event, brand)
         return 200, reply
 
-    def _modify(self, kind: str, p: Payment, body: Json, *, fail_later: bool) -> Reply:
+    def _modify(self, kind: str, p: Payment, body: Json, action: str) -> Reply:
+        fail_later = action == "failed"
+        undo = self.ledger.before(p)
         amount = _amount(body.get("amount")) or (0, "")
         ref = str(body.get("reference") or "")
         if kind in ("captures", "refunds", "amountUpdates") and not amount[1]:
@@ -157,9 +168,12 @@ class CheckoutApi:
         else:
             outcome = ledger.reverse(p, ref)
         moved = ledger.records[-1]
-        for event in outcome.events:
-            refs = (outcome.psp_reference, p.psp_reference, ref or p.reference)
-            self._queue(refs, (moved.value, moved.currency), event, p.brand)
+        if action == "held" and outcome.succeeded:
+            ledger.hold(p, outcome, undo)  # its webhook waits for decide()
+        else:
+            for event in outcome.events:
+                refs = (outcome.psp_reference, p.psp_reference, ref or p.reference)
+                self._queue(refs, (moved.value, moved.currency), event, p.brand)
         reply: Json = {
             "merchantAccount": self.merchant_account,
             "paymentPspReference": p.psp_reference,
@@ -170,6 +184,22 @@ class CheckoutApi:
         if kind in ("captures", "refunds", "amountUpdates"):
             reply["amount"] = {"value": amount[0], "currency": amount[1]}
         return 201, reply
+
+    def decide(self, merchant_reference: str, *, success: bool) -> None:
+        """Settle a held modification and queue its webhook."""
+        held, record = self.ledger.decide(merchant_reference, success=success)
+        code = held.outcome.events[0][0]
+        reason = "" if success else "Refused by the scheme"
+        refs = (record.psp_reference, record.payment_psp_reference, record.merchant_reference)
+        self._queue(refs, (record.value, record.currency), (code, success, reason),
+                    held.payment.brand)  # fmt: skip
+
+    def expire(self, psp_reference: str) -> None:
+        """The payment's authorisation expires: an EXPIRE webhook for what remained."""
+        p = self.ledger.payments[psp_reference]
+        record = self.ledger.expire(p)
+        refs = (record.psp_reference, p.psp_reference, p.reference)
+        self._queue(refs, (record.value, record.currency), ("EXPIRE", True, ""), p.brand)
 
     def _stored(
         self, method: str, parts: list[str], query: dict[str, list[str]], body: Any

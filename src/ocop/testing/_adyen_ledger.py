@@ -10,7 +10,11 @@ Rules (Adyen's Checkout API reference, v72, the modification endpoints' descript
 - refunds together may not exceed what was captured;
 - a cancel or an amount update needs an authorisation not yet captured (with multiple
   partial captures enabled the emulator lets a cancel release what remains);
-- a reversal cancels an uncaptured payment and refunds a captured one in full.
+- a reversal cancels an uncaptured payment and refunds a captured one in full;
+- an authorisation that expires closes: nothing more can be captured on it.
+
+A modification may be *held* (:meth:`Ledger.hold`): booked as if it succeeded, its
+amount counted, until :meth:`Ledger.decide` settles it; declined, it is undone.
 
 A request that breaks a rule is still answered ``received`` (as Adyen does): its outcome,
 ``success: "false"`` with a reason, comes in the webhook.
@@ -20,9 +24,9 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-__all__ = ["Ledger", "Outcome", "Payment", "Record"]
+__all__ = ["Held", "Ledger", "Outcome", "Payment", "Record"]
 
 # A documented test card number has this prefix when sent "encrypted" on the test platform.
 TEST_PREFIX = "test_"
@@ -37,7 +41,9 @@ class Record:
     (equal for an authorisation). ``merchant_reference``: the request's ``reference``.
     ``value``/``currency``: the amount in minor units. ``state``: authorised, refused,
     succeeded, failed (refused by the rules), or capture_failed / refund_failed (reported
-    in CAPTURE_FAILED / REFUND_FAILED after a successful CAPTURE / REFUND).
+    in CAPTURE_FAILED / REFUND_FAILED after a successful CAPTURE / REFUND), held (accepted,
+    its outcome not decided yet), declined (held, then declined); an ``expire`` record is
+    an authorisation's remaining amount lapsing.
     """
 
     kind: str
@@ -92,6 +98,16 @@ class StoredCard:
     models: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A modification accepted and counted, its outcome not decided yet."""
+
+    index: int  # of its record
+    payment: Payment
+    outcome: Outcome
+    undo: tuple[int, bool]  # the payment's authorised amount and openness before it
+
+
 @dataclass(slots=True)
 class Ledger:
     """Payments by PSP reference, stored cards by id, and every movement booked."""
@@ -100,6 +116,7 @@ class Ledger:
     payments: dict[str, Payment] = field(default_factory=dict)
     cards: dict[str, StoredCard] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
+    held: dict[str, Held] = field(default_factory=dict)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_reference(self) -> str:
@@ -239,6 +256,46 @@ class Ledger:
             p.refunded += rest
             p.open = False
         return outcome
+
+    # -- held outcomes and expiry ----------------------------------------------------------
+
+    def before(self, p: Payment) -> tuple[int, bool]:
+        """What :meth:`hold` needs to undo a modification of ``p`` made next."""
+        return p.authorised, p.open
+
+    def hold(self, p: Payment, outcome: Outcome, undo: tuple[int, bool]) -> None:
+        """Keep the modification just booked (the last record) undecided."""
+        index = len(self.records) - 1
+        self.records[index] = replace(self.records[index], state="held")
+        self.held[self.records[index].merchant_reference] = Held(index, p, outcome, undo)
+
+    def decide(self, merchant_reference: str, *, success: bool) -> tuple[Held, Record]:
+        """Settle a held modification; declined, its effect on the payment is undone
+        (what changed since by other modifications stays)."""
+        held = self.held.pop(merchant_reference)
+        record = self.records[held.index]
+        p = held.payment
+        if not success:
+            authorised, was_open = held.undo
+            if record.kind == "capture":
+                p.captured -= record.value
+                p.captures -= 1
+            elif record.kind == "refund":
+                p.refunded -= record.value
+            elif record.kind == "amount_update":
+                p.authorised = authorised
+            p.open = p.open or was_open
+        record = replace(record, state="succeeded" if success else "declined")
+        self.records[held.index] = record
+        return held, record
+
+    def expire(self, p: Payment) -> Record:
+        """The authorisation's remaining amount lapses; the payment closes."""
+        record = Record("expire", self.new_reference(), p.psp_reference, p.reference,
+                        p.remaining, p.currency, "succeeded")  # fmt: skip
+        p.open = False
+        self.records.append(record)
+        return record
 
 
 def _amount_problem(p: Payment, value: int, currency: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ocop.ports.store import OrderStore
-from ocop.testing._processor_contract import START
+from ocop.testing._processor_hooks import START
 
 MINUTE = timedelta(minutes=1)
 

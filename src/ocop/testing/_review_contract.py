@@ -11,7 +11,7 @@ import attrs
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification, NotificationEvent
 from ocop.ports.store import OrderStore
-from ocop.testing._processor_contract import START
+from ocop.testing._processor_hooks import START
 
 #: A moment with microseconds, in a zone other than UTC: kept as it is.
 AT = datetime(2026, 1, 2, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))

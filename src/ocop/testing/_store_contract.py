@@ -21,7 +21,7 @@ from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMetho
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.store import OrderStore
 from ocop.testing._claims_contract import ClaimsContract
-from ocop.testing._processor_contract import START
+from ocop.testing._processor_hooks import START
 from ocop.testing._review_contract import ReviewContract
 
 

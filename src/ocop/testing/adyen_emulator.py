@@ -37,9 +37,14 @@ once; the same key with the same method, path and body answers the stored respon
 
 Scripting (:meth:`AdyenEmulator.script`): the next call of a kind answers an HTTP 5xx
 without being processed, is processed and then its connection dropped without an answer,
-is refused (``payments``), or succeeds and is then rejected by the scheme (``captures`` ->
-CAPTURE then CAPTURE_FAILED, ``refunds`` -> REFUND then REFUND_FAILED). Webhooks are
-queued, one notification item each, signed with the HMAC of Adyen's standard webhooks;
+is refused (``payments``), succeeds and is then rejected by the scheme (``captures`` ->
+CAPTURE then CAPTURE_FAILED, ``refunds`` -> REFUND then REFUND_FAILED), or is *held*
+(a modification accepted and counted, its outcome decided later by
+:meth:`AdyenEmulator.decide`, its webhook sent then). :meth:`AdyenEmulator.expire` lets a
+payment's authorisation lapse (an EXPIRE webhook). A stored card paid with a security
+code (``cvc``, or ``encryptedSecurityCode`` as ``test_737``) is refused ("CVC Declined")
+unless it is the test cards' 737; amount 0 is a card verification. Webhooks
+are queued, one notification item each, signed with the HMAC of Adyen's standard webhooks;
 :meth:`AdyenEmulator.deliver` hands them over, duplicated, reordered or held back.
 """
 
@@ -134,18 +139,44 @@ class AdyenEmulator:
 
         ``action``: ``"error"`` (answer HTTP ``status``, nothing processed), ``"drop"``
         (processed, then the connection closed without an answer), ``"refused"``
-        (``payments``: resultCode Refused) or ``"failed"`` (``captures`` / ``refunds``:
-        CAPTURE_FAILED / REFUND_FAILED after a successful CAPTURE / REFUND).
+        (``payments``: resultCode Refused), ``"failed"`` (``captures`` / ``refunds``:
+        CAPTURE_FAILED / REFUND_FAILED after a successful CAPTURE / REFUND) or ``"held"``
+        (a modification: accepted and counted, its outcome left to :meth:`decide`).
         """
         allowed = {"error", "drop"} | {
             "payments": {"refused"},
-            "captures": {"failed"},
-            "refunds": {"failed"},
+            "captures": {"failed", "held"},
+            "refunds": {"failed", "held"},
+            "cancels": {"held"},
+            "amountUpdates": {"held"},
         }.get(kind, set())
         if kind not in KINDS or action not in allowed:
             raise ValueError(f"cannot script {action!r} for {kind!r}")
         with self._lock:
             self._scripts[kind].append((action, status))
+
+    def clear_scripts(self) -> None:
+        """Forget every script not used yet."""
+        with self._lock:
+            for queue in self._scripts.values():
+                queue.clear()
+
+    def decide(self, merchant_reference: str, *, success: bool) -> None:
+        """Settle the held modification sent with ``merchant_reference`` (its request's
+        ``reference``): succeeded, or declined and undone; its webhook is queued."""
+        with self._lock:
+            self._api.decide(merchant_reference, success=success)
+
+    def held(self) -> list[str]:
+        """The merchant references of the held modifications not decided yet."""
+        with self._lock:
+            return list(self._api.ledger.held)
+
+    def expire(self, psp_reference: str) -> None:
+        """Let the authorisation of the payment ``psp_reference`` lapse: nothing more can be
+        captured on it; an EXPIRE webhook is queued."""
+        with self._lock:
+            self._api.expire(psp_reference)
 
     def records(self) -> list[Record]:
         """Every movement the emulator booked, oldest first."""

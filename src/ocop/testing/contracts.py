@@ -11,8 +11,13 @@ runs against your adapter::
         def ledger_of(self, processor: MyProcessor) -> Sequence[KeyedEntry]:
             return processor.ledger()
 
-A processor that can answer *pending* (N1) also implements the ``pending`` and
-``settle`` hooks, and the pending tests run; without them they are skipped::
+The processor suite's optional hooks fit it to the processor (see
+:class:`ProcessorContract` for each): a sandbox's test cards and CVVs
+(``card_for``, ``saved_card``, ``good_cvv``, ``wrong_cvv``); ``notifications``
+for a processor that answers pending by itself, so each call is judged by its
+final outcome; ``pending`` and ``settle`` to make a call answer pending and
+settle it later; ``lose_answer`` to drop a call's answer after it was carried
+out; ``expire`` to make an authorization expire::
 
         def pending(self, processor: MyProcessor, kind: str) -> bool:
             processor.script(kind, "pending")  # however yours is made to answer pending
@@ -21,14 +26,19 @@ A processor that can answer *pending* (N1) also implements the ``pending`` and
         def settle(self, processor, key, *, approve):
             return processor.settle_pending("approve" if approve else "decline", keys=[key])
 
-Both suites use only the port (plus, for processors, the ledger and pending
-hooks), so an adapter that passes them keeps the contract its Protocol's
-docstring states.
+        def lose_answer(self, processor: MyProcessor, kind: str) -> bool:
+            processor.script(kind, "timeout_after_success")
+            return True
+
+A test that needs a hook the subclass does not give is skipped, saying so.
+Both suites use only the port (plus the hooks), so an adapter that passes them
+keeps the contract its Protocol's docstring states.
 """
 
 from __future__ import annotations
 
-from ocop.testing._processor_contract import START, KeyedEntry, ProcessorContract
+from ocop.testing._processor_contract import ProcessorContract
+from ocop.testing._processor_hooks import START, KeyedEntry
 from ocop.testing._store_contract import OrderStoreContract
 
 __all__ = ["START", "KeyedEntry", "OrderStoreContract", "ProcessorContract"]
