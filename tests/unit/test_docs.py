@@ -1,7 +1,14 @@
-"""Docs that run: every Python block in the README and docs/ executes."""
+"""Docs that run: every Python block in the README and docs/ executes.
+
+The blocks of one page run in order in one namespace, as a reader reads them: a
+tutorial's later steps use what its earlier ones built. A page whose blocks reach
+PostgreSQL (they read ``DATABASE_URL``) is marked ``postgres`` and runs against the
+server named by ``OCOP_TEST_POSTGRES``.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -9,24 +16,38 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def blocks() -> list[tuple[str, int, str]]:
-    """Every python block of the docs, with its file and position."""
+def pages() -> list[tuple[str, list[str]]]:
+    """Every page with python blocks, and its blocks in order."""
     found = []
     for path in DOCS:
-        for number, code in enumerate(BLOCK.findall(path.read_text(encoding="utf-8")), start=1):
-            found.append((path.name, number, code))
+        code = BLOCK.findall(path.read_text(encoding="utf-8"))
+        if code:
+            found.append((str(path.relative_to(ROOT)), code))
     return found
 
 
-@pytest.mark.parametrize(("name", "number", "code"), blocks())
-def test_documented_example_runs(name: str, number: int, code: str) -> None:
-    """The example runs as written and its assertions hold."""
-    exec(compile(code, f"{name}#{number}", "exec"), {"__name__": f"docs_{number}"})  # noqa: S102
+def _param(name: str, code: list[str]) -> object:
+    needs_server = any("DATABASE_URL" in block for block in code)
+    marks = [pytest.mark.postgres] if needs_server else []
+    return pytest.param(name, code, id=name, marks=marks)
 
 
-def test_the_readme_has_examples() -> None:
-    """The README's quick start is among the executed blocks."""
-    assert any(name == "README.md" for name, _, _ in blocks())
+@pytest.mark.parametrize(("name", "code"), [_param(name, code) for name, code in pages()])
+def test_documented_examples_run(
+    name: str, code: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's examples run as written, in order, and their assertions hold."""
+    monkeypatch.setenv("DATABASE_URL", os.environ.get("OCOP_TEST_POSTGRES", POSTGRES))
+    namespace: dict[str, object] = {"__name__": f"docs_{Path(name).stem}"}
+    for number, block in enumerate(code, start=1):
+        exec(compile(block, f"{name}#{number}", "exec"), namespace)  # noqa: S102
+
+
+def test_the_readme_and_the_tutorial_have_examples() -> None:
+    """The README's quick start and the tutorial are among the executed pages."""
+    names = {name for name, _ in pages()}
+    assert {"README.md", "docs/tutorial.md"} <= names
