@@ -435,3 +435,15 @@ def test_a_pending_call_whose_webhook_never_comes_goes_to_reconciliation(
     late = bo.recover()
     assert late.pending == late.for_reconciliation == (capture.capture_id,)
     assert late.still_in_doubt == ()
+
+
+def test_the_live_platform_needs_the_accounts_url_prefix() -> None:
+    """On the live platform the library addresses the company's own live Checkout URL,
+    made from the prefix; without one the configuration is refused, not left to fail."""
+    with pytest.raises(InvalidArgument, match="live_endpoint_prefix"):
+        AdyenConfig(api_key="k", merchant_account="Shop", namespace="live-1", platform="live")
+    config = AdyenConfig(api_key="k", merchant_account="Shop", namespace="live-1",
+                         platform="live", live_endpoint_prefix="abc123-Company")  # fmt: skip
+    service = AdyenProcessor(config)._payments
+    url = service.client._determine_api_url("live", f"{service.baseUrl}/payments")
+    assert url == "https://abc123-Company-checkout-live.adyenpayments.com/checkout/v72/payments"

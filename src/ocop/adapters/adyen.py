@@ -87,6 +87,8 @@ class AdyenConfig:
     (None: the library's own for ``platform``; a local emulator's in tests).
     ``service_account``: the name ocop gives the account in tokens (default: the merchant
     account). The capabilities are the merchant account's (multi-capture, amount updates).
+    ``live_endpoint_prefix``: the prefix of the company account's live URLs (Customer
+    Area, Developers, API URLs); required with ``platform="live"``.
     """
 
     api_key: str = attrs.field(repr=False)
@@ -101,6 +103,7 @@ class AdyenConfig:
     timeout_seconds: float = 30.0
     #: The currency of the zero-amount card verification that checks a saved card's CVV.
     verification_currency: str = "USD"
+    live_endpoint_prefix: str = ""
 
     def __attrs_post_init__(self) -> None:
         ns = self.namespace
@@ -112,6 +115,10 @@ class AdyenConfig:
             )
         if self.platform not in ("test", "live"):
             raise InvalidArgument("platform is 'test' or 'live'", argument="platform")
+        if self.platform == "live" and not self.live_endpoint_prefix:
+            raise InvalidArgument(
+                "the live platform needs live_endpoint_prefix", argument="live_endpoint_prefix"
+            )
 
     @property
     def account(self) -> str:
@@ -176,6 +183,7 @@ class AdyenProcessor:
             raise MissingExtra("adyen", "Adyen") from missing
         self.config = config
         client = Adyen.Adyen(xapikey=config.api_key, platform=config.platform,
+                             live_endpoint_prefix=config.live_endpoint_prefix or None,
                              http_timeout=config.timeout_seconds)  # fmt: skip
         checkout = client.checkout
         self._payments = checkout.payments_api
