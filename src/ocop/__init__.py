@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from ocop.domain.tender import (
         Authorization,
         Capture,
+        Chargeback,
         LineStatus,
         PaymentLine,
         PaymentMethod,
@@ -117,6 +118,7 @@ _PUBLIC: dict[str, str] = {
     "CardPayment": "ocop.domain.payments",
     "CardToken": "ocop.domain.tokens",
     "Channel": "ocop.domain.order",
+    "Chargeback": "ocop.domain.tender",
     "CompletionDraft": "ocop.domain.draft",
     "CompletionPolicy": "ocop.domain.settings",
     "ConcurrentUpdate": "ocop.domain.errors",
@@ -205,6 +207,7 @@ __all__ = [
     "CardPayment",
     "CardToken",
     "Channel",
+    "Chargeback",
     "CompletionDraft",
     "CompletionPolicy",
     "ConcurrentUpdate",

@@ -32,10 +32,12 @@ from ocop import (
     NotificationEvent,
     Order,
     Outcome,
+    VoucherKind,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.routing import ProcessorRouter
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.journal import net_amounts
 from ocop.ports.processor import RecoveryMethod
 from worlds import START, usd
 
@@ -162,21 +164,122 @@ def test_a_capture_whose_answer_was_lost_is_recovered_by_replay(emulator: AdyenE
     assert agreed(bo, emulator).received == usd("60.00")
 
 
-def test_a_capture_the_scheme_rejects_after_adyen_accepted_it_is_kept_for_review(
+def test_a_capture_the_scheme_rejects_after_adyen_accepted_it_is_undone(
     emulator: AdyenEmulator,
 ) -> None:
     """CAPTURE, then CAPTURE_FAILED: the capture was settled approved by the first; the
-    second contradicts a final outcome and is kept for review, for reconciliation by hand
-    (ocop does not undo an approved capture by itself)."""
+    second undoes it (N4): the money never moved, its receipt is reversed, and ocop's
+    books agree with Adyen's again (V5); delivered again, it changes nothing."""
     bo = world(emulator)
     emulator.script("captures", "failed")
     (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
-    delivered = webhooks(bo, emulator)
-    assert delivered.count("applied") == 1
-    assert delivered.count("kept") == 1
-    (kept,) = [n for n in bo.notifications_for_review() if n.key == capture.capture_id]
-    assert not kept.success
+    delivered = webhooks(bo, emulator, duplicate=True)
+    assert delivered.count("applied") == 2  # the capture, then its failure
+    assert "kept" not in delivered
+    order = agreed(bo, emulator)
+    assert order.received == usd("0.00")
+    assert [c.capture_id for c in order.lines[0].rejected_captures] == [capture.capture_id]
+    assert [v.kind for v in bo.journal("SO-1")] == [
+        VoucherKind.PAYMENT,
+        VoucherKind.PAYMENT_REVERSAL,
+    ]
+    assert bo.notifications_for_review() == ()
     assert webhooks(bo, emulator) == []  # nothing left to deliver
+
+
+def dispute_body(
+    emulator: AdyenEmulator,
+    code: str,
+    payment_key: str,
+    payment_psp: str,
+    value: int,
+    *,
+    capture: tuple[str, str] | None = None,
+) -> str:
+    """A signed dispute (or EXPIRE) webhook of the merchant account, as Adyen sends it:
+    the dispute's own pspReference, the payment's in originalReference and its
+    merchantReference; ``capture``: the capture's merchant and PSP references."""
+    item: dict[str, Any] = {"amount": {"value": value, "currency": "USD"}, "eventCode": code,
+                            "eventDate": "2026-01-20T10:00:00+01:00",
+                            "merchantAccountCode": emulator.merchant_account,
+                            "merchantReference": reference(NAMESPACE, payment_key),
+                            "originalReference": payment_psp,
+                            "pspReference": "DISPUTE0001", "success": "true"}  # fmt: skip
+    extra = {"hmacSignature": sign_item(item, emulator.hmac_key)}
+    if capture is not None:
+        extra |= {"modificationMerchantReferences": reference(NAMESPACE, capture[0]),
+                  "modificationPspReferences": capture[1]}  # fmt: skip
+    item["additionalData"] = extra
+    return json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": item}]})
+
+
+def test_adyen_chargebacks_and_their_reversal_go_through_the_signed_webhooks(
+    emulator: AdyenEmulator,
+) -> None:
+    """CHARGEBACK, CHARGEBACK_REVERSED and SECOND_CHARGEBACK of one dispute: recorded on
+    the capture the payment had, reversed, charged back again; each once, however often
+    Adyen delivers it; what can be refunded follows (N4, V4)."""
+    bo = world(emulator)
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    webhooks(bo, emulator)
+    (auth_key,) = [r.key for r in bo.operations("SO-1") if r.kind.value == "authorize"]
+    payment = decode_reference(bo.order("SO-1").lines[0].authorizations[0].token.value)
+    assert capture.token is not None
+    capture_psp = decode_reference(capture.token.value.rpartition(":")[2])
+
+    def deliver(code: str, value: int, **named: Any) -> list[str]:
+        body = dispute_body(emulator, code, auth_key, payment, value, **named)
+        results = [
+            bo.handle_notification(n)
+            for n in notifications(body, emulator.hmac_key, namespace=NAMESPACE)
+        ]
+        return ["applied" if r.applied else "duplicate" if r.duplicate else "kept"
+                for r in results]  # fmt: skip
+
+    assert deliver("NOTIFICATION_OF_CHARGEBACK", 4000) == ["kept"]  # no money moved yet
+    assert deliver("CHARGEBACK", 4000) == ["applied"]  # the payment's one capture
+    assert deliver("CHARGEBACK", 4000) == ["duplicate"]
+    assert bo.order("SO-1").returnable == usd("60.00")
+    assert deliver("CHARGEBACK_REVERSED", 4000) == ["applied"]
+    assert bo.order("SO-1").returnable == usd("100.00")
+    second = {"capture": (capture.capture_id, capture_psp)}
+    assert deliver("SECOND_CHARGEBACK", 4000, **second) == ["applied"]
+    assert deliver("SECOND_CHARGEBACK", 4000, **second) == ["duplicate"]
+    order = bo.order("SO-1")
+    assert (order.charged_back, order.lines[0].captures[0].refundable) == (
+        usd("40.00"),
+        usd("60.00"),
+    )
+    kinds = [v.kind for v in bo.journal("SO-1")]
+    assert kinds == [VoucherKind.PAYMENT, VoucherKind.CHARGEBACK,
+                     VoucherKind.CHARGEBACK_REVERSAL, VoucherKind.CHARGEBACK]  # fmt: skip
+    net = net_amounts(bo.journal("SO-1"), "USD")  # V4
+    assert (net[VoucherKind.PAYMENT], net[VoucherKind.CHARGEBACK]) == (
+        order.received,
+        order.charged_back,
+    )
+    (kept,) = bo.notifications_for_review()
+    assert kept.event is NotificationEvent.OTHER
+
+
+def test_an_authorization_adyen_let_expire_is_no_longer_captured(
+    emulator: AdyenEmulator,
+) -> None:
+    """EXPIRE: the authorization's uncaptured rest ended at Adyen (N4): nothing is open on
+    it any more, once; the next invoice authorizes the stored card again."""
+    bo = world(emulator)
+    (auth_key,) = [r.key for r in bo.operations("SO-1") if r.kind.value == "authorize"]
+    auth = bo.order("SO-1").lines[0].authorizations[0]
+    body = dispute_body(emulator, "EXPIRE", auth_key, decode_reference(auth.token.value),
+                        10000)  # fmt: skip
+    (note,) = notifications(body, emulator.hmac_key, namespace=NAMESPACE)
+    assert note.event is NotificationEvent.AUTHORIZATION_ENDED
+    assert bo.handle_notification(note).applied
+    assert bo.handle_notification(note).duplicate
+    assert bo.order("SO-1").authorized == usd("0.00")
+    result = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert result.uncovered == usd("0.00")
+    assert result.captures[0].auth_id != auth.auth_id
 
 
 def test_webhooks_with_a_bad_signature_are_refused_whole(emulator: AdyenEmulator) -> None:
@@ -283,6 +386,21 @@ def test_webhook_items_map_to_notifications(emulator: AdyenEmulator) -> None:
     assert chargeback.event is NotificationEvent.CHARGEBACK
     assert chargeback.amount == usd("5.00")
     assert chargeback.at.tzinfo is not None
+    assert (chargeback.key, chargeback.dispute) == ("SO-1/authorize:L1.A1#1",
+                                                    encode_reference("PSP1"))  # fmt: skip
+    (second,) = notifications(body("SECOND_CHARGEBACK"), emulator.hmac_key)
+    assert second.event is NotificationEvent.CHARGEBACK
+    assert second.notification_id != chargeback.notification_id
+    (reversed_,) = notifications(body("CHARGEBACK_REVERSED"), emulator.hmac_key)
+    assert reversed_.event is NotificationEvent.CHARGEBACK_REVERSED
+    assert reversed_.dispute == chargeback.dispute
+    (expired,) = notifications(body("EXPIRE"), emulator.hmac_key)
+    assert expired.event is NotificationEvent.AUTHORIZATION_ENDED
+    (cancelled,) = notifications(body("CANCELLATION"), emulator.hmac_key)  # not ocop's void
+    assert cancelled.event is NotificationEvent.AUTHORIZATION_ENDED
+    (voided,) = notifications(body("CANCELLATION", merchantReference="SO-1/void:L1.A1#1"),
+                              emulator.hmac_key)  # fmt: skip
+    assert voided.event is NotificationEvent.OUTCOME
     (other,) = notifications(body("REPORT_AVAILABLE", eventDate="soon"), emulator.hmac_key)
     assert other.event is NotificationEvent.OTHER
     (odd,) = notifications(body("CAPTURE", amount={"value": "x", "currency": "USD"},

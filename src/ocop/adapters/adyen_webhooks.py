@@ -12,9 +12,21 @@ nothing. The outcome of a modification (CAPTURE, REFUND, CANCELLATION,
 AUTHORISATION_ADJUSTMENT, CANCEL_OR_REFUND, AUTHORISATION) names ocop's operation by its
 ``merchantReference``, which the connector set to the operation key. CAPTURE_FAILED and
 REFUND_FAILED (the scheme rejected a capture or refund Adyen had accepted) are failures of
-that operation. Chargebacks and their reversals, and anything else, become unsolicited
-notifications, which ocop keeps for review. An item's id is its pspReference, event code
-and success, as Adyen repeats them when it delivers an item again.
+that operation, which ocop undoes even when it was approved already (N4).
+
+Unsolicited (N4): CHARGEBACK and SECOND_CHARGEBACK are chargebacks, CHARGEBACK_REVERSED
+their reversal. Adyen's dispute items carry the dispute's own pspReference (the same for
+every event of one dispute: ocop's ``dispute``), the disputed payment's in
+``originalReference`` and its ``merchantReference`` (the authorization's key); when
+``additionalData`` names the capture (``modificationMerchantReferences``,
+``modificationPspReferences``, one each), the chargeback names that capture, else the
+authorization (ocop takes its one capture). EXPIRE (the uncaptured rest of an
+authorization expired) ends the authorization, and so does a CANCELLATION whose
+``merchantReference`` is an authorization's key (a cancellation ocop did not ask for: its
+own voids carry the void's key). Anything else (NOTIFICATION_OF_CHARGEBACK,
+REQUEST_FOR_INFORMATION, PREARBITRATION_WON / _LOST, REFUNDED_REVERSED ...) is kept for
+review. An item's id is its pspReference, event code and success, as Adyen repeats them
+when it delivers an item again.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from typing import Any
 
 from ocop.adapters.adyen import encode_reference
 from ocop.domain.errors import InvalidInput, MissingExtra, UnknownCurrency
+from ocop.domain.keys import step_of
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification, NotificationEvent
 
@@ -43,11 +56,14 @@ _OUTCOMES = frozenset(
 )
 #: Accepted, then rejected by the scheme: the operation failed after all.
 _FAILED_LATER = frozenset({"CAPTURE_FAILED", "REFUND_FAILED"})
-_UNSOLICITED = {
+#: Dispute events that move money (N4).
+_DISPUTES = {
     "CHARGEBACK": NotificationEvent.CHARGEBACK,
+    "SECOND_CHARGEBACK": NotificationEvent.CHARGEBACK,
     "CHARGEBACK_REVERSED": NotificationEvent.CHARGEBACK_REVERSED,
-    "AUTHORISATION_EXPIRED": NotificationEvent.AUTHORIZATION_ENDED,
 }
+#: The rest of an authorization expired at Adyen (N4).
+_EXPIRED = "EXPIRE"
 
 
 class InvalidWebhook(InvalidInput):
@@ -87,33 +103,73 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
     code = str(item.get("eventCode", ""))
     success = str(item.get("success", "")).lower() == "true"
     psp = str(item.get("pspReference", ""))
-    key = str(item.get("merchantReference", ""))
-    if namespace is not None:
-        if not key.startswith(f"{namespace}:"):
-            return None  # another back office's, on the same merchant account
-        key = key.removeprefix(f"{namespace}:")
+    key = _own(str(item.get("merchantReference", "")), namespace)
+    if key is None:
+        return None  # another back office's, on the same merchant account
     original = str(item.get("originalReference", ""))
     # References as the connector's tokens keep them (encoded); a capture's holds the
     # payment's and its own.
     ref = encode_reference(psp) if psp else ""
     if code == "CAPTURE" and original:
         ref = f"{encode_reference(original)}:{ref}"
-    if code in _OUTCOMES:
+    reference, dispute = ref, ""
+    if code in _OUTCOMES and not (code == "CANCELLATION" and _names_authorization(key)):
         event, succeeded = NotificationEvent.OUTCOME, success
     elif code in _FAILED_LATER:
         event, succeeded = NotificationEvent.OUTCOME, False
+        if code == "CAPTURE_FAILED" and original:
+            reference = f"{encode_reference(original)}:{ref}"  # the capture's token
+    elif code in _DISPUTES:
+        event, succeeded, dispute = _DISPUTES[code], success, ref
+        key, reference = _disputed(item, key, original, namespace)
+    elif code in {_EXPIRED, "CANCELLATION"}:
+        event, succeeded, reference = NotificationEvent.AUTHORIZATION_ENDED, success, ""
     else:
-        event, succeeded = _UNSOLICITED.get(code, NotificationEvent.OTHER), success
+        event, succeeded = NotificationEvent.OTHER, success
     return Notification(
         notification_id=f"adyen:{ref}:{code}:{item.get('success', '')}",
         event=event,
         key=key,
         at=_moment(item.get("eventDate")),
         success=succeeded,
-        reference=ref,
+        reference=reference,
         amount=_amount(item.get("amount")),
         reason=str(item.get("reason", ""))[:200],
+        dispute=dispute,
     )
+
+
+def _own(reference: str, namespace: str | None) -> str | None:
+    """The operation key a merchant reference carries; None when it is another back
+    office's (outside ``namespace``)."""
+    if namespace is None:
+        return reference
+    if not reference.startswith(f"{namespace}:"):
+        return None
+    return reference.removeprefix(f"{namespace}:")
+
+
+def _names_authorization(key: str) -> bool:
+    return step_of(key).startswith("authorize:")
+
+
+def _disputed(
+    item: dict[str, Any], key: str, original: str, namespace: str | None
+) -> tuple[str, str]:
+    """The key and reference a dispute item names: the capture, when ``additionalData``
+    names exactly one of the same order; else the payment (the authorization)."""
+    extra = item.get("additionalData")
+    if not isinstance(extra, dict) or not original:
+        return key, ""
+    merchant = str(extra.get("modificationMerchantReferences", ""))
+    capture_psp = str(extra.get("modificationPspReferences", ""))
+    if not merchant or not capture_psp or "," in merchant or "," in capture_psp:
+        return key, ""
+    capture_key = _own(merchant, namespace)
+    order_part = key.partition("/")[0]
+    if capture_key is None or capture_key.partition("/")[0] != order_part:
+        return key, ""  # the signed reference names the order; the capture must be of it
+    return capture_key, f"{encode_reference(original)}:{encode_reference(capture_psp)}"
 
 
 def _moment(text: object) -> datetime:

@@ -91,7 +91,9 @@ def refund_deposits(
     due = deposits or {}
     for line in order.lines:
         # A return may already have refunded part of the order by the fallback method.
-        left = (line.received - line.refunded).min(order.received - order.refunded)
+        left = (line.received - line.refunded).min(
+            order.received - order.refunded - order.charged_back
+        )
         if line.deposit:
             left = left.min(due.get(line.line_id, Money.zero(order.currency)))
         if not line.is_prepayment or not left.is_positive():

@@ -144,7 +144,7 @@ def deposit_refunds(order: Order, policy: DepositPolicy, return_id: str) -> Depo
     # refund (R3, R4) gave part of it back already, and counts as given back from the
     # deposit's parts in line order, before the charge (V3: never more than received).
     zero = Money.zero(order.currency)
-    left = order.received - order.refunded - order.refunding
+    left = order.received - order.refunded - order.refunding - order.charged_back
     before = (left + refunded_for(order, return_id)).max(zero)
     deposit = total(held, order.currency)
     still_held = deposit.min(before)

@@ -374,4 +374,6 @@ def _capture_number(line: PaymentLine, invoice_id: str, auth_id: str, ctx: Conte
     is a new attempt of the first (as before the feature)."""
     if not ctx.settings.features.duplicate_payment_protection:
         return 1
-    return 1 + sum(1 for c in line.captures if c.invoice_id == invoice_id and c.auth_id == auth_id)
+    # A capture the processor rejected after approving it (N4) keeps its key: counted too.
+    taken = (*line.captures, *line.rejected_captures)
+    return 1 + sum(1 for c in taken if c.invoice_id == invoice_id and c.auth_id == auth_id)

@@ -1,13 +1,22 @@
-"""Journal vouchers: balanced double-entry postings (rules J1-J3).
+"""Journal vouchers: balanced double-entry postings (rules J1-J3, N4).
 
 Every receipt (capture, prepayment) and every refund posts exactly one
 voucher; a voucher whose debits and credits differ cannot be built. Voucher
 ids derive from operation keys, so posting the same voucher twice stores it
 once.
+
+A chargeback (N4) posts a voucher of its own kind, money going back to the customer
+like a refund. Vouchers are never changed or deleted: what the processor undoes after
+the fact (a capture or refund it rejected after approving it, a chargeback reversed)
+posts a *reversal*, the mirror of the voucher it undoes, of the matching
+``*_REVERSAL`` kind. So V4 reads, per kind: the vouchers of that kind less their
+reversals (:func:`net_amounts`) add up to what ocop records (payments to receipts,
+refunds to refunds, chargebacks to what chargebacks still take back).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict, Unpack
 
@@ -22,6 +31,40 @@ from ocop.domain.money import Money, total
 class VoucherKind(Members):
     PAYMENT = "payment"
     REFUND = "refund"
+    #: Money the card holder's bank took back (N4): posted like a refund.
+    CHARGEBACK = "chargeback"
+    #: A receipt undone: the processor rejected the capture after approving it (N4).
+    PAYMENT_REVERSAL = "payment_reversal"
+    #: A refund undone: the processor rejected it after approving it (N4).
+    REFUND_REVERSAL = "refund_reversal"
+    #: A chargeback reversed in the merchant's favour (N4).
+    CHARGEBACK_REVERSAL = "chargeback_reversal"
+
+    @property
+    def reverses(self) -> VoucherKind | None:
+        """The kind a reversal undoes; None for a kind that is not a reversal."""
+        return _REVERSES.get(self)
+
+    @property
+    def money_in(self) -> bool:
+        """Whether the voucher records money coming in (debit the tender, credit the
+        customer): a receipt, or the reversal of money going out."""
+        return self in _MONEY_IN
+
+    @property
+    def refund_side(self) -> bool:
+        """Whether it posts to the refund journal (refunds, chargebacks, their reversals)."""
+        return (self.reverses or self) is not VoucherKind.PAYMENT
+
+
+_REVERSES = {
+    VoucherKind.PAYMENT_REVERSAL: VoucherKind.PAYMENT,
+    VoucherKind.REFUND_REVERSAL: VoucherKind.REFUND,
+    VoucherKind.CHARGEBACK_REVERSAL: VoucherKind.CHARGEBACK,
+}
+_MONEY_IN = frozenset(
+    {VoucherKind.PAYMENT, VoucherKind.REFUND_REVERSAL, VoucherKind.CHARGEBACK_REVERSAL}
+)
 
 
 #: The account every receipt credits and every refund debits.
@@ -95,15 +138,17 @@ class Voucher:
         return cls._posting(VoucherKind.REFUND, **posting)
 
     @classmethod
+    def of_kind(cls, kind: VoucherKind, **posting: Unpack[Posting]) -> Voucher:
+        """A voucher of ``kind``: money in debits the tender's clearing account and credits
+        the customer; money out (a refund, a chargeback, a receipt undone) the reverse."""
+        return cls._posting(kind, **posting)
+
+    @classmethod
     def _posting(cls, kind: VoucherKind, **posting: Unpack[Posting]) -> Voucher:
         amount = posting["amount"]
         zero = Money.zero(amount.currency)
         tender = tender_account(posting["method"])
-        debit, credit = (
-            (tender, CUSTOMER_ACCOUNT)
-            if kind is VoucherKind.PAYMENT
-            else (CUSTOMER_ACCOUNT, tender)
-        )
+        debit, credit = (tender, CUSTOMER_ACCOUNT) if kind.money_in else (CUSTOMER_ACCOUNT, tender)
         return cls(
             voucher_id=posting["voucher_id"],
             journal_name=posting["journal_name"],
@@ -117,3 +162,16 @@ class Voucher:
             ),
             posted_at=posting["at"],
         )
+
+
+def net_amounts(vouchers: Iterable[Voucher], currency: str) -> dict[VoucherKind, Money]:
+    """V4: per kind that is not a reversal (payment, refund, chargeback), its vouchers
+    less their reversals."""
+    net = {kind: Money.zero(currency) for kind in VoucherKind if kind.reverses is None}
+    for voucher in vouchers:
+        undone = voucher.kind.reverses
+        if undone is None:
+            net[voucher.kind] += voucher.amount
+        else:
+            net[undone] -= voucher.amount
+    return net

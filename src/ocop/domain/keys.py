@@ -100,6 +100,25 @@ def invoice_key(order_id: str, invoice_id: str) -> str:
     return f"{escaped(order_id)}/invoice:{escaped(invoice_id)}"
 
 
+def chargeback_key(capture_id: str, chargeback_id: str) -> str:
+    """A chargeback against a capture (N4), posted under the capture's key and the id of
+    the notification that reported it."""
+    return f"{capture_id}/chargeback:{escaped(chargeback_id)}"
+
+
+def reversal_key(key: str) -> str:
+    """What the processor undid after the fact (N4): the reversal of what ``key`` posted."""
+    return f"{key}/reversal"
+
+
+def step_of(key: str) -> str:
+    """The step name of an operation key (``authorize:L1.A1`` of ``SO-1/authorize:L1.A1#1``):
+    an order id never holds a ``/`` inside a key (it is escaped), so the first one ends it."""
+    _, _, rest = key.partition("/")
+    name, _, _ = rest.rpartition("#")
+    return name
+
+
 def voucher_id(key: str) -> str:
     """J3: a voucher's id derives from the operation (or posting) key."""
     return f"V:{key}"

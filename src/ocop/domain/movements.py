@@ -1,7 +1,9 @@
-"""Money movements on a payment line: authorizations, captures and refunds.
+"""Money movements on a payment line: authorizations, captures, refunds, chargebacks.
 
 Invariants checked on construction: per authorization captured + voided <=
-authorized (V1); per capture refunded <= captured (V2).
+authorized (V1); per capture refunded <= captured (V2). What a capture can still
+refund is what it took less what was refunded and what the card holder's bank took
+back (its chargebacks, N4), never below zero.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.money import Money
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken, mask
 
-__all__ = ["Authorization", "Capture", "Refund", "positive"]
+__all__ = ["Authorization", "Capture", "Chargeback", "Refund", "positive"]
 
 
 def positive(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
@@ -44,6 +46,9 @@ class Authorization:
     #: Expired and left to lapse at the processor, never voided (its line was removed while
     #: manual void of expired authorizations was off): nothing is open on it any more.
     lapsed: bool = False
+    #: The id of the notification by which the processor ended it (cancelled or let it
+    #: expire, N4); it is lapsed from then on. Empty: not ended by the processor.
+    ended_by: str = attrs.field(default="", validator=validate_no_card_data)
 
     @classmethod
     def new(
@@ -85,6 +90,26 @@ class Authorization:
 
 
 @attrs.frozen(kw_only=True)
+class Chargeback:
+    """Money the card holder's bank took back from a capture (N4), recorded once per
+    notification (``chargeback_id`` is the notification's id). ``dispute``: the
+    processor's id of the dispute, which its reversal names. A reversed chargeback
+    (``reversed_by``: the reversal notification's id) is kept as history and no longer
+    counts."""
+
+    chargeback_id: str = attrs.field(validator=validate_no_card_data)
+    dispute: str = attrs.field(validator=validate_no_card_data)
+    amount: Money = attrs.field(validator=positive)
+    charged_back_at: datetime
+    reversed_by: str = attrs.field(default="", validator=validate_no_card_data)
+    reversed_at: datetime | None = None
+
+    @property
+    def reversed(self) -> bool:
+        return bool(self.reversed_by)
+
+
+@attrs.frozen(kw_only=True)
 class Capture:
     """Money taken against an authorization for one invoice (or a prepayment applied).
 
@@ -102,6 +127,8 @@ class Capture:
     #: Accepted by the processor, its outcome still to come (N1): it counts against its
     #: authorization, but nothing is received (nor refundable) until it is settled.
     pending: bool = False
+    #: Chargebacks against it (N4), reversed ones included, oldest first.
+    chargebacks: tuple[Chargeback, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if self.refunded > self.amount:
@@ -111,10 +138,22 @@ class Capture:
             )
 
     @property
+    def charged_back(self) -> Money:
+        """What chargebacks not reversed took back (N4)."""
+        taken = Money.zero(self.amount.currency)
+        for chargeback in self.chargebacks:
+            if not chargeback.reversed:
+                taken += chargeback.amount
+        return taken
+
+    @property
     def refundable(self) -> Money:
+        """What a refund may still take: captured - refunded - charged back, never below
+        zero (a chargeback may take more than was left, N4); nothing while pending."""
+        zero = Money.zero(self.amount.currency)
         if self.pending:
-            return Money.zero(self.amount.currency)
-        return self.amount - self.refunded
+            return zero
+        return (self.amount - self.refunded - self.charged_back).max(zero)
 
 
 @attrs.frozen(kw_only=True)

@@ -54,7 +54,17 @@ class Notification:
     ``reference``: the processor's own reference of that operation, if it gave one.
     ``success``: for :attr:`NotificationEvent.OUTCOME`, whether the operation succeeded.
     ``amount``: the money it is about (a chargeback's, or the amount settled). ``reason``:
-    the processor's words. ``at``: when the processor says it happened.
+    the processor's words. ``at``: when the processor says it happened. ``dispute``: for a
+    chargeback and its reversal (N4), the processor's id of the dispute, the same for both
+    (empty: a chargeback is its own dispute, and a reversal names the chargeback against
+    the capture it names).
+
+    N4: a chargeback's ``key`` is the operation key of the capture it takes money from,
+    or of the authorization that capture was made on (then ``reference``, the capture's
+    token value, picks one of several captures); an authorization ended by the processor
+    names the authorization's key. A capture or refund the processor rejects after
+    approving it arrives as an :attr:`NotificationEvent.OUTCOME` with ``success`` false
+    for its key, already approved.
     """
 
     notification_id: str = attrs.field(validator=validate_no_card_data)
@@ -65,6 +75,7 @@ class Notification:
     reference: str = attrs.field(default="", validator=validate_no_card_data)
     amount: Money | None = None
     reason: str = attrs.field(default="", validator=validate_no_card_data)
+    dispute: str = attrs.field(default="", validator=validate_no_card_data)
 
 
 @attrs.frozen(kw_only=True)
@@ -73,8 +84,9 @@ class NotificationResult:
     the order it names), ``duplicate`` (it had been applied already: nothing changed) and
     ``unmatched`` (it names nothing ocop knows: kept for review, never dropped).
 
-    ``order_id`` and ``key``: what it matched. ``undone``: a failure notification undid
-    a pending capture or refund (N2): the money was never moved.
+    ``order_id`` and ``key``: what it matched (for a chargeback or its reversal, the
+    capture). ``undone``: a failure notification undid a pending capture or refund (N2),
+    or one the processor had approved and then rejected (N4): the money was never moved.
     """
 
     applied: bool = False

@@ -219,6 +219,19 @@ class Order:
         return self._sum(lambda line: line.refunding, self.lines)
 
     @cached_property
+    def charged_back(self) -> Money:
+        """What chargebacks not reversed took back from the order's captures (N4)."""
+        return self._sum(lambda line: line.charged_back, self.lines)
+
+    @property
+    def returnable(self) -> Money:
+        """What the order may still pay back (R3, R4, V3): received, less what was
+        refunded (or is being refunded) and what chargebacks took back; never below zero
+        (a chargeback may take more than was left, N4)."""
+        left = self.received - self.refunded - self.refunding - self.charged_back
+        return left.max(Money.zero(self.currency))
+
+    @cached_property
     def authorized(self) -> Money:
         """Open, uncaptured authorizations."""
         return self._sum(lambda line: line.authorized, self.lines)
@@ -375,7 +388,8 @@ class Order:
         return replaced(self, invoices=(*self.invoices, invoice))
 
     def with_other_refund(self, refund: Refund) -> Order:
-        """A fallback or unlinked refund; never beyond what the order received (V3)."""
+        """A fallback or unlinked refund; never beyond what the order received and has not
+        paid back or lost to a chargeback (V3, N4)."""
         if any(r.refund_id == refund.refund_id for r in self.other_refunds):
             raise IllegalTransition(
                 f"refund {refund.refund_id} already recorded", order_id=self.order_id
@@ -384,11 +398,10 @@ class Order:
             raise InvalidInput(
                 f"a refund in {refund.amount.currency} on an order in {self.currency}"
             )
-        if self.refunded + self.refunding + refund.amount > self.received:
+        if refund.amount > self.returnable:
             raise RefundExceedsReceived(
                 f"order {self.order_id}: refunding {refund.amount} exceeds the "
-                f"{self.received - self.refunded - self.refunding} received and not yet "
-                "refunded (V3)",
+                f"{self.returnable} received and not yet refunded (V3)",
                 order_id=self.order_id,
                 amount=refund.amount.amount,
             )

@@ -25,12 +25,15 @@ def voucher(  # noqa: PLR0917 - what a posting says, and where it goes
     settings: Settings,
     now: datetime,
 ) -> Voucher:
-    """The voucher of money received on ``order`` (a capture, a prepayment) or paid back
-    (a linked, unlinked or fallback refund), posted under ``key``."""
+    """The voucher of money received on ``order`` (a capture, a prepayment), paid back
+    (a linked, unlinked or fallback refund), taken back by a chargeback, or of the reversal
+    of one of these (N4), posted under ``key``: receipts and their reversals in the payment
+    journal, the others in the refund journal."""
     channel = order.channel.value
-    if kind is VoucherKind.PAYMENT:
-        journal, build = settings.payment_journal(channel), Voucher.receipt
+    if kind.refund_side:
+        journal = settings.refund_journal(channel)
     else:
-        journal, build = settings.refund_journal(channel), Voucher.refund
-    return build(voucher_id=voucher_id(key), journal_name=journal, order_id=order.order_id,
-                 reference=reference, method=method, amount=amount, at=now)  # fmt: skip
+        journal = settings.payment_journal(channel)
+    return Voucher.of_kind(kind, voucher_id=voucher_id(key), journal_name=journal,
+                           order_id=order.order_id, reference=reference, method=method,
+                           amount=amount, at=now)  # fmt: skip

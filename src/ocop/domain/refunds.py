@@ -40,7 +40,7 @@ def check_refund(order: Order, return_id: str, amount: Money) -> Money:
     if not amount.is_positive():
         raise InvalidInput("a refund amount must be positive")
     still = (amount - refunded_for(order, return_id)).max(Money.zero(order.currency))
-    available = order.received - order.refunded - order.refunding
+    available = order.returnable
     if still > available:
         raise RefundExceedsReceived(
             f"order {order.order_id}: refunding {still} exceeds the {available} received and "
@@ -94,7 +94,10 @@ def refund_steps(
     """One refund step per capture; each names how many refunds the capture already had
     for the return (R5: raising a return's amount later refunds only the difference)."""
     done = Counter(
-        r.capture_id for line in order.lines for r in line.refunds if r.return_id == return_id
+        r.capture_id
+        for line in order.lines
+        for r in (*line.refunds, *line.rejected_refunds)  # a rejected one keeps its key (N4)
+        if r.return_id == return_id
     )
     found: list[steps.Refund] = []
     for capture, part in linked:

@@ -19,7 +19,7 @@ from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.enums import Members
 from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.money import Money, total
-from ocop.domain.movements import Authorization, Capture, Refund, positive
+from ocop.domain.movements import Authorization, Capture, Chargeback, Refund, positive
 from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
 
@@ -94,6 +94,11 @@ class PaymentLine:
     #: kept until the line is authorized again or declined and the order held, so a renewal
     #: interrupted anywhere is found and finished (A2).
     renewing: bool = False
+    #: Captures the processor approved, then rejected (N4): their money never moved. Kept
+    #: as history, so the invoice's next capture gets a key of its own (I4).
+    rejected_captures: tuple[Capture, ...] = ()
+    #: Refunds the processor approved, then rejected (N4), likewise (R5).
+    rejected_refunds: tuple[Refund, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if (self.method is PaymentMethod.CARD) != (self.card is not None):
@@ -166,13 +171,19 @@ class PaymentLine:
         return total((c.amount for c in self.captures if not c.pending), self.currency)
 
     @cached_property
+    def charged_back(self) -> Money:
+        """What chargebacks not reversed took back from this line's captures (N4)."""
+        return total((c.charged_back for c in self.captures), self.currency)
+
+    @cached_property
     def paid(self) -> Money:
         """This line's share of the order's paid total (rule S1); pending captures and
-        refunds count as if approved (N1)."""
+        refunds count as if approved (N1); what chargebacks took back is not paid (N4)."""
         taken = self.captured if self.is_card else self.received
+        back = self.refunded + self.refunding + self.charged_back
         if not self.active:
-            return taken - self.refunded - self.refunding
-        return taken + self.authorized - self.refunded - self.refunding
+            return taken - back
+        return taken + self.authorized - back
 
     @cached_property
     def invoiced(self) -> Money:
@@ -234,6 +245,11 @@ class PaymentLine:
     def _require_card(self, what: str) -> None:
         if not self.is_card:
             raise self._illegal(f"cannot {what} a {self.method} line")
+
+    def settled_with(self, **changes: object) -> PaymentLine:
+        """The line with ``changes`` (already checked by the caller) applied and its status
+        derived from its money again."""
+        return self._settled(**changes)
 
     def _settled(self, **changes: object) -> PaymentLine:
         """The line with ``changes`` applied and its status derived from its money."""
@@ -514,6 +530,7 @@ __all__ = [
     "INACTIVE",
     "Authorization",
     "Capture",
+    "Chargeback",
     "LineStatus",
     "PaymentLine",
     "PaymentMethod",

@@ -1,12 +1,14 @@
-"""Processor notifications: ``bo.handle_notification(n)`` (rules N1, N2).
+"""Processor notifications: ``bo.handle_notification(n)`` (rules N1, N2, N4).
 
 A notification settles the operation it names exactly once, through the same commit
 as a live answer or a recovery (:func:`~ocop.services.engine.settle`: the outcome, the
 order and its vouchers together, once even when two deliveries race). A pending
-capture or refund that failed is undone. The same notification again changes nothing;
-one that names nothing ocop knows, contradicts an outcome already final, or reports
-what ocop does not apply yet (N4: chargebacks, authorizations ended by the processor),
-is kept for review in the store, never dropped.
+capture or refund that failed is undone; one approved that the processor rejected later
+is undone too (N4). Chargebacks, their reversals and authorizations ended by the
+processor are applied by :mod:`ocop.services.unsolicited` (N4). The same notification
+again changes nothing; one that names nothing ocop knows, contradicts an outcome already
+final in a way ocop cannot apply, or reports what ocop does not apply, is kept for review
+in the store, never dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken, RefundToken
 from ocop.services.engine import settle
 from ocop.services.logs import logger
+from ocop.services.unsolicited import handle_unsolicited, keep, rejected_after_approval
 from ocop.services.wiring import Ports
 
 log = logger("ocop.notifications")
@@ -26,7 +29,7 @@ log = logger("ocop.notifications")
 def handle_notification(ports: Ports, notification: Notification) -> NotificationResult:
     """Apply ``notification`` to the operation it names, once (N2)."""
     if notification.event is not NotificationEvent.OUTCOME:
-        return _kept(ports, notification, "an unsolicited notification")
+        return handle_unsolicited(ports, notification)
     with ports.store.unit_of_work() as uow:
         op = uow.operations.get(notification.key)
     if op is None:
@@ -34,6 +37,8 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
     if not op.awaiting:
         if (op.outcome is Outcome.APPROVED) is notification.success:
             return NotificationResult(duplicate=True, order_id=op.order_id, key=op.key)
+        if op.outcome is Outcome.APPROVED and isinstance(op.step, _UNDONE):
+            return rejected_after_approval(ports, op, notification)  # N4
         return _kept(ports, notification, f"a notification contradicting the final {op.key}")
     result = _result(ports, op, notification)
     if result is None:
@@ -73,7 +78,7 @@ def _result(ports: Ports, op: Operation, notification: Notification) -> Processo
                                reason=notification.reason)  # fmt: skip
     token: ProcessorToken | None = None
     if notification.success:
-        token = _token(ports, op.step, notification.reference)
+        token = _token(op.step, notification.reference, _account(ports, op))
         if token is None and isinstance(op.step, steps.Authorize | steps.Tokenize | _MINTS):
             return None  # the answer would carry a token the notification cannot give
     multi = ports.processor.capabilities.multi_capture
@@ -93,26 +98,38 @@ def _same_call(answer: ProcessorResult, notification: Notification) -> bool:
     return True
 
 
+#: What a failure after approval undoes (N4): money that never moved after all.
+_UNDONE = steps.Capture | steps.DepositCapture | steps.Refund
 _MINTS = steps.Capture | steps.DepositCapture | steps.Refund | steps.UnlinkedRefund
 
 
-def _token(ports: Ports, step: steps.Step, reference: str) -> ProcessorToken | None:
+def _account(ports: Ports, op: Operation) -> tuple[str, str]:
+    """The connector and service account that answered ``op`` (I5): its line's card's,
+    as a router sends the call to the processor that issued the card's token."""
+    line_id = getattr(op.step, "line_id", None)
+    if line_id is not None:
+        with ports.store.unit_of_work() as uow:
+            order = uow.orders.get(op.order_id)
+        for line in order.lines:
+            if line.line_id == line_id and line.card is not None:
+                return line.card.connector, line.card.service_account
+    caps = ports.processor.capabilities
+    return caps.connector, caps.service_account
+
+
+def _token(step: steps.Step, reference: str, account: tuple[str, str]) -> ProcessorToken | None:
     """The processor's reference of a call in doubt, as the token its answer carries."""
     if not reference:
         return None
-    caps = ports.processor.capabilities
     match step:
         case steps.Authorize():
-            return AuthorizationToken(reference, caps.connector, caps.service_account)
+            return AuthorizationToken(reference, *account)
         case steps.Capture() | steps.DepositCapture():
-            return CaptureToken(reference, caps.connector, caps.service_account)
+            return CaptureToken(reference, *account)
         case steps.Refund() | steps.UnlinkedRefund():
-            return RefundToken(reference, caps.connector, caps.service_account)
+            return RefundToken(reference, *account)
     return None
 
 
 def _kept(ports: Ports, notification: Notification, what: str) -> NotificationResult:
-    new = ports.store.keep_for_review(notification)
-    if new:
-        log.warning("kept for review: %s (%s)", what, notification.notification_id)
-    return NotificationResult(unmatched=True)
+    return keep(ports, notification, what)

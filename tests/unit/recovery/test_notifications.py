@@ -147,17 +147,21 @@ def test_a_pending_refund_counts_against_its_capture_until_settled() -> None:
 
 
 def test_what_matches_nothing_or_contradicts_or_comes_unasked_is_kept_for_review() -> None:
+    """A notification for no operation, a late failure of a capture already refunded (it
+    cannot be undone, N4), and an event ocop does not apply are kept, once each."""
     _, _, bo = world()
     (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures  # approved at once
+    bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT)
     stray = note("SO-404/capture:INV-1:L1:L1.A1#1", n=7)
     late_failure = note(capture.capture_id, success=False, n=8)
-    chargeback = Notification(notification_id="N-9", event=NotificationEvent.CHARGEBACK,
-                              key=capture.capture_id, at=START, amount=usd("60.00"))  # fmt: skip
-    for kept in (stray, late_failure, chargeback):
+    other = Notification(notification_id="N-9", event=NotificationEvent.OTHER,
+                         key=capture.capture_id, at=START)  # fmt: skip
+    for kept in (stray, late_failure, other):
         assert bo.handle_notification(kept) == NotificationResult(unmatched=True)
     assert bo.handle_notification(stray).unmatched  # kept once
-    assert bo.notifications_for_review() == (stray, late_failure, chargeback)
-    assert bo.order("SO-1").received == usd("60.00")  # nothing changed
+    assert bo.notifications_for_review() == (stray, late_failure, other)
+    order = bo.order("SO-1")  # nothing changed
+    assert (order.received, order.refunded) == (usd("60.00"), usd("10.00"))
 
 
 def test_a_notification_decides_a_call_in_doubt_with_its_reference() -> None:
@@ -215,3 +219,30 @@ def test_a_tokenization_in_doubt_is_not_decided_by_a_notification() -> None:
         uow.operations.record_intent(op)
         uow.commit()
     assert bo.handle_notification(note(op.key, reference="tok_9")).unmatched
+
+
+def test_a_webhook_deciding_a_call_in_doubt_behind_a_router_keeps_the_cards_account() -> None:
+    """An authorization in doubt at the POS account, decided by its notification, carries
+    a token of the POS account (I5), not of the router's first processor: the invoice
+    then captures through the POS account."""
+    from ocop import CardPayment, CardToken  # noqa: PLC0415
+    from ocop.adapters.routing import ProcessorRouter  # noqa: PLC0415
+
+    clock = ManualClock(START)
+    web = SimulatedProcessor(clock=clock, service_account="sa-web")
+    pos = SimulatedProcessor(clock=clock, service_account="sa-pos")
+    bo = BackOffice.in_memory(processor=ProcessorRouter([web, pos]), clock=clock)
+    card = CardToken(value="tok_pos", connector="sim", service_account="sa-pos", brand="visa",
+                     last4="1111", expiry="2030-12")  # fmt: skip
+    pos.script("authorize", "timeout_after_success")
+    bo.place_order("SO-1", channel=Channel.POS, customer=Customer.guest(), total=usd("30.00"),
+                   payments=[CardPayment(card, usd("30.00"))])  # fmt: skip
+    (op,) = bo.operations("SO-1")
+    answer = pos.lookup(op.key)
+    assert isinstance(answer.token, AuthorizationToken)
+    note = Notification(notification_id="n-1", event=NotificationEvent.OUTCOME, key=op.key,
+                        at=clock.now(), reference=answer.token.value,
+                        amount=usd("30.00"))  # fmt: skip
+    assert bo.handle_notification(note).applied
+    (auth,) = bo.order("SO-1").lines[0].authorizations
+    assert (auth.token.connector, auth.token.service_account) == ("sim", "sa-pos")

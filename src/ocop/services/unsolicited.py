@@ -1,0 +1,201 @@
+"""Unsolicited notifications applied (rule N4): chargebacks and their reversals,
+authorizations the processor ended, captures and refunds it rejected after approving them.
+
+Each is applied in one unit of work: the order (which holds the record that makes it
+happen once: the chargeback under the notification's id, the reversal's id on it, the
+authorization's end, the rejected capture or refund), its vouchers, committed together;
+the order's version serialises two deliveries of the same notification (O5), and the one
+that comes second finds the record and changes nothing. What the order cannot take is
+kept for review, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ocop.domain import steps
+from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OcopError, StorageError
+from ocop.domain.money import Money
+from ocop.domain.movements import Capture, Chargeback
+from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
+from ocop.domain.operations import Operation
+from ocop.domain.order import Order
+from ocop.domain.tokens import ProcessorToken
+from ocop.domain.unsolicited import (
+    Recorded,
+    charge_back,
+    end_authorization,
+    reject_capture,
+    reject_refund,
+    reverse_chargeback,
+)
+from ocop.services.engine import RETRIES, post
+from ocop.services.logs import logger
+from ocop.services.wiring import Ports
+
+__all__ = ["handle_unsolicited", "keep", "rejected_after_approval"]
+
+log = logger("ocop.notifications")
+
+_Change = Callable[[Order], Recorded | None]
+
+
+def keep(ports: Ports, notification: Notification, what: str) -> NotificationResult:
+    """Keep ``notification`` for review (once per id), and say so."""
+    new = ports.store.keep_for_review(notification)
+    if new:
+        log.warning("kept for review: %s (%s)", what, notification.notification_id)
+    return NotificationResult(unmatched=True)
+
+
+def handle_unsolicited(ports: Ports, notification: Notification) -> NotificationResult:
+    """N4: a chargeback, its reversal, or an authorization ended by the processor."""
+    event = notification.event
+    if event is NotificationEvent.OTHER:
+        return keep(ports, notification, "an unsolicited notification")
+    with ports.store.unit_of_work() as uow:
+        op = uow.operations.get(notification.key)
+    if op is None:
+        return keep(ports, notification, f"a {event.value} that names no operation")
+    if not notification.success:
+        return keep(ports, notification, f"a {event.value} that did not happen")
+    now = ports.clock.now()
+    settings = ports.settings
+    change: _Change
+    match event:
+        case NotificationEvent.CHARGEBACK:
+            amount = notification.amount
+            if amount is None:
+                return keep(ports, notification, "a chargeback without its amount")
+            chargeback = Chargeback(chargeback_id=notification.notification_id,
+                                    dispute=notification.dispute or notification.notification_id,
+                                    amount=amount, charged_back_at=notification.at)  # fmt: skip
+
+            def change(order: Order) -> Recorded | None:
+                capture = _one_capture(order, op, notification.reference)
+                return charge_back(order, capture.line_id, capture.capture_id, chargeback,
+                                   settings=settings, now=now)  # fmt: skip
+
+        case NotificationEvent.CHARGEBACK_REVERSED:
+
+            def change(order: Order) -> Recorded | None:
+                named = {c.capture_id for c in _captures(order, op, notification.reference)}
+                return reverse_chargeback(order, notification.notification_id,
+                                          dispute=notification.dispute, captures=named,
+                                          amount=notification.amount, settings=settings,
+                                          now=now)  # fmt: skip
+
+        case _:  # NotificationEvent.AUTHORIZATION_ENDED
+            step = op.step
+            if not isinstance(step, steps.Authorize):
+                return keep(ports, notification, f"an authorization end naming {op.key}")
+
+            def change(order: Order) -> Recorded | None:
+                return end_authorization(order, step.line_id, step.auth_id,
+                                         by=notification.notification_id, now=now)  # fmt: skip
+
+    return _applied(ports, notification, op, change)
+
+
+def rejected_after_approval(
+    ports: Ports, op: Operation, notification: Notification
+) -> NotificationResult:
+    """N4: a failure for a capture or linked refund already approved (the processor
+    rejected it after accepting it): undone, once, unless it cannot be (refunded, charged
+    back): then kept for review."""
+    now = ports.clock.now()
+    settings = ports.settings
+
+    def change(order: Order) -> Recorded | None:
+        _same_movement(order, op, notification)
+        if isinstance(op.step, steps.Refund):
+            return reject_refund(op, order, settings, now)
+        return reject_capture(op, order, settings, now)
+
+    result = _applied(ports, notification, op, change)
+    if result.applied:
+        return NotificationResult(applied=True, order_id=result.order_id, key=result.key,
+                                  undone=True)  # fmt: skip
+    return result
+
+
+def _applied(
+    ports: Ports, notification: Notification, op: Operation, change: _Change
+) -> NotificationResult:
+    """Apply ``change`` to the order ``op`` belongs to, in one unit of work (retried when
+    another worker changed the order first)."""
+    order_id = op.order_id
+    try:
+        recorded = _commit(ports, order_id, change)
+    except (StorageError, ConcurrentUpdate):
+        raise  # nothing was applied: the processor delivers it again
+    except OcopError as refused:
+        log.warning("notification %s not applied: %s", notification.notification_id, refused)
+        return keep(ports, notification, f"a {notification.event.value} {op.key} refused")
+    if recorded is None:
+        return NotificationResult(duplicate=True, order_id=order_id, key=op.key)
+    if recorded.review:
+        keep(ports, notification, recorded.review)
+    log.info("notification %s applied to %s", notification.notification_id, op.key)
+    return NotificationResult(applied=True, order_id=order_id, key=op.key)
+
+
+def _commit(ports: Ports, order_id: str, change: _Change) -> Recorded | None:
+    for _ in range(RETRIES):
+        with ports.store.unit_of_work() as uow:
+            recorded = change(uow.orders.get(order_id))
+            if recorded is None:
+                return None
+            uow.orders.update(recorded.order)
+            for voucher in recorded.vouchers:
+                uow.outbox.add(voucher)
+            try:
+                committed = uow.commit()
+            except ConcurrentUpdate:
+                continue
+        post(ports, committed.vouchers)
+        return recorded
+    raise ConcurrentUpdate(order_id)
+
+
+def _captures(order: Order, op: Operation, reference: str) -> tuple[Capture, ...]:
+    """The captures a notification names: the capture ``op`` made, or those made on the
+    authorization ``op`` made (of them, the one whose token is ``reference``, if any)."""
+    step = op.step
+    match step:
+        case steps.Capture() | steps.DepositCapture():
+            line = order.line(step.line_id)
+            found = tuple(c for c in line.captures if c.capture_id == op.key)
+        case steps.Authorize():
+            line = order.line(step.line_id)
+            found = tuple(c for c in line.captures if c.auth_id == step.auth_id)
+        case _:
+            return ()
+    by_reference = tuple(c for c in found if c.token is not None and c.token.value == reference)
+    return by_reference or found
+
+
+def _one_capture(order: Order, op: Operation, reference: str) -> Capture:
+    captures = [c for c in _captures(order, op, reference) if not c.pending]
+    if len(captures) != 1:
+        raise IllegalTransition(f"{op.key} names {len(captures)} settled captures, not one")
+    return captures[0]
+
+
+def _same_movement(order: Order, op: Operation, notification: Notification) -> None:
+    """A late failure is about the capture or refund ``op`` made: its reference and amount,
+    where the notification gives them, are that movement's."""
+    step = op.step
+    if not isinstance(step, steps.Capture | steps.DepositCapture | steps.Refund):
+        raise IllegalTransition(f"{op.key} is not a capture or linked refund")
+    line = order.line(step.line_id)
+    movements: list[tuple[ProcessorToken | None, Money]] = [
+        (c.token, c.amount) for c in line.captures if c.capture_id == op.key
+    ]
+    movements += [(r.token, r.amount) for r in line.refunds if r.refund_id == op.key]
+    for taken, amount in movements:
+        token = taken.value if taken is not None else ""
+        if notification.reference and token and notification.reference != token:
+            raise IllegalTransition(f"the failure's reference is not that of {op.key}")
+        if notification.amount is not None and notification.amount != amount:
+            raise IllegalTransition(f"the failure's amount is not that of {op.key}")

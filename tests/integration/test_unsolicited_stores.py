@@ -1,0 +1,85 @@
+"""Unsolicited notifications (N4) on memory, SQLite and PostgreSQL: each applied once in
+one unit of work, its record read back from the store, the books right (V2, V3, V4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pg_support import STORES, back_office_on
+
+from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, VoucherKind
+from unsolicited_support import chargeback, check_books, ended, failed, reversal
+from worlds import card, usd
+
+AGENT = Actor.call_center("agent-1")
+
+
+@pytest.fixture(params=STORES)
+def bo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackOffice]:
+    with back_office_on(request.param, tmp_path) as (office, _, _):
+        office.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                           total=usd("100.00"),
+                           payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+        yield office
+
+
+def test_a_chargeback_and_its_reversal_are_stored_once_each(bo: BackOffice) -> None:
+    """The chargeback and its reversal are recorded on the stored capture, with their
+    vouchers in the store's journal; deliveries again change nothing."""
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    taken = chargeback(capture.capture_id, usd("25.00"), 1, dispute="D-1")
+    assert bo.handle_notification(taken).applied
+    assert bo.handle_notification(taken).duplicate
+    stored = check_books(bo, "SO-1").lines[0].captures[0]
+    assert (stored.charged_back, stored.refundable) == (usd("25.00"), usd("75.00"))
+    assert stored.chargebacks[0].chargeback_id == "N-1"
+    back = reversal(capture.capture_id, 2, dispute="D-1")
+    assert bo.handle_notification(back).applied
+    assert bo.handle_notification(back).duplicate
+    assert bo.handle_notification(taken).duplicate
+    stored = check_books(bo, "SO-1").lines[0].captures[0]
+    assert stored.chargebacks[0].reversed_by == "N-2"
+    assert [v.kind for v in bo.journal("SO-1")] == [
+        VoucherKind.PAYMENT,
+        VoucherKind.CHARGEBACK,
+        VoucherKind.CHARGEBACK_REVERSAL,
+    ]
+
+
+def test_a_chargeback_beyond_what_is_refundable_is_stored_and_kept_for_review(
+    bo: BackOffice,
+) -> None:
+    """Recorded whole, nothing refundable is left, the notification is kept for review."""
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    bo.refund("SO-1", "RMA-1", usd("90.00"), AGENT)
+    over = chargeback(capture.capture_id, usd("20.00"), 1)
+    assert bo.handle_notification(over).applied
+    assert bo.notifications_for_review() == (over,)
+    order = check_books(bo, "SO-1")
+    assert (order.returnable, order.charged_back) == (usd("0.00"), usd("20.00"))
+
+
+def test_an_ended_authorization_and_rejected_movements_are_stored(bo: BackOffice) -> None:
+    """A refund and a capture rejected after approval are undone (reversal vouchers), and
+    an authorization ended by the processor no longer holds anything; once each."""
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    (refund,) = bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT).refunds
+    assert bo.handle_notification(failed(refund.refund_id, 1)).undone
+    assert bo.handle_notification(failed(capture.capture_id, 2)).undone
+    assert bo.handle_notification(failed(capture.capture_id, 2)).duplicate
+    order = check_books(bo, "SO-1")
+    line = order.lines[0]
+    assert ([c.capture_id for c in line.rejected_captures],
+            [r.refund_id for r in line.rejected_refunds]) == ([capture.capture_id],
+                                                              [refund.refund_id])  # fmt: skip
+    assert (order.received, order.refunded) == (usd("0.00"), usd("0.00"))
+    (auth,) = line.authorizations
+    (key,) = [r.key for r in bo.operations("SO-1") if r.kind.value == "authorize"]
+    assert bo.handle_notification(ended(key, 3)).applied
+    assert bo.handle_notification(ended(key, 3)).duplicate
+    ended_auth = bo.order("SO-1").lines[0].authorizations[0]
+    assert (ended_auth.auth_id, ended_auth.ended_by) == (auth.auth_id, "N-3")
+    assert ended_auth.open_amount == usd("0.00")
+    assert not bo.order("SO-1").has_hold(HoldCode.AUTHORIZATION_EXPIRED)  # reusable card
