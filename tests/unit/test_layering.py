@@ -15,7 +15,7 @@ STDLIB = set(sys.stdlib_module_names)
 
 # Which top-level modules each layer may import, besides the standard library.
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "domain": ("attrs", "ocop.domain"),
+    "domain": ("attrs", "iso4217", "ocop.domain"),
     "ports": ("attrs", "ocop.domain", "ocop.ports"),
     "services": ("attrs", "ocop.domain", "ocop.ports", "ocop.services"),
 }

@@ -1,4 +1,5 @@
-"""``import ocop`` loads no database driver, no cattrs and no simulator until they are used."""
+"""``import ocop`` loads no database driver, no cattrs, no simulator and no ISO 4217 table
+until they are used."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import ocop
 ocop.BackOffice, ocop.Settings, ocop.Money  # the names a host uses first
 heavy = ("sqlite3", "cattrs", "psycopg", "ocop.adapters.simulated", "ocop.adapters.sqlite",
-         "ocop.adapters.postgres", "ocop.adapters.codec")
+         "ocop.adapters.postgres", "ocop.adapters.codec", "iso4217")
 print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in heavy)))
 """
 
@@ -24,8 +25,15 @@ def loaded_by(code: str) -> set[str]:
 
 
 def test_import_ocop_loads_no_driver_codec_or_simulator() -> None:
-    """The package imports light: SQLite, cattrs and the simulator wait for their factories."""
+    """The package imports light: SQLite, cattrs and the simulator wait for their factories,
+    the ISO 4217 table for the first amount."""
     assert loaded_by(PROBE) == set()
+
+
+def test_the_currency_table_is_read_when_the_first_amount_is_made() -> None:
+    """Money.of reads the ISO 4217 table on its first call, and only then."""
+    code = PROBE.replace("ocop.Money  #", "ocop.Money.of('1.00', 'XCD')  #")
+    assert loaded_by(code) == {"iso4217"}
 
 
 def test_import_ocop_alone_loads_no_public_module_until_a_name_is_used() -> None:

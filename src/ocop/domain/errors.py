@@ -130,10 +130,10 @@ class InvalidAmount(InvalidInput):
 
 
 class UnknownCurrency(InvalidInput):
-    """A currency code that is not an ISO 4217 code known to ocop."""
+    """A currency code that is not an active ISO 4217 code with minor units (V7)."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(f"unknown currency code {code!r}")
+    def __init__(self, code: str, *, why: str = "") -> None:
+        super().__init__(f"unknown currency code {code!r}" + (f": {why}" if why else ""))
         self.code = code
 
 

@@ -1,7 +1,10 @@
 """Exact money in ISO 4217 currencies (invariant V7).
 
 An amount is a :class:`~decimal.Decimal` held at exactly its currency's minor
-units; floats never enter. Arithmetic and ordering across currencies raise
+units; floats never enter, and text is read only in plain decimal notation
+(``"-12.50"``: no exponent, spaces, underscores or non-ASCII digits). The
+currencies and their minor units are ISO's own table, from the ``iso4217``
+package. Arithmetic and ordering across currencies raise
 :class:`CurrencyMismatch`. Allocation works in integer minor units, so parts
 always add up to the whole.
 """
@@ -9,7 +12,7 @@ always add up to the whole.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Self
@@ -18,42 +21,118 @@ import attrs
 
 from ocop.domain.errors import CurrencyMismatch, InvalidAmount, InvalidArgument, UnknownCurrency
 
-#: ISO 4217 codes ocop knows, with their minor units (decimal places).
-MINOR_UNITS: dict[str, int] = {
-    # three decimals
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-    # no decimals
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-    "PYG": 0, "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    # two decimals
-    "AED": 2, "ARS": 2, "AUD": 2, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "COP": 2,
-    "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2,
-    "ILS": 2, "INR": 2, "MAD": 2, "MXN": 2, "MYR": 2, "NGN": 2, "NOK": 2, "NZD": 2,
-    "PEN": 2, "PHP": 2, "PKR": 2, "PLN": 2, "QAR": 2, "RON": 2, "RUB": 2, "SAR": 2,
-    "SEK": 2, "SGD": 2, "THB": 2, "TRY": 2, "TWD": 2, "UAH": 2, "USD": 2, "ZAR": 2,
-}  # fmt: skip
+#: The table once read: the fast path of :func:`minor_units` (a miss asks the table itself).
+_KNOWN: dict[str, int] = {}
+
+
+#: Codes withdrawn from ISO 4217 while orders taken in them may still be open or refunded:
+#: a currency that joins the euro leaves the active table on the day of the change, and a
+#: back office still refunds what it took the day before. They keep their minor units.
+_WITHDRAWN = {"HRK": 2, "BGN": 2}  # Croatia 2023-01-01, Bulgaria 2026-01-01
+
+
+# The table comes from the ``iso4217`` package, which ships ISO's own list of active codes:
+# parsing it costs about as much as importing attrs, so it is read on the first lookup.
+@functools.cache
+def _iso4217() -> tuple[dict[str, int], frozenset[str]]:
+    """ISO 4217's active codes with their minor units, and the codes it gives none ("N.A.")."""
+    import iso4217  # noqa: PLC0415 - read on first use: ``import ocop`` stays light
+
+    table = {currency.code: currency.exponent for currency in iso4217.Currency}
+    units = {code: places for code, places in table.items() if places is not None}
+    units = {**_WITHDRAWN, **units}
+    _KNOWN.update(units)
+    return units, frozenset(code for code, places in table.items() if places is None)
+
+
+class _MinorUnits(Mapping[str, int]):
+    """A read-only view of the ISO 4217 table, read when first looked into."""
+
+    __slots__ = ()
+
+    def __getitem__(self, code: str) -> int:
+        return _iso4217()[0][code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_iso4217()[0])
+
+    def __len__(self) -> int:
+        return len(_iso4217()[0])
+
+    def __repr__(self) -> str:
+        return f"<ISO 4217 minor units of {len(self)} currencies>"
+
+
+#: The currencies ocop accepts (every active ISO 4217 code that has minor units, funds codes
+#: such as CLF and UYW included), each with its minor units (decimal places).
+MINOR_UNITS: Mapping[str, int] = _MinorUnits()
 
 
 def minor_units(currency: str) -> int:
-    """Decimal places of ``currency``; :class:`UnknownCurrency` if ocop does not know it."""
+    """Decimal places of ``currency``; :class:`UnknownCurrency` if ocop does not know it.
+
+    ocop knows every active ISO 4217 code with minor units. Codes ISO gives none (gold
+    ``XAU``, the SDR ``XDR``, ``XXX`` …) are units of account, not money to pay in: refused.
+    """
     try:
-        return MINOR_UNITS[currency]
+        return _KNOWN[currency]
     except (KeyError, TypeError):
-        raise UnknownCurrency(str(currency)) from None
+        pass
+    units, unitless = _iso4217()
+    if isinstance(currency, str) and currency in units:  # the first lookup, before _KNOWN is filled
+        return units[currency]
+    if isinstance(currency, str) and currency in unitless:
+        raise UnknownCurrency(currency, why="ISO 4217 gives it no minor units: no money to pay in")
+    raise UnknownCurrency(str(currency))
+
+
+def _plain_decimal(text: str) -> Decimal:
+    """``text`` as a Decimal if it is plain decimal notation, else InvalidAmount saying why.
+
+    Plain: an optional sign, ASCII digits, and optionally a point followed by ASCII digits.
+    The message names what is wrong without repeating the text (it may hold card data).
+    """
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    whole, point, fraction = digits.partition(".")
+    if _ascii_digits(whole) and (not point or _ascii_digits(fraction)):
+        return Decimal(text)
+    if digits.lower() in ("nan", "snan", "inf", "infinity"):
+        raise InvalidAmount("an amount must be a finite number")
+    raise InvalidAmount(f"amount text must be plain decimal notation such as -12.50; {_flaw(text)}")
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # isdigit alone takes "²" and "٣"
+
+
+def _flaw(text: str) -> str:
+    """What keeps ``text`` from being plain decimal notation."""
+    lowered = text.lower()
+    if not text:
+        return "it is empty"
+    if any(char.isspace() for char in text):
+        return "it has whitespace"
+    if not text.isascii():
+        return "it has characters outside ASCII (digits of other scripts are refused)"
+    if "e" in lowered and not lowered.strip("+-.0123456789e"):
+        return "it has an exponent (write 100, not 1e2)"
+    if "_" in text:
+        return "it has underscores"
+    return "it needs ASCII digits, then optionally one point and more digits"
 
 
 def _exact(value: object, currency: str) -> Decimal:
     """``value`` as a Decimal at the currency's minor units, or an error saying why not."""
     places = minor_units(currency)
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    if isinstance(value, str):
+        amount = _plain_decimal(value)
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+        amount = Decimal(value)
+    else:
         raise InvalidAmount(
             f"amounts are str, int or Decimal, not {type(value).__name__} "
             "(floats are never exact money)"
         )
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise InvalidAmount(f"{value!r} is not a number") from None
     if not amount.is_finite():
         raise InvalidAmount("an amount must be a finite number")
     try:

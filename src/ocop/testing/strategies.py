@@ -44,7 +44,7 @@ _Bound = str | int | Decimal | None
 
 
 def currencies() -> SearchStrategy[str]:
-    """ISO 4217 codes ocop knows (two, zero and three decimal places)."""
+    """ISO 4217 codes ocop knows, with zero to four decimal places (JPY, USD, KWD, CLF)."""
     return st.sampled_from(_CURRENCIES)
 
 

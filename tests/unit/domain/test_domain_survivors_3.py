@@ -162,12 +162,27 @@ def test_a_voucher_line_both_or_neither_debit_and_credit_is_refused_saying_so(
 # -- V7: money --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["abc", "1.0.0", ""])
-def test_text_that_is_no_number_is_refused_quoting_it(text: str) -> None:
-    """V7: Money.of refuses text that is no number, quoting the text as given."""
+@pytest.mark.parametrize(
+    ("text", "flaw"),
+    [
+        ("abc", "it needs ASCII digits, then optionally one point and more digits"),
+        ("1.0.0", "it needs ASCII digits, then optionally one point and more digits"),
+        ("", "it is empty"),
+        ("1 000", "it has whitespace"),
+        ("\u0661", "it has characters outside ASCII (digits of other scripts are refused)"),
+        ("1e2", "it has an exponent (write 100, not 1e2)"),
+        ("1_000", "it has underscores"),
+        ("one", "it needs ASCII digits, then optionally one point and more digits"),
+    ],
+)
+def test_text_that_is_not_plain_decimal_is_refused_saying_why_without_quoting_it(
+    text: str, flaw: str
+) -> None:
+    """V7: Money.of refuses text that is not plain decimal notation, naming the flaw; it does
+    not quote the text, which may hold a card number in digits the masking does not read."""
     with pytest.raises(InvalidAmount) as caught:
         Money.of(text, "USD")
-    assert str(caught.value) == f"{text!r} is not a number"
+    assert str(caught.value) == f"amount text must be plain decimal notation such as -12.50; {flaw}"
 
 
 @pytest.mark.parametrize("amount", [1, "1.00", 1.0])
