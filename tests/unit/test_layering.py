@@ -1,4 +1,4 @@
-"""The layers point inward (STYLE practice 1), and a test proves it."""
+"""The layers point inward (domain, ports, services, then adapters), and a test proves it."""
 
 from __future__ import annotations
 
