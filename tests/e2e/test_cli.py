@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import subprocess
 import sys
+from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
+import pytest
+
+from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
+from ocop.adapters import cli
 from ocop.adapters.cli import main
+from ocop.adapters.cli_wiring import NoProcessor, parse_database
+from ocop.adapters.demo import demo_card
+from ocop.adapters.memory import SystemClock
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+from ocop.domain.errors import InvalidArgument
+from ocop.domain.tokens import AuthorizationToken, CaptureToken
 
 
 def test_demo_runs_and_shows_the_line_and_the_ledger() -> None:
@@ -78,3 +95,287 @@ def test_demo_shows_a_deposit_and_a_manual_hold() -> None:
 def test_main_returns_zero_for_demo(capsys: object) -> None:
     """The console-script entry point returns 0 after the demo."""
     assert main(["demo"]) == 0
+
+
+# -- the operations commands ----------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """A SQLite back office with three orders, the simulator's records in ``sim/``: SO-1
+    invoiced once and declined once (a manual hold released before), SO-2 on a manual
+    hold, SO-3 with a capture in doubt."""
+    usd = "USD"
+    (tmp_path / "sim").mkdir()
+    sim = SimulatedProcessor(clock=SystemClock(), state=tmp_path / "sim" / "sa-1.db")
+    store = SqliteStore(tmp_path / "shop.db", keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, processor=sim)
+    agent = Actor.call_center("agent-1")
+    card = demo_card()
+    for order_id, channel, amount in (("SO-1", Channel.ECOMMERCE, "100.00"),
+                                      ("SO-2", Channel.POS, "50.00"),
+                                      ("SO-3", Channel.ECOMMERCE, "30.00")):  # fmt: skip
+        bo.place_order(order_id, channel=channel, customer=Customer.named("C-1"),
+                       total=Money.of(amount, usd),
+                       payments=[CardPayment(card, Money.of(amount, usd))])  # fmt: skip
+    bo.place_hold("SO-1", HoldCode.MANUAL, agent, reason="CUSTOMER_REQUEST")
+    bo.release_hold("SO-1", HoldCode.MANUAL, agent)
+    bo.invoice("SO-1", "INV-1", Money.of("60.00", usd))
+    sim.script("capture", "decline")
+    bo.invoice("SO-1", "INV-2", Money.of("40.00", usd))
+    bo.place_hold("SO-2", HoldCode.MANUAL, agent, reason="FRAUD", note="looks odd")
+    sim.script("capture", "timeout_after_success")
+    assert bo.invoice("SO-3", "INV-1", Money.of("30.00", usd)).in_doubt
+    store.close()
+    sim.close()
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, **environ: str) -> tuple[int, str, str]:
+    """``ocop argv`` in this process with only ``environ`` for variables: status, out, err."""
+    status = main(list(argv), environ=environ)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def db(folder: Path) -> str:
+    return f"sqlite:///{folder / 'shop.db'}"
+
+
+def test_version_is_the_installed_distributions(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ocop --version`` prints the version of the installed distribution and exits 0."""
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"ocop {version('ocop')}\n"
+
+
+def test_version_of_sources_run_without_installing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from sources that were never installed, ``--version`` says so."""
+
+    def missing(name: str) -> str:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(cli, "version", missing)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out == "ocop (not installed)\n"
+
+
+def test_orders_lists_ids_by_the_filters_of_bo_orders(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ocop orders`` prints one id a line, filtered and paged as ``bo.orders`` does."""
+    assert run(capsys, "orders", "--db", db(shop)) == (0, "SO-1\nSO-2\nSO-3\n", "")
+    assert run(capsys, "orders", "--db", db(shop), "--on-hold")[1] == "SO-2\n"
+    assert run(capsys, "orders", "--db", db(shop), "--no-on-hold")[1] == "SO-1\nSO-3\n"
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == "SO-3\n"
+    held = run(capsys, "orders", "--db", db(shop), "--status", "on_hold")
+    assert held[1] == "SO-2\n"
+    paged = run(capsys, "orders", "--db", db(shop), "--limit", "1", "--after", "SO-1")
+    assert paged[1] == "SO-2\n"
+    soon = run(capsys, "orders", "--db", db(shop), "--expiring-before", "2999-01-01T00:00+00:00")
+    assert soon[1] == "SO-1\nSO-2\nSO-3\n"
+    for moment, words in (("2999-01-01", "give a time zone"), ("soon", "not an ISO-8601")):
+        with pytest.raises(SystemExit) as refused:
+            main(["orders", "--db", db(shop), "--expiring-before", moment], environ={})
+        assert refused.value.code == 2
+        assert words in capsys.readouterr().err
+
+
+def test_show_prints_lines_holds_and_operations_with_their_reasons(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ocop show`` gives an order's lines, holds (and released ones), every processor
+    call with the processor's reason, and its vouchers."""
+    status, out, _ = run(capsys, "show", "SO-1", "--db", db(shop))
+    assert status == 0
+    assert "order SO-1: invoiced" in out
+    assert "total 100.00 USD, invoiced 100.00 USD, received 60.00 USD" in out
+    assert "VISA ****1111" in out
+    assert "holds: none" in out
+    assert "released holds" in out
+    assert "agent-1" in out
+    declined = next(line for line in out.splitlines() if "capture:INV-2" in line)
+    assert "declined" in declined
+    assert "scripted decline" in declined
+    assert "V:SO-1/capture:INV-1" in out
+    held = run(capsys, "show", "SO-2", "--db", db(shop))[1]
+    assert "FRAUD" in held
+    assert "looks odd" in held
+
+
+def test_show_of_an_unknown_order_is_an_error(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An order the store does not have: status 1 and the error on stderr."""
+    status, out, err = run(capsys, "show", "SO-9", "--db", db(shop))
+    assert (status, out) == (1, "")
+    assert err.startswith("ocop show: error:")
+    assert "SO-9" in err
+
+
+def test_journal_export_writes_each_voucher_line_as_csv(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ocop journal export`` writes a row per voucher line, debits equal to credits."""
+    status, out, _ = run(capsys, "journal", "export", "--db", db(shop))
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {row["order_id"] for row in rows} == {"SO-1"}  # SO-3's capture is still in doubt
+    assert sum(Decimal(row["debit"]) for row in rows) == Decimal("60.00")
+    assert sum(Decimal(row["credit"]) for row in rows) == Decimal("60.00")
+    assert {row["account"] for row in rows} == {"tender:card", "customer_balance"}
+    target = shop / "so-1.csv"
+    assert run(capsys, "journal", "export", "--db", db(shop), "--order", "SO-1",
+               "--output", str(target))[:2] == (0, "")  # fmt: skip
+    assert target.read_text(encoding="utf-8") == out
+
+
+def test_recover_resolves_what_is_in_doubt_with_the_simulator_named(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ocop recover --processor sim:DIR`` asks the simulator whose records are in DIR and
+    applies its answer: SO-3's capture is taken, nothing is left in doubt."""
+    status, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
+    assert status == 0
+    assert "resolved: 1\n  SO-3/capture:INV-1:L1:L1.A1#1\n" in out
+    assert "still in doubt: 0" in out
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == ""
+    exported = run(capsys, "journal", "export", "--db", db(shop), "--order", "SO-3")[1]
+    assert [row["credit"] for row in csv.DictReader(io.StringIO(exported))] == ["0.00", "30.00"]
+
+
+def test_recover_with_a_factory_of_your_own(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--processor module:factory`` calls ``factory()``: a processor is used, anything
+    else refused by the back office's port check; an unknown module or name is refused."""
+    state = str(shop / "sim" / "sa-1.db")
+    (shop / "my_connector.py").write_text(
+        "from ocop.adapters.memory import SystemClock\n"
+        "from ocop.adapters.simulated import SimulatedProcessor\n"
+        "def processor():\n"
+        f"    return SimulatedProcessor(clock=SystemClock(), state={state!r})\n"
+        "def clock():\n"
+        "    return SystemClock()\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(shop))
+    assert run(capsys, "recover", "--db", db(shop), "--processor", "my_connector:processor")[0] == 0
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == ""
+    for spec, words in (("my_connector:clock", "processor must implement its port"),
+                        ("my_connector:nothing", "has no factory nothing"),
+                        ("no_such_module_here:processor", "cannot import no_such_module_here"),
+                        ("just-a-name", "expected module:factory or sim:DIR")):  # fmt: skip
+        status, _, err = run(capsys, "recover", "--db", db(shop), "--processor", spec)
+        assert status == 2
+        assert words in err
+
+
+def test_a_command_that_calls_a_processor_needs_one_named(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``recover`` and ``simulate`` without ``--processor`` (nor OCOP_PROCESSOR) fail with
+    status 2 and say how to name one; nothing is recovered."""
+    for argv in (["recover"], ["simulate", "--orders", "3"]):
+        status, out, err = run(capsys, *argv, "--db", db(shop))
+        assert (status, out) == (2, "")
+        assert f"ocop {argv[0]} calls the payment processor: name it with --processor" in err
+        assert "sim:DIR" in err
+        assert "OCOP_PROCESSOR" in err
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == "SO-3\n"
+    status, _, err = run(capsys, "simulate", "--db", db(shop), "--processor", "my:factory")
+    assert status == 2
+    assert "--processor sim:DIR" in err
+
+
+def test_the_database_is_named_and_must_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``--db`` nor OCOP_DATABASE_URL, with another scheme, or naming no file, a
+    reading command fails with status 2 and creates nothing."""
+    cases = (((), "OCOP_DATABASE_URL"),
+             (("--db", "mysql://host/db"), "starts sqlite:/// or postgresql://"),
+             (("--db", "sqlite:///"), "names a file"),
+             (("--db", f"sqlite:///{tmp_path / 'typo.db'}"), "no database file"))  # fmt: skip
+    for args, words in cases:
+        status, _, err = run(capsys, "orders", *args)
+        assert status == 2
+        assert words in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_variables_name_the_database_and_processor(shop: Path) -> None:
+    """OCOP_DATABASE_URL and OCOP_PROCESSOR stand for ``--db`` and ``--processor`` (run as
+    a user would, by the console entry point's module)."""
+    env = {**os.environ, "OCOP_DATABASE_URL": db(shop), "OCOP_PROCESSOR": f"sim:{shop / 'sim'}"}
+    done = subprocess.run([sys.executable, "-m", "ocop", "recover"], env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = subprocess.run([sys.executable, "-m", "ocop", "orders", "--in-doubt"],
+                            env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    assert listed.stdout == ""  # SO-3's capture was resolved
+
+
+def test_the_postgres_url_keeps_its_schema_apart() -> None:
+    """A PostgreSQL URL's ``?schema=`` names the schema and leaves the DSN; ``--schema``
+    wins; a password never shows in a report."""
+    found = parse_database("postgresql://u:secret@h:5433/d?schema=shop&sslmode=disable")
+    assert found.dsn == "postgresql://u:secret@h:5433/d?sslmode=disable"
+    assert found.schema == "shop"
+    assert found.shown == "postgresql://u@h:5433/d (schema shop)"
+    assert parse_database("postgres://h/d", "other").schema == "other"
+    assert parse_database("postgresql://h/d").schema == "ocop"
+
+
+def test_read_only_commands_run_with_a_processor_that_refuses_every_call() -> None:
+    """The processor of a command that names none refuses any call it would make."""
+    refusing = NoProcessor()
+    card = demo_card()
+    with pytest.raises(InvalidArgument, match="given no processor"):
+        refusing.authorize("k", card, Money.of("1.00", "USD"))
+    authorization = AuthorizationToken("auth-1", "sim", "sa-1")
+    capture = CaptureToken("cap-1", "sim", "sa-1")
+    one = Money.of("1.00", "USD")
+    for call in (lambda: refusing.adjust("k", authorization, one),
+                 lambda: refusing.capture("k", authorization, one),
+                 lambda: refusing.void("k", authorization),
+                 lambda: refusing.refund("k", capture, one),
+                 lambda: refusing.lookup("k"), lambda: refusing.instruments("C-1"),
+                 lambda: refusing.save_instrument("C-1", card),
+                 lambda: refusing.tokenize("k", "C-1", "PI-1", "123"),
+                 lambda: refusing.unlinked_refund("k", card, Money.of("1.00", "USD"))):  # fmt: skip
+        with pytest.raises(InvalidArgument):
+            call()
+    assert refusing.capabilities.connector == "none"
+
+
+# -- simulate ---------------------------------------------------------------------------------
+
+
+def test_simulate_refuses_what_it_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fault rate outside 0..1, no orders or no workers: status 2 before any work."""
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    for bad in (("--faults", "1.5"), ("--orders", "0"), ("--workers", "0")):
+        status, _, err = run(capsys, "simulate", *bad, "--db", url,
+                             "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+        assert status == 2
+        assert "between 0 and 1" in err
+
+
+def test_a_new_simulator_directory_starts_with_one_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sim:DIR`` naming an empty directory makes one simulator, account sa-1, its records
+    in ``DIR/sa-1.db``; with nothing in doubt, recovery resolves nothing and succeeds."""
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    assert run(capsys, "simulate", "--orders", "3", "--db", url,
+               "--processor", f"sim:{tmp_path / 'sim'}")[0] == 0  # fmt: skip
+    status, out, _ = run(capsys, "recover", "--db", url, "--processor", f"sim:{tmp_path / 'new'}")
+    assert (status, out.splitlines()[0]) == (0, "resolved: 0")
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["sa-1.db"]

@@ -1,25 +1,338 @@
 """The ``ocop`` command line (a driving adapter).
 
-``ocop demo`` walks through what the library does, on the simulated processor.
+``ocop demo`` walks through what the library does, on the simulated processor. The
+operations commands work on a database named by ``--db`` (or ``OCOP_DATABASE_URL``):
+``orders`` lists order ids by the filters of ``bo.orders``, ``show`` one order's lines,
+holds and operations, ``journal export`` the journal as CSV, ``recover`` resolves what
+is in doubt, and ``simulate`` runs a workload with faults and reconciles it. A command
+that calls a processor is told which (``--processor``, or ``OCOP_PROCESSOR``; see
+:mod:`ocop.adapters.cli_wiring`). Results go to stdout, progress and errors to stderr.
+Exit status: 0 done; 1 an error, or something left for a person (a recovery that could
+not decide everything, a reconciliation with differences); 2 a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TextIO
 
+from ocop.adapters.cli_wiring import (
+    DATABASE_VARIABLE,
+    PROCESSOR_VARIABLE,
+    Database,
+    NoProcessor,
+    environment,
+    named_processor,
+    open_back_office,
+    open_processor,
+    parse_database,
+)
 from ocop.adapters.demo import run_demo
+from ocop.adapters.memory import SystemClock
+from ocop.adapters.simulation import Simulation, simulate
+from ocop.adapters.sql import SqlStore
+from ocop.adapters.tables import table
+from ocop.backoffice import BackOffice
+from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
+from ocop.domain.journal import Voucher
+from ocop.domain.order import Order, OrderStatus
+from ocop.ports.processor import PaymentProcessor
+
+__all__ = ["main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run one command (``argv``, default ``sys.argv[1:]``); its exit status. ``environ``:
+    where ``OCOP_DATABASE_URL`` and ``OCOP_PROCESSOR`` are read (default ``os.environ``)."""
+    args = _parser().parse_args(argv)
+    args.environ = os.environ if environ is None else environ
+    try:
+        if args.command == "demo":
+            run_demo(sys.stdout)
+            return 0
+        return int(args.run(args, sys.stdout, sys.stderr))
+    except OcopError as error:
+        print(f"ocop {args.command}: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, InvalidInput) else 1
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocop", description="Omni-channel order payments.")
+    parser.add_argument("--version", action="version", version=f"ocop {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="walk through the payment rules on a simulated processor")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        run_demo(sys.stdout)
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--db", metavar="URL",
+        help=f"sqlite:///path.db or postgresql://... (default: ${DATABASE_VARIABLE})",
+    )  # fmt: skip
+    database.add_argument(
+        "--schema", help="the PostgreSQL schema (default: the URL's ?schema=, else ocop)"
+    )
+    processor = argparse.ArgumentParser(add_help=False)
+    processor.add_argument(
+        "--processor", metavar="SPEC",
+        help="module:factory (factory() returns your processor) or sim:DIR (the simulated "
+        f"processor, its records in DIR) (default: ${PROCESSOR_VARIABLE})",
+    )  # fmt: skip
+
+    orders = commands.add_parser(
+        "orders", parents=[database], help="list order ids, filtered as bo.orders()"
+    )
+    orders.add_argument("--on-hold", action=argparse.BooleanOptionalAction, default=None)
+    orders.add_argument("--in-doubt", action=argparse.BooleanOptionalAction, default=None)
+    orders.add_argument("--expiring-before", type=_moment, metavar="ISO-8601")
+    orders.add_argument("--status", choices=[s.value for s in OrderStatus])
+    orders.add_argument("--limit", type=int, help="at most this many ids")
+    orders.add_argument("--after", metavar="ORDER", help="the ids placed after this one")
+    orders.set_defaults(run=_orders)
+
+    show = commands.add_parser(
+        "show", parents=[database], help="an order: lines, holds, operations, vouchers"
+    )
+    show.add_argument("order", metavar="ORDER")
+    show.set_defaults(run=_show)
+
+    journal = commands.add_parser("journal", help="the payment journal")
+    exports = journal.add_subparsers(dest="action", required=True)
+    export = exports.add_parser(
+        "export", parents=[database], help="vouchers as CSV, one row per voucher line"
+    )
+    export.add_argument("--order", action="append", default=[], metavar="ORDER",
+                        help="only this order's vouchers (repeatable)")  # fmt: skip
+    export.add_argument("--output", type=Path, metavar="FILE", help="default: stdout")
+    export.set_defaults(run=_export)
+
+    recover = commands.add_parser(
+        "recover", parents=[database, processor], help="resolve processor calls in doubt"
+    )
+    recover.set_defaults(run=_recover)
+
+    sim = commands.add_parser(
+        "simulate", parents=[database, processor],
+        help="a workload of orders with faults, then recovery and reconciliation",
+    )  # fmt: skip
+    sim.add_argument("--orders", type=int, default=1_000, help="how many (default 1000)")
+    sim.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        help="the share of processor calls given a fault, 0 to 1 (default 0)",
+    )
+    sim.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    sim.add_argument("--seed", type=int, default=1, help="the workload's seed (default 1)")
+    sim.set_defaults(run=_simulate)
+    return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (sources run without installing have none)."""
+    try:
+        return version("ocop")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 moment: {text!r}") from exc
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone: {text!r} (e.g. +00:00)")
+    return moment
+
+
+def _database(args: argparse.Namespace) -> Database:
+    return parse_database(environment(args.environ, DATABASE_VARIABLE, args.db), args.schema)
+
+
+def _processor_spec(args: argparse.Namespace) -> str:
+    given = environment(args.environ, PROCESSOR_VARIABLE, args.processor)
+    return named_processor(given, args.command)
+
+
+def _open(args: argparse.Namespace, processor: PaymentProcessor | None = None) -> BackOffice:
+    database = _database(args)
+    return open_back_office(database, processor if processor is not None else NoProcessor())
+
+
+def _close(bo: BackOffice) -> None:
+    if isinstance(bo.ports.store, SqlStore):
+        bo.ports.store.close()
+
+
+def _orders(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
+    bo = _open(args)
+    try:
+        ids = bo.orders(
+            on_hold=args.on_hold,
+            in_doubt=args.in_doubt,
+            expiring_before=args.expiring_before,
+            status=None if args.status is None else OrderStatus(args.status),
+            limit=args.limit,
+            after=args.after,
+        )
+    finally:
+        _close(bo)
+    out.writelines(f"{order_id}\n" for order_id in ids)
     return 0
+
+
+def _show(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
+    bo = _open(args)
+    try:
+        order = bo.order(args.order)
+        operations = bo.operations(args.order)
+        vouchers = bo.journal(args.order)
+    finally:
+        _close(bo)
+    out.write(_summary(order))
+    out.write("\nlines\n" + _lines(order) + "\n")
+    if order.holds:
+        rows: list[list[object]] = [
+            [h.code.value, h.reason_code or "", h.reason, h.placed_by, h.placed_at, h.note]
+            for h in order.holds
+        ]
+        out.write("\nholds\n" + table(
+            ["hold", "code", "reason", "placed by", "placed at", "note"], rows) + "\n")  # fmt: skip
+    else:
+        out.write("\nholds: none\n")
+    if order.released_holds:
+        rows = [[r.code.value, r.released_by, r.released_at, r.override]
+                for r in order.released_holds]  # fmt: skip
+        out.write("\nreleased holds\n" + table(
+            ["hold", "released by", "released at", "override"], rows) + "\n")  # fmt: skip
+    rows = [
+        [op.key, op.kind.value, op.amount or "", op.outcome.value, op.reason, op.at]
+        for op in operations
+    ]
+    out.write("\noperations\n" + table(
+        ["key", "kind", "amount", "outcome", "reason", "at"], rows) + "\n")  # fmt: skip
+    rows = [[v.voucher_id, v.journal_name, v.kind.value, v.amount, v.reference]
+            for v in vouchers]  # fmt: skip
+    out.write("\nvouchers\n" + table(
+        ["voucher", "journal", "kind", "amount", "reference"], rows) + "\n")  # fmt: skip
+    return 0
+
+
+def _summary(order: Order) -> str:
+    customer = order.customer.customer_id or "guest"
+    flags = " (cancelled)" if order.cancelled else ""
+    flags += " (needs completion)" if order.needs_completion else ""
+    return (
+        f"order {order.order_id}: {order.status.value}{flags}\n"
+        f"channel {order.channel.value}, {order.payments_type.value} payments, "
+        f"customer {customer}, placed {order.placed_at}\n"
+        f"total {order.total}, invoiced {order.invoiced}, received {order.received}, "
+        f"refunded {order.refunded}, balance due {order.balance_due}\n"
+    )
+
+
+def _lines(order: Order) -> str:
+    return table(
+        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
+        [
+            [
+                line.line_id,
+                line.card.display if line.card else line.method,
+                line.status,
+                line.amount,
+                line.authorized,
+                line.captured,
+                line.refunded,
+            ]
+            for line in order.lines
+        ],
+    )
+
+
+_CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "reference",
+                "account", "debit", "credit", "currency")  # fmt: skip
+
+
+def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
+    bo = _open(args)
+    try:
+        if args.order:
+            vouchers = [v for order_id in args.order for v in bo.journal(order_id)]
+        else:
+            vouchers = list(bo.ports.journal.vouchers())
+    finally:
+        _close(bo)
+    if args.output is None:
+        _write_csv(out, vouchers)
+    else:
+        with args.output.open("w", newline="", encoding="utf-8") as file:
+            _write_csv(file, vouchers)
+    return 0
+
+
+def _write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(_CSV_COLUMNS)
+    for voucher in vouchers:
+        for line in voucher.lines:
+            writer.writerow([
+                voucher.voucher_id, voucher.posted_at.isoformat(), voucher.journal_name,
+                voucher.kind.value, voucher.order_id, voucher.reference, line.account,
+                line.debit.amount, line.credit.amount, voucher.amount.currency,
+            ])  # fmt: skip
+
+
+def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
+    with open_processor(_processor_spec(args), SystemClock()) as processor:
+        bo = _open(args, processor)
+        try:
+            report = bo.recover()
+        finally:
+            _close(bo)
+    rows = [
+        ("resolved", report.resolved),
+        ("still in doubt", report.still_in_doubt),
+        ("pending", report.pending),
+        ("for reconciliation", report.for_reconciliation),
+        ("unapplied", report.unapplied),
+        ("renewals finished", report.renewals),
+    ]
+    for name, keys in rows:
+        out.write(f"{name}: {len(keys)}\n")
+        out.writelines(f"  {key}\n" for key in keys)
+    out.write(f"vouchers posted: {report.vouchers_posted}\n")
+    left = report.still_in_doubt or report.for_reconciliation or report.unapplied
+    return 1 if left else 0
+
+
+def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    database = _database(args)
+    spec = _processor_spec(args)
+    if not spec.startswith("sim:") or spec == "sim:":
+        raise InvalidArgument(
+            "ocop simulate injects faults through the simulated processor: "
+            "--processor sim:DIR (its records go in DIR)",
+            argument="--processor",
+        )
+    if args.orders < 1 or args.workers < 1 or not 0 <= args.faults <= 1:
+        raise InvalidArgument(
+            "--orders and --workers are at least 1, --faults between 0 and 1",
+            argument="simulate",
+        )
+    options = Simulation(
+        orders=args.orders,
+        faults=args.faults,
+        workers=min(args.workers, args.orders),
+        seed=args.seed,
+        database=database,
+        folder=Path(spec.removeprefix("sim:")),
+    )
+    return simulate(options, out, err)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -130,8 +130,9 @@ class Table(Generic[V]):
         self.name = name
         self.cls = cls
         self.rows: dict[str, V] = {}
-        #: Names put or dropped since the last save.
-        self.changed: set[str] = set()
+        #: Names put or dropped since the last save, in the order first changed (a dict
+        #: as an ordered set: names new since the last save are in the order first put).
+        self.changed: dict[str, None] = {}
 
     def __contains__(self, name: str) -> bool:
         return name in self.rows
@@ -144,12 +145,12 @@ class Table(Generic[V]):
 
     def put(self, name: str, value: V) -> None:
         self.rows[name] = value
-        self.changed.add(name)
+        self.changed[name] = None
 
     def drop(self, name: str) -> None:
         """Forget the record of ``name``, which is there."""
         del self.rows[name]
-        self.changed.add(name)
+        self.changed[name] = None
 
     def values(self) -> list[V]:
         return list(self.rows.values())

@@ -1,0 +1,235 @@
+"""What the ``ocop`` commands open: a database by its URL, a processor by its name.
+
+A database URL is ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a
+PostgreSQL connection URI (``postgresql://user@host/db``, optionally ``?schema=name``;
+the schema defaults to ``ocop``, as :meth:`~ocop.backoffice.BackOffice.postgres` has it).
+
+A processor is named, never defaulted (a durable back office never falls back to one
+that forgets what it did):
+
+- ``sim:DIR``: the simulated processor, its records in ``DIR`` (created if missing), one
+  SQLite state file per service account, ``DIR/<account>.db``; every file there serves
+  its account, behind one :class:`~ocop.adapters.routing.ProcessorRouter`. An empty
+  directory gets one simulator for the account ``sa-1``. One process at a time may use a
+  directory: each simulator reads its file when opened.
+- ``module:factory``: ``factory()`` from ``module``, called with no arguments, returns
+  the :class:`~ocop.ports.processor.PaymentProcessor` (your connector, configured by
+  your code).
+
+Commands that call no processor (reading orders, their operations, the journal) are
+wired with :class:`NoProcessor`, which refuses every call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import attrs
+
+from ocop.adapters.routing import ProcessorRouter
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.backoffice import BackOffice
+from ocop.domain.errors import InvalidArgument
+from ocop.domain.money import Money
+from ocop.domain.operations import ProcessorResult
+from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, SavedInstrument
+from ocop.ports.clock import Clock
+from ocop.ports.processor import PaymentProcessor, ProcessorCapabilities
+
+__all__ = [
+    "DATABASE_VARIABLE",
+    "PROCESSOR_VARIABLE",
+    "Database",
+    "NoProcessor",
+    "environment",
+    "named_processor",
+    "open_back_office",
+    "open_processor",
+    "open_simulators",
+    "parse_database",
+]
+
+#: The environment variables read (by ``main``, when a command runs) for ``--db`` and
+#: ``--processor`` when they are not given.
+DATABASE_VARIABLE = "OCOP_DATABASE_URL"
+PROCESSOR_VARIABLE = "OCOP_PROCESSOR"
+
+#: The account of the simulator an empty ``sim:`` directory starts with.
+DEFAULT_ACCOUNT = "sa-1"
+
+
+@attrs.frozen(kw_only=True)
+class Database:
+    """A parsed database URL: a SQLite file, or a PostgreSQL DSN and its schema."""
+
+    url: str
+    sqlite_path: Path | None = None
+    dsn: str = ""
+    schema: str = "ocop"
+
+    @property
+    def shown(self) -> str:
+        """The URL without a password, for reports."""
+        if self.sqlite_path is not None:
+            return self.url
+        parts = urlsplit(self.dsn)
+        host = parts.hostname or ""
+        user = f"{parts.username}@" if parts.username else ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{user}{host}{port}{parts.path} (schema {self.schema})"
+
+
+def parse_database(url: str | None, schema: str | None = None) -> Database:
+    """The database a URL names (``schema`` overrides a PostgreSQL URL's ``?schema=``)."""
+    if not url:
+        raise InvalidArgument(
+            f"no database: pass --db URL or set {DATABASE_VARIABLE} "
+            "(sqlite:///path.db or postgresql://...)",
+            argument="--db",
+        )
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise InvalidArgument("a sqlite URL names a file: sqlite:///path.db", argument="--db")
+        return Database(url=url, sqlite_path=Path(path))
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise InvalidArgument("a database URL starts sqlite:/// or postgresql://", argument="--db")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    named = [value for key, value in query if key == "schema"]
+    rest = [(key, value) for key, value in query if key != "schema"]
+    dsn = urlunsplit(parts._replace(query=urlencode(rest)))
+    chosen = schema or (named[-1] if named else "ocop")
+    return Database(url=url, dsn=dsn, schema=chosen)
+
+
+def open_back_office(
+    database: Database, processor: PaymentProcessor, *, create: bool = False
+) -> BackOffice:
+    """A back office on ``database`` with the default settings and the system clock.
+
+    A SQLite file that does not exist is created only when ``create`` (a misspelt path
+    is an error, not a new empty database)."""
+    if database.sqlite_path is not None:
+        if not create and not database.sqlite_path.exists():
+            raise InvalidArgument(f"no database file at {database.sqlite_path}", argument="--db")
+        return BackOffice.sqlite(database.sqlite_path, processor=processor)
+    return BackOffice.postgres(database.dsn, processor=processor, schema=database.schema)
+
+
+def named_processor(spec: str | None, command: str) -> str:
+    """``spec``, refused when empty: ``ocop command`` calls a processor, never a default."""
+    if not spec:
+        raise InvalidArgument(
+            f"ocop {command} calls the payment processor: name it with --processor "
+            f"module:factory (your connector) or --processor sim:DIR (the simulated "
+            f"processor, its records in DIR), or set {PROCESSOR_VARIABLE}",
+            argument="--processor",
+        )
+    return spec
+
+
+@contextmanager
+def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
+    """The processor ``spec`` names (see the module docstring); simulators opened for
+    ``sim:DIR`` are closed at the end (a factory's processor is the factory's to close)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise InvalidArgument(
+            f"--processor {spec!r}: expected module:factory or sim:DIR", argument="--processor"
+        )
+    if module_name != "sim":
+        yield _from_factory(module_name, attribute)
+        return
+    simulators = open_simulators(Path(attribute), clock)
+    try:
+        yield simulators[0] if len(simulators) == 1 else ProcessorRouter(simulators)
+    finally:
+        for simulator in simulators:
+            simulator.close()
+
+
+def open_simulators(folder: Path, clock: Clock) -> list[SimulatedProcessor]:
+    """A simulator for each state file in ``folder``, sorted by account (the file's name);
+    one for ``sa-1`` when there is none."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {path.stem: path for path in folder.glob("*.db")}
+    if not files:
+        files[DEFAULT_ACCOUNT] = folder / f"{DEFAULT_ACCOUNT}.db"
+    return [
+        SimulatedProcessor(clock=clock, service_account=account, state=files[account])
+        for account in sorted(files)
+    ]
+
+
+def _from_factory(module_name: str, attribute: str) -> PaymentProcessor:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidArgument(
+            f"--processor: cannot import {module_name} ({exc})", argument="--processor"
+        ) from exc
+    factory: Callable[[], PaymentProcessor] | None = getattr(module, attribute, None)
+    if not callable(factory):
+        raise InvalidArgument(
+            f"--processor: {module_name} has no factory {attribute}", argument="--processor"
+        )
+    return factory()
+
+
+class NoProcessor:
+    """The processor of a command that calls none: every call is refused.
+
+    It lets a read-only command open a durable back office (whose factories need a
+    processor) without naming one; a call reaching it is a bug, said loudly."""
+
+    @property
+    def capabilities(self) -> ProcessorCapabilities:
+        return ProcessorCapabilities(connector="none", service_account="none")
+
+    def _refuse(self) -> NoReturn:
+        raise InvalidArgument(
+            "this command was given no processor and cannot call one", argument="--processor"
+        )
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        self._refuse()
+
+    def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
+        self._refuse()
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        self._refuse()
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        self._refuse()
+
+    def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        self._refuse()
+
+    def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        self._refuse()
+
+    def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
+        self._refuse()
+
+    def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
+        self._refuse()
+
+    def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        self._refuse()
+
+    def lookup(self, key: str) -> ProcessorResult:
+        self._refuse()
+
+
+def environment(environ: Mapping[str, str], name: str, given: str | None) -> str | None:
+    """``given``, else the variable ``name`` of ``environ`` (read when a command runs)."""
+    return given if given else environ.get(name) or None

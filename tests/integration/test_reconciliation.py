@@ -1,0 +1,51 @@
+"""The reconciliation ``ocop simulate`` ends with: it finds each disagreement, to the cent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocop import BackOffice, CardPayment, Channel, Customer, Money
+from ocop.adapters.demo import demo_card
+from ocop.adapters.memory import SystemClock
+from ocop.adapters.reconciliation import order_ids, reconcile
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.tokens import AuthorizationToken
+
+
+def test_agreeing_books_reconcile_and_each_money_movement_behind_ocops_back_shows(
+    tmp_path: Path,
+) -> None:
+    """Store, ledger and journal agree after ordinary work; then a capture the processor
+    made outside ocop and an authorization for an order the store lacks are each listed,
+    with the open amount they changed."""
+    usd = "USD"
+    sim = SimulatedProcessor(clock=SystemClock(), state=tmp_path / "sa-1.db")
+    bo = BackOffice.sqlite(tmp_path / "shop.db", processor=sim)
+    card = demo_card()
+    for number in (1, 2):
+        bo.place_order(f"R1-1-{number:06d}", channel=Channel.ECOMMERCE,
+                       customer=Customer.named("C-1"), total=Money.of("50.00", usd),
+                       payments=[CardPayment(card, Money.of("50.00", usd))])  # fmt: skip
+    bo.invoice("R1-1-000001", "INV-1", Money.of("20.00", usd))
+    five = Money.of("5.00", usd)
+    bo.place_order("OTHER-1", channel=Channel.POS, customer=Customer.guest(), total=five,
+                   payments=[CardPayment(card, five)])  # fmt: skip
+    ids = order_ids(bo, "R1-", page=1)
+    assert ids == ["R1-1-000001", "R1-1-000002"]
+    clean = reconcile(bo, ids, [sim], "R1-")
+    assert clean.clean
+    assert (clean.orders, clean.ledger_entries, clean.vouchers) == (2, 3, 1)
+
+    token = bo.order("R1-1-000002").lines[0].authorizations[0].token
+    assert isinstance(token, AuthorizationToken)
+    sim.capture("R1-1-000002/capture:BY-HAND#1", token, Money.of("7.00", usd))
+    sim.authorize("R1-1-000009/authorize:L1#1", card, Money.of("1.00", usd))
+    seen: list[int] = []
+    found = reconcile(bo, ids, [sim], "R1-", seen.append)
+    assert seen == [1, 2]
+    assert not found.clean
+    assert set(found.differences) == {
+        "R1-1-000009: 1 processor records for an order the store does not have",
+        "R1-1-000002: capture R1-1-000002/capture:BY-HAND#1: store none, processor 7.00 USD",
+        "R1-1-000002: authorization L1.A1 open: store 50.00 USD, processor 43.00 USD",
+    }
