@@ -54,6 +54,7 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.operations import Outcome, ProcessorResult
+from ocop.ports.processor import PaymentProcessor
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 EXPIRY = timedelta(days=14)  # Settings.default(): I3's expiry age ...
@@ -264,6 +265,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         self.adjustments = True
         self.lookups = BlindableProcessor(clock=self.clock)
         self.sim: SimulatedProcessor = self.lookups
+        self.processor: PaymentProcessor = self.sim  # what the back offices are wired to
         self.bo = BackOffice.in_memory(processor=self.sim, clock=self.clock)
         self.model: dict[str, MOrder] = {}
         self.returns = 0
@@ -281,7 +283,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         self.lookups = BlindableProcessor(
             clock=self.clock, multi_capture=multi, adjustments=adjustments
         )
-        self.sim = self.lookups
+        self.sim = self.processor = self.lookups
         self.bo = self.back_office()
         event(f"currency {currency}, multi-capture {multi}, adjustments {adjustments}")
 

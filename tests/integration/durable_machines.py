@@ -1,6 +1,6 @@
 """Mixins that put a lifecycle state machine's back offices on SQLite or PostgreSQL.
 
-A machine builds each back office in ``back_office()`` over its ``sim`` and ``clock``;
+A machine builds each back office in ``back_office()`` over its ``processor`` and ``clock``;
 mixed in first, these build it on a fresh SQLite file or a fresh PostgreSQL schema
 instead, and remove it at teardown::
 
@@ -19,13 +19,13 @@ from pg_support import private_schema
 from ocop import BackOffice, Settings
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
-from ocop.adapters.simulated import SimulatedProcessor
+from ocop.ports.processor import PaymentProcessor
 
 
 class OnSqlite:
     """Every back office of the run lives in a fresh SQLite file."""
 
-    sim: SimulatedProcessor  # the machine's own
+    processor: PaymentProcessor  # the machine's own
     clock: ManualClock
     settings: Settings
 
@@ -33,7 +33,7 @@ class OnSqlite:
         folder = Path(tempfile.mkdtemp(prefix="ocop-"))
         self.folders = [*getattr(self, "folders", []), folder]
         return BackOffice.sqlite(
-            folder / "payments.db", settings=self.settings, processor=self.sim,
+            folder / "payments.db", settings=self.settings, processor=self.processor,
             clock=self.clock,
         )  # fmt: skip
 
@@ -47,7 +47,7 @@ class OnSqlite:
 class OnPostgres:
     """Every back office of the run lives in a fresh schema, dropped at teardown."""
 
-    sim: SimulatedProcessor  # the machine's own
+    processor: PaymentProcessor  # the machine's own
     clock: ManualClock
     settings: Settings
 
@@ -56,8 +56,8 @@ class OnPostgres:
             self.schemas = ExitStack()
         conninfo = self.schemas.enter_context(private_schema())
         return BackOffice(
-            store=PostgresStore(conninfo), processor=self.sim, journal=PostgresJournal(conninfo),
-            settings=self.settings, clock=self.clock,
+            store=PostgresStore(conninfo), processor=self.processor,
+            journal=PostgresJournal(conninfo), settings=self.settings, clock=self.clock,
         )  # fmt: skip
 
     def teardown(self) -> None:

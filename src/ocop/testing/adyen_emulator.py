@@ -188,6 +188,13 @@ class AdyenEmulator:
         with self._lock:
             return list(self._api.pending)
 
+    def remaining(self, psp_reference: str) -> int | None:
+        """What the payment ``psp_reference`` can still capture (0 once closed; None: no
+        such payment)."""
+        with self._lock:
+            payment = self._api.ledger.payments.get(psp_reference)
+            return None if payment is None else payment.remaining
+
     def deliver(
         self,
         handler: Callable[[str], object] | str,
