@@ -15,9 +15,9 @@ import pytest
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
 from ocop.adapters import cli
+from ocop.adapters._cli_wiring import NoProcessor, parse_database
+from ocop.adapters._demo import demo_card
 from ocop.adapters.cli import main
-from ocop.adapters.cli_wiring import NoProcessor, parse_database
-from ocop.adapters.demo import demo_card
 from ocop.adapters.memory import SystemClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore

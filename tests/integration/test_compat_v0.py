@@ -19,11 +19,11 @@ from typing import TypedDict, cast
 import pytest
 
 from ocop import Actor, BackOffice, CardToken, Money, StorageError
-from ocop.adapters.codec import loads
+from ocop.adapters._codec import loads
+from ocop.adapters._sql import SCHEMA_VERSION
+from ocop.adapters._sql_schema import KEY_COLUMNS, key_columns
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sql import SCHEMA_VERSION
-from ocop.adapters.sql_schema import KEY_COLUMNS, key_columns
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.order import Order
 from ocop.testing._review_contract import chargeback, failed_outcome

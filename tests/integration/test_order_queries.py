@@ -31,11 +31,11 @@ from ocop import (
     Settings,
 )
 from ocop.adapters import memory
-from ocop.adapters.codec import loads
+from ocop.adapters._codec import loads
+from ocop.adapters._sql import SCHEMA_VERSION, SqlBackend
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sql import SCHEMA_VERSION, SqlBackend
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches, micros

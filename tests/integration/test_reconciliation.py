@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ocop import BackOffice, CardPayment, Channel, Customer, Money
-from ocop.adapters.demo import demo_card
+from ocop.adapters._demo import demo_card
+from ocop.adapters._reconciliation import order_ids, reconcile
 from ocop.adapters.memory import SystemClock
-from ocop.adapters.reconciliation import order_ids, reconcile
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.tokens import AuthorizationToken
 

@@ -39,7 +39,7 @@ from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain import steps
-from ocop.services import engine
+from ocop.services import _engine as engine
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from pg_support import private_schema
 
-from ocop.adapters.codec import dumps, loads
+from ocop.adapters._codec import dumps, loads
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.cardnumbers import contains_card_number

@@ -39,11 +39,11 @@ from ocop import (
     StorageLimitExceeded,
     StorageUnavailable,
 )
-from ocop.adapters.codec import dumps
+from ocop.adapters._codec import dumps
+from ocop.adapters._sql import SCHEMA_VERSION, SqlJournal, SqlStore
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import _SCHEMA_LOCK, PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sql import SCHEMA_VERSION, SqlJournal, SqlStore
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.ports.store import OrderStore
 from ocop.testing.contracts import START, OrderStoreContract

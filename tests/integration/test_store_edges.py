@@ -37,10 +37,10 @@ from ocop import (
     StorageBusy,
     StorageError,
 )
+from ocop.adapters._sql import SCHEMA_VERSION
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.postgres import _SCHEMA_LOCK, PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sql import SCHEMA_VERSION
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.store import OrderStore

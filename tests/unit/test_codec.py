@@ -50,8 +50,8 @@ from ocop import (
     ReleasedHold,
     Voucher,
 )
-from ocop.adapters import writer
-from ocop.adapters.codec import dumps, loads
+from ocop.adapters import _writer as writer
+from ocop.adapters._codec import dumps, loads
 from ocop.domain import steps
 from ocop.domain.tokens import ProcessorToken
 from ocop.testing.strategies import card_tokens, currencies, non_card_text

@@ -20,8 +20,8 @@ import codec_v1
 import pytest
 
 from ocop import CardToken, Money
-from ocop.adapters import writer
-from ocop.adapters.codec import dumps
+from ocop.adapters import _writer as writer
+from ocop.adapters._codec import dumps
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 DOLLAR = Money.of("1.00", "USD")

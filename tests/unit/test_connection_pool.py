@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from ocop.adapters.pool import Connection, ConnectionPool
+from ocop.adapters._pool import Connection, ConnectionPool
 
 
 @attrs.define

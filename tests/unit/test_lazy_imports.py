@@ -11,7 +11,7 @@ import sys
 import ocop
 ocop.BackOffice, ocop.Settings, ocop.Money  # the names a host uses first
 heavy = ("sqlite3", "cattrs", "psycopg", "ocop.adapters.simulated", "ocop.adapters.sqlite",
-         "ocop.adapters.postgres", "ocop.adapters.codec", "iso4217")
+         "ocop.adapters.postgres", "ocop.adapters._codec", "iso4217")
 print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in heavy)))
 """
 
@@ -53,7 +53,8 @@ def test_every_public_name_resolves_and_the_list_is_sorted_and_complete() -> Non
     import ocop  # noqa: PLC0415 - the package under test
 
     assert list(ocop.__all__) == sorted(ocop.__all__)
-    assert set(ocop.__all__) == set(ocop._PUBLIC)
+    compatible = {"Operation", "OrderQuery", "ProcessorResult"}  # importable, not in __all__
+    assert set(ocop.__all__) == set(ocop._PUBLIC) - compatible
     for name in ocop.__all__:
         assert getattr(ocop, name).__name__ == name
 

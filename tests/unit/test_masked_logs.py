@@ -10,7 +10,7 @@ import pytest
 from ocop import AuthorizationToken, BackOffice, Channel, Customer, Money, ProcessorResult
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.services.logs import logger
+from ocop.services._logs import logger
 from worlds import START, by_card, usd
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from ocop.adapters.progress import Progress
+from ocop.adapters._progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -54,7 +54,7 @@ from ocop.domain.tokens import (
     SavedInstrument,
 )
 from ocop.ports.processor import ProcessorCapabilities, RecoveryMethod
-from ocop.services.logs import logger
+from ocop.services._logs import logger
 
 __all__ = [
     "CONNECTOR",

@@ -6,7 +6,7 @@ operations commands work on a database named by ``--db`` (or ``OCOP_DATABASE_URL
 holds and operations, ``journal export`` the journal as CSV, ``recover`` resolves what
 is in doubt, and ``simulate`` runs a workload with faults and reconciles it. A command
 that calls a processor is told which (``--processor``, or ``OCOP_PROCESSOR``; see
-:mod:`ocop.adapters.cli_wiring`). Results go to stdout, progress and errors to stderr.
+:mod:`ocop.adapters._cli_wiring`). Results go to stdout, progress and errors to stderr.
 Exit status: 0 done; 1 an error, or something left for a person (a recovery that could
 not decide everything, a reconciliation with differences); 2 a usage error.
 """
@@ -23,7 +23,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TextIO
 
-from ocop.adapters.cli_wiring import (
+from ocop._backoffice import BackOffice
+from ocop.adapters._cli_wiring import (
     DATABASE_VARIABLE,
     PROCESSOR_VARIABLE,
     Database,
@@ -34,12 +35,11 @@ from ocop.adapters.cli_wiring import (
     open_processor,
     parse_database,
 )
-from ocop.adapters.demo import run_demo
+from ocop.adapters._demo import run_demo
+from ocop.adapters._simulation import Simulation, simulate
+from ocop.adapters._sql import SqlStore
+from ocop.adapters._tables import table
 from ocop.adapters.memory import SystemClock
-from ocop.adapters.simulation import Simulation, simulate
-from ocop.adapters.sql import SqlStore
-from ocop.adapters.tables import table
-from ocop.backoffice import BackOffice
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
 from ocop.domain.order import Order, OrderStatus

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from ocop.adapters.staged import Staged, StagedUnitOfWork
+from ocop.adapters._staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
     ConcurrentUpdate,
     DuplicateOrder,

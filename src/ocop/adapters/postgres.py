@@ -29,8 +29,8 @@ from typing import Any, cast
 
 import attrs
 
-from ocop.adapters.pool import Connection, ConnectionPool
-from ocop.adapters.sql import Dialect, SqlJournal, SqlStore
+from ocop.adapters._pool import Connection, ConnectionPool
+from ocop.adapters._sql import Dialect, SqlJournal, SqlStore
 from ocop.domain.errors import (
     InvalidArgument,
     MissingExtra,

@@ -29,7 +29,7 @@ declined, its effect is undone (the authorization or capture gets the money back
 and its key answers ``DECLINED``.
 
 With ``state=`` (a file path) the simulator keeps its records in a SQLite file
-(:mod:`ocop.adapters.simulated_file`) and a new simulator on the same file carries
+(:mod:`ocop.adapters._simulated_file`) and a new simulator on the same file carries
 on where the old one stopped: same answers per key, same ledger, unique tokens.
 Scripts queued with :meth:`~SimulatedProcessor.script` and :attr:`calls` belong to
 one simulator object and are not kept.
@@ -44,14 +44,14 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
-from ocop.adapters.simulated_pending import hold, pending_in_order, settle
-from ocop.adapters.simulated_records import (
+from ocop.adapters._simulated_pending import hold, pending_in_order, settle
+from ocop.adapters._simulated_records import (
     KeyRecord,
     LedgerEntry,
     Records,
     Request,
 )
-from ocop.adapters.simulated_rules import Answer, SimulatedRules
+from ocop.adapters._simulated_rules import Answer, SimulatedRules
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification
@@ -327,6 +327,6 @@ def _open(state: str | os.PathLike[str] | None) -> Records:
     if not (isinstance(state, str) and state) and not isinstance(state, os.PathLike):
         raise InvalidArgument("state must be a file path (str or Path)", argument="state")
     # sqlite3 is imported only when a state file is asked for.
-    from ocop.adapters.simulated_file import FileRecords  # noqa: PLC0415
+    from ocop.adapters._simulated_file import FileRecords  # noqa: PLC0415
 
     return FileRecords(state)

@@ -19,8 +19,8 @@ import sqlite3
 from pathlib import Path
 from typing import cast
 
-from ocop.adapters.pool import Connection, ConnectionPool
-from ocop.adapters.sql import Dialect, SqlJournal, SqlStore
+from ocop.adapters._pool import Connection, ConnectionPool
+from ocop.adapters._sql import Dialect, SqlJournal, SqlStore
 from ocop.domain.errors import (
     StorageBusy,
     StorageError,

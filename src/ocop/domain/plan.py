@@ -4,7 +4,7 @@ Every use case is a *goal*: a frozen value that, given the order as last
 committed, says what to do :meth:`~Goal.next` — a local change of the order, the
 processor steps to run now, or that it is done — and learns from each outcome
 (:meth:`~Goal.after`). The services run every goal with the same loop
-(:mod:`ocop.services.engine`); the goal is pure, so a run interrupted by a crash,
+(:mod:`ocop.services._engine`); the goal is pure, so a run interrupted by a crash,
 a decline or a doubt can be planned again from the stored order.
 
 Completion brings every payment line to what the draft asked for, one step at a

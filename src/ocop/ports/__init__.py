@@ -4,6 +4,7 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor, ProcessorCapabilities
 from ocop.ports.store import OperationLog, OrderRepository, OrderStore, UnitOfWork, VoucherOutbox
+from ocop.ports.wiring import Ports
 
 __all__ = [
     "Clock",
@@ -12,6 +13,7 @@ __all__ = [
     "OrderStore",
     "PaymentJournal",
     "PaymentProcessor",
+    "Ports",
     "ProcessorCapabilities",
     "UnitOfWork",
     "VoucherOutbox",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+__all__ = ["Clock"]
+
 
 class Clock(Protocol):
     """Tells the time. Implementations return timezone-aware datetimes."""

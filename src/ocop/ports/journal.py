@@ -6,6 +6,11 @@ from typing import Protocol
 
 from ocop.domain.journal import Voucher
 
+__all__ = [
+    "PaymentJournal",
+    "Voucher",
+]
+
 
 class PaymentJournal(Protocol):
     """A ledger of payment and refund vouchers.

@@ -9,8 +9,28 @@ from typing import Protocol
 import attrs
 
 from ocop.domain.money import Money
-from ocop.domain.operations import ProcessorResult
-from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, SavedInstrument
+from ocop.domain.operations import Outcome, ProcessorResult
+from ocop.domain.tokens import (
+    AuthorizationToken,
+    CaptureToken,
+    CardToken,
+    RefundToken,
+    SavedInstrument,
+)
+
+__all__ = [
+    "AuthorizationToken",
+    "CaptureToken",
+    "CardToken",
+    "Money",
+    "Outcome",
+    "PaymentProcessor",
+    "ProcessorCapabilities",
+    "ProcessorResult",
+    "RecoveryMethod",
+    "RefundToken",
+    "SavedInstrument",
+]
 
 
 class RecoveryMethod(StrEnum):

@@ -16,6 +16,21 @@ from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery
 
+__all__ = [
+    "Committed",
+    "Notification",
+    "Operation",
+    "OperationLog",
+    "Order",
+    "OrderQuery",
+    "OrderRepository",
+    "OrderStore",
+    "ProcessorResult",
+    "UnitOfWork",
+    "Voucher",
+    "VoucherOutbox",
+]
+
 
 class OrderRepository(Protocol):
     """Orders inside one unit of work.

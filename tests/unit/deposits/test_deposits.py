@@ -30,7 +30,7 @@ from ocop import (
     Settings,
     VoucherKind,
 )
-from ocop.adapters.codec import dumps, loads
+from ocop.adapters._codec import dumps, loads
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.domain import keys

@@ -23,7 +23,7 @@ from ocop import (
     Outcome,
     ProcessorResult,
 )
-from ocop.adapters import demo
+from ocop.adapters import _demo as demo
 from ocop.adapters.cli import main
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor

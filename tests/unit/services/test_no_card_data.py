@@ -22,7 +22,7 @@ from ocop import (
     Prepayment,
     SavedCardPayment,
 )
-from ocop.services.engine import Secrets
+from ocop.services._engine import Secrets
 from ocop.testing.strategies import card_numbers
 from worlds import usd
 

@@ -20,8 +20,9 @@ from ocop import (
 from ocop.adapters.simulated import SimulatedCrash
 from ocop.domain.order import Order
 from ocop.domain.renewal import Renewal
-from ocop.services import engine, renewals
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services import _engine as engine
+from ocop.services import _renewals as renewals
 from worlds import World, by_card, new_world, usd
 
 

@@ -1,6 +1,6 @@
 """The engine at its edges: a plan that never ends, a step already in doubt, calls it refuses.
 
-Each case drives :mod:`ocop.services.engine` directly, as a use case would, on an
+Each case drives :mod:`ocop.services._engine` directly, as a use case would, on an
 in-memory world: what it raises, and that nothing reached the processor or the store.
 """
 
@@ -21,7 +21,7 @@ from ocop import (
 )
 from ocop.domain import steps
 from ocop.domain.plan import Context, Next
-from ocop.services.engine import Secrets, execute, pursue, request
+from ocop.services._engine import Secrets, execute, pursue, request
 from worlds import CUSTOMER, START, World, card, in_cash, new_world, usd
 
 from .support import card_order, operations

@@ -40,7 +40,7 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import steps
-from ocop.services.gates import require_call_center_user
+from ocop.services._gates import require_call_center_user
 from worlds import CUSTOMER, START, World, card, new_world, refused_payout, usd
 
 from .support import AGENT, OCOP_OFF, card_order, ledger, operations

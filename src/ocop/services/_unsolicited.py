@@ -29,9 +29,9 @@ from ocop.domain.unsolicited import (
     reject_refund,
     reverse_chargeback,
 )
-from ocop.services.engine import RETRIES, post
-from ocop.services.logs import logger
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services._engine import RETRIES, post
+from ocop.services._logs import logger
 
 __all__ = ["handle_unsolicited", "keep", "rejected_after_approval"]
 

@@ -12,15 +12,15 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Failed
 from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import Actor
-from ocop.services.completion import complete
-from ocop.services.engine import change, commit, pursue, require_no_doubt
-from ocop.services.gates import (
+from ocop.ports import Ports
+from ocop.services._completion import complete
+from ocop.services._engine import change, commit, pursue, require_no_doubt
+from ocop.services._gates import (
     completion_enabled,
     require_call_center_user,
     require_completion,
     require_issuing_account,
 )
-from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)

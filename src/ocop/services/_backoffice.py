@@ -36,21 +36,21 @@ from ocop.domain.parties import Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.settings import Settings
 from ocop.domain.tokens import CardToken, SavedInstrument
+from ocop.ports import Ports
 from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
-from ocop.services.logs import logger
-from ocop.services.wiring import Ports
+from ocop.services._logs import logger
 
 if TYPE_CHECKING:
     from ocop.domain.operations import OperationRecord
-    from ocop.services.administration import CancelResult
-    from ocop.services.completion import SubmitResult
-    from ocop.services.invoicing import InvoiceResult
-    from ocop.services.recovery import RecoveryReport
-    from ocop.services.refunds import RefundResult
-    from ocop.services.renewals import RenewalReport
+    from ocop.services._administration import CancelResult
+    from ocop.services._completion import SubmitResult
+    from ocop.services._invoicing import InvoiceResult
+    from ocop.services._recovery import RecoveryReport
+    from ocop.services._refunds import RefundResult
+    from ocop.services._renewals import RenewalReport
 
 
 class BackOfficeServices:
@@ -103,7 +103,7 @@ class BackOfficeServices:
     ) -> Order:
         """Record an order from a channel with the payments it took (S3); ``deposit``:
         a POS customer order takes them as its deposit (D1)."""
-        from ocop.services import placement
+        from ocop.services import _placement as placement
 
         check_id(order_id, "order_id")
         check_member(channel, Channel, "channel")
@@ -129,7 +129,7 @@ class BackOfficeServices:
         self, customer: Customer, card: CardToken, *, consent: bool
     ) -> SavedInstrument:
         """T1: save a card for a named customer who consented."""
-        from ocop.services import instruments
+        from ocop.services import _instruments as instruments
 
         check_instance(customer, Customer, "customer")
         check_instance(card, CardToken, "card")
@@ -138,7 +138,7 @@ class BackOfficeServices:
         return instruments.save_instrument(self._ports, customer, card, consent=consent)
 
     def saved_instruments(self, customer: Customer) -> tuple[SavedInstrument, ...]:
-        from ocop.services import instruments
+        from ocop.services import _instruments as instruments
 
         check_instance(customer, Customer, "customer")
 
@@ -147,7 +147,7 @@ class BackOfficeServices:
     # -- back office -------------------------------------------------------------------
     def begin_completion(self, order_id: str, actor: Actor) -> CompletionDraft:
         """A pure draft of the order's payment lines (P1, P2)."""
-        from ocop.services import completion
+        from ocop.services import _completion as completion
 
         check_id(order_id, "order_id")
         check_instance(actor, Actor, "actor")
@@ -156,7 +156,7 @@ class BackOfficeServices:
 
     def submit(self, draft: CompletionDraft) -> SubmitResult:
         """Run the draft's processor calls, validate, place holds (S1-S3)."""
-        from ocop.services import completion
+        from ocop.services import _completion as completion
 
         check_instance(draft, CompletionDraft, "draft")
 
@@ -164,7 +164,7 @@ class BackOfficeServices:
 
     def change_total(self, order_id: str, total: Money, actor: Actor) -> Order:
         """The order was edited to a new total; it needs completion again (S3)."""
-        from ocop.services import administration
+        from ocop.services import _administration as administration
 
         _order_call(order_id, actor)
         check_money(total, "total")
@@ -173,7 +173,7 @@ class BackOfficeServices:
 
     def cancel_order(self, order_id: str, actor: Actor) -> CancelResult:
         """X1: void what is uncaptured; ``.order`` is the order as stored now."""
-        from ocop.services import administration
+        from ocop.services import _administration as administration
 
         _order_call(order_id, actor)
 
@@ -182,7 +182,7 @@ class BackOfficeServices:
     def release_hold(self, order_id: str, code: HoldCode, actor: Actor) -> Order:
         """S4: release a hold once its own cause is gone (or with ``hold_override``); the
         order as stored, the release kept in ``released_holds``."""
-        from ocop.services import administration
+        from ocop.services import _administration as administration
 
         _order_call(order_id, actor)
         check_member(code, HoldCode, "code")
@@ -194,7 +194,7 @@ class BackOfficeServices:
     ) -> Order:
         """S4: put the order on a manual hold (``HoldCode.MANUAL`` only) with a reason code
         from ``settings.hold_reasons`` and an optional note; the order as stored."""
-        from ocop.services import administration
+        from ocop.services import _administration as administration
 
         _order_call(order_id, actor)
         check_member(code, HoldCode, "code")
@@ -214,7 +214,7 @@ class BackOfficeServices:
     # -- fulfilment --------------------------------------------------------------------
     def invoice(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
         """Capture ``amount`` for an invoice (I1-I5); retrying never captures twice (I4)."""
-        from ocop.services import invoicing
+        from ocop.services import _invoicing as invoicing
 
         _invoice_call(order_id, invoice_id, amount)
 
@@ -222,7 +222,7 @@ class BackOfficeServices:
 
     def pickup(self, order_id: str, invoice_id: str, amount: Money) -> InvoiceResult:
         """Capture at the store for an order from another channel (I6)."""
-        from ocop.services import invoicing
+        from ocop.services import _invoicing as invoicing
 
         _invoice_call(order_id, invoice_id, amount)
 
@@ -238,7 +238,7 @@ class BackOfficeServices:
         invoices: Sequence[str] = (),
     ) -> RefundResult:
         """Refund a return: linked refunds over captures, the rest by fallback (R1-R3, R5)."""
-        from ocop.services import refunds
+        from ocop.services import _refunds as refunds
 
         _refund_call(order_id, return_id, amount, actor)
         invoices = check_ids(invoices, "invoices")
@@ -249,7 +249,7 @@ class BackOfficeServices:
         self, order_id: str, return_id: str, card: CardToken, amount: Money, actor: Actor
     ) -> RefundResult:
         """R4: refund to a card that did not pay the order (needs the permission)."""
-        from ocop.services import refunds
+        from ocop.services import _refunds as refunds
 
         _refund_call(order_id, return_id, amount, actor)
         check_instance(card, CardToken, "card")
@@ -259,7 +259,7 @@ class BackOfficeServices:
     def recover(self) -> RecoveryReport:
         """Resolve processor calls in doubt, finish the authorization renewals they
         interrupted, and post pending vouchers (O2, A2)."""
-        from ocop.services import recovery
+        from ocop.services import _recovery as recovery
 
         return recovery.recover(self._ports, f"{self._holder}:recover")
 
@@ -268,7 +268,7 @@ class BackOfficeServices:
         operation it names exactly once; a failed pending capture or refund is undone;
         the same notification again is a duplicate and changes nothing; one that matches
         nothing is kept for review (:meth:`notifications_for_review`), never dropped."""
-        from ocop.services import notifications
+        from ocop.services import _notifications as notifications
 
         check_instance(notification, Notification, "notification")
         return notifications.handle_notification(self._ports, notification)
@@ -284,7 +284,7 @@ class BackOfficeServices:
         void open authorizations that nothing will capture (cancelled or fully invoiced
         orders). Works through every batch; safe to run twice, and from several workers
         at once (each claims the orders it works on). Run it on a schedule, e.g. daily."""
-        from ocop.services import renewals
+        from ocop.services import _renewals as renewals
 
         return renewals.renew_authorizations(self._ports, self._holder)
 

@@ -1,7 +1,7 @@
 """The simulated processor's durable mode: its records in one SQLite file.
 
 One table, ``sim_records(collection, name, seq, body)``: each record is the JSON
-of its value (:mod:`ocop.adapters.codec`), ``seq`` the order it was first written.
+of its value (:mod:`ocop.adapters._codec`), ``seq`` the order it was first written.
 Opening the file reads every record back; each call then writes the records it
 changed in one transaction, before it answers (or raises
 :class:`~ocop.adapters.simulated.SimulatedCrash`), so a new simulator on the same
@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from ocop.adapters.codec import loads
-from ocop.adapters.simulated_records import Records
-from ocop.adapters.writer import dumps
+from ocop.adapters._codec import loads
+from ocop.adapters._simulated_records import Records
+from ocop.adapters._writer import dumps
 from ocop.domain.errors import StorageUnavailable
 
 __all__ = ["FileRecords"]

@@ -1,11 +1,11 @@
 """``ocop simulate``: a workload with faults, on a real store, ending in a reconciliation.
 
-The workers (:mod:`ocop.adapters.workload`, one process each, started with ``spawn``;
+The workers (:mod:`ocop.adapters._workload`, one process each, started with ``spawn``;
 one worker runs in this process) share the store and each drive a simulated processor
 of their own, state file ``DIR/sim-w<n>.db`` for the service account ``sim-w<n>``. Once
 they are all done, this process opens every simulator in ``DIR`` behind one router,
 settles what is still pending (each notification to the back office), runs
-``recover()``, and reconciles this run's orders (:mod:`ocop.adapters.reconciliation`).
+``recover()``, and reconciles this run's orders (:mod:`ocop.adapters._reconciliation`).
 The report goes to ``out``, progress to ``err``.
 """
 
@@ -23,20 +23,20 @@ from typing import TextIO
 
 import attrs
 
-from ocop.adapters.cli_wiring import (
+from ocop._backoffice import BackOffice
+from ocop.adapters._cli_wiring import (
     Database,
     NoProcessor,
     open_back_office,
     open_simulators,
 )
+from ocop.adapters._progress import Progress
+from ocop.adapters._reconciliation import Reconciliation, order_ids, reconcile
+from ocop.adapters._sql import SqlStore
+from ocop.adapters._workload import CHANNELS, FAULTS, WorkerPlan, run_worker
 from ocop.adapters.memory import SystemClock
-from ocop.adapters.progress import Progress
-from ocop.adapters.reconciliation import Reconciliation, order_ids, reconcile
 from ocop.adapters.routing import ProcessorRouter
-from ocop.adapters.sql import SqlStore
-from ocop.adapters.workload import CHANNELS, FAULTS, WorkerPlan, run_worker
-from ocop.backoffice import BackOffice
-from ocop.services.recovery import RecoveryReport
+from ocop.services._recovery import RecoveryReport
 
 __all__ = ["Simulation", "simulate"]
 

@@ -26,14 +26,14 @@ from ocop.domain.refunds import (
 )
 from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
-from ocop.services.engine import Secrets, load, pursue
-from ocop.services.gates import (
+from ocop.ports import Ports
+from ocop.services._engine import Secrets, load, pursue
+from ocop.services._gates import (
     require_call_center_user,
     require_issuing_account,
     require_permission,
     require_same_account,
 )
-from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ocop.adapters.pool import Connection, ConnectionPool
+from ocop.adapters._pool import Connection, ConnectionPool
 from ocop.domain.errors import (
     StorageError,
 )

@@ -1,11 +1,11 @@
 """Processor notifications: ``bo.handle_notification(n)`` (rules N1, N2, N4).
 
 A notification settles the operation it names exactly once, through the same commit
-as a live answer or a recovery (:func:`~ocop.services.engine.settle`: the outcome, the
+as a live answer or a recovery (:func:`~ocop.services._engine.settle`: the outcome, the
 order and its vouchers together, once even when two deliveries race). A pending
 capture or refund that failed is undone; one approved that the processor rejected later
 is undone too (N4). Chargebacks, their reversals and authorizations ended by the
-processor are applied by :mod:`ocop.services.unsolicited` (N4). The same notification
+processor are applied by :mod:`ocop.services._unsolicited` (N4). The same notification
 again changes nothing; one that names nothing ocop knows, contradicts an outcome already
 final in a way ocop cannot apply, or reports what ocop does not apply, is kept for review
 in the store, never dropped.
@@ -18,10 +18,10 @@ from ocop.domain.errors import OcopError, StorageError
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken, RefundToken
-from ocop.services.engine import settle
-from ocop.services.logs import logger
-from ocop.services.unsolicited import handle_unsolicited, keep, rejected_after_approval
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services._engine import settle
+from ocop.services._logs import logger
+from ocop.services._unsolicited import handle_unsolicited, keep, rejected_after_approval
 
 log = logger("ocop.notifications")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ocop.adapters.pool import ConnectionPool
-from ocop.adapters.sql_session import Dialect, Session, Statement
+from ocop.adapters._pool import ConnectionPool
+from ocop.adapters._sql_session import Dialect, Session, Statement
 from ocop.domain.queries import micros
 
 #: A name is claimed when free, or once the claim on it ended, or when it is the holder's.

@@ -14,11 +14,11 @@ import attrs
 
 from ocop.domain.errors import IllegalTransition, OcopError
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
-from ocop.services.engine import Secrets, post_pending, request, settle
-from ocop.services.logs import logger
-from ocop.services.renewals import finish_renewals
-from ocop.services.wiring import Ports
+from ocop.services._engine import Secrets, post_pending, request, settle
+from ocop.services._logs import logger
+from ocop.services._renewals import finish_renewals
 
 log = logger("ocop.recovery")
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ocop.adapters import sql_claims, sql_review
-from ocop.adapters.codec import dumps, loads
-from ocop.adapters.pool import ConnectionPool
-from ocop.adapters.sql_queries import driving_index, filter_conditions
-from ocop.adapters.sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema, key_columns
-from ocop.adapters.sql_session import Dialect, Session, Statement
-from ocop.adapters.staged import Staged, StagedUnitOfWork
+from ocop.adapters import _sql_claims as sql_claims
+from ocop.adapters import _sql_review as sql_review
+from ocop.adapters._codec import dumps, loads
+from ocop.adapters._pool import ConnectionPool
+from ocop.adapters._sql_queries import driving_index, filter_conditions
+from ocop.adapters._sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema, key_columns
+from ocop.adapters._sql_session import Dialect, Session, Statement
+from ocop.adapters._staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
     ConcurrentUpdate,
     DuplicateOrder,
@@ -57,7 +58,7 @@ def _in_doubt_of(order_id: str) -> Statement:
 
 
 class SqlBackend:
-    """A :class:`~ocop.adapters.staged.Backend` in SQL tables, one connection at a time."""
+    """A :class:`~ocop.adapters._staged.Backend` in SQL tables, one connection at a time."""
 
     def __init__(self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool) -> None:
         self.session = Session(dialect, pool)
@@ -385,7 +386,7 @@ class SqlStore(_SqlTables):
         self, names: Sequence[str], holder: str, until: datetime, now: datetime
     ) -> tuple[str, ...]:
         """Claim the ``names`` free at ``now`` for ``holder`` until ``until``, in one
-        transaction that never waits for another claimer (:mod:`ocop.adapters.sql_claims`)."""
+        transaction that never waits for another claimer (:mod:`ocop.adapters._sql_claims`)."""
         return sql_claims.claim(self._dialect, self._pool, names, holder, until=until, now=now)
 
     def release(self, names: Sequence[str], holder: str) -> None:

@@ -29,13 +29,13 @@ from ocop.domain.errors import (
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.plan import Goal
+from ocop.domain.plan import Context, Goal
 from ocop.domain.settings import Settings
 from ocop.domain.tokens import AuthorizationToken, CardToken
+from ocop.ports import Ports
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import UnitOfWork
-from ocop.services.logs import logger
-from ocop.services.wiring import Ports
+from ocop.services._logs import logger
 
 log = logger("ocop.operations")
 
@@ -91,7 +91,7 @@ def pursue(
     dirty = changed
     doubt = False
     for _ in range(MAX_ROUNDS):
-        step = goal.next(order, ports.context())
+        step = goal.next(order, _context(ports))
         goal = step.goal
         if step.order is not None:
             order, dirty = step.order, True
@@ -401,3 +401,9 @@ def _card(order: Order, line_id: str) -> CardToken:
 
 def _auth_token(order: Order, line_id: str, auth_id: str) -> AuthorizationToken:
     return order.line(line_id).authorization(auth_id).token
+
+
+def _context(ports: Ports) -> Context:
+    """What the planner needs to know of the moment: the time, the settings, the processor."""
+    return Context(now=ports.clock.now(), settings=ports.settings,
+                   adjustments=ports.processor.capabilities.adjustments)  # fmt: skip

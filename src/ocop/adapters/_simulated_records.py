@@ -2,7 +2,7 @@
 
 Every record is a frozen attrs value kept in a :class:`Table` by name. A table
 remembers which names changed since it was last saved, so the durable mode
-(:mod:`ocop.adapters.simulated_file`) writes only those, in one transaction per
+(:mod:`ocop.adapters._simulated_file`) writes only those, in one transaction per
 call. No record holds a card number or a CVV: card tokens are checked by the card
 guard, and a CVV given to ``tokenize`` is dropped before anything is recorded.
 """

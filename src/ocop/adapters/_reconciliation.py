@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
+from ocop._backoffice import BackOffice
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
-from ocop.backoffice import BackOffice
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
 from ocop.domain.order import Order
-from ocop.services.backoffice import MAX_PAGE
+from ocop.services._backoffice import MAX_PAGE
 
 __all__ = ["Reconciliation", "order_ids", "reconcile"]
 

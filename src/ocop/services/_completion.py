@@ -18,14 +18,14 @@ from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete
 from ocop.domain.tender import LineStatus
-from ocop.services.engine import Secrets, load, pursue, require_no_doubt
-from ocop.services.gates import (
+from ocop.ports import Ports
+from ocop.services._engine import Secrets, load, pursue, require_no_doubt
+from ocop.services._gates import (
     require_call_center_user,
     require_completion,
     require_completion_enabled,
     require_same_account,
 )
-from ocop.services.wiring import Ports
 
 
 @attrs.frozen(kw_only=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ocop.adapters.codec import loads
-from ocop.adapters.pool import ConnectionPool
-from ocop.adapters.sql_session import Dialect, Session
+from ocop.adapters._codec import loads
+from ocop.adapters._pool import ConnectionPool
+from ocop.adapters._sql_session import Dialect, Session
 from ocop.domain.errors import (
     StorageBusy,
     StorageError,

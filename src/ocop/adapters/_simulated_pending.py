@@ -2,7 +2,7 @@
 
 A call scripted ``"pending"`` is carried out as an approval would be (its effect
 counts for the processor's own checks at once), but its ledger entry is held in a
-:class:`~ocop.adapters.simulated_records.Pending` record and its key answers
+:class:`~ocop.adapters._simulated_records.Pending` record and its key answers
 ``PENDING``. Settling it approved writes the entry to the ledger (dated when
 settled); settling it declined gives back what it held. Either way the key then
 answers its final outcome, and the processor sends one notification.
@@ -15,7 +15,7 @@ from datetime import datetime
 
 import attrs
 
-from ocop.adapters.simulated_records import (
+from ocop.adapters._simulated_records import (
     KeyRecord,
     LedgerEntry,
     Pending,

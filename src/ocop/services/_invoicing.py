@@ -17,9 +17,9 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
 from ocop.domain.tender import Capture
-from ocop.services.engine import load, pursue
-from ocop.services.gates import require_issuing_account, require_omni_channel_payments
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services._engine import load, pursue
+from ocop.services._gates import require_issuing_account, require_omni_channel_payments
 
 
 @attrs.frozen(kw_only=True)

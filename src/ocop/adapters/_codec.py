@@ -1,10 +1,10 @@
 """Serialisation at the edge: orders, operations and vouchers to JSON and back.
 
-Writing (:mod:`ocop.adapters.writer`) gives compact JSON with sorted keys. Decimals
+Writing (:mod:`ocop.adapters._writer`) gives compact JSON with sorted keys. Decimals
 (so Money's amount) travel as exact strings, datetimes as ISO 8601, enums by value,
 tuples as arrays. A processor token, and any value of a field typed as a union of
 several attrs classes, carries its class name under ``"type"``
-(:mod:`ocop.adapters.tagging`).
+(:mod:`ocop.adapters._tagging`).
 
 Reading trusts the row: stores hand :func:`loads` only what :func:`dumps` wrote
 from values that passed their validators, so values are not rebuilt through
@@ -31,9 +31,16 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ocop.adapters.legacy import operation_v0
-from ocop.adapters.tagging import TAG, attrs_union, check_taggable, family, in_family, union_members
-from ocop.adapters.writer import dumps
+from ocop.adapters._legacy import operation_v0
+from ocop.adapters._tagging import (
+    TAG,
+    attrs_union,
+    check_taggable,
+    family,
+    in_family,
+    union_members,
+)
+from ocop.adapters._writer import dumps
 from ocop.domain.operations import Operation
 
 __all__ = ["dumps", "loads"]
@@ -268,7 +275,7 @@ def _compile(cls: type) -> _Hook:
 def loads(text: str, cls: type[T]) -> T:
     """A value of ``cls`` from :func:`dumps` output of ocop's own stores; no validator runs.
 
-    Rows of earlier versions are read as today's values (:mod:`ocop.adapters.legacy`).
+    Rows of earlier versions are read as today's values (:mod:`ocop.adapters._legacy`).
     """
     data = json.loads(text)
     if cls is Operation:

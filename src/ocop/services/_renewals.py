@@ -19,9 +19,9 @@ import attrs
 from ocop.domain.errors import ConcurrentUpdate, OcopError, OperationInDoubt, StorageError
 from ocop.domain.queries import OrderQuery
 from ocop.domain.renewal import Renewal, renew_before
-from ocop.services.engine import RETRIES, load, pursue
-from ocop.services.logs import logger
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services._engine import RETRIES, load, pursue
+from ocop.services._logs import logger
 
 log = logger("ocop.renewals")
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import attrs
 
-from ocop.adapters.simulated_records import Auth, Capture, LedgerEntry, Records
+from ocop.adapters._simulated_records import Auth, Capture, LedgerEntry, Records
 from ocop.domain.errors import InvalidInput
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult

@@ -5,9 +5,9 @@ the rows were first written (``seq``)."""
 
 from __future__ import annotations
 
-from ocop.adapters.codec import dumps, loads
-from ocop.adapters.pool import ConnectionPool
-from ocop.adapters.sql_session import Dialect, Session
+from ocop.adapters._codec import dumps, loads
+from ocop.adapters._pool import ConnectionPool
+from ocop.adapters._sql_session import Dialect, Session
 from ocop.domain.notifications import Notification
 
 

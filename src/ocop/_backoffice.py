@@ -20,11 +20,11 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
-from ocop.services.backoffice import BackOfficeServices
+from ocop.services._backoffice import BackOfficeServices
 
 if TYPE_CHECKING:
+    from ocop.adapters._sql import SqlStore
     from ocop.adapters.memory import InMemoryStore
-    from ocop.adapters.sql import SqlStore
 
 
 class BackOffice(BackOfficeServices):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ocop.domain.errors import FeatureDisabled, InvalidInput, PermissionDenied
 from ocop.domain.parties import Customer
 from ocop.domain.tokens import CardToken, SavedInstrument
-from ocop.services.gates import require_same_account
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services._gates import require_same_account
 
 
 def save_instrument(

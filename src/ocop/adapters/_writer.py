@@ -4,7 +4,7 @@ The format is what a private :class:`cattrs.Converter` (never the global one) ma
 of a value, dumped by ``json.dumps(..., separators=(",", ":"), sort_keys=True)``: an
 attrs class as an object of its fields, Decimals (so Money's amount) as exact strings,
 datetimes as ISO 8601, enums by value, tuples as arrays, and a tagged value
-(:mod:`ocop.adapters.tagging`) with its class name under ``"type"``.
+(:mod:`ocop.adapters._tagging`) with its class name under ``"type"``.
 
 Building those dicts and encoding them is slow, so for each attrs class a writer is
 compiled once from ``attrs.fields`` and the resolved field types. It makes the same
@@ -35,7 +35,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn
 
-from ocop.adapters.tagging import TAG, attrs_union, check_taggable, in_family, union_members
+from ocop.adapters._tagging import TAG, attrs_union, check_taggable, in_family, union_members
 
 __all__ = ["dumps"]
 

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import attrs
 
-from ocop.adapters.cli_wiring import Database, open_back_office
+from ocop._backoffice import BackOffice
+from ocop.adapters._cli_wiring import Database, open_back_office
+from ocop.adapters._sql import SqlStore
 from ocop.adapters.memory import SystemClock
 from ocop.adapters.simulated import PENDING_KINDS, SimulatedProcessor
-from ocop.adapters.sql import SqlStore
-from ocop.backoffice import BackOffice
 from ocop.domain.errors import OperationInDoubt
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult

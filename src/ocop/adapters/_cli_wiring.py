@@ -2,7 +2,7 @@
 
 A database URL is ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a
 PostgreSQL connection URI (``postgresql://user@host/db``, optionally ``?schema=name``;
-the schema defaults to ``ocop``, as :meth:`~ocop.backoffice.BackOffice.postgres` has it).
+the schema defaults to ``ocop``, as :meth:`~ocop._backoffice.BackOffice.postgres` has it).
 
 A processor is named, never defaulted (a durable back office never falls back to one
 that forgets what it did):
@@ -31,9 +31,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
+from ocop._backoffice import BackOffice
 from ocop.adapters.routing import ProcessorRouter
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.backoffice import BackOffice
 from ocop.domain.errors import InvalidArgument
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult

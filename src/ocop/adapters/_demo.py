@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TextIO, TypeVar
 
+from ocop._backoffice import BackOffice
+from ocop.adapters._tables import table
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.tables import table
-from ocop.backoffice import BackOffice
 from ocop.domain.errors import FeatureDisabled, OperationInDoubt
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult

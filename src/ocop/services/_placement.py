@@ -25,10 +25,10 @@ from ocop.domain.order import Channel, Order, PaymentsType
 from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.tender import PaymentLine, PaymentMethod
-from ocop.services.completion import complete
-from ocop.services.engine import pursue
-from ocop.services.gates import completion_enabled, require_same_account
-from ocop.services.wiring import Ports
+from ocop.ports import Ports
+from ocop.services._completion import complete
+from ocop.services._engine import pursue
+from ocop.services._gates import completion_enabled, require_same_account
 
 
 def _money(order_currency: str, amount: Money) -> Money:
