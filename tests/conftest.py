@@ -1,8 +1,9 @@
 """Hypothesis profiles, chosen by the ``HYPOTHESIS_PROFILE`` environment variable.
 
 ``dev`` (the default) is quick, ``ci`` is thorough, derandomized and ignores timing,
-``mutation`` is quick, derandomized and does not shrink, and
-``default`` is hypothesis' own settings. The variable is read here only, never
+``mutation`` is quick, derandomized and does not shrink, ``compat`` is quick,
+derandomized and ignores timing (``make test-lowest``), and ``default`` is
+hypothesis' own settings. The variable is read here only, never
 when ocop is imported.
 """
 
@@ -19,6 +20,15 @@ settings.register_profile("dev", max_examples=50)
 settings.register_profile(
     "ci",
     max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# The run at the lowest allowed versions (`make test-lowest`) checks that the code works
+# with them, not the rules again: few examples, the same every run, no timing checks.
+settings.register_profile(
+    "compat",
+    max_examples=20,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

@@ -11,6 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    #: The installed distribution's version ("0+unknown" in a source tree never installed).
+    __version__: str
+
     from ocop._backoffice import BackOffice
     from ocop.domain.draft import CompletionDraft
     from ocop.domain.errors import (
@@ -288,14 +291,29 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    """The installed distribution's version, read when ``ocop.__version__`` is first used
+    (importlib.metadata is not cheap to import); "0+unknown" when ocop runs from a source
+    tree that was never installed."""
+    from importlib import metadata  # noqa: PLC0415 - only when the version is asked for
+
+    try:
+        return metadata.version("ocop")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ocop' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    if name == "__version__":
+        value: Any = _version()
+    else:
+        module = _PUBLIC.get(name)
+        if module is None:
+            raise AttributeError(f"module 'ocop' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    return sorted(set(globals()) | set(_PUBLIC) | {"__version__"})

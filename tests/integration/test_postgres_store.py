@@ -23,7 +23,8 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.testing.contracts import OrderStoreContract
+from ocop.ports.journal import PaymentJournal
+from ocop.testing.contracts import JournalContract, OrderStoreContract
 
 pytestmark = pytest.mark.postgres
 
@@ -46,6 +47,27 @@ class TestPostgresStoreContract(OrderStoreContract):
 
     def reopen_store(self) -> PostgresStore:
         return self.make_store()  # the same schema
+
+
+class TestPostgresJournalContract(JournalContract):
+    """The shared journal contract, in a fresh schema per test, reopened on it."""
+
+    @pytest.fixture(autouse=True)
+    def _schema(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+
+    def make_journal(self) -> PaymentJournal:
+        return PostgresJournal(self.conninfo)
+
+    def reopen_journal(self) -> PaymentJournal:
+        return self.make_journal()  # the same schema
+
+
+class TestJournalKeptByPostgresStore(TestPostgresJournalContract):
+    """The shared journal contract, on the journal a PostgreSQL store keeps in its schema."""
+
+    def make_journal(self) -> PaymentJournal:
+        return PostgresStore(self.conninfo, keeps_journal=True).journal
 
 
 def usd(amount: str) -> Money:

@@ -29,7 +29,8 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
-from ocop.testing.contracts import OrderStoreContract
+from ocop.ports.journal import PaymentJournal
+from ocop.testing.contracts import JournalContract, OrderStoreContract
 
 
 class TestSqliteStoreContract(OrderStoreContract):
@@ -44,6 +45,27 @@ class TestSqliteStoreContract(OrderStoreContract):
 
     def reopen_store(self) -> SqliteStore:
         return self.make_store()  # the same file
+
+
+class TestSqliteJournalContract(JournalContract):
+    """The shared journal contract, on a fresh SQLite file per test, reopened from it."""
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "journal.db"
+
+    def make_journal(self) -> PaymentJournal:
+        return SqliteJournal(self.path)
+
+    def reopen_journal(self) -> PaymentJournal:
+        return self.make_journal()  # the same file
+
+
+class TestJournalKeptBySqliteStore(TestSqliteJournalContract):
+    """The shared journal contract, on the journal a SQLite store keeps in its own file."""
+
+    def make_journal(self) -> PaymentJournal:
+        return SqliteStore(self.path, keeps_journal=True).journal
 
 
 def usd(amount: str) -> Money:

@@ -80,14 +80,17 @@ class ProcessorToken:
         return f"{type(self).__name__}({mask(self.value)}, {self.connector}/{self.service_account})"
 
 
-@attrs.frozen(repr=False, kw_only=True)
+# The card's own fields are keyword-only one by one: a class-level ``kw_only`` reaches the
+# inherited fields too before attrs 25.4 and not after, and ``CardToken("tok", "sim", "sa",
+# brand=..., last4=...)`` must mean the same under every attrs the package allows.
+@attrs.frozen(repr=False)
 class CardToken(ProcessorToken):
     """A card as the processor knows it; usable only by the merchant account that got it."""
 
-    brand: str = attrs.field(validator=[validate_no_card_data, _nonempty])
-    last4: str = attrs.field(validator=_last4)
-    expiry: str | None = attrs.field(default=None, validator=_expiry)
-    reusable: bool = attrs.field(default=True, validator=valid_bool)
+    brand: str = attrs.field(kw_only=True, validator=[validate_no_card_data, _nonempty])
+    last4: str = attrs.field(kw_only=True, validator=_last4)
+    expiry: str | None = attrs.field(kw_only=True, default=None, validator=_expiry)
+    reusable: bool = attrs.field(kw_only=True, default=True, validator=valid_bool)
 
     @property
     def display(self) -> str:

@@ -1,6 +1,8 @@
-"""Test helpers shipped as public API: typed hypothesis strategies for ocop values.
+"""Test helpers shipped as public API: typed hypothesis strategies for ocop values, and the
+port contract suites (:mod:`ocop.testing.contracts`).
 
-Needs hypothesis (a dev dependency); importing :mod:`ocop` never imports this package.
+Needs hypothesis and pytest: ``pip install 'ocop[testing]'``; importing :mod:`ocop` never
+imports this package.
 """
 
 # Hypothesis runs its entry points when first imported, and ours loads

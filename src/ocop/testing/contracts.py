@@ -31,14 +31,25 @@ out; ``expire`` to make an authorization expire::
             return True
 
 A test that needs a hook the subclass does not give is skipped, saying so.
-Both suites use only the port (plus the hooks), so an adapter that passes them
+
+:class:`JournalContract` checks a payment journal (your ledger's adapter):
+``make_journal`` returns a fresh, empty one, and a durable journal's suite also
+overrides ``reopen_journal`` (the same journal opened again), so that what it
+keeps is checked across a restart::
+
+    class TestMyJournal(JournalContract):
+        def make_journal(self) -> PaymentJournal:
+            return MyLedgerJournal(...)
+
+Every suite uses only the port (plus the hooks), so an adapter that passes it
 keeps the contract its Protocol's docstring states.
 """
 
 from __future__ import annotations
 
+from ocop.testing._journal_contract import JournalContract
 from ocop.testing._processor_contract import ProcessorContract
 from ocop.testing._processor_hooks import START, KeyedEntry
 from ocop.testing._store_contract import OrderStoreContract
 
-__all__ = ["START", "KeyedEntry", "OrderStoreContract", "ProcessorContract"]
+__all__ = ["START", "JournalContract", "KeyedEntry", "OrderStoreContract", "ProcessorContract"]
