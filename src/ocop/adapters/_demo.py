@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TextIO, TypeVar
 
 from ocop._backoffice import BackOffice
-from ocop.adapters._tables import table
+from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.errors import FeatureDisabled, OperationInDoubt
@@ -45,26 +44,8 @@ def demo_card(value: str = "tok_visa_1", last4: str = "1111") -> CardToken:
     )
 
 
-def _lines_table(lines: Sequence[PaymentLine]) -> str:
-    return table(
-        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
-        [
-            [
-                line.line_id,
-                line.card.display if line.card else line.method,
-                line.status,
-                line.amount,
-                line.authorized,
-                line.captured,
-                line.refunded,
-            ]
-            for line in lines
-        ],
-    )
-
-
 def _line_table(line: PaymentLine) -> str:
-    return _lines_table([line])
+    return lines_table([line])
 
 
 def _ledger_table(sim: SimulatedProcessor) -> str:
@@ -146,7 +127,7 @@ def line_walkthrough(out: TextIO) -> None:
 
 
 def _order_table(order: Order) -> str:
-    return _lines_table(order.lines)
+    return lines_table(order.lines)
 
 
 def _summary(order: Order) -> str:

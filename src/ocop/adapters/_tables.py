@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ocop.domain.tender import PaymentLine
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Render rows under headers in aligned columns."""
@@ -14,3 +16,22 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def lines_table(lines: Sequence[PaymentLine]) -> str:
+    """An order's payment lines: payment, status and the money on each."""
+    return table(
+        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
+        [
+            [
+                line.line_id,
+                line.card.display if line.card else line.method,
+                line.status,
+                line.amount,
+                line.authorized,
+                line.captured,
+                line.refunded,
+            ]
+            for line in lines
+        ],
+    )

@@ -38,7 +38,7 @@ from ocop.adapters._cli_wiring import (
 from ocop.adapters._demo import run_demo
 from ocop.adapters._simulation import Simulation, simulate
 from ocop.adapters._sql import SqlStore
-from ocop.adapters._tables import table
+from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
@@ -195,7 +195,7 @@ def _show(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     finally:
         _close(bo)
     out.write(_summary(order))
-    out.write("\nlines\n" + _lines(order) + "\n")
+    out.write("\nlines\n" + lines_table(order.lines) + "\n")
     if order.holds:
         rows: list[list[object]] = [
             [h.code.value, h.reason_code or "", h.reason, h.placed_by, h.placed_at, h.note]
@@ -233,24 +233,6 @@ def _summary(order: Order) -> str:
         f"customer {customer}, placed {order.placed_at}\n"
         f"total {order.total}, invoiced {order.invoiced}, received {order.received}, "
         f"refunded {order.refunded}, balance due {order.balance_due}\n"
-    )
-
-
-def _lines(order: Order) -> str:
-    return table(
-        ["line", "payment", "status", "amount", "authorized", "captured", "refunded"],
-        [
-            [
-                line.line_id,
-                line.card.display if line.card else line.method,
-                line.status,
-                line.amount,
-                line.authorized,
-                line.captured,
-                line.refunded,
-            ]
-            for line in order.lines
-        ],
     )
 
 
