@@ -87,7 +87,8 @@ def apply_outcome(
                             method="card")  # fmt: skip
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
                                        "card", step.amount, settings, now)  # fmt: skip
-            return Applied(order=order.with_other_refund(refund), vouchers=(voucher,))
+            return Applied(order=order.with_other_refund(refund, approved=True),
+                           vouchers=(voucher,))  # fmt: skip
 
 
 def _authorized(

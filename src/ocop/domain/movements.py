@@ -147,6 +147,15 @@ class Capture:
         return taken
 
     @property
+    def unrefunded(self) -> Money:
+        """What V2 still lets a refund *recorded* on it take: captured - refunded, nothing
+        while pending. A refund the processor approved is recorded up to this even when a
+        chargeback took part of it meanwhile (N4): the money moved at the processor."""
+        if self.pending:
+            return Money.zero(self.amount.currency)
+        return self.amount - self.refunded
+
+    @property
     def refundable(self) -> Money:
         """What a refund may still take: captured - refunded - charged back, never below
         zero (a chargeback may take more than was left, N4); nothing while pending."""

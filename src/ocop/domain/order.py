@@ -387,9 +387,11 @@ class Order:
             )
         return replaced(self, invoices=(*self.invoices, invoice))
 
-    def with_other_refund(self, refund: Refund) -> Order:
+    def with_other_refund(self, refund: Refund, *, approved: bool = False) -> Order:
         """A fallback or unlinked refund; never beyond what the order received and has not
-        paid back or lost to a chargeback (V3, N4)."""
+        paid back or lost to a chargeback (V3, N4). ``approved``: the processor's answer
+        to an unlinked refund, recorded up to V3 alone (a chargeback recorded while it was
+        away does not refuse money that moved, N4)."""
         if any(r.refund_id == refund.refund_id for r in self.other_refunds):
             raise IllegalTransition(
                 f"refund {refund.refund_id} already recorded", order_id=self.order_id
@@ -398,10 +400,11 @@ class Order:
             raise InvalidInput(
                 f"a refund in {refund.amount.currency} on an order in {self.currency}"
             )
-        if refund.amount > self.returnable:
+        left = self.received - self.refunded - self.refunding if approved else self.returnable
+        if refund.amount > left:
             raise RefundExceedsReceived(
                 f"order {self.order_id}: refunding {refund.amount} exceeds the "
-                f"{self.returnable} received and not yet refunded (V3)",
+                f"{left} received and not yet refunded (V3)",
                 order_id=self.order_id,
                 amount=refund.amount.amount,
             )

@@ -487,9 +487,11 @@ class PaymentLine:
             )
         for capture_id, amount in by_capture.items():
             cap = self.capture(capture_id)
-            if amount > cap.refundable:
+            # V2 only: planning keeps refunds within what chargebacks left (refundable), but
+            # a chargeback recorded while a refund was away must not refuse its answer (N4).
+            if amount > cap.unrefunded:
                 raise self._illegal(
-                    f"refund of {amount} exceeds the {cap.refundable} refundable on "
+                    f"refund of {amount} exceeds the {cap.unrefunded} refundable on "
                     f"capture {cap.capture_id} (V2)",
                     amount,
                 )

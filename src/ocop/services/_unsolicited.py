@@ -94,7 +94,20 @@ def handle_unsolicited(ports: Ports, notification: Notification) -> Notification
                 return end_authorization(order, step.line_id, step.auth_id,
                                          by=notification.notification_id, now=now)  # fmt: skip
 
-    return _applied(ports, notification, op, change)
+    result = _applied(ports, notification, op, change)
+    if event is NotificationEvent.CHARGEBACK and result.applied and notification.dispute:
+        _early_reversals(ports, notification.dispute)
+    return result
+
+
+def _early_reversals(ports: Ports, dispute: str) -> None:
+    """Processors do not promise to deliver a dispute's events in order: a reversal that
+    came before its chargeback was kept for review, and is applied now that the chargeback
+    is recorded (once: a reversal already applied is a duplicate). It stays listed for
+    review, where a person sees it came early."""
+    for kept in ports.store.kept_for_review():
+        if kept.event is NotificationEvent.CHARGEBACK_REVERSED and kept.dispute == dispute:
+            handle_unsolicited(ports, kept)
 
 
 def rejected_after_approval(

@@ -301,3 +301,23 @@ def test_two_deliveries_racing_record_a_chargeback_once() -> None:
     order = check_books(bo, "SO-1")
     assert order.charged_back == usd("30.00")
     assert [v.kind for v in bo.journal("SO-1")].count(VoucherKind.CHARGEBACK) == 1
+
+
+def test_a_reversal_delivered_before_its_chargeback_is_applied_when_the_chargeback_comes() -> None:
+    """Webhooks come in any order (N2): a reversal ahead of its chargeback is kept for
+    review, then applied once the chargeback is recorded; the books net to nothing."""
+    bo = placed()
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    key = capture.capture_id
+    early = reversal(key, 2, dispute="D-1")
+    assert bo.handle_notification(early).unmatched
+    assert bo.handle_notification(chargeback(key, usd("40.00"), 1, dispute="D-1")).applied
+    order = check_books(bo, "SO-1")
+    assert (order.charged_back, order.returnable) == (usd("0.00"), usd("100.00"))
+    assert [v.kind for v in bo.journal("SO-1")][-2:] == [
+        VoucherKind.CHARGEBACK,
+        VoucherKind.CHARGEBACK_REVERSAL,
+    ]
+    assert bo.handle_notification(early).duplicate
+    assert bo.handle_notification(chargeback(key, usd("40.00"), 3, dispute="D-2")).applied
+    assert check_books(bo, "SO-1").charged_back == usd("40.00")  # another dispute stands

@@ -59,6 +59,18 @@ class _Model:
 
     chargebacks: dict[str, list[_Charged]] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)
+    #: Reversals kept for review (they came before any chargeback of their dispute).
+    early: list[Notification] = field(default_factory=list)
+
+    def reverse(self, note: Notification) -> bool:
+        """Reverse the newest chargeback of the dispute still in force, if there is one."""
+        open_ = [c for cbs in self.chargebacks.values() for c in cbs
+                 if c.dispute == note.dispute and not c.reversed]  # fmt: skip
+        if not open_:
+            return False
+        max(open_, key=lambda c: c.at).reversed = True
+        self.applied.add(note.notification_id)
+        return True
 
     def charged(self, capture_id: str) -> int:
         return sum(c.cents for c in self.chargebacks[capture_id] if not c.reversed)
@@ -83,13 +95,15 @@ def _expected(model: _Model, note: Notification, amounts: dict[str, int]) -> str
         if cents > amounts[note.key] - model.charged(note.key):
             return "kept"
         model.chargebacks[note.key].append(_Charged(note.dispute, cents, note.at))
-    else:
-        open_ = [c for cbs in model.chargebacks.values() for c in cbs
-                 if c.dispute == note.dispute and not c.reversed]  # fmt: skip
-        if not open_:
-            return "kept"
-        max(open_, key=lambda c: c.at).reversed = True  # the newest not reversed
-    model.applied.add(note.notification_id)
+        model.applied.add(note.notification_id)
+        for early in model.early:  # a reversal that came first is applied now
+            if early.dispute == note.dispute and early.notification_id not in model.applied:
+                model.reverse(early)
+        return "applied"
+    if not model.reverse(note):
+        if all(k.notification_id != note.notification_id for k in model.early):
+            model.early.append(note)
+        return "kept"
     return "applied"
 
 

@@ -1,0 +1,64 @@
+"""A chargeback recorded while a refund is away at the processor (N4, O1, V5).
+
+Planning keeps a refund within what chargebacks left refundable; but a chargeback can
+arrive between the refund's intent and its answer. The processor moved the money: its
+answer is recorded (bounded by V2 and V3 only), never refused, so the order does not
+stay in doubt with a refund the books never see.
+"""
+
+from __future__ import annotations
+
+from ocop import Actor, VoucherKind
+from unsolicited_support import chargeback, check_books
+from worlds import card, usd
+
+from .support import UnsureProcessor
+from .test_unsolicited import AGENT, placed
+
+ALTERNATE = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+
+
+def test_a_linked_refund_answered_after_a_chargeback_is_recorded() -> None:
+    """The chargeback leaves 50.00 refundable while the refund of 60.00 is away: the
+    approved refund is recorded whole, with its voucher, and nothing stays in doubt."""
+    bo = placed()
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    processor = bo.ports.processor
+    assert isinstance(processor, UnsureProcessor)
+    noted = []
+    processor.during_call = lambda _key: noted.append(
+        bo.handle_notification(chargeback(capture.capture_id, usd("50.00"), 1))
+    )
+    result = bo.refund("SO-1", "RMA-1", usd("60.00"), AGENT)
+    assert noted[0].applied
+    assert (result.in_doubt, result.failed) == ((), ())
+    assert bo.orders(in_doubt=True) == ()
+    order = check_books(bo, "SO-1")
+    assert (order.refunded, order.charged_back, order.returnable) == (
+        usd("60.00"),
+        usd("50.00"),
+        usd("0.00"),
+    )
+    assert order.lines[0].captures[0].refundable == usd("0.00")
+    kinds = [v.kind for v in bo.journal("SO-1")]
+    assert (kinds.count(VoucherKind.REFUND), kinds.count(VoucherKind.CHARGEBACK)) == (1, 1)
+    assert bo.recover().unapplied == ()
+
+
+def test_an_unlinked_refund_answered_after_a_chargeback_is_recorded() -> None:
+    """Likewise a refund to another card (R4): bounded by V3 once approved."""
+    bo = placed()
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    processor = bo.ports.processor
+    assert isinstance(processor, UnsureProcessor)
+    noted = []
+    processor.during_call = lambda _key: noted.append(
+        bo.handle_notification(chargeback(capture.capture_id, usd("70.00"), 1))
+    )
+    result = bo.refund_to_card("SO-1", "RMA-2", card("tok_2", "2222"), usd("40.00"), ALTERNATE)
+    assert noted[0].applied
+    assert result.in_doubt == ()
+    assert bo.orders(in_doubt=True) == ()
+    order = check_books(bo, "SO-1")
+    assert (order.refunded, order.charged_back) == (usd("40.00"), usd("70.00"))
+    assert order.returnable == usd("0.00")
