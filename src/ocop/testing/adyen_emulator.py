@@ -50,6 +50,7 @@ are queued, one notification item each, signed with the HMAC of Adyen's standard
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import threading
@@ -97,7 +98,9 @@ class AdyenEmulator:
         )
         self._lock = threading.Lock()
         self._scripts: dict[str, list[tuple[str, int]]] = {kind: [] for kind in KINDS}
-        self._keys: dict[str, tuple[tuple[str, str, Any], Reply]] = {}
+        #: Per idempotency key: a digest of the request (never the request: a tokenize's
+        #: CVV is in its body) and the reply.
+        self._keys: dict[str, tuple[str, Reply]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
@@ -248,7 +251,7 @@ class AdyenEmulator:
             except ValueError:
                 return error(400, "702", "Unexpected input: not JSON")
             key = headers.get("idempotency-key")
-            request = (method, url.path, body)
+            request = _digest(method, url.path, body)
             if key and len(key) > 64:
                 return error(400, "702", "Idempotency-Key longer than 64 characters")
             if key and key in self._keys:
@@ -269,6 +272,12 @@ class AdyenEmulator:
         if action == "drop":
             raise _Drop
         return reply
+
+
+def _digest(method: str, path: str, body: object) -> str:
+    """What tells two requests apart, kept instead of the request itself."""
+    text = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _poster(url: str) -> Callable[[str], object]:
