@@ -119,8 +119,8 @@ class Voucher:
 
     def __attrs_post_init__(self) -> None:
         currency = self.amount.currency
-        debits = total((line.debit for line in self.lines), currency)
-        credits = total((line.credit for line in self.lines), currency)
+        debits = total([line.debit for line in self.lines], currency)
+        credits = total([line.credit for line in self.lines], currency)
         if debits != credits or debits != self.amount or not self.amount.is_positive():
             raise VoucherUnbalanced(
                 f"voucher {self.voucher_id}: debits {debits} and credits {credits} "

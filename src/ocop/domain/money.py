@@ -172,10 +172,16 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Self:
-        minor_units(currency)  # an unknown (or unhashable) code fails here, as UnknownCurrency
         if cls is Money:
-            return _zero(currency)  # type: ignore[return-value]  # cls is exactly Money
-        return cls.of(0, currency)
+            try:
+                return _ZEROS[currency]  # type: ignore[return-value]  # cls is exactly Money
+            except (KeyError, TypeError):
+                pass
+        minor_units(currency)  # an unknown (or unhashable) code fails here, as UnknownCurrency
+        zero = cls.of(0, currency)
+        if cls is Money:
+            _ZEROS[currency] = zero
+        return zero
 
     @classmethod
     def from_minor(cls, units: int, currency: str) -> Self:
@@ -207,7 +213,8 @@ class Money:
             raise CurrencyMismatch(self.currency, other.currency)
 
     def __add__(self, other: Money) -> Money:
-        self._same(other)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
         return _exact_sum(self.currency, self.amount + other.amount)
 
     def __radd__(self, other: object) -> Money:
@@ -219,7 +226,8 @@ class Money:
         )
 
     def __sub__(self, other: Money) -> Money:
-        self._same(other)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
         return _exact_sum(self.currency, self.amount - other.amount)
 
     def __neg__(self) -> Money:
@@ -229,19 +237,23 @@ class Money:
         return Money(currency=self.currency, amount=abs(self.amount))
 
     def __lt__(self, other: Money) -> bool:
-        self._same(other)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
         return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
-        self._same(other)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
         return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
-        self._same(other)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
         return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
-        self._same(other)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
         return self.amount >= other.amount
 
     def min(self, other: Money) -> Money:
@@ -314,21 +326,24 @@ def _exact_sum(currency: str, amount: Decimal) -> Money:
     return money
 
 
-@functools.lru_cache(maxsize=256)
-def _zero(currency: str) -> Money:
-    return Money.of(0, currency)
+#: Zero in each currency asked for (only known currencies get in).
+_ZEROS: dict[str, Money] = {}
 
 
 def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of ``amounts`` (all in ``currency``); zero for none."""
-    result = Money.zero(currency)
+    try:
+        result = _ZEROS[currency]
+    except (KeyError, TypeError):
+        result = Money.zero(currency)
     amount = result.amount
     for money in amounts:
-        if not isinstance(money, Money):
-            raise InvalidArgument(
-                f"cannot combine Money with {type(money).__name__}", argument="amounts"
-            )
-        if money.currency != currency:
-            raise CurrencyMismatch(currency, money.currency)
+        if money.__class__ is not Money or money.currency != currency:
+            if not isinstance(money, Money):
+                raise InvalidArgument(
+                    f"cannot combine Money with {type(money).__name__}", argument="amounts"
+                )
+            if money.currency != currency:
+                raise CurrencyMismatch(currency, money.currency)
         amount += money.amount
     return _exact_sum(currency, amount) if amount != result.amount else result

@@ -9,6 +9,7 @@ back (its chargebacks, N4), never below zero.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 
 import attrs
 
@@ -81,7 +82,7 @@ class Authorization:
                 auth_id=self.auth_id,
             )
 
-    @property
+    @cached_property
     def open_amount(self) -> Money:
         """What can still be captured."""
         if self.lapsed:
@@ -137,16 +138,18 @@ class Capture:
                 capture_id=self.capture_id,
             )
 
-    @property
+    @cached_property
     def charged_back(self) -> Money:
         """What chargebacks not reversed took back (N4)."""
         taken = Money.zero(self.amount.currency)
+        if not self.chargebacks:
+            return taken
         for chargeback in self.chargebacks:
             if not chargeback.reversed:
                 taken += chargeback.amount
         return taken
 
-    @property
+    @cached_property
     def unrefunded(self) -> Money:
         """What V2 still lets a refund *recorded* on it take: captured - refunded, nothing
         while pending. A refund the processor approved is recorded up to this even when a
@@ -155,7 +158,7 @@ class Capture:
             return Money.zero(self.amount.currency)
         return self.amount - self.refunded
 
-    @property
+    @cached_property
     def refundable(self) -> Money:
         """What a refund may still take: captured - refunded - charged back, never below
         zero (a chargeback may take more than was left, N4); nothing while pending."""

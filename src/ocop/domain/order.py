@@ -7,7 +7,7 @@ and balance are derived from those. Every change returns a new order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
 
@@ -24,7 +24,7 @@ from ocop.domain.errors import (
 from ocop.domain.money import Money, total
 from ocop.domain.parties import Customer
 from ocop.domain.tender import PaymentLine, Refund
-from ocop.domain.values import replaced
+from ocop.domain.values import replaced, with_caches_of
 
 
 class Channel(Members):
@@ -193,35 +193,31 @@ class Order:
     def currency(self) -> str:
         return self.total.currency
 
-    def _sum(
-        self, amount_of: Callable[[PaymentLine], Money], lines: Iterable[PaymentLine]
-    ) -> Money:
-        return total((amount_of(line) for line in lines), self.currency)
-
     @cached_property
     def received(self) -> Money:
         """Money taken from the customer: captures and posted prepayments."""
-        return self._sum(lambda line: line.received, self.lines)
+        return total([line.received for line in self.lines], self.currency)
 
     @cached_property
     def captured(self) -> Money:
-        return self._sum(lambda line: line.captured, self.lines)
+        return total([line.captured for line in self.lines], self.currency)
 
     @cached_property
     def refunded(self) -> Money:
         """Every refund: of lines, by the fallback method, and to other cards."""
-        others = total((r.amount for r in self.other_refunds), self.currency)
-        return self._sum(lambda line: line.refunded, self.lines) + others
+        amounts = [line.refunded for line in self.lines]
+        amounts.extend(r.amount for r in self.other_refunds)
+        return total(amounts, self.currency)
 
     @cached_property
     def refunding(self) -> Money:
         """Refunds accepted by the processor and not settled yet (N1)."""
-        return self._sum(lambda line: line.refunding, self.lines)
+        return total([line.refunding for line in self.lines], self.currency)
 
     @cached_property
     def charged_back(self) -> Money:
         """What chargebacks not reversed took back from the order's captures (N4)."""
-        return self._sum(lambda line: line.charged_back, self.lines)
+        return total([line.charged_back for line in self.lines], self.currency)
 
     @property
     def returnable(self) -> Money:
@@ -234,13 +230,13 @@ class Order:
     @cached_property
     def authorized(self) -> Money:
         """Open, uncaptured authorizations."""
-        return self._sum(lambda line: line.authorized, self.lines)
+        return total([line.authorized for line in self.lines], self.currency)
 
     @cached_property
     def paid(self) -> Money:
         """Rule S1: prepayments + authorized-uncaptured + captured - refunded, active lines."""
-        others = total((r.amount for r in self.other_refunds), self.currency)
-        return self._sum(lambda line: line.paid, self.lines) - others
+        others = total([r.amount for r in self.other_refunds], self.currency)
+        return total([line.paid for line in self.lines], self.currency) - others
 
     @property
     def balance_due(self) -> Money:
@@ -249,7 +245,7 @@ class Order:
 
     @cached_property
     def invoiced(self) -> Money:
-        return total((inv.amount for inv in self.invoices), self.currency)
+        return total([inv.amount for inv in self.invoices], self.currency)
 
     @property
     def status(self) -> OrderStatus:
@@ -417,4 +413,4 @@ class Order:
     def next_version(self) -> Order:
         """The same order as stored one version later (nothing else changes, so nothing is
         validated again)."""
-        return replaced(self, version=self.version + 1)
+        return with_caches_of(self, replaced(self, version=self.version + 1))

@@ -144,23 +144,23 @@ class PaymentLine:
     @cached_property
     def authorized(self) -> Money:
         """Open, uncaptured authorized money."""
-        return total((a.open_amount for a in self.authorizations), self.currency)
+        return total([a.open_amount for a in self.authorizations], self.currency)
 
     @cached_property
     def captured(self) -> Money:
         if self.is_prepayment:
             return Money.zero(self.currency)
-        return total((c.amount for c in self.captures), self.currency)
+        return total([c.amount for c in self.captures], self.currency)
 
     @cached_property
     def refunded(self) -> Money:
         """Refunds settled (a pending one is in :attr:`refunding`)."""
-        return total((r.amount for r in self.refunds if not r.pending), self.currency)
+        return total([r.amount for r in self.refunds if not r.pending], self.currency)
 
     @cached_property
     def refunding(self) -> Money:
         """Refunds the processor accepted and has not settled yet (N1)."""
-        return total((r.amount for r in self.refunds if r.pending), self.currency)
+        return total([r.amount for r in self.refunds if r.pending], self.currency)
 
     @cached_property
     def received(self) -> Money:
@@ -168,12 +168,12 @@ class PaymentLine:
         yet: N1)."""
         if self.is_prepayment:
             return self.amount if self.status in _POSTED else Money.zero(self.currency)
-        return total((c.amount for c in self.captures if not c.pending), self.currency)
+        return total([c.amount for c in self.captures if not c.pending], self.currency)
 
     @cached_property
     def charged_back(self) -> Money:
         """What chargebacks not reversed took back from this line's captures (N4)."""
-        return total((c.charged_back for c in self.captures), self.currency)
+        return total([c.charged_back for c in self.captures], self.currency)
 
     @cached_property
     def paid(self) -> Money:
@@ -188,7 +188,7 @@ class PaymentLine:
     @cached_property
     def invoiced(self) -> Money:
         """Money of this line applied to invoices (captures, or prepayment applications)."""
-        return total((c.amount for c in self.captures), self.currency)
+        return total([c.amount for c in self.captures], self.currency)
 
     @cached_property
     def capturable(self) -> Money:
@@ -211,8 +211,8 @@ class PaymentLine:
         zero = Money.zero(self.currency)
         if not self.is_card:
             return zero
-        kept = total((c.refundable for c in self.deposit_captures), self.currency)
-        used = total((a.amount for a in self.applications), self.currency)
+        kept = total([c.refundable for c in self.deposit_captures], self.currency)
+        used = total([a.amount for a in self.applications], self.currency)
         return (kept - used).max(zero)
 
     def authorization(self, auth_id: str) -> Authorization:

@@ -110,7 +110,7 @@ def _check_prepayment_limits(
     limit = customer.on_account_limit
     if on_account.is_positive() and limit is not None and on_account > limit:
         raise InvalidInput(f"customer account payments of {on_account} exceed the limit {limit}")
-    others = total((x.amount for x in lines if x.method is not PaymentMethod.GIFT_CARD), currency)
+    others = total([x.amount for x in lines if x.method is not PaymentMethod.GIFT_CARD], currency)
     for line in lines:
         if line.method is PaymentMethod.GIFT_CARD and line.amount > (order_total - others).max(
             Money.zero(currency)
@@ -139,7 +139,7 @@ def _deposit_lines(  # noqa: PLR0917 - what placement checked so far, and who pl
     for line in lines:
         if line.method not in DEPOSIT_METHODS:
             raise InvalidInput(f"a deposit is paid by card, cash or check, not {line.method}")
-    amount = total((line.amount for line in lines), order_total.currency)
+    amount = total([line.amount for line in lines], order_total.currency)
     if amount > order_total:
         raise InvalidInput(f"a deposit of {amount} exceeds the order total {order_total}")
     default = default_deposit(order_total, ports.settings.deposits)

@@ -244,8 +244,8 @@ class JournalContract(abc.ABC):
             assert kept == split
             assert kept.lines == lines
             assert _exactly(kept) == _exactly(split)
-            debits = total((line.debit for line in kept.lines), "KWD")
-            credits = total((line.credit for line in kept.lines), "KWD")
+            debits = total([line.debit for line in kept.lines], "KWD")
+            credits = total([line.credit for line in kept.lines], "KWD")
             assert debits == credits == kept.amount
 
     def test_amounts_and_currencies_are_kept_exactly(self) -> None:
