@@ -233,7 +233,9 @@ class StagedUnitOfWork:
         )
 
     def rollback(self) -> None:
-        self.staged = Staged()
+        staged = self.staged
+        if staged.orders or staged.intents or staged.outcomes or staged.vouchers or staged.posted:
+            self.staged = Staged()  # ``touched`` names only orders in ``orders``
         self.backend.release()
 
     def __enter__(self) -> Self:
