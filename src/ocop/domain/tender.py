@@ -10,62 +10,25 @@ refunded <= captured (V2).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 
 import attrs
 
+from ocop.domain import line_refunds
 from ocop.domain.cardguard import validate_no_card_data
-from ocop.domain.enums import Members
 from ocop.domain.errors import IllegalTransition, InvalidInput
+from ocop.domain.line_status import (
+    INACTIVE,
+    POSTED,
+    LineStatus,
+    PaymentMethod,
+    derived_status,
+    refused,
+)
 from ocop.domain.money import Money, total
 from ocop.domain.movements import Authorization, Capture, Chargeback, Refund, positive
 from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
-
-
-class PaymentMethod(Members):
-    """How a line pays, with the POS operation each maps to (rule F3)."""
-
-    CASH = "cash"
-    CARD = "card"
-    CUSTOMER_ACCOUNT = "customer_account"
-    CURRENCY = "currency"
-    CHECK = "check"
-    LOYALTY = "loyalty"
-    CREDIT_MEMO = "credit_memo"
-    GIFT_CARD = "gift_card"
-
-    @property
-    def pos_operation(self) -> int:
-        return _POS_OPERATIONS[self]
-
-
-_POS_OPERATIONS = {
-    PaymentMethod.CASH: 200,
-    PaymentMethod.CARD: 201,
-    PaymentMethod.CUSTOMER_ACCOUNT: 202,
-    PaymentMethod.CURRENCY: 203,
-    PaymentMethod.CHECK: 204,
-    PaymentMethod.LOYALTY: 207,
-    PaymentMethod.CREDIT_MEMO: 213,
-    PaymentMethod.GIFT_CARD: 214,
-}
-
-
-class LineStatus(Members):
-    NOT_SUBMITTED = "not_submitted"
-    PENDING_AUTHORIZATION = "pending_authorization"
-    AUTHORIZED = "authorized"
-    DECLINED = "declined"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    VOIDED = "voided"
-    REFUNDED = "refunded"
-
-
-#: Statuses of lines that no longer count towards what the order is paid.
-INACTIVE = frozenset({LineStatus.DECLINED, LineStatus.VOIDED})
 
 
 @attrs.frozen(kw_only=True)
@@ -167,7 +130,7 @@ class PaymentLine:
         """Money actually taken from the customer on this line (a pending capture is not,
         yet: N1)."""
         if self.is_prepayment:
-            return self.amount if self.status in _POSTED else Money.zero(self.currency)
+            return self.amount if self.status in POSTED else Money.zero(self.currency)
         return total([c.amount for c in self.captures if not c.pending], self.currency)
 
     @cached_property
@@ -194,7 +157,7 @@ class PaymentLine:
     def capturable(self) -> Money:
         """What invoicing may still take from this line."""
         if self.is_prepayment:
-            if self.status not in _POSTED:
+            if self.status not in POSTED:
                 return Money.zero(self.currency)
             return (self.amount - self.invoiced - self.refunded).max(Money.zero(self.currency))
         return self.authorized
@@ -236,11 +199,7 @@ class PaymentLine:
 
     # -- transitions -----------------------------------------------------------------
     def _illegal(self, what: str, amount: Money | None = None) -> IllegalTransition:
-        return IllegalTransition(
-            f"line {self.line_id} ({self.status}): {what}",
-            line_id=self.line_id,
-            amount=None if amount is None else amount.amount,
-        )
+        return refused(self, what, amount)
 
     def _require_card(self, what: str) -> None:
         if not self.is_card:
@@ -254,25 +213,7 @@ class PaymentLine:
     def _settled(self, **changes: object) -> PaymentLine:
         """The line with ``changes`` applied and its status derived from its money."""
         line = replaced(self, **changes)
-        return replaced(line, status=line._derived_status())
-
-    def _derived_status(self) -> LineStatus:
-        if self.is_prepayment:
-            if self.status not in _POSTED:
-                return self.status
-            received = self.received
-            return LineStatus.REFUNDED if self.refunded == received else LineStatus.PAID
-        captured = self.captured
-        open_amount = self.authorized
-        if captured.is_positive():
-            if self.refunded == captured and open_amount.is_zero():
-                return LineStatus.REFUNDED
-            return LineStatus.PAID if captured >= self.amount else LineStatus.PARTIALLY_PAID
-        if open_amount.is_positive():
-            return LineStatus.AUTHORIZED
-        if self.authorizations:
-            return LineStatus.VOIDED
-        return self.status
+        return replaced(line, status=derived_status(line))
 
     def begin_authorization(self) -> PaymentLine:
         """An authorization was asked for and its answer is not known yet."""
@@ -319,7 +260,8 @@ class PaymentLine:
             return replaced(self, status=LineStatus.NOT_SUBMITTED)
         return self
 
-    def _replace_auth(self, auth: Authorization) -> tuple[Authorization, ...]:
+    def authorizations_with(self, auth: Authorization) -> tuple[Authorization, ...]:
+        """The line's authorizations, ``auth`` in place of the one with its id."""
         return tuple(auth if a.auth_id == auth.auth_id else a for a in self.authorizations)
 
     def adjusted(self, auth_id: str, new_amount: Money) -> PaymentLine:
@@ -330,7 +272,9 @@ class PaymentLine:
             raise self._illegal(f"authorization {auth_id} is closed", new_amount)
         if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
             raise self._illegal("cannot adjust below what was captured", new_amount)
-        return self._settled(authorizations=self._replace_auth(replaced(auth, amount=new_amount)))
+        return self._settled(
+            authorizations=self.authorizations_with(replaced(auth, amount=new_amount))
+        )
 
     def voided_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
         """The open remainder of an authorization was voided (released).
@@ -344,7 +288,7 @@ class PaymentLine:
         if auth.open_amount.is_zero():
             raise self._illegal(f"authorization {auth_id} has nothing open to void")
         released = replaced(auth, voided=auth.voided + auth.open_amount)
-        line = self._settled(authorizations=self._replace_auth(released))
+        line = self._settled(authorizations=self.authorizations_with(released))
         if awaiting_new and line.status is LineStatus.VOIDED:
             return replaced(line, status=LineStatus.NOT_SUBMITTED)
         return line
@@ -357,7 +301,7 @@ class PaymentLine:
         auth = self.authorization(auth_id)
         if auth.open_amount.is_zero():
             raise self._illegal(f"authorization {auth_id} has nothing open to lapse")
-        line = self._settled(authorizations=self._replace_auth(replaced(auth, lapsed=True)))
+        line = self._settled(authorizations=self.authorizations_with(replaced(auth, lapsed=True)))
         if awaiting_new and line.status is LineStatus.VOIDED:
             return replaced(line, status=LineStatus.NOT_SUBMITTED)
         return line
@@ -390,52 +334,20 @@ class PaymentLine:
         voided = auth.voided if auth.multi_capture else auth.amount - captured
         used = replaced(auth, captured=captured, voided=voided)
         return self._settled(
-            authorizations=self._replace_auth(used), captures=(*self.captures, capture)
+            authorizations=self.authorizations_with(used), captures=(*self.captures, capture)
         )
 
-    def capture_settled(self, capture_id: str, *, approved: bool) -> PaymentLine:
-        """A pending capture's outcome (N1, N2): approved, it is received; failed, it is
-        undone (its authorization holds the money again, as the processor's does)."""
-        cap = self.capture(capture_id)
-        if approved:
-            kept = tuple(replaced(c, pending=False) if c is cap else c for c in self.captures)
-            return self._settled(captures=kept)
-        if not cap.refunded.is_zero():
-            raise self._illegal(f"capture {capture_id} was refunded: it cannot be undone")
-        captures = tuple(c for c in self.captures if c is not cap)
-        if cap.auth_id is None:
-            return self._settled(captures=captures)
-        auth = self.authorization(cap.auth_id)
-        # What the capture took goes back to the authorization, and what it released when
-        # it closed a single-capture authorization: the processor never captured.
-        released = auth.voided if auth.multi_capture else Money.zero(self.currency)
-        back = replaced(auth, captured=auth.captured - cap.amount, voided=released)
-        return self._settled(authorizations=self._replace_auth(back), captures=captures)
-
-    def refund_settled(self, refund_id: str, *, approved: bool) -> PaymentLine:
-        """A pending refund's outcome (N1, N2): approved, it is refunded; failed, it is
-        undone and its capture may be refunded again."""
-        found = [r for r in self.refunds if r.refund_id == refund_id]
-        if not found:
-            raise self._illegal(f"no refund {refund_id}")
-        refund = found[0]
-        if approved:
-            kept = tuple(replaced(r, pending=False) if r is refund else r for r in self.refunds)
-            return self._settled(refunds=kept)
-        refunds = tuple(r for r in self.refunds if r is not refund)
-        captures = tuple(
-            replaced(c, refunded=c.refunded - refund.amount)
-            if c.capture_id == refund.capture_id
-            else c
-            for c in self.captures
-        )
-        return self._settled(refunds=refunds, captures=captures)
+    # Refunds, and pending captures and refunds settled: see :mod:`ocop.domain.line_refunds`.
+    capture_settled = line_refunds.capture_settled
+    refund_settled = line_refunds.refund_settled
+    refunded_with = line_refunds.refunded_with
+    refunded_with_all = line_refunds.refunded_with_all
 
     def posted(self) -> PaymentLine:
         """A prepayment was received and posted (at submit)."""
         if not self.is_prepayment:
             raise self._illegal("only a prepayment is posted")
-        if self.status in _POSTED:
+        if self.status in POSTED:
             return self
         if self.status is not LineStatus.NOT_SUBMITTED:
             raise self._illegal("cannot post")
@@ -457,51 +369,6 @@ class PaymentLine:
         if application.amount > self.deposit_available:
             raise self._illegal("used beyond what the deposit holds", application.amount)
         return replaced(self, applications=(*self.applications, application))
-
-    def refunded_with(self, refund: Refund) -> PaymentLine:
-        """A refund of this line: against one capture, or of a prepayment (fallback)."""
-        if not self.is_prepayment:
-            return self.refunded_with_all((refund,))
-        if any(r.refund_id == refund.refund_id for r in self.refunds):
-            raise self._illegal(f"refund {refund.refund_id} already recorded")
-        if refund.amount > self.received - self.refunded - self.refunding:
-            raise self._illegal("refund exceeds what was received (V3)", refund.amount)
-        return self._settled(refunds=(*self.refunds, refund))
-
-    def refunded_with_all(self, refunds: Sequence[Refund]) -> PaymentLine:
-        """Refunds of this card line's captures (a return's batch at once): none recorded
-        before, each naming its capture, and no capture refunded beyond what it took (V2);
-        the captures are rebuilt once."""
-        self._require_card("refund a capture of")
-        known = {r.refund_id for r in self.refunds}
-        by_capture: dict[str, Money] = {}
-        for refund in refunds:
-            if refund.refund_id in known:
-                raise self._illegal(f"refund {refund.refund_id} already recorded")
-            if refund.capture_id is None:
-                raise self._illegal("a card line's refund names its capture")
-            known.add(refund.refund_id)
-            earlier = by_capture.get(refund.capture_id)
-            by_capture[refund.capture_id] = (
-                refund.amount if earlier is None else earlier + refund.amount
-            )
-        for capture_id, amount in by_capture.items():
-            cap = self.capture(capture_id)
-            # V2 only: planning keeps refunds within what chargebacks left (refundable), but
-            # a chargeback recorded while a refund was away must not refuse its answer (N4).
-            if amount > cap.unrefunded:
-                raise self._illegal(
-                    f"refund of {amount} exceeds the {cap.unrefunded} refundable on "
-                    f"capture {cap.capture_id} (V2)",
-                    amount,
-                )
-        rebuilt = tuple(
-            replaced(c, refunded=c.refunded + by_capture[c.capture_id])
-            if c.capture_id in by_capture
-            else c
-            for c in self.captures
-        )
-        return self._settled(captures=rebuilt, refunds=(*self.refunds, *refunds))
 
     def with_amount(self, amount: Money) -> PaymentLine:
         """The line's target amount changed (a completion edit, applied at submit)."""
@@ -525,8 +392,6 @@ class PaymentLine:
             raise self._illegal("a line that received money cannot be removed (C5)")
         return replaced(self, status=LineStatus.VOIDED, pending_removal=False, renewing=False)
 
-
-_POSTED = frozenset({LineStatus.PAID, LineStatus.REFUNDED})
 
 __all__ = [
     "INACTIVE",

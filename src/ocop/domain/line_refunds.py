@@ -1,0 +1,104 @@
+"""Refunds on a payment line, and the settlement of its pending captures and refunds
+(V2, V3, N1, N2). :class:`~ocop.domain.tender.PaymentLine` has each as a method."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ocop.domain.line_status import refused
+from ocop.domain.money import Money
+from ocop.domain.movements import Refund
+from ocop.domain.values import replaced
+
+if TYPE_CHECKING:
+    from ocop.domain.tender import PaymentLine
+
+__all__ = ["capture_settled", "refund_settled", "refunded_with", "refunded_with_all"]
+
+
+def capture_settled(line: PaymentLine, capture_id: str, *, approved: bool) -> PaymentLine:
+    """A pending capture's outcome (N1, N2): approved, it is received; failed, it is
+    undone (its authorization holds the money again, as the processor's does)."""
+    cap = line.capture(capture_id)
+    if approved:
+        kept = tuple(replaced(c, pending=False) if c is cap else c for c in line.captures)
+        return line.settled_with(captures=kept)
+    if not cap.refunded.is_zero():
+        raise refused(line, f"capture {capture_id} was refunded: it cannot be undone")
+    captures = tuple(c for c in line.captures if c is not cap)
+    if cap.auth_id is None:
+        return line.settled_with(captures=captures)
+    auth = line.authorization(cap.auth_id)
+    # What the capture took goes back to the authorization, and what it released when
+    # it closed a single-capture authorization: the processor never captured.
+    released = auth.voided if auth.multi_capture else Money.zero(line.currency)
+    back = replaced(auth, captured=auth.captured - cap.amount, voided=released)
+    return line.settled_with(authorizations=line.authorizations_with(back), captures=captures)
+
+
+def refund_settled(line: PaymentLine, refund_id: str, *, approved: bool) -> PaymentLine:
+    """A pending refund's outcome (N1, N2): approved, it is refunded; failed, it is
+    undone and its capture may be refunded again."""
+    found = [r for r in line.refunds if r.refund_id == refund_id]
+    if not found:
+        raise refused(line, f"no refund {refund_id}")
+    refund = found[0]
+    if approved:
+        kept = tuple(replaced(r, pending=False) if r is refund else r for r in line.refunds)
+        return line.settled_with(refunds=kept)
+    refunds = tuple(r for r in line.refunds if r is not refund)
+    captures = tuple(
+        replaced(c, refunded=c.refunded - refund.amount) if c.capture_id == refund.capture_id else c
+        for c in line.captures
+    )
+    return line.settled_with(refunds=refunds, captures=captures)
+
+
+def refunded_with(line: PaymentLine, refund: Refund) -> PaymentLine:
+    """A refund of this line: against one capture, or of a prepayment (fallback)."""
+    if not line.is_prepayment:
+        return line.refunded_with_all((refund,))
+    if any(r.refund_id == refund.refund_id for r in line.refunds):
+        raise refused(line, f"refund {refund.refund_id} already recorded")
+    if refund.amount > line.received - line.refunded - line.refunding:
+        raise refused(line, "refund exceeds what was received (V3)", refund.amount)
+    return line.settled_with(refunds=(*line.refunds, refund))
+
+
+def refunded_with_all(line: PaymentLine, refunds: Sequence[Refund]) -> PaymentLine:
+    """Refunds of this card line's captures (a return's batch at once): none recorded
+    before, each naming its capture, and no capture refunded beyond what it took (V2);
+    the captures are rebuilt once."""
+    if not line.is_card:
+        raise refused(line, f"cannot refund a capture of a {line.method} line")
+    known = {r.refund_id for r in line.refunds}
+    by_capture: dict[str, Money] = {}
+    for refund in refunds:
+        if refund.refund_id in known:
+            raise refused(line, f"refund {refund.refund_id} already recorded")
+        if refund.capture_id is None:
+            raise refused(line, "a card line's refund names its capture")
+        known.add(refund.refund_id)
+        earlier = by_capture.get(refund.capture_id)
+        by_capture[refund.capture_id] = (
+            refund.amount if earlier is None else earlier + refund.amount
+        )
+    for capture_id, amount in by_capture.items():
+        cap = line.capture(capture_id)
+        # V2 only: planning keeps refunds within what chargebacks left (refundable), but
+        # a chargeback recorded while a refund was away must not refuse its answer (N4).
+        if amount > cap.unrefunded:
+            raise refused(
+                line,
+                f"refund of {amount} exceeds the {cap.unrefunded} refundable on "
+                f"capture {cap.capture_id} (V2)",
+                amount,
+            )
+    rebuilt = tuple(
+        replaced(c, refunded=c.refunded + by_capture[c.capture_id])
+        if c.capture_id in by_capture
+        else c
+        for c in line.captures
+    )
+    return line.settled_with(captures=rebuilt, refunds=(*line.refunds, *refunds))
