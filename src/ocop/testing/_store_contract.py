@@ -9,24 +9,16 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from ocop.domain import steps
 from ocop.domain.errors import ConcurrentUpdate, DuplicateOrder, IdempotencyConflict, OrderNotFound
-from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation, Outcome, ProcessorResult
-from ocop.domain.order import Channel, Hold, HoldCode, Invoice, Order, OrderStatus, PaymentsType
-from ocop.domain.parties import Customer
+from ocop.domain.operations import Outcome
+from ocop.domain.order import HoldCode, OrderStatus
 from ocop.domain.queries import OrderQuery, keys_of, matches
-from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMethod
-from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.store import OrderStore
 from ocop.testing._claims_contract import ClaimsContract
 from ocop.testing._processor_hooks import START
 from ocop.testing._review_contract import ReviewContract
-
-
-def _usd(amount: str) -> Money:
-    return Money.of(amount, "USD")
+from ocop.testing._store_samples import StoreSamples, usd
 
 
 def _raises_at_step_or_commit(
@@ -41,7 +33,7 @@ def _raises_at_step_or_commit(
         commit()
 
 
-class OrderStoreContract(ClaimsContract, ReviewContract, abc.ABC):
+class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, abc.ABC):
     """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5), claims
     (:class:`~ocop.testing._claims_contract.ClaimsContract`) and the notifications kept
     for review (:class:`~ocop.testing._review_contract.ReviewContract`) included; the suite
@@ -54,101 +46,6 @@ class OrderStoreContract(ClaimsContract, ReviewContract, abc.ABC):
     @pytest.fixture
     def store(self) -> OrderStore:
         return self.make_store()
-
-    # -- sample values -------------------------------------------------------------------
-    def order(self, order_id: str = "SO-1") -> Order:
-        """An order with a captured card line, a posted prepayment, an invoice and a hold."""
-        card = CardToken(
-            value="tok_store",
-            connector="sim",
-            service_account="sa-1",
-            brand="visa",
-            last4="4242",
-            expiry="2030-12",
-        )
-        auth = Authorization(
-            auth_id="A1",
-            token=AuthorizationToken("auth_1", "sim", "sa-1"),
-            amount=_usd("80.00"),
-            authorized_at=START,
-            multi_capture=True,
-            captured=_usd("0"),
-            voided=_usd("0"),
-        )
-        capture = Capture(
-            capture_id="C1",
-            line_id="L1",
-            invoice_id="INV-1",
-            amount=_usd("50.00"),
-            auth_id="A1",
-            token=CaptureToken("cap_1", "sim", "sa-1"),
-            refunded=_usd("0"),
-            captured_at=START,
-        )
-        card_line = PaymentLine.card_line("L1", card, _usd("80.00")).authorized_with(auth)
-        cash = PaymentLine.prepayment_line(
-            "L2", PaymentMethod.CHECK, _usd("20.00"), check_number="1001"
-        )
-        order = Order.open(
-            order_id,
-            channel=Channel.CALL_CENTER,
-            payments_type=PaymentsType.CALL_CENTER,
-            customer=Customer.named("C-1", on_account_limit=_usd("500.00")),
-            total=_usd("100.00"),
-            placed_at=START,
-        )
-        hold = Hold(
-            code=HoldCode.CHECK,
-            reason="check over threshold",
-            placed_at=START,
-            until=START + timedelta(days=5),
-        )
-        return (
-            order.with_line(card_line.captured_with(capture))
-            .with_line(cash.posted())
-            .with_invoice(Invoice(invoice_id="INV-1", amount=_usd("50.00"), invoiced_at=START))
-            .with_hold(hold)
-        )
-
-    def intent(self, key_step: str, amount: str = "10.00", order_id: str = "SO-1") -> Operation:
-        """A capture intent of ``order_id`` whose key derives from ``key_step``."""
-        capture = steps.Capture(invoice_id=key_step, line_id="L1", auth_id="A1",
-                                amount=Money.of(amount, "USD"), target="auth_1")  # fmt: skip
-        return Operation.intent(order_id, capture, 1, START)
-
-    def result(self, key: str, outcome: Outcome) -> ProcessorResult:
-        approved = outcome is Outcome.APPROVED
-        return ProcessorResult(
-            key=key,
-            outcome=outcome,
-            amount=Money.of("10.00", "USD") if approved else None,
-            token=CaptureToken("cap_9", "sim", "sa-1") if approved else None,
-        )
-
-    def voucher(self, voucher_id: str) -> Voucher:
-        return Voucher.receipt(
-            voucher_id=voucher_id,
-            journal_name="Payments",
-            order_id="SO-1",
-            reference=voucher_id,
-            method="card",
-            amount=Money.of("10.00", "USD"),
-            at=START,
-        )
-
-    def stored(self, store: OrderStore, order: Order) -> Order:
-        """Add ``order`` in its own committed unit of work and read it back."""
-        with store.unit_of_work() as uow:
-            uow.orders.add(order)
-            uow.commit()
-        with store.unit_of_work() as uow:
-            return uow.orders.get(order.order_id)
-
-    def logged(self, store: OrderStore, *operations: Operation) -> None:
-        with store.unit_of_work() as uow:
-            for operation in operations:
-                uow.operations.record_intent(operation)
-            uow.commit()
 
     # -- orders --------------------------------------------------------------------------
     def test_rolls_back_uncommitted_work_by_default(self, store: OrderStore) -> None:
@@ -187,12 +84,12 @@ class OrderStoreContract(ClaimsContract, ReviewContract, abc.ABC):
         """An order updated in the unit of work that added it commits as one new order."""
         with store.unit_of_work() as uow:
             uow.orders.add(self.order())
-            uow.orders.update(uow.orders.get("SO-1").with_total(_usd("130.00")))
-            assert uow.orders.get("SO-1").total == _usd("130.00")
+            uow.orders.update(uow.orders.get("SO-1").with_total(usd("130.00")))
+            assert uow.orders.get("SO-1").total == usd("130.00")
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.orders.ids() == ("SO-1",)
-            assert uow.orders.get("SO-1").total == _usd("130.00")
+            assert uow.orders.get("SO-1").total == usd("130.00")
 
     def test_duplicate_order_id_is_refused(self, store: OrderStore) -> None:
         """Adding an order whose id is taken raises DuplicateOrder, even from rival units."""
