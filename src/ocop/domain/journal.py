@@ -16,9 +16,10 @@ refunds to refunds, chargebacks to what chargebacks still take back).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
@@ -26,6 +27,7 @@ from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.enums import Members
 from ocop.domain.errors import VoucherUnbalanced
 from ocop.domain.money import Money, total
+from ocop.domain.values import built
 
 
 class VoucherKind(Members):
@@ -145,23 +147,39 @@ class Voucher:
 
     @classmethod
     def _posting(cls, kind: VoucherKind, **posting: Unpack[Posting]) -> Voucher:
-        amount = posting["amount"]
-        zero = Money.zero(amount.currency)
-        tender = tender_account(posting["method"])
-        debit, credit = (tender, CUSTOMER_ACCOUNT) if kind.money_in else (CUSTOMER_ACCOUNT, tender)
-        return cls(
-            voucher_id=posting["voucher_id"],
-            journal_name=posting["journal_name"],
-            kind=kind,
-            order_id=posting["order_id"],
-            reference=posting["reference"],
-            amount=amount,
-            lines=(
-                VoucherLine(account=debit, debit=amount, credit=zero),
-                VoucherLine(account=credit, debit=zero, credit=amount),
-            ),
-            posted_at=posting["at"],
-        )
+        return cls(**_posting_fields(kind, posting, checked=True))
+
+
+def _posting_fields(kind: VoucherKind, posting: Posting, *, checked: bool) -> dict[str, Any]:
+    """The fields of a voucher of ``kind`` saying ``posting``, balanced by construction;
+    ``checked``: its lines are made by their constructor."""
+    line = VoucherLine if checked else functools.partial(built, VoucherLine)
+    amount = posting["amount"]
+    zero = Money.zero(amount.currency)
+    tender = tender_account(posting["method"])
+    debit, credit = (tender, CUSTOMER_ACCOUNT) if kind.money_in else (CUSTOMER_ACCOUNT, tender)
+    return {
+        "voucher_id": posting["voucher_id"],
+        "journal_name": posting["journal_name"],
+        "kind": kind,
+        "order_id": posting["order_id"],
+        "reference": posting["reference"],
+        "amount": amount,
+        "lines": (
+            line(account=debit, debit=amount, credit=zero),
+            line(account=credit, debit=zero, credit=amount),
+        ),
+        "posted_at": posting["at"],
+    }
+
+
+def derived_voucher(kind: VoucherKind, **posting: Unpack[Posting]) -> Voucher:
+    """The voucher of ``kind`` of a movement ocop recorded: its ids derive from checked ids
+    and its journal from the settings, so it is built without the constructor's checks
+    (balanced by construction); only its amount is checked, positive."""
+    if not posting["amount"].is_positive():
+        raise VoucherUnbalanced(f"voucher {posting['voucher_id']}: its amount must be positive")
+    return built(Voucher, **_posting_fields(kind, posting, checked=False))
 
 
 def net_amounts(vouchers: Iterable[Voucher], currency: str) -> dict[VoucherKind, Money]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ocop.domain.journal import Voucher, VoucherKind
+from ocop.domain.journal import Voucher, VoucherKind, derived_voucher
 from ocop.domain.keys import voucher_id
 from ocop.domain.money import Money
 from ocop.domain.order import Order
@@ -34,6 +34,6 @@ def voucher(  # noqa: PLR0917 - what a posting says, and where it goes
         journal = settings.refund_journal(channel)
     else:
         journal = settings.payment_journal(channel)
-    return Voucher.of_kind(kind, voucher_id=voucher_id(key), journal_name=journal,
+    return derived_voucher(kind, voucher_id=voucher_id(key), journal_name=journal,
                            order_id=order.order_id, reference=reference, method=method,
                            amount=amount, at=now)  # fmt: skip

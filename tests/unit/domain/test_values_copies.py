@@ -1,0 +1,114 @@
+"""Copies and builds without validators (ocop.domain.values), and vouchers ocop derives.
+
+Issue 8: values ocop derives from checked ones are made without running the validators
+again. Each fast path must make exactly what the checked one makes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ocop import Money, Order, VoucherUnbalanced
+from ocop.domain import steps
+from ocop.domain.journal import Voucher, VoucherKind, derived_voucher
+from ocop.domain.movements import Capture
+from ocop.domain.operations import Operation
+from ocop.domain.values import built, replaced, with_caches_of
+from ocop.testing.strategies import positive_money
+
+from .builders import AT, authorized_line, capture, cash_line, usd
+from .builders import order as an_order
+
+ids = st.text(alphabet="ABCXYZ-_.0123456789", min_size=1, max_size=12)
+
+
+@given(kind=st.sampled_from(VoucherKind), amount=positive_money(), voucher_id=ids,
+       order_id=ids, reference=ids, method=st.sampled_from(["card", "cash", "check"]))  # fmt: skip
+def test_a_derived_voucher_is_the_voucher_its_constructor_makes(  # noqa: PLR0917 - drawn
+    kind: VoucherKind, amount: Money, voucher_id: str, order_id: str, reference: str, method: str
+) -> None:
+    """derived_voucher skips the checks, not the content: equal to Voucher.of_kind's."""
+    posting = {"voucher_id": voucher_id, "journal_name": "Payments", "order_id": order_id,
+               "reference": reference, "method": method, "amount": amount, "at": AT}  # fmt: skip
+    assert derived_voucher(kind, **posting) == Voucher.of_kind(kind, **posting)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("amount", ["0.00", "-1.00"])
+def test_a_derived_voucher_of_no_money_is_refused(amount: str) -> None:
+    """The one check kept: a voucher moves a positive amount."""
+    with pytest.raises(VoucherUnbalanced, match="positive"):
+        derived_voucher(VoucherKind.PAYMENT, voucher_id="V1", journal_name="Payments",
+                        order_id="SO-1", reference="INV-1", method="card",
+                        amount=Money.of(amount, "USD"), at=AT)  # fmt: skip
+
+
+@given(attempt=st.integers(min_value=1, max_value=99), amount=positive_money("USD"))
+def test_an_intent_is_the_operation_its_constructor_makes(attempt: int, amount: Money) -> None:
+    step = steps.Capture(invoice_id="INV-1", line_id="L1", auth_id="L1.A1", amount=amount,
+                         target="auth_1")  # fmt: skip
+    intent = Operation.intent("SO-1", step, attempt, AT)
+    fields = {f.name: getattr(intent, f.name) for f in attrs.fields(Operation)}
+    assert Operation(**fields) == intent
+    assert (intent.outcome, intent.result, intent.resolved_at) == (None, None, None)
+
+
+def test_built_fills_defaults_as_the_constructor_does() -> None:
+    """Plain defaults and factories are filled in; a missing field without one is a
+    TypeError, as is a name that is no field."""
+    made = built(Capture, capture_id="C1", line_id="L1", invoice_id="INV-1",
+                 amount=Money.of("5.00", "USD"), refunded=Money.of("0.00", "USD"),
+                 captured_at=AT)  # fmt: skip
+    assert made == Capture(capture_id="C1", line_id="L1", invoice_id="INV-1",
+                           amount=Money.of("5.00", "USD"), refunded=Money.of("0.00", "USD"),
+                           captured_at=AT)  # fmt: skip
+    with pytest.raises(TypeError):
+        built(Capture, capture_id="C1")
+    with pytest.raises(TypeError):
+        replaced(made, no_such_field=1)
+
+
+def test_replaced_changes_only_what_it_is_given() -> None:
+    taken = capture("C1", usd("10.00"))
+    later = taken.captured_at + timedelta(days=1)
+    copy = replaced(taken, captured_at=later)
+    assert copy == attrs.evolve(taken, captured_at=later)
+    assert replaced(taken) == taken
+    assert replaced(taken) is not taken
+
+
+def test_an_order_one_version_later_keeps_its_derived_amounts() -> None:
+    """next_version carries what the order computed (only the version changed), and what
+    it had not computed yet is computed afresh, the same."""
+    order = an_order("100.00", authorized_line("80.00"), cash_line("20.00", "L2").posted())
+    computed = (order.received, order.authorized, order.paid)  # computed before the copy
+    later = order.next_version()
+    assert later.version == order.version + 1
+    assert (later.received, later.authorized, later.paid) == computed
+    fresh = attrs.evolve(later)  # nothing carried
+    assert (fresh.refunded, fresh.invoiced, fresh.captured, fresh.charged_back) == (
+        later.refunded, later.invoiced, later.captured, later.charged_back,
+    )  # fmt: skip
+
+
+def test_caches_are_carried_only_when_computed() -> None:
+    order = an_order("100.00", authorized_line("80.00"))
+    copy = with_caches_of(order, replaced(order, version=order.version + 1))
+    slot = Order.__dict__["paid"]
+    with pytest.raises(AttributeError):
+        slot.__get__(copy)  # never computed on ``order``: not carried
+    assert copy.paid == order.paid
+
+
+def test_the_manual_clock_moves_only_when_told() -> None:
+    from ocop.adapters.memory import ManualClock  # noqa: PLC0415 - the one adapter here
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = ManualClock(start)
+    assert clock.now() == start
+    clock.advance(hours=2)
+    assert clock.now() == start + timedelta(hours=2)
