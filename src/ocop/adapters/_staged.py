@@ -22,6 +22,7 @@ from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery
+from ocop.domain.values import replaced, with_caches_of
 from ocop.ports.store import Committed
 
 
@@ -96,7 +97,8 @@ class _Orders:
     def add(self, order: Order) -> None:
         if self.find(order.order_id) is not None:
             raise DuplicateOrder(order.order_id)
-        self._uow.staged.orders[order.order_id] = (attrs.evolve(order, version=1), None)
+        first = with_caches_of(order, replaced(order, version=1))  # a valid Order already
+        self._uow.staged.orders[order.order_id] = (first, None)
 
     def update(self, order: Order) -> None:
         """Stage ``order`` as its next version; the store checks the version at commit."""
