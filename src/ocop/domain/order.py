@@ -14,7 +14,6 @@ from functools import cached_property
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
-from ocop.domain.enums import Members
 from ocop.domain.errors import (
     IllegalTransition,
     InvalidInput,
@@ -22,50 +21,22 @@ from ocop.domain.errors import (
     RefundExceedsReceived,
 )
 from ocop.domain.money import Money, total
+from ocop.domain.order_kinds import Channel, HoldCode, OrderStatus, PaymentsType
 from ocop.domain.parties import Customer
 from ocop.domain.tender import PaymentLine, Refund
 from ocop.domain.values import replaced, with_caches_of
 
-
-class Channel(Members):
-    CALL_CENTER = "call_center"
-    POS = "pos"
-    ECOMMERCE = "ecommerce"
-
-
-class PaymentsType(Members):
-    """How an order's payments are managed, fixed when it is created (rule P2)."""
-
-    CALL_CENTER = "call_center"
-    COMMERCE = "commerce"
-    LEGACY = "legacy"
-    NONE = "none"
-
-    @classmethod
-    def at_creation(
-        cls, channel: Channel, *, ocop_on: bool, by_call_center_user: bool = True
-    ) -> PaymentsType:
-        if channel is Channel.CALL_CENTER:
-            return cls.CALL_CENTER if by_call_center_user else cls.NONE
-        return cls.COMMERCE if ocop_on else cls.LEGACY
-
-
-class OrderStatus(Members):
-    PENDING_COMPLETION = "pending_completion"
-    APPROVED = "approved"
-    ON_HOLD = "on_hold"
-    PARTIALLY_INVOICED = "partially_invoiced"
-    INVOICED = "invoiced"
-    CANCELLED = "cancelled"
-
-
-class HoldCode(Members):
-    OUT_OF_BALANCE = "out_of_balance"
-    PAYMENT_DECLINED = "payment_declined"
-    CHECK = "check"
-    CREDIT_LIMIT = "credit_limit"
-    AUTHORIZATION_EXPIRED = "authorization_expired"
-    MANUAL = "manual"
+__all__ = [
+    "SYSTEM",
+    "Channel",
+    "Hold",
+    "HoldCode",
+    "Invoice",
+    "Order",
+    "OrderStatus",
+    "PaymentsType",
+    "ReleasedHold",
+]
 
 
 #: Who placed or released a hold when no person did (placement, invoicing, a lapse).
