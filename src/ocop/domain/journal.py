@@ -23,7 +23,7 @@ from typing import Any, TypedDict, Unpack
 
 import attrs
 
-from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.cardguard import refuse_card_data, validate_no_card_data
 from ocop.domain.enums import Members
 from ocop.domain.errors import VoucherUnbalanced
 from ocop.domain.money import Money, total
@@ -174,11 +174,14 @@ def _posting_fields(kind: VoucherKind, posting: Posting, *, checked: bool) -> di
 
 
 def derived_voucher(kind: VoucherKind, **posting: Unpack[Posting]) -> Voucher:
-    """The voucher of ``kind`` of a movement ocop recorded: its ids derive from checked ids
-    and its journal from the settings, so it is built without the constructor's checks
-    (balanced by construction); only its amount is checked, positive."""
+    """The voucher of ``kind`` of a movement ocop recorded, as :meth:`Voucher.of_kind`
+    makes it. Its ids and reference derive from ids checked at the edge (or are ocop's own
+    constants) and its lines are balanced by construction, so only its journal's name is
+    checked for card data, and its amount for a positive value (else the constructor runs,
+    raising what it always raised)."""
     if not posting["amount"].is_positive():
-        raise VoucherUnbalanced(f"voucher {posting['voucher_id']}: its amount must be positive")
+        return Voucher._posting(kind, **posting)
+    refuse_card_data(posting["journal_name"], "Voucher.journal_name")
     return built(Voucher, **_posting_fields(kind, posting, checked=False))
 
 

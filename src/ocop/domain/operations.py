@@ -18,7 +18,7 @@ from ocop.domain.keys import operation_key
 from ocop.domain.money import Money
 from ocop.domain.outcomes import OperationKind, Outcome, ProcessorResult
 from ocop.domain.steps import Step
-from ocop.domain.values import built, replaced
+from ocop.domain.values import replaced
 
 __all__ = [
     "Failed",
@@ -53,9 +53,8 @@ class Operation:
     @classmethod
     def intent(cls, order_id: str, step: Step, attempt: int, at: datetime) -> Operation:
         """The intent of attempt ``attempt`` of ``step`` on an order."""
-        name = step.name(order_id)  # the ids in it passed the edge: built without checks
-        return built(
-            cls,
+        name = step.name(order_id)
+        return cls(
             key=operation_key(order_id, name, attempt),
             order_id=order_id,
             name=name,

@@ -10,6 +10,7 @@ refunded <= captured (V2).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 
 import attrs
@@ -337,11 +338,22 @@ class PaymentLine:
             authorizations=self.authorizations_with(used), captures=(*self.captures, capture)
         )
 
-    # Refunds, and pending captures and refunds settled: see :mod:`ocop.domain.line_refunds`.
-    capture_settled = line_refunds.capture_settled
-    refund_settled = line_refunds.refund_settled
-    refunded_with = line_refunds.refunded_with
-    refunded_with_all = line_refunds.refunded_with_all
+    # Refunds, and pending captures and refunds settled (ocop.domain.line_refunds).
+    def capture_settled(self, capture_id: str, *, approved: bool) -> PaymentLine:
+        """A pending capture's outcome (N1, N2): approved, received; failed, undone."""
+        return line_refunds.capture_settled(self, capture_id, approved=approved)
+
+    def refund_settled(self, refund_id: str, *, approved: bool) -> PaymentLine:
+        """A pending refund's outcome (N1, N2): approved, refunded; failed, undone."""
+        return line_refunds.refund_settled(self, refund_id, approved=approved)
+
+    def refunded_with(self, refund: Refund) -> PaymentLine:
+        """A refund of this line: against one capture, or of a prepayment (V2, V3)."""
+        return line_refunds.refunded_with(self, refund)
+
+    def refunded_with_all(self, refunds: Sequence[Refund]) -> PaymentLine:
+        """Refunds of this card line's captures, a return's batch at once (V2)."""
+        return line_refunds.refunded_with_all(self, refunds)
 
     def posted(self) -> PaymentLine:
         """A prepayment was received and posted (at submit)."""

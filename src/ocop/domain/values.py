@@ -22,6 +22,19 @@ _KEEP: Any = object()
 _COPIERS: dict[type[Any], Callable[..., Any]] = {}
 
 
+def _scope(cls: type[Any]) -> dict[str, Any]:
+    """What a generated copy or build function sees. Its own names start with ``_ocop_``,
+    so no field shadows them: a class with a field named so is refused."""
+    if any(field.name.startswith("_ocop_") for field in attrs.fields(cls)):
+        raise TypeError(f"{cls.__name__}: a field named _ocop_… cannot be copied")
+    return {
+        "_ocop_keep": _KEEP,
+        "_ocop_make": object.__new__,
+        "_ocop_cls": cls,
+        "_ocop_setter": object.__setattr__.__get__,
+    }
+
+
 def _copier(cls: type[Any]) -> Callable[..., Any]:
     """A function ``(value, **changes)`` that copies a ``cls`` field by field.
 
@@ -30,30 +43,26 @@ def _copier(cls: type[Any]) -> Callable[..., Any]:
     and each field is one attribute read and one slot write.
     """
     names = [field.name for field in attrs.fields(cls)]
-    params = ", ".join(f"{name}=_KEEP" for name in names)
+    params = ", ".join(f"{name}=_ocop_keep" for name in names)
     body = "\n".join(
-        f"    put({name!r}, value.{name} if {name} is _KEEP else {name})" for name in names
+        f"    _ocop_put({name!r}, _ocop_value.{name} if {name} is _ocop_keep else {name})"
+        for name in names
     )
-    source = (
-        f"def copy(value, *, {params}):\n"
-        "    new = make(cls)\n"
-        "    put = setter(new)\n"
+    source = (  # the function's own names start with _ocop_: no field is named so
+        f"def copy(_ocop_value, /, *, {params}):\n"
+        "    _ocop_new = _ocop_make(_ocop_cls)\n"
+        "    _ocop_put = _ocop_setter(_ocop_new)\n"
         f"{body}\n"
-        "    return new\n"
+        "    return _ocop_new\n"
     )
-    scope: dict[str, Any] = {
-        "_KEEP": _KEEP,
-        "make": object.__new__,
-        "cls": cls,
-        "setter": object.__setattr__.__get__,
-    }
+    scope = _scope(cls)
     exec(compile(source, f"<ocop replaced {cls.__qualname__}>", "exec"), scope)  # noqa: S102 - fixed text from the class's own field names
     copy: Callable[..., Any] = scope["copy"]
     _COPIERS[cls] = copy
     return copy
 
 
-def replaced(value: T, **changes: Any) -> T:
+def replaced(value: T, /, **changes: Any) -> T:
     """``value`` with ``changes``, built without running its validators again."""
     cls = type(value)
     copy = _COPIERS.get(cls) or _copier(cls)
@@ -97,34 +106,29 @@ _BUILDERS: dict[type[Any], Callable[..., Any]] = {}
 def _builder(cls: type[Any]) -> Callable[..., Any]:
     """A function ``(**fields)`` that makes a ``cls`` from its fields, defaults filled in as
     the constructor fills them, without running validators or ``__attrs_post_init__``."""
-    scope: dict[str, Any] = {
-        "_KEEP": _KEEP,
-        "make": object.__new__,
-        "cls": cls,
-        "setter": object.__setattr__.__get__,
-    }
+    scope = _scope(cls)
     params: list[str] = []
     body: list[str] = []
     for field in attrs.fields(cls):
         name = field.name
         if field.default is attrs.NOTHING:
             params.append(name)
-            body.append(f"    put({name!r}, {name})")
+            body.append(f"    _ocop_put({name!r}, {name})")
             continue
-        params.append(f"{name}=_KEEP")
+        params.append(f"{name}=_ocop_keep")
         if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             if field.default.takes_self:
                 raise TypeError(f"{cls.__name__}.{name}: a default that takes self")
-            scope[f"_make_{name}"] = field.default.factory
-            fill = f"_make_{name}()"
+            scope[f"_ocop_make_{name}"] = field.default.factory
+            fill = f"_ocop_make_{name}()"
         else:
-            scope[f"_default_{name}"] = field.default
-            fill = f"_default_{name}"
-        body.append(f"    put({name!r}, {fill} if {name} is _KEEP else {name})")
+            scope[f"_ocop_default_{name}"] = field.default
+            fill = f"_ocop_default_{name}"
+        body.append(f"    _ocop_put({name!r}, {fill} if {name} is _ocop_keep else {name})")
     source = (
         f"def build(*, {', '.join(params)}):\n"
-        "    new = make(cls)\n"
-        "    put = setter(new)\n" + "\n".join(body) + "\n    return new\n"
+        "    _ocop_new = _ocop_make(_ocop_cls)\n"
+        "    _ocop_put = _ocop_setter(_ocop_new)\n" + "\n".join(body) + "\n    return _ocop_new\n"
     )
     exec(compile(source, f"<ocop built {cls.__qualname__}>", "exec"), scope)  # noqa: S102 - fixed text from the class's own field names
     build: Callable[..., Any] = scope["build"]
@@ -132,7 +136,7 @@ def _builder(cls: type[Any]) -> Callable[..., Any]:
     return build
 
 
-def built(cls: type[T], **fields: Any) -> T:
+def built(cls: type[T], /, **fields: Any) -> T:
     """A ``cls`` made of ``fields`` that ocop derived from values already checked (ids
     checked at the edge, amounts planned within their bounds): its validators are not run
     again. Values from outside go through the constructor."""
