@@ -84,6 +84,8 @@ def _days(instance: object, attribute: attrs.Attribute[int], value: int) -> None
 def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidSettings(f"{attribute.name} must be a non-empty name")
+    if contains_card_number(value):  # journal names go into every voucher (T2)
+        raise InvalidSettings(f"{attribute.name} must hold no card number")
 
 
 def _threshold(instance: object, attribute: attrs.Attribute[Money | None], value: object) -> None:
@@ -172,6 +174,8 @@ class JournalNames:
                 raise InvalidSettings(
                     "channel journal names must name each of call_center, pos, ecommerce"
                 )
+            if any(contains_card_number(v) for v in names.values()):
+                raise InvalidSettings("channel journal names must hold no card number")
 
 
 @attrs.frozen(kw_only=True)

@@ -264,6 +264,36 @@ def test_channel_journal_names_missing_a_channel_or_a_name_are_refused(
     )
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"unified_payment": "PAY 4111 1111 1111 1111"},
+        {"unified_refund": "4111111111111111"},
+        {
+            "channel_payment": (
+                ("call_center", "CC"),
+                ("pos", "4111-1111-1111-1111"),
+                ("ecommerce", "E"),
+            )
+        },
+        {
+            "channel_refund": (
+                ("call_center", "4111111111111111"),
+                ("pos", "P"),
+                ("ecommerce", "E"),
+            )
+        },
+    ],
+)
+def test_journal_names_holding_a_card_number_are_refused(names: dict[str, object]) -> None:
+    """T2, J2: a journal name goes into every voucher; one holding a card number is refused
+    when the settings are made, and the message shows nothing of it."""
+    with pytest.raises(InvalidSettings) as caught:
+        JournalNames(**names)  # type: ignore[arg-type]
+    assert "must hold no card number" in str(caught.value)
+    assert "4111" not in str(caught.value)
+
+
 # -- T3: token values -------------------------------------------------------------------------
 
 
