@@ -22,7 +22,6 @@ from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery
-from ocop.domain.values import replaced, with_caches_of
 from ocop.ports.store import Committed
 
 
@@ -41,6 +40,11 @@ class Staged:
     posted: set[str] = attrs.Factory(set)
     #: orders whose new version changes nothing else (the backend may write the version only)
     touched: set[str] = attrs.Factory(set)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing staged (``touched`` names only orders in ``orders``)."""
+        return not (self.orders or self.intents or self.outcomes or self.vouchers or self.posted)
 
 
 class Backend(Protocol):
@@ -97,8 +101,7 @@ class _Orders:
     def add(self, order: Order) -> None:
         if self.find(order.order_id) is not None:
             raise DuplicateOrder(order.order_id)
-        first = with_caches_of(order, replaced(order, version=1))  # a valid Order already
-        self._uow.staged.orders[order.order_id] = (first, None)
+        self._uow.staged.orders[order.order_id] = (order.at_version(1), None)
 
     def update(self, order: Order) -> None:
         """Stage ``order`` as its next version; the store checks the version at commit."""
@@ -235,9 +238,8 @@ class StagedUnitOfWork:
         )
 
     def rollback(self) -> None:
-        staged = self.staged
-        if staged.orders or staged.intents or staged.outcomes or staged.vouchers or staged.posted:
-            self.staged = Staged()  # ``touched`` names only orders in ``orders``
+        if not self.staged.empty:
+            self.staged = Staged()
         self.backend.release()
 
     def __enter__(self) -> Self:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ocop.domain.line_status import refused
+from ocop.domain.line_status import refused, require_card
 from ocop.domain.money import Money
 from ocop.domain.movements import Refund
 from ocop.domain.values import replaced
@@ -70,8 +70,7 @@ def refunded_with_all(line: PaymentLine, refunds: Sequence[Refund]) -> PaymentLi
     """Refunds of this card line's captures (a return's batch at once): none recorded
     before, each naming its capture, and no capture refunded beyond what it took (V2);
     the captures are rebuilt once."""
-    if not line.is_card:
-        raise refused(line, f"cannot refund a capture of a {line.method} line")
+    require_card(line, "refund a capture of")
     known = {r.refund_id for r in line.refunds}
     by_capture: dict[str, Money] = {}
     for refund in refunds:

@@ -12,7 +12,15 @@ from ocop.domain.money import Money
 if TYPE_CHECKING:
     from ocop.domain.tender import PaymentLine
 
-__all__ = ["INACTIVE", "POSTED", "LineStatus", "PaymentMethod", "derived_status", "refused"]
+__all__ = [
+    "INACTIVE",
+    "POSTED",
+    "LineStatus",
+    "PaymentMethod",
+    "derived_status",
+    "refused",
+    "require_card",
+]
 
 
 class PaymentMethod(Members):
@@ -69,6 +77,12 @@ def refused(line: PaymentLine, what: str, amount: Money | None = None) -> Illega
         line_id=line.line_id,
         amount=None if amount is None else amount.amount,
     )
+
+
+def require_card(line: PaymentLine, what: str) -> None:
+    """Refuse ``what`` (a change only a card line takes) on a line of another method."""
+    if not line.is_card:
+        raise refused(line, f"cannot {what} a {line.method} line")
 
 
 def derived_status(line: PaymentLine) -> LineStatus:

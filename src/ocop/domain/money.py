@@ -173,15 +173,9 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Self:
         if cls is Money:
-            try:
-                return _ZEROS[currency]  # type: ignore[return-value]  # cls is exactly Money
-            except (KeyError, TypeError):
-                pass
+            return _zero_of(currency)  # type: ignore[return-value]  # cls is exactly Money
         minor_units(currency)  # an unknown (or unhashable) code fails here, as UnknownCurrency
-        zero = cls.of(0, currency)
-        if cls is Money:
-            _ZEROS[currency] = zero
-        return zero
+        return cls.of(0, currency)
 
     @classmethod
     def from_minor(cls, units: int, currency: str) -> Self:
@@ -330,12 +324,20 @@ def _exact_sum(currency: str, amount: Decimal) -> Money:
 _ZEROS: dict[str, Money] = {}
 
 
+def _zero_of(currency: str) -> Money:
+    """Zero in ``currency``, made once; :class:`UnknownCurrency` for an unknown (or
+    unhashable) code."""
+    try:
+        return _ZEROS[currency]
+    except (KeyError, TypeError):
+        minor_units(currency)
+    zero = _ZEROS[currency] = Money.of(0, currency)
+    return zero
+
+
 def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of ``amounts`` (all in ``currency``); zero for none."""
-    try:
-        result = _ZEROS[currency]
-    except (KeyError, TypeError):
-        result = Money.zero(currency)
+    result = _zero_of(currency)
     amount = result.amount
     for money in amounts:
         if money.__class__ is not Money or money.currency != currency:

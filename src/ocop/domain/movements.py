@@ -142,8 +142,6 @@ class Capture:
     def charged_back(self) -> Money:
         """What chargebacks not reversed took back (N4)."""
         taken = Money.zero(self.amount.currency)
-        if not self.chargebacks:
-            return taken
         for chargeback in self.chargebacks:
             if not chargeback.reversed:
                 taken += chargeback.amount

@@ -384,6 +384,10 @@ class Order:
         return replaced(self, cancelled=True)
 
     def next_version(self) -> Order:
-        """The same order as stored one version later (nothing else changes, so nothing is
-        validated again)."""
-        return with_caches_of(self, replaced(self, version=self.version + 1))
+        """The same order as stored one version later."""
+        return self.at_version(self.version + 1)
+
+    def at_version(self, version: int) -> Order:
+        """The same order at ``version``: nothing else changes, so nothing is validated
+        again, and what it computed (its totals) holds for the copy too."""
+        return with_caches_of(self, replaced(self, version=version))

@@ -25,6 +25,7 @@ from ocop.domain.line_status import (
     PaymentMethod,
     derived_status,
     refused,
+    require_card,
 )
 from ocop.domain.money import Money, total
 from ocop.domain.movements import Authorization, Capture, Chargeback, Refund, positive
@@ -203,8 +204,7 @@ class PaymentLine:
         return refused(self, what, amount)
 
     def _require_card(self, what: str) -> None:
-        if not self.is_card:
-            raise self._illegal(f"cannot {what} a {self.method} line")
+        require_card(self, what)
 
     def settled_with(self, **changes: object) -> PaymentLine:
         """The line with ``changes`` (already checked by the caller) applied and its status
