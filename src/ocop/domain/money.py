@@ -330,7 +330,8 @@ def _zero_of(currency: str) -> Money:
     try:
         return _ZEROS[currency]
     except (KeyError, TypeError):
-        minor_units(currency)
+        pass  # not here: the error below must not chain the lookup's (it holds the code)
+    minor_units(currency)
     zero = _ZEROS[currency] = Money.of(0, currency)
     return zero
 
