@@ -22,7 +22,6 @@ import enum
 import functools
 import json
 import operator
-import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
@@ -42,6 +41,7 @@ from ocop.adapters._tagging import (
 )
 from ocop.adapters._writer import dumps
 from ocop.domain.operations import Operation
+from ocop.domain.values import setter
 
 __all__ = ["dumps", "loads"]
 
@@ -218,25 +218,17 @@ class _Source:
         raise TypeError(f"the codec cannot read {tp!r}")
 
 
-def _setter(cls: type, name: str) -> Callable[[object, object], None]:
-    """Sets attribute ``name`` of an instance of ``cls`` past its frozen ``__setattr__``."""
-    slot = getattr(cls, name, None)
-    if isinstance(slot, types.MemberDescriptorType):
-        return slot.__set__
-    return lambda instance, value: object.__setattr__(instance, name, value)
-
-
 def _compile(cls: type) -> _Hook:
     """A builder of ``cls`` from a dict: every field set, no validator run."""
     hints = typing.get_type_hints(cls)
     src = _Source()
     lines = ["def build(d):", f"    o = {src.name(cls.__new__, 'new')}({src.name(cls, 'cls')})"]
     for field in attrs.fields(cls):
-        setter = src.name(_setter(cls, field.name), "set")
+        put = src.name(setter(cls, field.name), "set")
         value = src.read(hints.get(field.name, field.type), "v")
         key = repr(field.name)
         if field.default is attrs.NOTHING:
-            lines += [f"    v = d[{key}]", f"    {setter}(o, {value})"]
+            lines += [f"    v = d[{key}]", f"    {put}(o, {value})"]
             continue
         if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
             factory = src.name(field.default.factory, "factory")
@@ -244,17 +236,17 @@ def _compile(cls: type) -> _Hook:
         else:
             default = src.name(field.default, "default")
             if value == "v":  # the JSON value as it is: one look-up
-                lines.append(f"    {setter}(o, d.get({key}, {default}))")
+                lines.append(f"    {put}(o, d.get({key}, {default}))")
                 continue
         lines += [
             f"    if {key} in d:",
             f"        v = d[{key}]",
-            f"        {setter}(o, {value})",
+            f"        {put}(o, {value})",
             "    else:",
-            f"        {setter}(o, {default})",
+            f"        {put}(o, {default})",
         ]
     if hasattr(cls, _CACHED_HASH):  # the slot of ``cache_hash=True``, empty until hashed
-        lines.append(f"    {src.name(_setter(cls, _CACHED_HASH), 'set')}(o, None)")
+        lines.append(f"    {src.name(setter(cls, _CACHED_HASH), 'set')}(o, None)")
     lines.append("    return o")
     # The builder's globals are ``src.names``: a stub there replaces itself with its hook.
     exec("\n".join(lines), src.names)  # noqa: S102 - the text is made above from field names

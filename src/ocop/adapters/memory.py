@@ -191,7 +191,8 @@ class _Memory:
             self._check(staged)
             for order_id, (order, _) in staged.orders.items():
                 tables.orders[order_id] = order
-                self._index(order)
+                if order_id not in staged.touched:  # a touch moves the version only
+                    self._index(order)
             for key, op in staged.intents.items():
                 self._write_operation(key, op)
             for key, (op, _) in staged.outcomes.items():

@@ -20,6 +20,7 @@ from typing import Self
 import attrs
 
 from ocop.domain.errors import CurrencyMismatch, InvalidAmount, InvalidArgument, UnknownCurrency
+from ocop.domain.values import setter
 
 #: The table once read: the fast path of :func:`minor_units` (a miss asks the table itself).
 _KNOWN: dict[str, int] = {}
@@ -311,12 +312,18 @@ class Money:
         return f"Money('{self.amount}', '{self.currency}')"
 
 
+#: Money's fields, set directly by :func:`_exact_sum`.
+_set_currency = setter(Money, "currency")
+_set_amount = setter(Money, "amount")
+_new = object.__new__
+
+
 def _exact_sum(currency: str, amount: Decimal) -> Money:
     """Money from the sum or difference of two amounts already exact in ``currency``: the
     result is exact too (same exponent), so it is built without checking again."""
-    money = object.__new__(Money)
-    object.__setattr__(money, "currency", currency)
-    object.__setattr__(money, "amount", amount)
+    money = _new(Money)
+    _set_currency(money, currency)
+    _set_amount(money, amount)
     return money
 
 

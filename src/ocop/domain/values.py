@@ -10,6 +10,7 @@ within the capture, V2; refunds within receipts, V3) copies the value with
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MemberDescriptorType
 from typing import Any, TypeVar
 
 import attrs
@@ -27,12 +28,20 @@ def _scope(cls: type[Any]) -> dict[str, Any]:
     so no field shadows them: a class with a field named so is refused."""
     if any(field.name.startswith("_ocop_") for field in attrs.fields(cls)):
         raise TypeError(f"{cls.__name__}: a field named _ocop_… cannot be copied")
-    return {
-        "_ocop_keep": _KEEP,
-        "_ocop_make": object.__new__,
-        "_ocop_cls": cls,
-        "_ocop_setter": object.__setattr__.__get__,
-    }
+    scope: dict[str, Any] = {"_ocop_keep": _KEEP, "_ocop_make": object.__new__, "_ocop_cls": cls}
+    for field in attrs.fields(cls):
+        scope[f"_ocop_set_{field.name}"] = setter(cls, field.name)
+    return scope
+
+
+def setter(cls: type[Any], name: str) -> Callable[[object, object], None]:
+    """A function ``(instance, value)`` that sets field ``name`` of a ``cls`` past its
+    frozen ``__setattr__``: a slot's own descriptor (one call), else as attrs sets it."""
+    slot = getattr(cls, name, None)
+    if isinstance(slot, MemberDescriptorType):
+        put: Callable[[object, object], None] = slot.__set__
+        return put
+    return lambda instance, value: object.__setattr__(instance, name, value)
 
 
 def _copier(cls: type[Any]) -> Callable[..., Any]:
@@ -45,13 +54,12 @@ def _copier(cls: type[Any]) -> Callable[..., Any]:
     names = [field.name for field in attrs.fields(cls)]
     params = ", ".join(f"{name}=_ocop_keep" for name in names)
     body = "\n".join(
-        f"    _ocop_put({name!r}, _ocop_value.{name} if {name} is _ocop_keep else {name})"
+        f"    _ocop_set_{name}(_ocop_new, _ocop_value.{name} if {name} is _ocop_keep else {name})"
         for name in names
     )
     source = (  # the function's own names start with _ocop_: no field is named so
         f"def copy(_ocop_value, /, *, {params}):\n"
         "    _ocop_new = _ocop_make(_ocop_cls)\n"
-        "    _ocop_put = _ocop_setter(_ocop_new)\n"
         f"{body}\n"
         "    return _ocop_new\n"
     )
@@ -113,7 +121,7 @@ def _builder(cls: type[Any]) -> Callable[..., Any]:
         name = field.name
         if field.default is attrs.NOTHING:
             params.append(name)
-            body.append(f"    _ocop_put({name!r}, {name})")
+            body.append(f"    _ocop_set_{name}(_ocop_new, {name})")
             continue
         params.append(f"{name}=_ocop_keep")
         if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
@@ -124,11 +132,10 @@ def _builder(cls: type[Any]) -> Callable[..., Any]:
         else:
             scope[f"_ocop_default_{name}"] = field.default
             fill = f"_ocop_default_{name}"
-        body.append(f"    _ocop_put({name!r}, {fill} if {name} is _ocop_keep else {name})")
+        body.append(f"    _ocop_set_{name}(_ocop_new, {fill} if {name} is _ocop_keep else {name})")
     source = (
         f"def build(*, {', '.join(params)}):\n"
-        "    _ocop_new = _ocop_make(_ocop_cls)\n"
-        "    _ocop_put = _ocop_setter(_ocop_new)\n" + "\n".join(body) + "\n    return _ocop_new\n"
+        "    _ocop_new = _ocop_make(_ocop_cls)\n" + "\n".join(body) + "\n    return _ocop_new\n"
     )
     exec(compile(source, f"<ocop built {cls.__qualname__}>", "exec"), scope)  # noqa: S102 - fixed text from the class's own field names
     build: Callable[..., Any] = scope["build"]

@@ -133,3 +133,17 @@ def test_a_class_with_a_field_named_like_the_functions_internals_is_refused() ->
 
     with pytest.raises(TypeError, match="_ocop_"):
         replaced(Odd(1))
+
+
+def test_a_class_without_slots_is_copied_and_built_too() -> None:
+    """Slots are written through their descriptors; a class without them as attrs writes."""
+
+    @attrs.frozen(slots=False)
+    class Plain:
+        name: str
+        count: int = 0
+
+    assert replaced(Plain("a", 1), count=2) == Plain("a", 2)
+    assert built(Plain, name="b") == Plain("b")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        Plain("c").count = 3  # type: ignore[misc]
