@@ -73,7 +73,9 @@ class _Tables:
     pending: dict[str, None] = attrs.Factory(dict)  # outbox ids not yet posted, in order
     journal: dict[str, Voucher] = attrs.Factory(dict)
     journal_by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> voucher ids
-    #: The query indexes (kept at every write; an order's position is its insertion order)
+    #: The query indexes, brought up to date by the first query after a write (an order's
+    #: position, given when it is added, is its insertion order)
+    stale: dict[str, None] = attrs.Factory(dict)  # orders written since they were indexed
     sequence: list[str] = attrs.Factory(list)  # position -> order id
     position: dict[str, int] = attrs.Factory(dict)  # order id -> position
     keys: dict[str, OrderKeys] = attrs.Factory(dict)  # order id -> its query keys
@@ -114,6 +116,9 @@ class _Memory:
         order, each checked by :func:`matches` until ``limit`` are found."""
         with self.lock:
             tables = self.tables
+            for order_id in tables.stale:
+                self._index(tables.orders[order_id])
+            tables.stale.clear()
             start = 0
             if query.after is not None:
                 after = tables.position.get(query.after)
@@ -191,8 +196,12 @@ class _Memory:
             self._check(staged)
             for order_id, (order, _) in staged.orders.items():
                 tables.orders[order_id] = order
-                if order_id not in staged.touched:  # a touch moves the version only
-                    self._index(order)
+                if order_id not in tables.position:
+                    tables.position[order_id] = len(tables.sequence)
+                    tables.sequence.append(order_id)
+                # indexed by the next query; a touch moves the version only
+                if order_id not in staged.touched or order_id not in tables.keys:
+                    tables.stale[order_id] = None
             for key, op in staged.intents.items():
                 self._write_operation(key, op)
             for key, (op, _) in staged.outcomes.items():
@@ -240,16 +249,12 @@ class _Memory:
                 raise IdempotencyConflict(voucher_id)  # J3: one id, one voucher
 
     def _index(self, order: Order) -> None:
-        """Keep the query indexes of ``order`` as now stored."""
+        """Bring the query indexes of ``order`` (stored, with its position) up to date."""
         tables = self.tables
         order_id = order.order_id
-        position = tables.position.get(order_id)
-        if position is None:
-            position = len(tables.sequence)
-            tables.sequence.append(order_id)
-            tables.position[order_id] = position
-        else:
-            old = tables.keys[order_id]
+        position = tables.position[order_id]
+        old = tables.keys.get(order_id)
+        if old is not None:
             tables.held.discard(position)
             if old.held_until is not None:
                 _drop(tables.held_until, (old.held_until, position))

@@ -78,36 +78,6 @@ def replaced(value: T, /, **changes: Any) -> T:
     return new
 
 
-_CACHES: dict[type[Any], tuple[Any, ...]] = {}
-
-
-def _cache_slots(cls: type[Any]) -> tuple[Any, ...]:
-    """The slots of ``cls`` that hold its cached properties (every slot but its fields)."""
-    slots = _CACHES.get(cls)
-    if slots is None:
-        fields = {field.name for field in attrs.fields(cls)}
-        names = [
-            name
-            for klass in cls.__mro__
-            for name in klass.__dict__.get("__slots__", ())
-            if name not in fields and not name.startswith("__")
-        ]
-        slots = _CACHES[cls] = tuple(getattr(cls, name) for name in names)
-    return slots
-
-
-def with_caches_of(old: T, new: T) -> T:
-    """``new`` holding what ``old`` already computed of its cached properties: for a copy
-    whose changes none of them depends on (an order one version later)."""
-    for slot in _cache_slots(type(old)):
-        try:
-            value = slot.__get__(old)
-        except AttributeError:  # not computed on ``old``
-            continue
-        slot.__set__(new, value)
-    return new
-
-
 _BUILDERS: dict[type[Any], Callable[..., Any]] = {}
 
 

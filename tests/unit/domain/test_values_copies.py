@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocop import CardNumberRefused, Money, Order, VoucherUnbalanced
+from ocop import CardNumberRefused, Money, VoucherUnbalanced
 from ocop.domain.journal import Voucher, VoucherKind, derived_voucher
 from ocop.domain.movements import Capture
 from ocop.domain.tokens import CaptureToken
-from ocop.domain.values import built, replaced, with_caches_of
+from ocop.domain.values import built, replaced
 from ocop.testing.strategies import positive_money
 
 from .builders import AT, authorized_line, capture, cash_line, usd
@@ -85,8 +85,8 @@ def test_replaced_changes_only_what_it_is_given() -> None:
 
 
 def test_an_order_one_version_later_keeps_its_derived_amounts() -> None:
-    """next_version carries what the order computed (only the version changed), and what
-    it had not computed yet is computed afresh, the same."""
+    """next_version changes the version only: what the order computed before the copy,
+    and what it had not computed yet, come out the same on the copy."""
     order = an_order("100.00", authorized_line("80.00"), cash_line("20.00", "L2").posted())
     computed = (order.received, order.authorized, order.paid)  # computed before the copy
     later = order.next_version()
@@ -96,15 +96,6 @@ def test_an_order_one_version_later_keeps_its_derived_amounts() -> None:
     assert (fresh.refunded, fresh.invoiced, fresh.captured, fresh.charged_back) == (
         later.refunded, later.invoiced, later.captured, later.charged_back,
     )  # fmt: skip
-
-
-def test_caches_are_carried_only_when_computed() -> None:
-    order = an_order("100.00", authorized_line("80.00"))
-    copy = with_caches_of(order, replaced(order, version=order.version + 1))
-    slot = Order.__dict__["paid"]
-    with pytest.raises(AttributeError):
-        slot.__get__(copy)  # never computed on ``order``: not carried
-    assert copy.paid == order.paid
 
 
 def test_the_manual_clock_moves_only_when_told() -> None:
