@@ -25,6 +25,7 @@ from ocop.domain.outcomes import Outcome
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
+from ocop.domain.values import built
 
 __all__ = ["DEPOSIT_REFERENCE", "Applied", "apply_outcome", "apply_outcomes", "voucher_id"]
 
@@ -207,10 +208,12 @@ def _captured(
     :data:`DEPOSIT_REFERENCE`)."""
     line = order.line(step.line_id)
     invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
-    capture = Capture(capture_id=op.key, line_id=line.line_id, invoice_id=invoice_id,
-                      amount=step.amount, auth_id=step.auth_id, token=token,
-                      refunded=Money.zero(step.amount.currency), captured_at=now,
-                      pending=pending)  # fmt: skip
+    # Every field comes from values already checked: the key of ids checked at the edge,
+    # the planned amount (positive, within the authorization: checked again by the line).
+    capture = built(Capture, capture_id=op.key, line_id=line.line_id, invoice_id=invoice_id,
+                    amount=step.amount, auth_id=step.auth_id, token=token,
+                    refunded=Money.zero(step.amount.currency), captured_at=now,
+                    pending=pending)  # fmt: skip
     captured = order.with_line(line.captured_with(capture))
     if pending:  # nothing is received yet: the voucher comes with the settlement (J1)
         return Applied(order=captured)

@@ -214,7 +214,9 @@ class PaymentLine:
     def _settled(self, **changes: object) -> PaymentLine:
         """The line with ``changes`` applied and its status derived from its money."""
         line = replaced(self, **changes)
-        return replaced(line, status=derived_status(line))
+        status = derived_status(line)
+        # The same status: this copy, with the amounts it computed to derive it.
+        return line if status is line.status else replaced(line, status=status)
 
     def begin_authorization(self) -> PaymentLine:
         """An authorization was asked for and its answer is not known yet."""
