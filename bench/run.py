@@ -25,7 +25,7 @@ import sqlite_rows
 import units_row
 from harness import Progress, Row, say, table
 
-BENCHMARKS = 11
+BENCHMARKS = 12
 
 
 def _postgres(progress: Progress, title: str, measure: str, bar: str, reason: str) -> Row:
@@ -47,10 +47,16 @@ def main() -> None:
     if reason is None:
         with pg.private_schema() as conninfo:
             rows.append(pg_rows.invoice_against_insert(progress, conninfo))
+            rows.append(pg_rows.invoice_sql_against_insert(progress, conninfo))
     else:
         rows.append(
             _postgres(progress, "PostgreSQL: invoice vs raw INSERT+COMMIT",
                       "PostgreSQL invoice throughput ÷ raw INSERT+COMMIT", "≥ 0.35", reason)
+        )  # fmt: skip
+        rows.append(
+            _postgres(progress, "PostgreSQL: one invoice's own SQL vs raw INSERT+COMMIT",
+                      "PostgreSQL: an invoice's own SQL alone ÷ raw INSERT+COMMIT", "(none)",
+                      reason)
         )  # fmt: skip
     rows.append(memory_rows.order_life_against_dicts(progress))
     rows.append(memory_rows.refund_over_captures(progress))

@@ -6,15 +6,14 @@ import itertools
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import Progress, Row, interleave, ms, timed
+from replay import Batch, recorded, replay, statements
 
 from fixtures import invoice_fresh_orders, place, sqlite, usd
 from ocop import BackOffice
-from ocop.adapters import _sql_session
 
 ROUNDS = 7
 INVOICES = 30  # invoices per subject round (each on its own order, placed untimed)
@@ -164,41 +163,14 @@ def invoice_among_vouchers(progress: Progress) -> Row:
     )
 
 
-Statements = list[tuple[str, tuple[object, ...]]]
-
-
-@contextmanager
-def _recorded() -> Iterator[Statements]:
-    """Every statement ocop's SQL stores run meanwhile, with its parameters."""
-    found: Statements = []
-    run = _sql_session.Session.run
-
-    def recording(
-        self: _sql_session.Session, sql: str, params: Sequence[object] = ()
-    ) -> tuple[list[tuple[object, ...]], int]:
-        found.append((sql, tuple(params)))
-        return run(self, sql, params)
-
-    _sql_session.Session.run = recording  # type: ignore[method-assign]
-    try:
-        yield found
-    finally:
-        _sql_session.Session.run = run  # type: ignore[method-assign]
-
-
-def _replayed(snapshot: Path, copy: Path, statements: Statements, invoices: int) -> float:
-    """Seconds per invoice of ``statements`` run by hand on a fresh copy of ``snapshot``."""
+def _replayed(snapshot: Path, copy: Path, batches: list[Batch], invoices: int) -> float:
+    """Seconds per invoice of ``batches`` run by hand on a fresh copy of ``snapshot``."""
     for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(snapshot, copy)
     connection = _connect(copy)
-
-    def replay() -> None:
-        for sql, params in statements:
-            connection.execute(sql, params).fetchall()
-
     try:
-        return timed(replay) / invoices
+        return timed(lambda: replay(connection.execute, batches)) / invoices
     finally:
         connection.close()
 
@@ -223,24 +195,24 @@ def invoice_sql_against_insert(progress: Progress) -> Row:
         checkpoint.close()
         snapshot = Path(folder) / "snapshot.db"
         shutil.copyfile(path, snapshot)
-        with _recorded() as statements:
+        with recorded() as batches:
             for order_id in ids:
                 bo.invoice(order_id, "INV-1", usd("10.00"))
         raw = _raw(Path(folder) / "raw.db")
         pair = interleave(
             lambda: _raw_commits(raw, rounds),
-            lambda: _replayed(snapshot, Path(folder) / "replay.db", statements, REPLAYED),
+            lambda: _replayed(snapshot, Path(folder) / "replay.db", batches, REPLAYED),
             ROUNDS,
         )
         raw.close()
     ratio = pair.throughput
     progress.done(
-        f"insert {ms(pair.baseline)}, an invoice's {len(statements) // REPLAYED} statements "
+        f"insert {ms(pair.baseline)}, an invoice's {statements(batches) // REPLAYED} statements "
         f"{ms(pair.subject)} -> throughput ratio {ratio:.3f} (no engine can do better on "
         "this schema and these commits)"
     )
     return Row(
         "SQLite: an invoice's own SQL alone ÷ raw INSERT+COMMIT (the ceiling of the row above)",
-        f"{ratio:.3f} ({ms(pair.subject)}, {len(statements) // REPLAYED} statements)",
+        f"{ratio:.3f} ({ms(pair.subject)}, {statements(batches) // REPLAYED} statements)",
         "(none: shows what the bar above needs)",
     )
