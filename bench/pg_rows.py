@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import Progress, Row, interleave, ms, timed
 from pg import private_schema
-from replay import Batch, recorded, replay, statements
+from replay import Batch, recorded, replay, same, statements
 
 from fixtures import clock, invoice_fresh_orders, place, usd
 from ocop import BackOffice
@@ -110,11 +110,15 @@ def _replayed(placing: list[Batch], invoicing: list[Batch]) -> float:
         _, close = _back_office(conninfo)  # the store makes its tables
         close()
         connection = psycopg.connect(conninfo, autocommit=True)
+        differ: list[Batch] = []
         try:
-            replay(connection.execute, placing, connection.pipeline)
-            took = timed(lambda: replay(connection.execute, invoicing, connection.pipeline))
+            same(replay(connection.execute, placing, connection.pipeline))
+            took = timed(
+                lambda: differ.extend(replay(connection.execute, invoicing, connection.pipeline))
+            )
         finally:
             connection.close()
+    same(differ)
     return took / REPLAYED
 
 

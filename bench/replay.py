@@ -17,6 +17,8 @@ class Batch:
     """Statements sent together: one round trip when ``pipelined``, else one statement."""
 
     statements: tuple[tuple[str, tuple[object, ...]], ...]
+    #: the count of rows each statement touched (or returned) when the store sent it
+    counts: tuple[int, ...]
     pipelined: bool = False
 
 
@@ -30,18 +32,22 @@ def recorded() -> Iterator[list[Batch]]:
     def recording_run(
         self: _sql_session.Session, sql: str, params: Sequence[object] = ()
     ) -> tuple[list[tuple[Any, ...]], int]:
-        found.append(Batch(((sql.replace("?", self.dialect.placeholder), tuple(params)),)))
-        return run(self, sql, params)
+        rows, count = run(self, sql, params)
+        sent = ((sql.replace("?", self.dialect.placeholder), tuple(params)),)
+        found.append(Batch(sent, (_count(rows, count),)))
+        return rows, count
 
     def recording_batch(
         self: _sql_session.Session, statements: Sequence[_sql_session.Statement]
     ) -> list[tuple[list[tuple[Any, ...]], int]]:
-        if self.dialect.pipeline is not None:  # else each goes through run()
+        answers = batch_rows(self, statements)
+        if self.dialect.pipeline is not None:  # else each went through run()
             sent = tuple(
                 (s.sql.replace("?", self.dialect.placeholder), tuple(s.params)) for s in statements
             )
-            found.append(Batch(sent, pipelined=True))
-        return batch_rows(self, statements)
+            counts = tuple(_count(rows, count) for rows, count in answers)
+            found.append(Batch(sent, counts, pipelined=True))
+        return answers
 
     Session.run = recording_run  # type: ignore[method-assign]
     Session.batch_rows = recording_batch  # type: ignore[method-assign]
@@ -52,22 +58,40 @@ def recorded() -> Iterator[list[Batch]]:
         Session.batch_rows = batch_rows  # type: ignore[method-assign]
 
 
+def _count(rows: Sequence[object], count: int) -> int:
+    """Rows returned by a query, rows touched by any other statement."""
+    return len(rows) if rows else max(count, 0)
+
+
 def replay(
     execute: Callable[[str, tuple[object, ...]], Any],
     batches: Sequence[Batch],
     pipeline: Callable[[], AbstractContextManager[object]] | None = None,
-) -> None:
+) -> list[Batch]:
     """Send ``batches`` again through ``execute`` (a connection's), reading every row; a
-    pipelined batch inside ``pipeline()``, as the store sent it."""
+    pipelined batch inside ``pipeline()``, as the store sent it. The batches whose
+    counts of rows differ from the recording's (none, when the replay did the same)."""
+    differ: list[Batch] = []
     for batch in batches:
         if batch.pipelined and pipeline is not None:
             with pipeline():
                 cursors = [execute(sql, params) for sql, params in batch.statements]
         else:
             cursors = [execute(sql, params) for sql, params in batch.statements]
-        for cursor in cursors:
-            if cursor.description is not None:
-                cursor.fetchall()
+        counts = tuple(
+            _count(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+            for cursor in cursors
+        )
+        if counts != batch.counts:
+            differ.append(batch)
+    return differ
+
+
+def same(differ: Sequence[Batch]) -> None:
+    """Refuse a replay that did not do what the recording did."""
+    if differ:
+        sql = differ[0].statements[0][0]
+        raise RuntimeError(f"{len(differ)} replayed batch(es) touched other rows, first: {sql}")
 
 
 def statements(batches: Sequence[Batch]) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness import Progress, Row, interleave, ms, timed
-from replay import Batch, recorded, replay, statements
+from replay import Batch, recorded, replay, same, statements
 
 from fixtures import invoice_fresh_orders, place, sqlite, usd
 from ocop import BackOffice
@@ -169,10 +169,13 @@ def _replayed(snapshot: Path, copy: Path, batches: list[Batch], invoices: int) -
         leftover.unlink(missing_ok=True)
     shutil.copyfile(snapshot, copy)
     connection = _connect(copy)
+    differ: list[Batch] = []
     try:
-        return timed(lambda: replay(connection.execute, batches)) / invoices
+        took = timed(lambda: differ.extend(replay(connection.execute, batches)))
     finally:
         connection.close()
+    same(differ)
+    return took / invoices
 
 
 def invoice_sql_against_insert(progress: Progress) -> Row:
@@ -191,8 +194,10 @@ def invoice_sql_against_insert(progress: Progress) -> Row:
         for order_id in ids:
             place(bo, order_id, "10.00")
         checkpoint = sqlite3.connect(str(path))
-        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (busy, _, _) = checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         checkpoint.close()
+        if busy:
+            raise RuntimeError("the placed orders could not be checkpointed into the file")
         snapshot = Path(folder) / "snapshot.db"
         shutil.copyfile(path, snapshot)
         with recorded() as batches:

@@ -116,9 +116,10 @@ class _Memory:
         order, each checked by :func:`matches` until ``limit`` are found."""
         with self.lock:
             tables = self.tables
-            for order_id in tables.stale:
+            while tables.stale:  # one at a time: an order stays stale until indexed
+                order_id = next(iter(tables.stale))
                 self._index(tables.orders[order_id])
-            tables.stale.clear()
+                del tables.stale[order_id]
             start = 0
             if query.after is not None:
                 after = tables.position.get(query.after)
@@ -253,6 +254,7 @@ class _Memory:
         tables = self.tables
         order_id = order.order_id
         position = tables.position[order_id]
+        new = keys_of(order)  # first: should it fail, the indexes are as they were
         old = tables.keys.get(order_id)
         if old is not None:
             tables.held.discard(position)
@@ -263,7 +265,6 @@ class _Memory:
                 _drop(tables.authorized_from, (old.authorized_from, position))
             if old.renew_from is not None:
                 _drop(tables.renew_from, (old.renew_from, position))
-        new = keys_of(order)
         tables.keys[order_id] = new
         if new.held:
             tables.held.add(position)

@@ -209,7 +209,8 @@ def _captured(
     line = order.line(step.line_id)
     invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
     # Every field comes from values already checked: the key of ids checked at the edge,
-    # the planned amount (positive, within the authorization: checked again by the line).
+    # the planned amount (the line refuses one that is not positive or exceeds what its
+    # authorization holds open).
     capture = built(Capture, capture_id=op.key, line_id=line.line_id, invoice_id=invoice_id,
                     amount=step.amount, auth_id=step.auth_id, token=token,
                     refunded=Money.zero(step.amount.currency), captured_at=now,

@@ -325,6 +325,8 @@ class PaymentLine:
             raise self._illegal("a card capture names its line and authorization")
         if any(c.capture_id == capture.capture_id for c in self.captures):
             raise self._illegal(f"capture {capture.capture_id} already recorded")
+        if not capture.amount.is_positive():
+            raise self._illegal(f"a capture of {capture.amount} moves no money", capture.amount)
         auth = self.authorization(capture.auth_id)
         if capture.amount > auth.open_amount:
             raise self._illegal(

@@ -27,6 +27,7 @@ from ocop import (
 from ocop.domain import steps
 from ocop.domain.effects import apply_outcome, apply_outcomes
 from ocop.domain.tokens import ProcessorToken
+from ocop.domain.values import replaced
 
 from .builders import AT, authorized_line, capture, card_line, order, usd
 
@@ -102,3 +103,23 @@ def test_one_linked_refund_applies_alone_as_it_does_in_a_batch() -> None:
     assert [(v.kind, v.reference, v.amount) for v in alone.vouchers] == [
         (VoucherKind.REFUND, "RMA-1", usd("25.00"))
     ]
+
+
+@pytest.mark.parametrize("amount", ["0.00", "-5.00"])
+@pytest.mark.parametrize("outcome", [Outcome.APPROVED, Outcome.PENDING])
+def test_a_capture_that_moves_no_money_is_refused_by_its_line(
+    amount: str, outcome: Outcome
+) -> None:
+    """V1: a capture's record is built from its step without the constructor's checks, so
+    the line checks the amount itself: zero or less is refused, the order unchanged."""
+    step = attrs.evolve(CAPTURE, amount=usd(amount))
+    before = order("100.00", authorized_line("100.00"))
+    op = Operation.intent("SO-1", step, 1, AT)
+    answer = ProcessorResult(key=op.key, outcome=outcome, token=CAPTURE_TOKEN,
+                             amount=step.amount)  # fmt: skip
+    with pytest.raises(IllegalTransition, match="moves no money"):
+        apply_outcome(before, op, answer, Settings.default(), AT)
+    with pytest.raises(IllegalTransition, match="moves no money"):
+        authorized_line("100.00").captured_with(
+            replaced(capture("C9", usd("1.00")), amount=usd(amount))
+        )
