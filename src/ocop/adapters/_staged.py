@@ -15,8 +15,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-import attrs
-
 from ocop.domain.errors import DuplicateOrder, IdempotencyConflict, OcopError, OrderNotFound
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
@@ -25,21 +23,24 @@ from ocop.domain.queries import OrderQuery
 from ocop.ports.store import Committed
 
 
-@attrs.define
 class Staged:
-    """The changes of one unit of work."""
+    """The changes of one unit of work (one is made for every unit: a plain class)."""
 
-    #: order id -> (new value, version expected in the store; None for a new order)
-    orders: dict[str, tuple[Order, int | None]] = attrs.Factory(dict)
-    #: operations logged by this unit (an intent, possibly with its outcome already)
-    intents: dict[str, Operation] = attrs.Factory(dict)
-    #: key -> (operation with its outcome, strict): stored only over an operation still in
-    #: doubt; ``strict``: otherwise the commit fails with ConcurrentUpdate
-    outcomes: dict[str, tuple[Operation, bool]] = attrs.Factory(dict)
-    vouchers: dict[str, Voucher] = attrs.Factory(dict)
-    posted: set[str] = attrs.Factory(set)
-    #: orders whose new version changes nothing else (the backend may write the version only)
-    touched: set[str] = attrs.Factory(set)
+    __slots__ = ("intents", "orders", "outcomes", "posted", "touched", "vouchers")
+
+    def __init__(self) -> None:
+        #: order id -> (new value, version expected in the store; None for a new order)
+        self.orders: dict[str, tuple[Order, int | None]] = {}
+        #: operations logged by this unit (an intent, possibly with its outcome already)
+        self.intents: dict[str, Operation] = {}
+        #: key -> (operation with its outcome, strict): stored only over an operation still
+        #: in doubt; ``strict``: otherwise the commit fails with ConcurrentUpdate
+        self.outcomes: dict[str, tuple[Operation, bool]] = {}
+        self.vouchers: dict[str, Voucher] = {}
+        self.posted: set[str] = set()
+        #: orders whose new version changes nothing else (the backend may write the
+        #: version only)
+        self.touched: set[str] = set()
 
     @property
     def empty(self) -> bool:
@@ -85,6 +86,8 @@ class Backend(Protocol):
 
 
 class _Orders:
+    __slots__ = ("_uow",)
+
     def __init__(self, uow: StagedUnitOfWork) -> None:
         self._uow = uow
 
@@ -128,6 +131,8 @@ class _Orders:
 
 
 class _Operations:
+    __slots__ = ("_uow",)
+
     def __init__(self, uow: StagedUnitOfWork) -> None:
         self._uow = uow
 
@@ -200,6 +205,8 @@ class _Operations:
 
 
 class _Outbox:
+    __slots__ = ("_uow",)
+
     def __init__(self, uow: StagedUnitOfWork) -> None:
         self._uow = uow
 
