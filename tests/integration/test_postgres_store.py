@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 import pytest
@@ -13,22 +12,17 @@ from pg_support import private_schema
 from race_support import race_on_one_version
 
 from ocop import (
-    Actor,
     BackOffice,
     CardPayment,
     CardToken,
     Channel,
-    ConcurrentUpdate,
     Customer,
     IdempotencyConflict,
     Money,
-    Operation,
 )
-from ocop.adapters._sql_session import Session, Statement
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.domain import steps
 from ocop.ports.journal import PaymentJournal
 from ocop.testing.contracts import JournalContract, OrderStoreContract
 
@@ -74,9 +68,6 @@ class TestJournalKeptByPostgresStore(TestPostgresJournalContract):
 
     def make_journal(self) -> PaymentJournal:
         return PostgresStore(self.conninfo, keeps_journal=True).journal
-
-
-AGENT = Actor.call_center("agent-1")
 
 
 def usd(amount: str) -> Money:
@@ -197,74 +188,3 @@ def test_concurrent_claimers_never_share_a_name(conninfo: str) -> None:
     assert sorted(claimed) == sorted(names)  # each name once, none lost
     for store in stores:
         store.close()
-
-
-def _sent(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """The statements each round trip of the PostgreSQL sessions sends, as they go."""
-    trips: list[list[str]] = []
-    run, batch = Session.run, Session.batch_rows
-
-    def one(self: Session, sql: str, params: Sequence[object] = ()) -> Any:
-        trips.append([sql])
-        return run(self, sql, params)
-
-    def together(self: Session, statements: Sequence[Statement]) -> Any:
-        trips.append([s.sql for s in statements])
-        return batch(self, statements)
-
-    monkeypatch.setattr(Session, "run", one)
-    monkeypatch.setattr(Session, "batch_rows", together)
-    return trips
-
-
-def test_a_commit_goes_with_its_statements(conninfo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An invoice's two commits (the intent, then the outcome with the order and its
-    voucher, the journal kept by the store) each go in one round trip with their
-    statements: four round trips in all."""
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    store = PostgresStore(conninfo, keeps_journal=True)
-    bo = BackOffice(store=store, processor=SimulatedProcessor(clock=clock),
-                    journal=store.journal, clock=clock)  # fmt: skip
-    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named("C-1"),
-                   total=usd("10.00"), payments=[CardPayment(CARD, usd("10.00"))])  # fmt: skip
-    trips = _sent(monkeypatch)
-    bo.invoice("SO-1", "INV-1", usd("10.00"))
-    assert ["COMMIT"] not in trips
-    writes = [trip for trip in trips if trip[-1] == "COMMIT"]
-    assert len(writes) == 2
-    assert all(trip[0] == "BEGIN" for trip in writes)
-    assert len(trips) == 4  # the order with its doubts, the step's attempts, two commits
-    assert bo.order("SO-1").captured == usd("10.00")
-
-
-def test_a_write_a_guard_stops_is_sent_again_checked(
-    conninfo: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A statement that touches no row (a version taken by another worker) aborts the write
-    sent with its commit; sent again the checked way, it fails as before, nothing of the
-    unit of work stored (not the intent staged with it either)."""
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    bo = back_office(conninfo, SimulatedProcessor(clock=clock), clock)
-    bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
-                   total=usd("10.00"))  # fmt: skip
-    stale = bo.order("SO-1")
-    bo.change_total("SO-1", usd("12.00"), AGENT)  # another worker moves the version
-    step = steps.Void(line_id="L1", auth_id="L1.A1", purpose=steps.VoidPurpose.CANCEL,
-                      target="tok")  # fmt: skip
-    intent = Operation.intent("SO-1", step, 1, clock.now())
-    trips = _sent(monkeypatch)
-    store = PostgresStore(conninfo)
-
-    def write() -> None:
-        with store.unit_of_work() as uow:
-            uow.orders.update(stale.with_total(usd("11.00")))
-            uow.operations.record_intents((intent,))
-            uow.commit()
-
-    with pytest.raises(ConcurrentUpdate):
-        write()
-    assert [trip for trip in trips if trip[-1] == "COMMIT"] != []  # tried at once first
-    assert ["COMMIT"] not in trips  # the checked way never came to its commit
-    with store.unit_of_work() as uow:
-        assert uow.operations.get(intent.key) is None
-        assert uow.orders.get("SO-1").total == usd("12.00")

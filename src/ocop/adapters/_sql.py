@@ -163,15 +163,10 @@ class SqlBackend:
 
     def write(self, staged: Staged) -> tuple[Voucher, ...]:
         """One transaction: every statement sent at once (one round trip on PostgreSQL),
-        then what each touched checked, then the commit. Where the dialect guards its
-        statements, the commit goes with them, and only a write that a guard stopped (a
-        row not there, or there already) is sent again the checked way, which tells
-        why."""
+        then what each touched checked, then the commit."""
         to_post: list[Voucher] = []
         session = self.session
         statements = self._statements(staged, to_post)
-        if self._at_once(statements):
-            return tuple(to_post)
         begin = Statement(session.dialect.begin)
         if session.dialect.pipeline is None:
             session.run(begin.sql)  # a busy database fails here, with nothing begun
@@ -187,30 +182,6 @@ class SqlBackend:
             session.rollback()  # E3: nothing of the unit of work is stored
             raise
         return tuple(to_post)
-
-    def _at_once(self, statements: list[Statement]) -> bool:
-        """Send ``statements`` guarded, with the begin and the commit, in one round trip;
-        False (nothing stored) when a guard stopped them, or the dialect has no guard."""
-        session = self.session
-        guard, tripped = session.dialect.guard, session.dialect.tripped
-        if guard is None or tripped is None or session.dialect.pipeline is None:
-            return False
-        sent = [
-            Statement(session.dialect.begin),
-            *(s if s.then is None else Statement(guard(s.sql), s.params) for s in statements),
-            Statement("COMMIT"),
-        ]
-        try:
-            session.batch(sent)
-        except BaseException as error:
-            session.rollback()  # E3: nothing of the unit of work is stored
-            if tripped(error):
-                return False
-            raise
-        for statement in statements:
-            if statement.then is not None:
-                statement.then(1)  # each touched its one row: the guards saw to it
-        return True
 
     def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[Statement]:
         found: list[Statement] = []

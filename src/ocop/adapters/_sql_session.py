@@ -49,12 +49,6 @@ class Dialect:
     try_lock_name: str | None = None
     #: The same lock, taken waiting (to end claims); None with ``try_lock_name``.
     lock_name: str | None = None
-    #: Rewrites a statement that must touch exactly one row so that touching none fails
-    #: the transaction: a write can then send ``COMMIT`` with its statements, in the same
-    #: round trip. None: each count is checked before the commit is sent.
-    guard: Callable[[str], str] | None = None
-    #: Whether an error raised by a write is a guarded statement that touched no row.
-    tripped: Callable[[BaseException], bool] | None = None
 
 
 @attrs.frozen

@@ -167,20 +167,8 @@ def _pipeline(connection: Any) -> AbstractContextManager[object]:
     return raw.pipeline()
 
 
-def _guard(statement: str) -> str:
-    """``statement`` (an INSERT or UPDATE of one row) failing with a division by zero when
-    it touches no row: the transaction is then aborted, its ``COMMIT`` with it."""
-    return f"WITH ocop_touched AS ({statement} RETURNING 1) SELECT 1 / COUNT(*) FROM ocop_touched"  # noqa: S608 - ocop's own statement; values are parameters
-
-
-def _tripped(error: BaseException) -> bool:
-    """A guard's division by zero (ocop's statements divide nowhere else)."""
-    cause = error if isinstance(error, psycopg.Error) else error.__cause__
-    return isinstance(cause, psycopg.errors.DivisionByZero)
-
-
 _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_translate,
-                   json_text=_json_text, pipeline=_pipeline, guard=_guard, tripped=_tripped,
+                   json_text=_json_text, pipeline=_pipeline,
                    has_table="SELECT 1 WHERE to_regclass(?) IS NOT NULL",
                    ordered_key=_ordered_key,
                    extra_indexes=("CREATE INDEX IF NOT EXISTS ocop_orders_by_seq "
