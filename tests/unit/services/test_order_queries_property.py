@@ -163,17 +163,23 @@ def _asked(bo: BackOffice, store: InMemoryStore, now: datetime, filters: dict[st
         return uow.orders.query(query, now)
 
 
+def _world() -> tuple[BackOffice, InMemoryStore, SimulatedProcessor, ManualClock]:
+    """A back office on a fresh in-memory store, and its store, processor and clock."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    store = InMemoryStore(keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, settings=RULES, processor=sim,
+                    clock=clock)  # fmt: skip
+    return bo, store, sim, clock
+
+
 @given(actions=ACTIONS, queries=QUERIES)
 def test_the_query_agrees_with_every_order_read_whole(
     actions: list[tuple[str, int]], queries: list[dict[str, object]]
 ) -> None:
     """For random histories and queries, bo.orders(...) lists exactly the ids a filter over
     bo.order(id) of every stored id keeps, in placement order, paged by limit and after."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    store = InMemoryStore(keeps_journal=True)
-    bo = BackOffice(store=store, journal=store.journal, settings=RULES, processor=sim,
-                    clock=clock)  # fmt: skip
+    bo, store, sim, clock = _world()
     ids: list[str] = []
     for action, n in actions:
         _act(bo, store, sim, clock, ids, action=action, n=n)
@@ -192,11 +198,7 @@ def test_queries_between_changes_see_every_change(
 ) -> None:
     """The in-memory store indexes the orders it wrote at the next query: queries asked
     between the changes, each after one action, agree with every order read whole."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    store = InMemoryStore(keeps_journal=True)
-    bo = BackOffice(store=store, journal=store.journal, settings=RULES, processor=sim,
-                    clock=clock)  # fmt: skip
+    bo, store, sim, clock = _world()
     ids: list[str] = []
     for action, n, queries in history:
         _act(bo, store, sim, clock, ids, action=action, n=n)
