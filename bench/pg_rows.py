@@ -10,7 +10,7 @@ import itertools
 import multiprocessing
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.queues import Queue
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,12 @@ def _insert(connection: psycopg.Connection[Any], ids: list[str]) -> None:
         connection.commit()
 
 
+def _raw_commits(raw: psycopg.Connection[Any], prefix: str, ids: Iterator[int]) -> float:
+    """Seconds per raw single-row INSERT+COMMIT, over a round of them."""
+    round_ids = [f"{prefix}{next(ids)}" for _ in range(INSERTS)]
+    return timed(lambda: _insert(raw, round_ids)) / INSERTS
+
+
 def invoice_against_insert(progress: Progress, conninfo: str) -> Row:
     progress.start("PostgreSQL: invoice (one capture) vs raw single-row INSERT+COMMIT")
     progress.note(f"{ROUNDS} interleaved rounds: {INSERTS} raw commits | {INVOICES} invoices")
@@ -80,8 +86,7 @@ def invoice_against_insert(progress: Progress, conninfo: str) -> Row:
     try:
 
         def baseline() -> float:
-            ids = [f"r{next(rounds)}" for _ in range(INSERTS)]
-            return timed(lambda: _insert(raw, ids)) / INSERTS
+            return _raw_commits(raw, "r", rounds)
 
         pair = interleave(
             baseline, lambda: invoice_fresh_orders(bo, f"SO-{next(rounds)}", INVOICES), ROUNDS
@@ -146,8 +151,7 @@ def invoice_sql_against_insert(progress: Progress, conninfo: str) -> Row:
     try:
 
         def baseline() -> float:
-            ids = [f"ceiling-{next(rounds)}" for _ in range(INSERTS)]
-            return timed(lambda: _insert(raw, ids)) / INSERTS
+            return _raw_commits(raw, "ceiling-", rounds)
 
         pair = interleave(baseline, lambda: _replayed(placing, invoicing), ROUNDS)
     finally:
