@@ -30,7 +30,7 @@ from ocop.domain.line_status import (
 from ocop.domain.money import Money, total
 from ocop.domain.movements import Authorization, Capture, Chargeback, Refund, positive
 from ocop.domain.tokens import CardToken
-from ocop.domain.values import replaced
+from ocop.domain.values import replaced, setter
 
 
 @attrs.frozen(kw_only=True)
@@ -215,8 +215,12 @@ class PaymentLine:
         """The line with ``changes`` applied and its status derived from its money."""
         line = replaced(self, **changes)
         status = derived_status(line)
-        # The same status: this copy, with the amounts it computed to derive it.
-        return line if status is line.status else replaced(line, status=status)
+        if status is not line.status:
+            # The copy is this call's alone until returned: its status is set in place, and
+            # it keeps the amounts computed to derive it (none depends on a status derived
+            # here: a prepayment's receipt is the same for both posted statuses).
+            _set_status(line, status)
+        return line
 
     def begin_authorization(self) -> PaymentLine:
         """An authorization was asked for and its answer is not known yet."""
@@ -408,6 +412,9 @@ class PaymentLine:
             raise self._illegal("a line that received money cannot be removed (C5)")
         return replaced(self, status=LineStatus.VOIDED, pending_removal=False, renewing=False)
 
+
+#: Sets a line's status past its frozen ``__setattr__`` (on a copy not yet returned).
+_set_status = setter(PaymentLine, "status")
 
 __all__ = [
     "INACTIVE",
