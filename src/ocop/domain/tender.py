@@ -209,16 +209,11 @@ class PaymentLine:
     def settled_with(self, **changes: object) -> PaymentLine:
         """The line with ``changes`` (already checked by the caller) applied and its status
         derived from its money again."""
-        return self._settled(**changes)
-
-    def _settled(self, **changes: object) -> PaymentLine:
-        """The line with ``changes`` applied and its status derived from its money."""
         line = replaced(self, **changes)
         status = derived_status(line)
         if status is not line.status:
-            # The copy is this call's alone until returned: its status is set in place, and
-            # it keeps the amounts computed to derive it (none depends on a status derived
-            # here: a prepayment's receipt is the same for both posted statuses).
+            # The copy is this call's alone: its status is set in place, and it keeps the
+            # amounts that derived it (a prepayment receives the same as paid or refunded).
             _set_status(line, status)
         return line
 
@@ -242,7 +237,7 @@ class PaymentLine:
             raise self._illegal("authorization in another currency")
         if not auth.captured.is_zero() or not auth.voided.is_zero():
             raise self._illegal("a new authorization starts unused")
-        return self._settled(authorizations=(*self.authorizations, auth), renewing=False)
+        return self.settled_with(authorizations=(*self.authorizations, auth), renewing=False)
 
     def declined(self) -> PaymentLine:
         """The processor declined this line's authorization (or adjustment, or tokenization)."""
@@ -279,7 +274,7 @@ class PaymentLine:
             raise self._illegal(f"authorization {auth_id} is closed", new_amount)
         if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
             raise self._illegal("cannot adjust below what was captured", new_amount)
-        return self._settled(
+        return self.settled_with(
             authorizations=self.authorizations_with(replaced(auth, amount=new_amount))
         )
 
@@ -295,7 +290,7 @@ class PaymentLine:
         if auth.open_amount.is_zero():
             raise self._illegal(f"authorization {auth_id} has nothing open to void")
         released = replaced(auth, voided=auth.voided + auth.open_amount)
-        line = self._settled(authorizations=self.authorizations_with(released))
+        line = self.settled_with(authorizations=self.authorizations_with(released))
         if awaiting_new and line.status is LineStatus.VOIDED:
             return replaced(line, status=LineStatus.NOT_SUBMITTED)
         return line
@@ -308,7 +303,8 @@ class PaymentLine:
         auth = self.authorization(auth_id)
         if auth.open_amount.is_zero():
             raise self._illegal(f"authorization {auth_id} has nothing open to lapse")
-        line = self._settled(authorizations=self.authorizations_with(replaced(auth, lapsed=True)))
+        lapsed = replaced(auth, lapsed=True)
+        line = self.settled_with(authorizations=self.authorizations_with(lapsed))
         if awaiting_new and line.status is LineStatus.VOIDED:
             return replaced(line, status=LineStatus.NOT_SUBMITTED)
         return line
@@ -342,7 +338,7 @@ class PaymentLine:
         # Without multi-capture the rest is released.
         voided = auth.voided if auth.multi_capture else auth.amount - captured
         used = replaced(auth, captured=captured, voided=voided)
-        return self._settled(
+        return self.settled_with(
             authorizations=self.authorizations_with(used), captures=(*self.captures, capture)
         )
 
