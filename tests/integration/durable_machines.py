@@ -5,21 +5,43 @@ mixed in first, these build it on a fresh SQLite file or a fresh PostgreSQL sche
 instead, and remove it at teardown::
 
     class LifecycleOnSqlite(OnSqlite, Lifecycle): ...
+
+At teardown every order row of the run must hold the key columns of its body (a store
+sets only the columns that change: :mod:`ocop.adapters._sql_keys`).
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from pg_support import private_schema
 
 from ocop import BackOffice, Settings
+from ocop.adapters._codec import loads
+from ocop.adapters._sql_schema import KEY_COLUMNS, key_columns
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
+from ocop.domain.order import Order
 from ocop.ports.processor import PaymentProcessor
+
+Rows = Callable[[str], list[tuple[Any, ...]]]
+
+
+def stale_rows(rows: Rows) -> list[str]:
+    """The orders whose key columns are not those of their body."""
+    found = rows(f"SELECT order_id, body, {', '.join(KEY_COLUMNS)} FROM ocop_orders")  # noqa: S608
+    return [
+        order_id
+        for order_id, body, *columns in found
+        if list(columns) != key_columns(loads(body, Order))
+    ]
 
 
 class OnSqlite:
@@ -40,8 +62,14 @@ class OnSqlite:
     def teardown(self) -> None:
         """Remove the run's files after the machine's own teardown."""
         super().teardown()  # type: ignore[misc]  # the machine's, next in the MRO
-        for folder in getattr(self, "folders", []):
-            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            for folder in getattr(self, "folders", []):
+                with sqlite3.connect(folder / "payments.db") as reader:
+                    assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
+                reader.close()
+        finally:
+            for folder in getattr(self, "folders", []):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 class OnPostgres:
@@ -55,6 +83,7 @@ class OnPostgres:
         if not hasattr(self, "schemas"):
             self.schemas = ExitStack()
         conninfo = self.schemas.enter_context(private_schema())
+        self.conninfos = [*getattr(self, "conninfos", []), conninfo]
         return BackOffice(
             store=PostgresStore(conninfo), processor=self.processor,
             journal=PostgresJournal(conninfo), settings=self.settings, clock=self.clock,
@@ -63,5 +92,10 @@ class OnPostgres:
     def teardown(self) -> None:
         """Drop the run's schemas after the machine's own teardown."""
         super().teardown()  # type: ignore[misc]  # the machine's, next in the MRO
-        if hasattr(self, "schemas"):
-            self.schemas.close()
+        try:
+            for conninfo in getattr(self, "conninfos", []):
+                with psycopg.connect(conninfo, autocommit=True) as reader:
+                    assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
+        finally:
+            if hasattr(self, "schemas"):
+                self.schemas.close()

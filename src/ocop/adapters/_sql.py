@@ -19,13 +19,14 @@ whole: nothing of the unit of work is stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ocop.adapters import _sql_claims as sql_claims
 from ocop.adapters import _sql_review as sql_review
 from ocop.adapters._codec import dumps, loads
 from ocop.adapters._pool import ConnectionPool
+from ocop.adapters._sql_keys import KnownKeys, changed_columns, update_sql
 from ocop.adapters._sql_queries import driving_index, filter_conditions
 from ocop.adapters._sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema, key_columns
 from ocop.adapters._sql_session import Dialect, Session, Statement
@@ -47,7 +48,11 @@ from ocop.domain.values import replaced
 __all__ = ["SCHEMA_VERSION", "Dialect", "SqlBackend", "SqlJournal", "SqlStore"]
 
 
-_KEYS_SET = ", ".join(f"{column} = ?" for column in KEY_COLUMNS)
+_ORDER_READ = f"SELECT body, version, {', '.join(KEY_COLUMNS)} FROM ocop_orders WHERE order_id = ?"  # noqa: S608
+_ORDER_INSERT = (
+    f"INSERT INTO ocop_orders (order_id, version, body, {', '.join(KEY_COLUMNS)}) "  # noqa: S608
+    f"VALUES (?, ?, ?{', ?' * len(KEY_COLUMNS)}) ON CONFLICT (order_id) DO NOTHING"
+)
 
 
 def _in_doubt_of(order_id: str) -> Statement:
@@ -60,9 +65,20 @@ def _in_doubt_of(order_id: str) -> Statement:
 class SqlBackend:
     """A :class:`~ocop.adapters._staged.Backend` in SQL tables, one connection at a time."""
 
-    def __init__(self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        pool: ConnectionPool,
+        *,
+        keeps_journal: bool,
+        known: KnownKeys | None = None,
+    ) -> None:
         self.session = Session(dialect, pool)
         self.keeps_journal = keeps_journal
+        #: the key columns of rows at the versions this store saw (a write sets the others)
+        self.known = known if known is not None else KnownKeys()
+        #: what a write's rows will hold once committed: (order id, version, key columns)
+        self._writing: list[tuple[str, int, tuple[object, ...] | None]] = []
         #: operations in doubt read with an order, for the question that follows it
         self._doubt_ahead: dict[str, list[Operation]] = {}
 
@@ -74,7 +90,7 @@ class SqlBackend:
         return [loads(body, Operation) for body in self._bodies(sql, params)]
 
     def order(self, order_id: str) -> Order | None:
-        read = Statement("SELECT body, version FROM ocop_orders WHERE order_id = ?", [order_id])
+        read = Statement(_ORDER_READ, [order_id])
         if self.session.dialect.pipeline is None:
             rows, _ = self.session.run(read.sql, read.params)
         else:
@@ -84,7 +100,8 @@ class SqlBackend:
             self._doubt_ahead[order_id] = [loads(body, Operation) for (body,) in doubt]
         if not rows:
             return None
-        body, version = rows[0]
+        body, version, *columns = rows[0]
+        self.known.keep(order_id, version, columns)
         order = loads(body, Order)
         # A version claimed without a change leaves the body one version behind its column.
         return order if order.version == version else replaced(order, version=version)
@@ -166,6 +183,7 @@ class SqlBackend:
         then what each touched checked, then the commit."""
         to_post: list[Voucher] = []
         session = self.session
+        self._writing.clear()
         statements = self._statements(staged, to_post)
         begin = Statement(session.dialect.begin)
         if session.dialect.pipeline is None:
@@ -180,7 +198,10 @@ class SqlBackend:
             session.run("COMMIT")
         except BaseException:
             session.rollback()  # E3: nothing of the unit of work is stored
+            self.known.forget(list(staged.orders))
             raise
+        for order_id, version, columns in self._writing:
+            self.known.keep(order_id, version, columns)
         return tuple(to_post)
 
     def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[Statement]:
@@ -199,19 +220,27 @@ class SqlBackend:
         return found
 
     def _order(self, order_id: str, order: Order, expected: int | None, touched: bool) -> Statement:
+        stored = self.known.at(order_id, expected)
+        if touched:  # the body is as stored: only the version moves, and the keys stay
+            self._writing.append((order_id, order.version, stored))
+            sql = "UPDATE ocop_orders SET version = ? WHERE order_id = ? AND version = ?"
+            return Statement(sql, [order.version, order_id, expected], self._updated(order_id))
+        columns = tuple(key_columns(order))
+        self._writing.append((order_id, order.version, columns))
         if expected is None:
 
             def added(count: int) -> None:
                 if count != 1:
                     raise DuplicateOrder(order_id)
 
-            return Statement(
-                f"INSERT INTO ocop_orders (order_id, version, body, {', '.join(KEY_COLUMNS)}) "  # noqa: S608
-                f"VALUES (?, ?, ?{', ?' * len(KEY_COLUMNS)}) ON CONFLICT (order_id) DO NOTHING",
-                [order_id, order.version, dumps(order), *key_columns(order)],
-                added,
-            )
+            params = [order_id, order.version, dumps(order), *columns]
+            return Statement(_ORDER_INSERT, params, added)
+        changed = changed_columns(stored, columns)  # None: all, the row's being unknown
+        keys = columns if changed is None else [columns[i] for i in changed]
+        params = [dumps(order), order.version, *keys, order_id, expected]
+        return Statement(update_sql(changed), params, self._updated(order_id))
 
+    def _updated(self, order_id: str) -> Callable[[int], None]:
         def updated(count: int) -> None:
             if count != 1:
                 rows, _ = self.session.run(
@@ -219,18 +248,7 @@ class SqlBackend:
                 )
                 raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)
 
-        if touched:  # the body is as stored: only the version moves
-            return Statement(
-                "UPDATE ocop_orders SET version = ? WHERE order_id = ? AND version = ?",
-                [order.version, order_id, expected],
-                updated,
-            )
-        return Statement(
-            f"UPDATE ocop_orders SET body = ?, version = ?, {_KEYS_SET} "  # noqa: S608
-            "WHERE order_id = ? AND version = ?",
-            [dumps(order), order.version, *key_columns(order), order_id, expected],
-            updated,
-        )
+        return updated
 
     def _intent(self, key: str, op: Operation) -> Statement:
         def logged(count: int) -> None:
@@ -376,10 +394,13 @@ class SqlStore(_SqlTables):
         super().__init__(dialect, pool)
         self.keeps_journal = keeps_journal
         self.journal = SqlJournal(dialect, pool, create=False)
+        self._known = KnownKeys()
 
     def unit_of_work(self) -> StagedUnitOfWork:
         """A unit of work whose changes are written in one transaction at commit."""
-        backend = SqlBackend(self._dialect, self._pool, keeps_journal=self.keeps_journal)
+        backend = SqlBackend(
+            self._dialect, self._pool, keeps_journal=self.keeps_journal, known=self._known
+        )
         return StagedUnitOfWork(backend)
 
     def claim(
