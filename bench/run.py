@@ -25,7 +25,7 @@ import sqlite_rows
 import units_row
 from harness import Progress, Row, say, table
 
-BENCHMARKS = 12
+BENCHMARKS = 13
 
 
 def _postgres(progress: Progress, title: str, measure: str, bar: str, reason: str) -> Row:
@@ -44,6 +44,7 @@ def main() -> None:
     reason = pg.unreachable()
     rows = [sqlite_rows.invoice_against_insert(progress)]
     rows.append(sqlite_rows.invoice_sql_against_insert(progress))
+    rows.append(sqlite_rows.pages_per_invoice(progress))
     if reason is None:
         with pg.private_schema() as conninfo:
             rows.append(pg_rows.invoice_against_insert(progress, conninfo))

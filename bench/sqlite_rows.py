@@ -6,7 +6,7 @@ import itertools
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harness import Progress, Row, interleave, ms, timed
@@ -221,3 +221,63 @@ def invoice_sql_against_insert(progress: Progress) -> Row:
         f"{ratio:.3f} ({ms(pair.subject)}, {statements(batches) // REPLAYED} statements)",
         "(none: shows what the bar above needs)",
     )
+
+
+PAGED = 40  # invoices (and as many raw commits) whose written pages are counted
+
+
+def _pages(path: Path, write: Callable[[], object]) -> int:
+    """The pages ``write`` adds to the emptied write-ahead log of the database at ``path``
+    (few enough that no automatic checkpoint, at 1,000 pages, empties it meanwhile)."""
+    reader = _connect(path)
+    try:
+        reader.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        write()
+        (_, pages, _) = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        reader.close()
+    if not 0 < pages < 1000:
+        raise RuntimeError(f"{pages} pages: the log was emptied while they were counted")
+    return int(pages)
+
+
+def pages_per_invoice(progress: Progress) -> Row:
+    """What the SQL rows pay for on SQLite: the pages each commit writes, counted."""
+    progress.start("SQLite: pages an invoice writes vs a raw INSERT+COMMIT")
+    progress.note(
+        f"{PAGED} invoices, then {PAGED} raw commits, each run on an emptied write-ahead log "
+        "whose pages are counted (a commit writes each page it changed, whole)"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ocop.db"
+        bo = sqlite(path)
+        ids = [f"SO-{n}" for n in range(PAGED)]
+        for order_id in ids:
+            place(bo, order_id, "10.00")
+        invoiced = _pages(path, lambda: [bo.invoice(i, "INV-1", usd("10.00")) for i in ids])
+        raw = _raw(Path(folder) / "raw.db")
+        try:
+
+            def inserts() -> None:
+                for n in range(PAGED):
+                    _insert(raw, f"r{n}", "x" * 400)  # the timed rows' body
+
+            inserted = _pages(Path(folder) / "raw.db", inserts)
+        finally:
+            raw.close()
+    invoice, insert = invoiced / PAGED, inserted / PAGED
+    progress.done(
+        f"invoice {invoice:.1f} pages in its 2 commits, raw insert {insert:.1f} -> "
+        f"{invoice / insert:.1f}x"
+    )
+    return Row(
+        "SQLite: pages written per invoice ÷ per raw INSERT+COMMIT (what the SQL rows pay for)",
+        f"{invoice / insert:.1f}x ({invoice:.1f} pages in 2 commits, raw {insert:.1f})",
+        "(none: counted, not timed)",
+    )
+
+
+def _insert(raw: sqlite3.Connection, row_id: str, body: str) -> None:
+    raw.execute("BEGIN IMMEDIATE")
+    raw.execute("INSERT INTO raw (id, body) VALUES (?, ?)", (row_id, body))
+    raw.execute("COMMIT")
