@@ -203,3 +203,31 @@ def test_a_hold_row_written_before_s4_loads_placed_by_the_system_and_still_lapse
     placed = again.place_hold("SO-1", HoldCode.MANUAL, Actor.call_center("cc-1"), reason="OTHER")
     assert [h.code for h in placed.holds] == [HoldCode.MANUAL]
     assert [(r.code, r.released_by) for r in placed.released_holds] == [(HoldCode.CHECK, "system")]
+
+
+def test_a_new_file_keeps_rows_in_writing_order_without_autoincrement(tmp_path: Path) -> None:
+    """A new file's tables number their rows without ``AUTOINCREMENT`` (no row is ever
+    deleted, so each new row still comes after every row before it): no commit writes the
+    ``sqlite_sequence`` page, and orders, operations and vouchers keep their order."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    path = tmp_path / "payments.db"
+    bo = BackOffice.sqlite(path, processor=SimulatedProcessor(clock=clock), clock=clock)
+    for n in (3, 1, 2):
+        bo.place_order(f"SO-{n}", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                       total=usd("10.00"), payments=[CardPayment(CARD, usd("10.00"))])  # fmt: skip
+    for invoice in ("INV-B", "INV-A"):
+        bo.invoice("SO-1", invoice, usd("5.00"))
+    assert bo.orders() == ("SO-3", "SO-1", "SO-2")
+    assert [v.reference for v in bo.journal("SO-1")] == ["INV-B", "INV-A"]
+    with closing(sqlite3.connect(path)) as reader:
+        tables = reader.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        autoincrement = [name for name, sql in tables if "AUTOINCREMENT" in sql.upper()]
+        assert autoincrement == []
+        assert (
+            reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchall()
+            == []
+        )
+        keys = [key for (key,) in reader.execute("SELECT key FROM ocop_operations ORDER BY seq")]
+    assert [record.key for record in bo.operations("SO-1")] == [
+        k for k in keys if k.startswith("SO-1/")
+    ]

@@ -30,17 +30,21 @@ from ocop.domain.errors import (
 
 __all__ = ["SqliteJournal", "SqliteStore"]
 
+# ``seq`` keeps the order rows were written in: no row of these tables is ever deleted, so
+# SQLite's next rowid is always the largest plus one. Without ``AUTOINCREMENT``, which would
+# add the ``sqlite_sequence`` page to every commit that inserts (files created before keep
+# it: the same order, one more page).
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS ocop_orders (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "CREATE TABLE IF NOT EXISTS ocop_orders (seq INTEGER PRIMARY KEY, "
     "order_id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, body TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ocop_operations (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "CREATE TABLE IF NOT EXISTS ocop_operations (seq INTEGER PRIMARY KEY, "
     "key TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL, in_doubt INTEGER NOT NULL, "
     "body TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ocop_operations_by_order ON ocop_operations (order_id)",
     "CREATE INDEX IF NOT EXISTS ocop_operations_in_doubt ON ocop_operations (in_doubt)",
-    "CREATE TABLE IF NOT EXISTS ocop_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "CREATE TABLE IF NOT EXISTS ocop_outbox (seq INTEGER PRIMARY KEY, "
     "voucher_id TEXT NOT NULL UNIQUE, posted INTEGER NOT NULL, body TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ocop_journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "CREATE TABLE IF NOT EXISTS ocop_journal (seq INTEGER PRIMARY KEY, "
     "voucher_id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL, body TEXT NOT NULL)",
 )
 
@@ -112,7 +116,7 @@ def _json_text(column: str, field: str) -> str:
 
 
 def _ordered_key(column: str) -> str:
-    return f"seq INTEGER PRIMARY KEY AUTOINCREMENT, {column} TEXT NOT NULL UNIQUE"
+    return f"seq INTEGER PRIMARY KEY, {column} TEXT NOT NULL UNIQUE"  # no deletes: see _SCHEMA
 
 
 _HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
