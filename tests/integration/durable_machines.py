@@ -7,7 +7,7 @@ instead, and remove it at teardown::
     class LifecycleOnSqlite(OnSqlite, Lifecycle): ...
 
 At teardown every order row of the run must hold the key columns of its body (a store
-sets only the columns that change: :mod:`ocop.adapters._sql_keys`).
+sets only the columns that change: :mod:`ocop.adapters._sql_orders`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +60,14 @@ class OnSqlite:
         )  # fmt: skip
 
     def teardown(self) -> None:
-        """Remove the run's files after the machine's own teardown."""
+        """After the machine's own teardown, check every order row's key columns against its
+        body, then remove the run's files."""
         super().teardown()  # type: ignore[misc]  # the machine's, next in the MRO
         try:
             for folder in getattr(self, "folders", []):
-                with sqlite3.connect(folder / "payments.db") as reader:
-                    assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
-                reader.close()
+                if (folder / "payments.db").exists():  # else the run failed before, and says why
+                    with closing(sqlite3.connect(folder / "payments.db")) as reader:
+                        assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
         finally:
             for folder in getattr(self, "folders", []):
                 shutil.rmtree(folder, ignore_errors=True)
@@ -90,7 +91,8 @@ class OnPostgres:
         )  # fmt: skip
 
     def teardown(self) -> None:
-        """Drop the run's schemas after the machine's own teardown."""
+        """After the machine's own teardown, check every order row's key columns against its
+        body, then drop the run's schemas."""
         super().teardown()  # type: ignore[misc]  # the machine's, next in the MRO
         try:
             for conninfo in getattr(self, "conninfos", []):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,12 @@ from ocop import (
 )
 from ocop.adapters import _sql_session
 from ocop.adapters._sql import SqlStore
-from ocop.adapters._sql_schema import KEY_COLUMNS
+from ocop.adapters._sql_schema import KEY_COLUMNS, key_columns
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
+from ocop.domain.order import Hold, Order
 from ocop.ports.store import OrderStore
 from worlds import START, card, usd
 
@@ -153,58 +154,116 @@ def order_updates() -> Iterator[list[str]]:
         _sql_session.Session.batch_rows = batch_rows  # type: ignore[method-assign]
 
 
-def test_a_write_names_only_the_key_columns_that_change(tmp_path: Path) -> None:
-    """A hold changes the order's held column only (the status column is its status apart
-    from holds): the store that read the order names that one. A store that never saw the
-    version the write replaces names every key column."""
+def _named(sql: str) -> list[str]:
+    return [column for column in KEY_COLUMNS if f" {column} = ?" in sql]
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[Callable[[], SqliteStore]]:
+    """Stores on one SQLite file (each remembering rows on its own), closed after the test,
+    which then checks every row's key columns."""
+    path = tmp_path / "ocop.db"
+    opened: list[SqliteStore] = []
+
+    def store() -> SqliteStore:
+        opened.append(SqliteStore(path, keeps_journal=True))
+        return opened[-1]
+
+    try:
+        yield store
+        with closing(sqlite3.connect(path)) as reader:
+            assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
+    finally:
+        for each in opened:
+            each.close()
+
+
+def _placed(store: SqliteStore) -> Order:
+    """SO-1, placed and authorized through a back office on ``store``; as stored."""
     clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    store = SqliteStore(tmp_path / "ocop.db", keeps_journal=True)
-    bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+    bo = BackOffice(store=store, journal=store.journal, processor=SimulatedProcessor(clock=clock),
+                    clock=clock)  # fmt: skip
     amount = usd("30.00")
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
                    total=amount, payments=[CardPayment(card(), amount)])  # fmt: skip
-    with order_updates() as sent:
-        bo.place_hold("SO-1", HoldCode.MANUAL, AGENT, reason="FRAUD")
-    assert len(sent) == 1
-    named = [column for column in KEY_COLUMNS if f" {column} = ?" in sent[0]]
-    assert named == ["held"]
+    return bo.order("SO-1")
 
-    other = SqliteStore(tmp_path / "ocop.db", keeps_journal=True)
+
+def _held(order: Order) -> Order:
+    return order.with_hold(Hold(code=HoldCode.MANUAL, reason="FRAUD", placed_at=START))
+
+
+def test_a_write_names_only_the_key_columns_that_change(
+    lite: Callable[[], SqliteStore],
+) -> None:
+    """A hold changes the order's held column only (the status column is its status apart
+    from holds): the store that read the order names that one."""
+    store = lite()
+    _placed(store)
+    with order_updates() as sent, store.unit_of_work() as uow:
+        uow.orders.update(_held(uow.orders.get("SO-1")))
+        uow.commit()
+    assert [_named(sql) for sql in sent] == [["held"]]
+
+
+def test_a_store_that_never_saw_the_version_names_every_column(
+    lite: Callable[[], SqliteStore],
+) -> None:
+    _placed(lite())
+    other = lite()
     with order_updates() as sent, other.unit_of_work() as uow:
         order = uow.orders.get("SO-1")
         other._known.forget(["SO-1"])  # as if the row were read before this store existed
-        uow.orders.update(order)
+        uow.orders.update(_held(order))
         uow.commit()
-    assert [column for column in KEY_COLUMNS if f" {column} = ?" in sent[0]] == list(KEY_COLUMNS)
-    with sqlite3.connect(tmp_path / "ocop.db") as reader:
-        assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
-    store.close()
-    other.close()
+    assert [_named(sql) for sql in sent] == [list(KEY_COLUMNS)]
 
 
-def test_a_write_that_fails_leaves_nothing_remembered(tmp_path: Path) -> None:
-    """A write that loses its version race is rolled back, and the store forgets what it
-    knew of the row: its next write names every key column."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    path = tmp_path / "ocop.db"
-    store, other = SqliteStore(path, keeps_journal=True), SqliteStore(path, keeps_journal=True)
-    bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
-    amount = usd("30.00")
-    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                   total=amount, payments=[CardPayment(card(), amount)])  # fmt: skip
+def test_what_is_remembered_of_another_version_is_not_used(
+    lite: Callable[[], SqliteStore],
+) -> None:
+    """The store remembers the row at the version before the one the write replaces, with
+    the very columns the write brings (were it used, no column would be set): the write
+    names every column, and the row ends right."""
+    store = lite()
+    _placed(store)
+    with order_updates() as sent, store.unit_of_work() as uow:
+        order = uow.orders.get("SO-1")
+        held = _held(order)
+        store._known.keep("SO-1", order.version - 1, key_columns(held))
+        uow.orders.update(held)
+        uow.commit()
+    assert [_named(sql) for sql in sent] == [list(KEY_COLUMNS)]
+
+
+def test_writes_that_follow_their_commits_without_a_read_set_what_changed(
+    lite: Callable[[], SqliteStore],
+) -> None:
+    """A hold, then its release, each written from the order the last commit returned (as
+    the engine goes on from it): each names the held column, and the row ends right."""
+    store = lite()
+    order = _placed(store)
+    sent: list[str] = []
+    for change in (_held, lambda o: o.without_hold(HoldCode.MANUAL)):
+        with order_updates() as named, store.unit_of_work() as uow:
+            uow.orders.update(change(order))
+            order = uow.commit().orders["SO-1"]
+        sent += named
+    assert [_named(sql) for sql in sent] == [["held"], ["held"]]
+
+
+def test_a_write_that_fails_leaves_nothing_remembered(lite: Callable[[], SqliteStore]) -> None:
+    """A write that loses its version race is rolled back, and the store no longer uses what
+    it knew of the row (a precaution): its next write names every key column."""
+    store, other = lite(), lite()
+    _placed(store)
     with store.unit_of_work() as uow:
         order = uow.orders.get("SO-1")
     with other.unit_of_work() as uow:  # another worker changes it first
         uow.orders.update(uow.orders.get("SO-1"))
         uow.commit()
     with store.unit_of_work() as uow:
-        uow.orders.update(order)
+        uow.orders.update(_held(order))
         with pytest.raises(OcopError):
             uow.commit()
     assert store._known.at("SO-1", order.version) is None
-    with sqlite3.connect(path) as reader:
-        assert stale_rows(lambda sql: reader.execute(sql).fetchall()) == []
-    store.close()
-    other.close()

@@ -126,6 +126,28 @@ def test_two_units_staging_one_version_conflict_when_the_second_commits(backend:
         assert uow.outbox.pending() == ()
 
 
+def test_an_order_older_than_the_version_a_unit_replaces_is_refused(backend: Backend) -> None:
+    """O5: a unit that staged the stored version's successor refuses an update from an
+    older copy of the order (its version would not move on, losing the change between);
+    what it staged first is committed."""
+    store = backend.store()
+    stored(store)
+    with store.unit_of_work() as uow:
+        old = uow.orders.get("SO-1")
+    with store.unit_of_work() as uow:
+        uow.orders.update(old.with_total(usd("110.00")))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        current = uow.orders.get("SO-1")
+        uow.orders.update(current.with_total(usd("120.00")))
+        with pytest.raises(ConcurrentUpdate):
+            uow.orders.update(old.with_total(usd("999.00")))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        order = uow.orders.get("SO-1")
+    assert (order.total, order.version) == (usd("120.00"), current.version + 1)
+
+
 def test_a_unit_of_work_is_empty_again_after_its_commit(backend: Backend) -> None:
     """After a commit the same unit of work starts afresh: committing again stores nothing."""
     store = backend.store()

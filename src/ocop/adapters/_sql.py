@@ -19,21 +19,20 @@ whole: nothing of the unit of work is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from ocop.adapters import _sql_claims as sql_claims
 from ocop.adapters import _sql_review as sql_review
 from ocop.adapters._codec import dumps, loads
 from ocop.adapters._pool import ConnectionPool
-from ocop.adapters._sql_keys import KnownKeys, changed_columns, update_sql
+from ocop.adapters._sql_orders import KnownKeys, OrderRows
 from ocop.adapters._sql_queries import driving_index, filter_conditions
-from ocop.adapters._sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema, key_columns
+from ocop.adapters._sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema
 from ocop.adapters._sql_session import Dialect, Session, Statement
 from ocop.adapters._staged import Staged, StagedUnitOfWork
 from ocop.domain.errors import (
     ConcurrentUpdate,
-    DuplicateOrder,
     IdempotencyConflict,
     OcopError,
     OrderNotFound,
@@ -49,10 +48,6 @@ __all__ = ["SCHEMA_VERSION", "Dialect", "SqlBackend", "SqlJournal", "SqlStore"]
 
 
 _ORDER_READ = f"SELECT body, version, {', '.join(KEY_COLUMNS)} FROM ocop_orders WHERE order_id = ?"  # noqa: S608
-_ORDER_INSERT = (
-    f"INSERT INTO ocop_orders (order_id, version, body, {', '.join(KEY_COLUMNS)}) "  # noqa: S608
-    f"VALUES (?, ?, ?{', ?' * len(KEY_COLUMNS)}) ON CONFLICT (order_id) DO NOTHING"
-)
 
 
 def _in_doubt_of(order_id: str) -> Statement:
@@ -75,10 +70,8 @@ class SqlBackend:
     ) -> None:
         self.session = Session(dialect, pool)
         self.keeps_journal = keeps_journal
-        #: the key columns of rows at the versions this store saw (a write sets the others)
-        self.known = known if known is not None else KnownKeys()
-        #: what a write's rows will hold once committed: (order id, version, key columns)
-        self._writing: list[tuple[str, int, tuple[object, ...] | None]] = []
+        #: the orders' rows written, setting only the key columns that change
+        self.rows = OrderRows(self.session, known if known is not None else KnownKeys())
         #: operations in doubt read with an order, for the question that follows it
         self._doubt_ahead: dict[str, list[Operation]] = {}
 
@@ -101,7 +94,7 @@ class SqlBackend:
         if not rows:
             return None
         body, version, *columns = rows[0]
-        self.known.keep(order_id, version, columns)
+        self.rows.known.keep(order_id, version, columns)
         order = loads(body, Order)
         # A version claimed without a change leaves the body one version behind its column.
         return order if order.version == version else replaced(order, version=version)
@@ -183,7 +176,6 @@ class SqlBackend:
         then what each touched checked, then the commit."""
         to_post: list[Voucher] = []
         session = self.session
-        self._writing.clear()
         statements = self._statements(staged, to_post)
         begin = Statement(session.dialect.begin)
         if session.dialect.pipeline is None:
@@ -198,16 +190,16 @@ class SqlBackend:
             session.run("COMMIT")
         except BaseException:
             session.rollback()  # E3: nothing of the unit of work is stored
-            self.known.forget(list(staged.orders))
+            self.rows.failed()
             raise
-        for order_id, version, columns in self._writing:
-            self.known.keep(order_id, version, columns)
+        self.rows.committed()
         return tuple(to_post)
 
     def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[Statement]:
         found: list[Statement] = []
         for order_id, (order, expected) in staged.orders.items():
-            found.append(self._order(order_id, order, expected, order_id in staged.touched))
+            touched = order_id in staged.touched
+            found.append(self.rows.write(order_id, order, expected, touched=touched))
         for key, op in staged.intents.items():
             found.append(self._intent(key, op))
         for key, (op, strict) in staged.outcomes.items():
@@ -218,37 +210,6 @@ class SqlBackend:
             for voucher_id in staged.posted
         )
         return found
-
-    def _order(self, order_id: str, order: Order, expected: int | None, touched: bool) -> Statement:
-        stored = self.known.at(order_id, expected)
-        if touched:  # the body is as stored: only the version moves, and the keys stay
-            self._writing.append((order_id, order.version, stored))
-            sql = "UPDATE ocop_orders SET version = ? WHERE order_id = ? AND version = ?"
-            return Statement(sql, [order.version, order_id, expected], self._updated(order_id))
-        columns = tuple(key_columns(order))
-        self._writing.append((order_id, order.version, columns))
-        if expected is None:
-
-            def added(count: int) -> None:
-                if count != 1:
-                    raise DuplicateOrder(order_id)
-
-            params = [order_id, order.version, dumps(order), *columns]
-            return Statement(_ORDER_INSERT, params, added)
-        changed = changed_columns(stored, columns)  # None: all, the row's being unknown
-        keys = columns if changed is None else [columns[i] for i in changed]
-        params = [dumps(order), order.version, *keys, order_id, expected]
-        return Statement(update_sql(changed), params, self._updated(order_id))
-
-    def _updated(self, order_id: str) -> Callable[[int], None]:
-        def updated(count: int) -> None:
-            if count != 1:
-                rows, _ = self.session.run(
-                    "SELECT version FROM ocop_orders WHERE order_id = ?", [order_id]
-                )
-                raise ConcurrentUpdate(order_id) if rows else OrderNotFound(order_id)
-
-        return updated
 
     def _intent(self, key: str, op: Operation) -> Statement:
         def logged(count: int) -> None:

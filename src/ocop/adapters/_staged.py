@@ -15,7 +15,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from ocop.domain.errors import DuplicateOrder, IdempotencyConflict, OcopError, OrderNotFound
+from ocop.domain.errors import (
+    ConcurrentUpdate,
+    DuplicateOrder,
+    IdempotencyConflict,
+    OcopError,
+    OrderNotFound,
+)
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
@@ -107,9 +113,14 @@ class _Orders:
         self._uow.staged.orders[order.order_id] = (order.at_version(1), None)
 
     def update(self, order: Order) -> None:
-        """Stage ``order`` as its next version; the store checks the version at commit."""
+        """Stage ``order`` as its next version; the store checks the version at commit.
+
+        An order older than the version this unit of work replaces would not move the
+        version on: it is refused as a concurrent update, as the store would refuse it."""
         staged = self._uow.staged.orders.get(order.order_id)
         expected = staged[1] if staged is not None else order.version
+        if expected is not None and order.version < expected:
+            raise ConcurrentUpdate(order.order_id)
         self._uow.staged.orders[order.order_id] = (order.next_version(), expected)
         self._uow.staged.touched.discard(order.order_id)
 
