@@ -178,6 +178,15 @@ def _replayed(snapshot: Path, copy: Path, batches: list[Batch], invoices: int) -
     return took / invoices
 
 
+def _placed(path: Path, count: int) -> tuple[BackOffice, list[str]]:
+    """A back office on a new file at ``path`` with ``count`` one-card orders placed."""
+    bo = sqlite(path)
+    ids = [f"SO-{n}" for n in range(count)]
+    for order_id in ids:
+        place(bo, order_id, "10.00")
+    return bo, ids
+
+
 def invoice_sql_against_insert(progress: Progress) -> Row:
     """The ceiling of the invoice row: its SQL alone, with no Python of ocop around it."""
     progress.start("SQLite: one invoice's own SQL, replayed without ocop, vs raw INSERT+COMMIT")
@@ -189,10 +198,7 @@ def invoice_sql_against_insert(progress: Progress) -> Row:
     rounds = itertools.count()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ocop.db"
-        bo = sqlite(path)
-        ids = [f"SO-{n}" for n in range(REPLAYED)]
-        for order_id in ids:
-            place(bo, order_id, "10.00")
+        bo, ids = _placed(path, REPLAYED)
         checkpoint = sqlite3.connect(str(path))
         (busy, _, _) = checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         checkpoint.close()
@@ -250,10 +256,7 @@ def pages_per_invoice(progress: Progress) -> Row:
     )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ocop.db"
-        bo = sqlite(path)
-        ids = [f"SO-{n}" for n in range(PAGED)]
-        for order_id in ids:
-            place(bo, order_id, "10.00")
+        bo, ids = _placed(path, PAGED)
         invoiced = _pages(path, lambda: [bo.invoice(i, "INV-1", usd("10.00")) for i in ids])
         raw = _raw(Path(folder) / "raw.db")
         try:
