@@ -21,7 +21,7 @@ from ocop.adapters.simulated import SimulatedProcessor
 
 ROUNDS = 7
 ORDERS = 40  # orders per round in the life-of-an-order benchmark
-REFUND_ROUNDS = 3
+REFUND_ROUNDS = 5
 CAPTURES_SMALL = 100
 CAPTURES_LARGE = 1_000
 AGENT = Actor.call_center("agent")
