@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from race_support import race_on_one_version
 
+import ocop
 from ocop import (
     Actor,
     BackOffice,
@@ -205,10 +207,10 @@ def test_a_hold_row_written_before_s4_loads_placed_by_the_system_and_still_lapse
     assert [(r.code, r.released_by) for r in placed.released_holds] == [(HoldCode.CHECK, "system")]
 
 
-def test_a_new_file_keeps_rows_in_writing_order_without_autoincrement(tmp_path: Path) -> None:
-    """A new file's tables number their rows without ``AUTOINCREMENT`` (no row is ever
-    deleted, so each new row still comes after every row before it): no commit writes the
-    ``sqlite_sequence`` page, and orders, operations and vouchers keep their order."""
+def test_a_new_file_numbers_its_rows_without_autoincrement(tmp_path: Path) -> None:
+    """A new file's tables number their rows without ``AUTOINCREMENT``: no commit writes
+    the ``sqlite_sequence`` page (the file has none), and orders and vouchers are listed in
+    the order they were written, as before."""
     clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
     path = tmp_path / "payments.db"
     bo = BackOffice.sqlite(path, processor=SimulatedProcessor(clock=clock), clock=clock)
@@ -227,7 +229,25 @@ def test_a_new_file_keeps_rows_in_writing_order_without_autoincrement(tmp_path: 
             reader.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchall()
             == []
         )
-        keys = [key for (key,) in reader.execute("SELECT key FROM ocop_operations ORDER BY seq")]
-    assert [record.key for record in bo.operations("SO-1")] == [
-        k for k in keys if k.startswith("SO-1/")
+
+
+#: A statement that removes rows of a table whose ``seq`` keeps the writing order, or
+#: rewrites ``seq``.
+_RENUMBERING = re.compile(
+    r"DELETE\s+FROM\s+ocop_(orders|operations|outbox|journal|review)\b"
+    r"|REPLACE\s+INTO\s+ocop_|INSERT\s+OR\s+REPLACE|\bSET\s+seq\b",
+    re.IGNORECASE,
+)
+
+
+def test_no_statement_removes_a_numbered_row() -> None:
+    """Without ``AUTOINCREMENT``, SQLite numbers a new row one past the largest: ``seq``
+    keeps the writing order only while no row is ever deleted (or renumbered). No source
+    of ocop holds such a statement."""
+    sources = Path(ocop.__file__).parent
+    found = [
+        f"{path.relative_to(sources)}: {match.group(0)}"
+        for path in sorted(sources.rglob("*.py"))
+        for match in _RENUMBERING.finditer(path.read_text(encoding="utf-8"))
     ]
+    assert found == []

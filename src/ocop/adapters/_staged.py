@@ -116,7 +116,8 @@ class _Orders:
         """Stage ``order`` as its next version; the store checks the version at commit.
 
         An order older than the version this unit of work replaces would not move the
-        version on: it is refused as a concurrent update, as the store would refuse it."""
+        version on (the change committed in between would be lost): it is refused as a
+        concurrent update."""
         staged = self._uow.staged.orders.get(order.order_id)
         expected = staged[1] if staged is not None else order.version
         if expected is not None and order.version < expected:
