@@ -43,15 +43,23 @@ def _raw(path: Path) -> sqlite3.Connection:
     return connection
 
 
+#: The body of each raw row.
+RAW_BODY = "x" * 400
+
+
+def _insert(raw: sqlite3.Connection, row_id: str) -> None:
+    """One raw single-row INSERT+COMMIT, as the store begins and commits."""
+    raw.execute("BEGIN IMMEDIATE")
+    raw.execute("INSERT INTO raw (id, body) VALUES (?, ?)", (row_id, RAW_BODY))
+    raw.execute("COMMIT")
+
+
 def _raw_commits(raw: sqlite3.Connection, ids: Iterator[int]) -> float:
-    """Seconds per raw single-row INSERT+COMMIT, as the store begins and commits."""
-    body = "x" * 400
+    """Seconds per raw single-row INSERT+COMMIT."""
 
     def insert_all() -> None:
         for _ in range(INSERTS):
-            raw.execute("BEGIN IMMEDIATE")
-            raw.execute("INSERT INTO raw (id, body) VALUES (?, ?)", (f"r{next(ids)}", body))
-            raw.execute("COMMIT")
+            _insert(raw, f"r{next(ids)}")
 
     return timed(insert_all) / INSERTS
 
@@ -263,7 +271,7 @@ def pages_per_invoice(progress: Progress) -> Row:
 
             def inserts() -> None:
                 for n in range(PAGED):
-                    _insert(raw, f"r{n}", "x" * 400)  # the timed rows' body
+                    _insert(raw, f"r{n}")
 
             inserted = _pages(Path(folder) / "raw.db", inserts)
         finally:
@@ -278,9 +286,3 @@ def pages_per_invoice(progress: Progress) -> Row:
         f"{invoice / insert:.1f}x ({invoice:.1f} pages in 2 commits, raw {insert:.1f})",
         "(none: counted, not timed)",
     )
-
-
-def _insert(raw: sqlite3.Connection, row_id: str, body: str) -> None:
-    raw.execute("BEGIN IMMEDIATE")
-    raw.execute("INSERT INTO raw (id, body) VALUES (?, ?)", (row_id, body))
-    raw.execute("COMMIT")
