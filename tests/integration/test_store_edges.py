@@ -12,8 +12,10 @@ racing on one PostgreSQL schema create it once.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -159,6 +161,31 @@ def test_a_unit_of_work_is_empty_again_after_its_commit(backend: Backend) -> Non
         uow.orders.add(SAMPLE.order("SO-2"))
     with store.unit_of_work() as uow:
         assert uow.orders.ids() == ("SO-1",)
+
+
+def test_a_unit_of_work_is_freed_as_soon_as_it_is_dropped(backend: Backend) -> None:
+    """A used unit of work holds no reference cycle: it is freed when dropped, with the
+    cyclic garbage collector off. (A cycle kept each unit, and the store it read, until
+    the next full collection: work that grew with everything else in memory.)"""
+    store = backend.store()
+    stored(store)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        uow = store.unit_of_work()
+        with uow:
+            order = uow.orders.get("SO-1")
+            uow.orders.update(order.with_total(usd("110.00")))
+            uow.operations.record_intents((SAMPLE.intent("K-1"),))
+            uow.outbox.add(SAMPLE.voucher("V-1"))
+            assert uow.operations.in_doubt("SO-1")
+            uow.commit()
+        dropped = weakref.ref(uow)
+        del uow
+        assert dropped() is None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def test_a_touch_after_an_update_in_one_unit_keeps_the_updated_body(backend: Backend) -> None:

@@ -94,7 +94,7 @@ class Backend(Protocol):
 class _Orders:
     __slots__ = ("_uow",)
 
-    def __init__(self, uow: StagedUnitOfWork) -> None:
+    def __init__(self, uow: _Session) -> None:
         self._uow = uow
 
     def find(self, order_id: str) -> Order | None:
@@ -145,7 +145,7 @@ class _Orders:
 class _Operations:
     __slots__ = ("_uow",)
 
-    def __init__(self, uow: StagedUnitOfWork) -> None:
+    def __init__(self, uow: _Session) -> None:
         self._uow = uow
 
     def get(self, key: str) -> Operation | None:
@@ -219,7 +219,7 @@ class _Operations:
 class _Outbox:
     __slots__ = ("_uow",)
 
-    def __init__(self, uow: StagedUnitOfWork) -> None:
+    def __init__(self, uow: _Session) -> None:
         self._uow = uow
 
     def add(self, voucher: Voucher) -> None:
@@ -235,20 +235,40 @@ class _Outbox:
         self._uow.staged.posted.add(voucher_id)
 
 
-class StagedUnitOfWork:
-    """A :class:`~ocop.ports.store.UnitOfWork` over a :class:`Backend`."""
+class _Session:
+    """What a unit of work shares with its repositories: the backend and the changes staged
+    so far. The repositories hold this, not the unit of work, so no reference cycle keeps a
+    unit of work (or its backend) alive once it is dropped: it is freed at once, not left
+    to the cyclic garbage collector."""
+
+    __slots__ = ("backend", "staged")
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.staged = Staged()
-        self.orders = _Orders(self)
-        self.operations = _Operations(self)
-        self.outbox = _Outbox(self)
+
+
+class StagedUnitOfWork:
+    """A :class:`~ocop.ports.store.UnitOfWork` over a :class:`Backend`."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._session = session = _Session(backend)
+        self.orders = _Orders(session)
+        self.operations = _Operations(session)
+        self.outbox = _Outbox(session)
+
+    @property
+    def backend(self) -> Backend:
+        return self._session.backend
+
+    @property
+    def staged(self) -> Staged:
+        return self._session.staged
 
     def commit(self) -> Committed:
-        staged = self.staged
+        staged = self._session.staged
         try:
-            to_post = self.backend.write(staged)
+            to_post = self._session.backend.write(staged)
         finally:
             self.rollback()
         return Committed(
@@ -257,9 +277,10 @@ class StagedUnitOfWork:
         )
 
     def rollback(self) -> None:
-        if not self.staged.empty:
-            self.staged = Staged()
-        self.backend.release()
+        session = self._session
+        if not session.staged.empty:
+            session.staged = Staged()
+        session.backend.release()
 
     def __enter__(self) -> Self:
         return self
