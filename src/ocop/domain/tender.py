@@ -15,7 +15,7 @@ from functools import cached_property
 
 import attrs
 
-from ocop.domain import line_refunds
+from ocop.domain import line_applications, line_auths, line_refunds
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.errors import IllegalTransition, InvalidInput
 from ocop.domain.line_status import (
@@ -266,17 +266,10 @@ class PaymentLine:
         """The line's authorizations, ``auth`` in place of the one with its id."""
         return tuple(auth if a.auth_id == auth.auth_id else a for a in self.authorizations)
 
+    # Authorizations adjusted, voided or left to lapse (ocop.domain.line_auths).
     def adjusted(self, auth_id: str, new_amount: Money) -> PaymentLine:
         """The processor adjusted an authorization to ``new_amount`` (rule C3)."""
-        self._require_card("adjust")
-        auth = self.authorization(auth_id)
-        if auth.open_amount.is_zero():
-            raise self._illegal(f"authorization {auth_id} is closed", new_amount)
-        if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
-            raise self._illegal("cannot adjust below what was captured", new_amount)
-        return self.settled_with(
-            authorizations=self.authorizations_with(replaced(auth, amount=new_amount))
-        )
+        return line_auths.adjusted(self, auth_id, new_amount)
 
     def voided_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
         """The open remainder of an authorization was voided (released).
@@ -285,29 +278,13 @@ class PaymentLine:
         card, a re-authorization), so a line left with nothing open waits for it
         instead of being retired.
         """
-        self._require_card("void")
-        auth = self.authorization(auth_id)
-        if auth.open_amount.is_zero():
-            raise self._illegal(f"authorization {auth_id} has nothing open to void")
-        released = replaced(auth, voided=auth.voided + auth.open_amount)
-        line = self.settled_with(authorizations=self.authorizations_with(released))
-        if awaiting_new and line.status is LineStatus.VOIDED:
-            return replaced(line, status=LineStatus.NOT_SUBMITTED)
-        return line
+        return line_auths.voided(self, auth_id, awaiting_new=awaiting_new)
 
     def lapsed_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
         """An expired authorization left to lapse at the processor, never voided (manual
         void of expired authorizations off, or gone there already): nothing is open on it
         any more. ``awaiting_new``: as for :meth:`voided_auth`."""
-        self._require_card("lapse")
-        auth = self.authorization(auth_id)
-        if auth.open_amount.is_zero():
-            raise self._illegal(f"authorization {auth_id} has nothing open to lapse")
-        lapsed = replaced(auth, lapsed=True)
-        line = self.settled_with(authorizations=self.authorizations_with(lapsed))
-        if awaiting_new and line.status is LineStatus.VOIDED:
-            return replaced(line, status=LineStatus.NOT_SUBMITTED)
-        return line
+        return line_auths.lapsed(self, auth_id, awaiting_new=awaiting_new)
 
     def renewal(self, *, under_way: bool) -> PaymentLine:
         """The line with its renewal (A1) marked as under way, or as ended."""
@@ -359,32 +336,18 @@ class PaymentLine:
         """Refunds of this card line's captures, a return's batch at once (V2)."""
         return line_refunds.refunded_with_all(self, refunds)
 
+    # Prepayments posted and applied, deposits used (ocop.domain.line_applications).
     def posted(self) -> PaymentLine:
         """A prepayment was received and posted (at submit)."""
-        if not self.is_prepayment:
-            raise self._illegal("only a prepayment is posted")
-        if self.status in POSTED:
-            return self
-        if self.status is not LineStatus.NOT_SUBMITTED:
-            raise self._illegal("cannot post")
-        return replaced(self, status=LineStatus.PAID)
+        return line_applications.posted(self)
 
     def applied(self, capture: Capture) -> PaymentLine:
         """A posted prepayment was applied to an invoice (rule I1)."""
-        if not self.is_prepayment or capture.auth_id is not None:
-            raise self._illegal("only a prepayment is applied without authorization")
-        if capture.amount > self.capturable:
-            raise self._illegal("applied beyond what the prepayment holds", capture.amount)
-        return replaced(self, captures=(*self.captures, capture))
+        return line_applications.applied(self, capture)
 
     def used_deposit(self, application: Capture) -> PaymentLine:
         """Part of this card line's deposit was applied to an invoice (I1, D1)."""
-        self._require_card("use the deposit of")
-        if application.auth_id is not None or application.invoice_id is None:
-            raise self._illegal("a deposit is used by an invoice, without authorization")
-        if application.amount > self.deposit_available:
-            raise self._illegal("used beyond what the deposit holds", application.amount)
-        return replaced(self, applications=(*self.applications, application))
+        return line_applications.used_deposit(self, application)
 
     def with_amount(self, amount: Money) -> PaymentLine:
         """The line's target amount changed (a completion edit, applied at submit)."""

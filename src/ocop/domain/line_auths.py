@@ -1,0 +1,60 @@
+"""A card line's authorizations adjusted, voided or left to lapse (C3, A1, I3).
+:class:`~ocop.domain.tender.PaymentLine` has each as a method."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ocop.domain.line_status import LineStatus, refused, require_card
+from ocop.domain.money import Money
+from ocop.domain.values import replaced
+
+if TYPE_CHECKING:
+    from ocop.domain.movements import Authorization
+    from ocop.domain.tender import PaymentLine
+
+__all__ = ["adjusted", "lapsed", "voided"]
+
+
+def adjusted(line: PaymentLine, auth_id: str, new_amount: Money) -> PaymentLine:
+    """The processor adjusted an authorization to ``new_amount`` (rule C3)."""
+    require_card(line, "adjust")
+    auth = line.authorization(auth_id)
+    if auth.open_amount.is_zero():
+        raise refused(line, f"authorization {auth_id} is closed", new_amount)
+    if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
+        raise refused(line, "cannot adjust below what was captured", new_amount)
+    return line.settled_with(
+        authorizations=line.authorizations_with(replaced(auth, amount=new_amount))
+    )
+
+
+def voided(line: PaymentLine, auth_id: str, *, awaiting_new: bool) -> PaymentLine:
+    """The open remainder of an authorization was voided (released); ``awaiting_new``: a
+    line left with nothing open waits for a new authorization instead of being retired."""
+    auth = _open(line, auth_id, "void")
+    released = replaced(auth, voided=auth.voided + auth.open_amount)
+    return _closed(line, released, awaiting_new=awaiting_new)
+
+
+def lapsed(line: PaymentLine, auth_id: str, *, awaiting_new: bool) -> PaymentLine:
+    """An expired authorization left to lapse at the processor, never voided: nothing is
+    open on it any more. ``awaiting_new``: as for :func:`voided`."""
+    auth = _open(line, auth_id, "lapse")
+    return _closed(line, replaced(auth, lapsed=True), awaiting_new=awaiting_new)
+
+
+def _open(line: PaymentLine, auth_id: str, what: str) -> Authorization:
+    """The authorization ``auth_id`` of a card line, refused when nothing is open on it."""
+    require_card(line, what)
+    auth = line.authorization(auth_id)
+    if auth.open_amount.is_zero():
+        raise refused(line, f"authorization {auth_id} has nothing open to {what}")
+    return auth
+
+
+def _closed(line: PaymentLine, auth: Authorization, *, awaiting_new: bool) -> PaymentLine:
+    changed = line.settled_with(authorizations=line.authorizations_with(auth))
+    if awaiting_new and changed.status is LineStatus.VOIDED:
+        return replaced(changed, status=LineStatus.NOT_SUBMITTED)
+    return changed
