@@ -92,14 +92,14 @@ class Backend(Protocol):
 
 
 class _Orders:
-    __slots__ = ("_uow",)
+    __slots__ = ("_session",)
 
-    def __init__(self, uow: _Session) -> None:
-        self._uow = uow
+    def __init__(self, session: _Session) -> None:
+        self._session = session
 
     def find(self, order_id: str) -> Order | None:
-        staged = self._uow.staged.orders.get(order_id)
-        return staged[0] if staged is not None else self._uow.backend.order(order_id)
+        staged = self._session.staged.orders.get(order_id)
+        return staged[0] if staged is not None else self._session.backend.order(order_id)
 
     def get(self, order_id: str) -> Order:
         order = self.find(order_id)
@@ -110,7 +110,7 @@ class _Orders:
     def add(self, order: Order) -> None:
         if self.find(order.order_id) is not None:
             raise DuplicateOrder(order.order_id)
-        self._uow.staged.orders[order.order_id] = (order.at_version(1), None)
+        self._session.staged.orders[order.order_id] = (order.at_version(1), None)
 
     def update(self, order: Order) -> None:
         """Stage ``order`` as its next version; the store checks the version at commit.
@@ -118,43 +118,43 @@ class _Orders:
         An order older than the version this unit of work replaces would not move the
         version on (the change committed in between would be lost): it is refused as a
         concurrent update."""
-        staged = self._uow.staged.orders.get(order.order_id)
+        staged = self._session.staged.orders.get(order.order_id)
         expected = staged[1] if staged is not None else order.version
         if expected is not None and order.version < expected:
             raise ConcurrentUpdate(order.order_id)
-        self._uow.staged.orders[order.order_id] = (order.next_version(), expected)
-        self._uow.staged.touched.discard(order.order_id)
+        self._session.staged.orders[order.order_id] = (order.next_version(), expected)
+        self._session.staged.touched.discard(order.order_id)
 
     def touch(self, order: Order) -> None:
         """Stage the order's next version, nothing else changed."""
-        if order.order_id in self._uow.staged.orders:
+        if order.order_id in self._session.staged.orders:
             self.update(order)
             return
-        self._uow.staged.orders[order.order_id] = (order.next_version(), order.version)
-        self._uow.staged.touched.add(order.order_id)
+        self._session.staged.orders[order.order_id] = (order.next_version(), order.version)
+        self._session.staged.touched.add(order.order_id)
 
     def ids(self) -> tuple[str, ...]:
-        known = self._uow.backend.order_ids()
-        return tuple(known + [i for i in self._uow.staged.orders if i not in known])
+        known = self._session.backend.order_ids()
+        return tuple(known + [i for i in self._session.staged.orders if i not in known])
 
     def query(self, query: OrderQuery, now: datetime) -> tuple[str, ...]:
         """The committed orders ``query`` lists at ``now`` (staged changes are not seen)."""
-        return tuple(self._uow.backend.query(query, now))
+        return tuple(self._session.backend.query(query, now))
 
 
 class _Operations:
-    __slots__ = ("_uow",)
+    __slots__ = ("_session",)
 
-    def __init__(self, uow: _Session) -> None:
-        self._uow = uow
+    def __init__(self, session: _Session) -> None:
+        self._session = session
 
     def get(self, key: str) -> Operation | None:
-        staged = self._uow.staged
+        staged = self._session.staged
         if key in staged.outcomes:
             return staged.outcomes[key][0]
         if key in staged.intents:
             return staged.intents[key]
-        return self._uow.backend.operation(key)
+        return self._session.backend.operation(key)
 
     def record_intent(self, operation: Operation) -> None:
         existing = self.get(operation.key)
@@ -162,12 +162,12 @@ class _Operations:
             if existing.request != operation.request:
                 raise IdempotencyConflict(operation.key)
             return
-        self._uow.staged.intents[operation.key] = operation
+        self._session.staged.intents[operation.key] = operation
 
     def record_intents(self, operations: tuple[Operation, ...]) -> None:
         """Log new intents without reading: a taken key fails the commit (O4)."""
         for operation in operations:
-            self._uow.staged.intents[operation.key] = operation
+            self._session.staged.intents[operation.key] = operation
 
     def record_outcome(self, key: str, result: ProcessorResult, at: datetime) -> Operation:
         existing = self.get(key)
@@ -176,32 +176,32 @@ class _Operations:
         if not existing.awaiting:
             return existing
         resolved = existing.resolved(result, at)
-        if key in self._uow.staged.intents:
-            self._uow.staged.intents[key] = resolved
+        if key in self._session.staged.intents:
+            self._session.staged.intents[key] = resolved
         else:
-            self._uow.staged.outcomes[key] = (resolved, False)
+            self._session.staged.outcomes[key] = (resolved, False)
         return resolved
 
     def settle(self, operation: Operation) -> None:
         """Store ``operation``'s outcome; the commit fails if another unit settled it first."""
-        self._uow.staged.outcomes[operation.key] = (operation, True)
+        self._session.staged.outcomes[operation.key] = (operation, True)
 
     def attempts(self, order_id: str, name: str) -> tuple[Operation, ...]:
-        found = {op.key: op for op in self._uow.backend.attempts(order_id, name)}
+        found = {op.key: op for op in self._session.backend.attempts(order_id, name)}
         for op in self._staged():
             if op.order_id == order_id and op.name == name:
                 found[op.key] = op
         return tuple(sorted(found.values(), key=lambda op: op.attempt))
 
     def for_order(self, order_id: str) -> tuple[Operation, ...]:
-        found = {op.key: op for op in self._uow.backend.operations_of(order_id)}
+        found = {op.key: op for op in self._session.backend.operations_of(order_id)}
         for op in self._staged():
             if op.order_id == order_id:
                 found[op.key] = op
         return tuple(found.values())
 
     def in_doubt(self, order_id: str | None = None) -> tuple[Operation, ...]:
-        found = {op.key: op for op in self._uow.backend.operations_in_doubt(order_id)}
+        found = {op.key: op for op in self._session.backend.operations_in_doubt(order_id)}
         for op in self._staged():
             if order_id is not None and op.order_id != order_id:
                 continue
@@ -212,27 +212,27 @@ class _Operations:
         return tuple(found.values())
 
     def _staged(self) -> list[Operation]:
-        staged = self._uow.staged
+        staged = self._session.staged
         return [*staged.intents.values(), *(op for op, _ in staged.outcomes.values())]
 
 
 class _Outbox:
-    __slots__ = ("_uow",)
+    __slots__ = ("_session",)
 
-    def __init__(self, uow: _Session) -> None:
-        self._uow = uow
+    def __init__(self, session: _Session) -> None:
+        self._session = session
 
     def add(self, voucher: Voucher) -> None:
-        self._uow.staged.vouchers.setdefault(voucher.voucher_id, voucher)
+        self._session.staged.vouchers.setdefault(voucher.voucher_id, voucher)
 
     def pending(self) -> tuple[Voucher, ...]:
-        found = {v.voucher_id: v for v in self._uow.backend.pending_vouchers()}
-        for voucher_id, voucher in self._uow.staged.vouchers.items():
+        found = {v.voucher_id: v for v in self._session.backend.pending_vouchers()}
+        for voucher_id, voucher in self._session.staged.vouchers.items():
             found.setdefault(voucher_id, voucher)
-        return tuple(v for k, v in found.items() if k not in self._uow.staged.posted)
+        return tuple(v for k, v in found.items() if k not in self._session.staged.posted)
 
     def mark_posted(self, voucher_id: str) -> None:
-        self._uow.staged.posted.add(voucher_id)
+        self._session.staged.posted.add(voucher_id)
 
 
 class _Session:
