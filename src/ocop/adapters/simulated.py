@@ -52,6 +52,7 @@ from ocop.adapters._simulated_records import (
     Request,
 )
 from ocop.adapters._simulated_rules import Answer, SimulatedRules
+from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification
@@ -130,14 +131,14 @@ class SimulatedProcessor(SimulatedRules):
     def script(self, kind: str, *outcomes: str) -> None:
         """Queue outcomes for the next calls of ``kind`` (default: approve)."""
         if kind not in KINDS:
-            raise InvalidInput(f"unknown call kind {kind!r}; one of {', '.join(KINDS)}")
+            raise InvalidInput(f"unknown call kind {quoted(kind)}; one of {', '.join(KINDS)}")
         outcomes = outcomes or ("approve",)
         for outcome in outcomes:
             if outcome == "pending" and kind not in PENDING_KINDS:
                 raise InvalidInput(f"only {', '.join(PENDING_KINDS)} calls can be answered pending")
             if outcome not in (*SCRIPTS, "pending"):
                 raise InvalidInput(
-                    f"unknown script {outcome!r}; one of {', '.join(SCRIPTS)}, pending"
+                    f"unknown script {quoted(outcome)}; one of {', '.join(SCRIPTS)}, pending"
                 )
         with self._lock:
             self._scripts[kind].extend(outcomes)

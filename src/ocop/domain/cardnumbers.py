@@ -134,3 +134,11 @@ def mask(text: str) -> str:
     if text.isprintable():
         return text
     return _without_cards("".join(char if char.isprintable() else _escaped(char) for char in text))
+
+
+def quoted(value: object) -> str:
+    """``value`` in quotes for a message: a string masked (:func:`mask`), anything else as
+    its repr. ``repr()`` of a string would escape a control character first, and the
+    escape's digits (``\\x85``) would run on into a card number after it, hiding it from
+    the masking of the whole message."""
+    return f"'{mask(value)}'" if isinstance(value, str) else repr(value)

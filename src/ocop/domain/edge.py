@@ -56,6 +56,29 @@ def check_id(value: object, argument: str) -> str:
     return value
 
 
+#: The longest text ocop accepts from a processor (a token, a reference, a notification's
+#: id), in characters: processors' own ids are longer than ocop's.
+MAX_REFERENCE_LENGTH = 512
+
+
+def check_reference(value: object, argument: str, *, optional: bool = False) -> str:
+    """A processor's id or reference: 1 to :data:`MAX_REFERENCE_LENGTH` printable
+    characters holding no card number (``optional``: "" too, for one not given)."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{argument} must be a string, not {_kind(value)}",
+                              argument=argument)  # fmt: skip
+    if optional and value == "":
+        return value
+    if len(value) <= MAX_REFERENCE_LENGTH and contains_card_number(value):
+        raise CardNumberRefused(argument)
+    if len(value) > MAX_REFERENCE_LENGTH or not value.strip() or not value.isprintable():
+        raise InvalidArgument(
+            f"{argument} must be 1 to {MAX_REFERENCE_LENGTH} printable characters",
+            argument=argument,
+        )
+    return value
+
+
 def check_optional_id(value: object, argument: str) -> str | None:
     return None if value is None else check_id(value, argument)
 
@@ -175,6 +198,11 @@ valid_optional_text = _validator(_optional_text)
 valid_money = _validator(check_money)
 valid_optional_money = _validator(check_optional_money)
 valid_bool = _validator(check_bool)
+#: attrs validators: a processor's id or reference; the same, or "" (not given).
+valid_reference = _validator(check_reference)
+valid_optional_reference = _validator(
+    lambda value, argument: check_reference(value, argument, optional=True)
+)
 
 
 def instance_of(kind: type[Any]) -> _Validator:

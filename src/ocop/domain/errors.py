@@ -46,7 +46,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ocop.domain.cardnumbers import mask
+from ocop.domain.cardnumbers import mask, quoted
 
 
 def _masked(value: object) -> Any:
@@ -112,7 +112,7 @@ class UnknownInvoice(InvalidInput):
     """``invoices=`` names an invoice the order does not have (rule E1)."""
 
     def __init__(self, order_id: str, invoice_id: str) -> None:
-        super().__init__(f"order {order_id!r} has no invoice {invoice_id!r}")
+        super().__init__(f"order {quoted(order_id)} has no invoice {quoted(invoice_id)}")
         self.order_id = order_id
         self.invoice_id = invoice_id
 
@@ -133,7 +133,7 @@ class UnknownCurrency(InvalidInput):
     """A currency code that is not an active ISO 4217 code with minor units (V7)."""
 
     def __init__(self, code: str, *, why: str = "") -> None:
-        super().__init__(f"unknown currency code {code!r}" + (f": {why}" if why else ""))
+        super().__init__(f"unknown currency code {quoted(code)}" + (f": {why}" if why else ""))
         self.code = code
 
 
@@ -195,13 +195,13 @@ class NotFound(OcopError, LookupError):
 
 class OrderNotFound(NotFound):
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"no order {order_id!r}")
+        super().__init__(f"no order {quoted(order_id)}")
         self.order_id = order_id
 
 
 class LineNotFound(NotFound):
     def __init__(self, line_id: str) -> None:
-        super().__init__(f"no payment line {line_id!r}")
+        super().__init__(f"no payment line {quoted(line_id)}")
         self.line_id = line_id
 
 
@@ -209,7 +209,9 @@ class InstrumentNotFound(NotFound):
     """No saved instrument with this id for this customer (rule T1)."""
 
     def __init__(self, instrument_id: str, customer_id: str) -> None:
-        super().__init__(f"customer {customer_id!r} has no saved instrument {instrument_id!r}")
+        super().__init__(
+            f"customer {quoted(customer_id)} has no saved instrument {quoted(instrument_id)}"
+        )
         self.instrument_id = instrument_id
         self.customer_id = customer_id
 
@@ -230,7 +232,7 @@ class DraftAlreadySubmitted(IllegalTransition):
 
     def __init__(self, order_id: str) -> None:
         super().__init__(
-            f"this draft of order {order_id!r} was submitted already; "
+            f"this draft of order {quoted(order_id)} was submitted already; "
             "begin a new completion to change its payments again",
             order_id=order_id,
         )
@@ -253,7 +255,7 @@ class DuplicateOrder(OcopError):
     """An order with this id already exists."""
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"order {order_id!r} already exists")
+        super().__init__(f"order {quoted(order_id)} already exists")
         self.order_id = order_id
 
 
@@ -261,7 +263,7 @@ class ConcurrentUpdate(OcopError):
     """Another unit of work changed the order first (rule O5); reload and retry."""
 
     def __init__(self, order_id: str) -> None:
-        super().__init__(f"order {order_id!r} was changed by someone else; reload and retry")
+        super().__init__(f"order {quoted(order_id)} was changed by someone else; reload and retry")
         self.order_id = order_id
 
 
@@ -274,7 +276,7 @@ class OperationInDoubt(OcopError):
 
     def __init__(self, order_id: str, keys: tuple[str, ...]) -> None:
         super().__init__(
-            f"order {order_id!r} has {len(keys)} processor operation(s) in doubt; "
+            f"order {quoted(order_id)} has {len(keys)} processor operation(s) in doubt; "
             "run recover() before moving money on it"
         )
         self.order_id = order_id
@@ -285,7 +287,7 @@ class IdempotencyConflict(OcopError):
     """An operation key replayed with a different request (rule O4)."""
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"operation key {key!r} was already used for a different request")
+        super().__init__(f"operation key {quoted(key)} was already used for a different request")
         self.key = key
 
 

@@ -16,6 +16,13 @@ from datetime import datetime
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
+from ocop.domain.edge import (
+    instance_of,
+    valid_bool,
+    valid_optional_money,
+    valid_optional_reference,
+    valid_reference,
+)
 from ocop.domain.enums import Members
 from ocop.domain.errors import InvalidInput
 from ocop.domain.money import Money
@@ -43,6 +50,22 @@ def _moment(instance: object, attribute: attrs.Attribute[datetime], value: datet
         raise InvalidInput(f"{attribute.name} must be a timezone-aware datetime")
 
 
+def _key(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """An operation key (as long as the ids it is made of need): printable text with no
+    card number; "" when the processor named none (the notification then matches nothing
+    and is kept for review, N2)."""
+    if not isinstance(value, str) or not value.isprintable():
+        raise InvalidInput(f"{attribute.name} must be an operation key: printable text")
+    validate_no_card_data(instance, attribute, value)
+
+
+def _reason(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """The processor's words: a string with no card number (printed masked, E2)."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{attribute.name} must be a string")
+    validate_no_card_data(instance, attribute, value)
+
+
 @attrs.frozen(kw_only=True)
 class Notification:
     """One notification from a processor.
@@ -67,15 +90,15 @@ class Notification:
     for its key, already approved.
     """
 
-    notification_id: str = attrs.field(validator=validate_no_card_data)
-    event: NotificationEvent
-    key: str = attrs.field(validator=validate_no_card_data)
+    notification_id: str = attrs.field(validator=valid_reference)
+    event: NotificationEvent = attrs.field(validator=instance_of(NotificationEvent))
+    key: str = attrs.field(validator=_key)
     at: datetime = attrs.field(validator=_moment)
-    success: bool = True
-    reference: str = attrs.field(default="", validator=validate_no_card_data)
-    amount: Money | None = None
-    reason: str = attrs.field(default="", validator=validate_no_card_data)
-    dispute: str = attrs.field(default="", validator=validate_no_card_data)
+    success: bool = attrs.field(default=True, validator=valid_bool)
+    reference: str = attrs.field(default="", validator=valid_optional_reference)
+    amount: Money | None = attrs.field(default=None, validator=valid_optional_money)
+    reason: str = attrs.field(default="", validator=_reason)
+    dispute: str = attrs.field(default="", validator=valid_optional_reference)
 
 
 @attrs.frozen(kw_only=True)

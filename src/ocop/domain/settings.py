@@ -15,8 +15,9 @@ Invalid settings raise :class:`InvalidSettings` and nothing is applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 import attrs
 
@@ -43,16 +44,21 @@ DISCOURAGED_OFF = (
 REQUIRED_ON = tuple(name for name in _PREREQUISITES if name not in DISCOURAGED_OFF)
 
 
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidSettings(f"{attribute.name} must be True or False")
+
+
 @attrs.frozen(kw_only=True)
 class Features:
     """The feature switches. Defaults: every feature on, OCOP on."""
 
-    omni_channel_payments: bool = True
-    unified_journal_defaults: bool = True
-    duplicate_payment_protection: bool = True
-    refunds_over_multiple_captures: bool = True
-    manual_void_of_expired_authorizations: bool = True
-    omni_channel_order_payments: bool = True
+    omni_channel_payments: bool = attrs.field(default=True, validator=_flag)
+    unified_journal_defaults: bool = attrs.field(default=True, validator=_flag)
+    duplicate_payment_protection: bool = attrs.field(default=True, validator=_flag)
+    refunds_over_multiple_captures: bool = attrs.field(default=True, validator=_flag)
+    manual_void_of_expired_authorizations: bool = attrs.field(default=True, validator=_flag)
+    omni_channel_order_payments: bool = attrs.field(default=True, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
         if self.omni_channel_order_payments:
@@ -99,15 +105,10 @@ class CompletionPolicy:
 
     overpaid_threshold_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
     underpaid_threshold_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
-    allow_out_of_balance: bool = False
+    allow_out_of_balance: bool = attrs.field(default=False, validator=_flag)
     check_hold_threshold: Money | None = attrs.field(default=None, validator=_threshold)
     check_hold_days: int = attrs.field(default=0, validator=_days)
-    completion_for_call_center: bool = True
-
-
-def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidSettings(f"{attribute.name} must be True or False")
+    completion_for_call_center: bool = attrs.field(default=True, validator=_flag)
 
 
 def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -167,6 +168,12 @@ class JournalNames:
 
     def __attrs_post_init__(self) -> None:
         for mapping in (self.channel_payment, self.channel_refund):
+            if not isinstance(mapping, tuple) or not all(
+                isinstance(pair, tuple) and len(pair) == 2 for pair in mapping
+            ):
+                raise InvalidSettings(
+                    "channel journal names are a tuple of (channel, journal name) pairs"
+                )
             names = dict(mapping)
             if set(names) != set(_CHANNEL_NAMES) or not all(
                 isinstance(v, str) and v.strip() for v in names.values()
@@ -182,11 +189,15 @@ class JournalNames:
 class RefundPolicy:
     """Refund rules R3, R4."""
 
-    allow_unlinked_refunds: bool = True
+    allow_unlinked_refunds: bool = attrs.field(default=True, validator=_flag)
     fallback_method: PaymentMethod = PaymentMethod.CUSTOMER_ACCOUNT
 
     def __attrs_post_init__(self) -> None:
-        if self.fallback_method not in (PaymentMethod.CHECK, PaymentMethod.CUSTOMER_ACCOUNT):
+        # A member, not a string equal to one (the enumerations are their members).
+        if not isinstance(self.fallback_method, PaymentMethod) or self.fallback_method not in (
+            PaymentMethod.CHECK,
+            PaymentMethod.CUSTOMER_ACCOUNT,
+        ):
             raise InvalidSettings("the fallback refund method is check or customer_account")
 
 
@@ -235,6 +246,31 @@ class DepositPolicy:
     cancellation_charge_percent: Decimal = attrs.field(default=Decimal(0), validator=_percent)
 
 
+def _part(kind: type[object]) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """attrs validator: the field holds a ``kind`` (a part of the settings)."""
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind):
+            raise InvalidSettings(f"{attribute.name} must be a {kind.__name__}")
+
+    return validate
+
+
+def _operations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """F3: a tuple of (payment method, POS operation number) pairs."""
+    if not isinstance(value, tuple) or not all(
+        isinstance(pair, tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], PaymentMethod)
+        and isinstance(pair[1], int)
+        and not isinstance(pair[1], bool)
+        for pair in value
+    ):
+        raise InvalidSettings(
+            f"{attribute.name} must be a tuple of (PaymentMethod, POS operation number) pairs"
+        )
+
+
 #: POS operations for the methods ocop knows (rule F3).
 DEFAULT_METHOD_OPERATIONS: tuple[tuple[PaymentMethod, int], ...] = tuple(
     (method, method.pos_operation) for method in PaymentMethod
@@ -245,14 +281,20 @@ DEFAULT_METHOD_OPERATIONS: tuple[tuple[PaymentMethod, int], ...] = tuple(
 class Settings:
     """Everything configurable. :meth:`default` has every feature on and OCOP on."""
 
-    features: Features = Features()
-    completion: CompletionPolicy = CompletionPolicy()
-    authorization: AuthorizationPolicy = AuthorizationPolicy()
-    journals: JournalNames = JournalNames()
-    refunds: RefundPolicy = RefundPolicy()
-    deposits: DepositPolicy = DepositPolicy()
-    allow_saving_payment_information: bool = True
-    method_operations: tuple[tuple[PaymentMethod, int], ...] = DEFAULT_METHOD_OPERATIONS
+    features: Features = attrs.field(default=Features(), validator=_part(Features))
+    completion: CompletionPolicy = attrs.field(
+        default=CompletionPolicy(), validator=_part(CompletionPolicy)
+    )
+    authorization: AuthorizationPolicy = attrs.field(
+        default=AuthorizationPolicy(), validator=_part(AuthorizationPolicy)
+    )
+    journals: JournalNames = attrs.field(default=JournalNames(), validator=_part(JournalNames))
+    refunds: RefundPolicy = attrs.field(default=RefundPolicy(), validator=_part(RefundPolicy))
+    deposits: DepositPolicy = attrs.field(default=DepositPolicy(), validator=_part(DepositPolicy))
+    allow_saving_payment_information: bool = attrs.field(default=True, validator=_flag)
+    method_operations: tuple[tuple[PaymentMethod, int], ...] = attrs.field(
+        default=DEFAULT_METHOD_OPERATIONS, validator=_operations
+    )
     #: The reason codes a manual hold may give (S4).
     hold_reasons: tuple[str, ...] = attrs.field(default=DEFAULT_HOLD_REASONS,
                                                 validator=_reason_codes)  # fmt: skip
@@ -276,6 +318,9 @@ class Settings:
         unknown = set(switches) - set(attrs.fields_dict(Features))
         if unknown:
             raise InvalidSettings(f"unknown feature(s): {', '.join(sorted(unknown))}")
+        not_flags = sorted(name for name, on in switches.items() if not isinstance(on, bool))
+        if not_flags:
+            raise InvalidSettings(f"features are True or False: {', '.join(not_flags)}")
         wanted = {**attrs.asdict(self.features), **switches}
         if wanted["omni_channel_order_payments"] and not self.ocop:
             missing = [name for name in _PREREQUISITES if not wanted[name]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import (
     ConnectorMismatch,
     FeatureDisabled,
@@ -20,7 +21,7 @@ def require_call_center_user(actor: Actor, action: str) -> None:
     if not isinstance(actor, Actor) or not actor.call_center_user:
         actor_id = getattr(actor, "actor_id", "?")
         raise PermissionDenied(
-            f"{action} needs a call center user; {actor_id!r} is not one",
+            f"{action} needs a call center user; {quoted(actor_id)} is not one",
             actor_id=actor_id,
             action=action,
         )
@@ -29,7 +30,7 @@ def require_call_center_user(actor: Actor, action: str) -> None:
 def require_permission(actor: Actor, permission: str, action: str) -> None:
     if not actor.may(permission):
         raise PermissionDenied(
-            f"{action} needs the {permission!r} permission",
+            f"{action} needs the {quoted(permission)} permission",
             actor_id=actor.actor_id,
             action=action,
         )
