@@ -204,8 +204,8 @@ def execute(
         raise
     if not answers:
         return order, planned
-    order, settled = settle(ports, order.order_id, answers, order=order)
-    return order, tuple(settled.get(op.key, op) for op in planned)
+    settled = settle(ports, order.order_id, answers, order=order)
+    return settled.order, tuple(settled.outcomes.get(op.key, op) for op in planned)
 
 
 def _reuses(step: steps.Step, settings: Settings) -> bool:
@@ -286,18 +286,32 @@ def _record_intents(
     return committed.orders[order_id], tuple(planned)
 
 
+@attrs.frozen
+class Settled:
+    """What :func:`settle` stored: the order as committed, each key's operation as settled
+    (by this call, or before it by another), and the keys this call settled over an
+    answer stored as pending (N1): their capture or refund was taken back if it failed."""
+
+    order: Order
+    outcomes: dict[str, Operation]
+    from_pending: frozenset[str] = frozenset()
+
+
 def settle(
     ports: Ports,
     order_id: str,
     answers: Sequence[tuple[Operation, ProcessorResult]],
     *,
     order: Order | None = None,
-) -> tuple[Order, dict[str, Operation]]:
+) -> Settled:
     """Commit the outcomes with their effect on the order and its vouchers, once (O2).
 
     ``order``: the order as this worker committed it with the intents. If another unit
     of work changed the order or settled one of the operations first (a ``recover()``
     running at the same time), the order is read again and what is settled is kept.
+    Each outcome applies to the operation as stored, whatever copy the caller read: one
+    recorded pending in between is settled as pending operations are (a failure takes
+    back its capture or refund), and a second pending answer for it changes nothing.
     """
     for attempt in range(RETRIES):
         try:
@@ -316,7 +330,7 @@ def _settle_once(
     order_id: str,
     answers: Sequence[tuple[Operation, ProcessorResult]],
     order: Order | None,
-) -> tuple[Order, dict[str, Operation]]:
+) -> Settled:
     at = ports.clock.now()
     with ports.store.unit_of_work() as uow:
         reread = order is None
@@ -324,20 +338,25 @@ def _settle_once(
         outcomes: dict[str, Operation] = {}
         known: list[tuple[Operation, ProcessorResult]] = []
         for op, result in answers:
-            stored = uow.operations.get(op.key) if reread else op
-            if stored is not None and not stored.awaiting:
+            # The operation as stored, not the caller's copy: another worker, a recovery or
+            # a notification may have recorded a pending answer since that copy was read.
+            stored = (uow.operations.get(op.key) if reread else op) or op
+            if not stored.awaiting:
                 outcomes[op.key] = stored  # settled already (by recovery, or another worker)
                 if stored.outcome is not result.outcome and result.outcome is not Outcome.UNKNOWN:
                     log.error("answer %s for %s differs from the %s already settled: reconcile "
                               "it by hand", result.outcome.value, op.key,
                               stored.outcome.value if stored.outcome else "-")  # fmt: skip
                 continue
-            resolved = op.resolved(result, at)
+            if stored.outcome is Outcome.PENDING and not result.outcome.definitive:
+                outcomes[op.key] = stored  # pending already: a second such answer adds nothing
+                continue
+            resolved = stored.resolved(result, at)
             uow.operations.settle(resolved)
             outcomes[op.key] = resolved
-            known.append((op, result))
+            known.append((stored, result))
         if not known:
-            return current, outcomes  # everything was settled by someone else
+            return Settled(current, outcomes)  # everything was settled by someone else
         decided = [(op, result) for op, result in known if result.outcome is not Outcome.UNKNOWN]
         applied = apply_outcomes(current, decided, ports.settings, at)
         uow.orders.update(applied.order)
@@ -345,7 +364,8 @@ def _settle_once(
             uow.outbox.add(voucher)
         committed = uow.commit()
     post(ports, committed.vouchers)
-    return committed.orders[order_id], outcomes
+    pending = frozenset(op.key for op, _ in known if op.outcome is Outcome.PENDING)
+    return Settled(committed.orders[order_id], outcomes, pending)
 
 
 # -- the processor ------------------------------------------------------------------------

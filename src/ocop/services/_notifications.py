@@ -44,26 +44,28 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
     if result is None:
         return _kept(ports, notification, f"a notification that does not match {op.key}")
     try:
-        _, settled = settle(ports, op.order_id, [(op, result)])
+        settled = settle(ports, op.order_id, [(op, result)])
     except StorageError:
         raise
     except OcopError:
         # The order refuses the outcome (an answer ocop cannot apply): a person looks.
         log.exception("notification %s could not be applied", notification.notification_id)
         return _kept(ports, notification, f"a notification {op.key} could not be applied to")
-    mine = settled.get(op.key)
+    mine = settled.outcomes.get(op.key)
     if mine is None or mine.result is not result:
         # Settled first by another delivery, or by a recovery, just now.
         return NotificationResult(duplicate=True, order_id=op.order_id, key=op.key)
     failed = not notification.success
-    if failed and op.outcome is Outcome.PENDING and isinstance(op.step, steps.Void | steps.Adjust):
+    # Pending when settled: as read here, or recorded pending since (by the live call).
+    was_pending = op.key in settled.from_pending
+    if failed and was_pending and isinstance(op.step, steps.Void | steps.Adjust):
         # The order counted it as done: a person must look at the authorization.
         _kept(ports, notification, f"a failed pending {op.kind.value}")
     undone = failed and isinstance(op.step, steps.Capture | steps.DepositCapture | steps.Refund)
     log.info("notification %s settled %s as %s", notification.notification_id, op.key,
              result.outcome.value)  # fmt: skip
     return NotificationResult(applied=True, order_id=op.order_id, key=op.key,
-                              undone=undone and op.outcome is Outcome.PENDING)  # fmt: skip
+                              undone=undone and was_pending)  # fmt: skip
 
 
 def _result(ports: Ports, op: Operation, notification: Notification) -> ProcessorResult | None:
