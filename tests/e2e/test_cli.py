@@ -97,6 +97,20 @@ def test_main_returns_zero_for_demo(capsys: object) -> None:
     assert main(["demo"]) == 0
 
 
+def test_a_reader_that_goes_away_ends_the_output_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ocop demo | head -1``: once the reader has closed the pipe, the command stops
+    with status 1 and writes no traceback (a ``BrokenPipeError`` escaped before)."""
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as closed_pipe, capsys.disabled():
+        monkeypatch.setattr(sys, "stdout", closed_pipe)
+        assert main(["demo"]) == 1
+        closed_pipe.write("more output goes nowhere\n")  # stdout now leads to the null device
+        closed_pipe.flush()
+
+
 # -- the operations commands ----------------------------------------------------------------
 
 

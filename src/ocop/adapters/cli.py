@@ -61,6 +61,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except OcopError as error:
         print(f"ocop {args.command}: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, InvalidInput) else 1
+    except BrokenPipeError:
+        # The reader went away (``ocop show SO-1 | head -1``): stop quietly, as Unix tools
+        # do. What is left in the buffer goes nowhere, so exiting does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -225,8 +231,9 @@ def _show(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
 
 def _summary(order: Order) -> str:
     customer = order.customer.customer_id or "guest"
-    flags = " (cancelled)" if order.cancelled else ""
-    flags += " (needs completion)" if order.needs_completion else ""
+    # What the status does not say already (a held order may also need completion).
+    waiting = order.needs_completion and order.status is not OrderStatus.PENDING_COMPLETION
+    flags = " (needs completion)" if waiting else ""
     return (
         f"order {order.order_id}: {order.status.value}{flags}\n"
         f"channel {order.channel.value}, {order.payments_type.value} payments, "
