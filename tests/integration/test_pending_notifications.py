@@ -154,6 +154,21 @@ def test_a_failed_pending_void_is_kept_for_review(
     assert bo.notifications_for_review() == (note,)
 
 
+def test_a_failed_pending_void_found_by_recovery_is_for_reconciliation(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """The same failure, its notification lost: the recovery that learns it resolves the
+    void and lists it for reconciliation by hand (the order counted it as done)."""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    (note,) = sim.settle_pending("decline")  # never delivered
+    report = bo.recover()
+    assert report.resolved == report.for_reconciliation == (note.key,)
+    assert bo.recover().for_reconciliation == ()  # said once: the void is settled now
+
+
 def test_a_notification_decides_an_authorization_in_doubt(
     world: tuple[BackOffice, SimulatedProcessor],
 ) -> None:

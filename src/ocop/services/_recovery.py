@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import attrs
 
+from ocop.domain import steps
 from ocop.domain.errors import IllegalTransition, OcopError
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.ports import Ports
@@ -34,7 +35,9 @@ class RecoveryReport:
     processor accepted and has not settled yet (N1: a notification will, or a later
     recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
     decide (N3: the processor no longer knows them, or they are past its key lifetime,
-    or cannot be replayed): reconcile them by hand with the processor's records.
+    or cannot be replayed), and pending voids or amount updates that the processor
+    refused in the end (the order counted them as done, as a notification of the same
+    failure is kept for review): reconcile them by hand with the processor's records.
     """
 
     resolved: tuple[str, ...] = ()
@@ -72,13 +75,17 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
             still.append(op.key)
             continue
         try:
-            settle(ports, op.order_id, [(op, result)])
+            settled = settle(ports, op.order_id, [(op, result)])
         except OcopError:
             log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)
             unapplied.append(op.key)
             continue
         log.info("resolved %s as %s", op.key, result.outcome.value)
         resolved.append(op.key)
+        if _refused_after_pending(op, result, settled.from_pending):
+            log.error("%s: the processor refused it after answering pending; the order "
+                      "counted it as done: reconcile it by hand", op.key)  # fmt: skip
+            manual.append(op.key)
         orders.append(op.order_id)
     renewals = finish_renewals(ports, orders, holder) if orders else ()
     return RecoveryReport(
@@ -90,6 +97,15 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
         pending=tuple(pending),
         for_reconciliation=tuple(manual),
     )
+
+
+def _refused_after_pending(
+    op: Operation, result: ProcessorResult, from_pending: frozenset[str]
+) -> bool:
+    """A void or amount update answered pending, then refused: the order counted it as
+    done (N1) and is left so, for a person to look at the authorization."""
+    failed = not result.outcome.moves_money
+    return failed and op.key in from_pending and isinstance(op.step, steps.Void | steps.Adjust)
 
 
 def ask(ports: Ports, op: Operation) -> ProcessorResult | None:

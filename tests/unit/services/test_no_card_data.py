@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 
 import attrs
@@ -95,7 +96,8 @@ def test_the_cvv_is_never_stored_logged_or_shown(caplog: pytest.LogCaptureFixtur
         "orders": repr([world.bo.order(order_id) for order_id in ("SO-1", "SO-2", "SO-3")]),
     }
     for place, text in places.items():
-        assert CVV not in text, place
+        # Objects' addresses ("<lock object at 0x7f…9371…>") are no CVV: they vary by run.
+        assert CVV not in re.sub(r" at 0x[0-9a-f]+", " at 0x…", text), place
 
 
 def test_a_saved_card_payment_does_not_show_its_cvv() -> None:
