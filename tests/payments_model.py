@@ -250,6 +250,9 @@ class InvoiceRun:
     failed: list[str] = field(default_factory=list)
     in_doubt: bool = False
     expired: bool = False
+    #: I2: a single capture released the rest of a line's authorization, and its card
+    #: cannot be authorized again
+    short: bool = False
     new_payment: bool = False
 
 
@@ -435,7 +438,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         if m.approved and remaining > 0:
             for line in m.lines:
                 if line.is_card and line.active:
-                    self._reauthorize_released(m, line)
+                    self._reauthorize_released(run, line)
         parts = self._plan(m, remaining)
         for line, part in parts:
             if run.in_doubt:
@@ -450,6 +453,9 @@ class ModelLifecycle(RuleBasedStateMachine):
                 )
         if run.expired:
             m.holds.add(HoldCode.AUTHORIZATION_EXPIRED)
+        if run.short and m.paid != m.total:  # out of balance (the defaults: no tolerance)
+            m.holds.add(HoldCode.OUT_OF_BALANCE)
+            run.new_payment = True
 
     def _plan(self, m: MOrder, amount: int) -> list[tuple[MLine, int]]:
         """I1: prepayments first, then card lines in line order, each up to its capturable."""
@@ -462,12 +468,16 @@ class ModelLifecycle(RuleBasedStateMachine):
                 amount -= part
         return parts
 
-    def _reauthorize_released(self, m: MOrder, line: MLine) -> None:
-        """I2: a line that lost its authorization to a single capture gets the rest again."""
+    def _reauthorize_released(self, run: InvoiceRun, line: MLine) -> None:
+        """I2: a line that lost its authorization to a single capture gets the rest again;
+        with a card that cannot be authorized again, the run ends short."""
         assert line.card is not None
         missing = line.amount - line.captured - line.open
-        if missing > 0 and line.card.reusable and line.open == 0:
-            self._authorize(m, line, missing)
+        if missing > 0 and line.open == 0:
+            if line.card.reusable:
+                self._authorize(run.order, line, missing)
+            else:
+                run.short = True
 
     def _capture_line(self, run: InvoiceRun, line: MLine, part: int) -> None:
         m = run.order
@@ -488,7 +498,7 @@ class ModelLifecycle(RuleBasedStateMachine):
             run.expired = False
         step = _capture_step(line, run.invoice_id)
         if step in m.approved_steps:
-            self._reauthorize_released(m, line)  # the step already happened (I4)
+            self._reauthorize_released(run, line)  # the step already happened (I4)
             return
         key = m.key(step)
         fault = run.fault
@@ -496,7 +506,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         if fault == "approve":
             m.approved_steps.add(step)
             self._record_capture(m, line, key, run.invoice_id, part)
-            self._reauthorize_released(m, line)
+            self._reauthorize_released(run, line)
         elif fault == "decline":
             run.failed.append(line.line_id)
             if run.pickup:
@@ -523,6 +533,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         m.approved_steps.add(step)
         self._record_capture(m, line, m.key(step), run.invoice_id, part)
         run.failed = [x for x in run.failed if x != line.line_id]
+        self._reauthorize_released(run, line)  # as after a first capture (I2)
 
     def _check_invoice(self, run: InvoiceRun, amount: int, result: InvoiceResult) -> None:
         m = run.order

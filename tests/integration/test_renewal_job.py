@@ -181,6 +181,24 @@ def test_retry_declined_authorizes_a_declined_line_again_and_ends_its_hold(site:
     assert [r.hold.code for r in order.released_holds] == [HoldCode.AUTHORIZATION_EXPIRED]
 
 
+def test_retry_declined_retries_a_card_declined_when_the_order_was_placed(site: Site) -> None:
+    """A card declined at placing leaves its order on PAYMENT_DECLINED and, short of its
+    total, OUT_OF_BALANCE holds: the retry authorizes it again and ends both."""
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo = site.back_office(retrying)
+    site.sim.script("authorize", "decline")
+    placed = place(bo, "SO-1")
+    assert {h.code for h in placed.holds} == {HoldCode.PAYMENT_DECLINED, HoldCode.OUT_OF_BALANCE}
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    order = bo.order("SO-1")
+    assert order.approved
+    assert order.lines[0].status is LineStatus.AUTHORIZED
+    assert {r.hold.code for r in order.released_holds} == {
+        HoldCode.PAYMENT_DECLINED,
+        HoldCode.OUT_OF_BALANCE,
+    }
+
+
 def test_open_authorizations_of_cancelled_and_fully_invoiced_orders_are_voided(
     site: Site,
 ) -> None:

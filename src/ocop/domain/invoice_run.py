@@ -13,6 +13,7 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import keys, steps
+from ocop.domain.holds import out_of_balance
 from ocop.domain.invoicing import (
     AuthorizationAge,
     age_of,
@@ -124,6 +125,10 @@ _Task = (
 
 
 _NOT_REUSABLE = "the authorization expired and the card cannot be authorized again"
+_RELEASED = (
+    "a single capture released the rest of an authorization and the card cannot be "
+    "authorized again: a new payment is required"
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -132,8 +137,12 @@ class InvoiceRun:
 
     ``failed``: lines whose capture (or renewal) failed; ``in_doubt``: keys of calls
     whose outcome is unknown; ``expired``: an authorization expired and was not
-    renewed (the order gets an ``AUTHORIZATION_EXPIRED`` hold); ``new_payment``: a
-    pickup capture failed and its retry too (I6); ``uncovered``: what no payment covers.
+    renewed (the order gets an ``AUTHORIZATION_EXPIRED`` hold); ``short``: a single
+    capture released the rest of a line's authorization and the line's card cannot be
+    authorized again (I2), so the order may be out of balance (it then gets an
+    ``OUT_OF_BALANCE`` hold: a new payment is required); ``new_payment``: a pickup
+    capture failed and its retry too (I6), or ``short`` left the order out of balance;
+    ``uncovered``: what no payment covers.
     """
 
     invoice_id: str
@@ -143,6 +152,7 @@ class InvoiceRun:
     failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
     expired: bool = False
+    short: bool = False
     new_payment: bool = False
     uncovered: Money
     remaining: Money
@@ -184,12 +194,16 @@ class InvoiceRun:
                 goal, tasks = found, found.tasks
         if goal.tasks:
             goal = replaced(goal, tasks=())
+        held = order
         if goal.expired:
-            hold = Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
-                        reason="an authorization expired and could not be renewed",
-                        placed_at=ctx.now)  # fmt: skip
-            return Next(goal=goal, order=order.with_hold(hold), done=True)
-        return Next(goal=goal, done=True)
+            held = held.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
+                                       reason="an authorization expired and could not be renewed",
+                                       placed_at=ctx.now))  # fmt: skip
+        if goal.short and out_of_balance(held, ctx.settings):
+            held = held.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=_RELEASED,
+                                       placed_at=ctx.now))  # fmt: skip
+            goal = replaced(goal, new_payment=True)
+        return Next(goal=goal, order=None if held is order else held, done=True)
 
     def _then(self, rest: tuple[_Task, ...], *tasks: _Task, **changes: object) -> InvoiceRun:
         return replaced(self, tasks=(*tasks, *rest), **changes)
@@ -212,9 +226,10 @@ class InvoiceRun:
             case _Released(line_id=line_id):
                 line = order.line(line_id)
                 missing = line.amount - line.captured - line.authorized
-                if (line.card is None or not missing.is_positive() or not line.card.reusable
-                        or line.open_authorizations()):  # fmt: skip
+                if line.card is None or not missing.is_positive() or line.open_authorizations():
                     return None
+                if not line.card.reusable:  # the rest cannot be authorized again
+                    return replaced(self, tasks=rest, short=True)
                 return self._call(task, rest, authorize(line, line.card.value, missing))
             case _Cover():
                 parts, uncovered = plan_parts(order, self.remaining)
@@ -321,8 +336,9 @@ class InvoiceRun:
                 return goal
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount, retry=True):
                 goal, ok = goal._ok(op, line_id)
-                if ok:
-                    return replaced(goal, failed=tuple(x for x in goal.failed if x != line_id))
+                if ok:  # as after a first capture: what a single capture released (I2)
+                    goal = replaced(goal, failed=tuple(x for x in goal.failed if x != line_id))
+                    return goal._then(goal.tasks, _Released(line_id))
                 if not goal.in_doubt:
                     return replaced(goal, new_payment=True)
                 return goal

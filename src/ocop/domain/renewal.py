@@ -36,8 +36,13 @@ from ocop.domain.values import replaced
 
 __all__ = ["Renewal", "nothing_will_capture", "renew_before"]
 
-#: Holds a successful retry of a declined line may end (when their cause is gone).
-_ENDED_BY_RETRY = (HoldCode.AUTHORIZATION_EXPIRED, HoldCode.PAYMENT_DECLINED)
+#: Holds a successful retry of a declined line may end (when their cause is gone): a
+#: declined line leaves its order out of balance too, as a rule.
+_ENDED_BY_RETRY = (
+    HoldCode.AUTHORIZATION_EXPIRED,
+    HoldCode.PAYMENT_DECLINED,
+    HoldCode.OUT_OF_BALANCE,
+)
 
 
 def renew_before(now: datetime, policy: AuthorizationPolicy) -> datetime:

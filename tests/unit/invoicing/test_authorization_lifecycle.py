@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from ocop import HoldCode, IllegalTransition, LineStatus, OrderStatus
+from ocop import BackOffice, HoldCode, IllegalTransition, LineStatus, OrderStatus
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
 from worlds import World, by_card, card, usd
 
-from .conftest import assert_consistent, entries, kinds, place
+from .conftest import AGENT, assert_consistent, entries, kinds, place
 
 # -- I3: expiry and staleness ----------------------------------------------------------------
 
@@ -181,4 +183,67 @@ def test_a_declined_invoice_capture_outside_pickup_is_not_retried(world: World) 
     assert kinds(world.sim, "SO-1") == ["authorize"]
     assert result.failed == ("L1",)
     assert not result.new_payment_required
+    assert_consistent(world, "SO-1")
+
+
+def _single_capture(clock: ManualClock) -> World:
+    """A world whose processor closes an authorization at its first capture."""
+    sim = SimulatedProcessor(clock=clock, multi_capture=False)
+    return World(clock=clock, sim=sim, bo=BackOffice.in_memory(processor=sim, clock=clock))
+
+
+def test_a_released_rest_the_card_cannot_renew_holds_the_order_for_a_new_payment(
+    clock: ManualClock,
+) -> None:
+    """I2: a single capture released the rest, and the card's token cannot be authorized
+    again: the order is out of balance, so it is held (OUT_OF_BALANCE) and the invoice
+    says a new payment is required; the next invoice waits for it. A new card through
+    completion pays the rest, and the order is invoiced again."""
+    world = _single_capture(clock)
+    place(world.bo, "SO-1", "100.00", by_card("100.00", card(reusable=False)))
+    first = world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    assert [c.amount for c in first.captures] == [usd("30.00")]
+    assert first.new_payment_required
+    assert first.order.status is OrderStatus.ON_HOLD
+    assert [h.code for h in first.order.holds] == [HoldCode.OUT_OF_BALANCE]
+    assert kinds(world.sim, "SO-1") == ["authorize", "capture"]
+    with pytest.raises(IllegalTransition):
+        world.bo.invoice("SO-1", "INV-2", usd("70.00"))
+    # The call center takes the line down to what it captured and adds a card for the rest.
+    draft = world.bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("30.00"))
+    assert world.bo.submit(draft.add_card(card("tok_2", "2222"), usd("70.00"))).approved
+    second = world.bo.invoice("SO-1", "INV-2", usd("70.00"))
+    assert [(c.line_id, c.amount) for c in second.captures] == [("L2", usd("70.00"))]
+    assert not second.new_payment_required
+    assert second.order.received == usd("100.00")
+    assert_consistent(world, "SO-1")
+
+
+def test_a_released_rest_a_reusable_card_renews_leaves_the_order_approved(
+    clock: ManualClock,
+) -> None:
+    """I2, the usual way: the rest is authorized again with the card's token."""
+    world = _single_capture(clock)
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
+    first = world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    assert not first.new_payment_required
+    assert first.order.approved
+    assert kinds(world.sim, "SO-1") == ["authorize", "capture", "authorize"]
+    assert first.order.lines[0].authorized == usd("70.00")
+    assert_consistent(world, "SO-1")
+
+
+def test_a_pickup_retry_on_a_single_capture_authorization_renews_the_released_rest(
+    clock: ManualClock,
+) -> None:
+    """I6 with I2: the retry's new authorization is closed by its capture too, and the rest
+    of the line is authorized again, as after a first capture."""
+    world = _single_capture(clock)
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
+    world.sim.script("capture", "decline")
+    result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert [c.amount for c in result.captures] == [usd("50.00")]
+    assert kinds(world.sim, "SO-1") == ["authorize", "void", "authorize", "capture", "authorize"]
+    assert result.order.lines[0].authorized == usd("50.00")
+    assert result.order.approved
     assert_consistent(world, "SO-1")
