@@ -29,6 +29,7 @@ from ocop import (
     Customer,
     IdempotencyConflict,
     InvalidArgument,
+    Money,
     NotificationEvent,
     Order,
     Outcome,
@@ -43,6 +44,7 @@ from worlds import START, usd
 
 Adyen = pytest.importorskip("Adyen")
 
+from ocop.adapters._adyen_amounts import from_value  # noqa: E402
 from ocop.adapters.adyen import (  # noqa: E402
     AdyenConfig,
     AdyenProcessor,
@@ -565,3 +567,48 @@ def test_the_live_platform_needs_the_accounts_url_prefix() -> None:
     service = AdyenProcessor(config)._payments
     url = service.client._determine_api_url("live", f"{service.baseUrl}/payments")
     assert url == "https://abc123-Company-checkout-live.adyenpayments.com/checkout/v72/payments"
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "value"),
+    [
+        ("USD", "12.34", 1234),
+        ("JPY", "1000", 1000),
+        ("KWD", "1.250", 1250),
+        # Adyen's table gives these another number of decimals than ISO 4217
+        ("CLP", "10000", 1000000),
+        ("ISK", "5000", 500000),
+        ("CVE", "1000.00", 1000),
+        ("IDR", "150000.00", 150000),
+    ],
+)
+def test_amounts_go_to_adyen_in_its_own_minor_units_and_come_back_the_same(
+    emulator: AdyenEmulator, currency: str, amount: str, value: int
+) -> None:
+    """Adyen's currency codes page: CLP and ISK take two decimals, CVE and IDR none, unlike
+    ISO 4217. An authorization sends its amount so, and a webhook's amount reads back."""
+    money = Money.of(amount, currency)
+    approved = processor_for(emulator).authorize(f"SO-{currency}/k#1", stored_card(emulator), money)
+    assert approved.outcome is Outcome.APPROVED
+    assert approved.amount == money
+    booked = emulator.records()[-1]
+    assert (booked.value, booked.currency) == (value, currency)
+    assert from_value(value, currency) == money
+
+
+def test_an_amount_adyen_cannot_hold_is_declined_without_a_call(emulator: AdyenEmulator) -> None:
+    """A fraction of a currency Adyen takes in whole units (CVE, IDR) is never sent."""
+    processor = processor_for(emulator)
+    card = stored_card(emulator)
+    before = len(emulator.records())
+    refused = processor.authorize("SO-1/k#1", card, Money.of("10.50", "CVE"))
+    assert refused.outcome is Outcome.DECLINED
+    assert "CVE" in refused.reason
+    approved = processor.authorize("SO-1/k#2", card, Money.of("10.00", "IDR"))
+    assert approved.token is not None
+    token = approved.token
+    assert isinstance(token, AuthorizationToken)
+    partial = processor.capture("SO-1/k#3", token, Money.of("2.50", "IDR"))
+    assert partial.outcome is Outcome.DECLINED
+    assert len(emulator.records()) == before + 1  # the IDR authorization only
+    assert from_value(1050, "CLP") is None  # 10.50 CLP: ocop holds pesos whole

@@ -42,6 +42,7 @@ from typing import Any
 
 import attrs
 
+from ocop.adapters._adyen_amounts import decimals, from_value, to_value
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, MissingExtra
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -230,7 +231,7 @@ class AdyenProcessor:
         return answer.message
 
     def _money(self, amount: Money) -> dict[str, Any]:
-        return {"value": amount.minor, "currency": amount.currency}
+        return {"value": to_value(amount), "currency": amount.currency}
 
     def _modify(
         self, key: str, send: Any, payment: str, amount: Money | None, **extra: str
@@ -241,6 +242,8 @@ class AdyenProcessor:
             **extra,
         }
         if amount is not None:
+            if (inexact := _inexact(key, amount)) is not None:
+                return inexact, None
             body["amount"] = self._money(amount)
         answer = self._call(key, send, body, payment)
         if answer is None:
@@ -261,6 +264,8 @@ class AdyenProcessor:
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
         if (foreign := self._foreign(key, card)) is not None:
             return foreign
+        if (inexact := _inexact(key, amount)) is not None:
+            return inexact
         shopper, stored = _stored(card)
         body = {
             "merchantAccount": self.config.merchant_account,
@@ -275,11 +280,12 @@ class AdyenProcessor:
         answer = self._call(key, self._payments.payments, body)
         if (refused := _not_authorised(key, answer)) is not None:
             return refused
-        granted = answer.get("amount", {}).get("value", amount.minor)
+        value = answer.get("amount", {}).get("value")
+        granted = from_value(value, amount.currency) if type(value) is int else None
         kept = encode_reference(str(answer["pspReference"]))
         token = AuthorizationToken(kept, CONNECTOR, self.config.account)
         return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=token,
-                               amount=Money.from_minor(int(granted), amount.currency),
+                               amount=amount if granted is None else granted,
                                multi_capture=self.config.multi_capture)  # fmt: skip
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
@@ -384,6 +390,15 @@ def _stored(card: CardToken) -> tuple[str, str]:
             "an Adyen card token is made by ocop.adapters.adyen.card_token", argument="card"
         )
     return shopper, decode_reference(stored)
+
+
+def _inexact(key: str, amount: Money) -> ProcessorResult | None:
+    """A decline, with no call, of an amount Adyen cannot hold (a fraction of a currency
+    it takes in whole units)."""
+    if to_value(amount) is not None:
+        return None
+    reason = f"Adyen takes {amount.currency} in {decimals(amount.currency)} decimals"
+    return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
 
 def _not_authorised(key: str, answer: Any) -> ProcessorResult | None:

@@ -35,8 +35,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from ocop.adapters._adyen_amounts import from_value
 from ocop.adapters.adyen import encode_reference
-from ocop.domain.errors import InvalidInput, MissingExtra, UnknownCurrency
+from ocop.domain.errors import InvalidInput, MissingExtra
 from ocop.domain.keys import step_of
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification, NotificationEvent
@@ -186,7 +187,4 @@ def _amount(amount: object) -> Money | None:
     value, currency = amount.get("value"), amount.get("currency")
     if type(value) is not int or not isinstance(currency, str):
         return None
-    try:
-        return Money.from_minor(value, currency)
-    except (UnknownCurrency, InvalidInput):
-        return None
+    return from_value(value, currency)
