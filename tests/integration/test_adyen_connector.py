@@ -54,6 +54,7 @@ from ocop.adapters.adyen import (  # noqa: E402
     idempotency_key,
     reference,
 )
+from ocop.adapters.adyen import _not_authorised as not_authorised  # noqa: E402
 from ocop.adapters.adyen_webhooks import InvalidWebhook, notifications  # noqa: E402
 from ocop.testing.adyen_emulator import AdyenEmulator, sign_item  # noqa: E402
 
@@ -75,19 +76,19 @@ def processor_for(emulator: AdyenEmulator, namespace: str = NAMESPACE) -> AdyenP
     return AdyenProcessor(config)
 
 
-def stored_card(emulator: AdyenEmulator) -> CardToken:
+def stored_card(emulator: AdyenEmulator, shopper: str = SHOPPER) -> CardToken:
     """A card the channel stored for the shopper at Adyen (the emulator's test card)."""
     client = Adyen.Adyen(xapikey=emulator.api_key, platform="test")
     client.checkout.recurring_api.baseUrl = emulator.checkout_url
     answer = client.checkout.recurring_api.stored_payment_methods(
         {
             "merchantAccount": emulator.merchant_account,
-            "shopperReference": SHOPPER,
+            "shopperReference": shopper,
             "recurringProcessingModel": "UnscheduledCardOnFile",
             "paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111111111111111"},
         }
     ).message
-    return card_token(SHOPPER, answer["id"], emulator.merchant_account, brand="visa",
+    return card_token(shopper, answer["id"], emulator.merchant_account, brand="visa",
                       last4=answer["lastFour"])  # fmt: skip
 
 
@@ -409,8 +410,18 @@ def test_webhook_items_map_to_notifications(emulator: AdyenEmulator) -> None:
                                 originalReference="PAY1"), emulator.hmac_key)  # fmt: skip
     assert odd.amount is None
     assert odd.reference == f"{encode_reference('PAY1')}:{encode_reference('PSP1')}"
-    failed = notifications(body("CAPTURE_FAILED"), emulator.hmac_key)
-    assert not failed[0].success
+    capture_key = "SO-1/capture:INV-1:L1:L1.A1#1"
+    failed = notifications(body("CAPTURE_FAILED", merchantReference=capture_key),
+                           emulator.hmac_key)  # fmt: skip
+    assert (failed[0].event, failed[0].success) == (NotificationEvent.OUTCOME, False)
+    # Modifications ocop did not ask for carry the payment's reference, ocop's authorization
+    # key: they are kept for review, never taken for the authorization's outcome (N2).
+    for code in ("CAPTURE", "REFUND", "CANCEL_OR_REFUND", "AUTHORISATION_ADJUSTMENT",
+                 "CAPTURE_FAILED", "REFUND_FAILED"):  # fmt: skip
+        (foreign,) = notifications(body(code), emulator.hmac_key)
+        assert foreign.event is NotificationEvent.OTHER, code
+    (authorised,) = notifications(body("AUTHORISATION"), emulator.hmac_key)
+    assert authorised.event is NotificationEvent.OUTCOME
     unsigned = json.loads(body("CAPTURE"))
     del unsigned["notificationItems"][0]["NotificationRequestItem"]["additionalData"]
     with pytest.raises(InvalidWebhook):
@@ -612,3 +623,53 @@ def test_an_amount_adyen_cannot_hold_is_declined_without_a_call(emulator: AdyenE
     assert partial.outcome is Outcome.DECLINED
     assert len(emulator.records()) == before + 1  # the IDR authorization only
     assert from_value(1050, "CLP") is None  # 10.50 CLP: ocop holds pesos whole
+
+
+@pytest.mark.parametrize("shopper", ["C+1", "C%201", "C&1", "C#1"])
+def test_each_customer_sees_only_their_own_stored_cards(
+    emulator: AdyenEmulator, shopper: str
+) -> None:
+    """The stored cards are asked for with the customer's id encoded in the query: an id
+    holding "+", "%", "&" or "#" names its own customer, never another ("C 1") (T1)."""
+    processor = processor_for(emulator)
+    theirs = stored_card(emulator, "C 1")
+    mine = stored_card(emulator, shopper)
+    assert [i.card for i in processor.instruments(shopper)] == [mine]
+    assert [i.card for i in processor.instruments("C 1")] == [theirs]
+
+
+def test_a_payment_adyen_has_not_decided_is_in_doubt_not_declined() -> None:
+    """A payment answered Received or Pending is not refused: its webhook decides it (O4)."""
+
+    def outcome(answer: dict[str, str] | None) -> Outcome | None:
+        result = not_authorised("K", answer)
+        return None if result is None else result.outcome
+
+    assert outcome({"resultCode": "Received", "pspReference": "P"}) is Outcome.UNKNOWN
+    assert outcome({"resultCode": "Pending"}) is Outcome.UNKNOWN
+    assert outcome({"resultCode": "Refused"}) is Outcome.DECLINED
+    assert outcome(None) is Outcome.UNKNOWN
+    assert outcome({"resultCode": "Authorised", "pspReference": "P"}) is None
+
+
+def test_an_account_that_takes_amount_updates_is_pre_authorized(emulator: AdyenEmulator) -> None:
+    """Adyen increases only a pre-authorization: with ``adjustments`` on, an authorization
+    asks for one (``authorisationType`` PreAuth), beside the manual capture."""
+    sent: list[dict[str, Any]] = []
+    for adjustments in (True, False):
+        config = AdyenConfig(api_key=emulator.api_key, merchant_account=emulator.merchant_account,
+                             namespace=NAMESPACE, checkout_url=emulator.checkout_url,
+                             adjustments=adjustments)  # fmt: skip
+        processor = AdyenProcessor(config)
+        payments = processor._payments.payments
+
+        def recorded(body: dict[str, Any], *args: Any, send: Any = payments, **kw: Any) -> Any:
+            sent.append(body)
+            return send(body, *args, **kw)
+
+        processor._payments.payments = recorded
+        assert processor.authorize(f"SO-{adjustments}/k#1", stored_card(emulator), usd("5.00"))
+    assert [body["additionalData"] for body in sent] == [
+        {"manualCapture": "true", "authorisationType": "PreAuth"},
+        {"manualCapture": "true"},
+    ]

@@ -39,6 +39,7 @@ import binascii
 import hashlib
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
@@ -74,7 +75,9 @@ KEY_LIMIT = 64
 #: Adyen's longest merchant reference.
 REFERENCE_LIMIT = 80
 #: The idempotency error Adyen answers for a key reused with another request.
-_KEY_REUSED = "704"
+_KEY_TAKEN = "704"
+#: Result codes of a payment Adyen received and has not decided yet: its webhook will.
+_UNDECIDED = frozenset({"Received", "Pending"})
 
 log = logger("ocop.adyen")
 
@@ -215,7 +218,9 @@ class AdyenProcessor:
         try:
             answer = send(body, *args, idempotency_key=idempotency_key(self.config.namespace, key))
         except self._errors.AdyenAPIUnprocessableEntity as refused:
-            if refused.error_code == _KEY_REUSED:
+            if refused.error_code == _KEY_TAKEN:
+                # "Request already processed or in progress": the key is taken, by another
+                # request or by this one still under way. Recovery asks again later.
                 raise IdempotencyConflict(key) from None
             return {"refused": _reason(refused)}
         except (
@@ -229,6 +234,14 @@ class AdyenProcessor:
             log.warning("no answer from Adyen for %s", key)
             return None
         return answer.message
+
+    def _capture_later(self) -> dict[str, str]:
+        """Manual capture (ocop captures when it invoices); a pre-authorization when the
+        account takes amount updates: Adyen increases only those."""
+        extra = {"manualCapture": "true"}
+        if self.config.adjustments:
+            extra["authorisationType"] = "PreAuth"
+        return extra
 
     def _money(self, amount: Money) -> dict[str, Any]:
         return {"value": to_value(amount), "currency": amount.currency}
@@ -275,7 +288,7 @@ class AdyenProcessor:
             "shopperReference": shopper,
             "shopperInteraction": "ContAuth",
             "recurringProcessingModel": "UnscheduledCardOnFile",
-            "additionalData": {"manualCapture": "true"},
+            "additionalData": self._capture_later(),
         }
         answer = self._call(key, self._payments.payments, body)
         if (refused := _not_authorised(key, answer)) is not None:
@@ -362,7 +375,10 @@ class AdyenProcessor:
         return SavedInstrument(instrument_id=card.value, customer_id=customer_id, card=card)
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
-        query = {"merchantAccount": self.config.merchant_account, "shopperReference": customer_id}
+        # The library joins the query as given: each value is encoded here, so that an id
+        # holding "+", "&", "#" or "%" names its own customer and no other.
+        query = {"merchantAccount": quote(self.config.merchant_account, safe=""),
+                 "shopperReference": quote(customer_id, safe="")}  # fmt: skip
         try:
             answer = self._recurring.get_tokens_for_stored_payment_details(query_parameters=query)
         except Exception:  # noqa: BLE001 - Adyen unreachable: none to offer now
@@ -405,6 +421,9 @@ def _not_authorised(key: str, answer: Any) -> ProcessorResult | None:
     """The result of a payment that was not authorised (None when it was)."""
     if answer is None:
         return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no answer")
+    if answer.get("resultCode") in _UNDECIDED:
+        why = f"Adyen has not decided it yet ({answer['resultCode']})"
+        return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason=why)
     if answer.get("resultCode") != "Authorised":
         why = answer.get("refused") or answer.get("refusalReason") or "refused"
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=str(why))

@@ -114,7 +114,14 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
     if code == "CAPTURE" and original:
         ref = f"{encode_reference(original)}:{ref}"
     reference, dispute = ref, ""
-    if code in _OUTCOMES and not (code == "CANCELLATION" and _names_authorization(key)):
+    # A modification of the payment that ocop did not ask for (made in the Customer Area,
+    # say) carries the payment's reference: ocop's authorization key.
+    foreign = code != "AUTHORISATION" and _names_authorization(key)
+    if code == "CANCELLATION" and foreign:
+        event, succeeded, reference = NotificationEvent.AUTHORIZATION_ENDED, success, ""
+    elif foreign and (code in _OUTCOMES or code in _FAILED_LATER):
+        event, succeeded = NotificationEvent.OTHER, success  # kept for review (N2)
+    elif code in _OUTCOMES:
         event, succeeded = NotificationEvent.OUTCOME, success
     elif code in _FAILED_LATER:
         event, succeeded = NotificationEvent.OUTCOME, False
@@ -123,7 +130,7 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
     elif code in _DISPUTES:
         event, succeeded, dispute = _DISPUTES[code], success, ref
         key, reference = _disputed(item, key, original, namespace)
-    elif code in {_EXPIRED, "CANCELLATION"}:
+    elif code == _EXPIRED:
         event, succeeded, reference = NotificationEvent.AUTHORIZATION_ENDED, success, ""
     else:
         event, succeeded = NotificationEvent.OTHER, success

@@ -61,7 +61,12 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     pending: list[str] = []
     manual: list[str] = []
     for op in doubtful:
-        result = ask(ports, op)
+        try:
+            result = ask(ports, op)
+        except OcopError:  # the processor refused to tell: this one waits, the others go on
+            log.exception("could not ask the processor about %s", op.key)
+            (pending if op.outcome is Outcome.PENDING else still).append(op.key)
+            continue
         if result is None:
             log.error("%s: the processor cannot tell any more; reconcile it by hand", op.key)
             (pending if op.outcome is Outcome.PENDING else still).append(op.key)

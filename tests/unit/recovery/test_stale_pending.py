@@ -20,6 +20,7 @@ import pytest
 from ocop import (
     Actor,
     BackOffice,
+    IdempotencyConflict,
     Notification,
     NotificationResult,
     Operation,
@@ -234,3 +235,39 @@ def test_a_decline_delivered_while_the_live_call_records_pending_takes_the_captu
     assert line.authorizations[0].open_amount == usd("50.00")
     assert entries(world, "SO-1", "capture") == []
     assert world.bo.recover().resolved == ()
+
+
+class _Refusing(UnsureProcessor):
+    """A processor whose lookup of one key raises (Adyen's "request already processed or in
+    progress", say); the other keys are answered as usual."""
+
+    def __init__(self, world: World, refused: str) -> None:
+        super().__init__(world.sim)
+        self.refused = refused
+
+    def lookup(self, key: str) -> ProcessorResult:
+        if key == self.refused:
+            raise IdempotencyConflict(key)
+        return super().lookup(key)
+
+
+def test_a_processor_that_refuses_to_tell_about_one_call_does_not_stop_the_recovery() -> None:
+    """O2: the call it cannot ask about stays in doubt for the next run; every other call
+    in doubt is resolved, and the run ends normally."""
+    world = new_world()
+    for order_id in ("SO-1", "SO-2"):
+        place_card_order(world, order_id, "50.00")
+        world.sim.script("capture", "timeout_after_success")
+        world.bo.invoice(order_id, "INV-1", usd("50.00"))
+    first, second = (_stored_of(world, o) for o in ("SO-1", "SO-2"))
+    refusing = _Refusing(world, first.key)
+    bo = BackOffice(store=world.store, journal=world.bo.ports.journal, clock=world.clock,
+                    processor=refusing)  # fmt: skip
+    report = bo.recover()
+    assert (report.resolved, report.still_in_doubt) == ((second.key,), (first.key,))
+    assert world.bo.recover().resolved == (first.key,)  # answered once it tells again
+
+
+def _stored_of(world: World, order_id: str) -> Operation:
+    (op,) = [op for op in operations(world, order_id) if op.in_doubt]
+    return op
