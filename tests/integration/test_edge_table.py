@@ -763,6 +763,7 @@ GOOD_IDS = [
     "a/b:c#d",
     "#s#c#h",
     "  spaced  ",
+    "   ",  # spaces alone: 1 to 128 printable characters, as E1 says
     "x" * 128,
     "1234 5678 9012",
 ]

@@ -30,6 +30,7 @@ from pg_support import private_schema, server
 
 from ocop import (
     BackOffice,
+    CardPayment,
     Channel,
     Customer,
     InvalidInput,
@@ -47,6 +48,7 @@ from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.ports.store import OrderStore
 from ocop.testing.contracts import START, OrderStoreContract
+from worlds import card
 
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 #: A marker a value carries so that a test can tell whether a message repeats it.
@@ -300,6 +302,34 @@ def test_sqlite_a_file_that_is_not_a_database_raises_storage_error(tmp_path: Pat
         SqliteStore(path)
     assert type(refused.value) is StorageError
     assert path.read_text(encoding="utf-8") == "not a database\n" * 100
+
+
+@pytest.mark.parametrize("damage", ["{", "{}", "[1, 2]", '{"order_id": 7}'])
+def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
+    tmp_path: Path, damage: str
+) -> None:
+    """E3, O2: an order row damaged outside ocop reads as a StorageError that shows nothing
+    of the row (not a JSON or key error); recovery leaves that order's call in doubt and
+    resolves the others."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "ocop.db"
+    bo = BackOffice.sqlite(path, processor=sim, clock=clock)
+    for order_id in ("SO-1", "SO-2"):
+        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                       total=Money.of("50.00", "USD"),
+                       payments=[CardPayment(card(), Money.of("50.00", "USD"))])  # fmt: skip
+        sim.script("capture", "timeout_after_success")
+        bo.invoice(order_id, "INV-1", Money.of("50.00", "USD"))
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'", (damage,))
+    with pytest.raises(StorageError, match="row is damaged") as refused:
+        bo.order("SO-1")
+    assert refused.value.__cause__ is None
+    report = bo.recover()
+    assert [k.split("/")[0] for k in report.resolved] == ["SO-2"]
+    assert [k.split("/")[0] for k in report.still_in_doubt] == ["SO-1"]
+    assert bo.order("SO-2").received == Money.of("50.00", "USD")
 
 
 def test_sqlite_a_schema_table_that_is_not_ocops_raises_storage_error(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from ocop.adapters._tagging import (
     union_members,
 )
 from ocop.adapters._writer import dumps
+from ocop.domain.errors import StorageError
 from ocop.domain.operations import Operation
 from ocop.domain.values import setter
 
@@ -274,3 +275,12 @@ def loads(text: str, cls: type[T]) -> T:
         data = operation_v0(data)
     value: T = _hook(cls)(data)
     return value
+
+
+def read_row(text: str, cls: type[T]) -> T:
+    """:func:`loads` of a row a store read back: a row that cannot be read (damaged outside
+    ocop) is a :class:`StorageError` (E3), whose message shows nothing of the row."""
+    try:
+        return loads(text, cls)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        raise StorageError(f"a stored {cls.__name__} cannot be read: its row is damaged") from None

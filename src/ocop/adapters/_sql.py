@@ -24,7 +24,7 @@ from datetime import datetime
 
 from ocop.adapters import _sql_claims as sql_claims
 from ocop.adapters import _sql_review as sql_review
-from ocop.adapters._codec import dumps, loads
+from ocop.adapters._codec import dumps, read_row
 from ocop.adapters._pool import ConnectionPool
 from ocop.adapters._sql_orders import KnownKeys, OrderRows
 from ocop.adapters._sql_queries import driving_index, filter_conditions
@@ -80,7 +80,7 @@ class SqlBackend:
         return [row[0] for row in rows]
 
     def _operations(self, sql: str, params: Sequence[object] = ()) -> list[Operation]:
-        return [loads(body, Operation) for body in self._bodies(sql, params)]
+        return [read_row(body, Operation) for body in self._bodies(sql, params)]
 
     def order(self, order_id: str) -> Order | None:
         read = Statement(_ORDER_READ, [order_id])
@@ -90,12 +90,12 @@ class SqlBackend:
             # One round trip: the order, and its operations in doubt, which the engine asks
             # for next whenever it is about to move money (O3).
             (rows, _), (doubt, _) = self.session.batch_rows([read, _in_doubt_of(order_id)])
-            self._doubt_ahead[order_id] = [loads(body, Operation) for (body,) in doubt]
+            self._doubt_ahead[order_id] = [read_row(body, Operation) for (body,) in doubt]
         if not rows:
             return None
         body, version, *columns = rows[0]
         self.rows.known.keep(order_id, version, columns)
-        order = loads(body, Order)
+        order = read_row(body, Order)
         # A version claimed without a change leaves the body one version behind its column.
         return order if order.version == version else replaced(order, version=version)
 
@@ -169,7 +169,7 @@ class SqlBackend:
 
     def pending_vouchers(self) -> list[Voucher]:
         bodies = self._bodies("SELECT body FROM ocop_outbox WHERE posted = 0 ORDER BY seq")
-        return [loads(body, Voucher) for body in bodies]
+        return [read_row(body, Voucher) for body in bodies]
 
     def write(self, staged: Staged) -> tuple[Voucher, ...]:
         """One transaction: every statement sent at once (one round trip on PostgreSQL),
@@ -254,7 +254,7 @@ class SqlBackend:
                 f"SELECT body FROM {table} WHERE voucher_id = ?",  # noqa: S608 - our table name
                 [voucher.voucher_id],
             )
-            if rows and loads(rows[0][0], Voucher) != voucher:
+            if rows and read_row(rows[0][0], Voucher) != voucher:
                 raise IdempotencyConflict(voucher.voucher_id)
 
         if self.keeps_journal:
@@ -319,7 +319,7 @@ class SqlJournal(_SqlTables):
                 rows, _ = session.run(
                     "SELECT body FROM ocop_journal WHERE voucher_id = ?", [voucher.voucher_id]
                 )
-                if loads(rows[0][0], Voucher) != voucher:
+                if read_row(rows[0][0], Voucher) != voucher:
                     raise IdempotencyConflict(voucher.voucher_id)
 
         try:
@@ -337,7 +337,7 @@ class SqlJournal(_SqlTables):
                 rows, _ = session.run(
                     "SELECT body FROM ocop_journal WHERE order_id = ? ORDER BY seq", [order_id]
                 )
-            return tuple(loads(row[0], Voucher) for row in rows)
+            return tuple(read_row(row[0], Voucher) for row in rows)
         finally:
             session.close()
 

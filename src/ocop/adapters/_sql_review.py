@@ -5,7 +5,7 @@ the rows were first written (``seq``)."""
 
 from __future__ import annotations
 
-from ocop.adapters._codec import dumps, loads
+from ocop.adapters._codec import dumps, read_row
 from ocop.adapters._pool import ConnectionPool
 from ocop.adapters._sql_session import Dialect, Session
 from ocop.domain.notifications import Notification
@@ -35,6 +35,6 @@ def kept(dialect: Dialect, pool: ConnectionPool) -> tuple[Notification, ...]:
     session = Session(dialect, pool)
     try:
         rows, _ = session.run("SELECT body FROM ocop_review ORDER BY seq")
-        return tuple(loads(body, Notification) for (body,) in rows)
+        return tuple(read_row(body, Notification) for (body,) in rows)
     finally:
         session.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ocop.adapters._codec import loads
+from ocop.adapters._codec import read_row
 from ocop.adapters._pool import ConnectionPool
 from ocop.adapters._sql_session import Dialect, Session
 from ocop.domain.errors import (
@@ -121,7 +121,7 @@ def fill_order_keys(session: Session) -> None:
     for order_id, body in rows:
         session.run(
             f"UPDATE ocop_orders SET {assignments} WHERE order_id = ?",  # noqa: S608 - our names
-            [*key_columns(loads(body, Order)), order_id],
+            [*key_columns(read_row(body, Order)), order_id],
         )
 
 

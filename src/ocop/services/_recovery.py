@@ -13,7 +13,7 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.errors import IllegalTransition, OcopError
+from ocop.domain.errors import IllegalTransition, OcopError, StorageError
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
@@ -81,6 +81,10 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
             continue
         try:
             settled = settle(ports, op.order_id, [(op, result)])
+        except StorageError:  # the store failed, not the order: the next run tries again
+            log.exception("could not store the %s outcome of %s", result.outcome.value, op.key)
+            (pending if op.outcome is Outcome.PENDING else still).append(op.key)
+            continue
         except OcopError:
             log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)
             unapplied.append(op.key)

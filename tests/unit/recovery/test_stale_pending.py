@@ -27,10 +27,13 @@ from ocop import (
     Order,
     Outcome,
     ProcessorResult,
+    StorageUnavailable,
 )
 from ocop.adapters.simulated import SimulatedCrash
 from ocop.ports.processor import ProcessorCapabilities
+from ocop.ports.store import Committed, OrderStore, UnitOfWork
 from ocop.services._engine import settle
+from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import usd
 
 from .support import UnsureProcessor, World, entries, new_world, operations, place_card_order
@@ -271,3 +274,44 @@ def test_a_processor_that_refuses_to_tell_about_one_call_does_not_stop_the_recov
 def _stored_of(world: World, order_id: str) -> Operation:
     (op,) = [op for op in operations(world, order_id) if op.in_doubt]
     return op
+
+
+class _Down(DelegatingStore):
+    """A store whose commits fail while ``down`` (the database unreachable)."""
+
+    def __init__(self, inner: OrderStore) -> None:
+        super().__init__(inner)
+        self.down = False
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _DownUnit(self, self.inner.unit_of_work())
+
+
+class _DownUnit(DelegatingUnitOfWork):
+    def __init__(self, store: _Down, inner: UnitOfWork) -> None:
+        super().__init__(inner)
+        self._store = store
+
+    def commit(self) -> Committed:
+        if self._store.down:
+            self.rollback()
+            raise StorageUnavailable("the database is unreachable")
+        return super().commit()
+
+
+def test_a_storage_failure_while_recovering_leaves_the_call_in_doubt_not_unapplied() -> None:
+    """``unapplied`` means the order refused the outcome (a person must look); a store that
+    failed is not that: the call stays in doubt, and the next run resolves it."""
+    world = new_world()
+    place_card_order(world, "SO-1", "50.00")
+    world.sim.script("capture", "timeout_after_success")
+    world.bo.invoice("SO-1", "INV-1", usd("50.00"))
+    (key,) = [op.key for op in operations(world, "SO-1") if op.in_doubt]
+    down = _Down(world.store)
+    bo = BackOffice(store=down, journal=world.bo.ports.journal, clock=world.clock,
+                    processor=world.processor)  # fmt: skip
+    down.down = True
+    report = bo.recover()
+    assert (report.unapplied, report.still_in_doubt) == ((), (key,))
+    down.down = False
+    assert bo.recover().resolved == (key,)
