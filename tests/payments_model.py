@@ -169,6 +169,8 @@ class MOrder:
     attempts: Counter[str] = field(default_factory=Counter)
     approved_steps: set[str] = field(default_factory=set)
     pending: list[Pending] = field(default_factory=list)
+    #: the last release of its OUT_OF_BALANCE hold was an override (S4)
+    balance_overridden: bool = False
 
     def line(self, line_id: str) -> MLine:
         return next(line for line in self.lines if line.line_id == line_id)
@@ -438,7 +440,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         if m.approved and remaining > 0:
             for line in m.lines:
                 if line.is_card and line.active:
-                    self._reauthorize_released(run, line)
+                    self._reauthorize_released(run, line, captured=False)
         parts = self._plan(m, remaining)
         for line, part in parts:
             if run.in_doubt:
@@ -468,15 +470,16 @@ class ModelLifecycle(RuleBasedStateMachine):
                 amount -= part
         return parts
 
-    def _reauthorize_released(self, run: InvoiceRun, line: MLine) -> None:
+    def _reauthorize_released(self, run: InvoiceRun, line: MLine, *, captured: bool = True) -> None:
         """I2: a line that lost its authorization to a single capture gets the rest again;
-        with a card that cannot be authorized again, the run ends short."""
+        with a card that cannot be authorized again, the run ends short (unless the run
+        found it so, and a person overrode the hold it left, S4)."""
         assert line.card is not None
         missing = line.amount - line.captured - line.open
         if missing > 0 and line.open == 0:
             if line.card.reusable:
                 self._authorize(run.order, line, missing)
-            else:
+            elif captured or not run.order.balance_overridden:
                 run.short = True
 
     def _capture_line(self, run: InvoiceRun, line: MLine, part: int) -> None:
@@ -590,6 +593,8 @@ class ModelLifecycle(RuleBasedStateMachine):
                 self._authorize(m, line, new)
         result = self.bo.submit(draft)
         m.needs_completion = False
+        if HoldCode.OUT_OF_BALANCE in m.holds and m.paid == m.total:
+            m.balance_overridden = False  # released by the submit: its cause is gone
         # S4: submit decides its own holds again; a manual hold stays until released.
         m.holds &= {HoldCode.MANUAL}
         if declined:
@@ -617,6 +622,8 @@ class ModelLifecycle(RuleBasedStateMachine):
         m.holds.discard(code)
         self._agrees(m, order)
         released = order.released_holds[-1]
+        if code is HoldCode.OUT_OF_BALANCE:
+            m.balance_overridden = released.override
         assert (released.code, released.released_by, released.released_at) == (
             code, AGENT.actor_id, self.clock.now(),
         )  # fmt: skip

@@ -104,11 +104,26 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(
     with status 1 and writes no traceback (a ``BrokenPipeError`` escaped before)."""
     read, write = os.pipe()
     os.close(read)
-    with os.fdopen(write, "w") as closed_pipe, capsys.disabled():
+    # Line-buffered: the first line already meets the closed pipe, however little is printed.
+    with os.fdopen(write, "w", buffering=1) as closed_pipe, capsys.disabled():
         monkeypatch.setattr(sys, "stdout", closed_pipe)
         assert main(["demo"]) == 1
         closed_pipe.write("more output goes nowhere\n")  # stdout now leads to the null device
         closed_pipe.flush()
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_not_taken_for_the_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A broken pipe elsewhere (a processor's connection, say) is an error, not a reader
+    that went away: it is raised, not swallowed."""
+
+    def broken(*_: object) -> int:
+        raise BrokenPipeError("a processor's connection")
+
+    monkeypatch.setattr(cli, "run_demo", broken)
+    with pytest.raises(BrokenPipeError):
+        main(["demo"])
 
 
 # -- the operations commands ----------------------------------------------------------------
@@ -304,6 +319,20 @@ def test_a_command_that_calls_a_processor_needs_one_named(
     status, _, err = run(capsys, "simulate", "--db", db(shop), "--processor", "my:factory")
     assert status == 2
     assert "--processor sim:DIR" in err
+
+
+def test_a_processor_spec_holding_a_card_number_is_never_echoed(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """E2: the refusal of a malformed ``--processor`` (or OCOP_PROCESSOR) quotes it masked,
+    even when a control character stands before the card number."""
+    card = "4111111111111111"
+    for spec in (card, "\x85" + card, f"x{card}"):
+        status, _, err = run(capsys, "recover", "--db", db(shop), "--processor", spec)
+        assert status == 2
+        assert card not in err
+        status, _, err = run(capsys, "recover", "--db", db(shop), OCOP_PROCESSOR=spec)
+        assert card not in err
 
 
 def test_the_database_is_named_and_must_exist(

@@ -44,7 +44,7 @@ from worlds import START, usd
 
 Adyen = pytest.importorskip("Adyen")
 
-from ocop.adapters._adyen_amounts import from_value  # noqa: E402
+from ocop.adapters._adyen_answers import from_value, not_authorised  # noqa: E402
 from ocop.adapters.adyen import (  # noqa: E402
     AdyenConfig,
     AdyenProcessor,
@@ -54,7 +54,6 @@ from ocop.adapters.adyen import (  # noqa: E402
     idempotency_key,
     reference,
 )
-from ocop.adapters.adyen import _not_authorised as not_authorised  # noqa: E402
 from ocop.adapters.adyen_webhooks import InvalidWebhook, notifications  # noqa: E402
 from ocop.testing.adyen_emulator import AdyenEmulator, sign_item  # noqa: E402
 
@@ -650,6 +649,11 @@ def test_a_payment_adyen_has_not_decided_is_in_doubt_not_declined() -> None:
     assert outcome({"resultCode": "Refused"}) is Outcome.DECLINED
     assert outcome(None) is Outcome.UNKNOWN
     assert outcome({"resultCode": "Authorised", "pspReference": "P"}) is None
+    # A saved card's zero-amount check moves no money: undecided, it did not verify it.
+    check = not_authorised("K", {"resultCode": "Received"}, undecided=Outcome.DECLINED)
+    assert check is not None
+    assert check.outcome is Outcome.DECLINED
+    assert from_value(1050, "CLP", floor=True) == Money.of("10", "CLP")
 
 
 def test_an_account_that_takes_amount_updates_is_pre_authorized(emulator: AdyenEmulator) -> None:

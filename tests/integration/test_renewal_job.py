@@ -199,6 +199,30 @@ def test_retry_declined_retries_a_card_declined_when_the_order_was_placed(site: 
     }
 
 
+@pytest.mark.parametrize(("other", "retried"), [("120.00", None), ("90.00", "10.00")])
+def test_retry_declined_authorizes_no_more_than_the_order_still_needs(
+    site: Site, other: str, retried: str | None
+) -> None:
+    """A declined line is tried again for what the order still needs, at most: nothing when
+    its other line already pays it all (or more), the rest otherwise."""
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo = site.back_office(retrying)
+    site.sim.script("authorize", "decline")
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"),
+                   payments=[CardPayment(card(), usd("100.00")),
+                             CardPayment(card("tok_2", "2222"), usd(other))])  # fmt: skip
+    bo.renew_authorizations()
+    order = bo.order("SO-1")
+    declined, paying = order.lines
+    assert paying.authorized == usd(other)
+    if retried is None:
+        assert declined.status is LineStatus.DECLINED
+    else:
+        assert declined.authorized == usd(retried)
+        assert order.balance_due == usd("0.00")
+
+
 def test_open_authorizations_of_cancelled_and_fully_invoiced_orders_are_voided(
     site: Site,
 ) -> None:

@@ -34,6 +34,7 @@ import attrs
 from ocop._backoffice import BackOffice
 from ocop.adapters.routing import ProcessorRouter
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import InvalidArgument
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult
@@ -141,7 +142,8 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise InvalidArgument(
-            f"--processor {spec!r}: expected module:factory or sim:DIR", argument="--processor"
+            f"--processor {quoted(spec)}: expected module:factory or sim:DIR",
+            argument="--processor",
         )
     if module_name != "sim":
         yield _from_factory(module_name, attribute)

@@ -4,7 +4,11 @@
 Adyen's Checkout API (v72, as the library 16 speaks it):
 
 - **authorize**: ``POST /payments`` with a stored card (manual capture: the merchant
-  account captures by API). Answered at once: approved or declined.
+  account captures by API; a pre-authorization, ``authorisationType`` PreAuth, when the
+  account takes amount updates). Answered at once: approved or declined; ``Received`` or
+  ``Pending`` leave the call in doubt until its AUTHORISATION webhook decides it.
+- **amounts**: in Adyen's minor units, whose decimals differ from ISO 4217 for CLP, ISK
+  (two) and CVE, IDR (none); one Adyen cannot hold is declined without a call.
 - **capture, void, adjust, refund**: ``POST /payments/{pspReference}/captures``,
   ``/cancels``, ``/amountUpdates``, ``/refunds``. Adyen answers "received": the call is
   pending (N1) until its webhook settles it (:func:`ocop.adapters.adyen_webhooks.
@@ -34,16 +38,19 @@ The library is imported when a processor is made; without it, :class:`MissingExt
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import attrs
 
-from ocop.adapters._adyen_amounts import decimals, from_value, to_value
+from ocop.adapters._adyen_answers import from_value, inexact, not_authorised, reason_of, to_value
+from ocop.adapters._adyen_keys import (
+    decode_reference,
+    encode_reference,
+    idempotency_key,
+    reference,
+)
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, MissingExtra
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -66,18 +73,12 @@ __all__ = [
     "decode_reference",
     "encode_reference",
     "idempotency_key",
+    "reference",
 ]
 
 #: The connector name of tokens Adyen issued through ocop.
 CONNECTOR = "adyen"
-#: Adyen's longest Idempotency-Key.
-KEY_LIMIT = 64
-#: Adyen's longest merchant reference.
-REFERENCE_LIMIT = 80
-#: The idempotency error Adyen answers for a key reused with another request.
 _KEY_TAKEN = "704"
-#: Result codes of a payment Adyen received and has not decided yet: its webhook will.
-_UNDECIDED = frozenset({"Received", "Pending"})
 
 log = logger("ocop.adyen")
 
@@ -129,52 +130,12 @@ class AdyenConfig:
         return self.service_account or self.merchant_account
 
 
-def idempotency_key(namespace: str, key: str) -> str:
-    """The ``Idempotency-Key`` of ocop's operation ``key``: ``namespace:key`` when it fits
-    Adyen's limit in ASCII, else ``namespace:`` and a hash of the key (the same every time)."""
-    plain = f"{namespace}:{key}"
-    if len(plain) <= KEY_LIMIT and plain.isascii() and plain.isprintable():
-        return plain
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"{namespace}:{digest[: KEY_LIMIT - len(namespace) - 1]}"
-
-
-def encode_reference(psp: str) -> str:
-    """An Adyen reference as ocop keeps it in tokens and notifications: Adyen's references
-    are 16 digits, which may pass the Luhn check by chance, and ocop refuses anything that
-    looks like a card number; so they are kept base64-encoded (``r`` + the text)."""
-    return "r" + base64.urlsafe_b64encode(psp.encode()).decode().rstrip("=")
-
-
-def decode_reference(kept: str) -> str:
-    """The Adyen reference :func:`encode_reference` kept."""
-    if not kept.startswith("r"):
-        raise InvalidArgument("not an Adyen reference kept by ocop", argument="reference")
-    text = kept[1:]
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument("not an Adyen reference kept by ocop", argument="reference") from None
-
-
 def card_token(
     shopper: str, stored_id: str, account: str, *, brand: str = "", last4: str = ""
 ) -> CardToken:
     """The card token of a card stored at Adyen for ``shopper`` (its shopperReference)."""
     return CardToken(value=f"{shopper}:{encode_reference(stored_id)}", connector=CONNECTOR,
                      service_account=account, brand=brand, last4=last4)  # fmt: skip
-
-
-def reference(namespace: str, key: str) -> str:
-    """The merchant reference sent with a call: ``<namespace>:<key>``, so the webhooks of
-    another back office sharing the merchant account are told apart; the namespace and a
-    hash of the key when that would pass Adyen's 80 characters (such a webhook then names
-    no operation: it is kept for review)."""
-    plain = f"{namespace}:{key}"
-    if len(plain) <= REFERENCE_LIMIT:
-        return plain
-    return f"{namespace}:ocop-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class AdyenProcessor:
@@ -222,14 +183,14 @@ class AdyenProcessor:
                 # "Request already processed or in progress": the key is taken, by another
                 # request or by this one still under way. Recovery asks again later.
                 raise IdempotencyConflict(key) from None
-            return {"refused": _reason(refused)}
+            return {"refused": reason_of(refused)}
         except (
             self._errors.AdyenAPIValidationError,
             self._errors.AdyenAPIAuthenticationError,
             self._errors.AdyenAPIInvalidPermission,
         ) as refused:
-            log.error("Adyen refused %s: %s", key, _reason(refused))
-            return {"refused": _reason(refused)}
+            log.error("Adyen refused %s: %s", key, reason_of(refused))
+            return {"refused": reason_of(refused)}
         except Exception:  # noqa: BLE001 - a lost answer: the call may or may not have happened
             log.warning("no answer from Adyen for %s", key)
             return None
@@ -255,8 +216,8 @@ class AdyenProcessor:
             **extra,
         }
         if amount is not None:
-            if (inexact := _inexact(key, amount)) is not None:
-                return inexact, None
+            if (unheld := inexact(key, amount)) is not None:
+                return unheld, None
             body["amount"] = self._money(amount)
         answer = self._call(key, send, body, payment)
         if answer is None:
@@ -277,8 +238,8 @@ class AdyenProcessor:
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
         if (foreign := self._foreign(key, card)) is not None:
             return foreign
-        if (inexact := _inexact(key, amount)) is not None:
-            return inexact
+        if (unheld := inexact(key, amount)) is not None:
+            return unheld
         shopper, stored = _stored(card)
         body = {
             "merchantAccount": self.config.merchant_account,
@@ -291,10 +252,11 @@ class AdyenProcessor:
             "additionalData": self._capture_later(),
         }
         answer = self._call(key, self._payments.payments, body)
-        if (refused := _not_authorised(key, answer)) is not None:
+        if (refused := not_authorised(key, answer)) is not None:
             return refused
         value = answer.get("amount", {}).get("value")
-        granted = from_value(value, amount.currency) if type(value) is int else None
+        # A partial approval ocop cannot hold exactly counts for less, never for more.
+        granted = from_value(value, amount.currency, floor=True) if type(value) is int else None
         kept = encode_reference(str(answer["pspReference"]))
         token = AuthorizationToken(kept, CONNECTOR, self.config.account)
         return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=token,
@@ -364,7 +326,9 @@ class AdyenProcessor:
             "recurringProcessingModel": "CardOnFile",
         }
         answer = self._call(key, self._payments.payments, body)
-        if (refused := _not_authorised(key, answer)) is not None:
+        # A zero-amount check moves no money: one Adyen has not decided yet did not verify
+        # the card, and may be tried again with the CVV (nothing could settle it later).
+        if (refused := not_authorised(key, answer, undecided=Outcome.DECLINED)) is not None:
             return refused
         return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=found[0])
 
@@ -406,32 +370,3 @@ def _stored(card: CardToken) -> tuple[str, str]:
             "an Adyen card token is made by ocop.adapters.adyen.card_token", argument="card"
         )
     return shopper, decode_reference(stored)
-
-
-def _inexact(key: str, amount: Money) -> ProcessorResult | None:
-    """A decline, with no call, of an amount Adyen cannot hold (a fraction of a currency
-    it takes in whole units)."""
-    if to_value(amount) is not None:
-        return None
-    reason = f"Adyen takes {amount.currency} in {decimals(amount.currency)} decimals"
-    return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
-
-
-def _not_authorised(key: str, answer: Any) -> ProcessorResult | None:
-    """The result of a payment that was not authorised (None when it was)."""
-    if answer is None:
-        return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no answer")
-    if answer.get("resultCode") in _UNDECIDED:
-        why = f"Adyen has not decided it yet ({answer['resultCode']})"
-        return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason=why)
-    if answer.get("resultCode") != "Authorised":
-        why = answer.get("refused") or answer.get("refusalReason") or "refused"
-        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=str(why))
-    return None
-
-
-def _reason(error: Exception) -> str:
-    message = getattr(error, "message", "")
-    if isinstance(message, dict):
-        return str(message.get("message") or message.get("errorCode") or "refused")
-    return "refused"

@@ -23,7 +23,10 @@ every event of one dispute: ocop's ``dispute``), the disputed payment's in
 authorization (ocop takes its one capture). EXPIRE (the uncaptured rest of an
 authorization expired) ends the authorization, and so does a CANCELLATION whose
 ``merchantReference`` is an authorization's key (a cancellation ocop did not ask for: its
-own voids carry the void's key). Anything else (NOTIFICATION_OF_CHARGEBACK,
+own voids carry the void's key). A capture, refund, cancel-or-refund or amount update
+made outside ocop (in the Customer Area, say) carries the payment's reference, an
+authorization's key: it is kept for review, never taken for that authorization's
+outcome. Anything else (NOTIFICATION_OF_CHARGEBACK,
 REQUEST_FOR_INFORMATION, PREARBITRATION_WON / _LOST, REFUNDED_REVERSED ...) is kept for
 review. An item's id is its pspReference, event code and success, as Adyen repeats them
 when it delivers an item again.
@@ -35,7 +38,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ocop.adapters._adyen_amounts import from_value
+from ocop.adapters._adyen_answers import from_value
 from ocop.adapters.adyen import encode_reference
 from ocop.domain.errors import InvalidInput, MissingExtra
 from ocop.domain.keys import step_of

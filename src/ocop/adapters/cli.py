@@ -40,6 +40,7 @@ from ocop.adapters._simulation import Simulation, simulate
 from ocop.adapters._sql import SqlStore
 from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
+from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
 from ocop.domain.order import Order, OrderStatus
@@ -62,11 +63,31 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         print(f"ocop {args.command}: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, InvalidInput) else 1
     except BrokenPipeError:
-        # The reader went away (``ocop show SO-1 | head -1``): stop quietly, as Unix tools
-        # do. What is left in the buffer goes nowhere, so exiting does not fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        if not _reader_gone():
+            raise  # another pipe (a processor's, a journal's): not the reader's
         return 1
+
+
+def _reader_gone() -> bool:
+    """Whether stdout's reader went away (``ocop show SO-1 | head -1``): then the command
+    stops quietly, as Unix tools do, and what is left in stdout's buffer goes to the null
+    device, so that exiting does not fail again."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    else:
+        return False
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file: nothing more to flush
+        return True
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,9 +171,9 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 moment: {text!r}") from exc
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 moment: {quoted(text)}") from exc
     if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone: {text!r} (e.g. +00:00)")
+        raise argparse.ArgumentTypeError(f"give a time zone: {quoted(text)} (e.g. +00:00)")
     return moment
 
 

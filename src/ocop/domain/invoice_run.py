@@ -41,9 +41,11 @@ class _Record:
 
 @attrs.frozen
 class _Released:
-    """I2: re-authorize what a single capture released on the line."""
+    """I2: re-authorize what a single capture released on the line. ``captured``: a capture
+    of this run released it just now (else the run found it so, after a recovery, say)."""
 
     line_id: str
+    captured: bool = False
 
 
 @attrs.frozen
@@ -223,13 +225,16 @@ class InvoiceRun:
         match task:
             case _Record(invoice=invoice):
                 return Next(goal=replaced(self, tasks=rest), order=order.with_invoice(invoice))
-            case _Released(line_id=line_id):
+            case _Released(line_id=line_id, captured=captured):
                 line = order.line(line_id)
                 missing = line.amount - line.captured - line.authorized
                 if line.card is None or not missing.is_positive() or line.open_authorizations():
                     return None
                 if not line.card.reusable:  # the rest cannot be authorized again
-                    return replaced(self, tasks=rest, short=True)
+                    # A person who released the hold this left, with the override (S4),
+                    # chose to go on: a later run does not hold the order again for it.
+                    known = not captured and _overridden(order, HoldCode.OUT_OF_BALANCE)
+                    return None if known else replaced(self, tasks=rest, short=True)
                 return self._call(task, rest, authorize(line, line.card.value, missing))
             case _Cover():
                 parts, uncovered = plan_parts(order, self.remaining)
@@ -338,14 +343,14 @@ class InvoiceRun:
                 goal, ok = goal._ok(op, line_id)
                 if ok:  # as after a first capture: what a single capture released (I2)
                     goal = replaced(goal, failed=tuple(x for x in goal.failed if x != line_id))
-                    return goal._then(goal.tasks, _Released(line_id))
+                    return goal._then(goal.tasks, _Released(line_id, captured=True))
                 if not goal.in_doubt:
                     return replaced(goal, new_payment=True)
                 return goal
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
-                    return goal._then(goal.tasks, _Released(line_id))
+                    return goal._then(goal.tasks, _Released(line_id, captured=True))
                 if goal.pickup and not goal.in_doubt:
                     return goal._then(goal.tasks, _Retry(line_id, auth_id, amount))
                 return goal
@@ -358,6 +363,12 @@ class InvoiceRun:
                     goal.tasks, _Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 )
         return goal
+
+
+def _overridden(order: Order, code: HoldCode) -> bool:
+    """Whether the order's last release of a ``code`` hold was an override (S4)."""
+    releases = [r for r in order.released_holds if r.code is code]
+    return bool(releases) and releases[-1].override
 
 
 def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime) -> Order:

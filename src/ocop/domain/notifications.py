@@ -24,7 +24,7 @@ from ocop.domain.edge import (
     valid_reference,
 )
 from ocop.domain.enums import Members
-from ocop.domain.errors import InvalidInput
+from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.money import Money
 
 __all__ = ["Notification", "NotificationEvent", "NotificationResult"]
@@ -50,19 +50,28 @@ def _moment(instance: object, attribute: attrs.Attribute[datetime], value: datet
         raise InvalidInput(f"{attribute.name} must be a timezone-aware datetime")
 
 
+#: The longest operation key a notification may name: keys are made of several ids.
+MAX_KEY_LENGTH = 4096
+
+
 def _key(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     """An operation key (as long as the ids it is made of need): printable text with no
     card number; "" when the processor named none (the notification then matches nothing
     and is kept for review, N2)."""
-    if not isinstance(value, str) or not value.isprintable():
-        raise InvalidInput(f"{attribute.name} must be an operation key: printable text")
+    argument = f"Notification.{attribute.name}"
+    if not isinstance(value, str) or len(value) > MAX_KEY_LENGTH or not value.isprintable():
+        raise InvalidArgument(
+            f"{argument} must be an operation key: at most {MAX_KEY_LENGTH} printable characters",
+            argument=argument,
+        )
     validate_no_card_data(instance, attribute, value)
 
 
 def _reason(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     """The processor's words: a string with no card number (printed masked, E2)."""
     if not isinstance(value, str):
-        raise InvalidInput(f"{attribute.name} must be a string")
+        argument = f"Notification.{attribute.name}"
+        raise InvalidArgument(f"{argument} must be a string", argument=argument)
     validate_no_card_data(instance, attribute, value)
 
 

@@ -26,6 +26,7 @@ import attrs
 from ocop.domain import steps
 from ocop.domain.holds import cause_remains
 from ocop.domain.invoicing import AuthorizationAge, age_of, nothing_will_capture
+from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
@@ -134,11 +135,14 @@ class Renewal:
             marked = order.with_line(line.renewal(under_way=True))
             return self._void(marked, marked.line(line.line_id), auth, ctx)
         if self.retry and all(hold.code in _ENDED_BY_RETRY for hold in order.holds):
-            # Not while another hold stands (a manual review, a credit check ...).
+            # Not while another hold stands (a manual review, a credit check ...); and never
+            # for more than the order still needs (its other lines may pay the rest).
+            needed = order.balance_due
             for line in order.lines:
                 card = line.card
-                if card is not None and _retryable(line) and line.line_id not in self.tried:
-                    return self._authorize(line, card, retry=True)
+                if (card is not None and _retryable(line) and line.line_id not in self.tried
+                        and needed.is_positive()):  # fmt: skip
+                    return self._authorize(line, card, retry=True, at_most=needed)
         return self._end(order, ctx)
 
     def _due(self, order: Order) -> tuple[PaymentLine, Authorization] | None:
@@ -188,8 +192,12 @@ class Renewal:
         return Next(goal=replaced(goal, waiting=_Voiding(_of(line, auth), release=False)),
                     order=order, steps=(void,))  # fmt: skip
 
-    def _authorize(self, line: PaymentLine, card: CardToken, *, retry: bool) -> Next[Renewal]:
+    def _authorize(
+        self, line: PaymentLine, card: CardToken, *, retry: bool, at_most: Money | None = None
+    ) -> Next[Renewal]:
         missing = line.amount - line.captured - line.authorized
+        if at_most is not None:
+            missing = missing.min(at_most)
         goal = self._tried(line.line_id, waiting=_Authorizing(line.line_id, retry=retry))
         return Next(goal=goal, steps=(authorize(line, card.value, missing),))
 

@@ -14,7 +14,7 @@ import re
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
-from ocop.domain.edge import valid_bool
+from ocop.domain.edge import MAX_REFERENCE_LENGTH, valid_bool
 from ocop.domain.errors import ConnectorMismatch, InvalidInput
 
 _LAST4 = re.compile(r"[0-9]{4}")
@@ -27,7 +27,7 @@ def mask(value: str) -> str:
 
 
 #: The longest token value or account name ocop accepts from a processor.
-MAX_TOKEN_LENGTH = 512
+MAX_TOKEN_LENGTH = MAX_REFERENCE_LENGTH
 
 
 def _nonempty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:

@@ -31,9 +31,10 @@ class InvoiceResult:
     failed, each a :class:`~ocop.domain.operations.Failed` (the line id, with the
     processor's ``reason`` and the ``key``); ``in_doubt``: keys of calls whose outcome
     is unknown, run ``recover()``; ``order``: the order as stored after the call;
-    ``new_payment_required``: a pickup capture failed and its retry too (I6), or a single
+    ``new_payment_required``: a pickup capture failed and its retry too (I6); or a single
     capture released the rest of an authorization that the card cannot renew (I2), and
-    the order, out of balance, is held until a new payment covers it.
+    the order, out of balance, is held (``OUT_OF_BALANCE``) until a new payment covers
+    it (the I6 case places no hold).
     """
 
     invoice_id: str

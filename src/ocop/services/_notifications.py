@@ -1,7 +1,7 @@
 """Processor notifications: ``bo.handle_notification(n)`` (rules N1, N2, N4).
 
 A notification settles the operation it names exactly once, through the same commit
-as a live answer or a recovery (:func:`~ocop.services._engine.settle`: the outcome, the
+as a live answer or a recovery (:func:`~ocop.services._outcomes.settle`: the outcome, the
 order and its vouchers together, once even when two deliveries race). A pending
 capture or refund that failed is undone; one approved that the processor rejected later
 is undone too (N4). Chargebacks, their reversals and authorizations ended by the
@@ -19,8 +19,8 @@ from ocop.domain.notifications import Notification, NotificationEvent, Notificat
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken, RefundToken
 from ocop.ports import Ports
-from ocop.services._engine import settle
 from ocop.services._logs import logger
+from ocop.services._outcomes import settle
 from ocop.services._unsolicited import handle_unsolicited, keep, rejected_after_approval
 
 log = logger("ocop.notifications")

@@ -17,8 +17,9 @@ from ocop.domain.errors import IllegalTransition, OcopError, StorageError
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
-from ocop.services._engine import Secrets, post_pending, request, settle
+from ocop.services._engine import Secrets, request
 from ocop.services._logs import logger
+from ocop.services._outcomes import post_pending, settle
 from ocop.services._renewals import finish_renewals
 
 log = logger("ocop.recovery")
@@ -49,63 +50,87 @@ class RecoveryReport:
     for_reconciliation: tuple[str, ...] = ()
 
 
+@attrs.define
+class _Tally:
+    """What a recovery run found, key by key."""
+
+    resolved: list[str] = attrs.Factory(list)
+    orders: list[str] = attrs.Factory(list)
+    still: list[str] = attrs.Factory(list)
+    unapplied: list[str] = attrs.Factory(list)
+    pending: list[str] = attrs.Factory(list)
+    manual: list[str] = attrs.Factory(list)
+
+    def waits(self, op: Operation) -> None:
+        """``op`` is left as it is, for a later run (or a notification) to decide."""
+        (self.pending if op.outcome is Outcome.PENDING else self.still).append(op.key)
+
+
 def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     """Resolve every operation in doubt, finish the renewals they interrupted, then post
     pending vouchers. ``holder``: who claims an order whose renewal it finishes."""
     with ports.store.unit_of_work() as uow:
         doubtful = uow.operations.in_doubt()
-    resolved: list[str] = []
-    orders: list[str] = []
-    still: list[str] = []
-    unapplied: list[str] = []
-    pending: list[str] = []
-    manual: list[str] = []
+    tally = _Tally()
     for op in doubtful:
-        try:
-            result = ask(ports, op)
-        except OcopError:  # the processor refused to tell: this one waits, the others go on
-            log.exception("could not ask the processor about %s", op.key)
-            (pending if op.outcome is Outcome.PENDING else still).append(op.key)
-            continue
-        if result is None:
-            log.error("%s: the processor cannot tell any more; reconcile it by hand", op.key)
-            (pending if op.outcome is Outcome.PENDING else still).append(op.key)
-            manual.append(op.key)
-            continue
-        if op.outcome is Outcome.PENDING and not result.outcome.definitive:
-            pending.append(op.key)  # accepted, not settled yet: a notification will
-            continue
-        if result.outcome is Outcome.UNKNOWN:
-            log.warning("still in doubt %s", op.key)
-            still.append(op.key)
-            continue
-        try:
-            settled = settle(ports, op.order_id, [(op, result)])
-        except StorageError:  # the store failed, not the order: the next run tries again
-            log.exception("could not store the %s outcome of %s", result.outcome.value, op.key)
-            (pending if op.outcome is Outcome.PENDING else still).append(op.key)
-            continue
-        except OcopError:
-            log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)
-            unapplied.append(op.key)
-            continue
-        log.info("resolved %s as %s", op.key, result.outcome.value)
-        resolved.append(op.key)
-        if _refused_after_pending(op, result, settled.from_pending):
-            log.error("%s: the processor refused it after answering pending; the order "
-                      "counted it as done: reconcile it by hand", op.key)  # fmt: skip
-            manual.append(op.key)
-        orders.append(op.order_id)
-    renewals = finish_renewals(ports, orders, holder) if orders else ()
+        _recover_one(ports, op, tally)
+    renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
     return RecoveryReport(
-        resolved=tuple(resolved),
-        still_in_doubt=tuple(still),
-        unapplied=tuple(unapplied),
+        resolved=tuple(tally.resolved),
+        still_in_doubt=tuple(tally.still),
+        unapplied=tuple(tally.unapplied),
         vouchers_posted=post_pending(ports),
         renewals=renewals,
-        pending=tuple(pending),
-        for_reconciliation=tuple(manual),
+        pending=tuple(tally.pending),
+        for_reconciliation=tuple(tally.manual),
     )
+
+
+def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
+    """Ask about ``op`` and settle what the processor says; note what became of it."""
+    try:
+        result = ask(ports, op)
+    except StorageError:  # the store failed: this one waits for the next run
+        log.exception("could not read what asking about %s needs", op.key)
+        tally.waits(op)
+        return
+    except OcopError:  # the processor refused to tell: this one waits, the others go on
+        log.exception("could not ask the processor about %s", op.key)
+        tally.waits(op)
+        return
+    if result is None:
+        log.error("%s: the processor cannot tell any more; reconcile it by hand", op.key)
+        tally.waits(op)
+        tally.manual.append(op.key)
+        return
+    if op.outcome is Outcome.PENDING and not result.outcome.definitive:
+        tally.pending.append(op.key)  # accepted, not settled yet: a notification will
+        return
+    if result.outcome is Outcome.UNKNOWN:
+        log.warning("still in doubt %s", op.key)
+        tally.still.append(op.key)
+        return
+    try:
+        settled = settle(ports, op.order_id, [(op, result)])
+    except StorageError:  # the store failed, not the order: the next run tries again
+        log.exception("could not store the %s outcome of %s", result.outcome.value, op.key)
+        tally.waits(op)
+        return
+    except OcopError:
+        log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)
+        tally.unapplied.append(op.key)
+        return
+    stored = settled.outcomes[op.key]
+    if stored.result is not result and stored.outcome is Outcome.PENDING:
+        tally.pending.append(op.key)  # recorded pending since it was read: nothing new
+        return
+    log.info("resolved %s as %s", op.key, result.outcome.value)
+    tally.resolved.append(op.key)
+    tally.orders.append(op.order_id)
+    if _refused_after_pending(op, result, settled.from_pending):
+        log.error("%s: the processor refused it after answering pending; the order "
+                  "counted it as done: reconcile it by hand", op.key)  # fmt: skip
+        tally.manual.append(op.key)
 
 
 def _refused_after_pending(

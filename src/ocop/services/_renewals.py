@@ -20,8 +20,9 @@ from ocop.domain.errors import ConcurrentUpdate, OcopError, OperationInDoubt, St
 from ocop.domain.queries import OrderQuery
 from ocop.domain.renewal import Renewal, renew_before
 from ocop.ports import Ports
-from ocop.services._engine import RETRIES, load, pursue
+from ocop.services._engine import load, pursue
 from ocop.services._logs import logger
+from ocop.services._outcomes import RETRIES
 
 log = logger("ocop.renewals")
 

@@ -30,8 +30,8 @@ from ocop.domain.unsolicited import (
     reverse_chargeback,
 )
 from ocop.ports import Ports
-from ocop.services._engine import RETRIES, post
 from ocop.services._logs import logger
+from ocop.services._outcomes import RETRIES, post
 
 __all__ = ["handle_unsolicited", "keep", "rejected_after_approval"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocop import BackOffice, HoldCode, IllegalTransition, LineStatus, OrderStatus
+from ocop import Actor, BackOffice, HoldCode, IllegalTransition, LineStatus, OrderStatus
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from worlds import World, by_card, card, usd
@@ -247,3 +247,21 @@ def test_a_pickup_retry_on_a_single_capture_authorization_renews_the_released_re
     assert result.order.lines[0].authorized == usd("50.00")
     assert result.order.approved
     assert_consistent(world, "SO-1")
+
+
+def test_an_override_of_the_short_orders_hold_stands_at_the_next_invoice(
+    clock: ManualClock,
+) -> None:
+    """S4: a supervisor who releases the OUT_OF_BALANCE hold with the override chose to go
+    on: the next invoice does not hold the order again for the same shortfall (it captures
+    what it can and reports the rest uncovered)."""
+    world = _single_capture(clock)
+    place(world.bo, "SO-1", "100.00", by_card("100.00", card(reusable=False)))
+    world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    supervisor = Actor.call_center("supervisor", permissions=frozenset({"hold_override"}))
+    released = world.bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, supervisor)
+    assert released.released_holds[-1].override
+    second = world.bo.invoice("SO-1", "INV-2", usd("70.00"))
+    assert (second.captures, second.uncovered) == ((), usd("70.00"))
+    assert not second.new_payment_required
+    assert second.order.holds == ()

@@ -32,7 +32,7 @@ from ocop import (
 from ocop.adapters.simulated import SimulatedCrash
 from ocop.ports.processor import ProcessorCapabilities
 from ocop.ports.store import Committed, OrderStore, UnitOfWork
-from ocop.services._engine import settle
+from ocop.services._outcomes import settle
 from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import usd
 
@@ -73,6 +73,8 @@ def _pending_refund(world: World) -> Operation:
 
 
 def test_a_decline_takes_back_a_pending_capture_read_before_it_was_pending() -> None:
+    """N2: the capture leaves the line, its authorization holds the money again, and
+    nothing is received or posted."""
     world = new_world()
     op = _pending_capture(world)
     declined = ProcessorResult(key=op.key, outcome=Outcome.DECLINED)
@@ -87,6 +89,7 @@ def test_a_decline_takes_back_a_pending_capture_read_before_it_was_pending() -> 
 
 
 def test_an_approval_receives_a_pending_capture_read_before_it_was_pending() -> None:
+    """N2: the capture is received, once, with its voucher."""
     world = new_world()
     op = _pending_capture(world)
     assert op.result is not None
@@ -120,6 +123,7 @@ def test_a_second_pending_answer_for_a_pending_capture_changes_nothing() -> None
 
 
 def test_a_decline_takes_back_a_pending_refund_read_before_it_was_pending() -> None:
+    """N2: the refund leaves the line, and its capture may be refunded again."""
     world = new_world()
     op = _pending_refund(world)
     declined = ProcessorResult(key=op.key, outcome=Outcome.DECLINED)

@@ -1,0 +1,55 @@
+"""The keys and references the Adyen connector sends and keeps (see :mod:`ocop.adapters.adyen`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+from ocop.domain.errors import InvalidArgument
+
+#: Adyen's longest Idempotency-Key.
+KEY_LIMIT = 64
+#: Adyen's longest merchant reference.
+REFERENCE_LIMIT = 80
+#: The idempotency error Adyen answers for a key reused with another request.
+
+
+def idempotency_key(namespace: str, key: str) -> str:
+    """The ``Idempotency-Key`` of ocop's operation ``key``: ``namespace:key`` when it fits
+    Adyen's limit in ASCII, else ``namespace:`` and a hash of the key (the same every time)."""
+    plain = f"{namespace}:{key}"
+    if len(plain) <= KEY_LIMIT and plain.isascii() and plain.isprintable():
+        return plain
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{namespace}:{digest[: KEY_LIMIT - len(namespace) - 1]}"
+
+
+def encode_reference(psp: str) -> str:
+    """An Adyen reference as ocop keeps it in tokens and notifications: Adyen's references
+    are 16 digits, which may pass the Luhn check by chance, and ocop refuses anything that
+    looks like a card number; so they are kept base64-encoded (``r`` + the text)."""
+    return "r" + base64.urlsafe_b64encode(psp.encode()).decode().rstrip("=")
+
+
+def decode_reference(kept: str) -> str:
+    """The Adyen reference :func:`encode_reference` kept."""
+    if not kept.startswith("r"):
+        raise InvalidArgument("not an Adyen reference kept by ocop", argument="reference")
+    text = kept[1:]
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument("not an Adyen reference kept by ocop", argument="reference") from None
+
+
+def reference(namespace: str, key: str) -> str:
+    """The merchant reference sent with a call: ``<namespace>:<key>``, so the webhooks of
+    another back office sharing the merchant account are told apart; the namespace and a
+    hash of the key when that would pass Adyen's 80 characters (such a webhook then names
+    no operation: it is kept for review)."""
+    plain = f"{namespace}:{key}"
+    if len(plain) <= REFERENCE_LIMIT:
+        return plain
+    return f"{namespace}:ocop-" + hashlib.sha256(key.encode()).hexdigest()[:32]

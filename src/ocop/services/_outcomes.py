@@ -1,0 +1,140 @@
+"""What follows a processor's answer: its outcome committed with the order and the
+vouchers, once (:func:`settle`, rule O2), and the vouchers posted to an outside journal
+(:func:`post`, J3). The live call, recovery and notifications all settle through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from ocop.domain.effects import apply_outcomes
+from ocop.domain.errors import ConcurrentUpdate, StorageBusy
+from ocop.domain.journal import Voucher
+from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.domain.order import Order
+from ocop.ports import Ports
+from ocop.services._logs import logger
+
+log = logger("ocop.operations")
+
+#: How often a commit that lost a version race is retried before giving up (O5).
+RETRIES = 5
+
+
+def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
+    """Post vouchers a commit left for an outside journal, then mark them posted (J3).
+
+    A journal that fails leaves them in the outbox for ``recover()``: an outage never
+    fails the change that produced them, nor work on another order.
+    """
+    posted: list[str] = []
+    for voucher in vouchers:
+        try:
+            ports.journal.post(voucher)
+        except Exception:  # noqa: BLE001 - any outage: the voucher waits in the outbox
+            log.warning("voucher %s waits in the outbox: the journal failed", voucher.voucher_id)
+            break
+        posted.append(voucher.voucher_id)
+    if posted:
+        try:
+            with ports.store.unit_of_work() as uow:
+                for voucher_id in posted:
+                    uow.outbox.mark_posted(voucher_id)
+                uow.commit()
+        except Exception:  # noqa: BLE001 - posted but not marked: recover() posts them again,
+            # and the journal stores a voucher once (J3); the change that made them stands.
+            log.warning("vouchers %s posted but not marked posted", ", ".join(posted))
+    return len(posted)
+
+
+def post_pending(ports: Ports) -> int:
+    """Post every voucher still in the outbox (what ``recover()`` does)."""
+    with ports.store.unit_of_work() as uow:
+        pending = uow.outbox.pending()
+    return post(ports, pending)
+
+
+@attrs.frozen
+class Settled:
+    """What :func:`settle` stored: the order as committed, each key's operation as settled
+    (by this call, or before it by another), and the keys this call settled over an
+    answer stored as pending (N1): their capture or refund was taken back if it failed."""
+
+    order: Order
+    outcomes: Mapping[str, Operation]
+    from_pending: frozenset[str] = frozenset()
+
+
+def settle(
+    ports: Ports,
+    order_id: str,
+    answers: Sequence[tuple[Operation, ProcessorResult]],
+    *,
+    order: Order | None = None,
+) -> Settled:
+    """Commit the outcomes with their effect on the order and its vouchers, once (O2).
+
+    ``order``: the order as this worker committed it with the intents. If another unit
+    of work changed the order or settled one of the operations first (a ``recover()``
+    running at the same time), the order is read again and what is settled is kept.
+    Each outcome applies to the operation as stored, whatever copy the caller read: one
+    recorded pending in between is settled as pending operations are (a failure takes
+    back its capture or refund), and a second pending answer for it changes nothing.
+    """
+    for attempt in range(RETRIES):
+        try:
+            return _settle_once(ports, order_id, answers, order)
+        except ConcurrentUpdate:
+            order = None
+        except StorageBusy:  # the answers are in hand: worth waiting for the database
+            if attempt == RETRIES - 1:
+                raise
+            order = None
+    raise ConcurrentUpdate(order_id)
+
+
+def _settle_once(
+    ports: Ports,
+    order_id: str,
+    answers: Sequence[tuple[Operation, ProcessorResult]],
+    order: Order | None,
+) -> Settled:
+    at = ports.clock.now()
+    with ports.store.unit_of_work() as uow:
+        reread = order is None
+        current = uow.orders.get(order_id) if order is None else order
+        outcomes: dict[str, Operation] = {}
+        known: list[tuple[Operation, ProcessorResult]] = []
+        for op, result in answers:
+            # The operation as stored, not the caller's copy: another worker, a recovery or
+            # a notification may have recorded a pending answer since that copy was read.
+            # (The live call hands its own order and copy: if anyone settled since, the
+            # order's version has moved, the commit fails, and this runs again, reading.)
+            stored = (uow.operations.get(op.key) if reread else op) or op
+            if not stored.awaiting:
+                outcomes[op.key] = stored  # settled already (by recovery, or another worker)
+                if stored.outcome is not result.outcome and result.outcome is not Outcome.UNKNOWN:
+                    log.error("answer %s for %s differs from the %s already settled: reconcile "
+                              "it by hand", result.outcome.value, op.key,
+                              stored.outcome.value if stored.outcome else "-")  # fmt: skip
+                continue
+            if stored.outcome is Outcome.PENDING and not result.outcome.definitive:
+                outcomes[op.key] = stored  # pending already: a second such answer adds nothing
+                continue
+            resolved = stored.resolved(result, at)
+            uow.operations.settle(resolved)
+            outcomes[op.key] = resolved
+            known.append((stored, result))
+        if not known:
+            return Settled(current, outcomes)  # everything was settled by someone else
+        decided = [(op, result) for op, result in known if result.outcome is not Outcome.UNKNOWN]
+        applied = apply_outcomes(current, decided, ports.settings, at)
+        uow.orders.update(applied.order)
+        for voucher in applied.vouchers:
+            uow.outbox.add(voucher)
+        committed = uow.commit()
+    post(ports, committed.vouchers)
+    pending = frozenset(op.key for op, _ in known if op.outcome is Outcome.PENDING)
+    return Settled(committed.orders[order_id], outcomes, pending)
