@@ -396,6 +396,37 @@ def test_postgres_a_connection_lost_before_the_commit_stores_nothing() -> None:
 
 
 @pytest.mark.postgres
+def test_postgres_kept_connections_the_server_closed_are_replaced_not_failed() -> None:
+    """O1, E3: after the server closed every connection the pool kept (a restart, an idle
+    timeout), the next calls open others: a capture the processor made is recorded at
+    once, not left in doubt while the database is up."""
+    name = f"ocop_kept_{uuid.uuid4().hex[:8]}"
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    with private_schema() as info:
+        store = PostgresStore(with_parameter(info, "application_name", name), keeps_journal=True)
+        bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+        for order_id in ("SO-1", "SO-2"):
+            bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                           total=usd("50.00"),
+                           payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
+        bo.invoice("SO-1", "INV-1", usd("50.00"))
+        with psycopg.connect(server(), autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                [name],
+            ).fetchone()
+        assert ended is not None
+        assert ended[0] >= 1
+        result = bo.invoice("SO-2", "INV-1", usd("50.00"))
+        assert (result.in_doubt, [c.amount for c in result.captures]) == ((), [usd("50.00")])
+        assert bo.order("SO-2").received == usd("50.00")
+        assert bo.orders(in_doubt=True) == ()
+        store.close()
+
+
+@pytest.mark.postgres
 def test_postgres_a_search_path_naming_no_schema_raises_storage_unavailable() -> None:
     """E3: a search_path naming a schema that does not exist raises StorageUnavailable
     (saying so), not psycopg's InvalidSchemaName; no schema is created."""

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["Connection", "ConnectionPool"]
+__all__ = ["Connection", "ConnectionPool", "Pooled"]
 
 
 class Connection(Protocol):
@@ -26,12 +26,16 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
-class _Pooled:
-    """A pooled connection: closing it hands it back for the next unit of work."""
+class Pooled:
+    """A pooled connection: closing it hands it back for the next unit of work.
 
-    def __init__(self, pool: ConnectionPool, connection: Connection) -> None:
+    ``reused``: it was kept from an earlier unit of work (the database may have closed it
+    since: a restart, an idle timeout), rather than opened for this one."""
+
+    def __init__(self, pool: ConnectionPool, connection: Connection, *, reused: bool) -> None:
         self._pool = pool
         self._connection = connection
+        self.reused = reused
 
     def cursor(self) -> Any:
         return self._connection.cursor()
@@ -49,6 +53,11 @@ class _Pooled:
     def raw(self) -> Connection:
         """The driver's own connection (for what only that driver offers)."""
         return self._connection
+
+    @property
+    def lost(self) -> bool:
+        """Whether the connection can no longer be used (the database closed it)."""
+        return not self._pool.idle(self._connection)
 
 
 def _close_all(connections: list[Connection]) -> None:
@@ -73,10 +82,21 @@ class ConnectionPool:
         # Closed when the pool is closed, or garbage collected, whichever comes first.
         self.close = weakref.finalize(self, _close_all, self._idle)
 
-    def take(self) -> Connection:
+    @property
+    def keep(self) -> int:
+        """How many idle connections the pool keeps at most."""
+        return self._keep
+
+    def idle(self, connection: Connection) -> bool:
+        """Whether ``connection`` is open and in no transaction."""
+        return self._is_idle(connection)
+
+    def take(self) -> Pooled:
         with self._lock:
             connection = self._idle.pop() if self._idle else None
-        return _Pooled(self, connection if connection is not None else self._connect())
+        if connection is not None:
+            return Pooled(self, connection, reused=True)
+        return Pooled(self, self._connect(), reused=False)
 
     def give_back(self, connection: Connection) -> None:
         if self._is_idle(connection):

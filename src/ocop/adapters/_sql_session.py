@@ -10,10 +10,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ocop.adapters._pool import Connection, ConnectionPool
-from ocop.domain.errors import (
-    StorageError,
-)
+from ocop.adapters._pool import Connection, ConnectionPool, Pooled
+from ocop.domain.errors import StorageError, StorageUnavailable
 
 _T = TypeVar("_T")
 
@@ -66,28 +64,48 @@ class Session:
     def __init__(self, dialect: Dialect, pool: ConnectionPool) -> None:
         self._dialect = dialect
         self._pool = pool
-        self._connection: Connection | None = None
+        self._connection: Pooled | None = None
+        #: Nothing has run on the connection in this session yet.
+        self._untried = False
 
     @property
     def dialect(self) -> Dialect:
         return self._dialect
 
+    def _use(self, work: Callable[[Connection], _T]) -> _T:
+        """``work`` on this session's connection, driver errors translated (E3).
+
+        A connection the pool kept from an earlier unit of work may have been closed by the
+        database since (a restart, an idle timeout): when the first use of one finds it
+        lost, nothing of this session has run, so the work runs again on another."""
+        for _ in range(self._pool.keep + 1):
+            connection: Pooled | None = None
+            untried = False
+            try:
+                if self._connection is None:
+                    self._connection, self._untried = self._pool.take(), True
+                connection, untried, self._untried = self._connection, self._untried, False
+                return work(connection)
+            except Exception as error:
+                mapped = self._dialect.translate(error)
+                if mapped is None:
+                    raise
+                if connection is None or not (untried and connection.reused and connection.lost):
+                    raise mapped from error
+                self.close()  # the pool closes a lost connection; the next one is tried
+        raise StorageUnavailable("every kept connection to the database was lost")
+
     def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
-        try:
-            if self._connection is None:
-                self._connection = self._pool.take()
-            cursor = self._connection.cursor()
+        def execute(connection: Connection) -> tuple[list[tuple[Any, ...]], int]:
+            cursor = connection.cursor()
             try:
                 cursor.execute(sql.replace("?", self._dialect.placeholder), tuple(params))
                 rows = cursor.fetchall() if cursor.description is not None else []
                 return rows, cursor.rowcount
             finally:
                 cursor.close()
-        except Exception as error:
-            mapped = self._dialect.translate(error)
-            if mapped is None:
-                raise
-            raise mapped from error
+
+        return self._use(execute)
 
     def batch(self, statements: Sequence[Statement]) -> list[int]:
         """Run ``statements`` in order, in one round trip where the driver can; the count of
@@ -101,28 +119,25 @@ class Session:
         pipeline = self._dialect.pipeline
         if pipeline is None:
             return [self.run(s.sql, s.params) for s in statements]
-        cursors: list[Any] = []
-        try:
-            if self._connection is None:
-                self._connection = self._pool.take()
-            with pipeline(self._connection):
-                for statement in statements:
-                    cursor = self._connection.cursor()
-                    cursors.append(cursor)
-                    sql = statement.sql.replace("?", self._dialect.placeholder)
-                    cursor.execute(sql, tuple(statement.params))
-            return [
-                (cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
-                for cursor in cursors
-            ]
-        except Exception as error:
-            mapped = self._dialect.translate(error)
-            if mapped is None:
-                raise
-            raise mapped from error
-        finally:
-            for cursor in cursors:
-                cursor.close()
+
+        def send(connection: Connection) -> list[tuple[list[tuple[Any, ...]], int]]:
+            cursors: list[Any] = []
+            try:
+                with pipeline(connection):
+                    for statement in statements:
+                        cursor = connection.cursor()
+                        cursors.append(cursor)
+                        sql = statement.sql.replace("?", self._dialect.placeholder)
+                        cursor.execute(sql, tuple(statement.params))
+                return [
+                    (cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+                    for cursor in cursors
+                ]
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+
+        return self._use(send)
 
     def transaction(self, work: Callable[[], _T]) -> _T:
         """Run ``work`` in one transaction: all of it is stored, or none."""
