@@ -19,7 +19,13 @@ import attrs
 
 from ocop.domain.deposits import DEPOSIT_METHODS, TakeDeposit, default_deposit
 from ocop.domain.draft import POS_CHECK_NUMBER, parse_method
-from ocop.domain.errors import FeatureDisabled, InstrumentNotFound, InvalidInput, PermissionDenied
+from ocop.domain.errors import (
+    DuplicateOrder,
+    FeatureDisabled,
+    InstrumentNotFound,
+    InvalidInput,
+    PermissionDenied,
+)
 from ocop.domain.money import Money, total
 from ocop.domain.order import Channel, Order, PaymentsType
 from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor, Customer
@@ -155,6 +161,24 @@ def _deposit_lines(  # noqa: PLR0917 - what placement checked so far, and who pl
     return tuple(attrs.evolve(line, deposit=True) for line in lines)
 
 
+def _interrupted(ports: Ports, order: Order) -> Order:
+    """The stored order this placement's first attempt left when it failed after storing
+    it, before any processor call (a storage error between its two commits): the same
+    placement again takes it up where it stopped. Any other order under the id, or one
+    that has moved on, is a :class:`DuplicateOrder`."""
+    with ports.store.unit_of_work() as uow:
+        stored = uow.orders.get(order.order_id)
+        calls = uow.operations.for_order(order.order_id)
+    same = (stored.channel, stored.payments_type, stored.customer, stored.total, stored.lines)
+    if (
+        calls
+        or not stored.needs_completion
+        or same != (order.channel, order.payments_type, order.customer, order.total, order.lines)
+    ):
+        raise DuplicateOrder(order.order_id)
+    return stored
+
+
 def place_order(
     ports: Ports,
     order_id: str,
@@ -188,9 +212,12 @@ def place_order(
     )
     for line in lines:
         order = order.with_line(line)
-    with ports.store.unit_of_work() as uow:
-        uow.orders.add(order.pending_completion())
-        placed = uow.commit().orders[order_id]
+    try:
+        with ports.store.unit_of_work() as uow:
+            uow.orders.add(order.pending_completion())
+            placed = uow.commit().orders[order_id]
+    except DuplicateOrder:
+        placed = _interrupted(ports, order)
     if completion_enabled(placed, ports.settings) and kind is PaymentsType.CALL_CENTER:
         # S3: call center orders wait for completion. A NONE order (P2) cannot be completed,
         # so, like POS and e-commerce orders, it is validated with the payments it came with;

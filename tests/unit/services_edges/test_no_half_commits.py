@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocop import BackOffice, Channel, Customer, StorageBusy, StorageError
+from ocop import BackOffice, Channel, Customer, DuplicateOrder, Order, StorageBusy, StorageError
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.ports.store import Committed, UnitOfWork
@@ -100,3 +100,32 @@ def test_a_database_busy_past_every_retry_leaves_the_call_for_recover() -> None:
     assert len(report.resolved) == 1
     assert bo.order("SO-1").captured == usd("50.00")
     assert [e.kind for e in sim.ledger()].count("capture") == 1
+
+
+def test_a_placement_whose_second_commit_failed_is_taken_up_by_the_same_placement() -> None:
+    """E3: a placement stores the order, then commits its authorization's intent; when that
+    second commit fails, the call raises and the processor was never called. The same
+    placement again takes the order up where it stopped (it authorizes, once); another
+    order under the id is still refused."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    store = FailingStore(InMemoryStore(keeps_journal=True))
+    bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+
+    def place(total: str = "50.00") -> Order:
+        return bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                              total=usd(total), payments=[by_card(total)])  # fmt: skip
+
+    store.passing, store.failing = 1, 1
+    with pytest.raises(StorageBusy):
+        place()
+    assert bo.order("SO-1").needs_completion
+    assert sim.calls == 0
+    with pytest.raises(DuplicateOrder):
+        place("60.00")
+    placed = place()
+    assert placed.approved
+    assert placed.authorized == usd("50.00")
+    assert [e.kind for e in sim.ledger()] == ["authorize"]
+    with pytest.raises(DuplicateOrder):
+        place()  # taken up once: it has moved on
