@@ -188,3 +188,46 @@ def test_concurrent_claimers_never_share_a_name(conninfo: str) -> None:
     assert sorted(claimed) == sorted(names)  # each name once, none lost
     for store in stores:
         store.close()
+
+
+def test_pages_never_miss_an_order_committed_after_a_later_numbered_one(conninfo: str) -> None:
+    """Queries: an order placed after a page was read is in a later page. SO-A takes its
+    place in line first and is slow to commit (another session holds its id, uncommitted);
+    SO-B, placed meanwhile, waits for it: SO-B never commits with a later number first, so
+    paging after the first page finds both."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    bo = back_office(conninfo, SimulatedProcessor(clock=clock), clock)
+
+    def place(order_id: str) -> None:
+        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                       total=usd("10.00"), payments=[CardPayment(CARD, usd("10.00"))])  # fmt: skip
+
+    place("SO-0")
+    with psycopg.connect(conninfo) as other:  # holds SO-A's id, uncommitted
+        other.execute("INSERT INTO ocop_orders (order_id, version, body) VALUES ('SO-A', 1, '{}')")
+        slow = threading.Thread(target=place, args=("SO-A",))
+        slow.start()
+        _wait_for_a_lock_wait(conninfo)
+        later = threading.Thread(target=place, args=("SO-B",))
+        later.start()
+        _wait_for_a_lock_wait(conninfo, waiting=2)
+        first_page = bo.orders(limit=10)
+        other.rollback()
+    slow.join(30)
+    later.join(30)
+    assert first_page == ("SO-0",)
+    assert bo.orders(after=first_page[-1], limit=10) == ("SO-A", "SO-B")
+
+
+def _wait_for_a_lock_wait(conninfo: str, waiting: int = 1) -> None:
+    """Until ``waiting`` sessions of this database wait for a lock (at most 30 s)."""
+    with psycopg.connect(conninfo, autocommit=True) as watcher:
+        for _ in range(3000):
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()
+            if row is not None and row[0] >= waiting:
+                return
+            threading.Event().wait(0.01)
+    raise AssertionError("no session came to wait for a lock")

@@ -197,6 +197,9 @@ class SqlBackend:
 
     def _statements(self, staged: Staged, to_post: list[Voucher]) -> list[Statement]:
         found: list[Statement] = []
+        lock = self.session.dialect.new_orders_lock
+        if lock is not None and any(expected is None for _, expected in staged.orders.values()):
+            found.append(Statement(lock))  # new orders: seq in the order of their commits
         for order_id, (order, expected) in staged.orders.items():
             touched = order_id in staged.touched
             found.append(self.rows.write(order_id, order, expected, touched=touched))

@@ -47,6 +47,11 @@ class Dialect:
     try_lock_name: str | None = None
     #: The same lock, taken waiting (to end claims); None with ``try_lock_name``.
     lock_name: str | None = None
+    #: Run first in a write that stores new orders, held to its end: new orders then take
+    #: their ``seq`` in the order they are committed, so a page read by ``seq`` never
+    #: misses one committed later with a smaller number. None where writes run one at a
+    #: time anyway (their begin locks).
+    new_orders_lock: str | None = None
 
 
 @attrs.frozen

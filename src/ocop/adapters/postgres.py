@@ -69,6 +69,10 @@ _SCHEMA_LOCK = 4_242_001
 #: the schema the store's tables are in, so stores in other schemas never meet.
 _NAME_KEY = "hashtextextended(current_schema() || '/' || CAST(? AS TEXT), 0)"
 
+#: The advisory lock key that new orders of one schema take in turn (see
+#: ``Dialect.new_orders_lock``).
+_NEW_ORDERS_KEY = "hashtextextended(current_schema() || ' new orders', 0)"
+
 #: A schema name ocop creates: a plain identifier PostgreSQL keeps whole (at most 63 bytes).
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,63}")
 
@@ -175,7 +179,8 @@ _DIALECT = Dialect(begin="BEGIN", placeholder="%s", schema=_SCHEMA, translate=_t
                                   "ON ocop_orders (seq)",),
                    lock=(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})",),
                    try_lock_name=f"SELECT pg_try_advisory_xact_lock({_NAME_KEY})",
-                   lock_name=f"SELECT pg_advisory_xact_lock({_NAME_KEY})")  # fmt: skip
+                   lock_name=f"SELECT pg_advisory_xact_lock({_NAME_KEY})",
+                   new_orders_lock=f"SELECT pg_advisory_xact_lock({_NEW_ORDERS_KEY})")  # fmt: skip
 
 
 def _dialect(schema: str | None) -> Dialect:
