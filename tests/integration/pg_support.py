@@ -79,3 +79,9 @@ def back_office_on(
                 )
             finally:
                 pg.close()
+
+
+def with_parameter(conninfo: str, name: str, value: str) -> str:
+    """``conninfo`` with one more URI query parameter."""
+    separator = "&" if "?" in conninfo else "?"
+    return f"{conninfo}{separator}{name}={quote(value)}"

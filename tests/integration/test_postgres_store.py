@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from pg_support import private_schema
+from pg_support import private_schema, with_parameter
 from race_support import race_on_one_version
 
 from ocop import (
@@ -195,39 +196,49 @@ def test_pages_never_miss_an_order_committed_after_a_later_numbered_one(conninfo
     place in line first and is slow to commit (another session holds its id, uncommitted);
     SO-B, placed meanwhile, waits for it: SO-B never commits with a later number first, so
     paging after the first page finds both."""
+    name = f"ocop_paging_{uuid.uuid4().hex[:8]}"
     clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
-    bo = back_office(conninfo, SimulatedProcessor(clock=clock), clock)
+    bo = back_office(with_parameter(conninfo, "application_name", name),
+                     SimulatedProcessor(clock=clock), clock)  # fmt: skip
+    failures: list[BaseException] = []
 
     def place(order_id: str) -> None:
-        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                       total=usd("10.00"), payments=[CardPayment(CARD, usd("10.00"))])  # fmt: skip
+        paid = [CardPayment(CARD, usd("10.00"))]
+        try:
+            bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                           total=usd("10.00"), payments=paid)  # fmt: skip
+        except BaseException as failure:  # noqa: BLE001 - raised again by the test below
+            failures.append(failure)
 
     place("SO-0")
     with psycopg.connect(conninfo) as other:  # holds SO-A's id, uncommitted
         other.execute("INSERT INTO ocop_orders (order_id, version, body) VALUES ('SO-A', 1, '{}')")
         slow = threading.Thread(target=place, args=("SO-A",))
         slow.start()
-        _wait_for_a_lock_wait(conninfo)
+        _wait_for_lock_waits(conninfo, name, 1)
         later = threading.Thread(target=place, args=("SO-B",))
         later.start()
-        _wait_for_a_lock_wait(conninfo, waiting=2)
+        _wait_for_lock_waits(conninfo, name, 2)
         first_page = bo.orders(limit=10)
         other.rollback()
-    slow.join(30)
-    later.join(30)
+    for thread in (slow, later):
+        thread.join(30)
+        assert not thread.is_alive()
+    assert failures == []
     assert first_page == ("SO-0",)
     assert bo.orders(after=first_page[-1], limit=10) == ("SO-A", "SO-B")
 
 
-def _wait_for_a_lock_wait(conninfo: str, waiting: int = 1) -> None:
-    """Until ``waiting`` sessions of this database wait for a lock (at most 30 s)."""
+def _wait_for_lock_waits(conninfo: str, name: str, waiting: int) -> None:
+    """Until ``waiting`` sessions named ``name`` wait for a lock (at most 30 s)."""
     with psycopg.connect(conninfo, autocommit=True) as watcher:
         for _ in range(3000):
             row = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"
+                "AND application_name = %s",
+                [name],
             ).fetchone()
             if row is not None and row[0] >= waiting:
                 return
             threading.Event().wait(0.01)
-    raise AssertionError("no session came to wait for a lock")
+    raise AssertionError(f"{waiting} session(s) should wait for a lock by now")

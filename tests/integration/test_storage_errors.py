@@ -22,13 +22,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
 
 import psycopg
 import pytest
-from pg_support import private_schema, server
+from pg_support import private_schema, server, with_parameter
 
 from ocop import (
+    Actor,
     BackOffice,
     CardPayment,
     Channel,
@@ -67,12 +67,6 @@ SAMPLE = _Samples()
 
 def usd(amount: str) -> Money:
     return Money.of(amount, "USD")
-
-
-def with_parameter(conninfo: str, name: str, value: str) -> str:
-    """``conninfo`` with one more URI query parameter."""
-    separator = "&" if "?" in conninfo else "?"
-    return f"{conninfo}{separator}{name}={quote(value)}"
 
 
 @pytest.fixture(params=KINDS)
@@ -309,8 +303,8 @@ def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
     tmp_path: Path, damage: str
 ) -> None:
     """E3, O2: an order row damaged outside ocop reads as a StorageError that shows nothing
-    of the row (not a JSON or key error); recovery leaves that order's call in doubt and
-    resolves the others."""
+    of the row (not a JSON or key error); recovery lists that order's call unapplied (a
+    person must look: it never clears by itself) and resolves the others."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
     path = tmp_path / "ocop.db"
@@ -328,7 +322,7 @@ def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
     assert refused.value.__cause__ is None
     report = bo.recover()
     assert [k.split("/")[0] for k in report.resolved] == ["SO-2"]
-    assert [k.split("/")[0] for k in report.still_in_doubt] == ["SO-1"]
+    assert [k.split("/")[0] for k in report.unapplied] == ["SO-1"]
     assert bo.order("SO-2").received == Money.of("50.00", "USD")
 
 
@@ -412,8 +406,9 @@ def test_postgres_kept_connections_the_server_closed_are_replaced_not_failed() -
                            payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
         bo.invoice("SO-1", "INV-1", usd("50.00"))
         with psycopg.connect(server(), autocommit=True) as admin:
+            # Waits (up to 5 s) until each kept session has ended.
             ended = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE application_name = %s",
                 [name],
             ).fetchone()
@@ -423,6 +418,41 @@ def test_postgres_kept_connections_the_server_closed_are_replaced_not_failed() -
         assert (result.in_doubt, [c.amount for c in result.captures]) == ((), [usd("50.00")])
         assert bo.order("SO-2").received == usd("50.00")
         assert bo.orders(in_doubt=True) == ()
+        store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_a_refused_write_on_a_kept_connection_runs_once() -> None:
+    """E3: a write the database refuses (here a serialization failure) on a connection the
+    pool kept is StorageBusy at once: the connection is not taken for lost, the write is
+    not sent again on another, and the pool keeps its connections."""
+    name = f"ocop_refused_{uuid.uuid4().hex[:8]}"
+    clock = ManualClock(START)
+    with private_schema() as info:
+        store = PostgresStore(with_parameter(info, "application_name", name), keeps_journal=True)
+        bo = BackOffice(store=store, journal=store.journal, clock=clock,
+                        processor=SimulatedProcessor(clock=clock))  # fmt: skip
+        paid = [CardPayment(card(), usd("50.00"))]
+        bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                       total=usd("50.00"), payments=paid)  # fmt: skip
+        with psycopg.connect(info, autocommit=True) as admin:
+            admin.execute("CREATE SEQUENCE tries")
+            admin.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "PERFORM nextval('tries'); RAISE EXCEPTION 'busy' USING ERRCODE = '40001'; "
+                "END $$"
+            )
+            admin.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON ocop_orders "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+            sessions = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+            kept = admin.execute(sessions, [name]).fetchone()
+            with pytest.raises(StorageBusy):
+                bo.change_total("SO-1", usd("60.00"), Actor.call_center("agent-1"))
+            tries = admin.execute("SELECT last_value FROM tries").fetchone()
+            assert tries == (1,)
+            assert admin.execute(sessions, [name]).fetchone() == kept
         store.close()
 
 

@@ -56,8 +56,9 @@ class Pooled:
 
     @property
     def lost(self) -> bool:
-        """Whether the connection can no longer be used (the database closed it)."""
-        return not self._pool.idle(self._connection)
+        """Whether the connection is closed (the database ended it): an error in an open
+        connection (a transaction the database aborted, say) is not a lost one."""
+        return self._pool.closed(self._connection)
 
 
 def _close_all(connections: list[Connection]) -> None:
@@ -73,9 +74,11 @@ class ConnectionPool:
         connect: Callable[[], Connection],
         idle: Callable[[Connection], bool],
         keep: int = 4,
+        closed: Callable[[Connection], bool] = lambda _: False,
     ) -> None:
         self._connect = connect
         self._is_idle = idle
+        self._is_closed = closed
         self._keep = keep
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
@@ -87,9 +90,10 @@ class ConnectionPool:
         """How many idle connections the pool keeps at most."""
         return self._keep
 
-    def idle(self, connection: Connection) -> bool:
-        """Whether ``connection`` is open and in no transaction."""
-        return self._is_idle(connection)
+    def closed(self, connection: Connection) -> bool:
+        """Whether ``connection`` is closed: the database ended it (a driver that cannot
+        tell says no)."""
+        return self._is_closed(connection)
 
     def take(self) -> Pooled:
         with self._lock:

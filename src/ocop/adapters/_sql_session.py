@@ -83,6 +83,7 @@ class Session:
         A connection the pool kept from an earlier unit of work may have been closed by the
         database since (a restart, an idle timeout): when the first use of one finds it
         lost, nothing of this session has run, so the work runs again on another."""
+        lost: Exception | None = None
         for _ in range(self._pool.keep + 1):
             connection: Pooled | None = None
             untried = False
@@ -95,10 +96,12 @@ class Session:
                 mapped = self._dialect.translate(error)
                 if mapped is None:
                     raise
-                if connection is None or not (untried and connection.reused and connection.lost):
+                retry = untried and connection is not None and connection.reused
+                if not (retry and connection is not None and connection.lost):
                     raise mapped from error
+                lost = error
                 self.close()  # the pool closes a lost connection; the next one is tried
-        raise StorageUnavailable("every kept connection to the database was lost")
+        raise StorageUnavailable("every kept connection to the database was lost") from lost
 
     def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
         def execute(connection: Connection) -> tuple[list[tuple[Any, ...]], int]:

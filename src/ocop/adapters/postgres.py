@@ -155,7 +155,10 @@ def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
         raw = cast(psycopg.Connection[Any], connection)
         return not raw.closed and raw.info.transaction_status is TransactionStatus.IDLE
 
-    return ConnectionPool(connect, idle)
+    def closed(connection: Connection) -> bool:
+        return cast(psycopg.Connection[Any], connection).closed
+
+    return ConnectionPool(connect, idle, closed=closed)
 
 
 def _json_text(column: str, field: str) -> str:

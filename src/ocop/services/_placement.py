@@ -169,9 +169,14 @@ def _interrupted(ports: Ports, order: Order) -> Order:
     with ports.store.unit_of_work() as uow:
         stored = uow.orders.get(order.order_id)
         calls = uow.operations.for_order(order.order_id)
+    # A call center order waits for completion when its placement succeeds: a repeat of
+    # it is a second placement, not the first one taken up.
+    waits = stored.payments_type is PaymentsType.CALL_CENTER
+    waits = waits and completion_enabled(stored, ports.settings)
     same = (stored.channel, stored.payments_type, stored.customer, stored.total, stored.lines)
     if (
         calls
+        or waits
         or not stored.needs_completion
         or same != (order.channel, order.payments_type, order.customer, order.total, order.lines)
     ):

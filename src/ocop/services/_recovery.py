@@ -13,7 +13,7 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.errors import IllegalTransition, OcopError, StorageError
+from ocop.domain.errors import IllegalTransition, OcopError, StorageBusy, StorageUnavailable
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
@@ -86,11 +86,16 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     )
 
 
+#: Storage failures that pass (busy, unreachable): the call waits for the next run. Any
+#: other (a damaged row) needs a person, as an outcome the order refuses.
+_PASSING = (StorageBusy, StorageUnavailable)
+
+
 def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     """Ask about ``op`` and settle what the processor says; note what became of it."""
     try:
         result = ask(ports, op)
-    except StorageError:  # the store failed: this one waits for the next run
+    except _PASSING:  # the store failed for now: this one waits for the next run
         log.exception("could not read what asking about %s needs", op.key)
         tally.waits(op)
         return
@@ -112,7 +117,7 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
         return
     try:
         settled = settle(ports, op.order_id, [(op, result)])
-    except StorageError:  # the store failed, not the order: the next run tries again
+    except _PASSING:  # the store failed for now, not the order: the next run tries again
         log.exception("could not store the %s outcome of %s", result.outcome.value, op.key)
         tally.waits(op)
         return

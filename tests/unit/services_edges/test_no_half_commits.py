@@ -129,3 +129,18 @@ def test_a_placement_whose_second_commit_failed_is_taken_up_by_the_same_placemen
     assert [e.kind for e in sim.ledger()] == ["authorize"]
     with pytest.raises(DuplicateOrder):
         place()  # taken up once: it has moved on
+
+
+def test_a_call_center_order_placed_again_is_a_duplicate() -> None:
+    """A call center order waits for completion when its placement succeeds: the same
+    placement again is a second one, refused, not the first taken up."""
+    bo, _, _ = _world()
+    agent = AGENT
+
+    def place() -> Order:
+        return bo.place_order("SO-2", channel=Channel.CALL_CENTER, customer=Customer.guest(),
+                              total=usd("50.00"), created_by=agent)  # fmt: skip
+
+    assert place().needs_completion
+    with pytest.raises(DuplicateOrder):
+        place()
