@@ -364,6 +364,19 @@ def test_postgres_a_missing_database_raises_storage_unavailable() -> None:
         PostgresStore(dsn)
 
 
+def _end_sessions(name: str) -> int:
+    """End every session of the server named ``name``, each waited for (up to 5 s): how
+    many there were."""
+    with psycopg.connect(server(), autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            [name],
+        ).fetchone()
+    assert ended is not None
+    return int(ended[0])
+
+
 @pytest.mark.postgres
 def test_postgres_a_connection_lost_before_the_commit_stores_nothing() -> None:
     """E3: a unit of work whose connection the server ends before its commit raises
@@ -374,13 +387,7 @@ def test_postgres_a_connection_lost_before_the_commit_stores_nothing() -> None:
         before = stored_order(store)
         with store.unit_of_work() as uow:
             order = uow.orders.get("SO-1")
-            with psycopg.connect(server(), autocommit=True) as admin:
-                ended = admin.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = %s",
-                    [name],
-                ).fetchone()
-            assert ended == (1,)
+            assert _end_sessions(name) == 1
             uow.orders.update(order.with_total(usd("110.00")))
             uow.outbox.add(SAMPLE.voucher("V-9"))
             with pytest.raises(StorageUnavailable) as lost:
@@ -405,15 +412,7 @@ def test_postgres_kept_connections_the_server_closed_are_replaced_not_failed() -
                            total=usd("50.00"),
                            payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
         bo.invoice("SO-1", "INV-1", usd("50.00"))
-        with psycopg.connect(server(), autocommit=True) as admin:
-            # Waits (up to 5 s) until each kept session has ended.
-            ended = admin.execute(
-                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
-                "WHERE application_name = %s",
-                [name],
-            ).fetchone()
-        assert ended is not None
-        assert ended[0] >= 1
+        assert _end_sessions(name) >= 1
         result = bo.invoice("SO-2", "INV-1", usd("50.00"))
         assert (result.in_doubt, [c.amount for c in result.captures]) == ((), [usd("50.00")])
         assert bo.order("SO-2").received == usd("50.00")
