@@ -16,6 +16,7 @@ import attrs
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import IllegalTransition
+from ocop.domain.holds import held_unless_renewable
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
 from ocop.domain.money import Money
@@ -249,7 +250,8 @@ def _settled(
             line = order.line(step.line_id).capture_settled(op.key, approved=approved)
             settled = order.with_line(line)
             if not approved:
-                return Applied(order=settled)
+                why = "a pending capture failed and the card cannot be authorized again"
+                return Applied(order=held_unless_renewable(settled, line, now, why))
             voucher = _capture_voucher(order, op, step, settings, now)
             return Applied(order=settled, vouchers=(voucher,))
         case steps.Refund():

@@ -275,3 +275,12 @@ def validate(
     for hold in holds:
         result = result.with_hold(hold)  # a hold already there stays as it was placed
     return result.submitted()
+
+
+def held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: str) -> Order:
+    """I3: a line still short of its amount whose card cannot be authorized again holds the
+    order (``AUTHORIZATION_EXPIRED``); a reusable card is authorized again by invoicing."""
+    reusable = line.card is not None and line.card.reusable
+    if reusable or not line.active or line.captured >= line.amount:
+        return order
+    return order.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED, reason=why, placed_at=now))

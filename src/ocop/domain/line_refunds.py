@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ocop.domain.line_status import refused, require_card
+from ocop.domain.line_status import LineStatus, refused, require_card
 from ocop.domain.money import Money
-from ocop.domain.movements import Refund
+from ocop.domain.movements import Authorization, Capture, Refund
 from ocop.domain.values import replaced
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ __all__ = ["capture_settled", "refund_settled", "refunded_with", "refunded_with_
 
 def capture_settled(line: PaymentLine, capture_id: str, *, approved: bool) -> PaymentLine:
     """A pending capture's outcome (N1, N2): approved, it is received; failed, it is
-    undone (its authorization holds the money again, as the processor's does)."""
+    undone: its authorization holds again what the capture took and (a single capture)
+    released, as the processor's does, unless the processor ended it (:func:`uncaptured`)."""
     cap = line.capture(capture_id)
     if approved:
         kept = tuple(replaced(c, pending=False) if c is cap else c for c in line.captures)
@@ -27,14 +28,39 @@ def capture_settled(line: PaymentLine, capture_id: str, *, approved: bool) -> Pa
     if not cap.refunded.is_zero():
         raise refused(line, f"capture {capture_id} was refunded: it cannot be undone")
     captures = tuple(c for c in line.captures if c is not cap)
+    back = uncaptured(line, cap, as_processor=True)
+    return awaiting(line.settled_with(authorizations=back, captures=captures))
+
+
+def uncaptured(
+    line: PaymentLine, cap: Capture, *, as_processor: bool = False
+) -> tuple[Authorization, ...]:
+    """The line's authorizations once capture ``cap`` never happened (a pending capture
+    that failed, or one the processor rejected after approving it): its authorization holds
+    again what the capture took and (a single capture) released, as the processor's does
+    (``as_processor``), or only what the line still needs of that (another authorization
+    may have taken over what a single capture released, I2); nothing on an authorization
+    the processor ended (N4: it is gone there)."""
     if cap.auth_id is None:
-        return line.settled_with(captures=captures)
+        return line.authorizations
     auth = line.authorization(cap.auth_id)
-    # What the capture took goes back to the authorization, and what it released when
-    # it closed a single-capture authorization: the processor never captured.
-    released = auth.voided if auth.multi_capture else Money.zero(line.currency)
-    back = replaced(auth, captured=auth.captured - cap.amount, voided=released)
-    return line.settled_with(authorizations=line.authorizations_with(back), captures=captures)
+    zero = Money.zero(line.currency)
+    need = line.amount - (line.captured - cap.amount) - line.authorized
+    closed = cap.amount + (zero if auth.multi_capture else auth.voided)
+    reopen = closed if as_processor else need.max(zero).min(closed)
+    if auth.ended_by:
+        reopen = zero
+    back = replaced(auth, captured=auth.captured - cap.amount,
+                    voided=auth.voided + cap.amount - reopen)  # fmt: skip
+    return line.authorizations_with(back)
+
+
+def awaiting(line: PaymentLine) -> PaymentLine:
+    """A line left with nothing captured or open waits for a new authorization: it is not
+    retired as a voided line is (the next invoice authorizes its card again)."""
+    if line.status is LineStatus.VOIDED and not line.pending_removal:
+        return replaced(line, status=LineStatus.NOT_SUBMITTED)
+    return line
 
 
 def refund_settled(line: PaymentLine, refund_id: str, *, approved: bool) -> PaymentLine:

@@ -26,13 +26,15 @@ import attrs
 from ocop.domain import keys, postings, steps
 from ocop.domain.effects import DEPOSIT_REFERENCE
 from ocop.domain.errors import IllegalTransition
+from ocop.domain.holds import held_unless_renewable
 from ocop.domain.journal import Voucher, VoucherKind
+from ocop.domain.line_refunds import awaiting, uncaptured
 from ocop.domain.money import Money
 from ocop.domain.movements import Capture, Chargeback
 from ocop.domain.operations import Operation
-from ocop.domain.order import Hold, HoldCode, Order
+from ocop.domain.order import Order
 from ocop.domain.settings import Settings
-from ocop.domain.tender import LineStatus, PaymentLine
+from ocop.domain.tender import PaymentLine
 from ocop.domain.values import replaced
 
 __all__ = [
@@ -160,26 +162,9 @@ def end_authorization(
     auths = tuple(ended if a.auth_id == auth_id else a for a in line.authorizations)
     if not was_open:  # nothing open on it: only the record changes, never the line's status
         return Recorded(order=order.with_line(replaced(line, authorizations=auths)))
-    line = _awaiting(line.settled_with(authorizations=auths))
+    line = awaiting(line.settled_with(authorizations=auths))
     why = "the processor ended an authorization and the card cannot be authorized again"
-    return Recorded(order=_held_unless_renewable(order.with_line(line), line, now, why))
-
-
-def _awaiting(line: PaymentLine) -> PaymentLine:
-    """A line left with nothing captured or open waits for a new authorization (it is not
-    retired as a voided line is)."""
-    if line.status is LineStatus.VOIDED and not line.pending_removal:
-        return replaced(line, status=LineStatus.NOT_SUBMITTED)
-    return line
-
-
-def _held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: str) -> Order:
-    """I3: a line still short of its amount whose card cannot be authorized again holds the
-    order (``AUTHORIZATION_EXPIRED``); a reusable card is authorized again by invoicing."""
-    reusable = line.card is not None and line.card.reusable
-    if reusable or not line.active or line.captured >= line.amount:
-        return order
-    return order.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED, reason=why, placed_at=now))
+    return Recorded(order=held_unless_renewable(order.with_line(line), line, now, why))
 
 
 # -- captures and refunds rejected after their approval --------------------------------------
@@ -205,27 +190,13 @@ def reject_capture(
         raise _refused(order, f"capture {op.key} was refunded or charged back: kept as it is")
     if capture.invoice_id is None and line.applications:
         raise _refused(order, f"deposit capture {op.key} was used by an invoice")
-    auths = line.authorizations
-    if capture.auth_id is not None:
-        auth = line.authorization(capture.auth_id)
-        # What the line still needs open once the capture is gone, up to what the capture
-        # took and (a single capture) released: the authorization holds it again, as the
-        # processor's does; never more than the line's amount (another authorization may
-        # have taken over what a single capture released, I2).
-        need = line.amount - (line.captured - capture.amount) - line.authorized
-        closed = capture.amount + (Money.zero(line.currency) if auth.multi_capture
-                                   else auth.voided)  # fmt: skip
-        reopen = need.max(Money.zero(line.currency)).min(closed)
-        back = replaced(auth, captured=auth.captured - capture.amount,
-                        voided=auth.voided + capture.amount - reopen)  # fmt: skip
-        auths = tuple(back if a.auth_id == auth.auth_id else a for a in auths)
     undone = line.settled_with(
-        authorizations=auths,
+        authorizations=uncaptured(line, capture),
         captures=tuple(c for c in line.captures if c.capture_id != op.key),
         rejected_captures=(*line.rejected_captures, capture),
     )
-    undone = _awaiting(undone)
-    changed = _held_unless_renewable(order.with_line(undone), undone, now,
+    undone = awaiting(undone)
+    changed = held_unless_renewable(order.with_line(undone), undone, now,
                                      "a capture was rejected and the card cannot be "
                                      "authorized again")  # fmt: skip
     voucher = postings.voucher(VoucherKind.PAYMENT_REVERSAL, order, keys.reversal_key(op.key),

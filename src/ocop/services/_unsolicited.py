@@ -173,7 +173,9 @@ def _commit(ports: Ports, order_id: str, change: _Change) -> Recorded | None:
 
 def _captures(order: Order, op: Operation, reference: str) -> tuple[Capture, ...]:
     """The captures a notification names: the capture ``op`` made, or those made on the
-    authorization ``op`` made (of them, the one whose token is ``reference``, if any)."""
+    authorization ``op`` made; of them, with a ``reference``, the one whose token it is
+    (none when no recorded capture has it: a capture still in doubt, say, whose money
+    must not be taken from another)."""
     step = op.step
     match step:
         case steps.Capture() | steps.DepositCapture():
@@ -184,8 +186,9 @@ def _captures(order: Order, op: Operation, reference: str) -> tuple[Capture, ...
             found = tuple(c for c in line.captures if c.auth_id == step.auth_id)
         case _:
             return ()
-    by_reference = tuple(c for c in found if c.token is not None and c.token.value == reference)
-    return by_reference or found
+    if not reference:
+        return found
+    return tuple(c for c in found if c.token is not None and c.token.value == reference)
 
 
 def _one_capture(order: Order, op: Operation, reference: str) -> Capture:

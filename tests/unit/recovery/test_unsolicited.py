@@ -321,3 +321,16 @@ def test_a_reversal_delivered_before_its_chargeback_is_applied_when_the_chargeba
     assert bo.handle_notification(early).duplicate
     assert bo.handle_notification(chargeback(key, usd("40.00"), 3, dispute="D-2")).applied
     assert check_books(bo, "SO-1").charged_back == usd("40.00")  # another dispute stands
+
+
+def test_a_chargeback_whose_reference_names_no_recorded_capture_is_kept_for_review() -> None:
+    """N4: on an authorization's key, ``reference`` picks the capture. One that names no
+    capture ocop recorded (the processor's capture of a call still in doubt, say) is kept
+    for review: its money is never taken from another capture of the authorization."""
+    bo = placed()
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    stray = chargeback(auth_key(bo), usd("20.00"), 1, reference="cap_not_recorded")
+    result = bo.handle_notification(stray)
+    assert result.unmatched
+    assert bo.notifications_for_review() == (stray,)
+    assert bo.order("SO-1").lines[0].captures[0].chargebacks == ()

@@ -1,0 +1,102 @@
+"""A pending capture that fails is undone as the processor undoes it (N2, N4, I2).
+
+A failed pending capture is undone: the money never moved. Its authorization holds again
+what the capture took and released, as the processor's does, and nothing on an
+authorization the processor has ended (N4): a line left with nothing open or captured
+waits for a new authorization, and the next invoice authorizes its card again. (A single
+capture's rest authorized again since is held twice until a capture releases it.)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ocop import (
+    BackOffice,
+    CardPayment,
+    Channel,
+    Customer,
+    Notification,
+    NotificationEvent,
+)
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from worlds import START, card, usd
+
+LATER = START + timedelta(hours=1)
+
+
+def _world(*, multi_capture: bool = True) -> tuple[SimulatedProcessor, BackOffice]:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock, multi_capture=multi_capture)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+    return sim, bo
+
+
+def _auth_key(bo: BackOffice) -> str:
+    (key,) = [r.key for r in bo.operations("SO-1") if r.kind.value == "authorize"]
+    return key
+
+
+def _end_authorization(bo: BackOffice) -> None:
+    ended = Notification(notification_id="N-1", event=NotificationEvent.AUTHORIZATION_ENDED,
+                         key=_auth_key(bo), at=LATER)  # fmt: skip
+    assert bo.handle_notification(ended).applied
+
+
+def _decline_pending(sim: SimulatedProcessor, bo: BackOffice) -> None:
+    for note in sim.settle_pending("decline"):
+        assert bo.handle_notification(note).undone
+
+
+def test_a_line_whose_ended_authorization_loses_its_pending_capture_is_authorized_again() -> None:
+    """The processor ended the authorization while a capture of it was pending; the capture
+    then failed: the line waits for a new authorization (not retired), and the next invoice
+    authorizes the card again and captures on the new authorization."""
+    sim, bo = _world()
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    _end_authorization(bo)
+    _decline_pending(sim, bo)
+    line = bo.order("SO-1").lines[0]
+    assert line.active
+    assert line.authorized == usd("0.00")
+    again = bo.invoice("SO-1", "INV-1", usd("60.00"))
+    assert [(c.auth_id, c.amount) for c in again.captures] == [("L1.A2", usd("60.00"))]
+    assert bo.order("SO-1").received == usd("60.00")
+
+
+def test_a_failed_capture_gives_nothing_back_to_an_authorization_the_processor_ended() -> None:
+    """The pending capture held the whole authorization, which the processor then ended:
+    once the capture fails nothing is open on the dead authorization; the next invoice
+    captures on a new one."""
+    sim, bo = _world()
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    _end_authorization(bo)
+    _decline_pending(sim, bo)
+    (first,) = bo.order("SO-1").lines[0].authorizations
+    assert first.ended_by == "N-1"
+    assert first.open_amount == usd("0.00")
+    again = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert [c.auth_id for c in again.captures] == ["L1.A2"]
+
+
+def test_a_failed_single_capture_reopens_what_the_processor_reopens() -> None:
+    """A single capture of 60 released the rest, which was authorized again (I2, 40); the
+    capture then failed: the first authorization is whole again at the processor, and ocop
+    records as much (V5). The next captures take what they need from it, and nothing more
+    is captured than the line's amount."""
+    sim, bo = _world(multi_capture=False)
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    _decline_pending(sim, bo)
+    for auth in bo.order("SO-1").lines[0].authorizations:
+        assert sim.authorization_open(auth.token.value) == auth.open_amount  # V5
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    bo.invoice("SO-1", "INV-2", usd("40.00"))
+    order = bo.order("SO-1")
+    assert order.received == usd("100.00")
+    assert sum(e.amount.minor for e in sim.ledger() if e.kind == "capture") == 10_000
