@@ -63,7 +63,9 @@ class CancelRun:
         earlier = self.refunded or Money.zero(order.currency)
         done = replaced(self, refunded=earlier + (refunded.refunded - order.refunded),
                         charged=plan.charge if has_deposit(order) else None)  # fmt: skip
-        return Next(goal=done, order=refunded.cancel(), vouchers=vouchers, done=True)
+        # An order cancelled before (its deposit refund failed later) stays cancelled.
+        final = refunded if refunded.cancelled else refunded.cancel()
+        return Next(goal=done, order=final, vouchers=vouchers, done=True)
 
     def after(self, operations: tuple[Operation, ...]) -> CancelRun:
         goal = self

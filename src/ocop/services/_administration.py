@@ -91,16 +91,19 @@ def place_hold(
 
 def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
     """X1, D2: void uncaptured authorizations and refund deposits (less the cancellation
-    charge); once invoiced, leave them."""
+    charge); once invoiced, leave them. A cancelled order whose deposit refund failed after
+    it was cancelled (a pending refund declined) is cancelled again: only what is still due
+    is refunded."""
     require_call_center_user(actor, "cancelling an order")
     with ports.store.unit_of_work() as uow:
         order = uow.orders.get(order_id).as_of(ports.clock.now())
-        require_completion(order, ports.settings)
+        due = deposit_refunds(order, ports.settings.deposits, CANCEL_RETURN)
+        again = not order.invoices and bool(due.linked or due.fallback)
+        require_completion(order, ports.settings, cancelled=again)
         require_no_doubt(uow, order_id)
     if order.invoices:
         return CancelResult(order=commit(ports, order.cancel()), manual_refund_needed=True)
-    deposit = deposit_refunds(order, ports.settings.deposits, CANCEL_RETURN)
-    for capture, _ in deposit.linked:
+    for capture, _ in due.linked:
         if capture.token is not None:  # I5, before any call
             require_issuing_account(capture.token, ports.processor.capabilities,
                                     f"capture {capture.capture_id}")  # fmt: skip

@@ -62,8 +62,9 @@ def require_omni_channel_payments(settings: Settings, action: str) -> None:
                               feature="omni_channel_payments")  # fmt: skip
 
 
-def require_completion(order: Order, settings: Settings) -> None:
-    """P2: which orders order completion may edit, under the settings in force."""
+def require_completion(order: Order, settings: Settings, *, cancelled: bool = False) -> None:
+    """P2: which orders order completion may edit, under the settings in force (a cancelled
+    one only where ``cancelled`` allows it)."""
     kind = order.payments_type
     if kind is PaymentsType.COMMERCE and not settings.ocop:
         raise FeatureDisabled(
@@ -77,7 +78,7 @@ def require_completion(order: Order, settings: Settings) -> None:
             "completion",
             order_id=order.order_id,
         )
-    if order.cancelled:
+    if order.cancelled and not cancelled:
         raise IllegalTransition(f"order {order.order_id} is cancelled", order_id=order.order_id)
 
 

@@ -18,6 +18,7 @@ from ocop import (
     DepositPolicy,
     FeatureDisabled,
     HoldCode,
+    IllegalTransition,
     InvalidInput,
     InvalidSettings,
     LineStatus,
@@ -375,6 +376,27 @@ def test_cancelling_refunds_a_card_deposit_by_linked_refund_less_the_charge() ->
     assert capture.refunded == usd("20.00")
     refunds = [v for v in world.bo.journal("SO-1") if v.kind is VoucherKind.REFUND]
     assert [v.amount for v in refunds] == [usd("20.00")]
+    assert_journal_balances(world)
+
+
+def test_a_deposit_refund_declined_after_the_cancellation_is_sent_by_cancelling_again() -> None:
+    """D2: the card deposit's refund at cancellation was answered pending, then declined:
+    the order stays cancelled and holds the whole deposit, so cancelling it again refunds
+    what is still due (once: a third cancel is refused)."""
+    world = new_world(deposits(charge="10"))
+    place_deposit(world, "100.00", by_card("30.00"))
+    world.sim.script("refund", "pending")
+    assert world.bo.cancel_order("SO-1", AGENT).refunded == usd("20.00")
+    for note in world.sim.settle_pending("decline"):
+        assert world.bo.handle_notification(note).undone
+    order = world.bo.order("SO-1")
+    assert (order.cancelled, order.received - order.refunded) == (True, usd("30.00"))
+    again = world.bo.cancel_order("SO-1", AGENT)
+    assert (again.refunded, again.charged) == (usd("20.00"), usd("10.00"))
+    assert again.order.received - again.order.refunded == usd("10.00")
+    assert [r.amount for r in ledger(world.sim, "refund")] == [usd("20.00")]
+    with pytest.raises(IllegalTransition):
+        world.bo.cancel_order("SO-1", AGENT)
     assert_journal_balances(world)
 
 
