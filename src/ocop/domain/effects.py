@@ -19,6 +19,7 @@ from ocop.domain.errors import IllegalTransition
 from ocop.domain.holds import held_unless_renewable
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
+from ocop.domain.line_refunds import awaiting
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
@@ -248,10 +249,17 @@ def _settled(
     match step:
         case steps.Capture() | steps.DepositCapture():
             line = order.line(step.line_id).capture_settled(op.key, approved=approved)
-            settled = order.with_line(line)
             if not approved:
+                # Undone: a line left with nothing open waits for a new authorization (the
+                # processor ended the one it had, N4); one whose card cannot be authorized
+                # again holds the order.
+                line = awaiting(line, cancelled=order.cancelled)
+                settled = order.with_line(line)
+                if line.authorized.is_positive():
+                    return Applied(order=settled)
                 why = "a pending capture failed and the card cannot be authorized again"
                 return Applied(order=held_unless_renewable(settled, line, now, why))
+            settled = order.with_line(line)
             voucher = _capture_voucher(order, op, step, settings, now)
             return Applied(order=settled, vouchers=(voucher,))
         case steps.Refund():

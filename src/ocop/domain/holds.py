@@ -281,6 +281,6 @@ def held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: s
     """I3: a line still short of its amount whose card cannot be authorized again holds the
     order (``AUTHORIZATION_EXPIRED``); a reusable card is authorized again by invoicing."""
     reusable = line.card is not None and line.card.reusable
-    if reusable or not line.active or line.captured >= line.amount:
-        return order
+    if order.cancelled or reusable or not line.active or line.captured >= line.amount:
+        return order  # a cancelled order is never held: nothing could release the hold
     return order.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED, reason=why, placed_at=now))

@@ -14,7 +14,14 @@ from ocop.domain.values import replaced
 if TYPE_CHECKING:
     from ocop.domain.tender import PaymentLine
 
-__all__ = ["capture_settled", "refund_settled", "refunded_with", "refunded_with_all"]
+__all__ = [
+    "awaiting",
+    "capture_settled",
+    "refund_settled",
+    "refunded_with",
+    "refunded_with_all",
+    "uncaptured",
+]
 
 
 def capture_settled(line: PaymentLine, capture_id: str, *, approved: bool) -> PaymentLine:
@@ -29,7 +36,7 @@ def capture_settled(line: PaymentLine, capture_id: str, *, approved: bool) -> Pa
         raise refused(line, f"capture {capture_id} was refunded: it cannot be undone")
     captures = tuple(c for c in line.captures if c is not cap)
     back = uncaptured(line, cap, as_processor=True)
-    return awaiting(line.settled_with(authorizations=back, captures=captures))
+    return line.settled_with(authorizations=back, captures=captures)
 
 
 def uncaptured(
@@ -55,10 +62,11 @@ def uncaptured(
     return line.authorizations_with(back)
 
 
-def awaiting(line: PaymentLine) -> PaymentLine:
+def awaiting(line: PaymentLine, *, cancelled: bool) -> PaymentLine:
     """A line left with nothing captured or open waits for a new authorization: it is not
-    retired as a voided line is (the next invoice authorizes its card again)."""
-    if line.status is LineStatus.VOIDED and not line.pending_removal:
+    retired as a voided line is (the next invoice authorizes its card again). On a
+    ``cancelled`` order it stays retired: nothing will invoice it."""
+    if line.status is LineStatus.VOIDED and not line.pending_removal and not cancelled:
         return replaced(line, status=LineStatus.NOT_SUBMITTED)
     return line
 

@@ -162,7 +162,7 @@ def end_authorization(
     auths = tuple(ended if a.auth_id == auth_id else a for a in line.authorizations)
     if not was_open:  # nothing open on it: only the record changes, never the line's status
         return Recorded(order=order.with_line(replaced(line, authorizations=auths)))
-    line = awaiting(line.settled_with(authorizations=auths))
+    line = awaiting(line.settled_with(authorizations=auths), cancelled=order.cancelled)
     why = "the processor ended an authorization and the card cannot be authorized again"
     return Recorded(order=held_unless_renewable(order.with_line(line), line, now, why))
 
@@ -195,7 +195,7 @@ def reject_capture(
         captures=tuple(c for c in line.captures if c.capture_id != op.key),
         rejected_captures=(*line.rejected_captures, capture),
     )
-    undone = awaiting(undone)
+    undone = awaiting(undone, cancelled=order.cancelled)
     changed = held_unless_renewable(order.with_line(undone), undone, now,
                                      "a capture was rejected and the card cannot be "
                                      "authorized again")  # fmt: skip

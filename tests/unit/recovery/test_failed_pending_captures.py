@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ocop import (
+    Actor,
     BackOffice,
     CardPayment,
     Channel,
@@ -41,6 +42,8 @@ def _auth_key(bo: BackOffice) -> str:
 
 
 def _end_authorization(bo: BackOffice) -> None:
+    """The processor ended the order's authorization (N4). (The simulator cannot end one
+    itself: its own records still show it open, so these tests check ocop's side only.)"""
     ended = Notification(notification_id="N-1", event=NotificationEvent.AUTHORIZATION_ENDED,
                          key=_auth_key(bo), at=LATER)  # fmt: skip
     assert bo.handle_notification(ended).applied
@@ -100,3 +103,44 @@ def test_a_failed_single_capture_reopens_what_the_processor_reopens() -> None:
     order = bo.order("SO-1")
     assert order.received == usd("100.00")
     assert sum(e.amount.minor for e in sim.ledger() if e.kind == "capture") == 10_000
+
+
+def test_a_failed_capture_on_a_live_authorization_holds_no_order() -> None:
+    """A card that cannot be authorized again, whose pending capture fails on a live
+    authorization: the authorization holds the money again, so the order stays approved
+    and the invoice is taken again on it."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"),
+                   payments=[CardPayment(card(reusable=False), usd("100.00"))])  # fmt: skip
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    _decline_pending(sim, bo)
+    order = bo.order("SO-1")
+    assert order.approved
+    assert order.lines[0].authorized == usd("100.00")
+    again = bo.invoice("SO-1", "INV-1", usd("60.00"))
+    assert [c.auth_id for c in again.captures] == ["L1.A1"]
+
+
+def test_on_a_cancelled_order_a_failed_capture_leaves_the_line_retired_and_no_hold() -> None:
+    """An order cancelled with invoices keeps its payments; when a pending capture of it
+    then fails on an authorization the processor ended, the line stays retired (nothing
+    will invoice it) and no hold is placed (none could be released on a cancelled order)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"),
+                   payments=[CardPayment(card(reusable=False), usd("100.00"))])  # fmt: skip
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert bo.cancel_order("SO-1", Actor.call_center("agent-1")).manual_refund_needed
+    _end_authorization(bo)
+    _decline_pending(sim, bo)
+    order = bo.order("SO-1")
+    assert order.holds == ()
+    assert not order.lines[0].active
+    assert bo.orders(on_hold=True) == ()
