@@ -27,12 +27,16 @@ from worlds import START, card, usd
 LATER = START + timedelta(hours=1)
 
 
-def _world(*, multi_capture: bool = True) -> tuple[SimulatedProcessor, BackOffice]:
+def _world(
+    *, multi_capture: bool = True, reusable: bool = True
+) -> tuple[SimulatedProcessor, BackOffice]:
+    """SO-1, an e-commerce order of 100.00 paid by one card, authorized."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock, multi_capture=multi_capture)
     bo = BackOffice.in_memory(processor=sim, clock=clock)
+    paid = [CardPayment(card(reusable=reusable), usd("100.00"))]
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                   total=usd("100.00"), payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+                   total=usd("100.00"), payments=paid)  # fmt: skip
     return sim, bo
 
 
@@ -109,12 +113,7 @@ def test_a_failed_capture_on_a_live_authorization_holds_no_order() -> None:
     """A card that cannot be authorized again, whose pending capture fails on a live
     authorization: the authorization holds the money again, so the order stays approved
     and the invoice is taken again on it."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    bo = BackOffice.in_memory(processor=sim, clock=clock)
-    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                   total=usd("100.00"),
-                   payments=[CardPayment(card(reusable=False), usd("100.00"))])  # fmt: skip
+    sim, bo = _world(reusable=False)
     sim.script("capture", "pending")
     bo.invoice("SO-1", "INV-1", usd("60.00"))
     _decline_pending(sim, bo)
@@ -129,12 +128,7 @@ def test_on_a_cancelled_order_a_failed_capture_leaves_the_line_retired_and_no_ho
     """An order cancelled with invoices keeps its payments; when a pending capture of it
     then fails on an authorization the processor ended, the line stays retired (nothing
     will invoice it) and no hold is placed (none could be released on a cancelled order)."""
-    clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
-    bo = BackOffice.in_memory(processor=sim, clock=clock)
-    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                   total=usd("100.00"),
-                   payments=[CardPayment(card(reusable=False), usd("100.00"))])  # fmt: skip
+    sim, bo = _world(reusable=False)
     sim.script("capture", "pending")
     bo.invoice("SO-1", "INV-1", usd("100.00"))
     assert bo.cancel_order("SO-1", Actor.call_center("agent-1")).manual_refund_needed
