@@ -21,6 +21,7 @@ from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
 from ocop.domain.parties import HOLD_OVERRIDE, Actor
 from ocop.domain.settings import Settings
 from ocop.domain.tender import LineStatus, PaymentLine, PaymentMethod
+from ocop.domain.values import replaced
 
 #: The longest note a manual hold keeps, in characters.
 MAX_NOTE_LENGTH = 500
@@ -78,10 +79,22 @@ def over_credit_limit(order: Order) -> bool:
 
 
 def declined_line_remains(order: Order) -> bool:
-    """S4: a declined line is still on the order (not removed, not given a new card)."""
+    """S4: a declined line is still on the order (not removed, not given a new card), or a
+    replaced card's old authorization is still open (its void was declined, C4): the
+    order must not go on while the old card holds the money and the new one holds none."""
     return any(
-        line.status is LineStatus.DECLINED and not line.pending_removal for line in order.lines
+        not line.pending_removal
+        and (line.status is LineStatus.DECLINED or _replaced_card_still_held(line))
+        for line in order.lines
     )
+
+
+def _replaced_card_still_held(line: PaymentLine) -> bool:
+    """C4: an authorization made on another card than the line's is still open."""
+    card = line.card
+    if card is None or line.needs_tokenize:
+        return False
+    return any(a.card_value and a.card_value != card.value for a in line.open_authorizations())
 
 
 def _unrenewed(line: PaymentLine, settings: Settings, now: datetime) -> bool:
@@ -273,8 +286,20 @@ def validate(
         if hold.code in DECIDED_AT_SUBMIT and hold.code not in wanted:
             result = result.released(hold.code, by=by, at=now)
     for hold in holds:
+        current = result.hold(hold.code)
+        if hold.code is HoldCode.CHECK and current is not None and _sooner(current, hold):
+            # S2: each check above the threshold is held its days: the later one holds on.
+            later = replaced(current, until=hold.until)
+            holds_now = tuple(later if h is current else h for h in result.holds)
+            result = replaced(result, holds=holds_now)
+            continue
         result = result.with_hold(hold)  # a hold already there stays as it was placed
     return result.submitted()
+
+
+def _sooner(current: Hold, new: Hold) -> bool:
+    """Whether ``current`` lapses before ``new`` would."""
+    return current.until is not None and new.until is not None and current.until < new.until
 
 
 def held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: str) -> Order:

@@ -77,12 +77,27 @@ def linked_captures(order: Order, invoices: Sequence[str]) -> tuple[Capture, ...
 
 
 def plan_refund(
-    order: Order, amount: Money, invoices: Sequence[str], *, multiple_captures: bool
+    order: Order,
+    amount: Money,
+    invoices: Sequence[str],
+    *,
+    multiple_captures: bool,
+    return_id: str = "",
 ) -> tuple[tuple[tuple[Capture, Money], ...], Money]:
-    """R1, R2: the linked refunds per capture, and the rest for the fallback method."""
+    """R1, R2: the linked refunds per capture, and the rest for the fallback method.
+
+    R2 (one capture per return): the capture the return ``return_id`` refunded already,
+    when it did (a retry, or the return's amount raised, refunds no other); else the first
+    that R1's order picks."""
     captures = linked_captures(order, invoices)
     if not multiple_captures:
-        captures = captures[:1]
+        used = {
+            r.capture_id
+            for line in order.lines
+            for r in line.refunds
+            if return_id and r.return_id == return_id and r.capture_id is not None
+        }
+        captures = tuple(c for c in captures if c.capture_id in used) if used else captures[:1]
     parts, rest = amount.fill([c.refundable for c in captures])
     linked = tuple((c, part) for c, part in zip(captures, parts, strict=True) if part.is_positive())
     return linked, rest

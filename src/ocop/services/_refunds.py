@@ -107,7 +107,9 @@ def refund(
     if not still.is_positive():
         return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=still))
     multiple = ports.settings.features.refunds_over_multiple_captures
-    linked, rest = plan_refund(order, still, tuple(invoices), multiple_captures=multiple)
+    linked, rest = plan_refund(
+        order, still, tuple(invoices), multiple_captures=multiple, return_id=return_id
+    )
     for capture, _ in linked:
         if capture.token is not None:  # I5, before any call
             require_issuing_account(

@@ -129,6 +129,36 @@ def test_with_one_capture_per_return_a_return_the_capture_covers_needs_no_fallba
     assert result.fallback == usd("0.00")
 
 
+def test_with_one_capture_per_return_a_retry_after_a_timeout_refunds_no_other_capture() -> None:
+    """R2, R5: the return's refund of the newest capture timed out (the processor made it);
+    after recover() the same return again refunds the rest by the fallback method, exactly
+    as the uninterrupted call would have, never from a second capture."""
+    world = new_world(settings=ONE_CAPTURE)
+    card_order(world, "60.00", "40.00")
+    world.sim.script("refund", "timeout_after_success")
+    assert world.bo.refund("SO-1", "RMA-1", usd("70.00"), AGENT).in_doubt
+    world.bo.recover()
+    result = world.bo.refund("SO-1", "RMA-1", usd("70.00"), AGENT)
+    assert linked(result) == [("INV-2", usd("40.00"))]
+    assert result.fallback == usd("30.00")
+    assert len(entries(world.sim, "SO-1", "refund")) == 1
+
+
+def test_with_one_capture_per_return_a_raised_return_refunds_the_same_capture_only() -> None:
+    """R2: a return of 45.00 took all of the newest capture (40.00) and 5.00 by fallback;
+    raised to 70.00, its other 25.00 go by the fallback method too, never from a second
+    capture."""
+    world = new_world(settings=ONE_CAPTURE)
+    card_order(world, "60.00", "40.00")
+    first = world.bo.refund("SO-1", "RMA-1", usd("45.00"), AGENT)
+    assert (linked(first), first.fallback) == ([("INV-2", usd("40.00"))], usd("5.00"))
+    raised = world.bo.refund("SO-1", "RMA-1", usd("70.00"), AGENT)
+    assert raised.fallback == usd("30.00")
+    refunds = entries(world.sim, "SO-1", "refund")
+    assert len(refunds) == 1
+    assert ":capture:INV-2:" in refunds[0].key
+
+
 # -- R3: the fallback method, and never more than received ---------------------------------
 
 

@@ -189,6 +189,23 @@ def test_a_payment_declined_hold_is_released_once_the_declined_line_is_off_the_o
     assert last_release(order).override is False
 
 
+def test_a_payment_declined_hold_stays_while_a_replaced_cards_old_authorization_is_open() -> None:
+    """C4, S4: the void of a replaced card's old authorization was declined: the old card
+    still holds the money and the new one holds none, so the hold's cause remains (a plain
+    agent cannot release it, and the order is not invoiced on the old card)."""
+    world = new_world()
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                         total=usd("30.00"), created_by=AGENT)  # fmt: skip
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("30.00")))
+    world.sim.script("void", "decline")
+    draft = world.bo.begin_completion("SO-1", AGENT).replace_card("L1", card("tok_2", "2222"))
+    assert HoldCode.PAYMENT_DECLINED in {h.code for h in world.bo.submit(draft).holds}
+    refused = refused_release(world, HoldCode.PAYMENT_DECLINED, AGENT)
+    assert "still has a declined payment line" in str(refused)
+    with pytest.raises(IllegalTransition):
+        world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+
+
 def test_a_payment_declined_hold_is_released_with_the_override() -> None:
     """S4: the declined line still there, hold_override releases the hold with override=True."""
     world = new_world()
@@ -278,6 +295,26 @@ def test_a_check_hold_lapses_by_itself_for_invoicing_without_a_resubmit() -> Non
     result = world.bo.invoice("SO-1", "INV-1", usd("250.00"))
     assert result.order.status is OrderStatus.INVOICED
     assert result.order.holds == ()
+
+
+def test_a_second_check_holds_the_order_its_own_days() -> None:
+    """S2: a check posted two days after the first is held its own three days: the order's
+    hold ends with the later check's, as first placed (who, when)."""
+    world = new_world(Settings.default().with_policies(completion=CHECK_POLICY))
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                         total=usd("400.00"))  # fmt: skip
+    first = world.bo.begin_completion("SO-1", AGENT)
+    world.bo.submit(first.add_prepayment("check", usd("200.00"), check_number="1001"))
+    world.clock.advance(days=2)
+    second = world.bo.begin_completion("SO-1", AGENT)
+    held = world.bo.submit(second.add_prepayment("check", usd("200.00"), check_number="1002"))
+    check = held.order.hold(HoldCode.CHECK)
+    assert check is not None
+    assert (check.until, check.placed_at) == (START + timedelta(days=5), START)
+    world.clock.advance(days=3, seconds=-1)
+    assert world.bo.order("SO-1").status is OrderStatus.ON_HOLD
+    world.clock.advance(seconds=1)
+    assert world.bo.order("SO-1").approved
 
 
 def test_bo_order_sees_a_lapsed_check_hold_as_released_by_the_system_at_its_end() -> None:
