@@ -160,7 +160,7 @@ def _cause(order: Order, code: HoldCode) -> str:
                 f"of {limit if limit is not None else 'no limit'})"
             )
         case HoldCode.PAYMENT_DECLINED:
-            return "still has a declined payment line"
+            return "still has a declined payment line, or a replaced card still holding money"
         case HoldCode.AUTHORIZATION_EXPIRED:
             return "still has an expired authorization that was not renewed"
         case _:

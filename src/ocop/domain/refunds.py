@@ -97,7 +97,10 @@ def plan_refund(
             for r in line.refunds
             if return_id and r.return_id == return_id and r.capture_id is not None
         }
-        captures = tuple(c for c in captures if c.capture_id in used) if used else captures[:1]
+        # The return's own capture (the first in R1's order, should the feature have been
+        # turned off after it refunded two); a named invoice does not move it elsewhere.
+        found = tuple(c for c in captures if c.capture_id in used)
+        captures = found[:1] if used else captures[:1]
     parts, rest = amount.fill([c.refundable for c in captures])
     linked = tuple((c, part) for c, part in zip(captures, parts, strict=True) if part.is_positive())
     return linked, rest
