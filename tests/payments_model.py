@@ -251,7 +251,8 @@ class InvoiceRun:
     fault: str
     failed: list[str] = field(default_factory=list)
     in_doubt: bool = False
-    expired: bool = False
+    #: lines whose expired authorization was not renewed (I3), one each
+    expired: set[str] = field(default_factory=set)
     #: I2: a single capture released the rest of a line's authorization, and its card
     #: cannot be authorized again
     short: bool = False
@@ -487,7 +488,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         assert line.card is not None
         age = self.clock.now() - line.auth_at
         if age >= EXPIRY:
-            run.expired = True
+            run.expired.add(line.line_id)
             if age >= STALE:
                 run.failed.append(line.line_id)  # refused locally: no processor call
                 return
@@ -498,7 +499,7 @@ class ModelLifecycle(RuleBasedStateMachine):
                 line.declined = line.captured == 0
                 return
             self._authorize(m, line, old_open)
-            run.expired = False
+            run.expired.discard(line.line_id)  # renewed; another line's may not be
         step = _capture_step(line, run.invoice_id)
         if step in m.approved_steps:
             self._reauthorize_released(run, line)  # the step already happened (I4)

@@ -433,3 +433,28 @@ def test_retry_declined_leaves_orders_under_other_holds_alone(site: Site) -> Non
     site.clock.advance(days=1)
     assert bo.renew_authorizations() == RenewalReport(skipped=("SO-1",))
     assert bo.order("SO-1").lines[0].status is LineStatus.DECLINED
+
+
+def test_money_given_back_to_a_voided_authorization_is_voided_again_by_the_next_run(
+    site: Site,
+) -> None:
+    """A1, N2: the job voided an authorization's rest and renewed it; a capture of it that
+    was pending then failed, giving its money back to the voided authorization. The next
+    run voids it again (a second void, a key of its own) and authorizes what the line
+    needs, so the processor holds no money ocop does not use (V5)."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    site.clock.advance(days=12)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    for note in site.sim.settle_pending("decline"):
+        assert bo.handle_notification(note).undone
+    first = bo.order("SO-1").lines[0].authorizations[0]
+    assert first.open_amount == usd("30.00")
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
+    assert voids == ["SO-1/void:L1.A1#1", "SO-1/void:L1.A1:2#1"]
+    for auth in bo.order("SO-1").lines[0].authorizations:
+        assert site.sim.authorization_open(auth.token.value) == auth.open_amount
+    assert bo.order("SO-1").lines[0].authorized == usd("100.00")

@@ -238,7 +238,7 @@ STEP_ROWS = {
         '"resolved_at":"2026-03-01T09:31:00.000250+00:00","result":{"amount":null,'
         '"key":"SO-9/void:A9#3","multi_capture":false,"outcome":"pending",'
         '"reason":"voided on settlement","token":null},"step":{"auth_id":"A9","line_id":"L1",'
-        '"purpose":"reauthorize","target":"tok_A9","type":"Void"}}'
+        '"number":1,"purpose":"reauthorize","target":"tok_A9","type":"Void"}}'
     ),
     "Tokenize": (
         '{"attempt":3,"key":"SO-9/tokenize:L2#3","name":"tokenize:L2","order_id":"SO-9",'
@@ -565,6 +565,16 @@ def test_each_step_kind_keeps_its_text(operation: Operation) -> None:
 def test_operations_read_back_to_equal_values(operation: Operation) -> None:
     """An operation with its typed step reads back equal, its step of the same class."""
     assert loads(dumps(operation), Operation) == operation
+
+
+def test_a_void_row_written_before_voids_were_numbered_reads_as_the_first_void() -> None:
+    """O4: a Void step stored without its ``number`` (before it had one) is the first void
+    of its authorization, with the key it always had."""
+    row = STEP_ROWS["Void"].replace('"number":1,', "")
+    operation = loads(row, Operation)
+    assert isinstance(operation.step, steps.Void)
+    assert operation.step.number == 1
+    assert operation.step.name("SO-9") == operation.name == "void:A9"
 
 
 def test_the_domain_values_are_written_by_compiled_writers() -> None:

@@ -138,8 +138,8 @@ class InvoiceRun:
     """One invoice (or pickup) run as a plan: what is left to do, and what happened.
 
     ``failed``: lines whose capture (or renewal) failed; ``in_doubt``: keys of calls
-    whose outcome is unknown; ``expired``: an authorization expired and was not
-    renewed (the order gets an ``AUTHORIZATION_EXPIRED`` hold); ``short``: a single
+    whose outcome is unknown; ``expired``: lines whose authorization expired and was
+    not renewed, one each (the order gets an ``AUTHORIZATION_EXPIRED`` hold); ``short``: a single
     capture released the rest of a line's authorization and the line's card cannot be
     authorized again (I2), so the order may be out of balance (it then gets an
     ``OUT_OF_BALANCE`` hold: a new payment is required); ``new_payment``: a pickup
@@ -153,7 +153,7 @@ class InvoiceRun:
     waiting: _Task | None = None
     failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
-    expired: bool = False
+    expired: tuple[str, ...] = ()
     short: bool = False
     new_payment: bool = False
     uncovered: Money
@@ -295,11 +295,13 @@ class InvoiceRun:
             return self._plan(_Take(line_id, auth_id, amount), rest, order, ctx)
         if age is AuthorizationAge.STALE:  # no call
             stale = Failed(line.line_id, reason="the authorization is stale: no processor call")
-            return replaced(self, tasks=rest, expired=True, failed=(*self.failed, stale))
+            expired = (*self.expired, line.line_id)
+            return replaced(self, tasks=rest, expired=expired, failed=(*self.failed, stale))
         reusable = line.card.reusable
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
         renew = _Renew(line.line_id, amount, auth.open_amount, reusable)
-        return self._call(renew, rest, void_step(line, auth_id, purpose), expired=True)
+        void = void_step(line, auth_id, purpose)
+        return self._call(renew, rest, void, expired=(*self.expired, line.line_id))
 
     def _ok(self, op: Operation, line_id: str) -> tuple[InvoiceRun, bool]:
         """Whether ``op`` moved money; notes a failure or a doubt."""
@@ -334,7 +336,9 @@ class InvoiceRun:
                 goal, ok = goal._ok(op, line_id)
                 if ok:
                     auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
-                    renewed = goal if retry else replaced(goal, expired=False)
+                    # This line's authorization is renewed; another line's may not be.
+                    still = tuple(x for x in goal.expired if x != line_id)
+                    renewed = goal if retry else replaced(goal, expired=still)
                     return renewed._then(renewed.tasks, _Take(line_id, auth_id, piece, retry=retry))
                 if retry and not goal.in_doubt:
                     return replaced(goal, new_payment=True)

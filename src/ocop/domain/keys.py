@@ -40,8 +40,11 @@ def adjust_step(auth_id: str, new_total: Decimal) -> str:
     return f"adjust:{escaped(auth_id)}:{new_total}"
 
 
-def void_step(auth_id: str) -> str:
-    return f"void:{escaped(auth_id)}"
+def void_step(auth_id: str, number: int = 1) -> str:
+    """The ``number``-th void of an authorization: the first keeps the name it always had, a
+    later one (money came back to the authorization after a void, N2) is numbered."""
+    name = f"void:{escaped(auth_id)}"
+    return name if number == 1 else f"{name}:{number}"
 
 
 def tokenize_step(line_id: str) -> str:

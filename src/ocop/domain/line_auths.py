@@ -33,7 +33,7 @@ def voided(line: PaymentLine, auth_id: str, *, awaiting_new: bool) -> PaymentLin
     """The open remainder of an authorization was voided (released); ``awaiting_new``: a
     line left with nothing open waits for a new authorization instead of being retired."""
     auth = _open(line, auth_id, "void")
-    released = replaced(auth, voided=auth.voided + auth.open_amount)
+    released = replaced(auth, voided=auth.voided + auth.open_amount, voids=auth.voids + 1)
     return _closed(line, released, awaiting_new=awaiting_new)
 
 

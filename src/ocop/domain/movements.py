@@ -50,6 +50,8 @@ class Authorization:
     #: The id of the notification by which the processor ended it (cancelled or let it
     #: expire, N4); it is lapsed from then on. Empty: not ended by the processor.
     ended_by: str = attrs.field(default="", validator=validate_no_card_data)
+    #: How many voids released money from it (the next void is numbered one more).
+    voids: int = 0
 
     @classmethod
     def new(

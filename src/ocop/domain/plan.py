@@ -93,9 +93,9 @@ def line_step(line: PaymentLine, *, adjustments: bool) -> LineStep | None:
 
 def void_step(line: PaymentLine, auth_id: str, purpose: steps.VoidPurpose) -> steps.Void:
     """Release what is open on one of the line's authorizations."""
-    token = line.authorization(auth_id).token
+    auth = line.authorization(auth_id)
     return steps.Void(line_id=line.line_id, auth_id=auth_id, purpose=purpose,
-                      target=token.value)  # fmt: skip
+                      target=auth.token.value, number=auth.voids + 1)  # fmt: skip
 
 
 def next_auth_id(line: PaymentLine) -> str:

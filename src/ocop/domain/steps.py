@@ -92,9 +92,12 @@ class Void:
     auth_id: str = attrs.field(validator=validate_no_card_data)
     purpose: VoidPurpose
     target: str = attrs.field(repr=mask, validator=validate_no_card_data)
+    #: Which void of the authorization this is (a failed pending capture gives money back
+    #: to an authorization voided before, which a later void releases again).
+    number: int = 1
 
     def name(self, order_id: str) -> str:
-        return keys.void_step(self.auth_id)
+        return keys.void_step(self.auth_id, self.number)
 
 
 @attrs.frozen(kw_only=True)

@@ -265,3 +265,23 @@ def test_an_override_of_the_short_orders_hold_stands_at_the_next_invoice(
     assert (second.captures, second.uncovered) == ((), usd("70.00"))
     assert not second.new_payment_required
     assert second.order.holds == ()
+
+
+@pytest.mark.parametrize("reusable_first", [False, True])
+def test_an_expired_line_that_cannot_be_renewed_holds_the_order_whatever_the_line_order(
+    world: World, reusable_first: bool
+) -> None:
+    """I3: of two expired card lines, one whose card cannot be authorized again is declined
+    and the order held (AUTHORIZATION_EXPIRED), whether the other line, renewed, comes
+    before or after it."""
+    tokens = [card("tok_1", reusable=False), card("tok_2", "2222")]
+    if reusable_first:
+        tokens.reverse()
+    place(world.bo, "SO-1", "100.00", *(by_card("50.00", token) for token in tokens))
+    world.clock.advance(days=15)
+    result = world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+    declined = "L2" if reusable_first else "L1"
+    assert [str(f) for f in result.failed] == [declined]
+    assert result.uncovered == usd("50.00")
+    assert [h.code for h in result.order.holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert_consistent(world, "SO-1")
