@@ -104,6 +104,22 @@ def test_turning_ocop_on_is_valid_exactly_when_all_five_are_on(chosen: dict[str,
 
 
 @given(switches)
+def test_features_replaced_whole_turn_ocop_on_only_with_all_five(chosen: dict[str, bool]) -> None:
+    """F1 holds whichever method turns OCOP on: ``with_policies(features=...)`` from OCOP
+    off is refused exactly when ``with_features`` would be, and never half-applies.
+    (``Features`` itself refuses OCOP on without the two required ones.)"""
+    chosen = {**chosen, **dict.fromkeys(REQUIRED, True)}
+    features = Features(omni_channel_order_payments=True, **chosen)
+    if all(chosen.values()):
+        assert OFF.with_policies(features=features).features == features
+    else:
+        missing = next(name for name in PREREQUISITES if not chosen[name])
+        with pytest.raises(InvalidSettings, match=missing):
+            OFF.with_policies(features=features)
+        assert not OFF.ocop
+
+
+@given(switches)
 def test_with_ocop_off_any_combination_is_valid(chosen: dict[str, bool]) -> None:
     """F1 binds only OCOP: with it off every combination of the other five is accepted."""
     settings = Settings.default().with_features(omni_channel_order_payments=False, **chosen)

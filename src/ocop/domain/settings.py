@@ -15,7 +15,7 @@ Invalid settings raise :class:`InvalidSettings` and nothing is applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Self
 
@@ -321,7 +321,12 @@ class Settings:
         not_flags = sorted(name for name, on in switches.items() if not isinstance(on, bool))
         if not_flags:
             raise InvalidSettings(f"features are True or False: {', '.join(not_flags)}")
-        wanted = {**attrs.asdict(self.features), **switches}
+        self._check_turning_on({**attrs.asdict(self.features), **switches})
+        return attrs.evolve(self, features=attrs.evolve(self.features, **switches))
+
+    def _check_turning_on(self, wanted: Mapping[str, object]) -> None:
+        """F1, whichever method asks: switches that turn OCOP on from off need the five
+        prerequisites on."""
         if wanted["omni_channel_order_payments"] and not self.ocop:
             missing = [name for name in _PREREQUISITES if not wanted[name]]
             if missing:
@@ -329,14 +334,16 @@ class Settings:
                     "F1: omni_channel_order_payments can be turned on only with these "
                     "features on: " + ", ".join(missing)
                 )
-        return attrs.evolve(self, features=attrs.evolve(self.features, **switches))
 
     def with_policies(self, **changes: object) -> Settings:
         """These settings with some top-level parts replaced (``completion=...``)."""
         unknown = set(changes) - set(attrs.fields_dict(Settings))
         if unknown:
             raise InvalidSettings(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        return attrs.evolve(self, **changes)  # type: ignore[arg-type]
+        evolved: Settings = attrs.evolve(self, **changes)  # type: ignore[arg-type]
+        if "features" in changes:
+            self._check_turning_on(attrs.asdict(evolved.features))
+        return evolved
 
     @property
     def ocop(self) -> bool:
