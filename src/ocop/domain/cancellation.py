@@ -92,9 +92,10 @@ def refund_deposits(
     vouchers: list[Voucher] = []
     due = deposits or {}
     for line in order.lines:
-        # A return may already have refunded part of the order by the fallback method.
+        # A return may already have refunded part of the order by the fallback method, and a
+        # refund still pending counts as made (N1): what the order has left is its cap.
         left = (line.received - line.refunded).min(
-            order.received - order.refunded - order.charged_back
+            order.received - order.refunded - order.refunding - order.charged_back
         )
         if line.deposit:
             left = left.min(due.get(line.line_id, Money.zero(order.currency)))

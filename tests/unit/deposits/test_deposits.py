@@ -462,6 +462,28 @@ def test_a_deposit_partly_paid_back_to_another_card_keeps_the_charge() -> None:
     assert_journal_balances(world)
 
 
+def test_a_pending_deposit_refund_counts_when_the_other_prepayments_go_back() -> None:
+    """X1, N1, V3: the card deposit's refund at cancellation answers pending; it counts as
+    made, so the cash taken in completion gets back only what the order still holds
+    (100 received - 10 paid to another card - 30 pending = 60), and the order is cancelled.
+    (The cash was capped without the pending refund: V3 refused the cancellation after the
+    deposit's refund had gone to the processor, and the order stayed open.)"""
+    world = new_world()
+    place_deposit(world, "100.00", by_card("30.00"))
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("70.00"))
+    assert world.bo.submit(draft).approved
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    world.bo.refund_to_card("SO-1", "RMA-1", card("tok_9", last4="9999"), usd("10.00"), payer)
+    world.sim.script("refund", "pending")
+    result = world.bo.cancel_order("SO-1", AGENT)
+    order = result.order
+    assert order.cancelled
+    assert [r.amount for r in order.line("L2").refunds] == [usd("60.00")]
+    assert (order.refunded, order.refunding) == (usd("70.00"), usd("30.00"))
+    assert order.received == order.refunded + order.refunding
+    assert_journal_balances(world)
+
+
 def test_cancelling_voids_other_authorizations_and_refunds_the_deposit() -> None:
     """X1, D2: a card added in completion is voided, the deposit refunded."""
     world = new_world(deposits(charge="10"))
