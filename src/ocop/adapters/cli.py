@@ -311,6 +311,7 @@ def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
         ("for reconciliation", report.for_reconciliation),
         ("unapplied", report.unapplied),
         ("renewals finished", report.renewals),
+        ("placements finished", report.completions),
     ]
     for name, keys in rows:
         out.write(f"{name}: {len(keys)}\n")

@@ -5,7 +5,8 @@ timeout, a crash) is looked up at the processor by its key; a definitive
 answer is applied exactly as if the call had returned, journals included.
 What the processor cannot tell yet stays in doubt for a later run. A renewal of
 the authorization job (A2) that the resolved calls interrupted is finished:
-re-authorized or held. Vouchers committed but not yet posted to the journal are posted.
+re-authorized or held; so is a placement they interrupted: the order is validated
+(S3). Vouchers committed but not yet posted to the journal are posted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ocop.domain.errors import IllegalTransition, OcopError, StorageBusy, Storag
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
+from ocop.services._completion import finish_interrupted
 from ocop.services._engine import Secrets, request
 from ocop.services._logs import logger
 from ocop.services._outcomes import post_pending, settle
@@ -32,7 +34,9 @@ class RecoveryReport:
     ``unapplied``: keys the processor answered but whose outcome the order refused
     (an error ocop raised); they stay in doubt, logged, for a person to look at,
     and do not stop the recovery of the others. ``renewals``: orders whose interrupted
-    renewal (A2) this recovery finished, re-authorized or held. ``pending``: keys the
+    renewal (A2) this recovery finished, re-authorized or held. ``completions``: orders
+    whose placement (or submit) a call in doubt interrupted, validated by this recovery
+    as they would have been (S3): approved or held. ``pending``: keys the
     processor accepted and has not settled yet (N1: a notification will, or a later
     recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
     decide (N3: the processor no longer knows them, or they are past its key lifetime,
@@ -48,6 +52,7 @@ class RecoveryReport:
     renewals: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()
     for_reconciliation: tuple[str, ...] = ()
+    completions: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -67,14 +72,16 @@ class _Tally:
 
 
 def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
-    """Resolve every operation in doubt, finish the renewals they interrupted, then post
-    pending vouchers. ``holder``: who claims an order whose renewal it finishes."""
+    """Resolve every operation in doubt, finish the renewals and placements they
+    interrupted, then post pending vouchers. ``holder``: who claims an order whose
+    renewal it finishes."""
     with ports.store.unit_of_work() as uow:
         doubtful = uow.operations.in_doubt()
     tally = _Tally()
     for op in doubtful:
         _recover_one(ports, op, tally)
     renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
+    completions = finish_interrupted(ports, tally.orders) if tally.orders else ()
     return RecoveryReport(
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
@@ -83,6 +90,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
         renewals=renewals,
         pending=tuple(tally.pending),
         for_reconciliation=tuple(tally.manual),
+        completions=completions,
     )
 
 
