@@ -8,6 +8,8 @@ order once; a crash in the middle finished by ``recover()`` or by the next run.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -458,3 +460,56 @@ def test_money_given_back_to_a_voided_authorization_is_voided_again_by_the_next_
     for auth in bo.order("SO-1").lines[0].authorizations:
         assert site.sim.authorization_open(auth.token.value) == auth.open_amount
     assert bo.order("SO-1").lines[0].authorized == usd("100.00")
+
+
+def test_removing_a_line_whose_authorization_was_voided_before_voids_it_again(
+    site: Site,
+) -> None:
+    """C6 after A1 and N2: money a failed pending capture gave back to a voided
+    authorization is released by the line's removal with a second void of its own key
+    (it reused the first void's key: IdempotencyConflict), then the renewed one."""
+    bo = site.back_office()
+    place(bo, "SO-1")
+    site.sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    site.clock.advance(days=12)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    for note in site.sim.settle_pending("decline"):
+        assert bo.handle_notification(note).undone
+    bo.submit(bo.begin_completion("SO-1", AGENT).remove("L1"))
+    voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
+    assert voids == ["SO-1/void:L1.A1#1", "SO-1/void:L1.A1:2#1", "SO-1/void:L1.A2#1"]
+    for auth in bo.order("SO-1").lines[0].authorizations:
+        assert site.sim.authorization_open(auth.token.value) == usd("0.00")
+
+
+def test_an_order_stored_before_voids_were_counted_numbers_its_next_void_past_the_log(
+    tmp_path: Path,
+) -> None:
+    """O4, A1: an order row written before authorizations counted their voids reads none,
+    even for an authorization voided already. Its next void is numbered past the voids
+    the operation log holds, so it is made (a new key) instead of being taken for the
+    first (which left the money held at the processor for good)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    bo = BackOffice.sqlite(tmp_path / "old.db", processor=sim, clock=clock)
+    place(bo, "SO-1")
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    clock.advance(days=12)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    for note in sim.settle_pending("decline"):
+        assert bo.handle_notification(note).undone
+    with sqlite3.connect(tmp_path / "old.db") as db:  # as the earlier version wrote it
+        (body,) = db.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
+        old = re.sub(r',"voids":\d+', "", body)
+        assert old != body
+        db.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'", (old,))
+    assert bo.order("SO-1").lines[0].authorizations[0].voids == 0
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
+    assert voids == ["SO-1/void:L1.A1#1", "SO-1/void:L1.A1:2#1"]
+    line = bo.order("SO-1").lines[0]
+    assert line.authorizations[0].voids == 2
+    for auth in line.authorizations:
+        assert sim.authorization_open(auth.token.value) == auth.open_amount

@@ -182,7 +182,8 @@ def _voided(order: Order, step: steps.Void) -> Order:
     auth = line.authorization(step.auth_id)
     if auth.open_amount.is_zero():
         return order
-    voided = line.voided_auth(auth.auth_id, awaiting_new=step.purpose.makes_way)
+    voided = line.voided_auth(auth.auth_id, awaiting_new=step.purpose.makes_way,
+                              number=step.number)  # fmt: skip
     if step.purpose is steps.VoidPurpose.DECLINED and voided.captured.is_zero():
         # C3: a declined adjustment declines the line; its authorization is released.
         voided = voided.declined()

@@ -29,11 +29,13 @@ def adjusted(line: PaymentLine, auth_id: str, new_amount: Money) -> PaymentLine:
     )
 
 
-def voided(line: PaymentLine, auth_id: str, *, awaiting_new: bool) -> PaymentLine:
-    """The open remainder of an authorization was voided (released); ``awaiting_new``: a
-    line left with nothing open waits for a new authorization instead of being retired."""
+def voided(line: PaymentLine, auth_id: str, *, awaiting_new: bool, number: int = 1) -> PaymentLine:
+    """The open remainder of an authorization was voided (released) by its ``number``-th
+    void; ``awaiting_new``: a line left with nothing open waits for a new authorization
+    instead of being retired."""
     auth = _open(line, auth_id, "void")
-    released = replaced(auth, voided=auth.voided + auth.open_amount, voids=auth.voids + 1)
+    count = max(auth.voids + 1, number)
+    released = replaced(auth, voided=auth.voided + auth.open_amount, voids=count)
     return _closed(line, released, awaiting_new=awaiting_new)
 
 

@@ -80,9 +80,7 @@ def line_step(line: PaymentLine, *, adjustments: bool) -> LineStep | None:
     """What ``line`` needs next, or None when it is where the draft wants it."""
     if line.pending_removal:
         for auth in line.open_authorizations():
-            return steps.Void(line_id=line.line_id, auth_id=auth.auth_id,
-                              purpose=steps.VoidPurpose.REMOVE,
-                              target=auth.token.value)  # fmt: skip
+            return void_step(line, auth.auth_id, steps.VoidPurpose.REMOVE)
         return Retire()
     if line.status in INACTIVE or line.status is LineStatus.PENDING_AUTHORIZATION:
         return None

@@ -204,6 +204,27 @@ def _attempt(
     return max((op.attempt for op in attempts), default=0) + 1
 
 
+def _next_void(
+    uow: UnitOfWork | None, order_id: str, step: steps.Void, earlier: dict[str, list[Operation]]
+) -> steps.Void:
+    """``step``, numbered past the voids of its authorization that the log already holds.
+
+    An order counts its voids as they apply, so its next void's number is new; an order
+    stored before voids were counted reads none, and its next void would take the key of
+    one made already (and be taken for it, I4). The log has the last word.
+
+    ``earlier``: attempts by step name, read so far; ``uow``: where to read the others
+    (None: ``earlier`` holds all of the order's)."""
+    while True:
+        name = step.name(order_id)
+        if name not in earlier and uow is not None:
+            earlier[name] = list(uow.operations.attempts(order_id, name))
+        done = (Outcome.APPROVED, Outcome.PENDING)
+        if not any(op.outcome in done for op in earlier.get(name, ())):
+            return step
+        step = attrs.evolve(step, number=step.number + 1)
+
+
 def _record_intents(
     ports: Ports,
     order: Order,
@@ -226,7 +247,10 @@ def _record_intents(
         fresh: list[Operation] = []
         planned: list[Operation] = []
         before = order
-        for step in batch:
+        for asked in batch:
+            step = asked
+            if isinstance(asked, steps.Void):
+                step = _next_void(uow if len(batch) == 1 else None, order_id, asked, earlier)
             found = _attempt(order_id, step, earlier.get(step.name(order_id), []), ports.settings)
             if isinstance(found, Operation):
                 planned.append(found)
