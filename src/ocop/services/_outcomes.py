@@ -27,15 +27,21 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
     """Post vouchers a commit left for an outside journal, then mark them posted (J3).
 
     A journal that fails leaves them in the outbox for ``recover()``: an outage never
-    fails the change that produced them, nor work on another order.
+    fails the change that produced them, nor work on another order. A voucher the journal
+    refuses holds back the later vouchers of its own order (a journal sees an order's
+    vouchers in the order they were written), never another order's.
     """
     posted: list[str] = []
+    held: set[str] = set()
     for voucher in vouchers:
+        if voucher.order_id in held:
+            continue
         try:
             ports.journal.post(voucher)
         except Exception:  # noqa: BLE001 - any outage: the voucher waits in the outbox
             log.warning("voucher %s waits in the outbox: the journal failed", voucher.voucher_id)
-            break
+            held.add(voucher.order_id)
+            continue
         posted.append(voucher.voucher_id)
     if posted:
         try:

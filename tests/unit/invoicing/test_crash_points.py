@@ -220,3 +220,47 @@ def test_a_fault_anywhere_then_recovery_and_a_retry_never_double_charges(
     steps = Counter(step_of(e.key) for e in entries(world.sim, "SO-1", "capture"))
     assert all(count == 1 for count in steps.values())
     assert_consistent(world, "SO-1")
+
+
+class RefusingJournal:
+    """A journal that refuses every voucher of the orders named, and posts the others."""
+
+    def __init__(self, *refused: str) -> None:
+        self._inner = InMemoryJournal()
+        self.refused = set(refused)
+        self.tries: list[str] = []
+
+    def post(self, voucher: Voucher) -> None:
+        self.tries.append(voucher.voucher_id)
+        if voucher.order_id in self.refused:
+            raise RuntimeError(f"the ledger refuses {voucher.voucher_id}")
+        self._inner.post(voucher)
+
+    def vouchers(self, order_id: str | None = None) -> tuple[Voucher, ...]:
+        return self._inner.vouchers(order_id)
+
+
+def test_a_voucher_the_journal_refuses_holds_back_its_own_order_only(
+    clock: ManualClock, sim: SimulatedProcessor
+) -> None:
+    """J3: a voucher the journal keeps refusing stays in the outbox with its order's later
+    vouchers (never posted out of order), while other orders' vouchers are posted by the
+    same recovery (it stopped at the first failure: one bad voucher held back every order's
+    vouchers for good)."""
+    journal = RefusingJournal()
+    bo = BackOffice(store=InMemoryStore(), processor=sim, journal=journal, clock=clock)
+    for order_id in ("SO-1", "SO-2"):
+        place(bo, order_id, "100.00", by_card("100.00"))
+    journal.refused = {"SO-1", "SO-2"}  # an outage
+    bo.invoice("SO-1", "INV-1", usd("40.00"))
+    bo.invoice("SO-1", "INV-2", usd("60.00"))
+    bo.invoice("SO-2", "INV-1", usd("100.00"))
+    journal.refused = {"SO-1"}  # over, but SO-1's vouchers are refused for good
+    journal.tries.clear()
+    assert bo.recover().vouchers_posted == 1
+    assert [v.amount for v in bo.journal("SO-2")] == [usd("100.00")]
+    assert bo.journal("SO-1") == ()
+    assert journal.tries == ["V:SO-1/capture:INV-1:L1:L1.A1#1", "V:SO-2/capture:INV-1:L1:L1.A1#1"]
+    journal.refused = set()
+    assert bo.recover().vouchers_posted == 2
+    assert [v.amount for v in bo.journal("SO-1")] == [usd("40.00"), usd("60.00")]
