@@ -249,6 +249,19 @@ def test_open_authorizations_of_cancelled_and_fully_invoiced_orders_are_voided(
     assert bo.renew_authorizations() == NOTHING
 
 
+def test_a_release_void_answered_pending_is_reported_voided(site: Site) -> None:
+    """A2, N1: a pending void counts as done at once, so the run reports the order's
+    authorization voided (it reported the order skipped)."""
+    bo = site.back_office()
+    place(bo, "SO-C")
+    bo.invoice("SO-C", "INV-1", usd("30.00"))
+    bo.cancel_order("SO-C", AGENT)
+    site.sim.script("void", "pending")
+    assert bo.renew_authorizations() == RenewalReport(voided=("SO-C",))
+    assert kinds(bo, "SO-C")[-1] == ("void", "pending")
+    assert bo.order("SO-C").lines[0].authorized == usd("0.00")
+
+
 def test_an_expired_authorization_is_left_to_lapse_when_manual_void_is_off(site: Site) -> None:
     """With manual void of expired authorizations off, a cancelled order's expired
     authorization is released without a call (it lapses at the processor)."""

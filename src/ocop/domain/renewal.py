@@ -253,7 +253,8 @@ class Renewal:
             return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
         approved = op.outcome is Outcome.APPROVED
         match task:
-            case _Voiding(name=name, release=True) if approved:
+            # N1: a pending void counts as done at once.
+            case _Voiding(name=name, release=True) if approved or op.outcome is Outcome.PENDING:
                 return replaced(goal, voided=(*goal.voided, name))
             case _Authorizing(line_id=line_id, retry=retry) if approved:
                 retried = (*goal.retried, line_id) if retry else goal.retried
