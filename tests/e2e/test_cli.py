@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -333,6 +334,55 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         assert card not in err
         status, _, err = run(capsys, "recover", "--db", db(shop), OCOP_PROCESSOR=spec)
         assert card not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("orders", "--status", "4111111111111111"),
+        ("orders", "--limit", "4111-1111-1111-1111"),
+        ("show", "SO-1", "4111 1111 1111 1111"),
+        ("4111111111111111",),
+    ],
+)
+def test_a_usage_error_never_echoes_a_card_number(
+    shop: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    """T2, E2: argparse's own usage errors quote what was given; they are masked too."""
+    given = [*argv[:1], "--db", db(shop), *argv[1:]] if len(argv) > 1 else list(argv)
+    with pytest.raises(SystemExit) as stopped:
+        main(given, environ={})
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    assert "[card number]" in err
+    assert re.search(r"4111[ -]?1111", err) is None
+
+
+def test_an_order_named_twice_is_exported_once(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--order SO-1 --order SO-1`` exports SO-1's vouchers once (the CSV's debits doubled)."""
+    once = run(capsys, "journal", "export", "--db", db(shop), "--order", "SO-1")[1]
+    twice = run(capsys, "journal", "export", "--db", db(shop), "--order", "SO-1",
+                "--order", "SO-1")[1]  # fmt: skip
+    assert twice == once
+    assert len(list(csv.DictReader(io.StringIO(once)))) == 2
+
+
+def test_paths_it_cannot_use_are_usage_errors_not_tracebacks(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An ``--output`` it cannot write, a ``sim:DIR`` that is a file: one line, status 2."""
+    status, _, err = run(capsys, "journal", "export", "--db", db(shop),
+                         "--output", str(shop / "none" / "x.csv"))  # fmt: skip
+    assert (status, err.count("\n")) == (2, 1)
+    assert err.startswith("ocop journal: error: --output ")
+    status, _, err = run(capsys, "journal", "export", "--db", db(shop), "--output", str(shop))
+    assert status == 2
+    status, _, err = run(capsys, "recover", "--db", db(shop),
+                         "--processor", f"sim:{shop / 'shop.db'}")  # fmt: skip
+    assert (status, err.count("\n")) == (2, 1)
+    assert err.startswith("ocop recover: error: --processor sim:DIR: ")
 
 
 def test_the_database_is_named_and_must_exist(

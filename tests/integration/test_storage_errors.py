@@ -546,8 +546,18 @@ def test_postgres_opening_a_current_schema_runs_no_ddl(schema_name: str) -> None
     assert not schema_exists(other)
 
 
-BAD_NAMES = ["", "ocop-test", 'x"; DROP SCHEMA public; --', "a" * 64, "pg_temp", "PG_ocop",
-             "ocöp", "ocop test"]  # fmt: skip
+BAD_NAMES = [
+    "",
+    "ocop-test",
+    'x"; DROP SCHEMA public; --',
+    "a" * 64,
+    "pg_temp",
+    "PG_ocop",
+    "ocöp",
+    "ocop test",
+    "4111111111111111",
+    "s_4111111111111111",
+]  # fmt: skip (T2: a name is stored)
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)

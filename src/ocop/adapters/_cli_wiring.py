@@ -148,7 +148,14 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
     if module_name != "sim":
         yield _from_factory(module_name, attribute)
         return
-    simulators = open_simulators(Path(attribute), clock)
+    try:
+        simulators = open_simulators(Path(attribute), clock)
+    except OSError as error:  # a file, a folder it may not write: a bad option
+        raise InvalidArgument(
+            f"--processor sim:DIR: {quoted(attribute)} is not a folder it can use "
+            f"({error.strerror})",
+            argument="--processor",
+        ) from None
     try:
         yield simulators[0] if len(simulators) == 1 else ProcessorRouter(simulators)
     finally:

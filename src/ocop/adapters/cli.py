@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from ocop._backoffice import BackOffice
 from ocop.adapters._cli_wiring import (
@@ -40,7 +40,7 @@ from ocop.adapters._simulation import Simulation, simulate
 from ocop.adapters._sql import SqlStore
 from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
-from ocop.domain.cardnumbers import quoted
+from ocop.domain.cardnumbers import mask, quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
 from ocop.domain.order import Order, OrderStatus
@@ -90,12 +90,21 @@ def _reader_gone() -> bool:
     return True
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors masked: they quote what was given (``invalid
+    choice: '4111...'``), and no card number is ever echoed (T2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {mask(message)}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ocop", description="Omni-channel order payments.")
+    parser = _Parser(prog="ocop", description="Omni-channel order payments.")
     parser.add_argument("--version", action="version", version=f"ocop {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="walk through the payment rules on a simulated processor")
-    database = argparse.ArgumentParser(add_help=False)
+    database = _Parser(add_help=False)
     database.add_argument(
         "--db", metavar="URL",
         help=f"sqlite:///path.db or postgresql://... (default: ${DATABASE_VARIABLE})",
@@ -103,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     database.add_argument(
         "--schema", help="the PostgreSQL schema (default: the URL's ?schema=, else ocop)"
     )
-    processor = argparse.ArgumentParser(add_help=False)
+    processor = _Parser(add_help=False)
     processor.add_argument(
         "--processor", metavar="SPEC",
         help="module:factory (factory() returns your processor) or sim:DIR (the simulated "
@@ -272,16 +281,24 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     bo = _open(args)
     try:
         if args.order:
-            vouchers = [v for order_id in args.order for v in bo.journal(order_id)]
+            # An order named twice is exported once (each voucher is one row per line).
+            vouchers = [v for order_id in dict.fromkeys(args.order) for v in bo.journal(order_id)]
         else:
             vouchers = list(bo.ports.journal.vouchers())
     finally:
         _close(bo)
     if args.output is None:
         _write_csv(out, vouchers)
-    else:
-        with args.output.open("w", newline="", encoding="utf-8") as file:
-            _write_csv(file, vouchers)
+        return 0
+    try:
+        file = args.output.open("w", newline="", encoding="utf-8")
+    except OSError as error:
+        raise InvalidArgument(
+            f"--output {quoted(str(args.output))}: cannot write it ({error.strerror})",
+            argument="--output",
+        ) from None
+    with file:
+        _write_csv(file, vouchers)
     return 0
 
 

@@ -31,6 +31,7 @@ import attrs
 
 from ocop.adapters._pool import Connection, ConnectionPool
 from ocop.adapters._sql import Dialect, SqlJournal, SqlStore
+from ocop.domain.cardguard import refuse_card_data
 from ocop.domain.errors import (
     InvalidArgument,
     MissingExtra,
@@ -137,6 +138,7 @@ def _checked_schema(schema: str | None) -> str | None:
             "schema must be 1 to 63 ASCII letters, digits or underscores, not starting with pg_",
             argument="schema",
         )
+    refuse_card_data(schema, "schema")  # T2: it is stored (as the schema's name)
     return schema
 
 
