@@ -15,7 +15,13 @@ import attrs
 
 from ocop.domain.cardguard import check_cvv, validate_cvvs
 from ocop.domain.edge import check_id, check_optional_id
-from ocop.domain.errors import InstrumentNotFound, InvalidDraftEdit, InvalidInput, LineNotFound
+from ocop.domain.errors import (
+    CurrencyMismatch,
+    InstrumentNotFound,
+    InvalidDraftEdit,
+    InvalidInput,
+    LineNotFound,
+)
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order
 from ocop.domain.parties import Actor
@@ -115,9 +121,8 @@ class CompletionDraft:
         if not isinstance(amount, Money):
             raise InvalidInput("amounts are Money values")
         if amount.currency != self.currency:
-            raise InvalidDraftEdit(
-                f"amount in {amount.currency}, order in {self.currency}", rule="V7"
-            )
+            message = f"V7: amount in {amount.currency}, order in {self.currency}"
+            raise CurrencyMismatch(amount.currency, self.currency, message)
         if not amount.is_positive():
             raise InvalidDraftEdit("a payment line's amount must be positive", rule="C1")
         return amount

@@ -138,10 +138,12 @@ class UnknownCurrency(InvalidInput):
 
 
 class CurrencyMismatch(InvalidInput):
-    """Arithmetic or comparison between amounts of different currencies."""
+    """Amounts of different currencies meet: in arithmetic or a comparison, or an amount
+    given in another currency than its order's (a payment in EUR on a USD order, V7).
+    ``left`` is the amount's currency, ``right`` the one it meets (the order's)."""
 
-    def __init__(self, left: str, right: str) -> None:
-        super().__init__(f"currencies differ: {left} and {right}")
+    def __init__(self, left: str, right: str, message: str | None = None) -> None:
+        super().__init__(message or f"currencies differ: {left} and {right}")
         self.left = left
         self.right = right
 

@@ -16,7 +16,12 @@ from enum import StrEnum
 import attrs
 
 from ocop.domain import keys
-from ocop.domain.errors import IdempotencyConflict, IllegalTransition, InvalidInput
+from ocop.domain.errors import (
+    CurrencyMismatch,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidInput,
+)
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order
 from ocop.domain.settings import AuthorizationPolicy
@@ -90,8 +95,11 @@ def nothing_will_capture(order: Order) -> bool:
 
 def check_invoice(order: Order, invoice_id: str, amount: Money) -> bool:
     """I1: validate an invoice request; True when it repeats a recorded invoice."""
-    if not isinstance(amount, Money) or amount.currency != order.currency:
-        raise InvalidInput(f"an invoice amount is Money in {order.currency}")
+    message = f"an invoice amount is Money in {order.currency}"
+    if not isinstance(amount, Money):
+        raise InvalidInput(message)
+    if amount.currency != order.currency:
+        raise CurrencyMismatch(amount.currency, order.currency, message)
     if not amount.is_positive():
         raise InvalidInput("an invoice amount must be positive")
     for existing in order.invoices:

@@ -15,6 +15,7 @@ import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.errors import (
+    CurrencyMismatch,
     IllegalTransition,
     InvalidInput,
     LineNotFound,
@@ -368,8 +369,10 @@ class Order:
                 f"refund {refund.refund_id} already recorded", order_id=self.order_id
             )
         if refund.amount.currency != self.currency:
-            raise InvalidInput(
-                f"a refund in {refund.amount.currency} on an order in {self.currency}"
+            raise CurrencyMismatch(
+                refund.amount.currency,
+                self.currency,
+                f"a refund in {refund.amount.currency} on an order in {self.currency}",
             )
         left = self.received - self.refunded - self.refunding if approved else self.returnable
         if refund.amount > left:

@@ -15,7 +15,7 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import keys, postings, steps
-from ocop.domain.errors import InvalidInput, RefundExceedsReceived
+from ocop.domain.errors import CurrencyMismatch, InvalidInput, RefundExceedsReceived
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation
@@ -35,8 +35,11 @@ def refunded_for(order: Order, return_id: str) -> Money:
 
 def check_refund(order: Order, return_id: str, amount: Money) -> Money:
     """R3: validate a return's amount; returns what is still to refund for it."""
-    if not isinstance(amount, Money) or amount.currency != order.currency:
-        raise InvalidInput(f"a refund amount is Money in {order.currency}")
+    message = f"a refund amount is Money in {order.currency}"
+    if not isinstance(amount, Money):
+        raise InvalidInput(message)
+    if amount.currency != order.currency:
+        raise CurrencyMismatch(amount.currency, order.currency, message)
     if not amount.is_positive():
         raise InvalidInput("a refund amount must be positive")
     still = (amount - refunded_for(order, return_id)).max(Money.zero(order.currency))

@@ -6,7 +6,7 @@ import attrs
 
 from ocop.domain.cancellation import CANCEL_RETURN, CancelRun
 from ocop.domain.deposits import deposit_refunds
-from ocop.domain.errors import InvalidArgument, InvalidInput
+from ocop.domain.errors import CurrencyMismatch, InvalidArgument, InvalidInput
 from ocop.domain.holds import place_manual_hold, release
 from ocop.domain.money import Money
 from ocop.domain.operations import Failed
@@ -47,8 +47,11 @@ def change_total(ports: Ports, order_id: str, new_total: Money, actor: Actor) ->
 
     def edit(order: Order) -> Order:
         require_completion(order, ports.settings)
-        if not isinstance(new_total, Money) or new_total.currency != order.currency:
-            raise InvalidInput(f"the new total must be Money in {order.currency}")
+        message = f"the new total must be Money in {order.currency}"
+        if not isinstance(new_total, Money):
+            raise InvalidInput(message)
+        if new_total.currency != order.currency:
+            raise CurrencyMismatch(new_total.currency, order.currency, message)
         return order.with_total(new_total)
 
     changed = change(ports, order_id, edit)

@@ -20,6 +20,7 @@ import attrs
 from ocop.domain.deposits import DEPOSIT_METHODS, TakeDeposit, default_deposit
 from ocop.domain.draft import POS_CHECK_NUMBER, parse_method
 from ocop.domain.errors import (
+    CurrencyMismatch,
     DuplicateOrder,
     FeatureDisabled,
     InstrumentNotFound,
@@ -41,7 +42,8 @@ def _money(order_currency: str, amount: Money) -> Money:
     if not isinstance(amount, Money):
         raise InvalidInput("payment amounts are Money values")
     if amount.currency != order_currency:
-        raise InvalidInput(f"a payment in {amount.currency} on an order in {order_currency} (V7)")
+        message = f"a payment in {amount.currency} on an order in {order_currency} (V7)"
+        raise CurrencyMismatch(amount.currency, order_currency, message)
     if not amount.is_positive():
         raise InvalidInput("a payment amount must be positive")
     return amount

@@ -19,6 +19,7 @@ from ocop import (
     CompletionPolicy,
     ConcurrentUpdate,
     ConnectorMismatch,
+    CurrencyMismatch,
     Features,
     InvalidAmount,
     InvalidInput,
@@ -238,9 +239,9 @@ def test_a_refund_in_another_currency_is_refused_naming_the_orders_currency() ->
         payments=[SavedCardPayment(saved.instrument_id, "123", usd("40.00"))],
     )
     bo.invoice("SO-1", "INV-1", usd("40.00"))
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(CurrencyMismatch) as caught:
         bo.refund("SO-1", "RMA-1", eur("10.00"), AGENT)
-    assert type(caught.value) is InvalidInput
+    assert (caught.value.left, caught.value.right) == ("EUR", "USD")
     assert str(caught.value) == "a refund amount is Money in USD"
     assert bo.order("SO-1").line("L1").refunds == ()
 

@@ -19,6 +19,7 @@ from ocop import (
     CardPayment,
     Channel,
     CompletionDraft,
+    CurrencyMismatch,
     Customer,
     Hold,
     HoldCode,
@@ -76,12 +77,11 @@ def captured_line(amount: str, captured: str) -> PaymentLine:
 
 
 def test_an_amount_in_another_currency_is_refused_under_v7() -> None:
-    """V7: a line's amount must be in the order's currency, and the refusal says both."""
-    assert refusal(lambda: begin().add_card(CARD, eur("5.00"))) == (
-        "V7: amount in EUR, order in USD",
-        "V7",
-        None,
-    )
+    """V7: a line's amount must be in the order's currency: CurrencyMismatch says both."""
+    with pytest.raises(CurrencyMismatch) as caught:
+        begin().add_card(CARD, eur("5.00"))
+    assert str(caught.value) == "V7: amount in EUR, order in USD"
+    assert (caught.value.left, caught.value.right) == ("EUR", "USD")
 
 
 @pytest.mark.parametrize("amount", ["0.00", "-5.00"])

@@ -18,6 +18,7 @@ from ocop import (
     BackOffice,
     CardPayment,
     Channel,
+    CurrencyMismatch,
     IdempotencyConflict,
     IllegalTransition,
     InvalidArgument,
@@ -173,7 +174,7 @@ def placed() -> tuple[BackOffice, SimulatedProcessor]:
     ("amount", "error", "message"),
     [
         (Decimal("10.00"), InvalidArgument, "amount must be a Money, not Decimal"),
-        (eur("10.00"), InvalidInput, "an invoice amount is Money in USD"),
+        (eur("10.00"), CurrencyMismatch, "an invoice amount is Money in USD"),
         (zero(), InvalidInput, "an invoice amount must be positive"),
         (
             usd("100.01"),

@@ -24,6 +24,7 @@ from ocop import (
     CardPayment,
     Channel,
     ConnectorMismatch,
+    CurrencyMismatch,
     Customer,
     HoldCode,
     InstrumentNotFound,
@@ -360,5 +361,5 @@ def test_zero_or_foreign_currency_amounts_are_refused() -> None:
     draft = world.bo.begin_completion("SO-1", CLERK)
     with pytest.raises(InvalidDraftEdit):
         draft.add_card(CARD_2, usd("0.00"))
-    with pytest.raises(InvalidDraftEdit):
+    with pytest.raises(CurrencyMismatch):
         draft.change_amount("L1", Money.of("10.00", "EUR"))

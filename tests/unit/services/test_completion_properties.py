@@ -30,12 +30,12 @@ from ocop import (
     CompletionPolicy,
     ConcurrentUpdate,
     ConnectorMismatch,
+    CurrencyMismatch,
     DuplicateOrder,
     FeatureDisabled,
     HoldCode,
     IllegalTransition,
     InvalidDraftEdit,
-    InvalidInput,
     LineNotFound,
     Money,
     OcopError,
@@ -292,7 +292,7 @@ def failing_call(
         ),
         "unknown_line": (LineNotFound, lambda: bo.submit(draft.remove("L9"))),
         "total_in_euros": (
-            InvalidInput,
+            CurrencyMismatch,
             lambda: bo.change_total("SO-1", Money.of("10.00", "EUR"), CLERK),
         ),
         "total_below_invoiced": (

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ocop import (
     CardPayment,
     Channel,
+    CurrencyMismatch,
     Customer,
     InstrumentNotFound,
     InvalidArgument,
@@ -184,7 +185,8 @@ def test_a_payment_in_another_currency_than_the_order_is_refused(payment: Channe
     """V7: a EUR payment on a USD order is refused, naming both currencies."""
     world = new_world()
     error = refused(world, [payment])
-    assert type(error) is InvalidInput
+    assert isinstance(error, CurrencyMismatch)
+    assert (error.left, error.right) == ("EUR", "USD")
     assert str(error) == "a payment in EUR on an order in USD (V7)"
     assert_nothing_stored(world, "SO-1")
 
@@ -384,6 +386,7 @@ def test_a_saved_card_payment_in_another_currency_is_refused() -> None:
     world = new_world()
     mine = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
     error = refused(world, [SavedCardPayment(mine.instrument_id, "123", EUR_10)])
+    assert isinstance(error, CurrencyMismatch)
     assert str(error) == "a payment in EUR on an order in USD (V7)"
     assert_nothing_stored(world, "SO-1")
 
