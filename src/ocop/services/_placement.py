@@ -209,6 +209,16 @@ def place_order(
     kind = PaymentsType.at_creation(
         channel, ocop_on=ports.settings.ocop, by_call_center_user=by_call_center_user
     )
+    waits = (
+        kind is PaymentsType.CALL_CENTER and ports.settings.completion.completion_for_call_center
+    )
+    if cvvs and waits:
+        # T1: the CVV goes to the processor, and is kept nowhere; this order makes no call
+        # before its completion, whose draft takes the saved card with its CVV.
+        raise InvalidInput(
+            "a call center order waits for completion: add the saved card to its completion "
+            "draft, with its CVV (add_saved_card)"
+        )
     order = Order.open(
         order_id,
         channel=channel,

@@ -9,11 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ocop import (
+    Actor,
     CardPayment,
     Channel,
     CurrencyMismatch,
@@ -27,6 +29,7 @@ from ocop import (
     PaymentMethod,
     Prepayment,
     SavedCardPayment,
+    Settings,
 )
 from ocop.domain.payments import ChannelPayment
 from worlds import CUSTOMER, World, card, new_world, usd
@@ -442,3 +445,38 @@ def test_any_refused_placement_leaves_no_order_and_calls_no_processor(
         "SO-1", channel=channel, customer=CUSTOMER, total=usd("100.00"), payments=before
     )
     assert len(order.lines) == len(before)
+
+
+def test_a_saved_card_on_a_call_center_order_waiting_for_completion_is_refused() -> None:
+    """T1: a call center order makes no processor call before its completion, and the CVV
+    is kept nowhere: a saved card given at placement is refused, nothing stored, the CVV
+    in no message. (It was accepted, its CVV dropped, and the submit declined the line
+    without a call.) The completion draft takes it with its CVV."""
+    world = new_world()
+    mine = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    payment = SavedCardPayment(mine.instrument_id, "123", usd("100.00"))
+    error = refused(world, [payment], channel=Channel.CALL_CENTER)
+    assert "add_saved_card" in str(error)
+    assert "123" not in str(error)
+    assert_nothing_stored(world, "SO-1")
+    agent = Actor.call_center("agent-1")
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("100.00"), created_by=agent)  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", agent)
+    draft = draft.add_saved_card(mine.instrument_id, cvv="123", amount=usd("100.00"))
+    assert world.bo.submit(draft).approved
+
+
+def test_a_saved_card_on_a_call_center_order_without_completion_is_used_at_placement() -> None:
+    """Without order completion for call centers, the order is validated as placed: the
+    saved card is tokenized with its CVV and authorized then."""
+    settings = Settings.default().with_features(omni_channel_order_payments=False)
+    settings = settings.with_policies(
+        completion=attrs.evolve(settings.completion, completion_for_call_center=False)
+    )
+    world = new_world(settings)
+    mine = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    payment = SavedCardPayment(mine.instrument_id, "123", usd("100.00"))
+    order = world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                                 total=usd("100.00"), payments=[payment])  # fmt: skip
+    assert order.approved
