@@ -228,7 +228,7 @@ class InvoiceRun:
             case _Released(line_id=line_id, captured=captured):
                 line = order.line(line_id)
                 missing = line.amount - line.captured - line.authorized
-                if line.card is None or not missing.is_positive() or line.open_authorizations():
+                if line.card is None or not missing.is_positive():
                     return None
                 if not line.card.reusable:  # the rest cannot be authorized again
                     # A person who released the hold this left, with the override (S4),

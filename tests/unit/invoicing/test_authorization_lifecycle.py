@@ -10,7 +10,7 @@ import pytest
 from ocop import Actor, BackOffice, HoldCode, IllegalTransition, LineStatus, OrderStatus
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from worlds import World, by_card, card, usd
+from worlds import World, by_card, card, new_world, usd
 
 from .conftest import AGENT, assert_consistent, entries, kinds, place
 
@@ -284,4 +284,31 @@ def test_an_expired_line_that_cannot_be_renewed_holds_the_order_whatever_the_lin
     assert [str(f) for f in result.failed] == [declined]
     assert result.uncovered == usd("50.00")
     assert [h.code for h in result.order.holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert_consistent(world, "SO-1")
+
+
+def test_a_rest_released_beside_another_open_authorization_is_authorized_again() -> None:
+    """I2 with two open authorizations on a line (a capture pending when the renewal job
+    ran failed, giving 30.00 back to the voided one, which the next run renewed apart):
+    the retried INV-1's single capture releases 40.00, authorized again at once, so INV-2
+    captures its whole 70.00. (The rest waited while the other authorization was open:
+    INV-2 came out 40.00 short with no failure, the order invoiced with 60.00 received.)"""
+    world = new_world(multi_capture=False)
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
+    world.sim.script("capture", "pending")
+    world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    world.clock.advance(days=12)
+    world.bo.renew_authorizations()
+    for note in world.sim.settle_pending("decline"):
+        assert world.bo.handle_notification(note).undone
+    world.bo.renew_authorizations()
+    assert len(world.bo.order("SO-1").line("L1").open_authorizations()) == 2
+    first = world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    assert (first.uncovered, first.failed) == (usd("0.00"), ())
+    assert world.bo.order("SO-1").line("L1").authorized == usd("70.00")
+    second = world.bo.invoice("SO-1", "INV-2", usd("70.00"))
+    assert (second.uncovered, second.failed) == (usd("0.00"), ())
+    order = world.bo.order("SO-1")
+    assert (order.received, order.status) == (usd("100.00"), OrderStatus.INVOICED)
+    assert order.line("L1").authorized == usd("0.00")
     assert_consistent(world, "SO-1")

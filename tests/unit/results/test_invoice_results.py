@@ -224,10 +224,14 @@ def test_an_expired_authorization_without_a_reusable_token_is_attributed_to_its_
 # -- I2: the released rest is re-authorized only when nothing else of the line is open -----------
 
 
-def test_the_released_rest_waits_while_another_authorization_of_the_line_is_open() -> None:
+def test_the_released_rest_is_authorized_while_another_authorization_of_the_line_is_open() -> None:
     """I2, single capture, no adjustments: a line raised to 150.00 whose void (for the
-    re-authorization) was declined keeps 40.00 open on L1.A2; invoicing 50.00 captures that
-    40.00 before authorizing anything new, so the card never holds more than is still due."""
+    re-authorization) was declined keeps 40.00 open on L1.A2, and needs 50.00 more. The
+    invoice run authorizes those 50.00 first, then captures 40.00 on L1.A2 and 10.00 on
+    the new authorization, whose single capture releases the rest, authorized again (I2).
+    The card never holds more than is still due. (The rest waited while L1.A2 was open:
+    the invoice captured 40.00 of its 50.00, reported 10.00 uncovered and no failure, and
+    only a retry took the rest.)"""
     world = new_world(multi_capture=False, adjustments=False)
     place(world, "SO-1", "100.00", by_card("100.00"))
     world.bo.invoice("SO-1", "INV-1", usd("60.00"))
@@ -250,20 +254,18 @@ def test_the_released_rest_waits_while_another_authorization_of_the_line_is_open
         ("authorize", usd("100.00")),
         ("capture", usd("60.00")),
         ("authorize", usd("40.00")),  # I2 after INV-1
-        ("capture", usd("40.00")),  # INV-2 takes what L1.A2 holds ...
-        ("authorize", usd("50.00")),  # ... and only then is the rest authorized
+        ("authorize", usd("50.00")),  # what the line still needs, before INV-2 ...
+        ("capture", usd("40.00")),  # ... which takes what L1.A2 holds
+        ("capture", usd("10.00")),  # and 10.00 of L1.A3, releasing its 40.00 ...
+        ("authorize", usd("40.00")),  # ... authorized again (I2)
     ]
-    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("40.00"))]
-    assert result.uncovered == usd("10.00")
-    assert result.failed == ()
-    assert not result.in_doubt
-    assert open_at_processor(world, "SO-1", "L1") == usd("50.00")
-
-    # Retrying the invoice takes its last 10.00 from the new authorization.
-    retried = world.bo.invoice("SO-1", "INV-2", usd("50.00"))
-    assert [(c.auth_id, c.amount) for c in retried.captures] == [
+    assert [(c.auth_id, c.amount) for c in result.captures] == [
         ("L1.A2", usd("40.00")),
         ("L1.A3", usd("10.00")),
     ]
-    assert retried.uncovered == usd("0.00")
+    assert (result.uncovered, result.failed, result.in_doubt) == (usd("0.00"), (), ())
+    assert open_at_processor(world, "SO-1", "L1") == usd("40.00")
+    order = world.bo.order("SO-1")
+    assert order.line("L1").authorized == usd("40.00")
+    assert order.received == usd("110.00")
     assert journal_totals(world, "SO-1") == (usd("110.00"), usd("0.00"))
