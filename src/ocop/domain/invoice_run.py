@@ -72,12 +72,14 @@ class _Piece:
 
 @attrs.frozen
 class _Renew:
-    """I3: the expired authorization is voided; then authorize ``open_amount`` anew."""
+    """I3: the expired authorization ``auth_id`` is voided; then authorize ``open_amount``
+    anew."""
 
     line_id: str
     piece: Money
     open_amount: Money
     reusable: bool
+    auth_id: str = ""
 
 
 @attrs.frozen
@@ -93,12 +95,14 @@ class _Take:
 
 @attrs.frozen
 class _Reauthorize:
-    """A new authorization on the line, then the capture of ``piece`` on it."""
+    """A new authorization on the line, then the capture of ``piece`` on it. ``renews``:
+    the expired authorization it stands for (I3), if any."""
 
     line_id: str
     amount: Money
     piece: Money
     retry: bool
+    renews: str = ""
 
 
 @attrs.frozen
@@ -138,11 +142,12 @@ class InvoiceRun:
     """One invoice (or pickup) run as a plan: what is left to do, and what happened.
 
     ``failed``: lines whose capture (or renewal) failed; ``in_doubt``: keys of calls
-    whose outcome is unknown; ``expired``: lines whose authorization expired and was
-    not renewed, one each (the order gets an ``AUTHORIZATION_EXPIRED`` hold); ``short``: a single
-    capture released the rest of a line's authorization and the line's card cannot be
-    authorized again (I2), so the order may be out of balance (it then gets an
-    ``OUT_OF_BALANCE`` hold: a new payment is required); ``new_payment``: a pickup
+    whose outcome is unknown; ``expired``: authorizations (line id, authorization id)
+    that expired and were not renewed, one each (the order gets an
+    ``AUTHORIZATION_EXPIRED`` hold); ``short``: a single capture released the rest of a
+    line's authorization and the line's card cannot be authorized again (I2), so the
+    order may be out of balance (it then gets an ``OUT_OF_BALANCE`` hold: a new payment
+    is required); ``new_payment``: a pickup
     capture failed and its retry too (I6), or ``short`` left the order out of balance;
     ``uncovered``: what no payment covers.
     """
@@ -153,7 +158,7 @@ class InvoiceRun:
     waiting: _Task | None = None
     failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
-    expired: tuple[str, ...] = ()
+    expired: tuple[tuple[str, str], ...] = ()
     short: bool = False
     new_payment: bool = False
     uncovered: Money
@@ -295,13 +300,13 @@ class InvoiceRun:
             return self._plan(_Take(line_id, auth_id, amount), rest, order, ctx)
         if age is AuthorizationAge.STALE:  # no call
             stale = Failed(line.line_id, reason="the authorization is stale: no processor call")
-            expired = (*self.expired, line.line_id)
+            expired = (*self.expired, (line_id, auth_id))
             return replaced(self, tasks=rest, expired=expired, failed=(*self.failed, stale))
         reusable = line.card.reusable
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
-        renew = _Renew(line.line_id, amount, auth.open_amount, reusable)
+        renew = _Renew(line_id, amount, auth.open_amount, reusable, auth_id)
         void = void_step(line, auth_id, purpose)
-        return self._call(renew, rest, void, expired=(*self.expired, line.line_id))
+        return self._call(renew, rest, void, expired=(*self.expired, (line_id, auth_id)))
 
     def _ok(self, op: Operation, line_id: str) -> tuple[InvoiceRun, bool]:
         """Whether ``op`` moved money; notes a failure or a doubt."""
@@ -322,7 +327,7 @@ class InvoiceRun:
         match task:
             case _Released(line_id=line_id):
                 return goal._ok(op, line_id)[0]
-            case _Renew(line_id=line_id, piece=piece, open_amount=open_amount):
+            case _Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
                 goal, ok = goal._ok(op, line_id)
                 if not ok:
                     return goal
@@ -330,14 +335,15 @@ class InvoiceRun:
                     spent = Failed(line_id, key=op.key, reason=_NOT_REUSABLE)
                     return replaced(goal, failed=(*goal.failed, spent))
                 return goal._then(
-                    goal.tasks, _Reauthorize(line_id, open_amount, piece, retry=False)
+                    goal.tasks, _Reauthorize(line_id, open_amount, piece, retry=False, renews=old)
                 )
-            case _Reauthorize(line_id=line_id, piece=piece, retry=retry):
+            case _Reauthorize(line_id=line_id, piece=piece, retry=retry, renews=old):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
                     auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
-                    # This line's authorization is renewed; another line's may not be.
-                    still = tuple(x for x in goal.expired if x != line_id)
+                    # This authorization is renewed; another (of this line or another) may
+                    # not be.
+                    still = tuple(x for x in goal.expired if x != (line_id, old))
                     renewed = goal if retry else replaced(goal, expired=still)
                     return renewed._then(renewed.tasks, _Take(line_id, auth_id, piece, retry=retry))
                 if retry and not goal.in_doubt:

@@ -312,3 +312,30 @@ def test_a_rest_released_beside_another_open_authorization_is_authorized_again()
     assert (order.received, order.status) == (usd("100.00"), OrderStatus.INVOICED)
     assert order.line("L1").authorized == usd("0.00")
     assert_consistent(world, "SO-1")
+
+
+@pytest.mark.parametrize("days", [14, 19])
+def test_an_expired_authorization_left_holds_the_order_though_another_of_its_line_renewed(
+    world: World, days: int
+) -> None:
+    """I3, counted per authorization: line L1 holds two open authorizations (a capture
+    pending when the renewal job ran failed, giving 30.00 back to the voided L1.A1). Both
+    have expired; L1.A1 cannot be renewed (its void declined; or, 19 days on, it is
+    stale), L1.A2 is renewed. The order is held AUTHORIZATION_EXPIRED for L1.A1. (The
+    renewal of L1.A2 cleared the line's note, so the order was left unheld, 30.00 short.)"""
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
+    world.sim.script("capture", "pending")
+    world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    world.clock.advance(days=12)
+    world.bo.renew_authorizations()
+    for note in world.sim.settle_pending("decline"):
+        assert world.bo.handle_notification(note).undone
+    world.clock.advance(days=days)
+    if days == 14:
+        world.sim.script("void", "decline")
+    result = world.bo.invoice("SO-1", "INV-2", usd("70.00"))
+    assert [str(f) for f in result.failed] == ["L1"]
+    assert result.uncovered == usd("30.00")
+    assert [c.amount for c in result.captures] == [usd("40.00")]
+    assert [h.code for h in result.order.holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert_consistent(world, "SO-1")
