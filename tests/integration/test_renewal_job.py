@@ -32,6 +32,7 @@ from ocop import (
     LineStatus,
     OperationKind,
     Order,
+    OrderStatus,
     Outcome,
     RenewalReport,
     Settings,
@@ -263,10 +264,14 @@ def test_a_release_void_answered_pending_is_reported_voided(site: Site) -> None:
 
 
 def test_an_expired_authorization_is_left_to_lapse_when_manual_void_is_off(site: Site) -> None:
-    """With manual void of expired authorizations off, a cancelled order's expired
-    authorization is released without a call (it lapses at the processor)."""
+    """With manual void of expired authorizations off (OCOP off, F1), a cancelled call
+    center order's expired authorization is released without a call (it lapses at the
+    processor). A commerce order waits for OCOP (P2)."""
     bo = site.back_office()
-    place(bo, "SO-C")
+    bo.place_order("SO-C", channel=Channel.CALL_CENTER, customer=Customer.guest(),
+                   total=usd("100.00"), created_by=AGENT)  # fmt: skip
+    draft = bo.begin_completion("SO-C", AGENT).add_card(card(), usd("100.00"))
+    assert bo.submit(draft).approved
     bo.invoice("SO-C", "INV-1", usd("30.00"))
     bo.cancel_order("SO-C", AGENT)
     site.clock.advance(days=15)
@@ -526,3 +531,23 @@ def test_an_order_stored_before_voids_were_counted_numbers_its_next_void_past_th
     assert line.authorizations[0].voids == 2
     for auth in line.authorizations:
         assert sim.authorization_open(auth.token.value) == auth.open_amount
+
+
+def test_commerce_orders_are_left_alone_while_ocop_is_off(site: Site) -> None:
+    """P2: a commerce order is processed only while OCOP is on; the job skips it, calls
+    nothing and releases no hold (it retried its declined card and released holds that
+    no agent could release). Turned on again, the job renews it."""
+    retrying = Settings.default().with_policies(
+        authorization=AuthorizationPolicy(retry_declined=True)
+    )
+    bo = site.back_office(retrying)
+    site.sim.script("authorize", "decline")
+    place(bo, "SO-1")
+    assert bo.order("SO-1").status is OrderStatus.ON_HOLD
+    calls = site.sim.calls
+    off = site.back_office(retrying.with_features(omni_channel_order_payments=False))
+    assert off.renew_authorizations() == RenewalReport(skipped=("SO-1",))
+    assert site.sim.calls == calls
+    assert off.order("SO-1").status is OrderStatus.ON_HOLD
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    assert bo.order("SO-1").approved

@@ -264,10 +264,14 @@ def validate(
             )
         )
     threshold = settings.completion.check_hold_threshold
-    if threshold is not None and any(
-        check.currency == threshold.currency and check > threshold for check in new_checks
+    days = settings.completion.check_hold_days
+    # A hold of 0 days would lapse as it is placed (S4): none is placed.
+    if (
+        threshold is not None
+        and days > 0
+        and any(check.currency == threshold.currency and check > threshold for check in new_checks)
     ):
-        until = now + timedelta(days=settings.completion.check_hold_days)
+        until = now + timedelta(days=days)
         check_hold = Hold(code=HoldCode.CHECK, reason=f"check above {threshold}",
                           placed_at=now, until=until, placed_by=by)  # fmt: skip
         holds.append(check_hold)

@@ -238,7 +238,7 @@ class InvoiceRun:
                 if not line.card.reusable:  # the rest cannot be authorized again
                     # A person who released the hold this left, with the override (S4),
                     # chose to go on: a later run does not hold the order again for it.
-                    known = not captured and _overridden(order, HoldCode.OUT_OF_BALANCE)
+                    known = not captured and _short_overridden(order)
                     return None if known else replaced(self, tasks=rest, short=True)
                 return self._call(task, rest, authorize(line, line.card.value, missing))
             case _Cover():
@@ -375,10 +375,13 @@ class InvoiceRun:
         return goal
 
 
-def _overridden(order: Order, code: HoldCode) -> bool:
-    """Whether the order's last release of a ``code`` hold was an override (S4)."""
+def _short_overridden(order: Order) -> bool:
+    """Whether the order's last release of an ``OUT_OF_BALANCE`` hold was an override (S4)
+    of the hold a released rest left (I2): a shortfall a person chose to go on with. An
+    override of another shortfall (at placement, say) does not stand for this one."""
+    code = HoldCode.OUT_OF_BALANCE
     releases = [r for r in order.released_holds if r.code is code]
-    return bool(releases) and releases[-1].override
+    return bool(releases) and releases[-1].override and releases[-1].hold.reason == _RELEASED
 
 
 def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime) -> Order:

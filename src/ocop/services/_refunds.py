@@ -97,6 +97,7 @@ def refund(
     invoices: Sequence[str] = (),
 ) -> RefundResult:
     """Refund a return: linked refunds over the captures (R1, R2), the rest by fallback (R3)."""
+    require_call_center_user(actor, "refunding")  # P1 first: an outsider learns nothing
     order = load(ports, order_id, no_doubt=True)
     _gate(ports, order, actor)
     known = {invoice.invoice_id for invoice in order.invoices}
@@ -124,6 +125,8 @@ def refund_to_card(
     ports: Ports, order_id: str, return_id: str, card: CardToken, amount: Money, *, actor: Actor
 ) -> RefundResult:
     """R4: an unlinked refund to a card that did not pay the order."""
+    require_call_center_user(actor, "refunding")  # P1 first: an outsider learns nothing
+    require_permission(actor, ALTERNATE_PAYMENT, "an unlinked refund")
     if not ports.settings.refunds.allow_unlinked_refunds:
         raise FeatureDisabled("unlinked refunds are not allowed", feature="allow_unlinked_refunds")
     if not ports.processor.capabilities.unlinked_refunds:
@@ -132,7 +135,6 @@ def refund_to_card(
         )
     order = load(ports, order_id, no_doubt=True)
     _gate(ports, order, actor)
-    require_permission(actor, ALTERNATE_PAYMENT, "an unlinked refund")
     require_same_account(card, ports.processor.capabilities)
     still = check_refund(order, return_id, amount)
     nothing = Money.zero(order.currency)

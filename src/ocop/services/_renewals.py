@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain.errors import ConcurrentUpdate, OcopError, OperationInDoubt, StorageError
+from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.queries import OrderQuery
 from ocop.domain.renewal import Renewal, renew_before
 from ocop.ports import Ports
@@ -147,6 +148,8 @@ def renew_order(ports: Ports, order_id: str) -> Renewal | None:
             order = load(ports, order_id, no_doubt=True)
         except OperationInDoubt:
             return None
+        if order.payments_type is PaymentsType.COMMERCE and not ports.settings.ocop:
+            return None  # P2: a commerce order is processed only while OCOP is on
         goal = Renewal.start(order, ports.clock.now(), ports.settings.authorization)
         try:
             return pursue(ports, order, goal)[1]

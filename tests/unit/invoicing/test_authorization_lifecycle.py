@@ -267,6 +267,27 @@ def test_an_override_of_the_short_orders_hold_stands_at_the_next_invoice(
     assert second.order.holds == ()
 
 
+def test_an_override_of_another_shortfall_does_not_stand_for_a_released_rest(
+    clock: ManualClock,
+) -> None:
+    """I2, S4: a supervisor overrode the OUT_OF_BALANCE hold of a 10.00 shortfall at
+    placement; later a partial single capture settled by recover() released the card's
+    rest, which it cannot authorize again. The next invoice holds the order for that new
+    shortfall and says a new payment is required. (The earlier override stood for it: the
+    order was invoiced with 50.00 never captured, and no hold.)"""
+    world = _single_capture(clock)
+    place(world.bo, "SO-1", "100.00", by_card("90.00", card(reusable=False)))
+    supervisor = Actor.call_center("supervisor", permissions=frozenset({"hold_override"}))
+    world.bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, supervisor)
+    world.sim.script("capture", "timeout_after_success")
+    assert world.bo.invoice("SO-1", "INV-1", usd("50.00")).in_doubt
+    world.bo.recover()
+    second = world.bo.invoice("SO-1", "INV-2", usd("50.00"))
+    assert (second.captures, second.uncovered) == ((), usd("50.00"))
+    assert second.new_payment_required
+    assert [h.code for h in second.order.holds] == [HoldCode.OUT_OF_BALANCE]
+
+
 @pytest.mark.parametrize("reusable_first", [False, True])
 def test_an_expired_line_that_cannot_be_renewed_holds_the_order_whatever_the_line_order(
     world: World, reusable_first: bool

@@ -297,6 +297,20 @@ def test_a_check_hold_lapses_by_itself_for_invoicing_without_a_resubmit() -> Non
     assert result.order.holds == ()
 
 
+def test_a_check_hold_of_zero_days_is_not_placed() -> None:
+    """S2, S4: with ``check_hold_days=0`` a check above the threshold holds the order for
+    no time: the submit's result is approved, as ``bo.order`` says. (A hold lapsing as it
+    was placed was stored, and the result said held while the order read approved.)"""
+    policy = attrs.evolve(CHECK_POLICY, check_hold_days=0)
+    world = new_world(Settings.default().with_policies(completion=policy))
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                         total=usd("250.00"))  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", AGENT)
+    result = world.bo.submit(draft.add_prepayment("check", usd("250.00"), check_number="1001"))
+    assert (result.approved, result.holds) == (True, ())
+    assert world.bo.order("SO-1") == result.order
+
+
 def test_a_second_check_holds_the_order_its_own_days() -> None:
     """S2: a check posted two days after the first is held its own three days: the order's
     hold ends with the later check's, as first placed (who, when)."""

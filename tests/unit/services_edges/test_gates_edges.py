@@ -131,6 +131,25 @@ def test_the_call_center_check_comes_before_the_feature_check() -> None:
         off.refund("SO-1", "RMA-1", usd("5.00"), OUTSIDER)
 
 
+def test_an_outsider_refunding_is_denied_before_anything_about_the_order_is_told() -> None:
+    """P1 first: refunds by someone who is not a call center user are PermissionDenied even
+    while a call of the order is in doubt (it was OperationInDoubt) or unlinked refunds
+    are off (it was FeatureDisabled): the refusal tells an outsider nothing of the order."""
+    world = new_world()
+    invoiced_order(world)
+    world.sim.script("capture", "timeout_after_success")
+    assert world.bo.invoice("SO-1", "INV-2", usd("5.00")).in_doubt
+    payee = card("tok_9", last4="9999")
+    with pytest.raises(PermissionDenied):
+        world.bo.refund("SO-1", "RMA-1", usd("5.00"), OUTSIDER)
+    with pytest.raises(PermissionDenied):
+        world.bo.refund_to_card("SO-1", "RMA-2", payee, usd("5.00"), OUTSIDER)
+    closed = RefundPolicy(allow_unlinked_refunds=False)
+    no_unlinked = world.bo.with_settings(Settings.default().with_policies(refunds=closed))
+    with pytest.raises(PermissionDenied):
+        no_unlinked.refund_to_card("SO-1", "RMA-2", payee, usd("5.00"), OUTSIDER)
+
+
 # -- P2: commerce orders while OCOP is off -------------------------------------------------------
 
 
