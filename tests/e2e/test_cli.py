@@ -343,6 +343,9 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         ("orders", "--limit", "4111-1111-1111-1111"),
         ("show", "SO-1", "4111 1111 1111 1111"),
         ("4111111111111111",),
+        ("orders", "--limit", "\x014111111111111111"),  # argparse's repr() escapes it
+        ("orders", "--limit", "\x014111-1111-1111-1111"),
+        ("\x854111111111111111",),
     ],
 )
 def test_a_usage_error_never_echoes_a_card_number(

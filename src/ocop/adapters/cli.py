@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -90,13 +91,20 @@ def _reader_gone() -> bool:
     return True
 
 
+#: A character argparse wrote as its escape (it quotes with repr()).
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its usage errors masked: they quote what was given (``invalid
-    choice: '4111...'``), and no card number is ever echoed (T2)."""
+    choice: '4111...'``), and no card number is ever echoed (T2). argparse quotes with
+    ``repr()``, whose escapes end in digits that would run on into a card number after
+    them (``\\x014111...``): each escape is shown as ``\\?`` before masking."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {mask(message)}\n")
+        shown = mask(_ESCAPE.sub(r"\\?", message))
+        self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,22 +8,19 @@ its holds decided. Submitting an unchanged draft calls no processor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import attrs
 
 from ocop.domain.draft import CompletionDraft
-from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted, OperationInDoubt
+from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
 from ocop.domain.order import SYSTEM, Hold, Order
-from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.parties import Actor
-from ocop.domain.plan import Complete, line_step
-from ocop.domain.steps import Step
+from ocop.domain.plan import Complete
 from ocop.domain.tender import LineStatus
 from ocop.ports import Ports
 from ocop.services._engine import Secrets, load, pursue, require_no_doubt
 from ocop.services._gates import (
-    completion_enabled,
     require_call_center_user,
     require_completion,
     require_completion_enabled,
@@ -127,39 +124,3 @@ def complete(
     goal = Complete.of(order, cvvs, by=by)
     done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
     return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)
-
-
-def finish_interrupted(ports: Ports, order_ids: Iterable[str]) -> tuple[str, ...]:
-    """Finish the completions that calls in doubt interrupted on these orders (what
-    ``recover()`` does once it has resolved their calls, O2): the orders it validated.
-
-    A POS, e-commerce, legacy or NONE order is validated as it is placed (S3); when its
-    placement's processor call was in doubt, the order stayed waiting for completion, and
-    only this validation lets it be invoiced or cancelled. A call center order waiting for
-    completion is left to the agent who submits it, and so is a POS or e-commerce order
-    with a line still to bring to its amount (a call never received, a saved card to
-    use): the agent's submit has the CVVs, which are kept nowhere. A legacy or NONE order
-    has no agent to submit it: its lines are brought to their amounts here. An order with
-    a call still in doubt, or changed meanwhile by another worker, is left for the next run.
-    """
-    finished: list[str] = []
-    adjustments = ports.processor.capabilities.adjustments
-    for order_id in dict.fromkeys(order_ids):
-        try:
-            order = load(ports, order_id, no_doubt=True)
-            if not order.needs_completion or order.cancelled:
-                continue
-            kind = order.payments_type
-            agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
-            agents = agents and completion_enabled(order, ports.settings)
-            if agents and kind is PaymentsType.CALL_CENTER:
-                continue
-            calls = (line_step(line, adjustments=adjustments) for line in order.lines)
-            if agents and any(isinstance(step, Step) for step in calls):
-                continue
-            done = complete(ports, order, {})
-        except (ConcurrentUpdate, OperationInDoubt):
-            continue
-        if not done.in_doubt:
-            finished.append(order_id)
-    return tuple(finished)

@@ -28,8 +28,8 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
 
     A journal that fails leaves them in the outbox for ``recover()``: an outage never
     fails the change that produced them, nor work on another order. A voucher the journal
-    refuses holds back the later vouchers of its own order (a journal sees an order's
-    vouchers in the order they were written), never another order's.
+    refuses holds back the later vouchers of its own order in ``vouchers``, never another
+    order's.
     """
     posted: list[str] = []
     held: set[str] = set()

@@ -11,18 +11,30 @@ re-authorized or held; so is a placement they interrupted: the order is validate
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.errors import IllegalTransition, OcopError, StorageBusy, StorageUnavailable
+from ocop.domain.errors import (
+    ConcurrentUpdate,
+    IllegalTransition,
+    OcopError,
+    OperationInDoubt,
+    StorageBusy,
+    StorageUnavailable,
+)
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.domain.order_kinds import PaymentsType
+from ocop.domain.plan import line_step
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
-from ocop.services._completion import finish_interrupted
-from ocop.services._engine import Secrets, request
+from ocop.services._completion import complete
+from ocop.services._engine import Secrets, load, request
+from ocop.services._gates import completion_enabled
 from ocop.services._logs import logger
 from ocop.services._outcomes import post_pending, settle
-from ocop.services._renewals import finish_renewals
+from ocop.services._renewals import claimed, finish_renewals
 
 log = logger("ocop.recovery")
 
@@ -61,6 +73,8 @@ class _Tally:
 
     resolved: list[str] = attrs.Factory(list)
     orders: list[str] = attrs.Factory(list)
+    #: Orders of which a completion's step (authorize, adjust, void, tokenize) was resolved.
+    completing: list[str] = attrs.Factory(list)
     still: list[str] = attrs.Factory(list)
     unapplied: list[str] = attrs.Factory(list)
     pending: list[str] = attrs.Factory(list)
@@ -81,7 +95,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     for op in doubtful:
         _recover_one(ports, op, tally)
     renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
-    completions = finish_interrupted(ports, tally.orders) if tally.orders else ()
+    completions = finish_placements(ports, tally.completing, holder)
     return RecoveryReport(
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
@@ -92,6 +106,53 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
         for_reconciliation=tuple(tally.manual),
         completions=completions,
     )
+
+
+#: The steps of a completion (a placement's, or a submit's): a call of one of them in doubt
+#: may have left its order waiting for completion.
+_COMPLETION_STEPS = (steps.Authorize, steps.Adjust, steps.Void, steps.Tokenize)
+#: What a recovery claims an order for while it finishes its placement.
+_FINISHING = "complete:"
+
+
+def finish_placements(ports: Ports, order_ids: Sequence[str], holder: str) -> tuple[str, ...]:
+    """Finish the placements that calls in doubt interrupted on these orders (once their
+    calls are resolved, O2): the orders validated.
+
+    A POS, e-commerce, legacy or NONE order is validated as it is placed (S3); when its
+    placement's call was in doubt, the order stayed waiting for completion, and only this
+    validation lets it be invoiced or cancelled. A call center order waiting for
+    completion is left to the agent who submits it, and so is a POS or e-commerce order
+    with a line still to bring to its amount (a call never received, a saved card to
+    use): the agent's submit has the CVVs, which are kept nowhere. A legacy or NONE order
+    has no agent to submit it: its lines are brought to their amounts here. An order with
+    a call still in doubt, changed meanwhile, or claimed by another recovery finishing it,
+    is left for the next run.
+    """
+    finished: list[str] = []
+    adjustments = ports.processor.capabilities.adjustments
+    for order_id in dict.fromkeys(order_ids):
+        with claimed(ports, [order_id], holder, ports.clock.now(), _FINISHING) as mine:
+            if not mine:
+                continue
+            try:
+                order = load(ports, order_id, no_doubt=True)
+                if not order.needs_completion or order.cancelled:
+                    continue
+                kind = order.payments_type
+                agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
+                agents = agents and completion_enabled(order, ports.settings)
+                if agents and kind is PaymentsType.CALL_CENTER:
+                    continue
+                calls = (line_step(line, adjustments=adjustments) for line in order.lines)
+                if agents and any(isinstance(step, steps.Step) for step in calls):
+                    continue
+                done = complete(ports, order, {})
+            except (ConcurrentUpdate, OperationInDoubt):
+                continue
+        if not done.in_doubt:
+            finished.append(order_id)
+    return tuple(finished)
 
 
 #: Storage failures that pass (busy, unreachable): the call waits for the next run. Any
@@ -140,6 +201,8 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     log.info("resolved %s as %s", op.key, result.outcome.value)
     tally.resolved.append(op.key)
     tally.orders.append(op.order_id)
+    if isinstance(op.step, _COMPLETION_STEPS):
+        tally.completing.append(op.order_id)
     if _refused_after_pending(op, result, settled.from_pending):
         log.error("%s: the processor refused it after answering pending; the order "
                   "counted it as done: reconcile it by hand", op.key)  # fmt: skip

@@ -120,24 +120,25 @@ def _run_batch(
 ) -> None:
     if not order_ids:
         return
-    with _claimed(ports, order_ids, holder, now) as mine:
+    with claimed(ports, order_ids, holder, now) as mine:
         for order_id in order_ids:
             tally.add(order_id, renew_order(ports, order_id) if order_id in mine else None)
 
 
 @contextmanager
-def _claimed(
-    ports: Ports, order_ids: Sequence[str], holder: str, now: datetime
+def claimed(
+    ports: Ports, order_ids: Sequence[str], holder: str, now: datetime, prefix: str = CLAIM
 ) -> Iterator[set[str]]:
     """Claim the orders for ``holder`` for ``renew_claim_minutes`` (those another worker
-    holds are left out), and release them when done: the ids claimed."""
+    holds are left out), and release them when done: the ids claimed. ``prefix``: what
+    the claim is for (a renewal, a placement recovery finishes)."""
     minutes = ports.settings.authorization.renew_claim_minutes
-    names = [CLAIM + order_id for order_id in order_ids]
-    claimed = ports.store.claim(names, holder, now + timedelta(minutes=minutes), now)
+    names = [prefix + order_id for order_id in order_ids]
+    taken = ports.store.claim(names, holder, now + timedelta(minutes=minutes), now)
     try:
-        yield {name.removeprefix(CLAIM) for name in claimed}
+        yield {name.removeprefix(prefix) for name in taken}
     finally:
-        ports.store.release(claimed, holder)
+        ports.store.release(taken, holder)
 
 
 def renew_order(ports: Ports, order_id: str) -> Renewal | None:
@@ -174,7 +175,7 @@ def finish_renewals(ports: Ports, order_ids: Sequence[str], holder: str) -> tupl
             order = uow.orders.find(order_id)
         if order is None or not any(line.renewing for line in order.lines):
             continue
-        with _claimed(ports, [order_id], holder, ports.clock.now()) as mine:
+        with claimed(ports, [order_id], holder, ports.clock.now()) as mine:
             # Not claimed: a worker of the job is on it.
             goal = renew_order(ports, order_id) if mine else None
         if goal is not None and (goal.renewed or goal.held):

@@ -10,9 +10,12 @@ A call center order waiting for completion is left to its agent's submit.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 
-from ocop import Actor, Channel, HoldCode, OrderStatus, Settings
+from ocop import Actor, Channel, CompletionPolicy, HoldCode, OrderStatus, Settings
 from ocop.adapters.simulated import SimulatedCrash
 from worlds import CUSTOMER, World, by_card, new_world, usd
 
@@ -96,3 +99,60 @@ def test_a_short_placement_is_held_once_its_authorization_is_known() -> None:
     order = world.bo.order("SO-1")
     assert order.status is OrderStatus.ON_HOLD
     assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
+
+
+def test_an_order_waiting_for_completion_for_another_reason_is_left_to_its_agent() -> None:
+    """Only a completion's calls (authorize, adjust, void, tokenize) resolved mark a
+    placement interrupted: an order whose invoice capture was in doubt and whose total
+    was changed meanwhile waits for its agent's completion (S3) after recovery settled
+    the capture. (Recovery validated it: invoiced on with no agent's completion.)"""
+    lenient = CompletionPolicy(overpaid_threshold_percent=Decimal("10"))
+    world = new_world(Settings.default().with_policies(completion=lenient))
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                         payments=[by_card("100.00")])  # fmt: skip
+    world.sim.script("capture", "timeout_after_success")
+    assert world.bo.invoice("SO-1", "INV-1", usd("40.00")).in_doubt
+    world.bo.change_total("SO-1", usd("95.00"), AGENT)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/capture:INV-1:L1:L1.A1#1",), ())
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+
+
+def test_a_placement_another_recovery_is_finishing_is_left_to_it() -> None:
+    """Two recoveries at once: the one that claimed the order finishes its placement; the
+    other resolves the calls it finds and leaves the order to it (two finishing at once
+    made two authorizations' worth of calls, and one committed a decline over the other's
+    approval)."""
+    world = new_world(OCOP_OFF)
+    place_in_doubt(world, "timeout_after_success")
+    now = world.clock.now()
+    store = world.bo.ports.store
+    assert store.claim(["complete:SO-1"], "other-recovery", now + timedelta(minutes=5), now)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ())
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+
+
+def test_a_call_center_order_without_completion_is_finished_as_placed() -> None:
+    """Without order completion for call centers, a call center order is validated as
+    placed: recovery finishes it like a POS order."""
+    settings = OCOP_OFF.with_policies(completion=CompletionPolicy(completion_for_call_center=False))
+    world = new_world(settings)
+    place_in_doubt(world, "timeout_after_success", channel=Channel.CALL_CENTER,
+                   created_by=AGENT)  # fmt: skip
+    assert world.bo.recover().completions == ("SO-1",)
+    assert world.bo.order("SO-1").status is OrderStatus.APPROVED
+
+
+def test_a_finished_placement_whose_new_call_is_in_doubt_is_not_reported_finished() -> None:
+    """A legacy order's authorization never reached the processor; the new attempt that
+    recovery makes is in doubt too: the order is not listed, and the next run finishes it."""
+    world = new_world(OCOP_OFF)
+    place_in_doubt(world, "timeout_before")
+    world.sim.script("authorize", "timeout_after_success")
+    first = world.bo.recover()
+    assert (first.resolved, first.completions) == (("SO-1/authorize:L1.A1#1",), ())
+    second = world.bo.recover()
+    assert (second.resolved, second.completions) == (("SO-1/authorize:L1.A1#2",), ("SO-1",))
+    assert world.bo.order("SO-1").status is OrderStatus.APPROVED
