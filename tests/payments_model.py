@@ -463,9 +463,19 @@ class ModelLifecycle(RuleBasedStateMachine):
     def _plan(self, m: MOrder, amount: int) -> list[tuple[MLine, int]]:
         """I1: prepayments first, then card lines in line order, each up to its capturable."""
         ordered = [ln for ln in m.lines if not ln.is_card] + [ln for ln in m.lines if ln.is_card]
+        # Refunds not linked to a capture (fallback, to another card) beyond the invoiced
+        # money they may stand for came out of cash no invoice used: it covers none.
+        invoiced = sum(max(sum(c.amount for c in ln.captures) - ln.refunded, 0)
+                       for ln in m.lines if not ln.is_card)  # fmt: skip
+        invoiced += sum(c.amount - c.refunded for ln in m.lines if ln.is_card for c in ln.captures)
+        gone = max(sum(r.amount for r in m.others) - invoiced, 0)
         parts = []
         for line in ordered:
-            part = min(amount, line.capturable)
+            available = line.capturable
+            if not line.is_card:
+                cut = min(available, gone)
+                available, gone = available - cut, gone - cut
+            part = min(amount, available)
             if part > 0:
                 parts.append((line, part))
                 amount -= part

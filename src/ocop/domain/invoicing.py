@@ -131,6 +131,27 @@ def deposit_usable(line: PaymentLine) -> Money:
     return line.deposit_available
 
 
+def refunded_from_uninvoiced(order: Order) -> Money:
+    """What refunds not linked to a capture (by the fallback method, R3, or to another
+    card, R4) paid back beyond the invoiced money they may stand for (prepayments applied
+    to invoices, invoiced captures and used deposits, less what was refunded of them):
+    it came out of prepayments no invoice used, which can no longer cover one (I1)."""
+    zero = Money.zero(order.currency)
+    others = total([r.amount for r in order.other_refunds], order.currency)
+    if not others.is_positive():
+        return zero
+    invoiced: list[Money] = []
+    for line in order.lines:
+        if line.is_prepayment:
+            invoiced.append((line.invoiced - line.refunded).max(zero))
+            continue
+        kept = total([c.refundable for c in line.deposit_captures], order.currency)
+        used = total([a.amount for a in line.applications], order.currency)
+        invoiced.append(used.min(kept))
+        invoiced.extend(c.refundable for c in line.captures if c.invoice_id is not None)
+    return (others - total(invoiced, order.currency)).max(zero)
+
+
 def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
     """I1: prepayments first, then deposits, then card lines in line order; and what
     nothing covers."""
@@ -146,6 +167,14 @@ def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
             else:
                 sources.append((line, deposit_usable(line), True))
     sources.extend((line, capturable(line), False) for line in order.lines if line.is_card)
+    gone = refunded_from_uninvoiced(order)
+    if gone.is_positive():  # prepayments paid back cover no invoice, first ones first
+        cut: list[tuple[PaymentLine, Money, bool]] = []
+        for line, whole, deposit in sources:
+            taken = whole.min(gone) if line.is_prepayment else Money.zero(order.currency)
+            gone -= taken
+            cut.append((line, whole - taken, deposit))
+        sources = cut
     parts, rest = amount.fill([available for _, available, _ in sources])
     chosen = tuple(
         Part(line_id=line.line_id, amount=part, prepayment=line.is_prepayment, deposit=deposit)

@@ -15,7 +15,7 @@ from ocop import (
     RefundPolicy,
     Settings,
 )
-from worlds import World, by_card, new_world, usd
+from worlds import World, by_card, card, new_world, usd
 
 from .conftest import (
     AGENT,
@@ -215,6 +215,39 @@ def test_an_uninvoiced_cash_deposit_is_refunded_by_the_fallback(world: World) ->
     result = world.bo.refund("SO-1", "RMA-1", usd("40.00"), AGENT)
     assert result.refunds == ()
     assert result.fallback == usd("40.00")
+
+
+@pytest.mark.parametrize(
+    ("invoiced", "returned", "later", "uncovered"),
+    [
+        ("0.00", "100.00", "100.00", "100.00"),  # refunded before any invoice
+        ("40.00", "100.00", "60.00", "60.00"),  # more back than the invoice took
+        ("40.00", "40.00", "60.00", "0.00"),  # the invoiced goods returned: the rest covers
+        ("40.00", "70.00", "60.00", "30.00"),
+    ],
+)
+def test_cash_paid_back_covers_no_later_invoice(
+    world: World, invoiced: str, returned: str, later: str, uncovered: str
+) -> None:
+    """I1, R3: a fallback refund stands first for the invoiced cash it may pay back; what
+    it pays beyond came out of cash no invoice used, which covers no later invoice. (The
+    refunded cash covered it again: goods invoiced as paid with money given back.)"""
+    place(world.bo, "SO-1", "100.00", prepaid("cash", "100.00"))
+    if invoiced != "0.00":
+        assert world.bo.invoice("SO-1", "INV-1", usd(invoiced)).uncovered == usd("0.00")
+    assert world.bo.refund("SO-1", "RMA-1", usd(returned), AGENT).fallback == usd(returned)
+    result = world.bo.invoice("SO-1", "INV-2", usd(later))
+    assert result.uncovered == usd(uncovered)
+
+
+def test_cash_paid_to_another_card_covers_no_later_invoice(world: World) -> None:
+    """I1, R4: an unlinked refund of an order paid in cash, before any invoice, leaves that
+    much of the cash unable to cover an invoice."""
+    place(world.bo, "SO-1", "100.00", prepaid("cash", "100.00"))
+    payee = card("tok_9", last4="9999")
+    world.bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), AGENT)
+    result = world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert result.uncovered == usd("30.00")
 
 
 def test_an_amount_above_what_remains_received_is_refused_whole(world: World) -> None:
