@@ -25,6 +25,7 @@ from ocop.domain.errors import (
     StorageUnavailable,
 )
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
+from ocop.domain.order import Order
 from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.plan import line_step
 from ocop.ports import Ports
@@ -73,8 +74,9 @@ class _Tally:
 
     resolved: list[str] = attrs.Factory(list)
     orders: list[str] = attrs.Factory(list)
-    #: Orders of which a completion's step (authorize, adjust, void, tokenize) was resolved.
-    completing: list[str] = attrs.Factory(list)
+    #: Orders of which a placement's step was resolved: a line's first authorization, or a
+    #: saved card's tokenization (with the step, checked against the order later).
+    placing: list[tuple[str, steps.Authorize | steps.Tokenize]] = attrs.Factory(list)
     still: list[str] = attrs.Factory(list)
     unapplied: list[str] = attrs.Factory(list)
     pending: list[str] = attrs.Factory(list)
@@ -95,7 +97,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     for op in doubtful:
         _recover_one(ports, op, tally)
     renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
-    completions = finish_placements(ports, tally.completing, holder)
+    completions = finish_placements(ports, tally.placing, holder)
     return RecoveryReport(
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
@@ -108,16 +110,21 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     )
 
 
-#: The steps of a completion (a placement's, or a submit's): a call of one of them in doubt
-#: may have left its order waiting for completion.
-_COMPLETION_STEPS = (steps.Authorize, steps.Adjust, steps.Void, steps.Tokenize)
 #: What a recovery claims an order for while it finishes its placement.
 _FINISHING = "complete:"
 
 
-def finish_placements(ports: Ports, order_ids: Sequence[str], holder: str) -> tuple[str, ...]:
-    """Finish the placements that calls in doubt interrupted on these orders (once their
-    calls are resolved, O2): the orders validated.
+def finish_placements(
+    ports: Ports, resolved: Sequence[tuple[str, steps.Authorize | steps.Tokenize]], holder: str
+) -> tuple[str, ...]:
+    """Finish the placements that calls in doubt interrupted (once their calls are
+    resolved, O2): the orders validated. ``resolved``: the authorizations and
+    tokenizations this run resolved, by order.
+
+    A placement's call is a line's first authorization (or a saved card's tokenization)
+    on an order never invoiced: an authorization the invoice run (I2, I3) or the renewal
+    job (A1) makes is never a line's first, and an order that waits because its total
+    changed was validated before: it waits for its agent (S3).
 
     A POS, e-commerce, legacy or NONE order is validated as it is placed (S3); when its
     placement's call was in doubt, the order stayed waiting for completion, and only this
@@ -131,13 +138,18 @@ def finish_placements(ports: Ports, order_ids: Sequence[str], holder: str) -> tu
     """
     finished: list[str] = []
     adjustments = ports.processor.capabilities.adjustments
-    for order_id in dict.fromkeys(order_ids):
+    by_order: dict[str, list[steps.Authorize | steps.Tokenize]] = {}
+    for order_id, step in resolved:
+        by_order.setdefault(order_id, []).append(step)
+    for order_id, placing in by_order.items():
         with claimed(ports, [order_id], holder, ports.clock.now(), _FINISHING) as mine:
             if not mine:
                 continue
             try:
                 order = load(ports, order_id, no_doubt=True)
-                if not order.needs_completion or order.cancelled:
+                if not order.needs_completion or order.cancelled or order.invoices:
+                    continue
+                if not any(_places(order, step) for step in placing):
                     continue
                 kind = order.payments_type
                 agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
@@ -153,6 +165,15 @@ def finish_placements(ports: Ports, order_ids: Sequence[str], holder: str) -> tu
         if not done.in_doubt:
             finished.append(order_id)
     return tuple(finished)
+
+
+def _places(order: Order, step: steps.Authorize | steps.Tokenize) -> bool:
+    """Whether ``step`` is one a placement (or a submit) makes: a saved card's
+    tokenization, or a line's first authorization."""
+    if isinstance(step, steps.Tokenize):
+        return True
+    first = order.line(step.line_id).authorizations[:1]  # none: it never reached the processor
+    return not first or first[0].auth_id == step.auth_id
 
 
 #: Storage failures that pass (busy, unreachable): the call waits for the next run. Any
@@ -201,8 +222,8 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     log.info("resolved %s as %s", op.key, result.outcome.value)
     tally.resolved.append(op.key)
     tally.orders.append(op.order_id)
-    if isinstance(op.step, _COMPLETION_STEPS):
-        tally.completing.append(op.order_id)
+    if isinstance(op.step, steps.Authorize | steps.Tokenize):
+        tally.placing.append((op.order_id, op.step))
     if _refused_after_pending(op, result, settled.from_pending):
         log.error("%s: the processor refused it after answering pending; the order "
                   "counted it as done: reconcile it by hand", op.key)  # fmt: skip

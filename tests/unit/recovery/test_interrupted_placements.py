@@ -156,3 +156,28 @@ def test_a_finished_placement_whose_new_call_is_in_doubt_is_not_reported_finishe
     second = world.bo.recover()
     assert (second.resolved, second.completions) == (("SO-1/authorize:L1.A1#2",), ("SO-1",))
     assert world.bo.order("SO-1").status is OrderStatus.APPROVED
+
+
+@pytest.mark.parametrize("path", ["reauthorization", "renewal"])
+def test_an_order_whose_total_changed_during_a_later_authorization_waits_for_its_agent(
+    path: str,
+) -> None:
+    """A line's later authorization (I2's re-authorization of a released rest, or the
+    renewal job's, A1) is not a placement's: when it was in doubt while an agent changed
+    the order's total, recovery settles it and leaves the order waiting for the agent's
+    completion (S3). (Recovery validated it: approved, or invoiced on.)"""
+    lenient = CompletionPolicy(overpaid_threshold_percent=Decimal("10"))
+    world = new_world(Settings.default().with_policies(completion=lenient),
+                      multi_capture=path == "renewal")  # fmt: skip
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                         payments=[by_card("100.00")])  # fmt: skip
+    world.sim.script("authorize", "timeout_after_success")
+    if path == "reauthorization":
+        world.bo.invoice("SO-1", "INV-1", usd("40.00"))
+    else:
+        world.clock.advance(days=13)
+        assert world.bo.renew_authorizations().in_doubt == ("SO-1",)
+    world.bo.change_total("SO-1", usd("95.00"), AGENT)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A2#1",), ())
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
