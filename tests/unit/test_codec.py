@@ -194,7 +194,8 @@ def step_operations() -> list[Operation]:
                             target="tok_A9")  # fmt: skip
     refund = steps.Refund(return_id="RMA-3", line_id="L1", capture_id="C9", number=2,
                           amount=usd("5.25"), target="tok_C9")  # fmt: skip
-    unlinked = steps.UnlinkedRefund(return_id="RMA-4", number=1, amount=kwd, target="tok_card")
+    unlinked = steps.UnlinkedRefund(return_id="RMA-4", number=1, amount=kwd, target="tok_card",
+                                    connector="sim", service_account="sa-2")  # fmt: skip
     later = AT + timedelta(minutes=1, microseconds=250)
 
     def resolved(step: steps.Step, outcome: Outcome, **result: Any) -> Operation:
@@ -274,8 +275,8 @@ STEP_ROWS = {
         '"resolved_at":"2026-03-01T09:31:00.000250+00:00","result":{"amount":null,'
         '"key":"SO-9/unlinked_refund:RMA-4:1#3","multi_capture":false,"outcome":"declined",'
         '"reason":"do not honor","token":null},"step":{"amount":{"amount":"12.345",'
-        '"currency":"KWD"},"number":1,"return_id":"RMA-4","target":"tok_card",'
-        '"type":"UnlinkedRefund"}}'
+        '"currency":"KWD"},"connector":"sim","number":1,"return_id":"RMA-4",'
+        '"service_account":"sa-2","target":"tok_card","type":"UnlinkedRefund"}}'
     ),
 }
 
@@ -575,6 +576,19 @@ def test_a_void_row_written_before_voids_were_numbered_reads_as_the_first_void()
     assert isinstance(operation.step, steps.Void)
     assert operation.step.number == 1
     assert operation.step.name("SO-9") == operation.name == "void:A9"
+
+
+def test_an_unlinked_refund_row_written_before_it_named_its_account_reads_without_one() -> None:
+    """O4: an UnlinkedRefund step stored before it carried the paid card's connector and
+    service account reads with neither; it is the same request, under the same key (the
+    two are not part of what the step asks)."""
+    row = STEP_ROWS["UnlinkedRefund"].replace('"connector":"sim",', "")
+    row = row.replace('"service_account":"sa-2",', "")
+    operation = loads(row, Operation)
+    assert isinstance(operation.step, steps.UnlinkedRefund)
+    assert (operation.step.connector, operation.step.service_account) == ("", "")
+    assert operation.step.name("SO-9") == operation.name == "unlinked_refund:RMA-4:1"
+    assert operation == loads(STEP_ROWS["UnlinkedRefund"], Operation)
 
 
 def test_the_domain_values_are_written_by_compiled_writers() -> None:

@@ -22,6 +22,7 @@ from ocop import (
     Customer,
     InvalidArgument,
     Notification,
+    NotificationEvent,
     Outcome,
     ProcessorResult,
 )
@@ -178,3 +179,24 @@ def test_a_lookup_no_processor_can_answer_yet_stays_unknown() -> None:
     assert router.lookup("K-404").outcome is Outcome.UNKNOWN
     alone = ProcessorRouter([SimulatedProcessor(clock=clock)])
     assert alone.lookup("K-404").outcome is Outcome.NOT_RECEIVED
+
+
+def test_a_notification_settles_an_unlinked_refund_under_the_paid_cards_account() -> None:
+    """I5: an unlinked refund in doubt (R4), paid to a card of the second account, settled
+    by the processor's notification, carries that account in its token, as recovery
+    records it. (It carried the router's first account: per-account books disagreed.)"""
+    _, web, bo = two_accounts()
+    place(bo, "POS-1", "sa-pos", Channel.POS)
+    bo.invoice("POS-1", "INV-1", usd("50.00"))
+    web.script("unlinked_refund", "timeout_after_success")
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    payee = card("tok_web_9", last4="9999", service_account="sa-web")
+    (key,) = bo.refund_to_card("POS-1", "RMA-1", payee, usd("30.00"), payer).in_doubt
+    (entry,) = [e for e in web.ledger() if e.kind == "unlinked_refund"]
+    note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=key,
+                        at=START, success=True, reference=entry.reference,
+                        amount=usd("30.00"))  # fmt: skip
+    assert bo.handle_notification(note).applied
+    (refund,) = bo.order("POS-1").other_refunds
+    assert refund.token is not None
+    assert (refund.token.connector, refund.token.service_account) == ("sim", "sa-web")

@@ -23,6 +23,7 @@ from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Capture, PaymentMethod, Refund
+from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
 
 
@@ -131,12 +132,13 @@ def refund_steps(
 
 
 def unlinked_refund_step(
-    order: Order, return_id: str, amount: Money, card_value: str
+    order: Order, return_id: str, amount: Money, card: CardToken
 ) -> steps.UnlinkedRefund:
     """R4: a payout to another card for the return, numbered after those it already had."""
     done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
     return steps.UnlinkedRefund(return_id=return_id, number=done + 1, amount=amount,
-                                target=card_value)  # fmt: skip
+                                target=card.value, connector=card.connector,
+                                service_account=card.service_account)  # fmt: skip
 
 
 def fallback_refund(

@@ -174,6 +174,10 @@ class UnlinkedRefund:
     number: int
     amount: Money
     target: str = attrs.field(repr=mask, validator=validate_no_card_data)
+    #: The connector and service account of the card paid (I5): what a notification's
+    #: token of it carries. Not part of the request (a step stored before has neither).
+    connector: str = attrs.field(default="", eq=False, validator=validate_no_card_data)
+    service_account: str = attrs.field(default="", eq=False, validator=validate_no_card_data)
 
     def name(self, order_id: str) -> str:
         return keys.unlinked_refund_step(self.return_id, self.number)

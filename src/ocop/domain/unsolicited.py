@@ -87,7 +87,8 @@ def charge_back(
 ) -> Recorded | None:
     """Record ``chargeback`` against a capture, once per ``chargeback_id``.
 
-    The bank took the money: a chargeback beyond what the capture could still refund is
+    The bank took the money: a chargeback beyond what the capture could still refund, or
+    beyond what the order has left to pay back (refunds not linked to a capture), is
     recorded whole (its refundable amount goes to zero) and marked for review; one beyond
     what the capture took, less its other chargebacks, cannot be and is refused."""
     if any(cb.chargeback_id == chargeback.chargeback_id for _, _, cb in _chargebacks(order)):
@@ -104,6 +105,11 @@ def charge_back(
     review = ""
     if amount > capture.refundable:
         review = f"a chargeback of {amount} beyond the {capture.refundable} left refundable"
+    elif amount > order.returnable:
+        # Refunds not linked to a capture (fallback, R3; to another card, R4) paid back
+        # part of what the order received: the customer was refunded and disputed too.
+        review = (f"a chargeback of {amount} beyond the {order.returnable} the order has "
+                  "left to pay back")  # fmt: skip
     charged = replaced(capture, chargebacks=(*capture.chargebacks, chargeback))
     key = keys.chargeback_key(capture_id, chargeback.chargeback_id)
     voucher = postings.voucher(VoucherKind.CHARGEBACK, order, key, _reference(capture),

@@ -108,6 +108,8 @@ _MINTS = steps.Capture | steps.DepositCapture | steps.Refund | steps.UnlinkedRef
 def _account(ports: Ports, op: Operation) -> tuple[str, str]:
     """The connector and service account that answered ``op`` (I5): its line's card's,
     as a router sends the call to the processor that issued the card's token."""
+    if isinstance(op.step, steps.UnlinkedRefund) and op.step.service_account:
+        return op.step.connector, op.step.service_account  # the card paid, not the order's
     line_id = getattr(op.step, "line_id", None)
     if line_id is not None:
         with ports.store.unit_of_work() as uow:

@@ -140,7 +140,7 @@ def refund_to_card(
     nothing = Money.zero(order.currency)
     if not still.is_positive():
         return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=nothing))
-    payout = unlinked_refund_step(order, return_id, still, card.value)
+    payout = unlinked_refund_step(order, return_id, still, card)
     run = ReturnRun(return_id=return_id, linked=(payout,), rest=nothing)
     final, run = pursue(ports, order, run, Secrets(card=card))
     failed = tuple(Failed(card.display, key=x.key, reason=x.reason) for x in run.failed)

@@ -116,6 +116,27 @@ def test_a_chargeback_beyond_what_is_refundable_is_recorded_whole_and_kept_for_r
     assert check_books(bo, "SO-1").charged_back == usd("50.00")
 
 
+def test_a_chargeback_after_a_refund_to_another_card_is_kept_for_review() -> None:
+    """N4 with R4: the customer was paid 60.00 back to another card (a refund linked to no
+    capture), then disputed the whole 100.00: recorded whole, and kept for review, as
+    when the refund was linked. (It was applied silently: 160.00 out against 100.00.)"""
+    bo = placed()
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    bo.refund_to_card("SO-1", "RMA-1", card("tok_9", "9999"), usd("60.00"), payer)
+    note = chargeback(capture.capture_id, usd("100.00"), 1)
+    assert bo.handle_notification(note).applied
+    assert bo.notifications_for_review() == (note,)
+    order = bo.order("SO-1")
+    assert (order.refunded, order.charged_back) == (usd("60.00"), usd("100.00"))
+    assert order.returnable == usd("0.00")
+    within = placed()
+    (taken,) = within.invoice("SO-1", "INV-1", usd("100.00")).captures
+    within.refund_to_card("SO-1", "RMA-1", card("tok_9", "9999"), usd("60.00"), payer)
+    assert within.handle_notification(chargeback(taken.capture_id, usd("40.00"), 1)).applied
+    assert within.notifications_for_review() == ()
+
+
 def test_a_chargeback_naming_the_authorization_takes_its_one_capture_or_the_referenced() -> None:
     """Named by the authorization's key: its one capture; of several, the one whose token
     the reference gives; without one, kept for review."""
