@@ -455,6 +455,18 @@ def test_retry_declined_leaves_orders_under_other_holds_alone(site: Site) -> Non
     assert bo.order("SO-1").lines[0].status is LineStatus.DECLINED
 
 
+def give_back_to_a_voided_authorization(site: Site, bo: BackOffice) -> None:
+    """SO-1 (100.00, one card): a capture of 30.00 pending when the job voided L1.A1's
+    rest and renewed it (L1.A2, 70.00) fails, giving its 30.00 back to the voided L1.A1."""
+    place(bo, "SO-1")
+    site.sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    site.clock.advance(days=12)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    for note in site.sim.settle_pending("decline"):
+        assert bo.handle_notification(note).undone
+
+
 def test_money_given_back_to_a_voided_authorization_is_voided_again_by_the_next_run(
     site: Site,
 ) -> None:
@@ -463,13 +475,7 @@ def test_money_given_back_to_a_voided_authorization_is_voided_again_by_the_next_
     run voids it again (a second void, a key of its own) and authorizes what the line
     needs, so the processor holds no money ocop does not use (V5)."""
     bo = site.back_office()
-    place(bo, "SO-1")
-    site.sim.script("capture", "pending")
-    bo.invoice("SO-1", "INV-1", usd("30.00"))
-    site.clock.advance(days=12)
-    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
-    for note in site.sim.settle_pending("decline"):
-        assert bo.handle_notification(note).undone
+    give_back_to_a_voided_authorization(site, bo)
     first = bo.order("SO-1").lines[0].authorizations[0]
     assert first.open_amount == usd("30.00")
     assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
@@ -487,13 +493,7 @@ def test_removing_a_line_whose_authorization_was_voided_before_voids_it_again(
     authorization is released by the line's removal with a second void of its own key
     (it reused the first void's key: IdempotencyConflict), then the renewed one."""
     bo = site.back_office()
-    place(bo, "SO-1")
-    site.sim.script("capture", "pending")
-    bo.invoice("SO-1", "INV-1", usd("30.00"))
-    site.clock.advance(days=12)
-    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
-    for note in site.sim.settle_pending("decline"):
-        assert bo.handle_notification(note).undone
+    give_back_to_a_voided_authorization(site, bo)
     bo.submit(bo.begin_completion("SO-1", AGENT).remove("L1"))
     voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
     assert voids == ["SO-1/void:L1.A1#1", "SO-1/void:L1.A1:2#1", "SO-1/void:L1.A2#1"]

@@ -308,13 +308,9 @@ def test_an_expired_line_that_cannot_be_renewed_holds_the_order_whatever_the_lin
     assert_consistent(world, "SO-1")
 
 
-def test_a_rest_released_beside_another_open_authorization_is_authorized_again() -> None:
-    """I2 with two open authorizations on a line (a capture pending when the renewal job
-    ran failed, giving 30.00 back to the voided one, which the next run renewed apart):
-    the retried INV-1's single capture releases 40.00, authorized again at once, so INV-2
-    captures its whole 70.00. (The rest waited while the other authorization was open:
-    INV-2 came out 40.00 short with no failure, the order invoiced with 60.00 received.)"""
-    world = new_world(multi_capture=False)
+def give_back_to_a_voided_authorization(world: World) -> None:
+    """SO-1 (100.00, one card): a capture of 30.00 pending when the renewal job voided
+    L1.A1's rest and renewed it fails, giving its 30.00 back to the voided L1.A1."""
     place(world.bo, "SO-1", "100.00", by_card("100.00"))
     world.sim.script("capture", "pending")
     world.bo.invoice("SO-1", "INV-1", usd("30.00"))
@@ -322,6 +318,16 @@ def test_a_rest_released_beside_another_open_authorization_is_authorized_again()
     world.bo.renew_authorizations()
     for note in world.sim.settle_pending("decline"):
         assert world.bo.handle_notification(note).undone
+
+
+def test_a_rest_released_beside_another_open_authorization_is_authorized_again() -> None:
+    """I2 with two open authorizations on a line (a capture pending when the renewal job
+    ran failed, giving 30.00 back to the voided one, which the next run renewed apart):
+    the retried INV-1's single capture releases 40.00, authorized again at once, so INV-2
+    captures its whole 70.00. (The rest waited while the other authorization was open:
+    INV-2 came out 40.00 short with no failure, the order invoiced with 60.00 received.)"""
+    world = new_world(multi_capture=False)
+    give_back_to_a_voided_authorization(world)
     world.bo.renew_authorizations()
     assert len(world.bo.order("SO-1").line("L1").open_authorizations()) == 2
     first = world.bo.invoice("SO-1", "INV-1", usd("30.00"))
@@ -344,13 +350,7 @@ def test_an_expired_authorization_left_holds_the_order_though_another_of_its_lin
     have expired; L1.A1 cannot be renewed (its void declined; or, 19 days on, it is
     stale), L1.A2 is renewed. The order is held AUTHORIZATION_EXPIRED for L1.A1. (The
     renewal of L1.A2 cleared the line's note, so the order was left unheld, 30.00 short.)"""
-    place(world.bo, "SO-1", "100.00", by_card("100.00"))
-    world.sim.script("capture", "pending")
-    world.bo.invoice("SO-1", "INV-1", usd("30.00"))
-    world.clock.advance(days=12)
-    world.bo.renew_authorizations()
-    for note in world.sim.settle_pending("decline"):
-        assert world.bo.handle_notification(note).undone
+    give_back_to_a_voided_authorization(world)
     world.clock.advance(days=days)
     if days == 14:
         world.sim.script("void", "decline")
