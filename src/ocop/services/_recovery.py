@@ -30,11 +30,11 @@ from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.plan import line_step
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
-from ocop.services._completion import complete
+from ocop.services._completion import SubmitResult, complete
 from ocop.services._engine import Secrets, load, request
 from ocop.services._gates import completion_enabled
 from ocop.services._logs import logger
-from ocop.services._outcomes import post_pending, settle
+from ocop.services._outcomes import RETRIES, post_pending, settle
 from ocop.services._renewals import claimed, finish_renewals
 
 log = logger("ocop.recovery")
@@ -133,38 +133,50 @@ def finish_placements(
     with a line still to bring to its amount (a call never received, a saved card to
     use): the agent's submit has the CVVs, which are kept nowhere. A legacy or NONE order
     has no agent to submit it: its lines are brought to their amounts here. An order with
-    a call still in doubt, changed meanwhile, or claimed by another recovery finishing it,
-    is left for the next run.
+    a call still in doubt is left for the run that resolves it, one claimed by another
+    recovery is left to that recovery, and one another worker changed meanwhile is looked
+    at again.
     """
     finished: list[str] = []
-    adjustments = ports.processor.capabilities.adjustments
     by_order: dict[str, list[steps.Authorize | steps.Tokenize]] = {}
     for order_id, step in resolved:
         by_order.setdefault(order_id, []).append(step)
     for order_id, placing in by_order.items():
         with claimed(ports, [order_id], holder, ports.clock.now(), _FINISHING) as mine:
-            if not mine:
-                continue
-            try:
-                order = load(ports, order_id, no_doubt=True)
-                if not order.needs_completion or order.cancelled or order.invoices:
-                    continue
-                if not any(_places(order, step) for step in placing):
-                    continue
-                kind = order.payments_type
-                agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
-                agents = agents and completion_enabled(order, ports.settings)
-                if agents and kind is PaymentsType.CALL_CENTER:
-                    continue
-                calls = (line_step(line, adjustments=adjustments) for line in order.lines)
-                if agents and any(isinstance(step, steps.Step) for step in calls):
-                    continue
-                done = complete(ports, order, {})
-            except (ConcurrentUpdate, OperationInDoubt):
-                continue
-        if not done.in_doubt:
+            done = _finish(ports, order_id, placing) if mine else None
+        if done is not None and not done.in_doubt:
             finished.append(order_id)
     return tuple(finished)
+
+
+def _finish(
+    ports: Ports, order_id: str, placing: Sequence[steps.Authorize | steps.Tokenize]
+) -> SubmitResult | None:
+    """Finish one order's interrupted placement (claimed by the caller), planned again
+    from what is stored when another worker changed the order meanwhile; None when the
+    order is not one to finish (or a call of it is in doubt)."""
+    adjustments = ports.processor.capabilities.adjustments
+    for _ in range(RETRIES):
+        try:
+            order = load(ports, order_id, no_doubt=True)
+            if not order.needs_completion or order.cancelled or order.invoices:
+                return None
+            if not any(_places(order, step) for step in placing):
+                return None
+            kind = order.payments_type
+            agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
+            agents = agents and completion_enabled(order, ports.settings)
+            if agents and kind is PaymentsType.CALL_CENTER:
+                return None
+            calls = (line_step(line, adjustments=adjustments) for line in order.lines)
+            if agents and any(isinstance(step, steps.Step) for step in calls):
+                return None
+            return complete(ports, order, {})
+        except ConcurrentUpdate:
+            continue  # another worker changed the order: look at it again
+        except OperationInDoubt:
+            return None
+    return None
 
 
 def _places(order: Order, step: steps.Authorize | steps.Tokenize) -> bool:

@@ -10,13 +10,27 @@ A call center order waiting for completion is left to its agent's submit.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
-from ocop import Actor, Channel, CompletionPolicy, HoldCode, OrderStatus, Settings
+from ocop import (
+    Actor,
+    BackOffice,
+    Channel,
+    CompletionPolicy,
+    ConcurrentUpdate,
+    HoldCode,
+    OrderStatus,
+    Settings,
+)
+from ocop.adapters.memory import InMemoryJournal, InMemoryStore
 from ocop.adapters.simulated import SimulatedCrash
+from ocop.ports.store import Committed, UnitOfWork
+from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import CUSTOMER, World, by_card, new_world, usd
 
 AGENT = Actor.call_center("agent-1")
@@ -131,6 +145,54 @@ def test_a_placement_another_recovery_is_finishing_is_left_to_it() -> None:
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ())
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+
+
+class _RivalAtFinishing(DelegatingStore):
+    """A store whose commit after a recovery claims an order to finish its placement
+    loses a version race once (another worker changed the order meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__(InMemoryStore())
+        self.rivals = 0
+
+    def claim(
+        self, names: Sequence[str], holder: str, until: datetime, now: datetime
+    ) -> tuple[str, ...]:
+        if any(name.startswith("complete:") for name in names):
+            self.rivals = 1
+        return super().claim(names, holder, until, now)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _Losing(self, self.inner.unit_of_work())
+
+
+class _Losing(DelegatingUnitOfWork):
+    def __init__(self, store: _RivalAtFinishing, inner: UnitOfWork) -> None:
+        super().__init__(inner)
+        self._store = store
+
+    def commit(self) -> Committed:
+        if self._store.rivals:
+            self._store.rivals -= 1
+            self.rollback()
+            raise ConcurrentUpdate("(a rival worker)")
+        return super().commit()
+
+
+def test_a_placement_another_worker_changed_while_finishing_is_finished_from_the_store() -> None:
+    """The order changed between recovery's read and its commit: recovery looks at it
+    again and finishes it. (It gave up: the call was resolved, so no later run finished
+    the placement, and the legacy order waited for completion for good.)"""
+    world = new_world(OCOP_OFF)
+    store = _RivalAtFinishing()
+    bo = BackOffice(store=store, processor=world.sim, journal=InMemoryJournal(),
+                    settings=OCOP_OFF, clock=world.clock)  # fmt: skip
+    world = attrs.evolve(world, bo=bo)
+    place_in_doubt(world, "timeout_after_success")
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ("SO-1",))
+    assert world.bo.order("SO-1").status is OrderStatus.APPROVED
     assert [e.kind for e in world.sim.ledger()] == ["authorize"]
 
 
