@@ -135,7 +135,8 @@ def refunded_from_uninvoiced(order: Order) -> Money:
     """What refunds not linked to a capture (by the fallback method, R3, or to another
     card, R4) paid back beyond the invoiced money they may stand for (prepayments applied
     to invoices, invoiced captures and used deposits, less what was refunded of them):
-    it came out of prepayments no invoice used, which can no longer cover one (I1)."""
+    it came out of money received that no invoice used (prepayments, card deposits), which
+    can no longer cover one (I1)."""
     zero = Money.zero(order.currency)
     others = total([r.amount for r in order.other_refunds], order.currency)
     if not others.is_positive():
@@ -168,10 +169,11 @@ def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
                 sources.append((line, deposit_usable(line), True))
     sources.extend((line, capturable(line), False) for line in order.lines if line.is_card)
     gone = refunded_from_uninvoiced(order)
-    if gone.is_positive():  # prepayments paid back cover no invoice, first ones first
+    if gone.is_positive():  # money received and paid back covers no invoice, first first
         cut: list[tuple[PaymentLine, Money, bool]] = []
         for line, whole, deposit in sources:
-            taken = whole.min(gone) if line.is_prepayment else Money.zero(order.currency)
+            received = line.is_prepayment or deposit  # a card deposit was captured
+            taken = whole.min(gone) if received else Money.zero(order.currency)
             gone -= taken
             cut.append((line, whole - taken, deposit))
         sources = cut

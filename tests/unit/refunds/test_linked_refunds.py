@@ -15,7 +15,7 @@ from ocop import (
     RefundPolicy,
     Settings,
 )
-from worlds import World, by_card, card, new_world, usd
+from worlds import CUSTOMER, World, by_card, card, new_world, usd
 
 from .conftest import (
     AGENT,
@@ -247,6 +247,24 @@ def test_cash_paid_to_another_card_covers_no_later_invoice(world: World) -> None
     payee = card("tok_9", last4="9999")
     world.bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), AGENT)
     result = world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert result.uncovered == usd("30.00")
+
+
+@pytest.mark.parametrize("invoiced", ["0.00", "20.00"])
+def test_a_card_deposit_paid_to_another_card_covers_no_later_invoice(
+    world: World, invoiced: str
+) -> None:
+    """I1, R4, D1: a card deposit is money received like a prepayment; what an unlinked
+    refund paid back beyond the invoiced money covers no later invoice. (The deposit's
+    capture covered it again, with no processor call: goods invoiced as paid with money
+    given back.)"""
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                         payments=[by_card("30.00")], deposit=True)  # fmt: skip
+    if invoiced != "0.00":
+        assert world.bo.invoice("SO-1", "INV-1", usd(invoiced)).uncovered == usd("0.00")
+    payee = card("tok_9", last4="9999")
+    world.bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), AGENT)
+    result = world.bo.invoice("SO-1", "INV-2", usd("30.00"))
     assert result.uncovered == usd("30.00")
 
 
