@@ -170,9 +170,18 @@ class Complete:
     by: str = SYSTEM
 
     @classmethod
-    def of(cls, order: Order, cvv_lines: Iterable[str] = (), *, by: str = SYSTEM) -> Complete:
+    def of(
+        cls,
+        order: Order,
+        cvv_lines: Iterable[str] = (),
+        *,
+        by: str = SYSTEM,
+        declined: bool = False,
+    ) -> Complete:
+        """``declined``: a call of this submit was declined before it was run (a placement
+        whose calls recovery or a notification settled)."""
         return cls(line_ids=tuple(line.line_id for line in order.lines),
-                   cvv_lines=frozenset(cvv_lines), by=by)  # fmt: skip
+                   cvv_lines=frozenset(cvv_lines), by=by, declined=declined)  # fmt: skip
 
     def _advanced(self) -> Complete:
         return replaced(self, position=self.position + 1, steps_here=0, release=None)

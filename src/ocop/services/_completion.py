@@ -114,13 +114,16 @@ def complete(
     *,
     changed: bool = False,
     by: str = SYSTEM,
+    declined: bool = False,
 ) -> SubmitResult:
     """Bring the lines to their targets, then validate (shared by submit and placement).
 
     ``changed``: ``order`` carries the draft's targets, not yet stored; they are stored
     with the first processor call's intent, or with the validation. ``by``: who the holds
     validation places or releases are recorded as placed or released by (S4).
+    ``declined``: a call of this submit was declined before this run (S2: the order is
+    held).
     """
-    goal = Complete.of(order, cvvs, by=by)
+    goal = Complete.of(order, cvvs, by=by, declined=declined)
     done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
     return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)

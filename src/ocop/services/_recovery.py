@@ -24,9 +24,10 @@ from ocop.domain.errors import (
     StorageBusy,
     StorageUnavailable,
 )
+from ocop.domain.holds import declined_line_remains
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.order_kinds import PaymentsType
+from ocop.domain.order_kinds import HoldCode, PaymentsType
 from ocop.domain.plan import line_step
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
@@ -122,9 +123,12 @@ def finish_placements(
     tokenizations this run resolved, by order.
 
     A placement's call is a line's first authorization (or a saved card's tokenization)
-    on an order never invoiced: an authorization the invoice run (I2, I3) or the renewal
-    job (A1) makes is never a line's first, and an order that waits because its total
-    changed was validated before: it waits for its agent (S3).
+    on an order never invoiced nor validated: an authorization the invoice run (I2, I3)
+    or the renewal job (A1) makes is never a line's first, or is on an order validated
+    before (the job's retry of a card declined at placement, A2); an order that waits
+    because its total changed after it was validated waits for its agent (S3). An order
+    whose total changed while its placement's call was in doubt was never validated: it
+    is validated against its new total, as an unchanged submit would.
 
     A POS, e-commerce, legacy or NONE order is validated as it is placed (S3); when its
     placement's call was in doubt, the order stayed waiting for completion, and only this
@@ -161,6 +165,8 @@ def _finish(
             order = load(ports, order_id, no_doubt=True)
             if not order.needs_completion or order.cancelled or order.invoices:
                 return None
+            if _validated_before(order):
+                return None  # a later call (the renewal job's retry): it waits for its agent
             if not any(_places(order, step) for step in placing):
                 return None
             kind = order.payments_type
@@ -171,12 +177,20 @@ def _finish(
             calls = (line_step(line, adjustments=adjustments) for line in order.lines)
             if agents and any(isinstance(step, steps.Step) for step in calls):
                 return None
-            return complete(ports, order, {})
+            # S2: a placement's call declined holds the order, as the placement would
+            return complete(ports, order, {}, declined=declined_line_remains(order))
         except ConcurrentUpdate:
             continue  # another worker changed the order: look at it again
         except OperationInDoubt:
             return None
     return None
+
+
+def _validated_before(order: Order) -> bool:
+    """Whether the order was validated once (S1-S3): it holds, or held, a hold validation
+    places (a manual hold is a person's). A placement interrupted never was."""
+    holds = (*order.holds, *(released.hold for released in order.released_holds))
+    return any(hold.code is not HoldCode.MANUAL for hold in holds)
 
 
 def _places(order: Order, step: steps.Authorize | steps.Tokenize) -> bool:

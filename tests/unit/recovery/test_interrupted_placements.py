@@ -19,12 +19,17 @@ import pytest
 
 from ocop import (
     Actor,
+    AuthorizationPolicy,
     BackOffice,
     Channel,
     CompletionPolicy,
     ConcurrentUpdate,
     HoldCode,
+    Notification,
+    NotificationEvent,
     OrderStatus,
+    Outcome,
+    ProcessorResult,
     Settings,
 )
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore
@@ -32,6 +37,8 @@ from ocop.adapters.simulated import SimulatedCrash
 from ocop.ports.store import Committed, UnitOfWork
 from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import CUSTOMER, World, by_card, new_world, usd
+
+from .support import UnsureProcessor
 
 AGENT = Actor.call_center("agent-1")
 OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
@@ -194,6 +201,90 @@ def test_a_placement_another_worker_changed_while_finishing_is_finished_from_the
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ("SO-1",))
     assert world.bo.order("SO-1").status is OrderStatus.APPROVED
     assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+
+
+@pytest.mark.parametrize(("success", "status"), [(True, OrderStatus.APPROVED),
+                                                 (False, OrderStatus.ON_HOLD)])  # fmt: skip
+@pytest.mark.parametrize("settings", [OCOP_OFF, None])
+def test_a_placement_whose_call_a_notification_settles_is_finished_by_it(
+    settings: Settings | None, success: bool, status: OrderStatus
+) -> None:
+    """N2 with O2: the processor's notification settles the placement's authorization
+    before any recovery; the order is validated then, as recovery would have (no later
+    run would: nothing is in doubt any more, and a legacy order waited for completion for
+    good, the card's money held)."""
+    world = new_world(settings)
+    place_in_doubt(world, "timeout_after_success")
+    (made,) = world.sim.ledger()
+    note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=made.key,
+                        at=world.clock.now(), success=success, reference=made.reference,
+                        amount=usd("100.00"))  # fmt: skip
+    assert world.bo.handle_notification(note).applied
+    order = world.bo.order("SO-1")
+    assert order.status is status
+    if not success:  # held as a placement whose card is declined is (S1, S2)
+        assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE,
+                                                 HoldCode.PAYMENT_DECLINED]  # fmt: skip
+    assert world.bo.recover().completions == ()
+    assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+
+
+def test_a_placement_whose_call_recovery_finds_declined_is_held_as_declined() -> None:
+    """S2: the authorization in doubt at placement was declined; recovery holds the order
+    for the declined card as the placement would have (it held it out of balance only, so
+    a release of that hold alone let it go on with the declined line)."""
+    world = new_world(OCOP_OFF)
+    unsure = UnsureProcessor(world.sim)
+    bo = BackOffice.in_memory(settings=OCOP_OFF, processor=unsure, clock=world.clock)
+    world = attrs.evolve(world, bo=bo)
+    place_in_doubt(world, "timeout_before")
+    key = "SO-1/authorize:L1.A1#1"
+    unsure.answers[key] = ProcessorResult(key=key, outcome=Outcome.DECLINED)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == ((key,), ("SO-1",))
+    order = world.bo.order("SO-1")
+    assert order.status is OrderStatus.ON_HOLD
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED]
+    assert world.sim.ledger() == ()
+
+
+def test_a_call_center_order_whose_submit_a_notification_settles_waits_for_its_agent() -> None:
+    """The notification settles a call center submit's authorization; the order is left
+    to its agent's submit, as recovery leaves it."""
+    world = new_world()
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("100.00"), created_by=AGENT)  # fmt: skip
+    world.sim.script("authorize", "timeout_after_success")
+    draft = world.bo.begin_completion("SO-1", AGENT).add_card(by_card("1").card, usd("100.00"))
+    assert world.bo.submit(draft).in_doubt
+    (made,) = world.sim.ledger()
+    note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=made.key,
+                        at=world.clock.now(), success=True, reference=made.reference,
+                        amount=usd("100.00"))  # fmt: skip
+    assert world.bo.handle_notification(note).applied
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+
+
+def test_a_renewal_retry_of_a_card_declined_at_placement_is_not_a_placement() -> None:
+    """A2: the renewal job retries a card declined at placement; the retry reuses the
+    line's first authorization id. When an agent changed the total while it was in doubt,
+    recovery settles it and leaves the order waiting for the agent's completion (S3). (It
+    took the retry for the placement's call and approved the order with no agent.)"""
+    lenient = CompletionPolicy(overpaid_threshold_percent=Decimal("10"))
+    retrying = AuthorizationPolicy(retry_declined=True)
+    world = new_world(Settings.default().with_policies(completion=lenient, authorization=retrying))
+    world.sim.script("authorize", "decline")
+    placed = world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
+                                  total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    assert placed.status is OrderStatus.ON_HOLD
+    world.sim.script("authorize", "timeout_after_success")
+    assert world.bo.renew_authorizations().in_doubt == ("SO-1",)
+    world.bo.change_total("SO-1", usd("95.00"), AGENT)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#2",), ())
+    order = world.bo.order("SO-1")
+    assert order.needs_completion  # and the decline's hold stays to the agent's submit
+    assert order.status is OrderStatus.ON_HOLD
 
 
 def test_a_call_center_order_without_completion_is_finished_as_placed() -> None:
