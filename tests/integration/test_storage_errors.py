@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import attrs
 import psycopg
 import pytest
 from pg_support import private_schema, server, with_parameter
@@ -46,6 +47,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import _SCHEMA_LOCK, PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
+from ocop.ports.processor import ProcessorCapabilities, RecoveryMethod
 from ocop.ports.store import OrderStore
 from ocop.testing.contracts import START, OrderStoreContract
 from worlds import card
@@ -298,15 +300,27 @@ def test_sqlite_a_file_that_is_not_a_database_raises_storage_error(tmp_path: Pat
     assert path.read_text(encoding="utf-8") == "not a database\n" * 100
 
 
+class _ReplayingSimulator(SimulatedProcessor):
+    """The simulator, asked about a call in doubt by the same request again (N3), as the
+    Adyen connector is: asking reads the order's row."""
+
+    @property
+    def capabilities(self) -> ProcessorCapabilities:
+        return attrs.evolve(super().capabilities, recovery=RecoveryMethod.REPLAY)
+
+
+@pytest.mark.parametrize("replay", [False, True], ids=["lookup", "replay"])
 @pytest.mark.parametrize("damage", ["{", "{}", "[1, 2]", '{"order_id": 7}'])
 def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
-    tmp_path: Path, damage: str
+    tmp_path: Path, damage: str, replay: bool
 ) -> None:
     """E3, O2: an order row damaged outside ocop reads as a StorageError that shows nothing
     of the row (not a JSON or key error); recovery lists that order's call unapplied (a
-    person must look: it never clears by itself) and resolves the others."""
+    person must look: it never clears by itself) and resolves the others. With a
+    processor asked by replay, the row is read to ask (the call was listed still in
+    doubt, run after run)."""
     clock = ManualClock(START)
-    sim = SimulatedProcessor(clock=clock)
+    sim = (_ReplayingSimulator if replay else SimulatedProcessor)(clock=clock)
     path = tmp_path / "ocop.db"
     bo = BackOffice.sqlite(path, processor=sim, clock=clock)
     for order_id in ("SO-1", "SO-2"):

@@ -22,6 +22,7 @@ from ocop.domain.errors import (
     OcopError,
     OperationInDoubt,
     StorageBusy,
+    StorageError,
     StorageUnavailable,
 )
 from ocop.domain.holds import declined_line_remains
@@ -214,6 +215,10 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     except _PASSING:  # the store failed for now: this one waits for the next run
         log.exception("could not read what asking about %s needs", op.key)
         tally.waits(op)
+        return
+    except StorageError:  # the order's row cannot be read (damaged): a person must look
+        log.exception("could not read what asking about %s needs", op.key)
+        tally.unapplied.append(op.key)
         return
     except OcopError:  # the processor refused to tell: this one waits, the others go on
         log.exception("could not ask the processor about %s", op.key)
