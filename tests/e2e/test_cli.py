@@ -346,6 +346,8 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         ("orders", "--limit", "\x014111111111111111"),  # argparse's repr() escapes it
         ("orders", "--limit", "\x014111-1111-1111-1111"),
         ("\x854111111111111111",),
+        ("orders", "--limit", "\\x4111111111111111"),  # a backslash typed: no escape
+        ("orders", "--limit", "\\\x014111111111111111"),  # a backslash, then an escape
     ],
 )
 def test_a_usage_error_never_echoes_a_card_number(
@@ -359,6 +361,7 @@ def test_a_usage_error_never_echoes_a_card_number(
     assert stopped.value.code == 2
     assert "[card number]" in err
     assert re.search(r"4111[ -]?1111", err) is None
+    assert re.search(r"\d{8}", err) is None  # nor a run of its digits
 
 
 def test_an_order_named_twice_is_exported_once(

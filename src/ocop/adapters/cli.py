@@ -91,8 +91,9 @@ def _reader_gone() -> bool:
     return True
 
 
-#: A character argparse wrote as its escape (it quotes with repr()).
-_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+#: A character argparse wrote as its escape (it quotes with repr()): a backslash that
+#: is not itself escaped (a backslash typed is written as two, then its own text).
+_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,7 +104,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        shown = mask(_ESCAPE.sub(r"\\?", message))
+        shown = mask(_ESCAPE.sub(r"\1\\?", message))
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
