@@ -113,6 +113,27 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(
         closed_pipe.flush()
 
 
+@pytest.mark.parametrize("command", ["demo", "orders", "show"])
+def test_a_reader_gone_before_the_output_ends_the_command_quietly(shop: Path, command: str) -> None:
+    """The same in a process of its own, with stdout's usual buffering: what is left in
+    the buffer when the command ends meets the closed pipe too. (``show`` and ``orders``
+    ended with status 120 and Python's 'Exception ignored' message; ``demo`` with a
+    traceback.)"""
+    argv = {"demo": ["demo"], "orders": ["orders", "--db", db(shop)],
+            "show": ["show", "--db", db(shop), "SO-1"]}[command]  # fmt: skip
+    read, write = os.pipe()
+    os.close(read)
+    environ = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    try:
+        done = subprocess.run(  # noqa: S603 - runs ocop's own command line
+            [sys.executable, "-m", "ocop", *argv],
+            stdout=write, stderr=subprocess.PIPE, text=True, env=environ, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
 def test_a_broken_pipe_that_is_not_stdout_is_not_taken_for_the_reader(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -378,7 +399,8 @@ def test_an_order_named_twice_is_exported_once(
 def test_paths_it_cannot_use_are_usage_errors_not_tracebacks(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An ``--output`` it cannot write, a ``sim:DIR`` that is a file: one line, status 2."""
+    """An ``--output`` it cannot write, a ``sim:DIR`` that is a file (for ``recover`` and
+    for ``simulate``, which printed a traceback): one line, status 2."""
     status, _, err = run(capsys, "journal", "export", "--db", db(shop),
                          "--output", str(shop / "none" / "x.csv"))  # fmt: skip
     assert (status, err.count("\n")) == (2, 1)
@@ -389,6 +411,10 @@ def test_paths_it_cannot_use_are_usage_errors_not_tracebacks(
                          "--processor", f"sim:{shop / 'shop.db'}")  # fmt: skip
     assert (status, err.count("\n")) == (2, 1)
     assert err.startswith("ocop recover: error: --processor sim:DIR: ")
+    status, _, err = run(capsys, "simulate", "--db", db(shop), "--orders", "1",
+                         "--processor", f"sim:{shop / 'shop.db'}")  # fmt: skip
+    assert (status, err.count("\n")) == (2, 1)
+    assert err.startswith("ocop simulate: error: --processor sim:DIR: ")
 
 
 def test_the_database_is_named_and_must_exist(

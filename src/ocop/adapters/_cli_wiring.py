@@ -148,19 +148,34 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
     if module_name != "sim":
         yield _from_factory(module_name, attribute)
         return
+    folder = simulator_folder(attribute)
     try:
-        simulators = open_simulators(Path(attribute), clock)
-    except OSError as error:  # a file, a folder it may not write: a bad option
-        raise InvalidArgument(
-            f"--processor sim:DIR: {quoted(attribute)} is not a folder it can use "
-            f"({error.strerror})",
-            argument="--processor",
-        ) from None
+        simulators = open_simulators(folder, clock)
+    except OSError as error:  # a folder it may not read: a bad option
+        raise _unusable(attribute, error) from None
     try:
         yield simulators[0] if len(simulators) == 1 else ProcessorRouter(simulators)
     finally:
         for simulator in simulators:
             simulator.close()
+
+
+def simulator_folder(name: str) -> Path:
+    """The folder of ``sim:DIR``, made if missing; a file, or a folder it may not write,
+    is a bad option (:class:`InvalidArgument`)."""
+    folder = Path(name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _unusable(name, error) from None
+    return folder
+
+
+def _unusable(name: str, error: OSError) -> InvalidArgument:
+    return InvalidArgument(
+        f"--processor sim:DIR: {quoted(name)} is not a folder it can use ({error.strerror})",
+        argument="--processor",
+    )
 
 
 def open_simulators(folder: Path, clock: Clock) -> list[SimulatedProcessor]:

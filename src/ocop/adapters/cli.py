@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn, TextIO, cast
 
 from ocop._backoffice import BackOffice
 from ocop.adapters._cli_wiring import (
@@ -35,6 +35,7 @@ from ocop.adapters._cli_wiring import (
     open_back_office,
     open_processor,
     parse_database,
+    simulator_folder,
 )
 from ocop.adapters._demo import run_demo
 from ocop.adapters._simulation import Simulation, simulate
@@ -55,40 +56,62 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     where ``OCOP_DATABASE_URL`` and ``OCOP_PROCESSOR`` are read (default ``os.environ``)."""
     args = _parser().parse_args(argv)
     args.environ = os.environ if environ is None else environ
+    out = cast(TextIO, _Stdout(sys.stdout))
     try:
         if args.command == "demo":
-            run_demo(sys.stdout)
-            return 0
-        return int(args.run(args, sys.stdout, sys.stderr))
+            run_demo(out)
+            status = 0
+        else:
+            status = int(args.run(args, out, sys.stderr))
+        out.flush()  # here, so that a reader gone is met before the interpreter exits
+        return status
     except OcopError as error:
         print(f"ocop {args.command}: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, InvalidInput) else 1
-    except BrokenPipeError:
-        if not _reader_gone():
-            raise  # another pipe (a processor's, a journal's): not the reader's
+    except _ReaderGone:
+        _silence_stdout()
         return 1
 
 
-def _reader_gone() -> bool:
-    """Whether stdout's reader went away (``ocop show SO-1 | head -1``): then the command
-    stops quietly, as Unix tools do, and what is left in stdout's buffer goes to the null
-    device, so that exiting does not fail again."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass
-    else:
-        return False
+class _ReaderGone(Exception):
+    """stdout's reader went away (``ocop show SO-1 | head -1``)."""
+
+
+class _Stdout:
+    """stdout, telling its reader going away from any other broken pipe (a processor's,
+    a journal's), which stays an error."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError as gone:
+            raise _ReaderGone from gone
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError as gone:
+            raise _ReaderGone from gone
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _silence_stdout() -> None:
+    """The command stops quietly, as Unix tools do: what is left in stdout's buffer goes
+    to the null device, so that exiting does not fail again."""
     try:
         descriptor = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):  # not a file: nothing more to flush
-        return True
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, descriptor)
     finally:
         os.close(devnull)
-    return True
 
 
 #: A character argparse wrote as its escape (it quotes with repr()): a backslash that
@@ -367,7 +390,7 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         workers=min(args.workers, args.orders),
         seed=args.seed,
         database=database,
-        folder=Path(spec.removeprefix("sim:")),
+        folder=simulator_folder(spec.removeprefix("sim:")),
     )
     return simulate(options, out, err)
 
