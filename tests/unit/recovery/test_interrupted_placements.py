@@ -23,7 +23,6 @@ from ocop import (
     BackOffice,
     Channel,
     CompletionPolicy,
-    ConcurrentUpdate,
     HoldCode,
     Notification,
     NotificationEvent,
@@ -32,13 +31,11 @@ from ocop import (
     ProcessorResult,
     Settings,
 )
-from ocop.adapters.memory import InMemoryJournal, InMemoryStore
+from ocop.adapters.memory import InMemoryJournal
 from ocop.adapters.simulated import SimulatedCrash
-from ocop.ports.store import Committed, UnitOfWork
-from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import CUSTOMER, World, by_card, new_world, usd
 
-from .support import UnsureProcessor
+from .support import FlakyStore, UnsureProcessor
 
 AGENT = Actor.call_center("agent-1")
 OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
@@ -54,6 +51,23 @@ def place_in_doubt(world: World, fault: str, **kinds: object) -> None:
     except SimulatedCrash:
         placed = world.bo.order("SO-1")
     assert placed.status is OrderStatus.PENDING_COMPLETION
+
+
+def submit_in_doubt(world: World) -> None:
+    """A call center order SO-1 whose agent's submit of a 100.00 card is in doubt."""
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("100.00"), created_by=AGENT)  # fmt: skip
+    world.sim.script("authorize", "timeout_after_success")
+    draft = world.bo.begin_completion("SO-1", AGENT).add_card(by_card("1").card, usd("100.00"))
+    assert world.bo.submit(draft).in_doubt
+
+
+def outcome_of_authorization(world: World, success: bool) -> Notification:
+    """The processor's notification of the one authorization it made (N2)."""
+    (made,) = world.sim.ledger()
+    return Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=made.key,
+                        at=world.clock.now(), success=success, reference=made.reference,
+                        amount=usd("100.00"))  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -98,11 +112,7 @@ def test_a_call_center_order_waiting_for_completion_is_left_to_its_agent() -> No
     """A call center order waits for its agent's submit: recovery records the answer of
     the submit's call and validates nothing (the draft's CVVs are kept nowhere)."""
     world = new_world()
-    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
-                         total=usd("100.00"), created_by=AGENT)  # fmt: skip
-    world.sim.script("authorize", "timeout_after_success")
-    draft = world.bo.begin_completion("SO-1", AGENT).add_card(by_card("1").card, usd("100.00"))
-    assert world.bo.submit(draft).in_doubt
+    submit_in_doubt(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ())
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
@@ -155,36 +165,16 @@ def test_a_placement_another_recovery_is_finishing_is_left_to_it() -> None:
     assert [e.kind for e in world.sim.ledger()] == ["authorize"]
 
 
-class _RivalAtFinishing(DelegatingStore):
+class _RivalAtFinishing(FlakyStore):
     """A store whose commit after a recovery claims an order to finish its placement
     loses a version race once (another worker changed the order meanwhile)."""
-
-    def __init__(self) -> None:
-        super().__init__(InMemoryStore())
-        self.rivals = 0
 
     def claim(
         self, names: Sequence[str], holder: str, until: datetime, now: datetime
     ) -> tuple[str, ...]:
         if any(name.startswith("complete:") for name in names):
-            self.rivals = 1
+            self.conflicts = 1
         return super().claim(names, holder, until, now)
-
-    def unit_of_work(self) -> UnitOfWork:
-        return _Losing(self, self.inner.unit_of_work())
-
-
-class _Losing(DelegatingUnitOfWork):
-    def __init__(self, store: _RivalAtFinishing, inner: UnitOfWork) -> None:
-        super().__init__(inner)
-        self._store = store
-
-    def commit(self) -> Committed:
-        if self._store.rivals:
-            self._store.rivals -= 1
-            self.rollback()
-            raise ConcurrentUpdate("(a rival worker)")
-        return super().commit()
 
 
 def test_a_placement_another_worker_changed_while_finishing_is_finished_from_the_store() -> None:
@@ -215,11 +205,7 @@ def test_a_placement_whose_call_a_notification_settles_is_finished_by_it(
     good, the card's money held)."""
     world = new_world(settings)
     place_in_doubt(world, "timeout_after_success")
-    (made,) = world.sim.ledger()
-    note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=made.key,
-                        at=world.clock.now(), success=success, reference=made.reference,
-                        amount=usd("100.00"))  # fmt: skip
-    assert world.bo.handle_notification(note).applied
+    assert world.bo.handle_notification(outcome_of_authorization(world, success)).applied
     order = world.bo.order("SO-1")
     assert order.status is status
     if not success:  # held as a placement whose card is declined is (S1, S2)
@@ -252,16 +238,8 @@ def test_a_call_center_order_whose_submit_a_notification_settles_waits_for_its_a
     """The notification settles a call center submit's authorization; the order is left
     to its agent's submit, as recovery leaves it."""
     world = new_world()
-    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
-                         total=usd("100.00"), created_by=AGENT)  # fmt: skip
-    world.sim.script("authorize", "timeout_after_success")
-    draft = world.bo.begin_completion("SO-1", AGENT).add_card(by_card("1").card, usd("100.00"))
-    assert world.bo.submit(draft).in_doubt
-    (made,) = world.sim.ledger()
-    note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=made.key,
-                        at=world.clock.now(), success=True, reference=made.reference,
-                        amount=usd("100.00"))  # fmt: skip
-    assert world.bo.handle_notification(note).applied
+    submit_in_doubt(world)
+    assert world.bo.handle_notification(outcome_of_authorization(world, True)).applied
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
 
 
