@@ -24,6 +24,9 @@ def filter_conditions(query: OrderQuery, moment: int) -> dict[str, tuple[str, li
         found["renew"] = ("o.renew_from < ?", [micros(query.renew_before)])
     if query.authorized_before is not None:
         found["authorized"] = ("o.authorized_from < ?", [micros(query.authorized_before)])
+    if query.needs_completion is not None:
+        waits = "=" if query.needs_completion else "<>"
+        found["needs_completion"] = (f"o.status {waits} ?", [OrderStatus.PENDING_COMPLETION.value])
     status = query.status
     if status is OrderStatus.ON_HOLD:  # held, and not cancelled (which outranks holds)
         found["status"] = ("o.status <> ?", [OrderStatus.CANCELLED.value])
@@ -62,4 +65,7 @@ def driving_index(
     if query.status is not None:
         found = f"SELECT seq, order_id FROM ocop_orders WHERE status = ?{later}"  # noqa: S608
         return ("status",), found, [query.status.value, *after]
+    if query.needs_completion:
+        found = f"SELECT seq, order_id FROM ocop_orders WHERE status = ?{later}"  # noqa: S608
+        return ("needs_completion",), found, [OrderStatus.PENDING_COMPLETION.value, *after]
     return None

@@ -164,6 +164,8 @@ class _Memory:
             return sorted(position for _, position in tables.authorized_from[:last])
         if query.status is not None:
             return sorted(tables.by_status.get(query.status, ()))
+        if query.needs_completion:
+            return sorted(tables.by_status.get(OrderStatus.PENDING_COMPLETION, ()))
         return None
 
     def operation(self, key: str) -> Operation | None:

@@ -117,6 +117,10 @@ class Order:
     #: Refunds not tied to a payment line: fallback refunds (R3) and unlinked refunds (R4).
     other_refunds: tuple[Refund, ...] = ()
     needs_completion: bool = False
+    #: Placed and never validated since (S3): its placement has not ended. One whose
+    #: placement a call in doubt or a crash interrupted is finished by ``recover()`` (O2).
+    #: Orders stored before this field existed read False.
+    placing: bool = False
     cancelled: bool = False
     placed_at: datetime
     version: int = 0
@@ -162,6 +166,7 @@ class Order:
             customer=customer,
             total=total,
             placed_at=placed_at,
+            placing=True,
         )
 
     # -- derived -----------------------------------------------------------------------
@@ -339,8 +344,8 @@ class Order:
         return replaced(self, holds=tuple(holds))
 
     def submitted(self) -> Order:
-        """Completion ran: the order no longer waits for it."""
-        return replaced(self, needs_completion=False)
+        """Completion ran: the order no longer waits for it, and its placement is over."""
+        return replaced(self, needs_completion=False, placing=False)
 
     def pending_completion(self) -> Order:
         return replaced(self, needs_completion=True)

@@ -28,8 +28,10 @@ class OrderQuery:
     on an active line was made before this moment (``bo.orders`` derives it from
     ``expiring_before`` and the authorization expiry). ``status``: the order's status at
     ``now``. ``renew_before``: the renewal job (A1) has work on the order from before
-    this moment (what ``bo.renew_authorizations()`` asks). Ids come in the order the orders
-    were added; ``after``: only orders added after this one; ``limit``: at most this many.
+    this moment (what ``bo.renew_authorizations()`` asks). ``needs_completion``: the order
+    waits for completion, held or not, cancelled not (what ``recover()`` asks, to finish
+    interrupted placements). Ids come in the order the orders were added; ``after``: only
+    orders added after this one; ``limit``: at most this many.
     """
 
     on_hold: bool | None = None
@@ -37,6 +39,7 @@ class OrderQuery:
     authorized_before: datetime | None = None
     renew_before: datetime | None = None
     status: OrderStatus | None = None
+    needs_completion: bool | None = None
     limit: int | None = None
     after: str | None = None
 
@@ -122,6 +125,9 @@ def matches(keys: OrderKeys, in_doubt: bool, query: OrderQuery, now: datetime) -
     if query.renew_before is not None and (
         keys.renew_from is None or not keys.renew_from < query.renew_before
     ):
+        return False
+    waiting = keys.status is OrderStatus.PENDING_COMPLETION
+    if query.needs_completion is not None and waiting is not query.needs_completion:
         return False
     return query.status is None or keys.status_at(now) is query.status
 

@@ -267,14 +267,11 @@ class BackOfficeServices:
         """Apply a processor notification (N1, N2): it settles the pending (or in doubt)
         operation it names exactly once; a failed pending capture or refund is undone;
         the same notification again is a duplicate and changes nothing; one that matches
-        nothing is kept for review (:meth:`notifications_for_review`), never dropped. A
-        placement whose call it settles is finished as :meth:`recover` finishes one."""
+        nothing is kept for review (:meth:`notifications_for_review`), never dropped."""
         from ocop.services import _notifications as notifications
 
         check_instance(notification, Notification, "notification")
-        return notifications.handle_notification(
-            self._ports, notification, f"{self._holder}:notification"
-        )
+        return notifications.handle_notification(self._ports, notification)
 
     def notifications_for_review(self) -> tuple[Notification, ...]:
         """Notifications ocop kept because it could not apply them, oldest first."""

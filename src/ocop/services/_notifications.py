@@ -21,18 +21,13 @@ from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken,
 from ocop.ports import Ports
 from ocop.services._logs import logger
 from ocop.services._outcomes import settle
-from ocop.services._recovery import finish_placements
 from ocop.services._unsolicited import handle_unsolicited, keep, rejected_after_approval
 
 log = logger("ocop.notifications")
 
 
-def handle_notification(
-    ports: Ports, notification: Notification, holder: str = "notification"
-) -> NotificationResult:
-    """Apply ``notification`` to the operation it names, once (N2); then finish the
-    placement its call interrupted, as ``recover()`` does (``holder``: who claims the order
-    for that)."""
+def handle_notification(ports: Ports, notification: Notification) -> NotificationResult:
+    """Apply ``notification`` to the operation it names, once (N2)."""
     if notification.event is not NotificationEvent.OUTCOME:
         return handle_unsolicited(ports, notification)
     with ports.store.unit_of_work() as uow:
@@ -67,24 +62,10 @@ def handle_notification(
         # The order counted it as done: a person must look at the authorization.
         _kept(ports, notification, f"a failed pending {op.kind.value}")
     undone = failed and isinstance(op.step, steps.Capture | steps.DepositCapture | steps.Refund)
-    if isinstance(op.step, steps.Authorize | steps.Tokenize):
-        _finish_placement(ports, op.order_id, op.step, holder)
     log.info("notification %s settled %s as %s", notification.notification_id, op.key,
              result.outcome.value)  # fmt: skip
     return NotificationResult(applied=True, order_id=op.order_id, key=op.key,
                               undone=undone and was_pending)  # fmt: skip
-
-
-def _finish_placement(
-    ports: Ports, order_id: str, step: steps.Authorize | steps.Tokenize, holder: str
-) -> None:
-    """Finish the placement ``step`` interrupted, if it was one (no later recovery would:
-    the call is settled). The notification is applied whatever happens here; a failure
-    is logged, and the order waits as it did."""
-    try:
-        finish_placements(ports, [(order_id, step)], holder)
-    except OcopError:
-        log.exception("the placement of order %s could not be finished", order_id)
 
 
 def _result(ports: Ports, op: Operation, notification: Notification) -> ProcessorResult | None:

@@ -11,7 +11,7 @@ re-authorized or held; so is a placement they interrupted: the order is validate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -21,6 +21,7 @@ from ocop.domain.errors import (
     IllegalTransition,
     OcopError,
     OperationInDoubt,
+    OrderNotFound,
     StorageBusy,
     StorageError,
     StorageUnavailable,
@@ -28,8 +29,9 @@ from ocop.domain.errors import (
 from ocop.domain.holds import declined_line_remains
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.order_kinds import HoldCode, PaymentsType
+from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.plan import line_step
+from ocop.domain.queries import OrderQuery
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
 from ocop.services._completion import SubmitResult, complete
@@ -50,8 +52,9 @@ class RecoveryReport:
     (an error ocop raised); they stay in doubt, logged, for a person to look at,
     and do not stop the recovery of the others. ``renewals``: orders whose interrupted
     renewal (A2) this recovery finished, re-authorized or held. ``completions``: orders
-    whose placement (or submit) a call in doubt interrupted, validated by this recovery
-    as they would have been (S3): approved or held. ``pending``: keys the
+    whose placement a call in doubt or a crash interrupted, validated by this recovery
+    as they would have been (S3), approved or held, once no call of theirs is in doubt
+    and ``renew_claim_minutes`` have passed since they were placed. ``pending``: keys the
     processor accepted and has not settled yet (N1: a notification will, or a later
     recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
     decide (N3: the processor no longer knows them, or they are past its key lifetime,
@@ -76,9 +79,6 @@ class _Tally:
 
     resolved: list[str] = attrs.Factory(list)
     orders: list[str] = attrs.Factory(list)
-    #: Orders of which a placement's step was resolved: a line's first authorization, or a
-    #: saved card's tokenization (with the step, checked against the order later).
-    placing: list[tuple[str, steps.Authorize | steps.Tokenize]] = attrs.Factory(list)
     still: list[str] = attrs.Factory(list)
     unapplied: list[str] = attrs.Factory(list)
     pending: list[str] = attrs.Factory(list)
@@ -99,7 +99,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     for op in doubtful:
         _recover_one(ports, op, tally)
     renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
-    completions = finish_placements(ports, tally.placing, holder)
+    completions = finish_placements(ports, holder)
     return RecoveryReport(
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
@@ -116,67 +116,69 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
 _FINISHING = "complete:"
 
 
-def finish_placements(
-    ports: Ports, resolved: Sequence[tuple[str, steps.Authorize | steps.Tokenize]], holder: str
-) -> tuple[str, ...]:
-    """Finish the placements that calls in doubt interrupted (once their calls are
-    resolved, O2): the orders validated. ``resolved``: the authorizations and
-    tokenizations this run resolved, by order.
+def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
+    """Finish the placements a call in doubt or a crash interrupted (O2): the orders
+    validated, as their placements would have validated them (S3).
 
-    A placement's call is a line's first authorization (or a saved card's tokenization)
-    on an order never invoiced nor validated: an authorization the invoice run (I2, I3)
-    or the renewal job (A1) makes is never a line's first, or is on an order validated
-    before (the job's retry of a card declined at placement, A2); an order that waits
-    because its total changed after it was validated waits for its agent (S3). An order
-    whose total changed while its placement's call was in doubt was never validated: it
-    is validated against its new total, as an unchanged submit would.
+    Such an order was placed and never validated since (``Order.placing``): it waits
+    for completion with no call in doubt, placed ``renew_claim_minutes`` ago or more (a
+    placement still running is younger: the time after which ocop takes any worker for
+    dead). It is found from what is stored, however its calls were settled: by this run,
+    an earlier one that died before finishing it, or a notification (N2).
 
-    A POS, e-commerce, legacy or NONE order is validated as it is placed (S3); when its
-    placement's call was in doubt, the order stayed waiting for completion, and only this
-    validation lets it be invoiced or cancelled. A call center order waiting for
-    completion is left to the agent who submits it, and so is a POS or e-commerce order
-    with a line still to bring to its amount (a call never received, a saved card to
-    use): the agent's submit has the CVVs, which are kept nowhere. A legacy or NONE order
-    has no agent to submit it: its lines are brought to their amounts here. An order with
-    a call still in doubt is left for the run that resolves it, one claimed by another
-    recovery is left to that recovery, and one another worker changed meanwhile is looked
-    at again.
+    A call center order waiting for completion is left to the agent who submits it, and
+    so is a POS or e-commerce order with a line still to bring to its amount (a call
+    never received, a saved card to use): the agent's submit has the CVVs, which are kept
+    nowhere. A legacy or NONE order has no agent to submit it: its lines are brought to
+    their amounts here (a saved card's line, without its CVV, is declined). An order
+    validated once, whose total changed since, waits for its agent (S3); one whose total
+    changed while its placement was interrupted was never validated: it is validated
+    against the new total, as an unchanged submit would. An order claimed by another
+    recovery is left to it; one another worker changed meanwhile is looked at again.
     """
+    now = ports.clock.now()
+    placed_before = now - timedelta(minutes=ports.settings.authorization.renew_claim_minutes)
+    waiting = OrderQuery(needs_completion=True, in_doubt=False)
+    with ports.store.unit_of_work() as uow:
+        ids = uow.orders.query(waiting, now)
     finished: list[str] = []
-    by_order: dict[str, list[steps.Authorize | steps.Tokenize]] = {}
-    for order_id, step in resolved:
-        by_order.setdefault(order_id, []).append(step)
-    for order_id, placing in by_order.items():
-        with claimed(ports, [order_id], holder, ports.clock.now(), _FINISHING) as mine:
-            done = _finish(ports, order_id, placing) if mine else None
+    for order_id in ids:
+        try:
+            if not _to_finish(ports, load(ports, order_id), placed_before):
+                continue
+        except (OperationInDoubt, OrderNotFound):
+            continue
+        with claimed(ports, [order_id], holder, now, _FINISHING) as mine:
+            done = _finish(ports, order_id, placed_before) if mine else None
         if done is not None and not done.in_doubt:
             finished.append(order_id)
     return tuple(finished)
 
 
-def _finish(
-    ports: Ports, order_id: str, placing: Sequence[steps.Authorize | steps.Tokenize]
-) -> SubmitResult | None:
+def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
+    """Whether ``order``'s placement was interrupted, and recovery finishes it."""
+    if not (order.placing and order.needs_completion) or order.cancelled or order.invoices:
+        return False
+    if order.placed_at > placed_before:
+        return False  # its placement may still be running
+    kind = order.payments_type
+    agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
+    agents = agents and completion_enabled(order, ports.settings)
+    if agents and kind is PaymentsType.CALL_CENTER:
+        return False
+    adjustments = ports.processor.capabilities.adjustments
+    calls = (line_step(line, adjustments=adjustments) for line in order.lines)
+    return not (agents and any(isinstance(step, steps.Step) for step in calls))
+
+
+def _finish(ports: Ports, order_id: str, placed_before: datetime) -> SubmitResult | None:
     """Finish one order's interrupted placement (claimed by the caller), planned again
     from what is stored when another worker changed the order meanwhile; None when the
-    order is not one to finish (or a call of it is in doubt)."""
-    adjustments = ports.processor.capabilities.adjustments
+    order is no longer one to finish (or a call of it is in doubt)."""
     for _ in range(RETRIES):
         try:
             order = load(ports, order_id, no_doubt=True)
-            if not order.needs_completion or order.cancelled or order.invoices:
-                return None
-            if _validated_before(order):
-                return None  # a later call (the renewal job's retry): it waits for its agent
-            if not any(_places(order, step) for step in placing):
-                return None
-            kind = order.payments_type
-            agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
-            agents = agents and completion_enabled(order, ports.settings)
-            if agents and kind is PaymentsType.CALL_CENTER:
-                return None
-            calls = (line_step(line, adjustments=adjustments) for line in order.lines)
-            if agents and any(isinstance(step, steps.Step) for step in calls):
+            if not _to_finish(ports, order, placed_before):
                 return None
             # S2: a placement's call declined holds the order, as the placement would
             return complete(ports, order, {}, declined=declined_line_remains(order))
@@ -185,22 +187,6 @@ def _finish(
         except OperationInDoubt:
             return None
     return None
-
-
-def _validated_before(order: Order) -> bool:
-    """Whether the order was validated once (S1-S3): it holds, or held, a hold validation
-    places (a manual hold is a person's). A placement interrupted never was."""
-    holds = (*order.holds, *(released.hold for released in order.released_holds))
-    return any(hold.code is not HoldCode.MANUAL for hold in holds)
-
-
-def _places(order: Order, step: steps.Authorize | steps.Tokenize) -> bool:
-    """Whether ``step`` is one a placement (or a submit) makes: a saved card's
-    tokenization, or a line's first authorization."""
-    if isinstance(step, steps.Tokenize):
-        return True
-    first = order.line(step.line_id).authorizations[:1]  # none: it never reached the processor
-    return not first or first[0].auth_id == step.auth_id
 
 
 #: Storage failures that pass (busy, unreachable): the call waits for the next run. Any
@@ -253,8 +239,6 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     log.info("resolved %s as %s", op.key, result.outcome.value)
     tally.resolved.append(op.key)
     tally.orders.append(op.order_id)
-    if isinstance(op.step, steps.Authorize | steps.Tokenize):
-        tally.placing.append((op.order_id, op.step))
     if _refused_after_pending(op, result, settled.from_pending):
         log.error("%s: the processor refused it after answering pending; the order "
                   "counted it as done: reconcile it by hand", op.key)  # fmt: skip

@@ -177,6 +177,23 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, abc.ABC):
         cancelled = OrderQuery(status=OrderStatus.CANCELLED)
         assert self.listed(store, cancelled, timedelta(0)) == ("SO-1",)
 
+    def test_query_lists_orders_waiting_for_completion_held_or_not(self, store: OrderStore) -> None:
+        """``needs_completion``: the orders waiting for completion, whatever their holds
+        (the sample order is held, its status ON_HOLD), and not once it is completed."""
+        got = self.stored(store, self.order())
+        self.stored(store, self.order("SO-2"))
+        waiting = OrderQuery(needs_completion=True)
+        assert self.listed(store, waiting, timedelta(0)) == ()
+        with store.unit_of_work() as uow:
+            uow.orders.update(got.pending_completion())
+            uow.commit()
+        assert self.listed(store, waiting, timedelta(0)) == ("SO-1",)
+        assert self.listed(store, OrderQuery(needs_completion=False), timedelta(0)) == ("SO-2",)
+        held = OrderQuery(needs_completion=True, status=OrderStatus.ON_HOLD)
+        assert self.listed(store, held, timedelta(0)) == ("SO-1",)
+        pending = OrderQuery(status=OrderStatus.PENDING_COMPLETION)
+        assert self.listed(store, pending, timedelta(0)) == ()  # held: its status is ON_HOLD
+
     def test_query_lists_orders_with_operations_in_doubt(self, store: OrderStore) -> None:
         """An order is in doubt while one of its operations has no definitive outcome."""
         self.stored(store, self.order())

@@ -1,16 +1,18 @@
-"""``recover()`` finishes the placements whose processor call it resolved (O2, S3).
+"""``recover()`` finishes the placements a call in doubt or a crash interrupted (O2, S3).
 
 A POS, e-commerce, legacy or NONE order is validated as it is placed. When the
-placement's authorization is in doubt, the order stays waiting for completion; once
-recovery knows the answer, it validates the order as the placement would have: approved,
-or held. Before, legacy and NONE orders (which cannot be completed by an agent) stayed
-waiting for good with the card's money held, refusing invoices and cancellation.
-A call center order waiting for completion is left to its agent's submit.
+placement's authorization is in doubt, the order stays waiting for completion; once its
+calls are settled (by recovery or by a notification) and the placement is older than
+``renew_claim_minutes`` (one still running is younger), recovery validates the order as
+the placement would have: approved, or held. Before, legacy and NONE orders (which
+cannot be completed by an agent) stayed waiting for good with the card's money held,
+refusing invoices and cancellation. A call center order waiting for completion is left
+to its agent's submit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -21,24 +23,33 @@ from ocop import (
     Actor,
     AuthorizationPolicy,
     BackOffice,
+    CardToken,
     Channel,
     CompletionPolicy,
     HoldCode,
+    LineStatus,
+    Money,
     Notification,
     NotificationEvent,
     OrderStatus,
     Outcome,
     ProcessorResult,
+    SavedCardPayment,
     Settings,
 )
-from ocop.adapters.memory import InMemoryJournal
-from ocop.adapters.simulated import SimulatedCrash
-from worlds import CUSTOMER, World, by_card, new_world, usd
+from ocop.adapters.memory import InMemoryJournal, ManualClock
+from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
+from worlds import CUSTOMER, START, World, by_card, card, new_world, usd
 
 from .support import FlakyStore, UnsureProcessor
 
 AGENT = Actor.call_center("agent-1")
 OCOP_OFF = Settings.default().with_features(omni_channel_order_payments=False)
+
+
+def later(world: World) -> None:
+    """The default ``renew_claim_minutes`` pass: a placement placed before has ended."""
+    world.clock.advance(minutes=10)
 
 
 def place_in_doubt(world: World, fault: str, **kinds: object) -> None:
@@ -89,7 +100,10 @@ def test_an_approved_authorization_in_doubt_at_placement_approves_the_order_once
     place_in_doubt(world, fault, **kinds)
     report = world.bo.recover()
     assert report.resolved == ("SO-1/authorize:L1.A1#1",)
-    assert report.completions == ("SO-1",)
+    assert report.completions == ()  # placed just now: the placement may still be running
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    later(world)
+    assert world.bo.recover().completions == ("SO-1",)
     order = world.bo.order("SO-1")
     assert (order.payments_type.value, order.status) == (payments_type, OrderStatus.APPROVED)
     assert order.lines[0].authorized == usd("100.00")
@@ -102,6 +116,7 @@ def test_an_authorization_the_processor_never_received_is_made_by_the_finished_p
     """Never received: the placement goes on as it would have, with a new attempt."""
     world = new_world(OCOP_OFF)
     place_in_doubt(world, "timeout_before")
+    later(world)
     assert world.bo.recover().completions == ("SO-1",)
     order = world.bo.order("SO-1")
     assert order.status is OrderStatus.APPROVED
@@ -113,6 +128,7 @@ def test_a_call_center_order_waiting_for_completion_is_left_to_its_agent() -> No
     the submit's call and validates nothing (the draft's CVVs are kept nowhere)."""
     world = new_world()
     submit_in_doubt(world)
+    later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ())
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
@@ -126,6 +142,7 @@ def test_a_short_placement_is_held_once_its_authorization_is_known() -> None:
     world.sim.script("authorize", "timeout_after_success")
     world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
                          payments=[by_card("60.00")])  # fmt: skip
+    later(world)
     assert world.bo.recover().completions == ("SO-1",)
     order = world.bo.order("SO-1")
     assert order.status is OrderStatus.ON_HOLD
@@ -133,10 +150,10 @@ def test_a_short_placement_is_held_once_its_authorization_is_known() -> None:
 
 
 def test_an_order_waiting_for_completion_for_another_reason_is_left_to_its_agent() -> None:
-    """Only a completion's calls (authorize, adjust, void, tokenize) resolved mark a
-    placement interrupted: an order whose invoice capture was in doubt and whose total
-    was changed meanwhile waits for its agent's completion (S3) after recovery settled
-    the capture. (Recovery validated it: invoiced on with no agent's completion.)"""
+    """An order validated once waits for its agent's completion after a new total (S3):
+    one whose invoice capture was in doubt while the total changed is left waiting after
+    recovery settled the capture. (Recovery validated it: invoiced on with no agent's
+    completion.)"""
     lenient = CompletionPolicy(overpaid_threshold_percent=Decimal("10"))
     world = new_world(Settings.default().with_policies(completion=lenient))
     world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
@@ -144,6 +161,7 @@ def test_an_order_waiting_for_completion_for_another_reason_is_left_to_its_agent
     world.sim.script("capture", "timeout_after_success")
     assert world.bo.invoice("SO-1", "INV-1", usd("40.00")).in_doubt
     world.bo.change_total("SO-1", usd("95.00"), AGENT)
+    later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/capture:INV-1:L1:L1.A1#1",), ())
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
@@ -153,15 +171,20 @@ def test_a_placement_another_recovery_is_finishing_is_left_to_it() -> None:
     """Two recoveries at once: the one that claimed the order finishes its placement; the
     other resolves the calls it finds and leaves the order to it (two finishing at once
     made two authorizations' worth of calls, and one committed a decline over the other's
-    approval)."""
+    approval). When the claimer died, a run after its claim ended finishes the order (no
+    run found it again: nothing was in doubt any more)."""
     world = new_world(OCOP_OFF)
     place_in_doubt(world, "timeout_after_success")
+    later(world)
     now = world.clock.now()
     store = world.bo.ports.store
     assert store.claim(["complete:SO-1"], "other-recovery", now + timedelta(minutes=5), now)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ())
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    world.clock.advance(minutes=5)
+    assert world.bo.recover().completions == ("SO-1",)
+    assert world.bo.order("SO-1").status is OrderStatus.APPROVED
     assert [e.kind for e in world.sim.ledger()] == ["authorize"]
 
 
@@ -179,14 +202,15 @@ class _RivalAtFinishing(FlakyStore):
 
 def test_a_placement_another_worker_changed_while_finishing_is_finished_from_the_store() -> None:
     """The order changed between recovery's read and its commit: recovery looks at it
-    again and finishes it. (It gave up: the call was resolved, so no later run finished
-    the placement, and the legacy order waited for completion for good.)"""
+    again and finishes it (it gave up, and the legacy order waited for completion till
+    the next run)."""
     world = new_world(OCOP_OFF)
     store = _RivalAtFinishing()
     bo = BackOffice(store=store, processor=world.sim, journal=InMemoryJournal(),
                     settings=OCOP_OFF, clock=world.clock)  # fmt: skip
     world = attrs.evolve(world, bo=bo)
     place_in_doubt(world, "timeout_after_success")
+    later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ("SO-1",))
     assert world.bo.order("SO-1").status is OrderStatus.APPROVED
@@ -196,16 +220,20 @@ def test_a_placement_another_worker_changed_while_finishing_is_finished_from_the
 @pytest.mark.parametrize(("success", "status"), [(True, OrderStatus.APPROVED),
                                                  (False, OrderStatus.ON_HOLD)])  # fmt: skip
 @pytest.mark.parametrize("settings", [OCOP_OFF, None])
-def test_a_placement_whose_call_a_notification_settles_is_finished_by_it(
+def test_a_placement_whose_call_a_notification_settled_is_finished_by_recovery(
     settings: Settings | None, success: bool, status: OrderStatus
 ) -> None:
     """N2 with O2: the processor's notification settles the placement's authorization
-    before any recovery; the order is validated then, as recovery would have (no later
-    run would: nothing is in doubt any more, and a legacy order waited for completion for
-    good, the card's money held)."""
+    before any recovery; the next recovery finds the placement unfinished and validates
+    the order as it would have (none did: nothing was in doubt any more, and a legacy
+    order waited for completion for good, the card's money held)."""
     world = new_world(settings)
     place_in_doubt(world, "timeout_after_success")
     assert world.bo.handle_notification(outcome_of_authorization(world, success)).applied
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    later(world)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == ((), ("SO-1",))
     order = world.bo.order("SO-1")
     assert order.status is status
     if not success:  # held as a placement whose card is declined is (S1, S2)
@@ -226,6 +254,7 @@ def test_a_placement_whose_call_recovery_finds_declined_is_held_as_declined() ->
     place_in_doubt(world, "timeout_before")
     key = "SO-1/authorize:L1.A1#1"
     unsure.answers[key] = ProcessorResult(key=key, outcome=Outcome.DECLINED)
+    later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == ((key,), ("SO-1",))
     order = world.bo.order("SO-1")
@@ -236,10 +265,12 @@ def test_a_placement_whose_call_recovery_finds_declined_is_held_as_declined() ->
 
 def test_a_call_center_order_whose_submit_a_notification_settles_waits_for_its_agent() -> None:
     """The notification settles a call center submit's authorization; the order is left
-    to its agent's submit, as recovery leaves it."""
+    to its agent's submit by recovery too."""
     world = new_world()
     submit_in_doubt(world)
     assert world.bo.handle_notification(outcome_of_authorization(world, True)).applied
+    later(world)
+    assert world.bo.recover().completions == ()
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
 
 
@@ -258,6 +289,7 @@ def test_a_renewal_retry_of_a_card_declined_at_placement_is_not_a_placement() ->
     world.sim.script("authorize", "timeout_after_success")
     assert world.bo.renew_authorizations().in_doubt == ("SO-1",)
     world.bo.change_total("SO-1", usd("95.00"), AGENT)
+    later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#2",), ())
     order = world.bo.order("SO-1")
@@ -272,6 +304,7 @@ def test_a_call_center_order_without_completion_is_finished_as_placed() -> None:
     world = new_world(settings)
     place_in_doubt(world, "timeout_after_success", channel=Channel.CALL_CENTER,
                    created_by=AGENT)  # fmt: skip
+    later(world)
     assert world.bo.recover().completions == ("SO-1",)
     assert world.bo.order("SO-1").status is OrderStatus.APPROVED
 
@@ -282,6 +315,7 @@ def test_a_finished_placement_whose_new_call_is_in_doubt_is_not_reported_finishe
     world = new_world(OCOP_OFF)
     place_in_doubt(world, "timeout_before")
     world.sim.script("authorize", "timeout_after_success")
+    later(world)
     first = world.bo.recover()
     assert (first.resolved, first.completions) == (("SO-1/authorize:L1.A1#1",), ())
     second = world.bo.recover()
@@ -309,6 +343,80 @@ def test_an_order_whose_total_changed_during_a_later_authorization_waits_for_its
         world.clock.advance(days=13)
         assert world.bo.renew_authorizations().in_doubt == ("SO-1",)
     world.bo.change_total("SO-1", usd("95.00"), AGENT)
+    later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A2#1",), ())
     assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+
+
+class _AsideDuringTheFirstCall(SimulatedProcessor):
+    """A simulator that, once its first authorization is made and before its answer is
+    back, lets ``aside`` run: another worker acting while the placing call is away."""
+
+    aside: Callable[[str, ProcessorResult], None] | None = None
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        result = super().authorize(key, card, amount)
+        if self.aside is not None:
+            aside, self.aside = self.aside, None
+            aside(key, result)
+        return result
+
+
+@pytest.mark.parametrize("aside", ["notification", "recovery"])
+def test_a_placement_still_running_is_left_to_itself(aside: str) -> None:
+    """T1, S2, S3: while a legacy order's placement waits for its first card's answer,
+    the processor's notification settles that call (or a recovery resolves it). Neither
+    finishes the placement: the placing call goes on with the saved card and its CVV.
+    (The notification took the placement for interrupted and completed it without the
+    CVV: the saved card's line declined with no call, the order held.)"""
+    clock = ManualClock(START)
+    sim = _AsideDuringTheFirstCall(clock=clock)
+    bo = BackOffice.in_memory(settings=OCOP_OFF, processor=sim, clock=clock)
+    saved = bo.save_instrument(CUSTOMER, card("tok_2", "2222"), consent=True)
+    seen: list[object] = []
+
+    def notification(key: str, result: ProcessorResult) -> None:
+        assert result.token is not None
+        note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=key,
+                            at=clock.now(), success=True, reference=result.token.value,
+                            amount=usd("50.00"))  # fmt: skip
+        seen.append(bo.handle_notification(note).applied)
+
+    def recovery(key: str, result: ProcessorResult) -> None:
+        seen.append(bo.recover().completions)
+
+    sim.aside = notification if aside == "notification" else recovery
+    order = bo.place_order(
+        "SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+        payments=[by_card("50.00"), SavedCardPayment(saved.instrument_id, "123", usd("50.00"))],
+    )  # fmt: skip
+    assert seen == ([True] if aside == "notification" else [()])
+    assert [line.status for line in order.lines] == [LineStatus.AUTHORIZED] * 2
+    assert order.status is OrderStatus.APPROVED
+    assert [e.kind for e in sim.ledger()] == ["authorize", "authorize"]
+
+
+def test_a_placement_held_before_it_was_validated_is_still_finished() -> None:
+    """N4 with O2: while the second card's authorization is in doubt, the processor ends
+    the first card's (not reusable): the order is held AUTHORIZATION_EXPIRED before it
+    was ever validated. Recovery still finishes the placement. (The hold was taken for a
+    validation's: the legacy order waited for completion for good.)"""
+    world = new_world(OCOP_OFF)
+    world.sim.script("authorize", "approve", "timeout_after_success")
+    placed = world.bo.place_order(
+        "SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+        payments=[by_card("50.00", card("tok_1", reusable=False)),
+                  by_card("50.00", card("tok_2", "2222"))],
+    )  # fmt: skip
+    assert placed.status is OrderStatus.PENDING_COMPLETION
+    ended = Notification(notification_id="N-1", event=NotificationEvent.AUTHORIZATION_ENDED,
+                         key="SO-1/authorize:L1.A1#1", at=world.clock.now())  # fmt: skip
+    assert world.bo.handle_notification(ended).applied
+    assert world.bo.order("SO-1").status is OrderStatus.ON_HOLD
+    later(world)
+    report = world.bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L2.A1#1",), ("SO-1",))
+    order = world.bo.order("SO-1")  # the placement goes on: the first line is authorized
+    assert (order.needs_completion, order.status) == (False, OrderStatus.APPROVED)
+    assert [h.hold.code for h in order.released_holds] == [HoldCode.AUTHORIZATION_EXPIRED]
