@@ -113,6 +113,27 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(
         closed_pipe.flush()
 
 
+@pytest.mark.parametrize("command", ["orders", "recover"])
+def test_a_reader_gone_ends_the_commands_writing_lines_at_once_quietly(
+    shop: Path,
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``orders`` and ``recover`` write their ids and keys with ``writelines``: a reader
+    gone meets them as it meets ``print`` (a BrokenPipeError escaped ``main``)."""
+    read, write = os.pipe()
+    os.close(read)
+    argv = [command, "--db", db(shop)]
+    if command == "recover":
+        argv += ["--processor", f"sim:{shop / 'sim'}"]
+    with os.fdopen(write, "w", buffering=1) as closed_pipe, capsys.disabled():
+        monkeypatch.setattr(sys, "stdout", closed_pipe)
+        assert main(argv, environ={}) == 1
+        closed_pipe.write("more output goes nowhere\n")
+        closed_pipe.flush()
+
+
 @pytest.mark.parametrize("command", ["demo", "orders", "show"])
 def test_a_reader_gone_before_the_output_ends_the_command_quietly(shop: Path, command: str) -> None:
     """The same in a process of its own, with stdout's usual buffering: what is left in
@@ -369,6 +390,8 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         ("\x854111111111111111",),
         ("orders", "--limit", "\\x4111111111111111"),  # a backslash typed: no escape
         ("orders", "--limit", "\\\x014111111111111111"),  # a backslash, then an escape
+        ("orders", "\\x4111111111111111"),  # unrecognized: joined as typed, not repr()
+        ("orders", "\\u4111111111111111"),
     ],
 )
 def test_a_usage_error_never_echoes_a_card_number(

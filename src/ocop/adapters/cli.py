@@ -18,7 +18,8 @@ import csv
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -54,7 +55,11 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command (``argv``, default ``sys.argv[1:]``); its exit status. ``environ``:
     where ``OCOP_DATABASE_URL`` and ``OCOP_PROCESSOR`` are read (default ``os.environ``)."""
-    args = _parser().parse_args(argv)
+    given = _GIVEN.set(tuple(sys.argv[1:] if argv is None else argv))
+    try:
+        args = _parser().parse_args(argv)
+    finally:
+        _GIVEN.reset(given)
     args.environ = os.environ if environ is None else environ
     out = cast(TextIO, _Stdout(sys.stdout))
     try:
@@ -89,6 +94,10 @@ class _Stdout:
             return self._stream.write(text)
         except BrokenPipeError as gone:
             raise _ReaderGone from gone
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         try:
@@ -127,8 +136,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        # What was typed, as argparse quotes it (repr()) or joins it (as typed), masked
+        # first: an escape or a typed backslash then never meets a card number's digits.
+        for given in sorted(_GIVEN.get(), key=len, reverse=True):
+            masked = mask(given)
+            if masked != given:
+                message = message.replace(repr(given)[1:-1], masked).replace(given, masked)
         shown = mask(_ESCAPE.sub(r"\1\\?", message))
         self.exit(2, f"{self.prog}: error: {shown}\n")
+
+
+#: The arguments of the command being parsed, for :meth:`_Parser.error`.
+_GIVEN: ContextVar[Sequence[str]] = ContextVar("_GIVEN", default=())
 
 
 def _parser() -> argparse.ArgumentParser:
