@@ -392,6 +392,8 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         ("orders", "--limit", "\\\x014111111111111111"),  # a backslash, then an escape
         ("orders", "\\x4111111111111111"),  # unrecognized: joined as typed, not repr()
         ("orders", "\\u4111111111111111"),
+        ("orders", "\\x4111", "1111", "1111", "1111"),  # typed over several arguments
+        ("orders", "\\x4111111", "111111111"),
     ],
 )
 def test_a_usage_error_never_echoes_a_card_number(

@@ -43,7 +43,7 @@ from ocop.adapters._simulation import Simulation, simulate
 from ocop.adapters._sql import SqlStore
 from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
-from ocop.domain.cardnumbers import mask, quoted
+from ocop.domain.cardnumbers import CARD_MASK, contains_card_number, mask, quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
 from ocop.domain.order import Order, OrderStatus
@@ -138,16 +138,34 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         # What was typed, as argparse quotes it (repr()) or joins it (as typed), masked
         # first: an escape or a typed backslash then never meets a card number's digits.
-        for given in sorted(_GIVEN.get(), key=len, reverse=True):
-            masked = mask(given)
-            if masked != given:
-                message = message.replace(repr(given)[1:-1], masked).replace(given, masked)
+        for typed in _typed_cards(_GIVEN.get()):
+            message = message.replace(repr(typed)[1:-1], CARD_MASK).replace(typed, CARD_MASK)
         shown = mask(_ESCAPE.sub(r"\1\\?", message))
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
 #: The arguments of the command being parsed, for :meth:`_Parser.error`.
 _GIVEN: ContextVar[Sequence[str]] = ContextVar("_GIVEN", default=())
+
+#: What is not a digit, a space or a dash: read as a space to find a card number typed
+#: glued to something (``\x4111...``) or over several arguments.
+_NOT_CARD_TEXT = re.compile(r"[^0-9 -]")
+
+#: How many arguments in a row a card number may be typed over (19 digits, one by one).
+_MOST_WORDS = 19
+
+
+def _typed_cards(given: Sequence[str]) -> list[str]:
+    """The arguments, and runs of arguments joined by spaces as argparse joins them, that
+    hold a card number read loosely, longest first: in a usage error, each is shown as
+    ``[card number]`` whole."""
+    found: set[str] = set()
+    for first in range(len(given)):
+        for last in range(first + 1, min(len(given), first + _MOST_WORDS) + 1):
+            typed = " ".join(given[first:last])
+            if contains_card_number(_NOT_CARD_TEXT.sub(" ", typed)):
+                found.add(typed)
+    return sorted(found, key=len, reverse=True)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -119,8 +119,8 @@ class Order:
     needs_completion: bool = False
     #: Placed and never validated since (S3): its placement has not ended. One whose
     #: placement a call in doubt or a crash interrupted is finished by ``recover()`` (O2).
-    #: Orders stored before this field existed read False.
-    placing: bool = False
+    #: None: not known (an order stored before this field existed).
+    placing: bool | None = None
     cancelled: bool = False
     placed_at: datetime
     version: int = 0

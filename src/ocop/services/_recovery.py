@@ -29,7 +29,7 @@ from ocop.domain.errors import (
 from ocop.domain.holds import declined_line_remains
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.order_kinds import PaymentsType
+from ocop.domain.order_kinds import HoldCode, PaymentsType
 from ocop.domain.plan import line_step
 from ocop.domain.queries import OrderQuery
 from ocop.ports import Ports
@@ -54,7 +54,8 @@ class RecoveryReport:
     renewal (A2) this recovery finished, re-authorized or held. ``completions``: orders
     whose placement a call in doubt or a crash interrupted, validated by this recovery
     as they would have been (S3), approved or held, once no call of theirs is in doubt
-    and ``renew_claim_minutes`` have passed since they were placed. ``pending``: keys the
+    and ``renew_claim_minutes`` have passed since they were placed and since their last
+    call. ``pending``: keys the
     processor accepted and has not settled yet (N1: a notification will, or a later
     recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
     decide (N3: the processor no longer knows them, or they are past its key lifetime,
@@ -120,11 +121,14 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     """Finish the placements a call in doubt or a crash interrupted (O2): the orders
     validated, as their placements would have validated them (S3).
 
-    Such an order was placed and never validated since (``Order.placing``): it waits
-    for completion with no call in doubt, placed ``renew_claim_minutes`` ago or more (a
-    placement still running is younger: the time after which ocop takes any worker for
-    dead). It is found from what is stored, however its calls were settled: by this run,
-    an earlier one that died before finishing it, or a notification (N2).
+    Such an order was placed and never validated since (``Order.placing``; for an order
+    stored before that field existed, no hold validation places, held or released): it
+    waits for completion with no call in doubt, placed, and its last call recorded,
+    ``renew_claim_minutes`` ago or more (a placement still running, or sent again, is
+    younger: the time after which ocop takes any worker for dead). It is found from what
+    is stored, however its calls were settled: by this run, an earlier one that died
+    before finishing it, or a notification (N2). An order that cannot be read is logged
+    and left; the others go on.
 
     A call center order waiting for completion is left to the agent who submits it, and
     so is a POS or e-commerce order with a line still to bring to its amount (a call
@@ -146,10 +150,13 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
         try:
             if not _to_finish(ports, load(ports, order_id), placed_before):
                 continue
+            with claimed(ports, [order_id], holder, now, _FINISHING) as mine:
+                done = _finish(ports, order_id, placed_before) if mine else None
         except (OperationInDoubt, OrderNotFound):
             continue
-        with claimed(ports, [order_id], holder, now, _FINISHING) as mine:
-            done = _finish(ports, order_id, placed_before) if mine else None
+        except OcopError:  # this order's own trouble (a damaged row): the others go on
+            log.exception("could not finish the placement of order %s", order_id)
+            continue
         if done is not None and not done.in_doubt:
             finished.append(order_id)
     return tuple(finished)
@@ -157,10 +164,10 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
 
 def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
     """Whether ``order``'s placement was interrupted, and recovery finishes it."""
-    if not (order.placing and order.needs_completion) or order.cancelled or order.invoices:
+    if not (_placing(order) and order.needs_completion) or order.cancelled or order.invoices:
         return False
-    if order.placed_at > placed_before:
-        return False  # its placement may still be running
+    if order.placed_at > placed_before or _moved_since(ports, order.order_id, placed_before):
+        return False  # its placement may still be running (or running again: sent again)
     kind = order.payments_type
     agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
     agents = agents and completion_enabled(order, ports.settings)
@@ -169,6 +176,30 @@ def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
     adjustments = ports.processor.capabilities.adjustments
     calls = (line_step(line, adjustments=adjustments) for line in order.lines)
     return not (agents and any(isinstance(step, steps.Step) for step in calls))
+
+
+#: The holds validation places (S1, S2): an order that holds or held one was validated.
+_VALIDATION_HOLDS = frozenset(
+    {HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED, HoldCode.CHECK, HoldCode.CREDIT_LIMIT}
+)
+
+
+def _placing(order: Order) -> bool:
+    """Whether ``order`` was never validated since it was placed. An order stored before
+    ``Order.placing`` existed tells only by its holds: none that validation places, held
+    or released."""
+    if order.placing is not None:
+        return order.placing
+    holds = (*order.holds, *(released.hold for released in order.released_holds))
+    return not any(hold.code in _VALIDATION_HOLDS for hold in holds)
+
+
+def _moved_since(ports: Ports, order_id: str, moment: datetime) -> bool:
+    """Whether a call of the order was recorded after ``moment`` (a placement sent again
+    keeps the order's first ``placed_at``)."""
+    with ports.store.unit_of_work() as uow:
+        calls = uow.operations.for_order(order_id)
+    return any(op.recorded_at > moment for op in calls)
 
 
 def _finish(ports: Ports, order_id: str, placed_before: datetime) -> SubmitResult | None:

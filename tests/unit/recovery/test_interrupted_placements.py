@@ -12,9 +12,13 @@ to its agent's submit.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
@@ -31,14 +35,19 @@ from ocop import (
     Money,
     Notification,
     NotificationEvent,
+    Order,
     OrderStatus,
     Outcome,
     ProcessorResult,
     SavedCardPayment,
     Settings,
+    StorageBusy,
 )
-from ocop.adapters.memory import InMemoryJournal, ManualClock
+from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
+from ocop.domain.payments import ChannelPayment
+from ocop.ports.store import Committed, UnitOfWork
+from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import CUSTOMER, START, World, by_card, card, new_world, usd
 
 from .support import FlakyStore, UnsureProcessor
@@ -311,15 +320,19 @@ def test_a_call_center_order_without_completion_is_finished_as_placed() -> None:
 
 def test_a_finished_placement_whose_new_call_is_in_doubt_is_not_reported_finished() -> None:
     """A legacy order's authorization never reached the processor; the new attempt that
-    recovery makes is in doubt too: the order is not listed, and the next run finishes it."""
+    recovery makes is in doubt too: the order is not listed, and a run after that call's
+    own age finishes it (a call recorded lately may be a live placement's)."""
     world = new_world(OCOP_OFF)
     place_in_doubt(world, "timeout_before")
     world.sim.script("authorize", "timeout_after_success")
     later(world)
     first = world.bo.recover()
     assert (first.resolved, first.completions) == (("SO-1/authorize:L1.A1#1",), ())
+    early = world.bo.recover()
+    assert (early.resolved, early.completions) == (("SO-1/authorize:L1.A1#2",), ())
+    later(world)
     second = world.bo.recover()
-    assert (second.resolved, second.completions) == (("SO-1/authorize:L1.A1#2",), ("SO-1",))
+    assert (second.resolved, second.completions) == ((), ("SO-1",))
     assert world.bo.order("SO-1").status is OrderStatus.APPROVED
 
 
@@ -420,3 +433,107 @@ def test_a_placement_held_before_it_was_validated_is_still_finished() -> None:
     order = world.bo.order("SO-1")  # the placement goes on: the first line is authorized
     assert (order.needs_completion, order.status) == (False, OrderStatus.APPROVED)
     assert [h.hold.code for h in order.released_holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+
+
+def test_an_order_stored_before_placing_existed_is_finished_when_never_validated(
+    tmp_path: Path,
+) -> None:
+    """Compatibility: an order row written before ``Order.placing`` existed, its placement
+    in doubt at the upgrade, tells by its holds that it was never validated: recovery
+    finishes it. (It read as validated, and the legacy order waited for good.)"""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "ocop.db"
+    bo = BackOffice.sqlite(path, settings=OCOP_OFF, processor=sim, clock=clock)
+    sim.script("authorize", "timeout_after_success")
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                   payments=[by_card("100.00")])  # fmt: skip
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        (body,) = raw.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
+        written_before = {k: v for k, v in json.loads(body).items() if k != "placing"}
+        raw.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'",
+                    (json.dumps(written_before),))  # fmt: skip
+    assert bo.order("SO-1").placing is None
+    clock.advance(minutes=10)
+    assert bo.recover().completions == ("SO-1",)
+    assert bo.order("SO-1").status is OrderStatus.APPROVED
+
+
+def test_an_order_it_cannot_read_stops_no_other_placement(tmp_path: Path) -> None:
+    """E3, O2: the row of an order waiting for completion is damaged; recovery logs it and
+    finishes the other placements, and posts their vouchers. (Every run raised.)"""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "ocop.db"
+    bo = BackOffice.sqlite(path, settings=OCOP_OFF, processor=sim, clock=clock)
+    bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                   total=usd("10.00"), created_by=AGENT)  # fmt: skip
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("UPDATE ocop_orders SET body = 'damaged' WHERE order_id = 'CC-1'")
+    sim.script("authorize", "timeout_after_success")
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                   payments=[by_card("100.00")])  # fmt: skip
+    clock.advance(minutes=10)
+    report = bo.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ("SO-1",))
+    assert bo.order("SO-1").status is OrderStatus.APPROVED
+
+
+def test_a_placement_sent_again_later_is_left_to_itself_while_it_runs() -> None:
+    """E3 with O2: a placement stored its order and failed before any call; the channel
+    sends it again ten minutes later, and a recovery runs while its first card's call is
+    away. The order keeps its first ``placed_at``, but the call was recorded just now:
+    recovery leaves the placement to itself, which goes on with the saved card's CVV. (It
+    finished it without the CVV: the saved card's line declined with no call.)"""
+    clock = ManualClock(START)
+    sim = _AsideDuringTheFirstCall(clock=clock)
+    inner = InMemoryStore(keeps_journal=True)
+    store = _FailingAfter(inner)
+    bo = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
+                    settings=OCOP_OFF)  # fmt: skip
+    saved = bo.save_instrument(CUSTOMER, card("tok_2", "2222"), consent=True)
+    payments: list[ChannelPayment] = [
+        by_card("50.00"),
+        SavedCardPayment(saved.instrument_id, "123", usd("50.00")),
+    ]
+
+    def place() -> Order:
+        return bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
+                              total=usd("100.00"), payments=payments)  # fmt: skip
+
+    store.passing, store.failing = 1, 1  # the order is stored, its first intent is not
+    with pytest.raises(StorageBusy):
+        place()
+    clock.advance(minutes=10)
+    seen: list[tuple[str, ...]] = []
+    sim.aside = lambda key, result: seen.append(bo.recover().completions)
+    order = place()
+    assert seen == [()]
+    assert [line.status for line in order.lines] == [LineStatus.AUTHORIZED] * 2
+    assert order.status is OrderStatus.APPROVED
+
+
+class _FailingAfter(DelegatingStore):
+    """A store whose commits pass ``passing`` times, then fail ``failing`` times (busy)."""
+
+    def __init__(self, inner: InMemoryStore) -> None:
+        super().__init__(inner)
+        self.passing = self.failing = 0
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _FailingUnit(self, self.inner.unit_of_work())
+
+
+class _FailingUnit(DelegatingUnitOfWork):
+    def __init__(self, store: _FailingAfter, inner: UnitOfWork) -> None:
+        super().__init__(inner)
+        self._store = store
+
+    def commit(self) -> Committed:
+        if self._store.passing:
+            self._store.passing -= 1
+        elif self._store.failing:
+            self._store.failing -= 1
+            self.rollback()
+            raise StorageBusy("the database stayed busy")
+        return super().commit()
