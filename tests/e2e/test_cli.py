@@ -394,6 +394,7 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         ("orders", "\\u4111111111111111"),
         ("orders", "\\x4111", "1111", "1111", "1111"),  # typed over several arguments
         ("orders", "\\x4111111", "111111111"),
+        ("orders", "\\x4111", "1111", "--limit", "5", "1111", "1111"),  # an option between
     ],
 )
 def test_a_usage_error_never_echoes_a_card_number(
@@ -408,6 +409,19 @@ def test_a_usage_error_never_echoes_a_card_number(
     assert "[card number]" in err
     assert re.search(r"4111[ -]?1111", err) is None
     assert re.search(r"\d{8}", err) is None  # nor a run of its digits
+
+
+def test_a_usage_error_shows_an_id_that_holds_no_card_number(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """E2: an id whose digit groups, read across its letters, would make a card number (a
+    UUID) is shown as typed: only what holds a card number is masked."""
+    uuid = "1e2feb89-414c-443c-9027-c4d1c386bbc4"
+    with pytest.raises(SystemExit):
+        main(["orders", "--status", uuid], environ={})
+    err = capsys.readouterr().err
+    assert uuid in err
+    assert "[card number]" not in err
 
 
 def test_an_order_named_twice_is_exported_once(

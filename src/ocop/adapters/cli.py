@@ -19,7 +19,6 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from contextvars import ContextVar
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -55,11 +54,7 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command (``argv``, default ``sys.argv[1:]``); its exit status. ``environ``:
     where ``OCOP_DATABASE_URL`` and ``OCOP_PROCESSOR`` are read (default ``os.environ``)."""
-    given = _GIVEN.set(tuple(sys.argv[1:] if argv is None else argv))
-    try:
-        args = _parser().parse_args(argv)
-    finally:
-        _GIVEN.reset(given)
+    args = _parser().parse_args(argv)
     args.environ = os.environ if environ is None else environ
     out = cast(TextIO, _Stdout(sys.stdout))
     try:
@@ -130,42 +125,26 @@ _ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[
 
 class _Parser(argparse.ArgumentParser):
     """argparse, with its usage errors masked: they quote what was given (``invalid
-    choice: '4111...'``), and no card number is ever echoed (T2). argparse quotes with
-    ``repr()``, whose escapes end in digits that would run on into a card number after
-    them (``\\x014111...``): each escape is shown as ``\\?`` before masking."""
+    choice: '4111...'``) or join it as typed (``unrecognized arguments: ...``), and no
+    card number is ever echoed (T2). argparse quotes with ``repr()``, whose escapes end in
+    digits that would run on into a card number after them (``\\x014111...``): each
+    escape is shown as ``\\?`` before masking. Text typed as an escape (``\\x4111``,
+    joined as typed) is read both ways: when a card number shows once a backslash and its
+    escape letter are read as a space, every number in the message is masked."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        # What was typed, as argparse quotes it (repr()) or joins it (as typed), masked
-        # first: an escape or a typed backslash then never meets a card number's digits.
-        for typed in _typed_cards(_GIVEN.get()):
-            message = message.replace(repr(typed)[1:-1], CARD_MASK).replace(typed, CARD_MASK)
         shown = mask(_ESCAPE.sub(r"\1\\?", message))
+        if contains_card_number(_TYPED_ESCAPE.sub(" ", message)):
+            shown = _NUMBER.sub(CARD_MASK, shown)
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
-#: The arguments of the command being parsed, for :meth:`_Parser.error`.
-_GIVEN: ContextVar[Sequence[str]] = ContextVar("_GIVEN", default=())
+#: A backslash (typed, or doubled by ``repr()``) and the letter of an escape after it.
+_TYPED_ESCAPE = re.compile(r"\\+[xuUN]?")
 
-#: What is not a digit, a space or a dash: read as a space to find a card number typed
-#: glued to something (``\x4111...``) or over several arguments.
-_NOT_CARD_TEXT = re.compile(r"[^0-9 -]")
-
-#: How many arguments in a row a card number may be typed over (19 digits, one by one).
-_MOST_WORDS = 19
-
-
-def _typed_cards(given: Sequence[str]) -> list[str]:
-    """The arguments, and runs of arguments joined by spaces as argparse joins them, that
-    hold a card number read loosely, longest first: in a usage error, each is shown as
-    ``[card number]`` whole."""
-    found: set[str] = set()
-    for first in range(len(given)):
-        for last in range(first + 1, min(len(given), first + _MOST_WORDS) + 1):
-            typed = " ".join(given[first:last])
-            if contains_card_number(_NOT_CARD_TEXT.sub(" ", typed)):
-                found.add(typed)
-    return sorted(found, key=len, reverse=True)
+#: Digits, maybe in groups joined by spaces or dashes: what a card number may be typed as.
+_NUMBER = re.compile(r"\d(?:[ -]?\d)*")
 
 
 def _parser() -> argparse.ArgumentParser:

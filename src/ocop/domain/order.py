@@ -311,7 +311,9 @@ class Order:
                 order_id=self.order_id,
                 amount=new_total.amount,
             )
-        return attrs.evolve(self, total=new_total, needs_completion=True)
+        return attrs.evolve(
+            self, total=new_total, needs_completion=True, placing=self._placing_on_change()
+        )
 
     def with_hold(self, hold: Hold) -> Order:
         if self.has_hold(hold.code):
@@ -348,7 +350,14 @@ class Order:
         return replaced(self, needs_completion=False, placing=False)
 
     def pending_completion(self) -> Order:
-        return replaced(self, needs_completion=True)
+        return replaced(self, needs_completion=True, placing=self._placing_on_change())
+
+    def _placing_on_change(self) -> bool | None:
+        """``placing`` once the order waits for completion again: an order stored before
+        the field existed (None) that no longer waited for completion was validated."""
+        if self.placing is None and not self.needs_completion:
+            return False
+        return self.placing
 
     def with_invoice(self, invoice: Invoice) -> Order:
         self._require_open()

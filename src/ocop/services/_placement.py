@@ -13,13 +13,15 @@ invoice, once the order is validated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from uuid import uuid4
 
 import attrs
 
 from ocop.domain.deposits import DEPOSIT_METHODS, TakeDeposit, default_deposit
 from ocop.domain.draft import POS_CHECK_NUMBER, parse_method
 from ocop.domain.errors import (
+    ConcurrentUpdate,
     CurrencyMismatch,
     DuplicateOrder,
     FeatureDisabled,
@@ -36,6 +38,7 @@ from ocop.ports import Ports
 from ocop.services._completion import complete
 from ocop.services._engine import pursue
 from ocop.services._gates import completion_enabled, require_same_account
+from ocop.services._renewals import claimed
 
 
 def _money(order_currency: str, amount: Money) -> Money:
@@ -163,6 +166,11 @@ def _deposit_lines(  # noqa: PLR0917 - what placement checked so far, and who pl
     return tuple(attrs.evolve(line, deposit=True) for line in lines)
 
 
+#: What a placement sent again, and a recovery finishing an interrupted one, claim the
+#: order for (O2): one at a time.
+PLACING = "complete:"
+
+
 def _interrupted(ports: Ports, order: Order) -> Order:
     """The stored order this placement's first attempt left when it failed after storing
     it, before any processor call (a storage error between its two commits): the same
@@ -234,7 +242,19 @@ def place_order(
             uow.orders.add(order.pending_completion())
             placed = uow.commit().orders[order_id]
     except DuplicateOrder:
-        placed = _interrupted(ports, order)
+        # Sent again: the order keeps its first placed_at, so the placement claims it
+        # while it runs, as recovery claims it to finish an interrupted one (O2).
+        holder = f"placement:{uuid4().hex}"
+        with claimed(ports, [order_id], holder, ports.clock.now(), PLACING) as mine:
+            if not mine:
+                raise ConcurrentUpdate(order_id) from None  # recovery is finishing it
+            return _go_on(ports, _interrupted(ports, order), cvvs, deposit=deposit)
+    return _go_on(ports, placed, cvvs, deposit=deposit)
+
+
+def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str], *, deposit: bool) -> Order:
+    """The placement of the stored ``placed``, from its first processor call on."""
+    kind = placed.payments_type
     if completion_enabled(placed, ports.settings) and kind is PaymentsType.CALL_CENTER:
         # S3: call center orders wait for completion. A NONE order (P2) cannot be completed,
         # so, like POS and e-commerce orders, it is validated with the payments it came with;

@@ -39,6 +39,7 @@ from ocop.services._engine import Secrets, load, request
 from ocop.services._gates import completion_enabled
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post_pending, settle
+from ocop.services._placement import PLACING
 from ocop.services._renewals import claimed, finish_renewals
 
 log = logger("ocop.recovery")
@@ -114,7 +115,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
 
 
 #: What a recovery claims an order for while it finishes its placement.
-_FINISHING = "complete:"
+_FINISHING = PLACING
 
 
 def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from ocop import (
     CardToken,
     Channel,
     CompletionPolicy,
+    ConcurrentUpdate,
     HoldCode,
     LineStatus,
     Money,
@@ -448,15 +449,43 @@ def test_an_order_stored_before_placing_existed_is_finished_when_never_validated
     sim.script("authorize", "timeout_after_success")
     bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
                    payments=[by_card("100.00")])  # fmt: skip
-    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
-        (body,) = raw.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
-        written_before = {k: v for k, v in json.loads(body).items() if k != "placing"}
-        raw.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'",
-                    (json.dumps(written_before),))  # fmt: skip
+    written_before_placing(path)
     assert bo.order("SO-1").placing is None
     clock.advance(minutes=10)
     assert bo.recover().completions == ("SO-1",)
     assert bo.order("SO-1").status is OrderStatus.APPROVED
+
+
+def written_before_placing(path: Path) -> None:
+    """SO-1's row in the SQLite file at ``path`` as written before ``Order.placing``."""
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        (body,) = raw.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
+        before = {name: value for name, value in json.loads(body).items() if name != "placing"}
+        raw.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'",
+                    (json.dumps(before),))  # fmt: skip
+
+
+def test_an_order_stored_before_placing_existed_and_changed_since_waits_for_its_agent(
+    tmp_path: Path,
+) -> None:
+    """Compatibility with S3: an order approved with no hold before ``Order.placing``
+    existed, whose total an agent changes after the upgrade, waits for the agent's
+    completion like any order validated once. (Recovery validated it with no agent.)"""
+    lenient = CompletionPolicy(overpaid_threshold_percent=Decimal("10"))
+    settings = Settings.default().with_policies(completion=lenient)
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "ocop.db"
+    bo = BackOffice.sqlite(path, settings=settings, processor=sim, clock=clock)
+    placed = bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
+                            total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    assert (placed.status, placed.holds) == (OrderStatus.APPROVED, ())
+    written_before_placing(path)
+    changed = bo.change_total("SO-1", usd("95.00"), AGENT)
+    assert changed.placing is False
+    clock.advance(minutes=10)
+    assert bo.recover().completions == ()
+    assert bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
 
 
 def test_an_order_it_cannot_read_stops_no_other_placement(tmp_path: Path) -> None:
@@ -479,12 +508,14 @@ def test_an_order_it_cannot_read_stops_no_other_placement(tmp_path: Path) -> Non
     assert bo.order("SO-1").status is OrderStatus.APPROVED
 
 
-def test_a_placement_sent_again_later_is_left_to_itself_while_it_runs() -> None:
+@pytest.mark.parametrize("moment", ["before its first call", "during its first call"])
+def test_a_placement_sent_again_later_is_left_to_itself_while_it_runs(moment: str) -> None:
     """E3 with O2: a placement stored its order and failed before any call; the channel
-    sends it again ten minutes later, and a recovery runs while its first card's call is
-    away. The order keeps its first ``placed_at``, but the call was recorded just now:
-    recovery leaves the placement to itself, which goes on with the saved card's CVV. (It
-    finished it without the CVV: the saved card's line declined with no call.)"""
+    sends it again ten minutes later, and a recovery runs just before the resend's first
+    intent is stored, or while its first card's call is away. The order keeps its first
+    ``placed_at``, but the resend claims it while it runs: recovery leaves it alone, and
+    the resend goes on with the saved card's CVV. (Recovery finished it without the CVV:
+    the saved card's line declined with no call, the order held.)"""
     clock = ManualClock(START)
     sim = _AsideDuringTheFirstCall(clock=clock)
     inner = InMemoryStore(keeps_journal=True)
@@ -506,19 +537,40 @@ def test_a_placement_sent_again_later_is_left_to_itself_while_it_runs() -> None:
         place()
     clock.advance(minutes=10)
     seen: list[tuple[str, ...]] = []
-    sim.aside = lambda key, result: seen.append(bo.recover().completions)
+    if moment == "before its first call":
+        store.aside = lambda: seen.append(bo.recover().completions)
+    else:
+        sim.aside = lambda key, result: seen.append(bo.recover().completions)
     order = place()
     assert seen == [()]
     assert [line.status for line in order.lines] == [LineStatus.AUTHORIZED] * 2
     assert order.status is OrderStatus.APPROVED
 
 
+def test_a_placement_sent_again_while_recovery_finishes_it_changes_nothing() -> None:
+    """O5: a recovery holds the order to finish its interrupted placement; the same
+    placement sent again then is refused with ConcurrentUpdate, no call made (read again
+    and retry: the order is there, finished)."""
+    world = new_world(OCOP_OFF)
+    place_in_doubt(world, "timeout_before")
+    later(world)
+    now = world.clock.now()
+    assert world.bo.ports.store.claim(["complete:SO-1"], "recovery", now + timedelta(minutes=5),
+                                      now)  # fmt: skip
+    with pytest.raises(ConcurrentUpdate):
+        world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
+                             total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    assert world.sim.ledger() == ()
+
+
 class _FailingAfter(DelegatingStore):
-    """A store whose commits pass ``passing`` times, then fail ``failing`` times (busy)."""
+    """A store whose commits pass ``passing`` times, then fail ``failing`` times (busy);
+    ``aside`` runs once, just before the next commit (another worker acting then)."""
 
     def __init__(self, inner: InMemoryStore) -> None:
         super().__init__(inner)
         self.passing = self.failing = 0
+        self.aside: Callable[[], None] | None = None
 
     def unit_of_work(self) -> UnitOfWork:
         return _FailingUnit(self, self.inner.unit_of_work())
@@ -530,6 +582,9 @@ class _FailingUnit(DelegatingUnitOfWork):
         self._store = store
 
     def commit(self) -> Committed:
+        if self._store.aside is not None:
+            aside, self._store.aside = self._store.aside, None
+            aside()
         if self._store.passing:
             self._store.passing -= 1
         elif self._store.failing:
