@@ -395,6 +395,10 @@ def test_a_processor_spec_holding_a_card_number_is_never_echoed(
         ("orders", "\\x4111", "1111", "1111", "1111"),  # typed over several arguments
         ("orders", "\\x4111111", "111111111"),
         ("orders", "\\x4111", "1111", "--limit", "5", "1111", "1111"),  # an option between
+        ("orders", "--limit", "\\n4111 1111 1111 1111"),  # any escape letter typed
+        ("orders", "\\t4111", "1111", "1111", "1111"),
+        ("orders", "--status", "4111\\n111111111111"),  # an escape inside the number
+        ("orders", "4111\t1111\t1111\t1111"),  # tabs between the groups
     ],
 )
 def test_a_usage_error_never_echoes_a_card_number(

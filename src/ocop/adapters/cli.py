@@ -129,8 +129,9 @@ class _Parser(argparse.ArgumentParser):
     card number is ever echoed (T2). argparse quotes with ``repr()``, whose escapes end in
     digits that would run on into a card number after them (``\\x014111...``): each
     escape is shown as ``\\?`` before masking. Text typed as an escape (``\\x4111``,
-    joined as typed) is read both ways: when a card number shows once a backslash and its
-    escape letter are read as a space, every number in the message is masked."""
+    joined as typed) is read both ways: when a card number shows once a backslash and the
+    letter after it (or a tab) are read as a space, every number in the message is
+    masked."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -140,8 +141,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
-#: A backslash (typed, or doubled by ``repr()``) and the letter of an escape after it.
-_TYPED_ESCAPE = re.compile(r"\\+[xuUN]?")
+#: A backslash (typed, or doubled by ``repr()``) and the letter of an escape after it,
+#: or a space of another kind (a tab typed): read as a space between a number's groups.
+_TYPED_ESCAPE = re.compile(r"\\+[A-Za-z]?|\s")
 
 #: Digits, maybe in groups joined by spaces or dashes: what a card number may be typed as.
 _NUMBER = re.compile(r"\d(?:[ -]?\d)*")

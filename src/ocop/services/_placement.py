@@ -244,6 +244,7 @@ def place_order(
     except DuplicateOrder:
         # Sent again: the order keeps its first placed_at, so the placement claims it
         # while it runs, as recovery claims it to finish an interrupted one (O2).
+        _interrupted(ports, order)  # DuplicateOrder at once when it cannot be taken up
         holder = f"placement:{uuid4().hex}"
         with claimed(ports, [order_id], holder, ports.clock.now(), PLACING) as mine:
             if not mine:

@@ -125,8 +125,9 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     Such an order was placed and never validated since (``Order.placing``; for an order
     stored before that field existed, no hold validation places, held or released): it
     waits for completion with no call in doubt, placed, and its last call recorded,
-    ``renew_claim_minutes`` ago or more (a placement still running, or sent again, is
-    younger: the time after which ocop takes any worker for dead). It is found from what
+    ``renew_claim_minutes`` ago or more (a placement still running is younger: the time
+    after which ocop takes any worker for dead; a placement sent again, which keeps the
+    first ``placed_at``, claims the order while it runs). It is found from what
     is stored, however its calls were settled: by this run, an earlier one that died
     before finishing it, or a notification (N2). An order that cannot be read is logged
     and left; the others go on.
@@ -168,7 +169,7 @@ def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
     if not (_placing(order) and order.needs_completion) or order.cancelled or order.invoices:
         return False
     if order.placed_at > placed_before or _moved_since(ports, order.order_id, placed_before):
-        return False  # its placement may still be running (or running again: sent again)
+        return False  # its placement (or a submit) may still be running
     kind = order.payments_type
     agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
     agents = agents and completion_enabled(order, ports.settings)

@@ -31,6 +31,7 @@ from ocop import (
     Channel,
     CompletionPolicy,
     ConcurrentUpdate,
+    DuplicateOrder,
     HoldCode,
     LineStatus,
     Money,
@@ -548,19 +549,36 @@ def test_a_placement_sent_again_later_is_left_to_itself_while_it_runs(moment: st
 
 
 def test_a_placement_sent_again_while_recovery_finishes_it_changes_nothing() -> None:
-    """O5: a recovery holds the order to finish its interrupted placement; the same
-    placement sent again then is refused with ConcurrentUpdate, no call made (read again
-    and retry: the order is there, finished)."""
-    world = new_world(OCOP_OFF)
-    place_in_doubt(world, "timeout_before")
-    later(world)
-    now = world.clock.now()
-    assert world.bo.ports.store.claim(["complete:SO-1"], "recovery", now + timedelta(minutes=5),
-                                      now)  # fmt: skip
+    """O5: a placement stored its order and failed before any call; a recovery holds the
+    order to finish it when the channel sends the placement again: the resend is refused
+    with ConcurrentUpdate, no call made (read again and retry). One that cannot be taken
+    up at all is DuplicateOrder at once, whatever claim is held."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    inner = InMemoryStore(keeps_journal=True)
+    store = _FailingAfter(inner)
+    bo = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
+                    settings=OCOP_OFF)  # fmt: skip
+
+    def place(order_id: str = "SO-1", total: str = "100.00") -> Order:
+        return bo.place_order(order_id, channel=Channel.POS, customer=CUSTOMER,
+                              total=usd(total), payments=[by_card(total)])  # fmt: skip
+
+    store.passing, store.failing = 1, 1  # the order is stored, its first intent is not
+    with pytest.raises(StorageBusy):
+        place()
+    clock.advance(minutes=10)
+    now = clock.now()
+    assert store.claim(["complete:SO-1"], "recovery", now + timedelta(minutes=5), now)
     with pytest.raises(ConcurrentUpdate):
-        world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
-                             total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
-    assert world.sim.ledger() == ()
+        place()
+    with pytest.raises(DuplicateOrder):
+        place(total="90.00")  # another order under the id
+    assert sim.ledger() == ()
+    place("SO-2")
+    assert store.claim(["complete:SO-2"], "recovery", now + timedelta(minutes=5), now)
+    with pytest.raises(DuplicateOrder):
+        place("SO-2")  # placed and validated already
 
 
 class _FailingAfter(DelegatingStore):
