@@ -519,10 +519,7 @@ def test_a_placement_sent_again_later_is_left_to_itself_while_it_runs(moment: st
     the saved card's line declined with no call, the order held.)"""
     clock = ManualClock(START)
     sim = _AsideDuringTheFirstCall(clock=clock)
-    inner = InMemoryStore(keeps_journal=True)
-    store = _FailingAfter(inner)
-    bo = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
-                    settings=OCOP_OFF)  # fmt: skip
+    store, bo = _office_over_failing_store(sim, clock)
     saved = bo.save_instrument(CUSTOMER, card("tok_2", "2222"), consent=True)
     payments: list[ChannelPayment] = [
         by_card("50.00"),
@@ -555,10 +552,7 @@ def test_a_placement_sent_again_while_recovery_finishes_it_changes_nothing() -> 
     up at all is DuplicateOrder at once, whatever claim is held."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
-    inner = InMemoryStore(keeps_journal=True)
-    store = _FailingAfter(inner)
-    bo = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
-                    settings=OCOP_OFF)  # fmt: skip
+    store, bo = _office_over_failing_store(sim, clock)
 
     def place(order_id: str = "SO-1", total: str = "100.00") -> Order:
         return bo.place_order(order_id, channel=Channel.POS, customer=CUSTOMER,
@@ -579,6 +573,17 @@ def test_a_placement_sent_again_while_recovery_finishes_it_changes_nothing() -> 
     assert store.claim(["complete:SO-2"], "recovery", now + timedelta(minutes=5), now)
     with pytest.raises(DuplicateOrder):
         place("SO-2")  # placed and validated already
+
+
+def _office_over_failing_store(
+    sim: SimulatedProcessor, clock: ManualClock
+) -> tuple[_FailingAfter, BackOffice]:
+    """A legacy back office (OCOP off) over an in-memory store whose commits can fail."""
+    inner = InMemoryStore(keeps_journal=True)
+    store = _FailingAfter(inner)
+    office = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
+                        settings=OCOP_OFF)  # fmt: skip
+    return store, office
 
 
 class _FailingAfter(DelegatingStore):
