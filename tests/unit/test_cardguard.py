@@ -200,6 +200,10 @@ def test_a_run_failing_the_luhn_check_passes(body: str) -> None:
         "41111111-1111-4115-8abc-def012345678",  # all-digit UUID groups join across dashes
         _in_script(0xFF10, "4111111111111111"),  # fullwidth digits
         _in_script(0x0660, "4111 1111 1111 1111"),  # Arabic-Indic digits
+        "4111\t1111\t1111\t1111",  # tabs, no-break spaces pasted with it, en dashes
+        "4111\xa01111\xa01111\xa01111",
+        "4111\u20131111\u20131111\u20131111",
+        "4111\u20281111 1111\u30001111",
     ],
 )
 def test_a_card_number_next_to_other_text_is_found(text: str) -> None:
@@ -246,6 +250,11 @@ def _letter(char: str) -> bool:
     return char.isalnum() and not char.isdecimal()
 
 
+def _joins(char: str) -> bool:
+    """White space of any kind, or a dash of any kind: what may stand between groups."""
+    return char.isspace() or char == "-" or "\u2010" <= char <= "\u2015" or char == "\u2212"
+
+
 def _oracle(text: str) -> bool:
     """Brute force: some stretch from a digit to another, over digits, spaces and dashes,
     with no digit touching it, and no letter touching it if it crosses a space or dash."""
@@ -257,7 +266,7 @@ def _oracle(text: str) -> bool:
                 stretch[0].isdecimal()
                 and stretch[-1].isdecimal()
                 and not any(char.isdecimal() for char in outside)
-                and all(char.isdecimal() or char in " -" for char in stretch)
+                and all(char.isdecimal() or _joins(char) for char in stretch)
                 and (stretch.isdecimal() or not any(_letter(char) for char in outside))
                 and _is_card("".join(char for char in stretch if char.isdecimal()))
             ):
@@ -265,9 +274,9 @@ def _oracle(text: str) -> bool:
     return False
 
 
-texts = st.lists(card_numbers() | non_card_text() | st.text(" -ab,٣", max_size=4), max_size=5).map(
-    "".join
-)
+texts = st.lists(
+    card_numbers() | non_card_text() | st.text(" -ab,٣\u2013\u2212", max_size=4), max_size=5
+).map("".join)
 
 
 def _unbroken_runs_hold_a_card(text: str) -> bool:
@@ -401,7 +410,7 @@ def _masked_from(text: str, pieces: list[str]) -> bool:
     return any(
         _oracle(rest[:end]) and _masked_from(rest[end:], pieces[1:])
         for end in range(1, len(rest) + 1)
-        if all(char.isdecimal() or char in " -" for char in rest[:end])
+        if all(char.isdecimal() or _joins(char) for char in rest[:end])
     )
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -54,7 +56,11 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command (``argv``, default ``sys.argv[1:]``); its exit status. ``environ``:
     where ``OCOP_DATABASE_URL`` and ``OCOP_PROCESSOR`` are read (default ``os.environ``)."""
-    args = _parser().parse_args(argv)
+    given = _GIVEN.set(tuple(sys.argv[1:] if argv is None else argv))
+    try:
+        args = _parser().parse_args(argv)
+    finally:
+        _GIVEN.reset(given)
     args.environ = os.environ if environ is None else environ
     out = cast(TextIO, _Stdout(sys.stdout))
     try:
@@ -128,25 +134,76 @@ class _Parser(argparse.ArgumentParser):
     choice: '4111...'``) or join it as typed (``unrecognized arguments: ...``), and no
     card number is ever echoed (T2). argparse quotes with ``repr()``, whose escapes end in
     digits that would run on into a card number after them (``\\x014111...``): each
-    escape is shown as ``\\?`` before masking. Text typed as an escape (``\\x4111``,
-    joined as typed) is read both ways: when a card number shows once a backslash and the
-    letter after it (or a tab) are read as a space, every number in the message is
-    masked."""
+    escape is shown as ``\\?`` before masking. A card number typed with escapes or
+    control characters between or around its digits is looked for in the message and in
+    what was typed, read two ways (an escape with its digits, or a backslash and its
+    letter, as a space): when one is found, every number in the message is masked."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         shown = mask(_ESCAPE.sub(r"\1\\?", message))
-        if contains_card_number(_TYPED_ESCAPE.sub(" ", message)):
+        if _hides_card([message, *_runs_of(_GIVEN.get())]):
             shown = _NUMBER.sub(CARD_MASK, shown)
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
-#: A backslash (typed, or doubled by ``repr()``) and the letter of an escape after it,
-#: or a space of another kind (a tab typed): read as a space between a number's groups.
-_TYPED_ESCAPE = re.compile(r"\\+[A-Za-z]?|\s")
+#: The arguments of the command being parsed, for :meth:`_Parser.error`.
+_GIVEN: ContextVar[Sequence[str]] = ContextVar("_GIVEN", default=())
+
+#: A typed escape, read as what it stands for: a backslash and its letter with the
+#: escape's digits (``\\x01``, ``\\u2028``), or any one character after it.
+_WHOLE_ESCAPE = re.compile(
+    r"\\+(?:x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|N\{[^}]*\}|.)?"
+)
+
+#: A typed escape read as text: a backslash and the letter after it (``\\x4111``: the
+#: digits are the user's).
+_ESCAPE_LETTER = re.compile(r"\\+[A-Za-z]?")
 
 #: Digits, maybe in groups joined by spaces or dashes: what a card number may be typed as.
 _NUMBER = re.compile(r"\d(?:[ -]?\d)*")
+
+#: How many arguments in a row a card number may be typed over (19 digits, one by one).
+_MOST_WORDS = 19
+
+
+def _runs_of(given: Sequence[str]) -> list[str]:
+    """The arguments, and runs of them joined by spaces as argparse joins them."""
+    return [
+        " ".join(given[first:last])
+        for first in range(len(given))
+        for last in range(first + 1, min(len(given), first + _MOST_WORDS) + 1)
+    ]
+
+
+def _hides_card(texts: Sequence[str]) -> bool:
+    """Whether a card number shows in one of ``texts`` once each typed escape is read as
+    a space, with or without the digits that follow its letter (each escape either way:
+    where an escape's digits end and the number's begin cannot be told), and every
+    character that is not printable as a space too."""
+    return any(contains_card_number(reading) for text in texts for reading in _readings(text))
+
+
+#: Past this many escapes with digits in one text, each is read the same way.
+_MOST_ESCAPES = 10
+
+
+def _readings(text: str) -> Iterator[str]:
+    """``text`` with its escapes read each way, and what is not printable as spaces. Only
+    an escape with digits after its letter can be read two ways; any other is a space."""
+    text = "".join(char if char.isprintable() else " " for char in text)
+    escapes = list(_WHOLE_ESCAPE.finditer(text))
+    kept = [_ESCAPE_LETTER.sub("", escape.group()) for escape in escapes]
+    ways = [(" ", " " + k) if any(c.isdecimal() for c in k) else (" ",) for k in kept]
+    choices: Iterable[tuple[str, ...]] = itertools.product(*ways)
+    if sum(len(way) > 1 for way in ways) > _MOST_ESCAPES:
+        choices = [tuple(way[0] for way in ways), tuple(way[-1] for way in ways)]
+    for chosen in choices:
+        pieces, done = [], 0
+        for escape, replacement in zip(escapes, chosen, strict=True):
+            pieces += [text[done : escape.start()], replacement]
+            done = escape.end()
+        yield "".join([*pieces, text[done:]])
 
 
 def _parser() -> argparse.ArgumentParser:

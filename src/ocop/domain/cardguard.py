@@ -2,7 +2,7 @@
 
 ocop stores processor tokens, never card numbers or CVVs. Every free-text value
 that ocop keeps passes through :func:`refuse_card_data`, which refuses any run
-of 13 to 19 digits (spaces or dashes allowed between them) that passes the Luhn
+of 13 to 19 digits (spaces or dashes of any kind allowed between them) that passes the Luhn
 check (:mod:`ocop.domain.cardnumbers`). The error names the field, never the value.
 
 A CVV is held only on its way to the processor, and :func:`check_cvv` checks it

@@ -1,7 +1,8 @@
 """Finding card numbers in text, and masking them (rules T2, E2).
 
 A card number is a run of 13 to 19 digits (spaces or dashes allowed between
-digit groups) that passes the Luhn check. Digits of any script count. This
+digit groups: any white space, a tab or a no-break space as well, and any dash) that
+passes the Luhn check. Digits of any script count. This
 module imports nothing from the rest of ocop, so the error root can mask its
 own messages with it.
 """
@@ -12,11 +13,14 @@ import functools
 import re
 from collections.abc import Iterator
 
+#: What may join two digit groups of a card number: white space of any kind (a space,
+#: a tab, a no-break space pasted with the number) and dashes of any kind.
+_JOIN = "[\\s\\-\u2010-\u2015\u2212]"
 # Digit groups joined by spaces or dashes ("4111 - 1111" as well as "4111-1111").
-_JOINED = re.compile(r"\d+(?:[ -]+\d+)*")
+_JOINED = re.compile(rf"\d+(?:{_JOIN}+\d+)*")
 _GROUP = re.compile(r"\d+")
 # Thirteen digits joined at most by spaces or dashes: no card number fits in less.
-_LONG_ENOUGH = re.compile(r"\d(?:[ -]*\d){12}")
+_LONG_ENOUGH = re.compile(rf"\d(?:{_JOIN}*\d){{12}}")
 
 #: What a card number is replaced with in masked text.
 CARD_MASK = "[card number]"
@@ -44,7 +48,7 @@ def _glues(char: str) -> bool:
 def _runs(text: str) -> Iterator[tuple[int, int]]:
     """The spans of the runs in ``text``, in order.
 
-    A run is a sequence of digit groups joined by spaces or dashes. A group glued
+    A run is a sequence of digit groups joined by spaces or dashes (of any kind). A group glued
     to a letter on its outer side (the first group of the sequence on its left,
     the last on its right) joins no other group: in ``e527-3295-4391-970c`` the
     ``527`` and the ``970`` belong to hex words, and the run is ``3295-4391``. Such
