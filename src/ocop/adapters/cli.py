@@ -185,7 +185,7 @@ def _hides_card(texts: Sequence[str]) -> bool:
 
 
 #: Past this many escapes with digits in one text, each is read the same way.
-_MOST_ESCAPES = 10
+_MOST_ESCAPES = 8
 
 
 def _readings(text: str) -> Iterator[str]:
