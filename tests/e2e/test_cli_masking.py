@@ -15,6 +15,7 @@ import contextlib
 import io
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -107,3 +108,36 @@ def test_a_usage_error_shows_arguments_that_hold_no_card_number_as_typed(
     err = usage_error(argv)
     assert "[card number]" not in err, (argv, err)
     assert words[0] in err
+
+
+MANY_ESCAPES = "\\x01411111\\x1111111111" + " \\x01" * 9  # a card, then more than 8 escapes
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["orders", "--status", MANY_ESCAPES],  # more escapes than are read every way
+        ["recover", "--db", "sqlite:///x.db", "--processor", "4111\t1111\t1111\t1111:factory"],
+        ["recover", "--db", "sqlite:///x.db", "--processor", "4111\xa01111\xa01111\xa01111:f"],
+        ["recover", "--db", "sqlite:///x.db", "--processor", "os:4111\x001111\x001111\x001111"],
+        ["show", "--db", "sqlite:///nowhere/4111\u200b1111\u200b1111\u200b1111", "SO-1"],
+    ],
+)
+def test_no_command_line_error_echoes_a_card_number(argv: list[str]) -> None:
+    """A usage error, and the errors of the commands themselves (a processor that cannot
+    be imported, a database that is not there), read what was typed as usage errors do.
+    (A card joined by a tab, a no-break space, a control character or a zero-width space
+    was echoed by the commands' errors, and one next to many escapes by usage errors.)"""
+    err = usage_error(argv)
+    assert "error:" in err
+    assert not echoes("4111111111111111", err), (argv, err)
+
+
+def test_the_processor_variable_is_read_as_typed_too() -> None:
+    """OCOP_PROCESSOR holding a card joined by tabs: its error echoes none of it."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["recover", "--db", "sqlite:///x.db"],
+                      environ={"OCOP_PROCESSOR": "4111\t1111\t1111\t1111:factory"})  # fmt: skip
+    assert status == 2
+    assert not echoes("4111111111111111", err.getvalue()), err.getvalue()

@@ -19,7 +19,7 @@ import itertools
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -56,12 +56,14 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command (``argv``, default ``sys.argv[1:]``); its exit status. ``environ``:
     where ``OCOP_DATABASE_URL`` and ``OCOP_PROCESSOR`` are read (default ``os.environ``)."""
-    given = _GIVEN.set(tuple(sys.argv[1:] if argv is None else argv))
+    typed = tuple(sys.argv[1:] if argv is None else argv)
+    given = _GIVEN.set(typed)
     try:
         args = _parser().parse_args(argv)
     finally:
         _GIVEN.reset(given)
     args.environ = os.environ if environ is None else environ
+    read = [args.environ.get(name, "") for name in (DATABASE_VARIABLE, PROCESSOR_VARIABLE)]
     out = cast(TextIO, _Stdout(sys.stdout))
     try:
         if args.command == "demo":
@@ -72,7 +74,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         out.flush()  # here, so that a reader gone is met before the interpreter exits
         return status
     except OcopError as error:
-        print(f"ocop {args.command}: error: {error}", file=sys.stderr)
+        # Masked when raised; masked again as usage errors are, read with what was typed.
+        shown = _masked(str(error), [*_runs_of(typed), *read])
+        print(f"ocop {args.command}: error: {shown}", file=sys.stderr)
         return 2 if isinstance(error, InvalidInput) else 1
     except _ReaderGone:
         _silence_stdout()
@@ -141,9 +145,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        shown = mask(_ESCAPE.sub(r"\1\\?", message))
-        if _hides_card([message, *_runs_of(_GIVEN.get())]):
-            shown = _NUMBER.sub(CARD_MASK, shown)
+        shown = _masked(mask(_ESCAPE.sub(r"\1\\?", message)), [message, *_runs_of(_GIVEN.get())])
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
@@ -176,34 +178,50 @@ def _runs_of(given: Sequence[str]) -> list[str]:
     ]
 
 
+def _masked(shown: str, sources: Sequence[str]) -> str:
+    """``shown`` with every number masked when a card number shows in it or in one of
+    ``sources`` (what was typed) read as :func:`_hides_card` reads them."""
+    return _NUMBER.sub(CARD_MASK, shown) if _hides_card([shown, *sources]) else shown
+
+
 def _hides_card(texts: Sequence[str]) -> bool:
     """Whether a card number shows in one of ``texts`` once each typed escape is read as
     a space, with or without the digits that follow its letter (each escape either way:
     where an escape's digits end and the number's begin cannot be told), and every
-    character that is not printable as a space too."""
-    return any(contains_card_number(reading) for text in texts for reading in _readings(text))
+    character that is not printable as a space too. A text with too many escapes to read
+    every way is taken to hide one when it holds 13 digits or more."""
+    for text in texts:
+        readings = _readings(text)
+        if readings is None:
+            if sum(char.isdecimal() for char in text) >= 13:
+                return True
+        elif any(contains_card_number(reading) for reading in readings):
+            return True
+    return False
 
 
-#: Past this many escapes with digits in one text, each is read the same way.
+#: Past this many escapes with digits in one text, it is not read every way.
 _MOST_ESCAPES = 8
 
 
-def _readings(text: str) -> Iterator[str]:
-    """``text`` with its escapes read each way, and what is not printable as spaces. Only
-    an escape with digits after its letter can be read two ways; any other is a space."""
+def _readings(text: str) -> list[str] | None:
+    """``text`` with its escapes read each way, and what is not printable as spaces
+    (None: too many escapes with digits). Only an escape with digits after its letter
+    can be read two ways; any other is a space."""
     text = "".join(char if char.isprintable() else " " for char in text)
     escapes = list(_WHOLE_ESCAPE.finditer(text))
     kept = [_ESCAPE_LETTER.sub("", escape.group()) for escape in escapes]
     ways = [(" ", " " + k) if any(c.isdecimal() for c in k) else (" ",) for k in kept]
-    choices: Iterable[tuple[str, ...]] = itertools.product(*ways)
     if sum(len(way) > 1 for way in ways) > _MOST_ESCAPES:
-        choices = [tuple(way[0] for way in ways), tuple(way[-1] for way in ways)]
-    for chosen in choices:
+        return None
+    readings = []
+    for chosen in itertools.product(*ways):
         pieces, done = [], 0
         for escape, replacement in zip(escapes, chosen, strict=True):
             pieces += [text[done : escape.start()], replacement]
             done = escape.end()
-        yield "".join([*pieces, text[done:]])
+        readings.append("".join([*pieces, text[done:]]))
+    return readings
 
 
 def _parser() -> argparse.ArgumentParser:
