@@ -179,9 +179,11 @@ def _runs_of(given: Sequence[str]) -> list[str]:
 
 
 def _masked(shown: str, sources: Sequence[str]) -> str:
-    """``shown`` with every number masked when a card number shows in it or in one of
-    ``sources`` (what was typed) read as :func:`_hides_card` reads them."""
-    return _NUMBER.sub(CARD_MASK, shown) if _hides_card([shown, *sources]) else shown
+    """``shown`` with every number masked when a card number shows in one of ``sources``
+    (what was typed, and the message it was quoted in) read as :func:`_hides_card` reads
+    them. ``shown`` itself is not read so: the escapes masking wrote in it are not the
+    user's."""
+    return _NUMBER.sub(CARD_MASK, shown) if _hides_card(sources) else shown
 
 
 def _hides_card(texts: Sequence[str]) -> bool:
