@@ -24,7 +24,7 @@ from ocop.domain.cardnumbers import contains_card_number
 
 CARDS = ("4111111111111111", "5555555555554444", "378282246310005", "6011111111111117")
 #: Between two groups of the number; ARGUMENT: the next group is the next argument.
-JOINS = (" ", "-", "\t", "\xa0", "\u2028", "\u2013", "\\n", "\\t", "\\x", "ARGUMENT")
+JOINS = (" ", "-", "\t", "\xa0", "\u2028", "\u2013", "\uff0d", "\\n", "\\t", "\\x", "ARGUMENT")
 BEFORE = ("", "'", "=", "\\x", "\\n", "\\\\", "\\x01", "\x01", "\x85")
 PLACES = ("limit", "status", "command", "unrecognized", "around an option")
 

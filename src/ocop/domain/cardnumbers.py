@@ -13,9 +13,15 @@ import functools
 import re
 from collections.abc import Iterator
 
+#: Every dash of Unicode (the Pd category: the hyphen-minus, en and em dashes, the
+#: fullwidth and small hyphen-minus, the wave dash ...) and the minus sign.
+DASHES = (
+    "-\u058a\u05be\u1400\u1806\u2010\u2011\u2012\u2013\u2014\u2015\u2e17\u2e1a\u2e3a"
+    "\u2e3b\u2e40\u2e5d\u301c\u3030\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d\U00010ead\u2212"
+)
 #: What may join two digit groups of a card number: white space of any kind (a space,
 #: a tab, a no-break space pasted with the number) and dashes of any kind.
-_JOIN = "[\\s\\-\u2010-\u2015\u2212]"
+_JOIN = f"[\\s{re.escape(DASHES)}]"
 # Digit groups joined by spaces or dashes ("4111 - 1111" as well as "4111-1111").
 _JOINED = re.compile(rf"\d+(?:{_JOIN}+\d+)*")
 _GROUP = re.compile(r"\d+")
