@@ -37,6 +37,22 @@ DECIDED_AT_SUBMIT = frozenset(
 )
 
 
+#: The holds validation places (S1, S2): an order that holds or held one was validated.
+PLACED_BY_VALIDATION = frozenset(
+    {HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED, HoldCode.CHECK, HoldCode.CREDIT_LIMIT}
+)
+
+
+def never_validated(order: Order) -> bool:
+    """Whether ``order`` was never validated since it was placed (``Order.placing``). An
+    order stored before that field existed tells only by its holds: none that validation
+    places, held or released."""
+    if order.placing is not None:
+        return order.placing
+    holds = (*order.holds, *(released.hold for released in order.released_holds))
+    return not any(hold.code in PLACED_BY_VALIDATION for hold in holds)
+
+
 def out_of_balance(order: Order, settings: Settings) -> bool:
     """S1: paid total outside the under/over thresholds (percent of the order total).
 

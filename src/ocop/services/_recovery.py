@@ -26,10 +26,10 @@ from ocop.domain.errors import (
     StorageError,
     StorageUnavailable,
 )
-from ocop.domain.holds import declined_line_remains
+from ocop.domain.holds import declined_line_remains, never_validated
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.order_kinds import HoldCode, PaymentsType
+from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.plan import line_step
 from ocop.domain.queries import OrderQuery
 from ocop.ports import Ports
@@ -114,10 +114,6 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     )
 
 
-#: What a recovery claims an order for while it finishes its placement.
-_FINISHING = PLACING
-
-
 def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     """Finish the placements a call in doubt or a crash interrupted (O2): the orders
     validated, as their placements would have validated them (S3).
@@ -152,7 +148,7 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
         try:
             if not _to_finish(ports, load(ports, order_id), placed_before):
                 continue
-            with claimed(ports, [order_id], holder, now, _FINISHING) as mine:
+            with claimed(ports, [order_id], holder, now, PLACING) as mine:
                 done = _finish(ports, order_id, placed_before) if mine else None
         except (OperationInDoubt, OrderNotFound):
             continue
@@ -166,10 +162,10 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
 
 def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
     """Whether ``order``'s placement was interrupted, and recovery finishes it."""
-    if not (_placing(order) and order.needs_completion) or order.cancelled or order.invoices:
+    if not (order.needs_completion and never_validated(order)):
         return False
-    if order.placed_at > placed_before or _moved_since(ports, order.order_id, placed_before):
-        return False  # its placement (or a submit) may still be running
+    if order.cancelled or order.invoices or order.placed_at > placed_before:
+        return False  # placed just now: its placement may still be running
     kind = order.payments_type
     agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
     agents = agents and completion_enabled(order, ports.settings)
@@ -177,23 +173,11 @@ def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
         return False
     adjustments = ports.processor.capabilities.adjustments
     calls = (line_step(line, adjustments=adjustments) for line in order.lines)
-    return not (agents and any(isinstance(step, steps.Step) for step in calls))
-
-
-#: The holds validation places (S1, S2): an order that holds or held one was validated.
-_VALIDATION_HOLDS = frozenset(
-    {HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED, HoldCode.CHECK, HoldCode.CREDIT_LIMIT}
-)
-
-
-def _placing(order: Order) -> bool:
-    """Whether ``order`` was never validated since it was placed. An order stored before
-    ``Order.placing`` existed tells only by its holds: none that validation places, held
-    or released."""
-    if order.placing is not None:
-        return order.placing
-    holds = (*order.holds, *(released.hold for released in order.released_holds))
-    return not any(hold.code in _VALIDATION_HOLDS for hold in holds)
+    if agents and any(isinstance(step, steps.Step) for step in calls):
+        return False
+    # Read last, only for an order that passed the rest: its placement (or a submit) may
+    # still be running if a call of it was recorded lately.
+    return not _moved_since(ports, order.order_id, placed_before)
 
 
 def _moved_since(ports: Ports, order_id: str, moment: datetime) -> bool:
