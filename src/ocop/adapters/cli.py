@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import os
-import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -27,6 +25,8 @@ from pathlib import Path
 from typing import NoReturn, TextIO, cast
 
 from ocop._backoffice import BackOffice
+from ocop.adapters._cli_masking import masked, masked_usage, runs_of
+from ocop.adapters._cli_stdout import ReaderGone, Stdout, silence_stdout
 from ocop.adapters._cli_wiring import (
     DATABASE_VARIABLE,
     PROCESSOR_VARIABLE,
@@ -44,7 +44,7 @@ from ocop.adapters._simulation import Simulation, simulate
 from ocop.adapters._sql import SqlStore
 from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
-from ocop.domain.cardnumbers import CARD_MASK, contains_card_number, mask, quoted
+from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
 from ocop.domain.order import Order, OrderStatus
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         _GIVEN.reset(given)
     args.environ = os.environ if environ is None else environ
     read = [args.environ.get(name, "") for name in (DATABASE_VARIABLE, PROCESSOR_VARIABLE)]
-    out = cast(TextIO, _Stdout(sys.stdout))
+    out = cast(TextIO, Stdout(sys.stdout))
     try:
         if args.command == "demo":
             run_demo(out)
@@ -75,62 +75,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return status
     except OcopError as error:
         # Masked when raised; masked again as usage errors are, read with what was typed.
-        shown = _masked(str(error), [*_runs_of(typed), *read])
+        shown = masked(str(error), [*runs_of(typed), *read])
         print(f"ocop {args.command}: error: {shown}", file=sys.stderr)
         return 2 if isinstance(error, InvalidInput) else 1
-    except _ReaderGone:
-        _silence_stdout()
+    except ReaderGone:
+        silence_stdout()
         return 1
-
-
-class _ReaderGone(Exception):
-    """stdout's reader went away (``ocop show SO-1 | head -1``)."""
-
-
-class _Stdout:
-    """stdout, telling its reader going away from any other broken pipe (a processor's,
-    a journal's), which stays an error."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError as gone:
-            raise _ReaderGone from gone
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError as gone:
-            raise _ReaderGone from gone
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._stream, name)
-
-
-def _silence_stdout() -> None:
-    """The command stops quietly, as Unix tools do: what is left in stdout's buffer goes
-    to the null device, so that exiting does not fail again."""
-    try:
-        descriptor = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file: nothing more to flush
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, descriptor)
-    finally:
-        os.close(devnull)
-
-
-#: A character argparse wrote as its escape (it quotes with repr()): a backslash that
-#: is not itself escaped (a backslash typed is written as two, then its own text).
-_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,85 +95,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        shown = _masked(mask(_ESCAPE.sub(r"\1\\?", message)), [message, *_runs_of(_GIVEN.get())])
+        shown = masked_usage(message, _GIVEN.get())
         self.exit(2, f"{self.prog}: error: {shown}\n")
 
 
 #: The arguments of the command being parsed, for :meth:`_Parser.error`.
 _GIVEN: ContextVar[Sequence[str]] = ContextVar("_GIVEN", default=())
-
-#: A typed escape, read as what it stands for: a backslash and its letter with the
-#: escape's digits (``\\x01``, ``\\u2028``), or any one character after it.
-_WHOLE_ESCAPE = re.compile(
-    r"\\+(?:x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|N\{[^}]*\}|.)?"
-)
-
-#: A typed escape read as text: a backslash and the letter after it (``\\x4111``: the
-#: digits are the user's).
-_ESCAPE_LETTER = re.compile(r"\\+[A-Za-z]?")
-
-#: Digits, maybe in groups joined by spaces or dashes: what a card number may be typed as.
-_NUMBER = re.compile(r"\d(?:[ -]?\d)*")
-
-#: How many arguments in a row a card number may be typed over (19 digits, one by one).
-_MOST_WORDS = 19
-
-
-def _runs_of(given: Sequence[str]) -> list[str]:
-    """The arguments, and runs of them joined by spaces as argparse joins them."""
-    return [
-        " ".join(given[first:last])
-        for first in range(len(given))
-        for last in range(first + 1, min(len(given), first + _MOST_WORDS) + 1)
-    ]
-
-
-def _masked(shown: str, sources: Sequence[str]) -> str:
-    """``shown`` with every number masked when a card number shows in one of ``sources``
-    (what was typed, and the message it was quoted in) read as :func:`_hides_card` reads
-    them. ``shown`` itself is not read so: the escapes masking wrote in it are not the
-    user's."""
-    return _NUMBER.sub(CARD_MASK, shown) if _hides_card(sources) else shown
-
-
-def _hides_card(texts: Sequence[str]) -> bool:
-    """Whether a card number shows in one of ``texts`` once each typed escape is read as
-    a space, with or without the digits that follow its letter (each escape either way:
-    where an escape's digits end and the number's begin cannot be told), and every
-    character that is not printable as a space too. A text with too many escapes to read
-    every way is taken to hide one when it holds 13 digits or more."""
-    for text in texts:
-        readings = _readings(text)
-        if readings is None:
-            if sum(char.isdecimal() for char in text) >= 13:
-                return True
-        elif any(contains_card_number(reading) for reading in readings):
-            return True
-    return False
-
-
-#: Past this many escapes with digits in one text, it is not read every way.
-_MOST_ESCAPES = 8
-
-
-def _readings(text: str) -> list[str] | None:
-    """``text`` with its escapes read each way, and what is not printable as spaces
-    (None: too many escapes with digits). Only an escape with digits after its letter
-    can be read two ways; any other is a space."""
-    text = "".join(char if char.isprintable() else " " for char in text)
-    escapes = list(_WHOLE_ESCAPE.finditer(text))
-    kept = [_ESCAPE_LETTER.sub("", escape.group()) for escape in escapes]
-    ways = [(" ", " " + k) if any(c.isdecimal() for c in k) else (" ",) for k in kept]
-    if sum(len(way) > 1 for way in ways) > _MOST_ESCAPES:
-        return None
-    readings = []
-    for chosen in itertools.product(*ways):
-        pieces, done = [], 0
-        for escape, replacement in zip(escapes, chosen, strict=True):
-            pieces += [text[done : escape.start()], replacement]
-            done = escape.end()
-        readings.append("".join([*pieces, text[done:]]))
-    return readings
 
 
 def _parser() -> argparse.ArgumentParser:
