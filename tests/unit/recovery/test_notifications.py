@@ -189,6 +189,32 @@ def test_a_success_for_a_call_in_doubt_without_a_reference_is_kept_for_review() 
     assert bo.recover().resolved == (key,)
 
 
+@pytest.mark.parametrize("kind", ["capture", "refund"])
+def test_a_notification_for_a_call_in_doubt_of_another_amount_is_kept_for_review(kind: str) -> None:
+    """N2: a notification naming a call in doubt but another amount is about another call
+    (as for a pending one): applied, the order would count the amount it asked for, not
+    the one the processor moved."""
+    _, processor, bo = world()
+    if kind == "refund":
+        bo.invoice("SO-1", "INV-1", usd("100.00"))
+        processor.sim.script("refund", "timeout_before")
+        (key,) = bo.refund("SO-1", "RMA-1", usd("50.00"), AGENT).in_doubt
+    else:
+        processor.sim.script("capture", "timeout_before")
+        (key,) = bo.invoice("SO-1", "INV-1", usd("60.00")).in_doubt
+    before = bo.order("SO-1")
+    other = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=key,
+                         at=START, reference="ref_x", amount=usd("30.00"))  # fmt: skip
+    assert bo.handle_notification(other).unmatched
+    assert bo.order("SO-1") == before
+    assert bo.orders(in_doubt=True) == ("SO-1",)
+    asked = usd("50.00" if kind == "refund" else "60.00")
+    same = Notification(notification_id="N-2", event=NotificationEvent.OUTCOME, key=key,
+                        at=START, success=False, amount=asked)  # fmt: skip
+    assert bo.handle_notification(same).applied
+    assert bo.orders(in_doubt=True) == ()
+
+
 def test_a_notification_must_be_one() -> None:
     _, _, bo = world()
     with pytest.raises(InvalidArgument, match="notification"):
