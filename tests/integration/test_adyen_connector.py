@@ -349,23 +349,26 @@ def test_adyens_answers_map_to_outcomes(emulator: AdyenEmulator) -> None:
     assert processor.void("K-6", approved.token).outcome is Outcome.PENDING  # type: ignore[arg-type]
 
 
-def test_a_wrong_api_key_is_a_decline_and_bad_settings_are_refused(
+def test_a_wrong_api_key_leaves_the_call_in_doubt_and_bad_settings_are_refused(
     emulator: AdyenEmulator,
 ) -> None:
+    """Adyen checks who calls before it looks at the idempotency key: a 401 says nothing of
+    an earlier request under the key, so the call is in doubt, never declined (O4)."""
     wrong = AdyenConfig(api_key="wrong", merchant_account=emulator.merchant_account,
                         namespace="ocop-test", checkout_url=emulator.checkout_url)  # fmt: skip
     answer = AdyenProcessor(wrong).authorize("K-1", stored_card(emulator), usd("1.00"))
-    assert answer.outcome is Outcome.DECLINED
+    assert answer.outcome is Outcome.UNKNOWN
     assert AdyenProcessor(wrong).instruments(SHOPPER) == ()
     for bad in ({"namespace": ""}, {"namespace": "with space"}, {"platform": "prod"}):
         with pytest.raises(InvalidArgument):
             attrs.evolve(wrong, **bad)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument):
         processor_for(emulator).save_instrument("C-2", stored_card(emulator))
-    with pytest.raises(InvalidArgument):
-        processor_for(emulator).authorize(
-            "K-2", card_of("no-colon", emulator.merchant_account), usd("1.00")
-        )
+    not_made = card_of("no-colon", emulator.merchant_account)  # not by card_token: no call
+    assert processor_for(emulator).authorize("K-2", not_made, usd("1.00")).outcome is (
+        Outcome.DECLINED
+    )
+    assert emulator.records() == []
     foreign = processor_for(emulator).authorize("K-3", card_of("a:b", "x"), usd("1.00"))
     assert foreign.outcome is Outcome.DECLINED  # another account's token: no call (I5)
 
@@ -497,6 +500,55 @@ def test_a_restart_on_sqlite_takes_nothing_adyen_received_for_never_received(
     assert [r.kind for r in emulator.records()].count("capture") == 1  # nothing taken twice
     refund = restarted.refund("SO-1", "RMA-1", usd("10.00"), AGENT)
     assert refund.failed == ()
+
+
+def test_a_replay_adyen_refuses_the_credentials_of_decides_nothing(
+    emulator: AdyenEmulator, tmp_path: Path
+) -> None:
+    """A capture Adyen made, its answer lost, replayed by a recovery whose API key Adyen
+    refuses (a key rotated, mistyped): the capture stays in doubt, and the invoice sent
+    again takes nothing twice (O4, V5). It was declined, and the invoice captured again."""
+    clock = ManualClock(START)
+    path = tmp_path / "payments.db"
+    bo = BackOffice.sqlite(path, processor=processor_for(emulator), clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("100.00"),
+                   payments=[CardPayment(stored_card(emulator), usd("100.00"))])  # fmt: skip
+    emulator.script("captures", "drop")
+    (key,) = bo.invoice("SO-1", "INV-1", usd("40.00")).in_doubt
+    wrong = AdyenConfig(api_key="rotated", merchant_account=emulator.merchant_account,
+                        namespace=NAMESPACE, checkout_url=emulator.checkout_url)  # fmt: skip
+    job = BackOffice.sqlite(path, processor=AdyenProcessor(wrong), clock=clock)
+    assert job.recover().still_in_doubt == (key,)
+    assert bo.recover().resolved == (key,)  # with working keys: Adyen's stored answer
+    bo.invoice("SO-1", "INV-1", usd("40.00"))
+    captured = [r.value for r in emulator.records() if r.kind == "capture"]
+    assert captured == [4000]
+
+
+def test_a_card_token_the_connector_did_not_make_is_declined_not_left_in_doubt(
+    emulator: AdyenEmulator,
+) -> None:
+    """The engine logs a call's intent before the connector reads the token: a token it
+    cannot read is an answer (declined, no call), so nothing is left in doubt."""
+    bo = BackOffice.in_memory(processor=processor_for(emulator), clock=ManualClock(START))
+    bad = card_of("no-colon", emulator.merchant_account)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("10.00"), payments=[CardPayment(bad, usd("10.00"))])  # fmt: skip
+    assert bo.orders(in_doubt=True) == ()
+    assert [r.outcome for r in bo.operations("SO-1")] == [Outcome.DECLINED]
+    stray = AuthorizationToken("not-encoded!", "adyen", emulator.merchant_account)
+    processor = processor_for(emulator)
+    for answer in (
+        processor.capture("K-1", stray, usd("1.00")),
+        processor.adjust("K-2", stray, usd("1.00")),
+        processor.void("K-3", stray),
+        processor.refund(
+            "K-4", CaptureToken("a:not-encoded!", "adyen", emulator.merchant_account), usd("1.00")
+        ),
+    ):
+        assert answer.outcome is Outcome.DECLINED
+    assert emulator.records() == []
 
 
 def test_two_back_offices_on_one_merchant_account_never_settle_each_others_calls(

@@ -184,13 +184,18 @@ class AdyenProcessor:
                 # request or by this one still under way. Recovery asks again later.
                 raise IdempotencyConflict(key) from None
             return {"refused": reason_of(refused)}
+        except self._errors.AdyenAPIValidationError as refused:
+            log.error("Adyen refused %s: %s", key, reason_of(refused))
+            return {"refused": reason_of(refused)}
         except (
-            self._errors.AdyenAPIValidationError,
             self._errors.AdyenAPIAuthenticationError,
             self._errors.AdyenAPIInvalidPermission,
         ) as refused:
-            log.error("Adyen refused %s: %s", key, reason_of(refused))
-            return {"refused": reason_of(refused)}
+            # Adyen checks who calls before it looks at the idempotency key: the answer
+            # says nothing of an earlier request under this key (a replay's first call may
+            # have moved money), so the call stays in doubt until asked with working keys.
+            log.error("Adyen refused the credentials for %s: %s", key, reason_of(refused))
+            return None
         except Exception:  # noqa: BLE001 - a lost answer: the call may or may not have happened
             log.warning("no answer from Adyen for %s", key)
             return None
@@ -240,7 +245,10 @@ class AdyenProcessor:
             return foreign
         if (unheld := inexact(key, amount)) is not None:
             return unheld
-        shopper, stored = _stored(card)
+        try:
+            shopper, stored = _stored(card)
+        except InvalidArgument as bad:
+            return _not_ours(key, bad)
         body = {
             "merchantAccount": self.config.merchant_account,
             "reference": reference(self.config.namespace, key),
@@ -266,7 +274,8 @@ class AdyenProcessor:
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
         if (foreign := self._foreign(key, authorization)) is not None:
             return foreign
-        payment = decode_reference(authorization.value)
+        if (payment := _payment_of(key, authorization.value)) is None:
+            return _not_ours(key)
         result, _ = self._modify(key, self._modifications.update_authorised_amount, payment,
                                  amount)  # fmt: skip
         return result
@@ -276,7 +285,8 @@ class AdyenProcessor:
     ) -> ProcessorResult:
         if (foreign := self._foreign(key, authorization)) is not None:
             return foreign
-        payment = decode_reference(authorization.value)
+        if (payment := _payment_of(key, authorization.value)) is None:
+            return _not_ours(key)
         result, psp = self._modify(key, self._modifications.capture_authorised_payment,
                                    payment, amount)  # fmt: skip
         if psp is None:
@@ -289,17 +299,23 @@ class AdyenProcessor:
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
         if (foreign := self._foreign(key, authorization)) is not None:
             return foreign
+        if (payment := _payment_of(key, authorization.value)) is None:
+            return _not_ours(key)
         cancel = self._modifications.cancel_authorised_payment_by_psp_reference
-        result, _ = self._modify(key, cancel, decode_reference(authorization.value), None)
+        result, _ = self._modify(key, cancel, payment, None)
         return result
 
     def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
         if (foreign := self._foreign(key, capture)) is not None:
             return foreign
-        payment, _, taken = capture.value.partition(":")
-        extra = {"capturePspReference": decode_reference(taken)} if taken else {}
+        encoded, _, taken = capture.value.partition(":")
+        payment = _payment_of(key, encoded)
+        captured = _payment_of(key, taken) if taken else ""
+        if payment is None or captured is None:
+            return _not_ours(key)
+        extra = {"capturePspReference": captured} if captured else {}
         result, psp = self._modify(key, self._modifications.refund_captured_payment,
-                                   decode_reference(payment), amount, **extra)  # fmt: skip
+                                   payment, amount, **extra)  # fmt: skip
         if psp is None:
             return result
         token = RefundToken(encode_reference(psp), CONNECTOR, self.config.account)
@@ -360,6 +376,23 @@ class AdyenProcessor:
     def lookup(self, key: str) -> ProcessorResult:
         """Adyen cannot be asked about a key: recovery replays the request instead (N3)."""
         return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no lookup at Adyen")
+
+
+def _payment_of(key: str, encoded: str) -> str | None:
+    """Adyen's reference kept in a token as :func:`encode_reference` keeps it; None when the
+    token was not made so (it is declined, with no call)."""
+    try:
+        return decode_reference(encoded)
+    except InvalidArgument:
+        log.error("a token not made by this connector for %s", key)
+        return None
+
+
+def _not_ours(key: str, why: InvalidArgument | None = None) -> ProcessorResult:
+    """A decline, with no call, of a token this connector did not make: the call's intent
+    is logged already, so an answer (never an exception) settles it."""
+    reason = str(why) if why is not None else "a token this connector did not make"
+    return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
 
 def _stored(card: CardToken) -> tuple[str, str]:
