@@ -310,7 +310,9 @@ class _ReplayingSimulator(SimulatedProcessor):
 
 
 @pytest.mark.parametrize("replay", [False, True], ids=["lookup", "replay"])
-@pytest.mark.parametrize("damage", ["{", "{}", "[1, 2]", '{"order_id": 7}'])
+@pytest.mark.parametrize(
+    "damage", ["{", "{}", "[1, 2]", '{"order_id": 7}', "amount:5O.00", "amount:NaN", "amount:-Inf"]
+)
 def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
     tmp_path: Path, damage: str, replay: bool
 ) -> None:
@@ -330,6 +332,9 @@ def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
         sim.script("capture", "timeout_after_success")
         bo.invoice(order_id, "INV-1", Money.of("50.00", "USD"))
     with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        if damage.startswith("amount:"):  # an amount that is no number, or not a finite one
+            (body,) = raw.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
+            damage = body.replace('"50.00"', f'"{damage.removeprefix("amount:")}"', 1)
         raw.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'", (damage,))
     with pytest.raises(StorageError, match="row is damaged") as refused:
         bo.order("SO-1")
@@ -338,6 +343,25 @@ def test_a_damaged_row_raises_storage_error_and_recovery_goes_on(
     assert [k.split("/")[0] for k in report.resolved] == ["SO-2"]
     assert [k.split("/")[0] for k in report.unapplied] == ["SO-1"]
     assert bo.order("SO-2").received == Money.of("50.00", "USD")
+
+
+@pytest.mark.parametrize("amount", ["x", "NaN", "Infinity"])
+def test_a_journal_row_with_a_damaged_amount_raises_storage_error(
+    tmp_path: Path, amount: str
+) -> None:
+    """E3: a voucher whose amount was damaged outside ocop reads as a StorageError."""
+    clock = ManualClock(START)
+    path = tmp_path / "ocop.db"
+    bo = BackOffice.sqlite(path, processor=SimulatedProcessor(clock=clock), clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=Money.of("50.00", "USD"),
+                   payments=[CardPayment(card(), Money.of("50.00", "USD"))])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", Money.of("50.00", "USD"))
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("UPDATE ocop_journal SET body = replace(body, '\"50.00\"', ?)",
+                    (f'"{amount}"',))  # fmt: skip
+    with pytest.raises(StorageError, match="row is damaged"):
+        bo.journal("SO-1")
 
 
 def test_sqlite_a_schema_table_that_is_not_ocops_raises_storage_error(tmp_path: Path) -> None:

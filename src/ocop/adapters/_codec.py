@@ -131,7 +131,15 @@ def _builder(cls: type) -> _Hook:
 
 # Amounts and times repeat across the rows read (zero, an order's timestamps): both are
 # immutable, so each text is parsed once while it stays among the recent ones.
-_decimal = functools.lru_cache(maxsize=4096)(Decimal)
+def _finite(text: str) -> Decimal:
+    """An amount as stored: a finite number (a row damaged outside ocop may say "NaN")."""
+    value = Decimal(text)
+    if not value.is_finite():
+        raise ValueError("not a finite number")
+    return value
+
+
+_decimal = functools.lru_cache(maxsize=4096)(_finite)
 _datetime = functools.lru_cache(maxsize=4096)(datetime.fromisoformat)
 
 
@@ -282,5 +290,5 @@ def read_row(text: str, cls: type[T]) -> T:
     ocop) is a :class:`StorageError` (E3), whose message shows nothing of the row."""
     try:
         return loads(text, cls)
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError):
         raise StorageError(f"a stored {cls.__name__} cannot be read: its row is damaged") from None
