@@ -119,6 +119,13 @@ def _check_prepayment_limits(
         (x.amount for x in lines if x.method is PaymentMethod.CUSTOMER_ACCOUNT), currency
     )
     limit = customer.on_account_limit
+    if on_account.is_positive() and limit is not None and limit.currency != currency:
+        raise CurrencyMismatch(
+            limit.currency,
+            currency,
+            f"the customer's on-account limit is in {limit.currency}, the order in {currency}: "
+            "customer account payments cannot be checked against it",
+        )
     if on_account.is_positive() and limit is not None and on_account > limit:
         raise InvalidInput(f"customer account payments of {on_account} exceed the limit {limit}")
     others = total([x.amount for x in lines if x.method is not PaymentMethod.GIFT_CARD], currency)

@@ -118,7 +118,13 @@ def test_a_limit_in_another_currency_refuses_account_payments() -> None:
     """An on-account limit in EUR cannot cover a USD order: the payment is refused."""
     world = new_world()
     customer = Customer.named("C-1", on_account_limit=Money.of("500.00", "EUR"))
-    refused(world, [Prepayment("customer_account", usd("10.00"))], customer=customer)
+    error = refused(world, [Prepayment("customer_account", usd("10.00"))], customer=customer)
+    assert isinstance(error, CurrencyMismatch)
+    assert (error.left, error.right) == ("EUR", "USD")  # the limit's, the order's (V7)
+    assert str(error) == (
+        "the customer's on-account limit is in EUR, the order in USD: customer account "
+        "payments cannot be checked against it"
+    )
     assert_nothing_stored(world, "SO-1")
 
 
