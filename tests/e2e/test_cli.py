@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -474,6 +476,26 @@ def test_the_database_is_named_and_must_exist(
         assert status == 2
         assert words in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_file_that_is_not_ocops_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command other than simulate opens an ocop database only: another program's SQLite
+    file (or an empty file) is refused with status 2, and no ocop table is written into it."""
+    other = tmp_path / "other_app.db"
+    with contextlib.closing(sqlite3.connect(other)) as raw, raw:
+        raw.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (other, empty):
+        before = path.read_bytes()
+        for command in (("orders",), ("show", "SO-1"), ("journal", "export"), ("recover",)):
+            status, _, err = run(capsys, *command, "--db", f"sqlite:///{path}",
+                                 OCOP_PROCESSOR=f"sim:{tmp_path / 'sim'}")  # fmt: skip
+            assert status == 2, err
+            assert "holds no ocop tables" in err
+        assert path.read_bytes() == before
 
 
 def test_the_variables_name_the_database_and_processor(shop: Path) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -119,8 +119,28 @@ def open_back_office(
     if database.sqlite_path is not None:
         if not create and not database.sqlite_path.exists():
             raise InvalidArgument(f"no database file at {database.sqlite_path}", argument="--db")
+        if not create and not _holds_ocop(database.sqlite_path):
+            raise InvalidArgument(
+                f"{database.sqlite_path} holds no ocop tables (another program's database?)",
+                argument="--db",
+            )
         return BackOffice.sqlite(database.sqlite_path, processor=processor)
     return BackOffice.postgres(database.dsn, processor=processor, schema=database.schema)
+
+
+def _holds_ocop(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` holds ocop's tables, read without writing to it
+    (a file that is no database at all is left for the store to refuse, as E3 says)."""
+    import sqlite3  # noqa: PLC0415 - only the commands that open a SQLite file need it
+
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as raw:
+            found = raw.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ocop_orders'"
+            ).fetchone()
+    except sqlite3.Error:
+        return True
+    return found is not None
 
 
 def named_processor(spec: str | None, command: str) -> str:
