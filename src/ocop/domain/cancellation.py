@@ -6,8 +6,12 @@ the way it came, less the cancellation charge: each card deposit capture by a li
 refund (one batch); then posted prepayments not yet refunded, and the rest of each
 cash or check deposit, go back by the fallback method, with a refund voucher, and
 the order is cancelled. A deposit refund declined or in doubt leaves the order open:
-cancelling again refunds only what is still due. Once an invoice exists, payments are
-left alone: the order is cancelled and the caller is told a manual refund is needed.
+cancelling again refunds only what is still due (so does cancelling a cancelled order
+whose deposit holds money due back again, D2), a line's later refund numbered
+(``{order}/cancel:{line}#2``: the first keeps its key, O4). Everything is planned before
+the card deposit's refund is sent, so a refusal comes while no money has moved. Once an
+invoice exists, payments are left alone: the order is cancelled and the caller is told
+a manual refund is needed.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next, void_step
 from ocop.domain.refunds import refund_steps
-from ocop.domain.tender import Refund
+from ocop.domain.tender import PaymentLine, Refund
 from ocop.domain.values import replaced
 
 #: The return id deposits refunded at cancellation are recorded under.
@@ -55,16 +59,19 @@ class CancelRun:
                     void = void_step(line, auth.auth_id, steps.VoidPurpose.CANCEL)
                     return Next(goal=tried, steps=(void,))
         plan = deposit_refunds(order, ctx.settings.deposits, CANCEL_RETURN)
+        # The rest is planned before the card deposit's refund is sent: whatever it would
+        # refuse is refused while no money has moved (after the refund, it is planned again
+        # on the order the refund left, never for more).
+        refunded, vouchers = refund_deposits(order, ctx, dict(plan.fallback))
+        # An order cancelled before (its deposit refund failed later) stays cancelled.
+        final = refunded if refunded.cancelled else refunded.cancel()
         if plan.linked and not self.sent:
             # D2, X1: a card deposit goes back to its capture, all at once (one batch).
             linked = refund_steps(order, CANCEL_RETURN, plan.linked)
             return Next(goal=replaced(self, sent=True), steps=linked)
-        refunded, vouchers = refund_deposits(order, ctx, dict(plan.fallback))
         earlier = self.refunded or Money.zero(order.currency)
         done = replaced(self, refunded=earlier + (refunded.refunded - order.refunded),
                         charged=plan.charge if has_deposit(order) else None)  # fmt: skip
-        # An order cancelled before (its deposit refund failed later) stays cancelled.
-        final = refunded if refunded.cancelled else refunded.cancel()
         return Next(goal=done, order=final, vouchers=vouchers, done=True)
 
     def after(self, operations: tuple[Operation, ...]) -> CancelRun:
@@ -101,7 +108,7 @@ def refund_deposits(
             left = left.min(due.get(line.line_id, Money.zero(order.currency)))
         if not line.is_prepayment or not left.is_positive():
             continue
-        key = keys.cancellation_key(order.order_id, line.line_id)
+        key = _cancellation_key(order, line)
         entry = Refund(refund_id=key, return_id=CANCEL_RETURN, amount=left,
                        refunded_at=ctx.now, method=method)  # fmt: skip
         order = order.with_line(line.refunded_with(entry))
@@ -111,3 +118,14 @@ def refund_deposits(
             )
         )
     return order, tuple(vouchers)
+
+
+def _cancellation_key(order: Order, line: PaymentLine) -> str:
+    """The key of the line's next refund at cancellation (X1, O4): the first has the key
+    it always had; cancelling again (D2: money still due back) numbers the next one, so
+    it never takes the key, or the voucher (J3), of a refund already made."""
+    recorded = {r.refund_id for r in (*line.refunds, *line.rejected_refunds)}
+    number = 1
+    while keys.cancellation_key(order.order_id, line.line_id, number) in recorded:
+        number += 1
+    return keys.cancellation_key(order.order_id, line.line_id, number)

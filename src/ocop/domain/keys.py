@@ -93,9 +93,12 @@ def fallback_key(order_id: str, return_id: str, number: int) -> str:
     return f"{escaped(order_id)}/fallback:{escaped(return_id)}#{number}"
 
 
-def cancellation_key(order_id: str, line_id: str) -> str:
-    """A deposit refunded when its order is cancelled (X1)."""
-    return f"{escaped(order_id)}/cancel:{escaped(line_id)}"
+def cancellation_key(order_id: str, line_id: str, number: int = 1) -> str:
+    """The ``number``-th refund of a line's deposit when its order is cancelled (X1, D2):
+    the first keeps the key it always had, a later one (cancelling again refunds what was
+    still due back, D2) is numbered as a new attempt of the same step."""
+    key = f"{escaped(order_id)}/cancel:{escaped(line_id)}"
+    return key if number == 1 else f"{key}#{number}"
 
 
 def invoice_key(order_id: str, invoice_id: str) -> str:

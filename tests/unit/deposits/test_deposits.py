@@ -33,51 +33,20 @@ from ocop import (
 )
 from ocop.adapters._codec import dumps, loads
 from ocop.adapters.memory import InMemoryStore, ManualClock
-from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
+from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import keys
 from ocop.domain.errors import NotFound
 from ocop.domain.payments import ChannelPayment
 from ocop.domain.tender import Capture
 from worlds import CUSTOMER, START, World, by_card, card, in_cash, new_world, usd
 
+from .support import AGENT, deposits, ledger, place_deposit
+
 #: A POS worker allowed to take a deposit other than the default (D1).
 SUPERVISOR = Actor(actor_id="pos-super", call_center_user=False,
                    permissions=frozenset({"deposit_override"}))  # fmt: skip
 #: A POS worker without that permission.
 CASHIER = Actor(actor_id="pos-1", call_center_user=False)
-#: A call center user who cancels, completes and refunds.
-AGENT = Actor.call_center("agent-1")
-
-
-def deposits(default: str = "0", charge: str = "0") -> Settings:
-    """Default settings with this deposit policy."""
-    policy = DepositPolicy(default_percent=Decimal(default),
-                           cancellation_charge_percent=Decimal(charge))  # fmt: skip
-    return Settings.default().with_policies(deposits=policy)
-
-
-def place_deposit(
-    world: World,
-    total: str,
-    *payments: ChannelPayment,
-    order_id: str = "SO-1",
-    created_by: Actor | None = None,
-) -> Order:
-    """A POS order of a named customer taking ``payments`` as its deposit."""
-    return world.bo.place_order(
-        order_id,
-        channel=Channel.POS,
-        customer=CUSTOMER,
-        total=usd(total),
-        payments=payments,
-        created_by=created_by,
-        deposit=True,
-    )
-
-
-def ledger(sim: SimulatedProcessor, *kinds: str) -> list[LedgerEntry]:
-    """The processor's entries of these kinds, oldest first."""
-    return [e for e in sim.ledger() if e.kind in kinds]
 
 
 def assert_journal_balances(world: World, order_id: str = "SO-1") -> None:

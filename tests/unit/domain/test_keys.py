@@ -136,14 +136,18 @@ def test_different_ids_never_make_one_fallback_key(pair: tuple[tuple[str, str, i
         assert keys.fallback_key(*one) != keys.fallback_key(*other)
 
 
-@given(_pairs(st.tuples(IDS, IDS), {0: "/cancel:"}))
-def test_different_ids_never_make_one_cancellation_key(pair: tuple[tuple[str, str], ...]) -> None:
-    """Deposits refunded on cancellation of different (order, line) have different keys."""
-    (order_id, line_id), (other_order, other_line) = pair
-    if (order_id, line_id) != (other_order, other_line):
-        assert keys.cancellation_key(order_id, line_id) != keys.cancellation_key(
-            other_order, other_line
-        )
+@given(_pairs(st.tuples(IDS, IDS, NUMBERS), {0: "/cancel:"}))
+@example((("SO-1", "L2", 2), ("SO-1", "L2#2", 1)))
+@example((("SO-1", "L2", 1), ("SO-1", "L2", 2)))
+def test_different_ids_never_make_one_cancellation_key(
+    pair: tuple[tuple[str, str, int], ...],
+) -> None:
+    """Deposits refunded on cancellation of different (order, line, number) have different
+    keys: a later refund of a line (cancelling again, D2) never takes the key of the first,
+    nor of another line's."""
+    one, other = pair
+    if one != other:
+        assert keys.cancellation_key(*one) != keys.cancellation_key(*other)
 
 
 _UNESCAPED = {"#s": "/", "#c": ":", "#h": "#"}
@@ -195,6 +199,8 @@ def test_a_capture_key_and_its_refund_key_read_back_as_their_ids(ids: RefundIds)
         (keys.application_key("SO/1", "INV#1", "L:1", 2), "SO#s1/apply:INV#h1:L#c1#2"),
         (keys.fallback_key("SO/1", "RMA:1", 3), "SO#s1/fallback:RMA#c1#3"),
         (keys.cancellation_key("SO/1", "L/1"), "SO#s1/cancel:L#s1"),
+        (keys.cancellation_key("SO/1", "L/1", 1), "SO#s1/cancel:L#s1"),
+        (keys.cancellation_key("SO/1", "L/1", 2), "SO#s1/cancel:L#s1#2"),
         (keys.invoice_key("SO:1", "INV/1"), "SO#c1/invoice:INV#s1"),
         (keys.voucher_id("SO#s1/post:L#c1"), "V:SO#s1/post:L#c1"),
     ],
