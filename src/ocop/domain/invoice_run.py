@@ -367,7 +367,8 @@ class InvoiceRun:
             case _RetryVoid(line_id=line_id, piece=piece, still_open=still_open):
                 if op.in_doubt:
                     return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
-                if op.outcome is not Outcome.APPROVED:
+                # N1: a pending void counts as done at once, as an approved one.
+                if op.outcome not in {Outcome.APPROVED, Outcome.PENDING}:
                     return replaced(goal, new_payment=True)  # the old one still holds it
                 return goal._then(
                     goal.tasks, _Reauthorize(line_id, still_open.max(piece), piece, retry=True)

@@ -362,6 +362,31 @@ def test_a_pickup_capture_declined_is_retried_once_with_a_new_authorization() ->
     ]
 
 
+def test_a_pickup_whose_void_before_the_retry_is_pending_still_retries() -> None:
+    """I6, N1: a pending void counts as done at once: the retry authorizes and captures."""
+    world = new_world()
+    card_order(world)
+    world.sim.script("capture", "decline")
+    world.sim.script("void", "pending")
+    result = world.bo.pickup("SO-1", "INV-1", usd("20.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("20.00"))]
+    assert result.failed == ()
+    assert not result.in_doubt
+    assert result.new_payment_required is False
+    assert result.uncovered == usd("0.00")
+    assert result.order.status is OrderStatus.PARTIALLY_INVOICED
+    assert result.order.holds == ()
+    assert operations(world, "SO-1")[2] == ("SO-1/void:L1.A1#1", "pending")
+    assert world.sim.pending_keys() == ("SO-1/void:L1.A1#1",)
+    world.sim.settle_pending("approve")  # the processor's ledger then agrees with the order
+    assert [(k, key, amount) for k, key, amount in ledger(world)] == [
+        ("authorize", "SO-1/authorize:L1.A1#1", usd("50.00")),
+        ("authorize", "SO-1/authorize:L1.A2#1", usd("50.00")),
+        ("capture", "SO-1/capture:INV-1:L1:L1.A2#1", usd("20.00")),
+        ("void", "SO-1/void:L1.A1#1", usd("50.00")),
+    ]
+
+
 @pytest.mark.parametrize("script", ["timeout_before", "timeout_after_success"])
 def test_a_pickup_whose_void_before_the_retry_is_in_doubt_reports_doubt(script: str) -> None:
     """I6, O3: the void before the retry times out: in doubt, no new authorization."""
