@@ -144,7 +144,10 @@ class InvoiceRun:
     ``failed``: lines whose capture (or renewal) failed; ``in_doubt``: keys of calls
     whose outcome is unknown; ``expired``: authorizations (line id, authorization id)
     that expired and were not renewed, one each (the order gets an
-    ``AUTHORIZATION_EXPIRED`` hold); ``short``: a single capture released the rest of a
+    ``AUTHORIZATION_EXPIRED`` hold); ``renewing``: lines whose renewal (I3, reusable
+    card) is in doubt, neither renewed nor failed (O4): no hold for them, the line stays
+    marked as renewing and ``recover()`` finishes the renewal as the renewal job's (A2),
+    re-authorized or held; ``short``: a single capture released the rest of a
     line's authorization and the line's card cannot be authorized again (I2), so the
     order may be out of balance (it then gets an ``OUT_OF_BALANCE`` hold: a new payment
     is required); ``new_payment``: a pickup
@@ -159,6 +162,7 @@ class InvoiceRun:
     failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
     expired: tuple[tuple[str, str], ...] = ()
+    renewing: tuple[str, ...] = ()
     short: bool = False
     new_payment: bool = False
     uncovered: Money
@@ -202,6 +206,11 @@ class InvoiceRun:
         if goal.tasks:
             goal = replaced(goal, tasks=())
         held = order
+        for line_id in dict.fromkeys(x for x, _ in goal.expired):
+            line = held.line(line_id)
+            if line.renewing and line_id not in goal.renewing:
+                # A2: the renewal ends with the hold, in the same commit.
+                held = held.with_line(line.renewal(under_way=False))
         if goal.expired:
             held = held.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
                                        reason="an authorization expired and could not be renewed",
@@ -306,7 +315,15 @@ class InvoiceRun:
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
         renew = _Renew(line_id, amount, auth.open_amount, reusable, auth_id)
         void = void_step(line, auth_id, purpose)
-        return self._call(renew, rest, void, expired=(*self.expired, (line_id, auth_id)))
+        found = self._call(renew, rest, void, expired=(*self.expired, (line_id, auth_id)))
+        if isinstance(found, Next):  # A2: the line is marked, stored with the void's intent
+            return attrs.evolve(found, order=order.with_line(line.renewal(under_way=True)))
+        return found
+
+    def _in_doubt(self, line_id: str, auth_id: str) -> InvoiceRun:
+        """The renewal of ``auth_id`` is in doubt (O4): not expired, but under way."""
+        expired = tuple(x for x in self.expired if x != (line_id, auth_id))
+        return replaced(self, expired=expired, renewing=(*self.renewing, line_id))
 
     def _ok(self, op: Operation, line_id: str) -> tuple[InvoiceRun, bool]:
         """Whether ``op`` moved money; notes a failure or a doubt."""
@@ -329,6 +346,8 @@ class InvoiceRun:
                 return goal._ok(op, line_id)[0]
             case _Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
                 goal, ok = goal._ok(op, line_id)
+                if op.in_doubt and task.reusable:
+                    return goal._in_doubt(line_id, old)
                 if not ok:
                     return goal
                 if not task.reusable:
@@ -348,6 +367,8 @@ class InvoiceRun:
                     return renewed._then(renewed.tasks, _Take(line_id, auth_id, piece, retry=retry))
                 if retry and not goal.in_doubt:
                     return replaced(goal, new_payment=True)
+                if op.in_doubt and old:
+                    return goal._in_doubt(line_id, old)
                 return goal
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount, retry=True):
                 goal, ok = goal._ok(op, line_id)

@@ -55,9 +55,9 @@ class PaymentLine:
     deposit: bool = False
     #: A card deposit's uses by invoices (I1, D1): no processor call, nothing posted.
     applications: tuple[Capture, ...] = ()
-    #: The renewal job (A1) is renewing the line's authorization: set before its void, and
-    #: kept until the line is authorized again or declined and the order held, so a renewal
-    #: interrupted anywhere is found and finished (A2).
+    #: The renewal job (A1), or an invoice (I3), is renewing the line's authorization: set
+    #: before its void, and kept until the line is authorized again or declined and the
+    #: order held, so a renewal interrupted anywhere is found and finished (A2).
     renewing: bool = False
     #: Captures the processor approved, then rejected (N4): their money never moved. Kept
     #: as history, so the invoice's next capture gets a key of its own (I4).

@@ -3,9 +3,9 @@
 Every operation whose intent was committed without a definitive outcome (a
 timeout, a crash) is looked up at the processor by its key; a definitive
 answer is applied exactly as if the call had returned, journals included.
-What the processor cannot tell yet stays in doubt for a later run. A renewal of
-the authorization job (A2) that the resolved calls interrupted is finished:
-re-authorized or held; so is a placement they interrupted: the order is validated
+What the processor cannot tell yet stays in doubt for a later run. A renewal (the
+authorization job's, A2, or an invoice's, I3) that the resolved calls interrupted is
+finished: re-authorized or held; so is a placement they interrupted: the order is validated
 (S3). Vouchers committed but not yet posted to the journal are posted.
 """
 
@@ -52,7 +52,8 @@ class RecoveryReport:
     ``unapplied``: keys the processor answered but whose outcome the order refused
     (an error ocop raised); they stay in doubt, logged, for a person to look at,
     and do not stop the recovery of the others. ``renewals``: orders whose interrupted
-    renewal (A2) this recovery finished, re-authorized or held. ``completions``: orders
+    renewal (A2: the job's, or an invoice's, I3) this recovery finished, re-authorized
+    or held. ``completions``: orders
     whose placement a call in doubt or a crash interrupted, validated by this recovery
     as they would have been (S3), approved or held, once no call of theirs is in doubt
     and ``renew_claim_minutes`` have passed since they were placed and since their last

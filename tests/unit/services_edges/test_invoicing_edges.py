@@ -141,7 +141,9 @@ def test_an_expired_authorization_whose_void_is_declined_fails_its_line() -> Non
 
 @pytest.mark.parametrize("script", ["timeout_before", "timeout_after_success"])
 def test_an_expired_authorization_whose_void_is_in_doubt_stops_the_invoice(script: str) -> None:
-    """I3, O3: the void before renewal times out: the invoice is in doubt, no renewal is tried."""
+    """I3, O3, O4: the void before renewal times out: the invoice is in doubt, no renewal is
+    tried, and the order is not held (the card may well be authorized again): the line stays
+    marked as renewing, for recover() to finish (A2)."""
     world = new_world()
     card_order(world)
     world.clock.advance(days=14)
@@ -152,11 +154,79 @@ def test_an_expired_authorization_whose_void_is_in_doubt_stops_the_invoice(scrip
     assert result.failed == ()
     assert result.uncovered == usd("20.00")
     assert result.new_payment_required is False
-    assert [h.code for h in result.order.holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert result.order.holds == ()
+    assert result.order.line("L1").renewing
     assert operations(world, "SO-1") == [
         ("SO-1/authorize:L1.A1#1", "approved"),
         ("SO-1/void:L1.A1#1", "unknown"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "script", "finished"),
+    [
+        ("void", "timeout_after_success", ("SO-1",)),
+        ("void", "timeout_before", ("SO-1",)),
+        ("authorize", "timeout_after_success", ()),
+        ("authorize", "timeout_before", ("SO-1",)),
+    ],
+)
+def test_recover_finishes_an_invoice_renewal_left_in_doubt(
+    kind: str, script: str, finished: tuple[str, ...]
+) -> None:
+    """I3, A2, O4: an invoice's renewal whose void or new authorization timed out is
+    finished by recover() as the renewal job's is: re-authorized (reported among its
+    renewals unless the lost answer itself was the new authorization), no hold; the
+    invoice is then retried and captures once, and the processor agrees with the order."""
+    world = new_world()
+    card_order(world)
+    world.clock.advance(days=15)
+    world.sim.script(kind, script)
+    assert world.bo.invoice("SO-1", "INV-1", usd("20.00")).in_doubt
+    report = world.bo.recover()
+    assert report.still_in_doubt == ()
+    assert report.renewals == finished
+    order = world.bo.order("SO-1")
+    line = order.line("L1")
+    assert (line.status, line.authorized, line.renewing) == (
+        LineStatus.AUTHORIZED, usd("50.00"), False,
+    )  # fmt: skip
+    assert order.holds == ()
+    assert world.bo.renew_authorizations().renewed == ()  # nothing left to renew
+    retried = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert [(c.auth_id, c.amount) for c in retried.captures] == [("L1.A2", usd("20.00"))]
+    assert (retried.uncovered, retried.failed, retried.in_doubt) == (usd("0.00"), (), ())
+    # One void, one new authorization (a second attempt of it when the first was never
+    # received), one capture.
+    assert [(k, key.split("#")[0]) for k, key, _ in ledger(world)] == [
+        ("authorize", "SO-1/authorize:L1.A1"),
+        ("void", "SO-1/void:L1.A1"),
+        ("authorize", "SO-1/authorize:L1.A2"),
+        ("capture", "SO-1/capture:INV-1:L1:L1.A2"),
+    ]
+    line = retried.order.line("L1")
+    assert [world.sim.authorization_open(a.token.value) for a in line.authorizations] == [
+        a.open_amount for a in line.authorizations
+    ]
+
+
+def test_an_expired_authorization_of_a_one_time_card_whose_void_is_in_doubt_holds() -> None:
+    """I3: a card that cannot be authorized again holds the order whatever its void comes
+    to; recover() then settles the void and declines the line."""
+    world = new_world()
+    place = world.bo.place_order
+    place("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER, total=usd("50.00"),
+          payments=[CardPayment(card(reusable=False), usd("50.00"))])  # fmt: skip
+    world.clock.advance(days=15)
+    world.sim.script("void", "timeout_after_success")
+    result = world.bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert result.in_doubt
+    assert [h.code for h in result.order.holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert not result.order.line("L1").renewing
+    world.bo.recover()
+    line = world.bo.order("SO-1").line("L1")
+    assert (line.status, line.authorized) == (LineStatus.DECLINED, usd("0.00"))
+    assert world.sim.authorization_open(line.authorizations[0].token.value) == usd("0.00")
 
 
 def test_a_declined_renewal_declines_the_line_and_holds_the_order() -> None:
