@@ -12,12 +12,15 @@ from datetime import datetime
 
 import attrs
 
-from ocop.domain import keys, steps
+from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
 from ocop.domain.invoicing import (
     AuthorizationAge,
     age_of,
+    applied_prepayment,
+    capture_number,
     covered,
+    deposit_used,
     plan_parts,
     split_over_authorizations,
 )
@@ -25,7 +28,6 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
-from ocop.domain.tender import Capture, PaymentLine
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
@@ -257,10 +259,10 @@ class InvoiceRun:
             case _Part() | _Piece() if self.in_doubt:
                 return None
             case _Part(line_id=line_id, amount=amount, prepayment=True):
-                applied = _applied(order, self.invoice_id, line_id, amount, ctx.now)
+                applied = applied_prepayment(order, self.invoice_id, line_id, amount, ctx.now)
                 return Next(goal=replaced(self, tasks=rest), order=applied)
             case _Part(line_id=line_id, amount=amount, deposit=True):
-                used = _deposit_used(order, self.invoice_id, line_id, amount, ctx.now)
+                used = deposit_used(order, self.invoice_id, line_id, amount, ctx.now)
                 return Next(goal=replaced(self, tasks=rest), order=used)
             case _Part(line_id=line_id, amount=amount):
                 split = split_over_authorizations(order.line(line_id), amount)
@@ -272,10 +274,11 @@ class InvoiceRun:
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 line = order.line(line_id)
                 token = line.authorization(auth_id).token
+                protect = ctx.settings.features.duplicate_payment_protection
+                number = capture_number(line, self.invoice_id, auth_id, protect=protect)
                 capture = steps.Capture(invoice_id=self.invoice_id, line_id=line_id,
                                         auth_id=auth_id, amount=amount, target=token.value,
-                                        number=_capture_number(line, self.invoice_id, auth_id,
-                                                               ctx))  # fmt: skip
+                                        number=number)  # fmt: skip
                 return self._call(task, rest, capture)
             case _Reauthorize(line_id=line_id, amount=amount):
                 line = order.line(line_id)
@@ -404,38 +407,3 @@ def _short_overridden(order: Order) -> bool:
     code = HoldCode.OUT_OF_BALANCE
     releases = [r for r in order.released_holds if r.code is code]
     return bool(releases) and releases[-1].override and releases[-1].hold.reason == _RELEASED
-
-
-def _applied(order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime) -> Order:
-    """A posted prepayment applied to the invoice (I1)."""
-    line = order.line(line_id)
-    key = keys.application_key(order.order_id, invoice_id, line_id, len(line.captures) + 1)
-    return order.with_line(line.applied(_taken(key, line_id, invoice_id, amount, now)))
-
-
-def _deposit_used(
-    order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime
-) -> Order:
-    """Part of a card deposit's capture used by the invoice (I1, D1): no processor call,
-    and no voucher, the deposit's receipt having been posted when it was captured (J1)."""
-    line = order.line(line_id)
-    key = keys.deposit_use_key(order.order_id, invoice_id, line_id, len(line.applications) + 1)
-    return order.with_line(line.used_deposit(_taken(key, line_id, invoice_id, amount, now)))
-
-
-def _taken(key: str, line_id: str, invoice_id: str, amount: Money, now: datetime) -> Capture:
-    """Money an invoice takes from what the line already received, with no processor call."""
-    return Capture(capture_id=key, line_id=line_id, invoice_id=invoice_id, amount=amount,
-                   refunded=Money.zero(amount.currency), captured_at=now)  # fmt: skip
-
-
-def _capture_number(line: PaymentLine, invoice_id: str, auth_id: str, ctx: Context) -> int:
-    """Which capture of the invoice on this authorization this is (I4): with duplicate
-    payment protection, one more than those recorded, so a capture the invoice already has
-    stands for itself and a further one gets a step of its own. Without it, every attempt
-    is a new attempt of the first (as before the feature)."""
-    if not ctx.settings.features.duplicate_payment_protection:
-        return 1
-    # A capture the processor rejected after approving it (N4) keeps its key: counted too.
-    taken = (*line.captures, *line.rejected_captures)
-    return 1 + sum(1 for c in taken if c.invoice_id == invoice_id and c.auth_id == auth_id)

@@ -5,7 +5,8 @@ or check deposit like a prepayment, a card deposit by what its capture still
 holds, without a processor call), then by authorized card lines in line order,
 each up to what it can still give, never beyond the invoice amount. With
 duplicate payment protection (I4) what earlier attempts of the same invoice
-already captured counts as covered.
+already captured counts as covered. Prepayments and card deposits are taken without
+a processor call; a capture's step is numbered by the invoice's captures so far (I4).
 """
 
 from __future__ import annotations
@@ -193,3 +194,40 @@ def split_over_authorizations(line: PaymentLine, amount: Money) -> tuple[tuple[s
     return tuple(
         (auth.auth_id, part) for auth, part in zip(opened, parts, strict=True) if part.is_positive()
     )
+
+
+def applied_prepayment(
+    order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime
+) -> Order:
+    """A posted prepayment applied to the invoice (I1)."""
+    line = order.line(line_id)
+    key = keys.application_key(order.order_id, invoice_id, line_id, len(line.captures) + 1)
+    return order.with_line(line.applied(_taken(key, line_id, invoice_id, amount, now)))
+
+
+def deposit_used(
+    order: Order, invoice_id: str, line_id: str, amount: Money, now: datetime
+) -> Order:
+    """Part of a card deposit's capture used by the invoice (I1, D1): no processor call,
+    and no voucher, the deposit's receipt having been posted when it was captured (J1)."""
+    line = order.line(line_id)
+    key = keys.deposit_use_key(order.order_id, invoice_id, line_id, len(line.applications) + 1)
+    return order.with_line(line.used_deposit(_taken(key, line_id, invoice_id, amount, now)))
+
+
+def _taken(key: str, line_id: str, invoice_id: str, amount: Money, now: datetime) -> Capture:
+    """Money an invoice takes from what the line already received, with no processor call."""
+    return Capture(capture_id=key, line_id=line_id, invoice_id=invoice_id, amount=amount,
+                   refunded=Money.zero(amount.currency), captured_at=now)  # fmt: skip
+
+
+def capture_number(line: PaymentLine, invoice_id: str, auth_id: str, *, protect: bool) -> int:
+    """Which capture of the invoice on this authorization this is (I4): with duplicate
+    payment protection, one more than those recorded, so a capture the invoice already has
+    stands for itself and a further one gets a step of its own. Without it, every attempt
+    is a new attempt of the first (as before the feature)."""
+    if not protect:
+        return 1
+    # A capture the processor rejected after approving it (N4) keeps its key: counted too.
+    taken = (*line.captures, *line.rejected_captures)
+    return 1 + sum(1 for c in taken if c.invoice_id == invoice_id and c.auth_id == auth_id)
