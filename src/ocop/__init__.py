@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ocop._backoffice import BackOffice
     from ocop.domain.draft import CompletionDraft
     from ocop.domain.errors import (
+        AmbiguousInstrument,
         CardNumberRefused,
         ConcurrentUpdate,
         ConnectorMismatch,
@@ -117,6 +118,7 @@ if TYPE_CHECKING:
 #: so ``import ocop`` stays cheap and loads no adapter, driver or service it does not need.
 _PUBLIC: dict[str, str] = {
     "Actor": "ocop.domain.parties",
+    "AmbiguousInstrument": "ocop.domain.errors",
     "Authorization": "ocop.domain.tender",
     "AuthorizationPolicy": "ocop.domain.settings",
     "AuthorizationToken": "ocop.domain.tokens",
@@ -206,6 +208,7 @@ _PUBLIC: dict[str, str] = {
 
 __all__ = [
     "Actor",
+    "AmbiguousInstrument",
     "Authorization",
     "AuthorizationPolicy",
     "AuthorizationToken",

@@ -13,6 +13,7 @@ import pytest
 
 from ocop import (
     Actor,
+    AmbiguousInstrument,
     AuthorizationToken,
     BackOffice,
     CaptureToken,
@@ -23,14 +24,17 @@ from ocop import (
     InvalidArgument,
     Notification,
     NotificationEvent,
+    OrderNotFound,
     Outcome,
     ProcessorResult,
+    SavedCardPayment,
+    SavedInstrument,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.routing import ProcessorRouter
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.testing.contracts import KeyedEntry, ProcessorContract
-from worlds import START, card, usd
+from worlds import CUSTOMER, START, card, usd
 
 AGENT = Actor.call_center("agent-1")
 
@@ -165,6 +169,77 @@ def test_saved_cards_are_kept_and_tokenized_by_the_account_that_holds_them() -> 
     assert web.instruments("C-1") == (saved,)
     answer = router.tokenize("K-1", "C-1", saved.instrument_id, "123")
     assert answer.outcome is Outcome.APPROVED
+
+
+def _saved_on_each_account(
+    second: type[SimulatedProcessor] = SimulatedProcessor,
+) -> tuple[SimulatedProcessor, SimulatedProcessor, BackOffice, list[SavedInstrument]]:
+    """The default account's simulator and a second one behind a router, the customer
+    holding a card on each (the default's saved first)."""
+    clock = ManualClock(START)
+    first = SimulatedProcessor(clock=clock)
+    other = second(clock=clock, service_account="sa-2")
+    bo = BackOffice.in_memory(processor=ProcessorRouter([first, other]), clock=clock)
+    saved = [bo.save_instrument(CUSTOMER, card("tok_1"), consent=True),
+             bo.save_instrument(CUSTOMER, card("tok_2", last4="4444", service_account="sa-2"),
+                                consent=True)]  # fmt: skip
+    return first, other, bo, saved
+
+
+def test_the_saved_card_chosen_is_the_card_charged_whatever_its_account() -> None:
+    """T1, I5: behind a router every saved card has an id of its own (the simulators of two
+    accounts both numbered theirs PI-1, and paying with the second card charged the first,
+    on the other account); the default account's first card is still PI-1."""
+    first, other, bo, (visa, mastercard) = _saved_on_each_account()
+    assert visa.instrument_id == "PI-1"
+    assert len({i.instrument_id for i in bo.saved_instruments(CUSTOMER)}) == 2
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER, total=usd("10.00"),
+                   payments=[SavedCardPayment(mastercard.instrument_id, cvv="123",
+                                              amount=usd("10.00"))])  # fmt: skip
+    bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER, total=usd("10.00"))
+    draft = bo.begin_completion("CC-1", AGENT)
+    bo.submit(draft.add_saved_card(mastercard.instrument_id, cvv="123", amount=usd("10.00")))
+    for order_id in ("SO-1", "CC-1"):
+        (line,) = bo.order(order_id).lines
+        assert line.authorized == usd("10.00")
+        assert line.card is not None
+        assert (line.card.last4, line.card.service_account) == ("4444", "sa-2")
+    assert first.ledger() == ()
+    assert len(other.ledger()) == 2
+
+
+class _NumbersLikeTheOthers(SimulatedProcessor):
+    """A processor whose instrument ids are its own numbers, as another's may be."""
+
+    def _instrument_id(self, number: int) -> str:
+        return f"PI-{number}"
+
+
+def test_an_id_two_processors_hold_is_refused_and_charges_no_card() -> None:
+    """T1, I5: when two processors behind a router hold an instrument with one id, paying
+    with it is refused before anything is stored or called (AmbiguousInstrument), on a
+    placement and on a draft, and the router declines to tokenize it."""
+    first, other, bo, saved = _saved_on_each_account(_NumbersLikeTheOthers)
+    assert [i.instrument_id for i in saved] == ["PI-1", "PI-1"]
+    payment = SavedCardPayment("PI-1", cvv="123", amount=usd("10.00"))
+    with pytest.raises(AmbiguousInstrument) as caught:
+        bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                       total=usd("10.00"), payments=[payment])  # fmt: skip
+    assert (caught.value.instrument_id, caught.value.customer_id) == ("PI-1", "C-1")
+    assert str(caught.value) == (
+        "customer 'C-1' has several saved instruments with the id 'PI-1' (from different "
+        "processors); none is charged"
+    )
+    with pytest.raises(OrderNotFound):
+        bo.order("SO-1")
+    bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER, total=usd("10.00"))
+    with pytest.raises(AmbiguousInstrument):
+        bo.begin_completion("CC-1", AGENT).add_saved_card("PI-1", cvv="123",
+                                                          amount=usd("10.00"))  # fmt: skip
+    answer = bo.processor.tokenize("K-1", "C-1", "PI-1", "123")
+    assert answer.outcome is Outcome.DECLINED
+    assert answer.reason == "several processors hold a saved instrument with this id"
+    assert (first.ledger(), other.ledger(), first.calls, other.calls) == ((), (), 0, 0)
 
 
 def test_a_lookup_no_processor_can_answer_yet_stays_unknown() -> None:

@@ -340,6 +340,24 @@ def test_tokenize_needs_the_owner_and_a_valid_cvv_and_keeps_no_cvv() -> None:
         assert cvv not in exposed
 
 
+def test_instrument_ids_are_pi_n_on_the_default_account_and_name_any_other() -> None:
+    """I5: the default account's saved cards are PI-1, PI-2 ...; another account's carry
+    its name, so simulators behind one router never give two cards one id; an account
+    name too long for an id (128 characters) is shortened to a digest."""
+    sim, clock = make_sim()
+    assert [sim.save_instrument("C-1", CARD).instrument_id for _ in range(2)] == ["PI-1", "PI-2"]
+    other = SimulatedProcessor(clock=clock, service_account="sa-2")
+    token = CardToken("tok_2", "sim", "sa-2", brand="visa", last4="4444")
+    assert other.save_instrument("C-1", token).instrument_id == "PI-1@sim/sa-2"
+    account = "sa-" + "x" * 200
+    long = SimulatedProcessor(clock=clock, service_account=account)
+    saved = long.save_instrument("C-1", CardToken("tok_3", "sim", account, brand="visa",
+                                                  last4="4444"))  # fmt: skip
+    assert saved.instrument_id.startswith("PI-1@")
+    assert len(saved.instrument_id) <= 128
+    assert long.tokenize("t1", "C-1", saved.instrument_id, "975").approved
+
+
 def test_save_instrument_refuses_foreign_and_single_use_cards() -> None:
     """Only this account's reusable card tokens can be saved."""
     sim, _ = make_sim()

@@ -126,11 +126,22 @@ class ProcessorRouter:
         return processor.unlinked_refund(key, card, amount)
 
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
-        for processor in self._processors:
-            if any(i.instrument_id == instrument_id for i in processor.instruments(customer_id)):
-                return processor.tokenize(key, customer_id, instrument_id, cvv)
-        return ProcessorResult(key=key, outcome=Outcome.DECLINED,
-                               reason="no processor holds this saved instrument")  # fmt: skip
+        """The call goes to the processor holding the instrument; held by none, or by more
+        than one (processors numbering their instruments alike), it is declined with no call:
+        an id that may mean two cards charges neither."""
+        holders = [
+            processor
+            for processor in self._processors
+            if any(i.instrument_id == instrument_id for i in processor.instruments(customer_id))
+        ]
+        if len(holders) == 1:
+            return holders[0].tokenize(key, customer_id, instrument_id, cvv)
+        reason = (
+            "several processors hold a saved instrument with this id"
+            if holders
+            else "no processor holds this saved instrument"
+        )
+        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
     def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
         processor = self._for(card)
@@ -141,6 +152,9 @@ class ProcessorRouter:
         return processor.save_instrument(customer_id, card)
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        """Every processor's, in the processors' order. Two of them may list the same id
+        (a real processor's ids are its own): ocop then refuses to pay with it
+        (:class:`~ocop.domain.errors.AmbiguousInstrument`) and :meth:`tokenize` declines it."""
         return tuple(i for p in self._processors for i in p.instruments(customer_id))
 
     def lookup(self, key: str) -> ProcessorResult:

@@ -37,6 +37,7 @@ one simulator object and are not kept.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import defaultdict, deque
@@ -53,6 +54,7 @@ from ocop.adapters._simulated_records import (
 )
 from ocop.adapters._simulated_rules import Answer, SimulatedRules
 from ocop.domain.cardnumbers import quoted
+from ocop.domain.edge import MAX_ID_LENGTH
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification
@@ -85,6 +87,9 @@ SCRIPTS: Final = (
 )
 #: The call kinds that can also be scripted ``"pending"`` (N1).
 PENDING_KINDS: Final = ("capture", "refund", "void", "adjust")
+#: The connector and account a simulator serves unless told otherwise.
+DEFAULT_CONNECTOR: Final = "sim"
+DEFAULT_ACCOUNT: Final = "sa-1"
 
 
 class SimulatedCrash(BaseException):
@@ -108,8 +113,8 @@ class SimulatedProcessor(SimulatedRules):
         multi_capture: bool = True,
         adjustments: bool = True,
         unlinked_refunds: bool = True,
-        connector: str = "sim",
-        service_account: str = "sa-1",
+        connector: str = DEFAULT_CONNECTOR,
+        service_account: str = DEFAULT_ACCOUNT,
         authorization_days: int = 30,
         state: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -257,11 +262,27 @@ class SimulatedProcessor(SimulatedRules):
                 raise InvalidInput("only a reusable card token can be saved")
             instruments = self._records.instruments
             instrument = SavedInstrument(
-                instrument_id=f"PI-{len(instruments) + 1}", customer_id=customer_id, card=card
+                instrument_id=self._instrument_id(len(instruments) + 1),
+                customer_id=customer_id,
+                card=card,
             )
             instruments.put(instrument.instrument_id, instrument)
             self._records.save()
             return instrument
+
+    def _instrument_id(self, number: int) -> str:
+        """``PI-<n>`` under the default account (sim/sa-1), ``PI-<n>@<connector>/<account>``
+        under any other, so that simulators of several accounts behind one router never
+        give two cards one id (I5); an account name too long for an id is shortened to a
+        digest of it."""
+        pair = (self._caps.connector, self._caps.service_account)
+        if pair == (DEFAULT_CONNECTOR, DEFAULT_ACCOUNT):
+            return f"PI-{number}"
+        own = f"PI-{number}@{pair[0]}/{pair[1]}"
+        if len(own) <= MAX_ID_LENGTH:
+            return own
+        digest = hashlib.sha256("\0".join(pair).encode()).hexdigest()
+        return f"PI-{number}@{digest[:24]}"
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
         with self._lock:

@@ -17,7 +17,6 @@ from ocop.domain.cardguard import check_cvv, validate_cvvs
 from ocop.domain.edge import check_id, check_optional_id
 from ocop.domain.errors import (
     CurrencyMismatch,
-    InstrumentNotFound,
     InvalidDraftEdit,
     InvalidInput,
     LineNotFound,
@@ -27,7 +26,7 @@ from ocop.domain.order import Order
 from ocop.domain.parties import Actor
 from ocop.domain.settings import Settings
 from ocop.domain.tender import LineStatus, PaymentLine, PaymentMethod
-from ocop.domain.tokens import CardToken, SavedInstrument
+from ocop.domain.tokens import CardToken, SavedInstrument, pick_instrument
 
 POS_CHECK_NUMBER = "9999"
 
@@ -158,9 +157,7 @@ class CompletionDraft:
         check_id(instrument_id, "instrument_id")
         self._require_editable_method(PaymentMethod.CARD)
         customer_id = self.order.customer.customer_id
-        instrument = next((i for i in self.instruments if i.instrument_id == instrument_id), None)
-        if customer_id is None or instrument is None or instrument.customer_id != customer_id:
-            raise InstrumentNotFound(instrument_id, customer_id or "guest")
+        instrument = pick_instrument(self.instruments, instrument_id, customer_id)
         check_cvv(cvv)
         line = PaymentLine.card_line(
             self._next_line_id(), instrument.card, self._money(amount), instrument_id=instrument_id

@@ -20,6 +20,7 @@
     │   ├── OrderNotFound
     │   ├── LineNotFound
     │   └── InstrumentNotFound
+    │       └── AmbiguousInstrument
     ├── IllegalTransition
     │   └── DraftAlreadySubmitted
     ├── RefundExceedsReceived
@@ -210,12 +211,26 @@ class LineNotFound(NotFound):
 class InstrumentNotFound(NotFound):
     """No saved instrument with this id for this customer (rule T1)."""
 
-    def __init__(self, instrument_id: str, customer_id: str) -> None:
+    def __init__(self, instrument_id: str, customer_id: str, message: str | None = None) -> None:
         super().__init__(
-            f"customer {quoted(customer_id)} has no saved instrument {quoted(instrument_id)}"
+            message
+            or f"customer {quoted(customer_id)} has no saved instrument {quoted(instrument_id)}"
         )
         self.instrument_id = instrument_id
         self.customer_id = customer_id
+
+
+class AmbiguousInstrument(InstrumentNotFound):
+    """Several of the customer's saved instruments have this id (processors behind one
+    router that number their instruments alike): none is charged (rules T1, I5)."""
+
+    def __init__(self, instrument_id: str, customer_id: str) -> None:
+        super().__init__(
+            instrument_id,
+            customer_id,
+            f"customer {quoted(customer_id)} has several saved instruments with the id "
+            f"{quoted(instrument_id)} (from different processors); none is charged",
+        )
 
 
 class IllegalTransition(OcopError):

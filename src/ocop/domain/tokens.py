@@ -10,12 +10,18 @@ card is shown only as brand and last four digits (T3).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.edge import MAX_REFERENCE_LENGTH, valid_bool
-from ocop.domain.errors import ConnectorMismatch, InvalidInput
+from ocop.domain.errors import (
+    AmbiguousInstrument,
+    ConnectorMismatch,
+    InstrumentNotFound,
+    InvalidInput,
+)
 
 _LAST4 = re.compile(r"[0-9]{4}")
 _EXPIRY = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
@@ -135,3 +141,28 @@ class SavedInstrument:
     @property
     def display(self) -> str:
         return self.card.display
+
+
+def pick_instrument(
+    instruments: Iterable[SavedInstrument],
+    instrument_id: str,
+    customer_id: str | None,
+    *,
+    not_found: str | None = None,
+) -> SavedInstrument:
+    """The one instrument of ``customer_id`` with this id (T1): none (or a guest) is
+    :class:`InstrumentNotFound` (``not_found`` its message, if given), several (processors
+    behind one router that number their instruments alike, I5) :class:`AmbiguousInstrument`,
+    so that an id never charges a card it may not mean."""
+    mine = [
+        i
+        for i in instruments
+        if customer_id is not None
+        and i.instrument_id == instrument_id
+        and i.customer_id == customer_id
+    ]
+    if not mine:
+        raise InstrumentNotFound(instrument_id, customer_id or "guest", not_found)
+    if len(mine) > 1:
+        raise AmbiguousInstrument(instrument_id, customer_id or "guest")
+    return mine[0]

@@ -25,7 +25,6 @@ from ocop.domain.errors import (
     CurrencyMismatch,
     DuplicateOrder,
     FeatureDisabled,
-    InstrumentNotFound,
     InvalidInput,
     PermissionDenied,
 )
@@ -34,6 +33,7 @@ from ocop.domain.order import Channel, Order, PaymentsType
 from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor, Customer
 from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedCardPayment
 from ocop.domain.tender import PaymentLine, PaymentMethod
+from ocop.domain.tokens import pick_instrument
 from ocop.ports import Ports
 from ocop.services._completion import complete
 from ocop.services._engine import pursue
@@ -63,11 +63,7 @@ def _lines(
     currency = order_total.currency
     lines: list[PaymentLine] = []
     cvvs: dict[str, str] = {}
-    instruments = (
-        {i.instrument_id: i for i in ports.processor.instruments(customer.customer_id)}
-        if customer.customer_id
-        else {}
-    )
+    instruments = ports.processor.instruments(customer.customer_id) if customer.customer_id else ()
     for number, payment in enumerate(payments, start=1):
         line_id = f"L{number}"
         if isinstance(payment, CardPayment):
@@ -75,9 +71,7 @@ def _lines(
             amount = _money(currency, payment.amount)
             lines.append(PaymentLine.card_line(line_id, payment.card, amount))
         elif isinstance(payment, SavedCardPayment):
-            instrument = instruments.get(payment.instrument_id)
-            if instrument is None:
-                raise InstrumentNotFound(payment.instrument_id, customer.customer_id or "guest")
+            instrument = pick_instrument(instruments, payment.instrument_id, customer.customer_id)
             amount = _money(currency, payment.amount)
             line = PaymentLine.card_line(
                 line_id, instrument.card, amount, instrument_id=instrument.instrument_id
