@@ -9,11 +9,10 @@ clock=...)``.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from ocop.domain.edge import check_instance
+from ocop.domain.edge import check_clock, check_instance, check_interface
 from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
@@ -158,19 +157,12 @@ def _check_ports(settings: object, clock: object, **ports: object) -> None:
     what the back office calls (a processor left None gets in_memory()'s default)."""
     if settings is not None:
         check_instance(settings, Settings, "settings")
-    # A datetime has a now() too, the class's: a clock is asked, never a fixed moment.
-    if clock is not None and (
-        isinstance(clock, datetime) or not callable(getattr(clock, "now", None))
-    ):
-        raise InvalidArgument("clock must be a Clock (with now())", argument="clock")
+    if clock is not None:
+        check_clock(clock, "clock")
     for name, value in ports.items():
         if value is None and name == "processor":
             continue
-        missing = [m for m in _PORTS[name] if not hasattr(value, m)]
-        if missing:
-            raise InvalidArgument(
-                f"{name} must implement its port ({', '.join(_PORTS[name])})", argument=name
-            )
+        check_interface(value, _PORTS[name], name)
 
 
 def _required(processor: PaymentProcessor | None) -> PaymentProcessor:

@@ -112,6 +112,41 @@ def test_a_router_needs_processors_of_distinct_accounts(processors: object) -> N
         ProcessorRouter(given)
 
 
+class _NoCapabilities(SimulatedProcessor):
+    capabilities = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("one", "processors must be a list of processors, not SimulatedProcessor"),
+        ("text", "processors must be a list of processors, not str"),
+        ("mapping", "processors must be a list of processors, not dict"),
+        ("stranger", "processors[1] must implement its port (capabilities, authorize, adjust, "
+                     "capture, void, refund, unlinked_refund, tokenize, save_instrument, "
+                     "instruments, lookup), not str"),
+        ("no capabilities", "processors[0].capabilities must be a ProcessorCapabilities, "
+                            "not None"),
+    ],
+)  # fmt: skip
+def test_a_router_is_built_only_of_a_list_of_processors(given: str, message: str) -> None:
+    """E1: a lone processor, a string, a mapping, an item that is no processor: each is
+    InvalidArgument naming processors (they raised TypeError and AttributeError)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    processors: object = {
+        "one": sim,
+        "text": "sim",
+        "mapping": {"sim": sim},
+        "stranger": [sim, "x"],
+        "no capabilities": [_NoCapabilities(clock=clock)],
+    }[given]
+    with pytest.raises(InvalidArgument) as caught:
+        ProcessorRouter(processors)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+    assert caught.value.argument.startswith("processors")
+
+
 class TestRouterContract(ProcessorContract[ProcessorRouter]):
     """The router over two simulated accounts keeps the processor contract on each."""
 

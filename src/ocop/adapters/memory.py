@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from ocop.adapters._staged import Staged, StagedUnitOfWork
+from ocop.domain.edge import check_moment
 from ocop.domain.errors import (
     ConcurrentUpdate,
     DuplicateOrder,
@@ -36,9 +37,7 @@ class ManualClock:
     """A clock that moves only when told: ``clock.advance(days=3)``."""
 
     def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise InvalidInput("ManualClock needs a timezone-aware datetime")
-        self._now = start
+        self._now = check_moment(start, "start")
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

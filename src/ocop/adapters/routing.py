@@ -10,8 +10,9 @@ declined with no call. A lookup asks the processors in turn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from ocop.domain.edge import check_instance, check_interface
 from ocop.domain.errors import InvalidArgument
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -25,6 +26,26 @@ from ocop.domain.tokens import (
 from ocop.ports.processor import PaymentProcessor, ProcessorCapabilities, RecoveryMethod
 
 __all__ = ["ProcessorRouter"]
+
+#: What the router calls on each of its processors: the whole port.
+_PORT = ("capabilities", "authorize", "adjust", "capture", "void", "refund", "unlinked_refund",
+         "tokenize", "save_instrument", "instruments", "lookup")  # fmt: skip
+
+
+def _processors(value: object) -> tuple[PaymentProcessor, ...]:
+    """A list of processors, each implementing the whole port with capabilities of its own
+    (a lone processor, a string or a mapping is refused, not iterated)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidArgument(
+            f"processors must be a list of processors, not {type(value).__name__}",
+            argument="processors",
+        )
+    found = tuple(value)
+    for n, processor in enumerate(found):
+        check_interface(processor, _PORT, f"processors[{n}]")
+        check_instance(processor.capabilities, ProcessorCapabilities,
+                       f"processors[{n}].capabilities")  # fmt: skip
+    return found
 
 
 class ProcessorRouter:
@@ -40,7 +61,7 @@ class ProcessorRouter:
     """
 
     def __init__(self, processors: Iterable[PaymentProcessor]) -> None:
-        self._processors = tuple(processors)
+        self._processors = _processors(processors)
         if not self._processors:
             raise InvalidArgument("a router needs at least one processor", argument="processors")
         self._by_account: dict[tuple[str, str], PaymentProcessor] = {}

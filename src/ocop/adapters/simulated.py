@@ -54,7 +54,13 @@ from ocop.adapters._simulated_records import (
 )
 from ocop.adapters._simulated_rules import Answer, SimulatedRules
 from ocop.domain.cardnumbers import quoted
-from ocop.domain.edge import MAX_ID_LENGTH
+from ocop.domain.edge import (
+    MAX_ID_LENGTH,
+    check_bool,
+    check_clock,
+    check_count,
+    check_reference,
+)
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification
@@ -90,6 +96,8 @@ PENDING_KINDS: Final = ("capture", "refund", "void", "adjust")
 #: The connector and account a simulator serves unless told otherwise.
 DEFAULT_CONNECTOR: Final = "sim"
 DEFAULT_ACCOUNT: Final = "sa-1"
+#: The longest an authorization lives on the simulator, in days (ten years).
+MAX_AUTHORIZATION_DAYS: Final = 3650
 
 
 class SimulatedCrash(BaseException):
@@ -103,7 +111,9 @@ class SimulatedProcessor(SimulatedRules):
     """An in-process :class:`~ocop.ports.processor.PaymentProcessor` with a ledger.
 
     ``state``: a file path for the durable mode (its records survive a restart);
-    None keeps them in memory.
+    None keeps them in memory. ``authorization_days``: how long an authorization lives, a
+    whole number of days from 1 to 3650. Arguments of another type (a flag that is not a
+    bool, a clock without ``now()``) raise :class:`~ocop.domain.errors.InvalidArgument`.
     """
 
     def __init__(
@@ -118,14 +128,16 @@ class SimulatedProcessor(SimulatedRules):
         authorization_days: int = 30,
         state: str | os.PathLike[str] | None = None,
     ) -> None:
+        check_clock(clock, "clock")
         self._clock = clock
         self._caps = ProcessorCapabilities(
-            connector=connector,
-            service_account=service_account,
-            multi_capture=multi_capture,
-            adjustments=adjustments,
-            unlinked_refunds=unlinked_refunds,
+            connector=check_reference(connector, "connector"),
+            service_account=check_reference(service_account, "service_account"),
+            multi_capture=check_bool(multi_capture, "multi_capture"),
+            adjustments=check_bool(adjustments, "adjustments"),
+            unlinked_refunds=check_bool(unlinked_refunds, "unlinked_refunds"),
         )
+        check_count(authorization_days, "authorization_days", MAX_AUTHORIZATION_DAYS)
         self._lifetime = timedelta(days=authorization_days)
         self._lock = threading.RLock()
         self._scripts: dict[str, deque[str]] = defaultdict(deque)

@@ -151,6 +151,24 @@ def check_moment(value: object, argument: str) -> datetime:
     return value
 
 
+def check_clock(value: object, argument: str) -> None:
+    """``value`` tells the time (a ``now()`` to call); a datetime has a ``now()`` too, the
+    class's, and is refused: a clock is asked, never a fixed moment."""
+    if isinstance(value, datetime) or not callable(getattr(value, "now", None)):
+        raise InvalidArgument(f"{argument} must be a Clock (with now()), not {_kind(value)}",
+                              argument=argument)  # fmt: skip
+
+
+def check_interface(value: object, methods: Iterable[str], argument: str) -> None:
+    """``value`` has every one of ``methods`` (a port's), else :class:`InvalidArgument`."""
+    names = tuple(methods)
+    if not all(hasattr(value, name) for name in names):
+        raise InvalidArgument(
+            f"{argument} must implement its port ({', '.join(names)}), not {_kind(value)}",
+            argument=argument,
+        )
+
+
 def check_count(value: object, argument: str, maximum: int) -> int:
     """``value`` if it is an int from 1 to ``maximum``, else :class:`InvalidArgument`."""
     if type(value) is not int or not 1 <= value <= maximum:

@@ -16,6 +16,7 @@ from ocop import (
     CardToken,
     ConcurrentUpdate,
     IdempotencyConflict,
+    InvalidArgument,
     InvalidInput,
     Money,
     Operation,
@@ -45,6 +46,22 @@ def test_a_manual_clock_needs_a_timezone() -> None:
         ManualClock(datetime(2026, 1, 1))
 
 
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("2026-01-01", "start must be a timezone-aware datetime, not str"),
+        (None, "start must be a timezone-aware datetime, not None"),
+        (datetime(2026, 1, 1), "start must be a timezone-aware datetime, not a naive datetime"),
+    ],
+)
+def test_a_manual_clock_starts_only_at_an_aware_datetime(start: object, message: str) -> None:
+    """E1: a start that is not a timezone-aware datetime is InvalidArgument naming it (a
+    string raised AttributeError)."""
+    with pytest.raises(InvalidArgument) as caught:
+        ManualClock(start)  # type: ignore[arg-type]
+    assert (str(caught.value), caught.value.argument) == (message, "start")
+
+
 def test_a_manual_clock_never_goes_back() -> None:
     """advance() with a negative step raises InvalidInput and leaves the time as it was."""
     clock = ManualClock(START)
@@ -64,6 +81,34 @@ def _sim(*, unlinked_refunds: bool = True) -> SimulatedProcessor:
 def _declined(result: ProcessorResult, key: str, reason: str) -> None:
     assert (result.key, result.outcome, result.reason) == (key, Outcome.DECLINED, reason)
     assert (result.amount, result.token) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"clock": None}, "clock must be a Clock (with now()), not None"),
+        ({"clock": START}, "clock must be a Clock (with now()), not datetime"),
+        ({"multi_capture": "no"}, "multi_capture must be True or False, not str"),
+        ({"adjustments": 0}, "adjustments must be True or False, not int"),
+        ({"unlinked_refunds": None}, "unlinked_refunds must be True or False, not None"),
+        ({"authorization_days": "30"}, "authorization_days must be a whole number from 1 to 3650"),
+        ({"authorization_days": 0}, "authorization_days must be a whole number from 1 to 3650"),
+        ({"authorization_days": True}, "authorization_days must be a whole number from 1 to 3650"),
+        ({"authorization_days": 10**9}, "authorization_days must be a whole number from 1 to 3650"),
+        ({"connector": None}, "connector must be a string, not None"),
+        ({"service_account": " "}, "service_account must be 1 to 512 printable characters"),
+    ],
+)
+def test_the_simulator_refuses_arguments_of_another_kind_when_built(
+    arguments: dict[str, object], message: str
+) -> None:
+    """E1: the simulator's arguments are checked when it is built, each refusal an
+    InvalidArgument naming the argument (a clock of None was accepted and failed at the
+    first call, the flag "no" turned multi-capture on, "30" days raised TypeError)."""
+    given: dict[str, Any] = {"clock": ManualClock(START), **arguments}
+    with pytest.raises(InvalidInput) as caught:
+        SimulatedProcessor(**given)
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("amount", ["0.00", "-5.00"])
