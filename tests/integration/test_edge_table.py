@@ -793,3 +793,21 @@ def test_any_id_e1_accepts_works_and_reads_back_exactly(world: World, order_id: 
     with world.store.unit_of_work() as uow:
         assert order_id in uow.orders.ids()
         assert {op.order_id for op in uow.operations.for_order(order_id)} == {order_id}
+
+
+@pytest.mark.parametrize("customer_id", ["   ", "x" * 128, "🛒 C-1"])
+def test_any_customer_id_e1_accepts_saves_a_card_pays_and_reads_back(
+    world: World, customer_id: str
+) -> None:
+    """E1: a customer whose id is any id E1 accepts (spaces alone included) saves a card,
+    pays with it, and the order reads back with the id exactly."""
+    bo, customer = world.bo, Customer.named(customer_id)
+    saved = bo.save_instrument(customer, CARD, consent=True)
+    assert bo.saved_instruments(customer) == (saved,)
+    order_id = f"SO-customer-{len(customer_id)}"
+    payment = SavedCardPayment(saved.instrument_id, cvv="123", amount=TEN)
+    bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=customer, total=TEN,
+                   payments=[payment])  # fmt: skip
+    order = bo.order(order_id)
+    assert order.customer.customer_id == customer_id
+    assert order.lines[0].authorized == TEN

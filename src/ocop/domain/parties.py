@@ -23,14 +23,16 @@ DEPOSIT_OVERRIDE = "deposit_override"
 
 @attrs.frozen(kw_only=True)
 class Customer:
-    """A named customer (with an optional on-account credit limit) or a guest."""
+    """A named customer (with an optional on-account credit limit) or a guest.
+
+    A named customer's id is an id like any other (E1): 1 to 128 printable characters,
+    spaces alone included.
+    """
 
     customer_id: str | None = attrs.field(validator=valid_optional_id)
     on_account_limit: Money | None = attrs.field(default=None, validator=valid_optional_money)
 
     def __attrs_post_init__(self) -> None:
-        if self.customer_id is not None and not self.customer_id.strip():
-            raise InvalidInput("a named customer needs a non-empty id")
         if self.customer_id is None and self.on_account_limit is not None:
             raise InvalidInput("a guest has no customer account")
         if self.on_account_limit is not None and self.on_account_limit.is_negative():

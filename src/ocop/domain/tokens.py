@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
-from ocop.domain.edge import MAX_REFERENCE_LENGTH, valid_bool
+from ocop.domain.edge import MAX_REFERENCE_LENGTH, valid_bool, valid_id
 from ocop.domain.errors import (
     AmbiguousInstrument,
     ConnectorMismatch,
@@ -135,7 +135,8 @@ class SavedInstrument:
     """A card a named customer saved with the processor (rule T1)."""
 
     instrument_id: str = attrs.field(validator=_TOKEN_VALUE)
-    customer_id: str = attrs.field(validator=_ACCOUNT)
+    #: ocop's customer id (E1: spaces alone are an id too).
+    customer_id: str = attrs.field(validator=valid_id)
     card: CardToken
 
     @property
