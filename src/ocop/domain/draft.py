@@ -14,6 +14,7 @@ from types import MappingProxyType
 import attrs
 
 from ocop.domain.cardguard import check_cvv, validate_cvvs
+from ocop.domain.cardnumbers import quoted
 from ocop.domain.edge import check_id, check_optional_id
 from ocop.domain.errors import (
     CurrencyMismatch,
@@ -152,12 +153,19 @@ class CompletionDraft:
         """C1: a card line from a saved instrument, tokenized with the CVV at submit.
 
         A CVV that is not 3 or 4 ASCII digits raises
-        :class:`~ocop.domain.errors.InvalidCvv` (T1).
+        :class:`~ocop.domain.errors.InvalidCvv` (T1). The instrument is one of those the
+        customer had saved when the completion began: a card saved since is added in a
+        new completion (:class:`~ocop.domain.errors.InstrumentNotFound` says so).
         """
         check_id(instrument_id, "instrument_id")
         self._require_editable_method(PaymentMethod.CARD)
         customer_id = self.order.customer.customer_id
-        instrument = pick_instrument(self.instruments, instrument_id, customer_id)
+        # The draft knows the instruments saved when it was begun (begin_completion).
+        began = None if customer_id is None else (
+            f"customer {quoted(customer_id)} had no saved instrument {quoted(instrument_id)} "
+            "when this completion began (to pay with a card saved since, begin a new completion)"
+        )  # fmt: skip
+        instrument = pick_instrument(self.instruments, instrument_id, customer_id, not_found=began)
         check_cvv(cvv)
         line = PaymentLine.card_line(
             self._next_line_id(), instrument.card, self._money(amount), instrument_id=instrument_id

@@ -69,7 +69,10 @@ def test_a_saved_card_not_on_file_is_refused_naming_the_instrument_and_the_custo
     with pytest.raises(InstrumentNotFound) as named:
         draft_for(CUSTOMER).add_saved_card("inst_9", cvv="123", amount=usd("5.00"))
     assert (named.value.instrument_id, named.value.customer_id) == ("inst_9", "C-1")
-    assert str(named.value) == "customer 'C-1' has no saved instrument 'inst_9'"
+    assert str(named.value) == (
+        "customer 'C-1' had no saved instrument 'inst_9' when this completion began (to pay "
+        "with a card saved since, begin a new completion)"
+    )
     with pytest.raises(InstrumentNotFound) as guest:
         draft_for(Customer.guest()).add_saved_card("inst_1", cvv="123", amount=usd("5.00"))
     assert (guest.value.instrument_id, guest.value.customer_id) == ("inst_1", "guest")

@@ -124,6 +124,26 @@ def test_another_customers_saved_card_cannot_be_added() -> None:
         draft.add_saved_card(bobs.instrument_id, cvv=CVV, amount=usd("5.00"))
 
 
+def test_a_card_saved_after_the_completion_began_is_added_in_a_new_completion() -> None:
+    """C1, T1: the draft knows the cards saved when it was begun; one the customer saves
+    while on the phone is refused saying so (it was reported as not the customer's), and a
+    completion begun afterwards adds it."""
+    world = make_world()
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=ALICE, total=usd("50.00"))
+    draft = world.bo.begin_completion("SO-1", CLERK)
+    saved = world.bo.save_instrument(ALICE, CARD_2, consent=True)
+    with pytest.raises(InstrumentNotFound) as caught:
+        draft.add_saved_card(saved.instrument_id, cvv=CVV, amount=usd("50.00"))
+    assert str(caught.value) == (
+        f"customer {ALICE.customer_id!r} had no saved instrument {saved.instrument_id!r} when "
+        "this completion began (to pay with a card saved since, begin a new completion)"
+    )
+    again = world.bo.begin_completion("SO-1", CLERK)
+    result = world.bo.submit(again.add_saved_card(saved.instrument_id, cvv=CVV,
+                                                  amount=usd("50.00")))  # fmt: skip
+    assert result.order.line("L1").authorized == usd("50.00")
+
+
 # -- C2, C4: replacing a card -------------------------------------------------------------
 
 
