@@ -17,7 +17,7 @@ from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
 from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete
-from ocop.domain.tender import LineStatus
+from ocop.domain.tender import LineStatus, PaymentLine
 from ocop.ports import Ports
 from ocop.services._engine import Secrets, load, pursue, require_no_doubt
 from ocop.services._gates import (
@@ -91,15 +91,27 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
 
 def _submitted(current: Order, draft: CompletionDraft) -> bool:
     """Whether the stored order is this draft submitted: completed, every draft line stored
-    with its amount and card, every line the draft removed no longer active."""
+    as the draft made it (method, amount, card, check number, saved instrument), every line
+    the draft removed no longer active."""
     if current.needs_completion:
         return False
     stored = {line.line_id: line for line in current.lines}
     for line in draft.lines:
         now = stored.get(line.line_id)
-        if now is None or (now.amount, now.card) != (line.amount, line.card):
+        if now is None or not _stored_as_drafted(now, line):
             return False
     return not any(stored[x].active for x in draft.removed if x in stored)
+
+
+def _stored_as_drafted(stored: PaymentLine, drafted: PaymentLine) -> bool:
+    """Whether ``stored`` is the line the draft's ``drafted`` became at submit. A saved card
+    (tokenized at submit) is known by its instrument: the stored line pays with the token
+    the tokenization gave."""
+    same_card = drafted.needs_tokenize or stored.card == drafted.card
+    return same_card and (
+        (stored.method, stored.amount, stored.check_number, stored.instrument_id)
+        == (drafted.method, drafted.amount, drafted.check_number, drafted.instrument_id)
+    )
 
 
 def _cvvs(draft: CompletionDraft) -> Mapping[str, str]:

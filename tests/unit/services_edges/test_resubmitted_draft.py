@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ocop import ConcurrentUpdate, DraftAlreadySubmitted, IllegalTransition
-from worlds import card, new_world, usd
+from worlds import CUSTOMER, card, new_world, usd
 
 from .support import AGENT, card_order
 
@@ -48,3 +48,60 @@ def test_a_draft_outdated_by_a_new_total_is_a_concurrent_update() -> None:
     world.bo.change_total("SO-1", usd("120.00"), AGENT)
     with pytest.raises(ConcurrentUpdate):
         world.bo.submit(draft)
+
+
+@pytest.mark.parametrize(
+    ("method", "check_number"), [("cash", None), ("check", "1002"), ("gift_card", None)]
+)
+def test_a_draft_outdated_by_another_prepayment_of_the_same_amount_is_a_concurrent_update(
+    method: str, check_number: str | None
+) -> None:
+    """A stored line of the draft's id and amount but another method or check number is
+    someone else's payment: the draft was never submitted (ConcurrentUpdate, not
+    DraftAlreadySubmitted)."""
+    world = new_world()
+    card_order(world)
+    world.bo.change_total("SO-1", usd("100.00"), AGENT)
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment(
+        "check", usd("50.00"), check_number="1001"
+    )
+    rival = world.bo.begin_completion("SO-1", AGENT).add_prepayment(
+        method, usd("50.00"), check_number=check_number
+    )
+    world.bo.submit(rival)
+    before = world.bo.order("SO-1")
+    with pytest.raises(ConcurrentUpdate) as caught:
+        world.bo.submit(draft)
+    assert type(caught.value) is ConcurrentUpdate
+    assert world.bo.order("SO-1") == before
+
+
+def test_a_draft_outdated_by_the_same_card_from_a_saved_instrument_is_a_concurrent_update() -> None:
+    """A card line and a saved-card line of the same card and amount are different drafts."""
+    world = new_world()
+    card_order(world)
+    world.bo.change_total("SO-1", usd("90.00"), AGENT)
+    saved = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    draft = world.bo.begin_completion("SO-1", AGENT).add_card(card("tok_s"), usd("40.00"))
+    rival = world.bo.begin_completion("SO-1", AGENT).add_saved_card(
+        saved.instrument_id, cvv="123", amount=usd("40.00")
+    )
+    world.bo.submit(rival)
+    with pytest.raises(ConcurrentUpdate):
+        world.bo.submit(draft)
+
+
+def test_a_saved_card_draft_submitted_again_says_it_was_submitted() -> None:
+    """The saved card's line pays with the token its tokenization gave: still this draft."""
+    world = new_world()
+    card_order(world)
+    world.bo.change_total("SO-1", usd("90.00"), AGENT)
+    saved = world.bo.save_instrument(CUSTOMER, card("tok_s"), consent=True)
+    draft = world.bo.begin_completion("SO-1", AGENT).add_saved_card(
+        saved.instrument_id, cvv="123", amount=usd("40.00")
+    )
+    assert world.bo.submit(draft).approved
+    calls = world.sim.calls
+    with pytest.raises(DraftAlreadySubmitted):
+        world.bo.submit(draft)
+    assert world.sim.calls == calls
