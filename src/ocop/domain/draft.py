@@ -93,7 +93,9 @@ class CompletionDraft:
 
     @property
     def planned_paid(self) -> Money:
-        """What the order will be paid once every draft line is authorized or posted."""
+        """What the order will be paid once every draft line is authorized or posted; a line
+        still pending removal (its void declined before) counts as removed, as submit
+        finishes its removal."""
         return total((_planned(line) for line in self.lines), self.currency)
 
     @property
@@ -199,7 +201,10 @@ class CompletionDraft:
         return self._with(line)
 
     def change_amount(self, line_id: str, amount: Money) -> CompletionDraft:
-        """C3, C5: change a line's amount within what its captures and status allow."""
+        """C3, C5: change a line's amount within what its captures and status allow.
+
+        A line still pending removal (its void was declined at an earlier submit) is kept
+        instead, at the new amount."""
         line = self.line(line_id)
         amount = self._money(amount)
         self._require_editable_method(line.method, line_id)
@@ -210,11 +215,12 @@ class CompletionDraft:
                 raise InvalidDraftEdit(
                     "a posted prepayment is never edited", rule="C5", line_id=line_id
                 )
-            if line.method is PaymentMethod.GIFT_CARD and amount - line.amount > self.balance_due:
+            raised = amount - _planned(line)
+            if line.method is PaymentMethod.GIFT_CARD and raised > self.balance_due:
                 raise InvalidDraftEdit(
                     "a gift card never pays more than the balance due", rule="C1", line_id=line_id
                 )
-            return self._with(line.with_amount(amount))
+            return self._with(_kept(line).with_amount(amount))
         captured = line.captured
         if captured.is_positive() and amount < line.amount:
             if captured >= line.amount:
@@ -227,10 +233,12 @@ class CompletionDraft:
                     rule="C5",
                     line_id=line_id,
                 )
-        return self._with(line.with_amount(amount))
+        return self._with(_kept(line).with_amount(amount))
 
     def replace_card(self, line_id: str, card: CardToken) -> CompletionDraft:
-        """C2, C4: another card for an uncaptured line; the old authorization is voided."""
+        """C2, C4: another card for an uncaptured line; the old authorization is voided.
+
+        A line still pending removal is kept instead, with the new card."""
         line = self.line(line_id)
         self._require_card(card)
         self._require_editable_method(line.method, line_id)
@@ -248,7 +256,7 @@ class CompletionDraft:
             )
         cvvs = {k: v for k, v in self._cvvs.items() if k != line_id}
         replaced = attrs.evolve(
-            line.resubmittable(), card=card, instrument_id=None, needs_tokenize=False
+            _kept(line).resubmittable(), card=card, instrument_id=None, needs_tokenize=False
         )
         return self._with(replaced, cvvs=cvvs)
 
@@ -282,7 +290,13 @@ def parse_method(method: str | PaymentMethod) -> PaymentMethod:
         raise InvalidInput(f"unknown payment method; one of {known}") from None
 
 
+def _kept(line: PaymentLine) -> PaymentLine:
+    """A line an edit keeps on the order: a removal still pending (its void was declined)
+    is given up, and the edit is what submit brings the line to."""
+    return attrs.evolve(line, pending_removal=False) if line.pending_removal else line
+
+
 def _planned(line: PaymentLine) -> Money:
-    if not line.active:
+    if not line.active or line.pending_removal:
         return line.received - line.refunded
     return line.amount - line.refunded

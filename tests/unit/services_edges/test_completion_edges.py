@@ -141,6 +141,68 @@ def test_a_declined_void_of_a_removed_line_keeps_it_until_the_next_submit() -> N
     ]
 
 
+def removal_void_declined(world: World) -> None:
+    """SO-1 of 40.00: its card line L1 removed for 40.00 cash, the void declined (L1 stays
+    authorized, pending removal)."""
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER, total=usd("40.00"))
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("40.00")))
+    draft = (
+        world.bo.begin_completion("SO-1", AGENT).remove("L1").add_prepayment("cash", usd("40.00"))
+    )
+    world.sim.script("void", "decline")
+    assert world.bo.submit(draft).order.line("L1").pending_removal
+
+
+def test_a_draft_counts_a_line_pending_removal_as_removed() -> None:
+    """C6: submit finishes the removal, so the draft's balance due does not count the line."""
+    world = new_world()
+    removal_void_declined(world)
+    draft = world.bo.begin_completion("SO-1", AGENT)
+    assert draft.line("L1").pending_removal
+    assert draft.balance_due == usd("0.00")
+    assert draft.planned_paid == usd("40.00")
+
+
+def test_a_card_given_to_a_line_pending_removal_keeps_it_and_is_authorized() -> None:
+    """C2, C4: the edit keeps the line: its old authorization is voided, the new card
+    authorized; the edit is never dropped for the removal it replaced."""
+    world = new_world()
+    removal_void_declined(world)
+    world.bo.change_total("SO-1", usd("80.00"), AGENT)
+    draft = world.bo.begin_completion("SO-1", AGENT).replace_card("L1", card("tok_2", "2222"))
+    assert not draft.line("L1").pending_removal
+    assert draft.balance_due == usd("0.00")
+    result = world.bo.submit(draft)
+    assert result.approved
+    line = result.order.line("L1")
+    assert (line.status, line.pending_removal, line.card) == (
+        LineStatus.AUTHORIZED,
+        False,
+        card("tok_2", "2222"),
+    )
+    assert [(e.kind, e.target, e.amount) for e in world.sim.ledger()][-2:] == [
+        ("void", "auth_1", usd("40.00")),
+        ("authorize", "tok_2", usd("40.00")),
+    ]
+
+
+def test_a_new_amount_for_a_line_pending_removal_keeps_it_at_that_amount() -> None:
+    """C3: the line is kept and its authorization adjusted, not voided and retired."""
+    world = new_world()
+    removal_void_declined(world)
+    world.bo.change_total("SO-1", usd("60.00"), AGENT)
+    draft = world.bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("20.00"))
+    assert draft.balance_due == usd("0.00")
+    result = world.bo.submit(draft)
+    assert result.approved
+    line = result.order.line("L1")
+    assert (line.status, line.pending_removal, line.authorized) == (
+        LineStatus.AUTHORIZED,
+        False,
+        usd("20.00"),
+    )
+
+
 def test_a_replaced_card_whose_old_authorization_cannot_be_voided_is_not_approved() -> None:
     """C4: until the old card's authorization is voided, the new card is not in force."""
     world = new_world()
