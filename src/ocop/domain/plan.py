@@ -20,6 +20,7 @@ from typing import Generic, Protocol, Self, TypeVar
 import attrs
 
 from ocop.domain import keys, postings, steps
+from ocop.domain.errors import InvalidDraftEdit
 from ocop.domain.holds import validate
 from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.journal import Voucher, VoucherKind
@@ -108,6 +109,72 @@ def authorize(line: PaymentLine, card_value: str, amount: Money) -> steps.Author
 
 
 def _card_step(line: PaymentLine, card_value: str, *, adjustments: bool) -> steps.Step | None:
+    if authorizes_spent_card(line, adjustments=adjustments):
+        # A single-use token is never authorized twice (as invoicing, I2, and renewal, A1,
+        # never do), nor an authorization given up for it: the line stays as it is, short
+        # of (or beyond) its target, and validation judges the balance (S1). Submit refuses
+        # a draft that asks for this (require_authorizable); a line it left unchanged (I2
+        # released the rest of its authorization) or a run begun before can get here.
+        return None
+    return _toward(line, card_value, adjustments=adjustments)
+
+
+def spent_card(line: PaymentLine) -> bool:
+    """Whether the line pays with a single-use card token that was authorized already (an
+    authorization recorded without its card is taken as the line's card's, as C4 does)."""
+    card = line.card
+    return (
+        card is not None
+        and not card.reusable
+        and any(auth.card_value in ("", card.value) for auth in line.authorizations)
+    )
+
+
+def authorizes_spent_card(line: PaymentLine, *, adjustments: bool) -> bool:
+    """Whether bringing the card line to its target would authorize again its single-use
+    token that was authorized already (C3 without adjustments: void, then authorize the new
+    amount; C5: an increase of a fully captured line), every step approved."""
+    if line.card is None or line.needs_tokenize or line.pending_removal or not spent_card(line):
+        return False
+    if line.status in INACTIVE or line.status is LineStatus.PENDING_AUTHORIZATION:
+        return False  # no step is planned for it (line_step)
+    for _ in range(MAX_STEPS_PER_LINE):
+        step = _toward(line, line.card.value, adjustments=adjustments)
+        if isinstance(step, steps.Authorize):
+            return True
+        if not isinstance(step, steps.Void):
+            return False  # there already, adjusted, or tokenized (a new token)
+        line = line.voided_auth(step.auth_id, awaiting_new=True)
+    return False
+
+
+def require_authorizable(line: PaymentLine, *, adjustments: bool, invoiced: bool) -> None:
+    """Refuse, before any processor call, a draft line whose single-use card token was
+    authorized already and would have to be authorized again: a processor declines it, and
+    the authorization voided to make way for it would be lost."""
+    if not authorizes_spent_card(line, adjustments=adjustments):
+        return
+    captured = line.captured
+    if line.amount > captured + line.authorized:
+        hint = "keep the line's amount and add a line for the rest"
+    elif captured.is_positive():
+        hint = f"reduce it only to the {captured} it captured (the rest is voided)"
+    else:
+        hint = "remove the line and add one for the new amount"
+    if not captured.is_positive() and not invoiced:
+        hint += ", or give the line another card (C2)"
+    rule = "C5" if captured.is_positive() else "C3"
+    raise InvalidDraftEdit(
+        f"line {line.line_id} pays with a single-use card token that was authorized already; "
+        f"bringing it to {line.amount} needs a new authorization of that token, which the "
+        f"processor declines, so nothing was changed: {hint}",
+        rule=rule,
+        line_id=line.line_id,
+    )
+
+
+def _toward(line: PaymentLine, card_value: str, *, adjustments: bool) -> steps.Step | None:
+    """The next step bringing a card line to its target, whatever its card."""
     opened = line.open_authorizations()
     for old in opened:
         if old.card_value and old.card_value != card_value and not line.needs_tokenize:

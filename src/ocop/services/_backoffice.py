@@ -155,7 +155,11 @@ class BackOfficeServices:
         return completion.begin_completion(self._ports, order_id, actor)
 
     def submit(self, draft: CompletionDraft) -> SubmitResult:
-        """Run the draft's processor calls, validate, place holds (S1-S3)."""
+        """Run the draft's processor calls, validate, place holds (S1-S3).
+
+        A line whose single-use card token was authorized already and would have to be
+        authorized again (C3 without adjustments, C5) is refused with
+        :class:`~ocop.domain.errors.InvalidDraftEdit` before any call."""
         from ocop.services import _completion as completion
 
         check_instance(draft, CompletionDraft, "draft")

@@ -16,7 +16,7 @@ from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
 from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import Actor
-from ocop.domain.plan import Complete
+from ocop.domain.plan import Complete, require_authorizable
 from ocop.domain.tender import LineStatus, PaymentLine
 from ocop.ports import Ports
 from ocop.services._engine import Secrets, load, pursue, require_no_doubt
@@ -70,12 +70,17 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     """Run the draft's processor calls, then validate and place holds (S1-S3)."""
     require_call_center_user(draft.actor, "order completion")
     capabilities = ports.processor.capabilities
-    stored_cards = {line.line_id: line.card for line in draft.order.lines}
+    stored = {line.line_id: line for line in draft.order.lines}
+    invoiced = bool(draft.order.invoices)
     for line in draft.lines:
+        before = stored.get(line.line_id)
         # New lines, and replaced cards (C4: the line may still be AUTHORIZED), before any call.
-        replaced = line.card != stored_cards.get(line.line_id)
+        replaced = before is None or line.card != before.card
         if line.card is not None and (line.status is LineStatus.NOT_SUBMITTED or replaced):
             require_same_account(line.card, capabilities)
+        if line != before:
+            # C3, C5: a used single-use card token is never authorized again.
+            require_authorizable(line, adjustments=capabilities.adjustments, invoiced=invoiced)
     with ports.store.unit_of_work() as uow:
         current = uow.orders.get(draft.order_id).as_of(ports.clock.now())
         require_completion(current, ports.settings)

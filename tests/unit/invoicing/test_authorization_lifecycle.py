@@ -219,6 +219,33 @@ def test_a_released_rest_the_card_cannot_renew_holds_the_order_for_a_new_payment
     assert_consistent(world, "SO-1")
 
 
+def test_a_new_card_for_a_released_rest_leaves_the_single_use_token_alone(
+    clock: ManualClock,
+) -> None:
+    """I2, C3: the agent adds a card for the rest and leaves the line as it is: submit never
+    authorizes the used single-use token again (a processor declines it), the line stays
+    short of its amount and the new card pays the rest."""
+    world = _single_capture(clock)
+    place(world.bo, "SO-1", "100.00", by_card("100.00", card(reusable=False)))
+    assert world.bo.invoice("SO-1", "INV-1", usd("30.00")).new_payment_required
+    draft = world.bo.begin_completion("SO-1", AGENT).add_card(card("tok_2", "2222"), usd("70.00"))
+    result = world.bo.submit(draft)
+    assert result.approved
+    assert [(e.target, e.amount) for e in entries(world.sim, "SO-1", "authorize")] == [
+        ("tok_1", usd("100.00")),
+        ("tok_2", usd("70.00")),
+    ]
+    line = result.order.line("L1")
+    assert (line.amount, line.captured, line.authorized) == (
+        usd("100.00"),
+        usd("30.00"),
+        usd("0.00"),
+    )
+    second = world.bo.invoice("SO-1", "INV-2", usd("70.00"))
+    assert [(c.line_id, c.amount) for c in second.captures] == [("L2", usd("70.00"))]
+    assert_consistent(world, "SO-1")
+
+
 def test_a_released_rest_a_reusable_card_renews_leaves_the_order_approved(
     clock: ManualClock,
 ) -> None:
