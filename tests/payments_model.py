@@ -39,6 +39,7 @@ from ocop import (
     Customer,
     HoldCode,
     IllegalTransition,
+    InvalidDraftEdit,
     InvoiceResult,
     Money,
     OcopError,
@@ -572,7 +573,8 @@ class ModelLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data(), delta=st.integers(-3_000, 3_000), balanced=st.booleans())
     def edit(self, data: st.DataObject, delta: int, balanced: bool) -> None:
-        """The call center changes the first card line (and the total) and submits (C3, S1)."""
+        """The call center changes the first card line (and the total) and submits (C3, S1);
+        without adjustments a single-use card's line is refused (C5 once captured)."""
         m = self._pick(data)
         line = m.lines[0]
         if m.cancelled or m.invoices or m.pending or not line.active or line.open == 0:
@@ -586,6 +588,15 @@ class ModelLifecycle(RuleBasedStateMachine):
             m.needs_completion = True
         draft = self.bo.begin_completion(m.order_id, AGENT)
         draft = draft.change_amount(line.line_id, self.money(new))
+        single_use = line.card is not None and not line.card.reusable
+        if delta and not self.adjustments and single_use and new > line.captured:
+            # C3, C5: the new amount needs the used single-use token authorized again:
+            # submit refuses the draft before any call, and nothing changes.
+            rule = "C5" if line.captured else "C3"
+            refusal = Refusal(InvalidDraftEdit, {"rule": rule, "line_id": line.line_id})
+            self._expect_refusal(refusal, lambda: self.bo.submit(draft))
+            self._agrees(m, self.bo.order(m.order_id))
+            return
         declined, calls = False, 0
         if delta:
             line.amount = new

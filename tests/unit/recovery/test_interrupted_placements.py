@@ -416,7 +416,9 @@ def test_a_placement_held_before_it_was_validated_is_still_finished() -> None:
     """N4 with O2: while the second card's authorization is in doubt, the processor ends
     the first card's (not reusable): the order is held AUTHORIZATION_EXPIRED before it
     was ever validated. Recovery still finishes the placement. (The hold was taken for a
-    validation's: the legacy order waited for completion for good.)"""
+    validation's: the legacy order waited for completion for good.) C3: the first card's
+    single-use token is not authorized a second time (a processor declines it): the line
+    stays short and the order is held out of balance for a new payment."""
     world = new_world(OCOP_OFF)
     world.sim.script("authorize", "approve", "timeout_after_success")
     placed = world.bo.place_order(
@@ -432,9 +434,14 @@ def test_a_placement_held_before_it_was_validated_is_still_finished() -> None:
     later(world)
     report = world.bo.recover()
     assert (report.resolved, report.completions) == (("SO-1/authorize:L2.A1#1",), ("SO-1",))
-    order = world.bo.order("SO-1")  # the placement goes on: the first line is authorized
-    assert (order.needs_completion, order.status) == (False, OrderStatus.APPROVED)
+    order = world.bo.order("SO-1")  # the placement goes on, without the first card
+    assert (order.needs_completion, order.status) == (False, OrderStatus.ON_HOLD)
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
     assert [h.hold.code for h in order.released_holds] == [HoldCode.AUTHORIZATION_EXPIRED]
+    assert [(e.kind, e.target) for e in world.sim.ledger()] == [
+        ("authorize", "tok_1"),
+        ("authorize", "tok_2"),
+    ]
 
 
 def test_an_order_stored_before_placing_existed_is_finished_when_never_validated(
