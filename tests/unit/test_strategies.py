@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 
 import pytest
 from hypothesis import given
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ocop import Money, UnknownCurrency
-from ocop.domain.money import minor_units
+from ocop.domain.money import MAX_AMOUNT, minor_units
 from ocop.testing.strategies import DEFAULT_BOUND, currencies, money, positive_money
 
 
@@ -71,3 +71,20 @@ def test_from_type_builds_money_of_any_currency(data: st.DataObject) -> None:
     """st.from_type(Money) draws valid money (the entry point registered it)."""
     amount = data.draw(st.from_type(Money))
     assert isinstance(amount, Money)
+
+
+@given(money(min_value="999999999999999999.5", max_value=10**30))
+def test_bounds_beyond_the_maximum_amount_are_kept_below_it(amount: Money) -> None:
+    """Bounds beyond MAX_AMOUNT give only amounts Money holds (below 10**18 units)."""
+    assert Decimal("999999999999999999.5") <= amount.amount < MAX_AMOUNT
+
+
+@given(st.data())
+def test_bounds_are_read_exactly_under_a_host_precision_of_two_digits(
+    data: st.DataObject,
+) -> None:
+    """A host's precision does not round a bound: 123.45 to 123.46 stays two cents wide."""
+    with localcontext(prec=2) as host:
+        host.traps[Inexact] = True
+        strategy = money("USD", min_value="123.45", max_value="123.46")
+    assert data.draw(strategy) in {Money.of("123.45", "USD"), Money.of("123.46", "USD")}

@@ -9,7 +9,6 @@ fraction of a CVE or IDR) cannot be sent at all.
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from ocop.domain.errors import InvalidInput
@@ -29,23 +28,36 @@ def decimals(currency: str) -> int:
     return minor_units(currency) if found is None else found
 
 
+# Both conversions work in integers (ISO minor units against Adyen's): exact whatever
+# decimal context the host program set.
+def _power(places: int) -> int:
+    """10 to the ``places`` (not negative)."""
+    power: int = 10**places  # typeshed types int ** int as Any (a negative power is a float)
+    return power
+
+
 def to_value(amount: Money) -> int | None:
     """``amount`` as Adyen's ``value`` (minor units by its table); None when Adyen cannot
     hold it exactly."""
-    value = amount.amount.scaleb(decimals(amount.currency))
-    return int(value) if value == value.to_integral_value() else None
+    theirs, ours = decimals(amount.currency), minor_units(amount.currency)
+    if theirs >= ours:
+        return amount.minor * _power(theirs - ours)
+    value, rest = divmod(amount.minor, _power(ours - theirs))
+    return None if rest else value
 
 
 def from_value(value: int, currency: str, *, floor: bool = False) -> Money | None:
     """The money an Adyen ``value`` in ``currency`` stands for; None when ocop cannot hold
-    it exactly (a fraction of a CLP or ISK) or does not know the currency. ``floor``:
-    rounded down to what ocop holds instead (never more than Adyen's amount)."""
+    it exactly (a fraction of a CLP or ISK, an amount beyond ocop's maximum) or does not
+    know the currency. ``floor``: rounded down to what ocop holds instead (never more than
+    Adyen's amount)."""
     try:
-        amount = Decimal(value).scaleb(-decimals(currency))
-        if floor:
-            amount = amount.quantize(Decimal(1).scaleb(-minor_units(currency)), ROUND_FLOOR)
-        return Money.of(amount, currency)
-    except InvalidInput:  # an unknown currency, or more decimals than ocop holds
+        ours, theirs = minor_units(currency), decimals(currency)
+        if ours >= theirs:
+            return Money.from_minor(value * _power(ours - theirs), currency)
+        units, rest = divmod(value, _power(theirs - ours))  # divmod floors, as ROUND_FLOOR
+        return None if rest and not floor else Money.from_minor(units, currency)
+    except InvalidInput:  # an unknown currency, or more than ocop holds
         return None
 
 

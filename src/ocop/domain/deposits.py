@@ -16,8 +16,6 @@ fallback method.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import attrs
 
 from ocop.domain import steps
@@ -38,12 +36,12 @@ def default_deposit(order_total: Money, policy: DepositPolicy) -> Money | None:
     """D1: the deposit an order takes by default, or None when no default is set (0 %)."""
     if policy.default_percent.is_zero():
         return None
-    return order_total.scaled(policy.default_percent / Decimal(100))
+    return order_total.percent(policy.default_percent)
 
 
 def cancellation_charge(order_total: Money, policy: DepositPolicy) -> Money:
     """D2: what cancelling keeps of a deposit, before it is capped by the deposit."""
-    return order_total.scaled(policy.cancellation_charge_percent / Decimal(100))
+    return order_total.percent(policy.cancellation_charge_percent)
 
 
 def has_deposit(order: Order) -> bool:

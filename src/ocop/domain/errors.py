@@ -126,8 +126,8 @@ class InvalidCvv(InvalidInput):
 
 
 class InvalidAmount(InvalidInput):
-    """An amount that is not exact money (a float, NaN, infinity, too many decimals, too many
-    digits), or not positive where it must be (a payment line, a capture)."""
+    """An amount that is not exact money (a float, NaN, infinity, too many decimals, 10**18
+    units or more), or not positive where it must be (a payment line, a capture)."""
 
 
 class UnknownCurrency(InvalidInput):

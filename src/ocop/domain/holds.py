@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from ocop.domain.errors import IllegalTransition, InvalidArgument
 from ocop.domain.invoicing import AuthorizationAge, age_of
@@ -67,9 +66,9 @@ def out_of_balance(order: Order, settings: Settings) -> bool:
         # Paid short of the total, but perhaps not of the deposit.
         due = (total(deposit, order.currency) - order.paid).max(Money.zero(order.currency))
     if due.is_positive():
-        return due > order.total.scaled(policy.underpaid_threshold_percent / Decimal(100))
+        return due > order.total.percent(policy.underpaid_threshold_percent)
     if due.is_negative():
-        return -due > order.total.scaled(policy.overpaid_threshold_percent / Decimal(100))
+        return -due > order.total.percent(policy.overpaid_threshold_percent)
     return False
 
 

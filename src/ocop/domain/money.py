@@ -7,13 +7,36 @@ currencies and their minor units are ISO's own table, from the ``iso4217``
 package. Arithmetic and ordering across currencies raise
 :class:`CurrencyMismatch`. Allocation works in integer minor units, so parts
 always add up to the whole.
+
+An amount's magnitude is below :data:`MAX_AMOUNT` (10**18 units of its currency: 18
+digits before the point); beyond it :class:`InvalidAmount`. ocop's arithmetic never uses
+the thread's decimal context (whatever precision, rounding or traps the host program set):
+it runs in contexts of its own that hold sums of up to 10**18 such amounts exactly, and
+refuse, with :class:`InvalidAmount`, a result they could not hold.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_UP,
+    Clamped,
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    FloatOperation,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Rounded,
+    Subnormal,
+    Underflow,
+)
 from fractions import Fraction
 from typing import Self
 
@@ -21,6 +44,54 @@ import attrs
 
 from ocop.domain.errors import CurrencyMismatch, InvalidAmount, InvalidArgument, UnknownCurrency
 from ocop.domain.values import setter
+
+#: Every amount's magnitude is below this (in units of its currency): 18 digits before the
+#: point, so an amount has at most 22 significant digits (four decimal places at most).
+MAX_AMOUNT = Decimal(10**18)
+
+#: The context of every sum and difference, whatever the thread's own: 40 digits hold sums
+#: of up to 10**18 amounts below MAX_AMOUNT exactly; every signal is trapped, so a result
+#: that could not be held (rounded, even without loss) raises instead of being kept.
+_EXACT = Context(
+    prec=40,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    traps=[
+        Clamped,
+        DivisionByZero,
+        FloatOperation,
+        Inexact,
+        InvalidOperation,
+        Overflow,
+        Rounded,
+        Subnormal,
+        Underflow,
+    ],
+)
+#: The context of products and rescaling: wide enough that a product is exact before it is
+#: rounded once, to minor units, by the rounding each call names.
+_WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
+_add = _EXACT.add
+_subtract = _EXACT.subtract
+
+#: One minor unit of a currency with so many decimal places: quantize's exponent.
+_QUANTUM = {places: Decimal((0, (1,), -places)) for places in range(5)}
+
+
+def _quantum(places: int) -> Decimal:
+    found = _QUANTUM.get(places)
+    return Decimal((0, (1,), -places)) if found is None else found
+
+
+def _too_large(what: str = "") -> InvalidAmount:
+    """The error of an amount beyond MAX_AMOUNT, or of ``what`` (a sum) beyond ``_EXACT``."""
+    if what:
+        return InvalidAmount(f"{what} is too large to hold exactly (more than 40 digits)")
+    return InvalidAmount(
+        "an amount is too large: amounts are below 10**18 units of their currency "
+        "(18 digits before the point)"
+    )
+
 
 #: The table once read: the fast path of :func:`minor_units` (a miss asks the table itself).
 _KNOWN: dict[str, int] = {}
@@ -136,10 +207,9 @@ def _exact(value: object, currency: str) -> Decimal:
         )
     if not amount.is_finite():
         raise InvalidAmount("an amount must be a finite number")
-    try:
-        exact = amount.quantize(Decimal(1).scaleb(-places))
-    except InvalidOperation:  # more digits than the decimal context holds
-        raise InvalidAmount(f"{amount} is too large to hold exactly") from None
+    if amount.copy_abs() >= MAX_AMOUNT:
+        raise _too_large()  # not quoted: so many digits may hold a card number
+    exact = amount.quantize(_quantum(places), context=_WIDE)
     # Quantizing changes the value only of an amount with more decimal places than allowed.
     if amount != exact:
         raise InvalidAmount(f"{currency} has {places} decimal place(s); {amount} has more")
@@ -153,6 +223,8 @@ def _check_amount(instance: Money, attribute: attrs.Attribute[Decimal], value: D
         or value.as_tuple().exponent != -minor_units(instance.currency)
     ):
         raise InvalidAmount(f"{value!r} is not held at {instance.currency}'s minor units")
+    if value.copy_abs() >= MAX_AMOUNT:
+        raise _too_large()
 
 
 def _check_currency(instance: Money, attribute: attrs.Attribute[str], value: str) -> None:
@@ -161,14 +233,21 @@ def _check_currency(instance: Money, attribute: attrs.Attribute[str], value: str
 
 @attrs.frozen(order=False, repr=False, kw_only=True)
 class Money:
-    """An exact amount of one currency. Build it with :meth:`of` or :meth:`zero`."""
+    """An exact amount of one currency. Build it with :meth:`of` or :meth:`zero`.
+
+    The magnitude of an amount given is below :data:`MAX_AMOUNT`, 10**18 units of its
+    currency (18 digits before the point); a larger one is :class:`InvalidAmount`. Sums
+    and differences are exact whatever decimal context the calling thread set: sums of
+    up to 10**18 such amounts; a larger result raises :class:`InvalidAmount`.
+    """
 
     currency: str = attrs.field(validator=_check_currency)
     amount: Decimal = attrs.field(validator=_check_amount)
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Self:
-        """``Money.of("10.00", "USD")``: str, int or Decimal; never float."""
+        """``Money.of("10.00", "USD")``: str, int or Decimal; never float; below
+        :data:`MAX_AMOUNT` in magnitude."""
         return cls(currency=currency, amount=_exact(amount, currency))
 
     @classmethod
@@ -183,12 +262,12 @@ class Money:
         """Money from an integer count of minor units (cents): ``from_minor(150, "USD")``."""
         if isinstance(units, bool) or not isinstance(units, int):
             raise InvalidAmount(f"minor units are an int, not {type(units).__name__}")
-        return cls.of(Decimal(units).scaleb(-minor_units(currency)), currency)
+        return cls.of(Decimal(units).scaleb(-minor_units(currency), _WIDE), currency)
 
     @property
     def minor(self) -> int:
         """The amount as an integer count of minor units."""
-        return int(self.amount.scaleb(minor_units(self.currency)))
+        return int(self.amount.scaleb(minor_units(self.currency), _WIDE))
 
     def is_zero(self) -> bool:
         return self.amount == 0
@@ -210,7 +289,10 @@ class Money:
     def __add__(self, other: Money) -> Money:
         if other.__class__ is not Money or other.currency != self.currency:
             self._same(other)
-        return _exact_sum(self.currency, self.amount + other.amount)
+        try:
+            return _exact_sum(self.currency, _add(self.amount, other.amount))
+        except DecimalException:
+            raise _too_large("a sum") from None
 
     def __radd__(self, other: object) -> Money:
         # ``sum(amounts)`` starts from the int 0: say what to use instead of a TypeError.
@@ -223,13 +305,18 @@ class Money:
     def __sub__(self, other: Money) -> Money:
         if other.__class__ is not Money or other.currency != self.currency:
             self._same(other)
-        return _exact_sum(self.currency, self.amount - other.amount)
+        try:
+            return _exact_sum(self.currency, _subtract(self.amount, other.amount))
+        except DecimalException:
+            raise _too_large("a difference") from None
 
     def __neg__(self) -> Money:
-        return Money(currency=self.currency, amount=-self.amount if self.amount else self.amount)
+        # copy_negate and copy_abs are exact: no decimal context rounds them.
+        amount = self.amount.copy_negate() if self.amount else self.amount  # no "-0.00"
+        return _exact_sum(self.currency, amount)
 
     def __abs__(self) -> Money:
-        return Money(currency=self.currency, amount=abs(self.amount))
+        return _exact_sum(self.currency, self.amount.copy_abs())
 
     def __lt__(self, other: Money) -> bool:
         if other.__class__ is not Money or other.currency != self.currency:
@@ -257,11 +344,29 @@ class Money:
     def max(self, other: Money) -> Money:
         return self if self >= other else other
 
-    def scaled(self, ratio: Decimal) -> Money:
-        """``self * ratio`` rounded half-up to minor units (for percentage thresholds)."""
-        places = Decimal(1).scaleb(-minor_units(self.currency))
-        exact = (self.amount * ratio).quantize(places, rounding=ROUND_HALF_UP)
-        return Money(currency=self.currency, amount=exact)
+    def scaled(self, ratio: Decimal | int) -> Money:
+        """``self * ratio`` rounded half-up to minor units (for percentage thresholds).
+
+        The product is exact before its one rounding, whatever the thread's decimal context.
+        """
+        if isinstance(ratio, bool) or not isinstance(ratio, Decimal | int):
+            raise InvalidArgument(
+                f"a ratio is a Decimal, not {type(ratio).__name__}", argument="ratio"
+            )
+        if not Decimal(ratio).is_finite():
+            raise InvalidArgument("a ratio is a finite number", argument="ratio")
+        quantum = _quantum(minor_units(self.currency))
+        product = _WIDE.multiply(self.amount, ratio)
+        exact = product.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+        return Money(currency=self.currency, amount=exact if exact else exact.copy_abs())
+
+    def percent(self, percent: Decimal | int) -> Money:
+        """``percent`` per cent of this amount, rounded half-up to minor units."""
+        if isinstance(percent, bool) or not isinstance(percent, Decimal | int):
+            raise InvalidArgument(
+                f"a percentage is a Decimal, not {type(percent).__name__}", argument="percent"
+            )
+        return self.scaled(Decimal(percent).scaleb(-2, _WIDE))
 
     def allocate(self, weights: Sequence[int | Decimal]) -> tuple[Money, ...]:
         """Split into parts proportional to ``weights`` that add up exactly.
@@ -273,7 +378,7 @@ class Money:
         if any(isinstance(w, bool) or not isinstance(w, int | Decimal) for w in weights):
             raise InvalidAmount("allocation weights are int or Decimal")
         ws = [Decimal(w) for w in weights]
-        if any(not w.is_finite() or w < 0 for w in ws) or sum(ws) == 0:
+        if any(not w.is_finite() or w < 0 for w in ws) or all(w.is_zero() for w in ws):
             raise InvalidAmount("allocation weights are finite, non-negative, not all zero")
         total = self.minor
         sign = -1 if total < 0 else 1
@@ -319,8 +424,9 @@ _new = object.__new__
 
 
 def _exact_sum(currency: str, amount: Decimal) -> Money:
-    """Money from the sum or difference of two amounts already exact in ``currency``: the
-    result is exact too (same exponent), so it is built without checking again."""
+    """Money from the sum or difference of two amounts already exact in ``currency``,
+    worked out in ``_EXACT`` (which raises rather than round), or from an exact copy of
+    one: the result is exact too (same exponent), so it is built without checking again."""
     money = _new(Money)
     _set_currency(money, currency)
     _set_amount(money, amount)
@@ -347,13 +453,17 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of ``amounts`` (all in ``currency``); zero for none."""
     result = _zero_of(currency)
     amount = result.amount
-    for money in amounts:
-        if money.__class__ is not Money or money.currency != currency:
-            if not isinstance(money, Money):
-                raise InvalidArgument(
-                    f"cannot combine Money with {type(money).__name__}", argument="amounts"
-                )
-            if money.currency != currency:
-                raise CurrencyMismatch(currency, money.currency)
-        amount += money.amount
+    add = _add
+    try:
+        for money in amounts:
+            if money.__class__ is not Money or money.currency != currency:
+                if not isinstance(money, Money):
+                    raise InvalidArgument(
+                        f"cannot combine Money with {type(money).__name__}", argument="amounts"
+                    )
+                if money.currency != currency:
+                    raise CurrencyMismatch(currency, money.currency)
+            amount = add(amount, money.amount)
+    except DecimalException:
+        raise _too_large("a total") from None
     return _exact_sum(currency, amount) if amount != result.amount else result

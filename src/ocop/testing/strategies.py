@@ -14,14 +14,23 @@ too. Hypothesis is imported here only: it never becomes a runtime dependency.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    Context,
+    Decimal,
+    InvalidOperation,
+)
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
 from ocop.domain.cardguard import contains_card_number, luhn_valid
-from ocop.domain.money import MINOR_UNITS, Money, minor_units
+from ocop.domain.money import MAX_AMOUNT, MINOR_UNITS, Money, minor_units
 from ocop.domain.tokens import CardToken
 
 __all__ = [
@@ -34,8 +43,11 @@ __all__ = [
 ]
 
 #: Unbounded amounts stay within this many minor units either side of zero: far
-#: beyond any order, far inside the 28 significant digits of the decimal context.
+#: beyond any order, far inside ocop's maximum amount (``MAX_AMOUNT``).
 DEFAULT_BOUND = 10**15
+
+#: Bounds are read and rescaled exactly, whatever decimal context the caller set.
+_BOUNDS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
 
 # Shrinking goes towards the front: two, zero and three decimal places first.
 _CURRENCIES = ("USD", "JPY", "KWD", *sorted(set(MINOR_UNITS) - {"USD", "JPY", "KWD"}))
@@ -52,12 +64,12 @@ def _minor_bound(value: str | int | Decimal, places: int, rounding: str) -> int:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise InvalidArgument(f"money bounds are str, int or Decimal, not {type(value).__name__}")
     try:
-        scaled = Decimal(value).scaleb(places)
+        scaled = Decimal(value, _BOUNDS).scaleb(places, _BOUNDS)
     except InvalidOperation:
         raise InvalidArgument(f"money bound {value!r} is not a number") from None
     if not scaled.is_finite():
         raise InvalidArgument(f"money bound {value!r} is not a finite number")
-    return int(scaled.to_integral_value(rounding=rounding))
+    return int(scaled.to_integral_value(rounding=rounding, context=_BOUNDS))
 
 
 def _minor_range(places: int, min_value: _Bound, max_value: _Bound) -> tuple[int, int]:
@@ -68,7 +80,8 @@ def _minor_range(places: int, min_value: _Bound, max_value: _Bound) -> tuple[int
         low = -DEFAULT_BOUND if high is None else min(-DEFAULT_BOUND, high)
     if high is None:
         high = max(DEFAULT_BOUND, low)
-    return low, high
+    largest = int(MAX_AMOUNT.scaleb(places, _BOUNDS)) - 1  # Money holds no more
+    return max(low, -largest), min(high, largest)
 
 
 def _in_minor_units(currency: str, low: int, high: int) -> SearchStrategy[Money]:
@@ -81,9 +94,9 @@ def money(
     """Exact amounts, in ``currency`` or in any known currency.
 
     ``min_value`` and ``max_value`` (str, int or Decimal, inclusive) are rounded
-    inwards to each currency's minor units; a currency with no amount in range
-    is left out. Without bounds amounts stay within ``DEFAULT_BOUND`` minor
-    units of zero, negative amounts included.
+    inwards to each currency's minor units and kept below ocop's ``MAX_AMOUNT``;
+    a currency with no amount in range is left out. Without bounds amounts stay
+    within ``DEFAULT_BOUND`` minor units of zero, negative amounts included.
     """
     codes = _CURRENCIES if currency is None else (currency,)
     ranges = {code: _minor_range(minor_units(code), min_value, max_value) for code in codes}
