@@ -23,18 +23,10 @@ from decimal import (
     MAX_PREC,
     MIN_EMIN,
     ROUND_HALF_UP,
-    Clamped,
     Context,
     Decimal,
     DecimalException,
-    DivisionByZero,
-    FloatOperation,
-    Inexact,
     InvalidOperation,
-    Overflow,
-    Rounded,
-    Subnormal,
-    Underflow,
 )
 from fractions import Fraction
 from typing import Self
@@ -54,22 +46,7 @@ MAX_AMOUNT = Decimal(10**18)
 #: The context of every sum and difference, whatever the thread's own: 40 digits hold sums
 #: of up to 10**18 amounts below MAX_AMOUNT exactly; every signal is trapped, so a result
 #: that could not be held (rounded, even without loss) raises instead of being kept.
-_EXACT = Context(
-    prec=40,
-    Emax=MAX_EMAX,
-    Emin=MIN_EMIN,
-    traps=[
-        Clamped,
-        DivisionByZero,
-        FloatOperation,
-        Inexact,
-        InvalidOperation,
-        Overflow,
-        Rounded,
-        Subnormal,
-        Underflow,
-    ],
-)
+_EXACT = Context(prec=40, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=list(Context().traps))
 #: The context of products and rescaling: wide enough that a product is exact before it is
 #: rounded once, to minor units, by the rounding each call names.
 _WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
