@@ -287,6 +287,10 @@ class InvoiceRun:
                 return self._call(task, rest, authorize(line, line.card.value, amount))
             case _Retry(line_id=line_id, auth_id=auth_id, piece=piece):
                 line = order.line(line_id)
+                if line.card is not None and not line.card.reusable:
+                    # I6 with a single-use token: it cannot be authorized again, so its
+                    # authorization is not given up for a retry; a new payment is needed.
+                    return replaced(self, tasks=rest, new_payment=True)
                 still_open = line.authorization(auth_id).open_amount
                 if still_open.is_positive():
                     void = void_step(line, auth_id, steps.VoidPurpose.REAUTHORIZE)

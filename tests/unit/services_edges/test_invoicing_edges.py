@@ -457,6 +457,25 @@ def test_a_pickup_whose_void_before_the_retry_is_pending_still_retries() -> None
     ]
 
 
+@pytest.mark.parametrize("void", ["approve", "pending"])
+def test_a_pickup_never_retries_with_a_single_use_card(void: str) -> None:
+    """I6 with a single-use token: it cannot be authorized again, so its authorization is
+    kept (no void) and a new payment is required, nothing authorized twice."""
+    world = new_world()
+    once = card("tok_once", "1111", reusable=False)
+    payment = CardPayment(once, usd("50.00"))
+    world.bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("50.00"), payments=[payment])  # fmt: skip
+    world.sim.script("capture", "decline")
+    world.sim.script("void", void)
+    result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert result.new_payment_required is True
+    assert result.captures == ()
+    assert result.failed == ("L1",)
+    assert [(k, key) for k, key, _ in ledger(world)] == [("authorize", "SO-1/authorize:L1.A1#1")]
+    assert result.order.lines[0].authorized == usd("50.00")  # the money stays held
+
+
 @pytest.mark.parametrize("script", ["timeout_before", "timeout_after_success"])
 def test_a_pickup_whose_void_before_the_retry_is_in_doubt_reports_doubt(script: str) -> None:
     """I6, O3: the void before the retry times out: in doubt, no new authorization."""
