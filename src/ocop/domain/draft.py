@@ -175,6 +175,23 @@ class CompletionDraft:
         line = attrs.evolve(line, needs_tokenize=True)
         return self._with(line, cvvs={**self._cvvs, line.line_id: cvv})
 
+    def _require_limit(self) -> None:
+        """C1, V7: customer account payments need an on-account limit in the order's
+        currency, as at placement."""
+        limit = self.order.customer.on_account_limit
+        if limit is None:
+            raise InvalidDraftEdit(
+                "customer account payments need a named customer with an on-account limit",
+                rule="C1",
+            )
+        if limit.currency != self.currency:
+            raise CurrencyMismatch(
+                limit.currency,
+                self.currency,
+                f"the customer's on-account limit is in {limit.currency}, the order in "
+                f"{self.currency}: customer account payments cannot be checked against it",
+            )
+
     def add_prepayment(
         self, method: str, amount: Money, *, check_number: str | None = None
     ) -> CompletionDraft:
@@ -188,11 +205,8 @@ class CompletionDraft:
         amount = self._money(amount)
         if kind is PaymentMethod.CHECK and not check_number:
             raise InvalidDraftEdit("a check needs its check number", rule="C1")
-        if kind is PaymentMethod.CUSTOMER_ACCOUNT and self.order.customer.on_account_limit is None:
-            raise InvalidDraftEdit(
-                "customer account payments need a named customer with an on-account limit",
-                rule="C1",
-            )
+        if kind is PaymentMethod.CUSTOMER_ACCOUNT:
+            self._require_limit()
         if kind is PaymentMethod.GIFT_CARD and amount > self.balance_due:
             raise InvalidDraftEdit("a gift card never pays more than the balance due", rule="C1")
         line = PaymentLine.prepayment_line(

@@ -27,6 +27,7 @@ from ocop import (
     CardPayment,
     Channel,
     CompletionPolicy,
+    CurrencyMismatch,
     Customer,
     FeatureDisabled,
     HoldCode,
@@ -35,6 +36,7 @@ from ocop import (
     InvalidCvv,
     InvalidInput,
     LineStatus,
+    Money,
     OcopError,
     OrderStatus,
     PaymentsType,
@@ -130,6 +132,21 @@ def test_a_check_above_the_threshold_holds_the_order_for_the_configured_days() -
     assert world.bo.submit(small).approved
     world.clock.advance(days=3)
     assert submitted(world) == set()
+
+
+def test_a_customer_account_line_in_another_currency_than_the_limit_is_refused() -> None:
+    """V7, C1: as at placement, a customer account payment on an order in another currency
+    than the customer's on-account limit is refused while the draft is edited (it was
+    posted, and the order held beyond a limit it was never compared with)."""
+    world = make_world()
+    limited = Customer.named("C-9", on_account_limit=Money.of("500.00", "EUR"))
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=limited,
+                         total=usd("40.00"))  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", CLERK)
+    with pytest.raises(CurrencyMismatch) as refused:
+        draft.add_prepayment("customer_account", usd("40.00"))
+    assert (refused.value.left, refused.value.right) == ("EUR", "USD")
+    assert draft.lines == ()
 
 
 def test_customer_account_payments_beyond_the_limit_hold_the_order() -> None:
