@@ -85,11 +85,12 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         current = uow.orders.get(draft.order_id).as_of(ports.clock.now())
         require_completion(current, ports.settings)
         require_completion_enabled(current, ports.settings)
+        # O3 first: a submit whose call is in doubt left the order changed, not someone else.
+        require_no_doubt(uow, draft.order_id)
         if current.version != draft.order.version:
             if _submitted(current, draft):
                 raise DraftAlreadySubmitted(draft.order_id)
             raise ConcurrentUpdate(draft.order_id)
-        require_no_doubt(uow, draft.order_id)
     wanted = _targets(current, draft) if draft.changed else current
     return complete(ports, wanted, _cvvs(draft), changed=draft.changed, by=draft.actor.actor_id)
 
@@ -97,7 +98,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
 def _submitted(current: Order, draft: CompletionDraft) -> bool:
     """Whether the stored order is this draft submitted: completed, every draft line stored
     as the draft made it (method, amount, card, check number, saved instrument), every line
-    the draft removed no longer active."""
+    the draft removed no longer active, or still pending its removal (its void declined)."""
     if current.needs_completion:
         return False
     stored = {line.line_id: line for line in current.lines}
@@ -105,7 +106,9 @@ def _submitted(current: Order, draft: CompletionDraft) -> bool:
         now = stored.get(line.line_id)
         if now is None or not _stored_as_drafted(now, line):
             return False
-    return not any(stored[x].active for x in draft.removed if x in stored)
+    return not any(
+        stored[x].active and not stored[x].pending_removal for x in draft.removed if x in stored
+    )
 
 
 def _stored_as_drafted(stored: PaymentLine, drafted: PaymentLine) -> bool:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ocop import ConcurrentUpdate, DraftAlreadySubmitted, IllegalTransition
+from ocop import (
+    Channel,
+    ConcurrentUpdate,
+    DraftAlreadySubmitted,
+    IllegalTransition,
+    OperationInDoubt,
+)
 from worlds import CUSTOMER, card, new_world, usd
 
 from .support import AGENT, card_order
@@ -105,3 +111,37 @@ def test_a_saved_card_draft_submitted_again_says_it_was_submitted() -> None:
     with pytest.raises(DraftAlreadySubmitted):
         world.bo.submit(draft)
     assert world.sim.calls == calls
+
+
+@pytest.mark.parametrize("script", ["timeout_after_success", "timeout_before"])
+def test_a_draft_sent_again_while_its_submit_is_in_doubt_is_told_so(script: str) -> None:
+    """O3: the submit's own call in doubt changed the order; sending the draft again is
+    refused with OperationInDoubt (recover first), not as someone else's change."""
+    world = new_world()
+    world.bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("40.00"))  # fmt: skip
+    draft = world.bo.begin_completion("CC-1", AGENT).add_card(card(), usd("40.00"))
+    world.sim.script("authorize", script)
+    (key,) = world.bo.submit(draft).in_doubt
+    before, calls = world.bo.order("CC-1"), world.sim.calls
+    with pytest.raises(OperationInDoubt) as caught:
+        world.bo.submit(draft)
+    assert caught.value.keys == (key,)
+    assert (world.bo.order("CC-1"), world.sim.calls) == (before, calls)
+
+
+def test_a_draft_whose_removal_void_was_declined_sent_again_says_it_was_submitted() -> None:
+    """A line the draft removed stays pending removal when its void is declined (C6): the
+    draft was submitted, so sending it again is DraftAlreadySubmitted."""
+    world = new_world()
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("40.00"))  # fmt: skip
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("40.00")))
+    draft = (
+        world.bo.begin_completion("SO-1", AGENT).remove("L1").add_prepayment("cash", usd("40.00"))
+    )
+    world.sim.script("void", "decline")
+    world.bo.submit(draft)
+    assert world.bo.order("SO-1").line("L1").pending_removal
+    with pytest.raises(DraftAlreadySubmitted):
+        world.bo.submit(draft)
