@@ -356,6 +356,12 @@ def test_instrument_ids_are_pi_n_on_the_default_account_and_name_any_other() -> 
     assert saved.instrument_id.startswith("PI-1@")
     assert len(saved.instrument_id) <= 128
     assert long.tokenize("t1", "C-1", saved.instrument_id, "975").approved
+    # The digest is written in letters: one with a run of digits a card number's check
+    # passes (this account's) was refused by the card guard, and no card could be saved.
+    account = "a" * 120 + "302"
+    luhn = SimulatedProcessor(clock=clock, service_account=account)
+    card = CardToken("tok_4", "sim", account, brand="visa", last4="4444")
+    assert not any(c.isdigit() for c in luhn.save_instrument("C-1", card).instrument_id[5:])
 
 
 def test_save_instrument_refuses_foreign_and_single_use_cards() -> None:
