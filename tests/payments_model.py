@@ -538,8 +538,12 @@ class ModelLifecycle(RuleBasedStateMachine):
             m.pending.append(Pending(key, effect))
 
     def _pickup_retry(self, run: InvoiceRun, line: MLine, part: int) -> None:
-        """I6: void what is open, authorize again, capture once more."""
+        """I6: void what is open, authorize again, capture once more; a single-use card
+        cannot be authorized again: its authorization is kept, a new payment required."""
         m = run.order
+        if line.card is not None and not line.card.reusable:
+            run.new_payment = True
+            return
         still_open = line.open
         if still_open > 0:
             self._void(m, line)

@@ -34,6 +34,7 @@ from ocop import (
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import steps
+from ocop.domain.holds import over_credit_limit
 from ocop.domain.plan import Post, line_step
 
 from .builders import (
@@ -49,7 +50,6 @@ from .builders import (
     order,
     refund,
     usd,
-    zero,
 )
 
 AGENT = Actor.call_center("cc-1")
@@ -293,7 +293,9 @@ def test_an_out_of_balance_hold_records_when_it_was_placed() -> None:
 
 
 def test_a_credit_limit_in_another_currency_holds_the_order() -> None:
-    """S2: customer-account payments against a limit in another currency put a credit hold."""
+    """S2, V7: a draft refuses a customer-account line against a limit in another currency
+    (as placement does); an order stored with one before that refusal existed is beyond
+    its credit (the limit cannot be compared), so validation holds it."""
     bo = back_office()
     bo.place_order(
         "SO-1",
@@ -301,15 +303,12 @@ def test_a_credit_limit_in_another_currency_holds_the_order() -> None:
         customer=Customer.named("C-1", on_account_limit=eur("500.00")),
         total=usd("100.00"),
     )
-    draft = bo.begin_completion("SO-1", AGENT).add_prepayment("customer_account", usd("100.00"))
-    result = bo.submit(draft)
-    assert result.holds == (
-        Hold(
-            code=HoldCode.CREDIT_LIMIT,
-            reason="customer account payments beyond the credit limit",
-            placed_at=AT,
-            placed_by=AGENT.actor_id,
-        ),
+    with pytest.raises(CurrencyMismatch):
+        bo.begin_completion("SO-1", AGENT).add_prepayment("customer_account", usd("100.00"))
+    line = PaymentLine.prepayment_line("P1", PaymentMethod.CUSTOMER_ACCOUNT, usd("100.00"))
+    stored = attrs.evolve(
+        order("100.00", line), customer=Customer.named("C-1", on_account_limit=eur("500.00"))
     )
-    assert result.order.paid == usd("100.00")
-    assert result.order.balance_due == zero()
+    assert over_credit_limit(stored)
+    within = attrs.evolve(stored, customer=Customer.named("C-1", on_account_limit=usd("500.00")))
+    assert not over_credit_limit(within)
