@@ -348,10 +348,15 @@ class BackOfficeServices:
             check_id(after, "after")
 
         expiry = timedelta(days=self.settings.authorization.expiry_days)
+        authorized_before = None
+        if expiring_before is not None:
+            if expiring_before - datetime.min.replace(tzinfo=expiring_before.tzinfo) < expiry:
+                return ()  # before the first moment an authorization could expire
+            authorized_before = expiring_before - expiry
         query = OrderQuery(
             on_hold=on_hold,
             in_doubt=in_doubt,
-            authorized_before=None if expiring_before is None else expiring_before - expiry,
+            authorized_before=authorized_before,
             status=status,
             limit=limit,
             after=after,

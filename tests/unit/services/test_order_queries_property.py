@@ -222,3 +222,14 @@ def _check(bo: BackOffice, store: InMemoryStore, now: datetime, ids: list[str],
         expected = expected[:limit]
         filters["limit"] = limit
     assert _asked(bo, store, now, filters) == expected
+
+
+def test_an_expiry_before_any_authorization_could_expire_finds_no_order() -> None:
+    """A moment earlier than the expiry age after the first moment there is: no order (it
+    raised a bare OverflowError)."""
+    clock = ManualClock(START)
+    bo = BackOffice.in_memory(processor=SimulatedProcessor(clock=clock), clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("10.00"), payments=[CardPayment(card(), usd("10.00"))])  # fmt: skip
+    assert bo.orders(expiring_before=datetime(1, 1, 10, tzinfo=START.tzinfo)) == ()
+    assert bo.orders(expiring_before=START + timedelta(days=30)) == ("SO-1",)
