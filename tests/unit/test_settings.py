@@ -225,15 +225,24 @@ def test_journal_names_must_name_every_journal(names: dict[str, object]) -> None
 
 
 @pytest.mark.parametrize(
-    "days", [{"expiry_days": -1}, {"stale_days": -1}, {"expiry_days": True}, {"stale_days": 1.5}]
+    "days",
+    [
+        {"expiry_days": -1},
+        {"stale_days": -1},
+        {"expiry_days": True},
+        {"stale_days": 1.5},
+        {"expiry_days": 0},
+    ],
 )
 def test_authorization_days_are_whole_and_not_negative(days: dict[str, object]) -> None:
-    """Negative, boolean or fractional day counts raise InvalidSettings."""
+    """Negative, boolean or fractional day counts raise InvalidSettings, and so does an
+    expiry age of 0 days (the job would renew every authorization it had just made, void
+    the new one and hold the order, A1)."""
     with pytest.raises(InvalidSettings):
         AuthorizationPolicy(**days)  # type: ignore[arg-type]
 
 
-@given(st.integers(0, 400), st.integers(0, 400))
+@given(st.integers(1, 400), st.integers(0, 400))
 def test_the_stale_period_is_never_shorter_than_expiry(expiry: int, stale: int) -> None:
     """I3: stale_days below expiry_days raises InvalidSettings; otherwise the policy holds."""
     if stale < expiry:
@@ -253,7 +262,7 @@ def test_authorization_policy_defaults_to_14_and_30_days() -> None:
 
 
 @pytest.mark.parametrize(
-    ("expiry", "within", "window"), [(14, 2, 2), (3, 2, 2), (2, 2, 1), (1, 5, 0), (0, 0, 0)]
+    ("expiry", "within", "window"), [(14, 2, 2), (3, 2, 2), (2, 2, 1), (1, 5, 0), (1, 0, 0)]
 )
 def test_the_renewal_window_leaves_a_renewed_authorization_fresh(
     expiry: int, within: int, window: int
