@@ -36,6 +36,11 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
         return _kept(ports, notification, "a notification that names no operation")
     if not op.awaiting:
         if (op.outcome is Outcome.APPROVED) is notification.success:
+            result = op.result
+            if notification.success and result is not None and not _same_call(result, notification):
+                # It names this key, but another call (its amount or reference): kept for
+                # review, as while the call was pending or in doubt.
+                return _kept(ports, notification, f"a notification that does not match {op.key}")
             return NotificationResult(duplicate=True, order_id=op.order_id, key=op.key)
         if op.outcome is Outcome.APPROVED and isinstance(op.step, _UNDONE):
             return rejected_after_approval(ports, op, notification)  # N4

@@ -67,6 +67,8 @@ def handle_unsolicited(ports: Ports, notification: Notification) -> Notification
             amount = notification.amount
             if amount is None:
                 return keep(ports, notification, "a chargeback without its amount")
+            if not amount.is_positive():
+                return keep(ports, notification, "a chargeback of no money, or less")
             chargeback = Chargeback(chargeback_id=notification.notification_id,
                                     dispute=notification.dispute or notification.notification_id,
                                     amount=amount, charged_back_at=notification.at)  # fmt: skip

@@ -215,6 +215,32 @@ def test_a_notification_for_a_call_in_doubt_of_another_amount_is_kept_for_review
     assert bo.orders(in_doubt=True) == ()
 
 
+def test_a_success_naming_a_settled_call_but_another_call_is_kept_not_a_duplicate() -> None:
+    """N2: once a call is settled, only the same notification again is a duplicate; one
+    naming its key with another amount or reference is about another call: kept for
+    review (it was reported a duplicate and dropped)."""
+    _, processor, bo = world()
+    processor.pending.add("capture")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    reference = capture.token.value if capture.token is not None else ""
+    settled = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME,
+                           key=capture.capture_id, at=START, reference=reference,
+                           amount=usd("60.00"))  # fmt: skip
+    assert bo.handle_notification(settled).applied
+    assert bo.handle_notification(settled).duplicate  # the same again
+    others = [
+        Notification(notification_id="N-2", event=NotificationEvent.OUTCOME,
+                     key=capture.capture_id, at=START, amount=usd("45.00")),
+        Notification(notification_id="N-3", event=NotificationEvent.OUTCOME,
+                     key=capture.capture_id, at=START, reference="cap_someone_else"),
+    ]  # fmt: skip
+    before = bo.order("SO-1")
+    for other in others:
+        assert bo.handle_notification(other).unmatched
+    assert bo.notifications_for_review() == tuple(others)
+    assert bo.order("SO-1") == before
+
+
 def test_a_notification_must_be_one() -> None:
     _, _, bo = world()
     with pytest.raises(InvalidArgument, match="notification"):

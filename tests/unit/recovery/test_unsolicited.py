@@ -258,8 +258,8 @@ def test_a_refund_rejected_after_approval_is_undone_and_the_return_refunded_agai
 
 
 def test_unsolicited_notifications_that_name_nothing_or_did_not_happen_are_kept() -> None:
-    """No operation, no amount, not a success, an authorization end naming a capture:
-    each kept for review, nothing changed."""
+    """No operation, no amount, not a success, an authorization end naming a capture, a
+    chargeback of no money or less: each kept for review, nothing changed (N4)."""
     bo = placed()
     (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
     notes = [
@@ -273,6 +273,8 @@ def test_unsolicited_notifications_that_name_nothing_or_did_not_happen_are_kept(
     notes.append(type(no_amount)(notification_id="N-5", event=no_amount.event,
                                  key=no_amount.key, at=START, success=False,
                                  amount=usd("1.00")))  # fmt: skip
+    notes.append(chargeback(capture.capture_id, usd("0.00"), 6))  # no money: nothing to
+    notes.append(chargeback(capture.capture_id, usd("-30.00"), 7))  # book (it raised)
     for note in notes:
         assert bo.handle_notification(note) == NotificationResult(unmatched=True)
     assert bo.notifications_for_review() == tuple(notes)
