@@ -261,6 +261,12 @@ class Renewal:
                 return replaced(goal, renewed=(*goal.renewed, line_id), retried=retried)
             case _Authorizing(line_id=line_id, retry=True) if op.outcome is not None:
                 return replaced(goal, declined=(*goal.declined, line_id))
+            case _Authorizing(line_id=line_id, retry=False) if (
+                op.outcome is Outcome.NOT_RECEIVED and _resent(line_id) not in goal.tried
+            ):
+                # O2: never received (a recovery settled the key while the call was on its
+                # way) is no decline: the renewal authorizes once more, under a new attempt.
+                return replaced(goal, tried=(goal.tried - {line_id}) | {_resent(line_id)})
         return goal
 
 
@@ -277,6 +283,11 @@ def _left_to_lapse(auth: Authorization, ctx: Context) -> bool:
         not ctx.settings.features.manual_void_of_expired_authorizations
         and age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH
     )
+
+
+def _resent(line_id: str) -> str:
+    """The name, among what a run tried, of a renewal's authorization sent once more."""
+    return f"{line_id}#resent"
 
 
 def _of(line: PaymentLine, auth: Authorization) -> str:

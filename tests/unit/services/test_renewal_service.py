@@ -10,20 +10,25 @@ from datetime import timedelta
 import pytest
 
 from ocop import (
+    BackOffice,
+    CardToken,
     Channel,
     ConcurrentUpdate,
     Customer,
     IllegalTransition,
+    Money,
+    ProcessorResult,
     RenewalReport,
     StorageUnavailable,
 )
-from ocop.adapters.simulated import SimulatedCrash
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from ocop.domain.order import Order
 from ocop.domain.renewal import Renewal
 from ocop.ports import Ports
 from ocop.services import _engine as engine
 from ocop.services import _renewals as renewals
-from worlds import World, by_card, new_world, usd
+from worlds import START, World, by_card, new_world, usd
 
 
 def placed(world: World, *order_ids: str) -> None:
@@ -98,3 +103,37 @@ def test_an_order_another_worker_claims_is_left_to_it_until_its_claim_ends() -> 
     world.clock.advance(minutes=minutes)  # its claim ended: the job takes the order over
     assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
     assert world.bo.order("SO-1").lines[0].authorized == usd("50.00")
+
+
+class _RecoveryOnTheWay(SimulatedProcessor):
+    """Another worker's recover() runs while the job's new authorization is on its way (the
+    job and recover() are safe to run at once): it looks the key up, never received."""
+
+    other: BackOffice | None = None
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        if self.other is not None and "/authorize:L1.A2" in key:
+            other, self.other = self.other, None
+            other.recover()
+        return super().authorize(key, card, amount)
+
+
+def test_a_renewal_whose_authorization_a_recovery_found_never_received_is_sent_again() -> None:
+    """A1, A2, O2: never received is no decline: the renewal authorizes once more under a
+    new attempt (the line was declined and the order held AUTHORIZATION_EXPIRED)."""
+    clock = ManualClock(START)
+    sim = _RecoveryOnTheWay(clock=clock)
+    store = InMemoryStore(keeps_journal=True)
+    job = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+    job.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                    total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    clock.advance(days=13)
+    sim.other = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+    assert job.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    order = job.order("SO-1")
+    assert order.holds == ()
+    assert order.lines[0].authorized == usd("100.00")
+    assert [(r.key, r.outcome.value) for r in job.operations("SO-1")][-2:] == [
+        ("SO-1/authorize:L1.A2#1", "not_received"),
+        ("SO-1/authorize:L1.A2#2", "approved"),
+    ]
