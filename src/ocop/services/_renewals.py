@@ -91,7 +91,7 @@ def renew_authorizations(ports: Ports, holder: str) -> RenewalReport:
         for batch in _batches(ports, query, now, policy.renew_batch_size):
             fresh = [order_id for order_id in batch if order_id not in seen]
             seen.update(fresh)
-            _run_batch(ports, fresh, holder, now, tally)
+            _run_batch(ports, fresh, holder, tally)
     report = tally.report()
     log.info(
         "renewal run: %d renewed, %d declined, %d held, %d voided, %d in doubt, %d skipped",
@@ -115,12 +115,12 @@ def _batches(ports: Ports, query: OrderQuery, now: datetime, size: int) -> Itera
         after = page[-1]
 
 
-def _run_batch(
-    ports: Ports, order_ids: Sequence[str], holder: str, now: datetime, tally: _Tally
-) -> None:
+def _run_batch(ports: Ports, order_ids: Sequence[str], holder: str, tally: _Tally) -> None:
     if not order_ids:
         return
-    with claimed(ports, order_ids, holder, now) as mine:
+    # Claimed from now, not from the run's start: each batch holds its orders for the
+    # whole renew_claim_minutes, however long the batches before it took.
+    with claimed(ports, order_ids, holder, ports.clock.now()) as mine:
         for order_id in order_ids:
             tally.add(order_id, renew_order(ports, order_id) if order_id in mine else None)
 

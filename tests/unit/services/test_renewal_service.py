@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 
 from ocop import (
+    AuthorizationPolicy,
+    AuthorizationToken,
     BackOffice,
     CardToken,
     Channel,
@@ -19,6 +21,7 @@ from ocop import (
     Money,
     ProcessorResult,
     RenewalReport,
+    Settings,
     StorageUnavailable,
 )
 from ocop.adapters.memory import InMemoryStore, ManualClock
@@ -137,3 +140,38 @@ def test_a_renewal_whose_authorization_a_recovery_found_never_received_is_sent_a
         ("SO-1/authorize:L1.A2#1", "not_received"),
         ("SO-1/authorize:L1.A2#2", "approved"),
     ]
+
+
+class _SlowVoids(SimulatedProcessor):
+    """Each void takes 6 minutes; during SO-2's, another worker tries to claim SO-2."""
+
+    store: InMemoryStore | None = None
+    clock: ManualClock | None = None
+    taken: tuple[str, ...] | None = None
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        if self.clock is not None:
+            self.clock.advance(minutes=6)
+        if key.startswith("SO-2/") and self.store is not None:
+            now = self._clock.now()
+            self.taken = self.store.claim(["renew:SO-2"], "other", now + timedelta(minutes=10), now)
+        return super().void(key, authorization)
+
+
+def test_each_batch_is_claimed_for_renew_claim_minutes_from_when_it_is_claimed() -> None:
+    """A2, O5: a batch claimed late in a long run still holds its orders for the whole
+    renew_claim_minutes (it was claimed until the run's start plus them: already lapsed,
+    another worker took the order being renewed)."""
+    clock = ManualClock(START)
+    sim = _SlowVoids(clock=clock)
+    sim.clock, sim.store = clock, InMemoryStore(keeps_journal=True)
+    store = sim.store
+    policy = AuthorizationPolicy(renew_batch_size=1, renew_claim_minutes=10)
+    bo = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock,
+                    settings=Settings(authorization=policy))  # fmt: skip
+    for order_id in ("SO-1", "SO-2"):
+        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                       total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    clock.advance(days=13)
+    assert bo.renew_authorizations().renewed == ("SO-1", "SO-2")
+    assert sim.taken == ()
