@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain import steps
+from ocop.domain.deposits import TakeDeposit
 from ocop.domain.errors import (
     ConcurrentUpdate,
     IllegalTransition,
@@ -35,7 +36,7 @@ from ocop.domain.queries import OrderQuery
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
 from ocop.services._completion import SubmitResult, complete
-from ocop.services._engine import Secrets, load, request
+from ocop.services._engine import Secrets, load, pursue, request
 from ocop.services._gates import completion_enabled
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post_pending, settle
@@ -57,7 +58,8 @@ class RecoveryReport:
     whose placement a call in doubt or a crash interrupted, validated by this recovery
     as they would have been (S3), approved or held, once no call of theirs is in doubt
     and ``renew_claim_minutes`` have passed since they were placed and since their last
-    call. ``pending``: keys the
+    call; and orders whose deposit this recovery took on once it settled the capture in
+    doubt that had stopped it (D1). ``pending``: keys the
     processor accepted and has not settled yet (N1: a notification will, or a later
     recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
     decide (N3: the processor no longer knows them, or they are past its key lifetime,
@@ -86,6 +88,8 @@ class _Tally:
     unapplied: list[str] = attrs.Factory(list)
     pending: list[str] = attrs.Factory(list)
     manual: list[str] = attrs.Factory(list)
+    #: Orders whose deposit capture this run settled as made or never received (D1).
+    deposits: list[str] = attrs.Factory(list)
 
     def waits(self, op: Operation) -> None:
         """``op`` is left as it is, for a later run (or a notification) to decide."""
@@ -102,7 +106,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     for op in doubtful:
         _recover_one(ports, op, tally)
     renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
-    completions = finish_placements(ports, holder)
+    completions = finish_placements(ports, holder) + finish_deposits(ports, tally.deposits, holder)
     return RecoveryReport(
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
@@ -157,6 +161,37 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
             log.exception("could not finish the placement of order %s", order_id)
             continue
         if done is not None and not done.in_doubt:
+            finished.append(order_id)
+    return tuple(finished)
+
+
+#: A deposit capture settled so lets the placement take the rest of the deposit (D1): made,
+#: or never made (then it is made now, under a new attempt).
+_DEPOSIT_GOES_ON = frozenset({Outcome.APPROVED, Outcome.NOT_RECEIVED})
+
+
+def finish_deposits(ports: Ports, order_ids: list[str], holder: str) -> tuple[str, ...]:
+    """D1, O2: a placement stops taking its deposit at a capture in doubt (O3); once this
+    run settled that capture, the deposit is taken on as the placement would have: the
+    other card deposits captured, and a capture never received made now. An order since
+    cancelled or invoiced is left (its deposit is then the cancellation's or the
+    invoice's); one still in doubt, or claimed by another recovery, waits for a later run."""
+    finished: list[str] = []
+    for order_id in dict.fromkeys(order_ids):
+        try:
+            order = load(ports, order_id, no_doubt=True)
+            if order.cancelled or order.invoices:
+                continue
+            with claimed(ports, [order_id], holder, ports.clock.now(), PLACING) as mine:
+                if not mine:
+                    continue
+                _, taken = pursue(ports, load(ports, order_id, no_doubt=True), TakeDeposit())
+        except OperationInDoubt:
+            continue
+        except OcopError:  # this order's own trouble: the others go on
+            log.exception("could not take the rest of the deposit of order %s", order_id)
+            continue
+        if not taken.in_doubt:
             finished.append(order_id)
     return tuple(finished)
 
@@ -257,6 +292,8 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     log.info("resolved %s as %s", op.key, result.outcome.value)
     tally.resolved.append(op.key)
     tally.orders.append(op.order_id)
+    if isinstance(op.step, steps.DepositCapture) and result.outcome in _DEPOSIT_GOES_ON:
+        tally.deposits.append(op.order_id)
     if _refused_after_pending(op, result, settled.from_pending):
         log.error("%s: the processor refused it after answering pending; the order "
                   "counted it as done: reconcile it by hand", op.key)  # fmt: skip

@@ -1,0 +1,64 @@
+"""A deposit whose capture was in doubt at placement is taken on by recover() (D1, O2)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ocop import Channel, Customer, DepositPolicy, Settings
+from ocop.adapters.simulated import SimulatedCrash
+from worlds import World, by_card, card, new_world, usd
+
+from .support import AGENT
+
+
+def _world() -> World:
+    policy = DepositPolicy(default_percent=Decimal("0"), cancellation_charge_percent=Decimal("25"))
+    return new_world(Settings.default().with_policies(deposits=policy))
+
+
+def _place_two_cards(world: World) -> None:
+    second = by_card("20.00", card("tok_2", last4="2222"))
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                         total=usd("100.00"), payments=[by_card("10.00"), second],
+                         deposit=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("script", ["timeout_after_success", "crash_after_success"])
+def test_the_rest_of_a_deposit_is_taken_once_its_capture_in_doubt_is_recovered(
+    script: str,
+) -> None:
+    """D1, O2: the placement stopped at the first card's capture in doubt (O3); recovery
+    settles it and captures the second card as the placement would have, so cancelling
+    keeps the whole charge (it kept 10.00 of 25.00: the second card was voided)."""
+    world = _world()
+    world.sim.script("capture", script)
+    if script == "crash_after_success":
+        with pytest.raises(SimulatedCrash):  # the placing process dies after the capture
+            _place_two_cards(world)
+    else:
+        _place_two_cards(world)
+    report = world.bo.recover()
+    assert report.completions == ("SO-1",)
+    order = world.bo.order("SO-1")
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
+    captures = [e for e in world.sim.ledger() if e.kind == "capture"]
+    assert [e.amount for e in captures] == [usd("10.00"), usd("20.00")]  # each once
+    assert world.bo.recover().completions == ()  # nothing left to take
+    assert world.bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
+
+
+def test_a_deposit_capture_never_received_is_made_by_recovery() -> None:
+    """O2: never received is never made: recovery makes it under a new attempt."""
+    world = _world()
+    world.sim.script("capture", "timeout_before")
+    deposit = [by_card("30.00")]
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                         total=usd("100.00"), payments=deposit, deposit=True)  # fmt: skip
+    assert world.bo.recover().completions == ("SO-1",)
+    order = world.bo.order("SO-1")
+    assert order.lines[0].captured == usd("30.00")
+    assert [(e.kind, e.key) for e in world.sim.ledger() if e.kind == "capture"] == [
+        ("capture", "SO-1/deposit:L1:L1.A1#2")
+    ]
