@@ -17,6 +17,7 @@ from ocop import (
     Channel,
     ConcurrentUpdate,
     Customer,
+    HoldCode,
     IllegalTransition,
     Money,
     ProcessorResult,
@@ -175,3 +176,29 @@ def test_each_batch_is_claimed_for_renew_claim_minutes_from_when_it_is_claimed()
     clock.advance(days=13)
     assert bo.renew_authorizations().renewed == ("SO-1", "SO-2")
     assert sim.taken == ()
+
+
+class _PartialApprovals(SimulatedProcessor):
+    """Approves 60.00 of any authorization while ``partial`` is set (N4)."""
+
+    partial = False
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        return super().authorize(key, card, usd("60.00") if self.partial else amount)
+
+
+def test_a_renewal_approved_for_less_puts_the_order_out_of_balance() -> None:
+    """S1, N4: as at placement, an authorization approved for less leaves the order short:
+    OUT_OF_BALANCE, and it is not invoiced as if paid (it stayed approved, with no hold)."""
+    clock = ManualClock(START)
+    sim = _PartialApprovals(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    clock.advance(days=13)
+    sim.partial = True
+    assert bo.renew_authorizations().renewed == ("SO-1",)
+    order = bo.order("SO-1")
+    assert order.balance_due == usd("40.00")
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
+    assert bo.renew_authorizations() == RenewalReport()  # renewed: nothing due again
