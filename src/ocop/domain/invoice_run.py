@@ -371,7 +371,13 @@ class InvoiceRun:
                     # not be.
                     still = tuple(x for x in goal.expired if x != (line_id, old))
                     renewed = goal if retry else replaced(goal, expired=still)
-                    return renewed._then(renewed.tasks, _Take(line_id, auth_id, piece, retry=retry))
+                    # N4: approved for less, it captures what it holds; the rest is uncovered.
+                    granted = op.result.amount if op.result is not None else None
+                    take = piece if granted is None else piece.min(granted)
+                    renewed = replaced(renewed, uncovered=renewed.uncovered + (piece - take))
+                    if not take.is_positive():
+                        return renewed
+                    return renewed._then(renewed.tasks, _Take(line_id, auth_id, take, retry=retry))
                 if retry and not goal.in_doubt:
                     return replaced(goal, new_payment=True)
                 if op.in_doubt and old:

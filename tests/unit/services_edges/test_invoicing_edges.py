@@ -13,7 +13,9 @@ from ocop import (
     Authorization,
     AuthorizationPolicy,
     AuthorizationToken,
+    BackOffice,
     CardPayment,
+    CardToken,
     Channel,
     FeatureDisabled,
     HoldCode,
@@ -21,9 +23,12 @@ from ocop import (
     LineStatus,
     Money,
     OrderStatus,
+    ProcessorResult,
     Settings,
 )
-from worlds import CUSTOMER, World, card, new_world, usd
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from worlds import CUSTOMER, START, World, card, new_world, usd
 
 from .support import AGENT, OCOP_OFF, card_order, ledger, operations
 
@@ -603,3 +608,30 @@ def test_a_pickup_whose_void_is_declined_never_holds_the_card_twice() -> None:
         Money.zero("USD"),
     )
     assert held + line.captured <= line.amount
+
+
+class _PartialApprovals(SimulatedProcessor):
+    """Approves 60.00 of any authorization while ``partial`` is set (N4)."""
+
+    partial = False
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        return super().authorize(key, card, usd("60.00") if self.partial else amount)
+
+
+def test_an_invoice_renewal_approved_for_less_captures_what_it_holds() -> None:
+    """I3, N4: the expired authorization renewed for less than asked: the invoice captures
+    what the new one holds and reports the rest uncovered (it asked the processor for the
+    whole piece, was declined, and captured nothing)."""
+    clock = ManualClock(START)
+    sim = _PartialApprovals(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                   total=usd("100.00"), payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+    clock.advance(days=15)
+    sim.partial = True
+    result = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert result.failed == ()
+    assert [c.amount for c in result.captures] == [usd("60.00")]
+    assert result.uncovered == usd("40.00")
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("60.00")]
