@@ -226,6 +226,30 @@ def test_retry_declined_authorizes_no_more_than_the_order_still_needs(
         assert order.balance_due == usd("0.00")
 
 
+def test_a_retried_line_asks_no_more_after_its_retry_when_renewed_or_invoiced(
+    site: Site,
+) -> None:
+    """A1, A2, I2: the retry authorizes what the order still needs (10.00 of a 100.00 line
+    beside a 90.00 one), and the line's amount follows: its renewal and the invoice ask no
+    more (they authorized the line's old 100.00 again: 190.00 held for a 100.00 order)."""
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo = site.back_office(retrying)
+    site.sim.script("authorize", "decline")
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"),
+                   payments=[CardPayment(card(), usd("100.00")),
+                             CardPayment(card("tok_2", "2222"), usd("90.00"))])  # fmt: skip
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    site.clock.advance(days=13)
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    order = bo.order("SO-1")
+    assert [line.authorized for line in order.lines] == [usd("10.00"), usd("90.00")]
+    assert order.balance_due == usd("0.00")
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    asked = [e.amount for e in site.sim.ledger() if e.kind == "authorize"]
+    assert asked == [usd("90.00"), usd("10.00"), usd("10.00"), usd("90.00")]
+
+
 def test_open_authorizations_of_cancelled_and_fully_invoiced_orders_are_voided(
     site: Site,
 ) -> None:

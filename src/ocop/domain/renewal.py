@@ -144,7 +144,14 @@ class Renewal:
                 card = line.card
                 if (card is not None and _retryable(line) and line.line_id not in self.tried
                         and needed.is_positive()):  # fmt: skip
-                    return self._authorize(line, card, retry=True, at_most=needed)
+                    retry = self._authorize(line, card, retry=True, at_most=needed)
+                    excess = line.amount - line.captured - line.authorized - needed
+                    if not excess.is_positive():
+                        return retry
+                    # The line now asks for what the order needs, no more: else its renewal
+                    # (A2) or an invoice (I2) would authorize the rest of its old amount.
+                    trimmed = line.with_amount(line.amount - excess)
+                    return attrs.evolve(retry, order=order.with_line(trimmed))
         return self._end(order, ctx)
 
     def _due(self, order: Order) -> tuple[PaymentLine, Authorization] | None:
