@@ -238,8 +238,10 @@ def test_authorization_days_are_whole_and_not_negative(days: dict[str, object]) 
     """Negative, boolean or fractional day counts raise InvalidSettings, and so does an
     expiry age of 0 days (the job would renew every authorization it had just made, void
     the new one and hold the order, A1)."""
-    with pytest.raises(InvalidSettings):
+    with pytest.raises(InvalidSettings) as refused:
         AuthorizationPolicy(**days)  # type: ignore[arg-type]
+    allowed = "1 or more" if "expiry_days" in days else "0 or more"
+    assert str(refused.value).endswith(f"must be a whole number of days, {allowed}")
 
 
 @given(st.integers(1, 400), st.integers(0, 400))

@@ -20,7 +20,7 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.money import Money, total
-from ocop.domain.operations import Failed, Operation
+from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Order
 from ocop.domain.plan import Context, Next
 from ocop.domain.refunds import refunded_for
@@ -55,7 +55,9 @@ class TakeDeposit:
 
     ``tried``: authorizations whose capture was asked for; ``failed``: lines whose
     capture was declined (the order gets a ``PAYMENT_DECLINED`` hold and the
-    authorization stays open, for an invoice to capture); ``in_doubt``: keys.
+    authorization stays open, for an invoice to capture); ``in_doubt``: keys. A capture
+    answered never received is no decline: a recovery found it so while the call was on
+    its way (its lookup spent the key), and that recovery takes the deposit on (O2).
     """
 
     tried: tuple[str, ...] = ()
@@ -86,7 +88,7 @@ class TakeDeposit:
         for op in operations:
             if op.in_doubt:
                 goal = replaced(goal, in_doubt=(*goal.in_doubt, op.key))
-            elif op.outcome is not None and op.outcome.failed:
+            elif op.outcome is Outcome.DECLINED:  # not NOT_RECEIVED: see the class
                 line_id = op.step.line_id if isinstance(op.step, steps.DepositCapture) else ""
                 goal = replaced(goal, failed=(*goal.failed, Failed.of(line_id, op)))
         return goal

@@ -16,13 +16,13 @@ import attrs
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import IllegalTransition
-from ocop.domain.holds import held_unless_renewable
+from ocop.domain.holds import held_unless_renewable, out_of_balance
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
 from ocop.domain.line_refunds import awaiting
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, ProcessorResult
-from ocop.domain.order import Order
+from ocop.domain.order import Hold, HoldCode, Order
 from ocop.domain.outcomes import Outcome
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, Refund
@@ -67,7 +67,7 @@ def apply_outcome(
             line = order.line(step.line_id).not_pending()
             return Applied(order=order.with_line(line.tokenized(result.card)))
         case steps.Authorize():
-            return Applied(order=_authorized(order, op, step, result, now))
+            return Applied(order=_authorized(order, op, step, result, settings, now))
         case steps.Adjust():
             line = order.line(step.line_id).adjusted(step.auth_id, step.amount)
             return Applied(order=order.with_line(line))
@@ -94,8 +94,13 @@ def apply_outcome(
                            vouchers=(voucher,))  # fmt: skip
 
 
-def _authorized(
-    order: Order, op: Operation, step: steps.Authorize, result: ProcessorResult, now: datetime
+def _authorized(  # noqa: PLR0917 - the outcome, and what judges the order after it
+    order: Order,
+    op: Operation,
+    step: steps.Authorize,
+    result: ProcessorResult,
+    settings: Settings,
+    now: datetime,
 ) -> Order:
     if not isinstance(result.token, AuthorizationToken):
         raise _answer_error(op, "authorization token")
@@ -104,11 +109,18 @@ def _authorized(
                              multi_capture=result.multi_capture,
                              card_value=step.target)  # fmt: skip
     line = order.line(step.line_id)
-    if granted < step.amount:
-        # N4: a partial approval; the line holds what was approved, and the order is short
-        # by the rest (out of balance beyond its threshold, S1).
-        line = line.with_amount(line.amount - (step.amount - granted))
-    return order.with_line(line.resubmittable().authorized_with(auth))
+    if granted >= step.amount:
+        return order.with_line(line.resubmittable().authorized_with(auth))
+    # N4: a partial approval; the line holds what was approved, and the order is short by
+    # the rest (out of balance beyond its threshold, S1). Placement and completion judge
+    # that when they validate; after them (a renewal, an invoice's, found live or by
+    # recover()) the order is held here, as they would hold it.
+    line = line.with_amount(line.amount - (step.amount - granted))
+    short = order.with_line(line.resubmittable().authorized_with(auth))
+    if short.needs_completion or not out_of_balance(short, settings):
+        return short
+    return short.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, placed_at=now,
+                                reason="an authorization was approved for less"))  # fmt: skip
 
 
 def _granted(asked: Money, approved: Money | None) -> Money:

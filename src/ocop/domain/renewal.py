@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.holds import cause_remains, out_of_balance
+from ocop.domain.holds import cause_remains
 from ocop.domain.invoicing import AuthorizationAge, age_of, nothing_will_capture
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
@@ -103,8 +103,6 @@ class Renewal:
     held: bool = False
     voided: tuple[str, ...] = ()
     in_doubt: tuple[str, ...] = ()
-    #: Lines whose new authorization the processor approved for less than asked (N4).
-    short: tuple[str, ...] = ()
 
     @classmethod
     def start(cls, order: Order, now: datetime, policy: AuthorizationPolicy) -> Renewal:
@@ -241,13 +239,7 @@ class Renewal:
         return Next(goal=replaced(goal, held=True), order=_held(order.with_line(ended), ctx.now))
 
     def _end(self, order: Order, ctx: Context) -> Next[Renewal]:
-        """Done: a retried line that is authorized again ends the holds it caused; a
-        renewal approved for less than it asked leaves the order out of balance (S1, N4)."""
-        if self.short and out_of_balance(order, ctx.settings):
-            hold = Hold(code=HoldCode.OUT_OF_BALANCE, placed_at=ctx.now,
-                        reason="a renewed authorization was approved for less")  # fmt: skip
-            short = replaced(self, short=())
-            return Next(goal=short, order=order.with_hold(hold), done=not self.retried)
+        """Done: a retried line that is authorized again ends the holds it caused."""
         if not self.retried:
             return Next(goal=self, done=True)
         ended = order
@@ -273,10 +265,7 @@ class Renewal:
                 return replaced(goal, voided=(*goal.voided, name))
             case _Authorizing(line_id=line_id, retry=retry) if approved:
                 retried = (*goal.retried, line_id) if retry else goal.retried
-                asked, granted = op.step.amount, op.result.amount if op.result else None
-                short = asked is not None and granted is not None and granted < asked
-                return replaced(goal, renewed=(*goal.renewed, line_id), retried=retried,
-                                short=(*goal.short, line_id) if short else goal.short)  # fmt: skip
+                return replaced(goal, renewed=(*goal.renewed, line_id), retried=retried)
             case _Authorizing(line_id=line_id, retry=True) if op.outcome is not None:
                 return replaced(goal, declined=(*goal.declined, line_id))
             case _Authorizing(line_id=line_id, retry=False) if (

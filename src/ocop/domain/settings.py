@@ -89,8 +89,8 @@ def _days(instance: object, attribute: attrs.Attribute[int], value: int) -> None
 
 def _at_least_a_day(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     # An authorization expired at once would be renewed by the job that made it (A1).
-    if value < 1:
-        raise InvalidSettings(f"{attribute.name} must be 1 day or more")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidSettings(f"{attribute.name} must be a whole number of days, 1 or more")
 
 
 def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -134,7 +134,7 @@ class AuthorizationPolicy:
     end by themselves).
     """
 
-    expiry_days: int = attrs.field(default=14, validator=[_days, _at_least_a_day])
+    expiry_days: int = attrs.field(default=14, validator=_at_least_a_day)
     stale_days: int = attrs.field(default=30, validator=_days)
     renew_within_days: int = attrs.field(default=2, validator=_days)
     retry_declined: bool = attrs.field(default=False, validator=_flag)

@@ -9,7 +9,7 @@ for what it uses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
@@ -350,9 +350,10 @@ class BackOfficeServices:
         expiry = timedelta(days=self.settings.authorization.expiry_days)
         authorized_before = None
         if expiring_before is not None:
-            if expiring_before - datetime.min.replace(tzinfo=expiring_before.tzinfo) < expiry:
-                return ()  # before the first moment an authorization could expire
-            authorized_before = expiring_before - expiry
+            try:
+                authorized_before = (expiring_before - expiry).astimezone(UTC)
+            except OverflowError:  # earlier than the first moment there is: no order
+                authorized_before = datetime.min.replace(tzinfo=UTC)
         query = OrderQuery(
             on_hold=on_hold,
             in_doubt=in_doubt,

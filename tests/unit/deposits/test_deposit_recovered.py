@@ -6,9 +6,19 @@ from decimal import Decimal
 
 import pytest
 
-from ocop import Channel, Customer, DepositPolicy, Settings
-from ocop.adapters.simulated import SimulatedCrash
-from worlds import World, by_card, card, new_world, usd
+from ocop import (
+    AuthorizationToken,
+    BackOffice,
+    Channel,
+    Customer,
+    DepositPolicy,
+    Money,
+    ProcessorResult,
+    Settings,
+)
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
+from worlds import START, World, by_card, card, new_world, usd
 
 from .support import AGENT
 
@@ -62,3 +72,37 @@ def test_a_deposit_capture_never_received_is_made_by_recovery() -> None:
     assert [(e.kind, e.key) for e in world.sim.ledger() if e.kind == "capture"] == [
         ("capture", "SO-1/deposit:L1:L1.A1#2")
     ]
+
+
+class _RecoveryOnTheWay(SimulatedProcessor):
+    """Another worker's recover() runs while the placement's first deposit capture is on its
+    way: its lookup finds the key never received, and it takes the deposit on itself."""
+
+    other: BackOffice | None = None
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        if self.other is not None and "/deposit:L1:L1.A1#1" in key:
+            other, self.other = self.other, None
+            other.recover()
+        return super().capture(key, authorization, amount)
+
+
+def test_a_deposit_a_recovery_took_on_while_its_placement_ran_is_not_held_as_declined() -> None:
+    """O2, D1: the placement's capture then answers never received, which is no decline:
+    the whole deposit is captured once, and no PAYMENT_DECLINED hold is placed (it was)."""
+    clock = ManualClock(START)
+    sim = _RecoveryOnTheWay(clock=clock)
+    store = InMemoryStore(keeps_journal=True)
+    settings = _world().bo.settings
+    wiring = {"store": store, "journal": store.journal, "processor": sim, "clock": clock}
+    till = BackOffice(settings=settings, **wiring)  # type: ignore[arg-type]
+    sim.other = BackOffice(settings=settings, **wiring)  # type: ignore[arg-type]
+    second = by_card("20.00", card("tok_2", last4="2222"))
+    order = till.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                             total=usd("100.00"), payments=[by_card("10.00"), second],
+                             deposit=True)  # fmt: skip
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
+    assert order.holds == ()
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]

@@ -10,8 +10,9 @@ keys of each stored order.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from ocop import (
     Customer,
     HoldCode,
     OcopError,
+    OrderNotFound,
     OrderStatus,
     Prepayment,
     Settings,
@@ -232,4 +234,8 @@ def test_an_expiry_before_any_authorization_could_expire_finds_no_order() -> Non
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
                    total=usd("10.00"), payments=[CardPayment(card(), usd("10.00"))])  # fmt: skip
     assert bo.orders(expiring_before=datetime(1, 1, 10, tzinfo=START.tzinfo)) == ()
+    east = timezone(timedelta(hours=14))  # a valid local moment that is before year 1 in UTC
+    assert bo.orders(expiring_before=datetime(1, 1, 15, tzinfo=east)) == ()
     assert bo.orders(expiring_before=START + timedelta(days=30)) == ("SO-1",)
+    with pytest.raises(OrderNotFound):  # an unknown page start is refused whatever the moment
+        bo.orders(expiring_before=datetime(1, 1, 2, tzinfo=START.tzinfo), after="NOPE")

@@ -620,9 +620,10 @@ class _PartialApprovals(SimulatedProcessor):
 
 
 def test_an_invoice_renewal_approved_for_less_captures_what_it_holds() -> None:
-    """I3, N4: the expired authorization renewed for less than asked: the invoice captures
-    what the new one holds and reports the rest uncovered (it asked the processor for the
-    whole piece, was declined, and captured nothing)."""
+    """I3, N4, S1: the expired authorization renewed for less than asked: the invoice
+    captures what the new one holds, reports the rest uncovered and the order is held out
+    of balance (it asked the processor for the whole piece, was declined, and captured
+    nothing)."""
     clock = ManualClock(START)
     sim = _PartialApprovals(clock=clock)
     bo = BackOffice.in_memory(processor=sim, clock=clock)
@@ -635,3 +636,5 @@ def test_an_invoice_renewal_approved_for_less_captures_what_it_holds() -> None:
     assert [c.amount for c in result.captures] == [usd("60.00")]
     assert result.uncovered == usd("40.00")
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("60.00")]
+    # S1: short of its total, the order is held out of balance, as the renewal job leaves it
+    assert [h.code for h in bo.order("SO-1").holds] == [HoldCode.OUT_OF_BALANCE]
