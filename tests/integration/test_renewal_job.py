@@ -202,19 +202,25 @@ def test_retry_declined_retries_a_card_declined_when_the_order_was_placed(site: 
     }
 
 
+def _declined_beside(site: Site, other: str) -> BackOffice:
+    """SO-1 of 100.00: its 100.00 card line declined, beside a card line of ``other``; a
+    back office that retries declined cards."""
+    bo = site.back_office(Settings(authorization=AuthorizationPolicy(retry_declined=True)))
+    site.sim.script("authorize", "decline")
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"),
+                   payments=[CardPayment(card(), usd("100.00")),
+                             CardPayment(card("tok_2", "2222"), usd(other))])  # fmt: skip
+    return bo
+
+
 @pytest.mark.parametrize(("other", "retried"), [("120.00", None), ("90.00", "10.00")])
 def test_retry_declined_authorizes_no_more_than_the_order_still_needs(
     site: Site, other: str, retried: str | None
 ) -> None:
     """A declined line is tried again for what the order still needs, at most: nothing when
     its other line already pays it all (or more), the rest otherwise."""
-    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
-    bo = site.back_office(retrying)
-    site.sim.script("authorize", "decline")
-    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                   total=usd("100.00"),
-                   payments=[CardPayment(card(), usd("100.00")),
-                             CardPayment(card("tok_2", "2222"), usd(other))])  # fmt: skip
+    bo = _declined_beside(site, other)
     bo.renew_authorizations()
     order = bo.order("SO-1")
     declined, paying = order.lines
@@ -232,13 +238,7 @@ def test_a_retried_line_asks_no_more_after_its_retry_when_renewed_or_invoiced(
     """A1, A2, I2: the retry authorizes what the order still needs (10.00 of a 100.00 line
     beside a 90.00 one), and the line's amount follows: its renewal and the invoice ask no
     more (they authorized the line's old 100.00 again: 190.00 held for a 100.00 order)."""
-    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
-    bo = site.back_office(retrying)
-    site.sim.script("authorize", "decline")
-    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
-                   total=usd("100.00"),
-                   payments=[CardPayment(card(), usd("100.00")),
-                             CardPayment(card("tok_2", "2222"), usd("90.00"))])  # fmt: skip
+    bo = _declined_beside(site, "90.00")
     assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
     site.clock.advance(days=13)
     assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
