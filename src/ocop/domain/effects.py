@@ -196,9 +196,14 @@ def _voided(order: Order, step: steps.Void) -> Order:
         return order
     voided = line.voided_auth(auth.auth_id, awaiting_new=step.purpose.makes_way,
                               number=step.number)  # fmt: skip
-    if step.purpose is steps.VoidPurpose.DECLINED and voided.captured.is_zero():
-        # C3: a declined adjustment declines the line; its authorization is released.
-        voided = voided.declined()
+    if step.purpose is steps.VoidPurpose.DECLINED:
+        # C3: a declined adjustment declines the line; its authorization is released. A
+        # partly captured line (C5) keeps what it holds and asks no more of that card: the
+        # rest is due by a new payment, as for a partial approval (N4).
+        if voided.captured.is_zero():
+            voided = voided.declined()
+        else:
+            voided = voided.settled_with(amount=voided.captured + voided.authorized)
     if (
         step.purpose is steps.VoidPurpose.EXPIRED
         and voided.captured.is_zero()

@@ -104,7 +104,8 @@ def test_void_purposes_that_make_way_and_voucher_ids() -> None:
 
 
 def test_a_declined_adjustment_void_declines_an_uncaptured_line() -> None:
-    """C3: the void after a declined adjustment declines a line that captured nothing."""
+    """C3, C5: the void after a declined adjustment declines a line that captured nothing; a
+    line that captured some keeps what it captured as its amount, paid."""
     before = order("100.00", authorized_line("100.00"))
     op = void_of("declined")
     result = ProcessorResult(key=op.key, outcome=Outcome.APPROVED)
@@ -112,5 +113,6 @@ def test_a_declined_adjustment_void_declines_an_uncaptured_line() -> None:
     assert line.status is LineStatus.DECLINED
     captured = authorized_line("100.00").captured_with(capture("C1", usd("10.00")))
     kept = apply_outcome(order("100.00", captured), op, result, Settings.default(), AT)
-    assert kept.order.line("L1").status is LineStatus.PARTIALLY_PAID
+    assert kept.order.line("L1").status is LineStatus.PAID
+    assert kept.order.line("L1").amount == usd("10.00")
     assert kept.order.line("L1").authorized.is_zero()

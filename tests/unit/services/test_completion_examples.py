@@ -260,6 +260,32 @@ def test_a_declined_adjustment_declines_the_line_and_voids_its_authorization() -
     assert world.sim.authorization_open(token) == usd("0.00")
 
 
+def test_a_declined_adjustment_of_a_partially_captured_line_leaves_it_what_it_captured() -> None:
+    """C3, C5, S1, S3: the customer asks for more on a partly invoiced order and the card
+    declines the adjustment. The open rest is released; the line keeps what it captured and
+    asks no more of that card: the next completion shows the whole shortfall due, the
+    declined card is not charged again by an untouched submit, and the order stays held
+    until a new payment covers the rest."""
+    world = make_world()
+    paid_by_card(world)
+    capture_line(world, "SO-1", "L1", usd("40.00"))
+    world.bo.change_total("SO-1", usd("120.00"), CLERK)
+    world.sim.script("adjust", "decline")
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("120.00"))
+    result = world.bo.submit(draft)
+    line = result.order.line("L1")
+    assert not result.approved
+    assert (line.amount, line.captured, line.authorized) == (usd("40.00"), usd("40.00"), usd("0"))
+    assert line.status is LineStatus.PAID
+    assert result.order.has_hold(HoldCode.OUT_OF_BALANCE)
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == usd("80.00")
+    again = world.bo.submit(world.bo.begin_completion("SO-1", CLERK))
+    assert not again.approved
+    assert kinds(world.sim.ledger()) == ["authorize", "capture", "void"]
+    fixed = world.bo.begin_completion("SO-1", CLERK).add_card(CARD_2, usd("80.00"))
+    assert world.bo.submit(fixed).approved
+
+
 # -- C5: captured lines and prepayments ---------------------------------------------------
 
 
