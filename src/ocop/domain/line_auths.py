@@ -20,13 +20,16 @@ def adjusted(line: PaymentLine, auth_id: str, new_amount: Money) -> PaymentLine:
     """The processor adjusted an authorization to ``new_amount`` (rule C3)."""
     require_card(line, "adjust")
     auth = line.authorization(auth_id)
-    if auth.open_amount.is_zero():
+    # Closed by a capture or a void; one that lapsed (the processor ended it, N4, while
+    # the adjustment was away) still takes its answer.
+    if (auth.amount - auth.captured - auth.voided).is_zero():
         raise refused(line, f"authorization {auth_id} is closed", new_amount)
     if new_amount < auth.captured + auth.voided or not new_amount.is_positive():
         raise refused(line, "cannot adjust below what was captured", new_amount)
-    return line.settled_with(
-        authorizations=line.authorizations_with(replaced(auth, amount=new_amount))
-    )
+    auths = line.authorizations_with(replaced(auth, amount=new_amount))
+    if auth.lapsed:  # nothing is open on it either way: only the record changes
+        return replaced(line, authorizations=auths)
+    return line.settled_with(authorizations=auths)
 
 
 def voided(line: PaymentLine, auth_id: str, *, awaiting_new: bool, number: int = 1) -> PaymentLine:

@@ -86,3 +86,26 @@ def test_a_capture_answered_after_its_authorization_ended_is_recorded() -> None:
     captured = [e.amount for e in processor.sim.ledger() if e.kind == "capture"]
     assert captured == [usd("60.00")]  # V5: the processor's records and ocop's agree
     assert bo.recover().unapplied == ()
+
+
+def test_an_adjustment_answered_after_its_authorization_ended_is_recorded() -> None:
+    """Likewise an adjustment (C3) of an authorization the processor ends while it is
+    away: its answer is recorded (it was refused as of a closed authorization and stayed in
+    doubt through every recover()), and the submit authorizes the line's card again."""
+    bo = placed()
+    bo.change_total("SO-1", usd("80.00"), AGENT)
+    draft = bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("80.00"))
+    processor = bo.ports.processor
+    assert isinstance(processor, UnsureProcessor)
+    noted = []
+    key = auth_key(bo)
+    processor.during_call = lambda _key: noted.append(bo.handle_notification(ended(key, 1)))
+    result = bo.submit(draft)
+    assert noted[0].applied
+    assert result.in_doubt == ()
+    assert bo.orders(in_doubt=True) == ()
+    order = bo.order("SO-1")
+    assert order.approved
+    assert order.authorized == usd("80.00")
+    assert [a.amount for a in order.lines[0].authorizations] == [usd("80.00"), usd("80.00")]
+    assert bo.recover().unapplied == ()
