@@ -274,6 +274,11 @@ class Renewal:
                 # O2: never received (a recovery settled the key while the call was on its
                 # way) is no decline: the renewal authorizes once more, under a new attempt.
                 return replaced(goal, tried=(goal.tried - {line_id}) | {_resent(line_id)})
+            case _Voiding(name=name) if (
+                op.outcome is Outcome.NOT_RECEIVED and _resent(name) not in goal.tried
+            ):
+                # Likewise a void never received is no refusal: it is sent once more.
+                return replaced(goal, tried=(goal.tried - {name}) | {_resent(name)})
         return goal
 
 
@@ -293,7 +298,8 @@ def _left_to_lapse(auth: Authorization, ctx: Context) -> bool:
 
 
 def _resent(line_id: str) -> str:
-    """The name, among what a run tried, of a renewal's authorization sent once more."""
+    """The name, among what a run tried, of a line's authorization (or, for a
+    line/authorization name, of its void) sent once more."""
     return f"{line_id}#resent"
 
 

@@ -110,16 +110,27 @@ def test_an_order_another_worker_claims_is_left_to_it_until_its_claim_ends() -> 
 
 
 class _RecoveryOnTheWay(SimulatedProcessor):
-    """Another worker's recover() runs while the job's new authorization is on its way (the
-    job and recover() are safe to run at once): it looks the key up, never received."""
+    """Another worker's recover() runs while the job's new authorization (or its void of
+    the old one) is on its way (the job and recover() are safe to run at once): it looks
+    the key up, never received."""
 
     other: BackOffice | None = None
+    on_void = False
 
-    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
-        if self.other is not None and "/authorize:L1.A2" in key:
+    def _recover_first(self) -> None:
+        if self.other is not None:
             other, self.other = self.other, None
             other.recover()
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        if not self.on_void and "/authorize:L1.A2" in key:
+            self._recover_first()
         return super().authorize(key, card, amount)
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        if self.on_void:
+            self._recover_first()
+        return super().void(key, authorization)
 
 
 def test_a_renewal_whose_authorization_a_recovery_found_never_received_is_sent_again() -> None:
@@ -140,6 +151,30 @@ def test_a_renewal_whose_authorization_a_recovery_found_never_received_is_sent_a
     assert [(r.key, r.outcome.value) for r in job.operations("SO-1")][-2:] == [
         ("SO-1/authorize:L1.A2#1", "not_received"),
         ("SO-1/authorize:L1.A2#2", "approved"),
+    ]
+
+
+def test_a_renewal_whose_void_a_recovery_found_never_received_voids_again() -> None:
+    """A1, A2, O2: likewise a void never received is no refusal: the renewal voids once
+    more under a new attempt and authorizes again (an authorization already expired was
+    left open and the order held AUTHORIZATION_EXPIRED; one still fresh was skipped)."""
+    clock = ManualClock(START)
+    sim = _RecoveryOnTheWay(clock=clock)
+    sim.on_void = True
+    store = InMemoryStore(keeps_journal=True)
+    job = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+    job.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                    total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    clock.advance(days=job.settings.authorization.expiry_days)  # expired, not stale (I3)
+    sim.other = BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+    assert job.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    order = job.order("SO-1")
+    assert order.holds == ()
+    assert [a.open_amount for a in order.lines[0].authorizations] == [usd("0.00"), usd("100.00")]
+    assert [(r.key, r.outcome.value) for r in job.operations("SO-1")][1:] == [
+        ("SO-1/void:L1.A1#1", "not_received"),
+        ("SO-1/void:L1.A1#2", "approved"),
+        ("SO-1/authorize:L1.A2#1", "approved"),
     ]
 
 
