@@ -13,7 +13,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from ocop import BackOffice
+from ocop import BackOffice, Settings
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
@@ -79,6 +79,13 @@ def back_office_on(
                 )
             finally:
                 pg.close()
+
+
+def restarted(bo: BackOffice, settings: Settings) -> BackOffice:
+    """``bo``'s back office started again over the same ports with other ``settings``."""
+    ports = bo.ports
+    return BackOffice(store=ports.store, journal=ports.journal, processor=ports.processor,
+                      clock=ports.clock, settings=settings)  # fmt: skip
 
 
 def with_parameter(conninfo: str, name: str, value: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_support import STORES, back_office_on
+from pg_support import STORES, back_office_on, restarted
 
 from ocop import (
     Actor,
@@ -23,6 +23,7 @@ from ocop import (
     VoucherKind,
 )
 from ocop.adapters.simulated import SimulatedProcessor
+from unsolicited_support import failed
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")
@@ -210,3 +211,30 @@ def test_notifications_decide_refunds_in_doubt(
     assert bo.handle_notification(failure).applied
     assert bo.orders(in_doubt=True) == ()
     assert bo.order("SO-1").refunded == usd("10.00")
+
+
+def test_settled_movements_undone_after_the_journal_names_changed_reverse_where_they_posted(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """F1, J2, V4: a pending capture and a pending refund settle into the unified journals;
+    rejected after a restart with the channel journals, each reversal posts to the journal
+    its voucher went to at settlement."""
+    bo, sim = world
+    placed(bo)
+    sim.script("capture", "pending")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    (settled,) = sim.settle_pending("approve")
+    assert bo.handle_notification(settled).applied
+    sim.script("refund", "pending")
+    (refund,) = bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT).refunds
+    (settled,) = sim.settle_pending("approve")
+    assert bo.handle_notification(settled).applied
+    later = restarted(bo, bo.settings.with_features(unified_journal_defaults=False))
+    assert later.handle_notification(failed(refund.refund_id, 1)).undone
+    assert later.handle_notification(failed(capture.capture_id, 2)).undone
+    assert [(v.kind, v.journal_name) for v in later.journal("SO-1")] == [
+        (VoucherKind.PAYMENT, "OCOP-PAY"),
+        (VoucherKind.REFUND, "OCOP-REF"),
+        (VoucherKind.REFUND_REVERSAL, "OCOP-REF"),
+        (VoucherKind.PAYMENT_REVERSAL, "OCOP-PAY"),
+    ]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_support import STORES, back_office_on
+from pg_support import STORES, back_office_on, restarted
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, VoucherKind
 from unsolicited_support import chargeback, check_books, ended, failed, reversal
@@ -83,3 +83,31 @@ def test_an_ended_authorization_and_rejected_movements_are_stored(bo: BackOffice
     assert (ended_auth.auth_id, ended_auth.ended_by) == (auth.auth_id, "N-3")
     assert ended_auth.open_amount == usd("0.00")
     assert not bo.order("SO-1").has_hold(HoldCode.AUTHORIZATION_EXPIRED)  # reusable card
+
+
+def test_reversals_post_to_the_journal_of_what_they_undo_after_the_names_changed(
+    bo: BackOffice,
+) -> None:
+    """F1, J2, V4: a capture, a refund and a chargeback posted to the unified journals,
+    then undone after a restart with the channel journals (unified defaults turned off):
+    each reversal posts to the journal of the voucher it reverses, so each journal still
+    balances."""
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    (refund,) = bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT).refunds
+    (other,) = bo.invoice("SO-1", "INV-2", usd("40.00")).captures
+    assert bo.handle_notification(chargeback(other.capture_id, usd("5.00"), 1, dispute="D-1"))
+    later = restarted(bo, bo.settings.with_features(unified_journal_defaults=False))
+    assert later.handle_notification(failed(refund.refund_id, 2)).undone
+    assert later.handle_notification(failed(capture.capture_id, 3)).undone
+    assert later.handle_notification(reversal(other.capture_id, 4, dispute="D-1")).applied
+    check_books(later, "SO-1")
+    vouchers = later.journal("SO-1")
+    journal_of = {v.voucher_id: v.journal_name for v in vouchers}
+    reversals = [v for v in vouchers if v.kind.reverses is not None]
+    assert [(v.kind, v.journal_name) for v in reversals] == [
+        (VoucherKind.REFUND_REVERSAL, "OCOP-REF"),
+        (VoucherKind.PAYMENT_REVERSAL, "OCOP-PAY"),
+        (VoucherKind.CHARGEBACK_REVERSAL, "OCOP-REF"),
+    ]
+    for undone in reversals:
+        assert undone.journal_name == journal_of[undone.voucher_id.removesuffix("/reversal")]

@@ -591,6 +591,28 @@ def test_an_unlinked_refund_row_written_before_it_named_its_account_reads_withou
     assert operation == loads(STEP_ROWS["UnlinkedRefund"], Operation)
 
 
+def test_movement_rows_written_before_they_named_their_journal_read_without_one() -> None:
+    """O4: captures and refunds stored before they recorded the journal their voucher
+    posted to read with none (a reversal of one posts where the settings say, J2); one
+    that names it reads it back."""
+    order = typical_order()
+    row = dumps(order)
+    old = row.replace('"journal":"",', "")
+    assert '"journal"' not in old
+    read = loads(old, Order)
+    assert read == order
+    assert (
+        {c.journal for c in read.lines[0].captures}
+        == {r.journal for r in read.lines[0].refunds}
+        == {""}
+    )
+    line = order.lines[0]
+    named = attrs.evolve(
+        line, captures=tuple(attrs.evolve(c, journal="OCOP-PAY") for c in line.captures)
+    )
+    assert loads(dumps(order.with_line(named)), Order).lines[0].captures[0].journal == "OCOP-PAY"
+
+
 def test_the_domain_values_are_written_by_compiled_writers() -> None:
     """Orders, operations and vouchers get compiled writers, none left whole to cattrs
     (which would write the same text, slower)."""

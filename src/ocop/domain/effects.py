@@ -166,9 +166,11 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
     settings: Settings,
     now: datetime,
 ) -> tuple[Refund, Voucher]:
+    pending = result.outcome is Outcome.PENDING
+    journal = "" if pending else postings.journal_name(VoucherKind.REFUND, order, settings)
     refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
                     capture_id=step.capture_id, token=_refund_token(result),
-                    refunded_at=now, pending=result.outcome is Outcome.PENDING)  # fmt: skip
+                    refunded_at=now, pending=pending, journal=journal)  # fmt: skip
     method = order.line(step.line_id).method.value
     voucher = postings.voucher(
         VoucherKind.REFUND, order, op.key, step.return_id, method, step.amount, settings, now
@@ -231,10 +233,11 @@ def _captured(
     # Every field comes from values already checked: the key of ids checked at the edge,
     # the planned amount (the line refuses one that is not positive or exceeds what its
     # authorization holds open).
+    journal = "" if pending else postings.journal_name(VoucherKind.PAYMENT, order, settings)
     capture = built(Capture, capture_id=op.key, line_id=line.line_id, invoice_id=invoice_id,
                     amount=step.amount, auth_id=step.auth_id, token=token,
                     refunded=Money.zero(step.amount.currency), captured_at=now,
-                    pending=pending)  # fmt: skip
+                    pending=pending, journal=journal)  # fmt: skip
     captured = order.with_line(line.captured_with(capture))
     if pending:  # nothing is received yet: the voucher comes with the settlement (J1)
         return Applied(order=captured)
@@ -266,7 +269,9 @@ def _settled(
     step = op.step
     match step:
         case steps.Capture() | steps.DepositCapture():
-            line = order.line(step.line_id).capture_settled(op.key, approved=approved)
+            journal = postings.journal_name(VoucherKind.PAYMENT, order, settings)
+            line = order.line(step.line_id).capture_settled(op.key, approved=approved,
+                                                            journal=journal)  # fmt: skip
             if not approved:
                 # Undone: a line left with nothing open waits for a new authorization (the
                 # processor ended the one it had, N4); one whose card cannot be authorized
@@ -281,7 +286,9 @@ def _settled(
             voucher = _capture_voucher(order, op, step, settings, now)
             return Applied(order=settled, vouchers=(voucher,))
         case steps.Refund():
-            line = order.line(step.line_id).refund_settled(op.key, approved=approved)
+            journal = postings.journal_name(VoucherKind.REFUND, order, settings)
+            line = order.line(step.line_id).refund_settled(op.key, approved=approved,
+                                                           journal=journal)  # fmt: skip
             settled = order.with_line(line)
             if not approved:
                 return Applied(order=settled)

@@ -24,13 +24,17 @@ __all__ = [
 ]
 
 
-def capture_settled(line: PaymentLine, capture_id: str, *, approved: bool) -> PaymentLine:
-    """A pending capture's outcome (N1, N2): approved, it is received; failed, it is
-    undone: its authorization holds again what the capture took and (a single capture)
-    released, as the processor's does, unless the processor ended it (:func:`uncaptured`)."""
+def capture_settled(
+    line: PaymentLine, capture_id: str, *, approved: bool, journal: str = ""
+) -> PaymentLine:
+    """A pending capture's outcome (N1, N2): approved, it is received (its voucher posted
+    to ``journal``); failed, it is undone: its authorization holds again what the capture
+    took and (a single capture) released, as the processor's does, unless the processor
+    ended it (:func:`uncaptured`)."""
     cap = line.capture(capture_id)
     if approved:
-        kept = tuple(replaced(c, pending=False) if c is cap else c for c in line.captures)
+        kept = tuple(replaced(c, pending=False, journal=journal) if c is cap else c
+                     for c in line.captures)  # fmt: skip
         return line.settled_with(captures=kept)
     if not cap.refunded.is_zero():
         raise refused(line, f"capture {capture_id} was refunded: it cannot be undone")
@@ -71,15 +75,18 @@ def awaiting(line: PaymentLine, *, cancelled: bool) -> PaymentLine:
     return line
 
 
-def refund_settled(line: PaymentLine, refund_id: str, *, approved: bool) -> PaymentLine:
-    """A pending refund's outcome (N1, N2): approved, it is refunded; failed, it is
-    undone and its capture may be refunded again."""
+def refund_settled(
+    line: PaymentLine, refund_id: str, *, approved: bool, journal: str = ""
+) -> PaymentLine:
+    """A pending refund's outcome (N1, N2): approved, it is refunded (its voucher posted
+    to ``journal``); failed, it is undone and its capture may be refunded again."""
     found = [r for r in line.refunds if r.refund_id == refund_id]
     if not found:
         raise refused(line, f"no refund {refund_id}")
     refund = found[0]
     if approved:
-        kept = tuple(replaced(r, pending=False) if r is refund else r for r in line.refunds)
+        kept = tuple(replaced(r, pending=False, journal=journal) if r is refund else r
+                     for r in line.refunds)  # fmt: skip
         return line.settled_with(refunds=kept)
     refunds = tuple(r for r in line.refunds if r is not refund)
     captures = tuple(

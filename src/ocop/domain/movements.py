@@ -106,6 +106,9 @@ class Chargeback:
     charged_back_at: datetime
     reversed_by: str = attrs.field(default="", validator=validate_no_card_data)
     reversed_at: datetime | None = None
+    #: The journal its voucher posted to (J2), where a voucher undoing it posts too (V4);
+    #: empty until its voucher posts (pending), or recorded before it was kept.
+    journal: str = attrs.field(default="", validator=validate_no_card_data)
 
     @property
     def reversed(self) -> bool:
@@ -132,6 +135,9 @@ class Capture:
     pending: bool = False
     #: Chargebacks against it (N4), reversed ones included, oldest first.
     chargebacks: tuple[Chargeback, ...] = ()
+    #: The journal its voucher posted to (J2), where a voucher undoing it posts too (V4);
+    #: empty until its voucher posts (pending), or recorded before it was kept.
+    journal: str = attrs.field(default="", validator=validate_no_card_data)
 
     def __attrs_post_init__(self) -> None:
         if self.refunded > self.amount:
@@ -183,3 +189,6 @@ class Refund:
     #: Accepted by the processor, its outcome still to come (N1): it counts against its
     #: capture (and what the order may still refund), but is not refunded until settled.
     pending: bool = False
+    #: The journal its voucher posted to (J2), where a voucher undoing it posts too (V4);
+    #: empty until its voucher posts (pending), or recorded before it was kept.
+    journal: str = attrs.field(default="", validator=validate_no_card_data)

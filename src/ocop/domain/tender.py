@@ -326,13 +326,15 @@ class PaymentLine:
         )
 
     # Refunds, and pending captures and refunds settled (ocop.domain.line_refunds).
-    def capture_settled(self, capture_id: str, *, approved: bool) -> PaymentLine:
-        """A pending capture's outcome (N1, N2): approved, received; failed, undone."""
-        return line_refunds.capture_settled(self, capture_id, approved=approved)
+    def capture_settled(self, capture_id: str, *, approved: bool, journal: str = "") -> PaymentLine:
+        """A pending capture's outcome (N1, N2): approved, received (its voucher posted to
+        ``journal``); failed, undone."""
+        return line_refunds.capture_settled(self, capture_id, approved=approved, journal=journal)
 
-    def refund_settled(self, refund_id: str, *, approved: bool) -> PaymentLine:
-        """A pending refund's outcome (N1, N2): approved, refunded; failed, undone."""
-        return line_refunds.refund_settled(self, refund_id, approved=approved)
+    def refund_settled(self, refund_id: str, *, approved: bool, journal: str = "") -> PaymentLine:
+        """A pending refund's outcome (N1, N2): approved, refunded (its voucher posted to
+        ``journal``); failed, undone."""
+        return line_refunds.refund_settled(self, refund_id, approved=approved, journal=journal)
 
     def refunded_with(self, refund: Refund) -> PaymentLine:
         """A refund of this line: against one capture, or of a prepayment (V2, V3)."""

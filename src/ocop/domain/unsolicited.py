@@ -5,6 +5,8 @@
   refund; what the capture can still refund shrinks by it (never below zero).
 - Its **reversal**: the chargeback no longer counts, and a reversal voucher posts the
   money back.
+- Every reversal voucher posts to the journal of the voucher it undoes, which the
+  movement records, even when the settings name other journals now (J2, V4).
 - An **authorization ended** by the processor (cancelled, or expired there): nothing is
   open on it any more; the line waits for a new authorization, which invoicing makes
   with a reusable card (I2, I3), or the order is held as for an expired authorization.
@@ -110,10 +112,11 @@ def charge_back(
         # part of what the order received: the customer was refunded and disputed too.
         review = (f"a chargeback of {amount} beyond the {order.returnable} the order has "
                   "left to pay back")  # fmt: skip
-    charged = replaced(capture, chargebacks=(*capture.chargebacks, chargeback))
     key = keys.chargeback_key(capture_id, chargeback.chargeback_id)
     voucher = postings.voucher(VoucherKind.CHARGEBACK, order, key, _reference(capture),
                                line.method.value, amount, settings, now)  # fmt: skip
+    recorded = replaced(chargeback, journal=voucher.journal_name)
+    charged = replaced(capture, chargebacks=(*capture.chargebacks, recorded))
     return Recorded(order=order.with_line(_with_capture(line, charged)), vouchers=(voucher,),
                     review=review)  # fmt: skip
 
@@ -149,7 +152,8 @@ def reverse_chargeback(
     line = _with_capture(line, replaced(capture, chargebacks=chargebacks))
     key = keys.reversal_key(keys.chargeback_key(capture.capture_id, chargeback.chargeback_id))
     voucher = postings.voucher(VoucherKind.CHARGEBACK_REVERSAL, order, key, _reference(capture),
-                               line.method.value, chargeback.amount, settings, now)  # fmt: skip
+                               line.method.value, chargeback.amount, settings, now,
+                               journal=chargeback.journal)  # fmt: skip
     return Recorded(order=order.with_line(line), vouchers=(voucher,))
 
 
@@ -207,7 +211,7 @@ def reject_capture(
                                      "authorized again")  # fmt: skip
     voucher = postings.voucher(VoucherKind.PAYMENT_REVERSAL, order, keys.reversal_key(op.key),
                                _reference(capture), line.method.value, capture.amount,
-                               settings, now)  # fmt: skip
+                               settings, now, journal=capture.journal)  # fmt: skip
     return Recorded(order=changed, vouchers=(voucher,))
 
 
@@ -232,5 +236,5 @@ def reject_refund(
     undone = replaced(undone, rejected_refunds=(*line.rejected_refunds, found[0]))
     voucher = postings.voucher(VoucherKind.REFUND_REVERSAL, order, keys.reversal_key(op.key),
                                step.return_id, line.method.value, found[0].amount, settings,
-                               now)  # fmt: skip
+                               now, journal=found[0].journal)  # fmt: skip
     return Recorded(order=order.with_line(undone), vouchers=(voucher,))

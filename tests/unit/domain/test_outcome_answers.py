@@ -98,10 +98,11 @@ def test_one_linked_refund_applies_alone_as_it_does_in_a_batch() -> None:
             capture_id="C1",
             token=token,
             refunded_at=AT,
+            journal="OCOP-REF",
         ),
     )
-    assert [(v.kind, v.reference, v.amount) for v in alone.vouchers] == [
-        (VoucherKind.REFUND, "RMA-1", usd("25.00"))
+    assert [(v.kind, v.reference, v.amount, v.journal_name) for v in alone.vouchers] == [
+        (VoucherKind.REFUND, "RMA-1", usd("25.00"), "OCOP-REF")
     ]
 
 
