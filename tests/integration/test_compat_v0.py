@@ -18,7 +18,7 @@ from typing import TypedDict, cast
 
 import pytest
 
-from ocop import Actor, BackOffice, CardToken, Money, StorageError
+from ocop import Actor, BackOffice, CardToken, Money, Settings, StorageError
 from ocop.adapters._codec import loads
 from ocop.adapters._sql import SCHEMA_VERSION
 from ocop.adapters._sql_schema import KEY_COLUMNS, key_columns
@@ -27,6 +27,7 @@ from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.order import Order
 from ocop.testing._review_contract import chargeback, failed_outcome
+from unsolicited_support import failed
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 AGENT = Actor.call_center("u1")
@@ -210,6 +211,32 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
     reopened = SqliteStore(copy)
     assert reopened.kept_for_review() == kept
     reopened.close()
+
+
+def test_movements_of_a_v0_file_undone_later_reverse_in_the_journal_their_vouchers_went_to(
+    tmp_path: Path,
+) -> None:
+    """J2, V4, O4: captures and a refund stored by v0 (which named no journal on them), one
+    capture's voucher still in the outbox, rejected after a restart with the channel
+    journals: each reversal posts to the journal its voucher went to."""
+    _open_copy(tmp_path)
+    clock = ManualClock(datetime.fromisoformat(MANIFEST["last_time"]))
+    channels = Settings.default().with_features(unified_journal_defaults=False)
+    bo = BackOffice.sqlite(tmp_path / "v0.sqlite", channels,
+                           processor=SimulatedProcessor(clock=clock), clock=clock)  # fmt: skip
+    undone = ["V0-SAVED/capture:INV-1:L1:L1.A1#1", "V0-OUTBOX/capture:INV-1:L1:L1.A1#1",
+              "V0-INVOICED/refund:RMA-1:capture:INV-2:L1:L1.A1#1:1#1"]  # fmt: skip
+    for n, key in enumerate(undone):
+        assert bo.handle_notification(failed(key, n)).undone, key
+    bo.recover()
+    for key in undone:
+        order_id = key.split("/", 1)[0]
+        journal_of = {v.voucher_id: v.journal_name for v in bo.journal(order_id)}
+        assert (
+            journal_of[f"V:{key}/reversal"]
+            == journal_of[f"V:{key}"]
+            == "OCOP-" + ("REF" if "/refund:" in key else "PAY")
+        )
 
 
 def test_a_file_of_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:

@@ -593,8 +593,8 @@ def test_an_unlinked_refund_row_written_before_it_named_its_account_reads_withou
 
 def test_movement_rows_written_before_they_named_their_journal_read_without_one() -> None:
     """O4: captures and refunds stored before they recorded the journal their voucher
-    posted to read with none (a reversal of one posts where the settings say, J2); one
-    that names it reads it back."""
+    posted to read with none (a reversal of one goes by its voucher, J2); one that names
+    it reads it back."""
     order = typical_order()
     row = dumps(order)
     old = row.replace('"journal":"",', "")

@@ -8,13 +8,15 @@ balances).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from ocop.domain.journal import Voucher, VoucherKind, derived_voucher
-from ocop.domain.keys import voucher_id
+from ocop.domain.keys import chargeback_key, voucher_id
 from ocop.domain.money import Money
 from ocop.domain.order import Order
 from ocop.domain.settings import Settings
+from ocop.domain.values import replaced
 
 
 def voucher(  # noqa: PLR0917 - what a posting says, and where it goes
@@ -48,3 +50,45 @@ def journal_name(kind: VoucherKind, order: Order, settings: Settings) -> str:
     if kind.refund_side:
         return settings.refund_journal(channel)
     return settings.payment_journal(channel)
+
+
+def unjournaled(order: Order) -> bool:
+    """Whether a capture, linked refund or chargeback of ``order`` with its voucher posted
+    was recorded before movements named their journal (an older row)."""
+    for line in order.lines:
+        for capture in line.captures:
+            if not capture.pending and not capture.journal:
+                return True
+            if any(not chargeback.journal for chargeback in capture.chargebacks):
+                return True
+        for refund in line.refunds:
+            if refund.capture_id is not None and not refund.pending and not refund.journal:
+                return True
+    return False
+
+
+def with_journals(order: Order, journals: Mapping[str, str]) -> Order:
+    """``order`` with the journal of each capture, linked refund and chargeback recorded
+    before movements named theirs filled in from its voucher (``journals``: each voucher
+    id the order posted, with its journal's name), so what undoes it posts to the same
+    journal (V4); one whose voucher is not found keeps none."""
+
+    def found(key: str, current: str) -> str:
+        return current or journals.get(voucher_id(key), "")
+
+    for line in order.lines:
+        captures = tuple(
+            replaced(
+                capture,
+                journal=found(capture.capture_id, capture.journal),
+                chargebacks=tuple(
+                    replaced(cb, journal=found(chargeback_key(capture.capture_id,
+                                                              cb.chargeback_id), cb.journal))
+                    for cb in capture.chargebacks
+                ),
+            )
+            for capture in line.captures
+        )  # fmt: skip
+        refunds = tuple(replaced(r, journal=found(r.refund_id, r.journal)) for r in line.refunds)
+        order = order.with_line(replaced(line, captures=captures, refunds=refunds))
+    return order

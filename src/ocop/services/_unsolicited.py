@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ocop.domain import steps
+from ocop.domain import postings, steps
 from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OcopError, StorageError
 from ocop.domain.money import Money
 from ocop.domain.movements import Capture, Chargeback
@@ -30,6 +30,7 @@ from ocop.domain.unsolicited import (
     reverse_chargeback,
 )
 from ocop.ports import Ports
+from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post
 
@@ -96,7 +97,8 @@ def handle_unsolicited(ports: Ports, notification: Notification) -> Notification
                 return end_authorization(order, step.line_id, step.auth_id,
                                          by=notification.notification_id, now=now)  # fmt: skip
 
-    result = _applied(ports, notification, op, change)
+    reverses = event is NotificationEvent.CHARGEBACK_REVERSED
+    result = _applied(ports, notification, op, change, reverses=reverses)
     if event is NotificationEvent.CHARGEBACK and result.applied and notification.dispute:
         _early_reversals(ports, notification.dispute)
     return result
@@ -127,7 +129,7 @@ def rejected_after_approval(
             return reject_refund(op, order, settings, now)
         return reject_capture(op, order, settings, now)
 
-    result = _applied(ports, notification, op, change)
+    result = _applied(ports, notification, op, change, reverses=True)
     if result.applied:
         return NotificationResult(applied=True, order_id=result.order_id, key=result.key,
                                   undone=True)  # fmt: skip
@@ -135,13 +137,19 @@ def rejected_after_approval(
 
 
 def _applied(
-    ports: Ports, notification: Notification, op: Operation, change: _Change
+    ports: Ports,
+    notification: Notification,
+    op: Operation,
+    change: _Change,
+    *,
+    reverses: bool = False,
 ) -> NotificationResult:
     """Apply ``change`` to the order ``op`` belongs to, in one unit of work (retried when
-    another worker changed the order first)."""
+    another worker changed the order first). ``reverses``: it may post a reversal, which
+    goes to the journal of the voucher it undoes."""
     order_id = op.order_id
     try:
-        recorded = _commit(ports, order_id, change)
+        recorded = _commit(ports, order_id, change, reverses=reverses)
     except (StorageError, ConcurrentUpdate):
         raise  # nothing was applied: the processor delivers it again
     except OcopError as refused:
@@ -155,10 +163,13 @@ def _applied(
     return NotificationResult(applied=True, order_id=order_id, key=op.key)
 
 
-def _commit(ports: Ports, order_id: str, change: _Change) -> Recorded | None:
+def _commit(ports: Ports, order_id: str, change: _Change, *, reverses: bool) -> Recorded | None:
     for _ in range(RETRIES):
         with ports.store.unit_of_work() as uow:
-            recorded = change(uow.orders.get(order_id))
+            order = uow.orders.get(order_id)
+            if reverses and postings.unjournaled(order):
+                order = postings.with_journals(order, _journals(ports, uow, order_id))
+            recorded = change(order)
             if recorded is None:
                 return None
             uow.orders.update(recorded.order)
@@ -171,6 +182,13 @@ def _commit(ports: Ports, order_id: str, change: _Change) -> Recorded | None:
         post(ports, committed.vouchers)
         return recorded
     raise ConcurrentUpdate(order_id)
+
+
+def _journals(ports: Ports, uow: UnitOfWork, order_id: str) -> dict[str, str]:
+    """The journal of each voucher the order posted, or left in the outbox to post: what
+    an order stored before its movements named their journal has to go by (J2, V4)."""
+    waiting = [v for v in uow.outbox.pending() if v.order_id == order_id]
+    return {v.voucher_id: v.journal_name for v in (*ports.journal.vouchers(order_id), *waiting)}
 
 
 def _captures(order: Order, op: Operation, reference: str) -> tuple[Capture, ...]:
