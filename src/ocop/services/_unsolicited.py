@@ -18,7 +18,7 @@ from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OcopError, S
 from ocop.domain.money import Money
 from ocop.domain.movements import Capture, Chargeback
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
-from ocop.domain.operations import Operation
+from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.tokens import ProcessorToken
 from ocop.domain.unsolicited import (
@@ -32,7 +32,7 @@ from ocop.domain.unsolicited import (
 from ocop.ports import Ports
 from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
-from ocop.services._outcomes import RETRIES, post
+from ocop.services._outcomes import RETRIES, post, settle
 
 __all__ = ["handle_unsolicited", "keep", "rejected_after_approval"]
 
@@ -73,6 +73,7 @@ def handle_unsolicited(ports: Ports, notification: Notification) -> Notification
             chargeback = Chargeback(chargeback_id=notification.notification_id,
                                     dispute=notification.dispute or notification.notification_id,
                                     amount=amount, charged_back_at=notification.at)  # fmt: skip
+            _settle_charged(ports, op, notification.reference, amount)
 
             def change(order: Order) -> Recorded | None:
                 capture = _one_capture(order, op, notification.reference)
@@ -212,10 +213,38 @@ def _captures(order: Order, op: Operation, reference: str) -> tuple[Capture, ...
 
 
 def _one_capture(order: Order, op: Operation, reference: str) -> Capture:
-    captures = [c for c in _captures(order, op, reference) if not c.pending]
+    captures = _captures(order, op, reference)
     if len(captures) != 1:
-        raise IllegalTransition(f"{op.key} names {len(captures)} settled captures, not one")
+        raise IllegalTransition(f"{op.key} names {len(captures)} captures, not one")
     return captures[0]
+
+
+def _settle_charged(ports: Ports, op: Operation, reference: str, amount: Money) -> None:
+    """A processor charges back only money it captured: the pending capture a chargeback
+    names (N1) is settled as approved first, as its own success would settle it (its
+    success later is then a duplicate; its failure contradicts the chargeback and is kept
+    for review). Nothing when it names no capture, several, or a settled one, or when the
+    chargeback cannot be of it (beyond what it took, in another currency)."""
+    with ports.store.unit_of_work() as uow:
+        named = _captures(uow.orders.get(op.order_id), op, reference)
+        capture_op = uow.operations.get(named[0].capture_id) if len(named) == 1 else None
+    if capture_op is None or not named[0].pending:
+        return
+    taken = named[0].amount
+    if amount.currency != taken.currency or amount > taken:
+        return  # it cannot be of this capture: kept for review, the capture still pending
+    answer = capture_op.result
+    if capture_op.outcome is not Outcome.PENDING or answer is None:
+        return
+    approved = ProcessorResult(key=capture_op.key, outcome=Outcome.APPROVED,
+                               amount=answer.amount, token=answer.token,
+                               multi_capture=answer.multi_capture)  # fmt: skip
+    try:
+        settle(ports, op.order_id, [(capture_op, approved)])
+    except (StorageError, ConcurrentUpdate):
+        raise  # nothing was applied: the processor delivers it again
+    except OcopError:  # the order refuses it: the chargeback, on a pending capture, is kept
+        log.exception("capture %s charged back could not be settled", capture_op.key)
 
 
 def _same_movement(order: Order, op: Operation, notification: Notification) -> None:

@@ -32,6 +32,7 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import steps
+from unsolicited_support import chargeback, check_books
 from worlds import START, by_card, refused_payout, usd
 
 from .support import UnsureProcessor
@@ -298,3 +299,74 @@ def test_a_webhook_deciding_a_call_in_doubt_behind_a_router_keeps_the_cards_acco
     assert bo.handle_notification(note).applied
     (auth,) = bo.order("SO-1").lines[0].authorizations
     assert (auth.token.connector, auth.token.service_account) == ("sim", "sa-pos")
+
+
+@pytest.mark.parametrize("then", [True, False], ids=["success", "failure"])
+def test_a_chargeback_of_a_pending_capture_settles_it_and_is_applied(then: bool) -> None:
+    """N1, N4: a processor charges back only money it captured, so a chargeback naming a
+    pending capture settles it as received (its payment voucher), then is applied like
+    any other (its voucher, less to refund). The capture's own success later is a
+    duplicate; a failure later contradicts the chargeback: kept for review, the books
+    unchanged. (The chargeback was kept for review, and nothing was applied.)"""
+    _, processor, bo = world()
+    processor.pending.add("capture")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    impossible = chargeback(capture.capture_id, usd("130.00"), 9)  # beyond what it took
+    assert bo.handle_notification(impossible).unmatched
+    assert bo.order("SO-1").lines[0].captures[0].pending
+    result = bo.handle_notification(chargeback(capture.capture_id, usd("30.00"), 1))
+    assert result == NotificationResult(applied=True, order_id="SO-1", key=capture.capture_id)
+    assert bo.notifications_for_review() == (impossible,)
+    later = note(capture.capture_id, success=then, n=2)
+    outcome = bo.handle_notification(later)
+    assert (outcome.duplicate, outcome.unmatched) == (then, not then)
+    assert bo.notifications_for_review() == ((impossible,) if then else (impossible, later))
+    order = check_books(bo, "SO-1")
+    assert (order.received, order.charged_back, order.returnable) == (
+        usd("100.00"),
+        usd("30.00"),
+        usd("70.00"),
+    )
+    assert not order.lines[0].captures[0].pending
+    assert operation(bo, capture.capture_id).outcome is Outcome.APPROVED
+    kinds = [v.kind for v in bo.journal("SO-1")]
+    assert kinds == [VoucherKind.PAYMENT, VoucherKind.CHARGEBACK]
+    assert bo.orders(in_doubt=True) == ()
+    assert bo.refund("SO-1", "RMA-1", usd("70.00"), AGENT).failed == ()
+
+
+def test_a_chargeback_of_a_pending_capture_that_failed_first_is_kept_for_review() -> None:
+    """N1, N4: the capture's failure came first (undone): a chargeback of it then names
+    no capture, and is kept for review, taking nothing."""
+    _, processor, bo = world()
+    processor.pending.add("capture")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    assert bo.handle_notification(note(capture.capture_id, success=False)).undone
+    disputed = chargeback(capture.capture_id, usd("30.00"), 2)
+    assert bo.handle_notification(disputed).unmatched
+    assert bo.notifications_for_review() == (disputed,)
+    order = check_books(bo, "SO-1")
+    assert (order.received, order.charged_back) == (usd("0.00"), usd("0.00"))
+    assert bo.journal("SO-1") == ()
+
+
+def test_a_chargeback_naming_the_authorization_of_a_pending_capture() -> None:
+    """N1, N4: named by the authorization's key, the one capture on it is taken even when
+    pending (settled first); beside a settled one, the chargeback without a reference is
+    kept for review, not taken from the settled capture."""
+    _, processor, bo = world()
+    (auth,) = [r for r in bo.operations("SO-1") if r.kind.value == "authorize"]
+    (settled,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    processor.pending.add("capture")
+    (pending,) = bo.invoice("SO-1", "INV-2", usd("40.00")).captures
+    vague = chargeback(auth.key, usd("40.00"), 1)
+    assert bo.handle_notification(vague).unmatched
+    assert check_books(bo, "SO-1").charged_back == usd("0.00")
+    assert pending.token is not None
+    named = chargeback(auth.key, usd("40.00"), 2, reference=pending.token.value)
+    assert bo.handle_notification(named).applied
+    order = check_books(bo, "SO-1")
+    by_id = {c.capture_id: (c.pending, c.charged_back) for c in order.lines[0].captures}
+    assert by_id == {settled.capture_id: (False, usd("0.00")),
+                     pending.capture_id: (False, usd("40.00"))}  # fmt: skip
+    assert order.received == usd("100.00")
