@@ -310,3 +310,41 @@ def test_a_notification_settles_an_unlinked_refund_under_the_paid_cards_account(
     (refund,) = bo.order("POS-1").other_refunds
     assert refund.token is not None
     assert (refund.token.connector, refund.token.service_account) == ("sim", "sa-web")
+
+
+@pytest.mark.parametrize("decided_by", ["notification", "recovery"])
+def test_an_authorization_decided_later_takes_multi_capture_from_its_own_account(
+    decided_by: str,
+) -> None:
+    """I5, N2: behind a router whose POS account captures once per authorization, a web
+    authorization in doubt decided by its notification keeps the web account's
+    multi-capture, as recovery records it: a first invoice leaves the rest open there,
+    and the second captures it without authorizing again. (The notification took the
+    router's single capture: the rest counted as released while the web account kept it
+    held, and the second invoice authorized the card again, holding the money twice.)"""
+    clock = ManualClock(START)
+    pos = SimulatedProcessor(clock=clock, service_account="sa-pos", multi_capture=False)
+    web = SimulatedProcessor(clock=clock, service_account="sa-web")
+    bo = BackOffice.in_memory(processor=ProcessorRouter([pos, web]), clock=clock)
+    web.script("authorize", "timeout_after_success")
+    place(bo, "WEB-1", "sa-web", Channel.ECOMMERCE)
+    (op,) = bo.operations("WEB-1")
+    if decided_by == "recovery":
+        assert bo.recover().resolved == (op.key,)  # too soon to finish the placement
+    else:
+        (entry,) = [e for e in web.ledger() if e.kind == "authorize"]
+        note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME,
+                            key=op.key, at=START, reference=entry.reference,
+                            amount=usd("50.00"))  # fmt: skip
+        assert bo.handle_notification(note).applied
+    clock.advance(hours=1)
+    assert bo.recover().completions == ("WEB-1",)  # the placement, finished (O2)
+    (auth,) = bo.order("WEB-1").lines[0].authorizations
+    assert auth.multi_capture
+    bo.invoice("WEB-1", "INV-1", usd("20.00"))
+    assert bo.order("WEB-1").lines[0].authorizations[0].open_amount == usd("30.00")
+    assert bo.invoice("WEB-1", "INV-2", usd("30.00")).uncovered == usd("0.00")
+    order = bo.order("WEB-1")
+    assert [a.auth_id for a in order.lines[0].authorizations] == [auth.auth_id]
+    assert order.captured == usd("50.00")
+    assert [e.kind for e in web.ledger()] == ["authorize", "capture", "capture"]

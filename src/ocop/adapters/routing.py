@@ -53,8 +53,9 @@ class ProcessorRouter:
 
     Its capabilities are the first processor's connector and account, serving the others'
     too; adjustments and multi-capture only where every processor has them (what ocop
-    plans then works on each); unlinked refunds where any has them (the one serving the
-    card decides). Recovery: by replay when any processor needs it (a replay goes to the
+    plans then works on each; an authorization keeps its own processor's multi-capture,
+    answered or decided by a notification); unlinked refunds where any has them (the one
+    serving the card decides). Recovery: by replay when any processor needs it (a replay goes to the
     processor that served the call, and one that keeps its keys answers it as a lookup
     would), else lookups asked of each processor in turn; the shortest key lifetime; an
     unknown key is taken as never received only when every processor keeps every key.
@@ -91,6 +92,11 @@ class ProcessorRouter:
             unknown_key_never_received=all(c.unknown_key_never_received for c in every),
             key_lifetime=min(lifetimes) if lifetimes else None,
             also_serves=frozenset(self._by_account) - {(first.connector, first.service_account)},
+            multi_capture_accounts=frozenset(
+                pair
+                for pair, processor in self._by_account.items()
+                if processor.capabilities.multi_capture
+            ),
         )
 
     @property

@@ -65,11 +65,19 @@ class ProcessorCapabilities:
     key_lifetime: timedelta | None = None
     #: Other (connector, service account) pairs it also serves: a router's (I5).
     also_serves: frozenset[tuple[str, str]] = frozenset()
+    #: The pairs whose own processor takes several captures on one authorization, where
+    #: ``multi_capture`` (then every processor's) does not say it: a router's (I5).
+    multi_capture_accounts: frozenset[tuple[str, str]] = frozenset()
 
     def serves(self, connector: str, service_account: str) -> bool:
         """Whether tokens issued under this connector and account go through it (I5)."""
         pair = (connector, service_account)
         return pair == (self.connector, self.service_account) or pair in self.also_serves
+
+    def multi_capture_of(self, connector: str, service_account: str) -> bool:
+        """Whether an authorization made under this connector and account takes several
+        captures: its own processor's answer, as that processor's answers carry it (I5)."""
+        return self.multi_capture or (connector, service_account) in self.multi_capture_accounts
 
     @property
     def accounts(self) -> str:

@@ -87,11 +87,13 @@ def _result(ports: Ports, op: Operation, notification: Notification) -> Processo
     if asked is not None and notification.amount is not None and notification.amount != asked:
         return None  # it names this key, but another call: kept for review, as when pending
     token: ProcessorToken | None = None
+    account = _account(ports, op)
     if notification.success:
-        token = _token(op.step, notification.reference, _account(ports, op))
+        token = _token(op.step, notification.reference, account)
         if token is None and isinstance(op.step, steps.Authorize | steps.Tokenize | _MINTS):
             return None  # the answer would carry a token the notification cannot give
-    multi = ports.processor.capabilities.multi_capture
+    # The card's own processor's, as its answer to a recovery carries it (I5).
+    multi = ports.processor.capabilities.multi_capture_of(*account)
     return ProcessorResult(key=op.key, outcome=outcome, amount=notification.amount,
                            token=token, multi_capture=multi,
                            reason=notification.reason)  # fmt: skip
