@@ -27,7 +27,7 @@ from ocop.domain.outcomes import Outcome
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, Capture, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
-from ocop.domain.values import built
+from ocop.domain.values import built, replaced
 
 __all__ = ["DEPOSIT_REFERENCE", "Applied", "apply_outcome", "apply_outcomes", "voucher_id"]
 
@@ -85,13 +85,14 @@ def apply_outcome(
             refunded = order.with_line(line.refunded_with(refund))
             return Applied(order=refunded, vouchers=() if refund.pending else (voucher,))
         case steps.UnlinkedRefund():
+            pending = result.outcome is Outcome.PENDING  # refunding until settled (N1)
             refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
-                            token=_refund_token(result), refunded_at=now,
-                            method="card")  # fmt: skip
+                            token=_refund_token(result), refunded_at=now, method="card",
+                            pending=pending)  # fmt: skip
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
                                        "card", step.amount, settings, now)  # fmt: skip
             return Applied(order=order.with_other_refund(refund, approved=True),
-                           vouchers=(voucher,))  # fmt: skip
+                           vouchers=() if pending else (voucher,))  # fmt: skip
 
 
 def _authorized(  # noqa: PLR0917 - the outcome, and what judges the order after it
@@ -296,6 +297,17 @@ def _settled(
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
                                        method, step.amount, settings, now)  # fmt: skip
             return Applied(order=settled, vouchers=(voucher,))
+        case steps.UnlinkedRefund():
+            # Approved, refunded now with its voucher; failed, the money never went: it
+            # leaves the order, whose return can be refunded again (R5).
+            if not approved:
+                others = tuple(r for r in order.other_refunds if r.refund_id != op.key)
+                return Applied(order=replaced(order, other_refunds=others))
+            others = tuple(replaced(r, pending=False) if r.refund_id == op.key else r
+                           for r in order.other_refunds)  # fmt: skip
+            voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
+                                       "card", step.amount, settings, now)  # fmt: skip
+            return Applied(order=replaced(order, other_refunds=others), vouchers=(voucher,))
     return Applied(order=order)
 
 

@@ -185,15 +185,17 @@ class Order:
 
     @cached_property
     def refunded(self) -> Money:
-        """Every refund: of lines, by the fallback method, and to other cards."""
+        """Every refund settled: of lines, by the fallback method, and to other cards."""
         amounts = [line.refunded for line in self.lines]
-        amounts.extend(r.amount for r in self.other_refunds)
+        amounts.extend(r.amount for r in self.other_refunds if not r.pending)
         return total(amounts, self.currency)
 
     @cached_property
     def refunding(self) -> Money:
         """Refunds accepted by the processor and not settled yet (N1)."""
-        return total([line.refunding for line in self.lines], self.currency)
+        amounts = [line.refunding for line in self.lines]
+        amounts.extend(r.amount for r in self.other_refunds if r.pending)
+        return total(amounts, self.currency)
 
     @cached_property
     def charged_back(self) -> Money:

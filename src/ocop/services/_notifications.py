@@ -66,7 +66,7 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
     if failed and was_pending and isinstance(op.step, steps.Void | steps.Adjust):
         # The order counted it as done: a person must look at the authorization.
         _kept(ports, notification, f"a failed pending {op.kind.value}")
-    undone = failed and isinstance(op.step, steps.Capture | steps.DepositCapture | steps.Refund)
+    undone = failed and isinstance(op.step, _MINTS)
     log.info("notification %s settled %s as %s", notification.notification_id, op.key,
              result.outcome.value)  # fmt: skip
     return NotificationResult(applied=True, order_id=op.order_id, key=op.key,

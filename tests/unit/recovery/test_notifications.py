@@ -17,6 +17,7 @@ from ocop import (
     AuthorizationToken,
     BackOffice,
     CaptureToken,
+    CardToken,
     Channel,
     Customer,
     InvalidArgument,
@@ -33,7 +34,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import steps
 from unsolicited_support import chargeback, check_books
-from worlds import START, by_card, refused_payout, usd
+from worlds import START, by_card, card, refused_payout, usd
 
 from .support import UnsureProcessor
 
@@ -60,6 +61,9 @@ class Pending(UnsureProcessor):
 
     def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
         return self._held("refund", super().refund(key, capture, amount))
+
+    def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        return self._held("unlinked_refund", super().unlinked_refund(key, card, amount))
 
 
 def world() -> tuple[ManualClock, Pending, BackOffice]:
@@ -370,3 +374,40 @@ def test_a_chargeback_naming_the_authorization_of_a_pending_capture() -> None:
     assert by_id == {settled.capture_id: (False, usd("0.00")),
                      pending.capture_id: (False, usd("40.00"))}  # fmt: skip
     assert order.received == usd("100.00")
+
+
+@pytest.mark.parametrize("success", [True, False], ids=["approved", "failed"])
+def test_a_pending_refund_to_another_card_is_refunding_until_its_notification(
+    success: bool,
+) -> None:
+    """N1, N2, R4: a refund to another card answered pending counts against what the
+    order may still refund, as refunding, with no voucher; its notification settles it:
+    approved, refunded and posted; failed, undone (reported), and the return can be
+    refunded again. (It was refunded and posted at once, and its failure left it so:
+    the books said the customer was paid money that never went.)"""
+    _, processor, bo = world()
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    processor.pending.add("unlinked_refund")
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    payee = card("tok_9", "9999")
+    (refund,) = bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), payer).refunds
+    assert refund.pending
+    order = check_books(bo, "SO-1")
+    assert (order.refunded, order.refunding, order.returnable) == (
+        usd("0.00"),
+        usd("30.00"),
+        usd("70.00"),
+    )
+    assert [v.kind for v in bo.journal("SO-1")] == [VoucherKind.PAYMENT]
+    settled = bo.handle_notification(note(refund.refund_id, success=success, n=2))
+    assert (settled.applied, settled.undone) == (True, not success)
+    order = check_books(bo, "SO-1")
+    paid_back = usd("30.00") if success else usd("0.00")
+    assert (order.refunded, order.refunding) == (paid_back, usd("0.00"))
+    kinds = [v.kind for v in bo.journal("SO-1")]
+    assert kinds == [VoucherKind.PAYMENT] + [VoucherKind.REFUND] * success
+    assert bo.orders(in_doubt=True) == ()
+    processor.pending.clear()
+    again = bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), payer)
+    assert check_books(bo, "SO-1").refunded == usd("30.00")
+    assert len(again.refunds) == 1
