@@ -29,10 +29,22 @@ from ocop.domain.tender import Authorization, Capture, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
 from ocop.domain.values import built, replaced
 
-__all__ = ["DEPOSIT_REFERENCE", "Applied", "apply_outcome", "apply_outcomes", "voucher_id"]
+__all__ = [
+    "DEPOSIT_REFERENCE",
+    "NOT_UNDONE",
+    "Applied",
+    "apply_outcome",
+    "apply_outcomes",
+    "voucher_id",
+]
 
 #: The reference of a deposit capture's voucher: a deposit has no invoice (D1).
 DEPOSIT_REFERENCE = "DEPOSIT"
+
+#: Pending calls the order counts as done at once and does not undo when they are refused
+#: in the end (N1): a person must look at the order (their notification is kept for review,
+#: a recovery lists them for reconciliation).
+NOT_UNDONE = steps.Authorize | steps.Adjust | steps.Void | steps.Tokenize
 
 
 @attrs.frozen(kw_only=True)
@@ -263,9 +275,9 @@ def _settled(
     order: Order, op: Operation, result: ProcessorResult, settings: Settings, now: datetime
 ) -> Applied:
     """A pending operation settled (N1, N2): a capture or refund approved is received or
-    refunded now, with its voucher; one that failed is undone. A pending void or
-    adjustment counted as done already: its settlement changes nothing here (a failed one
-    is kept for review by the caller)."""
+    refunded now, with its voucher; one that failed is undone. Any other pending call
+    (:data:`NOT_UNDONE`) counted as done already: its settlement changes nothing here (a
+    failed one is kept for review by the caller)."""
     approved = result.outcome.moves_money
     step = op.step
     match step:

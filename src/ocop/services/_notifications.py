@@ -14,6 +14,7 @@ in the store, never dropped.
 from __future__ import annotations
 
 from ocop.domain import steps
+from ocop.domain.effects import NOT_UNDONE
 from ocop.domain.errors import OcopError, StorageError
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
@@ -63,8 +64,8 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
     failed = not notification.success
     # Pending when settled: as read here, or recorded pending since (by the live call).
     was_pending = op.key in settled.from_pending
-    if failed and was_pending and isinstance(op.step, steps.Void | steps.Adjust):
-        # The order counted it as done: a person must look at the authorization.
+    if failed and was_pending and isinstance(op.step, NOT_UNDONE):
+        # The order counted it as done: a person must look at it.
         _kept(ports, notification, f"a failed pending {op.kind.value}")
     undone = failed and isinstance(op.step, _MINTS)
     log.info("notification %s settled %s as %s", notification.notification_id, op.key,

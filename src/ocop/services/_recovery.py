@@ -17,6 +17,7 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.deposits import TakeDeposit
+from ocop.domain.effects import NOT_UNDONE
 from ocop.domain.errors import (
     ConcurrentUpdate,
     IllegalTransition,
@@ -63,9 +64,10 @@ class RecoveryReport:
     processor accepted and has not settled yet (N1: a notification will, or a later
     recovery). ``for_reconciliation``: keys still in doubt that no later recovery can
     decide (N3: the processor no longer knows them, or they are past its key lifetime,
-    or cannot be replayed), and pending voids or amount updates that the processor
-    refused in the end (the order counted them as done, as a notification of the same
-    failure is kept for review): reconcile them by hand with the processor's records.
+    or cannot be replayed), and pending voids, amount updates, authorizations or
+    tokenizations that the processor refused in the end (the order counted them as done,
+    as a notification of the same failure is kept for review): reconcile them by hand with
+    the processor's records.
     """
 
     resolved: tuple[str, ...] = ()
@@ -303,10 +305,10 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
 def _refused_after_pending(
     op: Operation, result: ProcessorResult, from_pending: frozenset[str]
 ) -> bool:
-    """A void or amount update answered pending, then refused: the order counted it as
-    done (N1) and is left so, for a person to look at the authorization."""
+    """A void, amount update, authorization or tokenization answered pending, then
+    refused: the order counted it as done (N1) and is left so, for a person to look at."""
     failed = not result.outcome.moves_money
-    return failed and op.key in from_pending and isinstance(op.step, steps.Void | steps.Adjust)
+    return failed and op.key in from_pending and isinstance(op.step, NOT_UNDONE)
 
 
 def ask(ports: Ports, op: Operation) -> ProcessorResult | None:

@@ -65,6 +65,9 @@ class Pending(UnsureProcessor):
     def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
         return self._held("unlinked_refund", super().unlinked_refund(key, card, amount))
 
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        return self._held("authorize", super().authorize(key, card, amount))
+
 
 def world() -> tuple[ManualClock, Pending, BackOffice]:
     clock = ManualClock(START)
@@ -411,3 +414,30 @@ def test_a_pending_refund_to_another_card_is_refunding_until_its_notification(
     again = bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), payer)
     assert check_books(bo, "SO-1").refunded == usd("30.00")
     assert len(again.refunds) == 1
+
+
+@pytest.mark.parametrize("found_by", ["notification", "recovery"])
+def test_a_pending_authorization_refused_in_the_end_is_for_a_person(found_by: str) -> None:
+    """N1, N2: an authorization answered pending counts as made; refused in the end, the
+    order still counts it (as a pending void or amount update refused in the end), so a
+    person is told: the notification is kept for review, a recovery lists it for
+    reconciliation. (The failure was reported applied and nobody was told: the order
+    counted money no authorization held.)"""
+    clock = ManualClock(START)
+    processor = Pending(SimulatedProcessor(clock=clock))
+    processor.pending.add("authorize")
+    bo = BackOffice.in_memory(processor=processor, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    (auth,) = bo.operations("SO-1")
+    assert auth.outcome is Outcome.PENDING
+    refused = note(auth.key, success=False)
+    if found_by == "recovery":
+        processor.answers[auth.key] = ProcessorResult(key=auth.key, outcome=Outcome.DECLINED)
+        report = bo.recover()
+        assert (report.resolved, report.for_reconciliation) == ((auth.key,), (auth.key,))
+    else:
+        assert bo.handle_notification(refused).applied
+        assert bo.notifications_for_review() == (refused,)
+    assert operation(bo, auth.key).outcome is Outcome.DECLINED
+    assert bo.orders(in_doubt=True) == ()
