@@ -61,15 +61,25 @@ def out_of_balance(order: Order, settings: Settings) -> bool:
     if policy.allow_out_of_balance:
         return False
     due = order.balance_due
-    deposit = [line.amount for line in order.lines if line.deposit and line.active]
-    if due.is_positive() and deposit:
+    deposit = _deposit(order)
+    if due.is_positive() and deposit is not None:
         # Paid short of the total, but perhaps not of the deposit.
-        due = (total(deposit, order.currency) - order.paid).max(Money.zero(order.currency))
+        due = (deposit - order.paid).max(Money.zero(order.currency)).min(due)
     if due.is_positive():
         return due > order.total.percent(policy.underpaid_threshold_percent)
     if due.is_negative():
         return -due > order.total.percent(policy.overpaid_threshold_percent)
     return False
+
+
+def _deposit(order: Order) -> Money | None:
+    """D1: the deposit the order asked for when placed, not what a card approved for less
+    left on its line (N4); None without one. An order stored before it was kept asks its
+    active deposit lines' amounts."""
+    if order.deposit_asked is not None:
+        return order.deposit_asked
+    lines = [line.amount for line in order.lines if line.deposit and line.active]
+    return total(lines, order.currency) if lines else None
 
 
 def credit_used(order: Order) -> Money:

@@ -121,6 +121,10 @@ class Order:
     #: placement a call in doubt or a crash interrupted is finished by ``recover()`` (O2).
     #: None: not known (an order stored before this field existed).
     placing: bool | None = None
+    #: D1: the deposit the order was placed to take, its payments' amounts then; kept apart
+    #: from its lines, which hold what a card was approved for (N4). None: no deposit, or an
+    #: order stored before this field existed (its deposit lines' amounts are its deposit).
+    deposit_asked: Money | None = None
     cancelled: bool = False
     placed_at: datetime
     version: int = 0
@@ -131,6 +135,8 @@ class Order:
         for line in self.lines:
             if line.currency != self.currency:
                 raise InvalidInput(f"line {line.line_id} is not in the order's currency (V7)")
+        if self.deposit_asked is not None and self.deposit_asked.currency != self.currency:
+            raise InvalidInput("the deposit is in the order's currency (V7)")
         ids = [line.line_id for line in self.lines]
         if len(ids) != len(set(ids)):
             raise InvalidInput("payment line ids are unique within an order")

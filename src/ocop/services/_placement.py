@@ -167,6 +167,11 @@ def _deposit_lines(  # noqa: PLR0917 - what placement checked so far, and who pl
     return tuple(attrs.evolve(line, deposit=True) for line in lines)
 
 
+def _asked(currency: str, lines: tuple[PaymentLine, ...]) -> Money:
+    """What the deposit lines ask, as the channel gave them (D1)."""
+    return total([line.amount for line in lines], currency)
+
+
 #: What a placement sent again, and a recovery finishing an interrupted one, claim the
 #: order for (O2): one at a time.
 PLACING = "complete:"
@@ -238,6 +243,8 @@ def place_order(
     )
     for line in lines:
         order = order.with_line(line)
+    if deposit:  # D1: what the order asks, whatever its cards are approved for (N4)
+        order = attrs.evolve(order, deposit_asked=_asked(total.currency, lines))
     try:
         with ports.store.unit_of_work() as uow:
             uow.orders.add(order.pending_completion())

@@ -1,11 +1,12 @@
 """What the deposit tests share (rules D1, D2): a deposit policy, a POS order taking its
-payments as a deposit, the call center user who cancels it, the processor's entries."""
+payments as a deposit, the call center user who cancels it, the processor's entries, a
+processor that approves authorizations for less (N4)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ocop import Actor, Channel, DepositPolicy, Order, Settings
+from ocop import Actor, CardToken, Channel, DepositPolicy, Money, Order, ProcessorResult, Settings
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
 from ocop.domain.payments import ChannelPayment
 from worlds import CUSTOMER, World, usd
@@ -43,3 +44,13 @@ def place_deposit(
 def ledger(sim: SimulatedProcessor, *kinds: str) -> list[LedgerEntry]:
     """The processor's entries of these kinds, oldest first."""
     return [e for e in sim.ledger() if e.kind in kinds]
+
+
+class PartialApprovals(SimulatedProcessor):
+    """Approves at most ``limit`` of an authorization while it is set (N4)."""
+
+    limit: Money | None = None
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        granted = amount if self.limit is None else amount.min(self.limit)
+        return super().authorize(key, card, granted)

@@ -12,6 +12,7 @@ from ocop import (
     Channel,
     Customer,
     DepositPolicy,
+    HoldCode,
     Money,
     ProcessorResult,
     Settings,
@@ -20,7 +21,7 @@ from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from worlds import START, World, by_card, card, new_world, usd
 
-from .support import AGENT
+from .support import AGENT, PartialApprovals, deposits
 
 
 def _world() -> World:
@@ -106,3 +107,56 @@ def test_a_deposit_a_recovery_took_on_while_its_placement_ran_is_not_held_as_dec
     assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
     assert order.holds == ()
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
+
+
+@pytest.mark.parametrize("script", ["timeout_after_success", "crash_after_success"])
+def test_a_deposit_authorization_recovery_finds_approved_for_less_holds_the_order(
+    script: str,
+) -> None:
+    """D1, N4, S1, O2: the deposit card's authorization was in doubt and recover() finds it
+    approved for less: the line holds what was approved and the order, short of the deposit
+    it asked, is held OUT_OF_BALANCE (it was approved, the deposit shrunk with the line)."""
+    clock = ManualClock(START)
+    sim = PartialApprovals(clock=clock)
+    sim.limit = usd("20.00")
+    bo = BackOffice.in_memory(settings=deposits(), processor=sim, clock=clock)
+    sim.script("authorize", script)
+    try:
+        bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                       total=usd("100.00"), payments=[by_card("30.00")],
+                       deposit=True)  # fmt: skip
+    except SimulatedCrash:
+        assert script == "crash_after_success"
+    clock.advance(minutes=bo.settings.authorization.renew_claim_minutes)
+    assert bo.recover().completions == ("SO-1",)  # the placement finished, validated
+    order = bo.order("SO-1")
+    assert (order.lines[0].amount, order.paid) == (usd("20.00"), usd("20.00"))
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
+    assert [e.kind for e in sim.ledger()] == ["authorize"]  # nothing asked twice
+
+
+@pytest.mark.parametrize("script", ["timeout_after_success", "crash_after_success"])
+def test_a_deposit_capture_recovered_for_a_card_approved_for_less_keeps_the_order_held(
+    script: str,
+) -> None:
+    """D1, N4, S1, O2: the second card was approved for less, and the first card's capture
+    was in doubt; recover() settles it and captures the second card for what it holds,
+    once: the order stays OUT_OF_BALANCE, short of the deposit it asked."""
+    clock = ManualClock(START)
+    sim = PartialApprovals(clock=clock)
+    bo = BackOffice.in_memory(settings=deposits(), processor=sim, clock=clock)
+    sim.limit = usd("15.00")
+    sim.script("capture", script)
+    second = by_card("20.00", card("tok_2", last4="2222"))
+    try:
+        placed = bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                                total=usd("100.00"), payments=[by_card("10.00"), second],
+                                deposit=True)  # fmt: skip
+        assert [h.code for h in placed.holds] == [HoldCode.OUT_OF_BALANCE]
+    except SimulatedCrash:
+        assert script == "crash_after_success"
+    assert bo.recover().completions == ("SO-1",)
+    order = bo.order("SO-1")
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("15.00")]
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("15.00")]
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]

@@ -3,10 +3,14 @@ ranked by age in refunds, refunded less the cancellation charge when cancelled."
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ocop import (
@@ -36,11 +40,12 @@ from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain import keys
 from ocop.domain.errors import NotFound
+from ocop.domain.holds import out_of_balance
 from ocop.domain.payments import ChannelPayment
 from ocop.domain.tender import Capture
 from worlds import CUSTOMER, START, World, by_card, card, in_cash, new_world, usd
 
-from .support import AGENT, deposits, ledger, place_deposit
+from .support import AGENT, PartialApprovals, deposits, ledger, place_deposit
 
 #: A POS worker allowed to take a deposit other than the default (D1).
 SUPERVISOR = Actor(actor_id="pos-super", call_center_user=False,
@@ -219,6 +224,56 @@ def test_a_declined_deposit_capture_holds_the_order_and_keeps_the_authorization(
     assert order.has_hold(HoldCode.PAYMENT_DECLINED)
     assert order.captured.is_zero()
     assert order.authorized == usd("30.00")
+
+
+def _partial_office(store: str, tmp_path: Path, settings: Settings) -> World:
+    """A back office over a processor that approves authorizations for less (N4), on the
+    memory or the SQLite store."""
+    clock = ManualClock(START)
+    sim = PartialApprovals(clock=clock)
+    if store == "sqlite":
+        bo = BackOffice.sqlite(str(tmp_path / "payments.db"), settings=settings, processor=sim,
+                               clock=clock)  # fmt: skip
+    else:
+        bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+    return World(clock=clock, sim=sim, bo=bo)
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_deposit_card_approved_for_less_holds_the_order_out_of_balance(
+    store: str, tmp_path: Path
+) -> None:
+    """D1, N4, S1: a card deposit approved for less is captured for what was approved, once,
+    and the order is short of the deposit it asked: OUT_OF_BALANCE, as a plain order is
+    (the deposit shrank with the line, and the order stayed approved)."""
+    world = _partial_office(store, tmp_path, deposits())
+    sim = world.sim
+    assert isinstance(sim, PartialApprovals)
+    sim.limit = usd("20.00")
+    cash_and_card = (in_cash("10.00"), by_card("30.00"))
+    order = place_deposit(world, "100.00", *cash_and_card)
+    card_line = order.lines[1]
+    assert (card_line.amount, card_line.captured) == (usd("20.00"), usd("20.00"))
+    assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
+    assert [e.amount for e in ledger(world.sim, "capture")] == [usd("20.00")]
+    assert world.bo.order("SO-1") == order  # as stored
+    # D2: cancelling gives back the deposit taken, the card's 20.00 by linked refund.
+    assert world.bo.cancel_order("SO-1", AGENT).order.refunded == usd("30.00")
+    assert [e.amount for e in ledger(world.sim, "refund")] == [usd("20.00")]
+
+
+def test_a_deposit_card_approved_for_a_little_less_stays_within_the_threshold() -> None:
+    """S1: a shortfall within the underpaid threshold holds nothing."""
+    settings = deposits()
+    settings = settings.with_policies(
+        completion=attrs.evolve(settings.completion, underpaid_threshold_percent=Decimal(5))
+    )
+    world = _partial_office("memory", Path(), settings)
+    assert isinstance(world.sim, PartialApprovals)
+    world.sim.limit = usd("26.00")
+    order = place_deposit(world, "100.00", by_card("30.00"))
+    assert order.approved
+    assert order.captured == usd("26.00")
 
 
 def test_a_deposit_capture_in_doubt_is_settled_by_recover() -> None:
@@ -564,6 +619,32 @@ def test_a_deposit_order_on_sqlite(tmp_path: Path) -> None:
     again = BackOffice.sqlite(str(path), processor=sim, clock=clock)
     assert again.invoice("SO-1", "INV-1", usd("20.00")).uncovered.is_zero()
     assert len([e for e in sim.ledger() if e.kind == "capture"]) == 1
+
+
+def test_a_deposit_order_stored_before_it_kept_its_deposit_reads_back(tmp_path: Path) -> None:
+    """D1, S1: an order row written before the order kept the deposit it asked reads with
+    none; its active deposit lines' amounts are its deposit, as they were."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    path = tmp_path / "payments.db"
+    bo = BackOffice.sqlite(str(path), processor=sim, clock=clock)
+    placed = bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
+                            total=usd("100.00"), payments=[in_cash("10.00"), by_card("20.00")],
+                            deposit=True)  # fmt: skip
+    assert placed.deposit_asked == usd("30.00")
+    with closing(sqlite3.connect(path)) as db, db:
+        (body,) = db.execute("SELECT body FROM ocop_orders WHERE order_id = 'SO-1'").fetchone()
+        old = json.loads(body)
+        del old["deposit_asked"]
+        db.execute("UPDATE ocop_orders SET body = ? WHERE order_id = 'SO-1'", [json.dumps(old)])
+    again = BackOffice.sqlite(str(path), processor=sim, clock=clock)
+    order = again.order("SO-1")
+    assert order.deposit_asked is None
+    assert order == attrs.evolve(placed, deposit_asked=None)
+    assert not out_of_balance(order, again.settings)  # short of the total, not the deposit
+    asking_more = (order.lines[0], order.lines[1].with_amount(usd("50.00")))
+    assert out_of_balance(attrs.evolve(order, lines=asking_more), again.settings)
+    assert again.invoice("SO-1", "INV-1", usd("30.00")).uncovered.is_zero()
 
 
 def test_deposit_policy_percentages_are_validated() -> None:
