@@ -23,7 +23,7 @@ import attrs
 from ocop.domain import keys, postings, steps
 from ocop.domain.deposits import deposit_refunds, has_deposit
 from ocop.domain.journal import Voucher, VoucherKind
-from ocop.domain.money import Money
+from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next, void_step
@@ -62,7 +62,9 @@ class CancelRun:
         # The rest is planned before the card deposit's refund is sent: whatever it would
         # refuse is refused while no money has moved (after the refund, it is planned again
         # on the order the refund left, never for more).
-        refunded, vouchers = refund_deposits(order, ctx, dict(plan.fallback))
+        still_linked = total((due for _, due in plan.linked), order.currency)
+        refunded, vouchers = refund_deposits(order, ctx, dict(plan.fallback),
+                                             kept=plan.charge + still_linked)  # fmt: skip
         # An order cancelled before (its deposit refund failed later) stays cancelled.
         final = refunded if refunded.cancelled else refunded.cancel()
         if plan.linked and not self.sent:
@@ -91,21 +93,30 @@ class CancelRun:
 
 
 def refund_deposits(
-    order: Order, ctx: Context, deposits: Mapping[str, Money] | None = None
+    order: Order,
+    ctx: Context,
+    deposits: Mapping[str, Money] | None = None,
+    *,
+    kept: Money | None = None,
 ) -> tuple[Order, tuple[Voucher, ...]]:
     """X1, R3: posted prepayments not yet refunded go back through the fallback method;
-    a cash or check deposit line (D2) only the amount ``deposits`` gives it."""
+    a cash or check deposit line (D2) only the amount ``deposits`` gives it, before the
+    others. ``kept``: what else the order's money must still give (D2: the cancellation
+    charge, and the card deposits' linked refunds still to send), which the other
+    prepayments' refunds never reach."""
     method = ctx.settings.refunds.fallback_method.value
     vouchers: list[Voucher] = []
     due = deposits or {}
-    for line in order.lines:
+    zero = Money.zero(order.currency)
+    for line in sorted(order.lines, key=lambda line: not line.deposit):
         # A return may already have refunded part of the order by the fallback method, and a
         # refund still pending counts as made (N1): what the order has left is its cap.
-        left = (line.received - line.refunded).min(
-            order.received - order.refunded - order.refunding - order.charged_back
-        )
+        held = order.received - order.refunded - order.refunding - order.charged_back
+        left = (line.received - line.refunded).min(held)
         if line.deposit:
-            left = left.min(due.get(line.line_id, Money.zero(order.currency)))
+            left = left.min(due.get(line.line_id, zero))
+        elif kept is not None:
+            left = left.min(held - kept)
         if not line.is_prepayment or not left.is_positive():
             continue
         key = _cancellation_key(order, line)

@@ -486,6 +486,34 @@ def test_a_deposit_partly_paid_back_to_another_card_keeps_the_charge() -> None:
     assert_journal_balances(world)
 
 
+@pytest.mark.parametrize("deposit", ["card", "cash"])
+def test_the_charge_is_kept_when_a_refund_not_linked_to_the_deposit_came_first(
+    deposit: str,
+) -> None:
+    """D2, R3, R4: 30.00 of deposit and 70.00 of cash taken in completion; a return gave
+    10.00 back first, to another card or by the fallback method (out of the cash: the
+    deposit is still held whole). Cancelling keeps the 10.00 charge: 20.00 of the deposit
+    and the 60.00 left of the cash go back, 90.00 in all. (The cash went back whole:
+    100.00 of 100.00, the charge reported but given back too.)"""
+    world = new_world(deposits(charge="10"))
+    place_deposit(world, "100.00", by_card("30.00") if deposit == "card" else in_cash("30.00"))
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("70.00"))
+    assert world.bo.submit(draft).approved
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    if deposit == "card":
+        world.bo.refund_to_card("SO-1", "RMA-1", card("tok_9", last4="9999"), usd("10.00"),
+                                payer)  # fmt: skip
+    else:
+        assert world.bo.refund("SO-1", "RMA-1", usd("10.00"), AGENT).fallback == usd("10.00")
+    result = world.bo.cancel_order("SO-1", AGENT)
+    order = result.order
+    assert order.cancelled
+    assert (result.charged, result.refunded) == (usd("10.00"), usd("80.00"))
+    assert [r.amount for r in order.line("L2").refunds] == [usd("60.00")]
+    assert (order.received, order.refunded) == (usd("100.00"), usd("90.00"))
+    assert_journal_balances(world)
+
+
 def test_a_pending_deposit_refund_counts_when_the_other_prepayments_go_back() -> None:
     """X1, N1, V3: the card deposit's refund at cancellation answers pending; it counts as
     made, so the cash taken in completion gets back only what the order still holds
