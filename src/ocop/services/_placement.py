@@ -271,8 +271,8 @@ def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str], *, deposit: boo
         return placed
     done = complete(ports, placed, cvvs)
     if not deposit or done.in_doubt:
-        # A deposit whose authorization is in doubt is not captured: once recover() settles
-        # it, the authorization is captured by the first invoice like any card line's.
+        # A deposit whose authorization is in doubt is not captured yet: the recover() run
+        # that finishes this placement once the call is settled takes it (O2).
         return done.order
     taken, _ = pursue(ports, done.order, TakeDeposit())
     return taken

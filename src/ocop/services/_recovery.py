@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.deposits import TakeDeposit
+from ocop.domain.deposits import TakeDeposit, has_deposit
 from ocop.domain.effects import NOT_UNDONE
 from ocop.domain.errors import (
     ConcurrentUpdate,
@@ -142,7 +142,9 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     their amounts here (a saved card's line, without its CVV, is declined). An order
     validated once, whose total changed since, waits for its agent (S3); one whose total
     changed while its placement was interrupted was never validated: it is validated
-    against the new total, as an unchanged submit would. An order claimed by another
+    against the new total, as an unchanged submit would. A POS order that takes a deposit
+    (D1) then has its card deposits captured, as its placement would have (a capture in
+    doubt is taken on by the run that settles it). An order claimed by another
     recovery is left to it; one another worker changed meanwhile is looked at again.
     """
     now = ports.clock.now()
@@ -157,6 +159,8 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
                 continue
             with claimed(ports, [order_id], holder, now, PLACING) as mine:
                 done = _finish(ports, order_id, placed_before) if mine else None
+                if done is not None and not done.in_doubt and has_deposit(done.order):
+                    pursue(ports, done.order, TakeDeposit())  # D1: as the placement would
         except (OperationInDoubt, OrderNotFound):
             continue
         except OcopError:  # this order's own trouble (a damaged row): the others go on

@@ -132,7 +132,10 @@ def test_a_deposit_authorization_recovery_finds_approved_for_less_holds_the_orde
     order = bo.order("SO-1")
     assert (order.lines[0].amount, order.paid) == (usd("20.00"), usd("20.00"))
     assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
-    assert [e.kind for e in sim.ledger()] == ["authorize"]  # nothing asked twice
+    assert [(e.kind, e.amount) for e in sim.ledger()] == [
+        ("authorize", usd("20.00")),
+        ("capture", usd("20.00")),
+    ]  # nothing asked twice: what was approved is the deposit taken
 
 
 @pytest.mark.parametrize("script", ["timeout_after_success", "crash_after_success"])
@@ -160,3 +163,28 @@ def test_a_deposit_capture_recovered_for_a_card_approved_for_less_keeps_the_orde
     assert [line.captured for line in order.lines] == [usd("10.00"), usd("15.00")]
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("15.00")]
     assert [h.code for h in order.holds] == [HoldCode.OUT_OF_BALANCE]
+
+
+@pytest.mark.parametrize("script", ["timeout_after_success", "crash_after_success"])
+def test_a_deposit_whose_authorization_was_in_doubt_is_taken_when_recovery_finishes_it(
+    script: str,
+) -> None:
+    """D1, D2, O2: the second card's authorization was in doubt, so the placement took no
+    deposit; the recover() run that finishes the placement captures both cards as the
+    placement would have, once, and cancelling keeps the charge (both authorizations were
+    left uncaptured: cancelling voided them and kept nothing)."""
+    world = _world()
+    world.sim.script("authorize", "approve", script)
+    try:
+        _place_two_cards(world)
+    except SimulatedCrash:
+        assert script == "crash_after_success"
+    world.clock.advance(minutes=world.bo.settings.authorization.renew_claim_minutes)
+    assert world.bo.recover().completions == ("SO-1",)
+    order = world.bo.order("SO-1")
+    assert order.approved
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
+    captures = [e for e in world.sim.ledger() if e.kind == "capture"]
+    assert [e.amount for e in captures] == [usd("10.00"), usd("20.00")]
+    assert world.bo.recover().completions == ()  # nothing left to take
+    assert world.bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
