@@ -82,6 +82,7 @@ class _Renew:
     open_amount: Money
     reusable: bool
     auth_id: str = ""
+    resent: bool = False
 
 
 @attrs.frozen
@@ -105,6 +106,19 @@ class _Reauthorize:
     piece: Money
     retry: bool
     renews: str = ""
+    resent: bool = False
+
+
+@attrs.frozen
+class _Resume:
+    """O2: the renewal of ``auth_id`` (its void, or its new authorization) came back never
+    received: a recovery settled the key on its way, and may have finished the renewal
+    (A2). It goes on from what the order shows now, once."""
+
+    line_id: str
+    auth_id: str
+    piece: Money
+    open_amount: Money
 
 
 @attrs.frozen
@@ -128,7 +142,7 @@ class _RetryVoid:
 
 _Task = (
     _Record | _Released | _Cover | _Part | _Piece | _Renew | _Take | _Reauthorize | _Retry
-    | _RetryVoid
+    | _RetryVoid | _Resume
 )  # fmt: skip
 
 
@@ -271,6 +285,8 @@ class InvoiceRun:
                 )
             case _Piece(line_id=line_id, auth_id=auth_id, amount=amount):
                 return self._piece(order, line_id, auth_id, amount, rest, ctx)
+            case _Resume():
+                return self._resume(order, task, rest, ctx)
             case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 line = order.line(line_id)
                 token = line.authorization(auth_id).token
@@ -327,6 +343,42 @@ class InvoiceRun:
             return attrs.evolve(found, order=order.with_line(line.renewal(under_way=True)))
         return found
 
+    def _resume(
+        self, order: Order, task: _Resume, rest: tuple[_Task, ...], ctx: Context
+    ) -> Next[InvoiceRun] | InvoiceRun | None:
+        """O2, A2: a renewal never received goes on from the order as it is now: the void
+        is sent once more while the expired authorization is open, then the new
+        authorization while the line waits for it; else recover() finished the renewal,
+        and the piece is taken on the authorization it made (none: it held the order)."""
+        line_id, old, piece = task.line_id, task.auth_id, task.piece
+        line = order.line(line_id)
+        auth = line.authorization(old)
+        if auth.open_amount.is_positive():
+            renew = _Renew(line_id, piece, auth.open_amount, reusable=True, auth_id=old,
+                           resent=True)  # fmt: skip
+            void = void_step(line, old, steps.VoidPurpose.REAUTHORIZE)
+            found = self._call(renew, rest, void)
+            if isinstance(found, Next):  # A2: the line is marked, stored with the void's intent
+                return attrs.evolve(found, order=order.with_line(line.renewal(under_way=True)))
+            return found
+        if line.renewing:
+            again = _Reauthorize(line_id, task.open_amount, piece, retry=False, renews=old,
+                                 resent=True)  # fmt: skip
+            return self._then(rest, again)
+        # Not one of the authorizations the invoice's other pieces are taken on.
+        taken = {t.auth_id for t in rest if isinstance(t, _Piece | _Take)}
+        policy = ctx.settings.authorization
+        made = [a for a in line.open_authorizations() if a.auth_id not in taken
+                and age_of(a, ctx.now, policy) is AuthorizationAge.FRESH]  # fmt: skip
+        if not made:
+            held = Failed(line_id, reason="the authorization expired and could not be renewed")
+            return replaced(self, tasks=rest, failed=(*self.failed, held))
+        new = made[-1]
+        take = piece.min(new.open_amount)
+        goal = replaced(self, expired=tuple(x for x in self.expired if x != (line_id, old)),
+                        uncovered=self.uncovered + (piece - take))  # fmt: skip
+        return goal._plan(_Take(line_id, new.auth_id, take), rest, order, ctx)
+
     def _in_doubt(self, line_id: str, auth_id: str) -> InvoiceRun:
         """The renewal of ``auth_id`` is in doubt (O4): not expired, but under way."""
         expired = tuple(x for x in self.expired if x != (line_id, auth_id))
@@ -352,6 +404,8 @@ class InvoiceRun:
             case _Released(line_id=line_id):
                 return goal._ok(op, line_id)[0]
             case _Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
+                if _never_received(op) and task.reusable and not task.resent:
+                    return goal._then(goal.tasks, _Resume(line_id, old, piece, open_amount))
                 goal, ok = goal._ok(op, line_id)
                 if op.in_doubt and task.reusable:
                     return goal._in_doubt(line_id, old)
@@ -364,6 +418,8 @@ class InvoiceRun:
                     goal.tasks, _Reauthorize(line_id, open_amount, piece, retry=False, renews=old)
                 )
             case _Reauthorize(line_id=line_id, piece=piece, retry=retry, renews=old):
+                if _never_received(op) and old and not task.resent:
+                    return goal._then(goal.tasks, _Resume(line_id, old, piece, task.amount))
                 goal, ok = goal._ok(op, line_id)
                 if ok:
                     auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
@@ -408,6 +464,12 @@ class InvoiceRun:
                     goal.tasks, _Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 )
         return goal
+
+
+def _never_received(op: Operation) -> bool:
+    """O2: the processor never received the call (a recovery settled its key while it
+    was on its way): no decline."""
+    return op.outcome is Outcome.NOT_RECEIVED
 
 
 def _short_overridden(order: Order) -> bool:

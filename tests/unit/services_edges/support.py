@@ -12,14 +12,19 @@ import pytest
 
 from ocop import (
     Actor,
+    AuthorizationToken,
+    BackOffice,
     CardPayment,
+    CardToken,
     Channel,
     Money,
     Operation,
     Order,
     OrderNotFound,
+    ProcessorResult,
     Settings,
 )
+from ocop.adapters.simulated import SimulatedProcessor
 from worlds import CUSTOMER, World, card, usd
 
 #: A call center user with every permission these tests need.
@@ -63,3 +68,26 @@ def assert_nothing_stored(world: World, order_id: str) -> None:
     assert world.sim.ledger() == ()
     assert world.sim.calls == 0
     assert world.bo.journal(order_id) == ()
+
+
+class RecoveryOnTheWay(SimulatedProcessor):
+    """Another worker's recover() (``other``) runs just before a void (or, ``on`` set to
+    ``"authorize"``, line L1's second authorization) reaches the processor: it looks the
+    key up, never received, and finishes what it finds interrupted (a renewal, A2)."""
+
+    other: BackOffice | None = None
+    on: str = "void"
+
+    def _recover_first(self, kind: str) -> None:
+        if self.other is not None and kind == self.on:
+            other, self.other = self.other, None
+            other.recover()
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        if "/authorize:L1.A2" in key:
+            self._recover_first("authorize")
+        return super().authorize(key, card, amount)
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        self._recover_first("void")
+        return super().void(key, authorization)

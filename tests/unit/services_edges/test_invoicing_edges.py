@@ -6,6 +6,8 @@ new payment required, holds) and what reached the processor.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from ocop import (
@@ -30,7 +32,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from worlds import CUSTOMER, START, World, card, new_world, usd
 
-from .support import AGENT, OCOP_OFF, card_order, ledger, operations
+from .support import AGENT, OCOP_OFF, RecoveryOnTheWay, card_order, ledger, operations
 
 # -- gates (P2, S3) ------------------------------------------------------------------------------
 
@@ -638,3 +640,43 @@ def test_an_invoice_renewal_approved_for_less_captures_what_it_holds() -> None:
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("60.00")]
     # S1: short of its total, the order is held out of balance, as the renewal job leaves it
     assert [h.code for h in bo.order("SO-1").holds] == [HoldCode.OUT_OF_BALANCE]
+
+
+@pytest.mark.parametrize("on", ["void", "authorize"])
+@pytest.mark.parametrize("claimed", [False, True], ids=["recovery_renews", "job_holds_it"])
+def test_an_invoice_renewal_a_recovery_found_never_received_goes_on(on: str, claimed: bool) -> None:
+    """I3, A2, O2: never received is no decline: an invoice whose void of the expired
+    authorization (or whose new authorization) a concurrent recover() found never received
+    captures once on the authorization recover() renewed, or, the renewal left to the job's
+    worker that holds the order, sends the call once more (it failed the line "not
+    received" and held the order AUTHORIZATION_EXPIRED, the line authorized afresh)."""
+    clock = ManualClock(START)
+    sim = RecoveryOnTheWay(clock=clock)
+    sim.on = on
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                   total=usd("50.00"), payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
+    clock.advance(days=15)
+    if claimed:
+        now = clock.now()
+        bo.ports.store.claim(["renew:SO-1"], "job", now + timedelta(minutes=10), now)
+    sim.other = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=sim,
+                           clock=clock)  # fmt: skip
+    result = bo.invoice("SO-1", "INV-1", usd("20.00"))
+    assert (result.failed, result.in_doubt, result.uncovered) == ((), (), usd("0.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("20.00"))]
+    order = bo.order("SO-1")
+    assert order.holds == ()
+    line = order.line("L1")
+    assert (line.renewing, line.captured, line.authorized) == (False, usd("20.00"), usd("30.00"))
+    # One void, one new authorization (one of their attempts never received), one capture;
+    # the processor holds what the order shows open.
+    assert [(e.kind, e.key.split("#")[0], e.amount) for e in sim.ledger()] == [
+        ("authorize", "SO-1/authorize:L1.A1", usd("50.00")),
+        ("void", "SO-1/void:L1.A1", usd("50.00")),
+        ("authorize", "SO-1/authorize:L1.A2", usd("50.00")),
+        ("capture", "SO-1/capture:INV-1:L1:L1.A2", usd("20.00")),
+    ]
+    assert [sim.authorization_open(a.token.value) for a in line.authorizations] == [
+        usd("0.00"), usd("30.00"),
+    ]  # fmt: skip
