@@ -83,6 +83,13 @@ class CancelRun:
                 goal = replaced(goal, in_doubt=(*goal.in_doubt, op.key))
             elif op.outcome is Outcome.APPROVED and isinstance(op.step, steps.Void):
                 goal = replaced(goal, voided=(*goal.voided, op.step.auth_id))
+            elif op.outcome is Outcome.NOT_RECEIVED and isinstance(op.step, steps.Void):
+                # O2: never received (a recovery settled the key on its way) is no refusal:
+                # the void is sent once more, under a new attempt.
+                again = f"{op.step.auth_id}#resent"
+                if again not in goal.tried:
+                    tried = tuple(t for t in goal.tried if t != op.step.auth_id)
+                    goal = replaced(goal, tried=(*tried, again))
             elif isinstance(op.step, steps.Refund) and op.outcome is not None:
                 if op.outcome.moves_money:
                     earlier = goal.refunded or Money.zero(op.step.amount.currency)

@@ -43,7 +43,7 @@ from ocop.domain import steps
 from ocop.services._gates import require_call_center_user
 from worlds import CUSTOMER, START, World, card, new_world, refused_payout, usd
 
-from .support import AGENT, OCOP_OFF, card_order, ledger, operations
+from .support import AGENT, OCOP_OFF, RecoveryOnTheWay, card_order, ledger, operations
 
 #: A card that paid none of the orders of these tests (R4).
 OTHER_CARD = card("tok_9")
@@ -131,6 +131,31 @@ def test_cancel_that_stops_on_a_void_in_doubt_reports_the_voids_already_made() -
     assert operations(world, "SO-1")[-2:] == [
         ("SO-1/void:L1.A1#1", "approved"),
         ("SO-1/void:L2.A1#1", "unknown"),
+    ]
+
+
+def test_cancel_whose_void_a_recovery_found_never_received_voids_once_more() -> None:
+    """X1, O2: a void never received (a concurrent recover() settled its key on its way)
+    is no refusal: the cancellation voids once more under a new attempt and reports it
+    (it reported nothing voided and nothing failed, the authorization left open)."""
+    clock = ManualClock(START)
+    sim = RecoveryOnTheWay(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                   total=usd("50.00"), payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
+    sim.other = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=sim,
+                           clock=clock)  # fmt: skip
+    result = bo.cancel_order("SO-1", AGENT)
+    assert (result.voided, result.failed, result.in_doubt) == (("L1.A1",), (), ())
+    assert result.order.cancelled
+    (auth,) = result.order.line("L1").authorizations
+    assert (auth.open_amount, sim.authorization_open(auth.token.value)) == (
+        usd("0.00"), usd("0.00"),
+    )  # fmt: skip
+    assert [(op.key, op.outcome.value) for op in bo.operations("SO-1") if op.outcome] == [
+        ("SO-1/authorize:L1.A1#1", "approved"),
+        ("SO-1/void:L1.A1#1", "not_received"),
+        ("SO-1/void:L1.A1#2", "approved"),
     ]
 
 
