@@ -14,6 +14,20 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
+from ocop.domain.invoice_tasks import (
+    Cover,
+    Part,
+    Piece,
+    Reauthorize,
+    Record,
+    Released,
+    Renew,
+    Resume,
+    Retry,
+    RetryVoid,
+    Take,
+    Task,
+)
 from ocop.domain.invoicing import (
     AuthorizationAge,
     age_of,
@@ -31,119 +45,6 @@ from ocop.domain.plan import Context, Next, authorize, void_step
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
-
-
-# -- the plan of one invoice (or pickup) run ----------------------------------------------
-@attrs.frozen
-class _Record:
-    """Record the invoice (its first attempt)."""
-
-    invoice: Invoice
-
-
-@attrs.frozen
-class _Released:
-    """I2: re-authorize what a single capture released on the line. ``captured``: a capture
-    of this run released it just now (else the run found it so, after a recovery, say)."""
-
-    line_id: str
-    captured: bool = False
-
-
-@attrs.frozen
-class _Cover:
-    """Split what the invoice still needs over the lines (I1)."""
-
-
-@attrs.frozen
-class _Part:
-    line_id: str
-    amount: Money
-    prepayment: bool
-    deposit: bool = False
-
-
-@attrs.frozen
-class _Piece:
-    """Capture ``amount`` on an authorization, renewed first when it expired (I3)."""
-
-    line_id: str
-    auth_id: str
-    amount: Money
-
-
-@attrs.frozen
-class _Renew:
-    """I3: the expired authorization ``auth_id`` is voided; then authorize ``open_amount``
-    anew."""
-
-    line_id: str
-    piece: Money
-    open_amount: Money
-    reusable: bool
-    auth_id: str = ""
-    resent: bool = False
-
-
-@attrs.frozen
-class _Take:
-    """The capture itself; a failed pickup capture is retried once (I6)."""
-
-    line_id: str
-    auth_id: str
-    amount: Money
-    renewed: bool = False
-    retry: bool = False
-
-
-@attrs.frozen
-class _Reauthorize:
-    """A new authorization on the line, then the capture of ``piece`` on it. ``renews``:
-    the expired authorization it stands for (I3), if any."""
-
-    line_id: str
-    amount: Money
-    piece: Money
-    retry: bool
-    renews: str = ""
-    resent: bool = False
-
-
-@attrs.frozen
-class _Resume:
-    """O2: the renewal of ``auth_id`` (its void, or its new authorization) came back never
-    received: a recovery settled the key on its way, and may have finished the renewal
-    (A2). It goes on from what the order shows now, once."""
-
-    line_id: str
-    auth_id: str
-    piece: Money
-    open_amount: Money
-
-
-@attrs.frozen
-class _Retry:
-    """I6: a failed pickup capture is retried once as a new authorization + capture."""
-
-    line_id: str
-    auth_id: str
-    piece: Money
-
-
-@attrs.frozen
-class _RetryVoid:
-    """I6: the failed authorization is voided first, so the card never holds the same
-    money twice; the new authorization takes over all that was open on it."""
-
-    line_id: str
-    piece: Money
-    still_open: Money
-
-
-_Task = (
-    _Record | _Released | _Cover | _Part | _Piece | _Renew | _Take | _Reauthorize | _Retry
-    | _RetryVoid | _Resume
-)  # fmt: skip
 
 
 _NOT_REUSABLE = "the authorization expired and the card cannot be authorized again"
@@ -173,8 +74,8 @@ class InvoiceRun:
 
     invoice_id: str
     pickup: bool
-    tasks: tuple[_Task, ...]
-    waiting: _Task | None = None
+    tasks: tuple[Task, ...]
+    waiting: Task | None = None
     failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
     expired: tuple[tuple[str, str], ...] = ()
@@ -198,15 +99,15 @@ class InvoiceRun:
     ) -> InvoiceRun:
         """The plan of an invoice run on an approved order (checked by the caller)."""
         remaining = amount - covered(order, invoice_id) if protect else amount
-        tasks: list[_Task] = []
+        tasks: list[Task] = []
         if not repeat:
-            tasks.append(_Record(Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=now)))
+            tasks.append(Record(Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=now)))
         if remaining.is_positive():
             # I2 after recover(): a partial single capture settled by recovery released the
             # rest of its authorization, which the interrupted run did not re-authorize.
-            tasks.extend(_Released(line.line_id) for line in order.lines
+            tasks.extend(Released(line.line_id) for line in order.lines
                          if line.is_card and line.active and not line.pending_removal)  # fmt: skip
-        tasks.append(_Cover())
+        tasks.append(Cover())
         return cls(invoice_id=invoice_id, pickup=pickup, tasks=tuple(tasks),
                    uncovered=Money.zero(order.currency), remaining=remaining)  # fmt: skip
 
@@ -237,25 +138,25 @@ class InvoiceRun:
             goal = replaced(goal, new_payment=True)
         return Next(goal=goal, order=None if held is order else held, done=True)
 
-    def _then(self, rest: tuple[_Task, ...], *tasks: _Task, **changes: object) -> InvoiceRun:
+    def _then(self, rest: tuple[Task, ...], *tasks: Task, **changes: object) -> InvoiceRun:
         return replaced(self, tasks=(*tasks, *rest), **changes)
 
     def _call(
-        self, task: _Task, rest: tuple[_Task, ...], step: steps.Step, **changes: object
+        self, task: Task, rest: tuple[Task, ...], step: steps.Step, **changes: object
     ) -> Next[InvoiceRun] | InvoiceRun | None:
         if self.in_doubt:  # O3: nothing more moves once a call is in doubt
             return replaced(self, tasks=rest, **changes) if changes else None
         return Next(goal=replaced(self, tasks=rest, waiting=task, **changes), steps=(step,))
 
     def _plan(  # noqa: PLR0912 - one case per kind of task
-        self, task: _Task, rest: tuple[_Task, ...], order: Order, ctx: Context
+        self, task: Task, rest: tuple[Task, ...], order: Order, ctx: Context
     ) -> Next[InvoiceRun] | InvoiceRun | None:
         """What ``task`` does now: a local change or a step, the plan to go on with (its
         tasks replacing ``rest``), or None when it needs nothing."""
         match task:
-            case _Record(invoice=invoice):
+            case Record(invoice=invoice):
                 return Next(goal=replaced(self, tasks=rest), order=order.with_invoice(invoice))
-            case _Released(line_id=line_id, captured=captured):
+            case Released(line_id=line_id, captured=captured):
                 line = order.line(line_id)
                 missing = line.amount - line.captured - line.authorized
                 if line.card is None or not missing.is_positive():
@@ -266,28 +167,26 @@ class InvoiceRun:
                     known = not captured and _short_overridden(order)
                     return None if known else replaced(self, tasks=rest, short=True)
                 return self._call(task, rest, authorize(line, line.card.value, missing))
-            case _Cover():
+            case Cover():
                 parts, uncovered = plan_parts(order, self.remaining)
-                tasks = [_Part(p.line_id, p.amount, p.prepayment, p.deposit) for p in parts]
+                tasks = [Part(p.line_id, p.amount, p.prepayment, p.deposit) for p in parts]
                 return self._then(rest, *tasks, uncovered=uncovered)
-            case _Part() | _Piece() if self.in_doubt:
+            case Part() | Piece() if self.in_doubt:
                 return None
-            case _Part(line_id=line_id, amount=amount, prepayment=True):
+            case Part(line_id=line_id, amount=amount, prepayment=True):
                 applied = applied_prepayment(order, self.invoice_id, line_id, amount, ctx.now)
                 return Next(goal=replaced(self, tasks=rest), order=applied)
-            case _Part(line_id=line_id, amount=amount, deposit=True):
+            case Part(line_id=line_id, amount=amount, deposit=True):
                 used = deposit_used(order, self.invoice_id, line_id, amount, ctx.now)
                 return Next(goal=replaced(self, tasks=rest), order=used)
-            case _Part(line_id=line_id, amount=amount):
+            case Part(line_id=line_id, amount=amount):
                 split = split_over_authorizations(order.line(line_id), amount)
-                return self._then(
-                    rest, *(_Piece(line_id, auth_id, part) for auth_id, part in split)
-                )
-            case _Piece(line_id=line_id, auth_id=auth_id, amount=amount):
+                return self._then(rest, *(Piece(line_id, auth_id, part) for auth_id, part in split))
+            case Piece(line_id=line_id, auth_id=auth_id, amount=amount):
                 return self._piece(order, line_id, auth_id, amount, rest, ctx)
-            case _Resume():
+            case Resume():
                 return self._resume(order, task, rest, ctx)
-            case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
+            case Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 line = order.line(line_id)
                 token = line.authorization(auth_id).token
                 protect = ctx.settings.features.duplicate_payment_protection
@@ -296,12 +195,12 @@ class InvoiceRun:
                                         auth_id=auth_id, amount=amount, target=token.value,
                                         number=number)  # fmt: skip
                 return self._call(task, rest, capture)
-            case _Reauthorize(line_id=line_id, amount=amount):
+            case Reauthorize(line_id=line_id, amount=amount):
                 line = order.line(line_id)
                 if line.card is None:
                     return None
                 return self._call(task, rest, authorize(line, line.card.value, amount))
-            case _Retry(line_id=line_id, auth_id=auth_id, piece=piece):
+            case Retry(line_id=line_id, auth_id=auth_id, piece=piece):
                 line = order.line(line_id)
                 if line.card is not None and not line.card.reusable:
                     # I6 with a single-use token: it cannot be authorized again, so its
@@ -310,8 +209,8 @@ class InvoiceRun:
                 still_open = line.authorization(auth_id).open_amount
                 if still_open.is_positive():
                     void = void_step(line, auth_id, steps.VoidPurpose.REAUTHORIZE)
-                    return self._call(_RetryVoid(line_id, piece, still_open), rest, void)
-                retry = _Reauthorize(line_id, still_open.max(piece), piece, retry=True)
+                    return self._call(RetryVoid(line_id, piece, still_open), rest, void)
+                retry = Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 return self._then(rest, retry)
         return None
 
@@ -321,7 +220,7 @@ class InvoiceRun:
         line_id: str,
         auth_id: str,
         amount: Money,
-        rest: tuple[_Task, ...],
+        rest: tuple[Task, ...],
         ctx: Context,
     ) -> Next[InvoiceRun] | InvoiceRun | None:
         """I3: the authorization to capture on, renewed when expired."""
@@ -329,14 +228,14 @@ class InvoiceRun:
         auth = line.authorization(auth_id)
         age = age_of(auth, ctx.now, ctx.settings.authorization)
         if age is AuthorizationAge.FRESH or line.card is None:
-            return self._plan(_Take(line_id, auth_id, amount), rest, order, ctx)
+            return self._plan(Take(line_id, auth_id, amount), rest, order, ctx)
         if age is AuthorizationAge.STALE:  # no call
             stale = Failed(line.line_id, reason="the authorization is stale: no processor call")
             expired = (*self.expired, (line_id, auth_id))
             return replaced(self, tasks=rest, expired=expired, failed=(*self.failed, stale))
         reusable = line.card.reusable
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
-        renew = _Renew(line_id, amount, auth.open_amount, reusable, auth_id)
+        renew = Renew(line_id, amount, auth.open_amount, reusable, auth_id)
         void = void_step(line, auth_id, purpose)
         found = self._call(renew, rest, void, expired=(*self.expired, (line_id, auth_id)))
         if isinstance(found, Next):  # A2: the line is marked, stored with the void's intent
@@ -344,7 +243,7 @@ class InvoiceRun:
         return found
 
     def _resume(
-        self, order: Order, task: _Resume, rest: tuple[_Task, ...], ctx: Context
+        self, order: Order, task: Resume, rest: tuple[Task, ...], ctx: Context
     ) -> Next[InvoiceRun] | InvoiceRun | None:
         """O2, A2: a renewal never received goes on from the order as it is now: the void
         is sent once more while the expired authorization is open, then the new
@@ -354,7 +253,7 @@ class InvoiceRun:
         line = order.line(line_id)
         auth = line.authorization(old)
         if auth.open_amount.is_positive():
-            renew = _Renew(line_id, piece, auth.open_amount, reusable=True, auth_id=old,
+            renew = Renew(line_id, piece, auth.open_amount, reusable=True, auth_id=old,
                            resent=True)  # fmt: skip
             void = void_step(line, old, steps.VoidPurpose.REAUTHORIZE)
             found = self._call(renew, rest, void)
@@ -362,11 +261,11 @@ class InvoiceRun:
                 return attrs.evolve(found, order=order.with_line(line.renewal(under_way=True)))
             return found
         if line.renewing:
-            again = _Reauthorize(line_id, task.open_amount, piece, retry=False, renews=old,
+            again = Reauthorize(line_id, task.open_amount, piece, retry=False, renews=old,
                                  resent=True)  # fmt: skip
             return self._then(rest, again)
         # Not one of the authorizations the invoice's other pieces are taken on.
-        taken = {t.auth_id for t in rest if isinstance(t, _Piece | _Take)}
+        taken = {t.auth_id for t in rest if isinstance(t, Piece | Take)}
         policy = ctx.settings.authorization
         made = [a for a in line.open_authorizations() if a.auth_id not in taken
                 and age_of(a, ctx.now, policy) is AuthorizationAge.FRESH]  # fmt: skip
@@ -377,7 +276,7 @@ class InvoiceRun:
         take = piece.min(new.open_amount)
         goal = replaced(self, expired=tuple(x for x in self.expired if x != (line_id, old)),
                         uncovered=self.uncovered + (piece - take))  # fmt: skip
-        return goal._plan(_Take(line_id, new.auth_id, take), rest, order, ctx)
+        return goal._plan(Take(line_id, new.auth_id, take), rest, order, ctx)
 
     def _in_doubt(self, line_id: str, auth_id: str) -> InvoiceRun:
         """The renewal of ``auth_id`` is in doubt (O4): not expired, but under way."""
@@ -401,11 +300,11 @@ class InvoiceRun:
             return goal
         op = operations[0]
         match task:
-            case _Released(line_id=line_id):
+            case Released(line_id=line_id):
                 return goal._ok(op, line_id)[0]
-            case _Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
+            case Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
                 if _never_received(op) and task.reusable and not task.resent:
-                    return goal._then(goal.tasks, _Resume(line_id, old, piece, open_amount))
+                    return goal._then(goal.tasks, Resume(line_id, old, piece, open_amount))
                 goal, ok = goal._ok(op, line_id)
                 if op.in_doubt and task.reusable:
                     return goal._in_doubt(line_id, old)
@@ -415,11 +314,11 @@ class InvoiceRun:
                     spent = Failed(line_id, key=op.key, reason=_NOT_REUSABLE)
                     return replaced(goal, failed=(*goal.failed, spent))
                 return goal._then(
-                    goal.tasks, _Reauthorize(line_id, open_amount, piece, retry=False, renews=old)
+                    goal.tasks, Reauthorize(line_id, open_amount, piece, retry=False, renews=old)
                 )
-            case _Reauthorize(line_id=line_id, piece=piece, retry=retry, renews=old):
+            case Reauthorize(line_id=line_id, piece=piece, retry=retry, renews=old):
                 if _never_received(op) and old and not task.resent:
-                    return goal._then(goal.tasks, _Resume(line_id, old, piece, task.amount))
+                    return goal._then(goal.tasks, Resume(line_id, old, piece, task.amount))
                 goal, ok = goal._ok(op, line_id)
                 if ok:
                     auth_id = op.step.auth_id if isinstance(op.step, steps.Authorize) else ""
@@ -433,35 +332,35 @@ class InvoiceRun:
                     renewed = replaced(renewed, uncovered=renewed.uncovered + (piece - take))
                     if not take.is_positive():
                         return renewed
-                    return renewed._then(renewed.tasks, _Take(line_id, auth_id, take, retry=retry))
+                    return renewed._then(renewed.tasks, Take(line_id, auth_id, take, retry=retry))
                 if retry and not goal.in_doubt:
                     return replaced(goal, new_payment=True)
                 if op.in_doubt and old:
                     return goal._in_doubt(line_id, old)
                 return goal
-            case _Take(line_id=line_id, auth_id=auth_id, amount=amount, retry=True):
+            case Take(line_id=line_id, auth_id=auth_id, amount=amount, retry=True):
                 goal, ok = goal._ok(op, line_id)
                 if ok:  # as after a first capture: what a single capture released (I2)
                     goal = replaced(goal, failed=tuple(x for x in goal.failed if x != line_id))
-                    return goal._then(goal.tasks, _Released(line_id, captured=True))
+                    return goal._then(goal.tasks, Released(line_id, captured=True))
                 if not goal.in_doubt:
                     return replaced(goal, new_payment=True)
                 return goal
-            case _Take(line_id=line_id, auth_id=auth_id, amount=amount):
+            case Take(line_id=line_id, auth_id=auth_id, amount=amount):
                 goal, ok = goal._ok(op, line_id)
                 if ok:
-                    return goal._then(goal.tasks, _Released(line_id, captured=True))
+                    return goal._then(goal.tasks, Released(line_id, captured=True))
                 if goal.pickup and not goal.in_doubt:
-                    return goal._then(goal.tasks, _Retry(line_id, auth_id, amount))
+                    return goal._then(goal.tasks, Retry(line_id, auth_id, amount))
                 return goal
-            case _RetryVoid(line_id=line_id, piece=piece, still_open=still_open):
+            case RetryVoid(line_id=line_id, piece=piece, still_open=still_open):
                 if op.in_doubt:
                     return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
                 # N1: a pending void counts as done at once, as an approved one.
                 if op.outcome not in {Outcome.APPROVED, Outcome.PENDING}:
                     return replaced(goal, new_payment=True)  # the old one still holds it
                 return goal._then(
-                    goal.tasks, _Reauthorize(line_id, still_open.max(piece), piece, retry=True)
+                    goal.tasks, Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 )
         return goal
 

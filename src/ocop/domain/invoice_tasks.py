@@ -1,0 +1,136 @@
+"""The tasks of an invoice (or pickup) run (rules I1-I6), done in turn by
+:class:`ocop.domain.invoice_run.InvoiceRun`: each says what is left to do, as a value."""
+
+from __future__ import annotations
+
+import attrs
+
+from ocop.domain.money import Money
+from ocop.domain.order import Invoice
+
+__all__ = [
+    "Cover",
+    "Part",
+    "Piece",
+    "Reauthorize",
+    "Record",
+    "Released",
+    "Renew",
+    "Resume",
+    "Retry",
+    "RetryVoid",
+    "Take",
+    "Task",
+]
+
+
+@attrs.frozen
+class Record:
+    """Record the invoice (its first attempt)."""
+
+    invoice: Invoice
+
+
+@attrs.frozen
+class Released:
+    """I2: re-authorize what a single capture released on the line. ``captured``: a capture
+    of this run released it just now (else the run found it so, after a recovery, say)."""
+
+    line_id: str
+    captured: bool = False
+
+
+@attrs.frozen
+class Cover:
+    """Split what the invoice still needs over the lines (I1)."""
+
+
+@attrs.frozen
+class Part:
+    line_id: str
+    amount: Money
+    prepayment: bool
+    deposit: bool = False
+
+
+@attrs.frozen
+class Piece:
+    """Capture ``amount`` on an authorization, renewed first when it expired (I3)."""
+
+    line_id: str
+    auth_id: str
+    amount: Money
+
+
+@attrs.frozen
+class Renew:
+    """I3: the expired authorization ``auth_id`` is voided; then authorize ``open_amount``
+    anew."""
+
+    line_id: str
+    piece: Money
+    open_amount: Money
+    reusable: bool
+    auth_id: str = ""
+    resent: bool = False
+
+
+@attrs.frozen
+class Take:
+    """The capture itself; a failed pickup capture is retried once (I6)."""
+
+    line_id: str
+    auth_id: str
+    amount: Money
+    renewed: bool = False
+    retry: bool = False
+
+
+@attrs.frozen
+class Reauthorize:
+    """A new authorization on the line, then the capture of ``piece`` on it. ``renews``:
+    the expired authorization it stands for (I3), if any."""
+
+    line_id: str
+    amount: Money
+    piece: Money
+    retry: bool
+    renews: str = ""
+    resent: bool = False
+
+
+@attrs.frozen
+class Resume:
+    """O2: the renewal of ``auth_id`` (its void, or its new authorization) came back never
+    received: a recovery settled the key on its way, and may have finished the renewal
+    (A2). It goes on from what the order shows now, once."""
+
+    line_id: str
+    auth_id: str
+    piece: Money
+    open_amount: Money
+
+
+@attrs.frozen
+class Retry:
+    """I6: a failed pickup capture is retried once as a new authorization + capture."""
+
+    line_id: str
+    auth_id: str
+    piece: Money
+
+
+@attrs.frozen
+class RetryVoid:
+    """I6: the failed authorization is voided first, so the card never holds the same
+    money twice; the new authorization takes over all that was open on it."""
+
+    line_id: str
+    piece: Money
+    still_open: Money
+
+
+Task = (
+    Record | Released | Cover | Part | Piece | Renew | Take | Reauthorize | Retry
+    | RetryVoid | Resume
+)  # fmt: skip
