@@ -19,9 +19,10 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain import steps
+from ocop.domain.holds import deposit_declined
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
-from ocop.domain.order import Hold, HoldCode, Order
+from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next
 from ocop.domain.refunds import refunded_for
 from ocop.domain.settings import DepositPolicy
@@ -77,10 +78,8 @@ class TakeDeposit:
                                             amount=auth.open_amount,
                                             target=auth.token.value)  # fmt: skip
                 return Next(goal=replaced(self, tried=(*self.tried, auth.auth_id)), steps=(step,))
-        if self.failed:
-            hold = Hold(code=HoldCode.PAYMENT_DECLINED, reason="a deposit capture was declined",
-                        placed_at=ctx.now)  # fmt: skip
-            return Next(goal=self, order=order.with_hold(hold), done=True)
+        if self.failed:  # D1: the decline's outcome placed the hold already
+            return Next(goal=self, order=deposit_declined(order, ctx.now), done=True)
         return Next(goal=self, done=True)
 
     def after(self, operations: tuple[Operation, ...]) -> TakeDeposit:

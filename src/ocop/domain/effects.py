@@ -16,7 +16,7 @@ import attrs
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import IllegalTransition
-from ocop.domain.holds import held_unless_renewable, out_of_balance
+from ocop.domain.holds import deposit_declined, held_unless_renewable, out_of_balance
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
 from ocop.domain.line_refunds import awaiting
@@ -71,7 +71,10 @@ def apply_outcome(
     if op.outcome is Outcome.PENDING:
         return _settled(order, op, result, settings, now)
     if not result.outcome.moves_money:
-        return _failed(order, step, result)
+        failed = _failed(order, step, result)
+        if isinstance(step, steps.DepositCapture) and result.outcome is Outcome.DECLINED:
+            return Applied(order=deposit_declined(failed.order, now))  # D1, live or not
+        return failed
     match step:
         case steps.Tokenize():
             if result.card is None:
@@ -291,6 +294,8 @@ def _settled(
                 # again holds the order.
                 line = awaiting(line, cancelled=order.cancelled)
                 settled = order.with_line(line)
+                if isinstance(step, steps.DepositCapture):  # D1: as a live decline holds it
+                    settled = deposit_declined(settled, now)
                 if line.authorized.is_positive():
                     return Applied(order=settled)
                 why = "a pending capture failed and the card cannot be authorized again"

@@ -338,3 +338,14 @@ def held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: s
     if order.cancelled or reusable or not line.active or line.captured >= line.amount:
         return order  # a cancelled order is never held: nothing could release the hold
     return order.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED, reason=why, placed_at=now))
+
+
+def deposit_declined(order: Order, now: datetime) -> Order:
+    """D1: a declined deposit capture holds the order (``PAYMENT_DECLINED``), answered live,
+    found by ``recover()`` or settled by a notification (N1, N2); its authorization stays
+    open for an invoice to capture. A cancelled order is never held: nothing could release
+    the hold."""
+    if order.cancelled:
+        return order
+    return order.with_hold(Hold(code=HoldCode.PAYMENT_DECLINED, placed_at=now,
+                                reason="a deposit capture was declined"))  # fmt: skip

@@ -26,6 +26,8 @@ from ocop import (
     InvalidInput,
     InvalidSettings,
     LineStatus,
+    Notification,
+    NotificationEvent,
     Operation,
     Order,
     OrderStatus,
@@ -224,6 +226,32 @@ def test_a_declined_deposit_capture_holds_the_order_and_keeps_the_authorization(
     assert order.has_hold(HoldCode.PAYMENT_DECLINED)
     assert order.captured.is_zero()
     assert order.authorized == usd("30.00")
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("answer", ["pending", "timeout_before"])
+def test_a_deposit_capture_declined_by_its_notification_holds_the_order(
+    store: str, answer: str, tmp_path: Path
+) -> None:
+    """D1, N1, N2: a deposit capture answered pending (or in doubt) and declined by its
+    notification holds the order PAYMENT_DECLINED, as a live decline does; the
+    authorization stays open for an invoice to capture (the order was approved, the
+    deposit never taken and nobody told)."""
+    world = _partial_office(store, tmp_path, deposits())
+    world.sim.script("capture", answer)
+    order = place_deposit(world, "100.00", by_card("30.00"))
+    assert order.holds == ()
+    (key,) = [r.key for r in world.bo.operations("SO-1") if r.kind.value == "capture"]
+    declined = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=key,
+                            success=False, at=world.clock.now())  # fmt: skip
+    world.bo.handle_notification(declined)
+    order = world.bo.order("SO-1")
+    assert [h.code for h in order.holds] == [HoldCode.PAYMENT_DECLINED]
+    assert order.captured.is_zero()
+    assert order.authorized == usd("30.00")
+    assert world.bo.order("SO-1") == order
+    assert world.bo.recover().completions == ()  # a notification never finishes a placement
+    assert ledger(world.sim, "capture") == []
 
 
 def _partial_office(store: str, tmp_path: Path, settings: Settings) -> World:
