@@ -23,7 +23,7 @@ from ocop.domain.holds import deposit_declined
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
-from ocop.domain.plan import Context, Next
+from ocop.domain.plan import Complete, Context, Next
 from ocop.domain.refunds import refunded_for
 from ocop.domain.settings import DepositPolicy
 from ocop.domain.tender import Capture, PaymentLine, PaymentMethod
@@ -91,6 +91,45 @@ class TakeDeposit:
                 line_id = op.step.line_id if isinstance(op.step, steps.DepositCapture) else ""
                 goal = replaced(goal, failed=(*goal.failed, Failed.of(line_id, op)))
         return goal
+
+
+@attrs.frozen(kw_only=True)
+class CompleteAndTake:
+    """D1, O2: a deposit order's placement validated (:class:`Complete`), then its deposit
+    taken (:class:`TakeDeposit`), as one plan: the validation is stored with the first
+    deposit capture's intent, never alone. A placement that dies before leaves the order
+    waiting for the ``recover()`` run (or the submit) that finishes its placement and takes
+    the deposit; after, the capture is in doubt and the run that settles it takes the rest.
+    A completion in doubt takes nothing yet (O3)."""
+
+    complete: Complete
+    deposit: TakeDeposit | None = None
+
+    @property
+    def calls(self) -> int:
+        return self.complete.calls + (len(self.deposit.tried) if self.deposit else 0)
+
+    @property
+    def in_doubt(self) -> tuple[str, ...]:
+        return (*self.complete.in_doubt, *(self.deposit.in_doubt if self.deposit else ()))
+
+    def next(self, order: Order, ctx: Context) -> Next[CompleteAndTake]:
+        if self.deposit is not None:
+            took = self.deposit.next(order, ctx)
+            return Next(goal=replaced(self, deposit=took.goal), order=took.order,
+                        vouchers=took.vouchers, steps=took.steps, done=took.done)  # fmt: skip
+        step = self.complete.next(order, ctx)
+        goal = replaced(self, complete=step.goal)
+        ended = step.done and not step.goal.in_doubt
+        if ended:  # validated: go on to the deposit, the validation not yet stored
+            goal = replaced(goal, deposit=TakeDeposit())
+        return Next(goal=goal, order=step.order, vouchers=step.vouchers, steps=step.steps,
+                    done=step.done and not ended)  # fmt: skip
+
+    def after(self, operations: tuple[Operation, ...]) -> CompleteAndTake:
+        if self.deposit is not None:
+            return replaced(self, deposit=self.deposit.after(operations))
+        return replaced(self, complete=self.complete.after(operations))
 
 
 @attrs.frozen(kw_only=True)

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 
 import attrs
 
+from ocop.domain.deposits import CompleteAndTake, has_deposit
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
+from ocop.domain.holds import never_validated
 from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import Actor
 from ocop.domain.plan import Complete, require_authorizable
@@ -142,8 +144,14 @@ def complete(
     with the first processor call's intent, or with the validation. ``by``: who the holds
     validation places or releases are recorded as placed or released by (S4).
     ``declined``: a call of this submit was declined before this run (S2: the order is
-    held).
+    held). An order placed to take a deposit and never validated since has its card
+    deposits captured once validated (D1), as its placement would have.
     """
-    goal = Complete.of(order, cvvs, by=by, declined=declined)
+    plain = Complete.of(order, cvvs, by=by, declined=declined)
+    goal: Complete | CompleteAndTake = plain
+    if has_deposit(order) and never_validated(order):
+        # D1: the placement's own validation (or the submit or recovery that finishes it)
+        # takes the deposit, stored with its first capture's intent.
+        goal = CompleteAndTake(complete=plain)
     done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
     return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)

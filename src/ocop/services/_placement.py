@@ -18,7 +18,7 @@ from uuid import uuid4
 
 import attrs
 
-from ocop.domain.deposits import DEPOSIT_METHODS, TakeDeposit, default_deposit
+from ocop.domain.deposits import DEPOSIT_METHODS, default_deposit
 from ocop.domain.draft import POS_CHECK_NUMBER, parse_method
 from ocop.domain.errors import (
     ConcurrentUpdate,
@@ -36,7 +36,6 @@ from ocop.domain.tender import PaymentLine, PaymentMethod
 from ocop.domain.tokens import pick_instrument
 from ocop.ports import Ports
 from ocop.services._completion import complete
-from ocop.services._engine import pursue
 from ocop.services._gates import completion_enabled, require_same_account
 from ocop.services._renewals import claimed
 
@@ -257,11 +256,11 @@ def place_order(
         with claimed(ports, [order_id], holder, ports.clock.now(), PLACING) as mine:
             if not mine:
                 raise ConcurrentUpdate(order_id) from None  # recovery is finishing it
-            return _go_on(ports, _interrupted(ports, order), cvvs, deposit=deposit)
-    return _go_on(ports, placed, cvvs, deposit=deposit)
+            return _go_on(ports, _interrupted(ports, order), cvvs)
+    return _go_on(ports, placed, cvvs)
 
 
-def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str], *, deposit: bool) -> Order:
+def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str]) -> Order:
     """The placement of the stored ``placed``, from its first processor call on."""
     kind = placed.payments_type
     if completion_enabled(placed, ports.settings) and kind is PaymentsType.CALL_CENTER:
@@ -269,10 +268,8 @@ def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str], *, deposit: boo
         # so, like POS and e-commerce orders, it is validated with the payments it came with;
         # so is a call center order while order completion is off for call centers.
         return placed
-    done = complete(ports, placed, cvvs)
-    if not deposit or done.in_doubt:
-        # A deposit whose authorization is in doubt is not captured yet: the recover() run
-        # that finishes this placement once the call is settled takes it (O2).
-        return done.order
-    taken, _ = pursue(ports, done.order, TakeDeposit())
-    return taken
+    # D1: a deposit is taken once the order is validated, the validation stored with its
+    # first capture's intent; a deposit whose authorization is in doubt is not captured
+    # yet: the recover() run that finishes this placement once the call is settled takes it
+    # (O2), or the submit of an order left to its agent.
+    return complete(ports, placed, cvvs).order

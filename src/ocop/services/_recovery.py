@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.deposits import TakeDeposit, has_deposit
+from ocop.domain.deposits import TakeDeposit
 from ocop.domain.effects import NOT_UNDONE
 from ocop.domain.errors import (
     ConcurrentUpdate,
@@ -159,8 +159,6 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
                 continue
             with claimed(ports, [order_id], holder, now, PLACING) as mine:
                 done = _finish(ports, order_id, placed_before) if mine else None
-                if done is not None and not done.in_doubt and has_deposit(done.order):
-                    pursue(ports, done.order, TakeDeposit())  # D1: as the placement would
         except (OperationInDoubt, OrderNotFound):
             continue
         except OcopError:  # this order's own trouble (a damaged row): the others go on

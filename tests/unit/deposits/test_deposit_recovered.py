@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,9 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+from ocop.ports.store import Committed, OrderStore, UnitOfWork
+from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
 from worlds import START, World, by_card, card, new_world, usd
 
 from .support import AGENT, PartialApprovals, deposits
@@ -188,3 +192,88 @@ def test_a_deposit_whose_authorization_was_in_doubt_is_taken_when_recovery_finis
     assert [e.amount for e in captures] == [usd("10.00"), usd("20.00")]
     assert world.bo.recover().completions == ()  # nothing left to take
     assert world.bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
+
+
+class _DiesOnceValidated(DelegatingStore):
+    """A store under a process that dies just after the commit that stores SO-1 validated
+    (its placement over), once: the commit is kept, nothing after it runs."""
+
+    def __init__(self, inner: OrderStore) -> None:
+        super().__init__(inner)
+        self.armed = True
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _DyingUnit(self, self.inner.unit_of_work())
+
+
+class _DyingUnit(DelegatingUnitOfWork):
+    def __init__(self, store: _DiesOnceValidated, inner: UnitOfWork) -> None:
+        super().__init__(inner)
+        self._store = store
+
+    def commit(self) -> Committed:
+        committed = super().commit()
+        order = committed.orders.get("SO-1")
+        if self._store.armed and order is not None and order.placing is False:
+            self._store.armed = False
+            raise SimulatedCrash("the placing process died once the order was validated")
+        return committed
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_deposit_whose_placement_died_once_the_order_was_validated_is_taken_by_recovery(
+    kind: str, tmp_path: Path
+) -> None:
+    """D1, O2: the placing process died just after the commit that validated the order;
+    recover() takes both card deposits, once, and cancelling keeps the charge (nothing
+    ever took the deposit: the order was approved, no capture in doubt, and the placement
+    sent again was a DuplicateOrder)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    inner = (InMemoryStore(keeps_journal=True) if kind == "memory"
+             else SqliteStore(str(tmp_path / "payments.db"), keeps_journal=True))  # fmt: skip
+    store = _DiesOnceValidated(inner)
+    bo = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
+                    settings=_world().bo.settings)  # fmt: skip
+    world = World(clock=clock, sim=sim, bo=bo)
+    with pytest.raises(SimulatedCrash):
+        _place_two_cards(world)
+    assert not store.armed  # it died where it should
+    clock.advance(minutes=bo.settings.authorization.renew_claim_minutes)
+    assert bo.recover().completions == ("SO-1",)
+    order = bo.order("SO-1")
+    assert order.approved
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
+    assert bo.recover().completions == ()  # nothing left to take
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
+    assert bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_deposit_left_to_the_agents_submit_is_taken_by_that_submit(
+    kind: str, tmp_path: Path
+) -> None:
+    """D1, S3: the deposit card's authorization was never received at placement, so the
+    order waits for an agent's submit; the submit that validates it captures the deposit
+    as the placement would have, once (it was never taken: the authorization waited for
+    the first invoice, and cancelling voided it and kept no charge)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    settings = _world().bo.settings
+    bo = (BackOffice.in_memory(settings=settings, processor=sim, clock=clock) if kind == "memory"
+          else BackOffice.sqlite(str(tmp_path / "payments.db"), settings=settings,
+                                 processor=sim, clock=clock))  # fmt: skip
+    sim.script("authorize", "timeout_before")
+    bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                   total=usd("100.00"), payments=[by_card("30.00")], deposit=True)  # fmt: skip
+    clock.advance(minutes=bo.settings.authorization.renew_claim_minutes)
+    assert bo.recover().completions == ()  # left to the agent: a call never received
+    result = bo.submit(bo.begin_completion("SO-1", AGENT))
+    assert result.approved
+    assert result.order.lines[0].captured == usd("30.00")
+    assert bo.order("SO-1") == result.order
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("30.00")]
+    assert bo.recover().completions == ()
+    assert bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("30.00")]
