@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypedDict, cast
 
+import attrs
 import pytest
 
 from ocop import Actor, BackOffice, CardToken, Money, Settings, StorageError
@@ -200,6 +201,7 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
             "ocop_journal_by_order"} <= indexes  # fmt: skip
     assert not {"ocop_operations_by_order", "ocop_operations_in_doubt"} & indexes
     assert {"ocop_orders_authorized_from", "ocop_orders_renew_from"} <= indexes
+    assert "ocop_operations_by_reference" in indexes
     assert keys
     for body, *columns in keys:
         assert columns == key_columns(loads(body, Order))
@@ -211,6 +213,33 @@ def test_opening_the_file_migrates_it_in_place_to_this_schema(tmp_path: Path) ->
     reopened = SqliteStore(copy)
     assert reopened.kept_for_review() == kept
     reopened.close()
+
+
+def test_a_v0_operation_is_found_by_the_processors_reference_after_migration(
+    tmp_path: Path,
+) -> None:
+    """N2: migration 6 fills each old operation's reference from its stored answer, and
+    indexes it: a notification naming no key finds an old capture by its token (a
+    chargeback applied once), an old authorization beside its void by its own token (a
+    success again is a duplicate); SQLite's plan searches the index."""
+    bo = _open_copy(tmp_path)
+    with closing(sqlite3.connect(tmp_path / "v0.sqlite")) as db:
+        rows = db.execute("SELECT reference, body FROM ocop_operations").fetchall()
+        plan = [row[3] for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT body FROM ocop_operations WHERE reference = ? "
+            "ORDER BY seq", ["cap_4"])]  # fmt: skip
+    for reference, body in rows:
+        token = (json.loads(body).get("result") or {}).get("token")
+        assert reference == (token["value"] if token else None)
+    assert any("ocop_operations_by_reference" in step for step in plan), plan
+    taken = attrs.evolve(chargeback("N-1", "5.00"), key="", reference="cap_4")
+    result = bo.handle_notification(taken)
+    assert (result.applied, result.key) == (True, "V0-INVOICED/capture:INV-1:L1:L1.A1#1")
+    assert bo.handle_notification(taken).duplicate
+    assert bo.order("V0-INVOICED").charged_back == Money.of("5.00", "USD")
+    again = attrs.evolve(failed_outcome("N-2"), key="", reference="auth_18", success=True)
+    assert bo.handle_notification(again).duplicate  # the authorization, not its void
+    assert bo.notifications_for_review() == ()
 
 
 def test_movements_of_a_v0_file_undone_later_reverse_in_the_journal_their_vouchers_went_to(

@@ -37,6 +37,7 @@ from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
+from ocop.domain.operations import Operation
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches, micros
 from ocop.domain.settings import CompletionPolicy
@@ -221,9 +222,12 @@ _V3_COLUMNS = ("held", "held_until", "status", "authorized_from")
 
 
 def _back_to(version: int, run: Callable[[str], object]) -> None:
-    """Undo migration 5 (and 4 for ``version`` 3, and 3 for ``version`` 2) by hand: what a
+    """Undo migration 6 (and 5 for ``version`` 4, 4 for 3, and 3 for 2) by hand: what a
     database written by that version looks like."""
-    run("DROP TABLE ocop_review")
+    run("DROP INDEX IF EXISTS ocop_operations_by_reference")
+    run("ALTER TABLE ocop_operations DROP COLUMN reference")
+    if version < 5:
+        run("DROP TABLE ocop_review")
     if version < 4:
         run("DROP INDEX IF EXISTS ocop_orders_renew_from")
         run("ALTER TABLE ocop_orders DROP COLUMN renew_from")
@@ -253,7 +257,7 @@ def _renew_answers(store: SqliteStore | PostgresStore, now: datetime) -> list[tu
         return [uow.orders.query(OrderQuery(renew_before=m), now) for m in moments]
 
 
-@pytest.mark.parametrize("version", [2, 3, 4])
+@pytest.mark.parametrize("version", [2, 3, 4, 5])
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -262,7 +266,8 @@ def test_an_older_database_migrates_with_the_keys_read_from_each_body(
 ) -> None:
     """Migrations 3 and 4 fill each stored order's query columns from its body: the answers
     after the upgrade are those before it, and every row's columns are the keys of its body;
-    the claims table is there, and the review table (migration 5) keeps notifications."""
+    the claims table is there, and the review table (migration 5) keeps notifications;
+    migration 6 fills each operation's reference from its answer, found by it after."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
     with contextlib.ExitStack() as stack:
@@ -334,6 +339,14 @@ def test_an_older_database_migrates_with_the_keys_read_from_each_body(
         kept = (chargeback("N-1"), failed_outcome("N-2"))
         assert [migrated.keep_for_review(n) for n in (*kept, kept[0])] == [True, True, False]
         assert back_office()[1].kept_for_review() == kept  # a restart reads them
+        references = run("SELECT key, reference, body FROM ocop_operations")
+        assert isinstance(references, list)
+        assert any(reference for _, reference, _ in references)
+        with migrated.unit_of_work() as uow:
+            for key, reference, body in references:
+                assert (reference or "") == loads(body, Operation).reference
+                if reference:
+                    assert key in {op.key for op in uow.operations.by_reference(reference)}
         clock.advance(days=2)
         assert again.orders(on_hold=True) == ("SO-B",)
 

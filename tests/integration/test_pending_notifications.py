@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 from pg_support import STORES, back_office_on, restarted
 
@@ -79,6 +80,31 @@ def test_a_pending_capture_settles_once_whatever_the_deliveries(
     assert len(bo.journal("SO-1")) == 2
     reconciled(bo, sim)
     assert bo.recover().pending == ()
+
+
+def test_a_pending_capture_settles_by_the_processors_reference_alone(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """N2: a notification naming no key finds the pending capture by the reference its
+    pending answer gave (by index in the SQL stores), and settles it once: again, by
+    reference or by key, it is a duplicate; a reference that names nothing is kept."""
+    bo, sim = world
+    placed(bo)
+    sim.script("capture", "pending")
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("60.00")).captures
+    (settled,) = sim.settle_pending("approve")
+    assert capture.token is not None
+    assert settled.reference == capture.token.value
+    nameless = attrs.evolve(settled, key="")
+    applied = bo.handle_notification(nameless)
+    assert (applied.applied, applied.key) == (True, capture.capture_id)
+    assert bo.handle_notification(nameless).duplicate
+    assert bo.handle_notification(settled).duplicate
+    assert bo.order("SO-1").received == usd("60.00")
+    reconciled(bo, sim)
+    stray = attrs.evolve(nameless, notification_id="N-404", reference="cap_404")
+    assert bo.handle_notification(stray).unmatched
+    assert bo.notifications_for_review() == (stray,)
 
 
 def test_a_failed_pending_capture_is_undone_on_both_sides_and_captured_again(

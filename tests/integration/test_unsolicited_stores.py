@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 from pg_support import STORES, back_office_on, restarted
 
@@ -46,6 +47,24 @@ def test_a_chargeback_and_its_reversal_are_stored_once_each(bo: BackOffice) -> N
         VoucherKind.CHARGEBACK,
         VoucherKind.CHARGEBACK_REVERSAL,
     ]
+
+
+def test_a_chargeback_by_the_captures_reference_alone_is_stored_once(bo: BackOffice) -> None:
+    """N2, N4: a chargeback naming no key finds its capture by the capture's token (by
+    index in the SQL stores), after a restart too; applied once; an unknown reference is
+    kept for review."""
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    assert capture.token is not None
+    taken = attrs.evolve(chargeback(capture.capture_id, usd("25.00"), 1), key="",
+                         reference=capture.token.value)  # fmt: skip
+    later = restarted(bo, bo.settings)
+    assert later.handle_notification(taken).applied
+    assert later.handle_notification(taken).duplicate
+    stored = check_books(later, "SO-1").lines[0].captures[0]
+    assert (stored.charged_back, stored.chargebacks[0].chargeback_id) == (usd("25.00"), "N-1")
+    stray = attrs.evolve(taken, notification_id="N-2", reference="cap_404")
+    assert later.handle_notification(stray).unmatched
+    assert later.notifications_for_review() == (stray,)
 
 
 def test_a_chargeback_beyond_what_is_refundable_is_stored_and_kept_for_review(

@@ -167,6 +167,11 @@ class SqlBackend:
         read = _in_doubt_of(order_id)
         return self._operations(read.sql, read.params)
 
+    def operations_by_reference(self, reference: str) -> list[Operation]:
+        return self._operations(
+            "SELECT body FROM ocop_operations WHERE reference = ? ORDER BY seq", [reference]
+        )
+
     def pending_vouchers(self) -> list[Voucher]:
         bodies = self._bodies("SELECT body FROM ocop_outbox WHERE posted = 0 ORDER BY seq")
         return [read_row(body, Voucher) for body in bodies]
@@ -224,10 +229,11 @@ class SqlBackend:
             if stored.awaiting and op.outcome is not None:
                 self._run(self._outcome(key, op, strict=False))
 
+        awaiting = 1 if op.awaiting else 0
         return Statement(
-            "INSERT INTO ocop_operations (key, order_id, step, attempt, in_doubt, body) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            [key, op.order_id, op.name, op.attempt, 1 if op.awaiting else 0, dumps(op)],
+            "INSERT INTO ocop_operations (key, order_id, step, attempt, in_doubt, reference, "
+            "body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            [key, op.order_id, op.name, op.attempt, awaiting, op.reference or None, dumps(op)],
             logged,
         )
 
@@ -242,8 +248,9 @@ class SqlBackend:
                 raise ConcurrentUpdate(op.order_id)  # settled by another unit of work first
 
         return Statement(
-            "UPDATE ocop_operations SET body = ?, in_doubt = ? WHERE key = ? AND in_doubt = 1",
-            [dumps(op), 1 if op.awaiting else 0, key],
+            "UPDATE ocop_operations SET body = ?, in_doubt = ?, reference = ? "
+            "WHERE key = ? AND in_doubt = 1",
+            [dumps(op), 1 if op.awaiting else 0, op.reference or None, key],
             settled,
         )
 

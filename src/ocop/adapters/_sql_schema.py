@@ -44,11 +44,17 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
     row per notification id, in the order they were first kept
     (:meth:`~ocop.ports.store.OrderStore.keep_for_review`).
 
+    Version 6: operations carry the processor's reference their answer gave
+    (``reference``: :attr:`~ocop.domain.operations.Operation.reference`, filled from each
+    stored body, then kept by every write of the operation), indexed for the operations
+    that have one: a notification that names no key finds its operation by it (N2).
+
     The key columns are filled from the bodies once, by the last migration that adds one
     (4): :func:`fill_order_keys` writes every key column this code knows, so a database of
     any older version reads each body once and ends with every key right.
     """
     body = dialect.json_text  # column and field names written here, never input
+    reference = body("body", "result.token.value")
     return (
         (
             "ALTER TABLE ocop_operations ADD COLUMN step TEXT",
@@ -91,6 +97,13 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
             f"CREATE TABLE IF NOT EXISTS ocop_review ({dialect.ordered_key('notification_id')}, "
             "body TEXT NOT NULL)",
         ),
+        (
+            "ALTER TABLE ocop_operations ADD COLUMN reference TEXT",
+            f"UPDATE ocop_operations SET reference = {reference} "  # noqa: S608
+            f"WHERE {reference} IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS ocop_operations_by_reference "
+            "ON ocop_operations (reference) WHERE reference IS NOT NULL",
+        ),
     )
 
 
@@ -126,7 +139,7 @@ def fill_order_keys(session: Session) -> None:
 
 
 #: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def schema_version(session: Session) -> int:

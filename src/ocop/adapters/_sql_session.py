@@ -27,6 +27,8 @@ class Dialect:
     #: The :class:`StorageError` for an error of the driver (E3); None for any other error.
     #: Its message says what kind of failure it was, never the value that caused it.
     translate: Callable[[Exception], StorageError | None]
+    #: The text at a dotted path (``result.token.value``) of a JSON column; NULL where
+    #: the path leads nowhere or to a JSON null.
     json_text: Callable[[str, str], str]
     #: A query with one placeholder, for a table name: a row if that table exists.
     has_table: str

@@ -82,6 +82,11 @@ class Backend(Protocol):
 
     def operations_in_doubt(self, order_id: str | None) -> list[Operation]: ...
 
+    def operations_by_reference(self, reference: str) -> list[Operation]:
+        """The committed operations whose answer carried ``reference``, by index (see
+        :class:`~ocop.ports.store.OperationsByReference`)."""
+        ...
+
     def pending_vouchers(self) -> list[Voucher]: ...
 
     def write(self, staged: Staged) -> tuple[Voucher, ...]: ...
@@ -206,6 +211,18 @@ class _Operations:
             if order_id is not None and op.order_id != order_id:
                 continue
             if op.awaiting:
+                found[op.key] = op
+            else:
+                found.pop(op.key, None)
+        return tuple(found.values())
+
+    def by_reference(self, reference: str) -> tuple[Operation, ...]:
+        """The operations whose answer carried ``reference`` (N2), staged ones included."""
+        if not reference:
+            return ()
+        found = {op.key: op for op in self._session.backend.operations_by_reference(reference)}
+        for op in self._staged():
+            if op.reference == reference:
                 found[op.key] = op
             else:
                 found.pop(op.key, None)

@@ -12,8 +12,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import attrs
-
+from ocop.adapters._memory_tables import Tables
 from ocop.adapters._staged import Staged, StagedUnitOfWork
 from ocop.domain.edge import check_moment
 from ocop.domain.errors import (
@@ -28,7 +27,7 @@ from ocop.domain.journal import Voucher
 from ocop.domain.notifications import Notification
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order, OrderStatus
-from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches
+from ocop.domain.queries import OrderQuery, keys_of, matches
 
 __all__ = ["InMemoryJournal", "InMemoryStore", "ManualClock", "SystemClock"]
 
@@ -61,44 +60,11 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@attrs.define
-class _Tables:
-    orders: dict[str, Order] = attrs.Factory(dict)
-    operations: dict[str, Operation] = attrs.Factory(dict)
-    by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> its operation keys
-    by_step: dict[tuple[str, str], list[str]] = attrs.Factory(dict)  # (order, step) -> keys
-    doubtful: dict[str, None] = attrs.Factory(dict)  # keys in doubt, in insertion order
-    outbox: dict[str, Voucher] = attrs.Factory(dict)
-    pending: dict[str, None] = attrs.Factory(dict)  # outbox ids not yet posted, in order
-    journal: dict[str, Voucher] = attrs.Factory(dict)
-    journal_by_order: dict[str, list[str]] = attrs.Factory(dict)  # order id -> voucher ids
-    #: The query indexes, brought up to date by the first query after a write (an order's
-    #: position, given when it is added, is its insertion order)
-    stale: dict[str, None] = attrs.Factory(dict)  # orders written since they were indexed
-    sequence: list[str] = attrs.Factory(list)  # position -> order id
-    position: dict[str, int] = attrs.Factory(dict)  # order id -> position
-    keys: dict[str, OrderKeys] = attrs.Factory(dict)  # order id -> its query keys
-    held: set[int] = attrs.Factory(set)  # positions of orders held without end
-    held_until: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (until, position)
-    by_status: dict[OrderStatus, set[int]] = attrs.Factory(dict)  # status without holds
-    authorized_from: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (at, position)
-    renew_from: list[tuple[datetime, int]] = attrs.Factory(list)  # sorted (from, position)
-    doubting: dict[str, int] = attrs.Factory(dict)  # order id -> its operations in doubt
-    claims: dict[str, tuple[str, datetime]] = attrs.Factory(dict)  # name -> (holder, until)
-    review: dict[str, Notification] = attrs.Factory(dict)  # id -> kept, in the order kept
-
-    def keep(self, voucher: Voucher) -> None:
-        """Add ``voucher`` to the journal unless its id is there already (J3)."""
-        if voucher.voucher_id not in self.journal:
-            self.journal[voucher.voucher_id] = voucher
-            self.journal_by_order.setdefault(voucher.order_id, []).append(voucher.voucher_id)
-
-
 class _Memory:
     """The in-memory backend: tables behind one lock, written whole at commit."""
 
     def __init__(self, *, keeps_journal: bool) -> None:
-        self.tables = _Tables()
+        self.tables = Tables()
         self.lock = threading.Lock()
         self.keeps_journal = keeps_journal
 
@@ -187,6 +153,11 @@ class _Memory:
                 return [tables.operations[k] for k in tables.doubtful]
             keys = tables.by_order.get(order_id, ())
             return [tables.operations[k] for k in keys if k in tables.doubtful]
+
+    def operations_by_reference(self, reference: str) -> list[Operation]:
+        with self.lock:
+            keys = self.tables.by_reference.get(reference, ())
+            return [self.tables.operations[k] for k in keys]
 
     def pending_vouchers(self) -> list[Voucher]:
         with self.lock:
@@ -285,6 +256,12 @@ class _Memory:
             tables.by_step.setdefault((op.order_id, op.name), []).append(key)
         elif not (stored.awaiting and op.outcome is not None):
             return  # a stored definitive outcome is never replaced
+        old = stored.reference if stored is not None else ""
+        if op.reference != old:
+            if old:
+                tables.by_reference[old].remove(key)
+            if op.reference:
+                tables.by_reference.setdefault(op.reference, []).append(key)
         tables.operations[key] = op
         was_in_doubt = key in tables.doubtful
         if op.awaiting:
@@ -358,7 +335,7 @@ class InMemoryStore:
         return self._memory.keeps_journal
 
     @property
-    def _tables(self) -> _Tables:
+    def _tables(self) -> Tables:
         return self._memory.tables
 
     def unit_of_work(self) -> StagedUnitOfWork:

@@ -163,8 +163,8 @@ def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
     return ConnectionPool(connect, idle, closed=closed)
 
 
-def _json_text(column: str, field: str) -> str:
-    return f"(({column})::json ->> '{field}')"
+def _json_text(column: str, path: str) -> str:
+    return f"(({column})::json #>> '{{{path.replace('.', ',')}}}')"
 
 
 def _ordered_key(column: str) -> str:

@@ -111,8 +111,8 @@ def _pool(path: str | Path, timeout: float) -> ConnectionPool:
     return ConnectionPool(connect, idle)
 
 
-def _json_text(column: str, field: str) -> str:
-    return f"json_extract({column}, '$.{field}')"
+def _json_text(column: str, path: str) -> str:
+    return f"json_extract({column}, '$.{path}')"
 
 
 def _ordered_key(column: str) -> str:

@@ -76,6 +76,15 @@ class Operation:
         return self.step.target
 
     @property
+    def reference(self) -> str:
+        """The processor's reference its answer carried: the value of the answer's token
+        (the authorization's, capture's or refund's own; a void or an amount update carries
+        the authorization's); "" before an answer, or for one without a token. A
+        notification that names no key names its operation by it (N2)."""
+        token = self.result.token if self.result is not None else None
+        return token.value if token is not None else ""
+
+    @property
     def request(self) -> tuple[object, ...]:
         """What must match when the key is replayed (rule O4)."""
         return (self.order_id, self.name, self.step)

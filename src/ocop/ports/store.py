@@ -21,6 +21,7 @@ __all__ = [
     "Notification",
     "Operation",
     "OperationLog",
+    "OperationsByReference",
     "Order",
     "OrderQuery",
     "OrderRepository",
@@ -85,6 +86,10 @@ class OperationLog(Protocol):
     still in doubt when the unit commits; if another unit settled it first, the
     commit raises :class:`~ocop.domain.errors.ConcurrentUpdate` and stores nothing,
     so an outcome is applied to its order once. Every query is served by an index.
+
+    An operation log may also find operations by the processor's reference
+    (:class:`OperationsByReference`, which the bundled stores implement); without it, a
+    notification that names its operation by reference alone is kept for review (N2).
     """
 
     def record_intent(self, operation: Operation) -> None: ...
@@ -108,6 +113,24 @@ class OperationLog(Protocol):
     def in_doubt(self, order_id: str | None = None) -> tuple[Operation, ...]:
         """Every operation without a definitive outcome (of one order), oldest first."""
         ...
+
+
+class OperationsByReference(Protocol):
+    """What an :class:`OperationLog` may do besides (optional: the back office looks for
+    :meth:`by_reference` on the log and, where it is missing, keeps for review a
+    notification that names no operation key, N2).
+
+    Contract (:class:`~ocop.testing.contracts.OrderStoreContract` checks it on a store
+    whose log has it): :meth:`by_reference` lists the operations whose recorded answer
+    carried ``reference`` as its token's value
+    (:attr:`~ocop.domain.operations.Operation.reference`: an authorization's, capture's
+    or refund's token; a void or an amount update carries its authorization's), each
+    once, in no promised order, with what this unit of work staged; none for "", nor an
+    operation with no answer yet. Served by an index: its cost grows with the
+    operations that carry the reference, not with the operations logged.
+    """
+
+    def by_reference(self, reference: str) -> tuple[Operation, ...]: ...
 
 
 class VoucherOutbox(Protocol):

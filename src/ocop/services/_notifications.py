@@ -22,17 +22,17 @@ from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken,
 from ocop.ports import Ports
 from ocop.services._logs import logger
 from ocop.services._outcomes import settle
-from ocop.services._unsolicited import handle_unsolicited, keep, rejected_after_approval
+from ocop.services._unsolicited import handle_unsolicited, keep, named, rejected_after_approval
 
 log = logger("ocop.notifications")
 
 
 def handle_notification(ports: Ports, notification: Notification) -> NotificationResult:
-    """Apply ``notification`` to the operation it names, once (N2)."""
+    """Apply ``notification`` to the operation it names (by key, or with none by the
+    processor's reference: :func:`~ocop.services._unsolicited.named`), once (N2)."""
     if notification.event is not NotificationEvent.OUTCOME:
         return handle_unsolicited(ports, notification)
-    with ports.store.unit_of_work() as uow:
-        op = uow.operations.get(notification.key)
+    op = named(ports, notification)
     if op is None:
         return _kept(ports, notification, "a notification that names no operation")
     if not op.awaiting:

@@ -34,7 +34,7 @@ from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post, settle
 
-__all__ = ["handle_unsolicited", "keep", "rejected_after_approval"]
+__all__ = ["handle_unsolicited", "keep", "named", "rejected_after_approval"]
 
 log = logger("ocop.notifications")
 
@@ -49,17 +49,48 @@ def keep(ports: Ports, notification: Notification, what: str) -> NotificationRes
     return NotificationResult(unmatched=True)
 
 
+#: The steps whose answer carries a token of their own, which a processor's reference names.
+_OWN_TOKEN = (steps.Authorize | steps.Tokenize | steps.Capture | steps.DepositCapture
+              | steps.Refund | steps.UnlinkedRefund)  # fmt: skip
+
+
+def named(ports: Ports, notification: Notification) -> Operation | None:
+    """The operation ``notification`` names (N2): the one of its key; with no key, the one
+    whose recorded answer carried its ``reference`` as its own token (an authorization's,
+    a capture's, a refund's: not a void or amount update, which carry their
+    authorization's). None when it names none, or several by reference, or when the
+    store's operation log cannot find operations by reference (an
+    :class:`~ocop.ports.store.OperationsByReference` is optional): it is then kept for
+    review, never guessed."""
+    with ports.store.unit_of_work() as uow:
+        if notification.key or not notification.reference:
+            return uow.operations.get(notification.key)
+        find = getattr(uow.operations, "by_reference", None)
+        if find is None:
+            return None
+        found: tuple[Operation, ...] = find(notification.reference)
+    own = [op for op in found if isinstance(op.step, _OWN_TOKEN)]
+    if len(own) > 1:
+        log.warning("notification %s: its reference names %d operations",
+                    notification.notification_id, len(own))  # fmt: skip
+    return own[0] if len(own) == 1 else None
+
+
 def handle_unsolicited(ports: Ports, notification: Notification) -> NotificationResult:
     """N4: a chargeback, its reversal, or an authorization ended by the processor."""
     event = notification.event
     if event is NotificationEvent.OTHER:
         return keep(ports, notification, "an unsolicited notification")
-    with ports.store.unit_of_work() as uow:
-        op = uow.operations.get(notification.key)
+    op = named(ports, notification)
     if op is None:
         return keep(ports, notification, f"a {event.value} that names no operation")
     if not notification.success:
         return keep(ports, notification, f"a {event.value} that did not happen")
+    # What picks one capture among those ``op`` names: none when the reference named the
+    # authorization itself (its captures are picked as by the authorization's key).
+    reference = notification.reference
+    if not notification.key and isinstance(op.step, steps.Authorize):
+        reference = ""
     now = ports.clock.now()
     settings = ports.settings
     change: _Change
@@ -73,17 +104,17 @@ def handle_unsolicited(ports: Ports, notification: Notification) -> Notification
             chargeback = Chargeback(chargeback_id=notification.notification_id,
                                     dispute=notification.dispute or notification.notification_id,
                                     amount=amount, charged_back_at=notification.at)  # fmt: skip
-            _settle_charged(ports, op, notification.reference, amount)
+            _settle_charged(ports, op, reference, amount)
 
             def change(order: Order) -> Recorded | None:
-                capture = _one_capture(order, op, notification.reference)
+                capture = _one_capture(order, op, reference)
                 return charge_back(order, capture.line_id, capture.capture_id, chargeback,
                                    settings=settings, now=now)  # fmt: skip
 
         case NotificationEvent.CHARGEBACK_REVERSED:
 
             def change(order: Order) -> Recorded | None:
-                named = {c.capture_id for c in _captures(order, op, notification.reference)}
+                named = {c.capture_id for c in _captures(order, op, reference)}
                 return reverse_chargeback(order, notification.notification_id,
                                           dispute=notification.dispute, captures=named,
                                           amount=notification.amount, settings=settings,

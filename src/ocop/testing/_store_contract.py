@@ -17,6 +17,7 @@ from ocop.domain.queries import OrderQuery, keys_of, matches
 from ocop.ports.store import OrderStore
 from ocop.testing._claims_contract import ClaimsContract
 from ocop.testing._processor_hooks import START
+from ocop.testing._reference_contract import ReferenceContract
 from ocop.testing._review_contract import ReviewContract
 from ocop.testing._store_samples import StoreSamples, usd
 
@@ -33,11 +34,13 @@ def _raises_at_step_or_commit(
         commit()
 
 
-class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, abc.ABC):
+class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, ReferenceContract, abc.ABC):
     """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5), claims
     (:class:`~ocop.testing._claims_contract.ClaimsContract`) and the notifications kept
-    for review (:class:`~ocop.testing._review_contract.ReviewContract`) included; the suite
-    of a durable store overrides :meth:`reopen_store`."""
+    for review (:class:`~ocop.testing._review_contract.ReviewContract`) included, and,
+    for an operation log that has it, finding operations by reference
+    (:class:`~ocop.testing._reference_contract.ReferenceContract`); the suite of a
+    durable store overrides :meth:`reopen_store`."""
 
     @abc.abstractmethod
     def make_store(self) -> OrderStore:
