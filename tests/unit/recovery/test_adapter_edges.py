@@ -291,6 +291,10 @@ class _Operations:
     def in_doubt(self, order_id: str | None = None) -> tuple[Operation, ...]:
         return self._uow.inner.operations.in_doubt(order_id)
 
+    def by_reference(self, reference: str) -> tuple[Operation, ...]:
+        found = getattr(self._uow.inner.operations, "by_reference", None)
+        return () if found is None else tuple(found(reference))
+
 
 class CommitCheckedUnitOfWork:
     """An in-memory unit of work that raises stale-version and key conflicts at commit."""
