@@ -115,18 +115,24 @@ def refund_steps(
 ) -> tuple[steps.Refund, ...]:
     """One refund step per capture; each names how many refunds the capture already had
     for the return (R5: raising a return's amount later refunds only the difference)."""
-    done = Counter(
-        r.capture_id
+    recorded = [
+        r
         for line in order.lines
         for r in (*line.refunds, *line.rejected_refunds)  # a rejected one keeps its key (N4)
         if r.return_id == return_id
-    )
+    ]
+    done = Counter(r.capture_id for r in recorded)
+    taken = {keys.step_of(r.refund_id) for r in recorded}
     found: list[steps.Refund] = []
     for capture, part in linked:
         token = capture.token.value if capture.token is not None else ""
+        # O4: a pending refund that failed in the end left the line; a later refund of the
+        # return may hold the number after it, whose key must not be asked for another one.
+        number = done[capture.capture_id] + 1
+        while keys.refund_step(order.order_id, return_id, capture.capture_id, number) in taken:
+            number += 1
         found.append(steps.Refund(return_id=return_id, line_id=capture.line_id,
-                                  capture_id=capture.capture_id,
-                                  number=done[capture.capture_id] + 1, amount=part,
+                                  capture_id=capture.capture_id, number=number, amount=part,
                                   target=token))  # fmt: skip
     return tuple(found)
 
@@ -135,8 +141,12 @@ def unlinked_refund_step(
     order: Order, return_id: str, amount: Money, card: CardToken
 ) -> steps.UnlinkedRefund:
     """R4: a payout to another card for the return, numbered after those it already had."""
-    done = sum(1 for r in order.other_refunds if r.return_id == return_id and r.method == "card")
-    return steps.UnlinkedRefund(return_id=return_id, number=done + 1, amount=amount,
+    recorded = [r for r in order.other_refunds if r.return_id == return_id and r.method == "card"]
+    taken = {keys.step_of(r.refund_id) for r in recorded}
+    number = len(recorded) + 1
+    while keys.unlinked_refund_step(return_id, number) in taken:  # as for linked refunds
+        number += 1
+    return steps.UnlinkedRefund(return_id=return_id, number=number, amount=amount,
                                 target=card.value, connector=card.connector,
                                 service_account=card.service_account)  # fmt: skip
 

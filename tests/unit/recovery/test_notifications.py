@@ -28,6 +28,7 @@ from ocop import (
     Operation,
     Outcome,
     ProcessorResult,
+    RefundResult,
     VoucherKind,
 )
 from ocop.adapters.memory import ManualClock
@@ -441,3 +442,33 @@ def test_a_pending_authorization_refused_in_the_end_is_for_a_person(found_by: st
         assert bo.notifications_for_review() == (refused,)
     assert operation(bo, auth.key).outcome is Outcome.DECLINED
     assert bo.orders(in_doubt=True) == ()
+
+
+@pytest.mark.parametrize("kind", ["refund", "unlinked_refund"], ids=["linked", "to-another-card"])
+def test_a_return_refunds_its_rest_after_a_pending_refund_fails_behind_a_later_one(
+    kind: str,
+) -> None:
+    """N1, N2, R5, O4: a return's pending refund fails in the end after the return was
+    raised and a second refund was approved: the return refunds its rest under a number of
+    its own. (It took the second refund's number again: IdempotencyConflict on every try,
+    and the customer was never paid the rest.)"""
+    _, processor, bo = world()
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    payee = card("tok_9", "9999")
+
+    def refund(amount: str) -> RefundResult:
+        if kind == "refund":
+            return bo.refund("SO-1", "RMA-1", usd(amount), payer, ["INV-1"])
+        return bo.refund_to_card("SO-1", "RMA-1", payee, usd(amount), payer)
+
+    processor.pending.add(kind)
+    (first,) = refund("30.00").refunds
+    processor.pending.clear()
+    refund("50.00")  # the return raised: 20.00 more, approved
+    assert bo.handle_notification(note(first.refund_id, success=False, n=2)).undone
+    assert check_books(bo, "SO-1").refunded == usd("20.00")
+    again = refund("50.00")
+    assert (again.failed, again.in_doubt) == ((), ())
+    assert len({r.refund_id for r in again.refunds}) == len(again.refunds) == 2
+    assert check_books(bo, "SO-1").refunded == usd("50.00")
