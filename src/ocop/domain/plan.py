@@ -25,7 +25,7 @@ from ocop.domain.holds import validate
 from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
-from ocop.domain.operations import Operation
+from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import SYSTEM, Order
 from ocop.domain.settings import Settings
 from ocop.domain.tender import INACTIVE, LineStatus, PaymentLine, PaymentMethod
@@ -228,6 +228,8 @@ class Complete:
     steps_here: int = 0
     release: tuple[str, str] | None = None
     releasing: bool = False
+    #: A line whose new authorization was declined while it holds captured money (C5).
+    short: str = ""
     declined: bool = False
     in_doubt: tuple[str, ...] = ()
     new_checks: tuple[Money, ...] = ()
@@ -254,6 +256,16 @@ class Complete:
         return replaced(self, position=self.position + 1, steps_here=0, release=None)
 
     def next(self, order: Order, ctx: Context) -> Next[Complete]:
+        if self.short:
+            # C3, C5: as for a declined adjustment, a line that captured money keeps what it
+            # holds as its amount; the rest is due by a new payment (S1), never asked again
+            # of the card that declined it.
+            line = order.line(self.short)
+            goal = replaced(self, short="")
+            if line.captured.is_positive() and line.active:
+                kept = line.settled_with(amount=line.captured + line.authorized)
+                return Next(goal=goal, order=order.with_line(kept))
+            return goal.next(order, ctx)
         goal = self
         while goal.position < len(goal.line_ids):
             line = order.line(goal.line_ids[goal.position])
@@ -307,6 +319,9 @@ class Complete:
                     # S2: a declined authorization, tokenization or void (a replaced card's
                     # old authorization still open, C4) leaves the line short of its target.
                     goal = replaced(goal._advanced(), declined=True)
+                    step = op.step
+                    if isinstance(step, steps.Authorize) and op.outcome is Outcome.DECLINED:
+                        goal = replaced(goal, short=step.line_id)  # (when it captured some)
         return goal
 
 

@@ -286,6 +286,40 @@ def test_a_declined_adjustment_of_a_partially_captured_line_leaves_it_what_it_ca
     assert world.bo.submit(fixed).approved
 
 
+@pytest.mark.parametrize(
+    ("adjustments", "captured"),
+    [(False, "40.00"), (True, "100.00")],
+    ids=["voided-and-authorized-anew", "fully-captured-increase"],
+)
+def test_a_declined_authorization_of_a_captured_line_leaves_it_what_it_captured(
+    adjustments: bool, captured: str
+) -> None:
+    """C3, C5, S1: as for a declined adjustment, a captured line whose new authorization is
+    declined (without adjustments, or raising a line captured in full) keeps what it holds
+    as its amount: the next completion shows the shortfall due and an untouched submit
+    asks nothing more of the card that declined it. (It kept its new amount with nothing
+    open: the draft showed nothing due, and an untouched submit authorized the declined
+    card again and approved the order.)"""
+    world = make_world(adjustments=adjustments)
+    paid_by_card(world)
+    capture_line(world, "SO-1", "L1", usd(captured))
+    world.bo.change_total("SO-1", usd("120.00"), CLERK)
+    world.sim.script("authorize", "decline")
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("120.00"))
+    result = world.bo.submit(draft)
+    line = result.order.line("L1")
+    assert not result.approved
+    assert (line.amount, line.captured, line.authorized) == (usd(captured), usd(captured), usd("0"))
+    assert result.order.has_hold(HoldCode.OUT_OF_BALANCE)
+    due = usd("120.00") - usd(captured)
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == due
+    calls = len(world.sim.ledger())
+    assert not world.bo.submit(world.bo.begin_completion("SO-1", CLERK)).approved
+    assert len(world.sim.ledger()) == calls
+    fixed = world.bo.begin_completion("SO-1", CLERK).add_card(CARD_2, due)
+    assert world.bo.submit(fixed).approved
+
+
 # -- C5: captured lines and prepayments ---------------------------------------------------
 
 

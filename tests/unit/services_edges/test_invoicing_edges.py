@@ -30,6 +30,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from unsolicited_support import ended
 from worlds import CUSTOMER, START, World, card, new_world, usd
 
 from .support import AGENT, OCOP_OFF, RecoveryOnTheWay, card_order, ledger, operations
@@ -313,23 +314,23 @@ def test_a_reauthorization_in_doubt_stops_the_invoice_before_any_prepayment() ->
     world.sim.script("capture", "timeout_after_success")
     assert world.bo.invoice("SO-1", "INV-1", usd("30.00")).in_doubt
     world.bo.recover()
-    # The card line cut to 80.00 and 20.00 cash added; the card's new authorization declined.
+    # The card line cut to 80.00 and 20.00 cash added; the processor then ended the card's
+    # new authorization (N4): the line waits for one again.
     draft = (
         world.bo.begin_completion("SO-1", boss)
         .change_amount("L1", usd("80.00"))
         .add_prepayment("cash", usd("20.00"))
     )
-    world.sim.script("authorize", "decline")
-    submitted = world.bo.submit(draft)
-    for hold in submitted.holds:
-        world.bo.release_hold("SO-1", hold.code, boss)
+    assert world.bo.submit(draft).approved
+    key = operations(world, "SO-1")[-1][0]
+    world.bo.handle_notification(ended(key, 1))
     world.sim.script("authorize", "timeout_before")
     result = world.bo.invoice("SO-1", "INV-2", usd("20.00"))
     assert result.in_doubt
     assert result.captures == ()
     assert result.uncovered == usd("20.00")
     assert result.order.line("L2").captures == ()
-    assert operations(world, "SO-1")[-1] == ("SO-1/authorize:L1.A2#2", "unknown")
+    assert operations(world, "SO-1")[-1] == ("SO-1/authorize:L1.A3#1", "unknown")
 
 
 def test_a_reauthorization_in_doubt_stops_the_next_lines_reauthorization() -> None:
