@@ -127,8 +127,9 @@ def refund_deposits(
         if not line.is_prepayment or not left.is_positive():
             continue
         key = _cancellation_key(order, line)
+        journal = postings.journal_name(VoucherKind.REFUND, order, ctx.settings)
         entry = Refund(refund_id=key, return_id=CANCEL_RETURN, amount=left,
-                       refunded_at=ctx.now, method=method)  # fmt: skip
+                       refunded_at=ctx.now, method=method, journal=journal)  # fmt: skip
         order = order.with_line(line.refunded_with(entry))
         vouchers.append(
             postings.voucher(

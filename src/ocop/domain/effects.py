@@ -101,11 +101,12 @@ def apply_outcome(
             return Applied(order=refunded, vouchers=() if refund.pending else (voucher,))
         case steps.UnlinkedRefund():
             pending = result.outcome is Outcome.PENDING  # refunding until settled (N1)
-            refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
-                            token=_refund_token(result), refunded_at=now, method="card",
-                            pending=pending)  # fmt: skip
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
                                        "card", step.amount, settings, now)  # fmt: skip
+            refund = Refund(refund_id=op.key, return_id=step.return_id, amount=step.amount,
+                            token=_refund_token(result), refunded_at=now, method="card",
+                            pending=pending,
+                            journal="" if pending else voucher.journal_name)  # fmt: skip
             return Applied(order=order.with_other_refund(refund, approved=True),
                            vouchers=() if pending else (voucher,))  # fmt: skip
 
@@ -320,10 +321,11 @@ def _settled(
             if not approved:
                 others = tuple(r for r in order.other_refunds if r.refund_id != op.key)
                 return Applied(order=replaced(order, other_refunds=others))
-            others = tuple(replaced(r, pending=False) if r.refund_id == op.key else r
-                           for r in order.other_refunds)  # fmt: skip
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
                                        "card", step.amount, settings, now)  # fmt: skip
+            others = tuple(replaced(r, pending=False, journal=voucher.journal_name)
+                           if r.refund_id == op.key else r
+                           for r in order.other_refunds)  # fmt: skip
             return Applied(order=replaced(order, other_refunds=others), vouchers=(voucher,))
     return Applied(order=order)
 

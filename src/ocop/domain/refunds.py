@@ -158,11 +158,11 @@ def fallback_refund(
     method = settings.refunds.fallback_method.value
     number = sum(1 for r in order.other_refunds if r.return_id == return_id) + 1
     key = keys.fallback_key(order.order_id, return_id, number)
-    entry = Refund(refund_id=key, return_id=return_id, amount=amount, refunded_at=now,
-                   method=method)  # fmt: skip
     voucher = postings.voucher(
         VoucherKind.REFUND, order, key, return_id, method, amount, settings, now
     )
+    entry = Refund(refund_id=key, return_id=return_id, amount=amount, refunded_at=now,
+                   method=method, journal=voucher.journal_name)  # fmt: skip
     return order.with_other_refund(entry), voucher
 
 

@@ -410,6 +410,8 @@ def test_a_pending_refund_to_another_card_is_refunding_until_its_notification(
     assert (order.refunded, order.refunding) == (paid_back, usd("0.00"))
     kinds = [v.kind for v in bo.journal("SO-1")]
     assert kinds == [VoucherKind.PAYMENT] + [VoucherKind.REFUND] * success
+    journals = [v.journal_name for v in bo.journal("SO-1") if v.kind is VoucherKind.REFUND]
+    assert [r.journal for r in order.other_refunds] == journals  # J2: where it was posted
     assert bo.orders(in_doubt=True) == ()
     processor.pending.clear()
     again = bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), payer)

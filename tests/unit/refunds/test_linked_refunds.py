@@ -15,6 +15,7 @@ from ocop import (
     RefundPolicy,
     Settings,
 )
+from ocop.domain.keys import voucher_id
 from worlds import CUSTOMER, World, by_card, card, new_world, usd
 
 from .conftest import (
@@ -90,6 +91,19 @@ def test_gift_card_and_loyalty_prepayments_are_never_linked_refunded(
     assert prepayment.method is PaymentMethod(method)
     assert prepayment.refunds == ()
     assert [e.amount for e in entries(world.sim, "SO-1", "refund")] == [usd("70.00")]
+
+
+def test_every_refund_records_the_journal_its_voucher_posted_to(world: World) -> None:
+    """J2, V4: a linked refund and one by the fallback method alike name the journal their
+    voucher went to, as the field says. (A fallback refund named none.)"""
+    place(world.bo, "SO-1", "100.00", prepaid("gift_card", "30.00"), by_card("70.00"))
+    world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+    result = world.bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT, invoices=("INV-1",))
+    posted = {v.voucher_id: v.journal_name for v in refund_vouchers(world.bo, "SO-1")}
+    order = result.order
+    refunds = [*(r for line in order.lines for r in line.refunds), *order.other_refunds]
+    assert len(refunds) == len(posted) == 2
+    assert {voucher_id(r.refund_id): r.journal for r in refunds} == posted
 
 
 # -- R2: refunds over one capture only -----------------------------------------------------
