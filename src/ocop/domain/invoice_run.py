@@ -27,6 +27,7 @@ from ocop.domain.invoice_tasks import (
     RetryVoid,
     Take,
     Task,
+    once_more,
 )
 from ocop.domain.invoicing import (
     AuthorizationAge,
@@ -299,6 +300,8 @@ class InvoiceRun:
         if task is None or not operations:
             return goal
         op = operations[0]
+        if (again := once_more(task, op)) is not None:
+            return goal._then(goal.tasks, again)
         match task:
             case Released(line_id=line_id):
                 return goal._ok(op, line_id)[0]

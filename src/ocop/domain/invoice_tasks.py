@@ -6,6 +6,7 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain.money import Money
+from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Invoice
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "RetryVoid",
     "Take",
     "Task",
+    "once_more",
 ]
 
 
@@ -38,6 +40,7 @@ class Released:
 
     line_id: str
     captured: bool = False
+    resent: bool = False
 
 
 @attrs.frozen
@@ -134,3 +137,16 @@ Task = (
     Record | Released | Cover | Part | Piece | Renew | Take | Reauthorize | Retry
     | RetryVoid | Resume
 )  # fmt: skip
+
+
+def once_more(task: Task, op: Operation) -> Task | None:
+    """O2: ``task`` to run once more when its call came back never received (a recovery
+    spent its key on its way: no decline; the spent key is never carried out, so the new
+    attempt cannot move the money twice). None: it was answered, or sent once more already
+    (a second "never received" counts as the call failing)."""
+    if op.outcome is not Outcome.NOT_RECEIVED:
+        return None
+    match task:
+        case Released() if not task.resent:
+            return attrs.evolve(task, resent=True)
+    return None

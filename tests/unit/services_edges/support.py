@@ -14,6 +14,7 @@ from ocop import (
     Actor,
     AuthorizationToken,
     BackOffice,
+    CaptureToken,
     CardPayment,
     CardToken,
     Channel,
@@ -71,23 +72,44 @@ def assert_nothing_stored(world: World, order_id: str) -> None:
 
 
 class RecoveryOnTheWay(SimulatedProcessor):
-    """Another worker's recover() (``other``) runs just before a void (or, ``on`` set to
-    ``"authorize"``, line L1's second authorization) reaches the processor: it looks the
-    key up, never received, and finishes what it finds interrupted (a renewal, A2)."""
+    """Another worker's recover() (``other``) runs just before a call of kind ``on``
+    reaches the processor (a void by default; an authorization: line L1's second, unless
+    ``match`` names another part of the key): it looks the key up, never received, and
+    finishes what it finds interrupted (a renewal, A2)."""
 
     other: BackOffice | None = None
     on: str = "void"
+    #: A part of the key the call must carry ("": any call of kind ``on``).
+    match: str = ""
 
-    def _recover_first(self, kind: str) -> None:
-        if self.other is not None and kind == self.on:
+    def _recover_first(self, kind: str, key: str = "") -> None:
+        wanted = self.match or ("/authorize:L1.A2" if kind == "authorize" else "")
+        if self.other is not None and kind == self.on and wanted in key:
             other, self.other = self.other, None
             other.recover()
 
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
-        if "/authorize:L1.A2" in key:
-            self._recover_first("authorize")
+        self._recover_first("authorize", key)
         return super().authorize(key, card, amount)
 
+    def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
+        self._recover_first("adjust", key)
+        return super().adjust(key, authorization, amount)
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        self._recover_first("capture", key)
+        return super().capture(key, authorization, amount)
+
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
-        self._recover_first("void")
+        self._recover_first("void", key)
         return super().void(key, authorization)
+
+    def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        self._recover_first("refund", key)
+        return super().refund(key, capture, amount)
+
+    def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        self._recover_first("unlinked_refund", key)
+        return super().unlinked_refund(key, card, amount)
