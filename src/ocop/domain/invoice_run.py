@@ -210,7 +210,8 @@ class InvoiceRun:
                 still_open = line.authorization(auth_id).open_amount
                 if still_open.is_positive():
                     void = void_step(line, auth_id, steps.VoidPurpose.REAUTHORIZE)
-                    return self._call(RetryVoid(line_id, piece, still_open), rest, void)
+                    again = RetryVoid(line_id, piece, still_open, resent=task.resent)
+                    return self._call(again, rest, void)
                 retry = Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 return self._then(rest, retry)
         return None

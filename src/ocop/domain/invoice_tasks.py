@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import attrs
 
+from ocop.domain import steps
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Invoice
@@ -87,6 +88,7 @@ class Take:
     amount: Money
     renewed: bool = False
     retry: bool = False
+    resent: bool = False
 
 
 @attrs.frozen
@@ -121,6 +123,7 @@ class Retry:
     line_id: str
     auth_id: str
     piece: Money
+    resent: bool = False
 
 
 @attrs.frozen
@@ -131,6 +134,7 @@ class RetryVoid:
     line_id: str
     piece: Money
     still_open: Money
+    resent: bool = False
 
 
 Task = (
@@ -147,6 +151,8 @@ def once_more(task: Task, op: Operation) -> Task | None:
     if op.outcome is not Outcome.NOT_RECEIVED:
         return None
     match task:
-        case Released() if not task.resent:
+        case Released() | Take(retry=True) | Reauthorize(renews="") if not task.resent:
             return attrs.evolve(task, resent=True)
+        case RetryVoid() if not task.resent and isinstance(op.step, steps.Void):
+            return Retry(task.line_id, op.step.auth_id, task.piece, resent=True)
     return None

@@ -8,6 +8,8 @@ counts as the call failing.
 
 from __future__ import annotations
 
+import pytest
+
 from ocop import BackOffice, CardPayment, Channel
 from ocop.adapters.memory import ManualClock
 from worlds import CUSTOMER, START, card, usd
@@ -51,3 +53,35 @@ def test_a_released_rest_whose_reauthorization_a_recovery_spent_is_authorized_on
     assert [sim.authorization_open(a.token.value) for a in line.authorizations] == [
         usd("0.00"), usd("30.00"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("on", "match", "resent"),
+    [
+        ("void", "", "SO-1/void:L1.A1"),
+        ("authorize", "/authorize:L1.A2", "SO-1/authorize:L1.A2"),
+        ("capture", "L1.A2", "SO-1/capture:INV-1:L1:L1.A2"),
+    ],
+    ids=["void", "reauthorization", "recapture"],
+)
+def test_a_pickup_retry_whose_call_a_recovery_spent_sends_it_once_more(
+    on: str, match: str, resent: str
+) -> None:
+    """I6, O2: the pickup retry's void, new authorization or capture never received (a
+    concurrent recover() spent its key) is sent once more under a new attempt, and the
+    retry captures (it asked for a new payment, the card able to pay)."""
+    bo, sim = _racing(on, match)
+    sim.script("capture", "decline")
+    result = bo.pickup("SO-1", "INV-1", usd("20.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("20.00"))]
+    assert (result.new_payment_required, result.in_doubt) == (False, ())
+    assert result.uncovered == usd("0.00")
+    line = result.order.line("L1")
+    assert (line.captured, line.authorized) == (usd("20.00"), usd("30.00"))
+    assert [sim.authorization_open(a.token.value) for a in line.authorizations] == [
+        usd("0.00"), usd("30.00"),
+    ]  # fmt: skip
+    assert [(k, v) for k, v in _outcomes(bo) if k.startswith(resent)] == [
+        (f"{resent}#1", "not_received"),
+        (f"{resent}#2", "approved"),
+    ]
