@@ -151,7 +151,7 @@ def once_more(task: Task, op: Operation) -> Task | None:
     if op.outcome is not Outcome.NOT_RECEIVED:
         return None
     match task:
-        case Released() | Take(retry=True) | Reauthorize(renews="") if not task.resent:
+        case Released() | Take() | Reauthorize(renews="") if not task.resent:
             return attrs.evolve(task, resent=True)
         case RetryVoid() if not task.resent and isinstance(op.step, steps.Void):
             return Retry(task.line_id, op.step.auth_id, task.piece, resent=True)

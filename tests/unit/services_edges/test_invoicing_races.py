@@ -85,3 +85,28 @@ def test_a_pickup_retry_whose_call_a_recovery_spent_sends_it_once_more(
         (f"{resent}#1", "not_received"),
         (f"{resent}#2", "approved"),
     ]
+
+
+@pytest.mark.parametrize("pickup", [False, True], ids=["invoice", "pickup"])
+def test_a_capture_a_recovery_spent_is_sent_once_more_and_captures_once(pickup: bool) -> None:
+    """I1, I6, O2: an invoice's capture never received (a concurrent recover() spent its
+    key, which the processor then never carries out) is sent once more under a new
+    attempt: captured once (the invoice failed the line "not received" and captured
+    nothing; a pickup voided the authorization and authorized the card again)."""
+    bo, sim = _racing("capture")
+    run = bo.pickup if pickup else bo.invoice
+    result = run("SO-1", "INV-1", usd("20.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A1", usd("20.00"))]
+    assert (result.failed, result.in_doubt, result.uncovered) == ((), (), usd("0.00"))
+    assert result.new_payment_required is False
+    line = result.order.line("L1")
+    assert (line.captured, line.authorized) == (usd("20.00"), usd("30.00"))
+    assert [(e.kind, e.key, e.amount) for e in sim.ledger()] == [
+        ("authorize", "SO-1/authorize:L1.A1#1", usd("50.00")),
+        ("capture", "SO-1/capture:INV-1:L1:L1.A1#2", usd("20.00")),
+    ]
+    assert _outcomes(bo)[1:] == [
+        ("SO-1/capture:INV-1:L1:L1.A1#1", "not_received"),
+        ("SO-1/capture:INV-1:L1:L1.A1#2", "approved"),
+    ]
+    assert bo.recover().resolved == ()  # nothing left in doubt
