@@ -27,6 +27,7 @@ from ocop.domain.invoice_tasks import (
     RetryVoid,
     Take,
     Task,
+    never_received,
     once_more,
 )
 from ocop.domain.invoicing import (
@@ -228,6 +229,8 @@ class InvoiceRun:
         """I3: the authorization to capture on, renewed when expired."""
         line = order.line(line_id)
         auth = line.authorization(auth_id)
+        if not auth.open_amount.is_positive():  # O2: a recovery renewed it on our way
+            return self._on_renewed(order, line_id, auth_id, amount, rest, ctx)
         age = age_of(auth, ctx.now, ctx.settings.authorization)
         if age is AuthorizationAge.FRESH or line.card is None:
             return self._plan(Take(line_id, auth_id, amount), rest, order, ctx)
@@ -266,7 +269,21 @@ class InvoiceRun:
             again = Reauthorize(line_id, task.open_amount, piece, retry=False, renews=old,
                                  resent=True)  # fmt: skip
             return self._then(rest, again)
-        # Not one of the authorizations the invoice's other pieces are taken on.
+        return self._on_renewed(order, line_id, old, piece, rest, ctx)
+
+    def _on_renewed(  # noqa: PLR0917 - the piece, what follows it, and where it is
+        self,
+        order: Order,
+        line_id: str,
+        old: str,
+        piece: Money,
+        rest: tuple[Task, ...],
+        ctx: Context,
+    ) -> Next[InvoiceRun] | InvoiceRun | None:
+        """A2: recover() renewed the line in place of ``old``: the piece is taken on the
+        authorization it made (none: it held the order), not one the invoice's other
+        pieces are taken on."""
+        line = order.line(line_id)
         taken = {t.auth_id for t in rest if isinstance(t, Piece | Take)}
         policy = ctx.settings.authorization
         made = [a for a in line.open_authorizations() if a.auth_id not in taken
@@ -307,7 +324,7 @@ class InvoiceRun:
             case Released(line_id=line_id):
                 return goal._ok(op, line_id)[0]
             case Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
-                if _never_received(op) and task.reusable and not task.resent:
+                if never_received(op) and task.reusable and not task.resent:
                     return goal._then(goal.tasks, Resume(line_id, old, piece, open_amount))
                 goal, ok = goal._ok(op, line_id)
                 if op.in_doubt and task.reusable:
@@ -321,7 +338,7 @@ class InvoiceRun:
                     goal.tasks, Reauthorize(line_id, open_amount, piece, retry=False, renews=old)
                 )
             case Reauthorize(line_id=line_id, piece=piece, retry=retry, renews=old):
-                if _never_received(op) and old and not task.resent:
+                if never_received(op) and old and not task.resent:
                     return goal._then(goal.tasks, Resume(line_id, old, piece, task.amount))
                 goal, ok = goal._ok(op, line_id)
                 if ok:
@@ -367,12 +384,6 @@ class InvoiceRun:
                     goal.tasks, Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 )
         return goal
-
-
-def _never_received(op: Operation) -> bool:
-    """O2: the processor never received the call (a recovery settled its key while it
-    was on its way): no decline."""
-    return op.outcome is Outcome.NOT_RECEIVED
 
 
 def _short_overridden(order: Order) -> bool:

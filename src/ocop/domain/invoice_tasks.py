@@ -23,6 +23,7 @@ __all__ = [
     "RetryVoid",
     "Take",
     "Task",
+    "never_received",
     "once_more",
 ]
 
@@ -143,12 +144,18 @@ Task = (
 )  # fmt: skip
 
 
+def never_received(op: Operation) -> bool:
+    """O2: the processor never received the call (a recovery settled its key while it
+    was on its way): no decline."""
+    return op.outcome is Outcome.NOT_RECEIVED
+
+
 def once_more(task: Task, op: Operation) -> Task | None:
     """O2: ``task`` to run once more when its call came back never received (a recovery
     spent its key on its way: no decline; the spent key is never carried out, so the new
     attempt cannot move the money twice). None: it was answered, or sent once more already
     (a second "never received" counts as the call failing)."""
-    if op.outcome is not Outcome.NOT_RECEIVED:
+    if not never_received(op):
         return None
     match task:
         case Released() | Take() | Reauthorize(renews="") if not task.resent:

@@ -8,9 +8,11 @@ counts as the call failing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from ocop import BackOffice, CardPayment, Channel
+from ocop import Authorization, AuthorizationToken, BackOffice, CardPayment, Channel
 from ocop.adapters.memory import ManualClock
 from worlds import CUSTOMER, START, card, usd
 
@@ -18,15 +20,23 @@ from .support import RecoveryOnTheWay
 
 
 def _racing(
-    on: str, match: str = "", *, multi_capture: bool = True
+    on: str,
+    match: str = "",
+    *,
+    multi_capture: bool = True,
+    total: str = "50.00",
+    then: Callable[[BackOffice, RecoveryOnTheWay, ManualClock], None] | None = None,
 ) -> tuple[BackOffice, RecoveryOnTheWay]:
-    """A back office whose order SO-1 (50.00 on one reusable card) is placed, and whose
-    next call of kind ``on`` (with ``match`` in its key) another worker's recover() spends."""
+    """A back office whose order SO-1 (``total`` on one reusable card) is placed, and whose
+    next call of kind ``on`` (with ``match`` in its key) another worker's recover() spends;
+    ``then`` changes the world before that."""
     clock = ManualClock(START)
     sim = RecoveryOnTheWay(clock=clock, multi_capture=multi_capture)
     bo = BackOffice.in_memory(processor=sim, clock=clock)
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
-                   total=usd("50.00"), payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
+                   total=usd(total), payments=[CardPayment(card(), usd(total))])  # fmt: skip
+    if then is not None:
+        then(bo, sim, clock)
     sim.on, sim.match = on, match
     sim.other = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=sim,
                            clock=clock)  # fmt: skip
@@ -110,3 +120,47 @@ def test_a_capture_a_recovery_spent_is_sent_once_more_and_captures_once(pickup: 
         ("SO-1/capture:INV-1:L1:L1.A1#2", "approved"),
     ]
     assert bo.recover().resolved == ()  # nothing left in doubt
+
+
+def _split_then_expired(bo: BackOffice, sim: RecoveryOnTheWay, clock: ManualClock) -> None:
+    """SO-1's 100.00 line held by two authorizations (60.00, then 40.00), both expired."""
+    order = bo.order("SO-1")
+    line = order.line("L1")
+    adjusted = sim.adjust("SO-1/setup:adjust", line.authorizations[0].token, usd("60.00"))
+    second = sim.authorize("SO-1/setup:authorize", card(), usd("40.00"))
+    assert adjusted.approved
+    assert isinstance(second.token, AuthorizationToken)
+    extra = Authorization.new("L1.A2", second.token, usd("40.00"), at=clock.now(),
+                              multi_capture=True, card_value=card().value)  # fmt: skip
+    changed = order.with_line(line.adjusted("L1.A1", usd("60.00")).authorized_with(extra))
+    with bo.ports.store.unit_of_work() as uow:
+        uow.orders.update(changed)
+        uow.commit()
+    clock.advance(days=15)
+
+
+@pytest.mark.parametrize(
+    ("on", "match"), [("void", "L1.A1"), ("authorize", "L1.A3")], ids=["void", "authorize"]
+)
+def test_a_second_expired_authorization_a_recovery_renewed_is_captured_on_the_new_one(
+    on: str, match: str
+) -> None:
+    """I3, A2, O2: a line held by two expired authorizations; the first one's renewal
+    never received, a concurrent recover() renews the whole line (both voided, one new
+    authorization). The second piece is captured on the new authorization too (it voided
+    the second again, declined as nothing was open, failed the line, left 40.00 uncovered
+    and held the order AUTHORIZATION_EXPIRED, the new authorization holding it)."""
+    bo, sim = _racing(on, match, total="100.00", then=_split_then_expired)
+    result = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert (result.failed, result.in_doubt, result.uncovered) == ((), (), usd("0.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [
+        ("L1.A3", usd("60.00")), ("L1.A3", usd("40.00")),
+    ]  # fmt: skip
+    order = bo.order("SO-1")
+    assert order.holds == ()
+    line = order.line("L1")
+    assert (line.renewing, line.captured, line.authorized) == (False, usd("100.00"), usd("0.00"))
+    assert [sim.authorization_open(a.token.value) for a in line.authorizations] == [
+        usd("0.00"), usd("0.00"), usd("0.00"),
+    ]  # fmt: skip
+    assert [e.kind for e in sim.ledger()].count("void") == 2
