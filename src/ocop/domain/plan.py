@@ -234,6 +234,8 @@ class Complete:
     in_doubt: tuple[str, ...] = ()
     new_checks: tuple[Money, ...] = ()
     calls: int = 0
+    #: Steps sent once more after a first attempt never received (O2), by step name.
+    resent: tuple[str, ...] = ()
     validated: bool = False
     #: Who submitted: the holds validation places or releases are recorded as theirs (S4).
     by: str = SYSTEM
@@ -311,6 +313,10 @@ class Complete:
         for op in operations:
             if op.in_doubt:
                 goal = replaced(goal._advanced(), in_doubt=(*goal.in_doubt, op.key))
+            elif op.outcome is Outcome.NOT_RECEIVED and op.name not in goal.resent:
+                # O2: a recovery spent its key on its way (it is never carried out): no
+                # decline; the line's step is planned again, under a new attempt.
+                goal = replaced(goal, resent=(*goal.resent, op.name))
             elif op.outcome is not None and op.outcome.failed:
                 if isinstance(op.step, steps.Adjust):
                     goal = replaced(goal, declined=True,

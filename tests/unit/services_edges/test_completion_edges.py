@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ocop import (
+    BackOffice,
     CardPayment,
     Channel,
     HoldCode,
@@ -17,9 +18,11 @@ from ocop import (
     OrderStatus,
     SavedCardPayment,
 )
-from worlds import CUSTOMER, World, card, new_world, usd
+from ocop.adapters.memory import ManualClock
+from ocop.domain.money import total
+from worlds import CUSTOMER, START, World, card, new_world, usd
 
-from .support import AGENT, ledger, operations
+from .support import AGENT, RecoveryOnTheWay, ledger, operations
 
 
 def saved_card_in_doubt(world: World, channel: Channel) -> None:
@@ -236,3 +239,47 @@ def test_an_authorization_in_doubt_at_placement_leaves_the_next_card_line_waitin
     assert order.holds == ()
     assert operations(world, "SO-1") == [("SO-1/authorize:L1.A1#1", "unknown")]
     assert world.sim.ledger() == ()
+
+
+@pytest.mark.parametrize(
+    ("on", "adjustments", "resent"),
+    [
+        ("authorize", True, "SO-1/authorize:L1.A1"),
+        ("adjust", True, "SO-1/adjust:L1.A1:30.00"),
+        ("void", False, "SO-1/void:L1.A1"),
+    ],
+    ids=["authorization", "adjustment", "void"],
+)
+def test_a_submit_call_a_recovery_spent_is_sent_once_more(
+    on: str, adjustments: bool, resent: str
+) -> None:
+    """C3, S2, O2: a submit's authorization, adjustment or void never received (a concurrent
+    recover() spent its key on its way) is no decline: it is sent once more under a new
+    attempt and the order is approved (it was held PAYMENT_DECLINED; a spent adjustment
+    voided the authorization and declined the line)."""
+    clock = ManualClock(START)
+    sim = RecoveryOnTheWay(clock=clock, adjustments=adjustments)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER, total=usd("50.00"))
+    draft = bo.begin_completion("SO-1", AGENT).add_card(card(), usd("50.00"))
+    if on != "authorize":  # the card line cut to 30.00, 20.00 cash added
+        bo.submit(draft)
+        draft = (
+            bo.begin_completion("SO-1", AGENT)
+            .change_amount("L1", usd("30.00"))
+            .add_prepayment("cash", usd("20.00"))
+        )
+    sim.on, sim.match = on, "L1.A1"
+    sim.other = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=sim,
+                           clock=clock)  # fmt: skip
+    result = bo.submit(draft)
+    assert (result.approved, result.holds, result.in_doubt) == (True, (), ())
+    line = result.order.line("L1")
+    assert (line.status, line.authorized) == (LineStatus.AUTHORIZED, line.amount)
+    held = [sim.authorization_open(a.token.value) for a in line.authorizations]
+    assert total([h for h in held if h is not None], "USD") == line.amount  # held once
+    outcomes = [(op.key, op.outcome) for op in bo.operations("SO-1") if op.key.startswith(resent)]
+    assert [(key, outcome.value if outcome else None) for key, outcome in outcomes] == [
+        (f"{resent}#1", "not_received"),
+        (f"{resent}#2", "approved"),
+    ]
