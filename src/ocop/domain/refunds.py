@@ -18,7 +18,7 @@ from ocop.domain import keys, postings, steps
 from ocop.domain.errors import CurrencyMismatch, InvalidInput, RefundExceedsReceived
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
-from ocop.domain.operations import Failed, Operation
+from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
 from ocop.domain.plan import Context, Next
 from ocop.domain.settings import Settings
@@ -169,7 +169,9 @@ def fallback_refund(
 @attrs.frozen(kw_only=True)
 class ReturnRun:
     """A return's refund as a plan: every linked refund at once (one batch), then the
-    fallback for the rest, unless a refund failed or is in doubt (R3, R5)."""
+    fallback for the rest, unless a refund failed or is in doubt (R3, R5). ``again``: the
+    refunds never received (O2: a recovery spent their keys on their way, and the processor
+    never carries them out), sent once more under new attempts; ``resent``: their names."""
 
     return_id: str
     linked: tuple[steps.Step, ...]
@@ -177,10 +179,14 @@ class ReturnRun:
     sent: bool = False
     failed: tuple[Failed, ...] = ()
     in_doubt: tuple[str, ...] = ()
+    again: tuple[steps.Step, ...] = ()
+    resent: tuple[str, ...] = ()
 
     def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
         if self.linked and not self.sent:
             return Next(goal=replaced(self, sent=True), steps=self.linked)
+        if self.again:
+            return Next(goal=replaced(self, again=()), steps=self.again)
         if self.rest.is_positive() and not self.failed and not self.in_doubt:
             changed, voucher = fallback_refund(order, self.return_id, self.rest, ctx.settings,
                                                ctx.now)  # fmt: skip
@@ -188,11 +194,18 @@ class ReturnRun:
         return Next(goal=self, done=True)
 
     def after(self, operations: tuple[Operation, ...]) -> ReturnRun:
+        lost = tuple(
+            op
+            for op in operations
+            if op.outcome is Outcome.NOT_RECEIVED and op.name not in self.resent
+        )
         failed = tuple(
             Failed.of(op.step.capture_id if isinstance(op.step, steps.Refund) else op.target, op)
             for op in operations
-            if op.outcome is not None and op.outcome.failed
+            if op.outcome is not None and op.outcome.failed and op not in lost
         )
         doubt = tuple(op.key for op in operations if op.in_doubt)
         return replaced(self, failed=(*self.failed, *failed),
-                            in_doubt=(*self.in_doubt, *doubt))  # fmt: skip
+                        in_doubt=(*self.in_doubt, *doubt),
+                        again=tuple(op.step for op in lost),
+                        resent=(*self.resent, *(op.name for op in lost)))  # fmt: skip

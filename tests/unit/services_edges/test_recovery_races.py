@@ -1,4 +1,4 @@
-"""Invoicing and pickup racing another worker's recover() (rule O2).
+"""Invoicing, pickup and refunds racing another worker's recover() (rule O2).
 
 A recovery that looks up the key of a call still on its way spends it: the live call
 comes back never received. That is no decline: the run sends the call once more under a
@@ -16,7 +16,7 @@ from ocop import Authorization, AuthorizationToken, BackOffice, CardPayment, Cha
 from ocop.adapters.memory import ManualClock
 from worlds import CUSTOMER, START, card, usd
 
-from .support import RecoveryOnTheWay
+from .support import AGENT, RecoveryOnTheWay
 
 
 def _racing(
@@ -164,3 +164,23 @@ def test_a_second_expired_authorization_a_recovery_renewed_is_captured_on_the_ne
         usd("0.00"), usd("0.00"), usd("0.00"),
     ]  # fmt: skip
     assert [e.kind for e in sim.ledger()].count("void") == 2
+
+
+@pytest.mark.parametrize("linked", [True, False], ids=["linked", "unlinked"])
+def test_a_refund_a_recovery_spent_is_sent_once_more_and_refunds_once(linked: bool) -> None:
+    """R1, R4, O2: a refund never received (a concurrent recover() spent its key, which the
+    processor then never carries out) is sent once more under a new attempt: refunded
+    once (it was reported failed "not received" and nothing went back)."""
+    bo, sim = _racing("refund" if linked else "unlinked_refund")
+    bo.invoice("SO-1", "INV-1", usd("50.00"))
+    other = card("tok_9", last4="9999")
+    if linked:
+        result = bo.refund("SO-1", "RMA-1", usd("20.00"), AGENT)
+    else:
+        result = bo.refund_to_card("SO-1", "RMA-1", other, usd("20.00"), actor=AGENT)
+    assert (result.failed, result.in_doubt, result.fallback) == ((), (), usd("0.00"))
+    assert [r.amount for r in result.refunds] == [usd("20.00")]
+    assert result.order.refunded == usd("20.00")
+    paid = [(e.kind, e.key.rsplit("#")[-1], e.amount) for e in sim.ledger() if "refund" in e.kind]
+    assert paid == [("refund" if linked else "unlinked_refund", "2", usd("20.00"))]
+    assert [v for k, v in _outcomes(bo) if "RMA-1" in k] == ["not_received", "approved"]
