@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
 import pytest
 
 from ocop import (
@@ -348,3 +349,23 @@ def test_an_authorization_decided_later_takes_multi_capture_from_its_own_account
     assert [a.auth_id for a in order.lines[0].authorizations] == [auth.auth_id]
     assert order.captured == usd("50.00")
     assert [e.kind for e in web.ledger()] == ["authorize", "capture", "capture"]
+
+
+def test_a_reference_alone_names_no_operation_behind_a_router() -> None:
+    """N2, I5: token values are each account's own (both simulators mint ``cap_2``): a
+    chargeback naming only the web account's capture token, whose capture is still in
+    doubt, is kept for review, never charged back from the POS order's capture."""
+    _, web, bo = two_accounts()
+    place(bo, "POS-1", "sa-pos", Channel.POS)
+    place(bo, "WEB-1", "sa-web", Channel.ECOMMERCE)
+    (taken,) = bo.invoice("POS-1", "INV-1", usd("50.00")).captures
+    web.script("capture", "timeout_after_success")
+    (in_doubt,) = bo.invoice("WEB-1", "INV-1", usd("50.00")).in_doubt
+    assert taken.token is not None
+    assert web.lookup(in_doubt).token == attrs.evolve(taken.token, service_account="sa-web")
+    chargeback = Notification(notification_id="N-1", event=NotificationEvent.CHARGEBACK,
+                              key="", at=START, amount=usd("50.00"),
+                              reference=taken.token.value)  # fmt: skip
+    assert bo.handle_notification(chargeback).unmatched
+    assert bo.order("POS-1").charged_back == usd("0.00")
+    assert [n.notification_id for n in bo.notifications_for_review()] == ["N-1"]

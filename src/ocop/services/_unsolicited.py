@@ -60,10 +60,15 @@ def named(ports: Ports, notification: Notification) -> Operation | None:
     a capture's, a refund's: not a void or amount update, which carry their
     authorization's). None when it names none, or several by reference, or when the
     store's operation log cannot find operations by reference (an
-    :class:`~ocop.ports.store.OperationsByReference` is optional): it is then kept for
-    review, never guessed."""
+    :class:`~ocop.ports.store.OperationsByReference` is optional), or when the processor
+    serves several accounts (a router, I5: each account's token values are its own, and a
+    notification names no account; another account's call in doubt may carry the same
+    value): it is then kept for review, never guessed."""
+    by_key = notification.key or not notification.reference
+    if not by_key and ports.processor.capabilities.also_serves:
+        return None
     with ports.store.unit_of_work() as uow:
-        if notification.key or not notification.reference:
+        if by_key:
             return uow.operations.get(notification.key)
         find = getattr(uow.operations, "by_reference", None)
         if find is None:
