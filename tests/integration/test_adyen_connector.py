@@ -297,6 +297,29 @@ def test_webhooks_with_a_bad_signature_are_refused_whole(emulator: AdyenEmulator
     assert bo.order("SO-1").received == usd("0.00")
 
 
+def test_a_webhook_item_wrapping_a_signed_item_is_refused_not_taken_for_it(
+    emulator: AdyenEmulator,
+) -> None:
+    """Adyen's library checks the first item of a ``notificationItems`` an item holds in
+    place of the item itself: a forged item wrapping any signed one (an earlier capture's)
+    is refused, never read for its own unsigned fields."""
+    bo = world(emulator)
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    (body,) = [b for b in emulator.webhooks() if '"CAPTURE"' in b]
+    signed = json.loads(body)["notificationItems"][0]["NotificationRequestItem"]
+    forged = {**signed, "amount": {"value": 6000000, "currency": "USD"},
+              "pspReference": "FORGED", "additionalData": {"hmacSignature": "forged"},
+              "notificationItems": [{"NotificationRequestItem": signed}]}  # fmt: skip
+    wrapper = {"live": "false", "notificationItems": [{"NotificationRequestItem": forged}]}
+    with pytest.raises(InvalidWebhook):
+        notifications(json.dumps(wrapper), emulator.hmac_key, namespace=NAMESPACE)
+    for odd in ("a string", ["a", "list"], 7):
+        unread = {"live": "false", "notificationItems": [{"NotificationRequestItem": odd}]}
+        with pytest.raises(InvalidWebhook):
+            notifications(json.dumps(unread), emulator.hmac_key)
+    assert bo.order("SO-1").received == usd("0.00")
+
+
 def test_idempotency_keys_fit_adyen_and_never_collide_across_back_offices() -> None:
     key = "SO-1/capture:INV-1:L1:L1.A1#1"
     assert idempotency_key("shop", key) == f"shop:{key}"

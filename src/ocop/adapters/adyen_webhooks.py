@@ -93,6 +93,10 @@ def notifications(
     except (ValueError, KeyError, TypeError):
         raise InvalidWebhook("not an Adyen standard webhook body") from None
     for item in items:
+        # The library checks the first item of a ``notificationItems`` it finds in place of
+        # the item: an item holding one (or not an object) is not Adyen's, whatever it wraps.
+        if not isinstance(item, dict) or "notificationItems" in item:
+            raise InvalidWebhook("a webhook item is not an Adyen notification item")
         try:
             valid = is_valid_hmac_notification(item, hmac_key)
         except (ValueError, KeyError, TypeError):
