@@ -320,6 +320,20 @@ def test_a_webhook_item_wrapping_a_signed_item_is_refused_not_taken_for_it(
     assert bo.order("SO-1").received == usd("0.00")
 
 
+def test_a_webhook_body_nested_too_deep_is_refused_as_not_adyens(
+    emulator: AdyenEmulator,
+) -> None:
+    """A body (or an item's unsigned data) nested deeper than Python reads or copies is not
+    Adyen's: InvalidWebhook, as for any other body, never a RecursionError."""
+    deep = "[" * 100_000 + "]" * 100_000
+    item = {"amount": {"value": 1, "currency": "USD"}, "eventCode": "CAPTURE",
+            "additionalData": json.loads("[" * 600 + "]" * 600)}  # fmt: skip
+    wrapped = json.dumps({"notificationItems": [{"NotificationRequestItem": item}]})
+    for body in (deep, wrapped):
+        with pytest.raises(InvalidWebhook):
+            notifications(body, emulator.hmac_key)
+
+
 def test_idempotency_keys_fit_adyen_and_never_collide_across_back_offices() -> None:
     key = "SO-1/capture:INV-1:L1:L1.A1#1"
     assert idempotency_key("shop", key) == f"shop:{key}"

@@ -90,7 +90,7 @@ def notifications(
     try:
         parsed = json.loads(body)
         items = [entry["NotificationRequestItem"] for entry in parsed["notificationItems"]]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # nested past reading: not Adyen's
         raise InvalidWebhook("not an Adyen standard webhook body") from None
     for item in items:
         # The library checks the first item of a ``notificationItems`` it finds in place of
@@ -99,7 +99,7 @@ def notifications(
             raise InvalidWebhook("a webhook item is not an Adyen notification item")
         try:
             valid = is_valid_hmac_notification(item, hmac_key)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # the library copies the item
             valid = False
         if not valid:
             raise InvalidWebhook("a webhook item's HMAC signature does not check")
