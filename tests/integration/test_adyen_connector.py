@@ -334,6 +334,25 @@ def test_a_webhook_body_nested_too_deep_is_refused_as_not_adyens(
             notifications(body, emulator.hmac_key)
 
 
+def test_webhooks_are_never_checked_with_an_empty_or_malformed_hmac_key(
+    emulator: AdyenEmulator,
+) -> None:
+    """An empty HMAC key (an unset setting) would check signatures anyone can make: it is
+    refused as an argument, whatever the body, and nothing is read from it."""
+    item: dict[str, Any] = {"amount": {"value": 500, "currency": "USD"},
+                            "eventCode": "CHARGEBACK",
+                            "merchantAccountCode": emulator.merchant_account,
+                            "merchantReference": "SO-1/authorize:L1.A1#1",
+                            "pspReference": "PSP1", "success": "true"}  # fmt: skip
+    item["additionalData"] = {"hmacSignature": sign_item(item, "")}
+    body = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": item}]})
+    for key in ("", "not hex", "abc", None):
+        with pytest.raises(InvalidArgument):
+            notifications(body, key)  # type: ignore[arg-type]
+    with pytest.raises(InvalidWebhook):
+        notifications(body, emulator.hmac_key)
+
+
 def test_idempotency_keys_fit_adyen_and_never_collide_across_back_offices() -> None:
     key = "SO-1/capture:INV-1:L1:L1.A1#1"
     assert idempotency_key("shop", key) == f"shop:{key}"

@@ -40,7 +40,7 @@ from typing import Any
 
 from ocop.adapters._adyen_answers import from_value
 from ocop.adapters.adyen import encode_reference
-from ocop.domain.errors import InvalidInput, MissingExtra
+from ocop.domain.errors import InvalidArgument, InvalidInput, MissingExtra
 from ocop.domain.keys import step_of
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification, NotificationEvent
@@ -79,6 +79,10 @@ def notifications(
 ) -> tuple[Notification, ...]:
     """The ocop notifications of a webhook body, each item's signature checked first.
 
+    ``hmac_key``: the webhook's HMAC key as the Customer Area shows it (hex); an empty or
+    malformed one is :class:`~ocop.domain.errors.InvalidArgument` (an empty key would
+    check a signature anyone can make).
+
     ``namespace``: the back office's (:attr:`~ocop.adapters.adyen.AdyenConfig.namespace`):
     only items whose ``merchantReference`` it starts are this back office's; the others
     (another back office sharing the merchant account) are left out. None: every item,
@@ -87,6 +91,10 @@ def notifications(
         from Adyen.util import is_valid_hmac_notification  # noqa: PLC0415 - the extra
     except ImportError as missing:
         raise MissingExtra("adyen", "Adyen") from missing
+    if not _is_key(hmac_key):
+        # An empty key signs for anyone: the merchant account's key is Adyen's hex text.
+        raise InvalidArgument("hmac_key is the hex key of the webhook in Adyen's Customer Area",
+                              argument="hmac_key")  # fmt: skip
     try:
         parsed = json.loads(body)
         items = [entry["NotificationRequestItem"] for entry in parsed["notificationItems"]]
@@ -105,6 +113,13 @@ def notifications(
             raise InvalidWebhook("a webhook item's HMAC signature does not check")
     found = (_notification(item, namespace) for item in items)
     return tuple(note for note in found if note is not None)
+
+
+def _is_key(hmac_key: object) -> bool:
+    """Whether ``hmac_key`` is a key Adyen gives: hex text of whole bytes, not empty."""
+    if not isinstance(hmac_key, str) or not hmac_key or len(hmac_key) % 2:
+        return False
+    return all(c in "0123456789abcdefABCDEF" for c in hmac_key)
 
 
 def _notification(item: dict[str, Any], namespace: str | None) -> Notification | None:
