@@ -675,6 +675,32 @@ def test_a_pending_call_whose_webhook_never_comes_goes_to_reconciliation(
     assert late.still_in_doubt == ()
 
 
+def test_the_timeout_reaches_every_http_client_of_adyens_library_as_it_takes_it(
+    emulator: AdyenEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adyen's library sends by pycurl where requests is absent, and pycurl takes whole
+    seconds only (a float is a TypeError before anything is sent): the timeout is given in
+    whole seconds, at least the one configured, so a call is made, not left in doubt."""
+    from Adyen import httpclient  # noqa: PLC0415 - the library's own module
+
+    card = stored_card(emulator)
+    taken: list[object] = []
+
+    def pycurl_request(self: Any, method: str, url: str, **kwargs: Any) -> Any:
+        if type(self.timeout) is not int:  # as pycurl's setopt(TIMEOUT, ...) refuses it
+            raise TypeError("invalid arguments to setopt")
+        taken.append(self.timeout)
+        return self._urllib_request(method, url, **kwargs)
+
+    monkeypatch.setattr(httpclient.HTTPClient, "_requests_request", pycurl_request)
+    config = AdyenConfig(api_key=emulator.api_key, merchant_account=emulator.merchant_account,
+                         namespace=NAMESPACE, checkout_url=emulator.checkout_url,
+                         timeout_seconds=2.5)  # fmt: skip
+    answer = AdyenProcessor(config).authorize("K-1", card, usd("10.00"))
+    assert answer.outcome is Outcome.APPROVED
+    assert taken == [3]
+
+
 def test_the_live_platform_needs_the_accounts_url_prefix() -> None:
     """On the live platform the library addresses the company's own live Checkout URL,
     made from the prefix; without one the configuration is refused, not left to fail."""

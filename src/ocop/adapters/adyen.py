@@ -38,6 +38,7 @@ The library is imported when a processor is made; without it, :class:`MissingExt
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -147,9 +148,11 @@ class AdyenProcessor:
         except ImportError as missing:
             raise MissingExtra("adyen", "Adyen") from missing
         self.config = config
+        # Whole seconds, at least those configured: the library's pycurl client (used where
+        # requests is absent) takes no fraction, and refuses a float before sending.
         client = Adyen.Adyen(xapikey=config.api_key, platform=config.platform,
                              live_endpoint_prefix=config.live_endpoint_prefix or None,
-                             http_timeout=config.timeout_seconds)  # fmt: skip
+                             http_timeout=max(1, math.ceil(config.timeout_seconds)))  # fmt: skip
         checkout = client.checkout
         self._payments = checkout.payments_api
         self._modifications = checkout.modifications_api
