@@ -35,6 +35,7 @@ from ocop import (
     OrderStatus,
     Outcome,
     RenewalReport,
+    SavedCardPayment,
     Settings,
 )
 from ocop.adapters.memory import InMemoryStore, ManualClock
@@ -200,6 +201,42 @@ def test_retry_declined_retries_a_card_declined_when_the_order_was_placed(site: 
         HoldCode.PAYMENT_DECLINED,
         HoldCode.OUT_OF_BALANCE,
     }
+
+
+@pytest.mark.parametrize("cvv", ["000", None])
+def test_retry_declined_never_charges_a_saved_card_without_its_cvv(
+    site: Site, cvv: str | None
+) -> None:
+    """T1: a saved card whose tokenization with the CVV was declined (a wrong CVV), or
+    never made (a legacy order's placement finished by recovery, its CVV kept nowhere), is
+    not authorized by the retry: its line holds the vault's card, which only a CVV unlocks.
+    The order stays held until an agent gives a payment."""
+    bo = site.back_office(Settings(authorization=AuthorizationPolicy(retry_declined=True)))
+    customer = Customer.named("C-1")
+    saved = bo.save_instrument(customer, card("tok_vault", "4242"), consent=True)
+    if cvv is not None:
+        site.sim.script("tokenize", "decline")  # the processor's CVV check failed
+        bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=customer,
+                       total=usd("100.00"),
+                       payments=[SavedCardPayment(saved.instrument_id, cvv=cvv,
+                                                  amount=usd("100.00"))])  # fmt: skip
+    else:  # a NONE order whose placement a crash interrupted: recovery has no CVV
+        site.sim.script("tokenize", "timeout_before")
+        bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=customer,
+                       total=usd("100.00"), created_by=Actor.user("clerk-1"),
+                       payments=[SavedCardPayment(saved.instrument_id, cvv="123",
+                                                  amount=usd("100.00"))])  # fmt: skip
+        site.clock.advance(days=1)
+        assert bo.recover().completions == ("SO-1",)
+    assert bo.order("SO-1").lines[0].status is LineStatus.DECLINED
+    before = kinds(bo, "SO-1")
+    report = bo.renew_authorizations()
+    assert "SO-1" not in report.renewed
+    order = bo.order("SO-1")
+    assert order.lines[0].status is LineStatus.DECLINED
+    assert not order.approved
+    assert kinds(bo, "SO-1") == before  # nothing authorized
+    assert [e for e in site.sim.ledger() if e.kind == "authorize"] == []
 
 
 def _declined_beside(site: Site, other: str) -> BackOffice:

@@ -309,10 +309,12 @@ def _of(line: PaymentLine, auth: Authorization) -> str:
 
 
 def _retryable(line: PaymentLine) -> bool:
-    """A card line declined before whose reusable token may be tried again."""
+    """A card line declined before whose reusable token may be tried again: never a saved
+    card that was not tokenized, which only its CVV unlocks (T1)."""
     return (
         line.card is not None
         and line.card.reusable
+        and not line.needs_tokenize
         and line.status is LineStatus.DECLINED
         and not line.pending_removal
         and (line.amount - line.captured).is_positive()

@@ -240,11 +240,14 @@ class PaymentLine:
         return self.settled_with(authorizations=(*self.authorizations, auth), renewing=False)
 
     def declined(self) -> PaymentLine:
-        """The processor declined this line's authorization (or adjustment, or tokenization)."""
+        """The processor declined this line's authorization (or adjustment, or tokenization).
+
+        A saved card declined before its tokenization succeeded (a wrong CVV, or no CVV to
+        give) still ``needs_tokenize``: its card is the vault's, used only with a CVV (T1)."""
         self._require_card("decline")
         if self.authorized.is_positive() or self.captured.is_positive():
             raise self._illegal("a line with open or captured money cannot be declined")
-        return replaced(self, status=LineStatus.DECLINED, needs_tokenize=False)
+        return replaced(self, status=LineStatus.DECLINED)
 
     def tokenized(self, card: CardToken) -> PaymentLine:
         """A saved card was tokenized with its CVV: the line pays with the one-time token."""

@@ -447,10 +447,12 @@ def test_a_new_authorization_starts_unused(captured: str, voided: str) -> None:
 
 
 def test_declining_retires_a_line_with_nothing_open_or_captured() -> None:
-    """A decline makes the line DECLINED and drops a pending tokenization."""
+    """A decline makes the line DECLINED; a saved card not tokenized stays to tokenize (T1:
+    its card is used only with a CVV)."""
     line = attrs.evolve(card_line(), needs_tokenize=True).begin_authorization().declined()
     assert line.status is LineStatus.DECLINED
-    assert line.needs_tokenize is False
+    assert line.needs_tokenize is True
+    assert card_line().begin_authorization().declined().needs_tokenize is False
     voided = authorized_line().voided_auth("A1")
     assert voided.declined().status is LineStatus.DECLINED
 

@@ -66,7 +66,7 @@ def test_a_saved_card_line_resubmitted_without_its_cvv_is_declined(channel: Chan
     line = result.order.line("L1")
     assert (line.status, line.needs_tokenize, line.authorizations) == (
         LineStatus.DECLINED,
-        False,
+        True,  # still to tokenize: never authorized without its CVV
         (),
     )
     assert [h.code for h in result.holds] == [HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED]
