@@ -12,13 +12,15 @@ from collections.abc import Mapping
 
 import attrs
 
-from ocop.domain.deposits import CompleteAndTake, has_deposit
+from ocop.domain.deposits import CompleteAndTake, default_deposit, has_deposit
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
 from ocop.domain.holds import never_validated
+from ocop.domain.money import Money, total
 from ocop.domain.order import SYSTEM, Hold, Order
-from ocop.domain.parties import Actor
+from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor
 from ocop.domain.plan import Complete, require_authorizable
+from ocop.domain.settings import Settings
 from ocop.domain.tender import LineStatus, PaymentLine
 from ocop.ports import Ports
 from ocop.services._engine import Secrets, load, pursue, require_no_doubt
@@ -26,6 +28,7 @@ from ocop.services._gates import (
     require_call_center_user,
     require_completion,
     require_completion_enabled,
+    require_permission,
     require_same_account,
 )
 
@@ -71,6 +74,7 @@ def _targets(current: Order, draft: CompletionDraft) -> Order:
 def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     """Run the draft's processor calls, then validate and place holds (S1-S3)."""
     require_call_center_user(draft.actor, "order completion")
+    _require_deposit_override(draft, ports.settings)
     capabilities = ports.processor.capabilities
     stored = {line.line_id: line for line in draft.order.lines}
     invoiced = bool(draft.order.invoices)
@@ -95,6 +99,25 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
             raise ConcurrentUpdate(draft.order_id)
     wanted = _targets(current, draft) if draft.changed else current
     return complete(ports, wanted, _cvvs(draft), changed=draft.changed, by=draft.actor.actor_id)
+
+
+def _deposit(order: Order, lines: tuple[PaymentLine, ...]) -> Money:
+    return total((line.amount for line in lines if line.deposit and line.active), order.currency)
+
+
+def _require_deposit_override(draft: CompletionDraft, settings: Settings) -> None:
+    """D1: a deposit not yet taken (the placement was interrupted before it) is taken by this
+    submit; a draft that changes it to another amount than the one its placement asked
+    needs ``deposit_override``, as the placement did, where a default deposit is set."""
+    order = draft.order
+    if not has_deposit(order) or not never_validated(order):
+        return
+    if default_deposit(order.total, settings.deposits) is None:
+        return
+    before, after = _deposit(order, order.lines), _deposit(order, draft.lines)
+    asked = order.deposit_asked if order.deposit_asked is not None else before
+    if after not in (before, asked):
+        require_permission(draft.actor, DEPOSIT_OVERRIDE, f"a deposit of {after}, not {asked},")
 
 
 def _submitted(current: Order, draft: CompletionDraft) -> bool:

@@ -175,6 +175,27 @@ def test_another_amount_needs_the_deposit_override_permission() -> None:
     assert bigger.captured == usd("60.00")
 
 
+@pytest.mark.parametrize("script", ["timeout_before", "timeout_after_success"])
+def test_a_deposit_not_yet_taken_changed_in_completion_needs_the_override(script: str) -> None:
+    """D1, P1: a placement interrupted before its deposit was taken leaves the deposit to
+    the agent's submit. A draft that changes the deposit line's amount changes the deposit:
+    without deposit_override it is refused and nothing changes (before, 50.00 was captured
+    at once as the deposit of an order whose default is 20.00); with it, it is taken."""
+    world = new_world(deposits(default="20"))
+    world.sim.script("authorize", script)
+    place_deposit(world, "100.00", by_card("20.00"))
+    world.bo.recover()
+    draft = world.bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("50.00"))
+    before, calls = world.bo.order("SO-1"), world.sim.calls
+    with pytest.raises(PermissionDenied):
+        world.bo.submit(draft)
+    assert world.bo.order("SO-1") == before
+    assert world.sim.calls == calls
+    overriding = Actor.call_center("super-1", permissions=frozenset({"deposit_override"}))
+    draft = world.bo.begin_completion("SO-1", overriding).change_amount("L1", usd("50.00"))
+    assert world.bo.submit(draft).order.captured == usd("50.00")
+
+
 def test_without_a_default_percent_the_payments_are_the_deposit() -> None:
     """A default of 0 % asks for no particular amount: any deposit up to the total."""
     world = new_world(deposits(default="0"))
