@@ -197,7 +197,10 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
 
 def _failed(order: Order, step: steps.Step, result: ProcessorResult) -> Applied:
     """A declined call, or one the processor never received, changes only a line waiting
-    for authorization (or tokenization): it waits again, or is declined."""
+    for authorization (or tokenization): it waits again, or is declined; and a line that
+    captured money, short of its amount after a declined authorization or adjustment."""
+    if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize | steps.Adjust):
+        order = _kept_short(order, step.line_id)
     if not isinstance(step, steps.Authorize | steps.Tokenize):
         return Applied(order=order)
     line = order.line(step.line_id)
@@ -206,6 +209,20 @@ def _failed(order: Order, step: steps.Step, result: ProcessorResult) -> Applied:
     if line.authorized.is_zero() and line.captured.is_zero():
         return Applied(order=order.with_line(line.declined()))
     return Applied(order=order.with_line(line.not_pending()))
+
+
+def _kept_short(order: Order, line_id: str) -> Order:
+    """C3, C5, S1: the order's completion asked more of a line that captured money, and
+    the card declined it: the line keeps what it holds (captured, and anything still open)
+    as its amount, the rest due by a new payment and never asked again of that card, as for
+    a partial approval (N4). Live, or found by ``recover()`` or a notification after a
+    doubt, alike (O2). Renewal (A1) and invoicing (I3) hold a line at its amount instead."""
+    line = order.line(line_id)
+    held = line.captured + line.authorized
+    completing = order.needs_completion and not line.renewing
+    if not (completing and line.active and line.captured.is_positive() and line.amount > held):
+        return order
+    return order.with_line(line.settled_with(amount=held))
 
 
 def _voided(order: Order, step: steps.Void) -> Order:

@@ -228,8 +228,6 @@ class Complete:
     steps_here: int = 0
     release: tuple[str, str] | None = None
     releasing: bool = False
-    #: A line whose new authorization was declined while it holds captured money (C5).
-    short: str = ""
     declined: bool = False
     in_doubt: tuple[str, ...] = ()
     new_checks: tuple[Money, ...] = ()
@@ -258,16 +256,6 @@ class Complete:
         return replaced(self, position=self.position + 1, steps_here=0, release=None)
 
     def next(self, order: Order, ctx: Context) -> Next[Complete]:
-        if self.short:
-            # C3, C5: as for a declined adjustment, a line that captured money keeps what it
-            # holds as its amount; the rest is due by a new payment (S1), never asked again
-            # of the card that declined it.
-            line = order.line(self.short)
-            goal = replaced(self, short="")
-            if line.captured.is_positive() and line.active:
-                kept = line.settled_with(amount=line.captured + line.authorized)
-                return Next(goal=goal, order=order.with_line(kept))
-            return goal.next(order, ctx)
         goal = self
         while goal.position < len(goal.line_ids):
             line = order.line(goal.line_ids[goal.position])
@@ -323,11 +311,9 @@ class Complete:
                                         release=(op.step.line_id, op.step.auth_id))  # fmt: skip
                 else:
                     # S2: a declined authorization, tokenization or void (a replaced card's
-                    # old authorization still open, C4) leaves the line short of its target.
+                    # old authorization still open, C4) leaves the line short of its target
+                    # (a line that captured money keeps what it holds: effects, C5).
                     goal = replaced(goal._advanced(), declined=True)
-                    step = op.step
-                    if isinstance(step, steps.Authorize) and op.outcome is Outcome.DECLINED:
-                        goal = replaced(goal, short=step.line_id)  # (when it captured some)
         return goal
 
 

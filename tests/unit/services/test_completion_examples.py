@@ -21,6 +21,7 @@ from support import (
 )
 
 from ocop import (
+    BackOffice,
     CardPayment,
     Channel,
     ConnectorMismatch,
@@ -31,10 +32,16 @@ from ocop import (
     InvalidDraftEdit,
     LineStatus,
     Money,
+    Notification,
+    NotificationEvent,
+    Outcome,
     PaymentMethod,
     Prepayment,
+    ProcessorResult,
 )
-from worlds import usd
+from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from worlds import START, usd
 
 
 def paid_by_card(world: World, amount: str = "100.00", order_id: str = "SO-1") -> None:
@@ -318,6 +325,97 @@ def test_a_declined_authorization_of_a_captured_line_leaves_it_what_it_captured(
     assert len(world.sim.ledger()) == calls
     fixed = world.bo.begin_completion("SO-1", CLERK).add_card(CARD_2, due)
     assert world.bo.submit(fixed).approved
+
+
+class _DeclinedWhenAsked(SimulatedProcessor):
+    """A simulated processor whose lookup finds a call it never answered declined."""
+
+    def lookup(self, key: str) -> ProcessorResult:
+        found = super().lookup(key)
+        if found.outcome is Outcome.NOT_RECEIVED:
+            return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason="declined")
+        return found
+
+
+def _declined_after_a_doubt(world: World, kind: str, route: str) -> None:
+    """The order's last ``kind`` call, in doubt, found declined by ``recover()`` or by its
+    failure notification (N2)."""
+    if route == "recover":
+        assert world.bo.recover().still_in_doubt == ()
+        return
+    key = [r.key for r in world.bo.operations("SO-1") if r.kind.value == kind][-1]
+    note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME, key=key,
+                        success=False, at=world.clock.now())  # fmt: skip
+    assert world.bo.handle_notification(note).applied
+
+
+@pytest.mark.parametrize("route", ["recover", "notification"])
+@pytest.mark.parametrize(
+    ("kind", "adjustments", "captured", "held"),
+    [
+        ("authorize", False, "40.00", "40.00"),
+        ("authorize", True, "100.00", "100.00"),
+        ("adjust", True, "40.00", "100.00"),
+    ],
+    ids=["voided-and-authorized-anew", "fully-captured-increase", "adjusted"],
+)
+def test_a_captured_line_declined_after_a_doubt_keeps_what_it_holds(
+    kind: str, adjustments: bool, captured: str, held: str, route: str
+) -> None:
+    """C3, C5, S1, O2: a captured line's new authorization or adjustment in doubt, then
+    found declined by recover() or its notification, leaves the line what it holds
+    (captured, and anything still open), as a live decline does: the next completion shows
+    the rest due, an untouched submit asks nothing of the card that declined it, and a new
+    payment approves the order. (The line kept its new amount: nothing showed due, and an
+    untouched submit asked the declining card again and approved the order.)"""
+    clock = ManualClock(START)
+    sim = _DeclinedWhenAsked(clock=clock, adjustments=adjustments)
+    store, journal = InMemoryStore(), InMemoryJournal()
+    bo = BackOffice(store=store, processor=sim, journal=journal, clock=clock)
+    world = World(clock=clock, sim=sim, store=store, journal=journal, bo=bo)
+    paid_by_card(world)
+    capture_line(world, "SO-1", "L1", usd(captured))
+    world.bo.change_total("SO-1", usd("120.00"), CLERK)
+    world.sim.script(kind, "timeout_before")
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("120.00"))
+    assert world.bo.submit(draft).in_doubt
+    _declined_after_a_doubt(world, kind, route)
+    line = world.bo.order("SO-1").line("L1")
+    assert (line.amount, line.captured) == (usd(held), usd(captured))
+    due = usd("120.00") - usd(held)
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == due
+    calls = world.sim.calls
+    untouched = world.bo.submit(world.bo.begin_completion("SO-1", CLERK))
+    assert not untouched.approved
+    assert untouched.order.has_hold(HoldCode.OUT_OF_BALANCE)
+    assert world.sim.calls == calls
+    fixed = world.bo.begin_completion("SO-1", CLERK).add_card(CARD_2, due)
+    assert world.bo.submit(fixed).approved
+
+
+def test_a_declined_adjustment_whose_release_never_arrived_leaves_the_line_what_it_holds() -> None:
+    """C3, C5, O2: the void releasing a declined adjustment of a partly captured line is in
+    doubt and recover() finds it never arrived: the line keeps what it captured and what is
+    still open as its amount, the rest due, and an untouched submit adjusts nothing on the
+    card that declined. (It kept its new amount: nothing showed due, and an untouched
+    submit asked the declining card for the adjustment again.)"""
+    world = make_world()
+    paid_by_card(world)
+    capture_line(world, "SO-1", "L1", usd("40.00"))
+    world.bo.change_total("SO-1", usd("120.00"), CLERK)
+    world.sim.script("adjust", "decline")
+    world.sim.script("void", "timeout_before")
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("120.00"))
+    assert world.bo.submit(draft).in_doubt
+    assert world.bo.recover().still_in_doubt == ()
+    line = world.bo.order("SO-1").line("L1")
+    assert (line.amount, line.captured, line.authorized) == (
+        usd("100.00"), usd("40.00"), usd("60.00"))  # fmt: skip
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == usd("20.00")
+    calls = world.sim.calls
+    assert not world.bo.submit(world.bo.begin_completion("SO-1", CLERK)).approved
+    assert world.sim.calls == calls
+    assert kinds(world.sim.ledger()) == ["authorize", "capture"]
 
 
 # -- C5: captured lines and prepayments ---------------------------------------------------
