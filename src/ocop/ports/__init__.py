@@ -3,12 +3,20 @@
 from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor, ProcessorCapabilities
-from ocop.ports.store import OperationLog, OrderRepository, OrderStore, UnitOfWork, VoucherOutbox
+from ocop.ports.store import (
+    OperationLog,
+    OperationsByReference,
+    OrderRepository,
+    OrderStore,
+    UnitOfWork,
+    VoucherOutbox,
+)
 from ocop.ports.wiring import Ports
 
 __all__ = [
     "Clock",
     "OperationLog",
+    "OperationsByReference",
     "OrderRepository",
     "OrderStore",
     "PaymentJournal",
