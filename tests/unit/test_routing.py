@@ -22,6 +22,7 @@ from ocop import (
     Channel,
     ConnectorMismatch,
     Customer,
+    FeatureDisabled,
     InvalidArgument,
     Notification,
     NotificationEvent,
@@ -369,3 +370,32 @@ def test_a_reference_alone_names_no_operation_behind_a_router() -> None:
     assert bo.handle_notification(chargeback).unmatched
     assert bo.order("POS-1").charged_back == usd("0.00")
     assert [n.notification_id for n in bo.notifications_for_review()] == ["N-1"]
+
+
+def test_a_refund_to_a_card_whose_account_takes_no_unlinked_refunds_is_refused_first() -> None:
+    """R4, I5: behind a router whose web account takes unlinked refunds and whose POS
+    account does not, a refund to a POS card is refused with FeatureDisabled before
+    anything is stored or sent, as it is by that account's processor alone; one to a web
+    card is paid. (The router's "any account takes them" let it through: it was sent,
+    declined by the router, and stored on the order as a declined refund.)"""
+    clock = ManualClock(START)
+    pos = SimulatedProcessor(clock=clock, service_account="sa-pos", unlinked_refunds=False)
+    web = SimulatedProcessor(clock=clock, service_account="sa-web")
+    router = ProcessorRouter([pos, web])
+    assert router.capabilities.unlinked_refunds
+    assert not router.capabilities.unlinked_refunds_of("sim", "sa-pos")
+    assert router.capabilities.unlinked_refunds_of("sim", "sa-web")
+    bo = BackOffice.in_memory(processor=router, clock=clock)
+    place(bo, "POS-1", "sa-pos", Channel.POS)
+    bo.invoice("POS-1", "INV-1", usd("50.00"))
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    before = (bo.order("POS-1"), bo.operations("POS-1"), pos.ledger(), web.ledger())
+    with pytest.raises(FeatureDisabled) as refused:
+        bo.refund_to_card("POS-1", "RMA-1", card("tok_pos_9", service_account="sa-pos"),
+                          usd("10.00"), payer)  # fmt: skip
+    assert refused.value.feature == "unlinked_refunds"
+    assert (bo.order("POS-1"), bo.operations("POS-1"), pos.ledger(), web.ledger()) == before
+    paid = bo.refund_to_card("POS-1", "RMA-1", card("tok_web_9", service_account="sa-web"),
+                             usd("10.00"), payer)  # fmt: skip
+    assert [r.amount for r in paid.refunds] == [usd("10.00")]
+    assert [e.kind for e in web.ledger()] == ["unlinked_refund"]

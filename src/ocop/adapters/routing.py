@@ -54,11 +54,12 @@ class ProcessorRouter:
     Its capabilities are the first processor's connector and account, serving the others'
     too; adjustments and multi-capture only where every processor has them (what ocop
     plans then works on each; an authorization keeps its own processor's multi-capture,
-    answered or decided by a notification); unlinked refunds where any has them (the one
-    serving the card decides). Recovery: by replay when any processor needs it (a replay goes to the
-    processor that served the call, and one that keeps its keys answers it as a lookup
-    would), else lookups asked of each processor in turn; the shortest key lifetime; an
-    unknown key is taken as never received only when every processor keeps every key.
+    answered or decided by a notification); unlinked refunds where any has them (a card
+    is paid one only where its own processor has them). Recovery: by replay when any
+    processor needs it (a replay goes to the processor that served the call, and one that
+    keeps its keys answers it as a lookup would), else lookups asked of each processor in
+    turn; the shortest key lifetime; an unknown key is taken as never received only when
+    every processor keeps every key.
     """
 
     def __init__(self, processors: Iterable[PaymentProcessor]) -> None:
@@ -96,6 +97,11 @@ class ProcessorRouter:
                 pair
                 for pair, processor in self._by_account.items()
                 if processor.capabilities.multi_capture
+            ),
+            no_unlinked_refund_accounts=frozenset(
+                pair
+                for pair, processor in self._by_account.items()
+                if not processor.capabilities.unlinked_refunds
             ),
         )
 

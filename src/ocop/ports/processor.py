@@ -68,6 +68,9 @@ class ProcessorCapabilities:
     #: The pairs whose own processor takes several captures on one authorization, where
     #: ``multi_capture`` (then every processor's) does not say it: a router's (I5).
     multi_capture_accounts: frozenset[tuple[str, str]] = frozenset()
+    #: The pairs whose own processor takes no unlinked refunds, where ``unlinked_refunds``
+    #: (then any processor's) does not say it: a router's (I5).
+    no_unlinked_refund_accounts: frozenset[tuple[str, str]] = frozenset()
 
     def serves(self, connector: str, service_account: str) -> bool:
         """Whether tokens issued under this connector and account go through it (I5)."""
@@ -78,6 +81,12 @@ class ProcessorCapabilities:
         """Whether an authorization made under this connector and account takes several
         captures: its own processor's answer, as that processor's answers carry it (I5)."""
         return self.multi_capture or (connector, service_account) in self.multi_capture_accounts
+
+    def unlinked_refunds_of(self, connector: str, service_account: str) -> bool:
+        """Whether a card tokenized under this connector and account may be paid an unlinked
+        refund: its own processor's answer (I5, R4)."""
+        pair = (connector, service_account)
+        return self.unlinked_refunds and pair not in self.no_unlinked_refund_accounts
 
     @property
     def accounts(self) -> str:

@@ -129,7 +129,8 @@ def refund_to_card(
     require_permission(actor, ALTERNATE_PAYMENT, "an unlinked refund")
     if not ports.settings.refunds.allow_unlinked_refunds:
         raise FeatureDisabled("unlinked refunds are not allowed", feature="allow_unlinked_refunds")
-    if not ports.processor.capabilities.unlinked_refunds:
+    # The card's own processor's answer, behind a router too (I5): refused before any call.
+    if not ports.processor.capabilities.unlinked_refunds_of(card.connector, card.service_account):
         raise FeatureDisabled(
             "the processor does not support unlinked refunds", feature="unlinked_refunds"
         )
