@@ -30,6 +30,7 @@ from ocop import (
     IdempotencyConflict,
     InvalidArgument,
     Money,
+    Notification,
     NotificationEvent,
     Order,
     Outcome,
@@ -187,6 +188,36 @@ def test_a_capture_the_scheme_rejects_after_adyen_accepted_it_is_undone(
     ]
     assert bo.notifications_for_review() == ()
     assert webhooks(bo, emulator) == []  # nothing left to deliver
+
+
+def test_a_webhook_whose_reason_holds_a_card_number_is_applied_with_it_masked(
+    emulator: AdyenEmulator,
+) -> None:
+    """N2, N4, E2: a signed item of ours whose reason (Adyen's free text, unsigned) holds
+    a card number is read with the number masked and applied, the failure undoing the
+    capture; no card number is kept. (The Notification refused it: the whole body was
+    refused, and Adyen's retries of it with it: the capture's failure never applied.)"""
+    bo = world(emulator)
+    emulator.script("captures", "failed")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    said = "Refused by issuer for 4111 1111 1111 1111"
+    notes: list[Notification] = []
+
+    def handler(body: str) -> None:
+        parsed = json.loads(body)
+        for entry in parsed["notificationItems"]:
+            entry["NotificationRequestItem"]["reason"] = said
+        for note in notifications(json.dumps(parsed), emulator.hmac_key, namespace=NAMESPACE):
+            notes.append(note)
+            assert not bo.handle_notification(note).unmatched
+
+    emulator.deliver(handler)
+    assert len(notes) == 3  # the authorization's, the capture's, its failure
+    assert {n.reason for n in notes} == {"Refused by issuer for [card number]"}
+    order = agreed(bo, emulator)
+    assert order.received == usd("0.00")
+    assert len(order.lines[0].rejected_captures) == 1
+    assert "4111" not in repr((order, bo.operations("SO-1"), bo.notifications_for_review()))
 
 
 def dispute_body(

@@ -40,6 +40,7 @@ from typing import Any
 
 from ocop.adapters._adyen_answers import from_value
 from ocop.adapters.adyen import encode_reference
+from ocop.domain.cardnumbers import mask
 from ocop.domain.errors import InvalidArgument, InvalidInput, MissingExtra
 from ocop.domain.keys import step_of
 from ocop.domain.money import Money
@@ -164,7 +165,9 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
         success=succeeded,
         reference=reference,
         amount=_amount(item.get("amount")),
-        reason=str(item.get("reason", ""))[:200],
+        # Adyen's words, unsigned free text: a card number in them is masked (E2), never
+        # the reason to refuse the body (Adyen would send it again and again, N2).
+        reason=mask(str(item.get("reason", ""))[:200]),
         dispute=dispute,
     )
 
