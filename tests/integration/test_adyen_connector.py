@@ -45,7 +45,7 @@ from worlds import START, usd
 
 Adyen = pytest.importorskip("Adyen")
 
-from ocop.adapters._adyen_answers import from_value, not_authorised  # noqa: E402
+from ocop.adapters._adyen_answers import from_value, not_authorised, reason_of  # noqa: E402
 from ocop.adapters.adyen import (  # noqa: E402
     AdyenConfig,
     AdyenProcessor,
@@ -842,3 +842,17 @@ def test_an_account_that_takes_amount_updates_is_pre_authorized(emulator: AdyenE
         {"manualCapture": "true", "authorisationType": "PreAuth"},
         {"manualCapture": "true"},
     ]
+
+
+def test_adyens_words_holding_a_card_number_decline_with_it_masked() -> None:
+    """E2, O4: a refusal whose reason or error message (Adyen's free text) holds a card
+    number is a decline with the number masked. (The connector raised CardNumberRefused
+    out of the call, after Adyen had answered it.)"""
+    said = "Refused: 4111 1111 1111 1111"
+    refused = not_authorised("K", {"resultCode": "Refused", "refusalReason": said})
+    assert refused is not None
+    assert (refused.outcome, refused.reason) == (Outcome.DECLINED, "Refused: [card number]")
+
+    refusal = Exception()
+    refusal.message = {"message": said, "errorCode": "101"}  # type: ignore[attr-defined]
+    assert reason_of(refusal) == "Refused: [card number]"

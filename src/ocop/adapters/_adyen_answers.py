@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocop.domain.cardnumbers import mask
 from ocop.domain.errors import InvalidInput
 from ocop.domain.money import Money, minor_units
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -82,12 +83,13 @@ def not_authorised(
         return ProcessorResult(key=key, outcome=undecided, reason=why)
     if answer.get("resultCode") != "Authorised":
         why = answer.get("refused") or answer.get("refusalReason") or "refused"
-        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=str(why))
+        return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=mask(str(why)))
     return None
 
 
 def reason_of(error: Exception) -> str:
+    """Adyen's words for a refused request, any card number in them masked (E2)."""
     message = getattr(error, "message", "")
     if isinstance(message, dict):
-        return str(message.get("message") or message.get("errorCode") or "refused")
+        return mask(str(message.get("message") or message.get("errorCode") or "refused"))
     return "refused"
