@@ -34,6 +34,7 @@ from ocop.domain.order import Order
 from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.plan import line_step
 from ocop.domain.queries import OrderQuery
+from ocop.domain.tender import PaymentLine
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
 from ocop.services._completion import SubmitResult, complete
@@ -137,9 +138,11 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
 
     A call center order waiting for completion is left to the agent who submits it, and
     so is a POS or e-commerce order with a line still to bring to its amount (a call
-    never received, a saved card to use): the agent's submit has the CVVs, which are kept
-    nowhere. A legacy or NONE order has no agent to submit it: its lines are brought to
-    their amounts here (a saved card's line, without its CVV, is declined). An order
+    never received, a saved card to tokenize): the agent's submit has the CVVs, which are
+    kept nowhere. A saved card the processor tokenized is authorized here: its one-time
+    token needs no CVV (T1). A legacy or NONE order has no agent to submit it: its lines
+    are brought to their amounts here (a saved card's line, without its CVV, is
+    declined). An order
     validated once, whose total changed since, waits for its agent (S3); one whose total
     changed while its placement was interrupted was never validated: it is validated
     against the new total, as an unchanged submit would. A POS order that takes a deposit
@@ -212,12 +215,21 @@ def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
     if agents and kind is PaymentsType.CALL_CENTER:
         return False
     adjustments = ports.processor.capabilities.adjustments
-    calls = (line_step(line, adjustments=adjustments) for line in order.lines)
-    if agents and any(isinstance(step, steps.Step) for step in calls):
+    if agents and any(_for_agent(line, adjustments=adjustments) for line in order.lines):
         return False
     # Read last, only for an order that passed the rest: its placement (or a submit) may
     # still be running if a call of it was recorded lately.
     return not _moved_since(ports, order.order_id, placed_before)
+
+
+def _for_agent(line: PaymentLine, *, adjustments: bool) -> bool:
+    """Whether ``line`` still needs a call the placement's agent makes: any call, but the
+    authorization of a saved card the processor tokenized with its CVV (T1: the one-time
+    token is authorized with no CVV, which the agent's submit could not give again)."""
+    step = line_step(line, adjustments=adjustments)
+    if isinstance(step, steps.Authorize) and line.instrument_id and not line.needs_tokenize:
+        return False
+    return isinstance(step, steps.Step)
 
 
 def _moved_since(ports: Ports, order_id: str, moment: datetime) -> bool:

@@ -134,6 +134,45 @@ def test_an_authorization_the_processor_never_received_is_made_by_the_finished_p
     assert [e.key for e in world.sim.ledger()] == ["SO-1/authorize:L1.A1#2"]
 
 
+@pytest.mark.parametrize("deposit", [False, True])
+@pytest.mark.parametrize(
+    ("kind", "fault", "key"),
+    [
+        ("tokenize", "timeout_after_success", "SO-1/authorize:L1.A1#1"),
+        ("tokenize", "crash_after_success", "SO-1/authorize:L1.A1#1"),
+        ("authorize", "timeout_before", "SO-1/authorize:L1.A1#2"),
+    ],
+)
+def test_a_saved_card_tokenized_before_its_placement_stopped_is_authorized_by_recovery(
+    kind: str, fault: str, key: str, deposit: bool
+) -> None:
+    """T1, O2, S3: a POS order pays with a saved card; its tokenization with the CVV is in
+    doubt (or the authorization that follows it was never received). Once the tokenization
+    is known approved, the line pays with the one-time token, whose authorization needs no
+    CVV: recovery authorizes it and validates the order as the placement would have (and
+    captures the card deposit, D1). (The order waited for an agent's submit, which had no
+    CVV to give either: an order no agent looks at held the card's verification for good.)"""
+    world = new_world()
+    saved = world.bo.save_instrument(CUSTOMER, card("tok_2", "2222"), consent=True)
+    world.sim.script(kind, fault)
+    payment = SavedCardPayment(saved.instrument_id, "123", usd("100.00"))
+    with contextlib.suppress(SimulatedCrash):
+        world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                             payments=[payment], deposit=deposit)  # fmt: skip
+    assert world.bo.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    later(world)
+    assert world.bo.recover().completions == ("SO-1",)
+    order = world.bo.order("SO-1")
+    assert order.status is OrderStatus.APPROVED
+    assert order.captured == (usd("100.00") if deposit else usd("0.00"))
+    (token,) = {line.card for line in order.lines if line.card is not None}
+    assert token.value != "tok_2"  # the one-time token the tokenization gave
+    kinds = [(e.kind, e.key if e.kind == "authorize" else "", e.target) for e in world.sim.ledger()]
+    assert kinds[:1] == [("authorize", key, token.value)]
+    assert [kind for kind, _, _ in kinds] == ["authorize"] + ["capture"] * deposit
+    assert world.bo.recover().completions == ()  # done once
+
+
 def test_a_call_center_order_waiting_for_completion_is_left_to_its_agent() -> None:
     """A call center order waits for its agent's submit: recovery records the answer of
     the submit's call and validates nothing (the draft's CVVs are kept nowhere)."""
