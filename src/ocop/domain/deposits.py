@@ -52,7 +52,8 @@ def has_deposit(order: Order) -> bool:
 
 @attrs.frozen(kw_only=True)
 class TakeDeposit:
-    """D1: capture each authorized card deposit line at once, a capture with no invoice.
+    """D1: capture each authorized card deposit line at once, a capture with no invoice,
+    all in one batch.
 
     ``tried``: authorizations whose capture was asked for; ``failed``: lines whose
     capture was declined (the order gets a ``PAYMENT_DECLINED`` hold and the
@@ -68,16 +69,20 @@ class TakeDeposit:
     def next(self, order: Order, ctx: Context) -> Next[TakeDeposit]:
         if self.in_doubt:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
-        for line in order.lines:
-            if not (line.deposit and line.is_card and line.active) or line.deposit_captures:
-                continue
-            for auth in line.open_authorizations():
-                if auth.auth_id in self.tried:
-                    continue
-                step = steps.DepositCapture(line_id=line.line_id, auth_id=auth.auth_id,
-                                            amount=auth.open_amount,
-                                            target=auth.token.value)  # fmt: skip
-                return Next(goal=replaced(self, tried=(*self.tried, auth.auth_id)), steps=(step,))
+        batch = tuple(
+            steps.DepositCapture(line_id=line.line_id, auth_id=auth.auth_id,
+                                 amount=auth.open_amount, target=auth.token.value)
+            for line in order.lines
+            if line.deposit and line.is_card and line.active and not line.deposit_captures
+            for auth in line.open_authorizations()
+            if auth.auth_id not in self.tried
+        )  # fmt: skip
+        if batch:
+            # One batch: every capture's intent is stored before the first call (O1), so a
+            # process that dies between two captures leaves the rest in doubt, for recover()
+            # to make (O2); one at a time, it left them unrecorded, never taken.
+            tried = (*self.tried, *(step.auth_id for step in batch))
+            return Next(goal=replaced(self, tried=tried), steps=batch)
         if self.failed:  # D1: the decline's outcome placed the hold already
             return Next(goal=self, order=deposit_declined(order, ctx.now), done=True)
         return Next(goal=self, done=True)
@@ -96,11 +101,11 @@ class TakeDeposit:
 @attrs.frozen(kw_only=True)
 class CompleteAndTake:
     """D1, O2: a deposit order's placement validated (:class:`Complete`), then its deposit
-    taken (:class:`TakeDeposit`), as one plan: the validation is stored with the first
-    deposit capture's intent, never alone. A placement that dies before leaves the order
+    taken (:class:`TakeDeposit`), as one plan: the validation is stored with the deposit
+    captures' intents, never alone. A placement that dies before leaves the order
     waiting for the ``recover()`` run (or the submit) that finishes its placement and takes
-    the deposit; after, the capture is in doubt and the run that settles it takes the rest.
-    A completion in doubt takes nothing yet (O3)."""
+    the deposit; after, the captures not answered are in doubt and the run that settles
+    them takes the rest. A completion in doubt takes nothing yet (O3)."""
 
     complete: Complete
     deposit: TakeDeposit | None = None

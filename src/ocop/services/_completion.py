@@ -174,7 +174,7 @@ def complete(
     goal: Complete | CompleteAndTake = plain
     if has_deposit(order) and never_validated(order):
         # D1: the placement's own validation (or the submit or recovery that finishes it)
-        # takes the deposit, stored with its first capture's intent.
+        # takes the deposit, stored with its captures' intents (one batch).
         goal = CompleteAndTake(complete=plain)
     done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
     return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)

@@ -269,7 +269,7 @@ def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str]) -> Order:
         # so is a call center order while order completion is off for call centers.
         return placed
     # D1: a deposit is taken once the order is validated, the validation stored with its
-    # first capture's intent; a deposit whose authorization is in doubt is not captured
+    # captures' intents (one batch); a deposit whose authorization is in doubt is not captured
     # yet: the recover() run that finishes this placement once the call is settled takes it
     # (O2), or the submit of an order left to its agent.
     return complete(ports, placed, cvvs).order

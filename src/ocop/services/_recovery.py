@@ -178,9 +178,10 @@ _DEPOSIT_GOES_ON = frozenset({Outcome.APPROVED, Outcome.NOT_RECEIVED})
 
 
 def finish_deposits(ports: Ports, order_ids: list[str], holder: str) -> tuple[str, ...]:
-    """D1, O2: a placement stops taking its deposit at a capture in doubt (O3); once this
-    run settled that capture, the deposit is taken on as the placement would have: the
-    other card deposits captured, and a capture never received made now. An order since
+    """D1, O2: a placement's deposit captures not answered (a timeout, a crash) are in
+    doubt; once this run settled one, the deposit is taken on as the placement would have:
+    any other card deposit not captured yet captured, and a capture never received made
+    now. An order since
     cancelled or invoiced is left (its deposit is then the cancellation's or the
     invoice's); one still in doubt, or claimed by another recovery, waits for a later run."""
     finished: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ocop import (
     DepositPolicy,
     HoldCode,
     Money,
+    Order,
     ProcessorResult,
     Settings,
 )
@@ -44,9 +46,10 @@ def _place_two_cards(world: World) -> None:
 def test_the_rest_of_a_deposit_is_taken_once_its_capture_in_doubt_is_recovered(
     script: str,
 ) -> None:
-    """D1, O2: the placement stopped at the first card's capture in doubt (O3); recovery
-    settles it and captures the second card as the placement would have, so cancelling
-    keeps the whole charge (it kept 10.00 of 25.00: the second card was voided)."""
+    """D1, O2: the first card's capture is in doubt (after it, the placing process may
+    die); recovery settles it, and captures the second card if the placement did not, as
+    the placement would have, so cancelling keeps the whole charge (it kept 10.00 of
+    25.00: the second card was voided)."""
     world = _world()
     world.sim.script("capture", script)
     if script == "crash_after_success":
@@ -194,13 +197,23 @@ def test_a_deposit_whose_authorization_was_in_doubt_is_taken_when_recovery_finis
     assert world.bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
 
 
+def _validated(order: Order) -> bool:
+    return order.placing is False
+
+
+def _first_deposit_taken(order: Order) -> bool:
+    return bool(order.lines[0].deposit_captures)
+
+
 class _DiesOnceValidated(DelegatingStore):
     """A store under a process that dies just after the commit that stores SO-1 validated
-    (its placement over), once: the commit is kept, nothing after it runs."""
+    (its placement over), once: the commit is kept, nothing after it runs. ``when``: the
+    stored order the process dies after (by default, validated)."""
 
-    def __init__(self, inner: OrderStore) -> None:
+    def __init__(self, inner: OrderStore, when: Callable[[Order], bool] = _validated) -> None:
         super().__init__(inner)
         self.armed = True
+        self.when = when
 
     def unit_of_work(self) -> UnitOfWork:
         return _DyingUnit(self, self.inner.unit_of_work())
@@ -214,9 +227,9 @@ class _DyingUnit(DelegatingUnitOfWork):
     def commit(self) -> Committed:
         committed = super().commit()
         order = committed.orders.get("SO-1")
-        if self._store.armed and order is not None and order.placing is False:
+        if self._store.armed and order is not None and self._store.when(order):
             self._store.armed = False
-            raise SimulatedCrash("the placing process died once the order was validated")
+            raise SimulatedCrash("the placing process died after this commit")
         return committed
 
 
@@ -246,6 +259,36 @@ def test_a_deposit_whose_placement_died_once_the_order_was_validated_is_taken_by
     assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
     assert bo.recover().completions == ()  # nothing left to take
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
+    assert bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_deposit_placement_that_dies_between_two_card_captures_captures_each_once(
+    kind: str, tmp_path: Path
+) -> None:
+    """D1, O1, O2: the placing process dies just after the commit that stores the first
+    card's deposit capture. Both cards are captured, once (by the placement, or by
+    recover()), and cancelling keeps the whole charge. (The captures went one at a time:
+    nothing of the second card's was stored yet, nothing was in doubt, so nothing ever
+    captured it: cancelling voided it and kept only the first card's 10.00 of 25.00.)"""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    inner = (InMemoryStore(keeps_journal=True) if kind == "memory"
+             else SqliteStore(str(tmp_path / "payments.db"), keeps_journal=True))  # fmt: skip
+    store = _DiesOnceValidated(inner, when=_first_deposit_taken)
+    bo = BackOffice(store=store, journal=inner.journal, processor=sim, clock=clock,
+                    settings=_world().bo.settings)  # fmt: skip
+    with pytest.raises(SimulatedCrash):
+        _place_two_cards(World(clock=clock, sim=sim, bo=bo))
+    assert not store.armed  # it died after the first card's capture was stored
+    clock.advance(minutes=bo.settings.authorization.renew_claim_minutes)
+    bo.recover()
+    order = bo.order("SO-1")
+    assert order.approved
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
+    assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
+    bo.recover()
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("10.00"), usd("20.00")]
     assert bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
 
