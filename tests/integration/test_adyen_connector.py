@@ -220,6 +220,35 @@ def test_a_webhook_whose_reason_holds_a_card_number_is_applied_with_it_masked(
     assert "4111" not in repr((order, bo.operations("SO-1"), bo.notifications_for_review()))
 
 
+def test_a_webhook_reason_cut_short_keeps_no_part_of_a_card_number(
+    emulator: AdyenEmulator,
+) -> None:
+    """E2, T3: a reason longer than ocop keeps is masked whole before it is cut, so a card
+    number across the cut leaves none of its digits. (It was cut first: the thirteen
+    digits left of 4111 1111 1111 1111 were no card number to mask, and were kept.) A
+    number the cut makes of a longer one is masked too, never refused (N2)."""
+
+    def reason_of(said: str) -> str:
+        item: dict[str, Any] = {"amount": {"value": 500, "currency": "USD"},
+                                "eventCode": "CAPTURE_FAILED", "eventDate": "2026-01-02",
+                                "merchantAccountCode": emulator.merchant_account,
+                                "merchantReference": "SO-1/capture:INV-1:L1:L1.A1#1",
+                                "originalReference": "PAY1", "pspReference": "PSP1",
+                                "reason": said, "success": "true"}  # fmt: skip
+        item["additionalData"] = {"hmacSignature": sign_item(item, emulator.hmac_key)}
+        items = [{"NotificationRequestItem": item}]
+        body = json.dumps({"live": "false", "notificationItems": items})
+        (note,) = notifications(body, emulator.hmac_key)
+        return note.reason
+
+    cut = reason_of("x " * 92 + "4111 1111 1111 1111")
+    assert "4111" not in cut
+    assert not any(char.isdigit() for char in cut)
+    # 20 digits are no card number; their first 16 (4111...1111) are one once cut.
+    longer = reason_of("x" * 183 + " 41111111111111119999")
+    assert "4111" not in longer
+
+
 def dispute_body(
     emulator: AdyenEmulator,
     code: str,

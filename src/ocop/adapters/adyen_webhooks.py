@@ -166,8 +166,10 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
         reference=reference,
         amount=_amount(item.get("amount")),
         # Adyen's words, unsigned free text: a card number in them is masked (E2), never
-        # the reason to refuse the body (Adyen would send it again and again, N2).
-        reason=mask(str(item.get("reason", ""))[:200]),
+        # the reason to refuse the body (Adyen would send it again and again, N2); masked
+        # whole before the cut (a number across it kept its first digits), and once more
+        # after (a longer number the cut made one).
+        reason=mask(mask(str(item.get("reason", "")))[:200]),
         dispute=dispute,
     )
 
