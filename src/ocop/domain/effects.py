@@ -16,7 +16,12 @@ import attrs
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import IllegalTransition
-from ocop.domain.holds import deposit_declined, held_unless_renewable, out_of_balance
+from ocop.domain.holds import (
+    deposit_declined,
+    ended_by_retry,
+    held_unless_renewable,
+    out_of_balance,
+)
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
 from ocop.domain.line_refunds import awaiting
@@ -25,7 +30,7 @@ from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Hold, HoldCode, Order
 from ocop.domain.outcomes import Outcome
 from ocop.domain.settings import Settings
-from ocop.domain.tender import Authorization, Capture, Refund
+from ocop.domain.tender import Authorization, Capture, LineStatus, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
 from ocop.domain.values import built, replaced
 
@@ -126,18 +131,22 @@ def _authorized(  # noqa: PLR0917 - the outcome, and what judges the order after
                              multi_capture=result.multi_capture,
                              card_value=step.target)  # fmt: skip
     line = order.line(step.line_id)
+    # A2: a declined line of a validated order authorized again is the renewal job's
+    # retry; its holds whose cause is gone end, found live or by recover() (O2).
+    retried = line.status is LineStatus.DECLINED and not order.needs_completion
     if granted >= step.amount:
-        return order.with_line(line.resubmittable().authorized_with(auth))
+        whole = order.with_line(line.resubmittable().authorized_with(auth))
+        return ended_by_retry(whole, settings, now) if retried else whole
     # N4: a partial approval; the line holds what was approved, and the order is short by
     # the rest (out of balance beyond its threshold, S1). Placement and completion judge
     # that when they validate; after them (a renewal, an invoice's, found live or by
     # recover()) the order is held here, as they would hold it.
     line = line.with_amount(line.amount - (step.amount - granted))
     short = order.with_line(line.resubmittable().authorized_with(auth))
-    if short.needs_completion or not out_of_balance(short, settings):
-        return short
-    return short.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, placed_at=now,
-                                reason="an authorization was approved for less"))  # fmt: skip
+    if not short.needs_completion and out_of_balance(short, settings):
+        short = short.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, placed_at=now,
+                                     reason="an authorization was approved for less"))  # fmt: skip
+    return ended_by_retry(short, settings, now) if retried else short
 
 
 def _granted(asked: Money, approved: Money | None) -> Money:

@@ -150,6 +150,25 @@ def authorization_expired(order: Order, settings: Settings, now: datetime) -> bo
     return any(_unrenewed(line, settings, now) for line in order.lines)
 
 
+#: Holds a successful retry of a declined line may end (when their cause is gone): a
+#: declined line leaves its order out of balance too, as a rule.
+ENDED_BY_RETRY = (
+    HoldCode.AUTHORIZATION_EXPIRED,
+    HoldCode.PAYMENT_DECLINED,
+    HoldCode.OUT_OF_BALANCE,
+)
+
+
+def ended_by_retry(order: Order, settings: Settings, now: datetime) -> Order:
+    """``order`` once a declined line of it is authorized again (A2): the holds that
+    retry may end whose cause is gone, released by the system."""
+    ended = order
+    for code in ENDED_BY_RETRY:
+        if ended.has_hold(code) and not cause_remains(ended, code, settings, now):
+            ended = ended.released(code, by=SYSTEM, at=now)
+    return ended
+
+
 def cause_remains(order: Order, code: HoldCode, settings: Settings, now: datetime) -> bool:
     """S4: whether the cause of an order's ``code`` hold is still there at ``now``.
 

@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.holds import cause_remains
+from ocop.domain.holds import ENDED_BY_RETRY, ended_by_retry
 from ocop.domain.invoicing import AuthorizationAge, age_of, nothing_will_capture
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
-from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
+from ocop.domain.order import Hold, HoldCode, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
 from ocop.domain.settings import AuthorizationPolicy
 from ocop.domain.tender import Authorization, LineStatus, PaymentLine
@@ -36,14 +36,6 @@ from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
 
 __all__ = ["Renewal", "nothing_will_capture", "renew_before"]
-
-#: Holds a successful retry of a declined line may end (when their cause is gone): a
-#: declined line leaves its order out of balance too, as a rule.
-_ENDED_BY_RETRY = (
-    HoldCode.AUTHORIZATION_EXPIRED,
-    HoldCode.PAYMENT_DECLINED,
-    HoldCode.OUT_OF_BALANCE,
-)
 
 
 def renew_before(now: datetime, policy: AuthorizationPolicy) -> datetime:
@@ -134,7 +126,7 @@ class Renewal:
             line, auth = due
             marked = order.with_line(line.renewal(under_way=True))
             return self._void(marked, marked.line(line.line_id), auth, ctx)
-        if self.retry and all(hold.code in _ENDED_BY_RETRY for hold in order.holds):
+        if self.retry and all(hold.code in ENDED_BY_RETRY for hold in order.holds):
             # Not while another hold stands (a manual review, a credit check ...); and never
             # for more than the order still needs (its other lines may pay the rest).
             needed = order.balance_due
@@ -242,10 +234,7 @@ class Renewal:
         """Done: a retried line that is authorized again ends the holds it caused."""
         if not self.retried:
             return Next(goal=self, done=True)
-        ended = order
-        for code in _ENDED_BY_RETRY:
-            if ended.has_hold(code) and not cause_remains(ended, code, ctx.settings, ctx.now):
-                ended = ended.released(code, by=SYSTEM, at=ctx.now)
+        ended = ended_by_retry(order, ctx.settings, ctx.now)
         if ended is order:
             return Next(goal=self, done=True)
         return Next(goal=self, order=ended, done=True)

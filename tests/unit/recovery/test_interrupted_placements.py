@@ -347,6 +347,44 @@ def test_a_renewal_retry_of_a_card_declined_at_placement_is_not_a_placement() ->
     assert order.status is OrderStatus.ON_HOLD
 
 
+@pytest.mark.parametrize("retrying_after", [True, False])
+@pytest.mark.parametrize("durable", [False, True])
+def test_a_renewal_retry_recovery_finds_approved_ends_the_holds_of_the_decline(
+    tmp_path: Path, durable: bool, retrying_after: bool
+) -> None:
+    """A2, O2: the renewal job's retry of a card declined at placement is in doubt; the
+    back office restarts (retry_declined kept on, or turned off) and recover() finds it
+    approved: the holds the decline caused end, as the live retry ends them. (They stayed:
+    the order, paid in full, was held until a person released them.)"""
+    retrying = Settings.default().with_policies(
+        authorization=AuthorizationPolicy(retry_declined=True)
+    )
+    after = retrying if retrying_after else Settings.default()
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+
+    def back_office(settings: Settings) -> BackOffice:
+        if durable:  # a restart: a new back office on the same file
+            return BackOffice.sqlite(tmp_path / "p.db", settings, processor=sim, clock=clock)
+        return BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
+
+    first = back_office(retrying)
+    sim.script("authorize", "decline")
+    placed = first.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER,
+                               total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    assert placed.status is OrderStatus.ON_HOLD
+    sim.script("authorize", "timeout_after_success")
+    assert first.renew_authorizations().in_doubt == ("SO-1",)
+    clock.advance(minutes=30)
+    restarted = back_office(after) if durable else first.with_settings(after)
+    assert restarted.recover().resolved == ("SO-1/authorize:L1.A1#2",)
+    order = restarted.order("SO-1")
+    assert order.lines[0].authorized == usd("100.00")
+    assert order.holds == ()
+    assert order.status is OrderStatus.APPROVED
+    assert [h.released_by for h in order.released_holds] == ["system", "system"]
+
+
 def test_a_call_center_order_without_completion_is_finished_as_placed() -> None:
     """Without order completion for call centers, a call center order is validated as
     placed: recovery finishes it like a POS order."""
