@@ -131,11 +131,9 @@ def refund_deposits(
         entry = Refund(refund_id=key, return_id=CANCEL_RETURN, amount=left,
                        refunded_at=ctx.now, method=method, journal=journal)  # fmt: skip
         order = order.with_line(line.refunded_with(entry))
-        vouchers.append(
-            postings.voucher(
-                VoucherKind.REFUND, order, key, CANCEL_RETURN, method, left, ctx.settings, ctx.now
-            )
-        )
+        voucher = postings.voucher(VoucherKind.REFUND, order, key, CANCEL_RETURN, method, left,
+                                   ctx.settings, ctx.now, journal=journal)  # fmt: skip
+        vouchers.append(voucher)
     return order, tuple(vouchers)
 
 

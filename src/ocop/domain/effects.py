@@ -134,19 +134,19 @@ def _authorized(  # noqa: PLR0917 - the outcome, and what judges the order after
     # A2: a declined line of a validated order authorized again is the renewal job's
     # retry; its holds whose cause is gone end, found live or by recover() (O2).
     retried = line.status is LineStatus.DECLINED and not order.needs_completion
-    if granted >= step.amount:
-        whole = order.with_line(line.resubmittable().authorized_with(auth))
-        return ended_by_retry(whole, settings, now) if retried else whole
-    # N4: a partial approval; the line holds what was approved, and the order is short by
-    # the rest (out of balance beyond its threshold, S1). Placement and completion judge
-    # that when they validate; after them (a renewal, an invoice's, found live or by
-    # recover()) the order is held here, as they would hold it.
-    line = line.with_amount(line.amount - (step.amount - granted))
-    short = order.with_line(line.resubmittable().authorized_with(auth))
-    if not short.needs_completion and out_of_balance(short, settings):
-        short = short.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, placed_at=now,
-                                     reason="an authorization was approved for less"))  # fmt: skip
-    return ended_by_retry(short, settings, now) if retried else short
+    partial = granted < step.amount
+    if partial:
+        # N4: a partial approval; the line holds what was approved, and the order is short
+        # by the rest (out of balance beyond its threshold, S1).
+        line = line.with_amount(line.amount - (step.amount - granted))
+    authorized = order.with_line(line.resubmittable().authorized_with(auth))
+    if partial and not authorized.needs_completion and out_of_balance(authorized, settings):
+        # Placement and completion judge that when they validate; after them (a renewal,
+        # an invoice's, found live or by recover()) the order is held here, as they would.
+        short = Hold(code=HoldCode.OUT_OF_BALANCE, placed_at=now,
+                     reason="an authorization was approved for less")  # fmt: skip
+        authorized = authorized.with_hold(short)
+    return ended_by_retry(authorized, settings, now) if retried else authorized
 
 
 def _granted(asked: Money, approved: Money | None) -> Money:
@@ -198,9 +198,8 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
                     capture_id=step.capture_id, token=_refund_token(result),
                     refunded_at=now, pending=pending, journal=journal)  # fmt: skip
     method = order.line(step.line_id).method.value
-    voucher = postings.voucher(
-        VoucherKind.REFUND, order, op.key, step.return_id, method, step.amount, settings, now
-    )
+    voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id, method,
+                               step.amount, settings, now, journal=journal)  # fmt: skip
     return refund, voucher
 
 
@@ -284,7 +283,8 @@ def _captured(
     captured = order.with_line(line.captured_with(capture))
     if pending:  # nothing is received yet: the voucher comes with the settlement (J1)
         return Applied(order=captured)
-    return Applied(order=captured, vouchers=(_capture_voucher(order, op, step, settings, now),))
+    voucher = _capture_voucher(order, op, step, settings, now, journal=journal)
+    return Applied(order=captured, vouchers=(voucher,))
 
 
 def _capture_voucher(
@@ -293,12 +293,15 @@ def _capture_voucher(
     step: steps.Capture | steps.DepositCapture,
     settings: Settings,
     now: datetime,
+    *,
+    journal: str = "",
 ) -> Voucher:
+    """A capture's receipt voucher, in ``journal`` (else the one the settings name, J2)."""
     invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
     reference = DEPOSIT_REFERENCE if invoice_id is None else invoice_id
     method = order.line(step.line_id).method.value
     return postings.voucher(VoucherKind.PAYMENT, order, op.key, reference, method,
-                            step.amount, settings, now)  # fmt: skip
+                            step.amount, settings, now, journal=journal)  # fmt: skip
 
 
 def _settled(
@@ -328,7 +331,7 @@ def _settled(
                 why = "a pending capture failed and the card cannot be authorized again"
                 return Applied(order=held_unless_renewable(settled, line, now, why))
             settled = order.with_line(line)
-            voucher = _capture_voucher(order, op, step, settings, now)
+            voucher = _capture_voucher(order, op, step, settings, now, journal=journal)
             return Applied(order=settled, vouchers=(voucher,))
         case steps.Refund():
             journal = postings.journal_name(VoucherKind.REFUND, order, settings)
@@ -339,7 +342,8 @@ def _settled(
                 return Applied(order=settled)
             method = order.line(step.line_id).method.value
             voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
-                                       method, step.amount, settings, now)  # fmt: skip
+                                       method, step.amount, settings, now,
+                                       journal=journal)  # fmt: skip
             return Applied(order=settled, vouchers=(voucher,))
         case steps.UnlinkedRefund():
             # Approved, refunded now with its voucher; failed, the money never went: it

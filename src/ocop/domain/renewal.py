@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.holds import ENDED_BY_RETRY, ended_by_retry
+from ocop.domain.holds import ENDED_BY_RETRY
 from ocop.domain.invoicing import AuthorizationAge, age_of, nothing_will_capture
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
@@ -142,7 +142,9 @@ class Renewal:
                     # (A2) or an invoice (I2) would authorize the rest of its old amount.
                     trimmed = line.with_amount(line.amount - excess)
                     return attrs.evolve(retry, order=order.with_line(trimmed))
-        return self._end(order, ctx)
+        # Done. A retried line authorized again ended the holds it caused as its approval
+        # was applied, live or found by recover() (effects, A2, O2).
+        return Next(goal=self, done=True)
 
     def _due(self, order: Order) -> tuple[PaymentLine, Authorization] | None:
         """The first open authorization due for renewal not tried in this run, and its line."""
@@ -229,15 +231,6 @@ class Renewal:
         if ended.status is LineStatus.DECLINED:
             goal = replaced(goal, declined=(*goal.declined, line.line_id))
         return Next(goal=replaced(goal, held=True), order=_held(order.with_line(ended), ctx.now))
-
-    def _end(self, order: Order, ctx: Context) -> Next[Renewal]:
-        """Done: a retried line that is authorized again ends the holds it caused."""
-        if not self.retried:
-            return Next(goal=self, done=True)
-        ended = ended_by_retry(order, ctx.settings, ctx.now)
-        if ended is order:
-            return Next(goal=self, done=True)
-        return Next(goal=self, order=ended, done=True)
 
     # -- outcomes ----------------------------------------------------------------------
     def after(self, operations: tuple[Operation, ...]) -> Renewal:
