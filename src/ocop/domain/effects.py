@@ -18,6 +18,7 @@ from ocop.domain import postings, steps
 from ocop.domain.errors import IllegalTransition
 from ocop.domain.holds import (
     deposit_declined,
+    deposit_taken,
     ended_by_retry,
     held_unless_renewable,
     out_of_balance,
@@ -283,6 +284,8 @@ def _captured(
     captured = order.with_line(line.captured_with(capture))
     if pending:  # nothing is received yet: the voucher comes with the settlement (J1)
         return Applied(order=captured)
+    if isinstance(step, steps.DepositCapture):  # D1, S4: a declined one's hold may end
+        captured = deposit_taken(captured, settings, now)
     voucher = _capture_voucher(order, op, step, settings, now, journal=journal)
     return Applied(order=captured, vouchers=(voucher,))
 
@@ -331,6 +334,8 @@ def _settled(
                 why = "a pending capture failed and the card cannot be authorized again"
                 return Applied(order=held_unless_renewable(settled, line, now, why))
             settled = order.with_line(line)
+            if isinstance(step, steps.DepositCapture):  # D1, S4: a declined one's hold may end
+                settled = deposit_taken(settled, settings, now)
             voucher = _capture_voucher(order, op, step, settings, now, journal=journal)
             return Applied(order=settled, vouchers=(voucher,))
         case steps.Refund():

@@ -368,3 +368,23 @@ def deposit_declined(order: Order, now: datetime) -> Order:
         return order
     return order.with_hold(Hold(code=HoldCode.PAYMENT_DECLINED, placed_at=now,
                                 reason="a deposit capture was declined"))  # fmt: skip
+
+
+def deposit_taken(order: Order, settings: Settings, now: datetime) -> Order:
+    """D1, S4: ``order`` once a card deposit capture is received. A deposit capture declined
+    before (:func:`deposit_declined`) and taken again since (the ``recover()`` run that
+    takes the rest of the deposit) leaves its ``PAYMENT_DECLINED`` hold without a cause once
+    every active card deposit line holds a received deposit capture and no other cause
+    remains: the hold ends, released by the system, as a retry's holds end
+    (:func:`ended_by_retry`)."""
+    code = HoldCode.PAYMENT_DECLINED
+    untaken = any(
+        line.deposit
+        and line.is_card
+        and line.active
+        and not any(not c.pending for c in line.deposit_captures)
+        for line in order.lines
+    )
+    if untaken or not order.has_hold(code) or cause_remains(order, code, settings, now):
+        return order
+    return order.released(code, by=SYSTEM, at=now)

@@ -320,3 +320,47 @@ def test_a_deposit_left_to_the_agents_submit_is_taken_by_that_submit(
     assert bo.recover().completions == ()
     assert bo.cancel_order("SO-1", AGENT).charged == usd("25.00")
     assert [e.amount for e in sim.ledger() if e.kind == "capture"] == [usd("30.00")]
+
+
+@pytest.mark.parametrize("found_by", ["notification", "recover"])
+def test_a_declined_deposit_capture_taken_again_by_recovery_ends_its_hold(found_by: str) -> None:
+    """D1, S4, O2: the first card's deposit capture answered pending and was declined (its
+    notification, or the recover() run that asks about it); the second card's capture was in
+    doubt, and the run that settles it takes the rest of the deposit, the first card again.
+    The deposit is then taken whole, and the PAYMENT_DECLINED hold the decline placed ends
+    with its cause (it stayed until a person released it)."""
+    world = _world()
+    world.sim.script("capture", "pending")
+    world.sim.script("capture", "timeout_after_success")
+    _place_two_cards(world)
+    notes = world.sim.settle_pending("decline")
+    if found_by == "notification":
+        for note in notes:
+            world.bo.handle_notification(note)
+        assert [h.code for h in world.bo.order("SO-1").holds] == [HoldCode.PAYMENT_DECLINED]
+    assert world.bo.recover().completions == ("SO-1",)
+    order = world.bo.order("SO-1")
+    assert [line.captured for line in order.lines] == [usd("10.00"), usd("20.00")]
+    assert order.holds == ()
+    released = [(r.hold.code, r.released_by) for r in order.released_holds]
+    assert released == [(HoldCode.PAYMENT_DECLINED, "system")]
+    captures = [(e.key, e.amount) for e in world.sim.ledger() if e.kind == "capture"]
+    assert captures == [
+        ("SO-1/deposit:L2:L2.A1#1", usd("20.00")),
+        ("SO-1/deposit:L1:L1.A1#2", usd("10.00")),
+    ]
+
+
+def test_a_deposit_still_short_keeps_the_hold_its_declined_capture_placed() -> None:
+    """D1, S4: taken again, the first card's capture is declined once more: the deposit is
+    not taken and the hold stays."""
+    world = _world()
+    world.sim.script("capture", "pending")
+    world.sim.script("capture", "timeout_after_success")
+    _place_two_cards(world)
+    world.sim.settle_pending("decline")
+    world.sim.script("capture", "decline")
+    world.bo.recover()
+    order = world.bo.order("SO-1")
+    assert [line.captured for line in order.lines] == [usd("0.00"), usd("20.00")]
+    assert [h.code for h in order.holds] == [HoldCode.PAYMENT_DECLINED]
