@@ -77,7 +77,7 @@ def apply_outcome(
     if op.outcome is Outcome.PENDING:
         return _settled(order, op, result, settings, now)
     if not result.outcome.moves_money:
-        failed = _failed(order, step, result)
+        failed = _failed(order, step, result, after_doubt=op.outcome is Outcome.UNKNOWN)
         if isinstance(step, steps.DepositCapture) and result.outcome is Outcome.DECLINED:
             return Applied(order=deposit_declined(failed.order, now))  # D1, live or not
         return failed
@@ -204,12 +204,17 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
     return refund, voucher
 
 
-def _failed(order: Order, step: steps.Step, result: ProcessorResult) -> Applied:
+def _failed(
+    order: Order, step: steps.Step, result: ProcessorResult, *, after_doubt: bool
+) -> Applied:
     """A declined call, or one the processor never received, changes only a line waiting
     for authorization (or tokenization): it waits again, or is declined; and a line that
-    captured money, short of its amount after a declined authorization or adjustment."""
+    captured money, short of its amount after a declined authorization or adjustment; and
+    a line whose adjustment is found declined after a doubt."""
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize | steps.Adjust):
         order = _kept_short(order, step.line_id)
+    if result.outcome is Outcome.DECLINED and isinstance(step, steps.Adjust) and after_doubt:
+        order = _kept_as_held(order, step.line_id)
     if not isinstance(step, steps.Authorize | steps.Tokenize):
         return Applied(order=order)
     line = order.line(step.line_id)
@@ -230,6 +235,22 @@ def _kept_short(order: Order, line_id: str) -> Order:
     held = line.captured + line.authorized
     completing = order.needs_completion and not line.renewing
     if not (completing and line.active and line.captured.is_positive() and line.amount > held):
+        return order
+    return order.with_line(line.settled_with(amount=held))
+
+
+def _kept_as_held(order: Order, line_id: str) -> Order:
+    """C3, C5, S1, O2: a line's adjustment, up or down, found declined after a doubt (by
+    ``recover()`` or a failure notification). Live, the submit releases the authorization
+    (the line declined, or kept at what it captured); nothing here can call the processor,
+    which still holds the authorization as it was: the line keeps what it holds (captured,
+    and what is open) as its amount, the difference to the order's total due (or overpaid)
+    for a person to settle, never asked again of the card that declined it by an untouched
+    submit."""
+    line = order.line(line_id)
+    held = line.captured + line.authorized
+    completing = order.needs_completion and not line.renewing
+    if not (completing and line.active and line.authorized.is_positive()):
         return order
     return order.with_line(line.settled_with(amount=held))
 

@@ -262,6 +262,7 @@ def test_a_declined_adjustment_declines_the_line_and_voids_its_authorization() -
     result = world.bo.submit(draft)
     assert not result.approved
     assert result.order.line("L1").status is LineStatus.DECLINED
+    assert result.order.line("L1").amount == usd("150.00")  # asked of a new card (C2)
     assert result.order.has_hold(HoldCode.PAYMENT_DECLINED)
     assert kinds(world.sim.ledger()) == ["authorize", "void"]
     assert world.sim.authorization_open(token) == usd("0.00")
@@ -390,6 +391,54 @@ def test_a_captured_line_declined_after_a_doubt_keeps_what_it_holds(
     assert untouched.order.has_hold(HoldCode.OUT_OF_BALANCE)
     assert world.sim.calls == calls
     fixed = world.bo.begin_completion("SO-1", CLERK).add_card(CARD_2, due)
+    assert world.bo.submit(fixed).approved
+
+
+@pytest.mark.parametrize("route", ["recover", "notification"])
+@pytest.mark.parametrize("new_total", ["150.00", "70.00"], ids=["raised", "reduced"])
+@pytest.mark.parametrize("captured", ["0.00", "40.00"], ids=["uncaptured", "captured"])
+def test_a_line_whose_adjustment_is_declined_after_a_doubt_keeps_what_it_holds(
+    captured: str, new_total: str, route: str
+) -> None:
+    """C3, C5, S1, O2, N2: a line's adjustment in doubt, then found declined by its
+    notification or by recover(): the processor still holds the first authorization
+    (100.00 with what was captured of it), and the line shows that as its amount, the
+    difference to the new total due (or overpaid). An untouched submit asks nothing of the
+    card that declined and holds the order out of balance; a person settles the rest. (An
+    uncaptured line, or a captured one reduced, kept the amount it was not given, 150.00
+    or 70.00, with 100.00 held: the draft showed nothing due, and an untouched submit sent
+    the declined adjustment again and approved the order.)"""
+    clock = ManualClock(START)
+    sim = _DeclinedWhenAsked(clock=clock)
+    store, journal = InMemoryStore(), InMemoryJournal()
+    bo = BackOffice(store=store, processor=sim, journal=journal, clock=clock)
+    world = World(clock=clock, sim=sim, store=store, journal=journal, bo=bo)
+    paid_by_card(world)
+    if usd(captured).is_positive():
+        capture_line(world, "SO-1", "L1", usd(captured))
+    token = world.bo.order("SO-1").line("L1").authorizations[0].token.value
+    world.bo.change_total("SO-1", usd(new_total), CLERK)
+    world.sim.script("adjust", "timeout_before")
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd(new_total))
+    assert world.bo.submit(draft).in_doubt
+    _declined_after_a_doubt(world, "adjust", route)
+    line = world.bo.order("SO-1").line("L1")
+    open_left = usd("100.00") - usd(captured)
+    assert world.sim.authorization_open(token) == open_left
+    assert (line.amount, line.captured, line.authorized) == (
+        usd("100.00"), usd(captured), open_left)  # fmt: skip
+    due = usd(new_total) - usd("100.00")
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == due
+    calls = world.sim.calls
+    untouched = world.bo.submit(world.bo.begin_completion("SO-1", CLERK))
+    assert not untouched.approved
+    assert untouched.order.has_hold(HoldCode.OUT_OF_BALANCE)
+    assert world.sim.calls == calls
+    fixed = world.bo.begin_completion("SO-1", CLERK)
+    if due.is_positive():
+        fixed = fixed.add_card(CARD_2, due)
+    else:
+        fixed = fixed.change_amount("L1", usd(new_total))
     assert world.bo.submit(fixed).approved
 
 
