@@ -210,10 +210,14 @@ def _failed(
     """A declined call, or one the processor never received, changes only a line waiting
     for authorization (or tokenization): it waits again, or is declined; and a line that
     captured money, short of its amount after a declined authorization or adjustment; and
-    a line whose adjustment is found declined after a doubt."""
+    a line whose adjustment is found declined after a doubt, or whose declined adjustment's
+    release failed."""
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize | steps.Adjust):
         order = _kept_short(order, step.line_id)
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Adjust) and after_doubt:
+        order = _kept_as_held(order, step.line_id)
+    if isinstance(step, steps.Void) and step.purpose is steps.VoidPurpose.DECLINED:
+        # C3: the authorization a declined adjustment was to release is still held.
         order = _kept_as_held(order, step.line_id)
     if not isinstance(step, steps.Authorize | steps.Tokenize):
         return Applied(order=order)
@@ -241,12 +245,12 @@ def _kept_short(order: Order, line_id: str) -> Order:
 
 def _kept_as_held(order: Order, line_id: str) -> Order:
     """C3, C5, S1, O2: a line's adjustment, up or down, found declined after a doubt (by
-    ``recover()`` or a failure notification). Live, the submit releases the authorization
-    (the line declined, or kept at what it captured); nothing here can call the processor,
-    which still holds the authorization as it was: the line keeps what it holds (captured,
-    and what is open) as its amount, the difference to the order's total due (or overpaid)
-    for a person to settle, never asked again of the card that declined it by an untouched
-    submit."""
+    ``recover()`` or a failure notification), or declined live and its release declined or
+    never received. Live, the submit releases the authorization (the line declined, or kept
+    at what it captured); here the processor still holds the authorization as it was: the
+    line keeps what it holds (captured, and what is open) as its amount, the difference to
+    the order's total due (or overpaid) for a person to settle, never asked again of the
+    card that declined it by an untouched submit."""
     line = order.line(line_id)
     held = line.captured + line.authorized
     completing = order.needs_completion and not line.renewing

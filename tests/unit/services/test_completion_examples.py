@@ -467,6 +467,42 @@ def test_a_declined_adjustment_whose_release_never_arrived_leaves_the_line_what_
     assert kinds(world.sim.ledger()) == ["authorize", "capture"]
 
 
+@pytest.mark.parametrize("release", ["decline", "timeout_before"])
+@pytest.mark.parametrize("new_total", ["150.00", "70.00"], ids=["raised", "reduced"])
+def test_an_uncaptured_line_whose_declined_adjustment_was_not_released_keeps_what_it_holds(
+    new_total: str, release: str
+) -> None:
+    """C3, S1, O2: an uncaptured line's adjustment is declined and the void releasing its
+    authorization is declined too, or never arrived (found so by recover()): the processor
+    still holds 100.00, and the line shows that as its amount, the difference to the new
+    total due (or overpaid); an untouched submit asks nothing of the card that declined.
+    (The line kept the amount it was not given, with 100.00 held: the draft showed nothing
+    due, and an untouched submit sent the declined adjustment again and approved the
+    order.)"""
+    world = make_world()
+    paid_by_card(world)
+    token = world.bo.order("SO-1").line("L1").authorizations[0].token.value
+    world.bo.change_total("SO-1", usd(new_total), CLERK)
+    world.sim.script("adjust", "decline")
+    world.sim.script("void", release)
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd(new_total))
+    result = world.bo.submit(draft)
+    assert not result.approved
+    if release == "timeout_before":
+        assert world.bo.recover().still_in_doubt == ()
+    line = world.bo.order("SO-1").line("L1")
+    assert world.sim.authorization_open(token) == usd("100.00")
+    assert (line.status, line.amount, line.authorized) == (
+        LineStatus.AUTHORIZED, usd("100.00"), usd("100.00"))  # fmt: skip
+    due = usd(new_total) - usd("100.00")
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == due
+    calls = world.sim.calls
+    untouched = world.bo.submit(world.bo.begin_completion("SO-1", CLERK))
+    assert not untouched.approved
+    assert untouched.order.has_hold(HoldCode.OUT_OF_BALANCE)
+    assert world.sim.calls == calls
+
+
 # -- C5: captured lines and prepayments ---------------------------------------------------
 
 
