@@ -68,16 +68,24 @@ def _answer_error(op: Operation, what: str) -> IllegalTransition:
 
 
 def apply_outcome(
-    order: Order, op: Operation, result: ProcessorResult, settings: Settings, now: datetime
+    order: Order,
+    op: Operation,
+    result: ProcessorResult,
+    settings: Settings,
+    now: datetime,
+    *,
+    after_doubt: bool = False,
 ) -> Applied:
     """The order once ``result`` (an outcome of ``op`` other than unknown) is known.
 
-    ``op`` as logged: when its outcome was pending (N1), ``result`` settles it."""
+    ``op`` as logged: when its outcome was pending (N1), ``result`` settles it.
+    ``after_doubt``: found by ``recover()`` or a notification (a timeout, a crash), not live."""
     step = op.step
     if op.outcome is Outcome.PENDING:
         return _settled(order, op, result, settings, now)
     if not result.outcome.moves_money:
-        failed = _failed(order, step, result, after_doubt=op.outcome is Outcome.UNKNOWN)
+        doubted = after_doubt or op.outcome is Outcome.UNKNOWN  # a crash leaves no outcome
+        failed = _failed(order, step, result, after_doubt=doubted)
         if isinstance(step, steps.DepositCapture) and result.outcome is Outcome.DECLINED:
             return Applied(order=deposit_declined(failed.order, now))  # D1, live or not
         return failed
@@ -163,10 +171,12 @@ def apply_outcomes(
     answers: Sequence[tuple[Operation, ProcessorResult]],
     settings: Settings,
     now: datetime,
+    *,
+    after_doubt: bool = False,
 ) -> Applied:
     """The order once every outcome of a batch is known: each applied as
-    :func:`apply_outcome` applies it, the linked refunds of a return line by line at once,
-    so a batch costs in proportion to its size."""
+    :func:`apply_outcome` applies it (``after_doubt`` alike), the linked refunds of a
+    return line by line at once, so a batch costs in proportion to its size."""
     vouchers: list[Voucher] = []
     refunds: dict[str, list[Refund]] = {}
     for op, result in answers:
@@ -177,7 +187,7 @@ def apply_outcomes(
             if not refund.pending:
                 vouchers.append(voucher)
             continue
-        applied = apply_outcome(order, op, result, settings, now)
+        applied = apply_outcome(order, op, result, settings, now, after_doubt=after_doubt)
         order = applied.order
         vouchers.extend(applied.vouchers)
     for line_id, batch in refunds.items():

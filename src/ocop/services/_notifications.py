@@ -50,7 +50,7 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
     if result is None:
         return _kept(ports, notification, f"a notification that does not match {op.key}")
     try:
-        settled = settle(ports, op.order_id, [(op, result)])
+        settled = settle(ports, op.order_id, [(op, result)], after_doubt=True)
     except StorageError:
         raise
     except OcopError:

@@ -79,9 +79,13 @@ def settle(
     answers: Sequence[tuple[Operation, ProcessorResult]],
     *,
     order: Order | None = None,
+    after_doubt: bool = False,
 ) -> Settled:
     """Commit the outcomes with their effect on the order and its vouchers, once (O2).
 
+    ``after_doubt``: the answers were found by ``recover()`` or a notification, not
+    returned to a live call (a timeout, or a process that died before storing the answer):
+    no plan goes on after them (:func:`~ocop.domain.effects.apply_outcome`).
     ``order``: the order as this worker committed it with the intents. If another unit
     of work changed the order or settled one of the operations first (a ``recover()``
     running at the same time), the order is read again and what is settled is kept.
@@ -91,7 +95,7 @@ def settle(
     """
     for attempt in range(RETRIES):
         try:
-            return _settle_once(ports, order_id, answers, order)
+            return _settle_once(ports, order_id, answers, order, after_doubt=after_doubt)
         except ConcurrentUpdate:
             order = None
         except StorageBusy:  # the answers are in hand: worth waiting for the database
@@ -106,6 +110,8 @@ def _settle_once(
     order_id: str,
     answers: Sequence[tuple[Operation, ProcessorResult]],
     order: Order | None,
+    *,
+    after_doubt: bool,
 ) -> Settled:
     at = ports.clock.now()
     with ports.store.unit_of_work() as uow:
@@ -136,7 +142,7 @@ def _settle_once(
         if not known:
             return Settled(current, outcomes)  # everything was settled by someone else
         decided = [(op, result) for op, result in known if result.outcome is not Outcome.UNKNOWN]
-        applied = apply_outcomes(current, decided, ports.settings, at)
+        applied = apply_outcomes(current, decided, ports.settings, at, after_doubt=after_doubt)
         uow.orders.update(applied.order)
         for voucher in applied.vouchers:
             uow.outbox.add(voucher)

@@ -293,7 +293,7 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
         tally.still.append(op.key)
         return
     try:
-        settled = settle(ports, op.order_id, [(op, result)])
+        settled = settle(ports, op.order_id, [(op, result)], after_doubt=True)
     except _PASSING:  # the store failed for now, not the order: the next run tries again
         log.exception("could not store the %s outcome of %s", result.outcome.value, op.key)
         tally.waits(op)

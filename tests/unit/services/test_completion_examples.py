@@ -442,6 +442,52 @@ def test_a_line_whose_adjustment_is_declined_after_a_doubt_keeps_what_it_holds(
     assert world.bo.submit(fixed).approved
 
 
+class _ProcessDied(BaseException):
+    """The calling process died (no ``except Exception`` hides it)."""
+
+
+@pytest.mark.parametrize("route", ["recover", "notification"])
+@pytest.mark.parametrize("new_total", ["150.00", "70.00"], ids=["raised", "reduced"])
+def test_an_adjustment_declined_as_the_process_died_keeps_what_the_line_holds(
+    new_total: str, route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C3, S1, O1, O2, N2: the card declined an uncaptured line's adjustment and the process
+    died before storing the answer: its intent has no outcome, and recover() (or the
+    failure notification) finds it declined, as after a timeout. The processor still holds
+    100.00: the line shows that as its amount, the difference to the new total due (or
+    overpaid), and an untouched submit asks nothing of the card that declined. (The line
+    kept the amount it was not given: nothing showed due, and an untouched submit sent the
+    declined adjustment again and approved the order.)"""
+    world = make_world()
+    paid_by_card(world)
+    token = world.bo.order("SO-1").line("L1").authorizations[0].token.value
+    world.bo.change_total("SO-1", usd(new_total), CLERK)
+    world.sim.script("adjust", "decline")
+    answered = world.sim.adjust
+
+    def died(*args: object, **kwargs: object) -> ProcessorResult:
+        answered(*args, **kwargs)  # type: ignore[arg-type]
+        raise _ProcessDied("died before storing the answer")
+
+    monkeypatch.setattr(world.sim, "adjust", died)
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd(new_total))
+    with pytest.raises(_ProcessDied):
+        world.bo.submit(draft)
+    monkeypatch.undo()
+    _declined_after_a_doubt(world, "adjust", route)
+    line = world.bo.order("SO-1").line("L1")
+    assert world.sim.authorization_open(token) == usd("100.00")
+    assert (line.status, line.amount, line.authorized) == (
+        LineStatus.AUTHORIZED, usd("100.00"), usd("100.00"))  # fmt: skip
+    due = usd(new_total) - usd("100.00")
+    assert world.bo.begin_completion("SO-1", CLERK).balance_due == due
+    calls = world.sim.calls
+    untouched = world.bo.submit(world.bo.begin_completion("SO-1", CLERK))
+    assert not untouched.approved
+    assert untouched.order.has_hold(HoldCode.OUT_OF_BALANCE)
+    assert world.sim.calls == calls
+
+
 def test_a_declined_adjustment_whose_release_never_arrived_leaves_the_line_what_it_holds() -> None:
     """C3, C5, O2: the void releasing a declined adjustment of a partly captured line is in
     doubt and recover() finds it never arrived: the line keeps what it captured and what is
