@@ -359,6 +359,11 @@ def held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: s
     return order.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED, reason=why, placed_at=now))
 
 
+#: Why a declined deposit capture holds its order (:func:`deposit_declined`): the one
+#: ``PAYMENT_DECLINED`` hold :func:`deposit_taken` may end.
+DEPOSIT_DECLINED = "a deposit capture was declined"
+
+
 def deposit_declined(order: Order, now: datetime) -> Order:
     """D1: a declined deposit capture holds the order (``PAYMENT_DECLINED``), answered live,
     found by ``recover()`` or settled by a notification (N1, N2); its authorization stays
@@ -367,7 +372,7 @@ def deposit_declined(order: Order, now: datetime) -> Order:
     if order.cancelled:
         return order
     return order.with_hold(Hold(code=HoldCode.PAYMENT_DECLINED, placed_at=now,
-                                reason="a deposit capture was declined"))  # fmt: skip
+                                reason=DEPOSIT_DECLINED))  # fmt: skip
 
 
 def deposit_taken(order: Order, settings: Settings, now: datetime) -> Order:
@@ -376,8 +381,12 @@ def deposit_taken(order: Order, settings: Settings, now: datetime) -> Order:
     takes the rest of the deposit) leaves its ``PAYMENT_DECLINED`` hold without a cause once
     every active card deposit line holds a received deposit capture and no other cause
     remains: the hold ends, released by the system, as a retry's holds end
-    (:func:`ended_by_retry`)."""
+    (:func:`ended_by_retry`). A hold something else placed (a submit's declined card) is
+    left to a person."""
     code = HoldCode.PAYMENT_DECLINED
+    hold = order.hold(code)
+    if hold is None or hold.placed_by != SYSTEM or hold.reason != DEPOSIT_DECLINED:
+        return order
     untaken = any(
         line.deposit
         and line.is_card
@@ -385,6 +394,6 @@ def deposit_taken(order: Order, settings: Settings, now: datetime) -> Order:
         and not any(not c.pending for c in line.deposit_captures)
         for line in order.lines
     )
-    if untaken or not order.has_hold(code) or cause_remains(order, code, settings, now):
+    if untaken or cause_remains(order, code, settings, now):
         return order
     return order.released(code, by=SYSTEM, at=now)

@@ -364,3 +364,28 @@ def test_a_deposit_still_short_keeps_the_hold_its_declined_capture_placed() -> N
     order = world.bo.order("SO-1")
     assert [line.captured for line in order.lines] == [usd("0.00"), usd("20.00")]
     assert [h.code for h in order.holds] == [HoldCode.PAYMENT_DECLINED]
+
+
+def test_a_deposit_capture_settled_late_leaves_a_hold_no_deposit_decline_placed() -> None:
+    """D1, S2, S4, N2: the deposit capture answered pending; meanwhile an agent's submit
+    asked the card for more and it declined, holding the order (PAYMENT_DECLINED). The
+    deposit capture's later approval ends no hold: no deposit capture was declined, and
+    the hold is the agent's to look at. (The settlement released it as the system's, and
+    the order, 10.00 paid of 120.00, was approved.)"""
+    world = _world()
+    world.sim.script("capture", "pending")
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                         total=usd("100.00"), payments=[by_card("10.00")],
+                         deposit=True)  # fmt: skip
+    world.bo.change_total("SO-1", usd("120.00"), AGENT)
+    world.sim.script("authorize", "decline")
+    draft = world.bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("30.00"))
+    assert not world.bo.submit(draft).approved
+    for note in world.sim.settle_pending("approve"):
+        assert world.bo.handle_notification(note).applied
+    order = world.bo.order("SO-1")
+    assert order.lines[0].captured == usd("10.00")
+    assert [(h.code, h.placed_by) for h in order.holds] == [
+        (HoldCode.PAYMENT_DECLINED, AGENT.actor_id)
+    ]
+    assert order.released_holds == ()
