@@ -11,6 +11,7 @@ generic over frozen attrs classes, which the classes at the end of this module c
 from __future__ import annotations
 
 import functools
+import gc
 import json
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
@@ -940,3 +941,23 @@ def test_fixed_tuples_of_values_and_classes_without_slots_read_back_equal(
     loaded = loads(dumps(value), type(value))
     assert loaded == value
     assert type(loaded) is type(value)
+
+
+def test_a_slotted_token_class_read_before_the_collector_ran_is_read() -> None:
+    """E3: attrs builds a slotted class anew and leaves the class it was drafted from among
+    its base's subclasses until the garbage collector frees it. A process that reads the
+    first row of a token class before the collector ran (a worker started for a
+    notification, a restart) found two classes of that name and refused the row as damaged
+    (``StorageError``, from "more than one class named 'CaptureToken'"), and the call
+    failed."""
+    gc.disable()
+    try:
+
+        @attrs.frozen(repr=False)
+        class ReversalToken(ProcessorToken):
+            """A token class defined while the collector waits, as at import."""
+
+        token = ReversalToken("tok_R1", "sim", "sa-1")
+        assert loads(dumps(token), ProcessorToken) == token
+    finally:
+        gc.enable()

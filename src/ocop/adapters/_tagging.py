@@ -48,12 +48,16 @@ def in_family(tp: object) -> bool:
 
 
 def family(roots: tuple[type, ...]) -> Iterator[type]:
-    """``roots`` and every class derived from them."""
+    """``roots`` and every attrs class derived from them. A slotted attrs class is built
+    anew from the class it was drafted from, which stays among its base's subclasses until
+    the garbage collector frees it: that draft, never made an attrs class of its own, is
+    not one of them (two classes of one name, a row naming it could not be read)."""
     todo = list(roots)
     while todo:
         cls = todo.pop()
         yield cls
-        todo.extend(cls.__subclasses__())
+        subclasses: list[type] = cls.__subclasses__()
+        todo.extend(sub for sub in subclasses if "__attrs_attrs__" in vars(sub))
 
 
 def check_taggable(classes: tuple[type, ...]) -> None:
