@@ -8,11 +8,10 @@ clock=...)``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from ocop.domain.edge import check_clock, check_instance, check_interface
+from ocop.domain.edge import check_clock, check_instance, check_interface, check_path
 from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.settings import Settings
 from ocop.ports.clock import Clock
@@ -87,8 +86,7 @@ class BackOffice(BackOfficeServices):
         # Imported when first used: `import ocop` loads neither sqlite3 nor cattrs.
         from ocop.adapters.sqlite import SqliteStore
 
-        if not (isinstance(path, str) and path) and not isinstance(path, os.PathLike):
-            raise InvalidArgument("path must be a file path (str or Path)", argument="path")
+        check_path(path, "path")
         _check_ports(settings, clock, processor=_required(processor))
         return cls._wired(SqliteStore(path, keeps_journal=True), settings, processor, clock)
 

@@ -47,7 +47,7 @@ from ocop import (
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.adapters.sqlite import SqliteStore
+from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.domain.cardnumbers import contains_card_number
 from ocop.ports.store import OrderStore
 from worlds import START
@@ -258,6 +258,27 @@ BAD_PERMISSIONS: dict[str, object] = {
     "none": None,
     "list_of_int": [1],
     "card": [CARD_NUMBER],
+}
+
+
+#: Values that are not a file path: what a path argument meets (a store given where its
+#: path is asked, the one mistake a type checker may not catch in a host's wiring).
+BAD_PATHS: dict[str, object] = {
+    "none": None,
+    "int": 1,
+    "empty": "",
+    "list": ["x.db"],
+    "bytes": b"x.db",
+    "store": InMemoryStore(),
+}
+#: Values that are not a wait in seconds.
+BAD_TIMEOUTS: dict[str, object] = {
+    "str": "30",
+    "none": None,
+    "bool": True,
+    "negative": -1.0,
+    "nan": float("nan"),
+    "infinity": float("inf"),
 }
 
 
@@ -519,6 +540,17 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
         "BackOffice.sqlite.processor",
         {"none": None, "str": "sim", "int": 1, "store": InMemoryStore()},
         lambda w, v: BackOffice.sqlite("never.db", processor=v),
+    ),
+    # the adapters a host wires itself: a path that is not one never names a file ("" would
+    # open a temporary database, anything else a file named after the value's text)
+    ("SqliteStore.path", BAD_PATHS, lambda w, v: SqliteStore(v)),
+    ("SqliteJournal.path", BAD_PATHS, lambda w, v: SqliteJournal(v)),
+    ("SqliteStore.timeout", BAD_TIMEOUTS, lambda w, v: SqliteStore("never.db", timeout=v)),
+    ("SqliteJournal.timeout", BAD_TIMEOUTS, lambda w, v: SqliteJournal("never.db", timeout=v)),
+    (
+        "SqliteStore.keeps_journal",
+        {"str": "yes", "int": 1, "none": None},
+        lambda w, v: SqliteStore("never.db", keeps_journal=v),
     ),
     (
         "SimulatedProcessor.state",

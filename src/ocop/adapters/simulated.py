@@ -59,6 +59,7 @@ from ocop.domain.edge import (
     check_bool,
     check_clock,
     check_count,
+    check_path,
     check_reference,
 )
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
@@ -361,8 +362,7 @@ class SimulatedProcessor(SimulatedRules):
 def _open(state: str | os.PathLike[str] | None) -> Records:
     if state is None:
         return Records()
-    if not (isinstance(state, str) and state) and not isinstance(state, os.PathLike):
-        raise InvalidArgument("state must be a file path (str or Path)", argument="state")
+    check_path(state, "state")
     # sqlite3 is imported only when a state file is asked for.
     from ocop.adapters._simulated_file import FileRecords  # noqa: PLC0415
 

@@ -15,12 +15,14 @@ cannot be encoded, too big, a full disk) as
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import cast
 
 from ocop.adapters._pool import Connection, ConnectionPool
 from ocop.adapters._sql import Dialect, SqlJournal, SqlStore
+from ocop.domain.edge import check_bool, check_path, check_seconds
 from ocop.domain.errors import (
     StorageBusy,
     StorageError,
@@ -91,9 +93,12 @@ def _translate(error: Exception) -> StorageError | None:
 
 
 def _pool(path: str | Path, timeout: float) -> ConnectionPool:
+    """Connections to the file at ``path`` (E1: checked before any is opened)."""
+    file, wait = check_path(path, "path"), check_seconds(timeout, "timeout")
+
     def connect() -> Connection:
         connection = sqlite3.connect(
-            str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+            os.fspath(file), timeout=wait, isolation_level=None, check_same_thread=False
         )
         try:
             # WAL with NORMAL sync: a commit survives the process dying; only a power cut
@@ -137,7 +142,7 @@ class SqliteStore(SqlStore):
         self, path: str | Path, *, timeout: float = 30.0, keeps_journal: bool = False
     ) -> None:
         pool = _pool(path, timeout)
-        super().__init__(_DIALECT, pool, keeps_journal=keeps_journal)
+        super().__init__(_DIALECT, pool, keeps_journal=check_bool(keeps_journal, "keeps_journal"))
 
 
 class SqliteJournal(SqlJournal):

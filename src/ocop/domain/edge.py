@@ -13,6 +13,8 @@ validators (``id_field`` ...) for the values users build themselves.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
@@ -167,6 +169,24 @@ def check_interface(value: object, methods: Iterable[str], argument: str) -> Non
             f"{argument} must implement its port ({', '.join(names)}), not {_kind(value)}",
             argument=argument,
         )
+
+
+def check_path(value: object, argument: str) -> str | os.PathLike[str]:
+    """``value`` if it names a file (a non-empty str or a path object), else
+    :class:`InvalidArgument`: the text of anything else (None, a store given for its path)
+    would name a stray file, and an empty path a temporary database."""
+    if not (isinstance(value, str) and value) and not isinstance(value, os.PathLike):
+        raise InvalidArgument(f"{argument} must be a file path (str or Path)", argument=argument)
+    return value
+
+
+def check_seconds(value: object, argument: str) -> float:
+    """``value`` if it is a finite number of seconds, zero or more, else
+    :class:`InvalidArgument`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise InvalidArgument(f"{argument} must be a number of seconds, zero or more",
+                              argument=argument)  # fmt: skip
+    return float(value)
 
 
 def check_count(value: object, argument: str, maximum: int) -> int:
