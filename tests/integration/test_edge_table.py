@@ -45,7 +45,7 @@ from ocop import (
     Settings,
 )
 from ocop.adapters.memory import InMemoryStore, ManualClock
-from ocop.adapters.postgres import PostgresStore
+from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.domain.cardnumbers import contains_card_number
@@ -270,6 +270,14 @@ BAD_PATHS: dict[str, object] = {
     "list": ["x.db"],
     "bytes": b"x.db",
     "store": InMemoryStore(),
+}
+#: Values that are not a PostgreSQL connection string.
+BAD_CONNINFOS: dict[str, object] = {
+    "none": None,
+    "int": 1,
+    "empty": "",
+    "bytes": b"postgresql://127.0.0.1/never",
+    "list": ["postgresql://127.0.0.1/never"],
 }
 #: Values that are not a wait in seconds.
 BAD_TIMEOUTS: dict[str, object] = {
@@ -552,6 +560,10 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
         {"str": "yes", "int": 1, "none": None},
         lambda w, v: SqliteStore("never.db", keeps_journal=v),
     ),
+    # an empty conninfo would take libpq's defaults: another database, found by the host's
+    # user name, quietly given ocop's tables
+    ("PostgresStore.conninfo", BAD_CONNINFOS, lambda w, v: PostgresStore(v)),
+    ("PostgresJournal.conninfo", BAD_CONNINFOS, lambda w, v: PostgresJournal(v)),
     (
         "SimulatedProcessor.state",
         {"int": 1, "empty": "", "list": ["sim.db"], "bytes": b"sim.db"},

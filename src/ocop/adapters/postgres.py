@@ -143,6 +143,13 @@ def _checked_schema(schema: str | None) -> str | None:
 
 
 def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
+    """Connections to ``conninfo`` (E1: a non-empty string, checked before any is opened:
+    an empty one would take libpq's defaults, another database than the host meant)."""
+    if not (isinstance(conninfo, str) and conninfo):
+        raise InvalidArgument(
+            "conninfo must be a PostgreSQL connection string", argument="conninfo"
+        )
+
     def connect() -> Connection:
         connection = psycopg.connect(conninfo, autocommit=True)
         if schema is not None:
