@@ -565,6 +565,19 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     ("PostgresStore.conninfo", BAD_CONNINFOS, lambda w, v: PostgresStore(v)),
     ("PostgresJournal.conninfo", BAD_CONNINFOS, lambda w, v: PostgresJournal(v)),
     (
+        "ManualClock.advance.days",
+        {
+            "str": "3",
+            "none": None,
+            "decimal": Decimal("1"),
+            "bool": True,
+            "nan": float("nan"),
+            "infinity": float("inf"),
+            "beyond_the_calendar": 10**10,
+        },
+        lambda w, v: ManualClock(START).advance(days=v),
+    ),
+    (
         "SimulatedProcessor.state",
         {"int": 1, "empty": "", "list": ["sim.db"], "bytes": b"sim.db"},
         lambda w, v: SimulatedProcessor(clock=ManualClock(START), state=v),

@@ -11,6 +11,7 @@ import threading
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 
 from ocop.adapters._memory_tables import Tables
 from ocop.adapters._staged import Staged, StagedUnitOfWork
@@ -19,6 +20,7 @@ from ocop.domain.errors import (
     ConcurrentUpdate,
     DuplicateOrder,
     IdempotencyConflict,
+    InvalidArgument,
     InvalidInput,
     OcopError,
     OrderNotFound,
@@ -45,11 +47,22 @@ class ManualClock:
     def advance(
         self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
     ) -> datetime:
-        step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        parts = {"days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
+        for name, value in parts.items():  # E1: numbers only, and finite
+            if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+                raise InvalidArgument(f"{name} must be a finite number", argument=name)
+        try:
+            step = timedelta(**parts)
+        except OverflowError:  # beyond timedelta's 999999999 days
+            raise InvalidArgument("a clock moves at most 999999999 days", argument="days") from None
         if step < timedelta(0):
             raise InvalidInput("a clock does not go back")
         with self._lock:
-            self._now += step
+            try:
+                self._now += step
+            except OverflowError:
+                raise InvalidArgument("a clock does not move past the year 9999",
+                                      argument="days") from None  # fmt: skip
             return self._now
 
 
