@@ -33,6 +33,7 @@ from ocop import (
     Customer,
     Features,
     HoldCode,
+    InvalidArgument,
     JournalNames,
     Money,
     Notification,
@@ -868,3 +869,26 @@ def test_any_customer_id_e1_accepts_saves_a_card_pays_and_reads_back(
     order = bo.order(order_id)
     assert order.customer.customer_id == customer_id
     assert order.lines[0].authorized == TEN
+
+
+@pytest.mark.parametrize("flag", ["no", 0, 1, None])
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_whether_a_store_keeps_the_journal_is_a_bool_checked_before_anything_opens(
+    kind: str, flag: object, tmp_path: Path
+) -> None:
+    """E1: ``keeps_journal="no"`` was taken as true (the store kept the journal); now every
+    store refuses what is not True or False with InvalidArgument, before it opens a file
+    or a connection (the PostgreSQL address here would refuse one: StorageUnavailable)."""
+    path = tmp_path / "never.db"
+    opens: dict[str, Callable[[], object]] = {
+        "memory": lambda: InMemoryStore(keeps_journal=flag),  # type: ignore[arg-type]
+        "sqlite": lambda: SqliteStore(path, keeps_journal=flag),  # type: ignore[arg-type]
+        "postgres": lambda: PostgresStore(
+            "postgresql://127.0.0.1:1/never",
+            keeps_journal=flag,  # type: ignore[arg-type]
+        ),
+    }
+    with pytest.raises(InvalidArgument) as caught:
+        opens[kind]()
+    assert caught.value.argument == "keeps_journal"
+    assert not path.exists()

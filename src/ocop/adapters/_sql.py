@@ -31,6 +31,7 @@ from ocop.adapters._sql_queries import driving_index, filter_conditions
 from ocop.adapters._sql_schema import KEY_COLUMNS, SCHEMA_VERSION, create_schema
 from ocop.adapters._sql_session import Dialect, Session, Statement
 from ocop.adapters._staged import Staged, StagedUnitOfWork
+from ocop.domain.edge import check_bool
 from ocop.domain.errors import (
     ConcurrentUpdate,
     IdempotencyConflict,
@@ -362,8 +363,8 @@ class SqlStore(_SqlTables):
     def __init__(
         self, dialect: Dialect, pool: ConnectionPool, *, keeps_journal: bool = False
     ) -> None:
+        self.keeps_journal = check_bool(keeps_journal, "keeps_journal")  # E1: before connecting
         super().__init__(dialect, pool)
-        self.keeps_journal = keeps_journal
         self.journal = SqlJournal(dialect, pool, create=False)
         self._known = KnownKeys()
 

@@ -15,7 +15,7 @@ from math import isfinite
 
 from ocop.adapters._memory_tables import Tables
 from ocop.adapters._staged import Staged, StagedUnitOfWork
-from ocop.domain.edge import check_moment
+from ocop.domain.edge import check_bool, check_moment
 from ocop.domain.errors import (
     ConcurrentUpdate,
     DuplicateOrder,
@@ -340,7 +340,7 @@ class InMemoryStore:
     """
 
     def __init__(self, *, keeps_journal: bool = False) -> None:
-        self._memory = _Memory(keeps_journal=keeps_journal)
+        self._memory = _Memory(keeps_journal=check_bool(keeps_journal, "keeps_journal"))
         self.journal = InMemoryJournal(_shared=self._memory)
 
     @property

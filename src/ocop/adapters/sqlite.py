@@ -22,7 +22,7 @@ from typing import cast
 
 from ocop.adapters._pool import Connection, ConnectionPool
 from ocop.adapters._sql import Dialect, SqlJournal, SqlStore
-from ocop.domain.edge import check_bool, check_path, check_seconds
+from ocop.domain.edge import check_path, check_seconds
 from ocop.domain.errors import (
     StorageBusy,
     StorageError,
@@ -142,7 +142,7 @@ class SqliteStore(SqlStore):
         self, path: str | Path, *, timeout: float = 30.0, keeps_journal: bool = False
     ) -> None:
         pool = _pool(path, timeout)
-        super().__init__(_DIALECT, pool, keeps_journal=check_bool(keeps_journal, "keeps_journal"))
+        super().__init__(_DIALECT, pool, keeps_journal=keeps_journal)
 
 
 class SqliteJournal(SqlJournal):
