@@ -127,7 +127,8 @@ class InvalidCvv(InvalidInput):
 
 class InvalidAmount(InvalidInput):
     """An amount that is not exact money (a float, NaN, infinity, too many decimals, 10**18
-    units or more), or not positive where it must be (a payment line, a capture)."""
+    units or more). Exact money that a rule refuses (a payment, invoice or refund of zero
+    or less) is plain :class:`InvalidInput`, as docs/errors.md says."""
 
 
 class UnknownCurrency(InvalidInput):
