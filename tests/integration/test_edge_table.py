@@ -271,6 +271,9 @@ BAD_PATHS: dict[str, object] = {
     "list": ["x.db"],
     "bytes": b"x.db",
     "store": InMemoryStore(),
+    # SQLite's name for a database in memory, one per connection: the store's pooled
+    # connections would each see their own (a thread's order stored where no other reads)
+    "memory_database": ":memory:",
 }
 #: Values that are not a PostgreSQL connection string.
 BAD_CONNINFOS: dict[str, object] = {
@@ -537,7 +540,14 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     # wiring
     (
         "BackOffice.sqlite.path",
-        {"none": None, "int": 1, "empty": "", "list": ["x.db"], "bytes": b"x.db"},
+        {
+            "none": None,
+            "int": 1,
+            "empty": "",
+            "list": ["x.db"],
+            "bytes": b"x.db",
+            "memory": ":memory:",
+        },
         lambda w, v: BackOffice.sqlite(v, processor=w.sim),
     ),
     (

@@ -24,6 +24,7 @@ from ocop.adapters._pool import Connection, ConnectionPool
 from ocop.adapters._sql import Dialect, SqlJournal, SqlStore
 from ocop.domain.edge import check_path, check_seconds
 from ocop.domain.errors import (
+    InvalidArgument,
     StorageBusy,
     StorageError,
     StorageLimitExceeded,
@@ -93,8 +94,16 @@ def _translate(error: Exception) -> StorageError | None:
 
 
 def _pool(path: str | Path, timeout: float) -> ConnectionPool:
-    """Connections to the file at ``path`` (E1: checked before any is opened)."""
+    """Connections to the file at ``path`` (E1: checked before any is opened). SQLite's
+    ``:memory:`` names no file but a database of each connection's own: the pool's
+    connections would each see another, so it is refused (``BackOffice.in_memory()``)."""
     file, wait = check_path(path, "path"), check_seconds(timeout, "timeout")
+    if os.fspath(file) == ":memory:":
+        raise InvalidArgument(
+            "path must name a file: ':memory:' gives each connection a database of its own "
+            "(use BackOffice.in_memory() or InMemoryStore)",
+            argument="path",
+        )
 
     def connect() -> Connection:
         connection = sqlite3.connect(
