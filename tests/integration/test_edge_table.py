@@ -24,7 +24,9 @@ from pg_support import private_schema
 
 from ocop import (
     Actor,
+    AuthorizationToken,
     BackOffice,
+    CaptureToken,
     CardPayment,
     CardToken,
     Channel,
@@ -34,14 +36,17 @@ from ocop import (
     Features,
     HoldCode,
     InvalidArgument,
+    InvalidInput,
     JournalNames,
     Money,
     Notification,
     NotificationEvent,
     OcopError,
+    Outcome,
     PaymentMethod,
     Prepayment,
     RefundPolicy,
+    RefundToken,
     SavedCardPayment,
     Settings,
 )
@@ -902,3 +907,168 @@ def test_whether_a_store_keeps_the_journal_is_a_bool_checked_before_anything_ope
         opens[kind]()
     assert caught.value.argument == "keeps_journal"
     assert not path.exists()
+
+
+# -- the processor adapters a host may call directly (E1, E2) ----------------------------------
+
+AUTH = AuthorizationToken("auth_x", "sim", "sa-1")
+CAPTURE = CaptureToken("cap_x", "sim", "sa-1")
+# Operation keys are made of several ids: up to 4096 characters, none empty.
+BAD_CALL_KEYS = {k: v for k, v in BAD_IDS.items() if k != "over_128"} | {"over_4096": "k" * 4097}
+BAD_CALL_CARDS = BAD_CARDS | {"authorization": AUTH}
+BAD_AUTHORIZATIONS: dict[str, object] = {
+    "none": None,
+    "str": "auth_1",
+    "card": CARD_NUMBER,
+    "card_token": CARD,
+    "capture": CAPTURE,
+}
+BAD_CAPTURES: dict[str, object] = {
+    "none": None,
+    "str": "cap_1",
+    "card": CARD_NUMBER,
+    "authorization": AUTH,
+    "refund": RefundToken("ref_x", "sim", "sa-1"),
+}
+# A tokenize for a guest names no customer (""): it is declined, not refused.
+BAD_IDS_NOT_EMPTY = {k: v for k, v in BAD_IDS.items() if k != "empty"}
+# A CVV of the wrong type (a string of the wrong shape is the processor's to decline).
+BAD_CALL_CVVS: dict[str, object] = {"none": None, "int": 123, "bytes": b"123", "list": ["123"]}
+
+
+@attrs.frozen
+class Rig:
+    """A processor, what it issued (a card, an authorization, a capture, a saved card), and
+    ``state``: what a refused call must leave as it was (records, ledger, calls sent)."""
+
+    processor: Any
+    card: CardToken
+    authorization: AuthorizationToken
+    capture: CaptureToken
+    customer_id: str
+    instrument_id: str
+    state: Callable[[], object]
+
+
+def _issued(processor: Any, card: CardToken, customer_id: str) -> dict[str, Any]:
+    auth = processor.authorize("k-edge-auth", card, TEN).token
+    capture = processor.capture("k-edge-cap", auth, Money.of("4.00", USD)).token
+    saved = processor.save_instrument(customer_id, card)
+    return {"processor": processor, "card": card, "authorization": auth, "capture": capture,
+            "customer_id": customer_id, "instrument_id": saved.instrument_id}  # fmt: skip
+
+
+def _sim_state(sim: SimulatedProcessor) -> tuple[object, ...]:
+    # The keys it knows: a lookup records the key it does not know, spent (N3).
+    known = len(sim._records.keys)
+    return (sim.ledger(), sim.calls, known, sim.pending_keys(), sim.instruments("C-1"))
+
+
+@pytest.fixture(scope="module", params=["simulated"])
+def rig(request: pytest.FixtureRequest) -> Rig:
+    sim = SimulatedProcessor(clock=ManualClock(START))
+    return Rig(**_issued(sim, CARD, "C-1"), state=lambda: _sim_state(sim))
+
+
+RigCall = Callable[[Rig, Any], object]
+PROCESSOR_ARGUMENTS: list[tuple[str, dict[str, object], RigCall]] = [
+    ("authorize.key", BAD_CALL_KEYS, lambda r, v: r.processor.authorize(v, r.card, TEN)),
+    ("authorize.card", BAD_CALL_CARDS, lambda r, v: r.processor.authorize("k-1", v, TEN)),
+    ("authorize.amount", VALUE_MONEY, lambda r, v: r.processor.authorize("k-1", r.card, v)),
+    ("adjust.key", BAD_CALL_KEYS, lambda r, v: r.processor.adjust(v, r.authorization, TEN)),
+    ("adjust.authorization", BAD_AUTHORIZATIONS, lambda r, v: r.processor.adjust("k-1", v, TEN)),
+    (
+        "adjust.amount",
+        VALUE_MONEY,
+        lambda r, v: r.processor.adjust("k-1", r.authorization, v),
+    ),
+    ("capture.key", BAD_CALL_KEYS, lambda r, v: r.processor.capture(v, r.authorization, TEN)),
+    ("capture.authorization", BAD_AUTHORIZATIONS, lambda r, v: r.processor.capture("k-1", v, TEN)),
+    (
+        "capture.amount",
+        VALUE_MONEY,
+        lambda r, v: r.processor.capture("k-1", r.authorization, v),
+    ),
+    ("void.key", BAD_CALL_KEYS, lambda r, v: r.processor.void(v, r.authorization)),
+    ("void.authorization", BAD_AUTHORIZATIONS, lambda r, v: r.processor.void("k-1", v)),
+    ("refund.key", BAD_CALL_KEYS, lambda r, v: r.processor.refund(v, r.capture, TEN)),
+    ("refund.capture", BAD_CAPTURES, lambda r, v: r.processor.refund("k-1", v, TEN)),
+    ("refund.amount", VALUE_MONEY, lambda r, v: r.processor.refund("k-1", r.capture, v)),
+    (
+        "unlinked_refund.key",
+        BAD_CALL_KEYS,
+        lambda r, v: r.processor.unlinked_refund(v, r.card, TEN),
+    ),
+    (
+        "unlinked_refund.card",
+        BAD_CALL_CARDS,
+        lambda r, v: r.processor.unlinked_refund("k-1", v, TEN),
+    ),
+    (
+        "unlinked_refund.amount",
+        VALUE_MONEY,
+        lambda r, v: r.processor.unlinked_refund("k-1", r.card, v),
+    ),
+    (
+        "tokenize.key",
+        BAD_CALL_KEYS,
+        lambda r, v: r.processor.tokenize(v, r.customer_id, r.instrument_id, "737"),
+    ),
+    (
+        "tokenize.customer_id",
+        BAD_IDS_NOT_EMPTY,
+        lambda r, v: r.processor.tokenize("k-1", v, r.instrument_id, "737"),
+    ),
+    (
+        "tokenize.instrument_id",
+        BAD_TOKENS,
+        lambda r, v: r.processor.tokenize("k-1", r.customer_id, v, "737"),
+    ),
+    (
+        "tokenize.cvv",
+        BAD_CALL_CVVS,
+        lambda r, v: r.processor.tokenize("k-1", r.customer_id, r.instrument_id, v),
+    ),
+    (
+        "save_instrument.customer_id",
+        BAD_IDS,
+        lambda r, v: r.processor.save_instrument(v, r.card),
+    ),
+    (
+        "save_instrument.card",
+        BAD_CALL_CARDS,
+        lambda r, v: r.processor.save_instrument(r.customer_id, v),
+    ),
+    ("instruments.customer_id", BAD_IDS, lambda r, v: r.processor.instruments(v)),
+    ("lookup.key", BAD_CALL_KEYS, lambda r, v: r.processor.lookup(v)),
+]
+
+
+def test_a_tokenize_for_a_guest_is_declined(rig: Rig) -> None:
+    """T1: the back office asks a guest's saved card to be tokenized for the customer ""
+    (a guest has no id): the processor declines it, as for any other customer's card."""
+    answer = rig.processor.tokenize("k-guest", "", rig.instrument_id, "737")
+    assert answer.outcome is Outcome.DECLINED
+
+
+PROCESSOR_CASES = [
+    pytest.param(call, value, id=f"{argument}-{kind}")
+    for argument, values, call in PROCESSOR_ARGUMENTS
+    for kind, value in values.items()
+]
+
+
+@pytest.mark.parametrize(("call", "value"), PROCESSOR_CASES)
+def test_a_processor_refuses_bad_input_before_anything_is_recorded_or_sent(
+    rig: Rig, call: RigCall, value: object
+) -> None:
+    """E1, E2: every port call of ocop's processor adapters, given an argument of the wrong
+    type or an unusable key, id or token, raises an InvalidInput that shows no card number;
+    the processor records nothing (no key, no ledger entry) and sends nothing. Before, the
+    simulator approved ``authorize(None, ...)`` and kept it under the key None, answered
+    ``lookup(None)``, and raised AttributeError for a token that was None or a string."""
+    before = rig.state()
+    with pytest.raises(InvalidInput) as caught:
+        call(rig, value)
+    assert _leaks(caught.value) == []
+    assert rig.state() == before

@@ -57,10 +57,15 @@ from ocop.domain.cardnumbers import quoted
 from ocop.domain.edge import (
     MAX_ID_LENGTH,
     check_bool,
+    check_call,
     check_clock,
     check_count,
+    check_id,
+    check_instance,
+    check_key,
     check_path,
     check_reference,
+    check_tokenize_call,
 )
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, InvalidInput
 from ocop.domain.money import Money
@@ -226,12 +231,14 @@ class SimulatedProcessor(SimulatedRules):
 
     # -- the port ----------------------------------------------------------------------
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        check_call(key, card, CardToken, "card", amount)
         return self._call(
             key, Request(kind="authorize", target=card.value, amount=amount),
             lambda: self._authorize(key, card, amount),
         )  # fmt: skip
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
+        check_call(key, authorization, AuthorizationToken, "authorization", amount)
         return self._call(
             key, Request(kind="adjust", target=authorization.value, amount=amount),
             lambda: self._adjust(key, authorization, amount),
@@ -240,38 +247,45 @@ class SimulatedProcessor(SimulatedRules):
     def capture(
         self, key: str, authorization: AuthorizationToken, amount: Money
     ) -> ProcessorResult:
+        check_call(key, authorization, AuthorizationToken, "authorization", amount)
         return self._call(
             key, Request(kind="capture", target=authorization.value, amount=amount),
             lambda: self._capture(key, authorization, amount),
         )  # fmt: skip
 
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        check_call(key, authorization, AuthorizationToken, "authorization")
         return self._call(
             key, Request(kind="void", target=authorization.value),
             lambda: self._void(key, authorization),
         )  # fmt: skip
 
     def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        check_call(key, capture, CaptureToken, "capture", amount)
         return self._call(
             key, Request(kind="refund", target=capture.value, amount=amount),
             lambda: self._refund(key, capture, amount),
         )  # fmt: skip
 
     def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        check_call(key, card, CardToken, "card", amount)
         return self._call(
             key, Request(kind="unlinked_refund", target=card.value, amount=amount),
             lambda: self._unlinked(key, card, amount),
         )  # fmt: skip
 
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
+        check_tokenize_call(key, customer_id, instrument_id, cvv)
         # The CVV is checked and dropped here: it is in no request, answer or ledger entry.
-        valid_cvv = isinstance(cvv, str) and cvv.isdigit() and len(cvv) in (3, 4)
+        valid_cvv = cvv.isdigit() and len(cvv) in (3, 4)
         return self._call(
             key, Request(kind="tokenize", target=customer_id, instrument=instrument_id),
             lambda: self._tokenize(key, customer_id, instrument_id, valid_cvv=valid_cvv),
         )  # fmt: skip
 
     def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
+        check_id(customer_id, "customer_id")
+        check_instance(card, CardToken, "card")
         with self._lock:
             self._require_account(card)
             if not card.reusable:
@@ -301,11 +315,13 @@ class SimulatedProcessor(SimulatedRules):
         return f"PI-{number}@{digest[:24]}"
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        check_id(customer_id, "customer_id")
         with self._lock:
             found = self._records.instruments.values()
             return tuple(i for i in found if i.customer_id == customer_id)
 
     def lookup(self, key: str) -> ProcessorResult:
+        check_key(key)
         with self._lock:
             known = self._records.keys.get(key)
             if known is not None and known.answer is not None:

@@ -81,6 +81,48 @@ def check_reference(value: object, argument: str, *, optional: bool = False) -> 
     return value
 
 
+#: The longest operation key ocop accepts, in characters: keys are made of several ids.
+MAX_KEY_LENGTH = 4096
+
+
+def check_key(value: object, argument: str = "key") -> str:
+    """An operation key a processor is called with: 1 to :data:`MAX_KEY_LENGTH` printable
+    characters holding no card number (the processor keeps it, and sends it on)."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{argument} must be an operation key (a string), not "
+                              f"{_kind(value)}", argument=argument)  # fmt: skip
+    if len(value) <= MAX_KEY_LENGTH and contains_card_number(value):
+        raise CardNumberRefused(argument)
+    if not value or len(value) > MAX_KEY_LENGTH or not value.isprintable():
+        raise InvalidArgument(
+            f"{argument} must be 1 to {MAX_KEY_LENGTH} printable characters", argument=argument
+        )
+    return value
+
+
+def check_call(key: object, target: object, kind: type[T], name: str, *money: object) -> T:
+    """A processor call's arguments: its operation key, the token it acts on (of ``kind``:
+    its class only, for a token checks its own fields when built) and its amounts (Money)."""
+    check_key(key)
+    checked = check_instance(target, kind, name)
+    for amount in money:
+        check_money(amount, "amount")
+    return checked
+
+
+def check_tokenize_call(
+    key: object, customer_id: object, instrument_id: object, cvv: object
+) -> None:
+    """A tokenize call's arguments: its key, the customer's id ("" for a guest, whose
+    tokenize is declined), the processor's id of the saved instrument, and a CVV that is a
+    string (its digits are the processor's to check)."""
+    check_key(key)
+    if customer_id != "":
+        check_id(customer_id, "customer_id")
+    check_reference(instrument_id, "instrument_id")
+    check_instance(cvv, str, "cvv")
+
+
 def check_optional_id(value: object, argument: str) -> str | None:
     return None if value is None else check_id(value, argument)
 

@@ -17,6 +17,7 @@ import attrs
 
 from ocop.domain.cardguard import validate_no_card_data
 from ocop.domain.edge import (
+    MAX_KEY_LENGTH,
     instance_of,
     valid_bool,
     valid_optional_money,
@@ -48,10 +49,6 @@ class NotificationEvent(Members):
 def _moment(instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput(f"{attribute.name} must be a timezone-aware datetime")
-
-
-#: The longest operation key a notification may name: keys are made of several ids.
-MAX_KEY_LENGTH = 4096
 
 
 def _key(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
