@@ -52,6 +52,7 @@ from ocop import (
 )
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
+from ocop.adapters.routing import ProcessorRouter
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.domain.cardnumbers import contains_card_number
@@ -913,6 +914,10 @@ def test_whether_a_store_keeps_the_journal_is_a_bool_checked_before_anything_ope
 
 AUTH = AuthorizationToken("auth_x", "sim", "sa-1")
 CAPTURE = CaptureToken("cap_x", "sim", "sa-1")
+# Tokens of an account no processor here serves: declined without a call, the key
+# checked all the same.
+FOREIGN_CARD = CardToken("tok_f", "elsewhere", "sa-9", brand="visa", last4="1111")
+FOREIGN_AUTH = AuthorizationToken("auth_f", "elsewhere", "sa-9")
 # Operation keys are made of several ids: up to 4096 characters, none empty.
 BAD_CALL_KEYS = {k: v for k, v in BAD_IDS.items() if k != "over_128"} | {"over_4096": "k" * 4097}
 BAD_CALL_CARDS = BAD_CARDS | {"authorization": AUTH}
@@ -964,15 +969,27 @@ def _sim_state(sim: SimulatedProcessor) -> tuple[object, ...]:
     return (sim.ledger(), sim.calls, known, sim.pending_keys(), sim.instruments("C-1"))
 
 
-@pytest.fixture(scope="module", params=["simulated"])
+@pytest.fixture(scope="module", params=["simulated", "router"])
 def rig(request: pytest.FixtureRequest) -> Rig:
     sim = SimulatedProcessor(clock=ManualClock(START))
-    return Rig(**_issued(sim, CARD, "C-1"), state=lambda: _sim_state(sim))
+    if request.param == "simulated":
+        return Rig(**_issued(sim, CARD, "C-1"), state=lambda: _sim_state(sim))
+    # A router over two accounts: a token of an account it does not serve is declined by
+    # the router itself, with no call (I5), so the router checks what it is given too.
+    other = SimulatedProcessor(clock=ManualClock(START), service_account="sa-2")
+    router = ProcessorRouter([sim, other])
+    return Rig(**_issued(router, CARD, "C-1"),
+               state=lambda: (_sim_state(sim), _sim_state(other)))  # fmt: skip
 
 
 RigCall = Callable[[Rig, Any], object]
 PROCESSOR_ARGUMENTS: list[tuple[str, dict[str, object], RigCall]] = [
     ("authorize.key", BAD_CALL_KEYS, lambda r, v: r.processor.authorize(v, r.card, TEN)),
+    (
+        "authorize.key.foreign_card",
+        BAD_CALL_KEYS,
+        lambda r, v: r.processor.authorize(v, FOREIGN_CARD, TEN),
+    ),
     ("authorize.card", BAD_CALL_CARDS, lambda r, v: r.processor.authorize("k-1", v, TEN)),
     ("authorize.amount", VALUE_MONEY, lambda r, v: r.processor.authorize("k-1", r.card, v)),
     ("adjust.key", BAD_CALL_KEYS, lambda r, v: r.processor.adjust(v, r.authorization, TEN)),
@@ -990,6 +1007,7 @@ PROCESSOR_ARGUMENTS: list[tuple[str, dict[str, object], RigCall]] = [
         lambda r, v: r.processor.capture("k-1", r.authorization, v),
     ),
     ("void.key", BAD_CALL_KEYS, lambda r, v: r.processor.void(v, r.authorization)),
+    ("void.key.foreign", BAD_CALL_KEYS, lambda r, v: r.processor.void(v, FOREIGN_AUTH)),
     ("void.authorization", BAD_AUTHORIZATIONS, lambda r, v: r.processor.void("k-1", v)),
     ("refund.key", BAD_CALL_KEYS, lambda r, v: r.processor.refund(v, r.capture, TEN)),
     ("refund.capture", BAD_CAPTURES, lambda r, v: r.processor.refund("k-1", v, TEN)),
@@ -1066,7 +1084,9 @@ def test_a_processor_refuses_bad_input_before_anything_is_recorded_or_sent(
     type or an unusable key, id or token, raises an InvalidInput that shows no card number;
     the processor records nothing (no key, no ledger entry) and sends nothing. Before, the
     simulator approved ``authorize(None, ...)`` and kept it under the key None, answered
-    ``lookup(None)``, and raised AttributeError for a token that was None or a string."""
+    ``lookup(None)``, and raised AttributeError for a token that was None or a string; the
+    router raised AttributeError for such a token too, and declined a call whose token no
+    processor serves, or a tokenize of an instrument id no processor holds, under any key."""
     before = rig.state()
     with pytest.raises(InvalidInput) as caught:
         call(rig, value)

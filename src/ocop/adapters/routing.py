@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ocop.domain.edge import check_instance, check_interface
+from ocop.domain.edge import (
+    check_call,
+    check_id,
+    check_instance,
+    check_interface,
+    check_key,
+    check_tokenize_call,
+)
 from ocop.domain.errors import InvalidArgument
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -118,13 +125,15 @@ class ProcessorRouter:
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
-        processor = self._for(card)
+        processor = self._for(check_call(key, card, CardToken, "card", amount))
         if processor is None:
             return self._refused(key, card)
         return processor.authorize(key, card, amount)
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
-        processor = self._for(authorization)
+        processor = self._for(
+            check_call(key, authorization, AuthorizationToken, "authorization", amount)
+        )
         if processor is None:
             return self._refused(key, authorization)
         return processor.adjust(key, authorization, amount)
@@ -132,25 +141,27 @@ class ProcessorRouter:
     def capture(
         self, key: str, authorization: AuthorizationToken, amount: Money
     ) -> ProcessorResult:
-        processor = self._for(authorization)
+        processor = self._for(
+            check_call(key, authorization, AuthorizationToken, "authorization", amount)
+        )
         if processor is None:
             return self._refused(key, authorization)
         return processor.capture(key, authorization, amount)
 
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
-        processor = self._for(authorization)
+        processor = self._for(check_call(key, authorization, AuthorizationToken, "authorization"))
         if processor is None:
             return self._refused(key, authorization)
         return processor.void(key, authorization)
 
     def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
-        processor = self._for(capture)
+        processor = self._for(check_call(key, capture, CaptureToken, "capture", amount))
         if processor is None:
             return self._refused(key, capture)
         return processor.refund(key, capture, amount)
 
     def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
-        processor = self._for(card)
+        processor = self._for(check_call(key, card, CardToken, "card", amount))
         if processor is None:
             return self._refused(key, card)
         if not processor.capabilities.unlinked_refunds:
@@ -162,10 +173,12 @@ class ProcessorRouter:
         """The call goes to the processor holding the instrument; held by none, or by more
         than one (processors numbering their instruments alike), it is declined with no call:
         an id that may mean two cards charges neither."""
+        check_tokenize_call(key, customer_id, instrument_id, cvv)
         holders = [
             processor
             for processor in self._processors
-            if any(i.instrument_id == instrument_id for i in processor.instruments(customer_id))
+            if customer_id  # a guest's ("") is held by none
+            and any(i.instrument_id == instrument_id for i in processor.instruments(customer_id))
         ]
         if len(holders) == 1:
             return holders[0].tokenize(key, customer_id, instrument_id, cvv)
@@ -177,7 +190,8 @@ class ProcessorRouter:
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
     def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
-        processor = self._for(card)
+        check_id(customer_id, "customer_id")
+        processor = self._for(check_instance(card, CardToken, "card"))
         if processor is None:
             raise InvalidArgument(
                 f"no processor serves {card.connector}/{card.service_account}", argument="card"
@@ -188,11 +202,13 @@ class ProcessorRouter:
         """Every processor's, in the processors' order. Two of them may list the same id
         (a real processor's ids are its own): ocop then refuses to pay with it
         (:class:`~ocop.domain.errors.AmbiguousInstrument`) and :meth:`tokenize` declines it."""
+        check_id(customer_id, "customer_id")
         return tuple(i for p in self._processors for i in p.instruments(customer_id))
 
     def lookup(self, key: str) -> ProcessorResult:
         """The first processor that knows ``key`` answers; unknown to all, never received
         (each says so), or unknown while one of them cannot tell."""
+        check_key(key)
         unsure = False
         for processor in self._processors:
             found = processor.lookup(key)
