@@ -445,6 +445,31 @@ def test_saved_cards_come_from_adyen_and_tokenize_checks_the_owner(
     assert other.outcome is Outcome.DECLINED
 
 
+@pytest.mark.parametrize(
+    "cvv", ["4111111111111111", "4111 1111 1111 1111", "12", "12345", "abc", "\u0667\u0663\u0667"]
+)
+def test_a_cvv_that_is_not_three_or_four_digits_is_declined_unsent(
+    emulator: AdyenEmulator, cvv: str
+) -> None:
+    """E1, E2: a CVV that cannot be one (a card number typed in its place) was sent to Adyen
+    as the stored card's ``cvc``; it is now declined with no request, and not echoed."""
+    processor = processor_for(emulator)
+    stored_card(emulator)
+    (saved,) = processor.instruments(SHOPPER)
+    sent: list[str] = []
+    handle = emulator.handle
+
+    def counted(method: str, target: str, headers: dict[str, str], raw: bytes) -> Any:
+        sent.append(target)
+        return handle(method, target, headers, raw)
+
+    emulator.handle = counted  # type: ignore[method-assign]
+    answer = processor.tokenize("K-1", SHOPPER, saved.instrument_id, cvv)
+    assert answer.outcome is Outcome.DECLINED
+    assert sent == []
+    assert "1111" not in answer.reason
+
+
 def test_adyens_answers_map_to_outcomes(emulator: AdyenEmulator) -> None:
     """A refused payment is declined; a 5xx or a lost answer leaves the call in doubt; a
     key reused with another request is a conflict; an unknown payment is declined."""

@@ -969,16 +969,49 @@ def _sim_state(sim: SimulatedProcessor) -> tuple[object, ...]:
     return (sim.ledger(), sim.calls, known, sim.pending_keys(), sim.instruments("C-1"))
 
 
-@pytest.fixture(scope="module", params=["simulated", "router"])
-def rig(request: pytest.FixtureRequest) -> Rig:
+def _adyen_rig() -> Iterator[Rig]:
+    """The Adyen connector against the emulator, which counts the requests it is sent."""
+    pytest.importorskip("Adyen")
+    from ocop.adapters.adyen import AdyenConfig, AdyenProcessor, card_token  # noqa: PLC0415
+    from ocop.testing.adyen_emulator import AdyenEmulator  # noqa: PLC0415
+
+    with AdyenEmulator() as emulator:
+        config = AdyenConfig(api_key=emulator.api_key, merchant_account=emulator.merchant_account,
+                             namespace="edge", checkout_url=emulator.checkout_url,
+                             timeout_seconds=5)  # fmt: skip
+        adyen = AdyenProcessor(config)
+        stored = adyen._recurring.stored_payment_methods({
+            "merchantAccount": emulator.merchant_account, "shopperReference": "C-1",
+            "recurringProcessingModel": "CardOnFile",
+            "paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111111111111111"},
+        }).message  # fmt: skip
+        card = card_token("C-1", stored["id"], config.account, brand="visa", last4="1111")
+        issued = _issued(adyen, card, "C-1")
+        requests: list[str] = []
+        handle = emulator.handle
+
+        def counted(method: str, target: str, headers: dict[str, str], raw: bytes) -> Any:
+            requests.append(target)
+            return handle(method, target, headers, raw)
+
+        emulator.handle = counted  # type: ignore[method-assign]
+        yield Rig(**issued, state=lambda: (len(requests), emulator.records()))
+
+
+@pytest.fixture(scope="module", params=["simulated", "router", "adyen"])
+def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
+    if request.param == "adyen":
+        yield from _adyen_rig()
+        return
     sim = SimulatedProcessor(clock=ManualClock(START))
     if request.param == "simulated":
-        return Rig(**_issued(sim, CARD, "C-1"), state=lambda: _sim_state(sim))
+        yield Rig(**_issued(sim, CARD, "C-1"), state=lambda: _sim_state(sim))
+        return
     # A router over two accounts: a token of an account it does not serve is declined by
     # the router itself, with no call (I5), so the router checks what it is given too.
     other = SimulatedProcessor(clock=ManualClock(START), service_account="sa-2")
     router = ProcessorRouter([sim, other])
-    return Rig(**_issued(router, CARD, "C-1"),
+    yield Rig(**_issued(router, CARD, "C-1"),
                state=lambda: (_sim_state(sim), _sim_state(other)))  # fmt: skip
 
 
@@ -1086,7 +1119,9 @@ def test_a_processor_refuses_bad_input_before_anything_is_recorded_or_sent(
     simulator approved ``authorize(None, ...)`` and kept it under the key None, answered
     ``lookup(None)``, and raised AttributeError for a token that was None or a string; the
     router raised AttributeError for such a token too, and declined a call whose token no
-    processor serves, or a tokenize of an instrument id no processor holds, under any key."""
+    processor serves, or a tokenize of an instrument id no processor holds, under any key;
+    the Adyen connector sent such calls to Adyen (the key None as ``<namespace>:None``, a
+    customer id holding a card number as the shopper's reference) or declined them."""
     before = rig.state()
     with pytest.raises(InvalidInput) as caught:
         call(rig, value)

@@ -52,6 +52,7 @@ from ocop.adapters._adyen_keys import (
     idempotency_key,
     reference,
 )
+from ocop.domain.edge import check_call, check_id, check_instance, check_key, check_tokenize_call
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, MissingExtra
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -244,6 +245,7 @@ class AdyenProcessor:
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        check_call(key, card, CardToken, "card", amount)
         if (foreign := self._foreign(key, card)) is not None:
             return foreign
         if (unheld := inexact(key, amount)) is not None:
@@ -275,6 +277,7 @@ class AdyenProcessor:
                                multi_capture=self.config.multi_capture)  # fmt: skip
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
+        check_call(key, authorization, AuthorizationToken, "authorization", amount)
         if (foreign := self._foreign(key, authorization)) is not None:
             return foreign
         if (payment := _payment_of(key, authorization.value)) is None:
@@ -286,6 +289,7 @@ class AdyenProcessor:
     def capture(
         self, key: str, authorization: AuthorizationToken, amount: Money
     ) -> ProcessorResult:
+        check_call(key, authorization, AuthorizationToken, "authorization", amount)
         if (foreign := self._foreign(key, authorization)) is not None:
             return foreign
         if (payment := _payment_of(key, authorization.value)) is None:
@@ -300,6 +304,7 @@ class AdyenProcessor:
         return attrs.evolve(result, token=token)
 
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        check_call(key, authorization, AuthorizationToken, "authorization")
         if (foreign := self._foreign(key, authorization)) is not None:
             return foreign
         if (payment := _payment_of(key, authorization.value)) is None:
@@ -309,6 +314,7 @@ class AdyenProcessor:
         return result
 
     def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        check_call(key, capture, CaptureToken, "capture", amount)
         if (foreign := self._foreign(key, capture)) is not None:
             return foreign
         encoded, _, taken = capture.value.partition(":")
@@ -325,12 +331,19 @@ class AdyenProcessor:
         return attrs.evolve(result, token=token)
 
     def unlinked_refund(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        check_call(key, card, CardToken, "card", amount)
         reason = "Adyen's Checkout API has no unreferenced refund"
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
-        """A zero-amount verification of the stored card with its CVV (see the module)."""
-        found = [i.card for i in self.instruments(customer_id) if i.instrument_id == instrument_id]
+        """A zero-amount verification of the stored card with its CVV (see the module); a
+        CVV that is not 3 or 4 digits is declined unsent."""
+        check_tokenize_call(key, customer_id, instrument_id, cvv)
+        if not (cvv.isascii() and cvv.isdigit() and len(cvv) in (3, 4)):
+            return ProcessorResult(key=key, outcome=Outcome.DECLINED,
+                                   reason="a security code is 3 or 4 digits")  # fmt: skip
+        held = self.instruments(customer_id) if customer_id else ()  # a guest's: none
+        found = [i.card for i in held if i.instrument_id == instrument_id]
         if not found:
             return ProcessorResult(key=key, outcome=Outcome.DECLINED,
                                    reason="no such stored card for this customer")  # fmt: skip
@@ -352,12 +365,14 @@ class AdyenProcessor:
         return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=found[0])
 
     def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
-        shopper, _ = _stored(card)
+        check_id(customer_id, "customer_id")
+        shopper, _ = _stored(check_instance(card, CardToken, "card"))
         if shopper != customer_id:
             raise InvalidArgument("the card is stored for another shopper", argument="card")
         return SavedInstrument(instrument_id=card.value, customer_id=customer_id, card=card)
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        check_id(customer_id, "customer_id")
         # The library joins the query as given: each value is encoded here, so that an id
         # holding "+", "&", "#" or "%" names its own customer and no other.
         query = {"merchantAccount": quote(self.config.merchant_account, safe=""),
@@ -378,6 +393,7 @@ class AdyenProcessor:
 
     def lookup(self, key: str) -> ProcessorResult:
         """Adyen cannot be asked about a key: recovery replays the request instead (N3)."""
+        check_key(key)
         return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no lookup at Adyen")
 
 
