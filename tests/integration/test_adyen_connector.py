@@ -843,6 +843,31 @@ def test_an_amount_adyen_cannot_hold_is_declined_without_a_call(emulator: AdyenE
     assert from_value(1050, "CLP") is None  # 10.50 CLP: ocop holds pesos whole
 
 
+@pytest.mark.parametrize("amount", ["0.00", "-5.00"])
+def test_an_amount_of_zero_or_less_is_declined_without_a_call(
+    emulator: AdyenEmulator, amount: str
+) -> None:
+    """E1: an authorization, adjustment, capture or refund of zero or less is declined with
+    no request, as the simulator declines it. Before, each was sent to Adyen, and an
+    authorization of zero (at Adyen, a card check) or less came back approved."""
+    processor = processor_for(emulator)
+    card = stored_card(emulator)
+    token = processor.authorize("SO-1/k#1", card, usd("10.00")).token
+    assert isinstance(token, AuthorizationToken)
+    capture = processor.capture("SO-1/k#2", token, usd("4.00")).token
+    assert isinstance(capture, CaptureToken)
+    before = len(emulator.records())
+    money = usd(amount)
+    answers = [
+        processor.authorize("SO-1/k#3", card, money),
+        processor.adjust("SO-1/k#4", token, money),
+        processor.capture("SO-1/k#5", token, money),
+        processor.refund("SO-1/k#6", capture, money),
+    ]
+    assert [answer.outcome for answer in answers] == [Outcome.DECLINED] * 4
+    assert len(emulator.records()) == before
+
+
 @pytest.mark.parametrize("shopper", ["C+1", "C%201", "C&1", "C#1"])
 def test_each_customer_sees_only_their_own_stored_cards(
     emulator: AdyenEmulator, shopper: str

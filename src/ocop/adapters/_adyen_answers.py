@@ -63,11 +63,15 @@ def from_value(value: int, currency: str, *, floor: bool = False) -> Money | Non
 
 
 def inexact(key: str, amount: Money) -> ProcessorResult | None:
-    """A decline, with no call, of an amount Adyen cannot hold (a fraction of a currency
-    it takes in whole units)."""
-    if to_value(amount) is not None:
+    """A decline, with no call, of an amount no payment can carry: zero or less (the
+    simulator declines it too), or one Adyen cannot hold (a fraction of a currency it
+    takes in whole units)."""
+    if not amount.is_positive():
+        reason = "an amount must be more than zero"
+    elif to_value(amount) is None:
+        reason = f"Adyen takes {amount.currency} in {decimals(amount.currency)} decimals"
+    else:
         return None
-    reason = f"Adyen takes {amount.currency} in {decimals(amount.currency)} decimals"
     return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=reason)
 
 

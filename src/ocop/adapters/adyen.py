@@ -8,7 +8,8 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
   account takes amount updates). Answered at once: approved or declined; ``Received`` or
   ``Pending`` leave the call in doubt until its AUTHORISATION webhook decides it.
 - **amounts**: in Adyen's minor units, whose decimals differ from ISO 4217 for CLP, ISK
-  (two) and CVE, IDR (none); one Adyen cannot hold is declined without a call.
+  (two) and CVE, IDR (none); one Adyen cannot hold, or of zero or less, is declined
+  without a call.
 - **capture, void, adjust, refund**: ``POST /payments/{pspReference}/captures``,
   ``/cancels``, ``/amountUpdates``, ``/refunds``. Adyen answers "received": the call is
   pending (N1) until its webhook settles it (:func:`ocop.adapters.adyen_webhooks.
