@@ -29,6 +29,7 @@ from ocop import (
     Customer,
     IdempotencyConflict,
     InvalidArgument,
+    InvalidInput,
     Money,
     Notification,
     NotificationEvent,
@@ -512,6 +513,49 @@ def test_a_wrong_api_key_leaves_the_call_in_doubt_and_bad_settings_are_refused(
     assert emulator.records() == []
     foreign = processor_for(emulator).authorize("K-3", card_of("a:b", "x"), usd("1.00"))
     assert foreign.outcome is Outcome.DECLINED  # another account's token: no call (I5)
+
+
+GOOD_CONFIG: dict[str, Any] = {"api_key": "key", "merchant_account": "M", "namespace": "ns"}
+NOT_A_CARD_SETTING = "4111111111111111"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("api_key", None), ("api_key", ""), ("api_key", 1),
+        ("merchant_account", None), ("merchant_account", ""), ("merchant_account", 5),
+        ("merchant_account", NOT_A_CARD_SETTING),
+        ("namespace", None), ("namespace", 5),
+        ("platform", None),
+        ("checkout_url", 1), ("checkout_url", b"http://127.0.0.1"),
+        ("service_account", None), ("service_account", NOT_A_CARD_SETTING),
+        ("multi_capture", "no"), ("multi_capture", 1), ("adjustments", "no"),
+        ("adjustments", None),
+        ("key_lifetime", 7), ("key_lifetime", None), ("key_lifetime", timedelta(0)),
+        ("key_lifetime", -timedelta(days=1)),
+        ("timeout_seconds", "30"), ("timeout_seconds", None), ("timeout_seconds", -1.0),
+        ("timeout_seconds", float("nan")),
+        ("verification_currency", None), ("verification_currency", "usd"),
+        ("verification_currency", "ABC"),
+        ("live_endpoint_prefix", None), ("live_endpoint_prefix", 1),
+    ],
+)  # fmt: skip
+def test_a_config_setting_of_the_wrong_kind_is_refused_as_it_is_built(
+    field: str, value: object
+) -> None:
+    """E1, E2: AdyenConfig took ``multi_capture="no"`` for multi-capture, a number of
+    seconds as text, a merchant account of None (sent as such) ...; each setting is now
+    checked as the config is built (InvalidInput, no card number in the message)."""
+    with pytest.raises(InvalidInput) as caught:
+        AdyenConfig(**{**GOOD_CONFIG, field: value})
+    assert NOT_A_CARD_SETTING not in str(caught.value)
+
+
+@pytest.mark.parametrize("config", [None, "key", GOOD_CONFIG])
+def test_a_processor_is_made_of_an_adyen_config(config: object) -> None:
+    """E1: AdyenProcessor(None) raised AttributeError; a config of another kind is refused."""
+    with pytest.raises(InvalidArgument):
+        AdyenProcessor(config)  # type: ignore[arg-type]
 
 
 def test_webhook_items_map_to_notifications(emulator: AdyenEmulator) -> None:

@@ -40,20 +40,26 @@ The library is imported when a processor is made; without it, :class:`MissingExt
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import attrs
 
 from ocop.adapters._adyen_answers import from_value, inexact, not_authorised, reason_of, to_value
+from ocop.adapters._adyen_config import AdyenConfig
 from ocop.adapters._adyen_keys import (
     decode_reference,
     encode_reference,
     idempotency_key,
     reference,
 )
-from ocop.domain.edge import check_call, check_id, check_instance, check_key, check_tokenize_call
+from ocop.domain.edge import (
+    check_call,
+    check_id,
+    check_instance,
+    check_key,
+    check_tokenize_call,
+)
 from ocop.domain.errors import IdempotencyConflict, InvalidArgument, MissingExtra
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -86,53 +92,6 @@ _KEY_TAKEN = "704"
 log = logger("ocop.adyen")
 
 
-@attrs.frozen(kw_only=True)
-class AdyenConfig:
-    """How to reach one Adyen merchant account, and what it allows.
-
-    ``namespace``: one per back office (letters, digits, ``-``; at most 16 characters),
-    the start of every idempotency key. ``checkout_url``: the Checkout API's base URL
-    (None: the library's own for ``platform``; a local emulator's in tests).
-    ``service_account``: the name ocop gives the account in tokens (default: the merchant
-    account). The capabilities are the merchant account's (multi-capture, amount updates).
-    ``live_endpoint_prefix``: the prefix of the company account's live URLs (Customer
-    Area, Developers, API URLs); required with ``platform="live"``.
-    """
-
-    api_key: str = attrs.field(repr=False)
-    merchant_account: str
-    namespace: str
-    platform: str = "test"
-    checkout_url: str | None = None
-    service_account: str = ""
-    multi_capture: bool = True
-    adjustments: bool = True
-    key_lifetime: timedelta = timedelta(days=7)
-    timeout_seconds: float = 30.0
-    #: The currency of the zero-amount card verification that checks a saved card's CVV.
-    verification_currency: str = "USD"
-    live_endpoint_prefix: str = ""
-
-    def __attrs_post_init__(self) -> None:
-        ns = self.namespace
-        if not (0 < len(ns) <= 16) or not all(
-            c.isascii() and (c.isalnum() or c == "-") for c in ns
-        ):
-            raise InvalidArgument(
-                "namespace is 1 to 16 ASCII letters, digits or '-'", argument="namespace"
-            )
-        if self.platform not in ("test", "live"):
-            raise InvalidArgument("platform is 'test' or 'live'", argument="platform")
-        if self.platform == "live" and not self.live_endpoint_prefix:
-            raise InvalidArgument(
-                "the live platform needs live_endpoint_prefix", argument="live_endpoint_prefix"
-            )
-
-    @property
-    def account(self) -> str:
-        return self.service_account or self.merchant_account
-
-
 def card_token(
     shopper: str, stored_id: str, account: str, *, brand: str = "", last4: str = ""
 ) -> CardToken:
@@ -145,6 +104,7 @@ class AdyenProcessor:
     """ocop's processor port over one Adyen merchant account (see the module docstring)."""
 
     def __init__(self, config: AdyenConfig) -> None:
+        check_instance(config, AdyenConfig, "config")
         try:
             import Adyen  # noqa: PLC0415 - the extra is imported only when used
         except ImportError as missing:

@@ -1,0 +1,95 @@
+"""The settings of the Adyen connector (:class:`AdyenConfig`), checked as they are built (E1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from ocop.domain.edge import check_seconds, valid_bool, valid_optional_reference, valid_reference
+from ocop.domain.errors import InvalidArgument
+from ocop.domain.money import Money
+
+__all__ = ["AdyenConfig"]
+
+
+def _setting(fits: Callable[[Any], object], what: str) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator: unless ``fits(value)``, InvalidArgument saying the setting must
+    be ``what`` (never quoting the value: an API key is a secret)."""
+
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not fits(value):
+            raise InvalidArgument(f"AdyenConfig.{attribute.name} must be {what}",
+                                  argument=f"AdyenConfig.{attribute.name}")  # fmt: skip
+
+    return validate
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_seconds(value, f"AdyenConfig.{attribute.name}")
+
+
+def _currency(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    Money.zero(value)  # UnknownCurrency (InvalidInput) for what is not a currency Money takes
+
+
+@attrs.frozen(kw_only=True)
+class AdyenConfig:
+    """How to reach one Adyen merchant account, and what it allows.
+
+    ``namespace``: one per back office (letters, digits, ``-``; at most 16 characters),
+    the start of every idempotency key. ``checkout_url``: the Checkout API's base URL
+    (None: the library's own for ``platform``; a local emulator's in tests).
+    ``service_account``: the name ocop gives the account in tokens (default: the merchant
+    account). The capabilities are the merchant account's (multi-capture, amount updates).
+    ``live_endpoint_prefix``: the prefix of the company account's live URLs (Customer
+    Area, Developers, API URLs); required with ``platform="live"``.
+    """
+
+    api_key: str = attrs.field(
+        repr=False, validator=_setting(lambda v: isinstance(v, str) and v, "a non-empty string")
+    )
+    merchant_account: str = attrs.field(validator=valid_reference)
+    namespace: str
+    platform: str = "test"
+    checkout_url: str | None = attrs.field(
+        default=None, validator=_setting(lambda v: isinstance(v, str | None), "a URL or None")
+    )
+    service_account: str = attrs.field(default="", validator=valid_optional_reference)
+    multi_capture: bool = attrs.field(default=True, validator=valid_bool)
+    adjustments: bool = attrs.field(default=True, validator=valid_bool)
+    key_lifetime: timedelta = attrs.field(
+        default=timedelta(days=7),
+        validator=_setting(
+            lambda v: isinstance(v, timedelta) and v > timedelta(0), "a positive timedelta"
+        ),
+    )
+    timeout_seconds: float = attrs.field(default=30.0, validator=_seconds)
+    #: The currency of the zero-amount card verification that checks a saved card's CVV.
+    verification_currency: str = attrs.field(default="USD", validator=_currency)
+    live_endpoint_prefix: str = attrs.field(
+        default="", validator=_setting(lambda v: isinstance(v, str), "a string")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        ns = self.namespace
+        if (
+            not isinstance(ns, str)
+            or not (0 < len(ns) <= 16)
+            or not all(c.isascii() and (c.isalnum() or c == "-") for c in ns)
+        ):
+            raise InvalidArgument(
+                "namespace is 1 to 16 ASCII letters, digits or '-'", argument="namespace"
+            )
+        if self.platform not in ("test", "live"):
+            raise InvalidArgument("platform is 'test' or 'live'", argument="platform")
+        if self.platform == "live" and not self.live_endpoint_prefix:
+            raise InvalidArgument(
+                "the live platform needs live_endpoint_prefix", argument="live_endpoint_prefix"
+            )
+
+    @property
+    def account(self) -> str:
+        return self.service_account or self.merchant_account
