@@ -1102,6 +1102,19 @@ def test_a_tokenize_for_a_guest_is_declined(rig: Rig) -> None:
     assert answer.outcome is Outcome.DECLINED
 
 
+WRONG_CVVS = ["12", "12345", "abc", "\u0667\u0663\u0667", "\uff17\uff13\uff17", CARD_NUMBER]
+
+
+@pytest.mark.parametrize("number", range(len(WRONG_CVVS)))
+def test_a_cvv_that_is_not_three_or_four_ascii_digits_is_declined(rig: Rig, number: int) -> None:
+    """T1: a CVV is 3 or 4 ASCII digits (as ``SavedCardPayment`` checks it); the simulator
+    took Arabic-Indic or fullwidth digits for one and tokenized the saved card."""
+    cvv = WRONG_CVVS[number]
+    answer = rig.processor.tokenize(f"k-cvv-{number}", rig.customer_id, rig.instrument_id, cvv)
+    assert answer.outcome is Outcome.DECLINED
+    assert not contains_card_number(answer.reason)
+
+
 PROCESSOR_CASES = [
     pytest.param(call, value, id=f"{argument}-{kind}")
     for argument, values, call in PROCESSOR_ARGUMENTS

@@ -277,7 +277,8 @@ class SimulatedProcessor(SimulatedRules):
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
         check_tokenize_call(key, customer_id, instrument_id, cvv)
         # The CVV is checked and dropped here: it is in no request, answer or ledger entry.
-        valid_cvv = cvv.isdigit() and len(cvv) in (3, 4)
+        # ASCII digits only: isdigit alone takes "٣".
+        valid_cvv = cvv.isascii() and cvv.isdigit() and len(cvv) in (3, 4)
         return self._call(
             key, Request(kind="tokenize", target=customer_id, instrument=instrument_id),
             lambda: self._tokenize(key, customer_id, instrument_id, valid_cvv=valid_cvv),
