@@ -192,7 +192,9 @@ class InvoiceRun:
                 line = order.line(line_id)
                 token = line.authorization(auth_id).token
                 protect = ctx.settings.features.duplicate_payment_protection
-                number = capture_number(line, self.invoice_id, auth_id, protect=protect)
+                number = task.number or capture_number(
+                    line, self.invoice_id, auth_id, protect=protect
+                )
                 capture = steps.Capture(invoice_id=self.invoice_id, line_id=line_id,
                                         auth_id=auth_id, amount=amount, target=token.value,
                                         number=number)  # fmt: skip

@@ -82,7 +82,9 @@ class Renew:
 
 @attrs.frozen
 class Take:
-    """The capture itself; a failed pickup capture is retried once (I6)."""
+    """The capture itself; a failed pickup capture is retried once (I6). ``number``: the
+    capture step's number, kept when the call is sent once more (0: counted from the line,
+    :func:`~ocop.domain.invoicing.capture_number`)."""
 
     line_id: str
     auth_id: str
@@ -90,6 +92,7 @@ class Take:
     renewed: bool = False
     retry: bool = False
     resent: bool = False
+    number: int = 0
 
 
 @attrs.frozen
@@ -158,6 +161,10 @@ def once_more(task: Task, op: Operation) -> Task | None:
     if not never_received(op):
         return None
     match task:
+        case Take() if not task.resent and isinstance(op.step, steps.Capture):
+            # The same step, its next attempt: a capture another worker made meanwhile
+            # under that step (the invoice sent again) stands for it (I4).
+            return attrs.evolve(task, resent=True, number=op.step.number)
         case Released() | Take() | Reauthorize(renews="") if not task.resent:
             return attrs.evolve(task, resent=True)
         case RetryVoid() if not task.resent and isinstance(op.step, steps.Void):

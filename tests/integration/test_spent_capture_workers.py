@@ -1,0 +1,104 @@
+"""Two workers on one durable store, and an invoice capture a recovery spent (I4, O2).
+
+Worker A sends an invoice's capture. Before it reaches the processor, worker B (the same
+warehouse message delivered to it too, as in the workers how-to: ``OperationInDoubt``,
+then ``recover()``, then the invoice again) recovers: its lookup finds nothing and spends
+the key. Worker B then sends the same invoice again, which captures under the step's next
+attempt. Worker A's call comes back never received, and A sends it once more: the invoice
+must stay captured once.
+
+Both workers open the same SQLite file (or PostgreSQL schema); the simulated processor
+keeps its records in a file of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from pg_support import private_schema
+
+from ocop import AuthorizationToken, BackOffice, CardPayment, Channel, Money, ProcessorResult
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.postgres import PostgresStore
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+from worlds import CUSTOMER, START, card, usd
+
+Opener = Callable[[SimulatedProcessor, ManualClock], BackOffice]
+
+
+class WorkerBFirst(SimulatedProcessor):
+    """Runs ``first`` (worker B's doing) once, just before the next capture reaches the
+    processor."""
+
+    first: Callable[[], None] | None = None
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        if self.first is not None:
+            first, self.first = self.first, None
+            first()
+        return super().capture(key, authorization, amount)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens a worker: a back office of its own over the one database of the test."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+
+            def store() -> SqliteStore | PostgresStore:
+                return SqliteStore(tmp_path / "payments.db", keeps_journal=True)
+        else:
+            dsn = stack.enter_context(private_schema())
+
+            def store() -> SqliteStore | PostgresStore:
+                return PostgresStore(dsn, keeps_journal=True)
+
+        def open_worker(sim: SimulatedProcessor, clock: ManualClock) -> BackOffice:
+            opened = store()
+            stack.callback(opened.close)
+            return BackOffice(store=opened, journal=opened.journal, processor=sim, clock=clock)
+
+        yield open_worker
+
+
+def test_a_capture_a_recovery_spent_while_another_worker_resent_the_invoice_captures_once(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """I4, O2: worker A's capture of INV-1 (20.00) is spent by worker B's recover() on its
+    way, and B invoices INV-1 again (captured under the step's next attempt). A's call comes
+    back never received and is sent once more: INV-1 stays captured once, 20.00 at the
+    processor, in the order and in the journal (A numbered its resend as the invoice's
+    second capture on the authorization and captured 20.00 more: 40.00 for a 20.00
+    invoice)."""
+    clock = ManualClock(START)
+    sim = WorkerBFirst(clock=clock, state=tmp_path / "sim.db")
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    payments = [CardPayment(card(), usd("50.00"))]
+    worker_a.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("50.00"), payments=payments)  # fmt: skip
+
+    def worker_b_handles_the_message_too() -> None:
+        assert worker_b.recover().resolved == ("SO-1/capture:INV-1:L1:L1.A1#1",)
+        again = worker_b.invoice("SO-1", "INV-1", usd("20.00"))
+        assert [c.amount for c in again.captures] == [usd("20.00")]
+
+    sim.first = worker_b_handles_the_message_too
+    result = worker_a.invoice("SO-1", "INV-1", usd("20.00"))
+
+    assert (result.failed, result.in_doubt, result.uncovered) == ((), (), usd("0.00"))
+    assert [c.amount for c in result.captures] == [usd("20.00")]
+    for worker in (worker_a, worker_b):
+        order = worker.order("SO-1")
+        assert (order.captured, order.line("L1").authorized) == (usd("20.00"), usd("30.00"))
+        assert [v.amount for v in worker.journal("SO-1")] == [usd("20.00")]
+    assert [(e.kind, e.amount) for e in sim.ledger()] == [
+        ("authorize", usd("50.00")), ("capture", usd("20.00")),
+    ]  # fmt: skip
+    assert sim.authorization_open(order.line("L1").authorizations[0].token.value) == usd("30.00")
+    sim.close()
