@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 from pg_support import private_schema
 
-from ocop import AuthorizationToken, BackOffice, CardPayment, Channel, Money, ProcessorResult
+from ocop import (
+    AuthorizationToken,
+    BackOffice,
+    CardPayment,
+    CardToken,
+    Channel,
+    Money,
+    ProcessorResult,
+)
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
@@ -101,4 +109,58 @@ def test_a_capture_a_recovery_spent_while_another_worker_resent_the_invoice_capt
         ("authorize", usd("50.00")), ("capture", usd("20.00")),
     ]  # fmt: skip
     assert sim.authorization_open(order.line("L1").authorizations[0].token.value) == usd("30.00")
+    sim.close()
+
+
+class WorkerBAfterRenewal(SimulatedProcessor):
+    """Runs ``then`` (worker B's doing) once, after the processor approved the next
+    authorization and before its answer reaches worker A."""
+
+    then: Callable[[], None] | None = None
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        answer = super().authorize(key, card, amount)
+        if self.then is not None:
+            then, self.then = self.then, None
+            then()
+        return answer
+
+
+def test_an_invoice_whose_renewal_another_worker_recovered_and_invoiced_captures_once(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """I3, I4, O2: worker A invoices INV-1 (20.00) on an expired authorization: it voids
+    it and authorizes the card again. Before that answer reaches A, worker B recovers
+    (the new authorization is settled approved) and invoices INV-1 again, captured on the
+    new authorization. A goes on to its capture: the invoice's capture on that
+    authorization is B's, which stands for A's (I4), so INV-1 stays captured once (A
+    counted B's capture as the invoice's first on the authorization, made a second capture
+    step and captured 20.00 more: 40.00 for a 20.00 invoice)."""
+    clock = ManualClock(START)
+    sim = WorkerBAfterRenewal(clock=clock, state=tmp_path / "sim.db")
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    payments = [CardPayment(card(), usd("50.00"))]
+    worker_a.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("50.00"), payments=payments)  # fmt: skip
+    clock.advance(days=15)  # the authorization expired (I3)
+
+    def worker_b_recovers_and_invoices() -> None:
+        assert worker_b.recover().resolved == ("SO-1/authorize:L1.A2#1",)
+        again = worker_b.invoice("SO-1", "INV-1", usd("20.00"))
+        assert [(c.auth_id, c.amount) for c in again.captures] == [("L1.A2", usd("20.00"))]
+
+    sim.then = worker_b_recovers_and_invoices
+    result = worker_a.invoice("SO-1", "INV-1", usd("20.00"))
+
+    assert (result.failed, result.in_doubt, result.uncovered) == ((), (), usd("0.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("20.00"))]
+    for worker in (worker_a, worker_b):
+        order = worker.order("SO-1")
+        assert (order.captured, order.line("L1").authorized) == (usd("20.00"), usd("30.00"))
+        assert [v.amount for v in worker.journal("SO-1")] == [usd("20.00")]
+    assert [(e.kind, e.amount) for e in sim.ledger() if e.kind == "capture"] == [
+        ("capture", usd("20.00")),
+    ]  # fmt: skip
+    renewed = order.line("L1").authorizations[-1]
+    assert sim.authorization_open(renewed.token.value) == usd("30.00")
     sim.close()

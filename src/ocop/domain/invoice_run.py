@@ -34,6 +34,7 @@ from ocop.domain.invoicing import (
     AuthorizationAge,
     age_of,
     applied_prepayment,
+    capture_ids,
     capture_number,
     covered,
     deposit_used,
@@ -71,7 +72,8 @@ class InvoiceRun:
     order may be out of balance (it then gets an ``OUT_OF_BALANCE`` hold: a new payment
     is required); ``new_payment``: a pickup
     capture failed and its retry too (I6), or ``short`` left the order out of balance;
-    ``uncovered``: what no payment covers.
+    ``uncovered``: what no payment covers; ``counted``: the invoice's captures recorded
+    when the run started and its own, never another worker's since (that stands for it, I4).
     """
 
     invoice_id: str
@@ -86,6 +88,7 @@ class InvoiceRun:
     new_payment: bool = False
     uncovered: Money
     remaining: Money
+    counted: tuple[str, ...] = ()
 
     @classmethod
     def start(
@@ -111,6 +114,7 @@ class InvoiceRun:
                          if line.is_card and line.active and not line.pending_removal)  # fmt: skip
         tasks.append(Cover())
         return cls(invoice_id=invoice_id, pickup=pickup, tasks=tuple(tasks),
+                   counted=capture_ids(order, invoice_id),
                    uncovered=Money.zero(order.currency), remaining=remaining)  # fmt: skip
 
     def next(self, order: Order, ctx: Context) -> Next[InvoiceRun]:
@@ -193,7 +197,7 @@ class InvoiceRun:
                 token = line.authorization(auth_id).token
                 protect = ctx.settings.features.duplicate_payment_protection
                 number = task.number or capture_number(
-                    line, self.invoice_id, auth_id, protect=protect
+                    line, self.invoice_id, auth_id, protect=protect, among=self.counted
                 )
                 capture = steps.Capture(invoice_id=self.invoice_id, line_id=line_id,
                                         auth_id=auth_id, amount=amount, target=token.value,
@@ -320,6 +324,8 @@ class InvoiceRun:
         if task is None or not operations:
             return goal
         op = operations[0]
+        if isinstance(task, Take) and op.outcome in (Outcome.APPROVED, Outcome.PENDING):
+            goal = replaced(goal, counted=(*goal.counted, op.key))
         if (again := once_more(task, op)) is not None:
             return goal._then(goal.tasks, again)
         match task:

@@ -11,6 +11,7 @@ a processor call; a capture's step is numbered by the invoice's captures so far 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -221,13 +222,37 @@ def _taken(key: str, line_id: str, invoice_id: str, amount: Money, now: datetime
                    refunded=Money.zero(amount.currency), captured_at=now)  # fmt: skip
 
 
-def capture_number(line: PaymentLine, invoice_id: str, auth_id: str, *, protect: bool) -> int:
+def capture_ids(order: Order, invoice_id: str) -> tuple[str, ...]:
+    """The ids of the captures ``invoice_id`` has on the order, rejected ones included."""
+    return tuple(
+        c.capture_id
+        for line in order.lines
+        for c in (*line.captures, *line.rejected_captures)
+        if c.invoice_id == invoice_id
+    )
+
+
+def capture_number(
+    line: PaymentLine,
+    invoice_id: str,
+    auth_id: str,
+    *,
+    protect: bool,
+    among: Collection[str] | None = None,
+) -> int:
     """Which capture of the invoice on this authorization this is (I4): with duplicate
-    payment protection, one more than those recorded, so a capture the invoice already has
-    stands for itself and a further one gets a step of its own. Without it, every attempt
-    is a new attempt of the first (as before the feature)."""
+    payment protection, one more than those recorded (of ``among``, capture ids, when
+    given), so a capture the invoice already has stands for itself and a further one gets
+    a step of its own. Without it, every attempt is a new attempt of the first (as before
+    the feature)."""
     if not protect:
         return 1
     # A capture the processor rejected after approving it (N4) keeps its key: counted too.
     taken = (*line.captures, *line.rejected_captures)
-    return 1 + sum(1 for c in taken if c.invoice_id == invoice_id and c.auth_id == auth_id)
+    return 1 + sum(
+        1
+        for c in taken
+        if c.invoice_id == invoice_id
+        and c.auth_id == auth_id
+        and (among is None or c.capture_id in among)
+    )
