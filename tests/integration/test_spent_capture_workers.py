@@ -164,3 +164,44 @@ def test_an_invoice_whose_renewal_another_worker_recovered_and_invoiced_captures
     renewed = order.line("L1").authorizations[-1]
     assert sim.authorization_open(renewed.token.value) == usd("30.00")
     sim.close()
+
+
+def test_an_invoice_another_worker_covered_while_the_run_authorized_a_released_rest_captures_once(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """I1, I2, I4, O2: on a processor without multiple captures, INV-0 captured 30.00 of
+    line L1's 60.00 and the rest's new authorization never reached the processor. Worker A
+    invoices INV-1 (30.00): it first authorizes L1's rest again. Before that answer reaches
+    A, worker B recovers (the authorization is settled approved) and invoices INV-1 too,
+    captured on it. A goes on to cover INV-1 from what the order holds now: nothing is
+    left to cover, so INV-1 stays captured once (A covered the 30.00 it had planned when
+    it started, from line L2: 60.00 for a 30.00 invoice)."""
+    clock = ManualClock(START)
+    sim = WorkerBAfterRenewal(clock=clock, state=tmp_path / "sim.db", multi_capture=False)
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    payments = [CardPayment(card(), usd("60.00")), CardPayment(card("tok_2", "2222"), usd("40.00"))]
+    worker_a.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("100.00"), payments=payments)  # fmt: skip
+    sim.script("authorize", "timeout_before")  # the rest INV-0 released: never received
+    assert worker_a.invoice("SO-1", "INV-0", usd("30.00")).in_doubt
+    assert worker_a.recover().resolved == ("SO-1/authorize:L1.A2#1",)
+
+    def worker_b_recovers_and_invoices() -> None:
+        assert worker_b.recover().resolved == ("SO-1/authorize:L1.A2#2",)
+        again = worker_b.invoice("SO-1", "INV-1", usd("30.00"))
+        assert [(c.auth_id, c.amount) for c in again.captures] == [("L1.A2", usd("30.00"))]
+
+    sim.then = worker_b_recovers_and_invoices
+    result = worker_a.invoice("SO-1", "INV-1", usd("30.00"))
+
+    assert (result.failed, result.in_doubt, result.uncovered) == ((), (), usd("0.00"))
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("30.00"))]
+    for worker in (worker_a, worker_b):
+        order = worker.order("SO-1")
+        assert order.captured == usd("60.00")
+        assert order.line("L2").authorized == usd("40.00")
+        assert [v.amount for v in worker.journal("SO-1")] == [usd("30.00"), usd("30.00")]
+    assert [(e.kind, e.amount) for e in sim.ledger() if e.kind == "capture"] == [
+        ("capture", usd("30.00")), ("capture", usd("30.00")),
+    ]  # fmt: skip
+    sim.close()

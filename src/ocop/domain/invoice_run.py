@@ -40,6 +40,7 @@ from ocop.domain.invoicing import (
     deposit_used,
     plan_parts,
     split_over_authorizations,
+    still_due,
 )
 from ocop.domain.money import Money
 from ocop.domain.operations import Failed, Operation, Outcome
@@ -173,8 +174,9 @@ class InvoiceRun:
                     known = not captured and _short_overridden(order)
                     return None if known else replaced(self, tasks=rest, short=True)
                 return self._call(task, rest, authorize(line, line.card.value, missing))
-            case Cover():
-                parts, uncovered = plan_parts(order, self.remaining)
+            case Cover():  # I4: what another worker covered since the run began is not due
+                due = still_due(order, self.invoice_id, self.remaining, ctx.settings)
+                parts, uncovered = plan_parts(order, due)
                 tasks = [Part(p.line_id, p.amount, p.prepayment, p.deposit) for p in parts]
                 return self._then(rest, *tasks, uncovered=uncovered)
             case Part() | Piece() if self.in_doubt:

@@ -26,7 +26,7 @@ from ocop.domain.errors import (
 )
 from ocop.domain.money import Money, total
 from ocop.domain.order import Order
-from ocop.domain.settings import AuthorizationPolicy
+from ocop.domain.settings import AuthorizationPolicy, Settings
 from ocop.domain.tender import Authorization, Capture, PaymentLine
 
 
@@ -73,6 +73,20 @@ def covered(order: Order, invoice_id: str) -> Money:
     """What captures, prepayment applications and deposit uses already give to
     ``invoice_id``."""
     return total((c.amount for c in for_invoice(order, invoice_id)), order.currency)
+
+
+def still_due(order: Order, invoice_id: str, planned: Money, settings: Settings) -> Money:
+    """What a run that planned to cover ``planned`` of ``invoice_id`` covers now: with
+    duplicate payment protection (I4), no more than the invoice still lacks as the order
+    stands (another worker may have covered it since the run began, O5); without it,
+    ``planned`` (every attempt captures again, as before the feature)."""
+    if not settings.features.duplicate_payment_protection:
+        return planned
+    for invoice in order.invoices:
+        if invoice.invoice_id == invoice_id:
+            lacking = (invoice.amount - covered(order, invoice_id)).max(Money.zero(order.currency))
+            return planned.min(lacking)
+    return planned
 
 
 def nothing_will_capture(order: Order) -> bool:
