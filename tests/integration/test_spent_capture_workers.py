@@ -205,3 +205,60 @@ def test_an_invoice_another_worker_covered_while_the_run_authorized_a_released_r
         ("capture", usd("30.00")), ("capture", usd("30.00")),
     ]  # fmt: skip
     sim.close()
+
+
+class WorkerBAfterVoid(SimulatedProcessor):
+    """Runs ``then`` (worker B's doing) once, after the processor voided an authorization
+    and before its answer reaches worker A."""
+
+    then: Callable[[], None] | None = None
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        answer = super().void(key, authorization)
+        if self.then is not None:
+            then, self.then = self.then, None
+            then()
+        return answer
+
+
+def test_a_pickup_retry_after_another_worker_picked_the_invoice_up_captures_once(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """I4, I6, O2: worker A picks INV-1 (30.00) up; the capture is declined, so A voids
+    the authorization to authorize the card again (I6). Before the void's answer reaches
+    A, worker B recovers (the void is settled) and picks INV-1 up too: it authorizes the
+    line again and captures 30.00. A goes on with its retry: INV-1 lacks nothing any
+    more, so A neither authorizes nor captures (it authorized the card for 60.00 once more
+    and captured 30.00 more: 60.00 for a 30.00 invoice)."""
+    clock = ManualClock(START)
+    sim = WorkerBAfterVoid(clock=clock, state=tmp_path / "sim.db")
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    payments = [CardPayment(card(), usd("60.00"))]
+    worker_a.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("60.00"), payments=payments)  # fmt: skip
+
+    def worker_b_recovers_and_picks_up() -> None:
+        assert worker_b.recover().resolved == ("SO-1/void:L1.A1#1",)
+        again = worker_b.pickup("SO-1", "INV-1", usd("30.00"))
+        assert [(c.auth_id, c.amount) for c in again.captures] == [("L1.A2", usd("30.00"))]
+
+    sim.then = worker_b_recovers_and_picks_up
+    sim.script("capture", "decline")
+    result = worker_a.pickup("SO-1", "INV-1", usd("30.00"))
+
+    assert (result.in_doubt, result.uncovered, result.new_payment_required) == (
+        (),
+        usd("0.00"),
+        False,
+    )
+    assert [(c.auth_id, c.amount) for c in result.captures] == [("L1.A2", usd("30.00"))]
+    for worker in (worker_a, worker_b):
+        order = worker.order("SO-1")
+        line = order.line("L1")
+        assert (order.captured, line.authorized) == (usd("30.00"), usd("30.00"))
+        assert [v.amount for v in worker.journal("SO-1")] == [usd("30.00")]
+    assert [(e.kind, e.amount) for e in sim.ledger()] == [
+        ("authorize", usd("60.00")), ("void", usd("60.00")),
+        ("authorize", usd("60.00")), ("capture", usd("30.00")),
+    ]  # fmt: skip
+    sim.close()

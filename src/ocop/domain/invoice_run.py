@@ -15,6 +15,7 @@ import attrs
 from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
 from ocop.domain.invoice_tasks import (
+    RELEASED_SHORT,
     Cover,
     Part,
     Piece,
@@ -27,8 +28,10 @@ from ocop.domain.invoice_tasks import (
     RetryVoid,
     Take,
     Task,
+    ahead,
     never_received,
     once_more,
+    short_overridden,
 )
 from ocop.domain.invoicing import (
     AuthorizationAge,
@@ -52,10 +55,6 @@ __all__ = ["InvoiceRun"]
 
 
 _NOT_REUSABLE = "the authorization expired and the card cannot be authorized again"
-_RELEASED = (
-    "a single capture released the rest of an authorization and the card cannot be "
-    "authorized again: a new payment is required"
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,7 +139,7 @@ class InvoiceRun:
                                        reason="an authorization expired and could not be renewed",
                                        placed_at=ctx.now))  # fmt: skip
         if goal.short and out_of_balance(held, ctx.settings):
-            held = held.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=_RELEASED,
+            held = held.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=RELEASED_SHORT,
                                        placed_at=ctx.now))  # fmt: skip
             goal = replaced(goal, new_payment=True)
         return Next(goal=goal, order=None if held is order else held, done=True)
@@ -171,7 +170,7 @@ class InvoiceRun:
                 if not line.card.reusable:  # the rest cannot be authorized again
                     # A person who released the hold this left, with the override (S4),
                     # chose to go on: a later run does not hold the order again for it.
-                    known = not captured and _short_overridden(order)
+                    known = not captured and short_overridden(order)
                     return None if known else replaced(self, tasks=rest, short=True)
                 return self._call(task, rest, authorize(line, line.card.value, missing))
             case Cover():  # I4: what another worker covered since the run began is not due
@@ -194,7 +193,10 @@ class InvoiceRun:
                 return self._piece(order, line_id, auth_id, amount, rest, ctx)
             case Resume():
                 return self._resume(order, task, rest, ctx)
-            case Take(line_id=line_id, auth_id=auth_id, amount=amount):
+            case Take(line_id=line_id, auth_id=auth_id, amount=asked):
+                amount = self._due(asked, order, rest, ctx)
+                if not amount.is_positive():
+                    return None  # I4: another worker covered the invoice meanwhile (O5)
                 line = order.line(line_id)
                 token = line.authorization(auth_id).token
                 protect = ctx.settings.features.duplicate_payment_protection
@@ -209,6 +211,8 @@ class InvoiceRun:
                 line = order.line(line_id)
                 if line.card is None:
                     return None
+                if task.retry and not self._due(task.piece, order, rest, ctx).is_positive():
+                    return None  # I6: another worker covered the invoice meanwhile (O5)
                 return self._call(task, rest, authorize(line, line.card.value, amount))
             case Retry(line_id=line_id, auth_id=auth_id, piece=piece):
                 line = order.line(line_id)
@@ -305,6 +309,11 @@ class InvoiceRun:
                         uncovered=self.uncovered + (piece - take))  # fmt: skip
         return goal._plan(Take(line_id, new.auth_id, take), rest, order, ctx)
 
+    def _due(self, piece: Money, order: Order, rest: tuple[Task, ...], ctx: Context) -> Money:
+        """``piece``, but no more than the invoice lacks once the run's later pieces are in."""
+        later = ahead(rest, order.currency)
+        return still_due(order, self.invoice_id, piece, ctx.settings, later=later)
+
     def _in_doubt(self, line_id: str, auth_id: str) -> InvoiceRun:
         """The renewal of ``auth_id`` is in doubt (O4): not expired, but under way."""
         expired = tuple(x for x in self.expired if x != (line_id, auth_id))
@@ -394,12 +403,3 @@ class InvoiceRun:
                     goal.tasks, Reauthorize(line_id, still_open.max(piece), piece, retry=True)
                 )
         return goal
-
-
-def _short_overridden(order: Order) -> bool:
-    """Whether the order's last release of an ``OUT_OF_BALANCE`` hold was an override (S4)
-    of the hold a released rest left (I2): a shortfall a person chose to go on with. An
-    override of another shortfall (at placement, say) does not stand for this one."""
-    code = HoldCode.OUT_OF_BALANCE
-    releases = [r for r in order.released_holds if r.code is code]
-    return bool(releases) and releases[-1].override and releases[-1].hold.reason == _RELEASED

@@ -8,9 +8,10 @@ import attrs
 from ocop.domain import steps
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
-from ocop.domain.order import Invoice
+from ocop.domain.order import HoldCode, Invoice, Order
 
 __all__ = [
+    "RELEASED_SHORT",
     "Cover",
     "Part",
     "Piece",
@@ -23,9 +24,18 @@ __all__ = [
     "RetryVoid",
     "Take",
     "Task",
+    "ahead",
     "never_received",
     "once_more",
+    "short_overridden",
 ]
+
+#: The reason of the ``OUT_OF_BALANCE`` hold a released rest the card cannot renew leaves
+#: (I2).
+RELEASED_SHORT = (
+    "a single capture released the rest of an authorization and the card cannot be "
+    "authorized again: a new payment is required"
+)
 
 
 @attrs.frozen
@@ -147,6 +157,20 @@ Task = (
 )  # fmt: skip
 
 
+def ahead(tasks: tuple[Task, ...], currency: str) -> Money:
+    """What ``tasks`` (a run's tasks still to come) mean to capture: their pieces."""
+    found = Money.zero(currency)
+    for task in tasks:
+        match task:
+            case Part(amount=amount) | Piece(amount=amount) | Take(amount=amount):
+                found += amount
+            case Reauthorize(piece=piece) | Renew(piece=piece) | Resume(piece=piece):
+                found += piece
+            case Retry(piece=piece) | RetryVoid(piece=piece):
+                found += piece
+    return found
+
+
 def never_received(op: Operation) -> bool:
     """O2: the processor never received the call (a recovery settled its key while it
     was on its way): no decline."""
@@ -170,3 +194,12 @@ def once_more(task: Task, op: Operation) -> Task | None:
         case RetryVoid() if not task.resent and isinstance(op.step, steps.Void):
             return Retry(task.line_id, op.step.auth_id, task.piece, resent=True)
     return None
+
+
+def short_overridden(order: Order) -> bool:
+    """Whether the order's last release of an ``OUT_OF_BALANCE`` hold was an override (S4)
+    of the hold a released rest left (I2): a shortfall a person chose to go on with. An
+    override of another shortfall (at placement, say) does not stand for this one."""
+    code = HoldCode.OUT_OF_BALANCE
+    releases = [r for r in order.released_holds if r.code is code]
+    return bool(releases) and releases[-1].override and releases[-1].hold.reason == RELEASED_SHORT

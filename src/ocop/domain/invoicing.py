@@ -75,17 +75,21 @@ def covered(order: Order, invoice_id: str) -> Money:
     return total((c.amount for c in for_invoice(order, invoice_id)), order.currency)
 
 
-def still_due(order: Order, invoice_id: str, planned: Money, settings: Settings) -> Money:
+def still_due(
+    order: Order, invoice_id: str, planned: Money, settings: Settings, *, later: Money | None = None
+) -> Money:
     """What a run that planned to cover ``planned`` of ``invoice_id`` covers now: with
     duplicate payment protection (I4), no more than the invoice still lacks as the order
-    stands (another worker may have covered it since the run began, O5); without it,
-    ``planned`` (every attempt captures again, as before the feature)."""
+    stands, less what the run covers ``later`` (another worker may have covered it since
+    the run began, O5); without it, ``planned`` (every attempt captures again, as before
+    the feature)."""
     if not settings.features.duplicate_payment_protection:
         return planned
+    zero = Money.zero(order.currency)
     for invoice in order.invoices:
         if invoice.invoice_id == invoice_id:
-            lacking = (invoice.amount - covered(order, invoice_id)).max(Money.zero(order.currency))
-            return planned.min(lacking)
+            lacking = invoice.amount - covered(order, invoice_id) - (later or zero)
+            return planned.min(lacking.max(zero))
     return planned
 
 
