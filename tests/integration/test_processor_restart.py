@@ -109,3 +109,37 @@ def test_a_capture_that_never_reached_the_processor_is_not_received_after_a_rest
     assert site.bo.order("SO-1").captured == usd("10.00")
     assert [e.kind for e in site.sim.ledger()] == ["authorize", "capture"]
     assert site.sim.lookup(in_doubt[0]).outcome is Outcome.NOT_RECEIVED
+
+
+def test_a_void_recovered_after_a_failed_pending_capture_gave_money_back_releases_what_it_voided(
+    tmp_path: Path,
+) -> None:
+    """V5, N1, O2, A1: a 10.00 order's invoice of 4.00 is captured pending; the order is
+    cancelled and the renewal job voids what nothing will capture (6.00), but the answer
+    is lost. After a restart, the pending capture is refused in the end: its 4.00 goes
+    back to the authorization, open again at the processor. After another restart,
+    recover() finds the void approved: it released the 6.00 the processor voided, so the
+    4.00 stays open and the next run voids it too (the void was applied to all that was
+    open then, 10.00: ocop held nothing open while the processor held 4.00 for good)."""
+    site = placed(tmp_path)
+    site.sim.script("capture", "pending")
+    assert site.bo.invoice("SO-1", "INV-1", usd("4.00")).in_doubt == ()
+    assert site.bo.cancel_order("SO-1", AGENT).manual_refund_needed
+    site.sim.script("void", "timeout_after_success")
+    assert site.bo.renew_authorizations().in_doubt == ("SO-1",)
+
+    site.restart()
+    (failed,) = site.sim.settle_pending("decline")
+    assert site.bo.handle_notification(failed).undone
+
+    site.restart()
+    assert site.bo.recover().resolved == ("SO-1/void:L1.A1#1",)
+    auth = site.bo.order("SO-1").line("L1").authorizations[0]
+    assert site.sim.authorization_open(auth.token.value) == usd("4.00")
+    assert (auth.open_amount, auth.voided) == (usd("4.00"), usd("6.00"))
+
+    site.restart()
+    assert site.bo.renew_authorizations().voided == ("SO-1",)
+    auth = site.bo.order("SO-1").line("L1").authorizations[0]
+    assert site.sim.authorization_open(auth.token.value) == usd("0.00")
+    assert (auth.open_amount, auth.voided) == (usd("0.00"), usd("10.00"))

@@ -101,7 +101,7 @@ def apply_outcome(
             line = order.line(step.line_id).adjusted(step.auth_id, step.amount)
             return Applied(order=order.with_line(line))
         case steps.Void():
-            return Applied(order=_voided(order, step))
+            return Applied(order=_voided(order, step, result.amount))
         case steps.Capture() | steps.DepositCapture():
             if not isinstance(result.token, CaptureToken):
                 raise _answer_error(op, "capture token")
@@ -269,13 +269,16 @@ def _kept_as_held(order: Order, line_id: str) -> Order:
     return order.with_line(line.settled_with(amount=held))
 
 
-def _voided(order: Order, step: steps.Void) -> Order:
+def _voided(order: Order, step: steps.Void, released: Money | None) -> Order:
+    """``released``: what the processor says the void released (None: all that was open).
+    Less than is open now when money came back to the authorization after the void (a
+    failed pending capture undone while the void's answer was unknown): that stays open."""
     line = order.line(step.line_id)
     auth = line.authorization(step.auth_id)
     if auth.open_amount.is_zero():
         return order
     voided = line.voided_auth(auth.auth_id, awaiting_new=step.purpose.makes_way,
-                              number=step.number)  # fmt: skip
+                              number=step.number, amount=released)  # fmt: skip
     if step.purpose is steps.VoidPurpose.DECLINED:
         # C3: a declined adjustment declines the line; its authorization is released. A
         # partly captured line (C5) keeps what it holds and asks no more of that card: the

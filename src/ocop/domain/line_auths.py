@@ -32,13 +32,21 @@ def adjusted(line: PaymentLine, auth_id: str, new_amount: Money) -> PaymentLine:
     return line.settled_with(authorizations=auths)
 
 
-def voided(line: PaymentLine, auth_id: str, *, awaiting_new: bool, number: int = 1) -> PaymentLine:
+def voided(
+    line: PaymentLine,
+    auth_id: str,
+    *,
+    awaiting_new: bool,
+    number: int = 1,
+    amount: Money | None = None,
+) -> PaymentLine:
     """The open remainder of an authorization was voided (released) by its ``number``-th
-    void; ``awaiting_new``: a line left with nothing open waits for a new authorization
-    instead of being retired."""
+    void, no more than ``amount`` when given (the rest stays open); ``awaiting_new``: a
+    line left with nothing open waits for a new authorization instead of being retired."""
     auth = _open(line, auth_id, "void")
     count = max(auth.voids + 1, number)
-    released = replaced(auth, voided=auth.voided + auth.open_amount, voids=count)
+    gone = auth.open_amount if amount is None else auth.open_amount.min(amount)
+    released = replaced(auth, voided=auth.voided + gone, voids=count)
     return _closed(line, released, awaiting_new=awaiting_new)
 
 

@@ -274,17 +274,17 @@ class PaymentLine:
         """The processor adjusted an authorization to ``new_amount`` (rule C3)."""
         return line_auths.adjusted(self, auth_id, new_amount)
 
-    def voided_auth(
-        self, auth_id: str, *, awaiting_new: bool = False, number: int = 1
-    ) -> PaymentLine:
+    def voided_auth(self, auth_id: str, *, awaiting_new: bool = False, number: int = 1,
+                    amount: Money | None = None) -> PaymentLine:  # fmt: skip
         """The open remainder of an authorization was voided (released) by its
-        ``number``-th void.
+        ``number``-th void (``amount``: no more than this was released).
 
         ``awaiting_new``: the void makes way for a new authorization (a replaced
         card, a re-authorization), so a line left with nothing open waits for it
         instead of being retired.
         """
-        return line_auths.voided(self, auth_id, awaiting_new=awaiting_new, number=number)
+        return line_auths.voided(self, auth_id, awaiting_new=awaiting_new, number=number,
+                                 amount=amount)  # fmt: skip
 
     def lapsed_auth(self, auth_id: str, *, awaiting_new: bool = False) -> PaymentLine:
         """An expired authorization left to lapse at the processor, never voided (manual
