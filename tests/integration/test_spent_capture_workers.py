@@ -13,6 +13,7 @@ keeps its records in a file of its own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,6 +28,8 @@ from ocop import (
     CardToken,
     Channel,
     Money,
+    OcopError,
+    OperationInDoubt,
     ProcessorResult,
 )
 from ocop.adapters.memory import ManualClock
@@ -36,6 +39,8 @@ from ocop.adapters.sqlite import SqliteStore
 from worlds import CUSTOMER, START, card, usd
 
 Opener = Callable[[SimulatedProcessor, ManualClock], BackOffice]
+#: A safety net so a broken race fails instead of hanging.
+WAIT = 30.0
 
 
 class WorkerBFirst(SimulatedProcessor):
@@ -256,6 +261,85 @@ def test_a_pickup_retry_after_another_worker_picked_the_invoice_up_captures_once
         order = worker.order("SO-1")
         line = order.line("L1")
         assert (order.captured, line.authorized) == (usd("30.00"), usd("30.00"))
+        assert [v.amount for v in worker.journal("SO-1")] == [usd("30.00")]
+    assert [(e.kind, e.amount) for e in sim.ledger()] == [
+        ("authorize", usd("60.00")), ("void", usd("60.00")),
+        ("authorize", usd("60.00")), ("capture", usd("30.00")),
+    ]  # fmt: skip
+    sim.close()
+
+
+class WorkerAWaits(SimulatedProcessor):
+    """Worker A's next void waits, answered, until ``go`` is set; worker B's next capture
+    (on the test's thread) runs ``b_capture`` once its money moved, before its answer is
+    recorded."""
+
+    def __init__(self, *, clock: ManualClock, state: Path) -> None:
+        super().__init__(clock=clock, state=state)
+        self.voided = threading.Event()
+        self.go = threading.Event()
+        self.b_capture: Callable[[], None] | None = None
+
+    def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
+        answer = super().void(key, authorization)
+        if threading.current_thread() is not threading.main_thread():
+            self.voided.set()
+            self.go.wait(WAIT)
+        return answer
+
+    def capture(
+        self, key: str, authorization: AuthorizationToken, amount: Money
+    ) -> ProcessorResult:
+        answer = super().capture(key, authorization, amount)
+        if self.b_capture is not None and threading.current_thread() is threading.main_thread():
+            then, self.b_capture = self.b_capture, None
+            then()
+        return answer
+
+
+def test_a_run_going_on_while_another_workers_capture_is_on_its_way_moves_no_money(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """O3, O5, I4, I6: worker A picks INV-1 (30.00) up; the capture is declined and A voids
+    the authorization to retry (I6). While that void's answer is on its way to A, worker B
+    recovers (the void is settled) and picks INV-1 up: it authorizes the line again and
+    sends its capture. While B's capture is on its way (its intent committed, its answer
+    not yet recorded), A goes on: it refuses to move money (OperationInDoubt), and INV-1
+    is captured once, by B (A authorized the card again and captured 30.00 more: 60.00 for
+    a 30.00 invoice)."""
+    clock = ManualClock(START)
+    sim = WorkerAWaits(clock=clock, state=tmp_path / "sim.db")
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    payments = [CardPayment(card(), usd("60.00"))]
+    worker_a.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("60.00"), payments=payments)  # fmt: skip
+    found: list[object] = []
+
+    def worker_a_picks_up() -> None:
+        try:
+            found.append(worker_a.pickup("SO-1", "INV-1", usd("30.00")))
+        except OcopError as error:
+            found.append(error)
+
+    sim.script("capture", "decline")
+    a = threading.Thread(target=worker_a_picks_up)
+    a.start()
+    assert sim.voided.wait(WAIT)
+    assert worker_b.recover().resolved == ("SO-1/void:L1.A1#1",)
+
+    def worker_a_goes_on() -> None:
+        sim.go.set()
+        a.join(WAIT)
+
+    sim.b_capture = worker_a_goes_on
+    again = worker_b.pickup("SO-1", "INV-1", usd("30.00"))
+    assert not a.is_alive()
+
+    assert [(c.auth_id, c.amount) for c in again.captures] == [("L1.A2", usd("30.00"))]
+    assert [type(f) for f in found] == [OperationInDoubt]
+    for worker in (worker_a, worker_b):
+        order = worker.order("SO-1")
+        assert (order.captured, order.line("L1").authorized) == (usd("30.00"), usd("30.00"))
         assert [v.amount for v in worker.journal("SO-1")] == [usd("30.00")]
     assert [(e.kind, e.amount) for e in sim.ledger()] == [
         ("authorize", usd("60.00")), ("void", usd("60.00")),

@@ -225,6 +225,14 @@ def _next_void(
         step = attrs.evolve(step, number=step.number + 1)
 
 
+def _nothing_on_its_way(uow: UnitOfWork, order_id: str, fresh: Sequence[Operation]) -> None:
+    """O3, O5: before new calls, none of the order's may be on its way: another worker's,
+    sent since this run read the order (its intent committed, its answer not yet), may
+    move the money this run is about to move."""
+    if fresh:
+        require_no_doubt(uow, order_id)
+
+
 def _record_intents(
     ports: Ports,
     order: Order,
@@ -261,6 +269,7 @@ def _record_intents(
                 order = order.with_line(order.line(step.line_id).begin_authorization())
         if not fresh and not vouchers and not changed:
             return order, tuple(planned)
+        _nothing_on_its_way(uow, order_id, fresh)
         uow.operations.record_intents(tuple(fresh))
         if order is before and not changed:
             uow.orders.touch(order)  # the version bump serialises concurrent workers (O5)
