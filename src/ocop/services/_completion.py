@@ -98,7 +98,8 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
                 raise DraftAlreadySubmitted(draft.order_id)
             raise ConcurrentUpdate(draft.order_id)
     wanted = _targets(current, draft) if draft.changed else current
-    return complete(ports, wanted, _cvvs(draft), changed=draft.changed, by=draft.actor.actor_id)
+    return complete(ports, wanted, _cvvs(draft), changed=draft.changed,
+                    by=draft.actor.actor_id, checked=True)  # fmt: skip
 
 
 def _deposit(order: Order, lines: tuple[PaymentLine, ...]) -> Money:
@@ -160,6 +161,7 @@ def complete(
     changed: bool = False,
     by: str = SYSTEM,
     declined: bool = False,
+    checked: bool = False,
 ) -> SubmitResult:
     """Bring the lines to their targets, then validate (shared by submit and placement).
 
@@ -168,7 +170,8 @@ def complete(
     validation places or releases are recorded as placed or released by (S4).
     ``declined``: a call of this submit was declined before this run (S2: the order is
     held). An order placed to take a deposit and never validated since has its card
-    deposits captured once validated (D1), as its placement would have.
+    deposits captured once validated (D1), as its placement would have. ``checked``:
+    ``order``'s version was read with none of its calls in doubt (O3, :func:`pursue`).
     """
     plain = Complete.of(order, cvvs, by=by, declined=declined)
     goal: Complete | CompleteAndTake = plain
@@ -176,5 +179,5 @@ def complete(
         # D1: the placement's own validation (or the submit or recovery that finishes it)
         # takes the deposit, stored with its captures' intents (one batch).
         goal = CompleteAndTake(complete=plain)
-    done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed)
+    done, goal = pursue(ports, order, goal, Secrets(cvvs=cvvs), changed=changed, checked=checked)
     return SubmitResult(order=done, processor_calls=goal.calls, in_doubt=goal.in_doubt)

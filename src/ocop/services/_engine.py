@@ -79,10 +79,13 @@ def pursue(
     secrets: Secrets | None = None,
     *,
     changed: bool = False,
+    checked: bool = False,
 ) -> tuple[Order, G]:
     """Run ``goal`` from ``order`` until it is done; the order as committed, and the goal.
 
-    ``changed``: ``order`` carries local changes not yet stored.
+    ``changed``: ``order`` carries local changes not yet stored. ``checked``: ``order`` was
+    read with none of its calls in doubt (``load(..., no_doubt=True)``); else the first
+    intents' unit of work checks it (O3).
     """
     secrets = secrets if secrets is not None else Secrets()
     staged: list[Voucher] = []
@@ -98,7 +101,9 @@ def pursue(
         if step.steps and doubt:
             break  # O3: no processor call while one of the order's is in doubt
         if step.steps:
-            order, done = execute(ports, order, step.steps, secrets, vouchers=staged, changed=dirty)
+            order, done, checked = execute(
+                ports, order, step.steps, secrets, vouchers=staged, changed=dirty, checked=checked
+            )
             staged, dirty = [], False
             doubt = doubt or any(op.in_doubt for op in done)
             goal = goal.after(done)
@@ -141,16 +146,23 @@ def execute(
     *,
     vouchers: Sequence[Voucher] = (),
     changed: bool = True,
-) -> tuple[Order, tuple[Operation, ...]]:
+    checked: bool = False,
+) -> tuple[Order, tuple[Operation, ...], bool]:
     """Commit the intents (with the order's local changes), call, commit the outcomes.
 
     ``changed``: ``order`` differs from the stored order (else only its version moves).
+    ``checked``: ``order`` is at a version known to have none of its calls in doubt but
+    this run's (else the intents' unit of work checks it, O3): every intent and outcome
+    commit moves the version, so the version check of the intents' commit stands for it.
 
-    Returns the order as committed last and each step's operation, in ``batch`` order:
-    with its outcome, or the approved earlier attempt it reuses (I4).
+    Returns the order as committed last, each step's operation, in ``batch`` order: with
+    its outcome, or the approved earlier attempt it reuses (I4); and whether the order
+    returned is so checked (not when the outcomes' commit had to read it again).
     """
     calls = [request(ports.processor, order, step, secrets) for step in batch]
-    order, planned = _record_intents(ports, order, batch, vouchers, changed=changed)
+    order, planned, checked = _record_intents(
+        ports, order, batch, vouchers, changed=changed, checked=checked
+    )
     answers: list[tuple[Operation, ProcessorResult]] = []
     try:
         for op, make in zip(planned, calls, strict=True):
@@ -168,9 +180,10 @@ def execute(
                 log.exception("answers before the failed call wait for recover()")
         raise
     if not answers:
-        return order, planned
+        return order, planned, checked
     settled = settle(ports, order.order_id, answers, order=order)
-    return settled.order, tuple(settled.outcomes.get(op.key, op) for op in planned)
+    outcomes = tuple(settled.outcomes.get(op.key, op) for op in planned)
+    return settled.order, outcomes, checked and not settled.reread
 
 
 def _reuses(step: steps.Step, settings: Settings) -> bool:
@@ -225,11 +238,15 @@ def _next_void(
         step = attrs.evolve(step, number=step.number + 1)
 
 
-def _nothing_on_its_way(uow: UnitOfWork, order_id: str, fresh: Sequence[Operation]) -> None:
+def _nothing_on_its_way(
+    uow: UnitOfWork, order_id: str, fresh: Sequence[Operation], *, checked: bool
+) -> None:
     """O3, O5: before new calls, none of the order's may be on its way: another worker's,
     sent since this run read the order (its intent committed, its answer not yet), may
-    move the money this run is about to move."""
-    if fresh:
+    move the money this run is about to move. ``checked``: the order's version was read
+    with none in doubt, or is this run's own commit since; any later call's intent moved
+    the version, which the commit checks: no query is needed."""
+    if fresh and not checked:
         require_no_doubt(uow, order_id)
 
 
@@ -240,8 +257,10 @@ def _record_intents(
     vouchers: Sequence[Voucher],
     *,
     changed: bool,
-) -> tuple[Order, tuple[Operation, ...]]:
-    """O1, O4: commit the next attempt of each step; the version bump serialises workers."""
+    checked: bool,
+) -> tuple[Order, tuple[Operation, ...], bool]:
+    """O1, O4: commit the next attempt of each step; the version bump serialises workers.
+    The order as committed, the operations, and whether the order is checked (O3)."""
     now = ports.clock.now()
     order_id = order.order_id
     with ports.store.unit_of_work() as uow:
@@ -268,8 +287,8 @@ def _record_intents(
             if isinstance(step, steps.Authorize):
                 order = order.with_line(order.line(step.line_id).begin_authorization())
         if not fresh and not vouchers and not changed:
-            return order, tuple(planned)
-        _nothing_on_its_way(uow, order_id, fresh)
+            return order, tuple(planned), checked
+        _nothing_on_its_way(uow, order_id, fresh, checked=checked)
         uow.operations.record_intents(tuple(fresh))
         if order is before and not changed:
             uow.orders.touch(order)  # the version bump serialises concurrent workers (O5)
@@ -281,7 +300,7 @@ def _record_intents(
     for op in fresh:
         log.info("intent %s %s %s", op.key, op.kind.value, op.amount or "-")
     post(ports, committed.vouchers)
-    return committed.orders[order_id], tuple(planned)
+    return committed.orders[order_id], tuple(planned), checked or bool(fresh)
 
 
 # -- the processor ------------------------------------------------------------------------

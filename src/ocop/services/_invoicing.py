@@ -77,7 +77,7 @@ def invoice(
                            protect=protect, now=ports.clock.now())  # fmt: skip
     parts, _ = plan_parts(order, run.remaining)
     _require_accounts(ports, order, [p.line_id for p in parts if not p.prepayment])
-    final, run = pursue(ports, order, run)
+    final, run = pursue(ports, order, run, checked=True)
     return InvoiceResult(
         invoice_id=invoice_id,
         order=final,

@@ -71,6 +71,9 @@ class Settled:
     order: Order
     outcomes: Mapping[str, Operation]
     from_pending: frozenset[str] = frozenset()
+    #: ``order`` was read again (another unit of work changed it since the caller's copy):
+    #: it may hold another worker's calls on their way (O3)
+    reread: bool = False
 
 
 def settle(
@@ -140,7 +143,7 @@ def _settle_once(
             outcomes[op.key] = resolved
             known.append((stored, result))
         if not known:
-            return Settled(current, outcomes)  # everything was settled by someone else
+            return Settled(current, outcomes, reread=reread)  # all settled by someone else
         decided = [(op, result) for op, result in known if result.outcome is not Outcome.UNKNOWN]
         applied = apply_outcomes(current, decided, ports.settings, at, after_doubt=after_doubt)
         uow.orders.update(applied.order)
@@ -149,4 +152,4 @@ def _settle_once(
         committed = uow.commit()
     post(ports, committed.vouchers)
     pending = frozenset(op.key for op, _ in known if op.outcome is Outcome.PENDING)
-    return Settled(committed.orders[order_id], outcomes, pending)
+    return Settled(committed.orders[order_id], outcomes, pending, reread=reread)

@@ -257,11 +257,12 @@ def place_order(
             if not mine:
                 raise ConcurrentUpdate(order_id) from None  # recovery is finishing it
             return _go_on(ports, _interrupted(ports, order), cvvs)
-    return _go_on(ports, placed, cvvs)
+    return _go_on(ports, placed, cvvs, fresh=True)
 
 
-def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str]) -> Order:
-    """The placement of the stored ``placed``, from its first processor call on."""
+def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str], *, fresh: bool = False) -> Order:
+    """The placement of the stored ``placed``, from its first processor call on.
+    ``fresh``: ``placed`` as this call stored it new: no call of it can be in doubt (O3)."""
     kind = placed.payments_type
     if completion_enabled(placed, ports.settings) and kind is PaymentsType.CALL_CENTER:
         # S3: call center orders wait for completion. A NONE order (P2) cannot be completed,
@@ -272,4 +273,4 @@ def _go_on(ports: Ports, placed: Order, cvvs: Mapping[str, str]) -> Order:
     # captures' intents (one batch); a deposit whose authorization is in doubt is not captured
     # yet: the recover() run that finishes this placement once the call is settled takes it
     # (O2), or the submit of an order left to its agent.
-    return complete(ports, placed, cvvs).order
+    return complete(ports, placed, cvvs, checked=fresh).order

@@ -193,7 +193,8 @@ def finish_deposits(ports: Ports, order_ids: list[str], holder: str) -> tuple[st
             with claimed(ports, [order_id], holder, ports.clock.now(), PLACING) as mine:
                 if not mine:
                     continue
-                _, taken = pursue(ports, load(ports, order_id, no_doubt=True), TakeDeposit())
+                fresh = load(ports, order_id, no_doubt=True)
+                _, taken = pursue(ports, fresh, TakeDeposit(), checked=True)
         except OperationInDoubt:
             continue
         except OcopError:  # this order's own trouble: the others go on
@@ -251,7 +252,7 @@ def _finish(ports: Ports, order_id: str, placed_before: datetime) -> SubmitResul
             if not _to_finish(ports, order, placed_before):
                 return None
             # S2: a placement's call declined holds the order, as the placement would
-            return complete(ports, order, {}, declined=declined_line_remains(order))
+            return complete(ports, order, {}, declined=declined_line_remains(order), checked=True)
         except ConcurrentUpdate:
             continue  # another worker changed the order: look at it again
         except OperationInDoubt:

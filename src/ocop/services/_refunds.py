@@ -117,7 +117,7 @@ def refund(
                 capture.token, ports.processor.capabilities, f"capture {capture.capture_id}"
             )
     run = ReturnRun(return_id=return_id, linked=refund_steps(order, return_id, linked), rest=rest)
-    final, run = pursue(ports, order, run)
+    final, run = pursue(ports, order, run, checked=True)
     return _result(final, return_id, run)
 
 
@@ -143,6 +143,6 @@ def refund_to_card(
         return _result(order, return_id, ReturnRun(return_id=return_id, linked=(), rest=nothing))
     payout = unlinked_refund_step(order, return_id, still, card)
     run = ReturnRun(return_id=return_id, linked=(payout,), rest=nothing)
-    final, run = pursue(ports, order, run, Secrets(card=card))
+    final, run = pursue(ports, order, run, Secrets(card=card), checked=True)
     failed = tuple(Failed(card.display, key=x.key, reason=x.reason) for x in run.failed)
     return _result(final, return_id, run, failed=failed)

@@ -153,7 +153,7 @@ def renew_order(ports: Ports, order_id: str) -> Renewal | None:
             return None  # P2: a commerce order is processed only while OCOP is on
         goal = Renewal.start(order, ports.clock.now(), ports.settings.authorization)
         try:
-            return pursue(ports, order, goal)[1]
+            return pursue(ports, order, goal, checked=True)[1]
         except ConcurrentUpdate:
             continue  # another worker changed the order: plan again from what it stored
         except OperationInDoubt:

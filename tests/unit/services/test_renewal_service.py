@@ -47,11 +47,11 @@ def test_an_order_changed_meanwhile_is_planned_again(monkeypatch: pytest.MonkeyP
     placed(world, "SO-1")
     lost: list[str] = []
 
-    def races(ports: Ports, order: Order, goal: Renewal) -> tuple[Order, Renewal]:
+    def races(ports: Ports, order: Order, goal: Renewal, *, checked: bool) -> tuple[Order, Renewal]:
         if not lost:
             lost.append("once")
             raise ConcurrentUpdate("SO-1")
-        return engine.pursue(ports, order, goal)
+        return engine.pursue(ports, order, goal, checked=checked)
 
     monkeypatch.setattr(renewals, "pursue", races)
     assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
@@ -64,10 +64,12 @@ def test_an_order_whose_plan_fails_is_skipped_and_logged_and_the_run_goes_on(
     world = new_world()
     placed(world, "SO-1", "SO-2")
 
-    def fails_on_the_first(ports: Ports, order: Order, goal: Renewal) -> tuple[Order, Renewal]:
+    def fails_on_the_first(
+        ports: Ports, order: Order, goal: Renewal, *, checked: bool
+    ) -> tuple[Order, Renewal]:
         if order.order_id == "SO-1":
             raise IllegalTransition("an order ocop cannot plan")
-        return engine.pursue(ports, order, goal)
+        return engine.pursue(ports, order, goal, checked=checked)
 
     monkeypatch.setattr(renewals, "pursue", fails_on_the_first)
     with caplog.at_level(logging.ERROR, logger="ocop.renewals"):
@@ -80,7 +82,7 @@ def test_a_database_failure_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> No
     world = new_world()
     placed(world, "SO-1")
 
-    def down(ports: Ports, order: Order, goal: Renewal) -> tuple[Order, Renewal]:
+    def down(ports: Ports, order: Order, goal: Renewal, *, checked: bool) -> tuple[Order, Renewal]:
         raise StorageUnavailable("the database cannot be reached")
 
     monkeypatch.setattr(renewals, "pursue", down)
