@@ -103,7 +103,10 @@ class InvoiceRun:
         now: datetime,
     ) -> InvoiceRun:
         """The plan of an invoice run on an approved order (checked by the caller)."""
-        remaining = amount - covered(order, invoice_id) if protect else amount
+        # I4: what earlier attempts covered counts; attempts made while protection was off
+        # may have covered more than the invoice (never below zero).
+        zero = Money.zero(order.currency)
+        remaining = (amount - covered(order, invoice_id)).max(zero) if protect else amount
         tasks: list[Task] = []
         if not repeat:
             tasks.append(Record(Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=now)))
@@ -115,7 +118,7 @@ class InvoiceRun:
         tasks.append(Cover())
         return cls(invoice_id=invoice_id, pickup=pickup, tasks=tuple(tasks),
                    counted=capture_ids(order, invoice_id),
-                   uncovered=Money.zero(order.currency), remaining=remaining)  # fmt: skip
+                   uncovered=zero, remaining=remaining)  # fmt: skip
 
     def next(self, order: Order, ctx: Context) -> Next[InvoiceRun]:
         goal, tasks = self, self.tasks

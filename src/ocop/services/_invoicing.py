@@ -78,11 +78,14 @@ def invoice(
     parts, _ = plan_parts(order, run.remaining)
     _require_accounts(ports, order, [p.line_id for p in parts if not p.prepayment])
     final, run = pursue(ports, order, run, checked=True)
+    uncovered = run.uncovered
+    if protect:  # I4: attempts made while protection was off may have covered more
+        uncovered = (amount - covered(final, invoice_id)).max(Money.zero(amount.currency))
     return InvoiceResult(
         invoice_id=invoice_id,
         order=final,
         captures=for_invoice(final, invoice_id),
-        uncovered=amount - covered(final, invoice_id) if protect else run.uncovered,
+        uncovered=uncovered,
         failed=run.failed,
         in_doubt=run.in_doubt,
         new_payment_required=run.new_payment,

@@ -162,3 +162,22 @@ def test_an_invoice_id_repeated_with_another_amount_is_refused(world: World) -> 
     with pytest.raises(IdempotencyConflict):
         world.bo.invoice("SO-1", "INV-1", usd("41.00"))
     assert snapshot(world, "SO-1") == before
+
+
+def test_a_repeat_after_protection_is_turned_back_on_finds_the_invoice_covered() -> None:
+    """I4: an invoice the legacy mode captured twice, repeated once protection is on
+    again, is covered: nothing is called and nothing is reported uncovered (the retry
+    raised InvalidAmount, "only a non-negative amount can be poured into caps")."""
+    world = new_world(settings=Settings.default().with_features(duplicate_payment_protection=False))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
+    world.bo.invoice("SO-1", "INV-1", usd("40.00"))
+    world.bo.invoice("SO-1", "INV-1", usd("40.00"))
+    protected = world.bo.with_settings(Settings.default())
+    calls = world.sim.calls
+    again = protected.invoice("SO-1", "INV-1", usd("40.00"))
+    picked = protected.pickup("SO-1", "INV-1", usd("40.00"))
+    assert world.sim.calls == calls
+    assert again.uncovered == picked.uncovered == usd("0.00")
+    assert [c.capture_id for c in again.captures] == [KEY_1, KEY_2]
+    assert (again.failed, again.in_doubt, again.new_payment_required) == ((), (), False)
+    assert again.order.captured == usd("80.00")
