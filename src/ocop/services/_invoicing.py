@@ -78,9 +78,11 @@ def invoice(
     parts, _ = plan_parts(order, run.remaining)
     _require_accounts(ports, order, [p.line_id for p in parts if not p.prepayment])
     final, run = pursue(ports, order, run, checked=True)
-    uncovered = run.uncovered
-    if protect:  # I4: attempts made while protection was off may have covered more
-        uncovered = (amount - covered(final, invoice_id)).max(Money.zero(amount.currency))
+    # What this attempt was to cover less what it took (without protection, earlier
+    # attempts do not count, I4; with it, those made while it was off may have covered
+    # more than the invoice): a declined or in-doubt capture took nothing.
+    taken = covered(final, invoice_id) - covered(order, invoice_id)
+    uncovered = (run.remaining - taken).max(Money.zero(amount.currency))
     return InvoiceResult(
         invoice_id=invoice_id,
         order=final,

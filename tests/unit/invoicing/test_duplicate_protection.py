@@ -181,3 +181,18 @@ def test_a_repeat_after_protection_is_turned_back_on_finds_the_invoice_covered()
     assert [c.capture_id for c in again.captures] == [KEY_1, KEY_2]
     assert (again.failed, again.in_doubt, again.new_payment_required) == ((), (), False)
     assert again.order.captured == usd("80.00")
+
+
+def test_without_protection_a_declined_capture_is_reported_uncovered() -> None:
+    """I4 off (legacy keys), the result still tells what this attempt left uncovered: a
+    declined capture covers nothing (it said 0.00 uncovered, as if the invoice were paid);
+    a repeat that captures reports nothing uncovered."""
+    world = new_world(settings=Settings.default().with_features(duplicate_payment_protection=False))
+    place(world.bo, "SO-1", "100.00", by_card("100.00"))
+    world.sim.script("capture", "decline")
+    declined = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
+    assert declined.failed == ("L1",)
+    assert declined.uncovered == usd("40.00")
+    again = world.bo.invoice("SO-1", "INV-1", usd("40.00"))
+    assert (again.failed, again.uncovered) == ((), usd("0.00"))
+    assert again.order.captured == usd("40.00")
