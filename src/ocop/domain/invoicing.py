@@ -138,9 +138,14 @@ def check_invoice(order: Order, invoice_id: str, amount: Money) -> bool:
 
 
 def capturable(line: PaymentLine) -> Money:
-    """What a line can still give to invoices (zero for inactive or pending lines)."""
+    """What a line can still give to invoices (zero for inactive or pending lines): a card
+    line what its open authorizations hold, never beyond its amount less what it captured
+    (an authorization left holding more, its void declined, pays no more than the line)."""
+    zero = Money.zero(line.currency)
     if not line.active or line.pending_removal:
-        return Money.zero(line.currency)
+        return zero
+    if line.is_card:
+        return line.capturable.min((line.amount - line.captured).max(zero))
     return line.capturable
 
 

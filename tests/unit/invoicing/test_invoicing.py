@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ocop import (
+    Actor,
     BackOffice,
     Channel,
     ConnectorMismatch,
@@ -97,6 +98,31 @@ def test_each_line_gives_at_most_its_capturable_amount_and_never_beyond_the_invo
     assert [line.captured for line in order.lines if line.is_card] == [usd("30.00"), usd("55.00")]
     assert order.line("L3").authorized == usd("5.00")
     assert_consistent(world, "SO-1")
+
+
+def test_a_card_line_gives_no_more_than_its_amount_though_its_authorization_holds_more() -> None:
+    """I1, C3: an agent brings a 100.00 card line down to 60.00 and adds a second card for
+    40.00; the old authorization's void is declined, so it still holds 100.00, and a
+    supervisor overrides the holds. The invoice takes 60.00 from the first card and 40.00
+    from the second (it took all 100.00 from the first card, beyond its line, and left
+    the second card unused)."""
+    world = new_world(adjustments=False)
+    bo = world.bo
+    supervisor = Actor.call_center("sup", permissions=frozenset({"hold_override"}))
+    place(bo, "SO-1", "100.00", by_card("100.00", card("tok_1")), channel=Channel.CALL_CENTER)
+    assert bo.submit(bo.begin_completion("SO-1", AGENT)).approved
+    draft = bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("60.00"))
+    world.sim.script("void", "decline")
+    held = bo.submit(draft.add_card(card("tok_2"), usd("40.00")))
+    assert held.order.line("L1").authorized == usd("100.00")
+    for hold in held.order.holds:
+        bo.release_hold("SO-1", hold.code, supervisor)
+    result = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert [(c.line_id, c.amount) for c in result.captures] == [
+        ("L1", usd("60.00")),
+        ("L2", usd("40.00")),
+    ]
+    assert result.order.line("L1").captured == usd("60.00")
 
 
 def test_an_invoice_covered_by_a_prepayment_alone_calls_no_processor(world: World) -> None:
