@@ -138,3 +138,28 @@ def test_on_a_cancelled_order_a_failed_capture_leaves_the_line_retired_and_no_ho
     assert order.holds == ()
     assert not order.lines[0].active
     assert bo.orders(on_hold=True) == ()
+
+
+def test_a_capture_failing_while_a_void_of_its_authorization_is_in_doubt_keeps_v5() -> None:
+    """V5, N2, I3: an invoice's renewal voids an expired authorization while an earlier
+    invoice's capture on it is pending; the void times out, then the capture fails, giving
+    its 60.00 back to the authorization at the processor. The void released only the 40.00
+    open when it was carried out: recovery records that much, so the 60.00 given back is
+    still open and voided too, never left held on the card unknown to ocop (the void was
+    taken to release all that was open when its answer was learnt, 100.00)."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    clock.advance(days=14)
+    sim.script("void", "timeout_after_success")
+    assert bo.invoice("SO-1", "INV-2", usd("40.00")).in_doubt
+    _decline_pending(sim, bo)
+    bo.recover()
+    line = bo.order("SO-1").line("L1")
+    for auth in line.authorizations:
+        assert sim.authorization_open(auth.token.value) == auth.open_amount
+    assert line.captured + line.authorized == usd("100.00")
