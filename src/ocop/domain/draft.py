@@ -137,6 +137,21 @@ class CompletionDraft:
                 line_id=line_id,
             )
 
+    def require_editable_under(self, settings: Settings) -> None:
+        """F3 at submit: every line this draft adds, changes or removes is of a method that
+        ``settings`` (those in force now, perhaps not those it was begun under) let
+        completion edit."""
+        stored = {line.line_id: line for line in self.order.lines}
+        edited = [line for line in self.lines if stored.get(line.line_id) != line]
+        edited += [stored[x] for x in sorted(self.removed) if x in stored]
+        for line in edited:
+            if not settings.editable_method(line.method):
+                raise InvalidDraftEdit(
+                    f"payment method {line.method.value!r} maps to no POS operation",
+                    rule="F3",
+                    line_id=line.line_id,
+                )
+
     def _with(self, line: PaymentLine, **changes: object) -> CompletionDraft:
         if any(x.line_id == line.line_id for x in self.lines):
             lines = tuple(line if x.line_id == line.line_id else x for x in self.lines)

@@ -75,6 +75,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     """Run the draft's processor calls, then validate and place holds (S1-S3)."""
     require_call_center_user(draft.actor, "order completion")
     _require_deposit_override(draft, ports.settings)
+    draft.require_editable_under(ports.settings)
     capabilities = ports.processor.capabilities
     stored = {line.line_id: line for line in draft.order.lines}
     invoiced = bool(draft.order.invoices)

@@ -106,6 +106,36 @@ def test_a_method_without_a_pos_operation_cannot_be_edited_in_the_draft() -> Non
     assert draft.add_prepayment("cash", usd("30.00")).balance_due == usd("0.00")
 
 
+@pytest.mark.parametrize("edit", ["add", "change", "remove"])
+def test_a_draft_begun_before_a_method_lost_its_pos_operation_is_refused_at_submit(
+    edit: str,
+) -> None:
+    """F3: a back office restarted with gift cards mapped to no POS operation refuses the
+    submit of a draft that adds, changes or removes a gift card line, begun under the
+    settings before: nothing is applied, no processor call is made."""
+    bo, sim = _world()
+    bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=ALICE, total=usd("50.00"),
+                   payments=[Prepayment("gift_card", usd("20.00"))], created_by=AGENT)  # fmt: skip
+    draft = bo.begin_completion("SO-1", AGENT)
+    if edit == "add":
+        draft = draft.add_prepayment("gift_card", usd("5.00")).add_card(card(), usd("25.00"))
+    elif edit == "change":
+        draft = draft.change_amount("L1", usd("15.00")).add_card(card(), usd("35.00"))
+    else:
+        draft = draft.remove("L1").add_card(card(), usd("50.00"))
+    mapped = tuple(
+        (m, op) for m, op in DEFAULT_METHOD_OPERATIONS if m is not PaymentMethod.GIFT_CARD
+    )
+    restarted = bo.with_settings(Settings.default().with_policies(method_operations=mapped))
+    before = restarted.order("SO-1")
+    with pytest.raises(InvalidDraftEdit) as refused:
+        restarted.submit(draft)
+    assert refused.value.rule == "F3"
+    assert restarted.order("SO-1") == before
+    assert sim.ledger() == ()
+    assert restarted.journal("SO-1") == ()
+
+
 def test_a_well_formed_but_wrong_cvv_declines_the_line_and_stores_nothing() -> None:
     """T1, S2: the processor declines the saved card's security code: the line is declined,
     no token is kept, the order is held (declined, and out of balance), the CVV is nowhere."""
