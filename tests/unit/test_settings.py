@@ -216,10 +216,27 @@ def test_without_unified_defaults_each_channel_uses_its_own_journals(channel: st
         {"channel_payment": (("pos", "POS-PAY"), ("ecommerce", "ECOM-PAY"))},
         {"channel_refund": (("call_center", ""), ("pos", "P"), ("ecommerce", "E"))},
         {"channel_payment": (("call_center", "C"), ("pos", "P"), ("web", "W"))},
+        {
+            "channel_payment": (
+                ("call_center", "C"),
+                ("pos", "P"),
+                ("ecommerce", "E"),
+                ("pos", "P2"),
+            )
+        },
+        {
+            "channel_refund": (
+                ("call_center", "C"),
+                ("pos", "P"),
+                ("ecommerce", "E"),
+                ("ecommerce", "E"),
+            )
+        },
     ],
 )
 def test_journal_names_must_name_every_journal(names: dict[str, object]) -> None:
-    """A blank journal name, or channel names missing a channel, raise InvalidSettings."""
+    """J2: a blank journal name, or channel names missing a channel or naming one twice (which
+    journal would it post to?), raise InvalidSettings."""
     with pytest.raises(InvalidSettings):
         JournalNames(**names)  # type: ignore[arg-type]
 

@@ -181,6 +181,8 @@ class JournalNames:
                     "channel journal names are a tuple of (channel, journal name) pairs"
                 )
             names = dict(mapping)
+            if len(names) != len(mapping):
+                raise InvalidSettings("channel journal names name each channel once")
             if set(names) != set(_CHANNEL_NAMES) or not all(
                 isinstance(v, str) and v.strip() for v in names.values()
             ):
