@@ -208,6 +208,19 @@ def test_without_unified_defaults_each_channel_uses_its_own_journals(channel: st
     assert len({settings.payment_journal(c) for c in CHANNELS}) == 3
 
 
+@pytest.mark.parametrize("channel", [["pos"], {"pos": 1}, {"pos"}])
+def test_a_channel_journal_pair_of_an_unhashable_channel_is_invalid_settings(
+    channel: object,
+) -> None:
+    """J2: channel journal names whose channel is a list, dict or set raise InvalidSettings
+    (the settings' own error), not a TypeError."""
+    pairs = ((channel, "P"), ("call_center", "C"), ("ecommerce", "E"))
+    with pytest.raises(InvalidSettings):
+        JournalNames(channel_payment=pairs)  # type: ignore[arg-type]
+    with pytest.raises(InvalidSettings):
+        JournalNames(channel_refund=pairs)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "names",
     [

@@ -175,7 +175,8 @@ class JournalNames:
     def __attrs_post_init__(self) -> None:
         for mapping in (self.channel_payment, self.channel_refund):
             if not isinstance(mapping, tuple) or not all(
-                isinstance(pair, tuple) and len(pair) == 2 for pair in mapping
+                isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)
+                for pair in mapping
             ):
                 raise InvalidSettings(
                     "channel journal names are a tuple of (channel, journal name) pairs"
