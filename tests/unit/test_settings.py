@@ -173,6 +173,24 @@ def test_an_unmapped_method_is_a_warning(unmapped: set[PaymentMethod], ocop: boo
     assert all(("cannot be edited" in w) == ocop for w in warnings)
 
 
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        ((PaymentMethod.CASH, 200), (PaymentMethod.CASH, 201)),
+        (*DEFAULT_METHOD_OPERATIONS, (PaymentMethod.GIFT_CARD, 214)),
+        ((PaymentMethod.CASH, 0),),
+        ((PaymentMethod.CASH, -200),),
+    ],
+)
+def test_a_method_mapped_twice_or_to_no_operation_number_is_invalid(
+    mapping: tuple[tuple[PaymentMethod, int], ...],
+) -> None:
+    """F3: each method maps to one POS operation, a number of 1 or more; a method named twice
+    (which operation is it?) or mapped to 0 or a negative number raises InvalidSettings."""
+    with pytest.raises(InvalidSettings):
+        Settings.default().with_policies(method_operations=mapping)
+
+
 def test_the_pos_operations_are_those_of_the_documentation() -> None:
     """F3: cash 200, card 201, customer account 202, currency 203, check 204, loyalty 207 ..."""
     assert dict(DEFAULT_METHOD_OPERATIONS) == {

@@ -266,18 +266,23 @@ def _part(kind: type[object]) -> Callable[[object, attrs.Attribute[Any], object]
 
 
 def _operations(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """F3: a tuple of (payment method, POS operation number) pairs."""
+    """F3: a tuple of (payment method, POS operation number) pairs, each method once, each
+    number 1 or more."""
     if not isinstance(value, tuple) or not all(
         isinstance(pair, tuple)
         and len(pair) == 2
         and isinstance(pair[0], PaymentMethod)
         and isinstance(pair[1], int)
         and not isinstance(pair[1], bool)
+        and pair[1] > 0
         for pair in value
     ):
         raise InvalidSettings(
-            f"{attribute.name} must be a tuple of (PaymentMethod, POS operation number) pairs"
+            f"{attribute.name} must be a tuple of (PaymentMethod, POS operation number) pairs, "
+            "each number 1 or more"
         )
+    if len({method for method, _ in value}) != len(value):
+        raise InvalidSettings(f"{attribute.name} must map each payment method once")
 
 
 #: POS operations for the methods ocop knows (rule F3).
