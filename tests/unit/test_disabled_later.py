@@ -51,6 +51,29 @@ def test_with_duplicate_protection_on_a_repeated_invoice_captures_nothing() -> N
     assert [e.kind for e in sim.ledger()].count("capture") == 1
 
 
+@pytest.mark.parametrize("call", ["invoice", "pickup"])
+def test_an_invoice_captured_twice_while_protection_was_off_is_repeated_with_it_on(
+    call: str,
+) -> None:
+    """I4, F1: duplicate protection turned back on after an invoice was captured twice while
+    it was off: repeating that invoice reuses its captures and captures nothing more (it
+    raised InvalidAmount from the negative rest); its result covers the invoice."""
+    bo, sim = _world(duplicate_payment_protection=False)
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    bo.invoice("SO-1", "INV-1", usd("30.00"))  # captured again: 60.00 for a 30.00 invoice
+    on = bo.with_settings(Settings.default())
+    again = getattr(on, call)("SO-1", "INV-1", usd("30.00"))
+    assert [c.capture_id for c in again.captures] == [
+        "SO-1/capture:INV-1:L1:L1.A1#1",
+        "SO-1/capture:INV-1:L1:L1.A1#2",
+    ]
+    assert again.uncovered == usd("0.00")
+    assert (again.failed, again.in_doubt) == ((), ())
+    assert [e.kind for e in sim.ledger()].count("capture") == 2
+    assert on.order("SO-1").captured == usd("60.00")
+    assert sum((v.amount for v in on.journal("SO-1")), usd("0.00")) == usd("60.00")
+
+
 def test_without_refunds_over_multiple_captures_one_capture_is_refunded_with_ocop_on() -> None:
     """R2 off (OCOP on): a return refunds one capture, the newest, and the rest by fallback."""
     bo, sim = _world(refunds_over_multiple_captures=False)
