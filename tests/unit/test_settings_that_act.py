@@ -129,6 +129,57 @@ def test_removing_a_line_whose_authorization_expired_voids_it_only_with_manual_v
     assert result.order.authorized == usd("50.00")
 
 
+@pytest.mark.parametrize("manual_void", [True, False])
+def test_an_invoice_renews_an_expired_authorization_voiding_it_only_with_manual_void(
+    manual_void: bool,
+) -> None:
+    """I3: an invoice on an expired authorization renews it before the capture. Manual void
+    on: the old authorization is voided, then the card authorized anew. Off: it is left to
+    lapse at the processor, no void call (as the renewal job and a removal leave it), and
+    the card is authorized anew all the same; books and processor agree."""
+    settings = OCOP_OFF.with_features(manual_void_of_expired_authorizations=manual_void)
+    bo, sim, clock = _world(settings)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("50.00"), payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
+    clock.advance(days=15)  # past the 14 days of expiry, before the 30 of staleness
+    result = bo.invoice("SO-1", "INV-1", usd("50.00"))
+    kinds = [e.kind for e in sim.ledger()]
+    assert kinds == (["authorize", "void", "authorize", "capture"] if manual_void
+                     else ["authorize", "authorize", "capture"])  # fmt: skip
+    (capture,) = result.captures
+    assert (capture.auth_id, capture.amount) == ("L1.A2", usd("50.00"))
+    old = result.order.line("L1").authorization("L1.A1")
+    assert (old.lapsed, old.open_amount) == (not manual_void, usd("0.00"))
+    assert old.voided == (usd("50.00") if manual_void else usd("0.00"))
+    assert (result.order.status, result.order.holds) == (OrderStatus.INVOICED, ())
+    assert not result.order.line("L1").renewing
+    assert [v.amount for v in bo.journal("SO-1")] == [usd("50.00")]
+
+
+@pytest.mark.parametrize("manual_void", [True, False])
+def test_an_expired_authorization_of_a_single_use_card_lapses_without_manual_void(
+    manual_void: bool,
+) -> None:
+    """I3: the expired authorization of a card that cannot be authorized again declines its
+    line and holds the order (AUTHORIZATION_EXPIRED). With manual void off it lapses: no
+    processor call at all."""
+    settings = OCOP_OFF.with_features(manual_void_of_expired_authorizations=manual_void)
+    bo, sim, clock = _world(settings)
+    once = card(reusable=False)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("50.00"), payments=[CardPayment(once, usd("50.00"))])  # fmt: skip
+    clock.advance(days=15)
+    result = bo.invoice("SO-1", "INV-1", usd("50.00"))
+    kinds = [e.kind for e in sim.ledger()]
+    assert kinds == (["authorize", "void"] if manual_void else ["authorize"])
+    assert result.captures == ()
+    line = result.order.line("L1")
+    assert line.status.value == "declined"
+    assert line.authorization("L1.A1").lapsed is not manual_void
+    assert [h.code.value for h in result.order.holds] == ["authorization_expired"]
+    assert bo.journal("SO-1") == ()
+
+
 def test_removing_a_line_whose_authorization_is_fresh_voids_it_either_way() -> None:
     """C6 stands with manual void off: a fresh authorization is voided when its line goes."""
     bo, sim, _ = _world(OCOP_OFF.with_features(manual_void_of_expired_authorizations=False))

@@ -49,6 +49,7 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
+from ocop.domain.tender import PaymentLine
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
@@ -254,6 +255,8 @@ class InvoiceRun:
             expired = (*self.expired, (line_id, auth_id))
             return replaced(self, tasks=rest, expired=expired, failed=(*self.failed, stale))
         reusable = line.card.reusable
+        if not ctx.settings.features.manual_void_of_expired_authorizations:
+            return self._lapse(order, line, auth_id, amount, rest)
         purpose = steps.VoidPurpose.REAUTHORIZE if reusable else steps.VoidPurpose.EXPIRED
         renew = Renew(line_id, amount, auth.open_amount, reusable, auth_id)
         void = void_step(line, auth_id, purpose)
@@ -261,6 +264,28 @@ class InvoiceRun:
         if isinstance(found, Next):  # A2: the line is marked, stored with the void's intent
             return attrs.evolve(found, order=order.with_line(line.renewal(under_way=True)))
         return found
+
+    def _lapse(
+        self, order: Order, line: PaymentLine, auth_id: str, piece: Money, rest: tuple[Task, ...]
+    ) -> Next[InvoiceRun] | InvoiceRun:
+        """I3 with manual void of expired authorizations off: the expired authorization
+        lapses at the processor, no void; then as after its void (the card authorized anew,
+        or, single use, the line declined). O3: nothing changes once a call is in doubt."""
+        expired = (*self.expired, (line.line_id, auth_id))
+        if self.in_doubt:
+            return replaced(self, tasks=rest, expired=expired)
+        reusable = line.card is not None and line.card.reusable
+        lapsed = line.lapsed_auth(auth_id, awaiting_new=reusable)
+        if reusable:
+            open_amount = line.authorization(auth_id).open_amount
+            again = Reauthorize(line.line_id, open_amount, piece, retry=False, renews=auth_id)
+            goal = self._then(rest, again, expired=expired)
+            return Next(goal=goal, order=order.with_line(lapsed.renewal(under_way=True)))
+        if lapsed.captured.is_zero() and lapsed.authorized.is_zero():
+            lapsed = lapsed.declined()
+        spent = Failed(line.line_id, reason=_NOT_REUSABLE)
+        goal = replaced(self, tasks=rest, expired=expired, failed=(*self.failed, spent))
+        return Next(goal=goal, order=order.with_line(lapsed))
 
     def _resume(
         self, order: Order, task: Resume, rest: tuple[Task, ...], ctx: Context
