@@ -180,6 +180,28 @@ def test_an_expired_authorization_of_a_single_use_card_lapses_without_manual_voi
     assert bo.journal("SO-1") == ()
 
 
+@pytest.mark.parametrize("manual_void", [True, False])
+def test_cancelling_voids_an_expired_authorization_only_with_manual_void(
+    manual_void: bool,
+) -> None:
+    """X1: cancelling voids the order's open authorizations. One that expired is voided
+    only with manual void on; off, it is left to lapse: no void call, nothing open on it,
+    and the order is cancelled all the same."""
+    settings = OCOP_OFF.with_features(manual_void_of_expired_authorizations=manual_void)
+    bo, sim, clock = _world(settings)
+    _call_center_order(bo)
+    bo.submit(bo.begin_completion("SO-1", AGENT))
+    clock.advance(days=15)
+    result = bo.cancel_order("SO-1", AGENT)
+    assert [e.kind for e in sim.ledger()] == (["authorize", "void"] if manual_void
+                                             else ["authorize"])  # fmt: skip
+    assert result.voided == (("L1.A1",) if manual_void else ())
+    auth = result.order.line("L1").authorization("L1.A1")
+    assert (auth.lapsed, auth.open_amount) == (not manual_void, usd("0.00"))
+    assert result.order.status is OrderStatus.CANCELLED
+    assert bo.order("SO-1") == result.order
+
+
 def test_removing_a_line_whose_authorization_is_fresh_voids_it_either_way() -> None:
     """C6 stands with manual void off: a fresh authorization is voided when its line goes."""
     bo, sim, _ = _world(OCOP_OFF.with_features(manual_void_of_expired_authorizations=False))

@@ -26,7 +26,7 @@ from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
-from ocop.domain.plan import Context, Next, void_step
+from ocop.domain.plan import Context, Next, lapses, void_step
 from ocop.domain.refunds import refund_steps
 from ocop.domain.tender import PaymentLine, Refund
 from ocop.domain.values import replaced
@@ -56,6 +56,9 @@ class CancelRun:
             for auth in line.open_authorizations():
                 if auth.auth_id not in self.tried:
                     tried = replaced(self, tried=(*self.tried, auth.auth_id))
+                    if lapses(auth, ctx):  # expired, manual void off: no call, it lapses
+                        lapsed = order.with_line(line.lapsed_auth(auth.auth_id))
+                        return Next(goal=tried, order=lapsed)
                     void = void_step(line, auth.auth_id, steps.VoidPurpose.CANCEL)
                     return Next(goal=tried, steps=(void,))
         plan = deposit_refunds(order, ctx.settings.deposits, CANCEL_RETURN)

@@ -25,6 +25,7 @@ from ocop.domain.holds import validate
 from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
+from ocop.domain.movements import Authorization
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import SYSTEM, Order
 from ocop.domain.settings import Settings
@@ -315,6 +316,15 @@ class Complete:
                     # (a line that captured money keeps what it holds: effects, C5).
                     goal = replaced(goal._advanced(), declined=True)
         return goal
+
+
+def lapses(auth: Authorization, ctx: Context) -> bool:
+    """Whether ``auth`` expired and manual void of expired authorizations is off: it is not
+    voided but left to lapse at the processor."""
+    return (
+        not ctx.settings.features.manual_void_of_expired_authorizations
+        and age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH
+    )
 
 
 def _left_to_lapse(line: PaymentLine, ctx: Context) -> bool:
