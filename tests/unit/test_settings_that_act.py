@@ -202,6 +202,41 @@ def test_cancelling_voids_an_expired_authorization_only_with_manual_void(
     assert bo.order("SO-1") == result.order
 
 
+@pytest.mark.parametrize("manual_void", [True, False])
+@pytest.mark.parametrize("edit", ["replace_card", "increase_without_adjustments"])
+def test_a_completion_edit_voids_an_expired_authorization_only_with_manual_void(
+    edit: str, manual_void: bool
+) -> None:
+    """C4, C3: replacing a line's card voids its old authorization; increasing a line on a
+    processor without adjustments voids it and authorizes the new amount. One that expired
+    is voided only with manual void on; off, it is left to lapse (no void call) and the
+    line is authorized all the same, as a removed line's is left."""
+    settings = OCOP_OFF.with_features(manual_void_of_expired_authorizations=manual_void)
+    world = new_world(settings, adjustments=False)
+    bo, sim, clock = world.bo, world.sim, world.clock
+    _call_center_order(bo)
+    bo.submit(bo.begin_completion("SO-1", AGENT))
+    clock.advance(days=15)
+    draft = bo.begin_completion("SO-1", AGENT)
+    if edit == "replace_card":
+        draft = draft.replace_card("L1", card("tok_2", "4242"))
+        amount = usd("50.00")
+    else:
+        bo.change_total("SO-1", usd("60.00"), AGENT)
+        draft = bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("60.00"))
+        amount = usd("60.00")
+    result = bo.submit(draft)
+    assert [e.kind for e in sim.ledger()] == (
+        ["authorize", "void", "authorize"] if manual_void else ["authorize", "authorize"]
+    )
+    line = result.order.line("L1")
+    old, new = line.authorizations
+    assert (old.lapsed, old.open_amount) == (not manual_void, usd("0.00"))
+    assert old.voided == (usd("50.00") if manual_void else usd("0.00"))
+    assert (new.open_amount, line.status.value) == (amount, "authorized")
+    assert result.approved
+
+
 def test_removing_a_line_whose_authorization_is_fresh_voids_it_either_way() -> None:
     """C6 stands with manual void off: a fresh authorization is voided when its line goes."""
     bo, sim, _ = _world(OCOP_OFF.with_features(manual_void_of_expired_authorizations=False))

@@ -269,6 +269,14 @@ class Complete:
                 lapsed = line.removed(lapsing=True)
                 return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
                             order=order.with_line(lapsed))  # fmt: skip
+            if (
+                isinstance(step, steps.Void)
+                and step.purpose.makes_way
+                and lapses(line.authorization(step.auth_id), ctx)
+            ):  # C3, C4: an expired authorization, manual void off, lapses (no call)
+                lapsed = line.lapsed_auth(step.auth_id, awaiting_new=True)
+                return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
+                            order=order.with_line(lapsed))  # fmt: skip
             if step is None or goal.steps_here >= MAX_STEPS_PER_LINE:
                 goal = goal._advanced()
                 continue
