@@ -148,7 +148,8 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     against the new total, as an unchanged submit would. A POS order that takes a deposit
     (D1) then has its card deposits captured, as its placement would have (a capture in
     doubt is taken on by the run that settles it). An order claimed by another
-    recovery is left to it; one another worker changed meanwhile is looked at again.
+    recovery is left to it; one another worker changed meanwhile is looked at again. A
+    commerce order is left while OCOP is off (P2): a run once it is on finishes it.
     """
     now = ports.clock.now()
     placed_before = now - timedelta(minutes=ports.settings.authorization.renew_claim_minutes)
@@ -190,6 +191,8 @@ def finish_deposits(ports: Ports, order_ids: list[str], holder: str) -> tuple[st
             order = load(ports, order_id, no_doubt=True)
             if order.cancelled or order.invoices:
                 continue
+            if order.payments_type is PaymentsType.COMMERCE and not ports.settings.ocop:
+                continue  # P2: it waits for OCOP to be on again
             with claimed(ports, [order_id], holder, ports.clock.now(), PLACING) as mine:
                 if not mine:
                     continue
@@ -212,6 +215,8 @@ def _to_finish(ports: Ports, order: Order, placed_before: datetime) -> bool:
     if order.cancelled or order.invoices or order.placed_at > placed_before:
         return False  # placed just now: its placement may still be running
     kind = order.payments_type
+    if kind is PaymentsType.COMMERCE and not ports.settings.ocop:
+        return False  # P2: it waits for OCOP to be on again
     agents = kind in (PaymentsType.CALL_CENTER, PaymentsType.COMMERCE)
     agents = agents and completion_enabled(order, ports.settings)
     if agents and kind is PaymentsType.CALL_CENTER:

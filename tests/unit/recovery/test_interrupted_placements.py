@@ -699,3 +699,46 @@ class _FailingUnit(DelegatingUnitOfWork):
             self.rollback()
             raise StorageBusy("the database stayed busy")
         return super().commit()
+
+
+@pytest.mark.parametrize("deposit", [False, True])
+def test_a_commerce_placement_is_finished_only_while_ocop_is_on(deposit: bool) -> None:
+    """P2, D1: a commerce order's placement interrupted while OCOP was on is not finished by
+    a recovery run while OCOP is off (it is neither validated nor its deposit captured:
+    every processing of a commerce order waits for OCOP); the call in doubt is settled all
+    the same, and a run once OCOP is on again finishes the placement."""
+    world = new_world()
+    place_in_doubt(world, "timeout_after_success", deposit=deposit, created_by=AGENT)
+    later(world)
+    off = world.bo.with_settings(OCOP_OFF)
+    report = off.recover()
+    assert (report.resolved, report.completions) == (("SO-1/authorize:L1.A1#1",), ())
+    assert off.order("SO-1").status is OrderStatus.PENDING_COMPLETION
+    assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+    assert off.journal("SO-1") == ()
+    assert world.bo.recover().completions == ("SO-1",)
+    order = world.bo.order("SO-1")
+    assert (order.payments_type.value, order.status) == ("commerce", OrderStatus.APPROVED)
+    kinds = ["authorize", "capture"] if deposit else ["authorize"]
+    assert [e.kind for e in world.sim.ledger()] == kinds
+    assert len(world.bo.journal("SO-1")) == (1 if deposit else 0)
+
+
+def test_a_deposit_capture_never_received_is_not_made_while_ocop_is_off() -> None:
+    """P2, D1: a placement's deposit capture the processor never received is settled by a
+    recovery run while OCOP is off, but not made again then (a recovery with OCOP on makes
+    it); the first invoice, once OCOP is on, captures the deposit, as for any deposit left
+    uncaptured."""
+    world = new_world()
+    world.sim.script("capture", "timeout_before")
+    world.bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                         payments=[by_card("30.00")], deposit=True, created_by=AGENT)  # fmt: skip
+    assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+    off = world.bo.with_settings(OCOP_OFF)
+    assert off.recover().resolved == ("SO-1/deposit:L1:L1.A1#1",)
+    assert [e.kind for e in world.sim.ledger()] == ["authorize"]
+    assert (off.order("SO-1").captured, off.journal("SO-1")) == (usd("0.00"), ())
+    invoiced = world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    assert [(c.line_id, c.amount) for c in invoiced.captures] == [("L1", usd("30.00"))]
+    assert [e.kind for e in world.sim.ledger()] == ["authorize", "capture"]
+    assert [v.amount for v in world.bo.journal("SO-1")] == [usd("30.00")]
