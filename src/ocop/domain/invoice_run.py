@@ -13,9 +13,8 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import steps
-from ocop.domain.holds import out_of_balance
 from ocop.domain.invoice_tasks import (
-    RELEASED_SHORT,
+    NOT_REUSABLE,
     Cover,
     Part,
     Piece,
@@ -29,6 +28,8 @@ from ocop.domain.invoice_tasks import (
     Take,
     Task,
     ahead,
+    ended,
+    lapsed,
     never_received,
     once_more,
     short_overridden,
@@ -47,15 +48,12 @@ from ocop.domain.invoicing import (
 )
 from ocop.domain.money import Money
 from ocop.domain.operations import Failed, Operation, Outcome
-from ocop.domain.order import Hold, HoldCode, Invoice, Order
+from ocop.domain.order import Invoice, Order
 from ocop.domain.plan import Context, Next, authorize, void_step
 from ocop.domain.tender import PaymentLine
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
-
-
-_NOT_REUSABLE = "the authorization expired and the card cannot be authorized again"
 
 
 @attrs.frozen(kw_only=True)
@@ -130,22 +128,8 @@ class InvoiceRun:
                 return found
             if found is not None:
                 goal, tasks = found, found.tasks
-        if goal.tasks:
-            goal = replaced(goal, tasks=())
-        held = order
-        for line_id in dict.fromkeys(x for x, _ in goal.expired):
-            line = held.line(line_id)
-            if line.renewing and line_id not in goal.renewing:
-                # A2: the renewal ends with the hold, in the same commit.
-                held = held.with_line(line.renewal(under_way=False))
-        if goal.expired:
-            held = held.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
-                                       reason="an authorization expired and could not be renewed",
-                                       placed_at=ctx.now))  # fmt: skip
-        if goal.short and out_of_balance(held, ctx.settings):
-            held = held.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=RELEASED_SHORT,
-                                       placed_at=ctx.now))  # fmt: skip
-            goal = replaced(goal, new_payment=True)
+        held, short = ended(order, goal.expired, goal.renewing, short=goal.short, ctx=ctx)
+        goal = replaced(goal, tasks=(), new_payment=goal.new_payment or short)
         return Next(goal=goal, order=None if held is order else held, done=True)
 
     def _then(self, rest: tuple[Task, ...], *tasks: Task, **changes: object) -> InvoiceRun:
@@ -274,18 +258,12 @@ class InvoiceRun:
         expired = (*self.expired, (line.line_id, auth_id))
         if self.in_doubt:
             return replaced(self, tasks=rest, expired=expired)
-        reusable = line.card is not None and line.card.reusable
-        lapsed = line.lapsed_auth(auth_id, awaiting_new=reusable)
-        if reusable:
-            open_amount = line.authorization(auth_id).open_amount
-            again = Reauthorize(line.line_id, open_amount, piece, retry=False, renews=auth_id)
-            goal = self._then(rest, again, expired=expired)
-            return Next(goal=goal, order=order.with_line(lapsed.renewal(under_way=True)))
-        if lapsed.captured.is_zero() and lapsed.authorized.is_zero():
-            lapsed = lapsed.declined()
-        spent = Failed(line.line_id, reason=_NOT_REUSABLE)
+        after, again = lapsed(line, auth_id, piece)
+        if again is not None:
+            return Next(goal=self._then(rest, again, expired=expired), order=order.with_line(after))
+        spent = Failed(line.line_id, reason=NOT_REUSABLE)
         goal = replaced(self, tasks=rest, expired=expired, failed=(*self.failed, spent))
-        return Next(goal=goal, order=order.with_line(lapsed))
+        return Next(goal=goal, order=order.with_line(after))
 
     def _resume(
         self, order: Order, task: Resume, rest: tuple[Task, ...], ctx: Context
@@ -379,7 +357,7 @@ class InvoiceRun:
                 if not ok:
                     return goal
                 if not task.reusable:
-                    spent = Failed(line_id, key=op.key, reason=_NOT_REUSABLE)
+                    spent = Failed(line_id, key=op.key, reason=NOT_REUSABLE)
                     return replaced(goal, failed=(*goal.failed, spent))
                 return goal._then(
                     goal.tasks, Reauthorize(line_id, open_amount, piece, retry=False, renews=old)

@@ -6,11 +6,15 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain import steps
+from ocop.domain.holds import out_of_balance
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
-from ocop.domain.order import HoldCode, Invoice, Order
+from ocop.domain.order import Hold, HoldCode, Invoice, Order
+from ocop.domain.plan import Context
+from ocop.domain.tender import PaymentLine
 
 __all__ = [
+    "NOT_REUSABLE",
     "RELEASED_SHORT",
     "Cover",
     "Part",
@@ -25,10 +29,15 @@ __all__ = [
     "Take",
     "Task",
     "ahead",
+    "ended",
+    "lapsed",
     "never_received",
     "once_more",
     "short_overridden",
 ]
+
+#: Why a line's expired authorization is not renewed (I3): its card is single use.
+NOT_REUSABLE = "the authorization expired and the card cannot be authorized again"
 
 #: The reason of the ``OUT_OF_BALANCE`` hold a released rest the card cannot renew leaves
 #: (I2).
@@ -203,3 +212,48 @@ def short_overridden(order: Order) -> bool:
     code = HoldCode.OUT_OF_BALANCE
     releases = [r for r in order.released_holds if r.code is code]
     return bool(releases) and releases[-1].override and releases[-1].hold.reason == RELEASED_SHORT
+
+
+def lapsed(line: PaymentLine, auth_id: str, piece: Money) -> tuple[PaymentLine, Reauthorize | None]:
+    """I3 with manual void of expired authorizations off: ``line`` once its expired
+    authorization lapses at the processor (no void), and the new authorization a reusable
+    card is asked for then (None: single use, and the line is declined when it holds
+    nothing else)."""
+    reusable = line.card is not None and line.card.reusable
+    after = line.lapsed_auth(auth_id, awaiting_new=reusable)
+    if reusable:
+        still = line.authorization(auth_id).open_amount
+        again = Reauthorize(line.line_id, still, piece, retry=False, renews=auth_id)
+        return after.renewal(under_way=True), again
+    if after.captured.is_zero() and after.authorized.is_zero():
+        after = after.declined()
+    return after, None
+
+
+def ended(
+    order: Order,
+    expired: tuple[tuple[str, str], ...],
+    renewing: tuple[str, ...],
+    *,
+    short: bool,
+    ctx: Context,
+) -> tuple[Order, bool]:
+    """The order at the end of an invoice run, and whether a new payment is required:
+    an ``AUTHORIZATION_EXPIRED`` hold for the ``expired`` authorizations not renewed (their
+    lines' renewals ending with it, A2, but those still ``renewing``), and an
+    ``OUT_OF_BALANCE`` hold when a ``short`` rest left the order out of balance (I2)."""
+    held = order
+    for line_id in dict.fromkeys(x for x, _ in expired):
+        line = held.line(line_id)
+        if line.renewing and line_id not in renewing:
+            # A2: the renewal ends with the hold, in the same commit.
+            held = held.with_line(line.renewal(under_way=False))
+    if expired:
+        held = held.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
+                                   reason="an authorization expired and could not be renewed",
+                                   placed_at=ctx.now))  # fmt: skip
+    if short and out_of_balance(held, ctx.settings):
+        held = held.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=RELEASED_SHORT,
+                                   placed_at=ctx.now))  # fmt: skip
+        return held, True
+    return held, False
