@@ -191,7 +191,10 @@ def deposit_refunds(order: Order, policy: DepositPolicy, return_id: str) -> Depo
     before = (left + refunded_for(order, return_id)).max(zero)
     deposit = total(held, order.currency)
     still_held = deposit.min(before)
-    charge = cancellation_charge(order.total, policy).min(still_held)
+    # The charge is kept from what the deposit still holds: refunds this return made
+    # already (an earlier attempt, under another total or charge) gave the rest back.
+    done = total([made for _, _, _, made in parts], order.currency)
+    charge = cancellation_charge(order.total, policy).min((still_held - done).max(zero))
     kept, _ = (deposit - still_held + charge).fill(held)
     linked: list[tuple[Capture, Money]] = []
     fallback: list[tuple[str, Money]] = []

@@ -180,3 +180,30 @@ def test_the_cash_part_is_planned_before_the_card_deposit_is_refunded() -> None:
 
     assert ledger(world.sim, "refund") == []
     assert world.bo.order("SO-1") == before
+
+
+def test_a_charge_grown_since_an_earlier_attempt_keeps_only_what_the_deposit_still_holds() -> None:
+    """D2, X1: the first cancellation (charge 5 % of 10.00: 0.50) refunded 9.50 of the card
+    deposit, its answer in doubt until recovery; the order went on, its total raised to
+    20.00 and 5.00 cash added. Cancelling again, the 5 % charge is 1.00, but the deposit
+    holds only 0.50 now: 0.50 is kept, the whole cash goes back, and the charge reported is
+    the money the order kept. (The charge was capped by the whole deposit, the 9.50 already
+    refunded counted as still held: 1.00 was reported, and the cash refund stopped 0.50
+    short of the 5.00 to leave room for it.)"""
+    world = new_world(deposits(charge="5"))
+    place_deposit(world, "10.00", by_card("10.00"))
+    world.sim.script("refund", "timeout_after_success")
+    assert world.bo.cancel_order("SO-1", AGENT).in_doubt
+    world.bo.recover()
+    world.bo.change_total("SO-1", usd("20.00"), AGENT)
+    world.bo.submit(world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("5.00")))
+
+    again = world.bo.cancel_order("SO-1", AGENT)
+
+    order = again.order
+    assert order.status is OrderStatus.CANCELLED
+    assert (again.charged, again.refunded) == (usd("0.50"), usd("5.00"))
+    assert (order.received, order.refunded) == (usd("15.00"), usd("14.50"))
+    assert order.received - order.refunded == again.charged
+    assert cash_refunds(world, "L2") == [("SO-1/cancel:L2", "5.00")]
+    assert_refunded_once(world)
