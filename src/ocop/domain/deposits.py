@@ -24,7 +24,6 @@ from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
 from ocop.domain.plan import Complete, Context, Next
-from ocop.domain.refunds import refunded_for
 from ocop.domain.settings import DepositPolicy
 from ocop.domain.tender import Capture, PaymentLine, PaymentMethod
 from ocop.domain.values import replaced
@@ -183,17 +182,18 @@ def deposit_refunds(order: Order, policy: DepositPolicy, return_id: str) -> Depo
             done = _refunded_for(line, return_id, None)
             parts.append((line, None, line.received - line.refunded + done, done))
     held = [base for _, _, base, _ in parts]
-    # What the order still holds, before these refunds: a return's fallback or unlinked
-    # refund (R3, R4) gave part of it back already, and counts as given back from the
-    # deposit's parts in line order, before the charge (V3: never more than received).
+    # What the order still holds, before these refunds of the deposit: a return's fallback
+    # or unlinked refund (R3, R4) gave part of it back already, and counts as given back
+    # from the deposit's parts in line order, before the charge (V3: never more than
+    # received). The other prepayments an earlier attempt refunded are not the deposit's.
     zero = Money.zero(order.currency)
+    done = total([made for _, _, _, made in parts], order.currency)
     left = order.received - order.refunded - order.refunding - order.charged_back
-    before = (left + refunded_for(order, return_id)).max(zero)
+    before = (left + done).max(zero)
     deposit = total(held, order.currency)
     still_held = deposit.min(before)
     # The charge is kept from what the deposit still holds: refunds this return made
     # already (an earlier attempt, under another total or charge) gave the rest back.
-    done = total([made for _, _, _, made in parts], order.currency)
     charge = cancellation_charge(order.total, policy).min((still_held - done).max(zero))
     kept, _ = (deposit - still_held + charge).fill(held)
     linked: list[tuple[Capture, Money]] = []

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ocop import BackOffice, Channel, IllegalTransition, OrderStatus, VoucherKind
+from ocop import Actor, BackOffice, Channel, IllegalTransition, OrderStatus, VoucherKind
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.values import replaced
 from unsolicited_support import chargeback, check_books, reversal
-from worlds import CUSTOMER, START, World, by_card, in_cash, new_world, usd
+from worlds import CUSTOMER, START, World, by_card, card, in_cash, new_world, usd
 
 from .support import AGENT, deposits, ledger, place_deposit
 
@@ -207,3 +207,34 @@ def test_a_charge_grown_since_an_earlier_attempt_keeps_only_what_the_deposit_sti
     assert order.received - order.refunded == again.charged
     assert cash_refunds(world, "L2") == [("SO-1/cancel:L2", "5.00")]
     assert_refunded_once(world)
+
+
+def test_cash_refunded_by_the_first_cancellation_is_not_counted_as_deposit_still_held() -> None:
+    """D2, V3, V5: the card deposit's capture (10.00) was pending at the cancellation,
+    which refunded the 20.00 cash paid besides the deposit; approved later, 8.00 went to
+    another card for a return, so the order holds 2.00, less than the 5.00 charge (5 % of
+    100.00): nothing is due back, and cancelling again is refused with nothing sent. (The
+    cash's refund under the cancellation's return was counted as deposit still held: a
+    5.00 linked refund was sent, the processor paid it, and ocop refused to record it,
+    33.00 refunded of 30.00 received (V3): the processor's books and ocop's disagreed.)"""
+    world = new_world(deposits(charge="5"))
+    world.sim.script("capture", "pending")
+    place_deposit(world, "100.00", by_card("10.00"))
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("20.00"))
+    world.bo.submit(draft)
+    assert world.bo.cancel_order("SO-1", AGENT).refunded == usd("20.00")
+    for note in world.sim.settle_pending("approve"):
+        world.bo.handle_notification(note)
+    other = card("tok_9", "9999")
+    agent = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    world.bo.refund_to_card("SO-1", "RMA-1", other, usd("8.00"), agent)
+    before = world.bo.order("SO-1")
+
+    with pytest.raises(IllegalTransition, match="cancelled"):
+        world.bo.cancel_order("SO-1", AGENT)
+
+    order = world.bo.order("SO-1")
+    assert order == before
+    assert (order.received, order.refunded) == (usd("30.00"), usd("28.00"))
+    assert ledger(world.sim, "refund") == []
+    check_books(world.bo, "SO-1")
