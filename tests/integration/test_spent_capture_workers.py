@@ -346,3 +346,91 @@ def test_a_run_going_on_while_another_workers_capture_is_on_its_way_moves_no_mon
         ("authorize", usd("60.00")), ("capture", usd("30.00")),
     ]  # fmt: skip
     sim.close()
+
+
+def _two_cards(worker: BackOffice) -> None:
+    """SO-1, 90.00: line L1 pays 60.00 with one card, L2 30.00 with another."""
+    payments = [CardPayment(card(), usd("60.00")), CardPayment(card("tok_2", "2222"), usd("30.00"))]
+    worker.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                       total=usd("90.00"), payments=payments)  # fmt: skip
+
+
+def _card_charged_no_more_than_its_line(worker: BackOffice, sim: SimulatedProcessor) -> None:
+    """INV-2 took all of L1 (60.00); INV-1 (30.00), picked up or invoiced again once
+    worker A's run is over, is covered by L2, the card meant for it."""
+    order = worker.order("SO-1")
+    assert (order.line("L1").captured, order.line("L1").authorized) == (usd("60.00"), usd("0.00"))
+    again = worker.invoice("SO-1", "INV-1", usd("30.00"))
+    assert (again.uncovered, [(c.line_id, c.amount) for c in again.captures]) == (
+        usd("0.00"),
+        [("L2", usd("30.00"))],
+    )
+    order = worker.order("SO-1")
+    assert (order.line("L1").captured, order.line("L2").captured) == (usd("60.00"), usd("30.00"))
+    charged = [e.amount for e in sim.ledger() if e.kind == "capture"]
+    assert charged == [usd("60.00"), usd("30.00")]
+
+
+def test_a_pickup_retry_after_another_worker_charged_the_line_in_full_charges_it_no_more(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """I1, I6, O5: worker A picks INV-1 (30.00) up from L1 (60.00); the capture is declined
+    and A voids the authorization to authorize the card again (I6). Before the void's
+    answer reaches A, worker B recovers (the void is settled) and invoices INV-2 (60.00):
+    it authorizes L1 again and captures all of it. A goes on with its retry: L1 has
+    nothing left to pay, so A neither authorizes nor captures it again; INV-1 is reported
+    uncovered, and a later call covers it from L2 (A authorized L1's card for 60.00 once
+    more and captured 30.00 of it: 90.00 charged to a card that was to pay 60.00, the
+    other card unused)."""
+    clock = ManualClock(START)
+    sim = WorkerBAfterVoid(clock=clock, state=tmp_path / "sim.db")
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    _two_cards(worker_a)
+
+    def worker_b_recovers_and_invoices() -> None:
+        assert worker_b.recover().resolved == ("SO-1/void:L1.A1#1",)
+        other = worker_b.invoice("SO-1", "INV-2", usd("60.00"))
+        assert [(c.auth_id, c.amount) for c in other.captures] == [("L1.A2", usd("60.00"))]
+
+    sim.then = worker_b_recovers_and_invoices
+    sim.script("capture", "decline")
+    result = worker_a.pickup("SO-1", "INV-1", usd("30.00"))
+
+    assert (result.captures, result.in_doubt, result.uncovered) == ((), (), usd("30.00"))
+    assert not result.new_payment_required
+    assert [e.kind for e in sim.ledger()].count("authorize") == 3  # L1, L2, and B's L1 again
+    _card_charged_no_more_than_its_line(worker_b, sim)
+    sim.close()
+
+
+def test_an_invoice_renewing_a_line_another_worker_renewed_and_charged_in_full_charges_it_no_more(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """I1, I3, O5: worker A invoices INV-1 (30.00) from L1 (60.00), whose authorization
+    expired: it voids it to authorize the card again (I3). Before the void's answer
+    reaches A, worker B recovers (the void is settled and the renewal finished: L1
+    authorized again) and invoices INV-2 (60.00), all of L1. A goes on with its renewal:
+    L1 has nothing left to pay, so A neither authorizes nor captures it again, and holds
+    nothing for it; INV-1 is reported uncovered, and a later call covers it from L2 (A
+    authorized L1's card for 60.00 once more and captured 30.00 of it: 90.00 charged to a
+    card that was to pay 60.00, the other card unused)."""
+    clock = ManualClock(START)
+    sim = WorkerBAfterVoid(clock=clock, state=tmp_path / "sim.db")
+    worker_a, worker_b = opener(sim, clock), opener(sim, clock)
+    _two_cards(worker_a)
+    clock.advance(days=15)  # the authorizations expired (I3)
+
+    def worker_b_recovers_and_invoices() -> None:
+        assert worker_b.recover().renewals == ("SO-1",)
+        other = worker_b.invoice("SO-1", "INV-2", usd("60.00"))
+        assert [(c.auth_id, c.amount) for c in other.captures] == [("L1.A2", usd("60.00"))]
+
+    sim.then = worker_b_recovers_and_invoices
+    result = worker_a.invoice("SO-1", "INV-1", usd("30.00"))
+
+    assert (result.captures, result.failed, result.in_doubt) == ((), (), ())
+    assert (result.uncovered, result.new_payment_required) == (usd("30.00"), False)
+    assert worker_a.order("SO-1").holds == ()
+    assert [e.kind for e in sim.ledger()].count("authorize") == 4  # L1, L2, both renewed
+    _card_charged_no_more_than_its_line(worker_b, sim)
+    sim.close()

@@ -45,6 +45,7 @@ from ocop.domain.invoicing import (
     plan_parts,
     split_over_authorizations,
     still_due,
+    unpaid,
 )
 from ocop.domain.money import Money
 from ocop.domain.operations import Failed, Operation, Outcome
@@ -182,10 +183,11 @@ class InvoiceRun:
             case Resume():
                 return self._resume(order, task, rest, ctx)
             case Take(line_id=line_id, auth_id=auth_id, amount=asked):
-                amount = self._due(asked, order, rest, ctx)
-                if not amount.is_positive():
-                    return None  # I4: another worker covered the invoice meanwhile (O5)
                 line = order.line(line_id)
+                # I4, I1: another worker covered the invoice, or paid the line, meanwhile (O5)
+                amount = self._due(asked, order, rest, ctx).min(unpaid(line))
+                if not amount.is_positive():
+                    return None
                 token = line.authorization(auth_id).token
                 protect = ctx.settings.features.duplicate_payment_protection
                 number = task.number or capture_number(
@@ -201,6 +203,12 @@ class InvoiceRun:
                     return None
                 if task.retry and not self._due(task.piece, order, rest, ctx).is_positive():
                     return None  # I6: another worker covered the invoice meanwhile (O5)
+                amount = amount.min(unpaid(line))
+                if not amount.is_positive():  # I1: another worker paid the line meanwhile (O5)
+                    still = tuple(x for x in self.expired if x != (line_id, task.renews))
+                    goal = replaced(self, tasks=rest, expired=still)
+                    done = line.renewal(under_way=False)  # A2: nothing is left to renew
+                    return goal if done is line else Next(goal=goal, order=order.with_line(done))
                 return self._call(task, rest, authorize(line, line.card.value, amount))
             case Retry(line_id=line_id, auth_id=auth_id, piece=piece):
                 line = order.line(line_id)

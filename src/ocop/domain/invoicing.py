@@ -141,12 +141,18 @@ def capturable(line: PaymentLine) -> Money:
     """What a line can still give to invoices (zero for inactive or pending lines): a card
     line what its open authorizations hold, never beyond its amount less what it captured
     (an authorization left holding more, its void declined, pays no more than the line)."""
-    zero = Money.zero(line.currency)
     if not line.active or line.pending_removal:
-        return zero
+        return Money.zero(line.currency)
     if line.is_card:
-        return line.capturable.min((line.amount - line.captured).max(zero))
+        return line.capturable.min(unpaid(line))
     return line.capturable
+
+
+def unpaid(line: PaymentLine) -> Money:
+    """What a card line may still be charged (I1): its amount less what it captured. A run
+    that goes on from an order another worker changed (O5) captures, and authorizes, no
+    more than that."""
+    return (line.amount - line.captured).max(Money.zero(line.currency))
 
 
 def deposit_usable(line: PaymentLine) -> Money:

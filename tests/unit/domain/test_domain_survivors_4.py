@@ -25,8 +25,9 @@ def _answered(step: steps.Step, outcome: Outcome) -> Operation:
 
 def test_a_failed_pickup_capture_with_nothing_open_is_retried_on_a_new_authorization() -> None:
     """I6: when the authorization of a declined pickup capture has nothing open any more, the
-    retry authorizes just the piece anew on the line's card, with no void first."""
-    placed = order("100.00", authorized_line("100.00"))
+    retry authorizes just the piece anew on the line's card, with no void first (the line
+    still has that much to pay, I1)."""
+    placed = order("100.00", authorized_line("100.00", multi=False))
     run = InvoiceRun.start(placed, "INV-1", usd("40.00"), repeat=False, pickup=True,
                            protect=True, now=AT)  # fmt: skip
     recorded = run.next(placed, CTX)
@@ -35,8 +36,8 @@ def test_a_failed_pickup_capture_with_nothing_open_is_retried_on_a_new_authoriza
     asked = recorded.goal.next(current, CTX)
     (take,) = asked.steps
     assert isinstance(take, steps.Capture)
-    # Meanwhile another invoice captured all that was open on the authorization.
-    line = current.line("L1").captured_with(capture("C9", usd("100.00"), invoice_id="INV-2"))
+    # Meanwhile another invoice's single capture released the rest of the authorization.
+    line = current.line("L1").captured_with(capture("C9", usd("10.00"), invoice_id="INV-2"))
     retried = asked.goal.after((_answered(take, Outcome.DECLINED),)).next(
         current.with_line(line), CTX
     )
