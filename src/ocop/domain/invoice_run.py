@@ -32,6 +32,7 @@ from ocop.domain.invoice_tasks import (
     lapsed,
     never_received,
     once_more,
+    renewed_by_recovery,
     short_overridden,
 )
 from ocop.domain.invoicing import (
@@ -309,15 +310,10 @@ class InvoiceRun:
         """A2: recover() renewed the line in place of ``old``: the piece is taken on the
         authorization it made (none: it held the order), not one the invoice's other
         pieces are taken on."""
-        line = order.line(line_id)
-        taken = {t.auth_id for t in rest if isinstance(t, Piece | Take)}
-        policy = ctx.settings.authorization
-        made = [a for a in line.open_authorizations() if a.auth_id not in taken
-                and age_of(a, ctx.now, policy) is AuthorizationAge.FRESH]  # fmt: skip
-        if not made:
+        new = renewed_by_recovery(order.line(line_id), rest, ctx)
+        if new is None:
             held = Failed(line_id, reason="the authorization expired and could not be renewed")
             return replaced(self, tasks=rest, failed=(*self.failed, held))
-        new = made[-1]
         take = piece.min(new.open_amount)
         goal = replaced(self, expired=tuple(x for x in self.expired if x != (line_id, old)),
                         uncovered=self.uncovered + (piece - take))  # fmt: skip

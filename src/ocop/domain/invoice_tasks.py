@@ -7,11 +7,12 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
+from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context
-from ocop.domain.tender import PaymentLine
+from ocop.domain.tender import Authorization, PaymentLine
 
 __all__ = [
     "NOT_REUSABLE",
@@ -33,6 +34,7 @@ __all__ = [
     "lapsed",
     "never_received",
     "once_more",
+    "renewed_by_recovery",
     "short_overridden",
 ]
 
@@ -257,3 +259,15 @@ def ended(
                                    placed_at=ctx.now))  # fmt: skip
         return held, True
     return held, False
+
+
+def renewed_by_recovery(
+    line: PaymentLine, rest: tuple[Task, ...], ctx: Context
+) -> Authorization | None:
+    """A2: the fresh authorization ``recover()`` made for ``line`` in place of an expired
+    one, that none of the run's later pieces takes (None: the renewal held the order)."""
+    taken = {t.auth_id for t in rest if isinstance(t, Piece | Take)}
+    policy = ctx.settings.authorization
+    made = [a for a in line.open_authorizations() if a.auth_id not in taken
+            and age_of(a, ctx.now, policy) is AuthorizationAge.FRESH]  # fmt: skip
+    return made[-1] if made else None
