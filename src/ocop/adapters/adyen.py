@@ -53,6 +53,7 @@ from ocop.adapters._adyen_keys import (
     idempotency_key,
     reference,
 )
+from ocop.domain.cardguard import is_cvv
 from ocop.domain.edge import (
     check_call,
     check_id,
@@ -300,7 +301,7 @@ class AdyenProcessor:
         """A zero-amount verification of the stored card with its CVV (see the module); a
         CVV that is not 3 or 4 digits is declined unsent."""
         check_tokenize_call(key, customer_id, instrument_id, cvv)
-        if not (cvv.isascii() and cvv.isdigit() and len(cvv) in (3, 4)):
+        if not is_cvv(cvv):
             return ProcessorResult(key=key, outcome=Outcome.DECLINED,
                                    reason="a security code is 3 or 4 digits")  # fmt: skip
         held = self.instruments(customer_id) if customer_id else ()  # a guest's: none

@@ -53,6 +53,7 @@ from ocop.adapters._simulated_records import (
     Request,
 )
 from ocop.adapters._simulated_rules import Answer, SimulatedRules
+from ocop.domain.cardguard import is_cvv
 from ocop.domain.cardnumbers import quoted
 from ocop.domain.edge import (
     MAX_ID_LENGTH,
@@ -277,8 +278,7 @@ class SimulatedProcessor(SimulatedRules):
     def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> ProcessorResult:
         check_tokenize_call(key, customer_id, instrument_id, cvv)
         # The CVV is checked and dropped here: it is in no request, answer or ledger entry.
-        # ASCII digits only: isdigit alone takes "٣".
-        valid_cvv = cvv.isascii() and cvv.isdigit() and len(cvv) in (3, 4)
+        valid_cvv = is_cvv(cvv)  # ASCII digits only, as ocop's own check
         return self._call(
             key, Request(kind="tokenize", target=customer_id, instrument=instrument_id),
             lambda: self._tokenize(key, customer_id, instrument_id, valid_cvv=valid_cvv),

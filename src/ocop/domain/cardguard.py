@@ -13,7 +13,7 @@ them) refused with :class:`InvalidCvv`, which shows nothing of it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -23,6 +23,7 @@ from ocop.domain.errors import CardNumberRefused, InvalidCvv
 __all__ = [
     "check_cvv",
     "contains_card_number",
+    "is_cvv",
     "luhn_valid",
     "refuse_card_data",
     "validate_cvv",
@@ -48,10 +49,15 @@ def validate_no_card_data(
         raise CardNumberRefused(f"{type(instance).__name__}.{attribute.name}")
 
 
+def is_cvv(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a CVV: a str of exactly 3 or 4 ASCII digits."""
+    return isinstance(value, str) and len(value) in (3, 4) and _ASCII_DIGITS.issuperset(value)
+
+
 def check_cvv(value: object) -> str:
-    """Return ``value`` if it is a CVV (a str of exactly 3 or 4 ASCII digits), or raise
-    :class:`InvalidCvv`, whose message shows nothing of the value."""
-    if isinstance(value, str) and len(value) in (3, 4) and _ASCII_DIGITS.issuperset(value):
+    """Return ``value`` if it is a CVV (:func:`is_cvv`), or raise :class:`InvalidCvv`,
+    whose message shows nothing of the value."""
+    if is_cvv(value):
         return value
     raise InvalidCvv()
 
