@@ -223,12 +223,12 @@ def _failed(
     a line whose adjustment is found declined after a doubt, or whose declined adjustment's
     release failed."""
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize | steps.Adjust):
-        order = _kept_short(order, step.line_id)
+        order = _kept_held(order, step.line_id, short_only=True)
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Adjust) and after_doubt:
-        order = _kept_as_held(order, step.line_id)
+        order = _kept_held(order, step.line_id)
     if isinstance(step, steps.Void) and step.purpose is steps.VoidPurpose.DECLINED:
         # C3: the authorization a declined adjustment was to release is still held.
-        order = _kept_as_held(order, step.line_id)
+        order = _kept_held(order, step.line_id)
     if not isinstance(step, steps.Authorize | steps.Tokenize):
         return Applied(order=order)
     line = order.line(step.line_id)
@@ -239,32 +239,28 @@ def _failed(
     return Applied(order=order.with_line(line.not_pending()))
 
 
-def _kept_short(order: Order, line_id: str) -> Order:
-    """C3, C5, S1: the order's completion asked more of a line that captured money, and
-    the card declined it: the line keeps what it holds (captured, and anything still open)
-    as its amount, the rest due by a new payment and never asked again of that card, as for
-    a partial approval (N4). Live, or found by ``recover()`` or a notification after a
-    doubt, alike (O2). Renewal (A1) and invoicing (I3) hold a line at its amount instead."""
+def _kept_held(order: Order, line_id: str, *, short_only: bool = False) -> Order:
+    """C3, C5, S1, O2: a line of an order in completion keeps what the processor holds for
+    it (captured, and anything still open) as its amount, the difference to the order's
+    total due (or overpaid) for a person to settle, never asked again of the card that
+    declined it by an untouched submit. Renewal (A1) and invoicing (I3) hold a line at its
+    amount instead.
+
+    ``short_only``: the card declined more for a line that captured money (live, or found
+    by ``recover()`` or a notification after a doubt, alike), so it keeps what it holds
+    when that is less than its amount, as for a partial approval (N4). Else: the line's
+    adjustment, up or down, found declined after a doubt, or declined live and its release
+    declined or never received, while it still holds an authorization: the processor holds
+    it as it was (live, the submit releases it, the line declined or kept at what it
+    captured)."""
     line = order.line(line_id)
     held = line.captured + line.authorized
+    if short_only:
+        keeps = line.captured.is_positive() and line.amount > held
+    else:
+        keeps = line.authorized.is_positive()
     completing = order.needs_completion and not line.renewing
-    if not (completing and line.active and line.captured.is_positive() and line.amount > held):
-        return order
-    return order.with_line(line.settled_with(amount=held))
-
-
-def _kept_as_held(order: Order, line_id: str) -> Order:
-    """C3, C5, S1, O2: a line's adjustment, up or down, found declined after a doubt (by
-    ``recover()`` or a failure notification), or declined live and its release declined or
-    never received. Live, the submit releases the authorization (the line declined, or kept
-    at what it captured); here the processor still holds the authorization as it was: the
-    line keeps what it holds (captured, and what is open) as its amount, the difference to
-    the order's total due (or overpaid) for a person to settle, never asked again of the
-    card that declined it by an untouched submit."""
-    line = order.line(line_id)
-    held = line.captured + line.authorized
-    completing = order.needs_completion and not line.renewing
-    if not (completing and line.active and line.authorized.is_positive()):
+    if not (completing and line.active and keeps):
         return order
     return order.with_line(line.settled_with(amount=held))
 
