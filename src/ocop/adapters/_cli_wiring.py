@@ -114,8 +114,9 @@ def open_back_office(
 ) -> BackOffice:
     """A back office on ``database`` with the default settings and the system clock.
 
-    A SQLite file that does not exist is created only when ``create`` (a misspelt path
-    is an error, not a new empty database)."""
+    A SQLite file that does not exist, or a PostgreSQL schema, is created only when
+    ``create`` (a misspelt path or schema is an error, not a new empty database); without
+    it, a file or schema that holds no ocop tables is refused, and nothing is written."""
     if database.sqlite_path is not None:
         if not create and not database.sqlite_path.exists():
             raise InvalidArgument(f"no database file at {database.sqlite_path}", argument="--db")
@@ -125,7 +126,21 @@ def open_back_office(
                 argument="--db",
             )
         return BackOffice.sqlite(database.sqlite_path, processor=processor)
+    if not create and not _schema_holds_ocop(database):
+        raise InvalidArgument(
+            f"the schema {database.schema} holds no ocop tables (misspelt, or another "
+            "program's schema?)",
+            argument="--schema",
+        )
     return BackOffice.postgres(database.dsn, processor=processor, schema=database.schema)
+
+
+def _schema_holds_ocop(database: Database) -> bool:
+    """Whether the PostgreSQL schema of ``database`` holds ocop's tables, read without
+    creating it or writing to it."""
+    from ocop.adapters.postgres import _holds_store  # noqa: PLC0415 - needs the extra
+
+    return _holds_store(database.dsn, database.schema)
 
 
 def _holds_ocop(path: Path) -> bool:

@@ -142,6 +142,19 @@ def _checked_schema(schema: str | None) -> str | None:
     return schema
 
 
+def _holds_store(conninfo: str, schema: str) -> bool:
+    """Whether ``schema`` holds ocop's tables, read without writing (a schema that does
+    not exist holds none): for a command that must not make a new, empty store. A bad
+    name is :class:`InvalidArgument`, a server it cannot use a :class:`StorageError`."""
+    table = f'"{_checked_schema(schema)}".ocop_orders'  # a checked name, quoted
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            found = connection.execute("SELECT to_regclass(%s)", [table]).fetchone()
+    except psycopg.Error as error:
+        raise _translate(error) or StorageError("the database refused the statement") from None
+    return found is not None and found[0] is not None
+
+
 def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
     """Connections to ``conninfo`` (E1: a non-empty string, checked before any is opened:
     an empty one would take libpq's defaults, another database than the host meant)."""
