@@ -349,6 +349,32 @@ def test_recover_with_a_factory_of_your_own(
         assert words in err
 
 
+def test_a_processor_module_or_factory_that_raises_is_an_error_not_a_traceback(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``--processor`` module that fails to import (with another error than ImportError)
+    or a factory that raises is refused in one line, status 2, its message masked (E2):
+    it printed a traceback holding the card number its message held."""
+    card = "4111111111111111"
+    (shop / "broken_at_import.py").write_text(
+        f"raise RuntimeError('no config for card {card}')\n", encoding="utf-8"
+    )
+    (shop / "broken_factory.py").write_text(
+        f"def processor():\n    raise ValueError('no account for card {card}')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(shop))
+    cases = (("broken_at_import:processor", "importing broken_at_import failed"),
+             ("broken_factory:processor", "broken_factory:processor() failed"))  # fmt: skip
+    for spec, words in cases:
+        status, out, err = run(capsys, "recover", "--db", db(shop), "--processor", spec)
+        assert (status, out, err.count("\n")) == (2, "", 1), err
+        assert words in err
+        assert "Traceback" not in err
+        assert card not in err
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == "SO-3\n"
+
+
 def test_a_command_that_calls_a_processor_needs_one_named(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

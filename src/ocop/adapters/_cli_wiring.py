@@ -34,8 +34,8 @@ import attrs
 from ocop._backoffice import BackOffice
 from ocop.adapters.routing import ProcessorRouter
 from ocop.adapters.simulated import SimulatedProcessor
-from ocop.domain.cardnumbers import quoted
-from ocop.domain.errors import InvalidArgument
+from ocop.domain.cardnumbers import mask, quoted
+from ocop.domain.errors import InvalidArgument, OcopError
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken, SavedInstrument
@@ -227,18 +227,36 @@ def open_simulators(folder: Path, clock: Clock) -> list[SimulatedProcessor]:
 
 
 def _from_factory(module_name: str, attribute: str) -> PaymentProcessor:
+    """``module_name.attribute()``; a module or factory that fails is a bad option, told
+    in one line (its error's type and masked text), never a traceback."""
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise InvalidArgument(
             f"--processor: cannot import {module_name} ({exc})", argument="--processor"
         ) from exc
+    except OcopError:
+        raise  # ocop's own errors are masked already and say what they are
+    except Exception as exc:  # noqa: BLE001 - the user's code: any error is theirs to fix
+        raise _failed(f"importing {module_name}", exc) from None
     factory: Callable[[], PaymentProcessor] | None = getattr(module, attribute, None)
     if not callable(factory):
         raise InvalidArgument(
             f"--processor: {module_name} has no factory {attribute}", argument="--processor"
         )
-    return factory()
+    try:
+        return factory()
+    except OcopError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as above
+        raise _failed(f"{module_name}:{attribute}()", exc) from None
+
+
+def _failed(what: str, error: Exception) -> InvalidArgument:
+    return InvalidArgument(
+        f"--processor: {what} failed: {type(error).__name__}: {mask(str(error))}",
+        argument="--processor",
+    )
 
 
 class NoProcessor:
