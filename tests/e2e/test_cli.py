@@ -308,6 +308,26 @@ def test_journal_export_writes_each_voucher_line_as_csv(
     assert target.read_text(encoding="utf-8") == out
 
 
+def test_journal_export_of_an_unknown_order_is_an_error(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--order`` naming an order the store does not have (a misspelt id) is an error, as
+    for ``show``: status 1, no CSV, no file written; it exported an empty CSV, status 0."""
+    target = shop / "typo.csv"
+    for orders in (("SO-9",), ("SO-1", "SO-9")):
+        named = [word for order_id in orders for word in ("--order", order_id)]
+        status, out, err = run(capsys, "journal", "export", "--db", db(shop), *named,
+                               "--output", str(target))  # fmt: skip
+        assert (status, out) == (1, ""), err
+        assert err.startswith("ocop journal: error:")
+        assert "SO-9" in err
+        assert not target.exists()
+        status, out, _ = run(capsys, "journal", "export", "--db", db(shop), *named)
+        assert (status, out) == (1, "")
+    status, out, _ = run(capsys, "journal", "export", "--db", db(shop), "--order", "SO-2")
+    assert (status, out.count("\n")) == (0, 1)  # an order with no voucher: the header only
+
+
 def test_recover_resolves_what_is_in_doubt_with_the_simulator_named(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -285,8 +285,12 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     bo = _open(args)
     try:
         if args.order:
-            # An order named twice is exported once (each voucher is one row per line).
-            vouchers = [v for order_id in dict.fromkeys(args.order) for v in bo.journal(order_id)]
+            # An order named twice is exported once (each voucher is one row per line); an
+            # order the store does not have (a misspelt id) is an error, as for ``show``.
+            named = list(dict.fromkeys(args.order))
+            for order_id in named:
+                bo.order(order_id)
+            vouchers = [v for order_id in named for v in bo.journal(order_id)]
         else:
             vouchers = list(bo.ports.journal.vouchers())
     finally:
