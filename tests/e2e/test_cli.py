@@ -252,11 +252,34 @@ def test_orders_lists_ids_by_the_filters_of_bo_orders(
     assert paged[1] == "SO-2\n"
     soon = run(capsys, "orders", "--db", db(shop), "--expiring-before", "2999-01-01T00:00+00:00")
     assert soon[1] == "SO-1\nSO-2\nSO-3\n"
-    for moment, words in (("2999-01-01", "give a time zone"), ("soon", "not an ISO-8601")):
+    for moment, words in (("2999-01-01", "give a time zone"), ("soon", "not an ISO date")):
         with pytest.raises(SystemExit) as refused:
             main(["orders", "--db", db(shop), "--expiring-before", moment], environ={})
         assert refused.value.code == 2
         assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (("--expiring-before", "4111111111111111"),
+         "--expiring-before: not an ISO date and time: '[card number]' (such as "),
+        (("--after", "4111111111111111", "--expiring-before", "2999-01-01"),
+         "give a time zone (Z, or an offset such as +hh:mm)"),
+    ],
+)  # fmt: skip
+def test_a_bad_moment_is_told_clearly_beside_a_card_number(
+    shop: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], words: str
+) -> None:
+    """E2 masks every number of a message once a card number was typed: the refusal of a
+    bad ``--expiring-before`` then read ``not an ISO-[card number] moment`` and ``(e.g.
+    +[card number]:[card number])``. Its own words hold no digits, so it stays clear."""
+    with pytest.raises(SystemExit) as refused:
+        main(["orders", "--db", db(shop), *argv], environ={})
+    err = capsys.readouterr().err
+    assert refused.value.code == 2
+    assert words in err
+    assert "4111" not in err
 
 
 def test_show_prints_lines_holds_and_operations_with_their_reasons(

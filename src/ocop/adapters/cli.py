@@ -181,12 +181,18 @@ def _version() -> str:
 
 
 def _moment(text: str) -> datetime:
+    """An ISO 8601 moment with its time zone. The messages' own words hold no digits: once
+    a card number was typed, every number of a message is masked (E2)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 moment: {quoted(text)}") from exc
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date and time: {quoted(text)} (such as YYYY-MM-DDThh:mmZ)"
+        ) from exc
     if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give a time zone: {quoted(text)} (e.g. +00:00)")
+        raise argparse.ArgumentTypeError(
+            f"give a time zone (Z, or an offset such as +hh:mm): {quoted(text)}"
+        )
     return moment
 
 
