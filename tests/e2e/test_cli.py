@@ -624,7 +624,21 @@ def test_simulate_refuses_what_it_cannot_run(
         status, _, err = run(capsys, "simulate", *bad, "--db", url,
                              "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
         assert status == 2
-        assert "between 0 and 1" in err
+        assert "between zero and one" in err
+
+
+def test_simulates_refusal_is_clear_beside_a_card_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """E2 masks every number of a message once a card number was typed (here in the
+    database's file name): the refusal read ``at least [card number], --faults between
+    [card number] and [card number]``. Its own words hold no digits."""
+    url = f"sqlite:///{tmp_path / '4111111111111111.db'}"
+    status, _, err = run(capsys, "simulate", "--orders", "0", "--db", url,
+                         "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+    assert status == 2
+    assert "--orders and --workers are at least one, --faults between zero and one" in err
+    assert "4111" not in err
 
 
 def test_a_new_simulator_directory_starts_with_one_account(

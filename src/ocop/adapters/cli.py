@@ -362,8 +362,8 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             argument="--processor",
         )
     if args.orders < 1 or args.workers < 1 or not 0 <= args.faults <= 1:
-        raise InvalidArgument(
-            "--orders and --workers are at least 1, --faults between 0 and 1",
+        raise InvalidArgument(  # in words: a card number typed masks every digit (E2)
+            "--orders and --workers are at least one, --faults between zero and one",
             argument="simulate",
         )
     options = Simulation(
