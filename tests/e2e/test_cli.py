@@ -641,6 +641,23 @@ def test_simulates_refusal_is_clear_beside_a_card_number(
     assert "4111" not in err
 
 
+@pytest.mark.parametrize("option", ["--seed", "--orders", "--workers"])
+@pytest.mark.parametrize("number", ["4111111111111111", "4111_1111_1111_1111"])
+def test_simulate_refuses_a_count_or_seed_that_is_a_card_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, number: str
+) -> None:
+    """T2: a whole number option is printed back (the report's ``seed ...``, ``orders
+    .../...``): a card number given as one is refused, status 2, echoed nowhere, and
+    nothing is run or created. It ran, and printed the seed as typed."""
+    status, out, err = run(capsys, "simulate", "--orders", "2", option, number,
+                           "--db", f"sqlite:///{tmp_path / 'sim.db'}",
+                           "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+    assert (status, out) == (2, ""), err
+    assert f"{option.removeprefix('--')} looks like a card number" in err
+    assert "4111" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_new_simulator_directory_starts_with_one_account(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,6 +44,7 @@ from ocop.adapters._simulation import Simulation, simulate
 from ocop.adapters._sql import SqlStore
 from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
+from ocop.domain.cardguard import refuse_card_data
 from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.journal import Voucher
@@ -366,6 +367,8 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "--orders and --workers are at least one, --faults between zero and one",
             argument="simulate",
         )
+    for name in ("seed", "orders", "workers"):  # T2: the report prints them back
+        refuse_card_data(str(getattr(args, name)), name)
     options = Simulation(
         orders=args.orders,
         faults=args.faults,
