@@ -658,6 +658,23 @@ def test_simulate_refuses_a_count_or_seed_that_is_a_card_number(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_simulates_report_masks_a_card_number_in_its_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """T2: the report names the store and the simulator's folder; a card number in either
+    (typed as a file or folder name) is masked there. It printed both as given."""
+    status, out, err = run(capsys, "simulate", "--orders", "1",
+                           "--db", f"sqlite:///{tmp_path / '4111111111111111.db'}",
+                           "--processor", f"sim:{tmp_path / '4111-1111-1111-1111'}")  # fmt: skip
+    assert status == 0, err
+    assert "4111" not in out + err
+    assert "store            sqlite:///" in out
+    assert "[card number].db" in out
+    assert "records in " in out
+    found = parse_database("postgresql://u:pw@h:5433/4111111111111111?schema=shop").shown
+    assert found == "postgresql://u@h:5433/[card number] (schema shop)"
+
+
 def test_a_new_simulator_directory_starts_with_one_account(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

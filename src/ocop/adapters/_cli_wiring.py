@@ -75,14 +75,14 @@ class Database:
 
     @property
     def shown(self) -> str:
-        """The URL without a password, for reports."""
+        """The URL without a password, for reports (a card number in it masked: T2)."""
         if self.sqlite_path is not None:
-            return self.url
+            return mask(self.url)
         parts = urlsplit(self.dsn)
         host = parts.hostname or ""
         user = f"{parts.username}@" if parts.username else ""
         port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{user}{host}{port}{parts.path} (schema {self.schema})"
+        return mask(f"{parts.scheme}://{user}{host}{port}{parts.path} (schema {self.schema})")
 
 
 def parse_database(url: str | None, schema: str | None = None) -> Database:

@@ -36,6 +36,7 @@ from ocop.adapters._sql import SqlStore
 from ocop.adapters._workload import CHANNELS, FAULTS, WorkerPlan, run_worker
 from ocop.adapters.memory import SystemClock
 from ocop.adapters.routing import ProcessorRouter
+from ocop.domain.cardnumbers import mask
 from ocop.services._recovery import RecoveryReport
 
 __all__ = ["Simulation", "simulate"]
@@ -186,7 +187,7 @@ def _report(
         ("run", f"{run_id}: {options.orders} orders, {options.workers} workers, "
                 f"faults {options.faults:.2%} of processor calls, seed {options.seed}"),
         ("store", options.database.shown),
-        ("processor", f"simulated, records in {options.folder}"),
+        ("processor", f"simulated, records in {mask(str(options.folder))}"),
         ("orders", f"{tally['orders']}: "
                    + _counts(tally, "channel", [c.value for c in CHANNELS])),
         ("", f"adjusted {tally['adjusted']}, cancelled {tally['cancelled']}, "
