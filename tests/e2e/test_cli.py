@@ -590,6 +590,19 @@ def test_the_postgres_url_keeps_its_schema_apart() -> None:
     assert parse_database("postgresql://h/d").schema == "ocop"
 
 
+def test_a_schema_given_for_a_sqlite_database_is_a_usage_error(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--schema`` names a PostgreSQL schema: given with a SQLite URL it is refused, status
+    2, nothing done; it was ignored without a word."""
+    for command in (("orders",), ("show", "SO-1"), ("journal", "export")):
+        status, out, err = run(capsys, *command, "--db", db(shop), "--schema", "shop")
+        assert (status, out) == (2, ""), err
+        assert "--schema names a PostgreSQL schema; a SQLite database has none" in err
+    status, out, err = run(capsys, "orders", "--schema", "shop", OCOP_DATABASE_URL=db(shop))
+    assert (status, out) == (2, ""), err
+
+
 def test_read_only_commands_run_with_a_processor_that_refuses_every_call() -> None:
     """The processor of a command that names none refuses any call it would make."""
     refusing = NoProcessor()

@@ -97,6 +97,11 @@ def parse_database(url: str | None, schema: str | None = None) -> Database:
         path = url.removeprefix("sqlite:///")
         if not path:
             raise InvalidArgument("a sqlite URL names a file: sqlite:///path.db", argument="--db")
+        if schema:
+            raise InvalidArgument(
+                "--schema names a PostgreSQL schema; a SQLite database has none",
+                argument="--schema",
+            )
         return Database(url=url, sqlite_path=Path(path))
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
