@@ -351,6 +351,26 @@ def test_journal_export_of_an_unknown_order_is_an_error(
     assert (status, out.count("\n")) == (0, 1)  # an order with no voucher: the header only
 
 
+def test_journal_export_never_writes_over_the_database_it_reads(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--output`` naming the SQLite file the journal is read from (however spelt: another
+    path, a link), or one of its companion files, is refused, status 2, the database left
+    whole; it replaced the payment database with the CSV."""
+    database = shop / "shop.db"
+    before = database.read_bytes()
+    (shop / "link.db").symlink_to(database)
+    (shop / "sub").mkdir()
+    for output in (database, shop / "sub" / ".." / "shop.db", shop / "link.db",
+                   shop / "shop.db-wal", shop / "shop.db-journal"):  # fmt: skip
+        status, out, err = run(capsys, "journal", "export", "--db", db(shop),
+                               "--output", str(output))  # fmt: skip
+        assert (status, out) == (2, ""), err
+        assert "is the database" in err
+        assert database.read_bytes() == before
+    assert run(capsys, "orders", "--db", db(shop))[1] == "SO-1\nSO-2\nSO-3\n"
+
+
 def test_recover_resolves_what_is_in_doubt_with_the_simulator_named(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -289,6 +289,12 @@ _CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "refer
 
 
 def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
+    if args.output is not None and _is_the_database(args.output, _database(args)):
+        raise InvalidArgument(
+            f"--output {quoted(str(args.output))} is the database the journal is read from; "
+            "name another file",
+            argument="--output",
+        )
     bo = _open(args)
     try:
         if args.order:
@@ -315,6 +321,25 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     with file:
         _write_csv(file, vouchers)
     return 0
+
+
+def _is_the_database(output: Path, database: Database) -> bool:
+    """Whether writing ``output`` would write over the SQLite file of ``database`` or one
+    of its companions (its journal, its write-ahead log), however the path is spelt."""
+    if database.sqlite_path is None:
+        return False
+    source = database.sqlite_path.resolve()
+    names = {source, *(source.with_name(source.name + end) for end in _COMPANIONS)}
+    if output.resolve() in names:
+        return True
+    try:
+        return output.exists() and any(output.samefile(name) for name in names if name.exists())
+    except OSError:
+        return False
+
+
+#: The files SQLite keeps beside a database ``x.db``: ``x.db-journal``, ``x.db-wal``, ...
+_COMPANIONS = ("-journal", "-wal", "-shm")
 
 
 def _write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
