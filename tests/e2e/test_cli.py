@@ -719,3 +719,22 @@ def test_a_new_simulator_directory_starts_with_one_account(
     status, out, _ = run(capsys, "recover", "--db", url, "--processor", f"sim:{tmp_path / 'new'}")
     assert (status, out.splitlines()[0]) == (0, "resolved: 0")
     assert [p.name for p in (tmp_path / "new").iterdir()] == ["sa-1.db"]
+
+
+def test_the_database_may_not_lie_among_the_simulators_state_files(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every ``DIR/*.db`` of ``sim:DIR`` is a simulator's state file: a SQLite database in
+    ``DIR`` is refused, status 2, nothing opened; it was opened as the simulator of an
+    account named after it, its table written into the payment database."""
+    database = shop / "sim" / "shop.db"
+    (shop / "shop.db").rename(database)
+    url = f"sqlite:///{database}"
+    for command in (("recover",), ("simulate", "--orders", "1")):
+        status, out, err = run(capsys, *command, "--db", url, "--processor", f"sim:{shop / 'sim'}")
+        assert (status, out) == (2, ""), err
+        assert "the database is in the simulator's folder" in err
+    with contextlib.closing(sqlite3.connect(database)) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+    assert "sim_records" not in tables
+    assert sorted(p.name for p in (shop / "sim").iterdir()) == ["sa-1.db", "shop.db"]

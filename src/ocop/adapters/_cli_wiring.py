@@ -200,6 +200,21 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
             simulator.close()
 
 
+def keep_apart(database: Database, spec: str) -> None:
+    """Refuse a SQLite database among the state files of ``sim:DIR``: each ``DIR/*.db`` is
+    opened as a simulator's (InvalidArgument; nothing is opened)."""
+    module_name, _, folder = spec.partition(":")
+    path = database.sqlite_path
+    if module_name != "sim" or not folder or path is None or path.suffix != ".db":
+        return
+    if path.resolve().parent == Path(folder).resolve():
+        raise InvalidArgument(
+            "the database is in the simulator's folder, where every *.db file is a "
+            "simulator's state file: keep the database elsewhere",
+            argument="--processor",
+        )
+
+
 def simulator_folder(name: str) -> Path:
     """The folder of ``sim:DIR``, made if missing; a file, or a folder it may not write,
     is a bad option (:class:`InvalidArgument`)."""

@@ -33,6 +33,7 @@ from ocop.adapters._cli_wiring import (
     Database,
     NoProcessor,
     environment,
+    keep_apart,
     named_processor,
     open_back_office,
     open_processor,
@@ -355,7 +356,9 @@ def _write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
 
 
 def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
-    with open_processor(_processor_spec(args), SystemClock()) as processor:
+    spec = _processor_spec(args)
+    keep_apart(_database(args), spec)
+    with open_processor(spec, SystemClock()) as processor:
         bo = _open(args, processor)
         try:
             report = bo.recover()
@@ -394,6 +397,7 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     for name in ("seed", "orders", "workers"):  # T2: the report prints them back
         refuse_card_data(str(getattr(args, name)), name)
+    keep_apart(database, spec)
     options = Simulation(
         orders=args.orders,
         faults=args.faults,
