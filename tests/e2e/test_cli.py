@@ -738,3 +738,17 @@ def test_the_database_may_not_lie_among_the_simulators_state_files(
         tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
     assert "sim_records" not in tables
     assert sorted(p.name for p in (shop / "sim").iterdir()) == ["sa-1.db", "shop.db"]
+
+
+def test_recover_on_a_database_it_refuses_creates_no_simulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """E1: ``recover`` on a misspelt database file (or one that is not ocop's) is refused
+    before the simulator is opened: no ``sim:DIR`` folder nor state file is made. It made
+    ``DIR/sa-1.db``, then refused the database."""
+    (tmp_path / "other.db").touch()
+    for name in ("typo.db", "other.db"):
+        status, _, err = run(capsys, "recover", "--db", f"sqlite:///{tmp_path / name}",
+                             "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+        assert status == 2, err
+        assert not (tmp_path / "sim").exists()

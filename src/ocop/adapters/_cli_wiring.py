@@ -120,24 +120,33 @@ def open_back_office(
     """A back office on ``database`` with the default settings and the system clock.
 
     A SQLite file that does not exist, or a PostgreSQL schema, is created only when
-    ``create`` (a misspelt path or schema is an error, not a new empty database); without
-    it, a file or schema that holds no ocop tables is refused, and nothing is written."""
+    ``create``; without it, the database is checked first (:func:`check_database`)."""
+    if not create:
+        check_database(database)
     if database.sqlite_path is not None:
-        if not create and not database.sqlite_path.exists():
+        return BackOffice.sqlite(database.sqlite_path, processor=processor)
+    return BackOffice.postgres(database.dsn, processor=processor, schema=database.schema)
+
+
+def check_database(database: Database) -> None:
+    """Refuse (InvalidArgument) a database a command may not create: a SQLite file that
+    does not exist or a PostgreSQL schema that does not (a misspelt path or schema is an
+    error, not a new empty database), and one that holds no ocop tables. Nothing is
+    written."""
+    if database.sqlite_path is not None:
+        if not database.sqlite_path.exists():
             raise InvalidArgument(f"no database file at {database.sqlite_path}", argument="--db")
-        if not create and not _holds_ocop(database.sqlite_path):
+        if not _holds_ocop(database.sqlite_path):
             raise InvalidArgument(
                 f"{database.sqlite_path} holds no ocop tables (another program's database?)",
                 argument="--db",
             )
-        return BackOffice.sqlite(database.sqlite_path, processor=processor)
-    if not create and not _schema_holds_ocop(database):
+    elif not _schema_holds_ocop(database):
         raise InvalidArgument(
             f"the schema {database.schema} holds no ocop tables (misspelt, or another "
             "program's schema?)",
             argument="--schema",
         )
-    return BackOffice.postgres(database.dsn, processor=processor, schema=database.schema)
 
 
 def _schema_holds_ocop(database: Database) -> bool:

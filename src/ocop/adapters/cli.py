@@ -32,6 +32,7 @@ from ocop.adapters._cli_wiring import (
     PROCESSOR_VARIABLE,
     Database,
     NoProcessor,
+    check_database,
     environment,
     keep_apart,
     named_processor,
@@ -356,8 +357,9 @@ def _write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
 
 
 def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
-    spec = _processor_spec(args)
-    keep_apart(_database(args), spec)
+    spec, database = _processor_spec(args), _database(args)
+    keep_apart(database, spec)
+    check_database(database)  # before the processor: a simulator would make its files
     with open_processor(spec, SystemClock()) as processor:
         bo = _open(args, processor)
         try:
