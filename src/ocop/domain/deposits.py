@@ -195,7 +195,10 @@ def deposit_refunds(order: Order, policy: DepositPolicy, return_id: str) -> Depo
     # The charge is kept from what the deposit still holds: refunds this return made
     # already (an earlier attempt, under another total or charge) gave the rest back.
     charge = cancellation_charge(order.total, policy).min((still_held - done).max(zero))
-    kept, _ = (deposit - still_held + charge).fill(held)
+    # What is kept is kept from what each part still holds, the return's own refunds
+    # made: a part given back already keeps nothing more, and money given back since by
+    # another return counts against the parts that still hold it (V3).
+    kept, _ = (deposit - still_held + charge).fill([base - made for _, _, base, made in parts])
     linked: list[tuple[Capture, Money]] = []
     fallback: list[tuple[str, Money]] = []
     for (line, part, base, done), keep in zip(parts, kept, strict=True):

@@ -238,3 +238,31 @@ def test_cash_refunded_by_the_first_cancellation_is_not_counted_as_deposit_still
     assert (order.received, order.refunded) == (usd("30.00"), usd("28.00"))
     assert ledger(world.sim, "refund") == []
     check_books(world.bo, "SO-1")
+
+
+def test_a_refund_to_another_card_after_the_cancellation_is_not_refunded_again() -> None:
+    """D2, V3, V5: the cancellation gave the 60.00 cash deposit back and sent 40.00 to the
+    card deposit, pending; declined later, the card holds 40.00 again, and a return sent
+    20.00 of it to another card. The order holds 20.00: cancelling again refunds 20.00 to
+    the card deposit. (The 20.00 paid to the other card was counted as kept from the cash,
+    already refunded whole: the card deposit was refunded its whole 40.00, the processor
+    paid it, and ocop refused to record it, 120.00 refunded of 100.00 received (V3); the
+    refund stayed in doubt for good.)"""
+    world = new_world()
+    place_deposit(world, "200.00", in_cash("60.00"), by_card("40.00"))
+    world.sim.script("refund", "pending")
+    assert world.bo.cancel_order("SO-1", AGENT).refunded == usd("100.00")
+    for note in world.sim.settle_pending("decline"):
+        world.bo.handle_notification(note)
+    other = card("tok_9", "9999")
+    agent = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    world.bo.refund_to_card("SO-1", "RMA-1", other, usd("20.00"), agent)
+
+    again = world.bo.cancel_order("SO-1", AGENT)
+
+    assert (again.refunded, again.in_doubt) == (usd("20.00"), ())
+    assert again.order.refunded == again.order.received == usd("100.00")
+    refunds = [(e.key, e.amount) for e in ledger(world.sim, "refund")]
+    assert refunds == [("SO-1/refund:CANCEL:deposit:L2:L2.A1#1:1#2", usd("20.00"))]
+    assert cash_refunds(world, "L1") == [("SO-1/cancel:L1", "60.00")]
+    assert_refunded_once(world)
