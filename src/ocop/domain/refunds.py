@@ -156,7 +156,13 @@ def fallback_refund(
 ) -> tuple[Order, Voucher]:
     """R3: what linked refunds cannot cover goes back by the fallback method."""
     method = settings.refunds.fallback_method.value
-    number = sum(1 for r in order.other_refunds if r.return_id == return_id) + 1
+    recorded = [r for r in order.other_refunds if r.return_id == return_id]
+    taken = {r.refund_id for r in recorded}
+    # O4, J3: a pending refund to another card that failed left the order, so the count
+    # alone may name a fallback refund already made: numbered past every key recorded.
+    number = len(recorded) + 1
+    while keys.fallback_key(order.order_id, return_id, number) in taken:
+        number += 1
     key = keys.fallback_key(order.order_id, return_id, number)
     voucher = postings.voucher(
         VoucherKind.REFUND, order, key, return_id, method, amount, settings, now

@@ -27,6 +27,7 @@ from ocop import (
     NotificationResult,
     Operation,
     Outcome,
+    Prepayment,
     ProcessorResult,
     RefundResult,
     VoucherKind,
@@ -417,6 +418,43 @@ def test_a_pending_refund_to_another_card_is_refunding_until_its_notification(
     again = bo.refund_to_card("SO-1", "RMA-1", payee, usd("30.00"), payer)
     assert check_books(bo, "SO-1").refunded == usd("30.00")
     assert len(again.refunds) == 1
+
+
+def test_a_fallback_refund_after_a_failed_pending_refund_to_another_card_takes_a_new_key() -> None:
+    """R3, R5, N2, O4, J3: a return paid 30.00 to the card, 5.00 by the fallback method
+    (``#1``), 5.00 to another card (pending), then 5.00 more by the fallback method
+    (``#3``: the return's third refund not linked to a capture). The pending refund failed
+    and left the order, so the return's next fallback refund is numbered past every one it
+    holds: raised to 45.00 again, it pays back the last 5.00 under ``#4``. (It was numbered
+    by counting them, ``#3`` again: \"already recorded\", and the return could never be
+    refunded in full.)"""
+    clock = ManualClock(START)
+    processor = Pending(SimulatedProcessor(clock=clock))
+    bo = BackOffice.in_memory(processor=processor, clock=clock)
+    cash = Prepayment("cash", amount=usd("20.00"))
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("50.00"), payments=[by_card("30.00"), cash])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", usd("50.00"))
+    payer = Actor.call_center("agent-2", permissions=frozenset({"alternate_payment"}))
+    assert bo.refund("SO-1", "RMA-1", usd("35.00"), payer).fallback == usd("5.00")
+    processor.pending.add("unlinked_refund")
+    payout = bo.refund_to_card("SO-1", "RMA-1", card("tok_9", "9999"), usd("40.00"), payer)
+    (pending,) = [r for r in payout.refunds if r.pending]
+    assert bo.refund("SO-1", "RMA-1", usd("45.00"), payer).fallback == usd("10.00")
+    assert bo.handle_notification(note(pending.refund_id, success=False)).undone
+
+    again = bo.refund("SO-1", "RMA-1", usd("45.00"), payer)
+
+    assert again.fallback == usd("15.00")
+    order = check_books(bo, "SO-1")
+    assert (order.refunded, order.refunding) == (usd("45.00"), usd("0.00"))
+    fallbacks = [r.refund_id for r in order.other_refunds]
+    assert fallbacks == ["SO-1/fallback:RMA-1#1", "SO-1/fallback:RMA-1#3",
+                         "SO-1/fallback:RMA-1#4"]  # fmt: skip
+    vouchers = [v.voucher_id for v in bo.journal("SO-1") if v.kind is VoucherKind.REFUND]
+    assert sorted(vouchers) == sorted(
+        ["V:SO-1/refund:RMA-1:capture:INV-1:L1:L1.A1#1:1#1", *(f"V:{k}" for k in fallbacks)]
+    )
 
 
 @pytest.mark.parametrize("found_by", ["notification", "recovery"])
