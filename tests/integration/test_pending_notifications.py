@@ -264,3 +264,30 @@ def test_settled_movements_undone_after_the_journal_names_changed_reverse_where_
         (VoucherKind.REFUND_REVERSAL, "OCOP-REF"),
         (VoucherKind.PAYMENT_REVERSAL, "OCOP-PAY"),
     ]
+
+
+def test_a_capture_failed_before_the_renewals_void_stays_released(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """N2, A1, V5: the processor declines a pending capture, then voids its authorization
+    for a renewal before the failure's notification arrives: the void released what the
+    capture had taken too (its answer says so). The late notification gives nothing back
+    to that authorization: ocop holds no money the processor let go, and the line gets
+    what it misses by a new authorization, not a hold for an authorization that expired."""
+    bo, sim = world
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("50.00"), payments=[CardPayment(card(), usd("50.00"))])  # fmt: skip
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("40.00"))
+    (failure,) = sim.settle_pending("decline")  # its notification is delayed
+    bo.clock.advance(days=28)  # type: ignore[attr-defined]
+    assert bo.renew_authorizations().renewed == ("SO-1",)
+    assert bo.handle_notification(failure).undone
+    first = bo.order("SO-1").lines[0].authorizations[0]
+    assert sim.authorization_open(first.token.value) == usd("0.00")
+    assert first.open_amount == usd("0.00")
+    reconciled(bo, sim)
+    assert bo.renew_authorizations().held == ()
+    assert bo.invoice("SO-1", "INV-1", usd("40.00")).uncovered == usd("0.00")
+    reconciled(bo, sim)
+    assert bo.order("SO-1").received == usd("40.00")

@@ -46,8 +46,21 @@ def voided(
     auth = _open(line, auth_id, "void")
     count = max(auth.voids + 1, number)
     gone = auth.open_amount if amount is None else auth.open_amount.min(amount)
-    released = replaced(auth, voided=auth.voided + gone, voids=count)
+    early = auth.released_early
+    if amount is not None and amount > gone:
+        # The processor released more than was open: what pending captures of it took,
+        # which it had given back (they failed). Their notifications give none of it back.
+        beyond = (amount - gone).min(_pending_captured(line, auth))
+        if beyond.is_positive():
+            early = beyond if early is None else early + beyond
+    released = replaced(auth, voided=auth.voided + gone, voids=count, released_early=early)
     return _closed(line, released, awaiting_new=awaiting_new)
+
+
+def _pending_captured(line: PaymentLine, auth: Authorization) -> Money:
+    """What the line's pending captures (N1) took from ``auth``."""
+    taken = [c.amount for c in line.captures if c.auth_id == auth.auth_id and c.pending]
+    return sum(taken, Money.zero(line.currency))
 
 
 def lapsed(line: PaymentLine, auth_id: str, *, awaiting_new: bool) -> PaymentLine:

@@ -61,8 +61,12 @@ def uncaptured(
     reopen = closed if as_processor else need.max(zero).min(closed)
     if auth.ended_by:
         reopen = zero
+    # A void released it already (the capture had failed at the processor before it).
+    early = (auth.released_early or zero).min(reopen) if cap.pending else zero
+    left = (auth.released_early or zero) - early
     back = replaced(auth, captured=auth.captured - cap.amount,
-                    voided=auth.voided + cap.amount - reopen)  # fmt: skip
+                    voided=auth.voided + cap.amount - reopen + early,
+                    released_early=left if left.is_positive() else None)  # fmt: skip
     return line.authorizations_with(back)
 
 

@@ -52,6 +52,10 @@ class Authorization:
     ended_by: str = attrs.field(default="", validator=validate_no_card_data)
     #: How many voids released money from it (the next void is numbered one more).
     voids: int = 0
+    #: What a void released beyond what was open: money pending captures took that the
+    #: processor had given back already (they failed before the void). Their failure,
+    #: when its notification comes, gives none of it back (N2, V5). None: nothing.
+    released_early: Money | None = None
 
     @classmethod
     def new(
