@@ -307,7 +307,11 @@ class Complete:
             # a doubt (O3): nothing more is called, and the caller is told.
             doubt = tuple(op.key for op in operations if op.in_doubt)
             return replaced(goal, releasing=False, in_doubt=(*goal.in_doubt, *doubt))
+        released = {(void.line_id, void.auth_id): op for op in operations
+                    if (void := _release(op.step)) is not None}  # fmt: skip
         for op in operations:
+            if _release(op.step) is not None:
+                continue  # with the adjustment it follows, below
             if op.in_doubt:
                 goal = replaced(goal._advanced(), in_doubt=(*goal.in_doubt, op.key))
             elif op.outcome is Outcome.NOT_RECEIVED and op.name not in goal.resent:
@@ -316,14 +320,50 @@ class Complete:
                 goal = replaced(goal, resent=(*goal.resent, op.name))
             elif op.outcome is not None and op.outcome.failed:
                 if isinstance(op.step, steps.Adjust):
-                    goal = replaced(goal, declined=True,
-                                        release=(op.step.line_id, op.step.auth_id))  # fmt: skip
+                    goal = _declined_adjustment(goal, op.step, released)
                 else:
                     # S2: a declined authorization, tokenization or void (a replaced card's
                     # old authorization still open, C4) leaves the line short of its target
                     # (a line that captured money keeps what it holds: effects, C5).
                     goal = replaced(goal._advanced(), declined=True)
         return goal
+
+
+def _release(step: steps.Step) -> steps.Void | None:
+    """``step`` if it releases a declined adjustment's authorization (C3)."""
+    if isinstance(step, steps.Void) and step.purpose is steps.VoidPurpose.DECLINED:
+        return step
+    return None
+
+
+def _declined_adjustment(
+    goal: Complete, step: steps.Adjust, released: dict[tuple[str, str], Operation]
+) -> Complete:
+    """C3: a declined adjustment declines the line; its authorization is released. The
+    release recorded with the decline (:func:`releases`) was made at once: the line is
+    declined whatever it says, and a release in doubt is still a doubt (O3). Else (a call
+    never received, answered so again, or one settled first by another worker) it is
+    planned next."""
+    release = released.get((step.line_id, step.auth_id))
+    if release is None:
+        return replaced(goal, declined=True, release=(step.line_id, step.auth_id))
+    doubt = (release.key,) if release.in_doubt else ()
+    return replaced(goal._advanced(), declined=True, in_doubt=(*goal.in_doubt, *doubt))
+
+
+def releases(order: Order, decided: Iterable[Operation]) -> tuple[steps.Void, ...]:
+    """C3, O1: the voids releasing the authorizations of adjustments declined live (their
+    outcomes ``decided``, applied to ``order``), whose intents are committed with the
+    declines: a process that dies after a decline leaves its release in doubt, for
+    ``recover()`` to settle, never the line asking what the card declined with the old
+    authorization held and nothing in doubt."""
+    voids: list[steps.Void] = []
+    for op in decided:
+        if isinstance(op.step, steps.Adjust) and op.outcome is Outcome.DECLINED:
+            line = order.line(op.step.line_id)
+            if line.authorization(op.step.auth_id).open_amount.is_positive():
+                voids.append(void_step(line, op.step.auth_id, steps.VoidPurpose.DECLINED))
+    return tuple(voids)
 
 
 def lapses(auth: Authorization, ctx: Context) -> bool:

@@ -5,8 +5,9 @@ next and does it: a local change is kept and committed with what follows; a
 processor step is run by :func:`execute` — its intent committed (with the
 order's changes so far), the processor called with its key, then its outcome,
 the new order and its vouchers committed together (:mod:`ocop.services._outcomes`,
-shared with recovery and notifications). The loop goes on from the
-order that commit returned: nothing is read again. A crash anywhere leaves an
+shared with recovery and notifications), with the intent of any call that must follow
+it (a declined adjustment's release, C3), which is then made at once. The loop goes on
+from the order that commit returned: nothing is read again. A crash anywhere leaves an
 intent (or an unposted voucher) that ``recover()`` finishes.
 """
 
@@ -35,7 +36,7 @@ from ocop.ports import Ports
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
-from ocop.services._outcomes import RETRIES, post, settle
+from ocop.services._outcomes import RETRIES, Settled, next_void, post, settle
 
 log = logger("ocop.operations")
 
@@ -182,8 +183,27 @@ def execute(
     if not answers:
         return order, planned, checked
     settled = settle(ports, order.order_id, answers, order=order)
-    outcomes = tuple(settled.outcomes.get(op.key, op) for op in planned)
-    return settled.order, outcomes, checked and not settled.reread
+    outcomes = [settled.outcomes.get(op.key, op) for op in planned]
+    checked = checked and not settled.reread
+    while settled.follow:
+        settled = _follow(ports, settled, secrets)
+        outcomes.extend(settled.outcomes.values())
+        checked = checked and not settled.reread
+    return settled.order, tuple(outcomes), checked
+
+
+def _follow(ports: Ports, settled: Settled, secrets: Secrets) -> Settled:
+    """Call the intents committed with the outcomes ``settled`` (O1: a declined
+    adjustment's release, C3), and commit their outcomes. A call that fails leaves its
+    intent for recover()."""
+    order = settled.order
+    calls = [(op, request(ports.processor, order, op.step, secrets)) for op in settled.follow]
+    answers: list[tuple[Operation, ProcessorResult]] = []
+    for op, make in calls:
+        result = make(op.key)
+        log.info("outcome %s %s %s", op.key, result.outcome.value, result.reason or "-")
+        answers.append((op, result))
+    return settle(ports, order.order_id, answers, order=order)
 
 
 def _reuses(step: steps.Step, settings: Settings) -> bool:
@@ -215,27 +235,6 @@ def _attempt(
         log.info("reused %s: step %s already approved", approved[0].key, approved[0].name)
         return approved[0]
     return max((op.attempt for op in attempts), default=0) + 1
-
-
-def _next_void(
-    uow: UnitOfWork | None, order_id: str, step: steps.Void, earlier: dict[str, list[Operation]]
-) -> steps.Void:
-    """``step``, numbered past the voids of its authorization that the log already holds.
-
-    An order counts its voids as they apply, so its next void's number is new; an order
-    stored before voids were counted reads none, and its next void would take the key of
-    one made already (and be taken for it, I4). The log has the last word.
-
-    ``earlier``: attempts by step name, read so far; ``uow``: where to read the others
-    (None: ``earlier`` holds all of the order's)."""
-    while True:
-        name = step.name(order_id)
-        if name not in earlier and uow is not None:
-            earlier[name] = list(uow.operations.attempts(order_id, name))
-        done = (Outcome.APPROVED, Outcome.PENDING)
-        if not any(op.outcome in done for op in earlier.get(name, ())):
-            return step
-        step = attrs.evolve(step, number=step.number + 1)
 
 
 def _nothing_on_its_way(
@@ -277,7 +276,7 @@ def _record_intents(
         for asked in batch:
             step = asked
             if isinstance(asked, steps.Void):
-                step = _next_void(uow if len(batch) == 1 else None, order_id, asked, earlier)
+                step = next_void(uow if len(batch) == 1 else None, order_id, asked, earlier)
             found = _attempt(order_id, step, earlier.get(step.name(order_id), []), ports.settings)
             if isinstance(found, Operation):
                 planned.append(found)

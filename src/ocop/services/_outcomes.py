@@ -6,15 +6,19 @@ vouchers, once (:func:`settle`, rule O2), and the vouchers posted to an outside 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import attrs
 
+from ocop.domain import steps
 from ocop.domain.effects import apply_outcomes
 from ocop.domain.errors import ConcurrentUpdate, StorageBusy
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
+from ocop.domain.plan import releases
 from ocop.ports import Ports
+from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
 
 log = logger("ocop.operations")
@@ -74,6 +78,9 @@ class Settled:
     #: ``order`` was read again (another unit of work changed it since the caller's copy):
     #: it may hold another worker's calls on their way (O3)
     reread: bool = False
+    #: Intents committed with the outcomes, for the live caller to call now (C3: the
+    #: release of a declined adjustment, :func:`~ocop.domain.plan.releases`).
+    follow: tuple[Operation, ...] = ()
 
 
 def settle(
@@ -146,10 +153,50 @@ def _settle_once(
             return Settled(current, outcomes, reread=reread)  # all settled by someone else
         decided = [(op, result) for op, result in known if result.outcome is not Outcome.UNKNOWN]
         applied = apply_outcomes(current, decided, ports.settings, at, after_doubt=after_doubt)
+        follow: tuple[Operation, ...] = ()
+        if not (after_doubt or reread):
+            # O1: a live run's next intents go with the outcomes they follow, so a process
+            # that dies between the two leaves them in doubt, for recover()
+            voids = releases(applied.order, [outcomes[op.key] for op, _ in decided])
+            follow = tuple(_void_intent(uow, order_id, void, at) for void in voids)
+            if follow:
+                uow.operations.record_intents(follow)
         uow.orders.update(applied.order)
         for voucher in applied.vouchers:
             uow.outbox.add(voucher)
         committed = uow.commit()
     post(ports, committed.vouchers)
+    for op in follow:
+        log.info("intent %s %s %s", op.key, op.kind.value, op.amount or "-")
     pending = frozenset(op.key for op, _ in known if op.outcome is Outcome.PENDING)
-    return Settled(committed.orders[order_id], outcomes, pending, reread=reread)
+    return Settled(committed.orders[order_id], outcomes, pending, reread=reread, follow=follow)
+
+
+def next_void(
+    uow: UnitOfWork | None, order_id: str, step: steps.Void, earlier: dict[str, list[Operation]]
+) -> steps.Void:
+    """``step``, numbered past the voids of its authorization that the log already holds.
+
+    An order counts its voids as they apply, so its next void's number is new; an order
+    stored before voids were counted reads none, and its next void would take the key of
+    one made already (and be taken for it, I4). The log has the last word.
+
+    ``earlier``: attempts by step name, read so far; ``uow``: where to read the others
+    (None: ``earlier`` holds all of the order's)."""
+    while True:
+        name = step.name(order_id)
+        if name not in earlier and uow is not None:
+            earlier[name] = list(uow.operations.attempts(order_id, name))
+        done = (Outcome.APPROVED, Outcome.PENDING)
+        if not any(op.outcome in done for op in earlier.get(name, ())):
+            return step
+        step = attrs.evolve(step, number=step.number + 1)
+
+
+def _void_intent(uow: UnitOfWork, order_id: str, void: steps.Void, at: datetime) -> Operation:
+    """The intent of ``void``'s next attempt (none of its attempts made, none in doubt:
+    the run's own commit is the order's latest)."""
+    earlier: dict[str, list[Operation]] = {}
+    void = next_void(uow, order_id, void, earlier)
+    attempt = max((op.attempt for op in earlier[void.name(order_id)]), default=0) + 1
+    return Operation.intent(order_id, void, attempt, at)
