@@ -196,6 +196,30 @@ def test_a_failed_pending_void_found_by_recovery_is_for_reconciliation(
     assert bo.recover().for_reconciliation == ()  # said once: the void is settled now
 
 
+@pytest.mark.parametrize("route", ["notification", "recover"])
+def test_a_cancellation_whose_pending_void_fails_voids_the_authorization_again(
+    world: tuple[BackOffice, SimulatedProcessor], route: str
+) -> None:
+    """X1, N1, V5: the cancellation's void answered pending (counted done) and was refused
+    in the end: the processor still holds the money. Its failure notification marks the
+    authorization to be voided again, which the next renewal run does (or the recovery
+    that learns the failure does it at once), under the void's next attempt: ocop and the
+    processor agree. (It stayed held, for a person to find, until it lapsed.)"""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    (note,) = sim.settle_pending("decline")
+    if route == "notification":
+        assert bo.handle_notification(note).applied
+        assert bo.renew_authorizations().voided == ("SO-1",)
+    else:
+        assert bo.recover().resolved == (note.key,)
+    reconciled(bo, sim)
+    assert [e.key for e in sim.ledger() if e.kind == "void"] == ["SO-1/void:L1.A1#2"]
+    assert bo.renew_authorizations().voided == ()
+
+
 def test_a_notification_decides_an_authorization_in_doubt(
     world: tuple[BackOffice, SimulatedProcessor],
 ) -> None:

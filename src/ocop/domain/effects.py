@@ -14,7 +14,7 @@ from datetime import datetime
 
 import attrs
 
-from ocop.domain import postings, steps
+from ocop.domain import line_auths, postings, steps
 from ocop.domain.errors import IllegalTransition
 from ocop.domain.holds import (
     deposit_declined,
@@ -272,6 +272,8 @@ def _voided(order: Order, step: steps.Void, released: Money | None) -> Order:
     line = order.line(step.line_id)
     auth = line.authorization(step.auth_id)
     if auth.open_amount.is_zero():
+        if auth.unreleased:  # V5: what a refused pending void left held is released now
+            return order.with_line(line_auths.released_again(line, auth.auth_id, step.number))
         return order
     voided = line.voided_auth(auth.auth_id, awaiting_new=step.purpose.makes_way,
                               number=step.number, amount=released)  # fmt: skip
@@ -347,7 +349,8 @@ def _settled(
     """A pending operation settled (N1, N2): a capture or refund approved is received or
     refunded now, with its voucher; one that failed is undone. Any other pending call
     (:data:`NOT_UNDONE`) counted as done already: its settlement changes nothing here (a
-    failed one is kept for review by the caller)."""
+    failed one is kept for review by the caller), but a failed void marks its
+    authorization to be voided again (V5: the processor still holds it)."""
     approved = result.outcome.moves_money
     step = op.step
     match step:
@@ -396,6 +399,9 @@ def _settled(
                            if r.refund_id == op.key else r
                            for r in order.other_refunds)  # fmt: skip
             return Applied(order=replaced(order, other_refunds=others), vouchers=(voucher,))
+        case steps.Void() if not approved:
+            line = line_auths.unreleased(order.line(step.line_id), step.auth_id, step.number)
+            return Applied(order=order.with_line(line))
     return Applied(order=order)
 
 

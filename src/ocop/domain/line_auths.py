@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ocop.domain.movements import Authorization
     from ocop.domain.tender import PaymentLine
 
-__all__ = ["adjusted", "lapsed", "voided"]
+__all__ = ["adjusted", "lapsed", "released_again", "unreleased", "voided"]
 
 
 def adjusted(line: PaymentLine, auth_id: str, new_amount: Money) -> PaymentLine:
@@ -61,6 +61,27 @@ def _pending_captured(line: PaymentLine, auth: Authorization) -> Money:
     """What the line's pending captures (N1) took from ``auth``."""
     taken = [c.amount for c in line.captures if c.auth_id == auth.auth_id and c.pending]
     return sum(taken, Money.zero(line.currency))
+
+
+def unreleased(line: PaymentLine, auth_id: str, number: int) -> PaymentLine:
+    """V5, N1: the ``number``-th void of an authorization, counted done when it answered
+    pending, was refused in the end: the processor still holds what it was to release.
+    Nothing opens again here (the line went on without it: authorized anew, retired, its
+    order cancelled); the authorization is marked to be voided again, and that void no
+    longer counts, so the next is another attempt of the same step."""
+    auth = line.authorization(auth_id)
+    voids = number - 1 if auth.voids == number else auth.voids
+    marked = replaced(auth, unreleased=True, voids=voids)
+    return replaced(line, authorizations=line.authorizations_with(marked))
+
+
+def released_again(line: PaymentLine, auth_id: str, number: int | None = None) -> PaymentLine:
+    """V5: an authorization marked :func:`unreleased` was voided again by its ``number``-th
+    void (approved, or pending and counted done, N1); None: it lapsed at the processor."""
+    auth = line.authorization(auth_id)
+    voids = auth.voids if number is None else max(auth.voids + 1, number)
+    released = replaced(auth, unreleased=False, voids=voids)
+    return replaced(line, authorizations=line.authorizations_with(released))
 
 
 def lapsed(line: PaymentLine, auth_id: str, *, awaiting_new: bool) -> PaymentLine:

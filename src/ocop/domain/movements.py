@@ -56,6 +56,10 @@ class Authorization:
     #: processor had given back already (they failed before the void). Their failure,
     #: when its notification comes, gives none of it back (N2, V5). None: nothing.
     released_early: Money | None = None
+    #: A void counted done when it answered pending (N1) was refused in the end: the
+    #: processor still holds what it was to release, though nothing is open on it here.
+    #: The renewal job (or the ``recover()`` that learnt the refusal) voids it again (V5).
+    unreleased: bool = False
 
     @classmethod
     def new(

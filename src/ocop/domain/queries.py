@@ -83,7 +83,8 @@ def keys_of(order: Order) -> OrderKeys:
         for auth in line.authorizations
         if auth.open_amount.is_positive()
     ]
-    renewing = any(line.renewing for line in order.lines)
+    # A line's renewal under way, or a refused pending void's authorization to void again
+    renewing = any(line.renewing or line.unreleased for line in order.lines)
     if order.cancelled:
         status = OrderStatus.CANCELLED
     elif order.needs_completion:

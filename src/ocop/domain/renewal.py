@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from ocop.domain import steps
+from ocop.domain import line_auths, steps
 from ocop.domain.holds import ENDED_BY_RETRY
 from ocop.domain.invoicing import AuthorizationAge, age_of, nothing_will_capture
 from ocop.domain.money import Money
@@ -114,6 +114,9 @@ class Renewal:
     def next(self, order: Order, ctx: Context) -> Next[Renewal]:
         if self.in_doubt:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
+        again = self._release_again(order, ctx)
+        if again is not None:
+            return again
         if nothing_will_capture(order):
             return self._release(order, ctx)
         for line in order.lines:
@@ -177,6 +180,25 @@ class Renewal:
                 return Next(goal=replaced(goal, waiting=voiding),
                             steps=(void,))  # fmt: skip
         return Next(goal=self, done=True)
+
+    def _release_again(self, order: Order, ctx: Context) -> Next[Renewal] | None:
+        """V5, N1: an authorization whose void, counted done when it answered pending, was
+        refused in the end is voided again, whatever the order's state (the processor still
+        holds it beside what the line went on with: a pickup's new authorization, I6); one
+        that has expired meanwhile lapses at the processor, and is no longer voided."""
+        for line in order.lines:
+            for auth in line.authorizations:
+                if not auth.unreleased or _of(line, auth) in self.tried:
+                    continue
+                goal = self._tried(_of(line, auth))
+                if age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH:
+                    lapsed = line_auths.released_again(line, auth.auth_id)
+                    return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
+                                order=order.with_line(lapsed))  # fmt: skip
+                void = void_step(line, auth.auth_id, steps.VoidPurpose.RELEASE)
+                voiding = _Voiding(_of(line, auth), release=True)
+                return Next(goal=replaced(goal, waiting=voiding), steps=(void,))
+        return None
 
     def _void(
         self, order: Order, line: PaymentLine, auth: Authorization, ctx: Context

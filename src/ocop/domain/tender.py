@@ -199,6 +199,11 @@ class PaymentLine:
     def open_authorizations(self) -> tuple[Authorization, ...]:
         return tuple(a for a in self.authorizations if a.open_amount.is_positive())
 
+    @property
+    def unreleased(self) -> bool:
+        """Whether an authorization of it is to be voided again (a refused pending void, V5)."""
+        return any(a.unreleased for a in self.authorizations)
+
     # -- transitions -----------------------------------------------------------------
     def _illegal(self, what: str, amount: Money | None = None) -> IllegalTransition:
         return refused(self, what, amount)

@@ -269,7 +269,8 @@ class BackOfficeServices:
 
     def handle_notification(self, notification: Notification) -> NotificationResult:
         """Apply a processor notification (N1, N2): it settles the pending (or in doubt)
-        operation it names exactly once; a failed pending capture or refund is undone;
+        operation it names exactly once; a failed pending capture or refund is undone, a
+        failed pending void's authorization is voided again by the next renewal run (V5);
         the same notification again is a duplicate and changes nothing; one that matches
         nothing is kept for review (:meth:`notifications_for_review`), never dropped."""
         from ocop.services import _notifications as notifications
@@ -286,8 +287,9 @@ class BackOfficeServices:
         within ``settings.authorization.renew_within_days`` (void, then authorize again
         with the line's reusable card token), decline and hold what cannot be renewed, and
         void open authorizations that nothing will capture (cancelled or fully invoiced
-        orders). Works through every batch; safe to run twice, and from several workers
-        at once (each claims the orders it works on). Run it on a schedule, e.g. daily."""
+        orders), and void again those whose pending void the processor refused (V5).
+        Works through every batch; safe to run twice, and from several workers at once
+        (each claims the orders it works on). Run it on a schedule, e.g. daily."""
         from ocop.services import _renewals as renewals
 
         return renewals.renew_authorizations(self._ports, self._holder)

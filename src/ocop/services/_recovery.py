@@ -68,7 +68,8 @@ class RecoveryReport:
     or cannot be replayed), and pending voids, amount updates, authorizations or
     tokenizations that the processor refused in the end (the order counted them as done,
     as a notification of the same failure is kept for review): reconcile them by hand with
-    the processor's records.
+    the processor's records. (A refused void's authorization, which the processor still
+    holds, is voided again by this recovery, V5.)
     """
 
     resolved: tuple[str, ...] = ()

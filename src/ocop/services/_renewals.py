@@ -39,7 +39,8 @@ class RenewalReport:
     line authorized again); ``declined``: a line's renewal failed (a card without a
     reusable token, or a decline) and the line holds no money any more; ``held``: the
     order got an ``AUTHORIZATION_EXPIRED`` hold; ``voided``: open authorizations that
-    nothing will capture (a cancelled or fully invoiced order) were released; ``in_doubt``:
+    nothing will capture (a cancelled or fully invoiced order) were released, or one whose
+    pending void the processor refused in the end was voided again (V5); ``in_doubt``:
     a call's outcome is unknown (run ``recover()``); ``skipped``: found but left as it
     was: claimed by another worker, a call of it already in doubt, not approved (held,
     or waiting for completion), or nothing due any more. An order may be in several.
@@ -173,8 +174,8 @@ def finish_renewals(ports: Ports, order_ids: Sequence[str], holder: str) -> tupl
     for order_id in dict.fromkeys(order_ids):
         with ports.store.unit_of_work() as uow:
             order = uow.orders.find(order_id)
-        if order is None or not any(line.renewing for line in order.lines):
-            continue
+        if order is None or not any(line.renewing or line.unreleased for line in order.lines):
+            continue  # no renewal under way, nor an authorization to void again (V5)
         with claimed(ports, [order_id], holder, ports.clock.now()) as mine:
             # Not claimed: a worker of the job is on it.
             goal = renew_order(ports, order_id) if mine else None

@@ -465,6 +465,36 @@ def test_a_pickup_whose_void_before_the_retry_is_pending_still_retries() -> None
     ]
 
 
+@pytest.mark.parametrize("route", ["notification", "recover"])
+def test_a_pickup_retry_whose_pending_void_fails_releases_the_old_authorization(
+    route: str,
+) -> None:
+    """I6, N1, X1, V5: the void before a pickup's retry answers pending and the retry
+    authorizes and captures; then the processor refuses the void. The old authorization
+    still holds 50.00 beside the new one: its failure (a notification, or recover()) marks
+    it to be released again, and recover() or the next renewal run voids it under a new
+    key, so the card is not held twice and ocop's authorizations agree with the
+    processor's. (The order counted it released and nothing released it: the card was
+    held twice until the old authorization lapsed.)"""
+    world = new_world()
+    card_order(world)
+    world.sim.script("capture", "decline")
+    world.sim.script("void", "pending")
+    assert world.bo.pickup("SO-1", "INV-1", usd("20.00")).captures
+    notes = world.sim.settle_pending("decline")
+    if route == "notification":
+        for note in notes:
+            assert world.bo.handle_notification(note).applied
+        assert world.bo.renew_authorizations().voided == ("SO-1",)
+    else:
+        assert world.bo.recover().resolved == ("SO-1/void:L1.A1#1",)
+    line = world.bo.order("SO-1").line("L1")
+    opened = [world.sim.authorization_open(a.token.value) for a in line.authorizations]
+    assert opened == [a.open_amount for a in line.authorizations] == [usd("0"), usd("30.00")]
+    assert ledger(world)[-1] == ("void", "SO-1/void:L1.A1#2", usd("50.00"))  # its next attempt
+    assert world.bo.renew_authorizations().voided == ()  # released once
+
+
 @pytest.mark.parametrize("void", ["approve", "pending"])
 def test_a_pickup_never_retries_with_a_single_use_card(void: str) -> None:
     """I6 with a single-use token: it cannot be authorized again, so its authorization is
