@@ -752,3 +752,18 @@ def test_recover_on_a_database_it_refuses_creates_no_simulator(
                              "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
         assert status == 2, err
         assert not (tmp_path / "sim").exists()
+
+
+def test_simulate_into_a_folder_that_does_not_exist_is_refused_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """E1: ``simulate`` creates its database file, not the folders above it: a path in a
+    folder that does not exist is a bad ``--db``, status 2, and the simulator's folder is
+    not made. It made ``sim:DIR`` and its state file, then failed (status 1) to open
+    the database."""
+    status, out, err = run(capsys, "simulate", "--orders", "1",
+                           "--db", f"sqlite:///{tmp_path / 'typo' / 'sim.db'}",
+                           "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+    assert (status, out) == (2, ""), err
+    assert "no folder" in err
+    assert list(tmp_path.iterdir()) == []

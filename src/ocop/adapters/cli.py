@@ -400,6 +400,10 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name in ("seed", "orders", "workers"):  # T2: the report prints them back
         refuse_card_data(str(getattr(args, name)), name)
     keep_apart(database, spec)
+    if database.sqlite_path is not None and not database.sqlite_path.parent.is_dir():
+        raise InvalidArgument(
+            f"no folder for the database file {database.sqlite_path}", argument="--db"
+        )
     options = Simulation(
         orders=args.orders,
         faults=args.faults,
