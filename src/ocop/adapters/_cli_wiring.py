@@ -209,6 +209,25 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
             simulator.close()
 
 
+def is_the_database(output: Path, database: Database) -> bool:
+    """Whether writing ``output`` would write over the SQLite file of ``database`` or one
+    of its companions (its journal, its write-ahead log), however the path is spelt."""
+    if database.sqlite_path is None:
+        return False
+    source = database.sqlite_path.resolve()
+    names = {source, *(source.with_name(source.name + end) for end in _COMPANIONS)}
+    if output.resolve() in names:
+        return True
+    try:
+        return output.exists() and any(output.samefile(name) for name in names if name.exists())
+    except OSError:
+        return False
+
+
+#: The files SQLite keeps beside a database ``x.db``: ``x.db-journal``, ``x.db-wal``, ...
+_COMPANIONS = ("-journal", "-wal", "-shm")
+
+
 def keep_apart(database: Database, spec: str) -> None:
     """Refuse a SQLite database among the state files of ``sim:DIR``: each ``DIR/*.db`` is
     opened as a simulator's (InvalidArgument; nothing is opened)."""

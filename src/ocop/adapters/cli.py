@@ -34,6 +34,7 @@ from ocop.adapters._cli_wiring import (
     NoProcessor,
     check_database,
     environment,
+    is_the_database,
     keep_apart,
     named_processor,
     open_back_office,
@@ -291,7 +292,7 @@ _CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "refer
 
 
 def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
-    if args.output is not None and _is_the_database(args.output, _database(args)):
+    if args.output is not None and is_the_database(args.output, _database(args)):
         raise InvalidArgument(
             f"--output {quoted(str(args.output))} is the database the journal is read from; "
             "name another file",
@@ -323,25 +324,6 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     with file:
         _write_csv(file, vouchers)
     return 0
-
-
-def _is_the_database(output: Path, database: Database) -> bool:
-    """Whether writing ``output`` would write over the SQLite file of ``database`` or one
-    of its companions (its journal, its write-ahead log), however the path is spelt."""
-    if database.sqlite_path is None:
-        return False
-    source = database.sqlite_path.resolve()
-    names = {source, *(source.with_name(source.name + end) for end in _COMPANIONS)}
-    if output.resolve() in names:
-        return True
-    try:
-        return output.exists() and any(output.samefile(name) for name in names if name.exists())
-    except OSError:
-        return False
-
-
-#: The files SQLite keeps beside a database ``x.db``: ``x.db-journal``, ``x.db-wal``, ...
-_COMPANIONS = ("-journal", "-wal", "-shm")
 
 
 def _write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
