@@ -708,17 +708,27 @@ def test_simulates_report_masks_a_card_number_in_its_paths(
     assert found == "postgresql://u@h:5433/[card number] (schema shop)"
 
 
-def test_a_new_simulator_directory_starts_with_one_account(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_recover_asks_only_a_simulator_that_has_records(
+    shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``sim:DIR`` naming an empty directory makes one simulator, account sa-1, its records
-    in ``DIR/sa-1.db``; with nothing in doubt, recovery resolves nothing and succeeds."""
-    url = f"sqlite:///{tmp_path / 'sim.db'}"
-    assert run(capsys, "simulate", "--orders", "3", "--db", url,
-               "--processor", f"sim:{tmp_path / 'sim'}")[0] == 0  # fmt: skip
-    status, out, _ = run(capsys, "recover", "--db", url, "--processor", f"sim:{tmp_path / 'new'}")
-    assert (status, out.splitlines()[0]) == (0, "resolved: 0")
-    assert [p.name for p in (tmp_path / "new").iterdir()] == ["sa-1.db"]
+    """``recover --processor sim:DIR`` asks the simulators whose state files are in DIR. A
+    DIR that does not exist (a misspelt path) or holds no state file is refused, status 2,
+    nothing made and nothing resolved. It made a new, empty simulator, which answered
+    that it never received the capture in doubt (SO-3's, whose money had moved): the
+    capture was recorded as not received, and a retried invoice would capture again."""
+    (shop / "empty").mkdir()
+    for folder in (shop / "typo", shop / "empty"):
+        status, out, err = run(capsys, "recover", "--db", db(shop),
+                               "--processor", f"sim:{folder}")  # fmt: skip
+        assert (status, out) == (2, ""), err
+        assert "holds no simulator state file" in err
+    assert not (shop / "typo").exists()
+    assert list((shop / "empty").iterdir()) == []
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == "SO-3\n"
+    status, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
+    assert (status, out.splitlines()[:2]) == (0, ["resolved: 1", "  SO-3/capture:INV-1:L1:L1.A1#1"])
+    status, out, _ = run(capsys, "show", "SO-3", "--db", db(shop))
+    assert "received 30.00 USD" in out
 
 
 def test_the_database_may_not_lie_among_the_simulators_state_files(

@@ -88,8 +88,10 @@ def test_an_ocop_schema_is_opened(
 ) -> None:
     """A schema a back office made is opened by every command."""
     shop = fresh(names)
-    sim = SimulatedProcessor(clock=SystemClock())
+    (tmp_path / "sim").mkdir()
+    sim = SimulatedProcessor(clock=SystemClock(), state=tmp_path / "sim" / "sa-1.db")
     BackOffice.postgres(SERVER, processor=sim, schema=shop).ports.store.close()  # type: ignore[attr-defined]
+    sim.close()
     for command in (("orders",), ("journal", "export"), ("recover",)):
         status, _, err = run(capsys, tmp_path, *command, "--db", SERVER, "--schema", shop)
         assert status == 0, err

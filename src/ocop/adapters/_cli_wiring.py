@@ -7,10 +7,11 @@ the schema defaults to ``ocop``, as :meth:`~ocop._backoffice.BackOffice.postgres
 A processor is named, never defaulted (a durable back office never falls back to one
 that forgets what it did):
 
-- ``sim:DIR``: the simulated processor, its records in ``DIR`` (created if missing), one
-  SQLite state file per service account, ``DIR/<account>.db``; every file there serves
-  its account, behind one :class:`~ocop.adapters.routing.ProcessorRouter`. An empty
-  directory gets one simulator for the account ``sa-1``. One process at a time may use a
+- ``sim:DIR``: the simulated processor, its records in ``DIR``, one SQLite state file
+  per service account, ``DIR/<account>.db``; every file there serves its account, behind
+  one :class:`~ocop.adapters.routing.ProcessorRouter`. ``simulate`` creates ``DIR`` if
+  missing; ``recover`` refuses a ``DIR`` without a state file (a new simulator would
+  answer that it never received the calls in doubt). One process at a time may use a
   directory: each simulator reads its file when opened.
 - ``module:factory``: ``factory()`` from ``module``, called with no arguments, returns
   the :class:`~ocop.ports.processor.PaymentProcessor` (your connector, configured by
@@ -197,10 +198,22 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
     if module_name != "sim":
         yield _from_factory(module_name, attribute)
         return
-    folder = simulator_folder(attribute)
+    folder = Path(attribute)
+    try:
+        found = folder.is_dir() and any(folder.glob("*.db"))
+    except OSError as error:  # a folder it may not read: a bad option
+        raise _unusable(attribute, error) from None
+    if not found:
+        # A new simulator would answer that it never received any call in doubt (N3):
+        # recovery would record money that moved as never sent.
+        raise InvalidArgument(
+            f"--processor sim:DIR: {quoted(attribute)} holds no simulator state file "
+            "(DIR/<account>.db): recover asks the simulators that made the calls",
+            argument="--processor",
+        )
     try:
         simulators = open_simulators(folder, clock)
-    except OSError as error:  # a folder it may not read: a bad option
+    except OSError as error:
         raise _unusable(attribute, error) from None
     try:
         yield simulators[0] if len(simulators) == 1 else ProcessorRouter(simulators)
