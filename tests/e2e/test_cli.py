@@ -777,3 +777,21 @@ def test_simulate_into_a_folder_that_does_not_exist_is_refused_first(
     assert (status, out) == (2, ""), err
     assert "no folder" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_simulate_writes_into_no_other_programs_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``simulate`` creates its database, or adds to an ocop one; a SQLite file that holds
+    another program's tables is refused, status 2, left as it was, no simulator made. It
+    wrote ocop's tables and the run's orders into it."""
+    other = tmp_path / "other_app.db"
+    with contextlib.closing(sqlite3.connect(other)) as raw, raw:
+        raw.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    before = other.read_bytes()
+    status, out, err = run(capsys, "simulate", "--orders", "1", "--db", f"sqlite:///{other}",
+                           "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+    assert (status, out) == (2, ""), err
+    assert "holds no ocop tables, but another program's" in err
+    assert other.read_bytes() == before
+    assert not (tmp_path / "sim").exists()

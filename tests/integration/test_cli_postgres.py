@@ -95,3 +95,19 @@ def test_an_ocop_schema_is_opened(
     for command in (("orders",), ("journal", "export"), ("recover",)):
         status, _, err = run(capsys, tmp_path, *command, "--db", SERVER, "--schema", shop)
         assert status == 0, err
+
+
+def test_simulate_writes_into_no_other_programs_schema(
+    names: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``simulate`` creates its schema, or adds to an ocop one; a schema holding another
+    program's tables is refused, status 2, no ocop table written into it."""
+    other = fresh(names)
+    with psycopg.connect(SERVER, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {other}")
+        admin.execute(f"CREATE TABLE {other}.customers (id INTEGER PRIMARY KEY)")
+    status, out, err = run(capsys, tmp_path, "simulate", "--orders", "1", "--db", SERVER,
+                           "--schema", other, "--processor", f"sim:{tmp_path / 'sim'}")  # fmt: skip
+    assert (status, out) == (2, ""), err
+    assert "holds no ocop tables, but another program's" in err
+    assert schemas_and_tables(other) == (True, ["customers"])

@@ -118,59 +118,65 @@ def parse_database(url: str | None, schema: str | None = None) -> Database:
 def open_back_office(
     database: Database, processor: PaymentProcessor, *, create: bool = False
 ) -> BackOffice:
-    """A back office on ``database`` with the default settings and the system clock.
-
-    A SQLite file that does not exist, or a PostgreSQL schema, is created only when
-    ``create``; without it, the database is checked first (:func:`check_database`)."""
-    if not create:
-        check_database(database)
+    """A back office on ``database`` with the default settings and the system clock,
+    checked first (:func:`check_database`): a SQLite file that does not exist, or a
+    PostgreSQL schema, is created only when ``create``."""
+    check_database(database, create=create)
     if database.sqlite_path is not None:
         return BackOffice.sqlite(database.sqlite_path, processor=processor)
     return BackOffice.postgres(database.dsn, processor=processor, schema=database.schema)
 
 
-def check_database(database: Database) -> None:
-    """Refuse (InvalidArgument) a database a command may not create: a SQLite file that
-    does not exist or a PostgreSQL schema that does not (a misspelt path or schema is an
-    error, not a new empty database), and one that holds no ocop tables. Nothing is
-    written."""
+def check_database(database: Database, *, create: bool = False) -> None:
+    """Refuse (InvalidArgument) a database that holds another program's tables and none of
+    ocop's; and unless ``create``, one that does not exist (a misspelt path or schema is an
+    error, not a new empty database) or holds no ocop tables. Nothing is written."""
+    argument = "--db"
     if database.sqlite_path is not None:
+        where = f"{database.sqlite_path}"
         if not database.sqlite_path.exists():
-            raise InvalidArgument(f"no database file at {database.sqlite_path}", argument="--db")
-        if not _holds_ocop(database.sqlite_path):
-            raise InvalidArgument(
-                f"{database.sqlite_path} holds no ocop tables (another program's database?)",
-                argument="--db",
-            )
-    elif not _schema_holds_ocop(database):
+            if create:
+                return
+            raise InvalidArgument(f"no database file at {where}", argument="--db")
+        tables = _sqlite_tables(database.sqlite_path)
+        if tables is None:
+            return  # no database at all: left for the store to refuse (E3)
+    else:
+        where, argument = f"the schema {database.schema}", "--schema"
+        tables = _schema_tables(database)
+    if "ocop_orders" in tables:
+        return
+    if tables:
         raise InvalidArgument(
-            f"the schema {database.schema} holds no ocop tables (misspelt, or another "
-            "program's schema?)",
-            argument="--schema",
+            f"{where} holds no ocop tables, but another program's: ocop writes into no "
+            "other program's database",
+            argument=argument,
+        )
+    if not create:
+        raise InvalidArgument(
+            f"{where} holds no ocop tables (misspelt, or another program's database?)",
+            argument=argument,
         )
 
 
-def _schema_holds_ocop(database: Database) -> bool:
-    """Whether the PostgreSQL schema of ``database`` holds ocop's tables, read without
-    creating it or writing to it."""
-    from ocop.adapters.postgres import _holds_store  # noqa: PLC0415 - needs the extra
+def _schema_tables(database: Database) -> frozenset[str]:
+    """The tables of the PostgreSQL schema of ``database``, read without creating it."""
+    from ocop.adapters.postgres import _tables_of  # noqa: PLC0415 - needs the extra
 
-    return _holds_store(database.dsn, database.schema)
+    return _tables_of(database.dsn, database.schema)
 
 
-def _holds_ocop(path: Path) -> bool:
-    """Whether the SQLite file at ``path`` holds ocop's tables, read without writing to it
-    (a file that is no database at all is left for the store to refuse, as E3 says)."""
+def _sqlite_tables(path: Path) -> frozenset[str] | None:
+    """The tables of the SQLite file at ``path``, read without writing to it; None for a
+    file that is no database at all."""
     import sqlite3  # noqa: PLC0415 - only the commands that open a SQLite file need it
 
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as raw:
-            found = raw.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ocop_orders'"
-            ).fetchone()
+            rows = raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     except sqlite3.Error:
-        return True
-    return found is not None
+        return None
+    return frozenset(row[0] for row in rows)
 
 
 def named_processor(spec: str | None, command: str) -> str:

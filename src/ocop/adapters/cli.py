@@ -382,6 +382,7 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name in ("seed", "orders", "workers"):  # T2: the report prints them back
         refuse_card_data(str(getattr(args, name)), name)
     keep_apart(database, spec)
+    check_database(database, create=True)
     if database.sqlite_path is not None and not database.sqlite_path.parent.is_dir():
         raise InvalidArgument(
             f"no folder for the database file {database.sqlite_path}", argument="--db"

@@ -142,17 +142,18 @@ def _checked_schema(schema: str | None) -> str | None:
     return schema
 
 
-def _holds_store(conninfo: str, schema: str) -> bool:
-    """Whether ``schema`` holds ocop's tables, read without writing (a schema that does
-    not exist holds none): for a command that must not make a new, empty store. A bad
-    name is :class:`InvalidArgument`, a server it cannot use a :class:`StorageError`."""
-    table = f'"{_checked_schema(schema)}".ocop_orders'  # a checked name, quoted
+def _tables_of(conninfo: str, schema: str) -> frozenset[str]:
+    """The names of the tables in ``schema``, read without writing (none for a schema that
+    does not exist): for a command that checks a store before it opens one. A bad name is
+    :class:`InvalidArgument`, a server it cannot use a :class:`StorageError`."""
+    name = _checked_schema(schema)
+    query = "SELECT tablename FROM pg_tables WHERE schemaname = %s"
     try:
         with psycopg.connect(conninfo, autocommit=True) as connection:
-            found = connection.execute("SELECT to_regclass(%s)", [table]).fetchone()
+            rows = connection.execute(query, [name]).fetchall()
     except psycopg.Error as error:
         raise _translate(error) or StorageError("the database refused the statement") from None
-    return found is not None and found[0] is not None
+    return frozenset(row[0] for row in rows)
 
 
 def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
