@@ -98,7 +98,8 @@ def apply_outcome(
         case steps.Authorize():
             return Applied(order=_authorized(order, op, step, result, settings, now))
         case steps.Adjust():
-            line = order.line(step.line_id).adjusted(step.auth_id, step.amount)
+            line = line_auths.approved_adjustment(order.line(step.line_id), step,
+                                                  cancelled=order.cancelled)  # fmt: skip
             return Applied(order=order.with_line(line))
         case steps.Void():
             return Applied(order=_voided(order, step, result.amount))
@@ -140,6 +141,13 @@ def _authorized(  # noqa: PLR0917 - the outcome, and what judges the order after
                              multi_capture=result.multi_capture,
                              card_value=step.target)  # fmt: skip
     line = order.line(step.line_id)
+    # X1, A1, V5: the line retired, or the order cancelled, while the call was away (a
+    # cancellation raced it): nothing will capture what the processor holds now. The line
+    # records it, marked (A2), and recover() or the renewal job releases it.
+    if line.status is LineStatus.VOIDED:
+        return order.with_line(line_auths.strayed(line, auth))
+    if order.cancelled:
+        return order.with_line(line.resubmittable().authorized_with(auth).renewal(under_way=True))
     # A2: a declined line of a validated order authorized again is the renewal job's
     # retry; its holds whose cause is gone end, found live or by recover() (O2).
     retried = line.status is LineStatus.DECLINED and not order.needs_completion

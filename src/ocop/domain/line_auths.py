@@ -11,9 +11,18 @@ from ocop.domain.values import replaced
 
 if TYPE_CHECKING:
     from ocop.domain.movements import Authorization
+    from ocop.domain.steps import Adjust
     from ocop.domain.tender import PaymentLine
 
-__all__ = ["adjusted", "lapsed", "released_again", "unreleased", "voided"]
+__all__ = [
+    "adjusted",
+    "approved_adjustment",
+    "lapsed",
+    "released_again",
+    "strayed",
+    "unreleased",
+    "voided",
+]
 
 
 def adjusted(line: PaymentLine, auth_id: str, new_amount: Money) -> PaymentLine:
@@ -105,3 +114,38 @@ def _closed(line: PaymentLine, auth: Authorization, *, awaiting_new: bool) -> Pa
     if awaiting_new and changed.status is LineStatus.VOIDED:
         return replaced(changed, status=LineStatus.NOT_SUBMITTED)
     return changed
+
+
+def strayed(line: PaymentLine, auth: Authorization) -> PaymentLine:
+    """X1, A1, V5: the processor approved ``auth`` for ``line`` after the line was retired
+    (a cancellation or a removal raced the call): the line records what the processor
+    holds, stays retired, and is marked as renewing (A2), so that ``recover()``, or the
+    renewal job, releases it."""
+    require_card(line, "authorize")
+    if any(a.auth_id == auth.auth_id for a in line.authorizations):
+        raise refused(line, f"authorization {auth.auth_id} already recorded")
+    if auth.amount.currency != line.currency:
+        raise refused(line, "authorization in another currency")
+    return replaced(line, authorizations=(*line.authorizations, auth), renewing=True)
+
+
+def approved_adjustment(line: PaymentLine, step: Adjust, *, cancelled: bool) -> PaymentLine:
+    """The line once the processor approved the adjustment ``step`` (C3).
+
+    X1, A1, V5: approved after the line was retired, or its order ``cancelled`` (a
+    cancellation raced the call), the line keeps its status: an authorization closed since
+    (the cancellation's void came after the adjustment, and released all the processor
+    held) records the new amount with all of it released; one still open is adjusted, the
+    line marked as renewing (A2) so that ``recover()``, or the renewal job, releases it."""
+    if line.status is not LineStatus.VOIDED and not cancelled:
+        return adjusted(line, step.auth_id, step.amount)
+    auth = line.authorization(step.auth_id)
+    if auth.lapsed:  # nothing is open on it either way: only the record changes
+        return adjusted(line, step.auth_id, step.amount)
+    if (auth.amount - auth.captured - auth.voided).is_positive():
+        return replaced(adjusted(line, step.auth_id, step.amount), status=line.status,
+                        renewing=True)  # fmt: skip
+    if step.amount < auth.captured:
+        raise refused(line, "cannot adjust below what was captured", step.amount)
+    released = replaced(auth, amount=step.amount, voided=step.amount - auth.captured)
+    return replaced(line, authorizations=line.authorizations_with(released))

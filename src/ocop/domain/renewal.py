@@ -13,8 +13,10 @@ next run: re-authorized or held, never left with neither.
 
 Open authorizations that nothing will capture any more (a cancelled or fully invoiced
 order) are voided, or, expired while manual void of expired authorizations is off,
-left to lapse. With ``retry_declined`` on, card lines declined before are authorized
-again once a run; a hold whose cause that removes is released.
+left to lapse; so is one approved after its line was retired (a cancellation raced the
+call), its line marked as renewing until it is released. With ``retry_declined`` on,
+card lines declined before are authorized again once a run; a hold whose cause that
+removes is released.
 """
 
 from __future__ import annotations
@@ -159,10 +161,13 @@ class Renewal:
                     return line, auth
         return None
 
-    def _release(self, order: Order, ctx: Context) -> Next[Renewal]:
-        """Open authorizations nothing will capture are released (A1)."""
-        for line in order.lines:
-            if line.renewing:
+    def _release(
+        self, order: Order, ctx: Context, lines: tuple[PaymentLine, ...] | None = None
+    ) -> Next[Renewal]:
+        """Open authorizations nothing will capture are released (A1): the order's, or
+        ``lines``'. A retired line keeps its mark while it holds one (:func:`_stray`)."""
+        for line in order.lines if lines is None else lines:
+            if line.renewing and not _stray(line):
                 cleared = order.with_line(line.renewal(under_way=False))
                 return Next(goal=self, order=cleared)
             if line.card is None:
@@ -226,7 +231,10 @@ class Renewal:
 
     def _finish(self, order: Order, line: PaymentLine, ctx: Context) -> Next[Renewal]:
         """A line under renewal: void what is still due, then authorize what it needs; or,
-        when that cannot be done, end the renewal with the hold (in the same commit)."""
+        when that cannot be done, end the renewal with the hold (in the same commit). A
+        retired line's authorizations are released (:func:`_stray`), never renewed."""
+        if line.status is LineStatus.VOIDED:
+            return self._release(order, ctx, (line,))
         due = [a for a in line.open_authorizations() if a.authorized_at < self.due_before]
         for auth in due:
             if _of(line, auth) not in self.tried:
@@ -299,6 +307,13 @@ def _left_to_lapse(auth: Authorization, ctx: Context) -> bool:
         not ctx.settings.features.manual_void_of_expired_authorizations
         and age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH
     )
+
+
+def _stray(line: PaymentLine) -> bool:
+    """X1, A1, V5: a retired line holding an authorization the processor approved after
+    it was retired (a cancellation or a removal raced the call): nothing will capture it.
+    Its mark (A2) stays until it is released, so ``recover()`` or the job finds it."""
+    return not line.active and bool(line.open_authorizations())
 
 
 def _resent(line_id: str) -> str:

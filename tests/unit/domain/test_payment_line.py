@@ -25,6 +25,7 @@ from ocop import (
     PaymentMethod,
     Refund,
 )
+from ocop.domain import line_auths, steps
 from ocop.domain.tender import INACTIVE
 
 from .builders import (
@@ -863,3 +864,16 @@ def test_an_empty_batch_of_refunds_leaves_a_card_line_as_it_was() -> None:
     authorized included."""
     for line in (card_line(), authorized_line("100.00")):
         assert line.refunded_with_all(()) == line
+
+
+def test_an_adjustment_approved_after_a_cancellation_marks_its_line_for_release() -> None:
+    """X1, A1, V5: an open authorization of an order cancelled while its adjustment was away
+    (an invoiced order's, which X1 leaves alone) takes the adjustment, its line keeping its
+    status, marked as renewing (A2) so that recover() or the renewal job releases it."""
+    line = authorized_line("100.00")
+    step = steps.Adjust(line_id="L1", auth_id="A1", amount=usd("120.00"), target="tok_A1")
+    late = line_auths.approved_adjustment(line, step, cancelled=True)
+    assert (late.status, late.renewing, late.authorized) == (line.status, True, usd("120.00"))
+    live = line_auths.approved_adjustment(line, step, cancelled=False)
+    assert live == line.adjusted("A1", usd("120.00"))
+    assert not live.renewing
