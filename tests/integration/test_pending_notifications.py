@@ -315,3 +315,30 @@ def test_a_capture_failed_before_the_renewals_void_stays_released(
     assert bo.invoice("SO-1", "INV-1", usd("40.00")).uncovered == usd("0.00")
     reconciled(bo, sim)
     assert bo.order("SO-1").received == usd("40.00")
+
+
+def test_a_refused_pending_void_is_released_once_when_a_failed_capture_reopened_it(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """X1, A1, N1, N2, V5: a pending capture and the void releasing the rest of a cancelled
+    order's authorization are both refused in the end: the capture's failure opens its
+    40.00 again on the authorization marked to be voided again. The renewal run's void
+    releases it all and the mark comes off: the next run calls nothing. (The mark stayed:
+    every run sent a void the processor refused, until the authorization expired.)"""
+    bo, sim = world
+    placed(bo)
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("40.00"))
+    bo.cancel_order("SO-1", AGENT)  # after an invoice: the renewal job releases the rest
+    sim.script("void", "pending")
+    assert bo.renew_authorizations().voided == ("SO-1",)
+    for note in sim.settle_pending("decline"):
+        assert bo.handle_notification(note).applied
+    assert bo.renew_authorizations().voided == ("SO-1",)
+    reconciled(bo, sim)
+    bo.clock.advance(days=1)  # type: ignore[attr-defined]
+    assert bo.renew_authorizations().voided == ()
+    voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
+    assert voids == ["SO-1/void:L1.A1#1", "SO-1/void:L1.A1#2"]  # no void refused after
+    assert [e.key for e in sim.ledger() if e.kind == "void"] == ["SO-1/void:L1.A1#2"]
+    reconciled(bo, sim)

@@ -62,7 +62,10 @@ def voided(
         beyond = (amount - gone).min(_pending_captured(line, auth))
         if beyond.is_positive():
             early = beyond if early is None else early + beyond
-    released = replaced(auth, voided=auth.voided + gone, voids=count, released_early=early)
+    # An approved void releases all the processor holds: one a refused pending void left
+    # held (:func:`unreleased`) too, when money came back to the authorization since (N2).
+    released = replaced(auth, voided=auth.voided + gone, voids=count, released_early=early,
+                        unreleased=False)  # fmt: skip
     return _closed(line, released, awaiting_new=awaiting_new)
 
 
