@@ -342,3 +342,42 @@ def test_a_refused_pending_void_is_released_once_when_a_failed_capture_reopened_
     assert voids == ["SO-1/void:L1.A1#1", "SO-1/void:L1.A1#2"]  # no void refused after
     assert [e.key for e in sim.ledger() if e.kind == "void"] == ["SO-1/void:L1.A1#2"]
     reconciled(bo, sim)
+
+
+def test_a_refused_pending_void_past_ocops_expiry_age_is_voided_not_counted_lapsed(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """X1, N1, V5, I3: the cancellation's pending void refused, the renewal run comes after
+    ocop's expiry age (14 days) but within the processor's own lifetime (30): manual void of
+    expired authorizations is on (always, with OCOP on), so the authorization is voided
+    again. (It was counted lapsed with no call: ocop showed nothing held, the processor
+    held 100.00 until day 30.)"""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    (note,) = sim.settle_pending("decline")
+    assert bo.handle_notification(note).applied
+    bo.clock.advance(days=15)  # type: ignore[attr-defined]
+    assert bo.renew_authorizations().voided == ("SO-1",)
+    reconciled(bo, sim)
+    assert [e.key for e in sim.ledger() if e.kind == "void"] == ["SO-1/void:L1.A1#2"]
+
+
+def test_a_refused_pending_void_of_a_stale_authorization_lapses_without_a_call(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """X1, N1, I3: the same refusal found only once the authorization is stale (past the
+    processor's own lifetime here): no processor call, it lapses, and the order is no
+    longer listed for the renewal job."""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    (note,) = sim.settle_pending("decline")
+    bo.clock.advance(days=30)  # type: ignore[attr-defined]
+    assert bo.handle_notification(note).applied
+    assert bo.renew_authorizations().voided == ("SO-1",)
+    assert bo.renew_authorizations().voided == ()
+    voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
+    assert voids == ["SO-1/void:L1.A1#1"]

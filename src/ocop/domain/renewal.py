@@ -189,14 +189,18 @@ class Renewal:
     def _release_again(self, order: Order, ctx: Context) -> Next[Renewal] | None:
         """V5, N1: an authorization whose void, counted done when it answered pending, was
         refused in the end is voided again, whatever the order's state (the processor still
-        holds it beside what the line went on with: a pickup's new authorization, I6); one
-        that has expired meanwhile lapses at the processor, and is no longer voided."""
+        holds it beside what the line went on with: a pickup's new authorization, I6). As
+        any release (:meth:`_release`), an expired one is voided too unless manual void of
+        expired authorizations is off (the processor may hold it past ocop's expiry age);
+        it lapses then, or once stale (I3: no processor call; a void refused would keep
+        the mark and be sent again by every run)."""
         for line in order.lines:
             for auth in line.authorizations:
                 if not auth.unreleased or _of(line, auth) in self.tried:
                     continue
                 goal = self._tried(_of(line, auth))
-                if age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH:
+                age = age_of(auth, ctx.now, ctx.settings.authorization)
+                if _left_to_lapse(auth, ctx) or age is AuthorizationAge.STALE:
                     lapsed = line_auths.released_again(line, auth.auth_id)
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=order.with_line(lapsed))  # fmt: skip
