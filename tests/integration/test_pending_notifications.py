@@ -24,7 +24,7 @@ from ocop import (
     VoucherKind,
 )
 from ocop.adapters.simulated import SimulatedProcessor
-from unsolicited_support import failed
+from unsolicited_support import ended, failed
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")
@@ -378,6 +378,28 @@ def test_a_refused_pending_void_of_a_stale_authorization_lapses_without_a_call(
     bo.clock.advance(days=30)  # type: ignore[attr-defined]
     assert bo.handle_notification(note).applied
     assert bo.renew_authorizations().voided == ("SO-1",)
+    assert bo.renew_authorizations().voided == ()
+    voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
+    assert voids == ["SO-1/void:L1.A1#1"]
+
+
+@pytest.mark.parametrize("first", ["refusal", "end"])
+def test_a_refused_pending_void_of_an_authorization_the_processor_ended_is_not_sent_again(
+    world: tuple[BackOffice, SimulatedProcessor], first: str
+) -> None:
+    """X1, N1, N4: the cancellation's pending void is refused, and the processor says it
+    ended the authorization (in either order): it holds nothing, so the mark comes off
+    with no call. (Every renewal run sent it a void, refused, until the authorization
+    was stale.)"""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    (note,) = sim.settle_pending("decline")
+    end = ended("SO-1/authorize:L1.A1#1", 1)
+    for notification in (note, end) if first == "refusal" else (end, note):
+        assert bo.handle_notification(notification).applied
+    bo.renew_authorizations()
     assert bo.renew_authorizations().voided == ()
     voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
     assert voids == ["SO-1/void:L1.A1#1"]

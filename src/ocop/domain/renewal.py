@@ -193,14 +193,15 @@ class Renewal:
         any release (:meth:`_release`), an expired one is voided too unless manual void of
         expired authorizations is off (the processor may hold it past ocop's expiry age);
         it lapses then, or once stale (I3: no processor call; a void refused would keep
-        the mark and be sent again by every run)."""
+        the mark and be sent again by every run), or once the processor said it ended it
+        (N4: it holds nothing)."""
         for line in order.lines:
             for auth in line.authorizations:
                 if not auth.unreleased or _of(line, auth) in self.tried:
                     continue
                 goal = self._tried(_of(line, auth))
                 age = age_of(auth, ctx.now, ctx.settings.authorization)
-                if _left_to_lapse(auth, ctx) or age is AuthorizationAge.STALE:
+                if auth.ended_by or _left_to_lapse(auth, ctx) or age is AuthorizationAge.STALE:
                     lapsed = line_auths.released_again(line, auth.auth_id)
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=order.with_line(lapsed))  # fmt: skip
