@@ -32,6 +32,7 @@ from ocop.domain.invoice_tasks import (
     lapsed,
     never_received,
     once_more,
+    renewals_ended,
     renewed_by_recovery,
     short_overridden,
 )
@@ -122,6 +123,12 @@ class InvoiceRun:
                    uncovered=zero, remaining=remaining)  # fmt: skip
 
     def next(self, order: Order, ctx: Context) -> Next[InvoiceRun]:
+        if order.cancelled:  # X1, O5: cancelled by another worker once a recovery (or a
+            # notification) settled the run's call: nothing more is authorized or captured;
+            # what was captured stands (a manual refund, X1); begun renewals end (A2).
+            stopped = renewals_ended(order, self.expired, self.renewing)
+            goal = replaced(self, tasks=(), waiting=None)
+            return Next(goal=goal, order=None if stopped is order else stopped, done=True)
         goal, tasks = self, self.tasks
         while tasks:
             task, tasks = tasks[0], tasks[1:]

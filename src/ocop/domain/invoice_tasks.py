@@ -244,12 +244,7 @@ def ended(
     an ``AUTHORIZATION_EXPIRED`` hold for the ``expired`` authorizations not renewed (their
     lines' renewals ending with it, A2, but those still ``renewing``), and an
     ``OUT_OF_BALANCE`` hold when a ``short`` rest left the order out of balance (I2)."""
-    held = order
-    for line_id in dict.fromkeys(x for x, _ in expired):
-        line = held.line(line_id)
-        if line.renewing and line_id not in renewing:
-            # A2: the renewal ends with the hold, in the same commit.
-            held = held.with_line(line.renewal(under_way=False))
+    held = renewals_ended(order, expired, renewing)  # A2: with the hold, in the same commit
     if expired:
         held = held.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED,
                                    reason="an authorization expired and could not be renewed",
@@ -259,6 +254,19 @@ def ended(
                                    placed_at=ctx.now))  # fmt: skip
         return held, True
     return held, False
+
+
+def renewals_ended(
+    order: Order, expired: tuple[tuple[str, str], ...], renewing: tuple[str, ...]
+) -> Order:
+    """A2: the renewals the run began on the ``expired`` authorizations' lines end (but
+    those still ``renewing``, in doubt, which ``recover()`` finishes)."""
+    ended = order
+    for line_id in dict.fromkeys(x for x, _ in expired):
+        line = ended.line(line_id)
+        if line.renewing and line_id not in renewing:
+            ended = ended.with_line(line.renewal(under_way=False))
+    return ended
 
 
 def renewed_by_recovery(
