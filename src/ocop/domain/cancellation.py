@@ -39,7 +39,8 @@ CANCEL_RETURN = "CANCEL"
 class CancelRun:
     """``voided``: authorizations released; ``in_doubt``: the key of a void or refund in
     doubt; ``refunded``: what this run refunded; ``charged``: what the cancellation kept of
-    the deposit (D2); ``failed``: deposit captures whose linked refund was declined."""
+    the deposit (D2); ``failed``: deposit captures whose linked refund was declined;
+    ``manual``: the order was invoiced while the run was on its way (X1, O5)."""
 
     voided: tuple[str, ...] = ()
     tried: tuple[str, ...] = ()
@@ -48,10 +49,16 @@ class CancelRun:
     charged: Money | None = None
     sent: bool = False
     failed: tuple[Failed, ...] = ()
+    manual: bool = False
 
     def next(self, order: Order, ctx: Context) -> Next[CancelRun]:
         if self.in_doubt or self.failed:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
+        if order.invoices:  # X1, O5: invoiced meanwhile (a recovery settled this run's call,
+            # then an invoice found nothing in doubt): its payments are left alone, as when
+            # cancelling an invoiced order, and a manual refund is needed.
+            cancelled = order if order.cancelled else order.cancel()
+            return Next(goal=replaced(self, manual=True), order=cancelled, done=True)
         for line in order.lines:
             for auth in line.open_authorizations():
                 if auth.auth_id not in self.tried:

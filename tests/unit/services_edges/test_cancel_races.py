@@ -10,6 +10,7 @@ to commit its outcome: it must see what the other did, and act on it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,20 @@ import pytest
 from ocop import (
     AuthorizationToken,
     BackOffice,
+    CaptureToken,
     CardPayment,
     CardToken,
     Channel,
+    DepositPolicy,
     IllegalTransition,
     Money,
     OperationInDoubt,
     ProcessorResult,
+    Settings,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
-from worlds import CUSTOMER, START, card, usd
+from worlds import CUSTOMER, START, card, in_cash, usd
 
 from .support import AGENT
 
@@ -56,6 +60,9 @@ class Meanwhile(SimulatedProcessor):
     def void(self, key: str, authorization: AuthorizationToken) -> ProcessorResult:
         return self._after(key, super().void(key, authorization))
 
+    def refund(self, key: str, capture: CaptureToken, amount: Money) -> ProcessorResult:
+        return self._after(key, super().refund(key, capture, amount))
+
 
 World = tuple[BackOffice, BackOffice, Meanwhile, ManualClock]
 
@@ -64,17 +71,20 @@ World = tuple[BackOffice, BackOffice, Meanwhile, ManualClock]
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., World]:
     """Two back offices over one store (in memory, or one SQLite file) and one processor."""
 
-    def world(*amounts: str, multi_capture: bool = True) -> World:
+    def world(*amounts: str, multi_capture: bool = True, settings: Settings | None = None) -> World:
+        """SO-1 placed, paid by a card per amount (none: not placed)."""
         clock = ManualClock(START)
         sim = Meanwhile(clock=clock, multi_capture=multi_capture)
         if request.param == "memory":
-            bo = BackOffice.in_memory(processor=sim, clock=clock)
+            bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
             other = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=sim,
-                               clock=clock)  # fmt: skip
+                               settings=settings, clock=clock)  # fmt: skip
         else:
             path = tmp_path / "payments.db"
-            bo = BackOffice.sqlite(path, processor=sim, clock=clock)
-            other = BackOffice.sqlite(path, processor=sim, clock=clock)
+            bo = BackOffice.sqlite(path, settings=settings, processor=sim, clock=clock)
+            other = BackOffice.sqlite(path, settings=settings, processor=sim, clock=clock)
+        if not amounts:
+            return bo, other, sim, clock
         payments = [CardPayment(card(f"tok_{n}", f"111{n}"), usd(a)) for n, a in enumerate(amounts)]
         total = sum((usd(a) for a in amounts), usd("0.00"))
         bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER, total=total,
@@ -214,3 +224,89 @@ def test_no_renewal_nor_capture_after_a_cancellation(
     assert result.captures == ()
     assert [(e.kind, e.key) for e in sim.ledger()][1:] == calls
     assert not bo.order("SO-1").line("L1").renewing
+
+
+def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is_needed(
+    make: Callable[..., World],
+) -> None:
+    """X1, O5: the cancellation's first void is settled by a recover() while on its way;
+    the order, neither cancelled nor in doubt then, is invoiced (10.00 captured on the
+    second line). The cancellation, reading the order again, treats it as invoiced: the
+    order is cancelled, its captures and open authorizations left alone, and the caller
+    told a manual refund is needed (it was told none was, with 10.00 captured)."""
+    bo, other, sim, _ = make("20.00", "30.00")
+    invoiced: list[Money] = []
+    sim.match = "void:L1.A1"
+    sim.then = _recovered_then(
+        other, lambda: invoiced.append(other.invoice("SO-1", "INV-1", usd("10.00")).uncovered)
+    )
+    result = bo.cancel_order("SO-1", AGENT)
+    assert invoiced == [usd("0.00")]
+    assert (result.order.cancelled, result.manual_refund_needed) == (True, True)
+    assert result.voided == ("L1.A1",)
+    assert _moved(sim) == [
+        ("void", "SO-1/void:L1.A1#1", usd("20.00")),
+        ("capture", "SO-1/capture:INV-1:L2:L2.A1#1", usd("10.00")),
+    ]
+    assert _held(sim, bo) == [("L1.A1", usd("0.00")), ("L2.A1", usd("20.00"))]
+    assert bo.order("SO-1").line("L2").captured == usd("10.00")
+
+
+def test_a_deposit_cancellation_that_finds_an_invoice_on_its_way_leaves_its_payments(
+    make: Callable[..., World],
+) -> None:
+    """D2, X1, O5: the cancellation of a POS order with a card deposit (50.00) and a cash
+    one (30.00) refunds the card deposit less the 10.00 charge; a recover() settles that
+    refund on its way, and the order is invoiced (the rest of the card deposit and the
+    cash used for it). The cancellation, reading the order again, refunds nothing more:
+    the cash paid the invoice (it went back to the customer's account as well), and a
+    manual refund is needed."""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")), in_cash("30.00")],
+                   deposit=True)  # fmt: skip
+    sim.match = "refund:CANCEL"
+    sim.then = _recovered_then(other, lambda: other.invoice("SO-1", "INV-1", usd("80.00")))
+    result = bo.cancel_order("SO-1", AGENT)
+    assert (result.order.cancelled, result.manual_refund_needed) == (True, True)
+    assert result.refunded == usd("40.00")
+    order = bo.order("SO-1")
+    assert [(c.capture_id, c.amount) for c in order.line("L2").captures] == [
+        ("SO-1/apply:INV-1:L2#1", usd("30.00"))
+    ]
+    assert (order.refunded, order.line("L2").refunded) == (usd("40.00"), usd("0.00"))
+    assert [(v.kind.value, v.amount) for v in bo.journal("SO-1") if v.kind.value == "refund"] == [
+        ("refund", usd("40.00"))
+    ]
+
+
+def test_a_return_refunded_while_a_deposit_cancellation_is_on_its_way_is_never_paid_twice(
+    make: Callable[..., World],
+) -> None:
+    """D2, R1, O5: a recover() settles the cancellation's card deposit refund (40.00: 50.00
+    less the 10.00 charge) on its way, and a 30.00 return is refunded (the card's last
+    10.00, 20.00 by the fallback method). The cancellation, reading the order again, caps
+    the cash deposit's refund by what the order still holds less the charge: nothing. The
+    customer gets 70.00 of the 80.00 received, the charge kept once."""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")), in_cash("30.00")],
+                   deposit=True)  # fmt: skip
+    sim.match = "refund:CANCEL"
+    sim.then = _recovered_then(other, lambda: other.refund("SO-1", "RET-1", usd("30.00"), AGENT))
+    result = bo.cancel_order("SO-1", AGENT)
+    assert (result.order.cancelled, result.refunded, result.charged) == (
+        True, usd("40.00"), usd("10.00"),
+    )  # fmt: skip
+    assert _moved(sim)[1:] == [
+        ("refund", "SO-1/refund:CANCEL:deposit:L1:L1.A1#1:1#1", usd("40.00")),
+        ("refund", "SO-1/refund:RET-1:deposit:L1:L1.A1#1:1#1", usd("10.00")),
+    ]
+    order = bo.order("SO-1")
+    assert (order.received, order.refunded, order.line("L2").refunded) == (
+        usd("80.00"), usd("70.00"), usd("0.00"),
+    )  # fmt: skip
+    refunds = [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"]
+    assert sorted(refunds) == [usd("10.00"), usd("20.00"), usd("40.00")]
