@@ -168,7 +168,8 @@ def deposit_refunds(order: Order, policy: DepositPolicy, return_id: str) -> Depo
     counts what it holds, its refunds for ``return_id`` included, so the plan is the same
     before and after some of its refunds were made (a retry refunds only the rest).
     The charge is kept from the parts in line order, capped by what the order still
-    holds of the deposit.
+    holds of the deposit, each part keeping no more than it still holds (what the return
+    refunded of it already is gone).
     """
     parts: list[tuple[PaymentLine, Capture | None, Money, Money]] = []
     for line in order.lines:

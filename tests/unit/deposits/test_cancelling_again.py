@@ -266,3 +266,27 @@ def test_a_refund_to_another_card_after_the_cancellation_is_not_refunded_again()
     assert refunds == [("SO-1/refund:CANCEL:deposit:L2:L2.A1#1:1#2", usd("20.00"))]
     assert cash_refunds(world, "L1") == [("SO-1/cancel:L1", "60.00")]
     assert_refunded_once(world)
+
+
+def test_a_charge_a_return_gave_back_from_the_card_is_kept_from_the_cash() -> None:
+    """D2, X1: the first cancellation (charge 5 % of 100.00: 5.00, kept from the card
+    deposit) refunded 45.00 of the card's 50.00, its answer in doubt until recovery; a
+    return then took 7.00, the card's last 5.00 and 2.00 by the fallback method. Cancelling
+    again keeps the 5.00 charge from the cash: 33.00 of its 40.00 goes back and the order
+    holds the 5.00 it reports. (The charge was kept from the card, already refunded: all
+    the cash went back, the merchant kept nothing, and the result reported 5.00 charged.)"""
+    world = new_world(deposits(charge="5"))
+    place_deposit(world, "100.00", by_card("50.00"), in_cash("40.00"))
+    world.sim.script("refund", "timeout_after_success")
+    assert world.bo.cancel_order("SO-1", AGENT).in_doubt
+    world.bo.recover()
+    assert world.bo.refund("SO-1", "RMA-1", usd("7.00"), AGENT).fallback == usd("2.00")
+
+    again = world.bo.cancel_order("SO-1", AGENT)
+
+    order = again.order
+    assert order.status is OrderStatus.CANCELLED
+    assert (again.charged, again.refunded) == (usd("5.00"), usd("33.00"))
+    assert (order.received, order.refunded) == (usd("90.00"), usd("85.00"))
+    assert cash_refunds(world, "L2") == [("SO-1/cancel:L2", "33.00")]
+    assert_refunded_once(world)
