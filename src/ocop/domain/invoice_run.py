@@ -196,7 +196,9 @@ class InvoiceRun:
                 amount = self._due(asked, order, rest, ctx).min(unpaid(line))
                 if not amount.is_positive():
                     return None
-                if not line.active:  # X1: retired meanwhile; what it holds is released (A1)
+                if not line.active or order.cancelled:
+                    # X1: retired, or the order cancelled, meanwhile (a cancellation raced the
+                    # run): nothing is captured; what the line holds is released (A1).
                     return replaced(self, tasks=rest, uncovered=self.uncovered + amount)
                 token = line.authorization(auth_id).token
                 protect = ctx.settings.features.duplicate_payment_protection

@@ -160,16 +160,20 @@ class _CancelledWhileAway(SimulatedProcessor):
         return result
 
 
-def test_a_live_invoice_never_captures_on_a_line_retired_while_its_renewal_was_away() -> None:
+@pytest.mark.parametrize("cancel", [_retired, _left_waiting], ids=["retired", "waiting"])
+def test_a_live_invoice_never_captures_on_a_line_retired_while_its_renewal_was_away(
+    cancel: Callable[[Order], Order],
+) -> None:
     """I3, X1, A1, V5: the invoice's renewal is approved after a cancellation retired the
-    line: the run takes nothing on it, and the renewal job releases it."""
+    line, or left it waiting (an order cancelled once invoiced keeps its payments, X1): the
+    run takes nothing on it, and the renewal job releases it."""
     clock = ManualClock(START)
     sim = _CancelledWhileAway(clock=clock)
     bo = BackOffice.in_memory(processor=sim, clock=clock)
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
                    total=usd("50.00"), payments=[by_card("50.00")])  # fmt: skip
     clock.advance(days=14)
-    sim.meanwhile = lambda: _cancelled_meanwhile(bo, _retired)
+    sim.meanwhile = lambda: _cancelled_meanwhile(bo, cancel)
     result = bo.invoice("SO-1", "INV-1", usd("20.00"))
     assert (result.captures, result.in_doubt) == ((), ())
     assert [entry.kind for entry in sim.ledger()] == ["authorize", "void", "authorize"]
