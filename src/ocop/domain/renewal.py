@@ -121,9 +121,9 @@ class Renewal:
             return again
         if nothing_will_capture(order):
             return self._release(order, ctx)
-        for line in order.lines:
-            if line.renewing:  # an interrupted renewal is finished whatever the order's state
-                return self._finish(order, line, ctx)
+        interrupted = self._interrupted(order, ctx)
+        if interrupted is not None:
+            return interrupted
         if order.needs_completion:
             return Next(goal=self, done=True)  # the draft decides its own authorizations
         due = self._due(order) if self.renew else None
@@ -150,6 +150,20 @@ class Renewal:
         # Done. A retried line authorized again ended the holds it caused as its approval
         # was applied, live or found by recover() (effects, A2, O2).
         return Next(goal=self, done=True)
+
+    def _interrupted(self, order: Order, ctx: Context) -> Next[Renewal] | None:
+        """The next move of a renewal under way, finished whatever the order's state. A
+        retired line's authorizations are released, never renewed (:func:`_stray`); one
+        whose release was refused in this run keeps its mark for the next run, and the
+        order's other lines go on (renewed before they expire)."""
+        for line in order.lines:
+            if line.renewing and line.status is LineStatus.VOIDED:
+                released = self._release(order, ctx, (line,))
+                if not released.done:
+                    return released
+            elif line.renewing:
+                return self._finish(order, line, ctx)
+        return None
 
     def _due(self, order: Order) -> tuple[PaymentLine, Authorization] | None:
         """The first open authorization due for renewal not tried in this run, and its line."""
@@ -236,10 +250,7 @@ class Renewal:
 
     def _finish(self, order: Order, line: PaymentLine, ctx: Context) -> Next[Renewal]:
         """A line under renewal: void what is still due, then authorize what it needs; or,
-        when that cannot be done, end the renewal with the hold (in the same commit). A
-        retired line's authorizations are released (:func:`_stray`), never renewed."""
-        if line.status is LineStatus.VOIDED:
-            return self._release(order, ctx, (line,))
+        when that cannot be done, end the renewal with the hold (in the same commit)."""
         due = [a for a in line.open_authorizations() if a.authorized_at < self.due_before]
         for auth in due:
             if _of(line, auth) not in self.tried:

@@ -223,3 +223,38 @@ def test_recover_applies_an_increase_approved_before_the_cancellation_voided_it(
     assert (auth.amount, auth.voided, auth.open_amount) == (
         usd("120.00"), usd("120.00"), usd("0.00"))  # fmt: skip
     assert bo.recover() == RecoveryReport()
+
+
+def test_a_refused_release_of_a_removed_line_never_stops_the_other_lines_renewal() -> None:
+    """A1, A2, V5: a line removed (C6) while its renewal's authorization was away holds
+    that authorization, approved; its release refused, the mark stays for the next run,
+    and the order's other line is still renewed before its authorization expires."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("50.00"), payments=[by_card("30.00"), by_card("20.00")])  # fmt: skip
+    sim.script("authorize", "crash_after_success")
+    clock.advance(days=13)
+    with pytest.raises(SimulatedCrash):
+        bo.renew_authorizations()
+    assert [op.key for op in bo.operations("SO-1") if op.in_doubt] == [RENEWAL]
+    with bo.ports.store.unit_of_work() as uow:  # the rival removal's commit (C6)
+        order = uow.orders.get("SO-1")
+        uow.orders.update(order.with_line(order.line("L1").removed()))
+        uow.commit()
+    sim.script("void", "decline")
+    report = bo.recover()
+    assert (report.resolved, report.unapplied) == ((RENEWAL,), ())
+    line = bo.order("SO-1").line("L2")
+    assert [a.auth_id for a in line.open_authorizations()] == ["L2.A2"]  # renewed (A1)
+    assert bo.order("SO-1").line("L1").renewing  # its release is tried again next run
+    assert _held_at_processor(sim) == usd("30.00")
+    sim.script("void", "decline")
+    assert bo.renew_authorizations().voided == ()  # refused again: the mark stays
+    assert bo.renew_authorizations().voided == ("SO-1",)
+    assert _held_at_processor(sim) == usd("0.00")
+    retired = bo.order("SO-1").line("L1")
+    assert (retired.status.value, retired.authorized, retired.renewing) == (
+        "voided", usd("0.00"), False)  # fmt: skip
+    assert bo.recover() == RecoveryReport()
