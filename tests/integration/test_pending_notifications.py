@@ -18,6 +18,7 @@ from ocop import (
     CardPayment,
     Channel,
     Customer,
+    HoldCode,
     Notification,
     NotificationEvent,
     Outcome,
@@ -403,3 +404,28 @@ def test_a_refused_pending_void_of_an_authorization_the_processor_ended_is_not_s
     assert bo.renew_authorizations().voided == ()
     voids = [r.key for r in bo.operations("SO-1") if r.kind.value == "void"]
     assert voids == ["SO-1/void:L1.A1#1"]
+
+
+def test_a_capture_failed_before_the_release_of_an_overpaid_line_is_captured_anew(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """N2, A1, I2, V5: the job releases what an overpaid line's authorization has open
+    once the order is invoiced in full, after the processor declined the invoice's
+    pending capture and before its notification came. The void released the capture's
+    money too: retrying the invoice authorizes the card again, it does not capture on
+    the voided authorization (which the processor refuses, leaving the invoice unpaid)."""
+    bo, sim = world
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("60.00"), payments=[CardPayment(card(), usd("100.00"))])  # fmt: skip
+    supervisor = Actor.call_center("sup-1", permissions=frozenset({"hold_override"}))
+    bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, supervisor)
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    (failure,) = sim.settle_pending("decline")
+    assert bo.renew_authorizations().voided == ("SO-1",)
+    assert bo.handle_notification(failure).undone
+    reconciled(bo, sim)
+    retried = bo.invoice("SO-1", "INV-1", usd("60.00"))
+    assert (retried.uncovered, retried.failed) == (usd("0.00"), ())
+    reconciled(bo, sim)
+    assert bo.order("SO-1").received == usd("60.00")
