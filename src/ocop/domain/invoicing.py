@@ -99,7 +99,13 @@ def nothing_will_capture(order: Order) -> bool:
     may be retried, and keeps them (I4)."""
     if order.cancelled:
         return True
-    if not order.invoices or order.needs_completion or order.invoiced < order.total:
+    return not order.needs_completion and invoiced_in_full(order)
+
+
+def invoiced_in_full(order: Order) -> bool:
+    """Whether the order's total is invoiced and every invoice covered: no invoice can take
+    more (I1), so a new authorization would hold money nothing will ever capture."""
+    if not order.invoices or order.invoiced < order.total:
         return False
     given: dict[str, Money] = {}  # one pass over the captures (an order may hold many)
     for line in order.lines:

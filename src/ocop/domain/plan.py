@@ -22,7 +22,7 @@ import attrs
 from ocop.domain import keys, postings, steps
 from ocop.domain.errors import InvalidDraftEdit
 from ocop.domain.holds import validate
-from ocop.domain.invoicing import AuthorizationAge, age_of
+from ocop.domain.invoicing import AuthorizationAge, age_of, invoiced_in_full
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money
 from ocop.domain.movements import Authorization
@@ -209,6 +209,20 @@ def _toward(line: PaymentLine, card_value: str, *, adjustments: bool) -> steps.S
 
 
 # -- completion ----------------------------------------------------------------------------
+def _holds_more(line: PaymentLine, step: LineStep) -> bool:
+    """Whether ``step`` leads to the card holding more money: an authorization, the
+    tokenization it follows, an adjustment up, or the void that makes way for a larger
+    authorization (C3 without adjustments)."""
+    match step:
+        case steps.Authorize() | steps.Tokenize():
+            return True
+        case steps.Adjust():
+            return step.amount > line.authorization(step.auth_id).amount
+        case steps.Void():
+            return step.purpose is steps.VoidPurpose.REAUTHORIZE
+    return False
+
+
 #: No line needs more steps than this (void, tokenize, authorize ...); a guard against loops.
 MAX_STEPS_PER_LINE = 6
 
@@ -278,6 +292,11 @@ class Complete:
                 return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
                             order=order.with_line(lapsed))  # fmt: skip
             if step is None or goal.steps_here >= MAX_STEPS_PER_LINE:
+                goal = goal._advanced()
+                continue
+            if _holds_more(line, step) and invoiced_in_full(order):
+                # I1, A1: with the total invoiced no invoice can capture more; the line
+                # stays short of its amount and validation judges the balance (S1).
                 goal = goal._advanced()
                 continue
             counted = replaced(goal, steps_here=goal.steps_here + 1)

@@ -14,8 +14,9 @@ import attrs
 
 from ocop.domain.deposits import CompleteAndTake, default_deposit, has_deposit
 from ocop.domain.draft import CompletionDraft
-from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted
+from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted, InvalidDraftEdit
 from ocop.domain.holds import never_validated
+from ocop.domain.invoicing import invoiced_in_full
 from ocop.domain.money import Money, total
 from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor
@@ -88,6 +89,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         if line != before:
             # C3, C5: a used single-use card token is never authorized again.
             require_authorizable(line, adjustments=capabilities.adjustments, invoiced=invoiced)
+            _require_capturable(draft.order, line)
     with ports.store.unit_of_work() as uow:
         current = uow.orders.get(draft.order_id).as_of(ports.clock.now())
         require_completion(current, ports.settings)
@@ -101,6 +103,19 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     wanted = _targets(current, draft) if draft.changed else current
     return complete(ports, wanted, _cvvs(draft), changed=draft.changed,
                     by=draft.actor.actor_id, checked=True)  # fmt: skip
+
+
+def _require_capturable(order: Order, line: PaymentLine) -> None:
+    """I1: once the order's total is invoiced no invoice can capture more, so a draft line
+    that would hold more on its card than it took is refused before any call."""
+    more = line.is_card and line.active and not line.pending_removal
+    if more and line.amount > line.captured + line.authorized and invoiced_in_full(order):
+        raise InvalidDraftEdit(
+            f"order {order.order_id} is invoiced in full: no invoice could capture more on "
+            "this card; change the order's total first",
+            rule="I1",
+            line_id=line.line_id,
+        )
 
 
 def _deposit(order: Order, lines: tuple[PaymentLine, ...]) -> Money:

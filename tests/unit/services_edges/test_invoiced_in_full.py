@@ -1,0 +1,83 @@
+"""Completion of an order invoiced in full: nothing more is authorized (S3, A1, I1).
+
+An invoice never takes more than the order total less what is invoiced (I1), so once
+the total is invoiced no invoice can capture a new authorization: the renewal job
+releases what is still open (A1). A submit afterwards must not hold the card again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ocop import Actor, CardPayment, Channel, HoldCode, InvalidDraftEdit, OrderStatus
+from worlds import CUSTOMER, World, card, new_world, usd
+
+from .support import AGENT
+
+SUPERVISOR_PERMISSIONS = frozenset({"hold_override"})
+
+
+def invoiced_in_full(*, multi_capture: bool = True) -> World:
+    """SO-1 of 100.00, paid by a card of 100.00 and 10.00 cash, released by a supervisor
+    and invoiced in full (cash 10.00, card 90.00); the renewal job then released the card's
+    10.00 that nothing will capture."""
+    world = new_world(multi_capture=multi_capture)
+    supervisor = Actor.call_center("s1", channel="CC-1", permissions=SUPERVISOR_PERMISSIONS)
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("100.00"),
+                         payments=[CardPayment(card("tok_1"), usd("100.00"))])  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("10.00"))
+    assert [h.code for h in world.bo.submit(draft).holds] == [HoldCode.OUT_OF_BALANCE]
+    world.bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, supervisor)
+    world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+    world.bo.renew_authorizations()
+    return world
+
+
+@pytest.mark.parametrize("multi_capture", [True, False])
+def test_an_unchanged_submit_of_an_order_invoiced_in_full_authorizes_nothing(
+    multi_capture: bool,
+) -> None:
+    """S3, A1: an overpaid order (a card of 100.00 and 10.00 cash for 100.00), released by
+    a supervisor, is invoiced in full: cash 10.00 and card 90.00. The renewal job releases
+    the card's 10.00 nothing will capture. An unchanged submit then calls no processor: it
+    used to authorize the card's 10.00 again, holding the customer's money for nothing and
+    putting the invoiced order back on an out-of-balance hold."""
+    world = invoiced_in_full(multi_capture=multi_capture)
+    released = world.bo.order("SO-1")
+    assert released.status is OrderStatus.INVOICED
+    assert released.line("L1").authorized == usd("0.00")
+    calls = world.sim.calls
+
+    result = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+
+    assert world.sim.calls == calls
+    assert result.processor_calls == 0
+    assert result.order.line("L1").authorized == usd("0.00")
+    assert result.order.status is OrderStatus.INVOICED
+    assert [a.open_amount for a in world.bo.order("SO-1").line("L1").authorizations] == [
+        usd("0.00") for _ in released.line("L1").authorizations
+    ]
+
+
+@pytest.mark.parametrize("edit", ["add_card", "amount_beyond_taken"])
+def test_a_draft_asking_more_of_a_card_on_an_order_invoiced_in_full_is_refused(
+    edit: str,
+) -> None:
+    """I1: no invoice can capture more once the total is invoiced, so a new card line, or a
+    card line asked for more than it took (95.00 of a line that took 90.00), is refused
+    before any processor call (it used to be authorized, the customer's money held until
+    the renewal job released it)."""
+    world = invoiced_in_full()
+    draft = world.bo.begin_completion("SO-1", AGENT)
+    if edit == "add_card":
+        draft = draft.add_card(card("tok_2", "2222"), usd("5.00"))
+    else:
+        draft = draft.change_amount("L1", usd("95.00"))
+    calls = world.sim.calls
+
+    with pytest.raises(InvalidDraftEdit, match="invoiced in full"):
+        world.bo.submit(draft)
+
+    assert world.sim.calls == calls
+    assert world.bo.order("SO-1").status is OrderStatus.INVOICED
