@@ -44,6 +44,7 @@ from ocop.domain.invoicing import (
     capture_number,
     covered,
     deposit_used,
+    invoiced_in_full,
     plan_parts,
     split_over_authorizations,
     still_due,
@@ -163,6 +164,8 @@ class InvoiceRun:
                 line = order.line(line_id)
                 missing = line.amount - line.captured - line.authorized
                 if line.card is None or not missing.is_positive():
+                    return None
+                if invoiced_in_full(order):  # I1: no invoice can capture the rest
                     return None
                 if not line.card.reusable:  # the rest cannot be authorized again
                     # A person who released the hold this left, with the override (S4),

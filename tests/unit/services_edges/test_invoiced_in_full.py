@@ -81,3 +81,30 @@ def test_a_draft_asking_more_of_a_card_on_an_order_invoiced_in_full_is_refused(
 
     assert world.sim.calls == calls
     assert world.bo.order("SO-1").status is OrderStatus.INVOICED
+
+
+def test_a_single_capture_that_invoices_the_order_in_full_authorizes_no_rest() -> None:
+    """I2, I1: on a processor without multiple captures, the capture that invoices the order
+    in full (the overpaid order above: cash 10.00, then 90.00 of the card's 100.00) leaves
+    its rest released. No invoice can take more, so the rest is not authorized again: it
+    used to be, holding 10.00 of the customer's card until the renewal job voided it."""
+    world = new_world(multi_capture=False)
+    supervisor = Actor.call_center("s1", channel="CC-1", permissions=SUPERVISOR_PERMISSIONS)
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("100.00"),
+                         payments=[CardPayment(card("tok_1"), usd("100.00"))])  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("10.00"))
+    world.bo.submit(draft)
+    world.bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, supervisor)
+
+    result = world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+
+    assert sorted((c.line_id, c.amount) for c in result.captures) == [
+        ("L1", usd("90.00")),
+        ("L2", usd("10.00")),
+    ]
+    order = world.bo.order("SO-1")
+    assert order.status is OrderStatus.INVOICED
+    assert order.line("L1").authorized == usd("0.00")
+    kinds = [entry.kind for entry in world.sim.ledger()]
+    assert kinds == ["authorize", "capture"]
