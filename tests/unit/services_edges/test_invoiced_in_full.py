@@ -108,3 +108,27 @@ def test_a_single_capture_that_invoices_the_order_in_full_authorizes_no_rest() -
     assert order.line("L1").authorized == usd("0.00")
     kinds = [entry.kind for entry in world.sim.ledger()]
     assert kinds == ["authorize", "capture"]
+
+
+def test_a_total_brought_down_to_what_is_invoiced_is_completed_without_a_new_hold() -> None:
+    """S3, A1, I1: an e-commerce card of 100.00, invoiced 60.00; the agent brings the total
+    down to 60.00 and submits (overpaid: held out of balance), and the renewal job releases
+    the card's 40.00 nothing will capture. The agent's next unchanged submit approves the
+    order with no call: it used to authorize the 40.00 again and hold it out of balance."""
+    world = new_world()
+    world.bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("100.00"),
+                         payments=[CardPayment(card("tok_1"), usd("100.00"))])  # fmt: skip
+    world.bo.invoice("SO-1", "INV-1", usd("60.00"))
+    world.bo.change_total("SO-1", usd("60.00"), AGENT)
+    held = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+    assert [h.code for h in held.holds] == [HoldCode.OUT_OF_BALANCE]
+    world.bo.renew_authorizations()
+    calls = world.sim.calls
+
+    result = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+
+    assert world.sim.calls == calls
+    assert result.approved
+    assert result.order.status is OrderStatus.INVOICED
+    assert result.order.line("L1").authorized == usd("0.00")
