@@ -52,13 +52,17 @@ class CancelRun:
     manual: bool = False
 
     def next(self, order: Order, ctx: Context) -> Next[CancelRun]:
-        if self.in_doubt or self.failed:
+        if self.in_doubt:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
         if order.invoices:  # X1, O5: invoiced meanwhile (a recovery settled this run's call,
             # then an invoice found nothing in doubt): its payments are left alone, as when
-            # cancelling an invoiced order, and a manual refund is needed.
+            # cancelling an invoiced order, and a manual refund is needed; a deposit refund
+            # of the batch that failed (never received) is no longer due: the invoice may
+            # have used that deposit.
             cancelled = order if order.cancelled else order.cancel()
             return Next(goal=replaced(self, manual=True), order=cancelled, done=True)
+        if self.failed:
+            return Next(goal=self, done=True)  # D2: the order stays open: cancel again
         for line in order.lines:
             for auth in line.open_authorizations():
                 if auth.auth_id not in self.tried:

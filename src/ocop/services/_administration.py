@@ -111,10 +111,10 @@ def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
             require_issuing_account(capture.token, ports.processor.capabilities,
                                     f"capture {capture.capture_id}")  # fmt: skip
     final, run = pursue(ports, order, CancelRun())
-    if run.in_doubt or run.failed:
-        return CancelResult(order=final, voided=run.voided, refunded=run.refunded,
-                            in_doubt=run.in_doubt, failed=run.failed)  # fmt: skip
     if run.manual:  # X1, O5: invoiced while the cancellation was on its way
         return CancelResult(order=final, voided=run.voided, refunded=run.refunded,
                             manual_refund_needed=True)  # fmt: skip
+    if run.in_doubt or run.failed:
+        return CancelResult(order=final, voided=run.voided, refunded=run.refunded,
+                            in_doubt=run.in_doubt, failed=run.failed)  # fmt: skip
     return CancelResult(order=final, voided=run.voided, refunded=run.refunded, charged=run.charged)

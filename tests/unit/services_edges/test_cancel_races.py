@@ -310,3 +310,34 @@ def test_a_return_refunded_while_a_deposit_cancellation_is_on_its_way_is_never_p
     )  # fmt: skip
     refunds = [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"]
     assert sorted(refunds) == [usd("10.00"), usd("20.00"), usd("40.00")]
+
+
+def test_a_deposit_cancellation_whose_next_refund_an_invoice_overtook_asks_for_a_manual_refund(
+    make: Callable[..., World],
+) -> None:
+    """D2, X1, O5: two card deposits (50.00, 30.00) go back in one batch; a recover()
+    settles the first refund (40.00: the 10.00 charge kept) on its way, the second, not yet
+    sent, as never received, and the order is invoiced (what is left of both deposits used
+    for it). The cancellation leaves the payments, cancels the order and says a manual
+    refund is needed: it said the second deposit's refund failed and left the order open,
+    though the invoice had used that deposit (a person refunding it by hand, or as told,
+    would give it back twice)."""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")),
+                             CardPayment(card("tok_9", "1119"), usd("30.00"))],
+                   deposit=True)  # fmt: skip
+    sim.match = "refund:CANCEL:deposit:L1"
+    sim.then = _recovered_then(other, lambda: other.invoice("SO-1", "INV-1", usd("80.00")))
+    result = bo.cancel_order("SO-1", AGENT)
+    assert (result.order.cancelled, result.manual_refund_needed) == (True, True)
+    assert (result.refunded, result.failed, result.in_doubt) == (usd("40.00"), (), ())
+    assert [(e.kind, e.amount) for e in sim.ledger() if e.kind == "refund"] == [
+        ("refund", usd("40.00"))
+    ]
+    order = bo.order("SO-1")
+    assert [(c.capture_id, c.amount) for line in order.lines for c in line.applications] == [
+        ("SO-1/use_deposit:INV-1:L1#1", usd("10.00")),
+        ("SO-1/use_deposit:INV-1:L2#1", usd("30.00")),
+    ]
