@@ -66,8 +66,8 @@ class TakeDeposit:
     in_doubt: tuple[str, ...] = ()
 
     def next(self, order: Order, ctx: Context) -> Next[TakeDeposit]:
-        if self.in_doubt:
-            return Next(goal=self, done=True)  # O3: nothing more moves on this order
+        if self.in_doubt or order.cancelled:  # O3; X1, O5: no deposit of a cancelled order
+            return Next(goal=self, done=True)  # nothing more moves on this order
         batch = tuple(
             steps.DepositCapture(line_id=line.line_id, auth_id=auth.auth_id,
                                  amount=auth.open_amount, target=auth.token.value)

@@ -271,6 +271,9 @@ class Complete:
         return replaced(self, position=self.position + 1, steps_here=0, release=None)
 
     def next(self, order: Order, ctx: Context) -> Next[Complete]:
+        if order.cancelled:  # X1, O5: cancelled by another worker once a recovery (or a
+            # notification) settled this run's call: nothing more is called, nor validated.
+            return Next(goal=replaced(self, validated=True), done=True)
         goal = self
         while goal.position < len(goal.line_ids):
             line = order.line(goal.line_ids[goal.position])
