@@ -187,14 +187,21 @@ class ReturnRun:
     in_doubt: tuple[str, ...] = ()
     again: tuple[steps.Step, ...] = ()
     resent: tuple[str, ...] = ()
+    #: The return's amount (R5), when the run refunds a return by it: what the fallback
+    #: refunds is capped by what the return still needs on the order as read last.
+    amount: Money | None = None
 
     def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
         if self.linked and not self.sent:
             return Next(goal=replaced(self, sent=True), steps=self.linked)
         if self.again:
             return Next(goal=replaced(self, again=()), steps=self.again)
-        if self.rest.is_positive() and not self.failed and not self.in_doubt:
-            changed, voucher = fallback_refund(order, self.return_id, self.rest, ctx.settings,
+        rest = self.rest
+        if self.amount is not None:  # R5, O5: another refund of the return (a recovery
+            # settled this run's call, then it found nothing in doubt) refunded part of it
+            rest = rest.min(self.amount - refunded_for(order, self.return_id))
+        if rest.is_positive() and not self.failed and not self.in_doubt:
+            changed, voucher = fallback_refund(order, self.return_id, rest, ctx.settings,
                                                ctx.now)  # fmt: skip
             return Next(goal=self, order=changed, vouchers=(voucher,), done=True)
         return Next(goal=self, done=True)

@@ -116,7 +116,8 @@ def refund(
             require_issuing_account(
                 capture.token, ports.processor.capabilities, f"capture {capture.capture_id}"
             )
-    run = ReturnRun(return_id=return_id, linked=refund_steps(order, return_id, linked), rest=rest)
+    run = ReturnRun(return_id=return_id, linked=refund_steps(order, return_id, linked), rest=rest,
+                    amount=amount)  # fmt: skip
     final, run = pursue(ports, order, run, checked=True)
     return _result(final, return_id, run)
 

@@ -1,0 +1,52 @@
+"""A return's refund racing another refund of the same return, or a cancellation (rules
+R1-R5, X1, O5), with the harness of :mod:`test_cancel_races`: the other worker's recover()
+settles the run's linked refund while it is on its way, then the other worker acts; the
+run, reading the order again, must judge what the return still needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ocop import BackOffice, CardPayment, Channel
+from worlds import CUSTOMER, card, in_cash, usd
+
+from . import test_cancel_races as races
+from .support import AGENT
+from .test_cancel_races import World, _moved, _recovered_then
+
+make = races.make  # the fixture: two back offices over one store, memory and SQLite
+
+
+def _invoiced(bo: BackOffice) -> None:
+    """SO-1: 100.00 paid 20.00 by card and 80.00 in cash, invoiced in full."""
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("100.00"),
+                   payments=[CardPayment(card(), usd("20.00")), in_cash("80.00")])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", usd("100.00"))
+
+
+def test_a_return_refunded_twice_at_once_goes_back_by_the_fallback_once(
+    make: Callable[..., World],
+) -> None:
+    """R1, R3, R5, O5: a 40.00 return refunds the card's 20.00 (linked), the rest by the
+    fallback method. A recover() settles the linked refund on its way, and the same return
+    is refunded again: 20.00 still due, by the fallback. The first run, reading the order
+    again, finds nothing left for the return: it went back 40.00, not 60.00 (the fallback
+    refunded twice)."""
+    bo, other, sim, _ = make()
+    _invoiced(bo)
+    again: list[str] = []
+    sim.match = "refund:RET-1"
+    sim.then = _recovered_then(
+        other,
+        lambda: again.append(str(other.refund("SO-1", "RET-1", usd("40.00"), AGENT).fallback)),
+    )
+    result = bo.refund("SO-1", "RET-1", usd("40.00"), AGENT)
+    assert again == ["20.00 USD"]
+    assert (result.fallback, [r.amount for r in result.refunds]) == (usd("20.00"), [usd("20.00")])
+    assert _moved(sim)[1:] == [
+        ("refund", "SO-1/refund:RET-1:capture:INV-1:L1:L1.A1#1:1#1", usd("20.00"))
+    ]
+    order = bo.order("SO-1")
+    assert (order.received, order.refunded) == (usd("100.00"), usd("40.00"))
+    refunds = [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"]
+    assert refunds == [usd("20.00"), usd("20.00")]
