@@ -13,6 +13,7 @@ from worlds import CUSTOMER, card, in_cash, usd
 from . import test_cancel_races as races
 from .support import AGENT
 from .test_cancel_races import World, _moved, _recovered_then
+from .test_completion_races import _notified_then
 
 make = races.make  # the fixture: two back offices over one store, memory and SQLite
 
@@ -50,3 +51,19 @@ def test_a_return_refunded_twice_at_once_goes_back_by_the_fallback_once(
     assert (order.received, order.refunded) == (usd("100.00"), usd("40.00"))
     refunds = [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"]
     assert refunds == [usd("20.00"), usd("20.00")]
+
+
+def test_a_return_refunded_again_after_a_notification_goes_back_by_the_fallback_once(
+    make: Callable[..., World],
+) -> None:
+    """R3, R5, N1, O5: as above, the linked refund settled on its way by the processor's
+    notification instead of a recover()."""
+    bo, other, sim, clock = make()
+    _invoiced(bo)
+    sim.match = "refund:RET-1"
+    sim.then = _notified_then(
+        other, sim, clock, lambda: other.refund("SO-1", "RET-1", usd("40.00"), AGENT)
+    )
+    result = bo.refund("SO-1", "RET-1", usd("40.00"), AGENT)
+    assert result.fallback == usd("20.00")
+    assert (bo.order("SO-1").refunded, len(_moved(sim))) == (usd("40.00"), 2)
