@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import attrs
 
 from ocop.domain import keys, postings, steps
-from ocop.domain.deposits import deposit_refunds, has_deposit
+from ocop.domain.deposits import CANCEL_RETURN, deposit_refunds, has_deposit
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
@@ -30,9 +30,6 @@ from ocop.domain.plan import Context, Next, lapses, void_step
 from ocop.domain.refunds import refund_steps
 from ocop.domain.tender import PaymentLine, Refund
 from ocop.domain.values import replaced
-
-#: The return id deposits refunded at cancellation are recorded under.
-CANCEL_RETURN = "CANCEL"
 
 
 @attrs.frozen(kw_only=True)

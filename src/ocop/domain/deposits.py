@@ -28,6 +28,9 @@ from ocop.domain.settings import DepositPolicy
 from ocop.domain.tender import Capture, PaymentLine, PaymentMethod
 from ocop.domain.values import replaced
 
+#: The return id deposits refunded at cancellation are recorded under.
+CANCEL_RETURN = "CANCEL"
+
 #: What a deposit may be paid with: a card is captured at once, cash or a check posted.
 DEPOSIT_METHODS = frozenset({PaymentMethod.CARD, PaymentMethod.CASH, PaymentMethod.CHECK})
 

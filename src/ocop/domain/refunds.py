@@ -15,6 +15,7 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import keys, postings, steps
+from ocop.domain.deposits import CANCEL_RETURN, deposit_refunds
 from ocop.domain.errors import CurrencyMismatch, InvalidInput, RefundExceedsReceived
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.money import Money, total
@@ -190,21 +191,35 @@ class ReturnRun:
     #: The return's amount (R5), when the run refunds a return by it: what the fallback
     #: refunds is capped by what the return still needs on the order as read last.
     amount: Money | None = None
+    #: The order was cancelled when the run began.
+    cancelled: bool = False
 
     def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
         if self.linked and not self.sent:
             return Next(goal=replaced(self, sent=True), steps=self.linked)
         if self.again:
             return Next(goal=replaced(self, again=()), steps=self.again)
-        rest = self.rest
-        if self.amount is not None:  # R5, O5: another refund of the return (a recovery
-            # settled this run's call, then it found nothing in doubt) refunded part of it
-            rest = rest.min(self.amount - refunded_for(order, self.return_id))
+        rest = self._still_due(order, ctx)
         if rest.is_positive() and not self.failed and not self.in_doubt:
             changed, voucher = fallback_refund(order, self.return_id, rest, ctx.settings,
                                                ctx.now)  # fmt: skip
             return Next(goal=self, order=changed, vouchers=(voucher,), done=True)
         return Next(goal=self, done=True)
+
+    def _still_due(self, order: Order, ctx: Context) -> Money:
+        """What the fallback refunds of the rest, judged on the order as read last."""
+        rest = self.rest
+        if self.amount is not None:  # R5, O5: another refund of the return (a recovery
+            # settled this run's call, then it found nothing in doubt) refunded part of it
+            rest = rest.min(self.amount - refunded_for(order, self.return_id))
+        if order.cancelled and not self.cancelled and not order.invoices:
+            # D2, X1, O5: cancelled meanwhile: the cancellation gave back what the order
+            # held but its deposit's charge, which this fallback does not give back.
+            charge = Money.zero(order.currency)
+            if any(line.deposit for line in order.lines):
+                charge = deposit_refunds(order, ctx.settings.deposits, CANCEL_RETURN).charge
+            rest = rest.min(order.returnable - charge)
+        return rest
 
     def after(self, operations: tuple[Operation, ...]) -> ReturnRun:
         lost = tuple(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from ocop.domain.cancellation import CANCEL_RETURN, CancelRun
-from ocop.domain.deposits import deposit_refunds
+from ocop.domain.cancellation import CancelRun
+from ocop.domain.deposits import CANCEL_RETURN, deposit_refunds
 from ocop.domain.errors import CurrencyMismatch, InvalidArgument, InvalidInput
 from ocop.domain.holds import place_manual_hold, release
 from ocop.domain.money import Money

@@ -117,7 +117,7 @@ def refund(
                 capture.token, ports.processor.capabilities, f"capture {capture.capture_id}"
             )
     run = ReturnRun(return_id=return_id, linked=refund_steps(order, return_id, linked), rest=rest,
-                    amount=amount)  # fmt: skip
+                    amount=amount, cancelled=order.cancelled)  # fmt: skip
     final, run = pursue(ports, order, run, checked=True)
     return _result(final, return_id, run)
 

@@ -6,8 +6,9 @@ run, reading the order again, must judge what the return still needs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
-from ocop import BackOffice, CardPayment, Channel
+from ocop import BackOffice, CardPayment, Channel, DepositPolicy, Money, Settings
 from worlds import CUSTOMER, card, in_cash, usd
 
 from . import test_cancel_races as races
@@ -67,3 +68,33 @@ def test_a_return_refunded_again_after_a_notification_goes_back_by_the_fallback_
     result = bo.refund("SO-1", "RET-1", usd("40.00"), AGENT)
     assert result.fallback == usd("20.00")
     assert (bo.order("SO-1").refunded, len(_moved(sim))) == (usd("40.00"), 2)
+
+
+def test_a_return_refunded_while_a_deposit_order_is_cancelled_leaves_the_charge(
+    make: Callable[..., World],
+) -> None:
+    """D2, R3, X1, O5: a POS order with a card deposit (50.00) and a cash one (30.00); a
+    60.00 return refunds the card's 50.00, the rest by the fallback. A recover() settles
+    the linked refund on its way and the order is cancelled: it keeps its 10.00 charge and
+    refunds the cash's other 20.00. The return, reading the order again, refunds no more:
+    what the order holds is the charge (the customer got all 80.00 back, the charge the
+    cancellation said it kept given back by the return's fallback)."""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")), in_cash("30.00")],
+                   deposit=True)  # fmt: skip
+    charged: list[Money | None] = []
+    sim.match = "refund:RET-1"
+    sim.then = _recovered_then(
+        other, lambda: charged.append(other.cancel_order("SO-1", AGENT).charged)
+    )
+    result = bo.refund("SO-1", "RET-1", usd("60.00"), AGENT)
+    assert charged == [usd("10.00")]
+    assert (result.fallback, [r.amount for r in result.refunds]) == (usd("0.00"), [usd("50.00")])
+    order = bo.order("SO-1")
+    assert (order.cancelled, order.received, order.refunded) == (
+        True, usd("80.00"), usd("70.00"),
+    )  # fmt: skip
+    refunds = [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"]
+    assert sorted(refunds) == [usd("20.00"), usd("50.00")]
