@@ -47,6 +47,8 @@ class CancelRun:
     sent: bool = False
     failed: tuple[Failed, ...] = ()
     manual: bool = False
+    #: The card deposits' refunds were planned again after one was never received (O2).
+    resent: bool = False
 
     def next(self, order: Order, ctx: Context) -> Next[CancelRun]:
         if self.in_doubt:
@@ -101,6 +103,15 @@ class CancelRun:
                 if again not in goal.tried:
                     tried = tuple(t for t in goal.tried if t != op.step.auth_id)
                     goal = replaced(goal, tried=(*tried, again))
+            elif (
+                op.outcome is Outcome.NOT_RECEIVED
+                and isinstance(op.step, steps.Refund)
+                and not self.resent
+            ):
+                # O2: a recovery spent its key on its way (a batch's refund not yet sent):
+                # no refusal; the deposit's refunds are planned again on the order as read
+                # then (one another worker made since is not made twice).
+                goal = replaced(goal, sent=False, resent=True)
             elif isinstance(op.step, steps.Refund) and op.outcome is not None:
                 if op.outcome.moves_money:
                     earlier = goal.refunded or Money.zero(op.step.amount.currency)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
+
 from ocop import BackOffice, CardPayment, Channel, DepositPolicy, Money, Settings
 from worlds import CUSTOMER, card, in_cash, usd
 
@@ -98,3 +100,35 @@ def test_a_return_refunded_while_a_deposit_order_is_cancelled_leaves_the_charge(
     )  # fmt: skip
     refunds = [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"]
     assert sorted(refunds) == [usd("20.00"), usd("50.00")]
+
+
+@pytest.mark.parametrize("again", [False, True], ids=["recovered", "cancelled-again"])
+def test_a_deposit_refund_a_recovery_found_never_received_is_no_failure(
+    make: Callable[..., World], again: bool
+) -> None:
+    """D2, O2, X1, O5: the cancellation of a POS order with two card deposits (50.00,
+    20.00) and a cash one (30.00) sends the card deposits' refunds in one batch. A
+    recover() runs while the first is on its way: it settles it and finds the second
+    never received (its key spent; with ``again``, another cancellation then refunds it
+    under a new attempt). The second's call answers never received: no failure, it is
+    planned again (as a void never received is sent again): the order is cancelled, the
+    deposit refunded once less the 10.00 charge, and the caller is not told a refund
+    failed (it was told the second deposit's refund failed, the order left uncancelled
+    or its refund made by the other cancellation)."""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")), in_cash("30.00"),
+                             CardPayment(card("tok_q", "5555"), usd("20.00"))],
+                   deposit=True)  # fmt: skip
+    sim.match = "refund:CANCEL:deposit:L1"
+    if again:
+        sim.then = _recovered_then(other, lambda: other.cancel_order("SO-1", AGENT))
+    else:
+        sim.then = _recovered_then(other, lambda: None)
+    result = bo.cancel_order("SO-1", AGENT)
+    assert (result.failed, result.order.cancelled) == ((), True)
+    refunds = [(key.split(":")[3], amount) for kind, key, amount in _moved(sim) if kind == "refund"]
+    assert refunds == [("L1", usd("40.00")), ("L3", usd("20.00"))]
+    order = bo.order("SO-1")
+    assert (order.received, order.refunded) == (usd("100.00"), usd("90.00"))
