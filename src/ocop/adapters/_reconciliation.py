@@ -3,8 +3,10 @@
 For every order: each capture and each refund the processor's ledger holds under one of
 the order's keys is in the store with the same amount, and the store holds no other
 (pending ones aside: the processor books them once settled); as many authorizations on
-both sides, each with the same amount still open; the order's payment vouchers add up
-to what it received and its refund vouchers to what it refunded, each voucher balanced.
+both sides, each with the same amount still open; per kind, the order's payment vouchers
+less their reversals add up to what it received, its refund vouchers less theirs to what it
+refunded, its chargeback vouchers less theirs to what chargebacks take back (N4), each
+voucher balanced.
 No key moved money twice, and no ledger entry belongs to an order the store does not
 have. Each disagreement is one line of :attr:`Reconciliation.differences`.
 """
@@ -18,7 +20,7 @@ import attrs
 
 from ocop._backoffice import BackOffice
 from ocop.adapters.simulated import LedgerEntry, SimulatedProcessor
-from ocop.domain.journal import Voucher, VoucherKind
+from ocop.domain.journal import Voucher, VoucherKind, net_amounts
 from ocop.domain.money import Money
 from ocop.domain.order import Order
 from ocop.services._backoffice import MAX_PAGE
@@ -153,15 +155,19 @@ def _ledger_differences(
 
 
 def _journal_differences(order: Order, vouchers: Sequence[Voucher]) -> list[str]:
-    """V4 for one order: vouchers against receipts and refunds, each voucher balanced."""
+    """V4 for one order, per kind: payment vouchers less their reversals against receipts,
+    refund vouchers less theirs against refunds, chargeback vouchers less theirs against
+    what chargebacks still take back (N4); each voucher balanced."""
     zero = Money.zero(order.currency)
-    paid = sum((v.amount for v in vouchers if v.kind is VoucherKind.PAYMENT), zero)
-    refunded = sum((v.amount for v in vouchers if v.kind is VoucherKind.REFUND), zero)
+    net = net_amounts(vouchers, order.currency)
     found = []
-    if paid != order.received:
-        found.append(f"{order.order_id}: received {order.received}, payment vouchers {paid}")
-    if refunded != order.refunded:
-        found.append(f"{order.order_id}: refunded {order.refunded}, refund vouchers {refunded}")
+    for what, ours, kind in (
+        ("received", order.received, VoucherKind.PAYMENT),
+        ("refunded", order.refunded, VoucherKind.REFUND),
+        ("charged back", order.charged_back, VoucherKind.CHARGEBACK),
+    ):
+        if net[kind] != ours:
+            found.append(f"{order.order_id}: {what} {ours}, {kind.value} vouchers {net[kind]}")
     for voucher in vouchers:
         debits = sum((line.debit for line in voucher.lines), zero)
         credits = sum((line.credit for line in voucher.lines), zero)
