@@ -351,10 +351,13 @@ def _sooner(current: Hold, new: Hold) -> bool:
 
 
 def held_unless_renewable(order: Order, line: PaymentLine, now: datetime, why: str) -> Order:
-    """I3: a line still short of its amount whose card cannot be authorized again holds the
-    order (``AUTHORIZATION_EXPIRED``); a reusable card is authorized again by invoicing."""
+    """I3: a line still short of its amount (what it captured and still holds open) whose
+    card cannot be authorized again holds the order (``AUTHORIZATION_EXPIRED``); a reusable
+    card is authorized again by invoicing. A line whose authorization holds again what a
+    capture rejected after approval took (N4) is not short: it is captured from there."""
     reusable = line.card is not None and line.card.reusable
-    if order.cancelled or reusable or not line.active or line.captured >= line.amount:
+    covered = line.captured + line.authorized >= line.amount
+    if order.cancelled or reusable or not line.active or covered:
         return order  # a cancelled order is never held: nothing could release the hold
     return order.with_hold(Hold(code=HoldCode.AUTHORIZATION_EXPIRED, reason=why, placed_at=now))
 

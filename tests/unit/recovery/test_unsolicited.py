@@ -241,6 +241,21 @@ def test_a_single_capture_rejected_after_approval_never_opens_more_than_the_line
     assert check_books(bo, "SO-1").received == usd("60.00")
 
 
+def test_a_capture_rejected_on_a_live_authorization_of_a_single_use_card_holds_nothing() -> None:
+    """N4, I3: the authorization holds the money again, so the invoice's next run captures
+    it with no new authorization: no expired-authorization hold, even though the card
+    cannot be authorized again. (The order was held, and invoicing refused, S3.)"""
+    bo = placed(reusable=False, hollow=1)
+    (capture,) = bo.invoice("SO-1", "INV-1", usd("100.00")).captures
+    assert bo.handle_notification(failed(capture.capture_id, 1)).undone
+    order = check_books(bo, "SO-1")
+    assert order.lines[0].authorized == usd("100.00")
+    assert not order.has_hold(HoldCode.AUTHORIZATION_EXPIRED)
+    again = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert again.uncovered == usd("0.00")
+    assert check_books(bo, "SO-1").received == usd("100.00")
+
+
 def test_a_refund_rejected_after_approval_is_undone_and_the_return_refunded_again() -> None:
     """The money never went back: the refund is undone with a reversal voucher, and the
     return's retry refunds it under a key of its own (R5)."""
