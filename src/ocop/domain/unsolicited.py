@@ -4,7 +4,8 @@
   on the capture, once per notification, with a voucher of its own kind posted like a
   refund; what the capture can still refund shrinks by it (never below zero).
 - Its **reversal**: the chargeback no longer counts, and a reversal voucher posts the
-  money back.
+  money back. On a cancelled order whose deposit then holds money due back (D2), it is
+  marked for review: only cancelling again refunds that money.
 - Every reversal voucher posts to the journal of the voucher it undoes, which the
   movement records, even when the settings name other journals now (J2, V4).
 - An **authorization ended** by the processor (cancelled, or expired there): nothing is
@@ -26,6 +27,8 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import keys, postings, steps
+from ocop.domain.cancellation import CANCEL_RETURN
+from ocop.domain.deposits import deposit_refunds
 from ocop.domain.effects import DEPOSIT_REFERENCE
 from ocop.domain.errors import IllegalTransition
 from ocop.domain.holds import held_unless_renewable
@@ -154,7 +157,19 @@ def reverse_chargeback(
     voucher = postings.voucher(VoucherKind.CHARGEBACK_REVERSAL, order, key, _reference(capture),
                                line.method.value, chargeback.amount, settings, now,
                                journal=chargeback.journal)  # fmt: skip
-    return Recorded(order=order.with_line(line), vouchers=(voucher,))
+    reversed_ = order.with_line(line)
+    return Recorded(order=reversed_, vouchers=(voucher,), review=_due_back(reversed_, settings))
+
+
+def _due_back(order: Order, settings: Settings) -> str:
+    """D2: a cancelled order (no invoice) whose deposit holds money due back again, which
+    only cancelling it again refunds: a person must be told (empty: nothing due)."""
+    if not order.cancelled or order.invoices:
+        return ""
+    plan = deposit_refunds(order, settings.deposits, CANCEL_RETURN)
+    if not plan.linked and not plan.fallback:
+        return ""
+    return "a chargeback reversed on a cancelled order: its deposit holds money due back"
 
 
 # -- authorizations ended by the processor ---------------------------------------------------

@@ -121,6 +121,28 @@ def test_a_chargeback_reversed_after_the_cancellation_lets_cancelling_again_refu
     assert_refunded_once(world)
 
 
+def test_a_chargeback_reversed_after_the_cancellation_is_kept_for_review_while_money_is_due() -> (
+    None
+):
+    """D2, N4: the reversal gives the cancelled order's deposit 20.00 that is due back to
+    the customer, and only cancelling again refunds it: the reversal is applied and kept
+    for review, so a person learns of it. (It was applied silently: the money stayed.)"""
+    world = new_world(deposits(charge="10"))
+    place_deposit(world, "100.00", by_card("30.00"))
+    (capture,) = world.bo.order("SO-1").line("L1").captures
+    world.bo.handle_notification(chargeback(capture.capture_id, usd("25.00"), 1, dispute="D1"))
+    first = world.bo.cancel_order("SO-1", AGENT)
+    assert (first.charged, first.order.refunded) == (usd("5.00"), usd("0.00"))
+    back = reversal(capture.capture_id, 2, dispute="D1")
+
+    assert world.bo.handle_notification(back).applied
+
+    assert world.bo.notifications_for_review() == (back,)
+    again = world.bo.cancel_order("SO-1", AGENT)
+    assert (again.refunded, again.charged) == (usd("20.00"), usd("10.00"))
+    assert_refunded_once(world)
+
+
 def test_an_order_stored_with_the_first_cancellation_key_reads_back_and_cancels_again(
     tmp_path: Path,
 ) -> None:
