@@ -282,16 +282,8 @@ class Complete:
                 void = void_step(line, goal.release[1], steps.VoidPurpose.DECLINED)
                 return Next(goal=replaced(goal._advanced(), releasing=True), steps=(void,))
             step = line_step(line, adjustments=ctx.adjustments)
-            if isinstance(step, steps.Void) and _left_to_lapse(line, ctx):
-                lapsed = line.removed(lapsing=True)
-                return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
-                            order=order.with_line(lapsed))  # fmt: skip
-            if (
-                isinstance(step, steps.Void)
-                and step.purpose.makes_way
-                and lapses(line.authorization(step.auth_id), ctx)
-            ):  # C3, C4: an expired authorization, manual void off, lapses (no call)
-                lapsed = line.lapsed_auth(step.auth_id, awaiting_new=True)
+            lapsed = _lapsing(line, step, ctx)
+            if lapsed is not None:
                 return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
                             order=order.with_line(lapsed))  # fmt: skip
             if step is None or goal.steps_here >= MAX_STEPS_PER_LINE:
@@ -395,6 +387,19 @@ def lapses(auth: Authorization, ctx: Context) -> bool:
         not ctx.settings.features.manual_void_of_expired_authorizations
         and age_of(auth, ctx.now, ctx.settings.authorization) is not AuthorizationAge.FRESH
     )
+
+
+def _lapsing(line: PaymentLine, step: LineStep | None, ctx: Context) -> PaymentLine | None:
+    """The line once its void is left to lapse (no call), or None when it is sent: a
+    removal's, or (C3, C4) one making way for a new authorization of an expired one with
+    manual void off."""
+    if not isinstance(step, steps.Void):
+        return None
+    if _left_to_lapse(line, ctx):
+        return line.removed(lapsing=True)
+    if step.purpose.makes_way and lapses(line.authorization(step.auth_id), ctx):
+        return line.lapsed_auth(step.auth_id, awaiting_new=True)
+    return None
 
 
 def _left_to_lapse(line: PaymentLine, ctx: Context) -> bool:

@@ -27,8 +27,7 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import keys, postings, steps
-from ocop.domain.cancellation import CANCEL_RETURN
-from ocop.domain.deposits import deposit_refunds
+from ocop.domain.deposits import CANCEL_RETURN, deposit_refunds
 from ocop.domain.effects import DEPOSIT_REFERENCE
 from ocop.domain.errors import IllegalTransition
 from ocop.domain.holds import held_unless_renewable
