@@ -29,6 +29,7 @@ from ocop.domain.invoice_tasks import (
     Task,
     ahead,
     ended,
+    first_tasks,
     lapsed,
     never_received,
     once_more,
@@ -110,16 +111,9 @@ class InvoiceRun:
         # may have covered more than the invoice (never below zero).
         zero = Money.zero(order.currency)
         remaining = (amount - covered(order, invoice_id)).max(zero) if protect else amount
-        tasks: list[Task] = []
-        if not repeat:
-            tasks.append(Record(Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=now)))
-        if remaining.is_positive():
-            # I2 after recover(): a partial single capture settled by recovery released the
-            # rest of its authorization, which the interrupted run did not re-authorize.
-            tasks.extend(Released(line.line_id) for line in order.lines
-                         if line.is_card and line.active and not line.pending_removal)  # fmt: skip
-        tasks.append(Cover())
-        return cls(invoice_id=invoice_id, pickup=pickup, tasks=tuple(tasks),
+        record = None if repeat else Invoice(invoice_id=invoice_id, amount=amount, invoiced_at=now)
+        tasks = first_tasks(order, record, covers=remaining.is_positive())
+        return cls(invoice_id=invoice_id, pickup=pickup, tasks=tasks,
                    counted=capture_ids(order, invoice_id),
                    uncovered=zero, remaining=remaining)  # fmt: skip
 

@@ -31,6 +31,7 @@ __all__ = [
     "Task",
     "ahead",
     "ended",
+    "first_tasks",
     "lapsed",
     "never_received",
     "once_more",
@@ -166,6 +167,19 @@ Task = (
     Record | Released | Cover | Part | Piece | Renew | Take | Reauthorize | Retry
     | RetryVoid | Resume
 )  # fmt: skip
+
+
+def first_tasks(order: Order, record: Invoice | None, *, covers: bool) -> tuple[Task, ...]:
+    """An invoice run's tasks at its start: record the invoice (None: a repeat, recorded
+    already); when something is left to cover, first re-authorize what a single capture
+    released (I2 after recover(): a partial single capture settled by recovery released
+    the rest of its authorization, which the interrupted run did not re-authorize); then
+    cover the invoice from the lines (I1)."""
+    tasks: list[Task] = [] if record is None else [Record(record)]
+    if covers:
+        tasks.extend(Released(line.line_id) for line in order.lines
+                     if line.is_card and line.active and not line.pending_removal)  # fmt: skip
+    return (*tasks, Cover())
 
 
 def ahead(tasks: tuple[Task, ...], currency: str) -> Money:
