@@ -19,11 +19,12 @@ from __future__ import annotations
 import attrs
 
 from ocop.domain import steps
+from ocop.domain.completion import Complete
 from ocop.domain.holds import deposit_declined
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed, Operation, Outcome
 from ocop.domain.order import Order
-from ocop.domain.plan import Complete, Context, Next
+from ocop.domain.plan import Context, Next
 from ocop.domain.settings import DepositPolicy
 from ocop.domain.tender import Capture, PaymentLine, PaymentMethod
 from ocop.domain.values import replaced

@@ -1,6 +1,6 @@
 """Order completion: begin a draft, submit it (rules C1-C6, S1-S3, P1, P2).
 
-Submit runs the completion plan (:class:`ocop.domain.plan.Complete`) with the
+Submit runs the completion plan (:class:`ocop.domain.completion.Complete`) with the
 engine: what the draft asks for is stored with the first processor call's intent,
 each line is brought there one step at a time, then the order is validated and
 its holds decided. Submitting an unchanged draft calls no processor.
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from ocop.domain.completion import Complete
 from ocop.domain.deposits import CompleteAndTake, default_deposit, has_deposit
 from ocop.domain.draft import CompletionDraft
 from ocop.domain.errors import ConcurrentUpdate, DraftAlreadySubmitted, InvalidDraftEdit
@@ -20,7 +21,7 @@ from ocop.domain.invoicing import invoiced_in_full
 from ocop.domain.money import Money, total
 from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor
-from ocop.domain.plan import Complete, require_authorizable
+from ocop.domain.plan import require_authorizable
 from ocop.domain.settings import Settings
 from ocop.domain.tender import LineStatus, PaymentLine
 from ocop.ports import Ports

@@ -11,12 +11,12 @@ from datetime import datetime
 import attrs
 
 from ocop.domain import steps
+from ocop.domain.completion import releases
 from ocop.domain.effects import apply_outcomes
 from ocop.domain.errors import ConcurrentUpdate, StorageBusy
 from ocop.domain.journal import Voucher
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
-from ocop.domain.plan import releases
 from ocop.ports import Ports
 from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
@@ -79,7 +79,7 @@ class Settled:
     #: it may hold another worker's calls on their way (O3)
     reread: bool = False
     #: Intents committed with the outcomes, for the live caller to call now (C3: the
-    #: release of a declined adjustment, :func:`~ocop.domain.plan.releases`).
+    #: release of a declined adjustment, :func:`~ocop.domain.completion.releases`).
     follow: tuple[Operation, ...] = ()
 
 

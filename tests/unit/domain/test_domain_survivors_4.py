@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from ocop import Operation, Outcome, ProcessorResult, Settings
 from ocop.domain import steps
+from ocop.domain.completion import Complete
 from ocop.domain.invoice_run import InvoiceRun
-from ocop.domain.plan import MAX_STEPS_PER_LINE, Complete, Context
+from ocop.domain.plan import MAX_STEPS_PER_LINE, Context
 
 from .builders import AT, CARD, authorized_line, capture, card_line, order, usd
 
