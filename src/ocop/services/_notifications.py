@@ -16,13 +16,20 @@ from __future__ import annotations
 from ocop.domain import steps
 from ocop.domain.effects import NOT_UNDONE
 from ocop.domain.errors import OcopError, StorageError
+from ocop.domain.keys import escaped
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, ProcessorToken, RefundToken
 from ocop.ports import Ports
 from ocop.services._logs import logger
 from ocop.services._outcomes import settle
-from ocop.services._unsolicited import handle_unsolicited, keep, named, rejected_after_approval
+from ocop.services._unsolicited import (
+    apply_kept,
+    handle_unsolicited,
+    keep,
+    named,
+    rejected_after_approval,
+)
 
 log = logger("ocop.notifications")
 
@@ -67,6 +74,8 @@ def handle_notification(ports: Ports, notification: Notification) -> Notificatio
     if failed and was_pending and isinstance(op.step, NOT_UNDONE):
         # The order counted it as done: a person must look at it.
         _kept(ports, notification, f"a failed pending {op.kind.value}")
+    if not was_pending:  # N4: what came while the call was in doubt applies now
+        apply_kept(ports, {escaped(op.order_id)})
     undone = failed and isinstance(op.step, _MINTS)
     log.info("notification %s settled %s as %s", notification.notification_id, op.key,
              result.outcome.value)  # fmt: skip

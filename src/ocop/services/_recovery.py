@@ -29,6 +29,7 @@ from ocop.domain.errors import (
     StorageUnavailable,
 )
 from ocop.domain.holds import declined_line_remains, never_validated
+from ocop.domain.keys import escaped
 from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.order_kinds import PaymentsType
@@ -44,6 +45,7 @@ from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post_pending, settle
 from ocop.services._placement import PLACING
 from ocop.services._renewals import claimed, finish_renewals
+from ocop.services._unsolicited import apply_kept
 
 log = logger("ocop.recovery")
 
@@ -101,7 +103,8 @@ class _Tally:
 
 
 def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
-    """Resolve every operation in doubt, finish the renewals and placements they
+    """Resolve every operation in doubt (applying the chargebacks and authorization ends
+    that came for them meanwhile, N4), finish the renewals and placements they
     interrupted, then post pending vouchers. ``holder``: who claims an order whose
     renewal it finishes."""
     with ports.store.unit_of_work() as uow:
@@ -109,6 +112,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     tally = _Tally()
     for op in doubtful:
         _recover_one(ports, op, tally)
+    apply_kept(ports, {escaped(order_id) for order_id in tally.orders})
     renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
     completions = finish_placements(ports, holder) + finish_deposits(ports, tally.deposits, holder)
     return RecoveryReport(

@@ -11,7 +11,7 @@ kept for review, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OcopError, StorageError
@@ -34,7 +34,7 @@ from ocop.ports.store import UnitOfWork
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post, settle
 
-__all__ = ["handle_unsolicited", "keep", "named", "rejected_after_approval"]
+__all__ = ["apply_kept", "handle_unsolicited", "keep", "named", "rejected_after_approval"]
 
 log = logger("ocop.notifications")
 
@@ -148,6 +148,23 @@ def _early_reversals(ports: Ports, dispute: str) -> None:
     review, where a person sees it came early."""
     for kept in ports.store.kept_for_review():
         if kept.event is NotificationEvent.CHARGEBACK_REVERSED and kept.dispute == dispute:
+            handle_unsolicited(ports, kept)
+
+
+#: What names an operation ocop may not have recorded yet (a call still in doubt).
+_WAITING = (NotificationEvent.CHARGEBACK, NotificationEvent.AUTHORIZATION_ENDED)
+
+
+def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
+    """N4, O2: a chargeback or an authorization's end that came while the call it names
+    was in doubt named nothing recorded and was kept for review; once ``recover()`` settled
+    calls of ``order_ids``, each such notification of theirs is applied (once: one applied
+    already is a duplicate, one the order still refuses stays kept). It stays listed for
+    review, where a person sees it came early."""
+    if not order_ids:
+        return
+    for kept in ports.store.kept_for_review():
+        if kept.event in _WAITING and kept.key.partition("/")[0] in order_ids:
             handle_unsolicited(ports, kept)
 
 

@@ -21,6 +21,8 @@ from ocop import (
     HoldCode,
     LineStatus,
     Money,
+    Notification,
+    NotificationEvent,
     NotificationResult,
     Outcome,
     ProcessorResult,
@@ -372,3 +374,45 @@ def test_a_chargeback_whose_reference_names_no_recorded_capture_is_kept_for_revi
     assert result.unmatched
     assert bo.notifications_for_review() == (stray,)
     assert bo.order("SO-1").lines[0].captures[0].chargebacks == ()
+
+
+def test_notifications_for_calls_in_doubt_are_applied_once_recovery_settles_them() -> None:
+    """N4, O2: a chargeback naming a capture still in doubt, and the end of an authorization
+    still in doubt, name nothing ocop recorded yet and are kept for review; the
+    ``recover()`` that settles the call applies them (they stay listed). (The chargeback
+    was never counted: a return then refunded the whole capture again, 130.00 out of
+    100.00; the ended authorization stayed open.)"""
+    bo = placed()
+    sim = bo.processor.sim  # type: ignore[attr-defined]
+    sim.script("capture", "timeout_after_success")
+    (record,) = bo.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+    taken = chargeback(record, usd("30.00"), 1)
+    assert bo.handle_notification(taken).unmatched
+    bo.recover()
+    order = check_books(bo, "SO-1")
+    assert (order.charged_back, order.returnable) == (usd("30.00"), usd("70.00"))
+    with pytest.raises(RefundExceedsReceived):
+        bo.refund("SO-1", "RMA-1", usd("100.00"), AGENT)
+    assert bo.handle_notification(taken).duplicate
+
+    clock = ManualClock(START)
+    other = SimulatedProcessor(clock=clock)
+    second = BackOffice.in_memory(processor=other, clock=clock)
+    other.script("authorize", "timeout_after_success")
+    second.place_order("SO-2", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                       total=usd("50.00"), payments=[by_card("50.00")])  # fmt: skip
+    (auth_op,) = [r.key for r in second.operations("SO-2") if r.kind.value == "authorize"]
+    gone = ended(auth_op, 2)
+    assert second.handle_notification(gone).unmatched
+    second.recover()
+    (auth,) = second.order("SO-2").lines[0].authorizations
+    assert (auth.ended_by, auth.open_amount) == ("N-2", usd("0.00"))
+
+    third = placed()
+    third.processor.sim.script("capture", "timeout_after_success")  # type: ignore[attr-defined]
+    (record,) = third.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+    assert third.handle_notification(chargeback(record, usd("30.00"), 3)).unmatched
+    settled = Notification(notification_id="N-4", event=NotificationEvent.OUTCOME, key=record,
+                           at=START, reference="cap_9")  # fmt: skip
+    assert third.handle_notification(settled).applied  # the capture's own answer, by notification
+    assert check_books(third, "SO-1").charged_back == usd("30.00")
