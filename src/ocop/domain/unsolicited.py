@@ -30,7 +30,7 @@ from ocop.domain import keys, postings, steps
 from ocop.domain.deposits import CANCEL_RETURN, deposit_refunds
 from ocop.domain.effects import DEPOSIT_REFERENCE
 from ocop.domain.errors import IllegalTransition
-from ocop.domain.holds import held_unless_renewable
+from ocop.domain.holds import deposit_declined, held_unless_renewable
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.line_refunds import awaiting, uncaptured
 from ocop.domain.money import Money
@@ -200,8 +200,9 @@ def reject_capture(
     The capture leaves the line (kept in ``rejected_captures``), its authorization holds
     again what the line still needs (as after a failed pending capture, N2; an expired one
     is renewed before the next capture, I3), the invoice needs the amount again, and its
-    receipt is reversed. A capture refunded, charged back, or a deposit already used by
-    an invoice cannot be undone."""
+    receipt is reversed; a deposit capture holds the order as a deposit declined later
+    does (D1, ``PAYMENT_DECLINED``). A capture refunded, charged back, or a deposit already
+    used by an invoice cannot be undone."""
     step = op.step
     if not isinstance(step, steps.Capture | steps.DepositCapture):
         raise _refused(order, f"{op.key} is not a capture")
@@ -223,6 +224,8 @@ def reject_capture(
     changed = held_unless_renewable(order.with_line(undone), undone, now,
                                      "a capture was rejected and the card cannot be "
                                      "authorized again")  # fmt: skip
+    if isinstance(step, steps.DepositCapture):  # D1: a deposit declined later holds the order
+        changed = deposit_declined(changed, now)
     voucher = postings.voucher(VoucherKind.PAYMENT_REVERSAL, order, keys.reversal_key(op.key),
                                _reference(capture), line.method.value, capture.amount,
                                settings, now, journal=capture.journal)  # fmt: skip

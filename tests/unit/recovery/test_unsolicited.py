@@ -416,3 +416,21 @@ def test_notifications_for_calls_in_doubt_are_applied_once_recovery_settles_them
                            at=START, reference="cap_9")  # fmt: skip
     assert third.handle_notification(settled).applied  # the capture's own answer, by notification
     assert check_books(third, "SO-1").charged_back == usd("30.00")
+
+
+def test_a_deposit_capture_rejected_after_approval_holds_the_order_as_a_decline() -> None:
+    """N4, D1: the deposit was never taken; as a deposit capture declined later by its
+    notification, the order gets a ``PAYMENT_DECLINED`` hold and the authorization stays
+    open for an invoice. (It stayed approved with no deposit received and no hold.)"""
+    clock = ManualClock(START)
+    processor = Hollow(SimulatedProcessor(clock=clock))
+    processor.hollow = 1
+    bo = BackOffice.in_memory(processor=processor, clock=clock)
+    bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"),
+                   total=usd("100.00"), payments=[by_card("30.00")], deposit=True)  # fmt: skip
+    (capture,) = bo.order("SO-1").lines[0].captures
+    assert bo.handle_notification(failed(capture.capture_id, 1)).undone
+    order = check_books(bo, "SO-1")
+    assert order.received == usd("0.00")
+    assert order.lines[0].authorized == usd("30.00")
+    assert order.has_hold(HoldCode.PAYMENT_DECLINED)
