@@ -88,9 +88,11 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         if line.card is not None and (line.status is LineStatus.NOT_SUBMITTED or replaced):
             require_same_account(line.card, capabilities)
         if line != before:
+            # I1 first: on an order invoiced in full nothing could capture more, whatever
+            # the card (a single-use card's own hint, to add a line, would be refused next).
+            _require_capturable(draft.order, line)
             # C3, C5: a used single-use card token is never authorized again.
             require_authorizable(line, adjustments=capabilities.adjustments, invoiced=invoiced)
-            _require_capturable(draft.order, line)
     with ports.store.unit_of_work() as uow:
         current = uow.orders.get(draft.order_id).as_of(ports.clock.now())
         require_completion(current, ports.settings)
@@ -110,10 +112,12 @@ def _require_capturable(order: Order, line: PaymentLine) -> None:
     """I1: once the order's total is invoiced no invoice can capture more, so a draft line
     that would hold more on its card than it took is refused before any call."""
     more = line.is_card and line.active and not line.pending_removal
-    if more and line.amount > line.captured + line.authorized and invoiced_in_full(order):
+    held = line.captured + line.authorized
+    if more and line.amount > held and invoiced_in_full(order):
         raise InvalidDraftEdit(
             f"order {order.order_id} is invoiced in full: no invoice could capture more on "
-            "this card; change the order's total first",
+            f"this card, so line {line.line_id} may ask at most the {held} it captured and "
+            "holds; to take more, raise the order's total first",
             rule="I1",
             line_id=line.line_id,
         )

@@ -132,3 +132,40 @@ def test_a_total_brought_down_to_what_is_invoiced_is_completed_without_a_new_hol
     assert result.approved
     assert result.order.status is OrderStatus.INVOICED
     assert result.order.line("L1").authorized == usd("0.00")
+
+
+@pytest.mark.parametrize("adjustments", [True, False])
+def test_a_single_use_card_asked_more_on_an_order_invoiced_in_full_is_refused_for_the_total(
+    adjustments: bool,
+) -> None:
+    """I1, C5: on an order invoiced in full, a single-use card line asked for more is refused
+    because nothing could capture more (raise the total first), not with the single-use
+    card's hint to add a line for the rest: that line would be refused next, for the same
+    reason."""
+    world = new_world(adjustments=adjustments)
+    once = card("tok_once", reusable=False)
+    world.bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
+                         total=usd("100.00"),
+                         payments=[CardPayment(once, usd("100.00"))])  # fmt: skip
+    world.bo.invoice("SO-1", "INV-1", usd("100.00"))
+    draft = world.bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("110.00"))
+
+    with pytest.raises(InvalidDraftEdit, match="invoiced in full") as refused:
+        world.bo.submit(draft)
+
+    assert (refused.value.rule, refused.value.line_id) == ("I1", "L1")
+    assert "add a line" not in str(refused.value)
+
+
+def test_the_refusal_names_what_the_line_may_still_ask() -> None:
+    """I1: a line the renewal job left short (it captured 90.00 of its 100.00), brought down
+    to 95.00, is refused; the message says the line may ask at most the 90.00 it captured
+    and holds, and that more needs a higher total."""
+    world = invoiced_in_full()
+    draft = world.bo.begin_completion("SO-1", AGENT).change_amount("L1", usd("95.00"))
+
+    with pytest.raises(InvalidDraftEdit) as refused:
+        world.bo.submit(draft)
+
+    assert "at most the 90.00 USD" in str(refused.value)
+    assert "raise the order's total" in str(refused.value)
