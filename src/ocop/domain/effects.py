@@ -410,6 +410,11 @@ def _settled(
         case steps.Void() if not approved:
             line = line_auths.unreleased(order.line(step.line_id), step.auth_id, step.number)
             return Applied(order=order.with_line(line))
+        case steps.Void() if op.result and op.result.amount is None and result.amount is not None:
+            # N2, V5: what a pending answer did not say (Adyen's cancel), the settlement does.
+            line = line_auths.released_as_settled(order.line(step.line_id), step.auth_id,
+                result.amount, awaiting_new=step.purpose.makes_way)  # fmt: skip
+            return Applied(order=order.with_line(line))
     return Applied(order=order)
 
 

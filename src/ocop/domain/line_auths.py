@@ -19,6 +19,7 @@ __all__ = [
     "approved_adjustment",
     "lapsed",
     "released_again",
+    "released_as_settled",
     "strayed",
     "unreleased",
     "voided",
@@ -67,6 +68,27 @@ def voided(
     released = replaced(auth, voided=auth.voided + gone, voids=count, released_early=early,
                         unreleased=False)  # fmt: skip
     return _closed(line, released, awaiting_new=awaiting_new)
+
+
+def released_as_settled(
+    line: PaymentLine, auth_id: str, released: Money, *, awaiting_new: bool
+) -> PaymentLine:
+    """N2, V5: a void whose pending answer said no amount (counted as releasing what was
+    open, N1) was approved, the processor saying it released ``released``. More than ocop
+    counts released on the authorization is what failed pending captures took, which the
+    processor had given back before the void: what of it came back open since (their
+    failure notified first) is released now; what pending captures still hold is released
+    early, so their failure gives none of it back (as :func:`voided` with an amount)."""
+    auth = line.authorization(auth_id)
+    zero = Money.zero(line.currency)
+    beyond = released - auth.voided - (auth.released_early or zero)
+    if auth.lapsed or not beyond.is_positive():
+        return line
+    now = auth.open_amount.min(beyond)
+    early = (beyond - now).min(_pending_captured(line, auth)) + (auth.released_early or zero)
+    settled = replaced(auth, voided=auth.voided + now,
+                       released_early=early if early.is_positive() else None)  # fmt: skip
+    return _closed(line, settled, awaiting_new=awaiting_new)
 
 
 def _pending_captured(line: PaymentLine, auth: Authorization) -> Money:

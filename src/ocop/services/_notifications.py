@@ -90,7 +90,12 @@ def _result(ports: Ports, op: Operation, notification: Notification) -> Processo
     if op.outcome is Outcome.PENDING and op.result is not None:
         if not _same_call(op.result, notification):
             return None  # it names this key, but another call: kept for review
-        return ProcessorResult(key=op.key, outcome=outcome, amount=op.result.amount,
+        # A void whose pending answer said no amount (Adyen's): the notification says
+        # what it released.
+        amount = op.result.amount
+        if amount is None and isinstance(op.step, steps.Void):
+            amount = notification.amount
+        return ProcessorResult(key=op.key, outcome=outcome, amount=amount,
                                token=op.result.token, multi_capture=op.result.multi_capture,
                                reason=notification.reason)  # fmt: skip
     asked = op.step.amount
