@@ -553,6 +553,35 @@ def test_a_held_modification_counts_until_decided_and_is_undone_when_declined(
     assert outcomes(emulator) == [("CAPTURE", "cap-again", 1200, "true")]
 
 
+@pytest.mark.parametrize(
+    ("held", "closer"), [("captures", "cancel"), ("captures", "expire"), ("cancels", "expire")]
+)
+def test_a_held_modification_declined_after_the_payment_closed_opens_nothing(
+    emulator: AdyenEmulator, shop: Shop, closer: str, held: str
+) -> None:
+    """What happened since a held modification stays when it is declined: a payment a
+    cancel or an expiry closed meanwhile stays closed (a cancel of an authorisation is
+    final; an expired one is gone). Before, declining the held capture or cancel opened
+    the whole authorisation again (1,000 open after a cancel that released 600)."""
+    psp = shop.authorise(1000)["pspReference"]
+    emulator.script(held, "held")
+    if held == "captures":
+        shop.capture(psp, 400, "held")
+    else:
+        shop.mods.cancel_authorised_payment_by_psp_reference(
+            shop.body(reference="held"), psp, idempotency_key=str(uuid.uuid4()))  # fmt: skip
+    if closer == "expire":
+        emulator.expire(psp)
+    else:
+        shop.mods.cancel_authorised_payment_by_psp_reference(
+            shop.body(reference="cancel"), psp, idempotency_key=str(uuid.uuid4()))  # fmt: skip
+    emulator.decide("held", success=False)
+    assert emulator.remaining(psp) == 0
+    emulator.deliver(lambda body: None)
+    shop.capture(psp, 1, "cap-late")
+    assert outcomes(emulator) == [("CAPTURE", "cap-late", 1, "false")]
+
+
 def test_an_expired_authorisation_closes_with_an_expire_webhook(
     emulator: AdyenEmulator, shop: Shop
 ) -> None:

@@ -11,7 +11,10 @@ Rules (Adyen's Checkout API reference, v72, the modification endpoints' descript
 - a cancel or an amount update needs an authorisation not yet captured (with multiple
   partial captures enabled the emulator lets a cancel release what remains);
 - a reversal cancels an uncaptured payment and refunds a captured one in full;
-- an authorisation that expires closes: nothing more can be captured on it.
+- an authorisation that expires closes: nothing more can be captured on it;
+- a cancel or an expiry is final: a modification held before it and declined after it
+  opens nothing again (the emulator's choice: the reference has a cancel end the
+  authorisation, and says nothing of a capture in flight that fails after it).
 
 A modification may be *held* (:meth:`Ledger.hold`): booked as if it succeeded, its
 amount counted, until :meth:`Ledger.decide` settles it; declined, it is undone.
@@ -79,6 +82,9 @@ class Payment:
     refunded: int = 0
     open: bool = True
     captures: int = 0
+    #: Closed for good: cancelled (a cancel decided, not held) or expired. A held
+    #: modification declined since opens nothing again.
+    ended: bool = False
 
     @property
     def remaining(self) -> int:
@@ -223,7 +229,7 @@ class Ledger:
         why = "" if p.open else "Payment is not open"
         outcome = self._finish("cancel", "CANCELLATION", p, (ref, p.remaining, p.currency), why)
         if outcome.succeeded:
-            p.open = False
+            p.open, p.ended = False, True
         return outcome
 
     def update_amount(self, p: Payment, ref: str, value: int, cur: str) -> Outcome:
@@ -267,6 +273,8 @@ class Ledger:
         """Keep the modification just booked (the last record) undecided."""
         index = len(self.records) - 1
         self.records[index] = replace(self.records[index], state="held")
+        if self.records[index].kind == "cancel":
+            p.ended = False  # not before it is decided
         self.held[self.records[index].merchant_reference] = Held(index, p, outcome, undo)
 
     def decide(self, merchant_reference: str, *, success: bool) -> tuple[Held, Record]:
@@ -284,7 +292,9 @@ class Ledger:
                 p.refunded -= record.value
             elif record.kind == "amount_update":
                 p.authorised = authorised
-            p.open = p.open or was_open
+            p.open = (p.open or was_open) and not p.ended
+        elif record.kind == "cancel":
+            p.ended = True
         record = replace(record, state="succeeded" if success else "declined")
         self.records[held.index] = record
         return held, record
@@ -293,7 +303,7 @@ class Ledger:
         """The authorisation's remaining amount lapses; the payment closes."""
         record = Record("expire", self.new_reference(), p.psp_reference, p.reference,
                         p.remaining, p.currency, "succeeded")  # fmt: skip
-        p.open = False
+        p.open, p.ended = False, True
         self.records.append(record)
         return record
 
