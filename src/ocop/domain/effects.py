@@ -20,20 +20,19 @@ from ocop.domain.holds import (
     deposit_declined,
     deposit_taken,
     ended_by_retry,
-    held_unless_renewable,
     out_of_balance,
 )
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
-from ocop.domain.line_refunds import awaiting
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Hold, HoldCode, Order
 from ocop.domain.outcomes import Outcome
 from ocop.domain.settings import Settings
+from ocop.domain.settlement import DEPOSIT_REFERENCE, capture_voucher, settle_pending
 from ocop.domain.tender import Authorization, Capture, LineStatus, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
-from ocop.domain.values import built, replaced
+from ocop.domain.values import built
 
 __all__ = [
     "DEPOSIT_REFERENCE",
@@ -43,9 +42,6 @@ __all__ = [
     "apply_outcomes",
     "voucher_id",
 ]
-
-#: The reference of a deposit capture's voucher: a deposit has no invoice (D1).
-DEPOSIT_REFERENCE = "DEPOSIT"
 
 #: Pending calls the order counts as done at once and does not undo when they are refused
 #: in the end (N1): a person must look at the order (their notification is kept for review,
@@ -82,7 +78,8 @@ def apply_outcome(
     ``after_doubt``: found by ``recover()`` or a notification (a timeout, a crash), not live."""
     step = op.step
     if op.outcome is Outcome.PENDING:
-        return _settled(order, op, result, settings, now)
+        settled, vouchers = settle_pending(order, op, result, settings, now)
+        return Applied(order=settled, vouchers=vouchers)
     if not result.outcome.moves_money:
         doubted = after_doubt or op.outcome is Outcome.UNKNOWN  # a crash leaves no outcome
         failed = _failed(order, step, result, after_doubt=doubted)
@@ -330,92 +327,8 @@ def _captured(
         return Applied(order=captured)
     if isinstance(step, steps.DepositCapture):  # D1, S4: a declined one's hold may end
         captured = deposit_taken(captured, settings, now)
-    voucher = _capture_voucher(order, op, step, settings, now, journal=journal)
+    voucher = capture_voucher(order, op, step, settings, now, journal=journal)
     return Applied(order=captured, vouchers=(voucher,))
-
-
-def _capture_voucher(
-    order: Order,
-    op: Operation,
-    step: steps.Capture | steps.DepositCapture,
-    settings: Settings,
-    now: datetime,
-    *,
-    journal: str = "",
-) -> Voucher:
-    """A capture's receipt voucher, in ``journal`` (else the one the settings name, J2)."""
-    invoice_id = step.invoice_id if isinstance(step, steps.Capture) else None
-    reference = DEPOSIT_REFERENCE if invoice_id is None else invoice_id
-    method = order.line(step.line_id).method.value
-    return postings.voucher(VoucherKind.PAYMENT, order, op.key, reference, method,
-                            step.amount, settings, now, journal=journal)  # fmt: skip
-
-
-def _settled(
-    order: Order, op: Operation, result: ProcessorResult, settings: Settings, now: datetime
-) -> Applied:
-    """A pending operation settled (N1, N2): a capture or refund approved is received or
-    refunded now, with its voucher; one that failed is undone. Any other pending call
-    (:data:`NOT_UNDONE`) counted as done already: its settlement changes nothing here (a
-    failed one is kept for review by the caller), but a failed void marks its
-    authorization to be voided again (V5: the processor still holds it)."""
-    approved = result.outcome.moves_money
-    step = op.step
-    match step:
-        case steps.Capture() | steps.DepositCapture():
-            journal = postings.journal_name(VoucherKind.PAYMENT, order, settings)
-            line = order.line(step.line_id).capture_settled(op.key, approved=approved,
-                                                            journal=journal)  # fmt: skip
-            if not approved:
-                # Undone: a line left with nothing open waits for a new authorization (the
-                # processor ended the one it had, N4); one whose card cannot be authorized
-                # again holds the order.
-                line = awaiting(line, cancelled=order.cancelled)
-                settled = order.with_line(line)
-                if isinstance(step, steps.DepositCapture):  # D1: as a live decline holds it
-                    settled = deposit_declined(settled, now)
-                if line.authorized.is_positive():
-                    return Applied(order=settled)
-                why = "a pending capture failed and the card cannot be authorized again"
-                return Applied(order=held_unless_renewable(settled, line, now, why))
-            settled = order.with_line(line)
-            if isinstance(step, steps.DepositCapture):  # D1, S4: a declined one's hold may end
-                settled = deposit_taken(settled, settings, now)
-            voucher = _capture_voucher(order, op, step, settings, now, journal=journal)
-            return Applied(order=settled, vouchers=(voucher,))
-        case steps.Refund():
-            journal = postings.journal_name(VoucherKind.REFUND, order, settings)
-            line = order.line(step.line_id).refund_settled(op.key, approved=approved,
-                                                           journal=journal)  # fmt: skip
-            settled = order.with_line(line)
-            if not approved:
-                return Applied(order=settled)
-            method = order.line(step.line_id).method.value
-            voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
-                                       method, step.amount, settings, now,
-                                       journal=journal)  # fmt: skip
-            return Applied(order=settled, vouchers=(voucher,))
-        case steps.UnlinkedRefund():
-            # Approved, refunded now with its voucher; failed, the money never went: it
-            # leaves the order, whose return can be refunded again (R5).
-            if not approved:
-                others = tuple(r for r in order.other_refunds if r.refund_id != op.key)
-                return Applied(order=replaced(order, other_refunds=others))
-            voucher = postings.voucher(VoucherKind.REFUND, order, op.key, step.return_id,
-                                       "card", step.amount, settings, now)  # fmt: skip
-            others = tuple(replaced(r, pending=False, journal=voucher.journal_name)
-                           if r.refund_id == op.key else r
-                           for r in order.other_refunds)  # fmt: skip
-            return Applied(order=replaced(order, other_refunds=others), vouchers=(voucher,))
-        case steps.Void() if not approved:
-            line = line_auths.unreleased(order.line(step.line_id), step.auth_id, step.number)
-            return Applied(order=order.with_line(line))
-        case steps.Void() if op.result and op.result.amount is None and result.amount is not None:
-            # N2, V5: what a pending answer did not say (Adyen's cancel), the settlement does.
-            line = line_auths.released_as_settled(order.line(step.line_id), step.auth_id,
-                result.amount, awaiting_new=step.purpose.makes_way)  # fmt: skip
-            return Applied(order=order.with_line(line))
-    return Applied(order=order)
 
 
 def _refund_token(result: ProcessorResult) -> RefundToken | None:
