@@ -160,12 +160,27 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     was in doubt named nothing recorded and was kept for review; once ``recover()`` settled
     calls of ``order_ids``, each such notification of theirs is applied (once: one applied
     already is a duplicate, one the order still refuses stays kept). It stays listed for
-    review, where a person sees it came early."""
+    review, where a person sees it came early.
+
+    The call is settled already: a store failure (or any refusal) applying one of them is
+    logged, never raised (the settling notification would be delivered again as a
+    duplicate, and recovery would stop, without applying it either); the others go on. One
+    not applied so stays kept: delivered again (``handle_notification``), it applies."""
     if not order_ids:
         return
-    for kept in ports.store.kept_for_review():
-        if kept.event in _WAITING and kept.key.partition("/")[0] in order_ids:
+    try:
+        kept_now = ports.store.kept_for_review()
+    except OcopError:
+        log.exception("could not read the notifications kept for review")
+        return
+    for kept in kept_now:
+        if kept.event not in _WAITING or kept.key.partition("/")[0] not in order_ids:
+            continue
+        try:
             handle_unsolicited(ports, kept)
+        except OcopError:
+            log.exception("notification %s, kept for review, could not be applied; "
+                          "deliver it again", kept.notification_id)  # fmt: skip
 
 
 def rejected_after_approval(

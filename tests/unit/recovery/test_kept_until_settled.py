@@ -1,0 +1,84 @@
+"""Chargebacks, their reversals and authorization ends that came while the call they name
+was in doubt (rule N4, O2): kept for review, then applied once the call is settled."""
+
+from __future__ import annotations
+
+from ocop import BackOffice, Channel, Customer, Notification, NotificationEvent
+from ocop.adapters.memory import InMemoryStore, ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.errors import StorageUnavailable
+from ocop.ports.store import UnitOfWork
+from ocop.testing.counting import DelegatingStore
+from unsolicited_support import chargeback, check_books
+from worlds import START, by_card, usd
+
+
+class _Flaky(DelegatingStore):
+    """A store whose first unit of work after the review list is read fails (a database
+    gone for a moment), when armed."""
+
+    def __init__(self) -> None:
+        super().__init__(InMemoryStore(keeps_journal=True))
+        self.armed = False
+        self.fail = 0
+
+    def kept_for_review(self) -> tuple[Notification, ...]:
+        if self.armed:
+            self.armed, self.fail = False, 1
+        return self.inner.kept_for_review()
+
+    def unit_of_work(self) -> UnitOfWork:
+        if self.fail:
+            self.fail -= 1
+            raise StorageUnavailable("the database is away")
+        return self.inner.unit_of_work()
+
+
+def _placed(store: DelegatingStore | None = None) -> BackOffice:
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    if store is None:
+        bo = BackOffice.in_memory(processor=sim, clock=clock)
+    else:
+        inner = store.inner
+        assert isinstance(inner, InMemoryStore)
+        bo = BackOffice(store=store, journal=inner.journal, clock=clock, processor=sim)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                   total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
+    sim.script("capture", "timeout_after_success")
+    return bo
+
+
+def test_a_store_failure_applying_a_kept_chargeback_does_not_fail_the_settling_call() -> None:
+    """N2, N4: the notification that settles a capture in doubt is applied even when the
+    store fails applying one chargeback kept for it; another kept one is still applied.
+    (handle_notification raised after the capture was committed; delivered again it was
+    a duplicate, and no kept chargeback was ever applied.)"""
+    store = _Flaky()
+    bo = _placed(store)
+    (record,) = bo.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+    no_amount = Notification(notification_id="N-1", event=NotificationEvent.CHARGEBACK,
+                             key=record, at=START)  # fmt: skip
+    assert bo.handle_notification(no_amount).unmatched
+    assert bo.handle_notification(chargeback(record, usd("30.00"), 2)).unmatched
+    store.armed = True
+    settled = Notification(notification_id="N-3", event=NotificationEvent.OUTCOME, key=record,
+                           at=START, reference="cap_9")  # fmt: skip
+    assert bo.handle_notification(settled).applied
+    assert check_books(bo, "SO-1").charged_back == usd("30.00")
+
+
+def test_a_store_failure_applying_a_kept_chargeback_does_not_stop_recovery() -> None:
+    """O2, N4: as above, settled by recover(): the run goes on (it raised, leaving the
+    chargeback uncounted and the vouchers unposted)."""
+    store = _Flaky()
+    bo = _placed(store)
+    (record,) = bo.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+    no_amount = Notification(notification_id="N-1", event=NotificationEvent.CHARGEBACK,
+                             key=record, at=START)  # fmt: skip
+    assert bo.handle_notification(no_amount).unmatched
+    assert bo.handle_notification(chargeback(record, usd("30.00"), 2)).unmatched
+    store.armed = True
+    report = bo.recover()
+    assert report.resolved == (record,)
+    assert check_books(bo, "SO-1").charged_back == usd("30.00")
