@@ -157,10 +157,12 @@ _WAITING = (NotificationEvent.CHARGEBACK, NotificationEvent.AUTHORIZATION_ENDED)
 
 def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     """N4, O2: a chargeback or an authorization's end that came while the call it names
-    was in doubt named nothing recorded and was kept for review; once ``recover()`` settled
-    calls of ``order_ids``, each such notification of theirs is applied (once: one applied
-    already is a duplicate, one the order still refuses stays kept). It stays listed for
-    review, where a person sees it came early.
+    was in doubt named nothing recorded and was kept for review; once ``recover()``
+    settled calls of ``order_ids``, each such notification of theirs is applied (once:
+    one applied already is a duplicate, one the order still refuses stays
+    kept). A reversal with no dispute kept after a chargeback of the same key that is
+    applied so is applied then (one with a dispute is, by :func:`_early_reversals`). It
+    stays listed for review, where a person sees it came early.
 
     The call is settled already: a store failure (or any refusal) applying one of them is
     logged, never raised (the settling notification would be delivered again as a
@@ -173,14 +175,26 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     except OcopError:
         log.exception("could not read the notifications kept for review")
         return
-    for kept in kept_now:
-        if kept.event not in _WAITING or kept.key.partition("/")[0] not in order_ids:
+    mine = [kept for kept in kept_now if kept.key.partition("/")[0] in order_ids]
+    charged: dict[str, int] = {}  # each key charged back now: where its first chargeback is
+    for at, kept in enumerate(mine):
+        if kept.event not in _WAITING or not _applied_kept(ports, kept).applied:
             continue
-        try:
-            handle_unsolicited(ports, kept)
-        except OcopError:
-            log.exception("notification %s, kept for review, could not be applied; "
-                          "deliver it again", kept.notification_id)  # fmt: skip
+        if kept.event is NotificationEvent.CHARGEBACK:
+            charged.setdefault(kept.key, at)
+    for at, kept in enumerate(mine):
+        reverses = kept.event is NotificationEvent.CHARGEBACK_REVERSED and not kept.dispute
+        if reverses and charged.get(kept.key, at) < at:
+            _applied_kept(ports, kept)
+
+
+def _applied_kept(ports: Ports, kept: Notification) -> NotificationResult:
+    try:
+        return handle_unsolicited(ports, kept)
+    except OcopError:
+        log.exception("notification %s, kept for review, could not be applied; "
+                      "deliver it again", kept.notification_id)  # fmt: skip
+        return NotificationResult(unmatched=True)
 
 
 def rejected_after_approval(

@@ -9,7 +9,7 @@ from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.errors import StorageUnavailable
 from ocop.ports.store import UnitOfWork
 from ocop.testing.counting import DelegatingStore
-from unsolicited_support import chargeback, check_books
+from unsolicited_support import chargeback, check_books, reversal
 from worlds import START, by_card, usd
 
 
@@ -82,3 +82,25 @@ def test_a_store_failure_applying_a_kept_chargeback_does_not_stop_recovery() -> 
     report = bo.recover()
     assert report.resolved == (record,)
     assert check_books(bo, "SO-1").charged_back == usd("30.00")
+
+
+def test_a_reversal_after_its_chargeback_of_a_capture_in_doubt_is_applied_with_it() -> None:
+    """N4: a chargeback with no dispute, then its reversal, both while the capture was in
+    doubt: both kept; settling the capture applies the chargeback and then its reversal
+    (the reversal was left kept: 30.00 counted charged back for good, refunds refused). A
+    reversal with no dispute kept before its chargeback stays kept, as it does when the
+    capture is not in doubt."""
+    bo = _placed()
+    (record,) = bo.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+    assert bo.handle_notification(chargeback(record, usd("30.00"), 1)).unmatched
+    assert bo.handle_notification(reversal(record, 2)).unmatched
+    bo.recover()
+    order = check_books(bo, "SO-1")
+    assert (order.charged_back, order.returnable) == (usd("0.00"), usd("100.00"))
+
+    early = _placed()  # as when nothing is in doubt: one with no dispute before it names none
+    (record,) = early.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+    assert early.handle_notification(reversal(record, 1)).unmatched
+    assert early.handle_notification(chargeback(record, usd("30.00"), 2)).unmatched
+    early.recover()
+    assert check_books(early, "SO-1").charged_back == usd("30.00")
