@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OcopError, StorageError
+from ocop.domain.keys import escaped
 from ocop.domain.money import Money
 from ocop.domain.movements import Capture, Chargeback
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
@@ -160,9 +161,11 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     was in doubt named nothing recorded and was kept for review; once ``recover()``
     settled calls of ``order_ids``, each such notification of theirs is applied (once:
     one applied already is a duplicate, one the order still refuses stays
-    kept). A reversal with no dispute kept after a chargeback of the same key that is
-    applied so is applied then (one with a dispute is, by :func:`_early_reversals`). It
-    stays listed for review, where a person sees it came early.
+    kept); one with no key is found by its reference, which names the call once it is
+    settled. A reversal with no dispute kept after a chargeback that is applied so, and
+    named as it is (the same key; with none, the same reference), is applied then (one
+    with a dispute is, by :func:`_early_reversals`). It stays listed for review, where a
+    person sees it came early.
 
     The call is settled already: a store failure (or any refusal) applying one of them is
     logged, never raised (the settling notification would be delivered again as a
@@ -175,17 +178,36 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     except OcopError:
         log.exception("could not read the notifications kept for review")
         return
-    mine = [kept for kept in kept_now if kept.key.partition("/")[0] in order_ids]
-    charged: dict[str, int] = {}  # each key charged back now: where its first chargeback is
-    for at, kept in enumerate(mine):
-        if kept.event not in _WAITING or not _applied_kept(ports, kept).applied:
+    charged: dict[tuple[str, str], int] = {}  # what was charged back now: where
+    for at, kept in enumerate(kept_now):
+        if kept.event not in _WAITING or not _of(ports, kept, order_ids):
             continue
-        if kept.event is NotificationEvent.CHARGEBACK:
-            charged.setdefault(kept.key, at)
-    for at, kept in enumerate(mine):
-        reverses = kept.event is NotificationEvent.CHARGEBACK_REVERSED and not kept.dispute
-        if reverses and charged.get(kept.key, at) < at:
+        if _applied_kept(ports, kept).applied and kept.event is NotificationEvent.CHARGEBACK:
+            charged.setdefault(_names(kept), at)
+    for at, kept in enumerate(kept_now):
+        if kept.event is not NotificationEvent.CHARGEBACK_REVERSED or kept.dispute:
+            continue
+        if charged.get(_names(kept), at) < at:
             _applied_kept(ports, kept)
+
+
+def _of(ports: Ports, kept: Notification, order_ids: Collection[str]) -> bool:
+    """Whether ``kept`` names an operation of ``order_ids`` (escaped): by its key, or with
+    none by its reference (one indexed read), which names nothing while the call is in
+    doubt."""
+    if kept.key:
+        return kept.key.partition("/")[0] in order_ids
+    try:
+        op = named(ports, kept) if kept.reference else None
+    except OcopError:
+        log.exception("notification %s, kept for review, could not be looked up",
+                      kept.notification_id)  # fmt: skip
+        return False
+    return op is not None and escaped(op.order_id) in order_ids
+
+
+def _names(kept: Notification) -> tuple[str, str]:
+    return (kept.key, "") if kept.key else ("", kept.reference)
 
 
 def _applied_kept(ports: Ports, kept: Notification) -> NotificationResult:

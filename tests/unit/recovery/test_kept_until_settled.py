@@ -104,3 +104,26 @@ def test_a_reversal_after_its_chargeback_of_a_capture_in_doubt_is_applied_with_i
     assert early.handle_notification(chargeback(record, usd("30.00"), 2)).unmatched
     early.recover()
     assert check_books(early, "SO-1").charged_back == usd("30.00")
+
+
+def test_a_chargeback_by_reference_alone_for_a_capture_in_doubt_is_applied_once_settled() -> None:
+    """N2, N4: a chargeback giving only a reference (the capture's, or its authorization's)
+    while the capture is in doubt names nothing recorded and is kept; once the capture is
+    settled, the reference names it and the chargeback applies (it stayed kept: the
+    order refunded 130.00 of 100.00)."""
+    twin = _placed()  # the simulator numbers its tokens: the same world, the same reference
+    twin.invoice("SO-1", "INV-1", usd("100.00"))
+    twin.recover()
+    (capture,) = twin.order("SO-1").lines[0].captures
+    assert capture.token is not None
+    for names_the_capture in (True, False):
+        bo = _placed()
+        (auth,) = bo.order("SO-1").lines[0].authorizations
+        assert auth.token is not None
+        reference = capture.token.value if names_the_capture else auth.token.value
+        assert bo.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+        note = chargeback("", usd("30.00"), 1, reference=reference)
+        assert bo.handle_notification(note).unmatched
+        bo.recover()
+        order = check_books(bo, "SO-1")
+        assert (order.charged_back, order.returnable) == (usd("30.00"), usd("70.00"))
