@@ -82,12 +82,44 @@ def named(ports: Ports, notification: Notification) -> Operation | None:
     return own[0] if len(own) == 1 else None
 
 
+#: What names an operation ocop may not have recorded yet (a call still in doubt).
+_WAITING = (NotificationEvent.CHARGEBACK, NotificationEvent.AUTHORIZATION_ENDED)
+
+
 def handle_unsolicited(ports: Ports, notification: Notification) -> NotificationResult:
-    """N4: a chargeback, its reversal, or an authorization ended by the processor."""
+    """N4: a chargeback, its reversal, or an authorization ended by the processor.
+
+    O5: one that names a call in doubt finds nothing recorded and is kept; a ``recover()``
+    (or a notification) on another worker that settles the call meanwhile may look for
+    what was kept for it (:func:`apply_kept`) before this is kept. So, once kept, a
+    chargeback or authorization end is tried again when a call of its order it saw in
+    doubt is settled now (with no key, when its reference names an operation now)."""
     event = notification.event
     if event is NotificationEvent.OTHER:
         return keep(ports, notification, "an unsolicited notification")
     op = named(ports, notification)
+    again = notification.success and event in _WAITING
+    doubt = _in_doubt(ports, op) if again and op is not None else frozenset()
+    result = _unsolicited(ports, notification, op)
+    if not (again and result.unmatched):
+        return result
+    if op is None:
+        op = None if notification.key else named(ports, notification)
+    elif not doubt - _in_doubt(ports, op):
+        op = None
+    return result if op is None else _unsolicited(ports, notification, op)
+
+
+def _in_doubt(ports: Ports, op: Operation) -> frozenset[str]:
+    """The keys of the calls of ``op``'s order awaiting an answer."""
+    with ports.store.unit_of_work() as uow:
+        return frozenset(o.key for o in uow.operations.in_doubt(op.order_id))
+
+
+def _unsolicited(
+    ports: Ports, notification: Notification, op: Operation | None
+) -> NotificationResult:
+    event = notification.event
     if op is None:
         return keep(ports, notification, f"a {event.value} that names no operation")
     if not notification.success:
@@ -150,10 +182,6 @@ def _early_reversals(ports: Ports, dispute: str) -> None:
     for kept in ports.store.kept_for_review():
         if kept.event is NotificationEvent.CHARGEBACK_REVERSED and kept.dispute == dispute:
             handle_unsolicited(ports, kept)
-
-
-#: What names an operation ocop may not have recorded yet (a call still in doubt).
-_WAITING = (NotificationEvent.CHARGEBACK, NotificationEvent.AUTHORIZATION_ENDED)
 
 
 def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:

@@ -3,7 +3,9 @@ was in doubt (rule N4, O2): kept for review, then applied once the call is settl
 
 from __future__ import annotations
 
-from ocop import BackOffice, Channel, Customer, Notification, NotificationEvent
+from collections.abc import Callable
+
+from ocop import BackOffice, Channel, Customer, Notification, NotificationEvent, Outcome
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.errors import StorageUnavailable
@@ -127,3 +129,37 @@ def test_a_chargeback_by_reference_alone_for_a_capture_in_doubt_is_applied_once_
         bo.recover()
         order = check_books(bo, "SO-1")
         assert (order.charged_back, order.returnable) == (usd("30.00"), usd("70.00"))
+
+
+class _Late(DelegatingStore):
+    """A store whose next keep for review first lets a rival run (a recovery on another
+    worker), once."""
+
+    def __init__(self) -> None:
+        super().__init__(InMemoryStore(keeps_journal=True))
+        self.rival: Callable[[], object] | None = None
+
+    def keep_for_review(self, notification: Notification) -> bool:
+        rival, self.rival = self.rival, None
+        if rival is not None:
+            rival()
+        return self.inner.keep_for_review(notification)
+
+
+def test_a_chargeback_kept_while_a_recovery_settles_its_capture_is_applied() -> None:
+    """O5, N4: a chargeback of a capture in doubt found nothing recorded; before it was
+    kept, a recovery on another worker settled the capture and looked for what was kept
+    for it (nothing yet). The chargeback, kept after, is applied (it stayed kept and
+    uncounted for ever: nothing settles the capture again)."""
+    for by_reference in (False, True):
+        store = _Late()
+        bo = _placed(store)
+        (record,) = bo.invoice("SO-1", "INV-1", usd("100.00")).in_doubt
+        (auth,) = bo.order("SO-1").lines[0].authorizations
+        assert auth.token is not None
+        note = (chargeback("", usd("30.00"), 1, reference=auth.token.value) if by_reference
+                else chargeback(record, usd("30.00"), 1))  # fmt: skip
+        store.rival = bo.recover
+        bo.handle_notification(note)
+        assert bo.operations("SO-1")[-1].outcome is Outcome.APPROVED
+        assert check_books(bo, "SO-1").charged_back == usd("30.00")
