@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from pg_support import private_schema
 
 from ocop import BackOffice, Settings
 from ocop.adapters._codec import loads
@@ -30,6 +29,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from ocop.domain.order import Order
 from ocop.ports.processor import PaymentProcessor
+from pg_support import private_schema
 
 Rows = Callable[[str], list[tuple[Any, ...]]]
 

@@ -21,10 +21,10 @@ import attrs
 import psycopg
 import pytest
 from flask.testing import FlaskClient
-from pg_support import server
 
 from ocop import Actor, BackOffice, CardPayment, CardToken, Channel, Customer, Money, Order, Outcome
 from ocop.adapters.memory import ManualClock
+from pg_support import server
 from worlds import without_run_noise
 
 Adyen = pytest.importorskip("Adyen")

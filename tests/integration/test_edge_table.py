@@ -20,7 +20,6 @@ from typing import Any
 
 import attrs
 import pytest
-from pg_support import private_schema
 
 from ocop import (
     Actor,
@@ -57,6 +56,7 @@ from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.domain.cardnumbers import contains_card_number
 from ocop.ports.store import OrderStore
+from pg_support import private_schema
 from worlds import START
 
 USD = "USD"

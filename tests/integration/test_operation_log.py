@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pg_support import STORES, back_office_on
 
 from ocop import (
     Actor,
@@ -26,6 +25,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from pg_support import STORES, back_office_on
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")

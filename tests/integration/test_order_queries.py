@@ -16,7 +16,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from pg_support import private_schema
 
 from ocop import (
     Actor,
@@ -43,6 +42,7 @@ from ocop.domain.queries import OrderKeys, OrderQuery, keys_of, matches, micros
 from ocop.domain.settings import CompletionPolicy
 from ocop.ports.store import OrderStore
 from ocop.testing._review_contract import chargeback, failed_outcome
+from pg_support import private_schema
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")

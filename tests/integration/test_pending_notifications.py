@@ -10,7 +10,6 @@ from pathlib import Path
 
 import attrs
 import pytest
-from pg_support import STORES, back_office_on, restarted
 
 from ocop import (
     Actor,
@@ -25,6 +24,7 @@ from ocop import (
     VoucherKind,
 )
 from ocop.adapters.simulated import SimulatedProcessor
+from pg_support import STORES, back_office_on, restarted
 from unsolicited_support import ended, failed
 from worlds import START, card, usd
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from pg_support import private_schema, with_parameter
 from race_support import race_on_one_version
 
 from ocop import (
@@ -26,6 +25,7 @@ from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.ports.journal import PaymentJournal
 from ocop.testing.contracts import JournalContract, OrderStoreContract
+from pg_support import private_schema, with_parameter
 
 pytestmark = pytest.mark.postgres
 

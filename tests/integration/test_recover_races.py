@@ -24,7 +24,6 @@ from typing import Any
 
 import attrs
 import pytest
-from pg_support import private_schema
 
 from ocop import (
     AuthorizationToken,
@@ -47,6 +46,7 @@ from ocop.ports.clock import Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
+from pg_support import private_schema
 from worlds import CUSTOMER, START, card, usd
 
 #: Processes start fresh interpreters: nothing of the test process is shared but arguments.

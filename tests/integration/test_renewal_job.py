@@ -18,7 +18,6 @@ from pathlib import Path
 
 import attrs
 import pytest
-from pg_support import private_schema
 
 from ocop import (
     Actor,
@@ -44,6 +43,7 @@ from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain import steps
 from ocop.services import _engine as engine
+from pg_support import private_schema
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")

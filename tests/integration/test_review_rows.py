@@ -14,7 +14,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from pg_support import private_schema
 
 from ocop.adapters._codec import dumps, loads
 from ocop.adapters.postgres import PostgresStore
@@ -23,6 +22,7 @@ from ocop.domain.cardnumbers import contains_card_number
 from ocop.domain.errors import CardNumberRefused
 from ocop.domain.notifications import Notification, NotificationEvent
 from ocop.testing._review_contract import AT, chargeback, failed_outcome
+from pg_support import private_schema
 
 WORKERS = 8
 

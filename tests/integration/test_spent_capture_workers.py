@@ -19,7 +19,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from pg_support import private_schema
 
 from ocop import (
     AuthorizationToken,
@@ -36,6 +35,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
+from pg_support import private_schema
 from worlds import CUSTOMER, START, card, usd
 
 Opener = Callable[[SimulatedProcessor, ManualClock], BackOffice]

@@ -21,7 +21,6 @@ import pytest
 from durable_machines import Rows, stale_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pg_support import private_schema
 
 from ocop import (
     Actor,
@@ -42,6 +41,7 @@ from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
 from ocop.domain.order import Hold, Order
 from ocop.ports.store import OrderStore
+from pg_support import private_schema
 from worlds import START, card, usd
 
 AGENT = Actor.call_center("agent-1")

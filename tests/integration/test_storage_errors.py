@@ -26,7 +26,6 @@ from typing import Any, cast
 import attrs
 import psycopg
 import pytest
-from pg_support import private_schema, server, with_parameter
 
 from ocop import (
     Actor,
@@ -50,6 +49,7 @@ from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.ports.processor import ProcessorCapabilities, RecoveryMethod
 from ocop.ports.store import OrderStore
 from ocop.testing.contracts import START, OrderStoreContract
+from pg_support import private_schema, server, with_parameter
 from worlds import card
 
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

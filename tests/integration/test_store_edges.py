@@ -23,7 +23,6 @@ from pathlib import Path
 import attrs
 import psycopg
 import pytest
-from pg_support import private_schema, server
 from psycopg.rows import TupleRow
 
 from ocop import (
@@ -47,6 +46,7 @@ from ocop.adapters.sqlite import SqliteJournal, SqliteStore
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.store import OrderStore
 from ocop.testing.contracts import START, OrderStoreContract
+from pg_support import private_schema, server
 
 
 class _Samples(OrderStoreContract):

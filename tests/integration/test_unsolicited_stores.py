@@ -8,9 +8,9 @@ from pathlib import Path
 
 import attrs
 import pytest
-from pg_support import STORES, back_office_on, restarted
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, VoucherKind
+from pg_support import STORES, back_office_on, restarted
 from unsolicited_support import chargeback, check_books, ended, failed, reversal
 from worlds import card, usd
 

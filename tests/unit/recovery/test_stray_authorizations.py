@@ -13,7 +13,7 @@ nor the key unapplied run after run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,9 @@ from ocop import (
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from ocop.domain import steps
+from ocop.ports.store import OrderStore
 from ocop.services._outcomes import settle
+from pg_support import STORES, Stores
 from worlds import CUSTOMER, START, by_card, usd
 
 from .support import AGENT as CLERK
@@ -43,27 +45,30 @@ from .support import AGENT as CLERK
 RENEWAL = "SO-1/authorize:L1.A2#1"
 
 
-@pytest.fixture(
-    params=[
-        ("memory", "job"),
-        ("sqlite", "job"),
-        ("memory", "invoice"),
-        ("sqlite", "invoice"),
-    ],
-    ids=["memory-job", "sqlite-job", "memory-invoice", "sqlite-invoice"],
-)
-def back_office(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> tuple[BackOffice, SimulatedProcessor]:
+#: SO-1's back office, its processor, and the store of another worker on its database.
+Placed = tuple[BackOffice, SimulatedProcessor, OrderStore]
+
+
+@pytest.fixture(params=STORES)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """Stores in memory, in SQLite files or in PostgreSQL schemas."""
+    with Stores(request.param, tmp_path) as opened:
+        yield opened
+
+
+def _on(stores: Stores, sim: SimulatedProcessor, clock: ManualClock) -> BackOffice:
+    store = stores.new()
+    return BackOffice(store=store, journal=store.journal, processor=sim, clock=clock)
+
+
+@pytest.fixture(params=["job", "invoice"])
+def back_office(request: pytest.FixtureRequest, stores: Stores) -> Placed:
     """SO-1's renewal (the job's, A1, or an invoice's, I3) voided its old authorization;
     the processor approved the new one and the worker died before storing the answer."""
-    store, renewal = request.param
+    renewal = request.param
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
-    if store == "memory":
-        bo = BackOffice.in_memory(processor=sim, clock=clock)
-    else:
-        bo = BackOffice.sqlite(tmp_path / "payments.db", processor=sim, clock=clock)
+    bo = _on(stores, sim, clock)
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
                    total=usd("50.00"), payments=[by_card("50.00")])  # fmt: skip
     sim.script("authorize", "crash_after_success")
@@ -76,12 +81,13 @@ def back_office(
         with pytest.raises(SimulatedCrash):
             bo.invoice("SO-1", "INV-1", usd("20.00"))
     assert [op.key for op in bo.operations("SO-1") if op.in_doubt] == [RENEWAL]
-    return bo, sim
+    return bo, sim, stores.again(bo.ports.store)
 
 
-def _cancelled_meanwhile(bo: BackOffice, edit: Callable[[Order], Order]) -> None:
-    """The rival cancellation's commit, landed while the authorization was away."""
-    with bo.ports.store.unit_of_work() as uow:
+def _cancelled_meanwhile(rival: OrderStore, edit: Callable[[Order], Order]) -> None:
+    """The rival cancellation's commit (another worker's), landed while the authorization
+    was away."""
+    with rival.unit_of_work() as uow:
         order = uow.orders.get("SO-1")
         uow.orders.update(edit(order).cancel())
         uow.commit()
@@ -116,12 +122,12 @@ def _released(bo: BackOffice, sim: SimulatedProcessor) -> None:
 
 @pytest.mark.parametrize("cancel", [_retired, _left_waiting], ids=["retired", "waiting"])
 def test_recover_voids_an_authorization_approved_after_the_order_was_cancelled(
-    back_office: tuple[BackOffice, SimulatedProcessor], cancel: Callable[[Order], Order]
+    back_office: Placed, cancel: Callable[[Order], Order]
 ) -> None:
     """V5, X1, A1, O2: recover() resolves the renewal's authorization, then releases it at
     the processor (nothing will capture it); it is never reported unapplied."""
-    bo, sim = back_office
-    _cancelled_meanwhile(bo, cancel)
+    bo, sim, rival = back_office
+    _cancelled_meanwhile(rival, cancel)
     report = bo.recover()
     assert report.unapplied == ()
     assert report.resolved == (RENEWAL,)
@@ -130,12 +136,12 @@ def test_recover_voids_an_authorization_approved_after_the_order_was_cancelled(
 
 
 def test_a_notification_of_it_is_applied_and_the_renewal_job_voids_it(
-    back_office: tuple[BackOffice, SimulatedProcessor],
+    back_office: Placed,
 ) -> None:
     """V5, N2, A1: the processor's notification of the same approval is applied (not kept
     for review); the line is marked, so the renewal job's next run releases it."""
-    bo, sim = back_office
-    _cancelled_meanwhile(bo, _retired)
+    bo, sim, rival = back_office
+    _cancelled_meanwhile(rival, _retired)
     token = sim.lookup(RENEWAL).token
     assert token is not None
     told = bo.handle_notification(Notification(
@@ -162,18 +168,19 @@ class _CancelledWhileAway(SimulatedProcessor):
 
 @pytest.mark.parametrize("cancel", [_retired, _left_waiting], ids=["retired", "waiting"])
 def test_a_live_invoice_never_captures_on_a_line_retired_while_its_renewal_was_away(
-    cancel: Callable[[Order], Order],
+    cancel: Callable[[Order], Order], stores: Stores
 ) -> None:
     """I3, X1, A1, V5: the invoice's renewal is approved after a cancellation retired the
     line, or left it waiting (an order cancelled once invoiced keeps its payments, X1): the
     run takes nothing on it, and the renewal job releases it."""
     clock = ManualClock(START)
     sim = _CancelledWhileAway(clock=clock)
-    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo = _on(stores, sim, clock)
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
                    total=usd("50.00"), payments=[by_card("50.00")])  # fmt: skip
     clock.advance(days=14)
-    sim.meanwhile = lambda: _cancelled_meanwhile(bo, cancel)
+    rival = stores.again(bo.ports.store)
+    sim.meanwhile = lambda: _cancelled_meanwhile(rival, cancel)
     result = bo.invoice("SO-1", "INV-1", usd("20.00"))
     assert (result.captures, result.in_doubt) == ((), ())
     assert [entry.kind for entry in sim.ledger()] == ["authorize", "void", "authorize"]
@@ -182,19 +189,15 @@ def test_a_live_invoice_never_captures_on_a_line_retired_while_its_renewal_was_a
     _released(bo, sim)
 
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_recover_applies_an_increase_approved_before_the_cancellation_voided_it(
-    store: str, tmp_path: Path
+    stores: Stores,
 ) -> None:
     """C3, X1, V5, O2: an adjustment reached the processor, then the cancellation's void
     released all the authorization held, adjusted (a cancellation raced the call): nothing
     is held, and recover() records the adjustment so, never leaving it unapplied."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
-    if store == "memory":
-        bo = BackOffice.in_memory(processor=sim, clock=clock)
-    else:
-        bo = BackOffice.sqlite(tmp_path / "payments.db", processor=sim, clock=clock)
+    bo = _on(stores, sim, clock)
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
                    total=usd("100.00"), payments=[by_card("100.00")])  # fmt: skip
     token = bo.order("SO-1").line("L1").authorizations[0].token
@@ -214,7 +217,7 @@ def test_recover_applies_an_increase_approved_before_the_cancellation_voided_it(
     answer = sim.void(intent.key, token)
     assert answer.amount == usd("120.00")  # the processor released all it held
     settle(bo.ports, "SO-1", [(intent, answer)])
-    _cancelled_meanwhile(bo, lambda order: order)
+    _cancelled_meanwhile(stores.again(bo.ports.store), lambda order: order)
     assert bo.order("SO-1").line("L1").status.value == "voided"
     report = bo.recover()
     assert (report.resolved, report.unapplied) == ((adjustment,), ())
@@ -225,13 +228,15 @@ def test_recover_applies_an_increase_approved_before_the_cancellation_voided_it(
     assert bo.recover() == RecoveryReport()
 
 
-def test_a_refused_release_of_a_removed_line_never_stops_the_other_lines_renewal() -> None:
+def test_a_refused_release_of_a_removed_line_never_stops_the_other_lines_renewal(
+    stores: Stores,
+) -> None:
     """A1, A2, V5: a line removed (C6) while its renewal's authorization was away holds
     that authorization, approved; its release refused, the mark stays for the next run,
     and the order's other line is still renewed before its authorization expires."""
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
-    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo = _on(stores, sim, clock)
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.guest(),
                    total=usd("50.00"), payments=[by_card("30.00"), by_card("20.00")])  # fmt: skip
     sim.script("authorize", "crash_after_success")
@@ -239,7 +244,7 @@ def test_a_refused_release_of_a_removed_line_never_stops_the_other_lines_renewal
     with pytest.raises(SimulatedCrash):
         bo.renew_authorizations()
     assert [op.key for op in bo.operations("SO-1") if op.in_doubt] == [RENEWAL]
-    with bo.ports.store.unit_of_work() as uow:  # the rival removal's commit (C6)
+    with stores.again(bo.ports.store).unit_of_work() as uow:  # the rival removal's (C6)
         order = uow.orders.get("SO-1")
         uow.orders.update(order.with_line(order.line("L1").removed()))
         uow.commit()

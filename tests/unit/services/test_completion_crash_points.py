@@ -3,14 +3,18 @@ release (C3, O1, O2, V5): ``recover()`` brings the order where a live run would 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from support import ALICE, CARD_1, CLERK, World, capture_line, kinds
 
 from ocop import BackOffice, CardPayment, Channel, HoldCode, LineStatus, Outcome
-from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
+from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
 from ocop.ports.store import Committed, UnitOfWork
 from ocop.testing.counting import DelegatingStore, DelegatingUnitOfWork
+from pg_support import STORES, Stores
 from worlds import START, usd
 
 
@@ -42,13 +46,21 @@ class _DyingUnit(DelegatingUnitOfWork):
         return committed
 
 
-def _world() -> tuple[World, _DiesAfterTheDecline]:
+@pytest.fixture(params=STORES)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """Stores in memory, in SQLite files or in PostgreSQL schemas."""
+    with Stores(request.param, tmp_path) as opened:
+        yield opened
+
+
+def _world(stores: Stores) -> tuple[World, _DiesAfterTheDecline]:
     clock = ManualClock(START)
     sim = SimulatedProcessor(clock=clock)
-    store = _DiesAfterTheDecline(InMemoryStore())
-    journal = InMemoryJournal()
+    inner = stores.new()
+    store = _DiesAfterTheDecline(inner)
+    journal = inner.journal
     bo = BackOffice(store=store, processor=sim, journal=journal, clock=clock)
-    world = World(clock=clock, sim=sim, store=store.inner, journal=journal, bo=bo)  # type: ignore[arg-type]
+    world = World(clock=clock, sim=sim, store=inner, journal=journal, bo=bo)  # type: ignore[arg-type]
     bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=ALICE, total=usd("100.00"),
                    payments=[CardPayment(CARD_1, usd("100.00"))])  # fmt: skip
     return world, store
@@ -57,7 +69,7 @@ def _world() -> tuple[World, _DiesAfterTheDecline]:
 @pytest.mark.parametrize("new_total", ["150.00", "70.00"], ids=["raised", "reduced"])
 @pytest.mark.parametrize("captured", ["0.00", "40.00"], ids=["uncaptured", "captured"])
 def test_a_process_that_died_after_storing_a_declined_adjustment_leaves_its_release_to_recover(
-    captured: str, new_total: str
+    captured: str, new_total: str, stores: Stores
 ) -> None:
     """C3, S1, O1, O2, V5: the card declines a line's adjustment and the process dies just
     after storing the decline. The release of the old authorization was recorded with the
@@ -67,7 +79,7 @@ def test_a_process_that_died_after_storing_a_declined_adjustment_leaves_its_rele
     asks nothing of the card that declined. (Nothing was in doubt: the line kept the
     amount it was not given with the old authorization held, and an untouched submit sent
     the declined adjustment again.)"""
-    world, store = _world()
+    world, store = _world(stores)
     if usd(captured).is_positive():
         capture_line(world, "SO-1", "L1", usd(captured))
     token = world.bo.order("SO-1").line("L1").authorizations[0].token.value
@@ -97,12 +109,12 @@ def test_a_process_that_died_after_storing_a_declined_adjustment_leaves_its_rele
 
 @pytest.mark.parametrize("new_total", ["150.00", "70.00"], ids=["raised", "reduced"])
 def test_a_process_that_died_after_the_release_was_made_ends_as_a_live_decline(
-    new_total: str,
+    new_total: str, stores: Stores
 ) -> None:
     """C3, O2, V5: the release of a declined adjustment reached the processor and the
     process died before storing its answer: recover() finds it made, and the line is
     declined with its authorization released, as live."""
-    world, _ = _world()
+    world, _ = _world(stores)
     token = world.bo.order("SO-1").line("L1").authorizations[0].token.value
     world.bo.change_total("SO-1", usd(new_total), CLERK)
     world.sim.script("adjust", "decline")

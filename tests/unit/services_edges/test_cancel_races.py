@@ -9,7 +9,7 @@ to commit its outcome: it must see what the other did, and act on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from pg_support import STORES, Stores
 from worlds import CUSTOMER, START, card, in_cash, usd
 
 from .support import AGENT
@@ -67,22 +68,19 @@ class Meanwhile(SimulatedProcessor):
 World = tuple[BackOffice, BackOffice, Meanwhile, ManualClock]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., World]:
-    """Two back offices over one store (in memory, or one SQLite file) and one processor."""
+@pytest.fixture(params=STORES)
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., World]]:
+    """Two back offices (two workers) over one store: in memory, or one SQLite file, or
+    one PostgreSQL schema with a store each; and one processor."""
+    stores = Stores(request.param, tmp_path)
 
     def world(*amounts: str, multi_capture: bool = True, settings: Settings | None = None) -> World:
         """SO-1 placed, paid by a card per amount (none: not placed)."""
         clock = ManualClock(START)
         sim = Meanwhile(clock=clock, multi_capture=multi_capture)
-        if request.param == "memory":
-            bo = BackOffice.in_memory(settings=settings, processor=sim, clock=clock)
-            other = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=sim,
-                               settings=settings, clock=clock)  # fmt: skip
-        else:
-            path = tmp_path / "payments.db"
-            bo = BackOffice.sqlite(path, settings=settings, processor=sim, clock=clock)
-            other = BackOffice.sqlite(path, settings=settings, processor=sim, clock=clock)
+        store = stores.new()
+        bo, other = (BackOffice(store=s, journal=s.journal, processor=sim, settings=settings,
+                                clock=clock) for s in (store, stores.again(store)))  # fmt: skip
         if not amounts:
             return bo, other, sim, clock
         payments = [CardPayment(card(f"tok_{n}", f"111{n}"), usd(a)) for n, a in enumerate(amounts)]
@@ -91,7 +89,8 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., World]
                        payments=payments)  # fmt: skip
         return bo, other, sim, clock
 
-    return world
+    with stores:
+        yield world
 
 
 def _recovered_then(other: BackOffice, action: Callable[[], object]) -> Callable[[], None]:

@@ -1,12 +1,13 @@
 """A private PostgreSQL schema per test, on the server named by ``OCOP_TEST_POSTGRES``;
-and a back office on each store, for tests that run on all three."""
+and a back office, or stores shared by workers, on each store, for tests that run on all
+three."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.postgres import PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
+from ocop.ports.store import OrderStore
 from worlds import START
 
 DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -79,6 +81,50 @@ def back_office_on(
                 )
             finally:
                 pg.close()
+
+
+class Stores:
+    """Stores of one kind (memory, sqlite or postgres) for one test, each keeping its
+    journal: :meth:`new` opens one over a fresh database, :meth:`again` another over the
+    same database (a second worker; in memory, the same store). Leaving the ``with``
+    closes them and drops their schemas."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.kind = kind
+        self._folder = folder
+        self._stack = ExitStack()
+        self._addresses: dict[int, str] = {}
+
+    def __enter__(self) -> Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def new(self) -> InMemoryStore | SqliteStore | PostgresStore:
+        """A store over a database of its own."""
+        if self.kind == "memory":
+            return InMemoryStore(keeps_journal=True)
+        if self.kind == "sqlite":
+            address = str(self._folder / f"ocop-{len(self._addresses)}.db")
+        else:
+            address = self._stack.enter_context(private_schema())
+        return self._opened(address)
+
+    def again(self, store: OrderStore) -> InMemoryStore | SqliteStore | PostgresStore:
+        """Another worker's store over the database of ``store`` (one :meth:`new` made)."""
+        if isinstance(store, InMemoryStore):
+            return store
+        return self._opened(self._addresses[id(store)])
+
+    def _opened(self, address: str) -> SqliteStore | PostgresStore:
+        store: SqliteStore | PostgresStore = (
+            SqliteStore(address, keeps_journal=True) if self.kind == "sqlite"
+            else PostgresStore(address, keeps_journal=True)
+        )  # fmt: skip
+        self._stack.callback(store.close)
+        self._addresses[id(store)] = address
+        return store
 
 
 def restarted(bo: BackOffice, settings: Settings) -> BackOffice:
