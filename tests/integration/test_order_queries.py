@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from review_support import undo_review_lookups
 
 from ocop import (
     Actor,
@@ -222,10 +223,12 @@ _V3_COLUMNS = ("held", "held_until", "status", "authorized_from")
 
 
 def _back_to(version: int, run: Callable[[str], object]) -> None:
-    """Undo migration 6 (and 5 for ``version`` 4, 4 for 3, and 3 for 2) by hand: what a
-    database written by that version looks like."""
-    run("DROP INDEX IF EXISTS ocop_operations_by_reference")
-    run("ALTER TABLE ocop_operations DROP COLUMN reference")
+    """Undo migration 7 (and 6 for ``version`` 5, 5 for 4, 4 for 3, and 3 for 2) by hand:
+    what a database written by that version looks like."""
+    undo_review_lookups(run)
+    if version < 6:
+        run("DROP INDEX IF EXISTS ocop_operations_by_reference")
+        run("ALTER TABLE ocop_operations DROP COLUMN reference")
     if version < 5:
         run("DROP TABLE ocop_review")
     if version < 4:
@@ -257,7 +260,7 @@ def _renew_answers(store: SqliteStore | PostgresStore, now: datetime) -> list[tu
         return [uow.orders.query(OrderQuery(renew_before=m), now) for m in moments]
 
 
-@pytest.mark.parametrize("version", [2, 3, 4, 5])
+@pytest.mark.parametrize("version", [2, 3, 4, 5, 6])
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -339,6 +342,7 @@ def test_an_older_database_migrates_with_the_keys_read_from_each_body(
         kept = (chargeback("N-1"), failed_outcome("N-2"))
         assert [migrated.keep_for_review(n) for n in (*kept, kept[0])] == [True, True, False]
         assert back_office()[1].kept_for_review() == kept  # a restart reads them
+        assert migrated.kept_for_review_of({"SO-1:capture:INV-1:1"}, {kept[0].event}) == kept[:1]
         references = run("SELECT key, reference, body FROM ocop_operations")
         assert isinstance(references, list)
         assert any(reference for _, reference, _ in references)

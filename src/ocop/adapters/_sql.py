@@ -19,7 +19,7 @@ whole: nothing of the unit of work is stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from ocop.adapters import _sql_claims as sql_claims
@@ -39,7 +39,7 @@ from ocop.domain.errors import (
     OrderNotFound,
 )
 from ocop.domain.journal import Voucher
-from ocop.domain.notifications import Notification
+from ocop.domain.notifications import Notification, NotificationEvent
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery, micros
@@ -391,3 +391,15 @@ class SqlStore(_SqlTables):
 
     def kept_for_review(self) -> tuple[Notification, ...]:
         return sql_review.kept(self._dialect, self._pool)
+
+    def kept_for_review_of(
+        self, order_keys: Collection[str], events: Collection[NotificationEvent]
+    ) -> tuple[Notification, ...]:
+        """:class:`~ocop.ports.store.ReviewByOrder`, by the index on order key and event."""
+        return sql_review.kept_of(self._dialect, self._pool, order_keys, events)
+
+    def kept_for_dispute(
+        self, dispute: str, events: Collection[NotificationEvent]
+    ) -> tuple[Notification, ...]:
+        """:class:`~ocop.ports.store.ReviewByOrder`, by the index on dispute."""
+        return sql_review.kept_in(self._dialect, self._pool, dispute, events)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ocop.adapters._codec import read_row
 from ocop.adapters._pool import ConnectionPool
+from ocop.adapters._sql_review import fill_columns as fill_review_columns
 from ocop.adapters._sql_session import Dialect, Session
 from ocop.domain.errors import (
     StorageBusy,
@@ -48,6 +49,13 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
     (``reference``: :attr:`~ocop.domain.operations.Operation.reference`, filled from each
     stored body, then kept by every write of the operation), indexed for the operations
     that have one: a notification that names no key finds its operation by it (N2).
+
+    Version 7: a notification kept for review carries what the back office looks it up
+    by (:class:`~ocop.ports.store.ReviewByOrder`), filled from each stored body, then
+    written with every row kept: the part of its key before the first "/" (``order_key``,
+    its order's escaped id; "" with no key), its ``event`` and its ``dispute``; indexed by
+    order key and event, and (for those with one) by dispute, so a settled call's kept
+    notifications are found without reading the whole review list.
 
     The key columns are filled from the bodies once, by the last migration that adds one
     (4): :func:`fill_order_keys` writes every key column this code knows, so a database of
@@ -104,6 +112,16 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
             "CREATE INDEX IF NOT EXISTS ocop_operations_by_reference "
             "ON ocop_operations (reference) WHERE reference IS NOT NULL",
         ),
+        (
+            "ALTER TABLE ocop_review ADD COLUMN order_key TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE ocop_review ADD COLUMN event TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE ocop_review ADD COLUMN dispute TEXT NOT NULL DEFAULT ''",
+            fill_review_columns,
+            "CREATE INDEX IF NOT EXISTS ocop_review_by_order "
+            "ON ocop_review (order_key, event, seq)",
+            "CREATE INDEX IF NOT EXISTS ocop_review_by_dispute "
+            "ON ocop_review (dispute, event, seq) WHERE dispute <> ''",
+        ),
     )
 
 
@@ -139,7 +157,7 @@ def fill_order_keys(session: Session) -> None:
 
 
 #: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def schema_version(session: Session) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from math import isfinite
 
@@ -26,7 +26,7 @@ from ocop.domain.errors import (
     OrderNotFound,
 )
 from ocop.domain.journal import Voucher
-from ocop.domain.notifications import Notification
+from ocop.domain.notifications import Notification, NotificationEvent
 from ocop.domain.operations import Operation
 from ocop.domain.order import Order, OrderStatus
 from ocop.domain.queries import OrderQuery, keys_of, matches
@@ -313,11 +313,7 @@ class _Memory:
 
     def keep_for_review(self, notification: Notification) -> bool:
         with self.lock:
-            review = self.tables.review
-            if notification.notification_id in review:
-                return False
-            review[notification.notification_id] = notification
-            return True
+            return self.tables.keep_for_review(notification)
 
     def kept_for_review(self) -> tuple[Notification, ...]:
         with self.lock:
@@ -372,6 +368,21 @@ class InMemoryStore:
     def kept_for_review(self) -> tuple[Notification, ...]:
         """The notifications kept for review, oldest first."""
         return self._memory.kept_for_review()
+
+    def kept_for_review_of(
+        self, order_keys: Collection[str], events: Collection[NotificationEvent]
+    ) -> tuple[Notification, ...]:
+        """Those of ``events`` kept for ``order_keys`` (:class:`~ocop.ports.store.
+        ReviewByOrder`), found by order key."""
+        with self._memory.lock:
+            return self._tables.kept_for_review_of(order_keys, events)
+
+    def kept_for_dispute(
+        self, dispute: str, events: Collection[NotificationEvent]
+    ) -> tuple[Notification, ...]:
+        """Those of ``events`` kept in ``dispute``, found by dispute."""
+        with self._memory.lock:
+            return self._tables.kept_for_dispute(dispute, events)
 
 
 class InMemoryJournal:

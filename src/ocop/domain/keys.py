@@ -27,6 +27,12 @@ def escaped(identifier: str) -> str:
     return "".join(_ESCAPES.get(char, char) for char in identifier)
 
 
+def order_part(key: str) -> str:
+    """The part of an operation key before its first "/": its order's escaped id ("" for
+    no key)."""
+    return key.partition("/")[0]
+
+
 def operation_key(order_id: str, step: str, attempt: int) -> str:
     """The key of one attempt of one business step of an order (``step`` already escaped)."""
     return f"{escaped(order_id)}/{step}#{attempt}"

@@ -8,6 +8,7 @@ from ocop.ports.store import (
     OperationsByReference,
     OrderRepository,
     OrderStore,
+    ReviewByOrder,
     UnitOfWork,
     VoucherOutbox,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "PaymentProcessor",
     "Ports",
     "ProcessorCapabilities",
+    "ReviewByOrder",
     "UnitOfWork",
     "VoucherOutbox",
 ]

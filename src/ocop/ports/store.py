@@ -3,15 +3,15 @@ changed together in units of work."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 import attrs
 
 from ocop.domain.journal import Voucher
-from ocop.domain.notifications import Notification
+from ocop.domain.notifications import Notification, NotificationEvent
 from ocop.domain.operations import Operation, ProcessorResult
 from ocop.domain.order import Order
 from ocop.domain.queries import OrderQuery
@@ -19,6 +19,7 @@ from ocop.domain.queries import OrderQuery
 __all__ = [
     "Committed",
     "Notification",
+    "NotificationEvent",
     "Operation",
     "OperationLog",
     "OperationsByReference",
@@ -27,6 +28,7 @@ __all__ = [
     "OrderRepository",
     "OrderStore",
     "ProcessorResult",
+    "ReviewByOrder",
     "UnitOfWork",
     "Voucher",
     "VoucherOutbox",
@@ -221,3 +223,28 @@ class OrderStore(Protocol):
     def kept_for_review(self) -> tuple[Notification, ...]:
         """Every notification kept for review, in the order they were first kept."""
         ...
+
+
+@runtime_checkable
+class ReviewByOrder(Protocol):
+    """What an :class:`OrderStore` may do besides (optional: the back office looks for
+    :meth:`kept_for_review_of` on the store and, where it is missing, reads the whole
+    review list, :meth:`OrderStore.kept_for_review`, and picks from it).
+
+    Contract (:class:`~ocop.testing.contracts.OrderStoreContract` checks it on a store
+    that has it): :meth:`kept_for_review_of` lists the notifications kept for review
+    whose ``event`` is one of ``events`` and whose order key is one of ``order_keys``,
+    where a notification's order key is the part of its ``key`` before the first "/"
+    (the escaped order id, :func:`~ocop.domain.keys.escaped`), and "" when it has no
+    key; :meth:`kept_for_dispute` those whose ``event`` is one of ``events`` and whose
+    ``dispute`` is ``dispute`` (none for ""). Each in the order they were first kept:
+    exactly what filtering :meth:`OrderStore.kept_for_review` gives. Served by an index:
+    the cost grows with the notifications listed, not with those kept."""
+
+    def kept_for_review_of(
+        self, order_keys: Collection[str], events: Collection[NotificationEvent]
+    ) -> tuple[Notification, ...]: ...
+
+    def kept_for_dispute(
+        self, dispute: str, events: Collection[NotificationEvent]
+    ) -> tuple[Notification, ...]: ...

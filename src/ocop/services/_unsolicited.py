@@ -179,7 +179,10 @@ def _early_reversals(ports: Ports, dispute: str) -> None:
     came before its chargeback was kept for review, and is applied now that the chargeback
     is recorded (once: a reversal already applied is a duplicate). It stays listed for
     review, where a person sees it came early."""
-    for kept in ports.store.kept_for_review():
+    reversed_ = (NotificationEvent.CHARGEBACK_REVERSED,)
+    find = getattr(ports.store, "kept_for_dispute", None)
+    found = find(dispute, reversed_) if find is not None else ports.store.kept_for_review()
+    for kept in found:
         if kept.event is NotificationEvent.CHARGEBACK_REVERSED and kept.dispute == dispute:
             handle_unsolicited(ports, kept)
 
@@ -202,7 +205,7 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     if not order_ids:
         return
     try:
-        kept_now = ports.store.kept_for_review()
+        kept_now = _kept_of(ports, order_ids)
     except OcopError:
         log.exception("could not read the notifications kept for review")
         return
@@ -217,6 +220,21 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
             continue
         if charged.get(_names(kept), at) < at:
             _applied_kept(ports, kept)
+
+
+#: What :func:`apply_kept` applies: what waits for a call, and reversals that follow it.
+_APPLIED_KEPT = (*_WAITING, NotificationEvent.CHARGEBACK_REVERSED)
+
+
+def _kept_of(ports: Ports, order_ids: Collection[str]) -> tuple[Notification, ...]:
+    """What :func:`apply_kept` may apply, in the order kept: found by the orders' keys and
+    those with no key (:class:`~ocop.ports.store.ReviewByOrder`, one indexed read) where
+    the store can; the whole review list where it cannot."""
+    find = getattr(ports.store, "kept_for_review_of", None)
+    if find is None:
+        return ports.store.kept_for_review()
+    found: tuple[Notification, ...] = find({*order_ids, ""}, _APPLIED_KEPT)
+    return found
 
 
 def _of(ports: Ports, kept: Notification, order_ids: Collection[str]) -> bool:

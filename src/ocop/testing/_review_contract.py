@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import attrs
+import pytest
 
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification, NotificationEvent
-from ocop.ports.store import OrderStore
+from ocop.ports.store import OrderStore, ReviewByOrder
 from ocop.testing._processor_hooks import START
 
 #: A moment with microseconds, in a zone other than UTC: kept as it is.
@@ -103,3 +104,39 @@ class ReviewContract:
             assert second.amount is None
             assert second.success is False
             assert second.at.isoformat() == START.isoformat()
+
+    def test_kept_notifications_are_looked_up_by_order_and_dispute(self, store: OrderStore) -> None:
+        """Where the store has :class:`~ocop.ports.store.ReviewByOrder`: each lookup lists
+        what filtering the whole list gives, in the order kept."""
+        if not isinstance(store, ReviewByOrder):
+            pytest.skip("the store does not look kept notifications up (optional)")
+        events = tuple(NotificationEvent)
+        shapes = [("SO-1/capture/INV-1/1", "D-1"), ("", "D-1"), ("SO-2/authorize/L1/1", ""),
+                  ("SO-1/authorize/L1/1", "D-2"), ("SO-12", ""), ("", "")]  # fmt: skip
+        kept = [
+            Notification(
+                notification_id=f"N-{n}",
+                event=events[n % len(events)],
+                key=key,
+                at=AT,
+                dispute=dispute,
+            )
+            for n, (key, dispute) in enumerate(shapes)
+        ]
+        for notification in kept:
+            store.keep_for_review(notification)
+        for opened in self._openings(store):
+            if not isinstance(opened, ReviewByOrder):
+                continue
+            whole = opened.kept_for_review()
+            for order_keys in ({"SO-1"}, {"SO-1", ""}, {"SO-2", "SO-12"}, set()):
+                for wanted in (events, events[:2], events[2:3]):
+                    assert opened.kept_for_review_of(order_keys, wanted) == tuple(
+                        n
+                        for n in whole
+                        if n.key.partition("/")[0] in order_keys and n.event in wanted
+                    )
+            for dispute in ("D-1", "D-2", "", "D-3"):
+                assert opened.kept_for_dispute(dispute, events) == tuple(
+                    n for n in whole if dispute and n.dispute == dispute
+                )
