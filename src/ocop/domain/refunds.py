@@ -197,29 +197,56 @@ class ReturnRun:
     def next(self, order: Order, ctx: Context) -> Next[ReturnRun]:
         if self.linked and not self.sent:
             return Next(goal=replaced(self, sent=True), steps=self.linked)
+        goal = self
         if self.again:
-            return Next(goal=replaced(self, again=()), steps=self.again)
-        rest = self._still_due(order, ctx)
+            goal = replaced(self, again=())
+            again = self._sent_again(order, ctx)
+            if again:
+                return Next(goal=goal, steps=again)
+        bound = self._bound(order, ctx)
+        rest = self.rest if bound is None else self.rest.min(bound)
         if rest.is_positive() and not self.failed and not self.in_doubt:
             changed, voucher = fallback_refund(order, self.return_id, rest, ctx.settings,
                                                ctx.now)  # fmt: skip
-            return Next(goal=self, order=changed, vouchers=(voucher,), done=True)
-        return Next(goal=self, done=True)
+            return Next(goal=goal, order=changed, vouchers=(voucher,), done=True)
+        return Next(goal=goal, done=True)
 
-    def _still_due(self, order: Order, ctx: Context) -> Money:
-        """What the fallback refunds of the rest, judged on the order as read last."""
-        rest = self.rest
-        if self.amount is not None:  # R5, O5: another refund of the return (a recovery
-            # settled this run's call, then it found nothing in doubt) refunded part of it
-            rest = rest.min(self.amount - refunded_for(order, self.return_id))
+    def _bound(self, order: Order, ctx: Context) -> Money | None:
+        """What the run may still give back, judged on the order as read last (None: what
+        it planned). A recovery settled this run's call, then another worker found nothing
+        in doubt: another refund of the return may have refunded part of it (R5), or a
+        cancellation given back what the order held but its deposit's charge (D2, X1),
+        which this run does not give back (O5)."""
+        bound = None
+        if self.amount is not None:
+            bound = self.amount - refunded_for(order, self.return_id)
         if order.cancelled and not self.cancelled and not order.invoices:
-            # D2, X1, O5: cancelled meanwhile: the cancellation gave back what the order
-            # held but its deposit's charge, which this fallback does not give back.
             charge = Money.zero(order.currency)
             if any(line.deposit for line in order.lines):
                 charge = deposit_refunds(order, ctx.settings.deposits, CANCEL_RETURN).charge
-            rest = rest.min(order.returnable - charge)
-        return rest
+            held = order.returnable - charge
+            bound = held if bound is None else bound.min(held)
+        return bound
+
+    def _sent_again(self, order: Order, ctx: Context) -> tuple[steps.Step, ...]:
+        """O2: the linked refunds never received, sent once more for no more than the run
+        may still give back (:meth:`_bound`, the fallback's rest after them) nor than
+        their capture may still refund: what another worker gave back since is not given
+        back twice, nor refused for the caller as a failed refund."""
+        bound = self._bound(order, ctx)
+        found: list[steps.Step] = []
+        for step in self.again:
+            if isinstance(step, steps.Refund):
+                capture = order.line(step.line_id).capture(step.capture_id)
+                part = step.amount.min(capture.refundable)
+                if bound is not None:
+                    part = part.min(bound)
+                    bound = bound - part.max(Money.zero(order.currency))
+                if part.is_positive():
+                    found.append(replaced(step, amount=part))
+            else:
+                found.append(step)
+        return tuple(found)
 
     def after(self, operations: tuple[Operation, ...]) -> ReturnRun:
         lost = tuple(

@@ -132,3 +132,38 @@ def test_a_deposit_refund_a_recovery_found_never_received_is_no_failure(
     assert refunds == [("L1", usd("40.00")), ("L3", usd("20.00"))]
     order = bo.order("SO-1")
     assert (order.received, order.refunded) == (usd("100.00"), usd("90.00"))
+
+
+@pytest.mark.parametrize("amount", ["30.00", "70.00"])
+def test_a_return_refund_sent_again_after_the_order_is_cancelled_leaves_the_charge(
+    make: Callable[..., World], amount: str
+) -> None:
+    """D2, O2, R1, X1, O5: a POS order with card deposits of 50.00 (L1) and 20.00 (L3) and
+    a cash one (30.00); a return's linked refunds go in one batch, L3's first. A recover()
+    settles L3's on its way and finds L1's never received (its key spent); the order is
+    then cancelled: L1 refunded 40.00, the cash 30.00, the 10.00 charge kept. The return,
+    reading the order again, sends L1's refund once more only for what it still may give
+    back: nothing. (It sent it as planned: 10.00 for a 30.00 return, the charge the
+    cancellation said it kept paid back to the card; 50.00 for a 70.00 return, refused by
+    the processor, and the caller told the return's refund of L1 failed.)"""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")), in_cash("30.00"),
+                             CardPayment(card("tok_q", "5555"), usd("20.00"))],
+                   deposit=True)  # fmt: skip
+    charged: list[Money | None] = []
+    sim.match = "refund:RET-1"
+    sim.then = _recovered_then(
+        other, lambda: charged.append(other.cancel_order("SO-1", AGENT).charged)
+    )
+    result = bo.refund("SO-1", "RET-1", usd(amount), AGENT)
+    assert charged == [usd("10.00")]
+    assert (result.failed, result.in_doubt, result.fallback) == ((), (), usd("0.00"))
+    assert [(r.capture_id, r.amount) for r in result.refunds] == [
+        ("SO-1/deposit:L3:L3.A1#1", usd("20.00"))
+    ]
+    refunds = [(key.split(":")[1], amount) for kind, key, amount in _moved(sim) if kind == "refund"]
+    assert refunds == [("RET-1", usd("20.00")), ("CANCEL", usd("40.00"))]
+    order = bo.order("SO-1")
+    assert (order.cancelled, order.received, order.refunded) == (True, usd("100.00"), usd("90.00"))
