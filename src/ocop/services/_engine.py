@@ -81,12 +81,16 @@ def pursue(
     *,
     changed: bool = False,
     checked: bool = False,
+    guard: bool = False,
 ) -> tuple[Order, G]:
     """Run ``goal`` from ``order`` until it is done; the order as committed, and the goal.
 
     ``changed``: ``order`` carries local changes not yet stored. ``checked``: ``order`` was
     read with none of its calls in doubt (``load(..., no_doubt=True)``); else the first
-    intents' unit of work checks it (O3).
+    intents' unit of work checks it (O3). ``guard``: the goal's last local change moves
+    money (a refund by the fallback method): made on an order read again since (another
+    worker's call may be on its way, O5), its commit checks that none is in doubt, else
+    raises :class:`OperationInDoubt` with nothing of it stored (O3).
     """
     secrets = secrets if secrets is not None else Secrets()
     staged: list[Voucher] = []
@@ -113,13 +117,18 @@ def pursue(
     else:
         raise IllegalTransition(f"order {order.order_id}: the plan did not come to an end")
     if dirty:
-        order = commit(ports, order, staged)
+        order = commit(ports, order, staged, no_doubt=guard and not checked)
     return order, goal
 
 
-def commit(ports: Ports, order: Order, vouchers: Sequence[Voucher] = ()) -> Order:
-    """Store a local change of ``order`` and its vouchers; the order as stored."""
+def commit(
+    ports: Ports, order: Order, vouchers: Sequence[Voucher] = (), *, no_doubt: bool = False
+) -> Order:
+    """Store a local change of ``order`` and its vouchers; the order as stored.
+    ``no_doubt``: refused (O3) while one of the order's calls is in doubt."""
     with ports.store.unit_of_work() as uow:
+        if no_doubt:
+            require_no_doubt(uow, order.order_id)
         uow.orders.update(order)
         for voucher in vouchers:
             uow.outbox.add(voucher)

@@ -167,3 +167,41 @@ def test_a_return_refund_sent_again_after_the_order_is_cancelled_leaves_the_char
     assert refunds == [("RET-1", usd("20.00")), ("CANCEL", usd("40.00"))]
     order = bo.order("SO-1")
     assert (order.cancelled, order.received, order.refunded) == (True, usd("100.00"), usd("90.00"))
+
+
+def test_a_return_goes_back_by_the_fallback_only_with_no_refund_of_it_in_doubt(
+    make: Callable[..., World],
+) -> None:
+    """R3, R5, O3, O5: a 40.00 return refunds the first card's 20.00 (linked), the rest by
+    the fallback method. A recover() settles the linked refund on its way; the second card
+    is then invoiced and the same return refunded again: its 20.00 goes to that capture,
+    and the call is in doubt. The first run, reading the order again, moves no money while
+    that refund is in doubt (it refunded its 20.00 by the fallback: once the refund in
+    doubt was settled, the return had gone back 60.00): the caller is told which call is
+    in doubt, and a retry after recover() refunds only what is still due (nothing)."""
+    bo, other, sim, _ = make()
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER, total=usd("100.00"),
+                   payments=[CardPayment(card(), usd("20.00")),
+                             CardPayment(card("tok_q", "5555"), usd("30.00")),
+                             in_cash("50.00")])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", usd("70.00"))  # the first card and the cash
+
+    def then() -> None:
+        other.recover()
+        other.invoice("SO-1", "INV-2", usd("30.00"))
+        sim.script("refund", "timeout_after_success")
+        other.refund("SO-1", "RET-1", usd("40.00"), AGENT)
+
+    sim.match, sim.then = "refund:RET-1", then
+    result = bo.refund("SO-1", "RET-1", usd("40.00"), AGENT)
+    doubt = "SO-1/refund:RET-1:capture:INV-2:L2:L2.A1#1:1#1"
+    assert (result.fallback, result.in_doubt) == (usd("0.00"), (doubt,))
+    assert other.recover().resolved == (doubt,)
+    again = bo.refund("SO-1", "RET-1", usd("40.00"), AGENT)
+    assert (again.fallback, [r.amount for r in again.refunds]) == (
+        usd("0.00"), [usd("20.00"), usd("20.00")],
+    )  # fmt: skip
+    assert bo.order("SO-1").refunded == usd("40.00")
+    assert [v.amount for v in bo.journal("SO-1") if v.kind.value == "refund"] == [
+        usd("20.00"), usd("20.00"),
+    ]  # fmt: skip
