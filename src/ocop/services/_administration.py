@@ -14,7 +14,7 @@ from ocop.domain.order import HoldCode, Order
 from ocop.domain.parties import Actor
 from ocop.ports import Ports
 from ocop.services._completion import complete
-from ocop.services._engine import change, commit, pursue, require_no_doubt
+from ocop.services._engine import Guarded, change, commit, load, pursue, require_no_doubt
 from ocop.services._gates import (
     completion_enabled,
     require_call_center_user,
@@ -110,7 +110,14 @@ def cancel_order(ports: Ports, order_id: str, actor: Actor) -> CancelResult:
         if capture.token is not None:  # I5, before any call
             require_issuing_account(capture.token, ports.processor.capabilities,
                                     f"capture {capture.capture_id}")  # fmt: skip
-    final, run = pursue(ports, order, CancelRun())
+    try:
+        final, run = pursue(ports, order, CancelRun(), guard=True)
+    except Guarded as doubt:
+        # O3, O5: another worker's call (sent once a recovery settled this run's) is in
+        # doubt: no deposit goes back by the fallback, the order stays open: cancel again.
+        ran = doubt.goal if isinstance(doubt.goal, CancelRun) else CancelRun()
+        return CancelResult(order=load(ports, order_id), voided=ran.voided,
+                            refunded=ran.refunded, in_doubt=doubt.keys)  # fmt: skip
     if run.manual:  # X1, O5: invoiced while the cancellation was on its way
         return CancelResult(order=final, voided=run.voided, refunded=run.refunded,
                             manual_refund_needed=True)  # fmt: skip

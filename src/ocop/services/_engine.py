@@ -56,6 +56,15 @@ class Secrets:
     card: CardToken | None = None
 
 
+class Guarded(OperationInDoubt):
+    """O3, O5: a guarded run's last local change refused (:func:`pursue`'s ``guard``): a
+    call of the order is in doubt. ``goal``: the run as of its last stored order."""
+
+    def __init__(self, order_id: str, keys: tuple[str, ...], goal: object) -> None:
+        super().__init__(order_id, keys)
+        self.goal = goal
+
+
 def require_no_doubt(uow: UnitOfWork, order_id: str) -> None:
     """O3: refuse to move money on an order while one of its operations is in doubt."""
     doubt = tuple(op.key for op in uow.operations.in_doubt(order_id) if op.in_doubt)
@@ -96,6 +105,7 @@ def pursue(
     staged: list[Voucher] = []
     dirty = changed
     doubt = False
+    stored = goal  # the goal as of the order last stored
     for _ in range(MAX_ROUNDS):
         step = goal.next(order, _context(ports))
         goal = step.goal
@@ -111,13 +121,16 @@ def pursue(
             )
             staged, dirty = [], False
             doubt = doubt or any(op.in_doubt for op in done)
-            goal = goal.after(done)
+            goal = stored = goal.after(done)
         if step.done:
             break
     else:
         raise IllegalTransition(f"order {order.order_id}: the plan did not come to an end")
     if dirty:
-        order = commit(ports, order, staged, no_doubt=guard and not checked)
+        try:
+            order = commit(ports, order, staged, no_doubt=guard and not checked)
+        except Guarded as refused:
+            raise Guarded(order.order_id, refused.keys, stored) from None
     return order, goal
 
 
@@ -128,7 +141,9 @@ def commit(
     ``no_doubt``: refused (O3) while one of the order's calls is in doubt."""
     with ports.store.unit_of_work() as uow:
         if no_doubt:
-            require_no_doubt(uow, order.order_id)
+            doubt = tuple(op.key for op in uow.operations.in_doubt(order.order_id) if op.in_doubt)
+            if doubt:
+                raise Guarded(order.order_id, doubt, None)
         uow.orders.update(order)
         for voucher in vouchers:
             uow.outbox.add(voucher)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from ocop.domain.errors import FeatureDisabled, OperationInDoubt, UnknownInvoice
+from ocop.domain.errors import FeatureDisabled, UnknownInvoice
 from ocop.domain.money import Money, total
 from ocop.domain.operations import Failed
 from ocop.domain.order import Order, PaymentsType
@@ -28,7 +28,7 @@ from ocop.domain.tender import Refund
 from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
 from ocop.ports import Ports
-from ocop.services._engine import Secrets, load, pursue
+from ocop.services._engine import Guarded, Secrets, load, pursue
 from ocop.services._gates import (
     require_call_center_user,
     require_issuing_account,
@@ -121,11 +121,12 @@ def refund(
                     amount=amount, cancelled=order.cancelled)  # fmt: skip
     try:
         final, run = pursue(ports, order, run, checked=True, guard=True)
-    except OperationInDoubt as doubt:
+    except Guarded as doubt:
         # O3, O5: another worker's call of the order (sent once a recovery settled this
         # run's) is in doubt: nothing goes back by the fallback meanwhile; retried after
         # recover(), the return refunds only what it still needs (R5).
-        return _result(load(ports, order_id), return_id, replaced(run, in_doubt=doubt.keys))
+        ran = doubt.goal if isinstance(doubt.goal, ReturnRun) else run
+        return _result(load(ports, order_id), return_id, replaced(ran, in_doubt=doubt.keys))
     return _result(final, return_id, run)
 
 

@@ -340,3 +340,39 @@ def test_a_deposit_cancellation_whose_next_refund_an_invoice_overtook_asks_for_a
         ("SO-1/use_deposit:INV-1:L1#1", usd("10.00")),
         ("SO-1/use_deposit:INV-1:L2#1", usd("30.00")),
     ]
+
+
+def test_a_deposit_cancellation_refunds_nothing_more_while_a_return_s_refund_is_in_doubt(
+    make: Callable[..., World],
+) -> None:
+    """D2, O3, X1, O5: as above, but the return's linked refund of the card's last 10.00
+    (the charge) is in doubt. The cancellation, reading the order again, moves no money
+    while it is (it refunded the cash's 30.00 and said it kept the 10.00 charge; once the
+    refund in doubt was settled, the customer had all 80.00 back): the order stays open,
+    the caller told which call is in doubt and what was refunded; cancelling again after
+    recover() keeps the charge from the cash."""
+    policy = DepositPolicy(default_percent=Decimal(0), cancellation_charge_percent=Decimal(5))
+    bo, other, sim, _ = make(settings=Settings.default().with_policies(deposits=policy))
+    bo.place_order("SO-1", channel=Channel.POS, customer=CUSTOMER, total=usd("200.00"),
+                   payments=[CardPayment(card(), usd("50.00")), in_cash("30.00")],
+                   deposit=True)  # fmt: skip
+
+    def then() -> None:
+        other.recover()
+        sim.script("refund", "timeout_after_success")
+        other.refund("SO-1", "RET-1", usd("30.00"), AGENT)
+
+    sim.match, sim.then = "refund:CANCEL", then
+    result = bo.cancel_order("SO-1", AGENT)
+    doubt = "SO-1/refund:RET-1:deposit:L1:L1.A1#1:1#1"
+    assert (result.order.cancelled, result.refunded, result.in_doubt) == (
+        False, usd("40.00"), (doubt,),
+    )  # fmt: skip
+    assert bo.order("SO-1").line("L2").refunded == usd("0.00")
+    assert other.recover().resolved == (doubt,)
+    again = bo.cancel_order("SO-1", AGENT)
+    assert (again.order.cancelled, again.refunded, again.charged) == (
+        True, usd("20.00"), usd("10.00"),
+    )  # fmt: skip
+    order = bo.order("SO-1")
+    assert (order.received, order.refunded) == (usd("80.00"), usd("70.00"))
