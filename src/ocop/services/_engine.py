@@ -129,7 +129,7 @@ def pursue(
     if dirty:
         try:
             order = commit(ports, order, staged, no_doubt=guard and not checked)
-        except Guarded as refused:
+        except OperationInDoubt as refused:
             raise Guarded(order.order_id, refused.keys, stored) from None
     return order, goal
 
@@ -141,9 +141,7 @@ def commit(
     ``no_doubt``: refused (O3) while one of the order's calls is in doubt."""
     with ports.store.unit_of_work() as uow:
         if no_doubt:
-            doubt = tuple(op.key for op in uow.operations.in_doubt(order.order_id) if op.in_doubt)
-            if doubt:
-                raise Guarded(order.order_id, doubt, None)
+            require_no_doubt(uow, order.order_id)
         uow.orders.update(order)
         for voucher in vouchers:
             uow.outbox.add(voucher)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 
 from ocop.domain import postings, steps
 from ocop.domain.errors import ConcurrentUpdate, IllegalTransition, OcopError, StorageError
-from ocop.domain.keys import escaped
+from ocop.domain.keys import escaped, order_part
 from ocop.domain.money import Money
 from ocop.domain.movements import Capture, Chargeback
 from ocop.domain.notifications import Notification, NotificationEvent, NotificationResult
@@ -242,7 +242,7 @@ def _of(ports: Ports, kept: Notification, order_ids: Collection[str]) -> bool:
     none by its reference (one indexed read), which names nothing while the call is in
     doubt."""
     if kept.key:
-        return kept.key.partition("/")[0] in order_ids
+        return order_part(kept.key) in order_ids
     try:
         op = named(ports, kept) if kept.reference else None
     except OcopError:
