@@ -111,3 +111,29 @@ def test_postgres_creates_its_schema() -> None:
     finally:
         with psycopg.connect(server(), autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _chain(error: BaseException | None) -> str:
+    """The messages and attributes of ``error`` and of every error it is shown chained to."""
+    text = ""
+    while error is not None:
+        text += f"{error} {vars(error)!r} {error.args!r}"
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return text
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    ["postgresql://u:4111 1111 1111 1111@127.0.0.1:1/db",
+     "host=127.0.0.1 port=1 4111-1111-1111-1111"],
+)  # fmt: skip
+def test_a_dsn_holding_a_card_number_is_not_echoed(dsn: str) -> None:
+    """E2: a connection string the driver cannot read raises a StorageError that shows no
+    card number, neither itself nor through the driver error it is chained to (what a
+    traceback prints)."""
+    sim = SimulatedProcessor(clock=ManualClock(START))
+    with pytest.raises(ocop.StorageError) as caught:
+        BackOffice.postgres(dsn, processor=sim)
+    shown = _chain(caught.value)
+    assert "4111 1111 1111 1111" not in shown
+    assert "4111-1111-1111-1111" not in shown

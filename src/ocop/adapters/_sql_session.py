@@ -11,9 +11,19 @@ from typing import Any, TypeVar
 import attrs
 
 from ocop.adapters._pool import Connection, ConnectionPool, Pooled
+from ocop.domain.cardnumbers import contains_card_number
 from ocop.domain.errors import StorageError, StorageUnavailable
 
 _T = TypeVar("_T")
+
+
+def _shown(error: Exception | None) -> Exception | None:
+    """The driver error a :class:`StorageError` is chained to (what a traceback prints
+    under it), or None when its text holds a card number (E2): a driver may quote the
+    input it could not read, as psycopg quotes a connection string it cannot parse."""
+    if error is None or contains_card_number(f"{error} {error.args!r}"):
+        return None
+    return error
 
 
 @attrs.frozen
@@ -100,10 +110,10 @@ class Session:
                     raise
                 retry = untried and connection is not None and connection.reused
                 if not (retry and connection is not None and connection.lost):
-                    raise mapped from error
+                    raise mapped from _shown(error)
                 lost = error
                 self.close()  # the pool closes a lost connection; the next one is tried
-        raise StorageUnavailable("every kept connection to the database was lost") from lost
+        raise StorageUnavailable("every kept connection to the database was lost") from _shown(lost)
 
     def run(self, sql: str, params: Sequence[object] = ()) -> tuple[list[tuple[Any, ...]], int]:
         def execute(connection: Connection) -> tuple[list[tuple[Any, ...]], int]:
