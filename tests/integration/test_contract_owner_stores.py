@@ -17,7 +17,7 @@ from ocop.adapters.memory import ManualClock
 from ocop.adapters.postgres import PostgresJournal, PostgresStore
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteJournal, SqliteStore
-from pg_support import server
+from pg_support import STORES, back_office_on, server
 from worlds import START
 
 CARD = CardToken(value="tok_1", connector="sim", service_account="sa-1", brand="visa",
@@ -137,3 +137,38 @@ def test_a_dsn_holding_a_card_number_is_not_echoed(dsn: str) -> None:
     shown = _chain(caught.value)
     assert "4111 1111 1111 1111" not in shown
     assert "4111-1111-1111-1111" not in shown
+
+
+#: Ids E1 accepts, each read back exactly: separators, SQL wildcards and quotes, escapes,
+#: spaces, other scripts, the longest.
+ODD_IDS = ("A_", "AB", "A%", "A%B", "A\\", "A\\B", "é/:#|% ", "A B", "a", "A", "x" * 128,
+           "Ω≈ç√", "A'", 'A"', "A;--")  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_queries_and_ids_read_back_alike_on_every_store(kind: str, tmp_path: Path) -> None:
+    """E1 and the queries: any id reads back exactly; ``operations`` lists only its own
+    order's calls; ``orders`` filters and pages (``after`` an id the filter leaves out)
+    alike on memory, SQLite and PostgreSQL."""
+    with back_office_on(kind, tmp_path) as (bo, sim, _):
+        for order_id in ODD_IDS:
+            bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.guest(),
+                           total=usd("10.00"),
+                           payments=[CardPayment(CARD, usd("10.00"))])  # fmt: skip
+        assert bo.orders() == ODD_IDS
+        for order_id in ODD_IDS:
+            assert bo.order(order_id).order_id == order_id
+            assert [op.kind for op in bo.operations(order_id)] == ["authorize"]
+        bo.invoice("AB", "I%", usd("10.00"))
+        bo.invoice("A%B", "I_", usd("10.00"))
+        sim.script("capture", "timeout_before")
+        bo.invoice("A_", "I:1", usd("10.00"))
+        assert bo.orders(in_doubt=True) == ("A_",)
+        # the invoice is recorded with its capture's intent, whatever the capture comes to
+        assert bo.orders(status=OrderStatus.INVOICED) == ("A_", "AB", "A%B")
+        assert bo.orders(status=OrderStatus.APPROVED, limit=2, after="AB") == ("A%", "A\\")
+        assert bo.orders(status=OrderStatus.APPROVED, limit=1, after="A%B") == ("A\\",)
+        pages: list[str] = []
+        while page := bo.orders(limit=4, after=pages[-1] if pages else None):
+            pages.extend(page)
+        assert tuple(pages) == ODD_IDS

@@ -168,6 +168,8 @@ def test_manual_holds_carry_reason_and_note() -> None:
         bo.place_hold("SO-1", HoldCode.MANUAL, Actor.user("u2"), reason="OTHER")
     with pytest.raises(OcopError):
         bo.place_hold("SO-1", HoldCode.MANUAL, PLAIN, reason="NOT-A-REASON")
+    with pytest.raises(ocop.PermissionDenied):
+        bo.release_hold("SO-1", HoldCode.MANUAL, Actor.user("u2"))
     assert bo.release_hold("SO-1", HoldCode.MANUAL, PLAIN).holds == ()
 
 
@@ -324,3 +326,39 @@ def test_operations_log_records_each_call() -> None:
     assert all(isinstance(op.reason, str) for op in ops)
     with pytest.raises(OcopError):
         bo.operations("SO-404")
+
+
+def test_every_results_in_doubt_is_a_tuple_of_operation_keys() -> None:
+    """Submit, cancel, refund and refund-to-card left in doubt each name the operation key
+    in ``.in_doubt``: a key ``bo.operations`` shows unknown and ``recover()`` resolves."""
+    bo, sim, _ = world()
+    card_order(bo, "SO-1")
+    card_order(bo, "SO-2")
+    card_order(bo, "SO-3")
+    bo.place_order("SO-4", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                   total=usd("100.00"), payments=[CardPayment(CARD, usd("100.00"))],
+                   created_by=AGENT)  # fmt: skip
+    bo.invoice("SO-2", "INV-1", usd("100.00"))
+    bo.invoice("SO-3", "INV-1", usd("100.00"))
+    sim.script("void", "timeout_before")
+    sim.script("refund", "timeout_before")
+    sim.script("unlinked_refund", "timeout_before")
+    sim.script("authorize", "timeout_before")
+    in_doubt = {
+        "SO-1": bo.cancel_order("SO-1", AGENT).in_doubt,
+        "SO-2": bo.refund("SO-2", "RMA-1", usd("10.00"), AGENT).in_doubt,
+        "SO-3": bo.refund_to_card("SO-3", "RMA-2", OTHER, usd("10.00"), AGENT).in_doubt,
+        "SO-4": bo.submit(bo.begin_completion("SO-4", AGENT)).in_doubt,
+    }
+    keys: list[str] = []
+    for order_id, named in in_doubt.items():
+        assert isinstance(named, tuple)
+        (key,) = named
+        unknown = [op.key for op in bo.operations(order_id) if op.outcome == "unknown"]
+        assert unknown == [key]
+        keys.append(key)
+    assert bo.orders(in_doubt=True) == ("SO-1", "SO-2", "SO-3", "SO-4")
+    report = bo.recover()
+    assert sorted(report.resolved) == sorted(keys)
+    assert report.still_in_doubt == ()
+    assert bo.orders(in_doubt=True) == ()

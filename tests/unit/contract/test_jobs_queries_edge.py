@@ -18,6 +18,7 @@ from ocop import (
     HoldCode,
     OcopError,
     OrderStatus,
+    SavedCardPayment,
     Settings,
 )
 
@@ -136,3 +137,34 @@ def test_card_numbers_and_control_characters_are_not_echoed() -> None:
         assert number not in text
         assert "4111111111111111" not in text.replace(" ", "")
         assert "\x1b" not in text
+
+
+def test_renewal_job_voids_the_rest_of_a_fully_invoiced_order() -> None:
+    """A1: an authorization left open on an order invoiced in full is voided by the job."""
+    bo, sim, _ = world()
+    card_order(bo)
+    bo.change_total("SO-1", usd("80.00"), AGENT)
+    bo.submit(bo.begin_completion("SO-1", AGENT))
+    bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, AGENT)
+    assert bo.invoice("SO-1", "INV-1", usd("80.00")).order.lines[0].authorized == usd("20.00")
+    run = bo.renew_authorizations()
+    assert run.voided == ("SO-1",)
+    assert bo.order("SO-1").lines[0].authorized == usd("0.00")
+    assert [(e.kind, e.amount) for e in sim.ledger()][-1] == ("void", usd("20.00"))
+    assert bo.renew_authorizations().voided == ()
+
+
+def test_a_saved_cards_cvv_is_never_stored_or_shown() -> None:
+    """T1: the CVV of a saved-card payment reaches the processor and appears in no stored
+    order, operation record or voucher, nor in the payment's repr."""
+    bo, _, _ = world()
+    customer = Customer.named("C-1")
+    saved = bo.save_instrument(customer, CARD, consent=True)
+    payment = SavedCardPayment(saved.instrument_id, cvv="9753", amount=usd("50.00"))
+    assert "9753" not in repr(payment)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=customer, total=usd("50.00"),
+                   payments=[payment])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", usd("50.00"))
+    shown = repr((bo.order("SO-1"), bo.operations("SO-1"), bo.journal("SO-1")))
+    assert "9753" not in shown
+    assert bo.order("SO-1").lines[0].captured == usd("50.00")

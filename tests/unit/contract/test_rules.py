@@ -134,6 +134,7 @@ def test_a_deposit_is_captured_at_once_and_refunded_less_the_charge() -> None:
     assert [e.kind for e in sim.ledger()] == ["authorize", "capture"]
     result = bo.cancel_order("SO-1", AGENT)
     assert result.order.refunded == usd("30.00")
+    assert result.charged == usd("10.00")
     assert [e.kind for e in sim.ledger()][-1] == "refund"
     assert sim.ledger()[-1].amount == usd("30.00")
     assert [(v.kind, v.amount) for v in bo.journal("SO-1")] == [

@@ -109,6 +109,7 @@ def test_pending_capture_declined_is_undone() -> None:
     (note,) = sim.settle_pending("decline")
     result = bo.handle_notification(note)
     assert result.applied
+    assert result.undone
     assert not result.unmatched
     assert bo.order("SO-1").captured == usd("0.00")
 
@@ -288,3 +289,30 @@ def test_a_processor_that_forgets_keys_decides_nothing() -> None:
     decided = plain.recover()
     assert decided.still_in_doubt == ()
     assert plain.orders(in_doubt=True) == ()
+
+
+def test_router_keeps_each_accounts_own_capabilities() -> None:
+    """I5 through a router: a terminal account without multi-capture re-authorizes the
+    rest after a partial capture, the online one captures again; an unlinked refund goes
+    only to a card whose own processor allows them."""
+    clock = ManualClock(START)
+    pos = SimulatedProcessor(clock=clock, connector="pos", service_account="sa-pos",
+                             unlinked_refunds=False, multi_capture=False)  # fmt: skip
+    online = SimulatedProcessor(clock=clock, connector="web", service_account="sa-web")
+    bo = BackOffice.in_memory(processor=ProcessorRouter([pos, online]), clock=clock)
+    web_card = CardToken(value="tok_w", connector="web", service_account="sa-web",
+                         brand="visa", last4="4444")  # fmt: skip
+    pos_card = CardToken(value="tok_p", connector="pos", service_account="sa-pos",
+                         brand="visa", last4="5555")  # fmt: skip
+    for order_id, channel, card in (("SO-1", Channel.ECOMMERCE, web_card),
+                                    ("SO-2", Channel.POS, pos_card)):  # fmt: skip
+        bo.place_order(order_id, channel=channel, customer=Customer.guest(),
+                       total=usd("30.00"), payments=[CardPayment(card, usd("30.00"))])  # fmt: skip
+        bo.invoice(order_id, "INV-1", usd("10.00"))
+    assert [e.kind for e in online.ledger()] == ["authorize", "capture"]
+    assert [(e.kind, e.amount) for e in pos.ledger()][-1] == ("authorize", usd("20.00"))
+    with pytest.raises(ocop.FeatureDisabled):
+        bo.refund_to_card("SO-1", "RMA-1", pos_card, usd("1.00"), AGENT)
+    bo.refund_to_card("SO-1", "RMA-2", web_card, usd("1.00"), AGENT)
+    assert [e.kind for e in online.ledger()][-1] == "unlinked_refund"
+    assert "unlinked_refund" not in [e.kind for e in pos.ledger()]
