@@ -139,6 +139,21 @@ def test_a_dsn_holding_a_card_number_is_not_echoed(dsn: str) -> None:
     assert "4111-1111-1111-1111" not in shown
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    ["postgresql://u:a\x1b[31mb c@127.0.0.1:1/db", "host=127.0.0.1 port=1 x\x1bz",
+     "host=127.0.0.1 port=1 x\u202ez", "host=127.0.0.1 port=1 x\x85z"],
+)  # fmt: skip
+def test_a_dsn_holding_control_characters_is_not_echoed(dsn: str) -> None:
+    """E2: nor does it show a control character of the connection string (a terminal
+    escape, a bidirectional override), through the driver error either."""
+    sim = SimulatedProcessor(clock=ManualClock(START))
+    with pytest.raises(ocop.StorageError) as caught:
+        BackOffice.postgres(dsn, processor=sim)
+    shown = _chain(caught.value)
+    assert not {"\x1b", "\u202e", "\x85"} & set(shown)
+
+
 #: Ids E1 accepts, each read back exactly: separators, SQL wildcards and quotes, escapes,
 #: spaces, other scripts, the longest.
 ODD_IDS = ("A_", "AB", "A%", "A%B", "A\\", "A\\B", "é/:#|% ", "A B", "a", "A", "x" * 128,

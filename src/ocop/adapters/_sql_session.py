@@ -19,9 +19,13 @@ _T = TypeVar("_T")
 
 def _shown(error: Exception | None) -> Exception | None:
     """The driver error a :class:`StorageError` is chained to (what a traceback prints
-    under it), or None when its text holds a card number (E2): a driver may quote the
+    under it), or None when its text holds a card number or a control character other
+    than the line breaks and tabs drivers write themselves (E2): a driver may quote the
     input it could not read, as psycopg quotes a connection string it cannot parse."""
-    if error is None or contains_card_number(f"{error} {error.args!r}"):
+    if error is None:
+        return None
+    text = f"{error} {error.args!r}"
+    if contains_card_number(text) or not text.replace("\n", "").replace("\t", "").isprintable():
         return None
     return error
 
