@@ -241,3 +241,18 @@ def test_refunds_over_multiple_captures_off_uses_one_capture() -> None:
     ret = bo.refund("SO-1", "RMA-1", usd("70.00"), AGENT)
     assert [(r.capture_id, r.amount) for r in ret.refunds] == [(newest, usd("40.00"))]
     assert ret.fallback == usd("30.00")
+
+
+def test_declined_renewals_are_retried_when_retry_declined_is_on() -> None:
+    """A2: with ``settings.authorization.retry_declined`` on, the next run tries the
+    declined card again; renewed, the order's AUTHORIZATION_EXPIRED hold goes."""
+    policy = attrs.evolve(Settings.default().authorization, retry_declined=True)
+    bo, sim, clock = world(Settings.default().with_policies(authorization=policy))
+    card_order(bo)
+    clock.advance(days=12)
+    sim.script("authorize", "decline")
+    assert bo.renew_authorizations().declined == ("SO-1",)
+    again = bo.renew_authorizations()
+    assert again.renewed == ("SO-1",)
+    o = bo.order("SO-1")
+    assert (o.status, o.holds, o.lines[0].authorized) == (OrderStatus.APPROVED, (), usd("100.00"))

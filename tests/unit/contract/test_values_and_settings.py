@@ -177,3 +177,13 @@ def test_a_back_office_logs_discouraged_features_when_it_starts(
     with caplog.at_level("WARNING"):
         world(settings)
     assert "duplicate_payment_protection" in caplog.text
+
+
+def test_a_back_office_given_other_settings_logs_them_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """F1: ``with_settings`` starts a back office too, and logs a discouraged feature."""
+    bo, _, _ = world()
+    with caplog.at_level("WARNING"):
+        bo.with_settings(Settings.default().with_features(refunds_over_multiple_captures=False))
+    assert "refunds_over_multiple_captures" in caplog.text
