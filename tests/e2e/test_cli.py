@@ -18,6 +18,7 @@ import pytest
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
 from ocop.adapters import cli
+from ocop.adapters._cli_export import csv_cell
 from ocop.adapters._cli_wiring import NoProcessor, parse_database
 from ocop.adapters._demo import demo_card
 from ocop.adapters.cli import main
@@ -795,3 +796,36 @@ def test_simulate_writes_into_no_other_programs_database(
     assert "holds no ocop tables, but another program's" in err
     assert other.read_bytes() == before
     assert not (tmp_path / "sim").exists()
+
+
+def test_journal_export_neutralizes_ids_a_spreadsheet_would_run_as_formulas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """E2: a text cell of ``journal export`` that starts with ``=``, ``+``, ``-``, ``@`` (or
+    a quote) gets a leading quote, so a spreadsheet shows the id instead of running it;
+    amounts are written as they are. It wrote ``=1+1`` and ``@SUM(B9)`` into the CSV."""
+    store = SqliteStore(tmp_path / "shop.db", keeps_journal=True)
+    sim = SimulatedProcessor(clock=SystemClock())
+    bo = BackOffice(store=store, journal=store.journal, processor=sim)
+    usd, card = "USD", demo_card()
+    ids = {"=1+1": "+INV", "@SUM(B9)": "-INV", "-2+3": "=HYPERLINK(1)", "'=quoted": "'INV"}
+    for order_id, invoice_id in ids.items():
+        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.named("C-1"),
+                       total=Money.of("10.00", usd),
+                       payments=[CardPayment(card, Money.of("10.00", usd))])  # fmt: skip
+        assert bo.invoice(order_id, invoice_id, Money.of("10.00", usd)).captures
+    store.close()
+    status, out, _ = run(capsys, "journal", "export", "--db", db(tmp_path))
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert sorted({row["order_id"] for row in rows}) == sorted(f"'{i}" for i in ids)
+    assert {row["reference"][1:] for row in rows} == set(ids.values())
+    assert all(row["voucher_id"].startswith("V:") for row in rows)  # safe: written as it is
+    for row in rows:
+        assert not any(cell[:1] in {"=", "+", "-", "@", "\t", "\r"} for cell in row.values())
+    assert sum(Decimal(row["debit"]) for row in rows) == Decimal("40.00")
+    assert sum(Decimal(row["credit"]) for row in rows) == Decimal("40.00")
+    assert csv_cell("=1+1") == "'=1+1"
+    assert csv_cell("\tx") == "'\tx"
+    assert csv_cell("\rx") == "'\rx"
+    assert csv_cell("SO-1") == "SO-1"

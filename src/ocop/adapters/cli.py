@@ -14,7 +14,6 @@ not decide everything, a reconciliation with differences); 2 a usage error.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO, cast
 
 from ocop._backoffice import BackOffice
+from ocop.adapters._cli_export import write_csv
 from ocop.adapters._cli_masking import masked, masked_usage, runs_of
 from ocop.adapters._cli_stdout import ReaderGone, Stdout, silence_stdout
 from ocop.adapters._cli_wiring import (
@@ -50,7 +50,6 @@ from ocop.adapters.memory import SystemClock
 from ocop.domain.cardguard import refuse_card_data
 from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
-from ocop.domain.journal import Voucher
 from ocop.domain.order import Order, OrderStatus
 from ocop.ports.processor import PaymentProcessor
 
@@ -287,10 +286,6 @@ def _summary(order: Order) -> str:
     )
 
 
-_CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "reference",
-                "account", "debit", "credit", "currency")  # fmt: skip
-
-
 def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     if args.output is not None and is_the_database(args.output, _database(args)):
         raise InvalidArgument(
@@ -312,7 +307,7 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     finally:
         _close(bo)
     if args.output is None:
-        _write_csv(out, vouchers)
+        write_csv(out, vouchers)
         return 0
     try:
         file = args.output.open("w", newline="", encoding="utf-8")
@@ -322,20 +317,8 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
             argument="--output",
         ) from None
     with file:
-        _write_csv(file, vouchers)
+        write_csv(file, vouchers)
     return 0
-
-
-def _write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(_CSV_COLUMNS)
-    for voucher in vouchers:
-        for line in voucher.lines:
-            writer.writerow([
-                voucher.voucher_id, voucher.posted_at.isoformat(), voucher.journal_name,
-                voucher.kind.value, voucher.order_id, voucher.reference, line.account,
-                line.debit.amount, line.credit.amount, voucher.amount.currency,
-            ])  # fmt: skip
 
 
 def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:

@@ -1,0 +1,46 @@
+"""How ``ocop journal export`` writes the journal as CSV: one row per voucher line.
+
+A spreadsheet opening the file runs a cell that starts with ``=``, ``+``, ``-`` or ``@``
+(or a tab or carriage return before them) as a formula, and ids are the caller's
+(``=1+1`` is a valid order id, E1). Every text cell that starts with one of those, or
+with a single quote, is written with a single quote before it: the spreadsheet shows it
+as text, and dropping one leading quote gives the id back exactly. Amounts are numbers,
+written as they are (a sign is never taken for a formula there).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from typing import TextIO
+
+from ocop.domain.journal import Voucher
+
+__all__ = ["CSV_COLUMNS", "csv_cell", "write_csv"]
+
+CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "reference",
+               "account", "debit", "credit", "currency")  # fmt: skip
+
+#: What a spreadsheet reads a cell starting with as a formula, and the quote that marks
+#: a cell as text (quoted too, so that dropping one leading quote is always right).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cell(text: str) -> str:
+    """``text`` as written in a cell: text that a spreadsheet would run gets a leading
+    single quote. Amounts do not go through here: they are written as they are."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
+    """The vouchers' lines, after a header row of :data:`CSV_COLUMNS`."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for voucher in vouchers:
+        texts = (voucher.voucher_id, voucher.posted_at.isoformat(), voucher.journal_name,
+                 voucher.kind.value, voucher.order_id, voucher.reference)  # fmt: skip
+        for line in voucher.lines:
+            writer.writerow([
+                *map(csv_cell, texts), csv_cell(line.account),
+                line.debit.amount, line.credit.amount, csv_cell(voucher.amount.currency),
+            ])  # fmt: skip
