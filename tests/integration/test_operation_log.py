@@ -98,3 +98,25 @@ def test_the_log_of_an_unknown_order_is_refused(
     bo, _, _ = world
     with pytest.raises(OrderNotFound):
         bo.operations("SO-404")
+
+
+def test_the_journal_of_an_unknown_order_is_refused_as_its_log_is(
+    world: tuple[BackOffice, SimulatedProcessor, ManualClock],
+) -> None:
+    """``bo.journal`` of an order that does not exist (a misspelt id) raises OrderNotFound,
+    as ``bo.operations`` does; it returned an empty tuple, as for an order with no voucher.
+    An order placed whose card is only authorized still has an empty journal (J1)."""
+    bo, _, _ = world
+    with pytest.raises(OrderNotFound) as caught:
+        bo.journal("SO-404")
+    assert caught.value.order_id == "SO-404"
+    bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.guest(),
+        total=usd("100.00"),
+        payments=[CardPayment(card(), usd("100.00"))],
+    )
+    assert bo.journal("SO-1") == ()
+    bo.invoice("SO-1", "INV-1", usd("60.00"))
+    assert [v.amount for v in bo.journal("SO-1")] == [usd("60.00")]

@@ -369,8 +369,11 @@ class BackOfficeServices:
             return uow.orders.query(query, now)
 
     def journal(self, order_id: str) -> tuple[Voucher, ...]:
-        """The order's posted vouchers, oldest first."""
+        """The order's posted vouchers, oldest first: ``()`` for an order with none yet
+        (:class:`OrderNotFound` if there is no such order, as for :meth:`operations`)."""
         check_id(order_id, "order_id")
+        with self._ports.store.unit_of_work() as uow:
+            uow.orders.get(order_id)  # OrderNotFound for an unknown order
         return self._ports.journal.vouchers(order_id)
 
 

@@ -68,7 +68,9 @@ def assert_nothing_stored(world: World, order_id: str) -> None:
     assert caught.value.order_id == order_id
     assert world.sim.ledger() == ()
     assert world.sim.calls == 0
-    assert world.bo.journal(order_id) == ()
+    with pytest.raises(OrderNotFound):
+        world.bo.journal(order_id)
+    assert world.bo.ports.journal.vouchers(order_id) == ()
 
 
 class RecoveryOnTheWay(SimulatedProcessor):
