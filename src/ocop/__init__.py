@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from ocop.domain.parties import Actor, Customer
     from ocop.domain.payments import CardPayment, Prepayment, SavedCardPayment
     from ocop.domain.queries import OrderQuery as OrderQuery  # compatible: not in __all__
+    from ocop.domain.renewal import ReleaseVoid
     from ocop.domain.settings import (
         AuthorizationPolicy,
         CompletionPolicy,
@@ -189,6 +190,7 @@ _PUBLIC: dict[str, str] = {
     "RefundResult": "ocop.services._refunds",
     "RefundToken": "ocop.domain.tokens",
     "RenewalReport": "ocop.services._renewals",
+    "ReleaseVoid": "ocop.domain.renewal",
     "ReleasedHold": "ocop.domain.order",
     "SavedCardPayment": "ocop.domain.payments",
     "SavedInstrument": "ocop.domain.tokens",
@@ -275,6 +277,7 @@ __all__ = [
     "RefundPolicy",
     "RefundResult",
     "RefundToken",
+    "ReleaseVoid",
     "ReleasedHold",
     "RenewalReport",
     "SavedCardPayment",

@@ -381,6 +381,7 @@ def test_recover_resolves_what_is_in_doubt_with_the_simulator_named(
     assert status == 0
     assert "resolved: 1\n  SO-3/capture:INV-1:L1:L1.A1#1\n" in out
     assert "still in doubt: 0" in out
+    assert "voids sent to release: 0\n" in out  # nothing to release: SO-3 is captured
     assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == ""
     exported = run(capsys, "journal", "export", "--db", db(shop), "--order", "SO-3")[1]
     assert [row["credit"] for row in csv.DictReader(io.StringIO(exported))] == ["0.00", "30.00"]

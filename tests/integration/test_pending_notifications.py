@@ -345,6 +345,30 @@ def test_a_refused_pending_void_is_released_once_when_a_failed_capture_reopened_
     reconciled(bo, sim)
 
 
+def test_recover_reports_the_void_it_sends_again_for_a_refused_pending_void(
+    world: tuple[BackOffice, SimulatedProcessor],
+) -> None:
+    """X1, N1, O2, V5: the cancellation's void of 100.00 answered pending, then refused
+    (its notification not come); recover() learns it, lists it for reconciliation and
+    voids the authorization again: that void is in ``releases``, so the report shows the
+    100.00 released at the processor. ``resolved`` is still the key it asked about. (The
+    void sent again was in no field of the report.)"""
+    bo, sim = world
+    placed(bo)
+    sim.script("void", "pending")
+    bo.cancel_order("SO-1", AGENT)
+    sim.settle_pending("decline")  # the notification is never delivered
+    report = bo.recover()
+    assert report.resolved == report.for_reconciliation == ("SO-1/void:L1.A1#1",)
+    (sent,) = report.releases
+    assert (sent.order_id, sent.key, sent.auth_id) == ("SO-1", "SO-1/void:L1.A1#2", "L1.A1")
+    assert (sent.outcome, sent.amount) == (Outcome.APPROVED, usd("100.00"))
+    assert report.still_in_doubt == ()
+    assert [e.key for e in sim.ledger() if e.kind == "void"] == ["SO-1/void:L1.A1#2"]
+    reconciled(bo, sim)
+    assert bo.recover().releases == ()
+
+
 def test_a_refused_pending_void_past_ocops_expiry_age_is_voided_not_counted_lapsed(
     world: tuple[BackOffice, SimulatedProcessor],
 ) -> None:

@@ -51,6 +51,7 @@ from ocop.domain.cardguard import refuse_card_data
 from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import InvalidArgument, InvalidInput, OcopError
 from ocop.domain.order import Order, OrderStatus
+from ocop.domain.renewal import ReleaseVoid
 from ocop.ports.processor import PaymentProcessor
 
 __all__ = ["main"]
@@ -339,6 +340,7 @@ def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
         ("unapplied", report.unapplied),
         ("renewals finished", report.renewals),
         ("placements finished", report.completions),
+        ("voids sent to release", [_release(void) for void in report.releases]),
     ]
     for name, keys in rows:
         out.write(f"{name}: {len(keys)}\n")
@@ -346,6 +348,11 @@ def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     out.write(f"vouchers posted: {report.vouchers_posted}\n")
     left = report.still_in_doubt or report.for_reconciliation or report.unapplied
     return 1 if left else 0
+
+
+def _release(void: ReleaseVoid) -> str:
+    amount = "" if void.amount is None else f", {void.amount}"
+    return f"{void.key} ({void.outcome.value}{amount})"
 
 
 def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

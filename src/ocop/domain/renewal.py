@@ -37,7 +37,7 @@ from ocop.domain.tender import Authorization, LineStatus, PaymentLine
 from ocop.domain.tokens import CardToken
 from ocop.domain.values import replaced
 
-__all__ = ["Renewal", "nothing_will_capture", "renew_before"]
+__all__ = ["ReleaseVoid", "Renewal", "nothing_will_capture", "renew_before"]
 
 
 def renew_before(now: datetime, policy: AuthorizationPolicy) -> datetime:
@@ -51,6 +51,31 @@ def renew_before(now: datetime, policy: AuthorizationPolicy) -> datetime:
 _TICK = timedelta(microseconds=1)
 
 
+@attrs.frozen(kw_only=True)
+class ReleaseVoid:
+    """A void sent to release an authorization nothing will capture any more (A1, V5).
+
+    ``key``: its operation key (in ``bo.operations``); ``auth_id``: the authorization it
+    voids; ``outcome``: what it came to (``APPROVED``; ``PENDING``, counted done, N1;
+    ``DECLINED``; ``UNKNOWN`` while in doubt, O2); ``amount``: what the processor said it
+    released, None when its answer names no amount (in doubt, declined, or a processor
+    that does not say).
+    """
+
+    order_id: str
+    key: str
+    auth_id: str
+    outcome: Outcome
+    amount: Money | None = None
+
+    @classmethod
+    def of(cls, op: Operation, auth_id: str) -> ReleaseVoid:
+        """The void ``op`` (of authorization ``auth_id``), as it came out."""
+        return cls(order_id=op.order_id, key=op.key, auth_id=auth_id,
+                   outcome=Outcome.UNKNOWN if op.outcome is None else op.outcome,
+                   amount=None if op.result is None else op.result.amount)  # fmt: skip
+
+
 @attrs.frozen
 class _Voiding:
     """A void under way (``name``: line/authorization): ``release``, nothing will capture
@@ -58,6 +83,7 @@ class _Voiding:
 
     name: str
     release: bool
+    auth_id: str = ""
 
 
 @attrs.frozen
@@ -81,8 +107,9 @@ class Renewal:
     them), ``declined`` (lines whose renewal failed and that hold no money any more, or
     whose retry was declined again), ``held`` (the order got an
     ``AUTHORIZATION_EXPIRED`` hold), ``voided`` (authorizations, as ``line/auth``, released
-    because nothing will capture them, voided or left to lapse), ``in_doubt`` (keys of
-    calls whose outcome is unknown: nothing more moves, O3).
+    because nothing will capture them, voided or left to lapse), ``releases`` (the voids
+    sent to release them, whatever their outcome, :class:`ReleaseVoid`), ``in_doubt``
+    (keys of calls whose outcome is unknown: nothing more moves, O3).
     """
 
     due_before: datetime
@@ -96,6 +123,7 @@ class Renewal:
     declined: tuple[str, ...] = ()
     held: bool = False
     voided: tuple[str, ...] = ()
+    releases: tuple[ReleaseVoid, ...] = ()
     in_doubt: tuple[str, ...] = ()
 
     @classmethod
@@ -195,7 +223,7 @@ class Renewal:
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=lapsed)  # fmt: skip
                 void = void_step(line, auth.auth_id, steps.VoidPurpose.RELEASE)
-                voiding = _Voiding(_of(line, auth), release=True)
+                voiding = _Voiding(_of(line, auth), release=True, auth_id=auth.auth_id)
                 return Next(goal=replaced(goal, waiting=voiding),
                             steps=(void,))  # fmt: skip
         return Next(goal=self, done=True)
@@ -220,7 +248,7 @@ class Renewal:
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=order.with_line(lapsed))  # fmt: skip
                 void = void_step(line, auth.auth_id, steps.VoidPurpose.RELEASE)
-                voiding = _Voiding(_of(line, auth), release=True)
+                voiding = _Voiding(_of(line, auth), release=True, auth_id=auth.auth_id)
                 return Next(goal=replaced(goal, waiting=voiding), steps=(void,))
         return None
 
@@ -284,6 +312,9 @@ class Renewal:
         if task is None or not operations:
             return goal
         op = operations[0]
+        if isinstance(task, _Voiding) and task.release:
+            sent = ReleaseVoid.of(op, task.auth_id)  # sent: money may have moved
+            goal = replaced(goal, releases=(*goal.releases, sent))
         if op.in_doubt:
             return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
         approved = op.outcome is Outcome.APPROVED

@@ -35,6 +35,7 @@ from ocop.domain.order import Order
 from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.plan import line_step
 from ocop.domain.queries import OrderQuery
+from ocop.domain.renewal import ReleaseVoid
 from ocop.domain.tender import PaymentLine
 from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
@@ -71,7 +72,15 @@ class RecoveryReport:
     tokenizations that the processor refused in the end (the order counted them as done,
     as a notification of the same failure is kept for review): reconcile them by hand with
     the processor's records. (A refused void's authorization, which the processor still
-    holds, is voided again by this recovery, V5.)
+    holds, is voided again by this recovery, V5.) ``releases``: the voids this recovery
+    sent to release authorizations nothing will capture any more, whatever their outcome
+    (:class:`~ocop.domain.renewal.ReleaseVoid`: order, key, authorization, outcome, the
+    amount the processor released): one the processor approved after its line was
+    retired (a cancellation or removal raced the call, X1, A1), one whose pending void
+    was refused in the end, sent again (V5), and the other open authorizations of a
+    cancelled or fully invoiced order among the orders it settled (A1). They are calls of
+    their own, not the calls it asked about: never in ``resolved`` or ``still_in_doubt``;
+    one left in doubt (``UNKNOWN``) is asked about by the next recovery.
     """
 
     resolved: tuple[str, ...] = ()
@@ -82,6 +91,7 @@ class RecoveryReport:
     pending: tuple[str, ...] = ()
     for_reconciliation: tuple[str, ...] = ()
     completions: tuple[str, ...] = ()
+    releases: tuple[ReleaseVoid, ...] = ()
 
 
 @attrs.define
@@ -113,7 +123,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     for op in doubtful:
         _recover_one(ports, op, tally)
     apply_kept(ports, {escaped(order_id) for order_id in tally.orders})
-    renewals = finish_renewals(ports, tally.orders, holder) if tally.orders else ()
+    renewals, releases = finish_renewals(ports, tally.orders, holder) if tally.orders else ((), ())
     completions = finish_placements(ports, holder) + finish_deposits(ports, tally.deposits, holder)
     return RecoveryReport(
         resolved=tuple(tally.resolved),
@@ -124,6 +134,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
         pending=tuple(tally.pending),
         for_reconciliation=tuple(tally.manual),
         completions=completions,
+        releases=releases,
     )
 
 

@@ -19,7 +19,7 @@ import attrs
 from ocop.domain.errors import ConcurrentUpdate, OcopError, OperationInDoubt, StorageError
 from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.queries import OrderQuery
-from ocop.domain.renewal import Renewal, renew_before
+from ocop.domain.renewal import ReleaseVoid, Renewal, renew_before
 from ocop.ports import Ports
 from ocop.services._engine import load, pursue
 from ocop.services._logs import logger
@@ -167,10 +167,15 @@ def renew_order(ports: Ports, order_id: str) -> Renewal | None:
     return None
 
 
-def finish_renewals(ports: Ports, order_ids: Sequence[str], holder: str) -> tuple[str, ...]:
+def finish_renewals(
+    ports: Ports, order_ids: Sequence[str], holder: str
+) -> tuple[tuple[str, ...], tuple[ReleaseVoid, ...]]:
     """Finish the renewals interrupted on these orders (what ``recover()`` does once it
-    has resolved their calls): the orders among them it renewed or held."""
+    has resolved their calls), and release what nothing will capture: the orders among
+    them it renewed or held, and the voids it sent to release authorizations
+    (:attr:`~ocop.domain.renewal.Renewal.releases`)."""
     finished: list[str] = []
+    releases: list[ReleaseVoid] = []
     for order_id in dict.fromkeys(order_ids):
         with ports.store.unit_of_work() as uow:
             order = uow.orders.find(order_id)
@@ -181,4 +186,5 @@ def finish_renewals(ports: Ports, order_ids: Sequence[str], holder: str) -> tupl
             goal = renew_order(ports, order_id) if mine else None
         if goal is not None and (goal.renewed or goal.held):
             finished.append(order_id)
-    return tuple(finished)
+        releases.extend(() if goal is None else goal.releases)
+    return tuple(finished), tuple(releases)

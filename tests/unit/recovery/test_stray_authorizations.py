@@ -28,8 +28,10 @@ from ocop import (
     NotificationEvent,
     Operation,
     Order,
+    Outcome,
     ProcessorResult,
     RecoveryReport,
+    ReleaseVoid,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
@@ -125,13 +127,17 @@ def test_recover_voids_an_authorization_approved_after_the_order_was_cancelled(
     back_office: Placed, cancel: Callable[[Order], Order]
 ) -> None:
     """V5, X1, A1, O2: recover() resolves the renewal's authorization, then releases it at
-    the processor (nothing will capture it); it is never reported unapplied."""
+    the processor (nothing will capture it); it is never reported unapplied, and the void
+    it sent is reported in ``releases`` (it was in no field of the report)."""
     bo, sim, rival = back_office
     _cancelled_meanwhile(rival, cancel)
     report = bo.recover()
     assert report.unapplied == ()
     assert report.resolved == (RENEWAL,)
     assert report.still_in_doubt == ()
+    assert report.releases == (ReleaseVoid(order_id="SO-1", key="SO-1/void:L1.A2#1",
+                                           auth_id="L1.A2", outcome=Outcome.APPROVED,
+                                           amount=usd("50.00")),)  # fmt: skip
     _released(bo, sim)
 
 
