@@ -251,6 +251,38 @@ def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is
     assert bo.order("SO-1").line("L2").captured == usd("10.00")
 
 
+def test_a_cancellation_that_finds_an_invoice_in_doubt_names_its_capture_in_in_doubt(
+    make: Callable[..., World],
+) -> None:
+    """X1, O3, O5: the cancellation's first void (20.00) is settled by a recover() while on
+    its way; the order is then invoiced and that capture (10.00 on the second line) times
+    out after the processor took it. The cancellation, reading the order again, stores
+    nothing more while the capture is in doubt: the order stays open and ``in_doubt``
+    names the capture (it cancelled the order and said a manual refund was needed with
+    nothing in doubt, before anyone knew what the invoice took). Cancelling again after
+    recover() cancels it and asks for the manual refund."""
+    bo, other, sim, _ = make("20.00", "30.00")
+    invoiced: list[tuple[str, ...]] = []
+
+    def invoice_in_doubt() -> None:
+        sim.script("capture", "timeout_after_success")
+        invoiced.append(other.invoice("SO-1", "INV-1", usd("10.00")).in_doubt)
+
+    sim.match = "void:L1.A1"
+    sim.then = _recovered_then(other, invoice_in_doubt)
+    result = bo.cancel_order("SO-1", AGENT)
+    capture = "SO-1/capture:INV-1:L2:L2.A1#1"
+    assert invoiced == [(capture,)]
+    assert (result.order.cancelled, result.manual_refund_needed) == (False, False)
+    assert (result.voided, result.in_doubt) == (("L1.A1",), (capture,))
+    assert bo.orders(in_doubt=True) == ("SO-1",)
+    assert bo.recover().resolved == (capture,)
+    again = bo.cancel_order("SO-1", AGENT)
+    assert (again.order.cancelled, again.manual_refund_needed, again.in_doubt) == (
+        True, True, ())  # fmt: skip
+    assert bo.order("SO-1").line("L2").captured == usd("10.00")
+
+
 def test_a_deposit_cancellation_that_finds_an_invoice_on_its_way_leaves_its_payments(
     make: Callable[..., World],
 ) -> None:
