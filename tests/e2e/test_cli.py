@@ -830,3 +830,28 @@ def test_journal_export_neutralizes_ids_a_spreadsheet_would_run_as_formulas(
     assert csv_cell("\tx") == "'\tx"
     assert csv_cell("\rx") == "'\rx"
     assert csv_cell("SO-1") == "SO-1"
+
+
+@pytest.mark.parametrize("accounts", [("sa-2",), ("sa-2", "sa-3")])
+def test_recover_never_asks_a_simulator_of_another_account_about_a_call(
+    shop: Path, capsys: pytest.CaptureFixture[str], accounts: tuple[str, ...]
+) -> None:
+    """I5, N3, O2: ``sim:DIR`` holding only simulators of other service accounts cannot
+    tell what became of SO-3's capture (30.00, made through ``sim/sa-1``): it stays in
+    doubt, status 1, and the simulator that made it resolves it later. The other
+    account's simulator answered that it never received the capture, so the capture whose
+    money had moved was recorded as not received (and a retried invoice would capture
+    again)."""
+    other = shop / "other"
+    other.mkdir()
+    for account in accounts:
+        SimulatedProcessor(clock=SystemClock(), service_account=account,
+                           state=other / f"{account}.db").close()  # fmt: skip
+    status, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{other}")
+    assert status == 1
+    assert "resolved: 0\n" in out
+    assert "still in doubt: 1\n  SO-3/capture:INV-1:L1:L1.A1#1\n" in out
+    assert run(capsys, "orders", "--db", db(shop), "--in-doubt")[1] == "SO-3\n"
+    status, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
+    assert (status, out.splitlines()[:2]) == (0, ["resolved: 1", "  SO-3/capture:INV-1:L1:L1.A1#1"])
+    assert "received 30.00 USD" in run(capsys, "show", "SO-3", "--db", db(shop))[1]

@@ -1,7 +1,8 @@
-"""Who may do what, on which orders (rules P1, P2, F1-F3)."""
+"""Who may do what, on which orders, through which account (rules P1, P2, F1-F3, I5)."""
 
 from __future__ import annotations
 
+from ocop.domain import steps
 from ocop.domain.cardnumbers import quoted
 from ocop.domain.errors import (
     ConnectorMismatch,
@@ -101,3 +102,41 @@ def require_same_account(card: CardToken, capabilities: ProcessorCapabilities) -
             f"{card.display} was tokenized by {card.connector}/{card.service_account}, not by "
             f"{capabilities.accounts}"
         )
+
+
+def require_account_of_call(
+    order: Order, step: steps.Step, capabilities: ProcessorCapabilities, key: str
+) -> None:
+    """I5, N3: a call in doubt is asked about (looked up, or replayed) only through the
+    connector and account it was made with. A processor of another account never received
+    it, and would say so: money that moved would be recorded as never sent. A call whose
+    account is not known (a tokenization; an unlinked refund stored before its step kept
+    the card's account) is asked as it is."""
+    pair = _account_of(order, step)
+    if pair is not None and not capabilities.serves(*pair):
+        raise ConnectorMismatch(
+            f"{key} was made through {pair[0]}/{pair[1]}, not {capabilities.accounts}: "
+            "ask the processor of that account"
+        )
+
+
+def _account_of(order: Order, step: steps.Step) -> tuple[str, str] | None:
+    """The connector and account of the token ``step`` was sent with, when known."""
+    token: ProcessorToken | None = None
+    match step:
+        case steps.Authorize(line_id=line_id):
+            token = order.line(line_id).card
+        case (
+            steps.Adjust(line_id=line_id, auth_id=auth_id)
+            | steps.Capture(line_id=line_id, auth_id=auth_id)
+            | steps.DepositCapture(line_id=line_id, auth_id=auth_id)
+            | steps.Void(line_id=line_id, auth_id=auth_id)
+        ):
+            token = order.line(line_id).authorization(auth_id).token
+        case steps.Refund(line_id=line_id, capture_id=capture_id):
+            token = order.line(line_id).capture(capture_id).token
+        case steps.UnlinkedRefund(connector=connector, service_account=account) if (
+            connector and account
+        ):
+            return connector, account
+    return None if token is None else (token.connector, token.service_account)

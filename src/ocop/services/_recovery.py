@@ -41,7 +41,7 @@ from ocop.ports import Ports
 from ocop.ports.processor import RecoveryMethod
 from ocop.services._completion import SubmitResult, complete
 from ocop.services._engine import Secrets, load, pursue, request
-from ocop.services._gates import completion_enabled
+from ocop.services._gates import completion_enabled, require_account_of_call
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES, post_pending, settle
 from ocop.services._placement import PLACING
@@ -351,7 +351,9 @@ def _refused_after_pending(
 def ask(ports: Ports, op: Operation) -> ProcessorResult | None:
     """What the processor says became of ``op``, asked the way it supports (N3); None
     when it cannot decide: a key it does not know while it does not keep every key, or
-    one past its key lifetime, or a replay the call cannot be made again for."""
+    one past its key lifetime, or a replay the call cannot be made again for.
+    :class:`~ocop.domain.errors.ConnectorMismatch` when the processor does not serve the
+    connector and account the call was made with (I5): it stays in doubt."""
     caps = ports.processor.capabilities
     lifetime = caps.key_lifetime
     # A tenth of the lifetime to spare: a replay must never reach a processor that has
@@ -359,12 +361,14 @@ def ask(ports: Ports, op: Operation) -> ProcessorResult | None:
     expired = lifetime is not None and ports.clock.now() - op.recorded_at >= lifetime * 0.9
     if op.outcome is Outcome.PENDING and expired:
         return None  # its notification never came: past the key's life, a person decides
+    with ports.store.unit_of_work() as uow:
+        order = uow.orders.get(op.order_id)
+    # I5: never asked of another account's processor, which would say it never received it
+    require_account_of_call(order, op.step, caps, op.key)
     if caps.recovery is RecoveryMethod.REPLAY and op.outcome is not Outcome.PENDING:
         if expired:
             return None
         try:
-            with ports.store.unit_of_work() as uow:
-                order = uow.orders.get(op.order_id)
             result = request(ports.processor, order, op.step, Secrets())(op.key)
         except IllegalTransition:
             return None  # it needs a CVV or a card that are never kept

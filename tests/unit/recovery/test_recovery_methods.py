@@ -115,3 +115,25 @@ def test_past_the_key_lifetime_a_call_is_never_replayed() -> None:
     report = bo.recover()
     assert report.for_reconciliation == (key,)
     assert len(processor.replays) == replays
+
+
+def test_a_call_is_never_asked_of_a_processor_of_another_account() -> None:
+    """I5, N3, O2: after a restart wired to the processor of another service account (a
+    misconfiguration), the capture in doubt (60.00, taken through sa-1) is asked of no
+    processor: it stays in doubt, never recorded as never received because the other
+    account never saw it, and the processor of its account settles it later."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    bo.place_order("SO-1", channel=_ECOMMERCE, customer=_GUEST, total=usd("60.00"),
+                   payments=[by_card("60.00")])  # fmt: skip
+    sim.script("capture", "timeout_after_success")
+    (doubt,) = bo.invoice("SO-1", "INV-1", usd("60.00")).in_doubt
+    other = SimulatedProcessor(clock=clock, service_account="sa-2")
+    wrong = BackOffice(store=bo.ports.store, journal=bo.ports.journal, processor=other,
+                       clock=clock)  # fmt: skip
+    report = wrong.recover()
+    assert (report.resolved, report.still_in_doubt) == ((), (doubt,))
+    assert other.calls == 0
+    assert bo.recover().resolved == (doubt,)
+    assert bo.order("SO-1").received == usd("60.00")
