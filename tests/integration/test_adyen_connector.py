@@ -979,3 +979,44 @@ def test_adyens_words_holding_a_card_number_decline_with_it_masked() -> None:
     refusal = Exception()
     refusal.message = {"message": said, "errorCode": "101"}  # type: ignore[attr-defined]
     assert reason_of(refusal) == "Refused: [card number]"
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        {"value": 600050, "currency": "CLP"},  # 6000.50 CLP: ocop holds pesos whole
+        {"value": 600000, "currency": "XAU"},  # a code ocop does not take as money
+        {"value": 10**30, "currency": "CLP"},  # beyond ocop's maximum amount
+    ],
+)
+def test_a_capture_webhook_whose_amount_ocop_cannot_read_is_kept_not_applied(
+    emulator: AdyenEmulator, amount: dict[str, object]
+) -> None:
+    """N2, V5: a CAPTURE webhook naming a pending capture of 6000 CLP for an amount ocop
+    cannot hold (a fraction of a peso, a currency it does not know, too large) is not that
+    capture's outcome: it is kept for review, as one for another amount is, and the capture
+    stays pending. Before, the unreadable amount counted as no amount, matching any."""
+    bo = BackOffice.in_memory(processor=processor_for(emulator), clock=ManualClock(START))
+    clp = Money.of("10000", "CLP")
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=clp, payments=[CardPayment(stored_card(emulator), clp)])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", Money.of("6000", "CLP"))
+    (capture,) = bo.order("SO-1").lines[0].captures
+    assert capture.pending
+    assert capture.token is not None
+    payment, _, psp = capture.token.value.partition(":")
+    item: dict[str, Any] = {"amount": amount, "eventCode": "CAPTURE",
+                            "eventDate": "2026-01-02T03:04:05",
+                            "merchantAccountCode": emulator.merchant_account,
+                            "merchantReference": reference(NAMESPACE, capture.capture_id),
+                            "originalReference": decode_reference(payment),
+                            "pspReference": decode_reference(psp), "success": "true"}  # fmt: skip
+    item["additionalData"] = {"hmacSignature": sign_item(item, emulator.hmac_key)}
+    body = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": item}]})
+    (note,) = notifications(body, emulator.hmac_key, namespace=NAMESPACE)
+    result = bo.handle_notification(note)
+    assert not result.applied
+    order = bo.order("SO-1")
+    assert order.lines[0].captures[0].pending
+    assert order.received == Money.zero("CLP")
+    assert note in bo.notifications_for_review()

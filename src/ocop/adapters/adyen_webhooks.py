@@ -28,7 +28,9 @@ made outside ocop (in the Customer Area, say) carries the payment's reference, a
 authorization's key: it is kept for review, never taken for that authorization's
 outcome. Anything else (NOTIFICATION_OF_CHARGEBACK,
 REQUEST_FOR_INFORMATION, PREARBITRATION_WON / _LOST, REFUNDED_REVERSED ...) is kept for
-review. An item's id is its pspReference, event code and success, as Adyen repeats them
+review, and so is an outcome or dispute item whose amount ocop cannot hold (a fraction of
+a CLP, a code it does not take, past its maximum): no call of ocop's was for it. An item's
+id is its pspReference, event code and success, as Adyen repeats them
 when it delivers an item again.
 """
 
@@ -67,6 +69,14 @@ _DISPUTES = {
     "SECOND_CHARGEBACK": NotificationEvent.CHARGEBACK,
     "CHARGEBACK_REVERSED": NotificationEvent.CHARGEBACK_REVERSED,
 }
+#: Notifications whose amount ocop compares or applies (N2, N4).
+_AMOUNT_READ = frozenset(
+    {
+        NotificationEvent.OUTCOME,
+        NotificationEvent.CHARGEBACK,
+        NotificationEvent.CHARGEBACK_REVERSED,
+    }
+)
 #: The rest of an authorization expired at Adyen (N4).
 _EXPIRED = "EXPIRE"
 
@@ -157,6 +167,11 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
         event, succeeded, reference = NotificationEvent.AUTHORIZATION_ENDED, success, ""
     else:
         event, succeeded = NotificationEvent.OTHER, success
+    amount = _amount(item.get("amount"))
+    if amount is None and "amount" in item and event in _AMOUNT_READ:
+        # An amount ocop cannot hold (a fraction of a CLP, an unknown code, past ocop's
+        # maximum) is no amount ocop asked for: kept for review, never taken for any.
+        event = NotificationEvent.OTHER
     return Notification(
         notification_id=f"adyen:{ref}:{code}:{item.get('success', '')}",
         event=event,
@@ -164,7 +179,7 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
         at=_moment(item.get("eventDate")),
         success=succeeded,
         reference=reference,
-        amount=_amount(item.get("amount")),
+        amount=amount,
         # Adyen's words, unsigned free text: a card number in them is masked (E2), never
         # the reason to refuse the body (Adyen would send it again and again, N2); masked
         # whole before the cut (a number across it kept its first digits), and once more
