@@ -9,12 +9,13 @@ the model says is valid must succeed with exactly that result (liveness); a call
 is refused must raise the predicted error class with the predicted attributes. After
 every step each order's amounts, lines and holds must equal the model's.
 
-Each run draws a currency with 0, 2 or 3 minor units and a processor with or without
-multi-capture and adjustments. Faults (decline, timeout before the call arrives,
-timeout after the money moved) are scripted on captures, refunds and voids, and the
-processor can be made *blind*: its lookups answer "unknown" so that ``recover()`` meets
-outcomes it cannot decide yet. Orders, lines and amounts are kept small so that runs
-reach the interesting states (partial invoices, renewals, retries) often.
+Each run draws a currency with 0, 2, 3 or 4 minor units (CLF, a funds code ISO gives four)
+and a processor with or without multi-capture and adjustments. Faults (decline, timeout
+before the call arrives, timeout after the money moved) are scripted on captures, refunds
+and voids, and the processor can be made *blind*: its lookups answer "unknown" so that
+``recover()`` meets outcomes it cannot decide yet. Orders, lines and amounts are kept
+small so that runs reach the interesting states (partial invoices, renewals, retries)
+often.
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ class ModelLifecycle(RuleBasedStateMachine):
 
     # -- wiring ------------------------------------------------------------------------
     @initialize(
-        currency=st.sampled_from(["USD", "JPY", "KWD"]),
+        currency=st.sampled_from(["USD", "JPY", "KWD", "CLF"]),
         multi=st.booleans(),
         adjustments=st.booleans(),
     )
