@@ -16,7 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    Channel,
+    Customer,
+    HoldCode,
+    Money,
+    Outcome,
+    RecoveryReport,
+    ReleaseVoid,
+)
 from ocop.adapters import cli
 from ocop.adapters._cli_export import csv_cell
 from ocop.adapters._cli_wiring import NoProcessor, parse_database
@@ -855,3 +866,18 @@ def test_recover_never_asks_a_simulator_of_another_account_about_a_call(
     status, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
     assert (status, out.splitlines()[:2]) == (0, ["resolved: 1", "  SO-3/capture:INV-1:L1:L1.A1#1"])
     assert "received 30.00 USD" in run(capsys, "show", "SO-3", "--db", db(shop))[1]
+
+
+def test_recover_exits_1_while_a_void_it_sent_to_release_money_is_in_doubt(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A void ``recover`` sends to release an authorization and leaves in doubt (its
+    answer lost, O2) is a call in doubt: status 1, as docs/cli.md says, so a person runs
+    recover again; one the processor approved leaves status 0 (V5, A1)."""
+    for outcome, status in ((Outcome.UNKNOWN, 1), (Outcome.APPROVED, 0)):
+        void = ReleaseVoid(order_id="SO-3", key="SO-3/void:L1.A1#2", auth_id="A-1", outcome=outcome)
+        report = RecoveryReport(releases=(void,))
+        monkeypatch.setattr(BackOffice, "recover", lambda self, report=report: report)
+        got, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
+        assert got == status, out
+        assert f"voids sent to release: 1\n  SO-3/void:L1.A1#2 ({outcome.value})\n" in out
