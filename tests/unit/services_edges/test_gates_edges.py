@@ -255,11 +255,14 @@ def test_a_draft_begun_before_the_order_was_cancelled_is_not_submitted() -> None
         (Money.of("45.00", "EUR"), "the new total must be Money in USD"),
         (Money.of("45", "JPY"), "the new total must be Money in USD"),
         ("45.00", "total must be a Money, not str"),
+        (Money.of("-45.00", "USD"), "an order total is non-negative Money"),
     ],
-    ids=["EUR", "JPY", "str"],
+    ids=["EUR", "JPY", "str", "negative"],
 )
 def test_a_new_total_must_be_money_in_the_order_currency(total: object, message: str) -> None:
-    """V7: a total in another currency, or not Money (E1), is refused; the order is unchanged."""
+    """V7: a total in another currency, or not Money, or below zero (E1: refused as
+    place_order refuses it, not as a total below what is invoiced) is refused; the order is
+    unchanged."""
     world = new_world()
     card_order(world)
     before, calls = world.bo.order("SO-1"), world.sim.calls
