@@ -1,0 +1,160 @@
+"""A host's own store, journal and processor (tests/integration/host_adapters.py), written
+from the ports' documentation alone: the contract suites pass on them, and a back office
+wired with them lives a whole order life. This guards that the ports are implementable
+from their docs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from host_adapters import DictStore, HostProcessor, ListJournal
+
+from ocop import (
+    Actor,
+    BackOffice,
+    CardPayment,
+    CardToken,
+    Channel,
+    Customer,
+    Money,
+    Notification,
+    Outcome,
+    Settings,
+)
+from ocop.adapters.memory import ManualClock
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.ports.journal import PaymentJournal
+from ocop.ports.store import OrderStore
+from ocop.testing.contracts import (
+    JournalContract,
+    KeyedEntry,
+    OrderStoreContract,
+    ProcessorContract,
+)
+
+
+class TestHostStore(OrderStoreContract):
+    """The OrderStore contract on the host's dict store."""
+
+    def make_store(self) -> OrderStore:
+        return DictStore()
+
+
+class TestHostJournal(JournalContract):
+    """The PaymentJournal contract on the host's list journal."""
+
+    def make_journal(self) -> PaymentJournal:
+        return ListJournal()
+
+
+class TestHostProcessor(ProcessorContract[HostProcessor]):
+    """The PaymentProcessor contract on the host's connector."""
+
+    def make_processor(self, clock: ManualClock) -> HostProcessor:
+        return HostProcessor(SimulatedProcessor(clock=clock))
+
+    def ledger_of(self, processor: HostProcessor) -> Sequence[KeyedEntry]:
+        return processor.client.ledger()
+
+    def pending(self, processor: HostProcessor, kind: str) -> bool:
+        processor.client.script(kind, "pending")
+        return True
+
+    def settle(
+        self, processor: HostProcessor, key: str, *, approve: bool
+    ) -> Sequence[Notification]:
+        return processor.client.settle_pending("approve" if approve else "decline", keys=[key])
+
+    def lose_answer(self, processor: HostProcessor, kind: str) -> bool:
+        processor.client.script(kind, "timeout_after_success")
+        return True
+
+
+def _usd(amount: str) -> Money:
+    return Money.of(amount, "USD")
+
+
+def _card(value: str) -> CardToken:
+    return CardToken(
+        value=value,
+        connector="sim",
+        service_account="sa-1",
+        brand="visa",
+        last4="1111",
+        expiry="2030-12",
+        reusable=True,
+    )
+
+
+def _host_back_office() -> tuple[BackOffice, DictStore, ListJournal, SimulatedProcessor]:
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sim = SimulatedProcessor(clock=clock)
+    store, journal = DictStore(), ListJournal()
+    bo = BackOffice(
+        store=store,
+        processor=HostProcessor(sim),
+        journal=journal,
+        settings=Settings.default(),
+        clock=clock,
+    )
+    return bo, store, journal, sim
+
+
+def test_a_whole_order_life_on_the_hosts_adapters() -> None:
+    """Place, complete, invoice twice (one retried), refund, cancel another order, and
+    recover a timed-out capture, all through the host's adapters, to the cent."""
+    bo, _, journal, sim = _host_back_office()
+    agent = Actor.call_center("u1")
+    placed = bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.named("C-1"),
+        total=_usd("100.00"),
+        payments=[CardPayment(_card("tok_1"), _usd("100.00"))],
+    )
+    assert placed.status == "approved"
+    bo.change_total("SO-1", _usd("120.00"), agent)
+    draft = bo.begin_completion("SO-1", agent).change_amount("L1", _usd("120.00"))
+    assert bo.submit(draft).approved
+    bo.invoice("SO-1", "INV-1", _usd("70.00"))
+    bo.invoice("SO-1", "INV-1", _usd("70.00"))
+    bo.invoice("SO-1", "INV-2", _usd("50.00"))
+    assert bo.order("SO-1").captured == _usd("120.00")
+    bo.refund("SO-1", "RET-1", _usd("30.00"), agent)
+    assert bo.order("SO-1").refunded == _usd("30.00")
+
+    bo.place_order(
+        "SO-2",
+        channel=Channel.POS,
+        customer=Customer.guest(),
+        total=_usd("40.00"),
+        payments=[CardPayment(_card("tok_2"), _usd("40.00"))],
+    )
+    bo.cancel_order("SO-2", agent)
+    assert bo.order("SO-2").cancelled
+
+    bo.place_order(
+        "SO-3",
+        channel=Channel.POS,
+        customer=Customer.guest(),
+        total=_usd("25.00"),
+        payments=[CardPayment(_card("tok_3"), _usd("25.00"))],
+    )
+    sim.script("capture", "timeout_after_success")
+    doubtful = bo.invoice("SO-3", "INV-3", _usd("25.00"))
+    assert doubtful.in_doubt
+    assert bo.orders(in_doubt=True) == ("SO-3",)
+    bo.recover()
+    assert bo.order("SO-3").captured == _usd("25.00")
+    assert bo.orders(in_doubt=True) == ()
+    assert [op.outcome for op in bo.operations("SO-3")][-1] is Outcome.APPROVED
+
+    kinds = [(v.order_id, v.kind, v.amount) for v in journal.vouchers()]
+    assert kinds == [
+        ("SO-1", "payment", _usd("70.00")),
+        ("SO-1", "payment", _usd("50.00")),
+        ("SO-1", "refund", _usd("30.00")),
+        ("SO-3", "payment", _usd("25.00")),
+    ]
+    assert [e.kind for e in sim.ledger()].count("capture") == 3
