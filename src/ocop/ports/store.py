@@ -204,7 +204,8 @@ class OrderStore(Protocol):
     ) -> tuple[str, ...]:
         """Claim for ``holder`` until ``until`` each of ``names`` that no other holder has
         claimed at ``now`` (never claimed, released, or claimed until ``now`` or before);
-        the names claimed, in the order given. A name ``holder`` holds already is claimed
+        the names claimed, in the order given, each once (a name given twice is listed
+        once, where it first comes). A name ``holder`` holds already is claimed
         again (its claim extended). Committed when it returns, and it never waits for
         another holder: a name another worker is claiming at that moment is not claimed.
         Workers running the same job pass by each other's orders this way (A2)."""
