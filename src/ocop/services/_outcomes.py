@@ -42,8 +42,9 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
             continue
         try:
             ports.journal.post(voucher)
-        except Exception:  # noqa: BLE001 - any outage: the voucher waits in the outbox
-            log.warning("voucher %s waits in the outbox: the journal failed", voucher.voucher_id)
+        except Exception as failure:  # noqa: BLE001 - any outage: the voucher waits in the outbox
+            log.warning("voucher %s waits in the outbox: the journal failed (%s: %s)",
+                        voucher.voucher_id, type(failure).__name__, str(failure))  # fmt: skip
             held.add(voucher.order_id)
             continue
         posted.append(voucher.voucher_id)
@@ -53,9 +54,10 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
                 for voucher_id in posted:
                     uow.outbox.mark_posted(voucher_id)
                 uow.commit()
-        except Exception:  # noqa: BLE001 - posted but not marked: recover() posts them again,
-            # and the journal stores a voucher once (J3); the change that made them stands.
-            log.warning("vouchers %s posted but not marked posted", ", ".join(posted))
+        except Exception as failure:  # noqa: BLE001 - posted but not marked: recover() posts
+            # them again, and the journal stores a voucher once (J3); the change stands.
+            log.warning("vouchers %s posted but not marked posted (%s: %s)", ", ".join(posted),
+                        type(failure).__name__, str(failure))  # fmt: skip
     return len(posted)
 
 
