@@ -84,10 +84,14 @@ class OperationLog(Protocol):
     same error either way); :meth:`record_intents` logs new intents without
     reading, and a key already logged fails the commit the same way.
     :meth:`record_outcome` sets the outcome of a logged key; a definitive outcome
-    is never replaced. :meth:`settle` stores an operation's outcome only if it is
-    still in doubt when the unit commits; if another unit settled it first, the
-    commit raises :class:`~ocop.domain.errors.ConcurrentUpdate` and stores nothing,
-    so an outcome is applied to its order once. Every query is served by an index.
+    is never replaced. :meth:`settle` stores an operation's outcome only if the
+    operation still has no definitive outcome when the unit commits
+    (:attr:`~ocop.domain.operations.Operation.awaiting`: in doubt, or accepted pending,
+    N1; a pending operation is settled by its notification); if another unit gave it a
+    definitive outcome first, the commit raises
+    :class:`~ocop.domain.errors.ConcurrentUpdate` (``order_id``: the operation's order)
+    and stores nothing, so an outcome is applied to its order once. Every query is
+    served by an index.
 
     An operation log may also find operations by the processor's reference
     (:class:`OperationsByReference`, which the bundled stores implement); without it, a

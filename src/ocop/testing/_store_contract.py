@@ -300,6 +300,42 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
         assert stored.result == self.result(op.key, Outcome.APPROVED)
         assert stored.request == op.request
 
+    def test_settle_stores_an_outcome_still_awaited(self, store: OrderStore) -> None:
+        """settle stores the outcome of an operation still without a definitive one, in
+        doubt or accepted pending (N1); once another unit settled it, the commit raises
+        ConcurrentUpdate and stores nothing, so an outcome applies once (O2)."""
+        pending, doubtful = self.intent("capture/INV-1"), self.intent("capture/INV-2")
+        self.logged(store, pending, doubtful)
+        with store.unit_of_work() as uow:
+            uow.operations.record_outcome(
+                pending.key, self.result(pending.key, Outcome.PENDING), START
+            )
+            uow.commit()
+        for op in (pending, doubtful):
+            with store.unit_of_work() as uow:
+                stored = uow.operations.get(op.key)
+                assert stored is not None
+                uow.operations.settle(stored.resolved(self.result(op.key, Outcome.APPROVED), START))
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert [uow.operations.get(op.key) for op in (pending, doubtful)] == [
+                op.resolved(self.result(op.key, Outcome.APPROVED), START)
+                for op in (pending, doubtful)
+            ]
+        late = self.intent("capture/INV-3")
+        self.logged(store, late)
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            declined = late.resolved(self.result(late.key, Outcome.DECLINED), START)
+            first.operations.settle(late.resolved(self.result(late.key, Outcome.APPROVED), START))
+            first.commit()
+            _raises_at_step_or_commit(
+                ConcurrentUpdate, lambda: second.operations.settle(declined), second.commit
+            )
+        with store.unit_of_work() as uow:
+            settled = uow.operations.get(late.key)
+        assert settled is not None
+        assert settled.outcome is Outcome.APPROVED
+
     def test_in_doubt_lists_operations_without_a_definitive_outcome(
         self, store: OrderStore
     ) -> None:
