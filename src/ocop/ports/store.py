@@ -38,9 +38,12 @@ __all__ = [
 class OrderRepository(Protocol):
     """Orders inside one unit of work.
 
-    Contract: :meth:`get` raises :class:`~ocop.domain.errors.OrderNotFound`;
-    :meth:`add` raises :class:`~ocop.domain.errors.DuplicateOrder` for a known
-    id; :meth:`update` takes an order whose ``version`` is the one it was read
+    Contract: :meth:`get` and :meth:`find` see what this unit of work staged (an
+    order added or updated in it reads as staged); :meth:`get` raises
+    :class:`~ocop.domain.errors.OrderNotFound`; :meth:`add` raises
+    :class:`~ocop.domain.errors.DuplicateOrder` for a known id, at once or at commit
+    (two units adding one id: the second to commit gets it, and nothing it staged is
+    stored); :meth:`update` takes an order whose ``version`` is the one it was read
     at and stores it as ``version + 1``, without reading it again: the store
     checks the version when it writes. If another unit of work committed a
     change to the order in between, :meth:`update` or the commit raises
