@@ -40,7 +40,7 @@ from ocop.ports.store import (
     OrderQuery,
 )
 
-__all__ = ["DictStore", "HostProcessor", "ListJournal"]
+__all__ = ["DictStore", "HostProcessor", "JournalKeepingStore", "ListJournal"]
 
 
 T = TypeVar("T")
@@ -348,6 +348,35 @@ class DictStore:
     def kept_for_review(self) -> tuple[Notification, ...]:
         with self._tables.lock:
             return tuple(_copy(n) for n in self._tables.review.values())
+
+
+class _JournalKeepingUnitOfWork(_UnitOfWork):
+    """A unit of work that writes its vouchers to the store's journal as it commits."""
+
+    def __init__(self, tables: _Tables, journal: ListJournal) -> None:
+        super().__init__(tables)
+        self._journal = journal
+
+    def commit(self) -> Committed:
+        with self._unit.tables.lock:
+            committed = self._unit.commit()
+            for voucher in committed.vouchers:
+                self._journal.post(voucher)
+                self._unit.tables.posted.add(voucher.voucher_id)
+        return Committed(orders=committed.orders)
+
+
+class JournalKeepingStore(DictStore):
+    """A host's store that also keeps the payment journal (``keeps_journal``)."""
+
+    keeps_journal = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.journal = ListJournal()
+
+    def unit_of_work(self) -> _UnitOfWork:
+        return _JournalKeepingUnitOfWork(self._tables, self.journal)
 
 
 class ListJournal:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from host_adapters import DictStore, HostProcessor, ListJournal
+import pytest
+from host_adapters import DictStore, HostProcessor, JournalKeepingStore, ListJournal
 
 from ocop import (
     Actor,
@@ -17,6 +18,7 @@ from ocop import (
     CardToken,
     Channel,
     Customer,
+    InvalidInput,
     Money,
     Notification,
     Outcome,
@@ -158,3 +160,24 @@ def test_a_whole_order_life_on_the_hosts_adapters() -> None:
         ("SO-3", "payment", _usd("25.00")),
     ]
     assert [e.kind for e in sim.ledger()].count("capture") == 3
+
+
+def test_a_store_that_keeps_the_journal_says_so_and_is_wired_with_it() -> None:
+    """A host store with keeps_journal and its journal is wired with journal=store.journal
+    (another journal is refused, InvalidInput) and gets each voucher in the commit."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    processor = HostProcessor(SimulatedProcessor(clock=clock))
+    store = JournalKeepingStore()
+    with pytest.raises(InvalidInput):
+        BackOffice(store=store, processor=processor, journal=ListJournal(), clock=clock)
+    bo = BackOffice(store=store, processor=processor, journal=store.journal, clock=clock)
+    bo.place_order(
+        "SO-1",
+        channel=Channel.POS,
+        customer=Customer.guest(),
+        total=_usd("12.00"),
+        payments=[CardPayment(_card("tok_1"), _usd("12.00"))],
+    )
+    bo.invoice("SO-1", "INV-1", _usd("12.00"))
+    assert [v.amount for v in store.journal.vouchers("SO-1")] == [_usd("12.00")]
+    assert bo.recover().vouchers_posted == 0

@@ -201,7 +201,13 @@ class OrderStore(Protocol):
     """A durable (or in-memory) home for orders, operations and the voucher outbox.
 
     A store may also keep the payment journal: then the vouchers a unit of work adds
-    are written to the journal in its commit, and :class:`Committed` lists none.
+    are written to the journal in its commit, and :class:`Committed` lists none. Such a
+    store says so with an attribute ``keeps_journal`` that is true, and offers that
+    journal (a :class:`~ocop.ports.journal.PaymentJournal`) as its attribute
+    ``journal``: the back office is then wired with ``journal=store.journal`` and
+    refuses any other (:class:`~ocop.domain.errors.InvalidInput`). A store without
+    ``keeps_journal`` keeps the vouchers in its outbox and lists them in
+    :class:`Committed`, and the back office posts them to the journal it was given.
     """
 
     def unit_of_work(self) -> UnitOfWork: ...
