@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
-from host_adapters import DictStore, HostProcessor, JournalKeepingStore, ListJournal
+from host_adapters import DictStore, HostProcessor, JournalKeepingStore, ListJournal, _UnitOfWork
 
 from ocop import (
     Actor,
@@ -23,11 +23,12 @@ from ocop import (
     Notification,
     Outcome,
     Settings,
+    StorageBusy,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.ports.journal import PaymentJournal
-from ocop.ports.store import OrderStore
+from ocop.ports.store import Committed, OrderStore
 from ocop.testing.contracts import (
     JournalContract,
     KeyedEntry,
@@ -181,3 +182,56 @@ def test_a_store_that_keeps_the_journal_says_so_and_is_wired_with_it() -> None:
     bo.invoice("SO-1", "INV-1", _usd("12.00"))
     assert [v.amount for v in store.journal.vouchers("SO-1")] == [_usd("12.00")]
     assert bo.recover().vouchers_posted == 0
+
+
+class _BusyOnce(DictStore):
+    """A host store whose database, once armed with an error, fails the next commit of a
+    processor's answer with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error: Exception | None = None
+
+    def unit_of_work(self) -> _UnitOfWork:
+        unit = super().unit_of_work()
+        commit = unit.commit
+
+        def busy_then_commit() -> Committed:
+            answered = any(op.outcome for op in unit._unit.operations.values())
+            if answered and self.error is not None:
+                error, self.error = self.error, None
+                unit.rollback()
+                raise error
+            return commit()
+
+        unit.commit = busy_then_commit  # type: ignore[method-assign]
+        return unit
+
+
+@pytest.mark.parametrize("translated", [True, False], ids=["StorageBusy", "driver error"])
+def test_a_busy_store_raises_storage_busy_and_the_answer_is_kept(translated: bool) -> None:
+    """A host store that raises StorageBusy for a commit holding a processor's answer has
+    it retried: the capture is stored at once. Its driver's own error instead leaves the
+    capture in doubt, for recover() (the port asks stores to raise ocop's errors)."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    busy = StorageBusy("locked") if translated else TimeoutError("locked")
+    store = _BusyOnce()
+    bo = BackOffice(store=store, processor=HostProcessor(SimulatedProcessor(clock=clock)),
+                    journal=ListJournal(), clock=clock)  # fmt: skip
+    bo.place_order(
+        "SO-1",
+        channel=Channel.POS,
+        customer=Customer.guest(),
+        total=_usd("12.00"),
+        payments=[CardPayment(_card("tok_1"), _usd("12.00"))],
+    )
+    store.error = busy
+    if translated:
+        bo.invoice("SO-1", "INV-1", _usd("12.00"))
+        assert bo.orders(in_doubt=True) == ()
+    else:
+        with pytest.raises(TimeoutError):
+            bo.invoice("SO-1", "INV-1", _usd("12.00"))
+        assert bo.orders(in_doubt=True) == ("SO-1",)
+        bo.recover()
+    assert bo.order("SO-1").captured == _usd("12.00")

@@ -200,6 +200,16 @@ class UnitOfWork(Protocol):
 class OrderStore(Protocol):
     """A durable (or in-memory) home for orders, operations and the voucher outbox.
 
+    Errors: a store raises the errors of :mod:`ocop.domain.errors` (importable from
+    :mod:`ocop`), never its driver's own, and a failed commit stores nothing (E3):
+    :class:`~ocop.domain.errors.StorageUnavailable` when its database cannot be reached,
+    :class:`~ocop.domain.errors.StorageBusy` when it stayed locked or busy past the wait
+    (the back office retries a commit that holds a processor's answer, and ``recover()``
+    leaves that operation for its next run and goes on with the others),
+    :class:`~ocop.domain.errors.StorageLimitExceeded` for a value it cannot hold, and
+    :class:`~ocop.domain.errors.StorageError` for any other failure. Any other exception
+    stops the call at once: an answer in hand is then left in doubt, for ``recover()``.
+
     A store may also keep the payment journal: then the vouchers a unit of work adds
     are written to the journal in its commit, and :class:`Committed` lists none. Such a
     store says so with an attribute ``keeps_journal`` that is true, and offers that
