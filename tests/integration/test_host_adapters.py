@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 from host_adapters import DictStore, HostProcessor, JournalKeepingStore, ListJournal, _UnitOfWork
+from hypothesis import settings
 
+from lifecycle_machine import Lifecycle
 from ocop import (
     Actor,
     BackOffice,
@@ -35,6 +37,7 @@ from ocop.testing.contracts import (
     OrderStoreContract,
     ProcessorContract,
 )
+from payments_model import ModelLifecycle
 
 
 class TestHostStore(OrderStoreContract):
@@ -235,3 +238,39 @@ def test_a_busy_store_raises_storage_busy_and_the_answer_is_kept(translated: boo
         assert bo.orders(in_doubt=True) == ("SO-1",)
         bo.recover()
     assert bo.order("SO-1").captured == _usd("12.00")
+
+
+class LifecycleOnHostAdapters(Lifecycle):
+    """The lifecycle state machine on the host's store and journal, the processor behind
+    the host's connector: the same invariants hold."""
+
+    def back_office(self) -> BackOffice:
+        return BackOffice(
+            store=DictStore(),
+            processor=HostProcessor(self.sim),
+            journal=ListJournal(),
+            settings=self.settings,
+            clock=self.clock,
+        )
+
+
+class ModelOnHostAdapters(ModelLifecycle):
+    """The payments model on the host's store and journal: every result as predicted."""
+
+    def back_office(self) -> BackOffice:
+        return BackOffice(
+            store=DictStore(),
+            processor=HostProcessor(self.sim),
+            journal=ListJournal(),
+            settings=self.settings,
+            clock=self.clock,
+        )
+
+
+# A quarter of the profile's examples each: the in-memory machines run the rest.
+for _machine in (LifecycleOnHostAdapters, ModelOnHostAdapters):
+    _machine.TestCase.settings = settings(
+        max_examples=max(10, settings().max_examples // 4), deadline=None
+    )
+TestLifecycleOnHostAdapters = LifecycleOnHostAdapters.TestCase
+TestModelOnHostAdapters = ModelOnHostAdapters.TestCase
