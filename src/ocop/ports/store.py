@@ -145,8 +145,12 @@ class OperationsByReference(Protocol):
 class VoucherOutbox(Protocol):
     """Vouchers committed with the change that produced them, until the journal has them.
 
-    Contract: :meth:`add` is idempotent by voucher id; :meth:`pending` lists
-    vouchers not yet marked posted, in the order they were added.
+    Contract: :meth:`add` is idempotent by voucher id: a voucher id added before, even
+    one marked posted since, is not added again (a store that deletes posted vouchers
+    keeps their ids). :meth:`pending` lists vouchers not yet marked posted, in the order
+    they were added, with what this unit of work staged. :meth:`mark_posted` takes
+    effect with the unit's commit (a rollback undoes it); an id the outbox does not hold
+    is ignored.
     """
 
     def add(self, voucher: Voucher) -> None: ...

@@ -365,7 +365,8 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
 
     # -- the voucher outbox --------------------------------------------------------------
     def test_outbox_is_idempotent_until_posted(self, store: OrderStore) -> None:
-        """Vouchers are added once by id and leave pending only when marked posted."""
+        """Vouchers are added once by id, even after they were posted, and leave pending
+        only when marked posted, with a commit; marking an unknown id does nothing."""
         one, two = self.voucher("V-1"), self.voucher("V-2")
         with store.unit_of_work() as uow:
             for voucher in (one, two, one):
@@ -379,6 +380,7 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
         with store.unit_of_work() as uow:
             assert uow.outbox.pending() == (one, two)
             uow.outbox.mark_posted("V-1")
+            uow.outbox.mark_posted("V-404")
             uow.commit()
         with store.unit_of_work() as uow:
             uow.outbox.add(one)
