@@ -118,6 +118,11 @@ class PaymentProcessor(Protocol):
       then the key is spent and will not be carried out later), or ``UNKNOWN``
       when it cannot tell now.
     - A CVV given to :meth:`tokenize` is used once and never stored or echoed.
+    - A result's ``reason`` (the provider's words) holds no card number (T2):
+      :class:`ProcessorResult` refuses one with
+      :class:`~ocop.domain.errors.CardNumberRefused`, which, raised after the provider
+      moved money, leaves the call in doubt; pass the words through
+      :func:`ocop.domain.cardnumbers.mask` first.
     """
 
     @property
