@@ -24,6 +24,7 @@ from ocop import (
     Money,
     Notification,
     Outcome,
+    ProcessorResult,
     Settings,
     StorageBusy,
 )
@@ -274,3 +275,36 @@ for _machine in (LifecycleOnHostAdapters, ModelOnHostAdapters):
     )
 TestLifecycleOnHostAdapters = LifecycleOnHostAdapters.TestCase
 TestModelOnHostAdapters = ModelOnHostAdapters.TestCase
+
+
+class _OneCaptureAnswers(HostProcessor):
+    """A connector whose authorization answers leave ``multi_capture`` at its default."""
+
+    def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
+        answer = self.client.authorize(key, card, amount)
+        return ProcessorResult(key=answer.key, outcome=answer.outcome, amount=answer.amount,
+                               token=answer.token, reason=answer.reason)  # fmt: skip
+
+
+@pytest.mark.parametrize("multi", [True, False], ids=["multi_capture", "default"])
+def test_an_authorizations_answer_says_whether_it_takes_several_captures(multi: bool) -> None:
+    """Two invoices capture twice on one authorization whose answer says multi_capture;
+    an answer that leaves it False takes one capture, and the second invoice authorizes
+    the card again, though the processor's capabilities say multi-capture."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sim = SimulatedProcessor(clock=clock)
+    processor = HostProcessor(sim) if multi else _OneCaptureAnswers(sim)
+    assert processor.capabilities.multi_capture
+    bo = BackOffice(store=DictStore(), processor=processor, journal=ListJournal(), clock=clock)
+    bo.place_order(
+        "SO-1",
+        channel=Channel.ECOMMERCE,
+        customer=Customer.named("C-1"),
+        total=_usd("100.00"),
+        payments=[CardPayment(_card("tok_1"), _usd("100.00"))],
+    )
+    bo.invoice("SO-1", "INV-1", _usd("70.00"))
+    bo.invoice("SO-1", "INV-2", _usd("30.00"))
+    assert bo.order("SO-1").captured == _usd("100.00")
+    again = [] if multi else ["authorize"]
+    assert [e.kind for e in sim.ledger()] == ["authorize", "capture", *again, "capture"]

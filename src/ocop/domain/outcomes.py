@@ -51,8 +51,20 @@ class Outcome(Members):
 class ProcessorResult:
     """A processor's answer to a call, or to a lookup of its key.
 
-    ``token`` is the reference the processor issued (an authorization, capture
-    or refund token, or a card token for tokenize).
+    ``token`` is the reference the processor issued: an approved (or pending)
+    authorization's answer must carry its
+    :class:`~ocop.domain.tokens.AuthorizationToken` and a capture's its
+    :class:`~ocop.domain.tokens.CaptureToken` (an answer without one is refused as the
+    order applies it); a refund's carries its :class:`~ocop.domain.tokens.RefundToken`,
+    tokenize's the one-time :class:`~ocop.domain.tokens.CardToken`; a void's or an
+    amount update's may carry the authorization's.
+    ``amount``: for an authorization, what the processor approved (less than asked: a
+    partial approval, N4; None: all that was asked); for a void, what it released (None:
+    all that was open). ``multi_capture``: for an authorization, whether it takes several
+    captures, one per invoice; left False, it takes one capture, and a later invoice
+    authorizes the card again, whatever
+    :attr:`~ocop.ports.processor.ProcessorCapabilities.multi_capture` says. ``reason``:
+    the processor's words, with no card number in them (T2).
     """
 
     key: str

@@ -129,7 +129,9 @@ class PaymentProcessor(Protocol):
     def capabilities(self) -> ProcessorCapabilities: ...
 
     def authorize(self, key: str, card: CardToken, amount: Money) -> ProcessorResult:
-        """Authorize ``amount`` on ``card``; the result's token is an AuthorizationToken."""
+        """Authorize ``amount`` on ``card``; the result's token is an AuthorizationToken,
+        its ``amount`` what was approved, and ``multi_capture=True`` says the authorization
+        takes several captures (left False it takes one: see :class:`ProcessorResult`)."""
         ...
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
