@@ -162,9 +162,11 @@ class VoucherOutbox(Protocol):
 
 @attrs.frozen(kw_only=True)
 class Committed:
-    """What a commit stored: each order as now stored (with its new version), and the
-    vouchers that still wait for the journal (none when the store keeps the journal and
-    wrote them with the change)."""
+    """What a commit stored: each order it added, updated or touched, as now stored (with
+    its new version; the back office reads the order it changed from here), and the
+    vouchers this unit of work added to the outbox, which the back office then posts to
+    the journal (none when the store keeps the journal and wrote them with the change).
+    Not the outbox's older vouchers still waiting: ``recover()`` posts those."""
 
     orders: Mapping[str, Order] = attrs.Factory(dict)
     vouchers: tuple[Voucher, ...] = ()

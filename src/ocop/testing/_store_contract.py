@@ -94,6 +94,32 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
             assert uow.orders.ids() == ("SO-1",)
             assert uow.orders.get("SO-1").total == usd("130.00")
 
+    def test_commit_returns_what_it_stored(self, store: OrderStore) -> None:
+        """commit returns each order it added, updated or touched as now stored, and the
+        vouchers this unit added for the journal (none when the store keeps it), never
+        older ones still waiting in the outbox."""
+        keeps = getattr(store, "keeps_journal", False)
+        first, second = self.voucher("V-1"), self.voucher("V-2")
+        with store.unit_of_work() as uow:
+            uow.orders.add(self.order())
+            uow.outbox.add(first)
+            added = uow.commit()
+        with store.unit_of_work() as uow:
+            stored = uow.orders.get("SO-1")
+            assert added.orders == {"SO-1": stored}
+            assert added.vouchers == (() if keeps else (first,))
+            uow.orders.update(stored.with_total(usd("120.00")))
+            uow.outbox.add(second)
+            updated = uow.commit()
+        with store.unit_of_work() as uow:
+            again = uow.orders.get("SO-1")
+            assert updated.orders == {"SO-1": again}
+            assert updated.vouchers == (() if keeps else (second,))
+            uow.orders.touch(again)
+            touched = uow.commit()
+        assert touched.orders["SO-1"] == attrs.evolve(again, version=again.version + 1)
+        assert touched.vouchers == ()
+
     def test_duplicate_order_id_is_refused(self, store: OrderStore) -> None:
         """Adding an order whose id is taken raises DuplicateOrder, even from rival units."""
         self.stored(store, self.order())
