@@ -139,6 +139,8 @@ class _Operations:
         with self._unit.tables.lock:
             merged = dict(self._unit.tables.operations)
         merged.update(self._unit.operations)
+        for intent in self._unit.intents:
+            merged.setdefault(intent.key, intent)
         return merged
 
     def record_intent(self, operation: Operation) -> None:
@@ -151,11 +153,8 @@ class _Operations:
         self._unit.new_keys.append(operation.key)
 
     def record_intents(self, operations: tuple[Operation, ...]) -> None:
-        for operation in operations:
-            if operation.key in self._unit.operations:
-                raise IdempotencyConflict(operation.key)
-            self._unit.operations[operation.key] = operation
-            self._unit.new_keys.append(operation.key)
+        for operation in operations:  # not read: the commit checks the keys
+            self._unit.intents.append(operation)
 
     def record_outcome(self, key: str, result: ProcessorResult, at: datetime) -> Operation:
         known = self.get(key)
@@ -233,30 +232,43 @@ class _Unit:
         self.read_at: dict[str, int] = {}
         self.operations: dict[str, Operation] = {}
         self.new_keys: list[str] = []
+        self.intents: list[Operation] = []
         self.settled: set[str] = set()
         self.vouchers: dict[str, Voucher] = {}
         self.posted: set[str] = set()
 
+    def _refusal(self) -> Exception | None:
+        """What stops this unit's commit, under the lock: the error, or None."""
+        tables = self.tables
+        for order_id in self.added:
+            if order_id in tables.orders:
+                return DuplicateOrder(order_id)
+        for order_id, version in self.read_at.items():
+            if tables.orders[order_id].version != version:
+                return ConcurrentUpdate(order_id)
+        for key in self.new_keys:
+            if key in tables.operations:
+                return IdempotencyConflict(key)
+        for intent in self.intents:
+            logged = tables.operations.get(intent.key) or self.operations.get(intent.key)
+            if logged is not None and logged.request != intent.request:
+                return IdempotencyConflict(intent.key)
+        for key in self.settled:
+            stored = tables.operations.get(key)
+            if stored is not None and not stored.awaiting:
+                return ConcurrentUpdate(stored.order_id)
+        return None
+
     def commit(self) -> Committed:
         tables = self.tables
         with tables.lock:
-            for order_id in self.added:
-                if order_id in tables.orders:
-                    self._reset()
-                    raise DuplicateOrder(order_id)
-            for order_id, version in self.read_at.items():
-                if tables.orders[order_id].version != version:
-                    self._reset()
-                    raise ConcurrentUpdate(order_id)
-            for key in self.new_keys:
-                if key in tables.operations:
-                    self._reset()
-                    raise IdempotencyConflict(key)
-            for key in self.settled:
-                stored = tables.operations.get(key)
-                if stored is not None and not stored.awaiting:
-                    self._reset()
-                    raise ConcurrentUpdate(stored.order_id)
+            refusal = self._refusal()
+            if refusal is not None:
+                self._reset()
+                raise refusal
+            for intent in self.intents:
+                if intent.key not in tables.operations:
+                    self.operations.setdefault(intent.key, intent)
             tables.orders.update(self.orders)
             for key, operation in self.operations.items():
                 stored = tables.operations.get(key)

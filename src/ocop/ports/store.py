@@ -84,8 +84,12 @@ class OperationLog(Protocol):
     Contract: an intent's key is unique. :meth:`record_intent` of a key already
     logged with the same request does nothing; with a different request it raises
     :class:`~ocop.domain.errors.IdempotencyConflict` (at once or at commit, the
-    same error either way); :meth:`record_intents` logs new intents without
-    reading, and a key already logged fails the commit the same way.
+    same error either way); :meth:`record_intents` logs intents without reading
+    first, and the commit checks their keys as :meth:`record_intent` would: a key
+    already logged with the same request stays as logged, one logged with a different
+    request fails the commit with that error and stores nothing of the unit.
+    :meth:`get`, :meth:`attempts`, :meth:`for_order` and :meth:`in_doubt` see what this
+    unit of work staged.
     :meth:`record_outcome` sets the outcome of a logged key; a definitive outcome
     is never replaced. :meth:`settle` stores an operation's outcome only if the
     operation still has no definitive outcome when the unit commits

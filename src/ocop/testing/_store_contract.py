@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
@@ -16,25 +15,14 @@ from ocop.domain.order import HoldCode, OrderStatus
 from ocop.domain.queries import OrderQuery, keys_of, matches
 from ocop.ports.store import OrderStore
 from ocop.testing._claims_contract import ClaimsContract
+from ocop.testing._log_contract import LogContract
 from ocop.testing._processor_hooks import START
 from ocop.testing._reference_contract import ReferenceContract
 from ocop.testing._review_contract import ReviewContract
-from ocop.testing._store_samples import StoreSamples, usd
+from ocop.testing._store_samples import raises_at_step_or_commit, usd
 
 
-def _raises_at_step_or_commit(
-    error: type[Exception], step: Callable[[], object], commit: Callable[[], object]
-) -> None:
-    """Assert that ``error`` comes from ``step`` or, failing that, from ``commit``."""
-    try:
-        step()
-    except error:
-        return
-    with pytest.raises(error):
-        commit()
-
-
-class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, ReferenceContract, abc.ABC):
+class OrderStoreContract(LogContract, ClaimsContract, ReviewContract, ReferenceContract, abc.ABC):
     """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5), claims
     (:class:`~ocop.testing._claims_contract.ClaimsContract`) and the notifications kept
     for review (:class:`~ocop.testing._review_contract.ReviewContract`) included, and,
@@ -139,7 +127,7 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
             mine, theirs = first.orders.get("SO-1"), second.orders.get("SO-1")
             first.orders.update(mine.with_total(Money.of("110.00", "USD")))
             first.commit()
-            _raises_at_step_or_commit(
+            raises_at_step_or_commit(
                 ConcurrentUpdate,
                 lambda: second.orders.update(theirs.with_total(Money.of("999.00", "USD"))),
                 second.commit,
@@ -154,7 +142,7 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
         with store.unit_of_work() as first, store.unit_of_work() as second:
             first.orders.touch(got)
             first.commit()
-            _raises_at_step_or_commit(
+            raises_at_step_or_commit(
                 ConcurrentUpdate,
                 lambda: second.orders.update(got.with_total(Money.of("999.00", "USD"))),
                 second.commit,
@@ -291,7 +279,7 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
         with store.unit_of_work() as uow:
             assert uow.operations.get(first.key) == first
             other = self.intent("capture/INV-1", amount="10.01")
-            _raises_at_step_or_commit(
+            raises_at_step_or_commit(
                 IdempotencyConflict, lambda: uow.operations.record_intent(other), uow.commit
             )
         with store.unit_of_work() as uow:
@@ -325,42 +313,6 @@ class OrderStoreContract(StoreSamples, ClaimsContract, ReviewContract, Reference
         assert stored.outcome is Outcome.APPROVED
         assert stored.result == self.result(op.key, Outcome.APPROVED)
         assert stored.request == op.request
-
-    def test_settle_stores_an_outcome_still_awaited(self, store: OrderStore) -> None:
-        """settle stores the outcome of an operation still without a definitive one, in
-        doubt or accepted pending (N1); once another unit settled it, the commit raises
-        ConcurrentUpdate and stores nothing, so an outcome applies once (O2)."""
-        pending, doubtful = self.intent("capture/INV-1"), self.intent("capture/INV-2")
-        self.logged(store, pending, doubtful)
-        with store.unit_of_work() as uow:
-            uow.operations.record_outcome(
-                pending.key, self.result(pending.key, Outcome.PENDING), START
-            )
-            uow.commit()
-        for op in (pending, doubtful):
-            with store.unit_of_work() as uow:
-                stored = uow.operations.get(op.key)
-                assert stored is not None
-                uow.operations.settle(stored.resolved(self.result(op.key, Outcome.APPROVED), START))
-                uow.commit()
-        with store.unit_of_work() as uow:
-            assert [uow.operations.get(op.key) for op in (pending, doubtful)] == [
-                op.resolved(self.result(op.key, Outcome.APPROVED), START)
-                for op in (pending, doubtful)
-            ]
-        late = self.intent("capture/INV-3")
-        self.logged(store, late)
-        with store.unit_of_work() as first, store.unit_of_work() as second:
-            declined = late.resolved(self.result(late.key, Outcome.DECLINED), START)
-            first.operations.settle(late.resolved(self.result(late.key, Outcome.APPROVED), START))
-            first.commit()
-            _raises_at_step_or_commit(
-                ConcurrentUpdate, lambda: second.operations.settle(declined), second.commit
-            )
-        with store.unit_of_work() as uow:
-            settled = uow.operations.get(late.key)
-        assert settled is not None
-        assert settled.outcome is Outcome.APPROVED
 
     def test_in_doubt_lists_operations_without_a_definitive_outcome(
         self, store: OrderStore

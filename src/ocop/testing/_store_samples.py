@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from ocop.domain import steps
 from ocop.domain.journal import Voucher
@@ -14,6 +17,18 @@ from ocop.domain.tender import Authorization, Capture, PaymentLine, PaymentMetho
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.store import OrderStore
 from ocop.testing._processor_hooks import START
+
+
+def raises_at_step_or_commit(
+    error: type[Exception], step: Callable[[], object], commit: Callable[[], object]
+) -> None:
+    """Assert that ``error`` comes from ``step`` or, failing that, from ``commit``."""
+    try:
+        step()
+    except error:
+        return
+    with pytest.raises(error):
+        commit()
 
 
 def usd(amount: str) -> Money:
