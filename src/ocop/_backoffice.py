@@ -142,10 +142,23 @@ class BackOffice(BackOfficeServices):
         )
 
 
-#: What each port must offer (checked by name: hosts plug in their own adapters).
+#: What each port must offer: every member of its Protocol (checked by name: hosts plug in
+#: their own adapters), so one missing fails the wiring, not a call halfway through.
 _PORTS = {
-    "store": ("unit_of_work",),
-    "processor": ("capabilities", "authorize", "capture", "refund", "void"),
+    "store": ("unit_of_work", "claim", "release", "keep_for_review", "kept_for_review"),
+    "processor": (
+        "capabilities",
+        "authorize",
+        "adjust",
+        "capture",
+        "void",
+        "refund",
+        "unlinked_refund",
+        "tokenize",
+        "save_instrument",
+        "instruments",
+        "lookup",
+    ),
     "journal": ("post", "vouchers"),
 }
 

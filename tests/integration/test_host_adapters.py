@@ -20,6 +20,7 @@ from ocop import (
     CardToken,
     Channel,
     Customer,
+    InvalidArgument,
     InvalidInput,
     Money,
     Notification,
@@ -308,3 +309,42 @@ def test_an_authorizations_answer_says_whether_it_takes_several_captures(multi: 
     assert bo.order("SO-1").captured == _usd("100.00")
     again = [] if multi else ["authorize"]
     assert [e.kind for e in sim.ledger()] == ["authorize", "capture", *again, "capture"]
+
+
+class _StoreOfAnOlderPort:
+    """A host store written before claims and the review list: a unit of work only."""
+
+    def __init__(self) -> None:
+        self._inner = DictStore()
+
+    def unit_of_work(self) -> _UnitOfWork:
+        return self._inner.unit_of_work()
+
+
+class _ProcessorWithoutLookup:
+    """A host connector that offers the calls of a sale only (no lookup, no refunds to
+    other cards, no saved cards, no amount updates)."""
+
+    def __init__(self, client: SimulatedProcessor) -> None:
+        self._client = client
+        self.capabilities = client.capabilities
+        self.authorize = client.authorize
+        self.capture = client.capture
+        self.refund = client.refund
+        self.void = client.void
+
+
+def test_a_port_missing_a_method_is_refused_when_wired() -> None:
+    """BackOffice refuses, naming them, a store or processor missing methods of its port,
+    before anything is stored or sent, rather than failing later halfway through a call."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sim = SimulatedProcessor(clock=clock)
+    with pytest.raises(InvalidArgument, match="keep_for_review") as store_refusal:
+        BackOffice(store=_StoreOfAnOlderPort(), processor=HostProcessor(sim),  # type: ignore[arg-type]
+                   journal=ListJournal(), clock=clock)  # fmt: skip
+    assert store_refusal.value.argument == "store"
+    with pytest.raises(InvalidArgument, match="lookup") as processor_refusal:
+        BackOffice(store=DictStore(), processor=_ProcessorWithoutLookup(sim),  # type: ignore[arg-type]
+                   journal=ListJournal(), clock=clock)  # fmt: skip
+    assert processor_refusal.value.argument == "processor"
+    assert sim.ledger() == ()
