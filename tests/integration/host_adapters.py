@@ -22,7 +22,7 @@ import attrs
 from ocop import ConcurrentUpdate, DuplicateOrder, IdempotencyConflict, OrderNotFound
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.queries import keys_of, matches
-from ocop.ports.journal import PaymentJournal, Voucher
+from ocop.ports.journal import Voucher
 from ocop.ports.processor import (
     AuthorizationToken,
     CaptureToken,
@@ -455,8 +455,3 @@ class HostProcessor:
 
     def lookup(self, key: str) -> ProcessorResult:
         return self.client.lookup(key)
-
-
-def as_journal(journal: ListJournal) -> PaymentJournal:
-    """The journal, typed as the port (mypy checks it implements it)."""
-    return journal
