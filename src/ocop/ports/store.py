@@ -210,6 +210,11 @@ class UnitOfWork(Protocol):
 class OrderStore(Protocol):
     """A durable (or in-memory) home for orders, operations and the voucher outbox.
 
+    Several threads (and, for a store whose database several processes share, each
+    process) use one store at once, each thread with units of work of its own: the store
+    is safe to use so, and serialises their changes as the contracts here say (O5); a
+    unit of work is used by one thread.
+
     Errors: a store raises the errors of :mod:`ocop.domain.errors` (importable from
     :mod:`ocop`), never its driver's own, and a failed commit stores nothing (E3):
     :class:`~ocop.domain.errors.StorageUnavailable` when its database cannot be reached,

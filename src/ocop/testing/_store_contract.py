@@ -8,7 +8,12 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from ocop.domain.errors import ConcurrentUpdate, DuplicateOrder, IdempotencyConflict, OrderNotFound
+from ocop.domain.errors import (
+    ConcurrentUpdate,
+    DuplicateOrder,
+    IdempotencyConflict,
+    OrderNotFound,
+)
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome
 from ocop.domain.order import HoldCode, OrderStatus
@@ -20,9 +25,12 @@ from ocop.testing._processor_hooks import START
 from ocop.testing._reference_contract import ReferenceContract
 from ocop.testing._review_contract import ReviewContract
 from ocop.testing._store_samples import raises_at_step_or_commit, usd
+from ocop.testing._threads_contract import ThreadsContract
 
 
-class OrderStoreContract(LogContract, ClaimsContract, ReviewContract, ReferenceContract, abc.ABC):
+class OrderStoreContract(
+    LogContract, ThreadsContract, ClaimsContract, ReviewContract, ReferenceContract, abc.ABC
+):
     """What every :class:`~ocop.ports.store.OrderStore` guarantees (O1, O4, O5), claims
     (:class:`~ocop.testing._claims_contract.ClaimsContract`) and the notifications kept
     for review (:class:`~ocop.testing._review_contract.ReviewContract`) included, and,
