@@ -118,6 +118,10 @@ class PaymentProcessor(Protocol):
       then the key is spent and will not be carried out later), or ``UNKNOWN``
       when it cannot tell now.
     - A CVV given to :meth:`tokenize` is used once and never stored or echoed.
+    - Keys may be long (ids of up to 128 printable characters each, any script): a
+      provider that limits its idempotency key is sent a hash of it, the same each time.
+      A token's value is stored: a provider reference that reads as a card number (16
+      digits passing the Luhn check) is refused (T2), so keep such references encoded.
     - A result's ``reason`` (the provider's words) holds no card number (T2):
       :class:`ProcessorResult` refuses one with
       :class:`~ocop.domain.errors.CardNumberRefused`, which, raised after the provider
