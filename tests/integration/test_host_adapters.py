@@ -49,6 +49,13 @@ class TestHostStore(OrderStoreContract):
         return DictStore()
 
 
+class TestHostStoreKeepingTheJournal(OrderStoreContract):
+    """The OrderStore contract on the host's store that keeps the journal."""
+
+    def make_store(self) -> OrderStore:
+        return JournalKeepingStore()
+
+
 class TestHostJournal(JournalContract):
     """The PaymentJournal contract on the host's list journal."""
 

@@ -52,3 +52,10 @@ class TestInMemoryStore(OrderStoreContract):
             final = uow.orders.get(base.order_id)
         assert final.version == base.version + 1
         assert final.total == Money.of(f"{200 + won[0]}.00", "USD")
+
+
+class TestInMemoryStoreKeepingTheJournal(OrderStoreContract):
+    """The order store contract, run against the in-memory store that keeps the journal."""
+
+    def make_store(self) -> OrderStore:
+        return InMemoryStore(keeps_journal=True)
