@@ -50,6 +50,13 @@ class TestPostgresStoreContract(OrderStoreContract):
         return self.make_store()  # the same schema
 
 
+class TestPostgresStoreKeepingTheJournal(TestPostgresStoreContract):
+    """The shared store contract on a store that keeps the journal, in a fresh schema."""
+
+    def make_store(self) -> PostgresStore:
+        return PostgresStore(self.conninfo, keeps_journal=True)
+
+
 class TestPostgresJournalContract(JournalContract):
     """The shared journal contract, in a fresh schema per test, reopened on it."""
 

@@ -49,6 +49,13 @@ class TestSqliteStoreContract(OrderStoreContract):
         return self.make_store()  # the same file
 
 
+class TestSqliteStoreKeepingTheJournal(TestSqliteStoreContract):
+    """The shared store contract on a store that keeps the journal, on a fresh file."""
+
+    def make_store(self) -> SqliteStore:
+        return SqliteStore(self.folder / "store.db", keeps_journal=True)
+
+
 class TestSqliteJournalContract(JournalContract):
     """The shared journal contract, on a fresh SQLite file per test, reopened from it."""
 
