@@ -544,6 +544,20 @@ def test_a_large_check_at_the_call_center_holds_the_order_three_days() -> None:
     assert bo.invoice("SO-1", "INV-1", usd("150.00")).captures[0].amount == usd("150.00")
 
 
+def test_a_large_check_in_another_currency_than_the_threshold_is_held_too() -> None:
+    """S2: a 10,000.00 EUR check at the POS under a 100.00 USD check hold threshold cannot
+    be measured against it; it is held its days rather than let through unchecked."""
+    policy = CompletionPolicy(check_hold_threshold=usd("100.00"), check_hold_days=3)
+    bo, _ = world(Settings.default().with_policies(completion=policy))
+    eur = Money.of("10000.00", "EUR")
+    bo.place_order("SO-1", channel=Channel.POS, customer=Customer.named("C-1"), total=eur,
+                   payments=[Prepayment("check", amount=eur, check_number="77")])  # fmt: skip
+    assert [(h.code, h.reason) for h in bo.order("SO-1").holds] == [
+        (HoldCode.CHECK, "check in another currency than 100.00 USD")]  # fmt: skip
+    with pytest.raises(OcopError):
+        bo.invoice("SO-1", "INV-1", eur)
+
+
 # -- Pickup in store (buy online, pick up in store) ----------------------------------------
 def test_an_online_order_picked_up_in_store_takes_its_cards_in_sequence() -> None:
     """I6: the POS captures the order's authorizations in line order up to the amount due."""

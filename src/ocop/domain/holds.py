@@ -309,14 +309,18 @@ def validate(
         )
     threshold = settings.completion.check_hold_threshold
     days = settings.completion.check_hold_days
-    # A hold of 0 days would lapse as it is placed (S4): none is placed.
+    # A hold of 0 days would lapse as it is placed (S4): none is placed. A check in another
+    # currency than the threshold cannot be measured against it: it is held, not let through.
+    checks = tuple(new_checks)
+    unmeasured = threshold is not None and any(c.currency != threshold.currency for c in checks)
     if (
         threshold is not None
         and days > 0
-        and any(check.currency == threshold.currency and check > threshold for check in new_checks)
+        and (unmeasured or any(check > threshold for check in checks))
     ):
         until = now + timedelta(days=days)
-        check_hold = Hold(code=HoldCode.CHECK, reason=f"check above {threshold}",
+        why = "in another currency than" if unmeasured else "above"
+        check_hold = Hold(code=HoldCode.CHECK, reason=f"check {why} {threshold}",
                           placed_at=now, until=until, placed_by=by)  # fmt: skip
         holds.append(check_hold)
     if over_credit_limit(order):
