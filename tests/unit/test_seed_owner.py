@@ -584,6 +584,24 @@ def test_a_pickup_whose_capture_fails_twice_asks_for_a_new_payment() -> None:
     assert bo.order("SO-1").captured == usd("0.00")
 
 
+def test_after_a_failed_pickup_the_agent_takes_another_card_and_the_pickup_goes_through() -> None:
+    """I6, C6: the Visa declined twice at the counter; the agent removes it (its new
+    authorization voided) and adds the Amex; the same pickup, retried, captures 100.00."""
+    bo, sim = world()
+    online(bo)
+    sim.script("capture", "decline")
+    sim.script("capture", "decline")
+    assert bo.pickup("SO-1", "INV-1", usd("100.00")).new_payment_required
+    draft = bo.begin_completion("SO-1", AGENT)
+    assert bo.submit(draft.remove("L1").add_card(AMEX, usd("100.00"))).approved
+    pickup = bo.pickup("SO-1", "INV-1", usd("100.00"))
+    assert [(c.line_id, c.amount) for c in pickup.captures] == [("L2", usd("100.00"))]
+    assert not pickup.new_payment_required
+    order = bo.order("SO-1")
+    assert (order.status, order.captured, order.lines[0].authorized) == (
+        OrderStatus.INVOICED, usd("100.00"), usd("0.00"))  # fmt: skip
+
+
 def test_pickup_needs_omni_channel_payments() -> None:
     """ "Omni-channel payments: enables ... buy online, pick up in store"."""
     bo, _ = world(Settings.default().with_features(omni_channel_order_payments=False,
