@@ -464,6 +464,16 @@ class ModelLifecycle(RuleBasedStateMachine):
 
     def _plan(self, m: MOrder, amount: int) -> list[tuple[MLine, int]]:
         """I1: prepayments first, then card lines in line order, each up to its capturable."""
+        parts = []
+        for line, available in self._sources(m):
+            part = min(amount, available)
+            if part > 0:
+                parts.append((line, part))
+                amount -= part
+        return parts
+
+    def _sources(self, m: MOrder) -> list[tuple[MLine, int]]:
+        """What each line can give to invoices, in I1's order."""
         ordered = [ln for ln in m.lines if not ln.is_card] + [ln for ln in m.lines if ln.is_card]
         # Refunds not linked to a capture (fallback, to another card) beyond the invoiced
         # money they may stand for came out of cash no invoice used: it covers none.
@@ -471,17 +481,25 @@ class ModelLifecycle(RuleBasedStateMachine):
                        for ln in m.lines if not ln.is_card)  # fmt: skip
         invoiced += sum(c.amount - c.refunded for ln in m.lines if ln.is_card for c in ln.captures)
         gone = max(sum(r.amount for r in m.others) - invoiced, 0)
-        parts = []
+        sources = []
         for line in ordered:
             available = line.capturable
             if not line.is_card:
                 cut = min(available, gone)
                 available, gone = available - cut, gone - cut
-            part = min(amount, available)
-            if part > 0:
-                parts.append((line, part))
-                amount -= part
-        return parts
+            sources.append((line, available))
+        return sources
+
+    def _rest_wanted(self, m: MOrder, wanted: MLine) -> int:
+        """I2, I1: what the invoices may still take from ``wanted`` beyond what it holds:
+        what is left to invoice less what I1 takes first and the line itself gives."""
+        lacking = sum(max(amount - m.covered(i), 0) for i, amount in m.invoices.items())
+        need = max(m.total - m.invoiced, 0) + lacking
+        for line, available in self._sources(m):
+            if line is wanted:
+                return max(need - available, 0)
+            need = max(need - available, 0)
+        return 0
 
     def _reauthorize_released(self, run: InvoiceRun, line: MLine, *, captured: bool = True) -> None:
         """I2: a line that lost its authorization to a single capture gets the rest again;
@@ -491,7 +509,12 @@ class ModelLifecycle(RuleBasedStateMachine):
         missing = line.amount - line.captured - line.open
         if missing > 0 and line.open == 0:
             if line.card.reusable:
-                self._authorize(run.order, line, missing)
+                # never more than the invoices may still take from it; the line then asks
+                # no more (an overpaid order's rest is not held again)
+                wanted = min(missing, self._rest_wanted(run.order, line))
+                if wanted > 0:
+                    line.amount -= missing - wanted
+                    self._authorize(run.order, line, wanted)
             elif captured or not run.order.balance_overridden:
                 run.short = True
 

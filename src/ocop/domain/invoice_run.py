@@ -9,6 +9,7 @@ authorization (I6); each of these is a task, done in turn as the order allows.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import attrs
 
@@ -33,6 +34,7 @@ from ocop.domain.invoice_tasks import (
     lapsed,
     never_received,
     once_more,
+    released_rest,
     renewals_ended,
     renewed_by_recovery,
     short_overridden,
@@ -59,6 +61,9 @@ from ocop.domain.tender import PaymentLine
 from ocop.domain.values import replaced
 
 __all__ = ["InvoiceRun"]
+
+#: What a task does now: a step or a local change, the plan to go on with, or nothing.
+Planned: TypeAlias = "Next[InvoiceRun] | InvoiceRun | None"
 
 
 @attrs.frozen(kw_only=True)
@@ -141,32 +146,21 @@ class InvoiceRun:
 
     def _call(
         self, task: Task, rest: tuple[Task, ...], step: steps.Step, **changes: object
-    ) -> Next[InvoiceRun] | InvoiceRun | None:
+    ) -> Planned:
         if self.in_doubt:  # O3: nothing more moves once a call is in doubt
             return replaced(self, tasks=rest, **changes) if changes else None
         return Next(goal=replaced(self, tasks=rest, waiting=task, **changes), steps=(step,))
 
     def _plan(  # noqa: PLR0912 - one case per kind of task
         self, task: Task, rest: tuple[Task, ...], order: Order, ctx: Context
-    ) -> Next[InvoiceRun] | InvoiceRun | None:
+    ) -> Planned:
         """What ``task`` does now: a local change or a step, the plan to go on with (its
         tasks replacing ``rest``), or None when it needs nothing."""
         match task:
             case Record(invoice=invoice):
                 return Next(goal=replaced(self, tasks=rest), order=order.with_invoice(invoice))
-            case Released(line_id=line_id, captured=captured):
-                line = order.line(line_id)
-                missing = line.amount - line.captured - line.authorized
-                if line.card is None or not missing.is_positive():
-                    return None
-                if invoiced_in_full(order):  # I1: no invoice can capture the rest
-                    return None
-                if not line.card.reusable:  # the rest cannot be authorized again
-                    # A person who released the hold this left, with the override (S4),
-                    # chose to go on: a later run does not hold the order again for it.
-                    known = not captured and short_overridden(order)
-                    return None if known else replaced(self, tasks=rest, short=True)
-                return self._call(task, rest, authorize(line, line.card.value, missing))
+            case Released():
+                return self._released(task, rest, order)
             case Cover():  # I4: what another worker covered since the run began is not due
                 due = still_due(order, self.invoice_id, self.remaining, ctx.settings)
                 parts, uncovered = plan_parts(order, due)
@@ -234,6 +228,26 @@ class InvoiceRun:
                 return self._then(rest, retry)
         return None
 
+    def _released(self, task: Released, rest: tuple[Task, ...], order: Order) -> Planned:
+        """I2: the rest a single capture released, authorized again (I1: never more than
+        the invoices may still take from the line; nothing once the order is invoiced in
+        full). A person who released the hold a single-use card's rest left, with the
+        override (S4), chose to go on: a later run does not hold the order again for it."""
+        line = order.line(task.line_id)
+        missing = line.amount - line.captured - line.authorized
+        if line.card is None or not missing.is_positive() or invoiced_in_full(order):
+            return None
+        if not line.card.reusable:  # the rest cannot be authorized again
+            known = not task.captured and short_overridden(order)
+            return None if known else replaced(self, tasks=rest, short=True)
+        wanted, asks = released_rest(order, line)
+        if not wanted.is_positive():
+            return None
+        found = self._call(task, rest, authorize(line, line.card.value, wanted))
+        if asks is line or not isinstance(found, Next):
+            return found
+        return attrs.evolve(found, order=order.with_line(asks))  # with the intent
+
     def _piece(  # noqa: PLR0917 - the piece, what follows it, and where it is
         self,
         order: Order,
@@ -242,7 +256,7 @@ class InvoiceRun:
         amount: Money,
         rest: tuple[Task, ...],
         ctx: Context,
-    ) -> Next[InvoiceRun] | InvoiceRun | None:
+    ) -> Planned:
         """I3: the authorization to capture on, renewed when expired."""
         line = order.line(line_id)
         auth = line.authorization(auth_id)
@@ -282,9 +296,7 @@ class InvoiceRun:
         goal = replaced(self, tasks=rest, expired=expired, failed=(*self.failed, spent))
         return Next(goal=goal, order=order.with_line(after))
 
-    def _resume(
-        self, order: Order, task: Resume, rest: tuple[Task, ...], ctx: Context
-    ) -> Next[InvoiceRun] | InvoiceRun | None:
+    def _resume(self, order: Order, task: Resume, rest: tuple[Task, ...], ctx: Context) -> Planned:
         """O2, A2: a renewal never received goes on from the order as it is now: the void
         is sent once more while the expired authorization is open, then the new
         authorization while the line waits for it; else recover() finished the renewal,
@@ -314,7 +326,7 @@ class InvoiceRun:
         piece: Money,
         rest: tuple[Task, ...],
         ctx: Context,
-    ) -> Next[InvoiceRun] | InvoiceRun | None:
+    ) -> Planned:
         """A2: recover() renewed the line in place of ``old``: the piece is taken on the
         authorization it made (none: it held the order), not one the invoice's other
         pieces are taken on."""

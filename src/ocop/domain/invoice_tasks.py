@@ -7,7 +7,7 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
-from ocop.domain.invoicing import AuthorizationAge, age_of
+from ocop.domain.invoicing import AuthorizationAge, age_of, rest_wanted
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
@@ -35,6 +35,7 @@ __all__ = [
     "lapsed",
     "never_received",
     "once_more",
+    "released_rest",
     "renewed_by_recovery",
     "short_overridden",
 ]
@@ -219,6 +220,18 @@ def once_more(task: Task, op: Operation) -> Task | None:
         case RetryVoid() if not task.resent and isinstance(op.step, steps.Void):
             return Retry(task.line_id, op.step.auth_id, task.piece, resent=True)
     return None
+
+
+def released_rest(order: Order, line: PaymentLine) -> tuple[Money, PaymentLine]:
+    """I2, I1: what of the rest a single capture released on ``line`` is authorized again
+    (zero: nothing), no more than the invoices may still take from the line; and the line
+    then asking no more than that, so that neither a renewal (A1) nor a later run authorizes
+    the rest of its old amount (an overpaid order's rest no invoice needs)."""
+    missing = line.amount - line.captured - line.authorized
+    wanted = missing.min(rest_wanted(order, line.line_id))
+    if not wanted.is_positive() or wanted == missing:
+        return wanted, line
+    return wanted, line.with_amount(line.amount - (missing - wanted))
 
 
 def short_overridden(order: Order) -> bool:

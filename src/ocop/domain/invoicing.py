@@ -193,6 +193,35 @@ def refunded_from_uninvoiced(order: Order) -> Money:
 def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
     """I1: prepayments first, then deposits, then card lines in line order; and what
     nothing covers."""
+    sources = _sources(order)
+    parts, rest = amount.fill([available for _, available, _ in sources])
+    chosen = tuple(
+        Part(line_id=line.line_id, amount=part, prepayment=line.is_prepayment, deposit=deposit)
+        for (line, _, deposit), part in zip(sources, parts, strict=True)
+        if part.is_positive()
+    )
+    return chosen, rest
+
+
+def rest_wanted(order: Order, line_id: str) -> Money:
+    """I2, I1: how much more than the card line ``line_id`` now holds the invoices may still
+    take from it: what is left to invoice (the total not yet invoiced, and what recorded
+    invoices still lack), less what the sources I1 takes first (prepayments, deposits,
+    earlier card lines) and the line itself can give. A released rest authorized again
+    beyond that would hold money no invoice needs (an overpaid order's)."""
+    zero = Money.zero(order.currency)
+    lacking = [(inv.amount - covered(order, inv.invoice_id)).max(zero) for inv in order.invoices]
+    need = (order.total - order.invoiced).max(zero) + total(lacking, order.currency)
+    for line, available, deposit in _sources(order):
+        if line.line_id == line_id and not deposit:
+            return (need - available).max(zero)
+        need = (need - available).max(zero)
+    return zero
+
+
+def _sources(order: Order) -> list[tuple[PaymentLine, Money, bool]]:
+    """What each line can give to invoices, in I1's order (a card deposit flagged), less
+    the money received and paid back that covers no invoice."""
     sources: list[tuple[PaymentLine, Money, bool]] = [
         (line, capturable(line), False)
         for line in order.lines
@@ -214,13 +243,7 @@ def plan_parts(order: Order, amount: Money) -> tuple[tuple[Part, ...], Money]:
             gone -= taken
             cut.append((line, whole - taken, deposit))
         sources = cut
-    parts, rest = amount.fill([available for _, available, _ in sources])
-    chosen = tuple(
-        Part(line_id=line.line_id, amount=part, prepayment=line.is_prepayment, deposit=deposit)
-        for (line, _, deposit), part in zip(sources, parts, strict=True)
-        if part.is_positive()
-    )
-    return chosen, rest
+    return sources
 
 
 def split_over_authorizations(line: PaymentLine, amount: Money) -> tuple[tuple[str, Money], ...]:

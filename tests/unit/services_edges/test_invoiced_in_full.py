@@ -195,3 +195,41 @@ def test_the_refusal_names_what_the_line_may_still_ask(worlds: Worlds) -> None:
 
     assert "at most the 90.00 USD" in str(refused.value)
     assert "raise the order's total" in str(refused.value)
+
+
+def test_a_released_rest_is_authorized_again_only_for_what_the_order_may_still_invoice(
+    worlds: Worlds,
+) -> None:
+    """I2, I1: on a processor without multiple captures, the overpaid order above (a card of
+    100.00 and 10.00 cash for 100.00) invoices 50.00: cash 10.00 and 40.00 of the card,
+    whose capture releases the card's other 60.00. Only 50.00 is left to invoice, so only
+    50.00 is authorized again: it used to be 60.00, and when the next invoice's capture was
+    declined the card stayed held for 10.00 that no invoice needs. Sent again, that invoice
+    captures the 50.00 and nothing is left held."""
+    world = worlds(multi_capture=False)
+    supervisor = Actor.call_center("s1", channel="CC-1", permissions=SUPERVISOR_PERMISSIONS)
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("100.00"),
+                         payments=[CardPayment(card("tok_1"), usd("100.00"))])  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", AGENT).add_prepayment("cash", usd("10.00"))
+    world.bo.submit(draft)
+    world.bo.release_hold("SO-1", HoldCode.OUT_OF_BALANCE, supervisor)
+    world.bo.invoice("SO-1", "INV-1", usd("50.00"))
+
+    assert [(e.kind, e.amount) for e in world.sim.ledger()] == [
+        ("authorize", usd("100.00")),
+        ("capture", usd("40.00")),
+        ("authorize", usd("50.00")),
+    ]
+    world.sim.script("capture", "decline")
+    declined = world.bo.invoice("SO-1", "INV-2", usd("50.00"))
+
+    assert declined.failed == ("L1",)
+    assert world.bo.order("SO-1").line("L1").authorized == usd("50.00")
+    again = world.bo.invoice("SO-1", "INV-2", usd("50.00"))
+    assert [(c.line_id, c.amount) for c in again.captures] == [("L1", usd("50.00"))]
+    order = world.bo.order("SO-1")
+    assert order.status is OrderStatus.INVOICED
+    assert order.line("L1").authorized == usd("0.00")
+    assert [world.sim.authorization_open(a.token.value) for a in order.line("L1").authorizations
+            ] == [usd("0.00"), usd("0.00")]  # fmt: skip
