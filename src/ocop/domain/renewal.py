@@ -125,6 +125,8 @@ class Renewal:
     voided: tuple[str, ...] = ()
     releases: tuple[ReleaseVoid, ...] = ()
     in_doubt: tuple[str, ...] = ()
+    #: The renewals' voids made in this run (authorizations, as ``line/auth``).
+    renewal_voids: tuple[str, ...] = ()
 
     @classmethod
     def start(cls, order: Order, now: datetime, policy: AuthorizationPolicy) -> Renewal:
@@ -144,6 +146,13 @@ class Renewal:
     def next(self, order: Order, ctx: Context) -> Next[Renewal]:
         if self.in_doubt:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
+        if order.cancelled and (self.renewed or self.renewal_voids):
+            # X1, O5: cancelled on the run's way (a recovery settled its call first): the
+            # cancellation released what the run authorized, so nothing is renewed; what
+            # the run voided was released, nothing will capture it.
+            voided = (*self.voided, *self.renewal_voids)
+            ended = replaced(self, renewed=(), retried=(), renewal_voids=(), voided=voided)
+            return ended.next(order, ctx)
         again = self._release_again(order, ctx)
         if again is not None:
             return again
@@ -322,6 +331,8 @@ class Renewal:
             # N1: a pending void counts as done at once.
             case _Voiding(name=name, release=True) if approved or op.outcome is Outcome.PENDING:
                 return replaced(goal, voided=(*goal.voided, name))
+            case _Voiding(name=name) if approved or op.outcome is Outcome.PENDING:
+                return replaced(goal, renewal_voids=(*goal.renewal_voids, name))
             case _Authorizing(line_id=line_id, retry=retry) if approved:
                 retried = (*goal.retried, line_id) if retry else goal.retried
                 return replaced(goal, renewed=(*goal.renewed, line_id), retried=retried)

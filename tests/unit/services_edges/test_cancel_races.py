@@ -225,6 +225,29 @@ def test_no_renewal_nor_capture_after_a_cancellation(
     assert not bo.order("SO-1").line("L1").renewing
 
 
+@pytest.mark.parametrize("at", ["void:L1.A1", "authorize:L1.A2"],
+                         ids=["after-the-void", "after-the-new-authorization"])  # fmt: skip
+def test_the_renewal_job_reports_an_order_cancelled_on_its_way_as_released(
+    make: Callable[..., World], at: str
+) -> None:
+    """A2, X1, O5: the job renews SO-1's 50.00 authorization, due in two days (void, then
+    a new authorization); another worker's recover() settles the call on its way and the
+    order is cancelled. The job's void released the card, and nothing is renewed for a
+    cancelled order: the report lists SO-1 as voided, neither renewed (as it did after the
+    new authorization, which the cancellation voided at once) nor skipped (as it did after
+    the void, as if the job had left the order alone)."""
+    bo, other, sim, clock = make("50.00")
+    clock.advance(days=12)
+    sim.match = at
+    sim.then = _recovered_then(other, lambda: other.cancel_order("SO-1", AGENT))
+
+    report = bo.renew_authorizations()
+
+    assert bo.order("SO-1").cancelled
+    assert (report.renewed, report.skipped, report.voided) == ((), (), ("SO-1",))
+    assert [held for _, held in _held(sim, bo)] == [usd("0.00") for _ in _held(sim, bo)]
+
+
 def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is_needed(
     make: Callable[..., World],
 ) -> None:
