@@ -10,7 +10,9 @@ Every item is checked with ``Adyen.util.is_valid_hmac_notification`` before anyt
 read from it; a body with one item that fails raises :class:`InvalidWebhook` and yields
 nothing. The outcome of a modification (CAPTURE, REFUND, CANCELLATION,
 AUTHORISATION_ADJUSTMENT, CANCEL_OR_REFUND, AUTHORISATION) names ocop's operation by its
-``merchantReference``, which the connector set to the operation key. CAPTURE_FAILED and
+``merchantReference``, which the connector set to the operation key (the AUTHORISATION of
+a saved card's CVV check names its tokenization, with no reference: the verification's
+pspReference is no token ocop keeps). CAPTURE_FAILED and
 REFUND_FAILED (the scheme rejected a capture or refund Adyen had accepted) are failures of
 that operation, which ocop undoes even when it was approved already (N4).
 
@@ -156,6 +158,10 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
         event, succeeded = NotificationEvent.OTHER, success  # kept for review (N2)
     elif code in _OUTCOMES:
         event, succeeded = NotificationEvent.OUTCOME, success
+        if code == "AUTHORISATION" and step_of(key).startswith("tokenize:"):
+            # A saved card's CVV check: its answer's token is the stored card, never the
+            # verification's pspReference, so the reference names nothing to compare.
+            reference = ""
     elif code in _FAILED_LATER:
         event, succeeded = NotificationEvent.OUTCOME, False
         if code == "CAPTURE_FAILED" and original:
