@@ -11,19 +11,24 @@ from collections.abc import Iterator
 
 import pytest
 
-from ocop import Actor, BackOffice, Channel, Customer
+from ocop import Actor, BackOffice, Channel, Customer, NotificationEvent
 from ocop.adapters.memory import ManualClock
 from worlds import START, usd
 
 Adyen = pytest.importorskip("Adyen")
 
 from test_adyen_connector import (  # noqa: E402
+    NAMESPACE,
     SHOPPER,
+    dispute_body,
     processor_for,
     stored_card,
     webhooks,
+    world,
 )
 
+from ocop.adapters.adyen import decode_reference, reference  # noqa: E402
+from ocop.adapters.adyen_webhooks import notifications  # noqa: E402
 from ocop.testing.adyen_emulator import AdyenEmulator  # noqa: E402
 
 
@@ -53,3 +58,37 @@ def test_the_authorisation_webhook_of_a_saved_cards_cvv_check_is_no_review_entry
     assert webhooks(bo, emulator) == []
     assert bo.notifications_for_review() == ()
     assert bo.order("SO-1").authorized == usd("25.00")
+
+
+def test_a_technical_cancel_of_the_payment_ends_its_authorization(
+    emulator: AdyenEmulator,
+) -> None:
+    """N4: someone cancels the payment at Adyen by its reference (``/cancels`` with the
+    payment's reference, outside ocop); Adyen's TECHNICAL_CANCEL webhook names ocop's
+    authorization. The authorization is ended, once, as by a CANCELLATION or an EXPIRE:
+    the next invoice authorizes the stored card again and captures there. Before, it was
+    only kept for review: ocop still counted 100.00 open that Adyen had released, and the
+    invoice's capture went to the cancelled payment, which Adyen refuses."""
+    bo = world(emulator)
+    webhooks(bo, emulator)
+    auth = bo.order("SO-1").lines[0].authorizations[0]
+    (auth_key,) = [r.key for r in bo.operations("SO-1") if r.kind.value == "authorize"]
+    payment = decode_reference(auth.token.value)
+    client = Adyen.Adyen(xapikey=emulator.api_key, platform="test")
+    client.checkout.modifications_api.baseUrl = emulator.checkout_url
+    client.checkout.modifications_api.cancel_authorised_payment_by_psp_reference(
+        {"merchantAccount": emulator.merchant_account,
+         "reference": reference(NAMESPACE, auth_key)}, payment)  # fmt: skip
+    emulator.deliver(lambda body: None)  # the emulator's own CANCELLATION: not Adyen's here
+    assert emulator.remaining(payment) == 0
+    body = dispute_body(emulator, "TECHNICAL_CANCEL", auth_key, payment, 10000)
+    (note,) = notifications(body, emulator.hmac_key, namespace=NAMESPACE)
+    assert note.event is NotificationEvent.AUTHORIZATION_ENDED
+    assert bo.handle_notification(note).applied
+    assert bo.handle_notification(note).duplicate
+    assert bo.order("SO-1").authorized == usd("0.00")
+    result = bo.invoice("SO-1", "INV-1", usd("100.00"))
+    assert result.captures[0].auth_id != auth.auth_id
+    webhooks(bo, emulator)
+    assert bo.order("SO-1").received == usd("100.00")
+    assert bo.notifications_for_review() == ()

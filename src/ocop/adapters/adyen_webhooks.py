@@ -23,12 +23,13 @@ every event of one dispute: ocop's ``dispute``), the disputed payment's in
 ``additionalData`` names the capture (``modificationMerchantReferences``,
 ``modificationPspReferences``, one each), the chargeback names that capture, else the
 authorization (ocop takes its one capture). EXPIRE (the uncaptured rest of an
-authorization expired) ends the authorization, and so does a CANCELLATION whose
-``merchantReference`` is an authorization's key (a cancellation ocop did not ask for: its
-own voids carry the void's key). A capture, refund, cancel-or-refund or amount update
-made outside ocop (in the Customer Area, say) carries the payment's reference, an
-authorization's key: it is kept for review, never taken for that authorization's
-outcome. Anything else (NOTIFICATION_OF_CHARGEBACK,
+authorization expired) ends the authorization, and so does a CANCELLATION or a
+TECHNICAL_CANCEL (a cancel by the payment's reference) whose ``merchantReference`` is an
+authorization's key (a cancellation ocop did not ask for: its own voids carry the void's
+key); a TECHNICAL_CANCEL naming anything else is kept for review. A capture, refund,
+cancel-or-refund or amount update made outside ocop (in the Customer Area, say) carries
+the payment's reference, an authorization's key: it is kept for review, never taken for
+that authorization's outcome. Anything else (NOTIFICATION_OF_CHARGEBACK,
 REQUEST_FOR_INFORMATION, PREARBITRATION_WON / _LOST, REFUNDED_REVERSED ...) is kept for
 review, and so is an outcome or dispute item whose amount ocop cannot hold (a fraction of
 a CLP, a code it does not take, past its maximum): no call of ocop's was for it. An item's
@@ -81,6 +82,9 @@ _AMOUNT_READ = frozenset(
 )
 #: The rest of an authorization expired at Adyen (N4).
 _EXPIRED = "EXPIRE"
+#: A cancel of the payment (by its pspReference, or by its reference: TECHNICAL_CANCEL);
+#: one naming the authorization's key was made outside ocop and ends it (N4).
+_CANCELS = frozenset({"CANCELLATION", "TECHNICAL_CANCEL"})
 
 
 class InvalidWebhook(InvalidInput):
@@ -152,7 +156,7 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
     # A modification of the payment that ocop did not ask for (made in the Customer Area,
     # say) carries the payment's reference: ocop's authorization key.
     foreign = code != "AUTHORISATION" and _names_authorization(key)
-    if code == "CANCELLATION" and foreign:
+    if code in _CANCELS and foreign:
         event, succeeded, reference = NotificationEvent.AUTHORIZATION_ENDED, success, ""
     elif foreign and (code in _OUTCOMES or code in _FAILED_LATER):
         event, succeeded = NotificationEvent.OTHER, success  # kept for review (N2)
