@@ -1,8 +1,10 @@
 """Adyen's standard webhooks as ocop notifications (N2), HMAC checked by Adyen's library.
 
-A host's web handler passes the request body and the merchant account's HMAC key::
+A host's web handler passes the request body, the merchant account's HMAC key and the
+connector's namespace (its references are ``<namespace>:<operation key>``; without it no
+item names an operation of ocop's, and each is kept for review)::
 
-    for note in notifications(body, hmac_key):
+    for note in notifications(body, hmac_key, namespace=config.namespace):
         bo.handle_notification(note)
     # then answer Adyen "[accepted]"
 
