@@ -26,7 +26,7 @@ from ocop.domain.edge import (
     check_money,
     check_text,
 )
-from ocop.domain.errors import InvalidArgument
+from ocop.domain.errors import InvalidArgument, InvalidInput
 from ocop.domain.holds import MAX_NOTE_LENGTH, check_reason
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
@@ -172,6 +172,8 @@ class BackOfficeServices:
 
         _order_call(order_id, actor)
         check_money(total, "total")
+        if total.is_negative():  # E1: the argument's own fault, before the order is read
+            raise InvalidInput("an order total is non-negative Money")
 
         return administration.change_total(self._ports, order_id, total, actor)
 

@@ -272,6 +272,21 @@ def test_a_new_total_must_be_money_in_the_order_currency(total: object, message:
     assert_unchanged(world, before, calls)
 
 
+def test_a_negative_total_is_refused_before_the_order_is_read() -> None:
+    """E1: a total below zero is the argument's own fault, refused before anything happens,
+    as place_order refuses it: never taken for a missing order (a misspelt id would send
+    the caller after the id first) nor for a cancelled one."""
+    world = new_world()
+    card_order(world)
+    cancelled = world.bo.cancel_order("SO-1", AGENT).order
+    for order_id in ("SO-404", "SO-1"):
+        with pytest.raises(InvalidInput) as caught:
+            world.bo.change_total(order_id, usd("-45.00"), AGENT)
+        assert type(caught.value) is InvalidInput
+        assert str(caught.value) == "an order total is non-negative Money"
+    assert world.bo.order("SO-1") == cancelled
+
+
 def test_releasing_a_hold_the_order_does_not_have_is_refused() -> None:
     """S4: releasing a check hold from an order without one names the order; nothing changes."""
     world = new_world()
