@@ -83,7 +83,6 @@ class _Voiding:
 
     name: str
     release: bool
-    auth_id: str = ""
 
 
 @attrs.frozen
@@ -107,9 +106,8 @@ class Renewal:
     them), ``declined`` (lines whose renewal failed and that hold no money any more, or
     whose retry was declined again), ``held`` (the order got an
     ``AUTHORIZATION_EXPIRED`` hold), ``voided`` (authorizations, as ``line/auth``, released
-    because nothing will capture them, voided or left to lapse), ``releases`` (the voids
-    sent to release them, whatever their outcome, :class:`ReleaseVoid`), ``in_doubt``
-    (keys of calls whose outcome is unknown: nothing more moves, O3).
+    because nothing will capture them, voided or left to lapse), ``in_doubt`` (keys of
+    calls whose outcome is unknown: nothing more moves, O3).
     """
 
     due_before: datetime
@@ -123,7 +121,6 @@ class Renewal:
     declined: tuple[str, ...] = ()
     held: bool = False
     voided: tuple[str, ...] = ()
-    releases: tuple[ReleaseVoid, ...] = ()
     in_doubt: tuple[str, ...] = ()
     #: The renewals' voids made in this run (authorizations, as ``line/auth``).
     renewal_voids: tuple[str, ...] = ()
@@ -232,7 +229,7 @@ class Renewal:
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=lapsed)  # fmt: skip
                 void = void_step(line, auth.auth_id, steps.VoidPurpose.RELEASE)
-                voiding = _Voiding(_of(line, auth), release=True, auth_id=auth.auth_id)
+                voiding = _Voiding(_of(line, auth), release=True)
                 return Next(goal=replaced(goal, waiting=voiding),
                             steps=(void,))  # fmt: skip
         return Next(goal=self, done=True)
@@ -257,7 +254,7 @@ class Renewal:
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=order.with_line(lapsed))  # fmt: skip
                 void = void_step(line, auth.auth_id, steps.VoidPurpose.RELEASE)
-                voiding = _Voiding(_of(line, auth), release=True, auth_id=auth.auth_id)
+                voiding = _Voiding(_of(line, auth), release=True)
                 return Next(goal=replaced(goal, waiting=voiding), steps=(void,))
         return None
 
@@ -321,9 +318,6 @@ class Renewal:
         if task is None or not operations:
             return goal
         op = operations[0]
-        if isinstance(task, _Voiding) and task.release:
-            sent = ReleaseVoid.of(op, task.auth_id)  # sent: money may have moved
-            goal = replaced(goal, releases=(*goal.releases, sent))
         if op.in_doubt:
             return replaced(goal, in_doubt=(*goal.in_doubt, op.key))
         approved = op.outcome is Outcome.APPROVED

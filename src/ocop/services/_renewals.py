@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from ocop.domain import steps
 from ocop.domain.errors import ConcurrentUpdate, OcopError, OperationInDoubt, StorageError
 from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.queries import OrderQuery
@@ -174,8 +175,9 @@ def finish_renewals(
 ) -> tuple[tuple[str, ...], tuple[ReleaseVoid, ...]]:
     """Finish the renewals interrupted on these orders (what ``recover()`` does once it
     has resolved their calls), and release what nothing will capture: the orders among
-    them it renewed or held, and the voids it sent to release authorizations
-    (:attr:`~ocop.domain.renewal.Renewal.releases`)."""
+    them it renewed or held, and the voids it sent to release authorizations (read from
+    the operation log: a plan made again after another worker's commit, or stopped by an
+    error, does not send again a void already sent, whose money moved all the same)."""
     finished: list[str] = []
     releases: list[ReleaseVoid] = []
     for order_id in dict.fromkeys(order_ids):
@@ -184,9 +186,31 @@ def finish_renewals(
         if order is None or not any(line.renewing or line.unreleased for line in order.lines):
             continue  # no renewal under way, nor an authorization to void again (V5)
         with claimed(ports, [order_id], holder, ports.clock.now()) as mine:
-            # Not claimed: a worker of the job is on it.
-            goal = renew_order(ports, order_id) if mine else None
+            if not mine:
+                continue  # a worker of the job is on it
+            before = _keys(ports, order_id)
+            goal = renew_order(ports, order_id)
+            releases.extend(_releases(ports, order_id, before))
         if goal is not None and (goal.renewed or goal.held):
             finished.append(order_id)
-        releases.extend(() if goal is None else goal.releases)
     return tuple(finished), tuple(releases)
+
+
+def _keys(ports: Ports, order_id: str) -> set[str]:
+    """The keys of the order's calls logged so far."""
+    with ports.store.unit_of_work() as uow:
+        return {op.key for op in uow.operations.for_order(order_id)}
+
+
+def _releases(ports: Ports, order_id: str, before: set[str]) -> tuple[ReleaseVoid, ...]:
+    """The voids releasing an authorization (A1, V5) logged on the order since ``before``
+    (its keys then): while the order is claimed, only this worker sends them."""
+    with ports.store.unit_of_work() as uow:
+        ops = uow.operations.for_order(order_id)
+    return tuple(
+        ReleaseVoid.of(op, op.step.auth_id)
+        for op in ops
+        if op.key not in before
+        and isinstance(op.step, steps.Void)
+        and op.step.purpose is steps.VoidPurpose.RELEASE
+    )
