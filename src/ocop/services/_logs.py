@@ -27,3 +27,14 @@ def logger(name: str) -> logging.Logger:
     if not any(isinstance(f, _Masked) for f in log.filters):
         log.addFilter(_Masked())
     return log
+
+
+def described(error: BaseException) -> str:
+    """``error``'s type and text for a log line (masked there, as every argument is); a
+    text that cannot be read (its ``__str__`` fails) is said so: a log line never fails
+    the call that writes it."""
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - a host's error: its text is only told, never needed
+        text = "(its text cannot be read)"
+    return f"{type(error).__name__}: {text}"

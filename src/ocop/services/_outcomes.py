@@ -19,7 +19,7 @@ from ocop.domain.operations import Operation, Outcome, ProcessorResult
 from ocop.domain.order import Order
 from ocop.ports import Ports
 from ocop.ports.store import UnitOfWork
-from ocop.services._logs import logger
+from ocop.services._logs import described, logger
 
 log = logger("ocop.operations")
 
@@ -43,8 +43,8 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
         try:
             ports.journal.post(voucher)
         except Exception as failure:  # noqa: BLE001 - any outage: the voucher waits in the outbox
-            log.warning("voucher %s waits in the outbox: the journal failed (%s: %s)",
-                        voucher.voucher_id, type(failure).__name__, str(failure))  # fmt: skip
+            log.warning("voucher %s waits in the outbox: the journal failed (%s)",
+                        voucher.voucher_id, described(failure))  # fmt: skip
             held.add(voucher.order_id)
             continue
         posted.append(voucher.voucher_id)
@@ -56,8 +56,8 @@ def post(ports: Ports, vouchers: Sequence[Voucher]) -> int:
                 uow.commit()
         except Exception as failure:  # noqa: BLE001 - posted but not marked: recover() posts
             # them again, and the journal stores a voucher once (J3); the change stands.
-            log.warning("vouchers %s posted but not marked posted (%s: %s)", ", ".join(posted),
-                        type(failure).__name__, str(failure))  # fmt: skip
+            log.warning("vouchers %s posted but not marked posted (%s)", ", ".join(posted),
+                        described(failure))  # fmt: skip
     return len(posted)
 
 
