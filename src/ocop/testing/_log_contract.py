@@ -4,11 +4,17 @@ runs it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import attrs
+
 from ocop.domain.errors import ConcurrentUpdate, IdempotencyConflict
 from ocop.domain.operations import Operation, Outcome
 from ocop.ports.store import OrderStore
 from ocop.testing._processor_hooks import START
 from ocop.testing._store_samples import StoreSamples, raises_at_step_or_commit
+
+_MINUTE = timedelta(minutes=1)
 
 
 class LogContract(StoreSamples):
@@ -20,9 +26,11 @@ class LogContract(StoreSamples):
         logged already with the same request stays as logged, and with another request
         fails the unit (IdempotencyConflict, at once or at commit), storing none of its
         intents (O4)."""
+        # Logged a minute apart, in the order logged: in_doubt is oldest first, and the
+        # port leaves the order of intents recorded at the same instant to the store.
         first = self.intent("capture/INV-1")
-        second = Operation.intent("SO-1", first.step, 2, START)
-        other = self.intent("capture/INV-2")
+        other = attrs.evolve(self.intent("capture/INV-2"), recorded_at=START + _MINUTE)
+        second = Operation.intent("SO-1", first.step, 2, START + 2 * _MINUTE)
         with store.unit_of_work() as uow:
             uow.operations.record_intents((first,))
             uow.commit()
