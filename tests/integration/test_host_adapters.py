@@ -355,3 +355,29 @@ def test_a_port_missing_a_method_is_refused_when_wired() -> None:
                    journal=ListJournal(), clock=clock)  # fmt: skip
     assert processor_refusal.value.argument == "processor"
     assert sim.ledger() == ()
+
+
+class _StoreWithoutTheReviewList:
+    """A host store that keeps notifications for review but cannot list them."""
+
+    def __init__(self) -> None:
+        inner = DictStore()
+        self.unit_of_work, self.claim, self.release = inner.unit_of_work, inner.claim, inner.release
+        self.keep_for_review = inner.keep_for_review
+
+
+def test_a_port_refused_at_wiring_names_only_the_methods_it_lacks() -> None:
+    """E1: a store lacking one method of its port is told which one (kept_for_review), not
+    only the whole list it should have; a connector lacking several is told those."""
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sim = SimulatedProcessor(clock=clock)
+    with pytest.raises(InvalidArgument) as store_refusal:
+        BackOffice(store=_StoreWithoutTheReviewList(), processor=HostProcessor(sim),  # type: ignore[arg-type]
+                   journal=ListJournal(), clock=clock)  # fmt: skip
+    assert str(store_refusal.value).endswith("_StoreWithoutTheReviewList: it lacks kept_for_review")
+    with pytest.raises(InvalidArgument) as processor_refusal:
+        BackOffice(store=DictStore(), processor=_ProcessorWithoutLookup(sim),  # type: ignore[arg-type]
+                   journal=ListJournal(), clock=clock)  # fmt: skip
+    assert str(processor_refusal.value).endswith(
+        ": it lacks adjust, unlinked_refund, tokenize, save_instrument, instruments, lookup"
+    )

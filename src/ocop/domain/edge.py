@@ -204,11 +204,14 @@ def check_clock(value: object, argument: str) -> None:
 
 
 def check_interface(value: object, methods: Iterable[str], argument: str) -> None:
-    """``value`` has every one of ``methods`` (a port's), else :class:`InvalidArgument`."""
+    """``value`` has every one of ``methods`` (a port's), else :class:`InvalidArgument`
+    naming the port's methods and, when ``value`` has some, those it lacks."""
     names = tuple(methods)
-    if not all(hasattr(value, name) for name in names):
+    missing = [name for name in names if not hasattr(value, name)]
+    if missing:
+        lacks = "" if len(missing) == len(names) else f": it lacks {', '.join(missing)}"
         raise InvalidArgument(
-            f"{argument} must implement its port ({', '.join(names)}), not {_kind(value)}",
+            f"{argument} must implement its port ({', '.join(names)}), not {_kind(value)}{lacks}",
             argument=argument,
         )
 
