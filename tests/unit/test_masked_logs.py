@@ -49,3 +49,21 @@ def test_the_filter_masks_card_numbers_in_messages_and_arguments(
     with caplog.at_level(logging.INFO, logger="ocop.test"):
         log.info("paid with 4111 1111 1111 1111 and %s, %d", "4111-1111-1111-1111", 7)
     assert caplog.records[0].getMessage() == "paid with [card number] and [card number], 7"
+
+
+def test_a_logged_traceback_is_masked_with_its_causes(caplog: pytest.LogCaptureFixture) -> None:
+    """E2: a failure logged with its traceback (log.exception) shows no card number, in the
+    error's text, its arguments or the error that caused it."""
+    log = logger("ocop.test")
+    with caplog.at_level(logging.INFO, logger="ocop.test"):
+        try:
+            try:
+                raise KeyError("card 4111 1111 1111 1111")
+            except KeyError as cause:
+                raise RuntimeError("host store failed", "4111-1111-1111-1111") from cause
+        except RuntimeError:
+            log.exception("answers before the failed call wait for recover()")
+    assert "RuntimeError" in caplog.text
+    assert "KeyError" in caplog.text
+    assert "[card number]" in caplog.text
+    assert "1111" not in caplog.text

@@ -2,7 +2,8 @@
 
 A processor's reason, or an id stored before the edge checked ids, could hold a card
 number or control characters that would forge or corrupt log lines; the filter passes
-every text of a record through the same masking step as error messages.
+every text of a record through the same masking step as error messages, a logged
+traceback (its error's text, arguments and causes) included.
 """
 
 from __future__ import annotations
@@ -18,7 +19,22 @@ class _Masked(logging.Filter):
             record.msg = mask(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args)
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # log.exception: the traceback quotes the error's text, its arguments and its
+            # causes; formatted and masked here, handlers print this text (not their own).
+            record.exc_text = _masked_lines(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = _masked_lines(record.stack_info)
         return True
+
+
+#: Formats a record's traceback once, for the filter to mask it.
+_TRACEBACKS = logging.Formatter()
+
+
+def _masked_lines(text: str) -> str:
+    """``text`` masked line by line (a traceback keeps its lines)."""
+    return "\n".join(mask(line) for line in text.split("\n"))
 
 
 def logger(name: str) -> logging.Logger:
