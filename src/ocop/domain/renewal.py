@@ -131,6 +131,14 @@ class Renewal:
         return cls(due_before=renew_before(now, policy), renew=order.approved,
                    retry=policy.retry_declined)  # fmt: skip
 
+    def carrying(self, done: Renewal) -> Renewal:
+        """O5: this plan, made anew from the order another worker changed on the run's way,
+        with what the run did before (``done``: the calls it made, tried once a run) kept
+        for its report (A2)."""
+        return replaced(self, tried=done.tried, renewed=done.renewed, retried=done.retried,
+                        declined=done.declined, held=done.held, voided=done.voided,
+                        renewal_voids=done.renewal_voids)  # fmt: skip
+
     @property
     def acted(self) -> bool:
         """Whether the run did anything to the order."""

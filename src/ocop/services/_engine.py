@@ -65,6 +65,15 @@ class Guarded(OperationInDoubt):
         self.goal = goal
 
 
+class Raced(ConcurrentUpdate):
+    """O5: another worker changed the order on the run's way, and a commit of the run lost
+    to it. ``goal``: the run as of its last stored order (what it did so far)."""
+
+    def __init__(self, order_id: str, goal: object) -> None:
+        super().__init__(order_id)
+        self.goal = goal
+
+
 def require_no_doubt(uow: UnitOfWork, order_id: str) -> None:
     """O3: refuse to move money on an order while one of its operations is in doubt."""
     doubt = tuple(op.key for op in uow.operations.in_doubt(order_id) if op.in_doubt)
@@ -99,7 +108,9 @@ def pursue(
     intents' unit of work checks it (O3). ``guard``: the goal's last local change moves
     money (a refund by the fallback method): made on an order read again since (another
     worker's call may be on its way, O5), its commit checks that none is in doubt, else
-    raises :class:`OperationInDoubt` with nothing of it stored (O3).
+    raises :class:`OperationInDoubt` with nothing of it stored (O3). A commit that loses
+    to another worker (O5) raises :class:`Raced`, carrying the goal as of the last stored
+    order.
     """
     secrets = secrets if secrets is not None else Secrets()
     staged: list[Voucher] = []
@@ -116,9 +127,12 @@ def pursue(
         if step.steps and doubt:
             break  # O3: no processor call while one of the order's is in doubt
         if step.steps:
-            order, done, checked = execute(
-                ports, order, step.steps, secrets, vouchers=staged, changed=dirty, checked=checked
-            )
+            try:
+                order, done, checked = execute(ports, order, step.steps, secrets,
+                                               vouchers=staged, changed=dirty,
+                                               checked=checked)  # fmt: skip
+            except ConcurrentUpdate:
+                raise Raced(order.order_id, stored) from None
             staged, dirty = [], False
             doubt = doubt or any(op.in_doubt for op in done)
             goal = stored = goal.after(done)
@@ -131,6 +145,8 @@ def pursue(
             order = commit(ports, order, staged, no_doubt=guard and not checked)
         except OperationInDoubt as refused:
             raise Guarded(order.order_id, refused.keys, stored) from None
+        except ConcurrentUpdate:
+            raise Raced(order.order_id, stored) from None
     return order, goal
 
 

@@ -22,7 +22,7 @@ from ocop.domain.order_kinds import PaymentsType
 from ocop.domain.queries import OrderQuery
 from ocop.domain.renewal import ReleaseVoid, Renewal, renew_before
 from ocop.ports import Ports
-from ocop.services._engine import load, pursue
+from ocop.services._engine import Raced, load, pursue
 from ocop.services._logs import logger
 from ocop.services._outcomes import RETRIES
 
@@ -147,27 +147,36 @@ def claimed(
 
 def renew_order(ports: Ports, order_id: str) -> Renewal | None:
     """Run the renewal plan on one order (claimed by the caller); None when it was left
-    alone: a call of it in doubt (O3), or an error of the order's own, logged."""
+    alone: a call of it in doubt (O3), or an error of the order's own, logged. A run
+    another worker's change interrupted (O5) plans again from the order it stored and
+    keeps what it did before (or returns it, when it stops then)."""
+    done: Renewal | None = None  # what the run did before another worker's change
     for _ in range(RETRIES):
         try:
             order = load(ports, order_id, no_doubt=True)
         except OperationInDoubt:
-            return None
+            return done
         if order.payments_type is PaymentsType.COMMERCE and not ports.settings.ocop:
-            return None  # P2: a commerce order is processed only while OCOP is on
+            return done  # P2: a commerce order is processed only while OCOP is on
         goal = Renewal.start(order, ports.clock.now(), ports.settings.authorization)
+        goal = goal if done is None else goal.carrying(done)
         try:
             return pursue(ports, order, goal, checked=True)[1]
+        except Raced as lost:
+            # Another worker changed the order: plan again from what it stored, keeping
+            # what the run did (its calls were made, A2).
+            done = lost.goal if isinstance(lost.goal, Renewal) else done
+            continue
         except ConcurrentUpdate:
-            continue  # another worker changed the order: plan again from what it stored
+            continue
         except OperationInDoubt:
-            return None  # another worker's call on it is in doubt: recover() first (O3)
+            return done  # another worker's call on it is in doubt: recover() first (O3)
         except StorageError:
             raise
         except OcopError:
             log.exception("renewal of order %s stopped", order_id)
-            return None
-    return None
+            return done
+    return done
 
 
 def finish_renewals(

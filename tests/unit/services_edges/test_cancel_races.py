@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,12 +26,17 @@ from ocop import (
     DepositPolicy,
     IllegalTransition,
     Money,
+    Operation,
     OperationInDoubt,
     ProcessorResult,
     Settings,
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain import steps
+from ocop.domain.order import Order
+from ocop.ports import Ports
+from ocop.services import _engine as engine
 from pg_support import STORES, Stores
 from worlds import CUSTOMER, START, card, in_cash, usd
 
@@ -246,6 +252,36 @@ def test_the_renewal_job_reports_an_order_cancelled_on_its_way_as_released(
     assert bo.order("SO-1").cancelled
     assert (report.renewed, report.skipped, report.voided) == ((), (), ("SO-1",))
     assert [held for _, held in _held(sim, bo)] == [usd("0.00") for _ in _held(sim, bo)]
+
+
+def test_the_renewal_job_reports_an_order_cancelled_between_its_void_and_its_new_authorization(
+    make: Callable[..., World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A2, X1, O5: the job voids SO-1's 50.00 authorization, due in two days; the order is
+    cancelled after that void is stored and before the new authorization's intent, whose
+    commit loses to the cancellation. The job plans again from the cancelled order, but
+    its void released the card: the report lists SO-1 as voided, not skipped (the plan
+    made anew had forgotten the void, as if the job had left the order alone)."""
+    bo, other, sim, clock = make("50.00")
+    clock.advance(days=12)
+    record_intents = engine._record_intents  # the moment between two commits
+    cancelled: list[str] = []
+
+    def cancel_first(
+        ports: Ports, order: Order, batch: tuple[steps.Step, ...], *args: Any, **kw: Any
+    ) -> tuple[Order, tuple[Operation, ...], bool]:
+        if not cancelled and any(isinstance(step, steps.Authorize) for step in batch):
+            cancelled.append(other.cancel_order("SO-1", AGENT).order.order_id)
+        return record_intents(ports, order, batch, *args, **kw)
+
+    monkeypatch.setattr(engine, "_record_intents", cancel_first)
+
+    report = bo.renew_authorizations()
+
+    assert cancelled == ["SO-1"]
+    assert bo.order("SO-1").cancelled
+    assert [(e.kind, e.key) for e in sim.ledger()][1:] == [("void", "SO-1/void:L1.A1#1")]
+    assert (report.renewed, report.skipped, report.voided) == ((), (), ("SO-1",))
 
 
 def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is_needed(
