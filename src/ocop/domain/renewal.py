@@ -106,8 +106,9 @@ class Renewal:
     them), ``declined`` (lines whose renewal failed and that hold no money any more, or
     whose retry was declined again), ``held`` (the order got an
     ``AUTHORIZATION_EXPIRED`` hold), ``voided`` (authorizations, as ``line/auth``, released
-    because nothing will capture them, voided or left to lapse), ``in_doubt`` (keys of
-    calls whose outcome is unknown: nothing more moves, O3).
+    because nothing will capture them, voided or left to lapse, or by a cancellation on
+    the run's way after it renewed or voided them), ``in_doubt`` (keys of calls whose
+    outcome is unknown: nothing more moves, O3).
     """
 
     due_before: datetime
@@ -153,9 +154,11 @@ class Renewal:
             return Next(goal=self, done=True)  # O3: nothing more moves on this order
         if order.cancelled and (self.renewed or self.renewal_voids):
             # X1, O5: cancelled on the run's way (a recovery settled its call first): the
-            # cancellation released what the run authorized, so nothing is renewed; what
-            # the run voided was released, nothing will capture it.
-            voided = (*self.voided, *self.renewal_voids)
+            # cancellation released what the run authorized (the lines' newest), so
+            # nothing is renewed; what the run voided was released, nothing will capture it.
+            made = [order.line(line_id) for line_id in dict.fromkeys(self.renewed)]
+            released = [_of(line, line.authorizations[-1]) for line in made if line.authorizations]
+            voided = (*self.voided, *self.renewal_voids, *released)
             ended = replaced(self, renewed=(), retried=(), renewal_voids=(), voided=voided)
             return ended.next(order, ctx)
         again = self._release_again(order, ctx)

@@ -41,8 +41,9 @@ class RenewalReport:
     reusable token, or a decline) and the line holds no money any more; ``held``: the
     order got an ``AUTHORIZATION_EXPIRED`` hold; ``voided``: open authorizations that
     nothing will capture (a cancelled or fully invoiced order) were released, or one whose
-    pending void the processor refused in the end was voided again (V5), or a renewal's
-    void was made and the order cancelled on the run's way (nothing renewed then);
+    pending void the processor refused in the end was voided again (V5), or the order was
+    cancelled on the run's way after a renewal's void or a new authorization (a renewal's,
+    or a declined line's retry), which the cancellation released (nothing renewed then);
     ``in_doubt``:
     a call's outcome is unknown (run ``recover()``); ``skipped``: found but left as it
     was: claimed by another worker, a call of it already in doubt, not approved (held,

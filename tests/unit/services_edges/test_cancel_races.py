@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ocop import (
+    AuthorizationPolicy,
     AuthorizationToken,
     BackOffice,
     CaptureToken,
@@ -282,6 +283,33 @@ def test_the_renewal_job_reports_an_order_cancelled_between_its_void_and_its_new
     assert bo.order("SO-1").cancelled
     assert [(e.kind, e.key) for e in sim.ledger()][1:] == [("void", "SO-1/void:L1.A1#1")]
     assert (report.renewed, report.skipped, report.voided) == ((), (), ("SO-1",))
+
+
+def test_the_renewal_job_reports_a_retried_line_whose_order_was_cancelled_on_its_way(
+    make: Callable[..., World],
+) -> None:
+    """A2, X1, O5: with retry_declined on, the job authorizes SO-1's declined 50.00 card
+    again; another worker's recover() settles the call on its way and the order is
+    cancelled, which voids the new authorization. Nothing is renewed for a cancelled
+    order, and the job did act (its authorization was released): the report lists SO-1
+    as voided, not skipped (as if the job had left the order alone)."""
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo, other, sim, _ = make(settings=retrying)
+    sim.script("authorize", "decline")
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER, total=usd("50.00"),
+                   payments=[CardPayment(card("tok_1"), usd("50.00"))])  # fmt: skip
+    sim.match = "authorize:L1.A1"
+    sim.then = _recovered_then(other, lambda: other.cancel_order("SO-1", AGENT))
+
+    report = bo.renew_authorizations()
+
+    assert bo.order("SO-1").cancelled
+    assert [(e.kind, e.key) for e in sim.ledger()] == [
+        ("authorize", "SO-1/authorize:L1.A1#2"),
+        ("void", "SO-1/void:L1.A1#1"),
+    ]
+    assert (report.renewed, report.skipped, report.voided) == ((), (), ("SO-1",))
+    assert [held for _, held in _held(sim, bo)] == [usd("0.00")]
 
 
 def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is_needed(
