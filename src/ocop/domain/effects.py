@@ -82,7 +82,7 @@ def apply_outcome(
         return Applied(order=settled, vouchers=vouchers)
     if not result.outcome.moves_money:
         doubted = after_doubt or op.outcome is Outcome.UNKNOWN  # a crash leaves no outcome
-        failed = _failed(order, step, result, after_doubt=doubted)
+        failed = _failed(order, step, result, after_doubt=doubted, settings=settings, now=now)
         if isinstance(step, steps.DepositCapture) and result.outcome is Outcome.DECLINED:
             return Applied(order=deposit_declined(failed.order, now))  # D1, live or not
         return failed
@@ -220,15 +220,23 @@ def _linked_refund(  # noqa: PLR0917 - what one refund's record and voucher need
 
 
 def _failed(
-    order: Order, step: steps.Step, result: ProcessorResult, *, after_doubt: bool
+    order: Order,
+    step: steps.Step,
+    result: ProcessorResult,
+    *,
+    after_doubt: bool,
+    settings: Settings,
+    now: datetime,
 ) -> Applied:
     """A declined call, or one the processor never received, changes only a line waiting
     for authorization (or tokenization): it waits again, or is declined; and a line that
-    captured money, short of its amount after a declined authorization or adjustment; and
-    a line whose adjustment is found declined after a doubt, or whose declined adjustment's
-    release failed."""
+    captured money, short of its amount after a declined authorization or adjustment (held
+    for a new payment past completion); and a line whose adjustment is found declined after
+    a doubt, or whose declined adjustment's release failed."""
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize | steps.Adjust):
         order = _kept_held(order, step.line_id, short_only=True)
+    if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize):
+        order = _rest_declined(order, step.line_id, settings, now)
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Adjust) and after_doubt:
         order = _kept_held(order, step.line_id)
     if isinstance(step, steps.Void) and step.purpose is steps.VoidPurpose.DECLINED:
@@ -268,6 +276,36 @@ def _kept_held(order: Order, line_id: str, *, short_only: bool = False) -> Order
     if not (completing and line.active and keeps):
         return order
     return order.with_line(line.settled_with(amount=held))
+
+
+#: Why an order is held when a card declines what a partly captured line still has to pay
+#: after completion (I2, I6).
+REST_DECLINED = (
+    "the card declined a new authorization of what a partly captured line still has to "
+    "pay: a new payment is required"
+)
+
+
+def _rest_declined(order: Order, line_id: str, settings: Settings, now: datetime) -> Order:
+    """I2, I6, S1, S2: past completion, a line that captured money and whose card declined
+    a new authorization of the rest (the rest a single capture released, I2; a pickup's
+    retry, I6) keeps what it holds as its amount, so no later invoice asks that card again;
+    the order gets a ``PAYMENT_DECLINED`` hold, and an ``OUT_OF_BALANCE`` one when it is
+    then out of balance: it waits for a new payment through completion. The same live,
+    found by ``recover()`` or told by a notification (O2). A line under renewal (A1, I3) is
+    held at its amount instead (``AUTHORIZATION_EXPIRED``); a cancelled order is never held."""
+    line = order.line(line_id)
+    held = line.captured + line.authorized
+    elsewhere = order.cancelled or order.needs_completion or line.renewing or not line.active
+    if elsewhere or not line.captured.is_positive() or line.amount <= held:
+        return order
+    kept = order.with_line(line.settled_with(amount=held))
+    kept = kept.with_hold(Hold(code=HoldCode.PAYMENT_DECLINED, reason=REST_DECLINED,
+                               placed_at=now))  # fmt: skip
+    if out_of_balance(kept, settings):
+        kept = kept.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=REST_DECLINED,
+                                   placed_at=now))  # fmt: skip
+    return kept
 
 
 def _voided(order: Order, step: steps.Void, released: Money | None) -> Order:

@@ -79,10 +79,11 @@ class InvoiceRun:
     re-authorized or held; ``short``: a single capture released the rest of a
     line's authorization and the line's card cannot be authorized again (I2), so the
     order may be out of balance (it then gets an ``OUT_OF_BALANCE`` hold: a new payment
-    is required); ``new_payment``: a pickup
-    capture failed and its retry too (I6), or ``short`` left the order out of balance;
-    ``uncovered``: what no payment covers; ``counted``: the invoice's captures recorded
-    when the run started and its own, never another worker's since (that stands for it, I4).
+    is required); ``new_payment``: a pickup capture failed and its retry too (I6),
+    ``short`` left the order out of balance, or the card declined the released rest (I2,
+    S2: the order is held for it); ``uncovered``: what no payment covers; ``counted``: the
+    invoice's captures recorded when the run started and its own, never another worker's
+    since (that stands for it, I4).
     """
 
     invoice_id: str
@@ -370,8 +371,9 @@ class InvoiceRun:
         if (again := once_more(task, op)) is not None:
             return goal._then(goal.tasks, again)
         match task:
-            case Released(line_id=line_id):
-                return goal._ok(op, line_id)[0]
+            case Released(line_id=line_id):  # I2, S2: a declined rest needs a new payment
+                done, declined = goal._ok(op, line_id)[0], op.outcome is Outcome.DECLINED
+                return replaced(done, new_payment=done.new_payment or declined)
             case Renew(line_id=line_id, piece=piece, open_amount=open_amount, auth_id=old):
                 if never_received(op) and task.reusable and not task.resent:
                     return goal._then(goal.tasks, Resume(line_id, old, piece, open_amount))

@@ -334,7 +334,8 @@ def test_a_reauthorization_in_doubt_stops_the_invoice_before_any_prepayment() ->
 
 
 def test_a_reauthorization_in_doubt_stops_the_next_lines_reauthorization() -> None:
-    """I2, O3: two lines each short of a released remainder; the first line's
+    """I2, O3: two lines each short of what they pay (a released remainder whose new
+    authorization the processor ended, and an ended authorization); the first line's
     re-authorization times out, so the second line's is not even asked for."""
     world = new_world(multi_capture=False)
     world.bo.place_order(
@@ -347,21 +348,21 @@ def test_a_reauthorization_in_doubt_stops_the_next_lines_reauthorization() -> No
             CardPayment(card("tok_2"), usd("50.00")),
         ],
     )
-    # Each line's single capture of 30.00 released 20.00, whose re-authorization is declined.
-    world.sim.script("authorize", "decline")
-    assert world.bo.invoice("SO-1", "INV-1", usd("30.00")).failed == ("L1",)
-    world.sim.script("authorize", "decline", "decline")
-    second = world.bo.invoice("SO-1", "INV-2", usd("30.00"))
-    assert [(c.line_id, c.amount) for c in second.captures] == [("L2", usd("30.00"))]
-    assert [line.authorized for line in second.order.lines] == [usd("0.00"), usd("0.00")]
+    # L1's single capture of 30.00 released 20.00, authorized again; then the processor
+    # ended that authorization and L2's (N4): each line waits for a new one.
+    world.bo.invoice("SO-1", "INV-1", usd("30.00"))
+    world.bo.handle_notification(ended("SO-1/authorize:L1.A2#1", 1))
+    world.bo.handle_notification(ended("SO-1/authorize:L2.A1#1", 2))
+    order = world.bo.order("SO-1")
+    assert [line.authorized for line in order.lines] == [usd("0.00"), usd("0.00")]
+    assert order.approved
     world.sim.script("authorize", "timeout_before")
-    result = world.bo.invoice("SO-1", "INV-3", usd("10.00"))
-    assert result.in_doubt == ("SO-1/authorize:L1.A2#3",)
+    result = world.bo.invoice("SO-1", "INV-2", usd("10.00"))
+    assert result.in_doubt == ("SO-1/authorize:L1.A3#1",)
     assert result.captures == ()
     assert result.uncovered == usd("10.00")
     assert [key for key, _ in operations(world, "SO-1") if "authorize:L2" in key] == [
-        "SO-1/authorize:L2.A1#1",
-        "SO-1/authorize:L2.A2#1",
+        "SO-1/authorize:L2.A1#1"
     ]
 
 
