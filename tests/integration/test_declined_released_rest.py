@@ -1,11 +1,13 @@
-"""A released rest the card declines (rules I2, S1, S2, O2, N2), on memory, SQLite and
-PostgreSQL.
+"""A released rest, or a pickup's retry, the card declines (rules I2, I6, S1, S2, O2,
+N2), on memory, SQLite and PostgreSQL.
 
 On a processor without multiple captures, a partial capture releases the rest of its
 authorization and I2 authorizes that rest again with the line's card token. When the
 processor declines it, the line keeps what it holds (its capture) and the order waits,
 held, for a new payment, whether the decline is answered live, found by ``recover()`` or
-told by a failure notification after a doubt.
+told by a failure notification after a doubt. A pickup's failed capture is retried with a
+new authorization (I6); when the card declines that on a line that captured nothing, the
+line is declined and the order held alike.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ocop import (
     HoldCode,
     IllegalTransition,
     InvoiceResult,
+    LineStatus,
     Notification,
     NotificationEvent,
     Order,
@@ -190,3 +193,86 @@ def test_a_pickup_retry_the_card_declines_holds_a_partly_captured_lines_order(
     ]
     assert result.order == world.bo.order("SO-1")
     _assert_waits_for_a_new_payment(world)
+
+
+def _assert_declined_line_waits_for_a_new_payment(world: _World) -> None:
+    """L1 captured nothing and is declined; the order is held for the decline and the
+    100.00 it lacks: the next invoice is refused without a processor call, the hold is
+    not released while the declined line is on the order, and a new card for 100.00
+    through completion approves it and pays INV-1 (tried again) and INV-2."""
+    bo = world.bo
+    order = bo.order("SO-1")
+    assert order.status is OrderStatus.ON_HOLD
+    assert {h.code for h in order.holds} == {HoldCode.PAYMENT_DECLINED, HoldCode.OUT_OF_BALANCE}
+    assert bo.orders(on_hold=True) == ("SO-1",)
+    line = order.line("L1")
+    assert line.status is LineStatus.DECLINED
+    assert (line.amount, line.captured, line.authorized) == (
+        usd("100.00"),
+        usd("0.00"),
+        usd("0.00"),
+    )
+    assert (order.paid, order.received) == (usd("0.00"), usd("0.00"))
+    calls = world.sim.calls
+    with pytest.raises(IllegalTransition):
+        bo.invoice("SO-1", "INV-2", usd("50.00"))
+    with pytest.raises(IllegalTransition):
+        bo.release_hold("SO-1", HoldCode.PAYMENT_DECLINED, AGENT)
+    assert world.sim.calls == calls  # the card that declined is not asked again
+    draft = bo.begin_completion("SO-1", AGENT)
+    assert draft.balance_due == usd("100.00")
+    assert bo.submit(draft.add_card(card("tok_2", "2222"), usd("100.00"))).approved
+    again = bo.invoice("SO-1", "INV-1", usd("50.00"))
+    assert [(c.line_id, c.amount) for c in again.captures] == [("L2", usd("50.00"))]
+    second = bo.invoice("SO-1", "INV-2", usd("50.00"))
+    assert [(c.line_id, c.amount) for c in second.captures] == [("L2", usd("50.00"))]
+    assert second.order.received == usd("100.00")
+    assert second.order.status is OrderStatus.INVOICED
+
+
+def test_a_pickup_retry_the_card_declines_on_a_line_that_captured_nothing_holds_the_order(
+    world: _World,
+) -> None:
+    """I6, S2, S1: a pickup's capture of 50.00 of a 100.00 order is declined, and so is
+    its retry's new authorization: the line is declined and the order held for the new
+    payment the result asks for (it stayed approved with no hold, and INV-2 of 50.00 then
+    recorded it invoiced with 0.00 received). Operation keys as before (O4)."""
+    world.sim.script("capture", "decline")
+    world.sim.script("authorize", "decline")
+    result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert result.captures == ()
+    assert result.new_payment_required
+    assert [f.key for f in result.failed] == [
+        "SO-1/capture:INV-1:L1:L1.A1#1",
+        "SO-1/authorize:L1.A2#1",
+    ]
+    assert result.uncovered == usd("50.00")
+    assert result.order == world.bo.order("SO-1")
+    assert _keys(world.bo) == [
+        "SO-1/authorize:L1.A1#1",
+        "SO-1/capture:INV-1:L1:L1.A1#1",
+        "SO-1/void:L1.A1#1",
+        "SO-1/authorize:L1.A2#1",
+    ]
+    _assert_declined_line_waits_for_a_new_payment(world)
+
+
+@pytest.mark.parametrize("route", ["recover", "notification"])
+def test_a_pickup_retry_found_declined_after_a_doubt_holds_the_order(
+    world: _World, route: str
+) -> None:
+    """I6, S2, O2, N2: the retry's new authorization of a line that captured nothing times
+    out; recover() finds it declined, or its failure notification says so: the line is
+    declined and the order held as after a live decline."""
+    world.sim.script("capture", "decline")
+    world.sim.script("authorize", "timeout_before")
+    result = world.bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert result.in_doubt == ("SO-1/authorize:L1.A2#1",)
+    if route == "recover":
+        assert world.bo.recover().still_in_doubt == ()
+    else:
+        note = Notification(notification_id="N-1", event=NotificationEvent.OUTCOME,
+                            key="SO-1/authorize:L1.A2#1", success=False,
+                            at=world.clock.now())  # fmt: skip
+        assert world.bo.handle_notification(note).applied
+    _assert_declined_line_waits_for_a_new_payment(world)

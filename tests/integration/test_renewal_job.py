@@ -203,6 +203,48 @@ def test_retry_declined_retries_a_card_declined_when_the_order_was_placed(site: 
     }
 
 
+def test_retry_declined_retries_a_card_a_pickups_retry_declined_and_ends_its_holds(
+    site: Site,
+) -> None:
+    """I6, S2, A2: a pickup's retry the card declines on a line that captured nothing
+    declines the line and holds its order (PAYMENT_DECLINED, OUT_OF_BALANCE), as a card
+    declined at placing does: the job's retry authorizes it again under the declined
+    authorization's id (operation keys as before, O4) and ends both holds, and the pickup
+    tried again captures its 50.00."""
+    retrying = Settings(authorization=AuthorizationPolicy(retry_declined=True))
+    bo = site.back_office(retrying)
+    place(bo, "SO-1")
+    site.sim.script("capture", "decline")
+    site.sim.script("authorize", "decline")
+    picked = bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert picked.new_payment_required
+    assert {h.code for h in picked.order.holds} == {
+        HoldCode.PAYMENT_DECLINED,
+        HoldCode.OUT_OF_BALANCE,
+    }
+    assert bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+    order = bo.order("SO-1")
+    assert order.approved
+    assert (order.lines[0].status, order.lines[0].authorized) == (
+        LineStatus.AUTHORIZED,
+        usd("100.00"),
+    )
+    assert {r.hold.code for r in order.released_holds} == {
+        HoldCode.PAYMENT_DECLINED,
+        HoldCode.OUT_OF_BALANCE,
+    }
+    again = bo.pickup("SO-1", "INV-1", usd("50.00"))
+    assert [(c.line_id, c.amount) for c in again.captures] == [("L1", usd("50.00"))]
+    assert [r.key for r in bo.operations("SO-1")] == [
+        "SO-1/authorize:L1.A1#1",
+        "SO-1/capture:INV-1:L1:L1.A1#1",
+        "SO-1/void:L1.A1#1",
+        "SO-1/authorize:L1.A2#1",
+        "SO-1/authorize:L1.A2#2",
+        "SO-1/capture:INV-1:L1:L1.A2#1",
+    ]
+
+
 @pytest.mark.parametrize("cvv", ["000", None])
 def test_retry_declined_never_charges_a_saved_card_without_its_cvv(
     site: Site, cvv: str | None

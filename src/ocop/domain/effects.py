@@ -284,27 +284,40 @@ REST_DECLINED = (
     "the card declined a new authorization of what a partly captured line still has to "
     "pay: a new payment is required"
 )
+#: The same for a line that holds nothing (a pickup's retry after its void, I6), declined.
+RETRY_DECLINED = (
+    "the card declined a new authorization of a line that holds nothing: a new payment is required"
+)
 
 
 def _rest_declined(order: Order, line_id: str, settings: Settings, now: datetime) -> Order:
-    """I2, I6, S1, S2: past completion, a line that captured money and whose card declined
-    a new authorization of the rest (the rest a single capture released, I2; a pickup's
-    retry, I6) keeps what it holds as its amount, so no later invoice asks that card again;
-    the order gets a ``PAYMENT_DECLINED`` hold, and an ``OUT_OF_BALANCE`` one when it is
-    then out of balance: it waits for a new payment through completion. The same live,
-    found by ``recover()`` or told by a notification (O2). A line under renewal (A1, I3) is
-    held at its amount instead (``AUTHORIZATION_EXPIRED``); a cancelled order is never held."""
+    """I2, I6, S1, S2: past completion, a line whose card declined a new authorization of
+    what it still has to pay (the rest a single capture released, I2; a pickup's retry,
+    I6). One that captured money keeps what it holds as its amount, so no later invoice
+    asks that card again; one that holds nothing (a pickup's retry after its void) is
+    declined. Either way the order gets a ``PAYMENT_DECLINED`` hold, and an
+    ``OUT_OF_BALANCE`` one when it is then out of balance: it waits for a new payment
+    through completion. The same live, found by ``recover()`` or told by a notification
+    (O2). A line under renewal (A1, I3) is held at its amount instead
+    (``AUTHORIZATION_EXPIRED``); a line declined already (the renewal job's retry, A2)
+    leaves the holds as they are; an order being placed is held by its validation; a
+    cancelled order is never held. An uncaptured line still open on another
+    authorization is left as it is (as in completion, C3)."""
     line = order.line(line_id)
     held = line.captured + line.authorized
-    elsewhere = order.cancelled or order.needs_completion or line.renewing or not line.active
-    if elsewhere or not line.captured.is_positive() or line.amount <= held:
+    elsewhere = (order.cancelled or order.needs_completion or order.placing
+                 or line.renewing or not line.active)  # fmt: skip
+    if elsewhere or line.amount <= held:
         return order
-    kept = order.with_line(line.settled_with(amount=held))
-    kept = kept.with_hold(Hold(code=HoldCode.PAYMENT_DECLINED, reason=REST_DECLINED,
-                               placed_at=now))  # fmt: skip
+    if line.captured.is_positive():
+        kept, reason = order.with_line(line.settled_with(amount=held)), REST_DECLINED
+    elif held.is_zero():
+        kept, reason = order.with_line(line.declined()), RETRY_DECLINED
+    else:
+        return order
+    kept = kept.with_hold(Hold(code=HoldCode.PAYMENT_DECLINED, reason=reason, placed_at=now))
     if out_of_balance(kept, settings):
-        kept = kept.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=REST_DECLINED,
-                                   placed_at=now))  # fmt: skip
+        kept = kept.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=reason, placed_at=now))
     return kept
 
 

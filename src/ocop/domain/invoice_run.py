@@ -79,11 +79,11 @@ class InvoiceRun:
     re-authorized or held; ``short``: a single capture released the rest of a
     line's authorization and the line's card cannot be authorized again (I2), so the
     order may be out of balance (it then gets an ``OUT_OF_BALANCE`` hold: a new payment
-    is required); ``new_payment``: a pickup capture failed and its retry too (I6),
-    ``short`` left the order out of balance, or the card declined the released rest (I2,
-    S2: the order is held for it); ``uncovered``: what no payment covers; ``counted``: the
-    invoice's captures recorded when the run started and its own, never another worker's
-    since (that stands for it, I4).
+    is required); ``new_payment``: a pickup capture failed and its retry too (I6; held
+    when the card declined the retry's authorization, S2), ``short`` left the order out of
+    balance, or the card declined the released rest (I2, S2: the order is held for it);
+    ``uncovered``: what no payment covers; ``counted``: the invoice's captures recorded
+    when the run started and its own, never another worker's since (that stands for it, I4).
     """
 
     invoice_id: str

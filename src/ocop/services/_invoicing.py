@@ -34,11 +34,13 @@ class InvoiceResult:
     ``new_payment_required``: a pickup capture failed and its retry too (I6); or a single
     capture released the rest of an authorization that the card cannot renew (I2), and
     the order, out of balance, is held (``OUT_OF_BALANCE``) until a new payment covers
-    it; or the card declined authorizing that rest again (I2, S2). A line that captured
-    money and whose card declines a new authorization (the I2 rest, an I6 retry) keeps
-    what it holds as its amount, and the order is held (``PAYMENT_DECLINED``, and
-    ``OUT_OF_BALANCE`` when out of balance); an I6 retry of a line that captured nothing
-    declines the line and places no hold.
+    it; or the card declined authorizing that rest again (I2, S2). When the card declines
+    a new authorization (the I2 rest, an I6 retry), a line that captured money keeps what
+    it holds as its amount, one that holds nothing is declined, and the order is held
+    (``PAYMENT_DECLINED``, and ``OUT_OF_BALANCE`` when out of balance, S2, S1) until a new
+    payment through completion covers it. An I6 retry whose new authorization is approved
+    but whose capture fails, a single-use card's pickup (never retried) and a retry whose
+    void is declined leave the authorization open and place no hold.
     """
 
     invoice_id: str

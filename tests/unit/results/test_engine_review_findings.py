@@ -15,16 +15,19 @@ from typing import Any
 
 import pytest
 
-from ocop import Actor, BackOffice, Channel, Money
+from ocop import Actor, BackOffice, Channel, HoldCode, Money
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from worlds import CUSTOMER, START, World, by_card, card, new_world, usd
 
 AGENT = Actor.call_center("u1")
+BOSS = Actor.call_center("boss-1", permissions=frozenset({"hold_override"}))
 
 
 def _pickup_leaving_line_two_short(world: World) -> None:
-    """INV-1 of 70.00 picked up: L1's capture and its retry fail, L2 gives 20.00."""
+    """INV-1 of 70.00 picked up: L1's capture and its retry fail, L2 gives 20.00; the
+    declined retry holds the order (I6, S2, S1), and a supervisor goes on without a new
+    payment (S4, with the override)."""
     world.bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=CUSTOMER,
                          total=usd("150.00"),
                          payments=[by_card("50.00"), by_card("100.00")])  # fmt: skip
@@ -33,6 +36,10 @@ def _pickup_leaving_line_two_short(world: World) -> None:
     first = world.bo.pickup("SO-1", "INV-1", usd("70.00"))
     assert first.new_payment_required
     assert [(c.line_id, c.amount) for c in first.captures] == [("L2", usd("20.00"))]
+    held = {HoldCode.PAYMENT_DECLINED, HoldCode.OUT_OF_BALANCE}
+    assert {h.code for h in first.order.holds} == held
+    for code in sorted(held):
+        world.bo.release_hold("SO-1", code, BOSS)
 
 
 def test_an_invoice_that_comes_back_for_more_captures_it_under_a_step_of_its_own() -> None:
