@@ -1,5 +1,6 @@
 """The ``ocop`` command line's stdout: when its reader goes away, the command ends
-quietly, as Unix tools do."""
+quietly, as Unix tools do; a character the terminal's encoding lacks (an id is any
+printable text, E1) is shown as its escape instead of failing the command."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ class Stdout:
 
     def write(self, text: str) -> int:
         try:
-            return self._stream.write(text)
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:  # nothing was written: the text is encoded first
+                return self._stream.write(_escaped(text, self._stream))
         except BrokenPipeError as gone:
             raise ReaderGone from gone
 
@@ -40,6 +44,13 @@ class Stdout:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+def _escaped(text: str, stream: TextIO) -> str:
+    """``text`` with each character ``stream``'s encoding lacks as its escape (``\\xe9``),
+    as Python shows them on stderr."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def silence_stdout() -> None:

@@ -1,0 +1,67 @@
+"""The ``ocop`` command line on what surrounds it: a terminal that is not UTF-8, the
+folder of the simulator's records, the options' empty values, logs and interruptions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
+from ocop.adapters._demo import demo_card
+from ocop.adapters.memory import SystemClock
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+
+
+@pytest.fixture
+def accented(tmp_path: Path) -> Path:
+    """A SQLite back office whose ids and texts are not ASCII (E1 takes any printable
+    character): ``Ünï-1`` invoiced 40.00 EUR in ``INV-é``, ``日本-2`` on a manual hold
+    placed by ``agént`` with a note ``nöte``."""
+    (tmp_path / "sim").mkdir()
+    sim = SimulatedProcessor(clock=SystemClock(), state=tmp_path / "sim" / "sa-1.db")
+    store = SqliteStore(tmp_path / "shop.db", keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, processor=sim)
+    for order_id in ("Ünï-1", "日本-2"):
+        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.named("Čust"),
+                       total=Money.of("100.00", "EUR"),
+                       payments=[CardPayment(demo_card(), Money.of("100.00", "EUR"))])  # fmt: skip
+    bo.invoice("Ünï-1", "INV-é", Money.of("40.00", "EUR"))
+    bo.place_hold("日本-2", HoldCode.MANUAL, Actor.call_center("agént"), reason="FRAUD",
+                  note="nöte")  # fmt: skip
+    store.close()
+    sim.close()
+    return tmp_path
+
+
+def ocop(*argv: str, encoding: str = "ascii") -> subprocess.CompletedProcess[bytes]:
+    """``python -m ocop argv`` in a process of its own, its streams in ``encoding``."""
+    environ = {**os.environ, "PYTHONIOENCODING": encoding}
+    return subprocess.run(  # noqa: S603 - runs ocop's own command line
+        [sys.executable, "-m", "ocop", *argv], capture_output=True, env=environ, check=False
+    )
+
+
+def test_a_terminal_that_is_not_utf8_shows_what_it_cannot_print_as_escapes(
+    accented: Path,
+) -> None:
+    """E1, E2: on a terminal whose encoding lacks a character of an id or a note (ASCII
+    here), ``orders``, ``show`` and ``recover`` print it as its escape and exit 0. They
+    ended with status 1 and a UnicodeEncodeError traceback, ``orders`` having printed
+    nothing."""
+    url = f"sqlite:///{accented / 'shop.db'}"
+    listed = ocop("orders", "--db", url)
+    assert (listed.returncode, listed.stderr) == (0, b"")
+    assert listed.stdout == b"\\xdcn\\xef-1\n\\u65e5\\u672c-2\n"
+    shown = ocop("show", "--db", url, "日本-2")
+    assert (shown.returncode, shown.stderr) == (0, b"")
+    assert b"order \\u65e5\\u672c-2: on_hold" in shown.stdout
+    assert b"customer \\u010cust" in shown.stdout
+    assert b"ag\\xe9nt" in shown.stdout
+    assert b"n\\xf6te" in shown.stdout
+    recovered = ocop("recover", "--db", url, "--processor", f"sim:{accented / 'sim'}")
+    assert (recovered.returncode, recovered.stderr) == (0, b"")
