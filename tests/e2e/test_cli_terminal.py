@@ -65,3 +65,18 @@ def test_a_terminal_that_is_not_utf8_shows_what_it_cannot_print_as_escapes(
     assert b"n\\xf6te" in shown.stdout
     recovered = ocop("recover", "--db", url, "--processor", f"sim:{accented / 'sim'}")
     assert (recovered.returncode, recovered.stderr) == (0, b"")
+
+
+def test_journal_export_writes_utf8_to_a_terminal_that_is_not(accented: Path) -> None:
+    """J1: the CSV of ``journal export`` is UTF-8 on stdout as in the ``--output`` file,
+    whatever the terminal's encoding: ``Ünï-1``'s 40.00 EUR rows read back exactly. It
+    ended with status 1 and a traceback after the header, the rows lost."""
+    url = f"sqlite:///{accented / 'shop.db'}"
+    written = ocop("journal", "export", "--db", url, "--output", str(accented / "j.csv"))
+    assert written.returncode == 0, written.stderr
+    exported = ocop("journal", "export", "--db", url)
+    assert (exported.returncode, exported.stderr) == (0, b"")
+    assert exported.stdout == (accented / "j.csv").read_bytes()
+    text = exported.stdout.decode("utf-8")
+    assert text.count(",Ünï-1,INV-é,") == 2
+    assert ",40.00,0.00,EUR\n" in text

@@ -4,12 +4,13 @@ printable text, E1) is shown as its escape instead of failing the command."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from typing import BinaryIO, TextIO, cast
 
-__all__ = ["ReaderGone", "Stdout", "silence_stdout"]
+__all__ = ["ReaderGone", "Stdout", "in_utf8", "silence_stdout"]
 
 
 class ReaderGone(Exception):
@@ -44,6 +45,31 @@ class Stdout:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+def in_utf8(out: TextIO) -> TextIO:
+    """``out``, writing UTF-8 whatever its encoding: a file format (``journal export``'s
+    CSV) is the same bytes on stdout as in a file. What ``out`` holds is flushed first."""
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    binary = getattr(out, "buffer", None)
+    if codecs.lookup(encoding).name == "utf-8" or binary is None:
+        return out
+    out.flush()
+    return cast(TextIO, _Utf8(binary))
+
+
+class _Utf8:
+    """A text stream's binary layer, written in UTF-8 (its reader gone: ReaderGone)."""
+
+    def __init__(self, binary: BinaryIO) -> None:
+        self._binary = binary
+
+    def write(self, text: str) -> int:
+        try:
+            self._binary.write(text.encode("utf-8"))
+        except BrokenPipeError as gone:
+            raise ReaderGone from gone
+        return len(text)
 
 
 def _escaped(text: str, stream: TextIO) -> str:

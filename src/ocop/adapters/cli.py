@@ -26,7 +26,7 @@ from typing import NoReturn, TextIO, cast
 from ocop._backoffice import BackOffice
 from ocop.adapters._cli_export import write_csv
 from ocop.adapters._cli_masking import masked, masked_usage, runs_of
-from ocop.adapters._cli_stdout import ReaderGone, Stdout, silence_stdout
+from ocop.adapters._cli_stdout import ReaderGone, Stdout, in_utf8, silence_stdout
 from ocop.adapters._cli_wiring import (
     DATABASE_VARIABLE,
     PROCESSOR_VARIABLE,
@@ -309,7 +309,7 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     finally:
         _close(bo)
     if args.output is None:
-        write_csv(out, vouchers)
+        write_csv(in_utf8(out), vouchers)  # UTF-8 as in a file, whatever the terminal's
         return 0
     try:
         file = args.output.open("w", newline="", encoding="utf-8")
