@@ -3,7 +3,10 @@ folder of the simulator's records, the options' empty values, logs and interrupt
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,7 @@ import pytest
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
 from ocop.adapters._demo import demo_card
+from ocop.adapters.cli import main
 from ocop.adapters.memory import SystemClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.adapters.sqlite import SqliteStore
@@ -80,3 +84,39 @@ def test_journal_export_writes_utf8_to_a_terminal_that_is_not(accented: Path) ->
     text = exported.stdout.decode("utf-8")
     assert text.count(",Ünï-1,INV-é,") == 2
     assert ",40.00,0.00,EUR\n" in text
+
+
+@pytest.mark.parametrize("command", ["recover", "simulate"])
+@pytest.mark.parametrize("stranger", ["another program's", "a back office's", "not a database"])
+def test_the_simulators_folder_holds_no_other_database(
+    accented: Path, capsys: pytest.CaptureFixture[str], command: str, stranger: str
+) -> None:
+    """``sim:DIR`` opens every ``DIR/*.db`` as a simulator's state file: a ``*.db`` there
+    that is not one (another program's database, another back office's, a file that is
+    no database) is refused, status 2, before anything runs, and left as it was. It was
+    opened as the simulator of an account named after the file: its ``sim_records``
+    table written into the other database, which was switched to WAL mode (or, for a
+    file that is no database, status 1)."""
+    folder = accented / "sim"
+    other = folder / "other.db"
+    if stranger == "another program's":
+        with contextlib.closing(sqlite3.connect(other)) as raw, raw:
+            raw.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    elif stranger == "a back office's":
+        shutil.copyfile(accented / "shop.db", other)
+    else:
+        other.write_text("not a database\n")
+    before = other.read_bytes()
+    argv = ["--db", f"sqlite:///{accented / 'shop.db'}", "--processor", f"sim:{folder}"]
+    if command == "simulate":
+        argv += ["--orders", "1"]
+    status = main([command, *argv], environ={})
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, ""), err
+    assert "'other.db' is not a simulator's state file" in err
+    assert other.read_bytes() == before
+    # No state file made (SQLite's own companions of a file in WAL mode aside).
+    names = {path.name for path in folder.iterdir()} - {"other.db-wal", "other.db-shm"}
+    assert names == {"other.db", "sa-1.db"}
+    assert main(["orders", "--db", argv[1]], environ={}) == 0
+    assert capsys.readouterr().out == "Ünï-1\n日本-2\n"  # simulate placed no order

@@ -48,6 +48,7 @@ __all__ = [
     "PROCESSOR_VARIABLE",
     "Database",
     "NoProcessor",
+    "check_state_files",
     "environment",
     "named_processor",
     "open_back_office",
@@ -217,6 +218,7 @@ def open_processor(spec: str, clock: Clock) -> Iterator[PaymentProcessor]:
             "(DIR/<account>.db): recover asks the simulators that made the calls",
             argument="--processor",
         )
+    check_state_files(folder)
     try:
         simulators = open_simulators(folder, clock)
     except OSError as error:
@@ -260,6 +262,28 @@ def keep_apart(database: Database, spec: str) -> None:
             "simulator's state file: keep the database elsewhere",
             argument="--processor",
         )
+
+
+def check_state_files(folder: Path) -> None:
+    """Refuse (InvalidArgument) a ``*.db`` in ``folder`` that is not a simulator's state file
+    (another program's database, a back office's, a file that is no database): each is
+    opened as a simulator's, which writes its table into it. Nothing is written."""
+    try:
+        files = sorted(folder.glob("*.db")) if folder.is_dir() else []
+    except OSError as error:  # a folder it may not read: a bad option
+        raise _unusable(str(folder), error) from None
+    for path in files:
+        tables = _sqlite_tables(path) if path.is_file() else None
+        if tables is None or (tables and _STATE_TABLE not in tables):
+            raise InvalidArgument(
+                f"--processor sim:DIR: {quoted(path.name)} is not a simulator's state file, "
+                "and every DIR/*.db is taken for one: keep other files out of DIR",
+                argument="--processor",
+            )
+
+
+#: The table of a simulator's state file (an empty file is a new one).
+_STATE_TABLE = "sim_records"
 
 
 def simulator_folder(name: str) -> Path:

@@ -33,6 +33,7 @@ from ocop.adapters._cli_wiring import (
     Database,
     NoProcessor,
     check_database,
+    check_state_files,
     environment,
     is_the_database,
     keep_apart,
@@ -376,6 +377,7 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name in ("seed", "orders", "workers"):  # T2: the report prints them back
         refuse_card_data(str(getattr(args, name)), name)
     keep_apart(database, spec)
+    check_state_files(Path(spec.removeprefix("sim:")))
     check_database(database, create=True)
     if database.sqlite_path is not None and not database.sqlite_path.parent.is_dir():
         raise InvalidArgument(
