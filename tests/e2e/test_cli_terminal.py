@@ -120,3 +120,28 @@ def test_the_simulators_folder_holds_no_other_database(
     assert names == {"other.db", "sa-1.db"}
     assert main(["orders", "--db", argv[1]], environ={}) == 0
     assert capsys.readouterr().out == "Ünï-1\n日本-2\n"  # simulate placed no order
+
+
+def test_an_option_given_empty_is_a_usage_error_not_the_default(
+    accented: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """E1: ``--db ""``, ``--schema ""`` or ``--processor ""`` (a shell variable that was not
+    set, ``--schema "$SCHEMA"``) is refused, status 2, nothing opened: an empty value
+    stood for no option, so ``--db ""`` read the database OCOP_DATABASE_URL names (its
+    orders listed), ``--schema ""`` the schema ``ocop`` (another one than meant) and a
+    SQLite URL's ``--schema ""`` passed unnoticed."""
+    url = f"sqlite:///{accented / 'shop.db'}"
+    sim = f"sim:{accented / 'sim'}"
+    cases: tuple[tuple[list[str], dict[str, str], str], ...] = (
+        (["orders", "--db", ""], {"OCOP_DATABASE_URL": url}, "--db is empty"),
+        (["orders", "--db", url, "--schema", ""], {}, "--schema is empty"),
+        # No server listens on port 1: refused before any connection is tried.
+        (["orders", "--db", "postgresql://127.0.0.1:1/x", "--schema", ""], {}, "--schema is empty"),
+        (["recover", "--db", url, "--processor", ""], {"OCOP_PROCESSOR": sim},
+         "--processor is empty"),
+    )  # fmt: skip
+    for argv, environ, words in cases:
+        status = main(argv, environ=environ)
+        out, err = capsys.readouterr()
+        assert (status, out) == (2, ""), err
+        assert words in err

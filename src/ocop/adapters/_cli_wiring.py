@@ -51,6 +51,7 @@ __all__ = [
     "check_state_files",
     "environment",
     "named_processor",
+    "not_empty",
     "open_back_office",
     "open_processor",
     "open_simulators",
@@ -401,3 +402,13 @@ class NoProcessor:
 def environment(environ: Mapping[str, str], name: str, given: str | None) -> str | None:
     """``given``, else the variable ``name`` of ``environ`` (read when a command runs)."""
     return given if given else environ.get(name) or None
+
+
+def not_empty(given: str | None, option: str) -> None:
+    """Refuse (InvalidArgument) an option given an empty value: it is not left out, and
+    the default it would fall back to (a variable's database, the ``ocop`` schema) is
+    another one than meant."""
+    if given is not None and not given:
+        raise InvalidArgument(
+            f"{option} is empty: give a value, or leave the option out", argument=option
+        )

@@ -38,6 +38,7 @@ from ocop.adapters._cli_wiring import (
     is_the_database,
     keep_apart,
     named_processor,
+    not_empty,
     open_back_office,
     open_processor,
     parse_database,
@@ -203,10 +204,13 @@ def _moment(text: str) -> datetime:
 
 
 def _database(args: argparse.Namespace) -> Database:
+    not_empty(args.db, "--db")  # not left out: never the variable's database instead
+    not_empty(args.schema, "--schema")  # nor the default schema
     return parse_database(environment(args.environ, DATABASE_VARIABLE, args.db), args.schema)
 
 
 def _processor_spec(args: argparse.Namespace) -> str:
+    not_empty(args.processor, "--processor")
     given = environment(args.environ, PROCESSOR_VARIABLE, args.processor)
     return named_processor(given, args.command)
 
