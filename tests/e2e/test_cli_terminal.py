@@ -4,6 +4,7 @@ folder of the simulator's records, the options' empty values, logs and interrupt
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import sqlite3
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
+from ocop.adapters._cli_logs import logs_to
 from ocop.adapters._demo import demo_card
 from ocop.adapters.cli import main
 from ocop.adapters.memory import SystemClock
@@ -145,3 +147,78 @@ def test_an_option_given_empty_is_a_usage_error_not_the_default(
         out, err = capsys.readouterr()
         assert (status, out) == (2, ""), err
         assert words in err
+
+
+@pytest.fixture
+def in_doubt(tmp_path: Path) -> Path:
+    """A SQLite back office with two captures in doubt (SO-1's and SO-2's, 30.00 USD
+    each, their money moved), made through the simulator of ``sa-1`` in ``sim/``; the
+    simulator of another account, ``sa-2``, in ``other/``."""
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "other").mkdir()
+    sim = SimulatedProcessor(clock=SystemClock(), state=tmp_path / "sim" / "sa-1.db")
+    store = SqliteStore(tmp_path / "shop.db", keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, processor=sim)
+    for order_id in ("SO-1", "SO-2"):
+        bo.place_order(order_id, channel=Channel.ECOMMERCE, customer=Customer.named("C-1"),
+                       total=Money.of("30.00", "USD"),
+                       payments=[CardPayment(demo_card(), Money.of("30.00", "USD"))])  # fmt: skip
+        sim.script("capture", "timeout_after_success")
+        assert bo.invoice(order_id, "INV-1", Money.of("30.00", "USD")).in_doubt
+    store.close()
+    sim.close()
+    SimulatedProcessor(clock=SystemClock(), service_account="sa-2",
+                       state=tmp_path / "other" / "sa-2.db").close()  # fmt: skip
+    return tmp_path
+
+
+def test_recover_tells_each_call_it_could_not_ask_about_in_one_line(in_doubt: Path) -> None:
+    """O2, I5, E2: ``recover`` with only another account's simulator leaves both captures
+    in doubt (status 1) and says why in one line each on stderr, the error's type and
+    text: it printed a traceback of a dozen lines for each call (thirty calls in doubt,
+    some four hundred lines)."""
+    done = ocop("recover", "--db", f"sqlite:///{in_doubt / 'shop.db'}",
+                "--processor", f"sim:{in_doubt / 'other'}", encoding="utf-8")  # fmt: skip
+    assert done.returncode == 1
+    assert b"still in doubt: 2\n" in done.stdout
+    lines = done.stderr.decode().splitlines()
+    assert b"Traceback" not in done.stderr
+    assert len(lines) == 2, lines
+    for line, order_id in zip(lines, ("SO-1", "SO-2"), strict=True):
+        assert line.startswith(
+            f"ocop recover: error: could not ask the processor about {order_id}/capture:"
+        )
+        assert "ConnectorMismatch: " in line
+        assert "was made through sim/sa-1, not sim/sa-2" in line
+
+
+class _Unreadable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no text")
+
+
+def test_a_log_line_is_one_line_with_its_errors_type_and_masked_text(
+    in_doubt: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E2: in this process too (no handler of the host's on the way), each record is one
+    line; an error whose text is empty or cannot be read, or that quotes a card number,
+    is told by its type, masked. A host's own handlers are left alone."""
+    monkeypatch.setattr(logging.getLogger("ocop"), "propagate", False)
+    status = main(["recover", "--db", f"sqlite:///{in_doubt / 'shop.db'}",
+                   "--processor", f"sim:{in_doubt / 'other'}"], environ={})  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1
+    assert len(err.splitlines()) == 2
+    assert "ConnectorMismatch: SO-1/capture:" in err
+    with logs_to(sys.stderr, "show"):
+        log = logging.getLogger("ocop.example")
+        for error in (_Unreadable(), KeyError(), RuntimeError("card 4111111111111111\nend")):
+            try:
+                raise error
+            except Exception:
+                log.exception("failed")
+    assert capsys.readouterr().err.splitlines() == [
+        "ocop show: error: failed: _Unreadable: (its text cannot be read)",
+        "ocop show: error: failed: KeyError",
+        "ocop show: error: failed: RuntimeError: card [card number]\\nend",
+    ]

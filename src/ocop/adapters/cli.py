@@ -25,6 +25,7 @@ from typing import NoReturn, TextIO, cast
 
 from ocop._backoffice import BackOffice
 from ocop.adapters._cli_export import write_csv
+from ocop.adapters._cli_logs import logs_to
 from ocop.adapters._cli_masking import masked, masked_usage, runs_of
 from ocop.adapters._cli_stdout import ReaderGone, Stdout, in_utf8, silence_stdout
 from ocop.adapters._cli_wiring import (
@@ -73,11 +74,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     read = [args.environ.get(name, "") for name in (DATABASE_VARIABLE, PROCESSOR_VARIABLE)]
     out = cast(TextIO, Stdout(sys.stdout))
     try:
-        if args.command == "demo":
-            run_demo(out)
-            status = 0
-        else:
-            status = int(args.run(args, out, sys.stderr))
+        with logs_to(sys.stderr, args.command):  # one line a record, never a traceback
+            if args.command == "demo":
+                run_demo(out)
+                status = 0
+            else:
+                status = int(args.run(args, out, sys.stderr))
         out.flush()  # here, so that a reader gone is met before the interpreter exits
         return status
     except OcopError as error:
