@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,3 +223,43 @@ def test_a_log_line_is_one_line_with_its_errors_type_and_masked_text(
         "ocop show: error: failed: KeyError",
         "ocop show: error: failed: RuntimeError: card [card number]\\nend",
     ]
+
+
+def test_simulate_interrupted_says_so_in_one_line_and_recover_finishes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """O1, O2: Ctrl-C during ``simulate`` (here as the second capture's money moved, its
+    answer lost) ends it with status 130 and one line saying what is left and what to
+    run, no traceback: it printed some forty lines of traceback ending in
+    KeyboardInterrupt. The orders placed are stored, the capture is in doubt, and
+    ``recover`` with the same ``sim:DIR`` resolves it as captured."""
+    real = SimulatedProcessor.capture
+    calls = []
+
+    def capture(self: SimulatedProcessor, *args: Any) -> Any:
+        calls.append(args[0])
+        answer = real(self, *args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return answer
+
+    monkeypatch.setattr(SimulatedProcessor, "capture", capture)
+    url, sim = f"sqlite:///{tmp_path / 'run.db'}", f"sim:{tmp_path / 'sim'}"
+    status = main(["simulate", "--orders", "50", "--db", url, "--processor", sim], environ={})
+    out, err = capsys.readouterr()
+    assert (status, out) == (130, "")
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        "ocop simulate: interrupted: what was done is stored; run ocop recover for the "
+        "calls it left in doubt (no reconciliation was made)"
+    )
+    monkeypatch.setattr(SimulatedProcessor, "capture", real)
+    doubtful = calls[1].split("/")[0]
+    assert main(["orders", "--db", url, "--in-doubt"], environ={}) == 0
+    assert capsys.readouterr().out == f"{doubtful}\n"
+    assert main(["recover", "--db", url, "--processor", sim], environ={}) == 0
+    assert capsys.readouterr().out.startswith(f"resolved: 1\n  {calls[1]}\n")
+    assert main(["show", "--db", url, doubtful], environ={}) == 0
+    shown = capsys.readouterr().out
+    assert "balance due 0.00 USD" in shown
+    assert "capture    " in shown

@@ -8,7 +8,8 @@ is in doubt, and ``simulate`` runs a workload with faults and reconciles it. A c
 that calls a processor is told which (``--processor``, or ``OCOP_PROCESSOR``; see
 :mod:`ocop.adapters._cli_wiring`). Results go to stdout, progress and errors to stderr.
 Exit status: 0 done; 1 an error, or something left for a person (a recovery that could
-not decide everything, a reconciliation with differences); 2 a usage error.
+not decide everything, a reconciliation with differences); 2 a usage error; 130
+interrupted (Ctrl-C), in one line.
 """
 
 from __future__ import annotations
@@ -90,6 +91,17 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except ReaderGone:
         silence_stdout()
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: what each call committed stays (O1), nothing more
+        print(f"ocop {args.command}: interrupted{_LEFT.get(args.command, '')}", file=sys.stderr)
+        return 130
+
+
+#: What an interrupted command leaves, for a person to finish.
+_LEFT = {
+    "simulate": ": what was done is stored; run ocop recover for the calls it left in doubt "
+    "(no reconciliation was made)",
+    "recover": ": what was done is stored; run ocop recover again for the calls still in doubt",
+}
 
 
 class _Parser(argparse.ArgumentParser):
