@@ -263,3 +263,24 @@ def test_simulate_interrupted_says_so_in_one_line_and_recover_finishes_it(
     shown = capsys.readouterr().out
     assert "balance due 0.00 USD" in shown
     assert "capture    " in shown
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["orders"], ["show", "SO-1"], ["journal", "export"], ["recover"],
+     ["simulate", "--orders", "1"]],
+)  # fmt: skip
+def test_a_database_url_naming_a_folder_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """E1: ``--db sqlite:///NAME`` where NAME is a folder (a path typed one level short) is
+    a bad option, status 2, told as such, and ``simulate`` makes no simulator's folder: it
+    was status 1, 'the database file cannot be opened or written (SQLITE_CANTOPEN)', a
+    storage failure to wait out, ``simulate`` having made ``sim:DIR`` first."""
+    (tmp_path / "shop.db").mkdir()
+    environ = {"OCOP_PROCESSOR": f"sim:{tmp_path / 'sim'}"}
+    status = main([*command, "--db", f"sqlite:///{tmp_path / 'shop.db'}"], environ=environ)
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, ""), err
+    assert err.endswith("shop.db is a folder, not a database file\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["shop.db"]

@@ -136,6 +136,8 @@ def check_database(database: Database, *, create: bool = False) -> None:
     argument = "--db"
     if database.sqlite_path is not None:
         where = f"{database.sqlite_path}"
+        if database.sqlite_path.is_dir():  # a path typed one level short
+            raise InvalidArgument(f"{where} is a folder, not a database file", argument="--db")
         if not database.sqlite_path.exists():
             if create:
                 return
