@@ -4,6 +4,7 @@ folder of the simulator's records, the options' empty values, logs and interrupt
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from ocop import Actor, BackOffice, CardPayment, Channel, Customer, HoldCode, Money
+from ocop.adapters import _cli_export as cli_export
 from ocop.adapters._cli_logs import logs_to
 from ocop.adapters._demo import demo_card
 from ocop.adapters.cli import main
@@ -284,3 +286,45 @@ def test_a_database_url_naming_a_folder_is_a_usage_error(
     assert (status, out) == (2, ""), err
     assert err.endswith("shop.db is a folder, not a database file\n")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["shop.db"]
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_an_export_that_fails_midway_leaves_no_partial_file(
+    in_doubt: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    existing: bool,
+) -> None:
+    """J1: ``journal export --output FILE`` that fails as it writes (a full disk) says so in
+    one line, status 1, and leaves FILE as it was (absent, or the last export whole):
+    it ended with a traceback and left the rows written so far, a CSV that reads as a
+    whole journal with vouchers missing."""
+    target = in_doubt / "journal.csv"
+    if existing:
+        target.write_text("the last export\n")
+    real = cli_export.write_csv
+
+    def full_disk(stream: Any, vouchers: Any) -> None:
+        real(stream, vouchers[:1])
+        stream.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli_export, "write_csv", full_disk)
+    status = main(["journal", "export", "--db", f"sqlite:///{in_doubt / 'shop.db'}",
+                   "--output", str(target)], environ={})  # fmt: skip
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err == (
+        f"ocop journal: error: --output '{target}': cannot write it (No space left on "
+        "device); nothing written\n"
+    )
+    assert sorted(path.name for path in in_doubt.iterdir() if path.is_file()) == (
+        ["journal.csv", "shop.db"] if existing else ["shop.db"]
+    )
+    if existing:
+        assert target.read_text() == "the last export\n"
+    monkeypatch.setattr(cli_export, "write_csv", real)
+    # A path that is no regular file is written as it is (nothing put in its place).
+    status = main(["journal", "export", "--db", f"sqlite:///{in_doubt / 'shop.db'}",
+                   "--output", os.devnull], environ={})  # fmt: skip
+    assert status == 0

@@ -11,12 +11,16 @@ written as they are (a sign is never taken for a formula there).
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
+from ocop.domain.cardnumbers import quoted
+from ocop.domain.errors import InvalidArgument, OcopError
 from ocop.domain.journal import Voucher
 
-__all__ = ["CSV_COLUMNS", "csv_cell", "write_csv"]
+__all__ = ["CSV_COLUMNS", "csv_cell", "write_csv", "write_file"]
 
 CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "reference",
                "account", "debit", "credit", "currency")  # fmt: skip
@@ -44,3 +48,32 @@ def write_csv(stream: TextIO, vouchers: Sequence[Voucher]) -> None:
                 *map(csv_cell, texts), csv_cell(line.account),
                 line.debit.amount, line.credit.amount, csv_cell(voucher.amount.currency),
             ])  # fmt: skip
+
+
+def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
+    """The CSV into the file ``path``, whole or not at all: written beside it, then put in
+    its place, so that a failure as it writes (a full disk) leaves no partial journal
+    that reads as a whole one, and the file there before stays as it was. A path that
+    is no regular file (a device, a pipe) is written directly. A file it cannot open is a
+    bad option (:class:`InvalidArgument`); one it cannot write, an error."""
+    direct = path.exists() and not path.is_file()
+    written = path if direct else path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        file = written.open("w", newline="", encoding="utf-8")
+    except OSError as error:
+        raise InvalidArgument(
+            f"--output {quoted(str(path))}: cannot write it ({error.strerror})",
+            argument="--output",
+        ) from None
+    try:
+        with file:
+            write_csv(file, vouchers)
+        if not direct:
+            written.replace(path)
+    except OSError as error:
+        if not direct:
+            written.unlink(missing_ok=True)
+        left = "" if direct else "; nothing written"
+        raise OcopError(
+            f"--output {quoted(str(path))}: cannot write it ({error.strerror}){left}"
+        ) from None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO, cast
 
 from ocop._backoffice import BackOffice
-from ocop.adapters._cli_export import write_csv
+from ocop.adapters._cli_export import write_csv, write_file
 from ocop.adapters._cli_logs import logs_to
 from ocop.adapters._cli_masking import masked, masked_usage, runs_of
 from ocop.adapters._cli_stdout import ReaderGone, Stdout, in_utf8, silence_stdout
@@ -330,15 +330,7 @@ def _export(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
     if args.output is None:
         write_csv(in_utf8(out), vouchers)  # UTF-8 as in a file, whatever the terminal's
         return 0
-    try:
-        file = args.output.open("w", newline="", encoding="utf-8")
-    except OSError as error:
-        raise InvalidArgument(
-            f"--output {quoted(str(args.output))}: cannot write it ({error.strerror})",
-            argument="--output",
-        ) from None
-    with file:
-        write_csv(file, vouchers)
+    write_file(args.output, vouchers)  # whole, or not at all
     return 0
 
 
