@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import logging
 import os
 import shutil
@@ -328,3 +329,26 @@ def test_an_export_that_fails_midway_leaves_no_partial_file(
     status = main(["journal", "export", "--db", f"sqlite:///{in_doubt / 'shop.db'}",
                    "--output", os.devnull], environ={})  # fmt: skip
     assert status == 0
+
+
+class _FullDisk(io.StringIO):
+    """A stdout on a full disk."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("command", [["orders"], ["show", "SO-1"], ["journal", "export"]])
+def test_a_stdout_it_cannot_write_is_an_error_in_one_line(
+    in_doubt: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    """``ocop orders > /dev/full``: a stdout that refuses what is written (a full disk) is
+    an error, status 1, said in one line; it ended with a traceback of OSError."""
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    status = main([*command, "--db", f"sqlite:///{in_doubt / 'shop.db'}"], environ={})
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err == f"ocop {command[0]}: error: cannot write the output (No space left on device)\n"

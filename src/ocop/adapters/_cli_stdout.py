@@ -10,11 +10,15 @@ import sys
 from collections.abc import Iterable
 from typing import BinaryIO, TextIO, cast
 
-__all__ = ["ReaderGone", "Stdout", "in_utf8", "silence_stdout"]
+__all__ = ["OutputFailed", "ReaderGone", "Stdout", "in_utf8", "silence_stdout"]
 
 
 class ReaderGone(Exception):
     """stdout's reader went away (``ocop show SO-1 | head -1``)."""
+
+
+class OutputFailed(Exception):
+    """stdout refused what was written (``ocop orders > /dev/full``): its reason."""
 
 
 class Stdout:
@@ -32,6 +36,8 @@ class Stdout:
                 return self._stream.write(_escaped(text, self._stream))
         except BrokenPipeError as gone:
             raise ReaderGone from gone
+        except OSError as error:
+            raise OutputFailed(error.strerror) from error
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -42,6 +48,8 @@ class Stdout:
             self._stream.flush()
         except BrokenPipeError as gone:
             raise ReaderGone from gone
+        except OSError as error:
+            raise OutputFailed(error.strerror) from error
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
@@ -69,6 +77,8 @@ class _Utf8:
             self._binary.write(text.encode("utf-8"))
         except BrokenPipeError as gone:
             raise ReaderGone from gone
+        except OSError as error:
+            raise OutputFailed(error.strerror) from error
         return len(text)
 
 

@@ -28,7 +28,7 @@ from ocop._backoffice import BackOffice
 from ocop.adapters._cli_export import write_csv, write_file
 from ocop.adapters._cli_logs import logs_to
 from ocop.adapters._cli_masking import masked, masked_usage, runs_of
-from ocop.adapters._cli_stdout import ReaderGone, Stdout, in_utf8, silence_stdout
+from ocop.adapters._cli_stdout import OutputFailed, ReaderGone, Stdout, in_utf8, silence_stdout
 from ocop.adapters._cli_wiring import (
     DATABASE_VARIABLE,
     PROCESSOR_VARIABLE,
@@ -90,6 +90,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 2 if isinstance(error, InvalidInput) else 1
     except ReaderGone:
         silence_stdout()
+        return 1
+    except OutputFailed as failed:  # a full disk: said once, and not again at exit
+        silence_stdout()
+        print(f"ocop {args.command}: error: cannot write the output ({failed})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: what each call committed stays (O1), nothing more
         print(f"ocop {args.command}: interrupted{_LEFT.get(args.command, '')}", file=sys.stderr)
