@@ -352,3 +352,49 @@ def test_a_stdout_it_cannot_write_is_an_error_in_one_line(
     err = capsys.readouterr().err
     assert status == 1
     assert err == f"ocop {command[0]}: error: cannot write the output (No space left on device)\n"
+
+
+def test_simulate_leaves_the_calls_in_doubt_of_an_earlier_run_to_their_simulators(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N3, I5, O2: a run interrupted with a capture in doubt (its money moved at the
+    simulators in ``a/``), then a new ``simulate`` on the same database with another
+    folder ``b/``: it is refused, status 2, nothing run nor made, the capture still in
+    doubt, until ``recover --processor sim:a`` resolves it as captured. The new run's
+    final recovery asked its own new simulator of the same account (``sim-w1``), which
+    had never received the capture: the capture (and the run's other calls in doubt)
+    was recorded as not received, the order invoiced with nothing received, and a
+    retried invoice would have captured again."""
+    real = SimulatedProcessor.capture
+    calls = []
+
+    def capture(self: SimulatedProcessor, *args: Any) -> Any:
+        calls.append(args[0])
+        answer = real(self, *args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return answer
+
+    monkeypatch.setattr(SimulatedProcessor, "capture", capture)
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    first = ["simulate", "--orders", "50", "--db", url, "--processor", f"sim:{tmp_path / 'a'}"]
+    assert main(first, environ={}) == 130
+    monkeypatch.setattr(SimulatedProcessor, "capture", real)
+    doubtful = calls[1].split("/")[0]
+    capsys.readouterr()
+    again = ["simulate", "--orders", "2", "--db", url, "--processor", f"sim:{tmp_path / 'b'}"]
+    status = main(again, environ={})
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, ""), err
+    assert "holds 1 order with calls in doubt" in err
+    assert "ocop recover --processor sim:DIR" in err
+    assert not (tmp_path / "b").exists()
+    assert main(["orders", "--db", url, "--in-doubt"], environ={}) == 0
+    assert capsys.readouterr().out == f"{doubtful}\n"
+    assert main(["recover", "--db", url, "--processor", f"sim:{tmp_path / 'a'}"], environ={}) == 0
+    assert capsys.readouterr().out.startswith(f"resolved: 1\n  {calls[1]}\n")
+    assert main(again, environ={}) == 0
+    assert main(["show", "--db", url, doubtful], environ={}) == 0
+    shown = capsys.readouterr().out
+    assert "balance due 0.00 USD" in shown
+    assert "not_received" not in shown

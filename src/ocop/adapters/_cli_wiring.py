@@ -23,7 +23,9 @@ wired with :class:`NoProcessor`, which refuses every call.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -272,8 +274,10 @@ def check_state_files(folder: Path) -> None:
     (another program's database, a back office's, a file that is no database): each is
     opened as a simulator's, which writes its table into it. Nothing is written."""
     try:
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         files = sorted(folder.glob("*.db")) if folder.is_dir() else []
-    except OSError as error:  # a folder it may not read: a bad option
+    except OSError as error:  # a file, or a folder it may not read: a bad option
         raise _unusable(str(folder), error) from None
     for path in files:
         tables = _sqlite_tables(path) if path.is_file() else None

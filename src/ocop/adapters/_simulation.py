@@ -27,6 +27,7 @@ from ocop._backoffice import BackOffice
 from ocop.adapters._cli_wiring import (
     Database,
     NoProcessor,
+    check_database,
     open_back_office,
     open_simulators,
 )
@@ -37,9 +38,10 @@ from ocop.adapters._workload import CHANNELS, FAULTS, WorkerPlan, run_worker
 from ocop.adapters.memory import SystemClock
 from ocop.adapters.routing import ProcessorRouter
 from ocop.domain.cardnumbers import mask
+from ocop.domain.errors import InvalidArgument
 from ocop.services._recovery import RecoveryReport
 
-__all__ = ["Simulation", "simulate"]
+__all__ = ["Simulation", "orders_in_doubt", "simulate"]
 
 #: How often the progress line is refreshed while workers run, in seconds.
 _POLL = 0.2
@@ -100,6 +102,22 @@ def simulate(options: Simulation, out: TextIO, err: TextIO) -> int:
                 worked=worked, elapsed=elapsed)
     )  # fmt: skip
     return 0 if result.clean else 1
+
+
+def orders_in_doubt(database: Database) -> int:
+    """How many orders of ``database`` have a processor call without a definitive outcome
+    (in doubt or pending; none in a database not made yet). ``simulate`` refuses to run
+    on them: its final recovery would ask its own simulators, which never received an
+    earlier run's calls and would answer so (N3)."""
+    try:
+        check_database(database)
+    except InvalidArgument:  # not made yet, or empty: nothing in doubt there
+        return 0
+    bo = open_back_office(database, NoProcessor())
+    try:
+        return len(bo.orders(in_doubt=True))
+    finally:
+        _close(bo)
 
 
 def _plans(options: Simulation, run_id: str) -> list[WorkerPlan]:

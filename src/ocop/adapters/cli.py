@@ -47,7 +47,7 @@ from ocop.adapters._cli_wiring import (
     simulator_folder,
 )
 from ocop.adapters._demo import run_demo
-from ocop.adapters._simulation import Simulation, simulate
+from ocop.adapters._simulation import Simulation, orders_in_doubt, simulate
 from ocop.adapters._sql import SqlStore
 from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import SystemClock
@@ -396,6 +396,14 @@ def _simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if database.sqlite_path is not None and not database.sqlite_path.parent.is_dir():
         raise InvalidArgument(
             f"no folder for the database file {database.sqlite_path}", argument="--db"
+        )
+    earlier = orders_in_doubt(database)
+    if earlier:  # asked of this run's new simulators, they would be "never received" (N3)
+        raise InvalidArgument(
+            f"the database holds {earlier} order{'s' if earlier > 1 else ''} with calls in "
+            "doubt from before this run: resolve them first with ocop recover --processor "
+            "sim:DIR, DIR the folder of the run that made them",
+            argument="--db",
         )
     options = Simulation(
         orders=args.orders,
