@@ -398,3 +398,35 @@ def test_simulate_leaves_the_calls_in_doubt_of_an_earlier_run_to_their_simulator
     shown = capsys.readouterr().out
     assert "balance due 0.00 USD" in shown
     assert "not_received" not in shown
+
+
+class _FullRaw(io.RawIOBase):
+    """A binary stdout on a full disk."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_an_ascii_stdout_in_this_process_shows_escapes_and_takes_the_csv_in_utf8(
+    accented: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same as run by a host in its own process (``main``): escapes for ``orders``,
+    UTF-8 for the CSV; and a full disk under either is one line, status 1."""
+    url = f"sqlite:///{accented / 'shop.db'}"
+    for argv, wanted in ((["orders"], b"\\xdcn\\xef-1\n\\u65e5\\u672c-2\n"),
+                         (["journal", "export"], ",\xdcn\xef-1,INV-\xe9,".encode())):  # fmt: skip
+        written = io.BytesIO()
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(written, encoding="ascii"))
+        assert main([*argv, "--db", url], environ={}) == 0
+        sys.stdout.flush()
+        assert wanted in written.getvalue()
+    for argv in (["orders"], ["journal", "export"]):
+        full = io.TextIOWrapper(io.BufferedWriter(_FullRaw(), buffer_size=8), encoding="ascii")
+        monkeypatch.setattr(sys, "stdout", full)
+        assert main([*argv, "--db", url], environ={}) == 1
+        assert capsys.readouterr().err.endswith(
+            "cannot write the output (No space left on device)\n"
+        )
