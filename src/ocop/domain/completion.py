@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import attrs
 
 from ocop.domain import keys, postings, steps
-from ocop.domain.holds import validate
+from ocop.domain.holds import check_posted, validate
 from ocop.domain.invoicing import AuthorizationAge, age_of, invoiced_in_full
 from ocop.domain.journal import VoucherKind
 from ocop.domain.money import Money
@@ -230,6 +230,8 @@ def _posted(goal: Complete, order: Order, line: PaymentLine, ctx: Context) -> Ne
     key = keys.posting_key(order.order_id, line.line_id)
     voucher = postings.voucher(VoucherKind.PAYMENT, order, key, line.line_id,
                                line.method.value, line.amount, ctx.settings, ctx.now)  # fmt: skip
+    posted = order.with_line(line.posted())
     if line.method is PaymentMethod.CHECK:
         goal = replaced(goal, new_checks=(*goal.new_checks, line.amount))
-    return Next(goal=goal, order=order.with_line(line.posted()), vouchers=(voucher,))
+        posted = check_posted(posted, line.amount, ctx.settings, ctx.now, by=goal.by)
+    return Next(goal=goal, order=posted, vouchers=(voucher,))

@@ -331,6 +331,34 @@ def test_a_second_check_holds_the_order_its_own_days() -> None:
     assert world.bo.order("SO-1").approved
 
 
+def test_a_check_posted_by_a_submit_left_in_doubt_still_holds_the_order() -> None:
+    """S2: a 250.00 check posted by a submit whose card authorization was left in doubt
+    holds the order its three days from when it was taken, once recovery settles the card
+    and the agent submits again. (The check's hold was decided from the run's memory only:
+    the submit stopped at the doubt before deciding holds, the resubmit posted no check,
+    and the order was approved and invoiced with the check not cleared.)"""
+    world = new_world(Settings.default().with_policies(completion=CHECK_POLICY))
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                         total=usd("300.00"))  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", AGENT)
+    draft = draft.add_prepayment("check", usd("250.00"), check_number="1001")
+    world.sim.script("authorize", "timeout_after_success")
+    assert world.bo.submit(draft.add_card(card(), usd("50.00"))).in_doubt
+    assert world.bo.orders(on_hold=True) == ("SO-1",)
+    world.bo.recover()
+    world.clock.advance(hours=1)
+    result = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+    check = result.order.hold(HoldCode.CHECK)
+    assert check is not None
+    assert (result.approved, check.until) == (False, START + timedelta(days=3))
+    assert world.bo.orders(on_hold=True) == ("SO-1",)
+    with pytest.raises(IllegalTransition):
+        world.bo.invoice("SO-1", "INV-1", usd("300.00"))
+    world.clock.advance(days=3, hours=-1)
+    assert world.bo.order("SO-1").approved
+    assert world.bo.orders(on_hold=True) == ()
+
+
 def test_bo_order_sees_a_lapsed_check_hold_as_released_by_the_system_at_its_end() -> None:
     """S4: bo.order() is the order as of now: on hold until the check's end, then approved,
     the hold in released_holds (system, at its until); the stored row is not rewritten."""
