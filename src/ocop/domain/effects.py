@@ -32,7 +32,7 @@ from ocop.domain.settings import Settings
 from ocop.domain.settlement import DEPOSIT_REFERENCE, capture_voucher, settle_pending
 from ocop.domain.tender import Authorization, Capture, LineStatus, Refund
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, RefundToken
-from ocop.domain.values import built
+from ocop.domain.values import built, replaced
 
 __all__ = [
     "DEPOSIT_REFERENCE",
@@ -237,6 +237,13 @@ def _failed(
         order = _kept_held(order, step.line_id, short_only=True)
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Authorize):
         order = _rest_declined(order, step.line_id, settings, now)
+    if (
+        result.outcome is Outcome.DECLINED
+        and isinstance(step, steps.Authorize | steps.Adjust | steps.Tokenize)
+        and order.needs_completion
+        and not order.line(step.line_id).renewing
+    ):
+        order = replaced(order, declined_in_completion=True)  # S2, whoever finishes it
     if result.outcome is Outcome.DECLINED and isinstance(step, steps.Adjust) and after_doubt:
         order = _kept_held(order, step.line_id)
     if isinstance(step, steps.Void) and step.purpose is steps.VoidPurpose.DECLINED:

@@ -288,6 +288,8 @@ def validate(
     by ``by`` at ``now``. Check holds that lapsed by ``now`` are history (S4).
     """
     order = order.as_of(now)
+    # S2: a decline earlier in this completion (a run stopped, resumed) holds as one now
+    declined = declined or (order.declined_in_completion and declined_line_remains(order))
     holds: list[Hold] = []
     if out_of_balance(order, settings):
         holds.append(

@@ -74,6 +74,9 @@ class Order:
     #: from its lines, which hold what a card was approved for (N4). None: no deposit, or an
     #: order stored before this field existed (its deposit lines' amounts are its deposit).
     deposit_asked: Money | None = None
+    #: S2: a call of the completion under way (a submit or a placement) was declined; its
+    #: validation holds the order even when a run resumed after a doubt or a crash makes it.
+    declined_in_completion: bool = False
     cancelled: bool = False
     placed_at: datetime
     version: int = 0
@@ -304,7 +307,7 @@ class Order:
 
     def submitted(self) -> Order:
         """Completion ran: the order no longer waits for it, and its placement is over."""
-        return replaced(self, needs_completion=False, placing=False)
+        return replaced(self, needs_completion=False, placing=False, declined_in_completion=False)
 
     def pending_completion(self) -> Order:
         return replaced(self, needs_completion=True, placing=self._placing_on_change())

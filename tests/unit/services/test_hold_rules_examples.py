@@ -24,6 +24,7 @@ from ocop import (
     HoldCode,
     IllegalTransition,
     InvalidInput,
+    LineStatus,
     Order,
     OrderStatus,
     PermissionDenied,
@@ -356,6 +357,46 @@ def test_a_check_posted_by_a_submit_left_in_doubt_still_holds_the_order() -> Non
         world.bo.invoice("SO-1", "INV-1", usd("300.00"))
     world.clock.advance(days=3, hours=-1)
     assert world.bo.order("SO-1").approved
+    assert world.bo.orders(on_hold=True) == ()
+
+
+def _declined_then_in_doubt(world: World) -> None:
+    """SO-1, 100.00 from the call center, submitted with two 50.00 cards: the first
+    declined, the second's authorization left in doubt; then recovered (approved)."""
+    world.bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named("C-1"),
+                         total=usd("100.00"))  # fmt: skip
+    draft = world.bo.begin_completion("SO-1", AGENT).add_card(card(), usd("50.00"))
+    world.sim.script("authorize", "decline", "timeout_after_success")
+    assert world.bo.submit(draft.add_card(card("tok_2", "2222"), usd("50.00"))).in_doubt
+    world.bo.recover()
+
+
+def test_a_card_declined_by_a_submit_left_in_doubt_still_holds_the_order() -> None:
+    """S2: a card declined by a submit that another line's doubt stopped before it decided
+    the holds puts the PAYMENT_DECLINED hold when the agent submits again, as the same
+    submit with no doubt does. (With out-of-balance allowed the order, 50.00 of 100.00
+    paid by a declined card, was approved and invoiced.)"""
+    allowed = CompletionPolicy(allow_out_of_balance=True)
+    world = new_world(Settings.default().with_policies(completion=allowed))
+    _declined_then_in_doubt(world)
+    result = world.bo.submit(world.bo.begin_completion("SO-1", AGENT))
+    codes = tuple(hold.code for hold in result.holds)
+    assert (result.approved, codes) == (False, (HoldCode.PAYMENT_DECLINED,))
+    assert world.bo.orders(on_hold=True) == ("SO-1",)
+    with pytest.raises(IllegalTransition):
+        world.bo.invoice("SO-1", "INV-1", usd("50.00"))
+    refused_release(world, HoldCode.PAYMENT_DECLINED, AGENT)
+
+
+def test_a_card_declined_by_a_submit_left_in_doubt_and_replaced_since_holds_nothing() -> None:
+    """S2, S4: the agent who gives the declined line a new card in the submit that resumes
+    it is approved, as after a submit with no doubt."""
+    world = new_world()
+    _declined_then_in_doubt(world)
+    draft = world.bo.begin_completion("SO-1", AGENT)
+    declined = next(line for line in draft.lines if line.status is LineStatus.DECLINED)
+    result = world.bo.submit(draft.replace_card(declined.line_id, card("tok_3", "3333")))
+    assert (result.approved, result.holds) == (True, ())
     assert world.bo.orders(on_hold=True) == ()
 
 
