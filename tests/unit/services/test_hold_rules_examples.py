@@ -28,6 +28,7 @@ from ocop import (
     Order,
     OrderStatus,
     PermissionDenied,
+    Prepayment,
     Settings,
 )
 from ocop.adapters.memory import ManualClock
@@ -358,6 +359,31 @@ def test_a_check_posted_by_a_submit_left_in_doubt_still_holds_the_order() -> Non
     world.clock.advance(days=3, hours=-1)
     assert world.bo.order("SO-1").approved
     assert world.bo.orders(on_hold=True) == ()
+
+
+@pytest.mark.parametrize("channel", [Channel.ECOMMERCE, Channel.POS])
+def test_a_check_taken_by_a_placement_left_in_doubt_holds_the_order_recovery_finishes(
+    channel: Channel,
+) -> None:
+    """S2, S3: an order placed with a 250.00 check and a card whose authorization was left
+    in doubt is held from the placement on, and still once recover() finishes the
+    placement. (recover() validated it with no check posted in its run: approved.)"""
+    world = new_world(Settings.default().with_policies(completion=CHECK_POLICY))
+    world.sim.script("authorize", "timeout_after_success")
+    world.bo.place_order("SO-1", channel=channel, customer=Customer.named("C-1"),
+                         total=usd("300.00"),
+                         payments=[Prepayment("check", usd("250.00"), check_number="1001"),
+                                   CardPayment(card(), usd("50.00"))])  # fmt: skip
+    assert world.bo.orders(on_hold=True) == ("SO-1",)
+    world.clock.advance(hours=1)
+    world.bo.recover()
+    order = world.bo.order("SO-1")
+    assert (order.status, [hold.code for hold in order.holds]) == (
+        OrderStatus.ON_HOLD, [HoldCode.CHECK],
+    )  # fmt: skip
+    assert world.bo.orders(on_hold=True) == ("SO-1",)
+    world.clock.advance(days=3)
+    assert world.bo.order("SO-1").approved
 
 
 def _declined_then_in_doubt(world: World) -> None:
