@@ -558,6 +558,13 @@ class ModelLifecycle(RuleBasedStateMachine):
                 def effect() -> None:
                     m.approved_steps.add(step)
                     self._record_capture(m, line, key, run.invoice_id, part)
+                    # I2: found by recover(), a released rest the card cannot be asked for
+                    # again holds the order as the run does live
+                    assert line.card is not None
+                    missing = line.amount - line.captured - line.open
+                    released = not self.multi and not line.card.reusable and missing > 0
+                    if released and not m.cancelled and m.paid != m.total:
+                        m.holds.add(HoldCode.OUT_OF_BALANCE)
 
             m.pending.append(Pending(key, effect))
 

@@ -22,6 +22,7 @@ from ocop.domain.holds import (
     ended_by_retry,
     out_of_balance,
 )
+from ocop.domain.invoice_tasks import released_short
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.keys import voucher_id
 from ocop.domain.money import Money
@@ -385,6 +386,8 @@ def _captured(
         return Applied(order=captured)
     if isinstance(step, steps.DepositCapture):  # D1, S4: a declined one's hold may end
         captured = deposit_taken(captured, settings, now)
+    else:  # I2: a rest released that the card cannot be asked again holds the order
+        captured = released_short(captured, step, settings, now)
     voucher = capture_voucher(order, op, step, settings, now, journal=journal)
     return Applied(order=captured, vouchers=(voucher,))
 

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import attrs
 
 from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
-from ocop.domain.invoicing import AuthorizationAge, age_of, rest_wanted
+from ocop.domain.invoicing import AuthorizationAge, age_of, invoiced_in_full, rest_wanted
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context
+from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, PaymentLine
 
 __all__ = [
@@ -281,6 +284,30 @@ def ended(
                                    placed_at=ctx.now))  # fmt: skip
         return held, True
     return held, False
+
+
+def released_short(order: Order, capture: steps.Capture, settings: Settings, now: datetime
+                   ) -> Order:  # fmt: skip
+    """I2, S1: ``order`` once ``capture`` is recorded, a single capture, live or found by
+    ``recover()``: held (``OUT_OF_BALANCE``) when the rest it released cannot be authorized
+    again (the card's token is single use) and that leaves the order out of balance, as
+    the invoice run that made the capture holds it at its end (:func:`ended`)."""
+    line = order.line(capture.line_id)
+    single = not line.authorization(capture.auth_id).multi_capture
+    missing = line.amount - line.captured - line.authorized
+    if (
+        order.cancelled
+        or order.needs_completion
+        or line.card is None
+        or line.card.reusable
+        or not single
+        or not missing.is_positive()
+        or invoiced_in_full(order)
+        or not out_of_balance(order, settings)
+    ):
+        return order
+    return order.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=RELEASED_SHORT,
+                                placed_at=now))  # fmt: skip
 
 
 def renewals_ended(
