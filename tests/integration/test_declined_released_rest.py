@@ -276,3 +276,24 @@ def test_a_pickup_retry_found_declined_after_a_doubt_holds_the_order(
                             at=world.clock.now())  # fmt: skip
         assert world.bo.handle_notification(note).applied
     _assert_declined_line_waits_for_a_new_payment(world)
+
+
+def test_the_hold_a_declined_released_rest_left_needs_the_override_while_the_rest_is_unpaid(
+    world: _World,
+) -> None:
+    """S4, I2, S2: the PAYMENT_DECLINED hold of a released rest the card declined stays
+    while the order lacks the 50.00 that card did not pay: an agent without
+    ``hold_override`` cannot release it (they could, at once, and with out of balance
+    allowed the order then went on approved with 50.00 of 100.00 paid); a supervisor
+    releases it with the override, recorded as such."""
+    world.sim.script("authorize", "decline")
+    world.bo.invoice("SO-1", "INV-1", usd("50.00"))
+    with pytest.raises(IllegalTransition):
+        world.bo.release_hold("SO-1", HoldCode.PAYMENT_DECLINED, AGENT)
+    assert world.bo.order("SO-1").has_hold(HoldCode.PAYMENT_DECLINED)
+    boss = Actor.call_center("boss-1", permissions=frozenset({"hold_override"}))
+    order = world.bo.release_hold("SO-1", HoldCode.PAYMENT_DECLINED, boss)
+    assert [(r.code, r.override) for r in order.released_holds] == [
+        (HoldCode.PAYMENT_DECLINED, True)
+    ]
+    assert {h.code for h in order.holds} == {HoldCode.OUT_OF_BALANCE}

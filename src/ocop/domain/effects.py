@@ -17,6 +17,7 @@ import attrs
 from ocop.domain import line_auths, postings, steps
 from ocop.domain.errors import IllegalTransition
 from ocop.domain.holds import (
+    REST_DECLINED,
     deposit_declined,
     deposit_taken,
     ended_by_retry,
@@ -286,12 +287,6 @@ def _kept_held(order: Order, line_id: str, *, short_only: bool = False) -> Order
     return order.with_line(line.settled_with(amount=held))
 
 
-#: Why an order is held when a card declines what a partly captured line still has to pay
-#: after completion (I2, I6).
-REST_DECLINED = (
-    "the card declined a new authorization of what a partly captured line still has to "
-    "pay: a new payment is required"
-)
 #: The same for a line that holds nothing (a pickup's retry after its void, I6), declined.
 RETRY_DECLINED = (
     "the card declined a new authorization of a line that holds nothing: a new payment is required"
@@ -303,7 +298,8 @@ def _rest_declined(order: Order, line_id: str, settings: Settings, now: datetime
     what it still has to pay (the rest a single capture released, I2; a pickup's retry,
     I6). One that captured money keeps what it holds as its amount, so no later invoice
     asks that card again; one that holds nothing (a pickup's retry after its void) is
-    declined. Either way the order gets a ``PAYMENT_DECLINED`` hold, and an
+    declined. Either way the order gets a ``PAYMENT_DECLINED`` hold (S4: released without
+    the override once no declined line remains and, for a kept line, nothing is due), and an
     ``OUT_OF_BALANCE`` one when it is then out of balance: it waits for a new payment
     through completion. The same live, found by ``recover()`` or told by a notification
     (O2). A line under renewal (A1, I3) is held at its amount instead

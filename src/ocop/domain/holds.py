@@ -103,6 +103,22 @@ def over_credit_limit(order: Order) -> bool:
     return limit is None or limit.currency != order.currency or used > limit
 
 
+#: Why an order is held when a card declines what a partly captured line still has to pay
+#: after completion (I2, I6); the hold's cause stays while the order lacks money (S4).
+REST_DECLINED = (
+    "the card declined a new authorization of what a partly captured line still has to "
+    "pay: a new payment is required"
+)
+
+
+def _declined_rest_unpaid(order: Order) -> bool:
+    """S4, I2, I6: the order holds the ``PAYMENT_DECLINED`` hold a declined rest placed
+    (:data:`REST_DECLINED`; its line kept what it holds) and still lacks money: no new
+    payment (completion) covers what that card did not pay."""
+    hold = order.hold(HoldCode.PAYMENT_DECLINED)
+    return hold is not None and hold.reason == REST_DECLINED and order.balance_due.is_positive()
+
+
 def declined_line_remains(order: Order) -> bool:
     """S4: a declined line is still on the order (not removed, not given a new card), or a
     replaced card's old authorization is still open (its void was declined, C4): the
@@ -182,7 +198,7 @@ def cause_remains(order: Order, code: HoldCode, settings: Settings, now: datetim
         case HoldCode.CREDIT_LIMIT:
             return over_credit_limit(order)
         case HoldCode.PAYMENT_DECLINED:
-            return declined_line_remains(order)
+            return declined_line_remains(order) or _declined_rest_unpaid(order)
         case HoldCode.AUTHORIZATION_EXPIRED:
             return authorization_expired(order, settings, now)
         case HoldCode.CHECK:
@@ -204,7 +220,10 @@ def _cause(order: Order, code: HoldCode) -> str:
                 f"of {limit if limit is not None else 'no limit'})"
             )
         case HoldCode.PAYMENT_DECLINED:
-            return "still has a declined payment line, or a replaced card still holding money"
+            return (
+                "still has a declined payment line, a replaced card still holding money, or "
+                "lacks what a declined card did not pay"
+            )
         case HoldCode.AUTHORIZATION_EXPIRED:
             return "still has an expired authorization that was not renewed"
         case _:
