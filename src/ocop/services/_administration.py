@@ -7,7 +7,7 @@ import attrs
 from ocop.domain.cancellation import CancelRun
 from ocop.domain.deposits import CANCEL_RETURN, deposit_refunds
 from ocop.domain.errors import CurrencyMismatch, InvalidArgument, InvalidInput
-from ocop.domain.holds import place_manual_hold, release
+from ocop.domain.hold_release import place_manual_hold, release
 from ocop.domain.money import Money
 from ocop.domain.operations import Failed
 from ocop.domain.order import HoldCode, Order

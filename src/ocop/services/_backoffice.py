@@ -27,7 +27,7 @@ from ocop.domain.edge import (
     check_text,
 )
 from ocop.domain.errors import InvalidArgument, InvalidInput
-from ocop.domain.holds import MAX_NOTE_LENGTH, check_reason
+from ocop.domain.hold_release import MAX_NOTE_LENGTH, check_reason
 from ocop.domain.journal import Voucher
 from ocop.domain.money import Money
 from ocop.domain.notifications import Notification, NotificationResult

@@ -29,7 +29,7 @@ from ocop import (
     Settings,
 )
 from ocop.domain.cardnumbers import contains_card_number
-from ocop.domain.holds import place_manual_hold, release
+from ocop.domain.hold_release import place_manual_hold, release
 from ocop.domain.order import SYSTEM, Hold, ReleasedHold
 from worlds import card, new_world
 
