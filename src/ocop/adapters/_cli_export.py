@@ -54,10 +54,12 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
     """The CSV into the file ``path``, whole or not at all: written beside it, then put in
     its place, so that a failure as it writes (a full disk) leaves no partial journal
     that reads as a whole one, and the file there before stays as it was. A path that
-    is no regular file (a device, a pipe) is written directly. A file it cannot open is a
+    is no regular file (a device, a pipe) is written directly. A link is followed: the file
+    it points to is the one replaced, and the link stays. A file it cannot open is a
     bad option (:class:`InvalidArgument`); one it cannot write, an error."""
-    direct = path.exists() and not path.is_file()
-    written = path if direct else path.with_name(f".{path.name}.{os.getpid()}.part")
+    real = Path(os.path.realpath(path))
+    direct = real.exists() and not real.is_file()
+    written = real if direct else real.with_name(f".{real.name}.{os.getpid()}.part")
     try:
         file = written.open("w", newline="", encoding="utf-8")
     except OSError as error:
@@ -69,7 +71,7 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
         with file:
             write_csv(file, vouchers)
         if not direct:
-            written.replace(path)
+            written.replace(real)
     except OSError as error:
         if not direct:
             written.unlink(missing_ok=True)

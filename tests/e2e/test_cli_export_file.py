@@ -1,0 +1,63 @@
+"""``ocop journal export --output FILE`` written beside FILE, then put in its place: what
+FILE was (a link, a file of its own permissions) stays what it was, only its rows new."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from ocop import BackOffice, CardPayment, Channel, Customer, Money
+from ocop.adapters._demo import demo_card
+from ocop.adapters.cli import main
+from ocop.adapters.memory import SystemClock
+from ocop.adapters.simulated import SimulatedProcessor
+from ocop.adapters.sqlite import SqliteStore
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> str:
+    """A SQLite back office with one order invoiced 40.00 EUR; its database URL."""
+    (tmp_path / "sim").mkdir()
+    sim = SimulatedProcessor(clock=SystemClock(), state=tmp_path / "sim" / "sa-1.db")
+    store = SqliteStore(tmp_path / "shop.db", keeps_journal=True)
+    bo = BackOffice(store=store, journal=store.journal, processor=sim)
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named("C1"),
+                   total=Money.of("100.00", "EUR"),
+                   payments=[CardPayment(demo_card(), Money.of("100.00", "EUR"))])  # fmt: skip
+    bo.invoice("SO-1", "INV-1", Money.of("40.00", "EUR"))
+    store.close()
+    sim.close()
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+def _export(url: str, output: Path) -> int:
+    return main(["journal", "export", "--db", url, "--output", str(output)], environ={})
+
+
+def test_an_export_through_a_link_writes_the_file_it_points_to(shop: str, tmp_path: Path) -> None:
+    """J1: ``--output latest.csv``, a link to the shared export, writes the shared export
+    and leaves the link: the link was replaced by a file of its own, the export it named
+    left as it was (the last export, without INV-1)."""
+    (tmp_path / "shared").mkdir()
+    shared = tmp_path / "shared" / "journal.csv"
+    shared.write_text("the last export\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(shared)
+    assert _export(shop, link) == 0
+    assert link.is_symlink()
+    assert "INV-1" in shared.read_text()
+    assert sorted(path.name for path in (tmp_path / "shared").iterdir()) == ["journal.csv"]
+
+
+def test_a_new_export_is_made_with_the_usual_permissions(shop: str, tmp_path: Path) -> None:
+    """J1: a new file is made as any file the user writes (the umask decides)."""
+    target = tmp_path / "journal.csv"
+    mask = os.umask(0o027)
+    try:
+        assert _export(shop, target) == 0
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
