@@ -52,6 +52,17 @@ def test_an_export_through_a_link_writes_the_file_it_points_to(shop: str, tmp_pa
     assert sorted(path.name for path in (tmp_path / "shared").iterdir()) == ["journal.csv"]
 
 
+def test_an_export_over_a_file_keeps_its_permissions(shop: str, tmp_path: Path) -> None:
+    """J1: an export over a journal readable by its owner only stays so: the file put in
+    its place was made with the default permissions, readable by every user."""
+    target = tmp_path / "journal.csv"
+    target.write_text("the last export\n")
+    target.chmod(0o600)
+    assert _export(shop, target) == 0
+    assert "INV-1" in target.read_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
 def test_a_new_export_is_made_with_the_usual_permissions(shop: str, tmp_path: Path) -> None:
     """J1: a new file is made as any file the user writes (the umask decides)."""
     target = tmp_path / "journal.csv"

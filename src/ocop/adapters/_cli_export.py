@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
+import shutil
+import stat
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -55,13 +57,16 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
     its place, so that a failure as it writes (a full disk) leaves no partial journal
     that reads as a whole one, and the file there before stays as it was. A path that
     is no regular file (a device, a pipe) is written directly. A link is followed: the file
-    it points to is the one replaced, and the link stays. A file it cannot open is a
+    it points to is the one replaced, and the link stays; a file replaced keeps its
+    permissions (a journal its owner alone reads stays so). A file it cannot open is a
     bad option (:class:`InvalidArgument`); one it cannot write, an error."""
     real = Path(os.path.realpath(path))
     direct = real.exists() and not real.is_file()
     written = real if direct else real.with_name(f".{real.name}.{os.getpid()}.part")
+    # Made with the permissions of the file it replaces: none wider while it is written.
+    mode = stat.S_IMODE(real.stat().st_mode) if real.exists() and not direct else 0o666
     try:
-        file = written.open("w", newline="", encoding="utf-8")
+        file = open(written, "w", newline="", encoding="utf-8", opener=_opener(mode))  # noqa: SIM115
     except OSError as error:
         raise InvalidArgument(
             f"--output {quoted(str(path))}: cannot write it ({error.strerror})",
@@ -71,6 +76,8 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
         with file:
             write_csv(file, vouchers)
         if not direct:
+            if real.exists():
+                shutil.copymode(real, written)  # as it was, whatever the umask
             written.replace(real)
     except OSError as error:
         if not direct:
@@ -79,3 +86,12 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
         raise OcopError(
             f"--output {quoted(str(path))}: cannot write it ({error.strerror}){left}"
         ) from None
+
+
+def _opener(mode: int) -> Callable[[str, int], int]:
+    """Opens a file for :func:`open`, one it makes with ``mode`` (less the umask)."""
+
+    def opener(name: str, flags: int) -> int:
+        return os.open(name, flags, mode)
+
+    return opener
