@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ocop import BackOffice, CardPayment, Channel, Customer, Money
+from ocop.adapters import _cli_export as cli_export
 from ocop.adapters._demo import demo_card
 from ocop.adapters.cli import main
 from ocop.adapters.memory import SystemClock
@@ -72,3 +74,21 @@ def test_a_new_export_is_made_with_the_usual_permissions(shop: str, tmp_path: Pa
     finally:
         os.umask(mask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_an_export_interrupted_leaves_nothing_beside_the_file(
+    shop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """J1, O1: Ctrl-C as the export writes ends it with status 130 and leaves FILE as it
+    was, with nothing beside it: the half-written part stayed there, a hidden file."""
+    target = tmp_path / "journal.csv"
+    target.write_text("the last export\n")
+
+    def interrupted(stream: Any, vouchers: Any) -> None:
+        stream.write("voucher_id\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_export, "write_csv", interrupted)
+    assert _export(shop, target) == 130
+    assert target.read_text() == "the last export\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["journal.csv", "shop.db", "sim"]

@@ -86,6 +86,10 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
         raise OcopError(
             f"--output {quoted(str(path))}: cannot write it ({error.strerror}){left}"
         ) from None
+    except BaseException:  # Ctrl-C: FILE as it was, nothing left beside it
+        if not direct:
+            written.unlink(missing_ok=True)
+        raise
 
 
 def _opener(mode: int) -> Callable[[str, int], int]:
