@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterable
 from typing import BinaryIO, TextIO, cast
 
+from ocop.domain.cardnumbers import contains_card_number, mask
+
 __all__ = ["OutputFailed", "ReaderGone", "Stdout", "in_utf8", "silence_stdout"]
 
 
@@ -84,9 +86,13 @@ class _Utf8:
 
 def _escaped(text: str, stream: TextIO) -> str:
     """``text`` with each character ``stream``'s encoding lacks as its escape (``\\xe9``),
-    as Python shows them on stderr."""
+    as Python shows them on stderr. An escape can end in digits that run on into the
+    digits after it (``\\xe9`` before ``100000000009``): a line whose escapes make a card
+    number is masked (T2, E2), as :func:`mask` searches the text it escapes once more."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
-    return text.encode(encoding, "backslashreplace").decode(encoding)
+    escaped = text.encode(encoding, "backslashreplace").decode(encoding)
+    return "\n".join(mask(line) if contains_card_number(line) else line
+                     for line in escaped.split("\n"))  # fmt: skip
 
 
 def silence_stdout() -> None:
