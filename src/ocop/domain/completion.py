@@ -13,7 +13,6 @@ from ocop.domain import keys, postings, steps
 from ocop.domain.holds import check_posted, validate
 from ocop.domain.invoicing import AuthorizationAge, age_of, invoiced_in_full
 from ocop.domain.journal import VoucherKind
-from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import SYSTEM, Order
 from ocop.domain.plan import (
@@ -54,7 +53,7 @@ class Complete:
     ``cvv_lines``: the lines whose saved card has a CVV for this run (the CVVs themselves
     go to the call, never into a plan). What happened so far: ``declined`` (an
     authorization, adjustment or tokenization was declined), ``in_doubt`` (keys),
-    ``new_checks`` (checks posted), ``calls`` (processor steps run).
+    ``calls`` (processor steps run).
     """
 
     line_ids: tuple[str, ...]
@@ -65,7 +64,6 @@ class Complete:
     releasing: bool = False
     declined: bool = False
     in_doubt: tuple[str, ...] = ()
-    new_checks: tuple[Money, ...] = ()
     calls: int = 0
     #: Steps sent once more after a first attempt never received (O2), by step name.
     resent: tuple[str, ...] = ()
@@ -130,8 +128,7 @@ class Complete:
                     return Next(goal=counted, steps=(step,))
         if goal.in_doubt or goal.validated:
             return Next(goal=goal, done=True)
-        checked = validate(order, ctx.settings, ctx.now, declined=goal.declined,
-                           new_checks=goal.new_checks, by=goal.by)  # fmt: skip
+        checked = validate(order, ctx.settings, ctx.now, declined=goal.declined, by=goal.by)
         return Next(goal=replaced(goal, validated=True), order=checked)
 
     def after(self, operations: tuple[Operation, ...]) -> Complete:
@@ -231,7 +228,6 @@ def _posted(goal: Complete, order: Order, line: PaymentLine, ctx: Context) -> Ne
     voucher = postings.voucher(VoucherKind.PAYMENT, order, key, line.line_id,
                                line.method.value, line.amount, ctx.settings, ctx.now)  # fmt: skip
     posted = order.with_line(line.posted())
-    if line.method is PaymentMethod.CHECK:
-        goal = replaced(goal, new_checks=(*goal.new_checks, line.amount))
+    if line.method is PaymentMethod.CHECK:  # S2: held from its posting, in its commit
         posted = check_posted(posted, line.amount, ctx.settings, ctx.now, by=goal.by)
     return Next(goal=goal, order=posted, vouchers=(voucher,))

@@ -10,7 +10,6 @@ by itself (:meth:`Order.as_of`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from ocop.domain.invoicing import AuthorizationAge, age_of
@@ -209,13 +208,13 @@ def validate(
     now: datetime,
     *,
     declined: bool,
-    new_checks: Iterable[Money] = (),
     by: str = SYSTEM,
 ) -> Order:
     """The order with its holds decided for this submit (S1, S2) and completion done (S3).
 
-    ``declined``: an authorization was declined during this submit.
-    ``new_checks``: amounts of the checks posted during this submit.
+    ``declined``: an authorization was declined during this submit. A check posted holds
+    the order from its posting (:func:`check_posted`), not from here: its days count from
+    then, and a hold a person released since is not placed again.
     ``by``: who submitted (the actor's id; :data:`SYSTEM` when a channel's order is placed).
 
     A hold decided at submit that is called for again stays as it was placed (who, when,
@@ -244,9 +243,6 @@ def validate(
                 placed_by=by,
             )
         )
-    check_hold = _check_hold(settings, now, tuple(new_checks), by)
-    if check_hold is not None:
-        holds.append(check_hold)
     if over_credit_limit(order):
         holds.append(
             Hold(
