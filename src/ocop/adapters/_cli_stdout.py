@@ -12,7 +12,7 @@ from typing import BinaryIO, TextIO, cast
 
 from ocop.domain.cardnumbers import contains_card_number, mask
 
-__all__ = ["OutputFailed", "ReaderGone", "Stdout", "in_utf8", "silence_stdout"]
+__all__ = ["Escaping", "OutputFailed", "ReaderGone", "Stdout", "in_utf8", "silence_stdout"]
 
 
 class ReaderGone(Exception):
@@ -56,6 +56,30 @@ class Stdout:
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
 
+    @staticmethod
+    def stderr() -> TextIO:
+        """``sys.stderr``, its escapes made and masked by ocop (:class:`Escaping`)."""
+        return cast(TextIO, Escaping(sys.stderr))
+
+
+class Escaping:
+    """stderr, a character its encoding lacks written as its escape by ocop, not by the
+    stream's own ``backslashreplace``: an escape that runs on into a card number is masked
+    (``no order '\\xe9100000000009'``, T2, E2)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_escaped(text, self._stream))
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
 
 def in_utf8(out: TextIO) -> TextIO:
     """``out``, writing UTF-8 whatever its encoding: a file format (``journal export``'s
@@ -87,12 +111,15 @@ class _Utf8:
 def _escaped(text: str, stream: TextIO) -> str:
     """``text`` with each character ``stream``'s encoding lacks as its escape (``\\xe9``),
     as Python shows them on stderr. An escape can end in digits that run on into the
-    digits after it (``\\xe9`` before ``100000000009``): a line whose escapes make a card
+    digits after it (``\\xe9`` before ``100000000009``): a line escaped into holding a card
     number is masked (T2, E2), as :func:`mask` searches the text it escapes once more."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
     escaped = text.encode(encoding, "backslashreplace").decode(encoding)
-    return "\n".join(mask(line) if contains_card_number(line) else line
-                     for line in escaped.split("\n"))  # fmt: skip
+    if escaped == text:
+        return text
+    lines = zip(text.split("\n"), escaped.split("\n"), strict=True)  # escapes add no line
+    return "\n".join(mask(line) if line != was and contains_card_number(line) else line
+                     for was, line in lines)  # fmt: skip
 
 
 def silence_stdout() -> None:

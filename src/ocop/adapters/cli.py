@@ -74,29 +74,30 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args.environ = os.environ if environ is None else environ
     read = [args.environ.get(name, "") for name in (DATABASE_VARIABLE, PROCESSOR_VARIABLE)]
     out = cast(TextIO, Stdout(sys.stdout))
+    err = Stdout.stderr()  # its escapes masked as ocop's (T2)
     try:
-        with logs_to(sys.stderr, args.command):  # one line a record, never a traceback
+        with logs_to(err, args.command):  # one line a record, never a traceback
             if args.command == "demo":
                 run_demo(out)
                 status = 0
             else:
-                status = int(args.run(args, out, sys.stderr))
+                status = int(args.run(args, out, err))
         out.flush()  # here, so that a reader gone is met before the interpreter exits
         return status
     except OcopError as error:
         # Masked when raised; masked again as usage errors are, read with what was typed.
         shown = masked(str(error), [*runs_of(typed), *read])
-        print(f"ocop {args.command}: error: {shown}", file=sys.stderr)
+        print(f"ocop {args.command}: error: {shown}", file=err)
         return 2 if isinstance(error, InvalidInput) else 1
     except ReaderGone:
         silence_stdout()
         return 1
     except OutputFailed as failed:  # a full disk: said once, and not again at exit
         silence_stdout()
-        print(f"ocop {args.command}: error: cannot write the output ({failed})", file=sys.stderr)
+        print(f"ocop {args.command}: error: cannot write the output ({failed})", file=err)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: what each call committed stays (O1), nothing more
-        print(f"ocop {args.command}: interrupted{_LEFT.get(args.command, '')}", file=sys.stderr)
+        print(f"ocop {args.command}: interrupted{_LEFT.get(args.command, '')}", file=err)
         return 130
 
 
@@ -119,9 +120,11 @@ class _Parser(argparse.ArgumentParser):
     letter, as a space): when one is found, every number in the message is masked."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
+        err = Stdout.stderr()
+        self.print_usage(err)
         shown = masked_usage(message, _GIVEN.get())
-        self.exit(2, f"{self.prog}: error: {shown}\n")
+        err.write(f"{self.prog}: error: {shown}\n")
+        self.exit(2)
 
 
 #: The arguments of the command being parsed, for :meth:`_Parser.error`.
