@@ -378,12 +378,12 @@ def _captured(
                     refunded=Money.zero(step.amount.currency), captured_at=now,
                     pending=pending, journal=journal)  # fmt: skip
     captured = order.with_line(line.captured_with(capture))
+    if isinstance(step, steps.Capture):  # I2: a rest released that the card cannot be
+        captured = released_short(captured, step, settings, now)  # asked again holds it
     if pending:  # nothing is received yet: the voucher comes with the settlement (J1)
         return Applied(order=captured)
     if isinstance(step, steps.DepositCapture):  # D1, S4: a declined one's hold may end
         captured = deposit_taken(captured, settings, now)
-    else:  # I2: a rest released that the card cannot be asked again holds the order
-        captured = released_short(captured, step, settings, now)
     voucher = capture_voucher(order, op, step, settings, now, journal=journal)
     return Applied(order=captured, vouchers=(voucher,))
 
