@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
 
 class BackOffice(BackOfficeServices):
-    """Omni-channel order payments for one back office."""
+    """Omni-channel order payments for one back office.
+
+    ``BackOffice(store=..., processor=..., journal=...)`` wires your own adapters (the
+    factories ``in_memory``, ``sqlite`` and ``postgres`` wire the bundled ones). Each is
+    checked when wired (E1): a store, processor or journal missing any method of its port
+    raises :class:`InvalidArgument` naming the methods it lacks, so a partial adapter is
+    refused at once instead of failing a call halfway through; a store that keeps the
+    journal must be given ``journal=store.journal`` (:class:`InvalidInput`).
+    """
 
     def __init__(
         self,
