@@ -264,7 +264,14 @@ class BackOfficeServices:
 
     def recover(self) -> RecoveryReport:
         """Resolve processor calls in doubt, finish the authorization renewals they
-        interrupted, and post pending vouchers (O2, A2)."""
+        interrupted, and post pending vouchers (O2, A2).
+
+        Each call is asked about (N3) only through a processor that serves the connector
+        and service account it was made with (I5); a call of an account the processor
+        wired here does not serve is not asked (that processor never received it, and
+        would say so): it stays in ``still_in_doubt``, logged with its account. The
+        report's ``releases`` lists the voids this run sent to release authorizations
+        nothing will capture any more (:class:`~ocop.domain.renewal.ReleaseVoid`)."""
         from ocop.services import _recovery as recovery
 
         return recovery.recover(self._ports, f"{self._holder}:recover")
