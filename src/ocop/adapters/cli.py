@@ -3,13 +3,14 @@
 ``ocop demo`` walks through what the library does, on the simulated processor. The
 operations commands work on a database named by ``--db`` (or ``OCOP_DATABASE_URL``):
 ``orders`` lists order ids by the filters of ``bo.orders``, ``show`` one order's lines,
-holds and operations, ``journal export`` the journal as CSV, ``recover`` resolves what
-is in doubt, and ``simulate`` runs a workload with faults and reconciles it. A command
-that calls a processor is told which (``--processor``, or ``OCOP_PROCESSOR``; see
-:mod:`ocop.adapters._cli_wiring`). Results go to stdout, progress and errors to stderr.
-Exit status: 0 done; 1 an error, or something left for a person (a recovery that could
-not decide everything, a reconciliation with differences); 2 a usage error; 130
-interrupted (Ctrl-C), in one line.
+holds and operations, ``journal export`` the journal as CSV (UTF-8), ``recover`` resolves
+what is in doubt, and ``simulate`` runs a workload with faults and reconciles it (on a
+database with no call left in doubt by an earlier run). A command that calls a processor
+is told which (``--processor``, or ``OCOP_PROCESSOR``). Results go to stdout, progress,
+errors and the library's log lines to stderr, one line each, never a traceback. Exit
+status: 0 done; 1 an error, or something left for a person (a recovery that could not
+decide everything, a reconciliation with differences); 2 a usage error (an option given
+empty too); 130 interrupted (Ctrl-C), in one line. ``docs/cli.md`` says it all.
 """
 
 from __future__ import annotations
