@@ -73,7 +73,9 @@ class ProcessorCapabilities:
     no_unlinked_refund_accounts: frozenset[tuple[str, str]] = frozenset()
 
     def serves(self, connector: str, service_account: str) -> bool:
-        """Whether tokens issued under this connector and account go through it (I5)."""
+        """Whether tokens issued under this connector and account go through it (I5),
+        and whether ``recover()`` may ask it about a call in doubt made through them (a
+        call of an account it does not serve stays in doubt, N3)."""
         pair = (connector, service_account)
         return pair == (self.connector, self.service_account) or pair in self.also_serves
 
