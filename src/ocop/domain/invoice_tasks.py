@@ -12,7 +12,7 @@ from ocop.domain.holds import out_of_balance
 from ocop.domain.invoicing import AuthorizationAge, age_of, invoiced_in_full, rest_wanted
 from ocop.domain.money import Money
 from ocop.domain.operations import Operation, Outcome
-from ocop.domain.order import Hold, HoldCode, Invoice, Order
+from ocop.domain.order import SYSTEM, Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context
 from ocop.domain.settings import Settings
 from ocop.domain.tender import Authorization, PaymentLine
@@ -308,6 +308,20 @@ def released_short(order: Order, capture: steps.Capture, settings: Settings, now
         return order
     return order.with_hold(Hold(code=HoldCode.OUT_OF_BALANCE, reason=RELEASED_SHORT,
                                 placed_at=now))  # fmt: skip
+
+
+def short_undone(order: Order, settings: Settings, now: datetime) -> Order:
+    """I2, S4: ``order`` once a pending capture failed and was undone (N2): the
+    ``OUT_OF_BALANCE`` hold a released rest placed (:func:`released_short`) ends, released
+    by the system, when the order is no longer out of balance (its authorization holds the
+    rest again). A hold something else placed, or whose cause remains, stays."""
+    code = HoldCode.OUT_OF_BALANCE
+    hold = order.hold(code)
+    if hold is None or hold.placed_by != SYSTEM or hold.reason != RELEASED_SHORT:
+        return order
+    if out_of_balance(order, settings):
+        return order
+    return order.released(code, by=SYSTEM, at=now)
 
 
 def renewals_ended(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ocop.domain import line_auths, postings, steps
 from ocop.domain.holds import deposit_declined, deposit_taken, held_unless_renewable
+from ocop.domain.invoice_tasks import short_undone
 from ocop.domain.journal import Voucher, VoucherKind
 from ocop.domain.line_refunds import awaiting
 from ocop.domain.operations import Operation, ProcessorResult
@@ -62,6 +63,8 @@ def settle_pending(
                 settled = order.with_line(line)
                 if isinstance(step, steps.DepositCapture):  # D1: as a live decline holds it
                     settled = deposit_declined(settled, now)
+                else:  # I2, S4: the rest it released is held again: its hold may end
+                    settled = short_undone(settled, settings, now)
                 if line.authorized.is_positive():
                     return settled, ()
                 why = "a pending capture failed and the card cannot be authorized again"

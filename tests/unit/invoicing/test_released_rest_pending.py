@@ -51,3 +51,59 @@ def test_a_pending_single_capture_releasing_a_rest_holds_the_order(
     assert bo.orders(on_hold=True) == ("SO-1",)
     with pytest.raises(IllegalTransition):
         bo.invoice("SO-1", "INV-2", usd("70.00"))
+
+
+@pytest.mark.parametrize("answer_lost", [False, True], ids=["live", "recovered"])
+def test_a_pending_single_capture_that_fails_ends_the_hold_its_released_rest_placed(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch, answer_lost: bool
+) -> None:
+    """I2, S4, N2: the 30.00 pending single capture of the 100.00 order fails: the
+    authorization holds the whole 100.00 again (nothing was released), so the
+    OUT_OF_BALANCE hold the released 70.00 placed has no cause left and the system ends it.
+    (The order stayed on hold, paid 100.00 of 100.00, until a person released it.)"""
+    sim = SimulatedProcessor(clock=clock, multi_capture=False)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    place(bo, "SO-1", "100.00", by_card("100.00", card(reusable=False)))
+    sim.script("capture", "pending")
+    if answer_lost:
+        real = sim.capture
+
+        def lost(*args: Any) -> ProcessorResult:
+            answer = real(*args)
+            return ProcessorResult(key=answer.key, outcome=Outcome.UNKNOWN, reason="timeout")
+
+        monkeypatch.setattr(sim, "capture", lost)
+        bo.invoice("SO-1", "INV-1", usd("30.00"))
+        monkeypatch.setattr(sim, "capture", real)
+        bo.recover()
+    else:
+        bo.invoice("SO-1", "INV-1", usd("30.00"))
+    assert bo.order("SO-1").has_hold(HoldCode.OUT_OF_BALANCE)
+    for note in sim.settle_pending("decline"):
+        assert bo.handle_notification(note).undone
+    order = bo.order("SO-1")
+    assert (order.line("L1").authorized, order.paid) == (usd("100.00"), usd("100.00"))
+    assert order.holds == ()
+    assert [(r.hold.code, r.released_by, r.override) for r in order.released_holds] == [
+        (HoldCode.OUT_OF_BALANCE, "system", False)
+    ]
+    assert bo.orders(on_hold=True) == ()
+    assert bo.invoice("SO-1", "INV-1", usd("30.00")).captures
+
+
+def test_a_pending_single_capture_approved_keeps_the_one_hold_as_placed(
+    clock: ManualClock,
+) -> None:
+    """I2, S4, N2: approved later, the pending capture's hold stays the one placed when it
+    was made (the 70.00 is still missing): not placed again, not released."""
+    sim = SimulatedProcessor(clock=clock, multi_capture=False)
+    bo = BackOffice.in_memory(processor=sim, clock=clock)
+    place(bo, "SO-1", "100.00", by_card("100.00", card(reusable=False)))
+    sim.script("capture", "pending")
+    bo.invoice("SO-1", "INV-1", usd("30.00"))
+    placed = bo.order("SO-1").holds
+    clock.advance(hours=1)
+    for note in sim.settle_pending("approve"):
+        assert bo.handle_notification(note).applied
+    order = bo.order("SO-1")
+    assert (order.received, order.holds, order.released_holds) == (usd("30.00"), placed, ())
