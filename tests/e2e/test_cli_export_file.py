@@ -92,3 +92,24 @@ def test_an_export_interrupted_leaves_nothing_beside_the_file(
     assert _export(shop, target) == 130
     assert target.read_text() == "the last export\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["journal.csv", "shop.db", "sim"]
+
+
+def test_an_export_writes_no_file_a_link_in_place_of_its_part_names(
+    shop: str, tmp_path: Path
+) -> None:
+    """J1: a link left (or planted by another user of a shared folder) where the export
+    writes its part, ``.journal.csv.PID.part``, is not followed: the file it names is
+    left as it was and FILE is a file of its own. The export truncated the named file,
+    wrote the journal into it, and then put the link in FILE's place."""
+    target = tmp_path / "journal.csv"
+    target.write_text("the last export\n")
+    other = tmp_path / "notes.txt"
+    other.write_text("someone else's notes\n")
+    (tmp_path / f".journal.csv.{os.getpid()}.part").symlink_to(other)
+    assert _export(shop, target) == 0
+    assert other.read_text() == "someone else's notes\n"
+    assert not target.is_symlink()
+    assert "INV-1" in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "journal.csv", "notes.txt", "shop.db", "sim",
+    ]  # fmt: skip

@@ -57,7 +57,8 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
     its place, so that a failure as it writes (a full disk) leaves no partial journal
     that reads as a whole one, and the file there before stays as it was. A path that
     is no regular file (a device, a pipe) is written directly. A link is followed: the file
-    it points to is the one replaced, and the link stays; a file replaced keeps its
+    it points to is the one replaced, and the link stays (what is in the place of the part
+    written beside it, a link too, is removed, never followed); a file replaced keeps its
     permissions (a journal its owner alone reads stays so). A file it cannot open is a
     bad option (:class:`InvalidArgument`); one it cannot write, an error."""
     real = Path(os.path.realpath(path))
@@ -66,7 +67,10 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
     # Made with the permissions of the file it replaces: none wider while it is written.
     mode = stat.S_IMODE(real.stat().st_mode) if real.exists() and not direct else 0o666
     try:
-        file = open(written, "w", newline="", encoding="utf-8", opener=_opener(mode))  # noqa: SIM115
+        if not direct:  # what is in the part's place (a link: not followed) goes first
+            written.unlink(missing_ok=True)
+        file = open(written, "w", newline="", encoding="utf-8",  # noqa: SIM115
+                    opener=_opener(mode, new=not direct))  # fmt: skip
     except OSError as error:
         raise InvalidArgument(
             f"--output {quoted(str(path))}: cannot write it ({error.strerror})",
@@ -92,10 +96,12 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
         raise
 
 
-def _opener(mode: int) -> Callable[[str, int], int]:
-    """Opens a file for :func:`open`, one it makes with ``mode`` (less the umask)."""
+def _opener(mode: int, *, new: bool) -> Callable[[str, int], int]:
+    """Opens a file for :func:`open`, one it makes with ``mode`` (less the umask); ``new``:
+    one it makes itself, never a file or a link already there (made since: refused)."""
+    exclusive = os.O_EXCL if new else 0  # with O_CREAT: a link there is refused too
 
     def opener(name: str, flags: int) -> int:
-        return os.open(name, flags, mode)
+        return os.open(name, flags | exclusive, mode)
 
     return opener
