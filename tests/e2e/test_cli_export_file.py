@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -98,18 +99,67 @@ def test_an_export_writes_no_file_a_link_in_place_of_its_part_names(
     shop: str, tmp_path: Path
 ) -> None:
     """J1: a link left (or planted by another user of a shared folder) where the export
-    writes its part, ``.journal.csv.PID.part``, is not followed: the file it names is
-    left as it was and FILE is a file of its own. The export truncated the named file,
+    writes its part, ``.journal.csv.PID.part``, is not followed (nor removed: the part
+    has a name of its own): the file it names is left as it was and FILE is a file of its
+    own. The export truncated the named file,
     wrote the journal into it, and then put the link in FILE's place."""
     target = tmp_path / "journal.csv"
     target.write_text("the last export\n")
     other = tmp_path / "notes.txt"
     other.write_text("someone else's notes\n")
-    (tmp_path / f".journal.csv.{os.getpid()}.part").symlink_to(other)
+    planted = tmp_path / f".journal.csv.{os.getpid()}.part"
+    planted.symlink_to(other)
     assert _export(shop, target) == 0
     assert other.read_text() == "someone else's notes\n"
     assert not target.is_symlink()
     assert "INV-1" in target.read_text()
+    assert planted.is_symlink()  # not the export's: left as it was
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "journal.csv", "notes.txt", "shop.db", "sim",
+        planted.name, "journal.csv", "notes.txt", "shop.db", "sim",
     ]  # fmt: skip
+
+
+def test_two_exports_of_one_process_id_never_put_a_part_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """J1: two exports to one FILE under one process id (two containers sharing a folder
+    each run the export as process 1; here two threads) each write a part of their own:
+    FILE is always a whole journal. The second removed the first's part to make its own,
+    and the first, done, put the second's half-written part in FILE's place."""
+    target = tmp_path / "journal.csv"
+    target.write_text("the last export\n")
+    started, first_done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def second_write(stream: Any, vouchers: Any) -> None:
+        stream.write("the second export, half\n")
+        stream.flush()
+        started.set()
+        first_done.wait(10)
+        stream.write("the second export, rest\n")
+
+    def second() -> None:
+        try:
+            cli_export.write_file(target, [])
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    def write(stream: Any, vouchers: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            second_write(stream, vouchers)
+            return
+        other.start()
+        started.wait(10)
+        stream.write("the first export, whole\n")
+
+    other = threading.Thread(target=second)
+    monkeypatch.setattr(cli_export, "write_csv", write)
+    try:
+        cli_export.write_file(target, [])
+        assert target.read_text() == "the first export, whole\n"
+    finally:
+        first_done.set()
+        other.join(10)
+    assert failures == []
+    assert target.read_text() == "the second export, half\nthe second export, rest\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["journal.csv"]

@@ -11,7 +11,9 @@ written as they are (a sign is never taken for a formula there).
 from __future__ import annotations
 
 import csv
+import errno
 import os
+import secrets
 import shutil
 import stat
 from collections.abc import Callable, Sequence
@@ -30,6 +32,9 @@ CSV_COLUMNS = ("voucher_id", "posted_at", "journal", "kind", "order_id", "refere
 #: What a spreadsheet reads a cell starting with as a formula, and the quote that marks
 #: a cell as text (quoted too, so that dropping one leading quote is always right).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+#: How many part names an export tries before it gives up (each one taken already).
+_PART_TRIES = 8
 
 
 def csv_cell(text: str) -> str:
@@ -57,20 +62,17 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
     its place, so that a failure as it writes (a full disk) leaves no partial journal
     that reads as a whole one, and the file there before stays as it was. A path that
     is no regular file (a device, a pipe) is written directly. A link is followed: the file
-    it points to is the one replaced, and the link stays (what is in the place of the part
-    written beside it, a link too, is removed, never followed); a file replaced keeps its
-    permissions (a journal its owner alone reads stays so). A file it cannot open is a
-    bad option (:class:`InvalidArgument`); one it cannot write, an error."""
+    it points to is the one replaced, and the link stays (the part written beside it has a
+    name of its own, made new: what is there already, a link too, is left, never followed
+    nor removed); a file replaced keeps its permissions (a journal its owner alone reads
+    stays so). A file it cannot open is a bad option (:class:`InvalidArgument`); one it
+    cannot write, an error."""
     real = Path(os.path.realpath(path))
     direct = real.exists() and not real.is_file()
-    written = real if direct else real.with_name(f".{real.name}.{os.getpid()}.part")
     # Made with the permissions of the file it replaces: none wider while it is written.
     mode = stat.S_IMODE(real.stat().st_mode) if real.exists() and not direct else 0o666
     try:
-        if not direct:  # what is in the part's place (a link: not followed) goes first
-            written.unlink(missing_ok=True)
-        file = open(written, "w", newline="", encoding="utf-8",  # noqa: SIM115
-                    opener=_opener(mode, new=not direct))  # fmt: skip
+        written, file = (real, _open(real, mode, new=False)) if direct else _part(real, mode)
     except OSError as error:
         raise InvalidArgument(
             f"--output {quoted(str(path))}: cannot write it ({error.strerror})",
@@ -94,6 +96,23 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
         if not direct:
             written.unlink(missing_ok=True)
         raise
+
+
+def _part(real: Path, mode: int) -> tuple[Path, TextIO]:
+    """A part of its own beside ``real``, made new: its name, ``.FILE.PID.RANDOM.part``,
+    is one no other export (of this process id too: another container's, another
+    thread's) and no file or link already there has; those are left as they are."""
+    for _ in range(_PART_TRIES):
+        written = real.with_name(f".{real.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+        try:
+            return written, _open(written, mode, new=True)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST))
+
+
+def _open(name: Path, mode: int, *, new: bool) -> TextIO:
+    return open(name, "w", newline="", encoding="utf-8", opener=_opener(mode, new=new))
 
 
 def _opener(mode: int, *, new: bool) -> Callable[[str, int], int]:
