@@ -258,44 +258,42 @@ def validate(
         if hold.code in DECIDED_AT_SUBMIT and hold.code not in wanted:
             result = result.released(hold.code, by=by, at=now)
     for hold in holds:
-        result = _with_hold(result, hold)
+        result = result.with_hold(hold)  # a hold already there stays as it was placed
     return result.submitted()
 
 
-def _check_hold(settings: Settings, now: datetime, checks: tuple[Money, ...], by: str
-                ) -> Hold | None:  # fmt: skip
-    """S2: the ``CHECK`` hold ``checks`` posted at ``now`` call for (None: none)."""
+def _check_hold(settings: Settings, now: datetime, check: Money, by: str) -> Hold | None:
+    """S2: the ``CHECK`` hold ``check`` posted at ``now`` calls for (None: none)."""
     threshold = settings.completion.check_hold_threshold
     days = settings.completion.check_hold_days
     # A hold of 0 days would lapse as it is placed (S4): none is placed. A check in another
     # currency than the threshold cannot be measured against it: it is held, not let through.
-    unmeasured = threshold is not None and any(c.currency != threshold.currency for c in checks)
     if threshold is None or days <= 0:
         return None
-    if not (unmeasured or any(check > threshold for check in checks)):
+    unmeasured = check.currency != threshold.currency
+    if not (unmeasured or check > threshold):
         return None
     why = "in another currency than" if unmeasured else "above"
     return Hold(code=HoldCode.CHECK, reason=f"check {why} {threshold}", placed_at=now,
                 until=now + timedelta(days=days), placed_by=by)  # fmt: skip
 
 
-def _with_hold(order: Order, hold: Hold) -> Order:
-    """``order`` with ``hold``; one of its code already there stays as placed, but a check
-    hold ending sooner holds on to the new one's end (S2: each check its own days)."""
-    current = order.hold(hold.code)
-    if hold.code is HoldCode.CHECK and current is not None and _sooner(current, hold):
-        later = replaced(current, until=hold.until)
-        return replaced(order, holds=tuple(later if h is current else h for h in order.holds))
-    return order.with_hold(hold)
-
-
 def check_posted(order: Order, check: Money, settings: Settings, now: datetime, *, by: str
                  ) -> Order:  # fmt: skip
     """S2: ``order`` (as of ``now``) once a submit posted ``check``: held from then on, in
     the posting's commit, so a submit stopped before it decides the holds (a call in
-    doubt, a crash) and resumed (posting nothing) still holds the order."""
-    hold = _check_hold(settings, now, (check,), by)
-    return order if hold is None else _with_hold(order.as_of(now), hold)
+    doubt, a crash) and resumed (posting nothing) still holds the order. A check hold
+    already there stays as placed, but one ending sooner holds on to the new one's end
+    (each check its own days)."""
+    hold = _check_hold(settings, now, check, by)
+    if hold is None:
+        return order
+    order = order.as_of(now)
+    current = order.hold(HoldCode.CHECK)
+    if current is not None and _sooner(current, hold):
+        later = replaced(current, until=hold.until)
+        return replaced(order, holds=tuple(later if h is current else h for h in order.holds))
+    return order.with_hold(hold)
 
 
 def _sooner(current: Hold, new: Hold) -> bool:
