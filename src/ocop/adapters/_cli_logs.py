@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from ocop.domain.cardnumbers import mask
+from ocop.services._logs import described
 
 __all__ = ["logs_to"]
 
@@ -25,17 +26,8 @@ class _OneLine(logging.Formatter):
         text = f"ocop {self._command}: {record.levelname.lower()}: {record.getMessage()}"
         error = record.exc_info[1] if record.exc_info else None
         if error is not None:
-            text += f": {_described(error)}"
+            text += f": {described(error)}"
         return mask(text)
-
-
-def _described(error: BaseException) -> str:
-    """The error's type and text (a text that cannot be read is said so)."""
-    try:
-        said = str(error)
-    except Exception:  # noqa: BLE001 - a host's error: its text is only told
-        said = "(its text cannot be read)"
-    return f"{type(error).__name__}: {said}" if said else type(error).__name__
 
 
 @contextmanager

@@ -46,11 +46,11 @@ def logger(name: str) -> logging.Logger:
 
 
 def described(error: BaseException) -> str:
-    """``error``'s type and text for a log line (masked there, as every argument is); a
-    text that cannot be read (its ``__str__`` fails) is said so: a log line never fails
-    the call that writes it."""
+    """``error``'s type and text for a log line (masked there, as every argument is); its
+    type alone when it has no text, and a text that cannot be read (its ``__str__`` fails)
+    is said so: a log line never fails the call that writes it."""
     try:
         text = str(error)
     except Exception:  # noqa: BLE001 - a host's error: its text is only told, never needed
         text = "(its text cannot be read)"
-    return f"{type(error).__name__}: {text}"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
