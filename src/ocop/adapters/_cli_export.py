@@ -86,16 +86,13 @@ def write_file(path: Path, vouchers: Sequence[Voucher]) -> None:
                 shutil.copymode(real, written)  # as it was, whatever the umask
             written.replace(real)
     except OSError as error:
-        if not direct:
-            written.unlink(missing_ok=True)
         left = "" if direct else "; nothing written"
         raise OcopError(
             f"--output {quoted(str(path))}: cannot write it ({error.strerror}){left}"
         ) from None
-    except BaseException:  # Ctrl-C: FILE as it was, nothing left beside it
-        if not direct:
+    finally:  # a failure or Ctrl-C: FILE as it was, nothing left beside it (once put in
+        if not direct:  # its place, the part's name is gone already)
             written.unlink(missing_ok=True)
-        raise
 
 
 def _part(real: Path, mode: int) -> tuple[Path, TextIO]:
