@@ -26,7 +26,8 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
   the stored card's token is the one-time token, and the authorization that follows
   charges the stored card without the CVV. The CVV goes in that one request only: never
   in a record, a log line or an answer. Sending ``cvc`` needs Adyen's permission for raw
-  card data (the CVV a call-center agent takes is raw).
+  card data (the CVV a call-center agent takes is raw); a 401 or 403 to it (sent once,
+  moving no money) declines it, saying Adyen refused the credentials.
 - **idempotency**: every call carries ``Idempotency-Key``: ``<namespace>:<operation key>``
   (the namespace is one per back office, so a test and a live installation sharing a
   merchant account never collide), hashed to fit Adyen's 64 characters when longer.
@@ -140,8 +141,12 @@ class AdyenProcessor:
         return self._caps
 
     # -- calls ---------------------------------------------------------------------------
-    def _call(self, key: str, send: Any, body: dict[str, Any], *args: str) -> Any:
-        """The answer's JSON, or None when it never came (then the call is in doubt)."""
+    def _call(
+        self, key: str, send: Any, body: dict[str, Any], *args: str, once: bool = False
+    ) -> Any:
+        """The answer's JSON, or None when it never came (then the call is in doubt).
+        ``once``: the request is never sent again under its key and moves no money (a saved
+        card's CVV check), so credentials Adyen refuses mean it checked nothing: refused."""
         try:
             answer = send(body, *args, idempotency_key=idempotency_key(self.config.namespace, key))
         except self._errors.AdyenAPIUnprocessableEntity as refused:
@@ -161,6 +166,8 @@ class AdyenProcessor:
             # says nothing of an earlier request under this key (a replay's first call may
             # have moved money), so the call stays in doubt until asked with working keys.
             log.error("Adyen refused the credentials for %s: %s", key, reason_of(refused))
+            if once:
+                return {"refused": f"Adyen refused the credentials: {reason_of(refused)}"}
             return None
         except Exception:  # noqa: BLE001 - a lost answer: the call may or may not have happened
             log.warning("no answer from Adyen for %s", key)
@@ -319,7 +326,7 @@ class AdyenProcessor:
             "shopperInteraction": "ContAuth",
             "recurringProcessingModel": "CardOnFile",
         }
-        answer = self._call(key, self._payments.payments, body)
+        answer = self._call(key, self._payments.payments, body, once=True)
         # A zero-amount check moves no money: one Adyen has not decided yet did not verify
         # the card, and may be tried again with the CVV (nothing could settle it later).
         if (refused := not_authorised(key, answer, undecided=Outcome.DECLINED)) is not None:

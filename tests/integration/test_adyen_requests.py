@@ -1,0 +1,118 @@
+"""What the Adyen connector sends, and how it reads Adyen's synchronous answers (O1, O4).
+
+Against the emulator, or Adyen's own library with its HTTP client replaced by a fake that
+answers as scripted: the library's own response handling and exceptions run as they do
+against Adyen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ocop import Actor, AuthorizationToken, BackOffice, Channel, Customer, Outcome
+from ocop.adapters.memory import ManualClock
+from worlds import START, usd
+
+Adyen = pytest.importorskip("Adyen")
+
+from test_adyen_connector import SHOPPER, processor_for, stored_card  # noqa: E402
+
+from ocop.adapters.adyen import (  # noqa: E402
+    AdyenConfig,
+    AdyenProcessor,
+    card_token,
+    encode_reference,
+)
+from ocop.testing.adyen_emulator import AdyenEmulator  # noqa: E402
+
+PAYMENT = "8815000000000001"
+STORED = "8315000000000001"
+
+
+@pytest.fixture
+def emulator() -> Iterator[AdyenEmulator]:
+    with AdyenEmulator() as running:
+        yield running
+
+
+class FakeHttp:
+    """Adyen's HTTP client, answering each request with the next scripted (status, body)
+    or raising the next scripted exception; it keeps what it was sent."""
+
+    user_agent = "fake"
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, object] | Exception] = []
+        self.sent: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+
+    def request(self, method: str, url: str, json: Any = None, headers: Any = None,
+                **_: Any) -> tuple[str, Any, int, dict[str, str]]:  # fmt: skip
+        self.sent.append((url, json, dict(headers or {})))
+        answer = self.script.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        status, body = answer
+        raw = body if isinstance(body, str) else _json(body)
+        return raw, json, status, {}
+
+
+def _json(body: object) -> str:
+    return json.dumps(body)
+
+
+def faked(**settings: Any) -> tuple[AdyenProcessor, FakeHttp]:
+    """A processor whose library sends through a :class:`FakeHttp`."""
+    config = AdyenConfig(**{"api_key": "the-api-key", "merchant_account": "Shop",
+                            "namespace": "ns", **settings})  # fmt: skip
+    processor = AdyenProcessor(config)
+    http = FakeHttp()
+    client = processor._payments.client
+    client.http_client, client.http_init = http, True
+    return processor, http
+
+
+CARD = card_token(SHOPPER, STORED, "Shop", brand="visa", last4="1111")
+AUTH = AuthorizationToken(encode_reference(PAYMENT), "adyen", "Shop")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_saved_cards_cvv_check_adyen_refuses_the_credentials_of_is_declined(
+    emulator: AdyenEmulator, status: int
+) -> None:
+    """O1, O4: the zero-amount check of a saved card's CVV is sent once under its key
+    (recovery never sends it again: the CVV is kept nowhere) and moves no money, so a 401
+    or 403 (a rotated key; an account without Adyen's permission for raw card data, which
+    sending ``cvc`` needs) says Adyen checked nothing. It is declined, saying so, and the
+    agent tries again. Before, it was left in doubt: recovery could only list it for
+    reconciliation, and the order stayed blocked (O3) with no way to settle it."""
+    bo = BackOffice.in_memory(processor=processor_for(emulator), clock=ManualClock(START))
+    stored_card(emulator)
+    bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=Customer.named(SHOPPER),
+                   total=usd("25.00"))  # fmt: skip
+    (instrument,) = bo.saved_instruments(Customer.named(SHOPPER))
+    emulator.script("payments", "error", status=status)
+    draft = bo.begin_completion("SO-1", Actor.call_center("agent-1"))
+    draft = draft.add_saved_card(instrument.instrument_id, cvv="737", amount=usd("25.00"))
+    assert bo.submit(draft).in_doubt == ()
+    assert bo.orders(in_doubt=True) == ()
+    (check,) = bo.operations("SO-1")
+    assert check.outcome is Outcome.DECLINED
+    assert "credentials" in check.reason
+    draft = bo.begin_completion("SO-1", Actor.call_center("agent-1"))
+    draft = draft.add_saved_card(instrument.instrument_id, cvv="737", amount=usd("25.00"))
+    assert bo.submit(draft).approved
+    assert bo.order("SO-1").authorized == usd("25.00")
+
+
+def test_a_payment_adyen_refuses_the_credentials_of_stays_in_doubt() -> None:
+    """O4: an authorization or capture may be a replay whose first call moved money, and
+    Adyen checks credentials before the key: a 401 or 403 leaves it in doubt."""
+    processor, http = faked()
+    refusal = {"status": 401, "errorCode": "000", "message": "Unauthorized"}
+    http.script = [(401, refusal), (403, {**refusal, "status": 403})]
+    assert processor.authorize("SO-1/a#1", CARD, usd("10.00")).outcome is Outcome.UNKNOWN
+    assert processor.capture("SO-1/c#1", AUTH, usd("10.00")).outcome is Outcome.UNKNOWN
