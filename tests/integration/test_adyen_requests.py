@@ -76,6 +76,7 @@ def faked(**settings: Any) -> tuple[AdyenProcessor, FakeHttp]:
 
 
 CARD = card_token(SHOPPER, STORED, "Shop", brand="visa", last4="1111")
+STORED_CARDS = {"storedPaymentMethods": [{"id": STORED, "brand": "visa", "lastFour": "1111"}]}
 AUTH = AuthorizationToken(encode_reference(PAYMENT), "adyen", "Shop")
 
 
@@ -116,3 +117,34 @@ def test_a_payment_adyen_refuses_the_credentials_of_stays_in_doubt() -> None:
     http.script = [(401, refusal), (403, {**refusal, "status": 403})]
     assert processor.authorize("SO-1/a#1", CARD, usd("10.00")).outcome is Outcome.UNKNOWN
     assert processor.capture("SO-1/c#1", AUTH, usd("10.00")).outcome is Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",  # a 200 with no body (a proxy in front of Adyen)
+        {},
+        {"pspReference": PAYMENT},  # no resultCode
+        {"resultCode": "Authorised"},  # no pspReference: no token to capture with
+        {"resultCode": "SomethingNew", "pspReference": PAYMENT},
+    ],
+    ids=["empty", "no fields", "no result code", "no reference", "unknown code"],
+)
+def test_an_authorization_answer_ocop_cannot_read_leaves_it_in_doubt(body: object) -> None:
+    """O1, O4: a 2xx whose body says neither approved nor refused may stand for a hold on
+    the card: the call is in doubt (recovery replays it, its AUTHORISATION webhook decides
+    it). Before, an empty or code-less answer was declined (a hold left on the card and
+    the card authorized again by the next attempt), and an approval without its reference
+    raised KeyError out of the call. A saved card's CVV check so answered did not verify
+    the card: declined (it moves no money), as one Adyen has not decided is."""
+    processor, http = faked()
+    http.script = [(200, body)]
+    answer = processor.authorize("SO-1/a#1", CARD, usd("10.00"))
+    assert (answer.outcome, answer.token) == (Outcome.UNKNOWN, None)
+    http.script = [(200, {"resultCode": "Refused", "refusalReason": "Not enough balance"})]
+    refused = processor.authorize("SO-1/a#2", CARD, usd("10.00"))
+    assert (refused.outcome, refused.reason) == (Outcome.DECLINED, "Not enough balance")
+    http.script = [(200, STORED_CARDS), (200, body)]
+    check = processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "737")
+    verified = body == {"resultCode": "Authorised"}  # a check needs no reference
+    assert check.outcome is (Outcome.APPROVED if verified else Outcome.DECLINED)

@@ -18,6 +18,14 @@ from ocop.domain.operations import Outcome, ProcessorResult
 
 #: Result codes of a payment Adyen received and has not decided yet: its webhook will.
 UNDECIDED = frozenset({"Received", "Pending"})
+#: Result codes of a payment that holds nothing: refused, failed, cancelled, or waiting
+#: for the shopper to act (a redirect, a challenge), which a stored card's payment made
+#: by ocop cannot do. Any other code (none, one Adyen added later) is not read as a decline.
+NOT_HELD = frozenset({
+    "Refused", "Error", "Cancelled", "RedirectShopper", "IdentifyShopper",
+    "ChallengeShopper", "PresentToShopper", "AuthenticationFinished",
+    "AuthenticationNotRequired",
+})  # fmt: skip
 
 #: Adyen's decimals where they are not ISO 4217's.
 ADYEN_DECIMALS = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
@@ -79,16 +87,21 @@ def not_authorised(
     key: str, answer: Any, *, undecided: Outcome = Outcome.UNKNOWN
 ) -> ProcessorResult | None:
     """The result of a payment that was not authorised (None when it was); ``undecided``:
-    the outcome of one Adyen received and has not decided yet (its webhook will)."""
+    the outcome of one Adyen received and has not decided yet (its webhook will), or whose
+    answer says neither (no result code, or one ocop does not know): it may hold money."""
     if answer is None:
         return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason="no answer")
-    if answer.get("resultCode") in UNDECIDED:
-        why = f"Adyen has not decided it yet ({answer['resultCode']})"
-        return ProcessorResult(key=key, outcome=undecided, reason=why)
-    if answer.get("resultCode") != "Authorised":
+    code = answer.get("resultCode")
+    if "refused" in answer or code in NOT_HELD:
         why = answer.get("refused") or answer.get("refusalReason") or "refused"
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=mask(str(why)))
-    return None
+    if code == "Authorised":
+        return None
+    if code in UNDECIDED:
+        why = f"Adyen has not decided it yet ({code})"
+    else:
+        why = "an answer that says neither authorised nor refused"
+    return ProcessorResult(key=key, outcome=undecided, reason=why)
 
 
 def reason_of(error: Exception) -> str:

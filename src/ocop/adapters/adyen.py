@@ -6,7 +6,8 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
 - **authorize**: ``POST /payments`` with a stored card (manual capture: the merchant
   account captures by API; a pre-authorization, ``authorisationType`` PreAuth, when the
   account takes amount updates). Answered at once: approved or declined; ``Received`` or
-  ``Pending`` leave the call in doubt until its AUTHORISATION webhook decides it.
+  ``Pending``, or an answer that says neither (no result code, an unknown one, no
+  pspReference), leave the call in doubt until its AUTHORISATION webhook decides it.
 - **amounts**: in Adyen's minor units, whose decimals differ from ISO 4217 for CLP, ISK
   (two) and CVE, IDR (none); one Adyen cannot hold, or of zero or less, is declined
   without a call.
@@ -236,6 +237,10 @@ class AdyenProcessor:
         answer = self._call(key, self._payments.payments, body)
         if (refused := not_authorised(key, answer)) is not None:
             return refused
+        if not isinstance(answer.get("pspReference"), str) or not answer["pspReference"]:
+            # Authorised, but with nothing to capture by: in doubt, as if unanswered.
+            why = "an authorisation without its pspReference"
+            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason=why)
         value = answer.get("amount", {}).get("value")
         # A partial approval ocop cannot hold exactly counts for less, never for more.
         granted = from_value(value, amount.currency, floor=True) if type(value) is int else None
