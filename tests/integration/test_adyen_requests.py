@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from ocop import Actor, AuthorizationToken, BackOffice, Channel, Customer, Outcome
+from ocop import (
+    Actor,
+    AuthorizationToken,
+    BackOffice,
+    CardPayment,
+    Channel,
+    Customer,
+    Outcome,
+)
 from ocop.adapters.memory import ManualClock
 from worlds import START, usd
 
@@ -148,3 +156,47 @@ def test_an_authorization_answer_ocop_cannot_read_leaves_it_in_doubt(body: objec
     check = processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "737")
     verified = body == {"resultCode": "Authorised"}  # a check needs no reference
     assert check.outcome is (Outcome.APPROVED if verified else Outcome.DECLINED)
+
+
+def _approval(value: object, currency: str = "USD", code: str = "PartiallyAuthorised") -> Any:
+    return {"resultCode": code, "pspReference": PAYMENT,
+            "amount": {"value": value, "currency": currency}}  # fmt: skip
+
+
+def test_a_partial_authorisation_holds_what_adyen_authorised() -> None:
+    """N4: Adyen answers ``PartiallyAuthorised`` with the amount it holds: the line holds
+    that much (the order out of balance). Before, it was declined: the partial
+    hold stayed on the card, never captured nor cancelled."""
+    processor, http = faked()
+    http.script = [(200, STORED_CARDS), (200, _approval(600))]
+    bo = BackOffice.in_memory(processor=processor, clock=ManualClock(START))
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=Customer.named(SHOPPER),
+                   total=usd("10.00"), payments=[CardPayment(CARD, usd("10.00"))])  # fmt: skip
+    (auth,) = bo.order("SO-1").lines[0].authorizations
+    assert (auth.amount, auth.token.value) == (usd("6.00"), AUTH.value)
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "held"),
+    [
+        (_approval(600), Outcome.APPROVED, "6.00"),
+        (_approval(5000, code="Authorised"), Outcome.APPROVED, "10.00"),  # never more
+        (_approval(600, "EUR", code="Authorised"), Outcome.APPROVED, "10.00"),
+        ({"resultCode": "Authorised", "pspReference": PAYMENT, "amount": None},
+         Outcome.APPROVED, "10.00"),
+        (_approval(600, "EUR"), Outcome.UNKNOWN, None),  # how much is held, unknown
+        (_approval(None), Outcome.UNKNOWN, None),
+        ({"resultCode": "PartiallyAuthorised", "pspReference": PAYMENT}, Outcome.UNKNOWN, None),
+        (_approval(0), Outcome.UNKNOWN, None),
+    ],
+)  # fmt: skip
+def test_what_adyen_says_it_authorised_is_read_never_for_more(
+    answer: Any, outcome: Outcome, held: str | None
+) -> None:
+    """N4, O4: the amount of an approval is read in the currency asked for, never above
+    what was asked; a partial one whose amount cannot be read leaves the call in doubt."""
+    processor, http = faked()
+    http.script = [(200, answer)]
+    result = processor.authorize("SO-1/a#1", CARD, usd("10.00"))
+    assert result.outcome is outcome
+    assert result.amount == (None if held is None else usd(held))

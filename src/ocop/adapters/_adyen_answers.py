@@ -18,6 +18,8 @@ from ocop.domain.operations import Outcome, ProcessorResult
 
 #: Result codes of a payment Adyen received and has not decided yet: its webhook will.
 UNDECIDED = frozenset({"Received", "Pending"})
+#: Result codes of an authorised payment: all that was asked, or part of it (its amount).
+AUTHORISED = frozenset({"Authorised", "PartiallyAuthorised"})
 #: Result codes of a payment that holds nothing: refused, failed, cancelled, or waiting
 #: for the shopper to act (a redirect, a challenge), which a stored card's payment made
 #: by ocop cannot do. Any other code (none, one Adyen added later) is not read as a decline.
@@ -70,6 +72,19 @@ def from_value(value: int, currency: str, *, floor: bool = False) -> Money | Non
         return None
 
 
+def granted(given: Any, asked: Money) -> Money | None:
+    """What an approval's ``amount`` says Adyen holds of ``asked``: read in the currency
+    asked for, rounded down to what ocop holds, never more than asked; None when it says
+    nothing readable (none, another currency, not a whole number, nothing or less)."""
+    if not isinstance(given, dict) or given.get("currency", asked.currency) != asked.currency:
+        return None
+    value = given.get("value")
+    held = from_value(value, asked.currency, floor=True) if type(value) is int else None
+    if held is None or not held.is_positive():
+        return None
+    return min(held, asked)
+
+
 def inexact(key: str, amount: Money) -> ProcessorResult | None:
     """A decline, with no call, of an amount no payment can carry: zero or less (the
     simulator declines it too), or one Adyen cannot hold (a fraction of a currency it
@@ -95,7 +110,7 @@ def not_authorised(
     if "refused" in answer or code in NOT_HELD:
         why = answer.get("refused") or answer.get("refusalReason") or "refused"
         return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=mask(str(why)))
-    if code == "Authorised":
+    if code in AUTHORISED:
         return None
     if code in UNDECIDED:
         why = f"Adyen has not decided it yet ({code})"

@@ -8,6 +8,8 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
   account takes amount updates). Answered at once: approved or declined; ``Received`` or
   ``Pending``, or an answer that says neither (no result code, an unknown one, no
   pspReference), leave the call in doubt until its AUTHORISATION webhook decides it.
+  ``PartiallyAuthorised`` is approved for the amount it gives (in the currency asked,
+  never more than asked); without a readable amount it is in doubt.
 - **amounts**: in Adyen's minor units, whose decimals differ from ISO 4217 for CLP, ISK
   (two) and CVE, IDR (none); one Adyen cannot hold, or of zero or less, is declined
   without a call.
@@ -47,7 +49,13 @@ from urllib.parse import quote
 
 import attrs
 
-from ocop.adapters._adyen_answers import from_value, inexact, not_authorised, reason_of, to_value
+from ocop.adapters._adyen_answers import (
+    granted,
+    inexact,
+    not_authorised,
+    reason_of,
+    to_value,
+)
 from ocop.adapters._adyen_config import AdyenConfig
 from ocop.adapters._adyen_keys import (
     decode_reference,
@@ -241,13 +249,17 @@ class AdyenProcessor:
             # Authorised, but with nothing to capture by: in doubt, as if unanswered.
             why = "an authorisation without its pspReference"
             return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason=why)
-        value = answer.get("amount", {}).get("value")
         # A partial approval ocop cannot hold exactly counts for less, never for more.
-        granted = from_value(value, amount.currency, floor=True) if type(value) is int else None
+        held = granted(answer.get("amount"), amount)
+        if held is None and answer["resultCode"] != "Authorised":
+            # PartiallyAuthorised, for an amount it does not say: part is held, how much
+            # is unknown; its AUTHORISATION webhook (or a person) says.
+            why = "a partial authorisation of an amount ocop cannot read"
+            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason=why)
         kept = encode_reference(str(answer["pspReference"]))
         token = AuthorizationToken(kept, CONNECTOR, self.config.account)
         return ProcessorResult(key=key, outcome=Outcome.APPROVED, token=token,
-                               amount=amount if granted is None else granted,
+                               amount=amount if held is None else held,
                                multi_capture=self.config.multi_capture)  # fmt: skip
 
     def adjust(self, key: str, authorization: AuthorizationToken, amount: Money) -> ProcessorResult:
