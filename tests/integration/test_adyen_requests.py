@@ -20,6 +20,7 @@ from ocop import (
     CardPayment,
     Channel,
     Customer,
+    InvalidArgument,
     Outcome,
 )
 from ocop.adapters.memory import ManualClock
@@ -200,3 +201,34 @@ def test_what_adyen_says_it_authorised_is_read_never_for_more(
     result = processor.authorize("SO-1/a#1", CARD, usd("10.00"))
     assert result.outcome is outcome
     assert result.amount == (None if held is None else usd(held))
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "https://1797a841fbb37ca7-AdyenDemo-checkout-live.adyenpayments.com",
+        "1797a841fbb37ca7-AdyenDemo-checkout-live.adyenpayments.com",
+        "evil.example/x",
+        " 1797a841fbb37ca7-AdyenDemo",
+        "1797a841fbb37ca7 AdyenDemo",
+        "x" * 50,  # with "-checkout-live", past the 63 characters of a host name part
+    ],
+)
+def test_a_live_url_prefix_that_is_not_one_is_refused_as_the_config_is_built(
+    prefix: str,
+) -> None:
+    """E1: the prefix becomes the start of the live host's name
+    (``https://<prefix>-checkout-live.adyenpayments.com``). The Customer Area's whole URL
+    pasted in its place made ``https://https://...`` (every call a connection error, so
+    in doubt), and ``evil.example/x`` sent every request, API key and all, to another
+    host. Only a host name's letters, digits, ``-`` and ``_`` are taken now."""
+    with pytest.raises(InvalidArgument, match="live_endpoint_prefix"):
+        AdyenConfig(api_key="k", merchant_account="Shop", namespace="live-1",
+                     platform="live", live_endpoint_prefix=prefix)  # fmt: skip
+    processor, http = faked(platform="live", live_endpoint_prefix="1797a841fbb37ca7-AdyenDemo")
+    http.script = [(200, {"status": "received", "pspReference": "8815000000000002"})]
+    processor.capture("SO-1/c#1", AUTH, usd("1.00"))
+    assert http.sent[0][0] == (
+        "https://1797a841fbb37ca7-AdyenDemo-checkout-live.adyenpayments.com"
+        f"/checkout/v72/payments/{PAYMENT}/captures"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,12 @@ from ocop.domain.errors import InvalidArgument
 from ocop.domain.money import Money
 
 __all__ = ["AdyenConfig"]
+
+
+#: What a live URL prefix holds: a host name's letters, digits, "-" (and "_").
+_PREFIX_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_")
+#: The longest prefix: with "-checkout-live", one part of a host name (63 characters).
+_PREFIX_LIMIT = 63 - len("-checkout-live")
 
 
 def _setting(fits: Callable[[Any], object], what: str) -> Callable[[Any, Any, Any], None]:
@@ -45,7 +52,8 @@ class AdyenConfig:
     ``service_account``: the name ocop gives the account in tokens (default: the merchant
     account). The capabilities are the merchant account's (multi-capture, amount updates).
     ``live_endpoint_prefix``: the prefix of the company account's live URLs (Customer
-    Area, Developers, API URLs); required with ``platform="live"``.
+    Area, Developers, API URLs), as ``1797a841fbb37ca7-AdyenDemo``: the start of the host
+    name, never the URL; required with ``platform="live"``.
     """
 
     api_key: str = attrs.field(
@@ -88,6 +96,16 @@ class AdyenConfig:
         if self.platform == "live" and not self.live_endpoint_prefix:
             raise InvalidArgument(
                 "the live platform needs live_endpoint_prefix", argument="live_endpoint_prefix"
+            )
+        prefix = self.live_endpoint_prefix
+        if prefix and (len(prefix) > _PREFIX_LIMIT or not set(prefix) <= _PREFIX_CHARACTERS):
+            # The library makes the host https://<prefix>-checkout-live.adyenpayments.com:
+            # a URL or host pasted here would send every call (and the API key) elsewhere.
+            raise InvalidArgument(
+                "live_endpoint_prefix is the start of the live URL's host name (as "
+                f"1797a841fbb37ca7-AdyenDemo): at most {_PREFIX_LIMIT} letters, digits, '-' or "
+                "'_', with no scheme, dot or path",
+                argument="live_endpoint_prefix",
             )
 
     @property
