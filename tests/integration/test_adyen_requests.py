@@ -20,6 +20,7 @@ from ocop import (
     CardPayment,
     Channel,
     Customer,
+    IdempotencyConflict,
     InvalidArgument,
     Outcome,
 )
@@ -232,3 +233,27 @@ def test_a_live_url_prefix_that_is_not_one_is_refused_as_the_config_is_built(
         "https://1797a841fbb37ca7-AdyenDemo-checkout-live.adyenpayments.com"
         f"/checkout/v72/payments/{PAYMENT}/captures"
     )
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    """``error`` and every error it was raised from or during."""
+    while error is not None:
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def test_a_conflict_keeps_nothing_of_the_request_adyen_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """E2, T2: a saved card's CVV check answered 422 704 (its key taken) raises
+    IdempotencyConflict. It was raised inside the handler of the library's error, which
+    stayed attached as its ``__context__`` with the request (the CVV in
+    ``raw_request``) and Adyen's answer: one attribute away for an error reporter."""
+    processor, http = faked()
+    taken = {"status": 422, "errorCode": "704", "message": "request already processed"}
+    http.script = [(200, STORED_CARDS), (422, taken)]
+    with pytest.raises(IdempotencyConflict) as caught:
+        processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "7373")
+    for error in _chain(caught.value):
+        assert "7373" not in repr(vars(error)) + repr(error.args)
+    assert "7373" not in caplog.text

@@ -159,11 +159,8 @@ class AdyenProcessor:
         try:
             answer = send(body, *args, idempotency_key=idempotency_key(self.config.namespace, key))
         except self._errors.AdyenAPIUnprocessableEntity as refused:
-            if refused.error_code == _KEY_TAKEN:
-                # "Request already processed or in progress": the key is taken, by another
-                # request or by this one still under way. Recovery asks again later.
-                raise IdempotencyConflict(key) from None
-            return {"refused": reason_of(refused)}
+            if refused.error_code != _KEY_TAKEN:
+                return {"refused": reason_of(refused)}
         except self._errors.AdyenAPIValidationError as refused:
             log.error("Adyen refused %s: %s", key, reason_of(refused))
             return {"refused": reason_of(refused)}
@@ -181,7 +178,13 @@ class AdyenProcessor:
         except Exception:  # noqa: BLE001 - a lost answer: the call may or may not have happened
             log.warning("no answer from Adyen for %s", key)
             return None
-        return answer.message
+        else:
+            return answer.message
+        # Only a taken key gets here (422 704, "request already processed or in progress":
+        # by another request, or this one still under way; recovery asks again later).
+        # Raised out of the handler: the library's error, the request (a CVV) in it, would
+        # stay attached to the conflict as its __context__.
+        raise IdempotencyConflict(key)
 
     def _capture_later(self) -> dict[str, str]:
         """Manual capture (ocop captures when it invoices); a pre-authorization when the
