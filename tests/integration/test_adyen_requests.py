@@ -8,7 +8,7 @@ against Adyen.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,12 +17,14 @@ from ocop import (
     Actor,
     AuthorizationToken,
     BackOffice,
+    CaptureToken,
     CardPayment,
     Channel,
     Customer,
     IdempotencyConflict,
     InvalidArgument,
     Outcome,
+    ProcessorResult,
 )
 from ocop.adapters.memory import ManualClock
 from worlds import START, usd
@@ -257,3 +259,37 @@ def test_a_conflict_keeps_nothing_of_the_request_adyen_refused(
     for error in _chain(caught.value):
         assert "7373" not in repr(vars(error)) + repr(error.args)
     assert "7373" not in caplog.text
+
+
+CAPTURE = CaptureToken(f"{AUTH.value}:{encode_reference('8815000000000002')}", "adyen", "Shop")
+
+
+@pytest.mark.parametrize("body", ["", {}, {"status": "received"}], ids=["empty", "{}", "no psp"])
+def test_a_modification_answer_without_its_reference_leaves_the_call_in_doubt(
+    body: object,
+) -> None:
+    """O1, N2: Adyen answers a capture, refund, cancel or amount update with the
+    modification's pspReference, which its webhook names. A 2xx without one (a proxy's
+    empty 200) was taken for "received": the capture's token held no reference, its
+    webhook matched nothing and was kept for review, and the capture stayed pending until
+    reconciled by hand. It is in doubt now, and the replay reads Adyen's own answer."""
+    processor, http = faked()
+    calls: list[Callable[[], ProcessorResult]] = [
+        lambda: processor.capture("SO-1/c#1", AUTH, usd("4.00")),
+        lambda: processor.refund("SO-1/r#1", CAPTURE, usd("1.00")),
+        lambda: processor.void("SO-1/v#1", AUTH),
+        lambda: processor.adjust("SO-1/j#1", AUTH, usd("12.00")),
+    ]
+    received = {"status": "received", "pspReference": "8815000000000003"}
+    replays = []
+    for call in calls:
+        http.script = [(200, body), (201, received)]
+        assert call().outcome is Outcome.UNKNOWN
+        replays.append(call())
+    assert [replay.outcome for replay in replays] == [Outcome.PENDING] * 4
+    assert replays[0].token == CaptureToken(
+        f"{AUTH.value}:{encode_reference('8815000000000003')}", "adyen", "Shop"
+    )
+    keys = [sent[2]["Idempotency-Key"] for sent in http.sent]
+    assert keys == [k for k in ("ns:SO-1/c#1", "ns:SO-1/r#1", "ns:SO-1/v#1", "ns:SO-1/j#1")
+                    for _ in "12"]  # fmt: skip

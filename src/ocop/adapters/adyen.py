@@ -17,7 +17,8 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
   ``/cancels``, ``/amountUpdates``, ``/refunds``. Adyen answers "received": the call is
   pending (N1) until its webhook settles it (:func:`ocop.adapters.adyen_webhooks.
   notifications`, then ``bo.handle_notification``). Each request's ``reference`` is
-  ocop's operation key, so the webhook names the operation.
+  ocop's operation key, so the webhook names the operation. An answer without the
+  modification's pspReference is not "received": the call is in doubt (replayed).
 - **unlinked refunds**: the Checkout API has none; they are declined locally.
 - **saved instruments**: ``/storedPaymentMethods`` under the customer as
   ``shopperReference``; :func:`card_token` makes the token of a stored card. Adyen's
@@ -215,7 +216,12 @@ class AdyenProcessor:
         if "refused" in answer:
             result = ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=answer["refused"])
             return result, None
-        psp = str(answer.get("pspReference", ""))
+        psp = answer.get("pspReference")
+        if not isinstance(psp, str) or not psp:
+            # Not Adyen's "received" (which names the modification its webhook will name):
+            # in doubt, as if unanswered; the replay reads Adyen's own answer.
+            why = "an answer without the modification's pspReference"
+            return ProcessorResult(key=key, outcome=Outcome.UNKNOWN, reason=why), None
         return ProcessorResult(key=key, outcome=Outcome.PENDING, amount=amount), psp
 
     def _foreign(self, key: str, token: ProcessorToken) -> ProcessorResult | None:
