@@ -293,3 +293,22 @@ def test_a_modification_answer_without_its_reference_leaves_the_call_in_doubt(
     keys = [sent[2]["Idempotency-Key"] for sent in http.sent]
     assert keys == [k for k in ("ns:SO-1/c#1", "ns:SO-1/r#1", "ns:SO-1/v#1", "ns:SO-1/j#1")
                     for _ in "12"]  # fmt: skip
+
+
+def test_stored_payment_methods_that_are_not_cards_are_left_out_of_the_cards() -> None:
+    """T1, T3: Adyen lists every payment method stored for the shopper: a PayPal account
+    or a SEPA mandate has no brand nor last four digits, and an entry may lack its id.
+    Each made a card token that raised InvalidInput out of ``instruments()``: the
+    customer's cards could not be listed, and the CVV check of one of them raised after its
+    intent was logged (in doubt, the order blocked). They are left out now."""
+    processor, http = faked()
+    listed = {"storedPaymentMethods": [
+        {"id": "8415000000000001", "type": "paypal", "shopperEmail": "c@example.com"},
+        {"id": "8415000000000002", "type": "sepadirectdebit", "ownerName": "C"},
+        {"type": "scheme", "brand": "mc", "lastFour": "4444"},
+        {"id": STORED, "type": "scheme", "brand": "visa", "lastFour": "1111"},
+    ]}  # fmt: skip
+    http.script = [(200, listed)]
+    assert [i.card for i in processor.instruments(SHOPPER)] == [CARD]
+    http.script = [(200, listed), (200, {"resultCode": "Authorised", "pspReference": "P"})]
+    assert processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "737").card == CARD

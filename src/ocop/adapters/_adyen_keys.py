@@ -5,8 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from typing import Any
 
-from ocop.domain.errors import InvalidArgument
+from ocop.domain.errors import InvalidArgument, InvalidInput
+from ocop.domain.tokens import CardToken
+
+#: The connector name of tokens Adyen issued through ocop.
+CONNECTOR = "adyen"
 
 #: Adyen's longest Idempotency-Key.
 KEY_LIMIT = 64
@@ -53,3 +58,22 @@ def reference(namespace: str, key: str) -> str:
     if len(plain) <= REFERENCE_LIMIT:
         return plain
     return f"{namespace}:ocop-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def card_token(
+    shopper: str, stored_id: str, account: str, *, brand: str = "", last4: str = ""
+) -> CardToken:
+    """The card token of a card stored at Adyen for ``shopper`` (its shopperReference)."""
+    return CardToken(value=f"{shopper}:{encode_reference(stored_id)}", connector=CONNECTOR,
+                     service_account=account, brand=brand, last4=last4)  # fmt: skip
+
+
+def listed_card(shopper: str, method: Any, account: str) -> CardToken | None:
+    """The card token of one of the shopper's stored payment methods Adyen listed; None
+    for one that is not a card (a PayPal account, a SEPA mandate: no brand, no last four
+    digits) or that names no id."""
+    try:
+        return card_token(shopper, str(method["id"]), account, brand=str(method["brand"]),
+                          last4=str(method["lastFour"]))  # fmt: skip
+    except (KeyError, TypeError, InvalidInput):
+        return None

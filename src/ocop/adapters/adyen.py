@@ -59,9 +59,12 @@ from ocop.adapters._adyen_answers import (
 )
 from ocop.adapters._adyen_config import AdyenConfig
 from ocop.adapters._adyen_keys import (
+    CONNECTOR,
+    card_token,
     decode_reference,
     encode_reference,
     idempotency_key,
+    listed_card,
     reference,
 )
 from ocop.domain.cardguard import is_cvv
@@ -97,19 +100,9 @@ __all__ = [
     "reference",
 ]
 
-#: The connector name of tokens Adyen issued through ocop.
-CONNECTOR = "adyen"
 _KEY_TAKEN = "704"
 
 log = logger("ocop.adyen")
-
-
-def card_token(
-    shopper: str, stored_id: str, account: str, *, brand: str = "", last4: str = ""
-) -> CardToken:
-    """The card token of a card stored at Adyen for ``shopper`` (its shopperReference)."""
-    return CardToken(value=f"{shopper}:{encode_reference(stored_id)}", connector=CONNECTOR,
-                     service_account=account, brand=brand, last4=last4)  # fmt: skip
 
 
 class AdyenProcessor:
@@ -377,14 +370,10 @@ class AdyenProcessor:
         except Exception:  # noqa: BLE001 - Adyen unreachable: none to offer now
             log.warning("Adyen's stored cards for a customer could not be read")
             return ()
-        found = []
-        for method in (answer.message or {}).get("storedPaymentMethods", []):
-            card = card_token(customer_id, str(method["id"]), self.config.account,
-                              brand=str(method.get("brand", "")),
-                              last4=str(method.get("lastFour", "")))  # fmt: skip
-            found.append(SavedInstrument(instrument_id=card.value, customer_id=customer_id,
-                                         card=card))  # fmt: skip
-        return tuple(found)
+        listed = answer.message.get("storedPaymentMethods") if answer.message else None
+        cards = (listed_card(customer_id, method, self.config.account) for method in listed or ())
+        return tuple(SavedInstrument(instrument_id=card.value, customer_id=customer_id,
+                                     card=card) for card in cards if card)  # fmt: skip
 
     def lookup(self, key: str) -> ProcessorResult:
         """Adyen cannot be asked about a key: recovery replays the request instead (N3)."""
