@@ -312,3 +312,25 @@ def test_stored_payment_methods_that_are_not_cards_are_left_out_of_the_cards() -
     assert [i.card for i in processor.instruments(SHOPPER)] == [CARD]
     http.script = [(200, listed), (200, {"resultCode": "Authorised", "pspReference": "P"})]
     assert processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "737").card == CARD
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [(401, {"status": 401, "errorCode": "000", "message": "Unauthorized"}), (500, {}),
+     ConnectionError("no route to host")],
+    ids=["401", "500", "no answer"],
+)  # fmt: skip
+def test_a_cvv_check_whose_stored_cards_cannot_be_read_says_so(failure: Any) -> None:
+    """T1: before its CVV check, the connector reads the customer's stored cards. When
+    Adyen refused the credentials or did not answer, the check was declined as "no such
+    stored card for this customer": the agent was told the customer's card was gone. It
+    is declined with what happened, and nothing is sent."""
+    processor, http = faked()
+    http.script = [failure]
+    answer = processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "737")
+    assert answer.outcome is Outcome.DECLINED
+    assert "could not be read" in answer.reason
+    assert len(http.sent) == 1
+    http.script = [(200, {"storedPaymentMethods": []})]
+    gone = processor.tokenize("SO-1/t#2", SHOPPER, CARD.value, "737")
+    assert gone.reason == "no such stored card for this customer"

@@ -330,7 +330,10 @@ class AdyenProcessor:
         if not is_cvv(cvv):
             return ProcessorResult(key=key, outcome=Outcome.DECLINED,
                                    reason="a security code is 3 or 4 digits")  # fmt: skip
-        held = self.instruments(customer_id) if customer_id else ()  # a guest's: none
+        held = self._listed(customer_id) if customer_id else ()  # a guest's: none
+        if held is None:  # Adyen did not answer, or refused the credentials: not the card's
+            why = "the customer's stored cards could not be read at Adyen: nothing checked"
+            return ProcessorResult(key=key, outcome=Outcome.DECLINED, reason=why)
         found = [i.card for i in held if i.instrument_id == instrument_id]
         if not found:
             return ProcessorResult(key=key, outcome=Outcome.DECLINED,
@@ -361,6 +364,10 @@ class AdyenProcessor:
 
     def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
         check_id(customer_id, "customer_id")
+        return self._listed(customer_id) or ()
+
+    def _listed(self, customer_id: str) -> tuple[SavedInstrument, ...] | None:
+        """The customer's stored cards at Adyen; None when Adyen could not be read."""
         # The library joins the query as given: each value is encoded here, so that an id
         # holding "+", "&", "#" or "%" names its own customer and no other.
         query = {"merchantAccount": quote(self.config.merchant_account, safe=""),
@@ -369,7 +376,7 @@ class AdyenProcessor:
             answer = self._recurring.get_tokens_for_stored_payment_details(query_parameters=query)
         except Exception:  # noqa: BLE001 - Adyen unreachable: none to offer now
             log.warning("Adyen's stored cards for a customer could not be read")
-            return ()
+            return None
         listed = answer.message.get("storedPaymentMethods") if answer.message else None
         cards = (listed_card(customer_id, method, self.config.account) for method in listed or ())
         return tuple(SavedInstrument(instrument_id=card.value, customer_id=customer_id,
