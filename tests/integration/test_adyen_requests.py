@@ -334,3 +334,21 @@ def test_a_cvv_check_whose_stored_cards_cannot_be_read_says_so(failure: Any) -> 
     http.script = [(200, {"storedPaymentMethods": []})]
     gone = processor.tokenize("SO-1/t#2", SHOPPER, CARD.value, "737")
     assert gone.reason == "no such stored card for this customer"
+
+
+@pytest.mark.parametrize("key", ["SO-1/k ", "SO-1/k  "])
+def test_a_key_ending_in_a_space_is_never_sent_as_another_keys_idempotency_key(
+    key: str,
+) -> None:
+    """O4, V6: an HTTP header's value ends at its last visible character (RFC 9110: the
+    white space around it is not part of it), so ``ns:SO-1/k `` reached Adyen as the key
+    of ``SO-1/k``: two operations under one Idempotency-Key, the second answered the
+    first's answer or refused as a conflict. Such a key is sent hashed, as a long one is."""
+    processor, http = faked()
+    http.script = [(201, {"status": "received", "pspReference": "P1"}) for _ in range(2)]
+    processor.capture("SO-1/k", AUTH, usd("1.00"))
+    processor.capture(key, AUTH, usd("1.00"))
+    sent = [headers["Idempotency-Key"] for _, _, headers in http.sent]
+    assert sent[0] == "ns:SO-1/k"
+    assert sent[1] == sent[1].strip() != sent[0]
+    assert len(sent[1]) <= 64

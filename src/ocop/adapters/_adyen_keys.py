@@ -22,9 +22,12 @@ REFERENCE_LIMIT = 80
 
 def idempotency_key(namespace: str, key: str) -> str:
     """The ``Idempotency-Key`` of ocop's operation ``key``: ``namespace:key`` when it fits
-    Adyen's limit in ASCII, else ``namespace:`` and a hash of the key (the same every time)."""
+    Adyen's limit in ASCII, else ``namespace:`` and a hash of the key (the same every time).
+    A key ending in a space is hashed too: a header's value ends at its last visible
+    character, so it would reach Adyen as the key without the space."""
     plain = f"{namespace}:{key}"
-    if len(plain) <= KEY_LIMIT and plain.isascii() and plain.isprintable():
+    fits = len(plain) <= KEY_LIMIT and plain.isascii() and plain.isprintable()
+    if fits and not plain.endswith(" "):
         return plain
     digest = hashlib.sha256(key.encode()).hexdigest()
     return f"{namespace}:{digest[: KEY_LIMIT - len(namespace) - 1]}"

@@ -34,10 +34,11 @@ Adyen's Checkout API (v72, as the library 16 speaks it):
   moving no money) declines it, saying Adyen refused the credentials.
 - **idempotency**: every call carries ``Idempotency-Key``: ``<namespace>:<operation key>``
   (the namespace is one per back office, so a test and a live installation sharing a
-  merchant account never collide), hashed to fit Adyen's 64 characters when longer.
-  Adyen keeps a key for :attr:`AdyenConfig.key_lifetime` at least; recovery replays the
-  request under the same key (N3) and never past it; Adyen has no lookup by key, and a
-  key it forgot decides nothing.
+  merchant account never collide), hashed to fit Adyen's 64 characters when longer (or not
+  ASCII, or ending in a space, which a header drops). Adyen keeps a key for
+  :attr:`AdyenConfig.key_lifetime` at least; recovery replays the request under the same
+  key (N3) and never past it; Adyen has no lookup by key, and a key it forgot decides
+  nothing.
 
 The library is imported when a processor is made; without it, :class:`MissingExtra`.
 """
