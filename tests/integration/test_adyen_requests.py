@@ -352,3 +352,32 @@ def test_a_key_ending_in_a_space_is_never_sent_as_another_keys_idempotency_key(
     assert sent[0] == "ns:SO-1/k"
     assert sent[1] == sent[1].strip() != sent[0]
     assert len(sent[1]) <= 64
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("127.0.0.1:8080/v72", "test"),  # no scheme: the library cannot send anything
+        ("ftp://127.0.0.1/v72", "test"),
+        ("http:///v72", "test"),
+        ("http://127.0.0.1:8080/v72/", "test"),  # .../v72//payments
+        ("http://127.0.0.1:8080/v72?x=1", "test"),
+        ("http://127.0.0.1:8080 /v72", "test"),
+        ("https://adyen-live-mirror.example/v72", "test"),  # sent to adyen-test-mirror
+        ("https://adyen-test-mirror.example/v72", "live"),  # sent to adyen-live-mirror
+    ],
+)
+def test_a_checkout_url_the_library_cannot_use_as_given_is_refused(url: str, platform: str) -> None:
+    """E1: ``checkout_url`` is the base URL every call goes to. One without a scheme
+    failed every call before it was sent (each left in doubt, replayed in vain), one
+    ending in "/" addressed ``//payments``; and the library turns "-live" in a URL into
+    "-test" on the test platform (the reverse on live), so the calls went to another
+    host than the one configured. Each is refused as the config is built."""
+    prefix = "1797a841fbb37ca7-AdyenDemo" if platform == "live" else ""
+    with pytest.raises(InvalidArgument, match="checkout_url"):
+        AdyenConfig(api_key="k", merchant_account="Shop", namespace="ns", platform=platform,
+                    checkout_url=url, live_endpoint_prefix=prefix)  # fmt: skip
+    processor, http = faked(checkout_url="http://127.0.0.1:8080/v72")
+    http.script = [(201, {"status": "received", "pspReference": "P1"})]
+    processor.void("SO-1/v#1", AUTH)
+    assert http.sent[0][0] == f"http://127.0.0.1:8080/v72/payments/{PAYMENT}/cancels"

@@ -6,6 +6,7 @@ import string
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -34,6 +35,21 @@ def _setting(fits: Callable[[Any], object], what: str) -> Callable[[Any, Any, An
     return validate
 
 
+def _base_url(value: Any) -> bool:
+    """Whether ``value`` is None or a URL the library can send to as it is given."""
+    if value is None:
+        return True
+    if not isinstance(value, str) or value.endswith("/") or not value.isprintable():
+        return False
+    try:
+        url = urlsplit(value)
+        host = url.hostname
+    except ValueError:  # a malformed port or IPv6 address
+        return False
+    plain = not url.query and not url.fragment and " " not in value
+    return url.scheme in ("http", "https") and bool(host) and plain
+
+
 def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     check_seconds(value, f"AdyenConfig.{attribute.name}")
 
@@ -48,7 +64,9 @@ class AdyenConfig:
 
     ``namespace``: one per back office (letters, digits, ``-``; at most 16 characters),
     the start of every idempotency key. ``checkout_url``: the Checkout API's base URL
-    (None: the library's own for ``platform``; a local emulator's in tests).
+    (None: the library's own for ``platform``; a local emulator's in tests, as
+    ``http://127.0.0.1:8080/v72``, which the library must not rewrite: no "-live" in it
+    on the test platform, no "-test" on live).
     ``service_account``: the name ocop gives the account in tokens (default: the merchant
     account). The capabilities are the merchant account's (multi-capture, amount updates).
     ``live_endpoint_prefix``: the prefix of the company account's live URLs (Customer
@@ -63,8 +81,12 @@ class AdyenConfig:
     namespace: str
     platform: str = "test"
     checkout_url: str | None = attrs.field(
-        default=None, validator=_setting(lambda v: isinstance(v, str | None), "a URL or None")
-    )
+        default=None,
+        validator=_setting(
+            _base_url, "None or a base URL as https://checkout-test.adyen.com/v72 (http or "
+            "https, a host, no trailing '/', query, fragment or space)",
+        ),
+    )  # fmt: skip
     service_account: str = attrs.field(default="", validator=valid_optional_reference)
     multi_capture: bool = attrs.field(default=True, validator=valid_bool)
     adjustments: bool = attrs.field(default=True, validator=valid_bool)
@@ -96,6 +118,15 @@ class AdyenConfig:
         if self.platform == "live" and not self.live_endpoint_prefix:
             raise InvalidArgument(
                 "the live platform needs live_endpoint_prefix", argument="live_endpoint_prefix"
+            )
+        # The library turns "-live" in a URL into "-test" on the test platform, and the
+        # reverse on live: the calls would go to another host than the one configured.
+        other = "-live" if self.platform == "test" else "-test"
+        if self.checkout_url is not None and other in self.checkout_url:
+            raise InvalidArgument(
+                f"AdyenConfig.checkout_url holds {other!r}, which Adyen's library rewrites "
+                f"on the {self.platform} platform",
+                argument="AdyenConfig.checkout_url",
             )
         prefix = self.live_endpoint_prefix
         if prefix and (len(prefix) > _PREFIX_LIMIT or not set(prefix) <= _PREFIX_CHARACTERS):
