@@ -624,6 +624,10 @@ class ModelLifecycle(RuleBasedStateMachine):
         draft = self.bo.begin_completion(m.order_id, AGENT)
         draft = draft.change_amount(line.line_id, self.money(new))
         single_use = line.card is not None and not line.card.reusable
+        # C3, I3: an authorization past the expiry age is renewed, not adjusted; a
+        # single-use token's is still adjusted (it cannot be authorized again).
+        fresh = self.clock.now() - line.auth_at < EXPIRY
+        adjusts = self.adjustments and (fresh or single_use)
         if delta and not self.adjustments and single_use and new > line.captured:
             # C3, C5: the new amount needs the used single-use token authorized again:
             # submit refuses the draft before any call, and nothing changes.
@@ -636,7 +640,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         if delta:
             line.amount = new
             calls = 2
-            if self.adjustments:
+            if adjusts:
                 step = f"adjust:{line.auth_id}:{self.money(line.open + delta).amount}"
                 m.key(step)
                 if self.clock.now() - line.auth_at >= STALE:  # the processor's lifetime

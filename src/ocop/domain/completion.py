@@ -24,6 +24,7 @@ from ocop.domain.plan import (
     Retire,
     lapses,
     line_step,
+    spent_card,
     void_step,
 )
 from ocop.domain.tender import PaymentLine, PaymentMethod
@@ -99,7 +100,7 @@ class Complete:
                 # C3: a declined adjustment declines the line; release its authorization.
                 void = void_step(line, goal.release[1], steps.VoidPurpose.DECLINED)
                 return Next(goal=replaced(goal._advanced(), releasing=True), steps=(void,))
-            step = line_step(line, adjustments=ctx.adjustments)
+            step = line_step(line, adjustments=_adjustable(line, ctx))
             lapsed = _lapsing(line, step, ctx)
             if lapsed is not None:
                 return Next(goal=replaced(goal, steps_here=goal.steps_here + 1),
@@ -195,6 +196,19 @@ def releases(order: Order, decided: Iterable[Operation]) -> tuple[steps.Void, ..
             if line.authorization(op.step.auth_id).open_amount.is_positive():
                 voids.append(void_step(line, op.step.auth_id, steps.VoidPurpose.DECLINED))
     return tuple(voids)
+
+
+def _adjustable(line: PaymentLine, ctx: Context) -> bool:
+    """C3, I3: whether the line's open authorization may be adjusted to a new amount: the
+    processor adjusts, and the authorization is not past its expiry age. An expired one is
+    renewed instead (void, then a new authorization of what the line still needs), as an
+    invoice would renew it before capturing: a processor that dropped it declines the
+    adjustment, which would decline the line with a card that is fine. A single-use token
+    authorized already cannot be authorized again: its authorization is adjusted still."""
+    opened = line.open_authorizations()
+    if not ctx.adjustments or not opened or spent_card(line):
+        return ctx.adjustments
+    return age_of(opened[-1], ctx.now, ctx.settings.authorization) is AuthorizationAge.FRESH
 
 
 def _lapsing(line: PaymentLine, step: LineStep | None, ctx: Context) -> PaymentLine | None:
