@@ -12,7 +12,8 @@ from ocop.services._gates import require_same_account
 def save_instrument(
     ports: Ports, customer: Customer, card: CardToken, *, consent: bool
 ) -> SavedInstrument:
-    """Save a card for a named customer who consented, where the setting allows it."""
+    """Save a card for a named customer who consented, where the setting allows it; a card
+    (token) the customer saved already gives the instrument they have."""
     if not ports.settings.allow_saving_payment_information:
         raise FeatureDisabled(
             "saving payment information is not allowed by the settings",
@@ -27,6 +28,11 @@ def save_instrument(
     if not card.reusable:
         raise InvalidInput("this card token is single-use and cannot be saved")
     require_same_account(card, ports.processor.capabilities)
+    # The card saved already is the instrument the customer has: saving it again adds no
+    # second entry of the same brand and last four digits that nobody could tell apart.
+    for held in ports.processor.instruments(customer.customer_id):
+        if held.card.value == card.value and held.card.same_account(card):
+            return held
     return ports.processor.save_instrument(customer.customer_id, card)
 
 

@@ -95,3 +95,17 @@ def test_each_customer_sees_only_their_own_instruments_and_a_guest_none() -> Non
     assert world.bo.saved_instruments(Customer.named("C-2")) == (theirs,)
     assert world.bo.saved_instruments(Customer.guest()) == ()
     assert (mine.instrument_id, mine.customer_id, mine.card) == ("PI-1", "C-1", card("tok_a"))
+
+
+def test_saving_a_card_the_customer_saved_already_gives_the_instrument_they_have() -> None:
+    """T1: the same card token saved twice for a customer is one instrument, not two
+    entries "VISA ****1111" the customer cannot tell apart; another customer's save of
+    it is theirs."""
+    world = new_world()
+    first = world.bo.save_instrument(CUSTOMER, card("tok_a"), consent=True)
+    again = world.bo.save_instrument(CUSTOMER, card("tok_a"), consent=True)
+    other = world.bo.save_instrument(CUSTOMER, card("tok_b", "4444"), consent=True)
+    theirs = world.bo.save_instrument(Customer.named("C-2"), card("tok_a"), consent=True)
+    assert again == first
+    assert world.bo.saved_instruments(CUSTOMER) == (first, other)
+    assert world.bo.saved_instruments(Customer.named("C-2")) == (theirs,)
