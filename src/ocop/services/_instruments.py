@@ -13,7 +13,8 @@ def save_instrument(
     ports: Ports, customer: Customer, card: CardToken, *, consent: bool
 ) -> SavedInstrument:
     """Save a card for a named customer who consented, where the setting allows it; a card
-    (token) the customer saved already gives the instrument they have."""
+    past its expiry month is refused, and a card (token) the customer saved already gives
+    the instrument they have."""
     if not ports.settings.allow_saving_payment_information:
         raise FeatureDisabled(
             "saving payment information is not allowed by the settings",
@@ -27,6 +28,10 @@ def save_instrument(
         raise InvalidInput("a card is saved only with the customer's consent")
     if not card.reusable:
         raise InvalidInput("this card token is single-use and cannot be saved")
+    now = ports.clock.now()
+    if card.expired_on(now.year, now.month):
+        # Every later payment with it would be declined (T3: the expiry is not shown).
+        raise InvalidInput("this card has expired and cannot be saved")
     require_same_account(card, ports.processor.capabilities)
     # The card saved already is the instrument the customer has: saving it again adds no
     # second entry of the same brand and last four digits that nobody could tell apart.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from ocop import (
@@ -109,3 +110,17 @@ def test_saving_a_card_the_customer_saved_already_gives_the_instrument_they_have
     assert again == first
     assert world.bo.saved_instruments(CUSTOMER) == (first, other)
     assert world.bo.saved_instruments(Customer.named("C-2")) == (theirs,)
+
+
+def test_a_card_past_its_expiry_month_cannot_be_saved() -> None:
+    """T1: a card whose expiry month has ended (2025-12, on 2026-01-01) is refused before
+    the processor is asked, with a message that shows neither the card nor its expiry; one
+    expiring this month is saved."""
+    world = new_world()
+    expired = attrs.evolve(card("tok_x", "0002"), expiry="2025-12")
+    with pytest.raises(InvalidInput) as caught:
+        world.bo.save_instrument(CUSTOMER, expired, consent=True)
+    assert str(caught.value) == "this card has expired and cannot be saved"
+    assert world.bo.saved_instruments(CUSTOMER) == ()
+    current = attrs.evolve(card("tok_y", "0003"), expiry="2026-01")
+    assert world.bo.save_instrument(CUSTOMER, current, consent=True).card == current
