@@ -99,10 +99,15 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
         require_completion_enabled(current, ports.settings)
         # O3 first: a submit whose call is in doubt left the order changed, not someone else.
         require_no_doubt(uow, draft.order_id)
-        if current.version != draft.order.version:
+        resumed = current.version != draft.order.version and _resumable(current, draft)
+        if current.version != draft.order.version and not resumed:
             if _submitted(current, draft):
                 raise DraftAlreadySubmitted(draft.order_id)
             raise ConcurrentUpdate(draft.order_id)
+    if resumed:
+        # S3, O2: this draft's submit, stopped by a doubt recover() has settled, goes on
+        # from the stored targets, with the CVVs only this draft holds (T1).
+        return complete(ports, current, _cvvs(draft), by=draft.actor.actor_id, checked=True)
     wanted = _targets(current, draft) if draft.changed else current
     return complete(ports, wanted, _cvvs(draft), changed=draft.changed,
                     by=draft.actor.actor_id, checked=True)  # fmt: skip
@@ -147,6 +152,29 @@ def _submitted(current: Order, draft: CompletionDraft) -> bool:
     as the draft made it (method, amount, card, check number, saved instrument), every line
     the draft removed no longer active, or still pending its removal (its void declined)."""
     if current.needs_completion:
+        return False
+    stored = {line.line_id: line for line in current.lines}
+    for line in draft.lines:
+        now = stored.get(line.line_id)
+        if now is None or not _stored_as_drafted(now, line):
+            return False
+    return not any(
+        stored[x].active and not stored[x].pending_removal for x in draft.removed if x in stored
+    )
+
+
+def _resumable(current: Order, draft: CompletionDraft) -> bool:
+    """Whether the stored order is still waiting for the completion this draft asks for: at
+    the draft's total, every draft line stored as the draft made it, every line it removed
+    no longer active or still pending its removal, and no line the draft does not know (a
+    submit stopped by a doubt that ``recover()`` settled left it so; another agent's change
+    since makes the draft outdated)."""
+    if not current.needs_completion or current.total != draft.order.total:
+        return False
+    known = {line.line_id for line in draft.lines} | draft.removed
+    if any(
+        line.line_id not in known and line.status is not LineStatus.VOIDED for line in current.lines
+    ):
         return False
     stored = {line.line_id: line for line in current.lines}
     for line in draft.lines:

@@ -145,3 +145,65 @@ def test_a_draft_whose_removal_void_was_declined_sent_again_says_it_was_submitte
     assert world.bo.order("SO-1").line("L1").pending_removal
     with pytest.raises(DraftAlreadySubmitted):
         world.bo.submit(draft)
+
+
+def test_a_saved_card_draft_sent_again_after_recovery_resumes_with_its_cvv() -> None:
+    """S3, O2, T1: the tokenization of the draft's saved card never reached the processor;
+    once recover() said so, the agent sends the same draft (which holds the CVV) again: the
+    submit resumes, tokenizes under a new attempt and authorizes, instead of a
+    ConcurrentUpdate telling of someone else's change, after which only a draft without
+    the CVV could be sent (its line declined, the order held)."""
+    world = new_world()
+    saved = world.bo.save_instrument(CUSTOMER, card(), consent=True)
+    world.bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("40.00"))  # fmt: skip
+    draft = world.bo.begin_completion("CC-1", AGENT).add_saved_card(
+        saved.instrument_id, cvv="9371", amount=usd("40.00")
+    )
+    world.sim.script("tokenize", "timeout_before")
+    assert world.bo.submit(draft).in_doubt
+    assert world.bo.recover().still_in_doubt == ()
+    result = world.bo.submit(draft)
+    assert result.approved, result.holds
+    assert result.order.line("L1").authorized == usd("40.00")
+    assert [op.outcome.value for op in world.bo.operations("CC-1")] == [
+        "not_received", "approved", "approved"
+    ]  # fmt: skip
+
+
+def test_a_draft_sent_again_after_recovery_approved_its_call_calls_nothing_more() -> None:
+    """S3, O2: the authorization in doubt was made; recover() recorded it; the same draft
+    sent again validates the order with no further processor call."""
+    world = new_world()
+    world.bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("40.00"))  # fmt: skip
+    draft = world.bo.begin_completion("CC-1", AGENT).add_card(card(), usd("40.00"))
+    world.sim.script("authorize", "timeout_after_success")
+    world.bo.submit(draft)
+    world.bo.recover()
+    calls = world.sim.calls
+    result = world.bo.submit(draft)
+    assert result.approved, result.holds
+    assert world.sim.calls == calls
+
+
+def test_a_draft_sent_again_after_recovery_and_someone_elses_change_is_a_concurrent_update() -> (
+    None
+):
+    """Once another agent changed the order after the recovery (a payment added), the
+    draft is outdated: ConcurrentUpdate, nothing called."""
+    world = new_world()
+    world.bo.place_order("CC-1", channel=Channel.CALL_CENTER, customer=CUSTOMER,
+                         total=usd("40.00"))  # fmt: skip
+    draft = world.bo.begin_completion("CC-1", AGENT).add_card(card(), usd("30.00"))
+    world.sim.script("authorize", "timeout_before")
+    world.bo.submit(draft)
+    world.bo.recover()
+    rival = world.bo.begin_completion("CC-1", AGENT).add_prepayment("cash", usd("10.00"))
+    world.sim.script("authorize", "timeout_before")
+    world.bo.submit(rival)
+    world.bo.recover()
+    before, calls = world.bo.order("CC-1"), world.sim.calls
+    with pytest.raises(ConcurrentUpdate):
+        world.bo.submit(draft)
+    assert (world.bo.order("CC-1"), world.sim.calls) == (before, calls)
