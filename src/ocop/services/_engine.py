@@ -13,6 +13,7 @@ intent (or an unposted voucher) that ``recover()`` finishes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -381,7 +382,19 @@ def request(
             if cvv is None:
                 raise IllegalTransition(f"line {line_id}: a saved card is used with its CVV")
             customer_id = order.customer.customer_id or ""
-            return lambda key: processor.tokenize(key, customer_id, instrument_id, cvv)
+            return lambda key: _without_cvv(
+                processor.tokenize(key, customer_id, instrument_id, cvv), cvv
+            )
+
+
+def _without_cvv(result: ProcessorResult, cvv: str) -> ProcessorResult:
+    """T2, V8: the answer with the CVV its reason may repeat (a gateway's validation
+    message) replaced, before the reason is logged or stored with the operation."""
+    reason = result.reason
+    if not reason or cvv not in reason:
+        return result
+    hidden = re.sub(rf"(?<![0-9]){re.escape(cvv)}(?![0-9])", "[security code]", reason)
+    return attrs.evolve(result, reason=hidden)
 
 
 def _card(order: Order, line_id: str) -> CardToken:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from support import ALICE, CARD_1, CARD_2, CLERK, CVV, World, make_world
 
 from ocop import (
+    BackOffice,
     CardNumberRefused,
     CardPayment,
     CardToken,
@@ -19,7 +20,9 @@ from ocop import (
     CompletionDraft,
     InvalidCvv,
     LineStatus,
+    Outcome,
     Prepayment,
+    ProcessorResult,
     SavedCardPayment,
 )
 from ocop.services._engine import Secrets
@@ -259,3 +262,39 @@ def test_a_card_number_given_as_a_cvv_never_reaches_the_processor() -> None:
     good = draft.add_saved_card(saved.instrument_id, cvv=CVV, amount=usd("10.00"))
     assert world.bo.submit(good).approved
     assert counter.calls == 1
+
+
+class _EchoingProcessor:
+    """A processor whose tokenization declines with the CVV it was sent in its reason, as a
+    gateway's validation message may ("cvc 9371 does not match")."""
+
+    def __init__(self, world: World) -> None:
+        self._sim = world.sim
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sim, name)
+
+    def tokenize(self, key: str, customer_id: str, instrument_id: str, cvv: str) -> object:
+        return ProcessorResult(key=key, outcome=Outcome.DECLINED,
+                               reason=f"cvc {cvv} does not match (code 9)")  # fmt: skip
+
+
+def test_a_decline_reason_that_echoes_the_cvv_is_stored_and_logged_without_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """T2, V8: the CVV a processor's decline reason repeats is replaced before the reason is
+    logged or stored in the operation log; the rest of the reason is kept."""
+    world = make_world()
+    bo = BackOffice(store=world.store, processor=_EchoingProcessor(world),  # type: ignore[arg-type]
+                    journal=world.journal, clock=world.clock)  # fmt: skip
+    saved = bo.save_instrument(ALICE, CARD_1, consent=True)
+    bo.place_order("SO-1", channel=Channel.CALL_CENTER, customer=ALICE, total=usd("10.00"))
+    draft = bo.begin_completion("SO-1", CLERK).add_saved_card(
+        saved.instrument_id, cvv=CVV, amount=usd("10.00")
+    )
+    with caplog.at_level(logging.DEBUG):
+        assert not bo.submit(draft).approved
+    (tokenize,) = bo.operations("SO-1")
+    assert tokenize.reason == "cvc [security code] does not match (code 9)"
+    assert CVV not in without_run_noise(repr(world.store._tables))
+    assert CVV not in caplog.text + repr([(r.getMessage(), r.args) for r in caplog.records])
