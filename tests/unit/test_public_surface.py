@@ -8,13 +8,17 @@
 - Every module is public (listed here, documented in docs/api.md; the domain's modules
   are where the values re-exported by ``ocop`` live) or private (its name, or a
   package's, starts with ``_``). The services are private: use ``ocop.BackOffice``.
+- Every class ``ocop`` exports has a docstring of its own: docs/api.md, rendered from
+  the docstrings, leaves out a class without one.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
+import textwrap
 import types
 import typing
 from pathlib import Path
@@ -183,3 +187,15 @@ def test_every_module_is_public_and_documented_or_private() -> None:
                   if line.startswith("::: ")}  # fmt: skip
     packages = {"ocop.adapters", "ocop.domain", "ocop.services", "ocop.testing", "ocop.ports"}
     assert PUBLIC_MODULES - packages - documented == set()
+
+
+def test_every_class_ocop_exports_has_a_docstring_of_its_own() -> None:
+    """docs/api.md renders ``ocop`` from the docstrings and leaves out a class without one:
+    every class ``ocop`` exports has its own, so the API page lists each of them."""
+
+    def documented(cls: type) -> bool:
+        (definition,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
+        return isinstance(definition, ast.ClassDef) and bool(ast.get_docstring(definition))
+
+    classes = [getattr(ocop, name) for name in ocop.__all__]
+    assert [c.__name__ for c in classes if isinstance(c, type) and not documented(c)] == []

@@ -198,12 +198,17 @@ class NotFound(OcopError, LookupError):
 
 
 class OrderNotFound(NotFound):
+    """No order with this id (``.order_id``)."""
+
     def __init__(self, order_id: str) -> None:
         super().__init__(f"no order {quoted(order_id)}")
         self.order_id = order_id
 
 
 class LineNotFound(NotFound):
+    """No payment line with this id in the completion draft (or the order) asked
+    (``.line_id``)."""
+
     def __init__(self, line_id: str) -> None:
         super().__init__(f"no payment line {quoted(line_id)}")
         self.line_id = line_id

@@ -31,6 +31,8 @@ from ocop.domain.values import built
 
 
 class VoucherKind(Members):
+    """What a voucher posts: a receipt, a refund, a chargeback, or the reversal of one."""
+
     PAYMENT = "payment"
     REFUND = "refund"
     #: Money the card holder's bank took back (N4): posted like a refund.

@@ -53,6 +53,9 @@ _POS_OPERATIONS = {
 
 
 class LineStatus(Members):
+    """Where a payment line stands: not submitted yet, its authorization awaited,
+    authorized, declined, paid in part or in full, voided, or refunded."""
+
     NOT_SUBMITTED = "not_submitted"
     PENDING_AUTHORIZATION = "pending_authorization"
     AUTHORIZED = "authorized"

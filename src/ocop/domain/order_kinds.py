@@ -9,6 +9,8 @@ __all__ = ["Channel", "HoldCode", "OrderStatus", "PaymentsType"]
 
 
 class Channel(Members):
+    """The channel that created an order: call center, point of sale (POS) or e-commerce."""
+
     CALL_CENTER = "call_center"
     POS = "pos"
     ECOMMERCE = "ecommerce"
@@ -32,6 +34,10 @@ class PaymentsType(Members):
 
 
 class OrderStatus(Members):
+    """Where an order stands (``order.status``, ``bo.orders(status=...)``): waiting for
+    completion, approved, on hold (an active hold, S3), invoiced in part or in full, or
+    cancelled (a cancelled order's status stays cancelled, holds or not)."""
+
     PENDING_COMPLETION = "pending_completion"
     APPROVED = "approved"
     ON_HOLD = "on_hold"
@@ -41,6 +47,10 @@ class OrderStatus(Members):
 
 
 class HoldCode(Members):
+    """Why an order is held (S4): out of balance, a declined payment, a check, the credit
+    limit, an authorization that could not be renewed (A1), or a manual hold placed with
+    ``bo.place_hold``, the only code placed by hand."""
+
     OUT_OF_BALANCE = "out_of_balance"
     PAYMENT_DECLINED = "payment_declined"
     CHECK = "check"

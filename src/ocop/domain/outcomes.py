@@ -11,6 +11,10 @@ from ocop.domain.tokens import CardToken, ProcessorToken
 
 
 class OperationKind(Members):
+    """What a processor call does: authorize, adjust an authorization's amount, capture,
+    void, refund a capture, refund a card that did not pay (unlinked), or tokenize a
+    customer's saved card, checked with its CVV, before it is authorized (T1)."""
+
     AUTHORIZE = "authorize"
     ADJUST = "adjust"
     CAPTURE = "capture"
