@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
+import re
 from pathlib import Path
 
 import ocop
@@ -58,3 +59,17 @@ def test_errors_survive_pickling_and_copying_with_message_and_attributes() -> No
             assert type(again) is type(error)
             assert str(again) == str(error)
             assert vars(again) == vars(error)
+
+
+def test_the_feature_disabled_row_names_every_feature_ocop_raises_it_for() -> None:
+    """``FeatureDisabled.feature`` names the switch that is off: the row names every one the
+    sources raise it with, so a reader learns each case from the page."""
+    source = Path(errors.__file__).resolve().parents[1]
+    raised = {
+        name
+        for path in source.rglob("*.py")
+        for name in re.findall(r'feature="(\w+)"', path.read_text(encoding="utf-8"))
+    }
+    row = next(line for line in DOC.splitlines() if line.startswith("| `FeatureDisabled` |"))
+    assert len(raised) >= 5
+    assert sorted(name for name in raised if f"`{name}`" not in row) == []
