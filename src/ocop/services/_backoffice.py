@@ -75,18 +75,22 @@ class BackOfficeServices:
 
     @property
     def ports(self) -> Ports:
+        """What this back office is wired with: store, processor, journal, settings, clock."""
         return self._ports
 
     @property
     def settings(self) -> Settings:
+        """The settings in force (:meth:`with_settings` gives a back office under others)."""
         return self._ports.settings
 
     @property
     def processor(self) -> PaymentProcessor:
+        """The payment processor every call goes to."""
         return self._ports.processor
 
     @property
     def clock(self) -> Clock:
+        """The clock that dates every change (and decides expiries and check holds)."""
         return self._ports.clock
 
     # -- channel side ------------------------------------------------------------------
@@ -138,6 +142,7 @@ class BackOfficeServices:
         return instruments.save_instrument(self._ports, customer, card, consent=consent)
 
     def saved_instruments(self, customer: Customer) -> tuple[SavedInstrument, ...]:
+        """T1: the customer's own saved cards, as the processor lists them; a guest has none."""
         from ocop.services import _instruments as instruments
 
         check_instance(customer, Customer, "customer")
