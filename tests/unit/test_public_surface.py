@@ -211,3 +211,14 @@ def test_the_api_page_shows_every_operation_of_the_back_office() -> None:
     methods = [name for name in dir(ocop.BackOffice) if not name.startswith("_")]
     assert len(methods) >= 20
     assert [name for name in methods if not getattr(ocop.BackOffice, name).__doc__] == []
+
+
+def test_the_api_page_shows_the_fields_and_methods_of_what_ocop_exports() -> None:
+    """A host reads ``order.total``, ``order.status``, ``Customer.named`` and
+    ``Settings.default`` on the API page: docs/api.md renders ``ocop`` with members that
+    have no docstring of their own too (the fields of the attrs values have none), and
+    without the underscore names."""
+    api = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    block = api.split("::: ocop\n", 1)[1].split("\n\n", 1)[0]
+    assert "show_if_no_docstring: true" in block
+    assert 'filters: ["!^_"]' in block
