@@ -31,7 +31,7 @@ from ocop import (
 from ocop.adapters import cli
 from ocop.adapters._cli_export import csv_cell
 from ocop.adapters._cli_wiring import NoProcessor, parse_database
-from ocop.adapters._demo import demo_card
+from ocop.adapters._demo import demo_card, line_walkthrough
 from ocop.adapters.cli import main
 from ocop.adapters.memory import SystemClock
 from ocop.adapters.simulated import SimulatedProcessor
@@ -51,6 +51,20 @@ def test_demo_runs_and_shows_the_line_and_the_ledger() -> None:
     assert "The processor's own ledger" in done.stdout
     for kind in ("authorize", "capture", "refund"):
         assert kind in done.stdout
+
+
+def test_the_demo_ledger_shows_the_operation_keys_ocop_mints() -> None:
+    """The demo's processor ledger shows the keys docs/idempotency-keys.md describes (and the
+    back office sends), not a format of its own: order, business step, attempt."""
+    out = io.StringIO()
+    line_walkthrough(out)
+    ledger = out.getvalue().split("The processor's own ledger:", 1)[1]
+    assert re.findall(r"SO-1/\S+", ledger) == [
+        "SO-1/authorize:L1.A1#1",
+        "SO-1/capture:INV-1:L1:L1.A1#1",
+        "SO-1/capture:INV-2:L1:L1.A1#1",
+        "SO-1/refund:RMA-1:capture:INV-2:L1:L1.A1#1:1#1",
+    ]
 
 
 def test_demo_walks_through_completion_and_invoicing() -> None:

@@ -11,6 +11,7 @@ from ocop.adapters._tables import lines_table, table
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from ocop.domain.errors import FeatureDisabled, OperationInDoubt
+from ocop.domain.keys import authorize_step, capture_step, operation_key, refund_step
 from ocop.domain.money import Money
 from ocop.domain.operations import ProcessorResult
 from ocop.domain.order import Channel, HoldCode, Order
@@ -74,11 +75,14 @@ def line_walkthrough(out: TextIO) -> None:
     out.write("== One card line through the processor port ==\n")
     out.write(_line_table(line) + "\n\n")
 
-    auth = processor.authorize("SO-1/auth:L1#1", demo_card(), line.amount)
+    # The keys the back office would send for these steps (docs/idempotency-keys.md).
+    auth_id = "L1.A1"
+    auth = processor.authorize(operation_key("SO-1", authorize_step(auth_id), 1), demo_card(),
+                               line.amount)  # fmt: skip
     auth_token = _token(auth, AuthorizationToken)
     line = line.authorized_with(
         Authorization(
-            auth_id="A1",
+            auth_id=auth_id,
             token=auth_token,
             amount=line.amount,
             authorized_at=clock.now(),
@@ -93,16 +97,17 @@ def line_walkthrough(out: TextIO) -> None:
     for number, amount in ((1, "60.00"), (2, "40.00")):
         clock.advance(days=1)
         taken = Money.of(amount, usd)
-        cap = processor.capture(f"SO-1/capture:INV-{number}:L1#1", auth_token, taken)
-        captured[f"C{number}"] = _token(cap, CaptureToken)
+        capture_id = operation_key("SO-1", capture_step(f"INV-{number}", "L1", auth_id), 1)
+        cap = processor.capture(capture_id, auth_token, taken)
+        captured[capture_id] = _token(cap, CaptureToken)
         line = line.captured_with(
             Capture(
-                capture_id=f"C{number}",
+                capture_id=capture_id,
                 line_id="L1",
                 invoice_id=f"INV-{number}",
                 amount=taken,
-                auth_id="A1",
-                token=captured[f"C{number}"],
+                auth_id=auth_id,
+                token=captured[capture_id],
                 refunded=Money.zero(usd),
                 captured_at=clock.now(),
             )
@@ -111,18 +116,20 @@ def line_walkthrough(out: TextIO) -> None:
 
     clock.advance(days=2)
     refund_amount = Money.of("25.00", usd)
-    ref = processor.refund("SO-1/refund:RMA-1:C2#1", captured["C2"], refund_amount)
+    second = capture_id  # INV-2's capture
+    refund_id = operation_key("SO-1", refund_step("SO-1", "RMA-1", second, 1), 1)
+    ref = processor.refund(refund_id, captured[second], refund_amount)
     line = line.refunded_with(
         Refund(
-            refund_id="R1",
+            refund_id=refund_id,
             return_id="RMA-1",
             amount=refund_amount,
-            capture_id="C2",
+            capture_id=second,
             token=_token(ref, RefundToken),
             refunded_at=clock.now(),
         )
     )
-    out.write("return RMA-1 refunded 25.00 against capture C2:\n" + _line_table(line) + "\n\n")
+    out.write("return RMA-1 refunded 25.00 against INV-2's capture:\n" + _line_table(line) + "\n\n")
     out.write("The processor's own ledger:\n" + _ledger_table(sim) + "\n\n")
 
 

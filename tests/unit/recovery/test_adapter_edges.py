@@ -220,7 +220,7 @@ def test_the_demo_stops_when_an_approved_step_carries_no_token(
     with pytest.raises(RuntimeError) as stopped:
         main(["demo"])
     assert str(stopped.value) == (
-        "demo step SO-1/auth:L1#1 was approved but carries no AuthorizationToken"
+        "demo step SO-1/authorize:L1.A1#1 was approved but carries no AuthorizationToken"
     )
 
 
