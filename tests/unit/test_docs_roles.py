@@ -31,3 +31,12 @@ def test_the_site_runs_the_hook() -> None:
     """mkdocs.yml names the hook, so ``make docs`` applies it to every page."""
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert "hooks:\n  - tools/mkdocs_hooks.py" in config
+
+
+def test_a_literal_block_marker_renders_as_one_colon() -> None:
+    """A paragraph ending ``::`` before its example (reStructuredText's literal block)
+    shows one colon, as Sphinx shows it; a ``::`` inside a paragraph stays."""
+    html = "<p>scripted per call kind::</p>\n<pre><code>sim.script()</code></pre><p>a::b</p>"
+    assert mkdocs_hooks.on_page_content(html) == (
+        "<p>scripted per call kind:</p>\n<pre><code>sim.script()</code></pre><p>a::b</p>"
+    )
