@@ -309,7 +309,8 @@ def _version() -> str:
         return "0+unknown"
 
 
-def __getattr__(name: str) -> Any:
+def _lazy(name: str) -> Any:
+    """A public name's value, imported from its module when first used (then kept)."""
     if name == "__version__":
         value: Any = _version()
     else:
@@ -319,6 +320,13 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers: one that sees a module ``__getattr__`` types every name it
+    # does not know as what it returns, so ``from ocop import BackOfice`` (misspelt) would
+    # pass as ``Any``. They read the names imported under ``TYPE_CHECKING`` above instead.
+    __getattr__ = _lazy
 
 
 def __dir__() -> list[str]:

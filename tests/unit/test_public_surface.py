@@ -222,3 +222,36 @@ def test_the_api_page_shows_the_fields_and_methods_of_every_public_module() -> N
     options = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").split("python:", 1)[1]
     assert "show_if_no_docstring: true" in options
     assert 'filters: ["!^_"]' in options
+
+
+def _type_checking_view() -> tuple[dict[str, str], list[str]]:
+    """What a type checker reads in ``ocop/__init__.py``: the names imported under ``if
+    TYPE_CHECKING:`` (each with its module), and the top-level statements that define a
+    module ``__getattr__`` outside ``if not TYPE_CHECKING:``."""
+    tree = ast.parse((ROOT / "src" / "ocop" / "__init__.py").read_text(encoding="utf-8"))
+    imported: dict[str, str] = {}
+    getattrs: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and statement.module:
+                    for alias in statement.names:
+                        imported[alias.asname or alias.name] = statement.module
+        elif (isinstance(node, ast.FunctionDef) and node.name == "__getattr__") or (
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and "__getattr__" in ast.unparse(node).split("=")[0]
+        ):
+            getattrs.append(ast.unparse(node).splitlines()[0])
+    return imported, getattrs
+
+
+def test_a_misspelt_name_is_an_error_for_type_checkers_not_any() -> None:
+    """ocop loads its names lazily through a module ``__getattr__``. A type checker that
+    sees one types every name it does not know as what it returns: ``from ocop import
+    BackOfice`` (misspelt) passed ``mypy --strict`` as ``Any``. The lookup is hidden from
+    type checkers (``if not TYPE_CHECKING``), and they see every public name imported from
+    the module it is loaded from."""
+    imported, getattrs = _type_checking_view()
+    assert getattrs == []
+    assert imported == ocop._PUBLIC
+    assert callable(vars(ocop)["__getattr__"])  # the lazy lookup still runs
