@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import sys
 import ocop
@@ -73,3 +75,53 @@ def test_the_sqlite_factory_loads_what_it_needs_when_called() -> None:
     loaded = loaded_by(code)
     assert {"sqlite3", "cattrs", "ocop.adapters.sqlite", "ocop.adapters.simulated"} <= loaded
     assert "psycopg" not in loaded
+
+
+WITHOUT = """
+import sys
+for name in {missing!r}:
+    sys.modules[name] = None  # an import of it now fails, as if it were not installed
+from ocop import MissingExtra
+try:
+    import {module}
+except MissingExtra as error:
+    print(error.extra, error.package, isinstance(error, ImportError), str(error))
+else:
+    print("imported")
+"""
+
+
+def _importing(module: str, *, missing: tuple[str, ...]) -> str:
+    return subprocess.run(  # noqa: S603 - runs this module's own probe code
+        [sys.executable, "-c", WITHOUT.format(module=module, missing=missing)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("module", "missing", "package"),
+    [
+        ("ocop.testing", ("hypothesis",), "hypothesis"),
+        ("ocop.testing.strategies", ("hypothesis",), "hypothesis"),
+        ("ocop.testing.contracts", ("pytest",), "pytest"),
+        ("ocop.testing.contracts", ("hypothesis", "pytest"), "hypothesis"),
+    ],
+)
+def test_ocop_testing_without_the_testing_extra_names_it(
+    module: str, missing: tuple[str, ...], package: str
+) -> None:
+    """ocop.testing needs the ``testing`` extra (hypothesis; its contract suites pytest too).
+    Without it, importing them raised a bare ModuleNotFoundError naming neither ocop nor
+    the extra; it is MissingExtra (an ImportError), whose message says what to install."""
+    assert _importing(module, missing=missing) == (
+        f"testing {package} True ocop.testing needs {package}: "
+        "install it with pip install 'ocop[testing]'"
+    )
+
+
+def test_the_strategies_need_hypothesis_alone() -> None:
+    """Hypothesis loads ocop.testing.strategies through its entry point wherever ocop is
+    installed: a project with hypothesis and without pytest imports it."""
+    assert _importing("ocop.testing.strategies", missing=("pytest",)) == "imported"

@@ -334,11 +334,12 @@ class StorageLimitExceeded(StorageError):
 
 
 class MissingExtra(OcopError, ImportError):
-    """An adapter needs a package that is not installed; the message names the extra."""
+    """An adapter (or ``ocop.testing``) needs a package that is not installed; the message
+    names the extra."""
 
-    def __init__(self, extra: str, package: str) -> None:
+    def __init__(self, extra: str, package: str, *, needed_by: str = "this adapter") -> None:
         super().__init__(
-            f"this adapter needs {package}: install it with pip install 'ocop[{extra}]'"
+            f"{needed_by} needs {package}: install it with pip install 'ocop[{extra}]'"
         )
         self.extra = extra
         self.package = package

@@ -8,4 +8,9 @@ imports this package.
 # Hypothesis runs its entry points when first imported, and ours loads
 # ocop.testing.strategies. Importing hypothesis here, before any submodule, keeps
 # that module from being loaded half-initialised when it is imported first.
-import hypothesis  # noqa: F401
+from ocop.domain.errors import MissingExtra
+
+try:
+    import hypothesis  # noqa: F401
+except ImportError as missing:
+    raise MissingExtra("testing", "hypothesis", needed_by="ocop.testing") from missing

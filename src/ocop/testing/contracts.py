@@ -47,6 +47,13 @@ keeps the contract its Protocol's docstring states.
 
 from __future__ import annotations
 
+from ocop.domain.errors import MissingExtra
+
+try:
+    import pytest  # noqa: F401 - the suites are pytest tests
+except ImportError as missing:
+    raise MissingExtra("testing", "pytest", needed_by="ocop.testing") from missing
+
 from ocop.testing._journal_contract import JournalContract
 from ocop.testing._processor_contract import ProcessorContract
 from ocop.testing._processor_hooks import START, KeyedEntry
