@@ -17,7 +17,7 @@ from ocop.domain.errors import IdempotencyConflict
 from ocop.domain.journal import CUSTOMER_ACCOUNT, Voucher, VoucherKind, VoucherLine
 from ocop.domain.money import Money, total
 from ocop.ports.journal import PaymentJournal
-from ocop.testing._processor_hooks import START
+from ocop.testing._processor_hooks import START, adapter_property
 from ocop.testing.strategies import non_card_text, positive_money
 
 #: Threads racing to post in the concurrency tests.
@@ -254,6 +254,7 @@ class JournalContract(abc.ABC):
         journal = self.make_journal()
         batches = itertools.count()
 
+        @adapter_property()
         @given(data=st.data())
         def check(data: st.DataObject) -> None:
             order_id = f"SO-P{next(batches)}"

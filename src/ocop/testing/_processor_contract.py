@@ -12,7 +12,7 @@ from ocop.domain.money import Money
 from ocop.domain.operations import Outcome, ProcessorResult
 from ocop.domain.tokens import AuthorizationToken, CaptureToken, CardToken
 from ocop.ports.processor import RecoveryMethod
-from ocop.testing._processor_hooks import START, P, ProcessorHooks
+from ocop.testing._processor_hooks import START, P, ProcessorHooks, adapter_property
 
 __all__ = ["ProcessorContract"]
 
@@ -181,6 +181,7 @@ class ProcessorContract(ProcessorHooks[P]):
 
         # The property is a local function: a @given method inherited by several
         # subclasses would be run from differing executors, which hypothesis refuses.
+        @adapter_property()
         @given(st.lists(st.integers(min_value=1, max_value=6_000), max_size=8))
         def captures_stay_within(cents: list[int]) -> None:
             processor = self.make_processor(ManualClock(START))

@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ocop.adapters.memory import ManualClock
 from ocop.domain.money import Money
@@ -26,6 +27,20 @@ from ocop.ports.processor import PaymentProcessor, RecoveryMethod
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 P = TypeVar("P", bound=PaymentProcessor)
+
+
+def adapter_property() -> settings:
+    """The settings of a property whose examples call the adapter under test: the loaded
+    profile's (the adapter author's), with no deadline and no health check on slow
+    examples, since a database, a ledger or a sandbox across the network may take longer
+    than hypothesis' 200 ms and that says nothing of the port's contract. Made when the
+    test runs, after the author's profile is loaded."""
+    loaded = settings()
+    return settings(
+        loaded,
+        deadline=None,
+        suppress_health_check=[*loaded.suppress_health_check, HealthCheck.too_slow],
+    )
 
 
 class KeyedEntry(Protocol):

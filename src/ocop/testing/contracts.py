@@ -42,7 +42,10 @@ keeps is checked across a restart::
             return MyLedgerJournal(...)
 
 Every suite uses only the port (plus the hooks), so an adapter that passes it
-keeps the contract its Protocol's docstring states.
+keeps the contract its Protocol's docstring states. Their hypothesis properties
+run as many examples as your loaded profile says, with no deadline and no
+health check on slow examples: an adapter across the network is not failed for
+being slow.
 """
 
 from __future__ import annotations
