@@ -255,3 +255,30 @@ def test_a_misspelt_name_is_an_error_for_type_checkers_not_any() -> None:
     assert getattrs == []
     assert imported == ocop._PUBLIC
     assert callable(vars(ocop)["__getattr__"])  # the lazy lookup still runs
+
+
+def _mentions_any(hint: object) -> bool:
+    return hint is typing.Any or any(_mentions_any(arg) for arg in typing.get_args(hint))
+
+
+def test_no_public_signature_or_field_is_typed_any() -> None:
+    """Every public class's constructor, methods, properties and fields are typed without
+    ``Any``, so nothing a host reads from ocop escapes ``mypy --strict``: an
+    ``IllegalTransition``'s ``context`` was a ``dict[str, Any]`` (its keywords ``Any``)."""
+    loose = []
+    for name in ocop.__all__:
+        cls = getattr(ocop, name)
+        members = [(a, m) for a, m in vars(cls).items() if not a.startswith("_")]
+        for attribute, member in [("__init__", cls.__init__), *members]:
+            function = member.fget if isinstance(member, property) else member
+            function = getattr(function, "__func__", function)
+            if not callable(function):
+                continue
+            if function is object.__init__ or not hasattr(function, "__annotations__"):
+                continue
+            hints = typing.get_type_hints(function, localns=_names())
+            loose += [f"{name}.{attribute}: {k}" for k, h in hints.items() if _mentions_any(h)]
+        if attrs.has(cls):
+            hints = typing.get_type_hints(cls, localns=_names())
+            loose += [f"{name}.{k}" for k, h in hints.items() if _mentions_any(h)]
+    assert loose == []

@@ -45,7 +45,7 @@ it, whatever path built it (:func:`ocop.domain.cardnumbers.mask`).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ocop.domain.cardnumbers import mask, quoted
 
@@ -242,12 +242,12 @@ class AmbiguousInstrument(InstrumentNotFound):
 class IllegalTransition(OcopError):
     """A state change that the rules forbid; the value is unchanged."""
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str, **context: object) -> None:
         super().__init__(message)
         self.context = context
-        self.order_id: str | None = context.get("order_id")
-        self.line_id: str | None = context.get("line_id")
-        self.amount: Decimal | None = context.get("amount")
+        self.order_id = cast("str | None", context.get("order_id"))
+        self.line_id = cast("str | None", context.get("line_id"))
+        self.amount = cast("Decimal | None", context.get("amount"))
 
 
 class DraftAlreadySubmitted(IllegalTransition):
