@@ -9,7 +9,6 @@ They run here under hypothesis' own defaults (few examples), not this project's 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator, Sequence
 
@@ -28,15 +27,17 @@ SLOW = 0.3
 
 @pytest.fixture
 def hypothesis_defaults() -> Iterator[None]:
-    """Hypothesis' own settings, with few examples, while the test runs."""
+    """Hypothesis' own settings, with few examples, while the test runs; then the settings
+    loaded before (tests/conftest.py's profile, or a plugin's)."""
+    settings.register_profile("before-hypothesis-defaults", parent=settings())
     settings.register_profile(
         "hypothesis-defaults", parent=settings.get_profile("default"), max_examples=4
     )
     settings.load_profile("hypothesis-defaults")
     try:
         yield
-    finally:  # the profile tests/conftest.py loads
-        settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+    finally:
+        settings.load_profile("before-hypothesis-defaults")
 
 
 class SlowLedger(InMemoryJournal):
