@@ -961,3 +961,11 @@ def test_a_slotted_token_class_read_before_the_collector_ran_is_read() -> None:
         assert loads(dumps(token), ProcessorToken) == token
     finally:
         gc.enable()
+
+
+def test_a_stored_negative_zero_reads_back_as_plain_zero() -> None:
+    """V7: an amount stored as "-0.00" (written from Money built directly, before its
+    constructor dropped the sign) reads back as 0.00, shown without a sign."""
+    read = loads('{"amount":"-0.00","currency":"USD"}', Money)
+    assert read == Money.zero("USD")
+    assert repr(read) == "Money('0.00', 'USD')"

@@ -260,6 +260,15 @@ def test_negative_zero_is_plain_zero() -> None:
     assert str(-Money.zero("USD")) == "0.00 USD"
 
 
+def test_negative_zero_built_directly_is_plain_zero() -> None:
+    """V7: Money built with its constructor from Decimal("-0.00") is 0.00 as Money.of makes it:
+    shown, stored and negated without a sign."""
+    built = Money(currency="USD", amount=Decimal("-0.00"))
+    assert repr(built) == repr(Money.zero("USD")) == "Money('0.00', 'USD')"
+    assert str(built) == str(-built) == "0.00 USD"
+    assert not built.amount.is_signed()
+
+
 def test_money_cannot_be_built_off_its_minor_units() -> None:
     """The raw constructor refuses an amount not held at the currency's minor units."""
     with pytest.raises(InvalidAmount):

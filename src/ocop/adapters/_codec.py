@@ -132,11 +132,12 @@ def _builder(cls: type) -> _Hook:
 # Amounts and times repeat across the rows read (zero, an order's timestamps): both are
 # immutable, so each text is parsed once while it stays among the recent ones.
 def _finite(text: str) -> Decimal:
-    """An amount as stored: a finite number (a row damaged outside ocop may say "NaN")."""
+    """An amount as stored: a finite number (a row damaged outside ocop may say "NaN"); a
+    zero without its sign (a row may hold "-0.00", written from Money built directly)."""
     value = Decimal(text)
     if not value.is_finite():
         raise ValueError("not a finite number")
-    return value
+    return value.copy_abs() if value.is_zero() else value
 
 
 _decimal = functools.lru_cache(maxsize=4096)(_finite)

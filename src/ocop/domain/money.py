@@ -130,6 +130,14 @@ def _exact(value: object, currency: str) -> Decimal:
     return exact.copy_abs() if exact.is_zero() else exact  # no "-0.00"
 
 
+def _unsigned_zero(value: Decimal) -> Decimal:
+    """``value``, a zero without its sign: ``Money(amount=Decimal("-0.00"))`` is 0.00, as
+    :meth:`Money.of` makes it (what is not a Decimal is left for the validator to refuse)."""
+    if isinstance(value, Decimal) and value.is_zero() and value.is_signed():
+        return value.copy_abs()
+    return value
+
+
 def _check_amount(instance: Money, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
     if (
         not isinstance(value, Decimal)
@@ -156,7 +164,7 @@ class Money:
     """
 
     currency: str = attrs.field(validator=_check_currency)
-    amount: Decimal = attrs.field(validator=_check_amount)
+    amount: Decimal = attrs.field(converter=_unsigned_zero, validator=_check_amount)
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Self:
@@ -226,7 +234,7 @@ class Money:
 
     def __neg__(self) -> Money:
         # copy_negate and copy_abs are exact: no decimal context rounds them.
-        amount = self.amount.copy_negate() if self.amount else self.amount  # no "-0.00"
+        amount = self.amount.copy_negate() if self.amount else self.amount.copy_abs()  # no "-0.00"
         return _exact_sum(self.currency, amount)
 
     def __abs__(self) -> Money:
