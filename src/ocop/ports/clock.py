@@ -5,10 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["Clock"]
+from ocop.domain.errors import InvalidArgument
+
+__all__ = ["CheckedClock", "Clock"]
 
 
 class Clock(Protocol):
     """Tells the time. Implementations return timezone-aware datetimes."""
 
     def now(self) -> datetime: ...
+
+
+class CheckedClock:
+    """A host's clock whose every answer is checked (E1): a time without a timezone is
+    :class:`~ocop.domain.errors.InvalidArgument` naming the clock, raised where the time
+    is read, before it is stored or compared with the aware times ocop keeps."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, clock: Clock) -> None:
+        #: The host's own clock (a checked one given again is not checked twice).
+        self.inner: Clock = clock.inner if isinstance(clock, CheckedClock) else clock
+
+    def now(self) -> datetime:
+        moment = self.inner.now()
+        if not isinstance(moment, datetime) or moment.utcoffset() is None:
+            kind = "a naive datetime" if isinstance(moment, datetime) else type(moment).__name__
+            raise InvalidArgument(
+                f"clock.now() must return a timezone-aware datetime, not {kind}",
+                argument="clock",
+            )
+        return moment

@@ -37,7 +37,7 @@ from ocop.domain.payments import CardPayment, ChannelPayment, Prepayment, SavedC
 from ocop.domain.settings import Settings
 from ocop.domain.tokens import CardToken, SavedInstrument
 from ocop.ports import Ports
-from ocop.ports.clock import Clock
+from ocop.ports.clock import CheckedClock, Clock
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.processor import PaymentProcessor
 from ocop.ports.store import OrderStore
@@ -65,8 +65,11 @@ class BackOfficeServices:
         settings: Settings,
         clock: Clock,
     ) -> None:
+        # E1: every reading of the host's clock is checked (a naive time raises before
+        # anything is stored or sent); ``clock`` gives back the host's own.
+        checked = CheckedClock(clock)
         self._ports = Ports(
-            store=store, processor=processor, journal=journal, clock=clock, settings=settings
+            store=store, processor=processor, journal=journal, clock=checked, settings=settings
         )
         #: Who this back office claims orders as, in jobs that several workers run at once.
         self._holder = f"ocop-{uuid4().hex}"
@@ -91,7 +94,8 @@ class BackOfficeServices:
     @property
     def clock(self) -> Clock:
         """The clock that dates every change (and decides expiries and check holds)."""
-        return self._ports.clock
+        clock = self._ports.clock
+        return clock.inner if isinstance(clock, CheckedClock) else clock
 
     # -- channel side ------------------------------------------------------------------
     def place_order(
