@@ -187,23 +187,41 @@ def finish_renewals(
     has resolved their calls), and release what nothing will capture: the orders among
     them it renewed or held, and the voids it sent to release authorizations (read from
     the operation log: a plan made again after another worker's commit, or stopped by an
-    error, does not send again a void already sent, whose money moved all the same)."""
+    error, does not send again a void already sent, whose money moved all the same).
+
+    A storage failure on one order (E3) is logged and the order left as it is, still
+    marked, for the next run or recovery: the others go on, and the recovery keeps its
+    report (what it resolved, and renewed at the processor, is committed)."""
     finished: list[str] = []
     releases: list[ReleaseVoid] = []
     for order_id in dict.fromkeys(order_ids):
-        with ports.store.unit_of_work() as uow:
-            order = uow.orders.find(order_id)
-        if order is None or not any(line.renewing or line.unreleased for line in order.lines):
-            continue  # no renewal under way, nor an authorization to void again (V5)
-        with claimed(ports, [order_id], holder, ports.clock.now()) as mine:
-            if not mine:
-                continue  # a worker of the job is on it
-            before = _keys(ports, order_id)
-            goal = renew_order(ports, order_id)
-            releases.extend(_releases(ports, order_id, before))
+        try:
+            goal = _finish_one(ports, order_id, holder, releases)
+        except StorageError:
+            log.exception("could not finish the renewal of order %s; the next run will", order_id)
+            continue
         if goal is not None and (goal.renewed or goal.held):
             finished.append(order_id)
     return tuple(finished), tuple(releases)
+
+
+def _finish_one(
+    ports: Ports, order_id: str, holder: str, releases: list[ReleaseVoid]
+) -> Renewal | None:
+    """Finish one order's interrupted renewal (:func:`finish_renewals`), adding the voids
+    it sent to ``releases``; None when there was none to finish, or another worker has it."""
+    with ports.store.unit_of_work() as uow:
+        order = uow.orders.find(order_id)
+    if order is None or not any(line.renewing or line.unreleased for line in order.lines):
+        return None  # no renewal under way, nor an authorization to void again (V5)
+    with claimed(ports, [order_id], holder, ports.clock.now()) as mine:
+        if not mine:
+            return None  # a worker of the job is on it
+        before = _keys(ports, order_id)
+        try:
+            return renew_order(ports, order_id)
+        finally:  # the voids sent before a failure moved money all the same
+            releases.extend(_releases(ports, order_id, before))
 
 
 def _keys(ports: Ports, order_id: str) -> set[str]:

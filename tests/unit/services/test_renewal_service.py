@@ -23,6 +23,7 @@ from ocop import (
     ProcessorResult,
     RenewalReport,
     Settings,
+    StorageBusy,
     StorageUnavailable,
 )
 from ocop.adapters.memory import InMemoryStore, ManualClock
@@ -90,6 +91,38 @@ def test_a_database_failure_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> No
         world.bo.renew_authorizations()
     monkeypatch.undo()  # the claims were released: a run after the outage goes ahead
     assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-1",))
+
+
+def test_a_database_failure_finishing_one_renewal_leaves_recover_reporting_the_rest(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A2, O2, E3: a store that fails while recover() finishes one order's renewal is logged
+    and that order waits, still marked, for the next run; the recovery still reports the
+    keys it resolved and the renewal it finished (the StorageBusy reached the caller: the
+    report was lost, though SO-1 had been authorized again at the processor)."""
+    world = new_world()
+    placed(world, "SO-1", "SO-2")
+    world.sim.script("void", "timeout_after_success", "timeout_after_success")
+    assert world.bo.renew_authorizations() == RenewalReport(in_doubt=("SO-1", "SO-2"))
+
+    def busy_on_the_second(
+        ports: Ports, order: Order, goal: Renewal, *, checked: bool
+    ) -> tuple[Order, Renewal]:
+        if order.order_id == "SO-2":
+            raise StorageBusy("the database stayed busy")
+        return engine.pursue(ports, order, goal, checked=checked)
+
+    monkeypatch.setattr(renewals, "pursue", busy_on_the_second)
+    with caplog.at_level(logging.ERROR, logger="ocop.renewals"):
+        report = world.bo.recover()
+    assert report.resolved == ("SO-1/void:L1.A1#1", "SO-2/void:L1.A1#1")
+    assert report.renewals == ("SO-1",)
+    assert world.bo.order("SO-1").lines[0].authorized == usd("50.00")
+    assert world.bo.order("SO-2").lines[0].renewing
+    assert "could not finish the renewal of order SO-2" in caplog.text
+    monkeypatch.undo()  # the store is back: the next run finishes SO-2
+    assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-2",))
+    assert world.bo.order("SO-2").lines[0].authorized == usd("50.00")
 
 
 def test_an_order_another_worker_claims_is_left_to_it_until_its_claim_ends() -> None:
