@@ -439,3 +439,63 @@ def test_memory_checks_only_the_orders_an_index_gives(monkeypatch: pytest.Monkey
         both = OrderQuery(renew_before=START, authorized_before=START + EXPIRY)
         assert uow.orders.query(both, START) == ("SO-7", "SO-70")
     assert len(checked) == 7
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_version_7_database_takes_its_cancelled_orders_off_the_hold_queue(
+    backend: str, tmp_path: Path
+) -> None:
+    """S4, X1: migration 8 takes the cancelled orders a version 7 database kept as held (a
+    manual hold, and a check hold not lapsed, placed before the cancellation) off
+    ``on_hold=True``, as orders cancelled since are; a held order not cancelled stays on."""
+    clock = ManualClock(START)
+    sim = SimulatedProcessor(clock=clock)
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            path = tmp_path / "v7.db"
+
+            def opened() -> SqliteStore | PostgresStore:
+                return SqliteStore(path, keeps_journal=True)
+
+            def run(sql: str) -> object:
+                with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+                    return db.execute(sql).fetchall()
+        else:
+            dsn = stack.enter_context(private_schema())
+
+            def opened() -> SqliteStore | PostgresStore:
+                return PostgresStore(dsn, keeps_journal=True)
+
+            def run(sql: str) -> object:
+                with psycopg.connect(dsn, autocommit=True) as db:
+                    cursor = db.execute(sql)
+                    return cursor.fetchall() if cursor.description is not None else []
+
+        def back_office() -> BackOffice:
+            store = opened()
+            stack.callback(store.close)
+            return BackOffice(store=store, journal=store.journal, processor=sim, clock=clock,
+                              settings=RULES)  # fmt: skip
+
+        bo = back_office()
+        _four(bo)  # SO-B held by hand
+        _card_order(bo, "SO-E")
+        bo.place_hold("SO-E", HoldCode.MANUAL, AGENT, reason="FRAUD")
+        bo.cancel_order("SO-E", AGENT)
+        _check_order(bo, "SO-F")
+        bo.cancel_order("SO-F", AGENT)
+        # What version 7 wrote for them: held by the manual hold, and until the check's end
+        until = micros(START + timedelta(days=2))
+        run("UPDATE ocop_orders SET held = 1 WHERE order_id = 'SO-E'")
+        run(f"UPDATE ocop_orders SET held_until = {until} WHERE order_id = 'SO-F'")  # noqa: S608
+        run("DELETE FROM ocop_schema")
+        run("INSERT INTO ocop_schema (version) VALUES (7)")
+        assert bo.orders(on_hold=True) == ("SO-B", "SO-E", "SO-F")
+
+        again = back_office()
+        assert run("SELECT MAX(version) FROM ocop_schema") == [(SCHEMA_VERSION,)]
+        assert again.orders(on_hold=True) == ("SO-B",)
+        assert again.orders(on_hold=False) == ("SO-A", "SO-C", "SO-D", "SO-E", "SO-F")
+        assert [hold.code for hold in again.order("SO-E").holds] == [HoldCode.MANUAL]

@@ -57,6 +57,9 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
     order key and event, and (for those with one) by dispute, so a settled call's kept
     notifications are found without reading the whole review list.
 
+    Version 8: a cancelled order is not held (its holds are kept on record only, S4, X1):
+    its ``held`` and ``held_until`` are cleared, as every write of one clears them since.
+
     The key columns are filled from the bodies once, by the last migration that adds one
     (4): :func:`fill_order_keys` writes every key column this code knows, so a database of
     any older version reads each body once and ends with every key right.
@@ -122,6 +125,7 @@ def migrations(dialect: Dialect) -> tuple[tuple[Step, ...], ...]:
             "CREATE INDEX IF NOT EXISTS ocop_review_by_dispute "
             "ON ocop_review (dispute, event, seq) WHERE dispute <> ''",
         ),
+        ("UPDATE ocop_orders SET held = 0, held_until = NULL WHERE status = 'cancelled'",),
     )
 
 
@@ -157,7 +161,7 @@ def fill_order_keys(session: Session) -> None:
 
 
 #: The schema version this code writes; older databases are migrated in place.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def schema_version(session: Session) -> int:

@@ -23,7 +23,9 @@ from ocop.domain.order import Order, OrderStatus
 class OrderQuery:
     """Which orders to list; every filter given must hold (None: any).
 
-    ``on_hold``: held at ``now`` (a hold that has not lapsed). ``in_doubt``: an operation
+    ``on_hold``: held at ``now`` (a hold that has not lapsed, on an order not cancelled:
+    a cancelled order keeps its holds on record, but none can be released and nothing is
+    left to stop). ``in_doubt``: an operation
     of the order has no definitive outcome. ``authorized_before``: an open authorization
     on an active line was made before this moment (``bo.orders`` derives it from
     ``expiring_before`` and the authorization expiry). ``status``: the order's status at
@@ -48,9 +50,10 @@ class OrderQuery:
 class OrderKeys:
     """What a store keeps of an order, beside its body, to answer an :class:`OrderQuery`."""
 
-    #: A hold without an end (only a release ends it).
+    #: A hold without an end (only a release ends it), on an order not cancelled.
     held: bool
-    #: The latest ``until`` of the order's holds that lapse by themselves (None: none).
+    #: The latest ``until`` of the order's holds that lapse by themselves, on an order not
+    #: cancelled (None: none).
     held_until: datetime | None
     #: The order's status if it had no holds.
     status: OrderStatus
@@ -75,7 +78,9 @@ class OrderKeys:
 
 def keys_of(order: Order) -> OrderKeys:
     """The :class:`OrderKeys` of ``order`` as stored."""
-    lapsing = [hold.until for hold in order.holds if hold.until is not None]
+    # A cancelled order's holds are kept on record only: it is on hold no more (S4, X1).
+    holds = () if order.cancelled else order.holds
+    lapsing = [hold.until for hold in holds if hold.until is not None]
     opened = [
         auth.authorized_at
         for line in order.lines
@@ -104,7 +109,7 @@ def keys_of(order: Order) -> OrderKeys:
     else:
         renew_from = oldest
     return OrderKeys(
-        held=any(hold.until is None for hold in order.holds),
+        held=any(hold.until is None for hold in holds),
         held_until=max(lapsing) if lapsing else None,
         status=status,
         authorized_from=oldest,

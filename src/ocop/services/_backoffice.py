@@ -344,7 +344,8 @@ class BackOfficeServices:
         clock's now, in the order they were placed.
 
         ``on_hold``: held now (a check hold whose days have passed no longer holds, as in
-        :meth:`order`). ``in_doubt``: a processor call of the order awaits recovery (O2).
+        :meth:`order`; a cancelled order keeps its holds on record only, and is not held).
+        ``in_doubt``: a processor call of the order awaits recovery (O2).
         ``expiring_before``: an open authorization on an active line expires (its
         ``settings.authorization.expiry_days`` end) before this moment. ``status``: the
         order's status now. Paging: ``limit`` ids at most (1 to

@@ -16,7 +16,7 @@ from ocop.domain.errors import (
 )
 from ocop.domain.money import Money
 from ocop.domain.operations import Outcome
-from ocop.domain.order import HoldCode, OrderStatus
+from ocop.domain.order import Hold, HoldCode, OrderStatus
 from ocop.domain.queries import OrderQuery, keys_of, matches
 from ocop.ports.journal import PaymentJournal
 from ocop.ports.store import OrderStore
@@ -200,6 +200,22 @@ class OrderStoreContract(
         with store.unit_of_work() as uow:
             uow.orders.update(uow.orders.get("SO-1").cancel())
             uow.commit()
+        cancelled = OrderQuery(status=OrderStatus.CANCELLED)
+        assert self.listed(store, cancelled, timedelta(0)) == ("SO-1",)
+
+    def test_query_lists_no_cancelled_order_on_hold(self, store: OrderStore) -> None:
+        """A cancelled order keeps its holds on record, a manual one and a check hold that
+        has not lapsed, yet is not on hold (S4, X1): nothing can release them, nothing is
+        left to stop. It is listed by ``on_hold=False`` and its status, CANCELLED."""
+        manual = Hold(code=HoldCode.MANUAL, reason="fraud", placed_at=START, reason_code="FRAUD")
+        got = self.stored(store, self.order().with_hold(manual))
+        assert self.listed(store, OrderQuery(on_hold=True), timedelta(0)) == ("SO-1",)
+        with store.unit_of_work() as uow:
+            uow.orders.update(got.cancel())
+            uow.commit()
+        assert self.listed(store, OrderQuery(on_hold=True), timedelta(0)) == ()
+        assert self.listed(store, OrderQuery(on_hold=False), timedelta(0)) == ("SO-1",)
+        assert self.listed(store, OrderQuery(status=OrderStatus.ON_HOLD), timedelta(0)) == ()
         cancelled = OrderQuery(status=OrderStatus.CANCELLED)
         assert self.listed(store, cancelled, timedelta(0)) == ("SO-1",)
 

@@ -606,6 +606,27 @@ def test_a_cancelled_order_takes_no_manual_hold() -> None:
         world.bo.place_hold("SO-1", HoldCode.MANUAL, AGENT, reason="FRAUD")
 
 
+def test_a_cancelled_order_leaves_the_on_hold_queue_and_keeps_its_hold_on_record() -> None:
+    """S4, X1: an order held by hand (FRAUD) and then cancelled is no longer listed by
+    bo.orders(on_hold=True) (no one can release its hold: nothing is left to stop), but by
+    on_hold=False; its hold stays on the order as a record of why (it stayed in the queue
+    for good, a year later too)."""
+    world = new_world()
+    approved_order(world)
+    world.bo.place_hold("SO-1", HoldCode.MANUAL, AGENT, reason="FRAUD")
+    assert world.bo.orders(on_hold=True) == ("SO-1",)
+    world.bo.cancel_order("SO-1", AGENT)
+    assert world.bo.orders(on_hold=True) == ()
+    assert world.bo.orders(on_hold=False) == ("SO-1",)
+    assert world.bo.orders(status=OrderStatus.CANCELLED) == ("SO-1",)
+    cancelled = world.bo.order("SO-1")
+    assert [hold.code for hold in cancelled.holds] == [HoldCode.MANUAL]
+    with pytest.raises(IllegalTransition):
+        world.bo.release_hold("SO-1", HoldCode.MANUAL, AGENT)
+    world.clock.advance(days=365)
+    assert world.bo.orders(on_hold=True) == ()
+
+
 # -- who and when for holds validation places --------------------------------------------------
 
 

@@ -133,7 +133,8 @@ def _brute(bo: BackOffice, store: InMemoryStore, now: datetime, ids: list[str],
     found = []
     for order_id in ids:
         order = bo.order(order_id)
-        if "on_hold" in query and bool(order.holds) is not query["on_hold"]:
+        held = bool(order.holds) and not order.cancelled  # a cancelled one keeps them on record
+        if "on_hold" in query and held is not query["on_hold"]:
             continue
         doubt = any(record.in_doubt for record in bo.operations(order_id))
         if "in_doubt" in query and doubt is not query["in_doubt"]:
