@@ -180,9 +180,12 @@ def create_schema(dialect: Dialect, pool: ConnectionPool) -> None:
         except (StorageUnavailable, StorageBusy):
             raise
         except StorageError:
-            if session.run(dialect.has_table, ["ocop_schema"])[0]:
-                raise  # the table is there: something else failed
-            return False  # no schema table yet: create it below
+            if not session.run(dialect.has_table, ["ocop_schema"])[0]:
+                return False  # no schema table yet: create it below
+        # The table is there: another store's first start created it since the read (a
+        # server's workers starting at once), or something else failed; read it once more,
+        # and an error now is the table's own.
+        return schema_version(session) == SCHEMA_VERSION
 
     def create() -> None:
         for statement in (*dialect.lock, *dialect.schema):
