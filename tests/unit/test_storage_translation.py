@@ -75,6 +75,17 @@ PG_CASES = [
     (pg_error("3D000"), StorageUnavailable),  # no such database
     (pg_error("3F000"), StorageUnavailable),  # no such schema
     (psycopg.OperationalError(f"connection lost near {MARKER}"), StorageUnavailable),
+    # A connection the server refuses as it starts, for want of a free one: psycopg gives
+    # it no SQLSTATE, only the server's text (what a real server says, role names aside).
+    *(
+        (psycopg.OperationalError(f'connection to "{MARKER}" failed: FATAL:  {text}'), StorageBusy)
+        for text in (
+            "sorry, too many clients already",
+            f'too many connections for role "{MARKER}"',
+            f'too many connections for database "{MARKER}"',
+            "remaining connection slots are reserved for roles with the SUPERUSER attribute",
+        )
+    ),
     (pg_error("22001"), StorageLimitExceeded),  # string data right truncation
     (pg_error("22021"), StorageLimitExceeded),  # character not in repertoire
     (pg_error("54000"), StorageLimitExceeded),  # program limit exceeded

@@ -15,8 +15,9 @@ without it they live where the connection string's ``search_path`` says.
 psycopg's errors are reported as :class:`~ocop.domain.errors.StorageError` (rule
 E3): a server that cannot be reached, a lost connection or a missing schema as
 :class:`~ocop.domain.errors.StorageUnavailable`; a transaction the server aborted to
-resolve a conflict (serialization failure, deadlock) or a lock or statement timeout
-as :class:`~ocop.domain.errors.StorageBusy`; a value the server cannot hold (a NUL
+resolve a conflict (serialization failure, deadlock), a lock or statement timeout, or
+a server with no connection free for one more as
+:class:`~ocop.domain.errors.StorageBusy`; a value the server cannot hold (a NUL
 character, text that cannot be encoded, an id too long to index) as
 :class:`~ocop.domain.errors.StorageLimitExceeded`.
 """
@@ -80,6 +81,13 @@ _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,63}")
 #: SQLSTATEs of contention the caller may retry: serialization failure, deadlock, a lock
 #: or statement timeout, too many connections.
 _BUSY = frozenset({"40001", "40P01", "55P03", "57014", "53300"})
+#: What the server says when it refuses a connection for want of a free one (53300: too
+#: many clients, too many connections for the role or the database, the last slots kept
+#: for others). It says it while the connection starts, where psycopg gives the error no
+#: SQLSTATE, so only its text tells it from a server that cannot be reached.
+_NO_FREE_CONNECTION = re.compile(
+    r"too many clients already|too many connections for|remaining connection slots are reserved"
+)
 #: SQLSTATEs of a server that cannot be used now: shut down, starting, crashed; a database
 #: that does not exist.
 _UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "3D000"})
@@ -99,6 +107,14 @@ def _translate(error: Exception) -> StorageError | None:
         return None
     state = error.sqlstate or ""
     kind = f"{state} {type(error).__name__}".strip()
+    if (
+        not state
+        and isinstance(error, psycopg.OperationalError)
+        and _NO_FREE_CONNECTION.search(str(error)) is not None
+    ):
+        return StorageBusy(
+            f"the database has no connection free for one more (53300 {kind}); retry the call"
+        )
     if state in _BUSY:
         return StorageBusy(
             f"the transaction met a contention the database would not wait out ({kind}); "
