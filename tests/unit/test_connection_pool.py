@@ -73,3 +73,15 @@ def test_connections_beyond_what_the_pool_keeps_are_closed() -> None:
     assert [(c.number, c.closed) for c in opened] == [(1, False), (2, True)]
     pool.close()
     assert opened[0].closed
+
+
+def test_a_connection_given_back_after_the_pool_closed_is_closed_not_kept() -> None:
+    """A host closing the store while another thread's unit of work still runs: the
+    connection that thread gives back afterwards is closed, not kept open (with nothing
+    left to close it) by a pool already closed."""
+    pool, opened = recording_pool()
+    in_use = pool.take()
+    pool.take().close()  # an idle one, kept
+    pool.close()
+    in_use.close()
+    assert [(c.number, c.closed) for c in opened] == [(1, True), (2, True)]

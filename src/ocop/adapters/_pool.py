@@ -61,9 +61,10 @@ class Pooled:
         return self._pool.closed(self._connection)
 
 
-def _close_all(connections: list[Connection]) -> None:
-    while connections:
-        connections.pop().close()
+def _close_all(connections: list[Connection], lock: threading.Lock) -> None:
+    with lock:  # after a give_back deciding to keep a connection, never beside it
+        while connections:
+            connections.pop().close()
 
 
 class ConnectionPool:
@@ -83,7 +84,7 @@ class ConnectionPool:
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
         # Closed when the pool is closed, or garbage collected, whichever comes first.
-        self.close = weakref.finalize(self, _close_all, self._idle)
+        self.close = weakref.finalize(self, _close_all, self._idle, self._lock)
 
     @property
     def keep(self) -> int:
@@ -103,9 +104,12 @@ class ConnectionPool:
         return Pooled(self, self._connect(), reused=False)
 
     def give_back(self, connection: Connection) -> None:
+        """Keep ``connection`` for the next unit of work if it is idle and there is room;
+        close it otherwise, and always once the pool is closed (a unit of work another
+        thread ran while the host closed the store: nothing would close it later)."""
         if self._is_idle(connection):
             with self._lock:
-                if len(self._idle) < self._keep:
+                if self.close.alive and len(self._idle) < self._keep:
                     self._idle.append(connection)
                     return
         connection.close()
