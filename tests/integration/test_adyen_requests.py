@@ -363,6 +363,8 @@ def test_a_key_ending_in_a_space_is_never_sent_as_another_keys_idempotency_key(
         ("http://127.0.0.1:8080/v72/", "test"),  # .../v72//payments
         ("http://127.0.0.1:8080/v72?x=1", "test"),
         ("http://127.0.0.1:8080 /v72", "test"),
+        ("http://127.0.0.1:80a/v72", "test"),  # a port the library cannot connect to
+        ("http://127.0.0.1:65536/v72", "test"),
         ("https://adyen-live-mirror.example/v72", "test"),  # sent to adyen-test-mirror
         ("https://adyen-test-mirror.example/v72", "live"),  # sent to adyen-live-mirror
     ],

@@ -44,6 +44,7 @@ def _base_url(value: Any) -> bool:
     try:
         url = urlsplit(value)
         host = url.hostname
+        url.port  # noqa: B018 - read to check it: ValueError for one not a number to 65535
     except ValueError:  # a malformed port or IPv6 address
         return False
     plain = not url.query and not url.fragment and " " not in value
@@ -84,7 +85,7 @@ class AdyenConfig:
         default=None,
         validator=_setting(
             _base_url, "None or a base URL as https://checkout-test.adyen.com/v72 (http or "
-            "https, a host, no trailing '/', query, fragment or space)",
+            "https, a host, a port that is a number, no trailing '/', query, fragment or space)",
         ),
     )  # fmt: skip
     service_account: str = attrs.field(default="", validator=valid_optional_reference)
