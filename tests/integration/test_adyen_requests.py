@@ -314,6 +314,21 @@ def test_stored_payment_methods_that_are_not_cards_are_left_out_of_the_cards() -
     assert processor.tokenize("SO-1/t#1", SHOPPER, CARD.value, "737").card == CARD
 
 
+def test_stored_methods_with_a_null_or_empty_id_or_brand_are_left_out() -> None:
+    """T1, T3: an entry whose id is null or empty names no stored card; it was listed as
+    the card stored under "None" (or under nothing), a token no call can use (its CVV
+    check sent storedPaymentMethodId "None"); a null brand was shown as brand "NONE"."""
+    processor, http = faked()
+    listed = {"storedPaymentMethods": [
+        {"id": None, "type": "scheme", "brand": "mc", "lastFour": "4444"},
+        {"id": "", "type": "scheme", "brand": "mc", "lastFour": "5555"},
+        {"id": "8415000000000003", "type": "scheme", "brand": None, "lastFour": "6666"},
+        {"id": STORED, "type": "scheme", "brand": "visa", "lastFour": "1111"},
+    ]}  # fmt: skip
+    http.script = [(200, listed)]
+    assert [i.card for i in processor.instruments(SHOPPER)] == [CARD]
+
+
 @pytest.mark.parametrize(
     "failure",
     [(401, {"status": 401, "errorCode": "000", "message": "Unauthorized"}), (500, {}),

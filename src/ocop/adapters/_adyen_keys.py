@@ -74,9 +74,13 @@ def card_token(
 def listed_card(shopper: str, method: Any, account: str) -> CardToken | None:
     """The card token of one of the shopper's stored payment methods Adyen listed; None
     for one that is not a card (a PayPal account, a SEPA mandate: no brand, no last four
-    digits) or that names no id."""
+    digits) or that names no id (none, null or empty: str(None) would name a card "None")."""
+    if not isinstance(method, dict):
+        return None
+    stored, brand = method.get("id"), method.get("brand")
+    if not isinstance(stored, str) or not stored or not isinstance(brand, str) or not brand:
+        return None
     try:
-        return card_token(shopper, str(method["id"]), account, brand=str(method["brand"]),
-                          last4=str(method["lastFour"]))  # fmt: skip
-    except (KeyError, TypeError, InvalidInput):
+        return card_token(shopper, stored, account, brand=brand, last4=str(method.get("lastFour")))
+    except InvalidInput:
         return None
