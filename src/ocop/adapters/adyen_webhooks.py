@@ -34,7 +34,9 @@ the payment's reference, an authorization's key: it is kept for review, never ta
 that authorization's outcome. Anything else (NOTIFICATION_OF_CHARGEBACK,
 REQUEST_FOR_INFORMATION, PREARBITRATION_WON / _LOST, REFUNDED_REVERSED ...) is kept for
 review, and so is an outcome or dispute item whose amount ocop cannot hold (a fraction of
-a CLP, a code it does not take, past its maximum): no call of ocop's was for it. An item's
+a CLP, a code it does not take, past its maximum): no call of ocop's was for it; so is a
+successful CAPTURE with its pspReference or its originalReference but not both (its token
+would name no capture). An item's
 id is its pspReference, event code and success, as Adyen repeats them
 when it delivers an item again.
 """
@@ -160,7 +162,9 @@ def _notification(item: dict[str, Any], namespace: str | None) -> Notification |
     foreign = code != "AUTHORISATION" and _names_authorization(key)
     if code in _CANCELS and foreign:
         event, succeeded, reference = NotificationEvent.AUTHORIZATION_ENDED, success, ""
-    elif foreign and (code in _OUTCOMES or code in _FAILED_LATER):
+    elif (foreign and (code in _OUTCOMES or code in _FAILED_LATER)) or _one_of_two(
+        code, success, psp, original
+    ):
         event, succeeded = NotificationEvent.OTHER, success  # kept for review (N2)
     elif code in _OUTCOMES:
         event, succeeded = NotificationEvent.OUTCOME, success
@@ -209,6 +213,13 @@ def _own(reference: str, namespace: str | None) -> str | None:
     if not reference.startswith(f"{namespace}:"):
         return None
     return reference.removeprefix(f"{namespace}:")
+
+
+def _one_of_two(code: str, success: bool, psp: str, original: str) -> bool:
+    """Whether a successful CAPTURE gives one of the two references its token needs (the
+    payment's and its own): with one, the token would name no capture, or take the
+    capture's for the payment's. Kept for review; recovery's replay reads Adyen's answer."""
+    return code == "CAPTURE" and success and bool(psp) is not bool(original)
 
 
 def _names_authorization(key: str) -> bool:
