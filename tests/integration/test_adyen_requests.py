@@ -215,6 +215,10 @@ def test_what_adyen_says_it_authorised_is_read_never_for_more(
         " 1797a841fbb37ca7-AdyenDemo",
         "1797a841fbb37ca7 AdyenDemo",
         "x" * 50,  # with "-checkout-live", past the 63 characters of a host name part
+        "1797a841fbb37ca7-AdyenDemo-checkout-live",  # the host's first part: ...-live-checkout-live
+        "1797a841fbb37ca7-AdyenDemo-pal-live",
+        "1797a841fbb37ca7-AdyenDemo-",  # ...-AdyenDemo--checkout-live: no such host
+        "-AdyenDemo",  # a host name part never starts with "-"
     ],
 )
 def test_a_live_url_prefix_that_is_not_one_is_refused_as_the_config_is_built(
@@ -224,7 +228,9 @@ def test_a_live_url_prefix_that_is_not_one_is_refused_as_the_config_is_built(
     (``https://<prefix>-checkout-live.adyenpayments.com``). The Customer Area's whole URL
     pasted in its place made ``https://https://...`` (every call a connection error, so
     in doubt), and ``evil.example/x`` sent every request, API key and all, to another
-    host. Only a host name's letters, digits, ``-`` and ``_`` are taken now."""
+    host. Only a host name's letters, digits, ``-`` and ``_`` are taken now; and neither a
+    "-" at either end nor the host's first part pasted whole (``...-checkout-live``), which
+    made a host that does not exist (every live call a connection error, in doubt)."""
     with pytest.raises(InvalidArgument, match="live_endpoint_prefix"):
         AdyenConfig(api_key="k", merchant_account="Shop", namespace="live-1",
                      platform="live", live_endpoint_prefix=prefix)  # fmt: skip

@@ -35,6 +35,15 @@ def _setting(fits: Callable[[Any], object], what: str) -> Callable[[Any, Any, An
     return validate
 
 
+def _is_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` can start a live host's name: a host name's characters, not
+    starting or ending with "-" (<prefix>-checkout-live would be no host, or another one),
+    nor holding the host's own ending (the first part of the host pasted whole)."""
+    if len(prefix) > _PREFIX_LIMIT or not set(prefix) <= _PREFIX_CHARACTERS:
+        return False
+    return not prefix.startswith("-") and not prefix.endswith(("-", "-checkout-live", "-pal-live"))
+
+
 def _base_url(value: Any) -> bool:
     """Whether ``value`` is None or a URL the library can send to as it is given."""
     if value is None:
@@ -129,14 +138,13 @@ class AdyenConfig:
                 f"on the {self.platform} platform",
                 argument="AdyenConfig.checkout_url",
             )
-        prefix = self.live_endpoint_prefix
-        if prefix and (len(prefix) > _PREFIX_LIMIT or not set(prefix) <= _PREFIX_CHARACTERS):
+        if (prefix := self.live_endpoint_prefix) and not _is_prefix(prefix):
             # The library makes the host https://<prefix>-checkout-live.adyenpayments.com:
             # a URL or host pasted here would send every call (and the API key) elsewhere.
             raise InvalidArgument(
                 "live_endpoint_prefix is the start of the live URL's host name (as "
                 f"1797a841fbb37ca7-AdyenDemo): at most {_PREFIX_LIMIT} letters, digits, '-' or "
-                "'_', with no scheme, dot or path",
+                "'_', with no scheme, dot, path, '-' at either end nor '-checkout-live'",
                 argument="live_endpoint_prefix",
             )
 
