@@ -13,8 +13,8 @@ def save_instrument(
     ports: Ports, customer: Customer, card: CardToken, *, consent: bool
 ) -> SavedInstrument:
     """Save a card for a named customer who consented, where the setting allows it; a card
-    past its expiry month is refused, and a card (token) the customer saved already gives
-    the instrument they have."""
+    past its expiry month is refused, and a card (token and expiry) the customer saved
+    already gives the instrument they have."""
     if not ports.settings.allow_saving_payment_information:
         raise FeatureDisabled(
             "saving payment information is not allowed by the settings",
@@ -34,9 +34,12 @@ def save_instrument(
         raise InvalidInput("this card has expired and cannot be saved")
     require_same_account(card, ports.processor.capabilities)
     # The card saved already is the instrument the customer has: saving it again adds no
-    # second entry of the same brand and last four digits that nobody could tell apart.
+    # second entry of the same brand and last four digits that nobody could tell apart. The
+    # same token with another expiry is the card renewed: the instrument saved with the old
+    # expiry is not it (once that month has ended every payment with it is declined).
     for held in ports.processor.instruments(customer.customer_id):
-        if held.card.value == card.value and held.card.same_account(card):
+        same = held.card.value == card.value and held.card.expiry == card.expiry
+        if same and held.card.same_account(card):
             return held
     return ports.processor.save_instrument(customer.customer_id, card)
 

@@ -124,3 +124,18 @@ def test_a_card_past_its_expiry_month_cannot_be_saved() -> None:
     assert world.bo.saved_instruments(CUSTOMER) == ()
     current = attrs.evolve(card("tok_y", "0003"), expiry="2026-01")
     assert world.bo.save_instrument(CUSTOMER, current, consent=True).card == current
+
+
+def test_a_renewed_card_saved_again_is_saved_not_the_expired_instrument() -> None:
+    """T1: the same card token saved again with a later expiry (the card was renewed; the
+    one saved has expired since) is a new instrument that pays, not the expired one, with
+    which every payment is declined; the same token with the same expiry is still the one
+    instrument the customer has."""
+    world = new_world()
+    old = world.bo.save_instrument(CUSTOMER, attrs.evolve(card(), expiry="2026-01"), consent=True)
+    world.clock.advance(days=40)  # 2026-02-10: the saved one expired
+    renewed = attrs.evolve(card(), expiry="2029-01")
+    saved = world.bo.save_instrument(CUSTOMER, renewed, consent=True)
+    assert saved.card == renewed
+    assert saved.instrument_id != old.instrument_id
+    assert world.bo.save_instrument(CUSTOMER, renewed, consent=True) == saved
