@@ -10,6 +10,7 @@ it kept for review; and the books of ocop and the emulator agreeing (V5).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +58,7 @@ from ocop.adapters.adyen import (  # noqa: E402
     reference,
 )
 from ocop.adapters.adyen_webhooks import InvalidWebhook, notifications  # noqa: E402
+from ocop.testing._adyen_api import error as emulator_error  # noqa: E402
 from ocop.testing.adyen_emulator import AdyenEmulator, sign_item  # noqa: E402
 
 AGENT = Actor.call_center("agent-1")
@@ -1020,3 +1022,30 @@ def test_a_capture_webhook_whose_amount_ocop_cannot_read_is_kept_not_applied(
     assert order.lines[0].captures[0].pending
     assert order.received == Money.zero("CLP")
     assert note in bo.notifications_for_review()
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_cvc_check_refused_with_words_that_repeat_the_cvv_logs_and_answers_without_it(
+    emulator: AdyenEmulator, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    """T2, V8: Adyen refusing a stored card's CVC check with a validation message that repeats
+    the cvc it was sent ("Invalid cvc 9371") is logged, and answered, with the CVV replaced
+    (a 400 was logged with it: the engine masks the answer it is given, not the adapter's
+    log line)."""
+    processor = processor_for(emulator)
+    stored_card(emulator)
+    (saved,) = processor.instruments(SHOPPER)
+    handle = emulator.handle
+
+    def echoing(method: str, target: str, headers: dict[str, str], raw: bytes) -> Any:
+        if target.endswith("/payments") and b'"cvc"' in raw:
+            cvc = json.loads(raw)["paymentMethod"]["cvc"]
+            return emulator_error(status, "101", f"Invalid cvc {cvc} for this card")
+        return handle(method, target, headers, raw)
+
+    emulator.handle = echoing  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG):
+        answer = processor.tokenize("K-1", SHOPPER, saved.instrument_id, "9371")
+    assert answer.outcome is Outcome.DECLINED
+    assert answer.reason == "Invalid cvc [security code] for this card"
+    assert "9371" not in caplog.text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocop.domain.cardnumbers import mask
+from ocop.domain.cardnumbers import hide_cvv, mask
 from ocop.domain.errors import InvalidInput
 from ocop.domain.money import Money, minor_units
 from ocop.domain.operations import Outcome, ProcessorResult
@@ -119,9 +119,11 @@ def not_authorised(
     return ProcessorResult(key=key, outcome=undecided, reason=why)
 
 
-def reason_of(error: Exception) -> str:
-    """Adyen's words for a refused request, any card number in them masked (E2)."""
+def reason_of(error: Exception, cvv: str | None = None) -> str:
+    """Adyen's words for a refused request, any card number in them masked (E2), and the
+    ``cvv`` the request carried, if they repeat it (T2, V8)."""
     message = getattr(error, "message", "")
     if isinstance(message, dict):
-        return mask(str(message.get("message") or message.get("errorCode") or "refused"))
+        words = str(message.get("message") or message.get("errorCode") or "refused")
+        return hide_cvv(mask(words), cvv)
     return "refused"

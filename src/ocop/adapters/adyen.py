@@ -151,14 +151,15 @@ class AdyenProcessor:
         """The answer's JSON, or None when it never came (then the call is in doubt).
         ``once``: the request is never sent again under its key and moves no money (a saved
         card's CVV check), so credentials Adyen refuses mean it checked nothing: refused."""
+        cvv = (body.get("paymentMethod") or {}).get("cvc")  # T2: never in words kept or logged
         try:
             answer = send(body, *args, idempotency_key=idempotency_key(self.config.namespace, key))
         except self._errors.AdyenAPIUnprocessableEntity as refused:
             if refused.error_code != _KEY_TAKEN:
-                return {"refused": reason_of(refused)}
+                return {"refused": reason_of(refused, cvv)}
         except self._errors.AdyenAPIValidationError as refused:
-            log.error("Adyen refused %s: %s", key, reason_of(refused))
-            return {"refused": reason_of(refused)}
+            log.error("Adyen refused %s: %s", key, reason_of(refused, cvv))
+            return {"refused": reason_of(refused, cvv)}
         except (
             self._errors.AdyenAPIAuthenticationError,
             self._errors.AdyenAPIInvalidPermission,
@@ -166,9 +167,9 @@ class AdyenProcessor:
             # Adyen checks who calls before it looks at the idempotency key: the answer
             # says nothing of an earlier request under this key (a replay's first call may
             # have moved money), so the call stays in doubt until asked with working keys.
-            log.error("Adyen refused the credentials for %s: %s", key, reason_of(refused))
+            log.error("Adyen refused the credentials for %s: %s", key, reason_of(refused, cvv))
             if once:
-                return {"refused": f"Adyen refused the credentials: {reason_of(refused)}"}
+                return {"refused": f"Adyen refused the credentials: {reason_of(refused, cvv)}"}
             return None
         except Exception:  # noqa: BLE001 - a lost answer: the call may or may not have happened
             log.warning("no answer from Adyen for %s", key)

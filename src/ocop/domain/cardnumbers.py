@@ -30,6 +30,8 @@ _LONG_ENOUGH = re.compile(rf"\d(?:{_JOIN}*\d){{12}}")
 
 #: What a card number is replaced with in masked text.
 CARD_MASK = "[card number]"
+#: What a CVV is replaced with in a processor's words that repeat it (T2, V8).
+CVV_MASK = "[security code]"
 
 
 def luhn_valid(digits: str) -> bool:
@@ -152,3 +154,11 @@ def quoted(value: object) -> str:
     escape's digits (``\\x85``) would run on into a card number after it, hiding it from
     the masking of the whole message."""
     return f"'{mask(value)}'" if isinstance(value, str) else repr(value)
+
+
+def hide_cvv(text: str, cvv: str | None) -> str:
+    """``text`` with ``cvv``, wherever it stands as a whole digit run, replaced by
+    :data:`CVV_MASK` (a processor's words that repeat the security code it was sent)."""
+    if not cvv or cvv not in text:
+        return text
+    return re.sub(rf"(?<![0-9]){re.escape(cvv)}(?![0-9])", CVV_MASK, text)

@@ -13,7 +13,6 @@ intent (or an unposted voucher) that ``recover()`` finishes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -21,6 +20,7 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.cardguard import validate_cvvs
+from ocop.domain.cardnumbers import hide_cvv
 from ocop.domain.errors import (
     ConcurrentUpdate,
     IdempotencyConflict,
@@ -390,11 +390,8 @@ def request(
 def _without_cvv(result: ProcessorResult, cvv: str) -> ProcessorResult:
     """T2, V8: the answer with the CVV its reason may repeat (a gateway's validation
     message) replaced, before the reason is logged or stored with the operation."""
-    reason = result.reason
-    if not reason or cvv not in reason:
-        return result
-    hidden = re.sub(rf"(?<![0-9]){re.escape(cvv)}(?![0-9])", "[security code]", reason)
-    return attrs.evolve(result, reason=hidden)
+    hidden = hide_cvv(result.reason, cvv)
+    return result if hidden == result.reason else attrs.evolve(result, reason=hidden)
 
 
 def _card(order: Order, line_id: str) -> CardToken:
