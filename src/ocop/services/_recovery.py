@@ -129,7 +129,7 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
         unapplied=tuple(tally.unapplied),
-        vouchers_posted=post_pending(ports),
+        vouchers_posted=_post_pending(ports),
         renewals=renewals,
         pending=tuple(tally.pending),
         for_reconciliation=tuple(tally.manual),
@@ -170,8 +170,12 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     now = ports.clock.now()
     placed_before = now - timedelta(minutes=ports.settings.authorization.renew_claim_minutes)
     waiting = OrderQuery(needs_completion=True, in_doubt=False)
-    with ports.store.unit_of_work() as uow:
-        ids = uow.orders.query(waiting, now)
+    try:
+        with ports.store.unit_of_work() as uow:
+            ids = uow.orders.query(waiting, now)
+    except StorageError:  # E3: what this run did is reported all the same
+        log.exception("could not list the placements to finish; the next run will")
+        return ()
     finished: list[str] = []
     for order_id in ids:
         try:
@@ -187,6 +191,16 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
         if done is not None and not done.in_doubt:
             finished.append(order_id)
     return tuple(finished)
+
+
+def _post_pending(ports: Ports) -> int:
+    """The vouchers of the outbox posted now; none when the store cannot list them (E3):
+    what this run did is reported all the same, and the next run posts them."""
+    try:
+        return post_pending(ports)
+    except StorageError:
+        log.exception("could not read the outbox; the next run will post its vouchers")
+        return 0
 
 
 #: A deposit capture settled so lets the placement take the rest of the deposit (D1): made,

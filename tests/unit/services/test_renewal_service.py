@@ -5,7 +5,7 @@ claim held by another worker is respected by the job and by ``recover()`` until 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -26,9 +26,12 @@ from ocop import (
     StorageBusy,
     StorageUnavailable,
 )
+from ocop.adapters import memory
 from ocop.adapters.memory import InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedCrash, SimulatedProcessor
+from ocop.domain.journal import Voucher
 from ocop.domain.order import Order
+from ocop.domain.queries import OrderQuery
 from ocop.domain.renewal import Renewal
 from ocop.ports import Ports
 from ocop.services import _engine as engine
@@ -123,6 +126,40 @@ def test_a_database_failure_finishing_one_renewal_leaves_recover_reporting_the_r
     monkeypatch.undo()  # the store is back: the next run finishes SO-2
     assert world.bo.renew_authorizations() == RenewalReport(renewed=("SO-2",))
     assert world.bo.order("SO-2").lines[0].authorized == usd("50.00")
+
+
+@pytest.mark.parametrize("read", ["placements", "outbox"])
+def test_a_database_failure_after_recover_finished_a_renewal_keeps_the_report(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, read: str
+) -> None:
+    """A2, O2, E3: once recover() has resolved a renewal's void and authorized SO-1 again
+    for 50.00 at the processor, a busy store when it lists the placements to finish, or
+    reads the outbox, is logged and left for the next run; the report is returned (the
+    StorageBusy reached the caller: resolved keys and the renewal done were not reported)."""
+    world = new_world()
+    placed(world, "SO-1")
+    world.sim.script("void", "timeout_after_success")
+    assert world.bo.renew_authorizations() == RenewalReport(in_doubt=("SO-1",))
+    real_query, real_pending = memory._Memory.query, memory._Memory.pending_vouchers
+
+    def query(self: memory._Memory, query: OrderQuery, now: datetime) -> list[str]:
+        if read == "placements" and query.needs_completion:
+            raise StorageBusy("the database stayed busy")
+        return real_query(self, query, now)
+
+    def pending(self: memory._Memory) -> list[Voucher]:
+        if read == "outbox":
+            raise StorageBusy("the database stayed busy")
+        return real_pending(self)
+
+    monkeypatch.setattr(memory._Memory, "query", query)
+    monkeypatch.setattr(memory._Memory, "pending_vouchers", pending)
+    with caplog.at_level(logging.ERROR, logger="ocop"):
+        report = world.bo.recover()
+    assert (report.resolved, report.renewals) == (("SO-1/void:L1.A1#1",), ("SO-1",))
+    assert report.vouchers_posted == 0
+    assert "the next run will" in caplog.text
+    assert [e.kind for e in world.sim.ledger()] == ["authorize", "void", "authorize"]
 
 
 def test_an_order_another_worker_claims_is_left_to_it_until_its_claim_ends() -> None:
