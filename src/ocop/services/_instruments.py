@@ -36,10 +36,11 @@ def save_instrument(
     # The card saved already is the instrument the customer has: saving it again adds no
     # second entry of the same brand and last four digits that nobody could tell apart. The
     # same token with another expiry is the card renewed: the instrument saved with the old
-    # expiry is not it (once that month has ended every payment with it is declined).
+    # expiry is not it (once that month has ended every payment with it is declined). Only
+    # the customer's own is given back, whatever else the processor lists (as paying checks).
     for held in ports.processor.instruments(customer.customer_id):
         same = held.card.value == card.value and held.card.expiry == card.expiry
-        if same and held.card.same_account(card):
+        if same and held.customer_id == customer.customer_id and held.card.same_account(card):
             return held
     return ports.processor.save_instrument(customer.customer_id, card)
 

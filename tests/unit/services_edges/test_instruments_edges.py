@@ -6,15 +6,17 @@ import attrs
 import pytest
 
 from ocop import (
+    BackOffice,
     CardToken,
     ConnectorMismatch,
     Customer,
     FeatureDisabled,
     InvalidInput,
     PermissionDenied,
+    SavedInstrument,
     Settings,
 )
-from worlds import CUSTOMER, card, new_world
+from worlds import CUSTOMER, World, card, new_world
 
 NO_SAVING = Settings.default().with_policies(allow_saving_payment_information=False)
 
@@ -139,3 +141,35 @@ def test_a_renewed_card_saved_again_is_saved_not_the_expired_instrument() -> Non
     assert saved.card == renewed
     assert saved.instrument_id != old.instrument_id
     assert world.bo.save_instrument(CUSTOMER, renewed, consent=True) == saved
+
+
+class _ListingEveryones:
+    """A processor whose ``instruments`` lists every customer's saved cards (an adapter
+    that reads them by a shared shopper reference)."""
+
+    def __init__(self, world: World) -> None:
+        self._sim = world.sim
+        self.saved: list[SavedInstrument] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sim, name)
+
+    def save_instrument(self, customer_id: str, card: CardToken) -> SavedInstrument:
+        instrument = self._sim.save_instrument(customer_id, card)
+        self.saved.append(instrument)
+        return instrument
+
+    def instruments(self, customer_id: str) -> tuple[SavedInstrument, ...]:
+        return tuple(self.saved)
+
+
+def test_saving_a_card_another_customer_saved_never_gives_their_instrument() -> None:
+    """T1: the instrument a save gives back as the one the customer has is theirs, even
+    where the processor lists another customer's with it (as paying with one checks)."""
+    world = new_world()
+    processor = _ListingEveryones(world)
+    bo = BackOffice.in_memory(processor=processor, clock=world.clock)  # type: ignore[arg-type]
+    theirs = bo.save_instrument(Customer.named("C-2"), card("tok_a"), consent=True)
+    mine = bo.save_instrument(CUSTOMER, card("tok_a"), consent=True)
+    assert (mine.customer_id, theirs.customer_id) == ("C-1", "C-2")
+    assert mine.instrument_id != theirs.instrument_id
