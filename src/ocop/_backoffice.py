@@ -116,7 +116,7 @@ class BackOffice(BackOfficeServices):
         # Imported when first used: psycopg is loaded only by hosts that ask for it.
         from ocop.adapters.postgres import PostgresStore
 
-        if not (isinstance(dsn, str) and dsn):
+        if not (isinstance(dsn, str) and dsn.strip()):  # blank: libpq's defaults
             raise InvalidArgument("dsn must be a PostgreSQL connection string", argument="dsn")
         _check_ports(settings, clock, processor=_required(processor))
         store = PostgresStore(dsn, keeps_journal=True, schema=schema)

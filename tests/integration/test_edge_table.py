@@ -288,6 +288,9 @@ BAD_CONNINFOS: dict[str, object] = {
     "empty": "",
     "bytes": b"postgresql://127.0.0.1/never",
     "list": ["postgresql://127.0.0.1/never"],
+    # blank is empty to libpq: its defaults, another database than the host meant
+    "blank": "   ",
+    "tab": "\t",
 }
 #: Values that are not a wait in seconds.
 BAD_TIMEOUTS: dict[str, object] = {
@@ -581,6 +584,11 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     # user name, quietly given ocop's tables
     ("PostgresStore.conninfo", BAD_CONNINFOS, lambda w, v: PostgresStore(v)),
     ("PostgresJournal.conninfo", BAD_CONNINFOS, lambda w, v: PostgresJournal(v)),
+    (
+        "BackOffice.postgres.dsn",
+        BAD_CONNINFOS,
+        lambda w, v: BackOffice.postgres(v, processor=w.sim),
+    ),
     (
         "ManualClock.advance.days",
         {

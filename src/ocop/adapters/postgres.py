@@ -158,10 +158,20 @@ def _checked_schema(schema: str | None) -> str | None:
     return schema
 
 
+def _check_conninfo(value: object, argument: str) -> None:
+    """E1: ``value`` is a connection string that is not blank (libpq reads an empty or
+    blank one, spaces, a tab, as none at all: its defaults, another database)."""
+    if not (isinstance(value, str) and value.strip()):
+        raise InvalidArgument(
+            f"{argument} must be a PostgreSQL connection string", argument=argument
+        )
+
+
 def _tables_of(conninfo: str, schema: str) -> frozenset[str]:
     """The names of the tables in ``schema``, read without writing (none for a schema that
     does not exist): for a command that checks a store before it opens one. A bad name is
     :class:`InvalidArgument`, a server it cannot use a :class:`StorageError`."""
+    _check_conninfo(conninfo, "conninfo")
     name = _checked_schema(schema)
     query = "SELECT tablename FROM pg_tables WHERE schemaname = %s"
     try:
@@ -173,12 +183,10 @@ def _tables_of(conninfo: str, schema: str) -> frozenset[str]:
 
 
 def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
-    """Connections to ``conninfo`` (E1: a non-empty string, checked before any is opened:
-    an empty one would take libpq's defaults, another database than the host meant)."""
-    if not (isinstance(conninfo, str) and conninfo):
-        raise InvalidArgument(
-            "conninfo must be a PostgreSQL connection string", argument="conninfo"
-        )
+    """Connections to ``conninfo`` (E1: a string that is not blank, checked before any is
+    opened: an empty or blank one would take libpq's defaults, another database than the
+    host meant)."""
+    _check_conninfo(conninfo, "conninfo")
 
     def connect() -> Connection:
         connection = psycopg.connect(conninfo, autocommit=True)
