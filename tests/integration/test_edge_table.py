@@ -599,8 +599,15 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
             "nan": float("nan"),
             "infinity": float("inf"),
             "beyond_the_calendar": 10**10,
+            # beyond a float: finite, yet no float holds it
+            "10**400": 10**400,
         },
         lambda w, v: ManualClock(START).advance(days=v),
+    ),
+    (
+        "ManualClock.advance.seconds",
+        {"10**400": 10**400, "-10**400": -(10**400), "beyond_the_calendar": 10**20},
+        lambda w, v: ManualClock(START).advance(seconds=v),
     ),
     (
         "SimulatedProcessor.state",

@@ -49,7 +49,10 @@ class ManualClock:
     ) -> datetime:
         parts = {"days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
         for name, value in parts.items():  # E1: numbers only, and finite
-            if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+            # An int is finite: isfinite would convert it to a float, and 10**400 fits none.
+            if isinstance(value, bool) or not (
+                isinstance(value, int) or (isinstance(value, float) and isfinite(value))
+            ):
                 raise InvalidArgument(f"{name} must be a finite number", argument=name)
         try:
             step = timedelta(**parts)
