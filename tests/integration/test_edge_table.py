@@ -280,6 +280,10 @@ BAD_PATHS: dict[str, object] = {
     # SQLite's name for a database in memory, one per connection: the store's pooled
     # connections would each see their own (a thread's order stored where no other reads)
     "memory_database": ":memory:",
+    # no file system names a file so: open() raised ValueError, sqlite UnicodeEncodeError
+    "nul": "x\x00.db",
+    "surrogate": "x\ud800.db",
+    "path_with_nul": Path("x\x00.db"),
 }
 #: Values that are not a PostgreSQL connection string.
 BAD_CONNINFOS: dict[str, object] = {
@@ -556,6 +560,8 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
             "list": ["x.db"],
             "bytes": b"x.db",
             "memory": ":memory:",
+            "nul": "x\x00.db",
+            "surrogate": "x\ud800.db",
         },
         lambda w, v: BackOffice.sqlite(v, processor=w.sim),
     ),
@@ -611,7 +617,14 @@ ARGUMENTS: list[tuple[str, dict[str, object], Call]] = [
     ),
     (
         "SimulatedProcessor.state",
-        {"int": 1, "empty": "", "list": ["sim.db"], "bytes": b"sim.db"},
+        {
+            "int": 1,
+            "empty": "",
+            "list": ["sim.db"],
+            "bytes": b"sim.db",
+            "nul": "sim\x00.db",
+            "surrogate": "sim\ud800.db",
+        },
         lambda w, v: SimulatedProcessor(clock=ManualClock(START), state=v),
     ),
     ("BackOffice.in_memory.settings", BAD_SETTINGS, lambda w, v: BackOffice.in_memory(v)),

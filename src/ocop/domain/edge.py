@@ -219,9 +219,17 @@ def check_interface(value: object, methods: Iterable[str], argument: str) -> Non
 def check_path(value: object, argument: str) -> str | os.PathLike[str]:
     """``value`` if it names a file (a non-empty str or a path object), else
     :class:`InvalidArgument`: the text of anything else (None, a store given for its path)
-    would name a stray file, and an empty path a temporary database."""
+    would name a stray file, and an empty path a temporary database. A path no file system
+    can name (a NUL, a lone surrogate) is refused too, rather than failing in ``open``."""
     if not (isinstance(value, str) and value) and not isinstance(value, os.PathLike):
         raise InvalidArgument(f"{argument} must be a file path (str or Path)", argument=argument)
+    try:
+        name = os.fsencode(value)
+    except (TypeError, UnicodeError):  # a __fspath__ that gives no str, a lone surrogate
+        name = b"\0"
+    if b"\0" in name:
+        raise InvalidArgument(f"{argument} must be a file path a file system can name "
+                              "(no NUL, no lone surrogate)", argument=argument)  # fmt: skip
     return value
 
 
