@@ -289,7 +289,7 @@ def test_authorization_days_are_whole_and_not_negative(days: dict[str, object]) 
     with pytest.raises(InvalidSettings) as refused:
         AuthorizationPolicy(**days)  # type: ignore[arg-type]
     allowed = "1 or more" if "expiry_days" in days else "0 or more"
-    assert str(refused.value).endswith(f"must be a whole number of days, {allowed}")
+    assert str(refused.value).endswith(f"must be a whole number of days, {allowed} (at most 36500)")
 
 
 @given(st.integers(1, 400), st.integers(0, 400))
@@ -370,3 +370,34 @@ def test_the_fallback_refund_method_is_check_or_customer_account() -> None:
     with pytest.raises(InvalidSettings) as caught:
         RefundPolicy(fallback_method=PaymentMethod.CASH)
     assert str(caught.value) == "the fallback refund method is check or customer_account"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"expiry_days": 10**12, "stale_days": 10**12},
+        {"stale_days": 36501},
+        {"renew_within_days": 10**12},
+        {"renew_claim_minutes": 10**12},
+        {"renew_batch_size": 10**30},
+    ],
+)
+def test_authorization_days_minutes_and_batches_have_an_upper_bound(
+    changes: dict[str, int],
+) -> None:
+    """Settings are validated on construction: days above 36500 (a century), claims longer
+    than a century and batches above a million orders raise InvalidSettings. Before, such
+    a policy was accepted, and every invoice of an authorized order then raised
+    OverflowError (a timedelta of 10**12 days), the renewal job too, and a batch of 10**30
+    orders was more than a store can count."""
+    with pytest.raises(InvalidSettings) as refused:
+        AuthorizationPolicy(**changes)  # type: ignore[arg-type]
+    assert any(name in str(refused.value) for name in changes)
+
+
+def test_check_hold_days_have_an_upper_bound() -> None:
+    """A CHECK hold of more than 36500 days raises InvalidSettings; before, 10**12 days was
+    accepted and the submit that posted a check raised OverflowError."""
+    with pytest.raises(InvalidSettings, match="check_hold_days"):
+        CompletionPolicy(check_hold_days=10**12)
+    assert CompletionPolicy(check_hold_days=36500).check_hold_days == 36500

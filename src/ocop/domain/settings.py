@@ -82,15 +82,28 @@ def _percent(instance: object, attribute: attrs.Attribute[Decimal], value: Decim
         raise InvalidSettings(f"{attribute.name} must be a Decimal percentage from 0 to 100")
 
 
+#: The most days a setting counts (a century): a date that far ahead still fits a datetime,
+#: so no hold, expiry or claim computed from a setting can overflow.
+MAX_DAYS = 36500
+
+
+def _whole(value: object, least: int, most: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and least <= value <= most
+
+
 def _days(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidSettings(f"{attribute.name} must be a whole number of days, 0 or more")
+    if not _whole(value, 0, MAX_DAYS):
+        raise InvalidSettings(
+            f"{attribute.name} must be a whole number of days, 0 or more (at most {MAX_DAYS})"
+        )
 
 
 def _at_least_a_day(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     # An authorization expired at once would be renewed by the job that made it (A1).
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidSettings(f"{attribute.name} must be a whole number of days, 1 or more")
+    if not _whole(value, 1, MAX_DAYS):
+        raise InvalidSettings(
+            f"{attribute.name} must be a whole number of days, 1 or more (at most {MAX_DAYS})"
+        )
 
 
 def _name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -117,9 +130,20 @@ class CompletionPolicy:
     completion_for_call_center: bool = attrs.field(default=True, validator=_flag)
 
 
-def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidSettings(f"{attribute.name} must be a whole number, 1 or more")
+def _count(most: int) -> Callable[[object, attrs.Attribute[int], object], None]:
+    """attrs validator: a whole number from 1 to ``most``."""
+
+    def validate(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+        if not _whole(value, 1, most):
+            raise InvalidSettings(f"{attribute.name} must be a whole number, 1 or more "
+                                  f"(at most {most})")  # fmt: skip
+
+    return validate
+
+
+#: The most orders the renewal job claims at a time: more than any batch needs, and a count
+#: every store can take.
+MAX_BATCH_SIZE = 1_000_000
 
 
 @attrs.frozen(kw_only=True)
@@ -138,8 +162,8 @@ class AuthorizationPolicy:
     stale_days: int = attrs.field(default=30, validator=_days)
     renew_within_days: int = attrs.field(default=2, validator=_days)
     retry_declined: bool = attrs.field(default=False, validator=_flag)
-    renew_batch_size: int = attrs.field(default=100, validator=_count)
-    renew_claim_minutes: int = attrs.field(default=10, validator=_count)
+    renew_batch_size: int = attrs.field(default=100, validator=_count(MAX_BATCH_SIZE))
+    renew_claim_minutes: int = attrs.field(default=10, validator=_count(MAX_DAYS * 24 * 60))
 
     def __attrs_post_init__(self) -> None:
         if self.stale_days < self.expiry_days:
