@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -251,8 +251,11 @@ def check_count(value: object, argument: str, maximum: int) -> int:
 
 
 def check_items(value: object, kinds: tuple[type[Any], ...], argument: str) -> tuple[Any, ...]:
-    """An iterable (not a string or a mapping) whose every item is one of ``kinds``."""
-    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+    """An iterable (not a string, a mapping or a set) whose every item is one of ``kinds``.
+
+    A set has no order (the order of the items is the order of the lines they become) and
+    merges equal items (two equal payments would be one): refused."""
+    if isinstance(value, str | bytes | Mapping | Set) or not isinstance(value, Iterable):
         raise InvalidArgument(f"{argument} must be a list of payments, not {_kind(value)}",
                               argument=argument)  # fmt: skip
     items = tuple(value)
