@@ -162,7 +162,7 @@ BAD_PAYMENTS: dict[str, object] = {
     "list_of_none": [None],
     "card": CARD_NUMBER,
     "list_of_card_numbers": [CARD_NUMBER],
-    # no order: line order decides what is captured first (I1), and equal payments merge
+    # no order: line order decides what an invoice captures first, and equal payments merge
     "set": {CardPayment(CARD, TEN)},
     "empty_frozenset": frozenset(),
 }
