@@ -117,6 +117,18 @@ def contains_card_number(text: str) -> bool:
     return next(_card_runs(text), None) is not None
 
 
+def grouped(number: str) -> str:
+    """``number``, the text of an amount (``"-12.50"``), as it is; or, when its digits pass
+    for a card number, with its whole part in groups of three joined by commas
+    (``"4,111,111,111,111,111.00"``): the same amount, that no text ocop writes about it (a
+    hold's reason, an adjustment's key) has taken for card data."""
+    sign = number[:1] if number[:1] in ("+", "-") else ""
+    whole, point, fraction = number[len(sign) :].partition(".")
+    if not (whole.isascii() and whole.isdigit()) or not contains_card_number(number):
+        return number
+    return f"{sign}{int(whole):,}{point}{fraction}"
+
+
 def _escaped(char: str) -> str:
     """``char`` as Python writes it in a string literal: ``\\x00``, ``\\ud800``."""
     return repr(char)[1:-1]

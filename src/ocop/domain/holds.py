@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ocop.domain.cardnumbers import grouped
 from ocop.domain.invoicing import AuthorizationAge, age_of
 from ocop.domain.money import Money, total
 from ocop.domain.order import SYSTEM, Hold, HoldCode, Order
@@ -34,6 +35,12 @@ DECIDED_AT_SUBMIT = frozenset(
 PLACED_BY_VALIDATION = frozenset(
     {HoldCode.OUT_OF_BALANCE, HoldCode.PAYMENT_DECLINED, HoldCode.CHECK, HoldCode.CREDIT_LIMIT}
 )
+
+
+def _shown(amount: Money) -> str:
+    """``amount`` as a hold's reason names it: as ``str`` writes it, its digits grouped if
+    they pass for a card number (T2: a reason holding one is refused)."""
+    return f"{grouped(str(amount.amount))} {amount.currency}"
 
 
 def never_validated(order: Order) -> bool:
@@ -229,7 +236,7 @@ def validate(
         holds.append(
             Hold(
                 code=HoldCode.OUT_OF_BALANCE,
-                reason=f"paid {order.paid} of {order.total}",
+                reason=f"paid {_shown(order.paid)} of {_shown(order.total)}",
                 placed_at=now,
                 placed_by=by,
             )
@@ -274,7 +281,7 @@ def _check_hold(settings: Settings, now: datetime, check: Money, by: str) -> Hol
     if not (unmeasured or check > threshold):
         return None
     why = "in another currency than" if unmeasured else "above"
-    return Hold(code=HoldCode.CHECK, reason=f"check {why} {threshold}", placed_at=now,
+    return Hold(code=HoldCode.CHECK, reason=f"check {why} {_shown(threshold)}", placed_at=now,
                 until=now + timedelta(days=days), placed_by=by)  # fmt: skip
 
 
