@@ -133,7 +133,8 @@ def check_text(value: object, argument: str, max_length: int) -> str:
     if type(value) is not str:
         raise InvalidArgument(f"{argument} must be a string, not {_kind(value)}",
                               argument=argument)  # fmt: skip
-    if contains_card_number(value):
+    # Too long: refused unread, as an id is (scanning, and caching, costs per character).
+    if len(value) <= max_length and contains_card_number(value):
         raise CardNumberRefused(argument)
     if len(value) > max_length or not value.isprintable():
         raise InvalidArgument(

@@ -32,6 +32,7 @@ from ocop import (
     Settings,
 )
 from ocop.adapters.memory import ManualClock
+from ocop.domain.cardnumbers import contains_card_number
 from ocop.domain.errors import CardNumberRefused, InvalidArgument, InvalidSettings
 from ocop.domain.movements import Authorization
 from ocop.domain.order import SYSTEM, ReleasedHold
@@ -595,6 +596,20 @@ def test_a_note_must_be_short_printable_text_without_a_card_number(
     assert world.bo.order("SO-1").holds == ()
     longest = world.bo.place_hold("SO-1", HoldCode.MANUAL, AGENT, reason="OTHER", note="y" * 500)
     assert longest.holds[0].note == "y" * 500
+
+
+def test_an_over_long_note_is_refused_without_being_scanned_or_cached() -> None:
+    """S4, E1: a note over 500 characters is refused before the card scan, as an over-long
+    id is, so a huge note costs no scan and is not kept in the scan's cache. Before, the
+    whole note was scanned first (a megabyte of "1 1 1 ..." took minutes) and cached."""
+    world = new_world()
+    approved_order(world)
+    before = contains_card_number.cache_info().currsize
+    with pytest.raises(InvalidArgument) as refused:
+        world.bo.place_hold("SO-1", HoldCode.MANUAL, AGENT, reason="OTHER", note="1 " * 5000)
+    assert refused.value.argument == "note"
+    assert contains_card_number.cache_info().currsize == before
+    assert world.bo.order("SO-1").holds == ()
 
 
 def test_a_cancelled_order_takes_no_manual_hold() -> None:
