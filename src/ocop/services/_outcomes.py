@@ -139,9 +139,15 @@ def _settle_once(
             stored = (uow.operations.get(op.key) if reread else op) or op
             if not stored.awaiting:
                 outcomes[op.key] = stored  # settled already (by recovery, or another worker)
-                # Only a final answer can contradict a final outcome: a pending one (or none)
-                # is the processor's earlier word, overtaken by a notification or a lookup.
-                if stored.outcome is not result.outcome and result.outcome.definitive:
+                # A pending answer (or none) is the processor's earlier word, overtaken by a
+                # notification or a lookup; but it says the call reached the processor, which
+                # a lookup settling it as never received denies.
+                if stored.outcome is not result.outcome and (
+                    result.outcome.definitive
+                    or (
+                        result.outcome is Outcome.PENDING and stored.outcome is Outcome.NOT_RECEIVED
+                    )
+                ):
                     log.error("answer %s for %s differs from the %s already settled: reconcile "
                               "it by hand", result.outcome.value, op.key,
                               stored.outcome.value if stored.outcome else "-")  # fmt: skip
