@@ -86,6 +86,22 @@ PG_CASES = [
             "remaining connection slots are reserved for roles with the SUPERUSER attribute",
         )
     ),
+    # The same words in a name the server repeats (a database or role that does not
+    # exist) are not its refusal for want of a free connection: only its own words are.
+    *(
+        (
+            psycopg.OperationalError(
+                f'connection failed: connection to server at "{MARKER}", port 5432 failed: '
+                f"FATAL:  {text} does not exist"
+            ),
+            StorageUnavailable,
+        )
+        for text in (
+            'database "sorry, too many clients already"',
+            'role "too many connections for role x"',
+            'database "remaining connection slots are reserved"',
+        )
+    ),
     (pg_error("22001"), StorageLimitExceeded),  # string data right truncation
     (pg_error("22021"), StorageLimitExceeded),  # character not in repertoire
     (pg_error("54000"), StorageLimitExceeded),  # program limit exceeded

@@ -84,9 +84,13 @@ _BUSY = frozenset({"40001", "40P01", "55P03", "57014", "53300"})
 #: What the server says when it refuses a connection for want of a free one (53300: too
 #: many clients, too many connections for the role or the database, the last slots kept
 #: for others). It says it while the connection starts, where psycopg gives the error no
-#: SQLSTATE, so only its text tells it from a server that cannot be reached.
+#: SQLSTATE, so only its text tells it from a server that cannot be reached: the words
+#: that open its FATAL message, not the same words in a name it repeats (a database or a
+#: role that does not exist).
 _NO_FREE_CONNECTION = re.compile(
-    r"too many clients already|too many connections for|remaining connection slots are reserved"
+    r"FATAL:\s+(?:sorry, too many clients already"
+    r'|too many connections for (?:role|database) "'
+    r"|remaining connection slots are reserved for )"
 )
 #: SQLSTATEs of a server that cannot be used now: shut down, starting, crashed; a database
 #: that does not exist.
