@@ -895,3 +895,18 @@ def test_recover_exits_1_while_a_void_it_sent_to_release_money_is_in_doubt(
         got, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
         assert got == status, out
         assert f"voids sent to release: 1\n  SO-3/void:L1.A1#2 ({outcome.value})\n" in out
+
+
+def test_recover_exits_1_and_names_what_it_deferred_when_the_store_failed(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A2, E3: a recovery that left work for the next run because the store failed (the
+    outbox, a renewal) lists it and exits 1, so a scheduler sees the run was not whole (it
+    exited 0 with a clean report); one that deferred nothing exits 0."""
+    for deferred, status in ((("renewal of SO-3", "outbox"), 1), ((), 0)):
+        report = RecoveryReport(deferred=deferred)
+        monkeypatch.setattr(BackOffice, "recover", lambda self, report=report: report)
+        got, out, _ = run(capsys, "recover", "--db", db(shop), "--processor", f"sim:{shop / 'sim'}")
+        assert got == status, out
+        listed = "".join(f"  {item}\n" for item in deferred)
+        assert out.endswith(f"deferred to the next run: {len(deferred)}\n{listed}")

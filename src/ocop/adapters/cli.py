@@ -9,7 +9,8 @@ database with no call left in doubt by an earlier run). A command that calls a p
 is told which (``--processor``, or ``OCOP_PROCESSOR``). Results go to stdout, progress,
 errors and the library's log lines to stderr, one line each, never a traceback. Exit
 status: 0 done; 1 an error, or something left for a person (a recovery that could not
-decide everything, a reconciliation with differences); 2 a usage error (an option given
+decide everything, or left work for the next run because the store failed, a
+reconciliation with differences); 2 a usage error (an option given
 empty too); 130 interrupted (Ctrl-C), in one line. ``docs/cli.md`` says it all.
 """
 
@@ -366,10 +367,14 @@ def _recover(args: argparse.Namespace, out: TextIO, _err: TextIO) -> int:
         out.write(f"{name}: {len(keys)}\n")
         out.writelines(f"  {key}\n" for key in keys)
     out.write(f"vouchers posted: {report.vouchers_posted}\n")
+    out.write(f"deferred to the next run: {len(report.deferred)}\n")
+    out.writelines(f"  {item}\n" for item in report.deferred)
     # A void this run sent to release an authorization and left in doubt is a call in
     # doubt too (the next recovery asks about it): a person runs recover again.
     unsure = any(void.outcome is Outcome.UNKNOWN for void in report.releases)
+    # Work the store failed on (E3) was skipped: the run is not whole until one that is.
     left = report.still_in_doubt or report.for_reconciliation or report.unapplied or unsure
+    left = left or report.deferred
     return 1 if left else 0
 
 

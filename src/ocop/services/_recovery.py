@@ -80,7 +80,15 @@ class RecoveryReport:
     was refused in the end, sent again (V5), and the other open authorizations of a
     cancelled or fully invoiced order among the orders it settled (A1). They are calls of
     their own, not the calls it asked about: never in ``resolved`` or ``still_in_doubt``;
-    one left in doubt (``UNKNOWN``) is asked about by the next recovery.
+    one left in doubt (``UNKNOWN``) is asked about by the next recovery. ``deferred``:
+    what this run left for the next run because the store failed (E3), each logged and
+    named in a few plain words: ``"call KEY"`` (a call it could not read or settle: the
+    key is in ``still_in_doubt`` or ``pending`` too), ``"renewal of ORDER"``,
+    ``"placement of ORDER"``, ``"deposit of ORDER"``, ``"placements to finish"`` (it
+    could not list them), ``"outbox"`` (it could not read the vouchers to post),
+    ``"notifications kept for review"`` (it could not apply those that came for the calls
+    it settled: they stay kept for review). Empty when the run was whole: a scheduler that
+    sees it non-empty knows part of the run was skipped, and runs it again.
     """
 
     resolved: tuple[str, ...] = ()
@@ -92,6 +100,7 @@ class RecoveryReport:
     for_reconciliation: tuple[str, ...] = ()
     completions: tuple[str, ...] = ()
     releases: tuple[ReleaseVoid, ...] = ()
+    deferred: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -106,6 +115,8 @@ class _Tally:
     manual: list[str] = attrs.Factory(list)
     #: Orders whose deposit capture this run settled as made or never received (D1).
     deposits: list[str] = attrs.Factory(list)
+    #: What the run left for the next because the store failed (E3).
+    deferred: list[str] = attrs.Factory(list)
 
     def waits(self, op: Operation) -> None:
         """``op`` is left as it is, for a later run (or a notification) to decide."""
@@ -122,23 +133,29 @@ def recover(ports: Ports, holder: str = "recover") -> RecoveryReport:
     tally = _Tally()
     for op in doubtful:
         _recover_one(ports, op, tally)
-    apply_kept(ports, {escaped(order_id) for order_id in tally.orders})
-    renewals, releases = finish_renewals(ports, tally.orders, holder) if tally.orders else ((), ())
-    completions = finish_placements(ports, holder) + finish_deposits(ports, tally.deposits, holder)
+    deferred = tally.deferred
+    apply_kept(ports, {escaped(order_id) for order_id in tally.orders}, deferred)
+    renewals, releases = (
+        finish_renewals(ports, tally.orders, holder, deferred) if tally.orders else ((), ())
+    )
+    completions = finish_placements(ports, holder, deferred)
+    completions += finish_deposits(ports, tally.deposits, holder, deferred)
+    posted = _post_pending(ports, deferred)
     return RecoveryReport(
         resolved=tuple(tally.resolved),
         still_in_doubt=tuple(tally.still),
         unapplied=tuple(tally.unapplied),
-        vouchers_posted=_post_pending(ports),
+        vouchers_posted=posted,
         renewals=renewals,
         pending=tuple(tally.pending),
         for_reconciliation=tuple(tally.manual),
         completions=completions,
         releases=releases,
+        deferred=tuple(dict.fromkeys(deferred)),
     )
 
 
-def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
+def finish_placements(ports: Ports, holder: str, deferred: list[str]) -> tuple[str, ...]:
     """Finish the placements a call in doubt or a crash interrupted (O2): the orders
     validated, as their placements would have validated them (S3).
 
@@ -150,7 +167,7 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
     first ``placed_at``, claims the order while it runs). It is found from what
     is stored, however its calls were settled: by this run, an earlier one that died
     before finishing it, or a notification (N2). An order that cannot be read is logged
-    and left; the others go on.
+    and left; the others go on. What the store failed on (E3) is added to ``deferred``.
 
     A call center order waiting for completion is left to the agent who submits it, and
     so is a POS or e-commerce order with a line still to bring to its amount (a call
@@ -175,6 +192,7 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
             ids = uow.orders.query(waiting, now)
     except StorageError:  # E3: what this run did is reported all the same
         log.exception("could not list the placements to finish; the next run will")
+        deferred.append("placements to finish")
         return ()
     finished: list[str] = []
     for order_id in ids:
@@ -185,21 +203,25 @@ def finish_placements(ports: Ports, holder: str) -> tuple[str, ...]:
                 done = _finish(ports, order_id, placed_before) if mine else None
         except (OperationInDoubt, OrderNotFound):
             continue
-        except OcopError:  # this order's own trouble (a damaged row): the others go on
+        except OcopError as trouble:  # this order's own (a damaged row): the others go on
             log.exception("could not finish the placement of order %s", order_id)
+            if isinstance(trouble, StorageError):
+                deferred.append(f"placement of {order_id}")
             continue
         if done is not None and not done.in_doubt:
             finished.append(order_id)
     return tuple(finished)
 
 
-def _post_pending(ports: Ports) -> int:
+def _post_pending(ports: Ports, deferred: list[str]) -> int:
     """The vouchers of the outbox posted now; none when the store cannot list them (E3):
-    what this run did is reported all the same, and the next run posts them."""
+    what this run did is reported all the same, the outbox is added to ``deferred``, and
+    the next run posts them."""
     try:
         return post_pending(ports)
     except StorageError:
         log.exception("could not read the outbox; the next run will post its vouchers")
+        deferred.append("outbox")
         return 0
 
 
@@ -208,13 +230,16 @@ def _post_pending(ports: Ports) -> int:
 _DEPOSIT_GOES_ON = frozenset({Outcome.APPROVED, Outcome.NOT_RECEIVED})
 
 
-def finish_deposits(ports: Ports, order_ids: list[str], holder: str) -> tuple[str, ...]:
+def finish_deposits(
+    ports: Ports, order_ids: list[str], holder: str, deferred: list[str]
+) -> tuple[str, ...]:
     """D1, O2: a placement's deposit captures not answered (a timeout, a crash) are in
     doubt; once this run settled one, the deposit is taken on as the placement would have:
     any other card deposit not captured yet captured, and a capture never received made
     now. An order since
     cancelled or invoiced is left (its deposit is then the cancellation's or the
-    invoice's); one still in doubt, or claimed by another recovery, waits for a later run."""
+    invoice's); one still in doubt, or claimed by another recovery, waits for a later run;
+    one the store failed on (E3) is added to ``deferred``."""
     finished: list[str] = []
     for order_id in dict.fromkeys(order_ids):
         try:
@@ -230,8 +255,10 @@ def finish_deposits(ports: Ports, order_ids: list[str], holder: str) -> tuple[st
                 _, taken = pursue(ports, fresh, TakeDeposit(), checked=True)
         except OperationInDoubt:
             continue
-        except OcopError:  # this order's own trouble: the others go on
+        except OcopError as trouble:  # this order's own trouble: the others go on
             log.exception("could not take the rest of the deposit of order %s", order_id)
+            if isinstance(trouble, StorageError):
+                deferred.append(f"deposit of {order_id}")
             continue
         if not taken.in_doubt:
             finished.append(order_id)
@@ -307,6 +334,7 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     except _PASSING:  # the store failed for now: this one waits for the next run
         log.exception("could not read what asking about %s needs", op.key)
         tally.waits(op)
+        tally.deferred.append(f"call {op.key}")
         return
     except StorageError:  # the order's row cannot be read (damaged): a person must look
         log.exception("could not read what asking about %s needs", op.key)
@@ -333,6 +361,7 @@ def _recover_one(ports: Ports, op: Operation, tally: _Tally) -> None:
     except _PASSING:  # the store failed for now, not the order: the next run tries again
         log.exception("could not store the %s outcome of %s", result.outcome.value, op.key)
         tally.waits(op)
+        tally.deferred.append(f"call {op.key}")
         return
     except OcopError:
         log.exception("could not apply the %s outcome of %s", result.outcome.value, op.key)

@@ -181,7 +181,7 @@ def renew_order(ports: Ports, order_id: str) -> Renewal | None:
 
 
 def finish_renewals(
-    ports: Ports, order_ids: Sequence[str], holder: str
+    ports: Ports, order_ids: Sequence[str], holder: str, deferred: list[str]
 ) -> tuple[tuple[str, ...], tuple[ReleaseVoid, ...]]:
     """Finish the renewals interrupted on these orders (what ``recover()`` does once it
     has resolved their calls), and release what nothing will capture: the orders among
@@ -190,8 +190,9 @@ def finish_renewals(
     error, does not send again a void already sent, whose money moved all the same).
 
     A storage failure on one order (E3) is logged and the order left as it is, still
-    marked, for the next run or recovery: the others go on, and the recovery keeps its
-    report (what it resolved, and renewed at the processor, is committed)."""
+    marked, for the next run or recovery, and named in ``deferred`` (``"renewal of
+    ORDER"``): the others go on, and the recovery keeps its report (what it resolved, and
+    renewed at the processor, is committed)."""
     finished: list[str] = []
     releases: list[ReleaseVoid] = []
     for order_id in dict.fromkeys(order_ids):
@@ -199,6 +200,7 @@ def finish_renewals(
             goal = _finish_one(ports, order_id, holder, releases)
         except StorageError:
             log.exception("could not finish the renewal of order %s; the next run will", order_id)
+            deferred.append(f"renewal of {order_id}")
             continue
         if goal is not None and (goal.renewed or goal.held):
             finished.append(order_id)

@@ -187,7 +187,7 @@ def _early_reversals(ports: Ports, dispute: str) -> None:
             handle_unsolicited(ports, kept)
 
 
-def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
+def apply_kept(ports: Ports, order_ids: Collection[str], deferred: list[str] | None = None) -> None:
     """N4, O2: a chargeback or an authorization's end that came while the call it names
     was in doubt named nothing recorded and was kept for review; once ``recover()``
     settled calls of ``order_ids``, each such notification of theirs is applied (once:
@@ -201,25 +201,30 @@ def apply_kept(ports: Ports, order_ids: Collection[str]) -> None:
     The call is settled already: a store failure (or any refusal) applying one of them is
     logged, never raised (the settling notification would be delivered again as a
     duplicate, and recovery would stop, without applying it either); the others go on. One
-    not applied so stays kept: delivered again (``handle_notification``), it applies."""
+    not applied so stays kept: delivered again (``handle_notification``), it applies. When
+    the store failed so (E3), ``deferred`` (recovery's) gets ``"notifications kept for
+    review"``."""
     if not order_ids:
         return
+    skipped = deferred if deferred is not None else []
     try:
         kept_now = _kept_of(ports, order_ids)
-    except OcopError:
+    except OcopError as trouble:
         log.exception("could not read the notifications kept for review")
+        _note(trouble, skipped)
         return
     charged: dict[tuple[str, str], int] = {}  # what was charged back now: where
     for at, kept in enumerate(kept_now):
-        if kept.event not in _WAITING or not _of(ports, kept, order_ids):
+        if kept.event not in _WAITING or not _of(ports, kept, order_ids, skipped):
             continue
-        if _applied_kept(ports, kept).applied and kept.event is NotificationEvent.CHARGEBACK:
+        applied = _applied_kept(ports, kept, skipped).applied
+        if applied and kept.event is NotificationEvent.CHARGEBACK:
             charged.setdefault(_names(kept), at)
     for at, kept in enumerate(kept_now):
         if kept.event is not NotificationEvent.CHARGEBACK_REVERSED or kept.dispute:
             continue
         if charged.get(_names(kept), at) < at:
-            _applied_kept(ports, kept)
+            _applied_kept(ports, kept, skipped)
 
 
 #: What :func:`apply_kept` applies: what waits for a call, and reversals that follow it.
@@ -237,7 +242,13 @@ def _kept_of(ports: Ports, order_ids: Collection[str]) -> tuple[Notification, ..
     return found
 
 
-def _of(ports: Ports, kept: Notification, order_ids: Collection[str]) -> bool:
+def _note(trouble: OcopError, deferred: list[str]) -> None:
+    """A store failure (E3) skipped kept notifications: recovery says so."""
+    if isinstance(trouble, StorageError):
+        deferred.append("notifications kept for review")
+
+
+def _of(ports: Ports, kept: Notification, order_ids: Collection[str], deferred: list[str]) -> bool:
     """Whether ``kept`` names an operation of ``order_ids`` (escaped): by its key, or with
     none by its reference (one indexed read), which names nothing while the call is in
     doubt."""
@@ -245,9 +256,10 @@ def _of(ports: Ports, kept: Notification, order_ids: Collection[str]) -> bool:
         return order_part(kept.key) in order_ids
     try:
         op = named(ports, kept) if kept.reference else None
-    except OcopError:
+    except OcopError as trouble:
         log.exception("notification %s, kept for review, could not be looked up",
                       kept.notification_id)  # fmt: skip
+        _note(trouble, deferred)
         return False
     return op is not None and escaped(op.order_id) in order_ids
 
@@ -256,12 +268,13 @@ def _names(kept: Notification) -> tuple[str, str]:
     return (kept.key, "") if kept.key else ("", kept.reference)
 
 
-def _applied_kept(ports: Ports, kept: Notification) -> NotificationResult:
+def _applied_kept(ports: Ports, kept: Notification, deferred: list[str]) -> NotificationResult:
     try:
         return handle_unsolicited(ports, kept)
-    except OcopError:
+    except OcopError as trouble:
         log.exception("notification %s, kept for review, could not be applied; "
                       "deliver it again", kept.notification_id)  # fmt: skip
+        _note(trouble, deferred)
         return NotificationResult(unmatched=True)
 
 

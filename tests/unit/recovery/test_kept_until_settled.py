@@ -85,8 +85,9 @@ def test_a_store_failure_applying_a_kept_chargeback_does_not_fail_the_settling_c
 def test_a_store_failure_applying_a_kept_chargeback_does_not_stop_recovery(
     stores: Stores,
 ) -> None:
-    """O2, N4: as above, settled by recover(): the run goes on (it raised, leaving the
-    chargeback uncounted and the vouchers unposted)."""
+    """O2, N4, E3: as above, settled by recover(): the run goes on (it raised, leaving the
+    chargeback uncounted and the vouchers unposted), and says in ``deferred`` that the
+    store failed applying a kept notification (the report said nothing of it)."""
     bo = _placed(stores, _Flaky)
     store = bo.ports.store
     assert isinstance(store, _Flaky)
@@ -98,6 +99,7 @@ def test_a_store_failure_applying_a_kept_chargeback_does_not_stop_recovery(
     store.armed = True
     report = bo.recover()
     assert report.resolved == (record,)
+    assert report.deferred == ("notifications kept for review",)
     assert check_books(bo, "SO-1").charged_back == usd("30.00")
 
 
