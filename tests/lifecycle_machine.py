@@ -41,6 +41,7 @@ from ocop import (
     HoldCode,
     IllegalTransition,
     InvalidInput,
+    LineStatus,
     Money,
     OperationInDoubt,
     OperationKind,
@@ -317,7 +318,16 @@ class Lifecycle(RuleBasedStateMachine):
             else:
                 result = self.bo.invoice(order_id, invoice_id, amount)
             event(f"invoice: {'in doubt' if result.in_doubt else len(result.captures)} captures")
-            if new:
+            recorded = any(i.invoice_id == invoice_id for i in result.order.invoices)
+            if new and not recorded:
+                # X1, S1: lines a cancellation voided (it stopped at a void in doubt) left the
+                # order short: held, the invoice not recorded, nothing captured.
+                assert not order.cancelled
+                assert any(line.status is LineStatus.VOIDED for line in order.lines)
+                assert result.new_payment_required
+                assert not result.captures
+                assert result.order.has_hold(HoldCode.OUT_OF_BALANCE)
+            elif new:
                 self.model_invoiced[order_id] += amount.minor
         except EXPECTED as refused:
             event(f"invoice refused: {type(refused).__name__}")

@@ -55,6 +55,7 @@ from ocop import (
 )
 from ocop.adapters.memory import ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
+from ocop.domain.invoice_tasks import RETIRED_SHORT
 from ocop.domain.operations import Outcome, ProcessorResult
 from ocop.ports.processor import PaymentProcessor
 
@@ -173,6 +174,8 @@ class MOrder:
     pending: list[Pending] = field(default_factory=list)
     #: the last release of its OUT_OF_BALANCE hold was an override (S4)
     balance_overridden: bool = False
+    #: ... of the hold an invoice put for lines a cancellation voided (X1, S1)
+    retired_overridden: bool = False
 
     def line(self, line_id: str) -> MLine:
         return next(line for line in self.lines if line.line_id == line_id)
@@ -199,6 +202,26 @@ class MOrder:
     @property
     def approved(self) -> bool:
         return not (self.cancelled or self.holds or self.needs_completion)
+
+    @property
+    def retired_short(self) -> bool:
+        """X1, S1, S3: card lines voided while the order is not cancelled (a cancellation
+        stopped at a void in doubt) leave it out of balance and its active lines short of
+        what is left to invoice: an invoice holds it instead of recording itself."""
+        if self.cancelled or self.needs_completion or self.retired_overridden:
+            return False
+        if not any(line.is_card and line.voided for line in self.lines):
+            return False
+        if self.paid == self.total:  # in balance (the defaults: no tolerance)
+            return False
+        lacking = sum(max(a - self.covered(i), 0) for i, a in self.invoices.items())
+        need = max(self.total - self.invoiced, 0) + lacking
+        have = sum(
+            (max(line.amount - line.captured, 0) if line.is_card else line.capturable)
+            for line in self.lines
+            if line.active
+        )
+        return have < need
 
     @property
     def status(self) -> OrderStatus:
@@ -438,6 +461,10 @@ class ModelLifecycle(RuleBasedStateMachine):
     def _run_invoice(self, run: InvoiceRun, amount: int, *, repeat: bool) -> None:
         m = run.order
         remaining = amount - m.covered(run.invoice_id)
+        if not repeat and m.retired_short:  # held, no invoice recorded, nothing captured
+            m.holds.add(HoldCode.OUT_OF_BALANCE)
+            run.new_payment = True
+            return
         if not repeat:
             m.invoices[run.invoice_id] = amount
         if m.approved and remaining > 0:
@@ -656,6 +683,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         m.needs_completion = False
         if HoldCode.OUT_OF_BALANCE in m.holds and m.paid == m.total:
             m.balance_overridden = False  # released by the submit: its cause is gone
+            m.retired_overridden = False
         # S4: submit decides its own holds again; a manual hold stays until released.
         m.holds &= {HoldCode.MANUAL}
         if declined:
@@ -685,6 +713,7 @@ class ModelLifecycle(RuleBasedStateMachine):
         released = order.released_holds[-1]
         if code is HoldCode.OUT_OF_BALANCE:
             m.balance_overridden = released.override
+            m.retired_overridden = released.override and released.hold.reason == RETIRED_SHORT
         assert (released.code, released.released_by, released.released_at) == (
             code, AGENT.actor_id, self.clock.now(),
         )  # fmt: skip

@@ -31,12 +31,14 @@ from ocop.domain.invoice_tasks import (
     ahead,
     ended,
     first_tasks,
+    held_short,
     lapsed,
     never_received,
     once_more,
     released_rest,
     renewals_ended,
     renewed_by_recovery,
+    retired_short,
     short_overridden,
 )
 from ocop.domain.invoicing import (
@@ -159,6 +161,9 @@ class InvoiceRun:
         tasks replacing ``rest``), or None when it needs nothing."""
         match task:
             case Record(invoice=invoice):
+                if retired_short(order, ctx.settings):  # X1, S1, S3: held, not invoiced
+                    goal = replaced(self, tasks=(), new_payment=True)
+                    return Next(goal=goal, order=held_short(order, ctx.now), done=True)
                 return Next(goal=replaced(self, tasks=rest), order=order.with_invoice(invoice))
             case Released():
                 return self._released(task, rest, order)

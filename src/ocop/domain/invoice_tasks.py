@@ -9,8 +9,18 @@ import attrs
 
 from ocop.domain import steps
 from ocop.domain.holds import out_of_balance
-from ocop.domain.invoicing import AuthorizationAge, age_of, invoiced_in_full, rest_wanted
-from ocop.domain.money import Money
+from ocop.domain.invoicing import (
+    AuthorizationAge,
+    age_of,
+    capturable,
+    covered,
+    deposit_usable,
+    invoiced_in_full,
+    rest_wanted,
+    unpaid,
+)
+from ocop.domain.line_status import LineStatus
+from ocop.domain.money import Money, total
 from ocop.domain.operations import Operation, Outcome
 from ocop.domain.order import SYSTEM, Hold, HoldCode, Invoice, Order
 from ocop.domain.plan import Context
@@ -20,6 +30,7 @@ from ocop.domain.tender import Authorization, PaymentLine
 __all__ = [
     "NOT_REUSABLE",
     "RELEASED_SHORT",
+    "RETIRED_SHORT",
     "Cover",
     "Part",
     "Piece",
@@ -35,11 +46,13 @@ __all__ = [
     "ahead",
     "ended",
     "first_tasks",
+    "held_short",
     "lapsed",
     "never_received",
     "once_more",
     "released_rest",
     "renewed_by_recovery",
+    "retired_short",
     "short_overridden",
 ]
 
@@ -51,6 +64,13 @@ NOT_REUSABLE = "the authorization expired and the card cannot be authorized agai
 RELEASED_SHORT = (
     "a single capture released the rest of an authorization and the card cannot be "
     "authorized again: a new payment is required"
+)
+
+#: The reason of the ``OUT_OF_BALANCE`` hold an invoice puts on an order whose lines a
+#: void retired while the order was not cancelled (X1, S1, S3).
+RETIRED_SHORT = (
+    "voided payment lines leave the order short of what is left to invoice (a cancellation "
+    "not finished): cancel it again, or add a new payment"
 )
 
 
@@ -237,13 +257,56 @@ def released_rest(order: Order, line: PaymentLine) -> tuple[Money, PaymentLine]:
     return wanted, line.with_amount(line.amount - (missing - wanted))
 
 
-def short_overridden(order: Order) -> bool:
+def short_overridden(order: Order, reason: str = RELEASED_SHORT) -> bool:
     """Whether the order's last release of an ``OUT_OF_BALANCE`` hold was an override (S4)
-    of the hold a released rest left (I2): a shortfall a person chose to go on with. An
-    override of another shortfall (at placement, say) does not stand for this one."""
+    of the hold of ``reason`` (by default the one a released rest left, I2): a shortfall a
+    person chose to go on with. An override of another shortfall (at placement, say) does
+    not stand for this one."""
     code = HoldCode.OUT_OF_BALANCE
     releases = [r for r in order.released_holds if r.code is code]
-    return bool(releases) and releases[-1].override and releases[-1].hold.reason == RELEASED_SHORT
+    return bool(releases) and releases[-1].override and releases[-1].hold.reason == reason
+
+
+def retired_short(order: Order, settings: Settings) -> bool:
+    """X1, S1, S3: whether an invoice (or pickup) about to be recorded finds an order whose
+    card lines a void retired while it was not cancelled (a cancellation stopped at a void
+    in doubt, settled since by ``recover()`` or a notification: the agent is to cancel
+    again), out of balance (S1's thresholds, a deposit's rule) and short of what is left
+    to invoice: what its active lines may still give (prepayments not applied, deposits
+    not used, what card lines have still to be charged, open or to be authorized again)
+    is less than the total not invoiced and what recorded invoices lack. Such an order
+    must not be invoiced with nothing to capture: the run holds it (``OUT_OF_BALANCE``)
+    instead, until a new payment or the cancellation ends the shortfall. A person who
+    released that hold with the override (S4) chose to go on. Paid back money (returns)
+    leaves what is left to invoice and what covers it as they were: it holds nothing."""
+    if order.cancelled or order.needs_completion or short_overridden(order, RETIRED_SHORT):
+        return False
+    if not any(line.is_card and line.status is LineStatus.VOIDED for line in order.lines):
+        return False
+    if not out_of_balance(order, settings):
+        return False
+    zero = Money.zero(order.currency)
+    lacking = [(inv.amount - covered(order, inv.invoice_id)).max(zero) for inv in order.invoices]
+    need = (order.total - order.invoiced).max(zero) + total(lacking, order.currency)
+    have = total(
+        (
+            (deposit_usable(line) if line.deposit else unpaid(line))
+            if line.is_card
+            else capturable(line)
+            for line in order.lines
+            if line.active and not line.pending_removal
+        ),
+        order.currency,
+    )
+    return have < need
+
+
+def held_short(order: Order, now: datetime) -> Order:
+    """X1, S1, S3: the order :func:`retired_short` finds short, held (``OUT_OF_BALANCE``)
+    until a new payment or the cancellation: no invoice is recorded, nothing captured, and
+    the caller is told a new payment is required."""
+    hold = Hold(code=HoldCode.OUT_OF_BALANCE, reason=RETIRED_SHORT, placed_at=now)
+    return order.with_hold(hold)
 
 
 def lapsed(line: PaymentLine, auth_id: str, piece: Money) -> tuple[PaymentLine, Reauthorize | None]:

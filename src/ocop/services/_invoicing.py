@@ -34,7 +34,11 @@ class InvoiceResult:
     ``new_payment_required``: a pickup capture failed and its retry too (I6); or a single
     capture released the rest of an authorization that the card cannot renew (I2), and
     the order, out of balance, is held (``OUT_OF_BALANCE``) until a new payment covers
-    it; or the card declined authorizing that rest again (I2, S2). When the card declines
+    it; or the card declined authorizing that rest again (I2, S2); or card lines a void
+    retired while the order was not cancelled (a cancellation stopped at a void in doubt,
+    X1) leave it out of balance and short of what is left to invoice: the order is then
+    held (``OUT_OF_BALANCE``), no invoice recorded and nothing captured, until the
+    cancellation is made again or a new payment covers it (S1, S3). When the card declines
     a new authorization (the I2 rest, an I6 retry), a line that captured money keeps what
     it holds as its amount, one that holds nothing is declined, and the order is held
     (``PAYMENT_DECLINED``, and ``OUT_OF_BALANCE`` when out of balance, S2, S1) until a new

@@ -24,6 +24,7 @@ from ocop import (
     CardPayment,
     CardToken,
     Channel,
+    CompletionPolicy,
     DepositPolicy,
     IllegalTransition,
     Money,
@@ -98,6 +99,12 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..
 
     with stores:
         yield world
+
+
+#: Out of balance allowed (S1): an order short of its total is invoiced, not held.
+OUT_OF_BALANCE_ALLOWED = Settings.default().with_policies(
+    completion=CompletionPolicy(allow_out_of_balance=True)
+)
 
 
 def _recovered_then(other: BackOffice, action: Callable[[], object]) -> Callable[[], None]:
@@ -319,8 +326,11 @@ def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is
     the order, neither cancelled nor in doubt then, is invoiced (10.00 captured on the
     second line). The cancellation, reading the order again, treats it as invoiced: the
     order is cancelled, its captures and open authorizations left alone, and the caller
-    told a manual refund is needed (it was told none was, with 10.00 captured)."""
-    bo, other, sim, _ = make("20.00", "30.00")
+    told a manual refund is needed (it was told none was, with 10.00 captured). Out of
+    balance is allowed here: by default that invoice holds the order instead (see
+    :func:`test_an_invoice_on_the_way_of_a_cancellation_holds_the_order_and_it_is_cancelled`).
+    """
+    bo, other, sim, _ = make("20.00", "30.00", settings=OUT_OF_BALANCE_ALLOWED)
     invoiced: list[Money] = []
     sim.match = "void:L1.A1"
     sim.then = _recovered_then(
@@ -338,6 +348,32 @@ def test_a_cancellation_that_finds_an_invoice_on_its_way_says_a_manual_refund_is
     assert bo.order("SO-1").line("L2").captured == usd("10.00")
 
 
+def test_an_invoice_on_the_way_of_a_cancellation_holds_the_order_and_it_is_cancelled(
+    make: Callable[..., World],
+) -> None:
+    """X1, S1, S3, O5: the same race with the default settings: the invoice finds an order
+    the cancellation half voided (20.00 of 50.00 voided, out of balance), so it records no
+    invoice, captures nothing and holds the order (``OUT_OF_BALANCE``); the cancellation,
+    reading the order again, finds no invoice and goes on: L2 voided, the order cancelled,
+    no manual refund needed."""
+    bo, other, sim, _ = make("20.00", "30.00")
+    invoiced: list[bool] = []
+    sim.match = "void:L1.A1"
+    sim.then = _recovered_then(
+        other,
+        lambda: invoiced.append(other.invoice("SO-1", "INV-1", usd("10.00")).new_payment_required),
+    )
+    result = bo.cancel_order("SO-1", AGENT)
+    assert invoiced == [True]
+    assert (result.order.cancelled, result.manual_refund_needed) == (True, False)
+    assert result.voided == ("L1.A1", "L2.A1")
+    assert result.order.invoices == ()
+    assert _moved(sim) == [
+        ("void", "SO-1/void:L1.A1#1", usd("20.00")),
+        ("void", "SO-1/void:L2.A1#1", usd("30.00")),
+    ]
+
+
 def test_a_cancellation_that_finds_an_invoice_in_doubt_names_its_capture_in_in_doubt(
     make: Callable[..., World],
 ) -> None:
@@ -347,8 +383,9 @@ def test_a_cancellation_that_finds_an_invoice_in_doubt_names_its_capture_in_in_d
     nothing more while the capture is in doubt: the order stays open and ``in_doubt``
     names the capture (it cancelled the order and said a manual refund was needed with
     nothing in doubt, before anyone knew what the invoice took). Cancelling again after
-    recover() cancels it and asks for the manual refund."""
-    bo, other, sim, _ = make("20.00", "30.00")
+    recover() cancels it and asks for the manual refund. Out of balance is allowed, as
+    above."""
+    bo, other, sim, _ = make("20.00", "30.00", settings=OUT_OF_BALANCE_ALLOWED)
     invoiced: list[tuple[str, ...]] = []
 
     def invoice_in_doubt() -> None:
