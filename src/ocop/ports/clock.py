@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from ocop.domain.errors import InvalidArgument
@@ -19,7 +19,10 @@ class Clock(Protocol):
 class CheckedClock:
     """A host's clock whose every answer is checked (E1): a time without a timezone is
     :class:`~ocop.domain.errors.InvalidArgument` naming the clock, raised where the time
-    is read, before it is stored or compared with the aware times ocop keeps."""
+    is read, before it is stored or compared with the aware times ocop keeps. A time in
+    another zone is given back in UTC: Python subtracts and compares two times of one zone
+    by their wall-clock readings, so across a daylight-saving change an authorization's
+    age (I3, A1) would be an hour off."""
 
     __slots__ = ("inner",)
 
@@ -35,4 +38,4 @@ class CheckedClock:
                 f"clock.now() must return a timezone-aware datetime, not {kind}",
                 argument="clock",
             )
-        return moment
+        return moment.astimezone(UTC)

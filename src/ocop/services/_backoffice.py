@@ -372,7 +372,7 @@ class BackOfficeServices:
         authorized_before = None
         if expiring_before is not None:
             try:
-                authorized_before = (expiring_before - expiry).astimezone(UTC)
+                authorized_before = expiring_before.astimezone(UTC) - expiry
             except OverflowError:  # earlier than the first moment there is: no order
                 authorized_before = datetime.min.replace(tzinfo=UTC)
         query = OrderQuery(
