@@ -651,11 +651,9 @@ class ModelLifecycle(RuleBasedStateMachine):
         draft = self.bo.begin_completion(m.order_id, AGENT)
         draft = draft.change_amount(line.line_id, self.money(new))
         single_use = line.card is not None and not line.card.reusable
-        # C3, I3: an authorization past the expiry age is renewed, not adjusted; a
-        # single-use token's is still adjusted (it cannot be authorized again).
-        fresh = self.clock.now() - line.auth_at < EXPIRY
-        adjusts = self.adjustments and (fresh or single_use)
-        if delta and not self.adjustments and single_use and new > line.captured:
+        # C3, I3: an authorization past the expiry age is renewed, never adjusted.
+        adjusts = self.adjustments and self.clock.now() - line.auth_at < EXPIRY
+        if delta and not adjusts and single_use and new > line.captured:
             # C3, C5: the new amount needs the used single-use token authorized again:
             # submit refuses the draft before any call, and nothing changes.
             rule = "C5" if line.captured else "C3"
@@ -663,19 +661,14 @@ class ModelLifecycle(RuleBasedStateMachine):
             self._expect_refusal(refusal, lambda: self.bo.submit(draft))
             self._agrees(m, self.bo.order(m.order_id))
             return
-        declined, calls = False, 0
+        calls = 0
         if delta:
             line.amount = new
             calls = 2
             if adjusts:
-                step = f"adjust:{line.auth_id}:{self.money(line.open + delta).amount}"
-                m.key(step)
-                if self.clock.now() - line.auth_at >= STALE:  # the processor's lifetime
-                    self._void(m, line)
-                    line.declined = declined = True
-                else:
-                    line.open += delta
-                    calls = 1
+                m.key(f"adjust:{line.auth_id}:{self.money(line.open + delta).amount}")
+                line.open += delta
+                calls = 1
             else:
                 self._void(m, line)
                 self._authorize(m, line, new)
@@ -686,8 +679,6 @@ class ModelLifecycle(RuleBasedStateMachine):
             m.retired_overridden = False
         # S4: submit decides its own holds again; a manual hold stays until released.
         m.holds &= {HoldCode.MANUAL}
-        if declined:
-            m.holds.add(HoldCode.PAYMENT_DECLINED)
         if m.paid != m.total:
             m.holds.add(HoldCode.OUT_OF_BALANCE)
         assert result.processor_calls == calls

@@ -22,9 +22,9 @@ from ocop.domain.plan import (
     Next,
     Post,
     Retire,
+    adjustable,
     lapses,
     line_step,
-    spent_card,
     void_step,
 )
 from ocop.domain.tender import PaymentLine, PaymentMethod
@@ -199,16 +199,7 @@ def releases(order: Order, decided: Iterable[Operation]) -> tuple[steps.Void, ..
 
 
 def _adjustable(line: PaymentLine, ctx: Context) -> bool:
-    """C3, I3: whether the line's open authorization may be adjusted to a new amount: the
-    processor adjusts, and the authorization is not past its expiry age. An expired one is
-    renewed instead (void, then a new authorization of what the line still needs), as an
-    invoice would renew it before capturing: a processor that dropped it declines the
-    adjustment, which would decline the line with a card that is fine. A single-use token
-    authorized already cannot be authorized again: its authorization is adjusted still."""
-    opened = line.open_authorizations()
-    if not ctx.adjustments or not opened or spent_card(line):
-        return ctx.adjustments
-    return age_of(opened[-1], ctx.now, ctx.settings.authorization) is AuthorizationAge.FRESH
+    return adjustable(line, adjustments=ctx.adjustments, now=ctx.now, settings=ctx.settings)
 
 
 def _lapsing(line: PaymentLine, step: LineStep | None, ctx: Context) -> PaymentLine | None:

@@ -150,10 +150,27 @@ def authorizes_spent_card(line: PaymentLine, *, adjustments: bool) -> bool:
     return False
 
 
-def require_authorizable(line: PaymentLine, *, adjustments: bool, invoiced: bool) -> None:
+def adjustable(line: PaymentLine, *, adjustments: bool, now: datetime, settings: Settings) -> bool:
+    """C3, I3: whether the line's open authorization may be adjusted to a new amount: the
+    processor adjusts, and the authorization is not past its expiry age. An expired one is
+    renewed instead (void, then a new authorization of what the line still needs), as an
+    invoice (I3) or the renewal job (A1) would renew it: a processor that dropped it
+    declines the adjustment, and one adjusted is renewed by the next invoice anyway. A
+    single-use token's expired authorization is not adjusted either: the invoice would void
+    it and hold the order, so a change of its amount is refused (:func:`require_authorizable`)."""
+    opened = line.open_authorizations()
+    if not adjustments or not opened:
+        return adjustments
+    return age_of(opened[-1], now, settings.authorization) is AuthorizationAge.FRESH
+
+
+def require_authorizable(
+    line: PaymentLine, *, adjustments: bool, invoiced: bool, expired: bool = False
+) -> None:
     """Refuse, before any processor call, a draft line whose single-use card token was
     authorized already and would have to be authorized again: a processor declines it, and
-    the authorization voided to make way for it would be lost."""
+    the authorization voided to make way for it would be lost. ``expired``: the line's
+    authorization is past its expiry age, which is why it cannot be adjusted (I3)."""
     if not authorizes_spent_card(line, adjustments=adjustments):
         return
     captured = line.captured
@@ -168,11 +185,15 @@ def require_authorizable(line: PaymentLine, *, adjustments: bool, invoiced: bool
     rule = "C5" if captured.is_positive() else "C3"
     raise InvalidDraftEdit(
         f"line {line.line_id} pays with a single-use card token that was authorized already; "
+        f"{_EXPIRED if expired else ''}"
         f"bringing it to {line.amount} needs a new authorization of that token, which the "
         f"processor declines, so nothing was changed: {hint}",
         rule=rule,
         line_id=line.line_id,
     )
+
+
+_EXPIRED = "its authorization is past the expiry age and is not adjusted (I3); "
 
 
 def _toward(line: PaymentLine, card_value: str, *, adjustments: bool) -> steps.Step | None:

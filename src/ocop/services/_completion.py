@@ -21,7 +21,7 @@ from ocop.domain.invoicing import invoiced_in_full
 from ocop.domain.money import Money, total
 from ocop.domain.order import SYSTEM, Hold, Order
 from ocop.domain.parties import DEPOSIT_OVERRIDE, Actor
-from ocop.domain.plan import require_authorizable
+from ocop.domain.plan import adjustable, require_authorizable
 from ocop.domain.settings import Settings
 from ocop.domain.tender import LineStatus, PaymentLine
 from ocop.ports import Ports
@@ -81,6 +81,7 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
     capabilities = ports.processor.capabilities
     stored = {line.line_id: line for line in draft.order.lines}
     invoiced = bool(draft.order.invoices)
+    now = ports.clock.now()
     for line in draft.lines:
         before = stored.get(line.line_id)
         # New lines, and replaced cards (C4: the line may still be AUTHORIZED), before any call.
@@ -92,7 +93,11 @@ def submit(ports: Ports, draft: CompletionDraft) -> SubmitResult:
             # the card (a single-use card's own hint, to add a line, would be refused next).
             _require_capturable(draft.order, line)
             # C3, C5: a used single-use card token is never authorized again.
-            require_authorizable(line, adjustments=capabilities.adjustments, invoiced=invoiced)
+            # I3: an authorization past its expiry age is renewed, not adjusted.
+            adjusts = adjustable(line, adjustments=capabilities.adjustments, now=now,
+                                 settings=ports.settings)  # fmt: skip
+            require_authorizable(line, adjustments=adjusts, invoiced=invoiced,
+                                 expired=adjusts is not capabilities.adjustments)  # fmt: skip
     with ports.store.unit_of_work() as uow:
         current = uow.orders.get(draft.order_id).as_of(ports.clock.now())
         require_completion(current, ports.settings)

@@ -8,10 +8,11 @@ dropped it, and the line was declined with a card that was fine.
 
 from __future__ import annotations
 
+import pytest
 from support import ALICE, CARD_1, CLERK, World, kinds, make_world
 
-from ocop import CardPayment, Channel, LineStatus
-from worlds import usd
+from ocop import CardPayment, CardToken, Channel, InvalidDraftEdit, LineStatus
+from worlds import card, usd
 
 
 def placed(world: World, total: str = "100") -> None:
@@ -75,3 +76,64 @@ def test_a_fresh_authorization_is_still_adjusted() -> None:
     draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("120"))
     assert world.bo.submit(draft).approved
     assert kinds(world.sim.ledger()) == ["authorize", "adjust"]
+
+
+def test_changing_a_single_use_line_past_its_expiry_age_is_refused() -> None:
+    """C3, I3, A1: 15 days on, a single-use token's authorization is expired; an invoice
+    would void it, decline the line and hold the order (AUTHORIZATION_EXPIRED), as the
+    renewal job does. Adjusting it 100 -> 90 was approved, then the next invoice took it
+    all back. The change needs a new authorization of a token that cannot be authorized
+    again: refused before any call, nothing changed."""
+    world = make_world()
+    placed_with(world, card("tok_9", "9999", reusable=False))
+    world.clock.advance(days=15)
+    world.bo.change_total("SO-1", usd("90"), CLERK)
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("90"))
+    with pytest.raises(InvalidDraftEdit, match="expiry age"):
+        world.bo.submit(draft)
+    assert kinds(world.sim.ledger()) == ["authorize"]
+    assert world.bo.order("SO-1").line("L1").authorized == usd("100")
+
+
+def test_changing_a_stale_single_use_line_is_refused_without_a_call() -> None:
+    """I3: 31 days on (stale), no adjustment is sent: it was, and its decline held the
+    order PAYMENT_DECLINED and OUT_OF_BALANCE where an invoice holds AUTHORIZATION_EXPIRED."""
+    world = make_world()
+    placed_with(world, card("tok_9", "9999", reusable=False))
+    world.clock.advance(days=31)
+    world.bo.change_total("SO-1", usd("120"), CLERK)
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("120"))
+    with pytest.raises(InvalidDraftEdit, match="expiry age"):
+        world.bo.submit(draft)
+    assert kinds(world.sim.ledger()) == ["authorize"]
+
+
+def test_a_single_use_line_reduced_to_its_capture_past_expiry_voids_the_rest() -> None:
+    """C5, I3: captured 40 of 100 on a single-use token, 15 days on reduced to 40: the rest
+    is voided, nothing authorized again; the line is paid."""
+    world = make_world()
+    placed_with(world, card("tok_9", "9999", reusable=False))
+    world.bo.invoice("SO-1", "INV-1", usd("40"))
+    world.clock.advance(days=15)
+    world.bo.change_total("SO-1", usd("40"), CLERK)
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("40"))
+    result = world.bo.submit(draft)
+    assert result.approved, result.holds
+    assert kinds(world.sim.ledger())[-1] == "void"
+    assert result.order.line("L1").authorized == usd("0")
+
+
+def test_a_fresh_single_use_authorization_is_still_adjusted() -> None:
+    """C3: 11 days on, a single-use token's authorization is adjusted."""
+    world = make_world()
+    placed_with(world, card("tok_9", "9999", reusable=False))
+    world.clock.advance(days=11)
+    world.bo.change_total("SO-1", usd("90"), CLERK)
+    draft = world.bo.begin_completion("SO-1", CLERK).change_amount("L1", usd("90"))
+    assert world.bo.submit(draft).approved
+    assert kinds(world.sim.ledger()) == ["authorize", "adjust"]
+
+
+def placed_with(world: World, token: CardToken) -> None:
+    world.bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=ALICE, total=usd("100"),
+                         payments=[CardPayment(token, usd("100"))])  # fmt: skip
