@@ -62,7 +62,10 @@ class ManualClock:
             raise InvalidInput("a clock does not go back")
         with self._lock:
             try:
-                self._now += step
+                # Elapsed time, not the wall clock: in a zone with daylight saving a day
+                # is not always 24 hours of its wall clock (A1, I3 count elapsed time).
+                zone = self._now.tzinfo
+                self._now = (self._now.astimezone(UTC) + step).astimezone(zone)
             except OverflowError:
                 raise InvalidArgument("a clock does not move past the year 9999",
                                       argument="days") from None  # fmt: skip

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from support import ALICE, CARD_1, kinds
 
 from ocop import BackOffice, CardPayment, Channel
-from ocop.adapters.memory import InMemoryJournal, InMemoryStore
+from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from worlds import usd
 
@@ -68,3 +68,15 @@ def test_expiring_before_compares_instants() -> None:
     assert bo.orders(expiring_before=expiry) == ()
     assert bo.orders(expiring_before=expiry + timedelta(microseconds=1)) == ("SO-1",)
     assert bo.orders(expiring_before=expiry - timedelta(minutes=30)) == ()
+
+
+def test_a_manual_clock_in_new_york_moves_by_elapsed_time() -> None:
+    """A1, I3: a ManualClock started in New York and moved 14 days across the change to
+    daylight time moves 14 days of elapsed time (it moved 13 days 23 hours: its wall
+    clock), so a test or a host moving it sees the authorization expire exactly then."""
+    start = datetime(2026, 3, 1, 12, tzinfo=NEW_YORK)
+    clock = ManualClock(start)
+    moved = clock.advance(days=14)
+    assert moved.astimezone(UTC) - start.astimezone(UTC) == timedelta(days=14)
+    assert moved.astimezone(UTC) == datetime(2026, 3, 15, 17, tzinfo=UTC)
+    assert clock.now().utcoffset() == timedelta(hours=-4)
