@@ -7,7 +7,7 @@ the records and returns the answer with its ledger entry (None for a decline).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import attrs
 
@@ -89,7 +89,8 @@ class SimulatedRules:
         auth = self._records.auths.get(token.value)
         if auth is None or not self._own(token):
             return self._decline(key, "unknown authorization for this account")
-        if self._clock.now() >= auth.created_at + self._lifetime:
+        # Elapsed time (in UTC): a clock's wall time in a zone with daylight saving is not.
+        if self._clock.now().astimezone(UTC) >= auth.created_at.astimezone(UTC) + self._lifetime:
             return self._decline(key, "authorization expired")
         return auth
 

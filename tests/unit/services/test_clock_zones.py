@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from support import ALICE, CARD_1, kinds
 
-from ocop import BackOffice, CardPayment, Channel
+from ocop import AuthorizationPolicy, BackOffice, CardPayment, Channel, Settings
 from ocop.adapters.memory import InMemoryJournal, InMemoryStore, ManualClock
 from ocop.adapters.simulated import SimulatedProcessor
 from worlds import usd
@@ -80,3 +80,21 @@ def test_a_manual_clock_in_new_york_moves_by_elapsed_time() -> None:
     assert moved.astimezone(UTC) - start.astimezone(UTC) == timedelta(days=14)
     assert moved.astimezone(UTC) == datetime(2026, 3, 15, 17, tzinfo=UTC)
     assert clock.now().utcoffset() == timedelta(hours=-4)
+
+
+def test_the_simulated_processor_keeps_an_authorization_its_whole_lifetime() -> None:
+    """I3 on the processor's side: the simulator drops an authorization 30 days after it
+    was made. With a New York clock it dropped it at 2026-03-31 12:00 EDT, 29 days 23
+    hours on (its wall clock), and a capture half an hour before the 30 days was declined
+    (authorization expired)."""
+    clock = ManualClock(datetime(2026, 3, 1, 12, tzinfo=NEW_YORK))
+    sim = SimulatedProcessor(clock=clock)
+    policy = AuthorizationPolicy(expiry_days=45, stale_days=60)
+    bo = BackOffice(store=InMemoryStore(), processor=sim, journal=InMemoryJournal(), clock=clock,
+                    settings=Settings(authorization=policy))  # fmt: skip
+    bo.place_order("SO-1", channel=Channel.ECOMMERCE, customer=ALICE, total=usd("100"),
+                   payments=[CardPayment(CARD_1, usd("100"))])  # fmt: skip
+    clock.advance(days=30, minutes=-30)
+    result = bo.invoice("SO-1", "INV-1", usd("10"))
+    assert result.failed == ()
+    assert kinds(sim.ledger()) == ["authorize", "capture"]
