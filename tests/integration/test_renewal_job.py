@@ -353,6 +353,31 @@ def test_open_authorizations_of_cancelled_and_fully_invoiced_orders_are_voided(
     assert bo.renew_authorizations() == NOTHING
 
 
+def test_a_stale_authorization_nothing_will_capture_is_released_without_a_call(
+    site: Site,
+) -> None:
+    """A1, I3: a cancelled order's authorization whose void the processor refused was
+    voided again by every run, 31, 38, 45 ... days on, long past stale_days (30) and the
+    processor's own lifetime, each run reporting the order skipped. Once stale it lapses
+    with no processor call (as a refused pending void's authorization does, V5): reported
+    voided once, then the job has nothing more on the order."""
+    bo = site.back_office()
+    place(bo, "SO-C")
+    bo.invoice("SO-C", "INV-1", usd("30.00"))
+    site.sim.script("void", "decline", "decline")
+    bo.cancel_order("SO-C", AGENT)  # its void refused: 70.00 still open
+    site.clock.advance(days=10)
+    assert bo.renew_authorizations() == RenewalReport(skipped=("SO-C",))  # refused again
+    site.clock.advance(days=21)  # 31 days: stale
+    calls = site.sim.calls
+    assert bo.renew_authorizations() == RenewalReport(voided=("SO-C",))
+    assert site.sim.calls == calls
+    assert bo.order("SO-C").lines[0].authorized == usd("0.00")
+    site.clock.advance(days=7)
+    assert bo.renew_authorizations() == NOTHING
+    assert site.sim.calls == calls
+
+
 def test_a_release_void_answered_pending_is_reported_voided(site: Site) -> None:
     """A2, N1: a pending void counts as done at once, so the run reports the order's
     authorization voided (it reported the order skipped)."""

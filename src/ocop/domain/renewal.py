@@ -224,7 +224,9 @@ class Renewal:
         self, order: Order, ctx: Context, lines: tuple[PaymentLine, ...] | None = None
     ) -> Next[Renewal]:
         """Open authorizations nothing will capture are released (A1): the order's, or
-        ``lines``'. A retired line keeps its mark while it holds one (:func:`_stray`)."""
+        ``lines``'; voided, or left to lapse when expired while manual void is off or
+        stale (I3: no processor call). A retired line keeps its mark while it holds one
+        (:func:`_stray`)."""
         for line in order.lines if lines is None else lines:
             if line.renewing and not _stray(line):
                 cleared = order.with_line(line.renewal(under_way=False))
@@ -235,7 +237,9 @@ class Renewal:
                 if _of(line, auth) in self.tried:
                     continue
                 goal = self._tried(_of(line, auth))
-                if _left_to_lapse(auth, ctx):
+                stale = age_of(auth, ctx.now, ctx.settings.authorization) is AuthorizationAge.STALE
+                if _left_to_lapse(auth, ctx) or stale:
+                    # I3: no processor call once stale (a refused void was sent every run).
                     lapsed = order.with_line(line.lapsed_auth(auth.auth_id))
                     return Next(goal=replaced(goal, voided=(*goal.voided, _of(line, auth))),
                                 order=lapsed)  # fmt: skip
