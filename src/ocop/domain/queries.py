@@ -11,7 +11,7 @@ that lapses by time leaves the answer at its ``until`` with no write, as it leav
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
@@ -136,6 +136,18 @@ def matches(keys: OrderKeys, in_doubt: bool, query: OrderQuery, now: datetime) -
     if query.needs_completion is not None and waiting is not query.needs_completion:
         return False
     return query.status is None or keys.status_at(now) is query.status
+
+
+def authorized_by_expiry(expiring_before: datetime, expiry_days: int) -> datetime:
+    """The moment before which an authorization was made when it expires (``expiry_days``
+    on) before ``expiring_before``: the days are taken off in UTC (a zone's wall clock may
+    skip an hour) in one step (the last moment a datetime holds, told west of UTC, has no
+    UTC reading); earlier than the first moment there is, that moment (no order)."""
+    shift = (expiring_before.utcoffset() or timedelta(0)) + timedelta(days=expiry_days)
+    try:
+        return (expiring_before.replace(tzinfo=None) - shift).replace(tzinfo=UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def micros(moment: datetime) -> int:

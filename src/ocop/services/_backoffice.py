@@ -9,7 +9,7 @@ for what it uses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
@@ -353,7 +353,7 @@ class BackOfficeServices:
         (:class:`OrderNotFound` if there is no such order). Served by indexes: the cost
         grows with the orders that match, not with the orders stored.
         """
-        from ocop.domain.queries import OrderQuery
+        from ocop.domain.queries import OrderQuery, authorized_by_expiry
 
         if on_hold is not None:
             check_bool(on_hold, "on_hold")
@@ -368,13 +368,10 @@ class BackOfficeServices:
         if after is not None:
             check_id(after, "after")
 
-        expiry = timedelta(days=self.settings.authorization.expiry_days)
         authorized_before = None
         if expiring_before is not None:
-            try:
-                authorized_before = expiring_before.astimezone(UTC) - expiry
-            except OverflowError:  # earlier than the first moment there is: no order
-                authorized_before = datetime.min.replace(tzinfo=UTC)
+            expiry_days = self.settings.authorization.expiry_days
+            authorized_before = authorized_by_expiry(expiring_before, expiry_days)
         query = OrderQuery(
             on_hold=on_hold,
             in_doubt=in_doubt,

@@ -7,7 +7,7 @@ that way is an hour off: the expiry boundary moved by an hour.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from support import ALICE, CARD_1, kinds
@@ -98,3 +98,13 @@ def test_the_simulated_processor_keeps_an_authorization_its_whole_lifetime() -> 
     result = bo.invoice("SO-1", "INV-1", usd("10"))
     assert result.failed == ()
     assert kinds(sim.ledger()) == ["authorize", "capture"]
+
+
+def test_expiring_before_the_last_moment_there_is_lists_every_open_authorization() -> None:
+    """Queries: the last moment a datetime holds, told in New York (its UTC reading is past
+    the year 9999), lists the order; the first moment there is, told in Kiribati, none."""
+    _, _, bo = placed()
+    last = datetime.max.replace(tzinfo=timezone(timedelta(hours=-5)))
+    first = datetime.min.replace(tzinfo=timezone(timedelta(hours=14)))
+    assert bo.orders(expiring_before=last) == ("SO-1",)
+    assert bo.orders(expiring_before=first) == ()
