@@ -38,4 +38,7 @@ class CheckedClock:
                 f"clock.now() must return a timezone-aware datetime, not {kind}",
                 argument="clock",
             )
-        return moment.astimezone(UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # the last hours a datetime holds, west of UTC: as told
+            return moment

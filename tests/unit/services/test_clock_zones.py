@@ -108,3 +108,18 @@ def test_expiring_before_the_last_moment_there_is_lists_every_open_authorization
     first = datetime.min.replace(tzinfo=timezone(timedelta(hours=14)))
     assert bo.orders(expiring_before=last) == ("SO-1",)
     assert bo.orders(expiring_before=first) == ()
+
+
+class LastMomentClock:
+    """A host clock at the last moment a datetime holds, told in New York's winter offset."""
+
+    def now(self) -> datetime:
+        return datetime.max.replace(tzinfo=timezone(timedelta(hours=-5)))
+
+
+def test_a_clock_at_the_last_moment_west_of_utc_still_answers() -> None:
+    """E1: the clock's time has no UTC reading; reading it raised OverflowError (no ocop
+    error) from every call. It is taken as told."""
+    bo = BackOffice(store=InMemoryStore(), processor=SimulatedProcessor(clock=LastMomentClock()),
+                    journal=InMemoryJournal(), clock=LastMomentClock())  # fmt: skip
+    assert bo.orders(on_hold=True) == ()
