@@ -307,6 +307,10 @@ BAD_TIMEOUTS: dict[str, object] = {
     "negative": -1.0,
     "nan": float("nan"),
     "infinity": float("inf"),
+    # finite, yet no float holds it (OverflowError converting it)
+    "10**400": 10**400,
+    # beyond a century: no socket or lock wait takes it (OverflowError at the first call)
+    "beyond_a_century": 1e12,
 }
 
 

@@ -13,7 +13,6 @@ validators (``id_field`` ...) for the values users build themselves.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
@@ -234,12 +233,22 @@ def check_path(value: object, argument: str) -> str | os.PathLike[str]:
     return value
 
 
+#: The longest wait ocop takes, in seconds: a century, as for the settings' days. A socket's
+#: or a lock's wait much longer overflows the platform's clock at the first call.
+MAX_SECONDS = 36500 * 24 * 60 * 60
+
+
 def check_seconds(value: object, argument: str) -> float:
-    """``value`` if it is a finite number of seconds, zero or more, else
-    :class:`InvalidArgument`."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-        raise InvalidArgument(f"{argument} must be a number of seconds, zero or more",
-                              argument=argument)  # fmt: skip
+    """``value`` if it is a number of seconds from 0 to :data:`MAX_SECONDS`, else
+    :class:`InvalidArgument` (compared as it is: an int no float holds is refused, not
+    converted)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_SECONDS
+    ):
+        raise InvalidArgument(f"{argument} must be a number of seconds, 0 to {MAX_SECONDS} "
+                              "(a century)", argument=argument)  # fmt: skip
     return float(value)
 
 
