@@ -18,6 +18,7 @@ from ocop import (
     RefundToken,
     SavedInstrument,
 )
+from ocop.domain.cardnumbers import contains_card_number
 from ocop.domain.tokens import ProcessorToken, mask
 from ocop.testing.strategies import card_tokens
 
@@ -106,6 +107,20 @@ def test_token_text_fields_must_not_be_blank(field: str, empty: str) -> None:
     """A blank value, connector, service account or brand raises InvalidInput."""
     with pytest.raises(InvalidInput):
         _card(**{field: empty})
+
+
+@pytest.mark.parametrize("field", ["value", "connector", "service_account", "brand"])
+def test_an_over_long_token_field_is_refused_without_being_scanned_or_cached(field: str) -> None:
+    """E1, T2: a token's value, connector, service account or brand over 512 characters is
+    refused before the card scan, as an over-long id or note is: a token's value can come
+    from a shopper's browser, and a megabyte of "1 1 1 ..." took about a minute to scan
+    (some 90 microseconds per digit group) and stayed in the scan's cache. Before, the
+    scan ran first and only then the length was refused."""
+    _card()  # the other fields are scanned (and cached) once
+    before = contains_card_number.cache_info().currsize
+    with pytest.raises(InvalidInput, match="at most 512"):
+        _card(**{field: f"{field} " + "1 " * 5000})
+    assert contains_card_number.cache_info().currsize == before
 
 
 @given(card_tokens(), token_values)

@@ -49,6 +49,13 @@ def _nonempty(instance: object, attribute: attrs.Attribute[str], value: str) -> 
         )
 
 
+def _not_over_long(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    """An over-long text is refused before the card scan, unread, as an id is (scanning,
+    and caching, costs per character); :func:`_nonempty` checks the rest after it."""
+    if isinstance(value, str) and len(value) > MAX_TOKEN_LENGTH:
+        _nonempty(instance, attribute, value)
+
+
 def _last4(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not _LAST4.fullmatch(value):
         raise InvalidInput("last4 must be exactly four digits")
@@ -59,8 +66,8 @@ def _expiry(instance: object, attribute: attrs.Attribute[str | None], value: str
         raise InvalidInput("expiry must be 'YYYY-MM'")
 
 
-_TOKEN_VALUE = [validate_no_card_data, _nonempty]
-_ACCOUNT = [validate_no_card_data, _nonempty]
+_TOKEN_VALUE = [_not_over_long, validate_no_card_data, _nonempty]
+_ACCOUNT = [_not_over_long, validate_no_card_data, _nonempty]
 
 
 @attrs.frozen(repr=False)
@@ -93,7 +100,9 @@ class ProcessorToken:
 class CardToken(ProcessorToken):
     """A card as the processor knows it; usable only by the merchant account that got it."""
 
-    brand: str = attrs.field(kw_only=True, validator=[validate_no_card_data, _nonempty])
+    brand: str = attrs.field(
+        kw_only=True, validator=[_not_over_long, validate_no_card_data, _nonempty]
+    )
     last4: str = attrs.field(kw_only=True, validator=_last4)
     expiry: str | None = attrs.field(kw_only=True, default=None, validator=_expiry)
     reusable: bool = attrs.field(kw_only=True, default=True, validator=valid_bool)
