@@ -114,10 +114,9 @@ class BackOffice(BackOfficeServices):
         :meth:`sqlite`. Needs the ``postgres`` extra
         (:class:`~ocop.domain.errors.MissingExtra` without it)."""
         # Imported when first used: psycopg is loaded only by hosts that ask for it.
-        from ocop.adapters.postgres import PostgresStore
+        from ocop.adapters.postgres import PostgresStore, check_conninfo
 
-        if not (isinstance(dsn, str) and dsn.strip()):  # blank: libpq's defaults
-            raise InvalidArgument("dsn must be a PostgreSQL connection string", argument="dsn")
+        check_conninfo(dsn, "dsn")  # blank, or naming nothing: libpq's defaults
         _check_ports(settings, clock, processor=_required(processor))
         store = PostgresStore(dsn, keeps_journal=True, schema=schema)
         return cls._wired(store, settings, processor, clock)

@@ -298,6 +298,9 @@ BAD_CONNINFOS: dict[str, object] = {
     # blank is empty to libpq: its defaults, another database than the host meant
     "blank": "   ",
     "tab": "\t",
+    # a URI naming nothing is no settings to libpq either
+    "empty_uri": "postgresql://",
+    "empty_uri_slash": "postgres:///",
 }
 #: Values that are not a wait in seconds.
 BAD_TIMEOUTS: dict[str, object] = {

@@ -45,6 +45,7 @@ from ocop.domain.errors import (
 try:
     import psycopg
     from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
     from psycopg.pq import TransactionStatus
 except ImportError as missing:
     raise MissingExtra("postgres", "psycopg") from missing
@@ -162,20 +163,29 @@ def _checked_schema(schema: str | None) -> str | None:
     return schema
 
 
-def _check_conninfo(value: object, argument: str) -> None:
-    """E1: ``value`` is a connection string that is not blank (libpq reads an empty or
-    blank one, spaces, a tab, as none at all: its defaults, another database)."""
-    if not (isinstance(value, str) and value.strip()):
+def check_conninfo(value: object, argument: str) -> None:
+    """E1: ``value`` is a connection string that names something: libpq reads an empty or
+    blank one (spaces, a tab) or a URI naming nothing (``postgresql://``) as no settings at
+    all: its defaults, another database than the host meant. One libpq cannot read is left
+    for the connection to report, as before."""
+    if not (isinstance(value, str) and value.strip()) or _names_nothing(value):
         raise InvalidArgument(
             f"{argument} must be a PostgreSQL connection string", argument=argument
         )
+
+
+def _names_nothing(conninfo: str) -> bool:
+    try:
+        return not conninfo_to_dict(conninfo)
+    except psycopg.Error:  # not readable: the connection says so, as it always has
+        return False
 
 
 def _tables_of(conninfo: str, schema: str) -> frozenset[str]:
     """The names of the tables in ``schema``, read without writing (none for a schema that
     does not exist): for a command that checks a store before it opens one. A bad name is
     :class:`InvalidArgument`, a server it cannot use a :class:`StorageError`."""
-    _check_conninfo(conninfo, "conninfo")
+    check_conninfo(conninfo, "conninfo")
     name = _checked_schema(schema)
     query = "SELECT tablename FROM pg_tables WHERE schemaname = %s"
     try:
@@ -190,7 +200,7 @@ def _pool(conninfo: str, schema: str | None) -> ConnectionPool:
     """Connections to ``conninfo`` (E1: a string that is not blank, checked before any is
     opened: an empty or blank one would take libpq's defaults, another database than the
     host meant)."""
-    _check_conninfo(conninfo, "conninfo")
+    check_conninfo(conninfo, "conninfo")
 
     def connect() -> Connection:
         connection = psycopg.connect(conninfo, autocommit=True)
